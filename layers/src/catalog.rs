@@ -1,0 +1,149 @@
+//! The 一张图 ("one map") catalog: which layers a workspace shows, grouped the way Chinese
+//! planning and emergency departments group them.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::error::{LayersError, Result};
+
+/// Catalog groups, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// 现状 — status quo (survey, OSM, buildings as built).
+    StatusQuo,
+    /// 规划 — plans and permits.
+    Plan,
+    /// 管控 — control lines (三区三线, river protection).
+    Control,
+    /// 专题 — thematic layers.
+    Thematic,
+    /// 应急 — emergency resources and incidents.
+    Emergency,
+}
+
+impl Group {
+    /// All groups in display order.
+    pub const ALL: [Group; 5] = [Group::StatusQuo, Group::Plan, Group::Control, Group::Thematic, Group::Emergency];
+
+    /// Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Group::StatusQuo => "现状",
+            Group::Plan => "规划",
+            Group::Control => "管控",
+            Group::Thematic => "专题",
+            Group::Emergency => "应急",
+        }
+    }
+
+    /// English label.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Group::StatusQuo => "Status quo",
+            Group::Plan => "Plan",
+            Group::Control => "Control lines",
+            Group::Thematic => "Thematic",
+            Group::Emergency => "Emergency",
+        }
+    }
+
+    /// A guess for a layer added by hand, from its name.
+    pub fn guess(layer_name: &str) -> Group {
+        let n = layer_name.to_lowercase();
+        let has = |keys: &[&str]| keys.iter().any(|k| n.contains(k));
+        if has(&["zone", "redline", "red_line", "farmland", "boundary_ud", "control", "管控", "红线", "农田", "开发边界", "蓝线"]) {
+            Group::Control
+        } else if has(&["permit", "plan", "规划", "许可"]) {
+            Group::Plan
+        } else if has(&["shelter", "hospital", "fire", "resource", "emergency", "incident", "应急", "避难", "消防"]) {
+            Group::Emergency
+        } else if has(&["building", "road", "landuse", "water", "poi", "建筑", "道路", "用地"]) {
+            Group::StatusQuo
+        } else {
+            Group::Thematic
+        }
+    }
+}
+
+/// One layer of a catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    /// Stable id, unique in the catalog.
+    pub id: String,
+    /// Chinese title.
+    pub title_zh: String,
+    /// English title.
+    pub title_en: String,
+    /// Group.
+    pub group: Group,
+    /// File, relative to the catalog file.
+    pub file: PathBuf,
+    /// Layer within the file (first layer if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// True for layers made by a generator, not surveyed or approved data.
+    #[serde(default)]
+    pub synthetic: bool,
+    /// Shown when the workspace opens.
+    #[serde(default = "yes")]
+    pub visible: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A catalog file (`catalog.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Title of the workspace in Chinese.
+    pub title_zh: String,
+    /// Title in English.
+    pub title_en: String,
+    /// Attribution lines to show with the map.
+    #[serde(default)]
+    pub attribution: Vec<String>,
+    /// Layers, bottom to top.
+    pub layers: Vec<CatalogEntry>,
+    /// Where the catalog was read from (entries' files are relative to its folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Catalog {
+    /// Read a catalog file.
+    pub fn load(path: &Path) -> Result<Catalog> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.to_owned() },
+            _ => LayersError::Io { path: path.to_owned(), source: e },
+        })?;
+        let mut c: Catalog = serde_json::from_str(&text).map_err(|e| LayersError::Corrupt { path: path.to_owned(), detail: format!("catalog: {e}") })?;
+        c.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut seen = std::collections::HashSet::new();
+        for e in &c.layers {
+            if !seen.insert(e.id.as_str()) {
+                return Err(LayersError::Corrupt { path: path.to_owned(), detail: format!("catalog: layer id '{}' appears twice", e.id) });
+            }
+        }
+        Ok(c)
+    }
+
+    /// Absolute path of an entry's file.
+    pub fn resolve(&self, entry: &CatalogEntry) -> PathBuf {
+        self.base_dir.join(&entry.file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn guesses() {
+        assert_eq!(Group::guess("buildings_polygon"), Group::StatusQuo);
+        assert_eq!(Group::guess("permits"), Group::Plan);
+        assert_eq!(Group::guess("ecological_red_line"), Group::Control);
+        assert_eq!(Group::guess("shelters"), Group::Emergency);
+        assert_eq!(Group::guess("noise_survey"), Group::Thematic);
+    }
+}

@@ -1,0 +1,354 @@
+//! Coordinate reference systems: parsing, naming, and transformation through PROJ.
+//!
+//! A [`Crs`] is identified by a definition PROJ understands (`EPSG:4547`, WKT or a PROJ string)
+//! or by the special name `GCJ02`. Metadata (name, EPSG code, axis order) is read through
+//! GDAL's OSR, which is itself backed by PROJ. Coordinates inside Jingwei are always in
+//! "visualisation" order: x = easting or longitude, y = northing or latitude, whatever the
+//! authority says (EPSG:4490 and the CGCS2000 Gauss-Krüger CRSs are latitude/north first by
+//! authority).
+
+use gdal::spatial_ref::SpatialRef;
+use gdal_sys::OGRAxisOrientation;
+use serde::Serialize;
+
+use crate::error::{LayersError, Result};
+use crate::gcj02;
+
+/// Which family a CRS belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrsKind {
+    /// Longitude/latitude in degrees.
+    Geographic,
+    /// Projected metres (or other linear unit).
+    Projected,
+    /// The GCJ-02 offset lon/lat of Chinese web maps.
+    Gcj02,
+    /// Anything else PROJ knows (geocentric, compound, engineering).
+    Other,
+}
+
+/// A coordinate reference system.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Crs {
+    /// Definition handed to PROJ (`EPSG:4547`, WKT2 or a PROJ string); `GCJ02` for GCJ-02.
+    pub definition: String,
+    /// EPSG code when the CRS is (or is identified as) an EPSG CRS.
+    pub epsg: Option<u32>,
+    /// Human-readable name, e.g. "CGCS2000 / 3-degree Gauss-Kruger CM 114E".
+    pub name: String,
+    /// Geographic, projected, ...
+    pub kind: CrsKind,
+    /// True when the authority's first axis is north/latitude (EPSG:4490, 4547, ...).
+    pub authority_north_first: bool,
+}
+
+/// The EPSG code of CGCS2000 geographic 2D.
+pub const EPSG_CGCS2000: u32 = 4490;
+/// WGS84 geographic 2D.
+pub const EPSG_WGS84: u32 = 4326;
+
+impl Crs {
+    /// The GCJ-02 pseudo-CRS.
+    pub fn gcj02() -> Crs {
+        Crs {
+            definition: "GCJ02".into(),
+            epsg: None,
+            name: "GCJ-02 (Chinese web-map offset of WGS 84)".into(),
+            kind: CrsKind::Gcj02,
+            authority_north_first: false,
+        }
+    }
+
+    /// An EPSG CRS by code.
+    pub fn from_epsg(code: u32) -> Result<Crs> {
+        Crs::parse(&format!("EPSG:{code}"))
+    }
+
+    /// Parse a user-given CRS: `EPSG:4490`, a bare code `4490`, `GCJ02`/`GCJ-02`, a PROJ
+    /// string, WKT, or anything else OSR's `SetFromUserInput` accepts.
+    pub fn parse(input: &str) -> Result<Crs> {
+        let trimmed = input.trim();
+        let upper = trimmed.to_ascii_uppercase().replace(['-', '_', ' '], "");
+        if upper == "GCJ02" {
+            return Ok(Crs::gcj02());
+        }
+        let definition = if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+            format!("EPSG:{trimmed}")
+        } else {
+            trimmed.to_owned()
+        };
+        let srs = SpatialRef::from_definition(&definition).map_err(|e| LayersError::UnknownCrs {
+            definition: input.to_owned(),
+            detail: first_line(&e.to_string()),
+        })?;
+        Ok(Crs::from_spatial_ref(&srs, Some(definition)))
+    }
+
+    /// Describe a GDAL spatial reference (for example a layer's). The definition kept for PROJ
+    /// is `EPSG:n` when the CRS is identified as an EPSG CRS, else its WKT.
+    pub fn from_spatial_ref(srs: &SpatialRef, given: Option<String>) -> Crs {
+        let mut srs = srs.clone();
+        let mut epsg = srs.auth_name().filter(|a| a.eq_ignore_ascii_case("EPSG")).and_then(|_| srs.auth_code().ok());
+        if epsg.is_none() && srs.auto_identify_epsg().is_ok() {
+            epsg = srs.auth_code().ok();
+        }
+        let epsg = epsg.and_then(|c| u32::try_from(c).ok());
+        let kind = if srs.is_geographic() {
+            CrsKind::Geographic
+        } else if srs.is_projected() {
+            CrsKind::Projected
+        } else {
+            CrsKind::Other
+        };
+        let target = if kind == CrsKind::Projected { "PROJCS" } else { "GEOGCS" };
+        let authority_north_first = matches!(
+            srs.axis_orientation(target, 0),
+            Ok(OGRAxisOrientation::OAO_North) | Ok(OGRAxisOrientation::OAO_South)
+        );
+        let definition = match (epsg, given) {
+            (_, Some(g)) if !g.starts_with('+') && !g.contains('[') && !g.contains('{') => g,
+            (Some(code), _) => format!("EPSG:{code}"),
+            (None, Some(g)) => g,
+            (None, None) => srs.to_wkt().unwrap_or_default(),
+        };
+        Crs {
+            definition,
+            epsg,
+            name: srs.name().unwrap_or_else(|| "unnamed CRS".into()),
+            kind,
+            authority_north_first,
+        }
+    }
+
+    /// A Gauss-Krüger (or any PROJ-string-expressible) CRS with a user-given 7-parameter
+    /// Helmert shift to WGS84/CGCS2000, as Xi'an 1980 and Beijing 1954 data need: `params` are
+    /// dx, dy, dz (m), rx, ry, rz (arc-seconds, position-vector convention as in `+towgs84`),
+    /// ds (ppm).
+    pub fn with_towgs84(&self, params: [f64; 7]) -> Result<Crs> {
+        if self.kind == CrsKind::Gcj02 {
+            return Err(LayersError::Invalid("GCJ-02 takes no 7-parameter shift".into()));
+        }
+        let srs = SpatialRef::from_definition(&self.definition).map_err(|e| LayersError::UnknownCrs {
+            definition: self.definition.clone(),
+            detail: first_line(&e.to_string()),
+        })?;
+        let proj4 = srs.to_proj4().map_err(|e| LayersError::UnknownCrs {
+            definition: self.definition.clone(),
+            detail: first_line(&e.to_string()),
+        })?;
+        let kept: Vec<&str> = proj4
+            .split_whitespace()
+            .filter(|t| !t.starts_with("+towgs84") && !t.starts_with("+nadgrids") && !t.starts_with("+datum") && *t != "+no_defs" && *t != "+type=crs")
+            .collect();
+        if !kept.iter().any(|t| t.starts_with("+ellps") || t.starts_with("+a=")) {
+            return Err(LayersError::Invalid(format!("{}: no ellipsoid to attach a 7-parameter shift to", self.name)));
+        }
+        let p = params.map(|v| format!("{v}")).join(",");
+        let definition = format!("{} +towgs84={p} +no_defs +type=crs", kept.join(" "));
+        let mut crs = Crs::parse(&definition)?;
+        crs.name = format!("{} + 7-parameter shift ({p})", self.name);
+        crs.epsg = None;
+        crs.authority_north_first = self.authority_north_first;
+        Ok(crs)
+    }
+
+    /// Short label: `EPSG:4547` or the name.
+    pub fn label(&self) -> String {
+        match self.epsg {
+            Some(c) => format!("EPSG:{c}"),
+            None if self.kind == CrsKind::Gcj02 => "GCJ02".into(),
+            None => self.name.clone(),
+        }
+    }
+
+    /// True for geographic and GCJ-02 CRSs (degrees).
+    pub fn is_geographic(&self) -> bool {
+        matches!(self.kind, CrsKind::Geographic | CrsKind::Gcj02)
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_owned()
+}
+
+/// The workspace CRS Jingwei picks for data centred on `lon`, `lat` (degrees): inside China
+/// the CGCS2000 3-degree Gauss-Krüger zone (central meridian form, EPSG:4534–4554) that
+/// contains the centre; elsewhere the WGS84 UTM zone.
+pub fn default_workspace_epsg(lon: f64, lat: f64) -> u32 {
+    if in_china_box(lon, lat) {
+        let cm = (3.0 * (lon / 3.0).round()).clamp(75.0, 135.0) as u32;
+        4534 + (cm - 75) / 3
+    } else {
+        let zone = (((lon + 180.0) / 6.0).floor() as i64).clamp(0, 59) as u32 + 1;
+        if lat >= 0.0 { 32600 + zone } else { 32700 + zone }
+    }
+}
+
+/// Coarse test for the land area where CGCS2000 Gauss-Krüger zones are the norm.
+pub fn in_china_box(lon: f64, lat: f64) -> bool {
+    (73.0..=135.5).contains(&lon) && (3.0..=54.0).contains(&lat)
+}
+
+enum Step {
+    Proj(proj::Proj),
+    Gcj02ToWgs84,
+    Wgs84ToGcj02,
+}
+
+/// Transforms coordinates from one CRS to another in visualisation order (x = east/lon).
+/// Not `Send` (PROJ objects are per thread): build one per thread.
+pub struct Transformer {
+    from: Crs,
+    to: Crs,
+    steps: Vec<Step>,
+}
+
+impl std::fmt::Debug for Transformer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Transformer({} -> {})", self.from.label(), self.to.label())
+    }
+}
+
+fn proj_step(from: &str, to: &str) -> Result<Step> {
+    let p = proj::Proj::new_known_crs(from, to, None).map_err(|e| LayersError::Transform {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        detail: e.to_string(),
+    })?;
+    Ok(Step::Proj(p))
+}
+
+impl Transformer {
+    /// A transformer from `from` to `to`. PROJ picks the operation; GCJ-02 goes through WGS84.
+    pub fn new(from: &Crs, to: &Crs) -> Result<Transformer> {
+        let wgs = "EPSG:4326";
+        let mut steps = Vec::new();
+        match (from.kind == CrsKind::Gcj02, to.kind == CrsKind::Gcj02) {
+            (true, true) => {}
+            (true, false) => {
+                steps.push(Step::Gcj02ToWgs84);
+                if to.epsg != Some(EPSG_WGS84) {
+                    steps.push(proj_step(wgs, &to.definition)?);
+                }
+            }
+            (false, true) => {
+                if from.epsg != Some(EPSG_WGS84) {
+                    steps.push(proj_step(&from.definition, wgs)?);
+                }
+                steps.push(Step::Wgs84ToGcj02);
+            }
+            (false, false) => {
+                if from.definition != to.definition {
+                    steps.push(proj_step(&from.definition, &to.definition)?);
+                }
+            }
+        }
+        Ok(Transformer { from: from.clone(), to: to.clone(), steps })
+    }
+
+    /// Source CRS.
+    pub fn from(&self) -> &Crs {
+        &self.from
+    }
+    /// Target CRS.
+    pub fn to(&self) -> &Crs {
+        &self.to
+    }
+    /// True when the transformation does nothing.
+    pub fn is_identity(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Transform one coordinate.
+    pub fn transform(&self, x: f64, y: f64) -> Result<(f64, f64)> {
+        let mut c = [(x, y)];
+        self.transform_in_place(&mut c)?;
+        Ok(c[0])
+    }
+
+    /// Transform coordinates in place. A point PROJ cannot transform becomes an error naming it.
+    pub fn transform_in_place(&self, coords: &mut [(f64, f64)]) -> Result<()> {
+        for step in &self.steps {
+            match step {
+                Step::Proj(p) => {
+                    p.convert_array(coords).map_err(|e| LayersError::Transform {
+                        from: self.from.label(),
+                        to: self.to.label(),
+                        detail: e.to_string(),
+                    })?;
+                }
+                Step::Gcj02ToWgs84 => coords.iter_mut().for_each(|c| *c = gcj02::gcj02_to_wgs84(c.0, c.1)),
+                Step::Wgs84ToGcj02 => coords.iter_mut().for_each(|c| *c = gcj02::wgs84_to_gcj02(c.0, c.1)),
+            }
+        }
+        if coords.iter().any(|c| !c.0.is_finite() || !c.1.is_finite()) {
+            return Err(LayersError::Transform {
+                from: self.from.label(),
+                to: self.to.label(),
+                detail: "a coordinate is outside the domain of the transformation".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Transform every coordinate of a geometry in place.
+    pub fn transform_geometry(&self, g: &mut geo::Geometry) -> Result<()> {
+        if self.is_identity() {
+            return Ok(());
+        }
+        let mut buf: Vec<(f64, f64)> = Vec::new();
+        {
+            use geo::CoordsIter;
+            buf.extend(g.coords_iter().map(|c| (c.x, c.y)));
+        }
+        self.transform_in_place(&mut buf)?;
+        let next = std::cell::Cell::new(0usize);
+        let (buf, next) = (&buf, &next);
+        use geo::MapCoordsInPlace;
+        g.map_coords_in_place(|_| {
+            let i = next.get();
+            next.set(i + 1);
+            let (x, y) = buf[i];
+            geo::Coord { x, y }
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_choice() {
+        assert_eq!(default_workspace_epsg(114.3, 30.59), 4547);
+        assert_eq!(default_workspace_epsg(121.5005, 31.24), 4550);
+        assert_eq!(default_workspace_epsg(116.39, 39.9), 4548);
+        assert_eq!(default_workspace_epsg(9.55, 47.15), 32632);
+        assert_eq!(default_workspace_epsg(-43.2, -22.9), 32723);
+    }
+
+    #[test]
+    fn names_and_axes() {
+        let c = Crs::parse("EPSG:4547").unwrap();
+        assert_eq!(c.epsg, Some(4547));
+        assert!(c.name.contains("CM 114E"), "{}", c.name);
+        assert!(c.authority_north_first);
+        assert_eq!(c.kind, CrsKind::Projected);
+        let g = Crs::parse("4490").unwrap();
+        assert_eq!(g.kind, CrsKind::Geographic);
+        assert!(g.authority_north_first);
+        assert!(!Crs::parse("EPSG:3857").unwrap().authority_north_first);
+        assert!(Crs::parse("EPSG:999999").is_err());
+        assert_eq!(Crs::parse("gcj-02").unwrap().kind, CrsKind::Gcj02);
+    }
+
+    #[test]
+    fn gk_east_north_order() {
+        let t = Transformer::new(&Crs::from_epsg(4490).unwrap(), &Crs::from_epsg(4547).unwrap()).unwrap();
+        let (e, n) = t.transform(114.0, 30.0).unwrap();
+        assert!((e - 500_000.0).abs() < 1e-6, "{e}");
+        assert!((3_300_000.0..3_400_000.0).contains(&n), "{n}");
+    }
+}

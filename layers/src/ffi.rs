@@ -1,0 +1,90 @@
+//! The few GDAL calls the safe `gdal` crate does not wrap. Each unsafe block is small and
+//! documents why it is sound.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString};
+
+use gdal::vector::{Geometry, LayerAccess};
+
+/// Read a whole file through GDAL's virtual file system (works inside `/vsizip/`).
+pub fn read_vsi_file(path: &str) -> Option<Vec<u8>> {
+    let c_path = CString::new(path).ok()?;
+    let mode = CString::new("rb").expect("static");
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call; the
+    // handle is checked for NULL and closed exactly once below.
+    unsafe {
+        let fp = gdal_sys::VSIFOpenL(c_path.as_ptr(), mode.as_ptr());
+        if fp.is_null() {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = gdal_sys::VSIFReadL(buf.as_mut_ptr().cast(), 1, buf.len(), fp);
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        gdal_sys::VSIFCloseL(fp);
+        Some(out)
+    }
+}
+
+/// True when field `idx` of the layer is an integer with the Boolean subtype.
+pub fn field_is_boolean<L: LayerAccess>(layer: &L, idx: usize) -> bool {
+    // SAFETY: the layer handle is valid while `layer` is borrowed; the definition and field
+    // pointers are owned by the layer and only read.
+    unsafe {
+        let defn = gdal_sys::OGR_L_GetLayerDefn(layer.c_layer());
+        if defn.is_null() {
+            return false;
+        }
+        let fd = gdal_sys::OGR_FD_GetFieldDefn(defn, idx as i32);
+        !fd.is_null() && gdal_sys::OGR_Fld_GetSubType(fd) == gdal_sys::OGRFieldSubType::OFSTBoolean
+    }
+}
+
+/// ISO WKB of a geometry, with curves (arcs, curve polygons) approximated by line segments.
+pub fn linear_iso_wkb(geom: &Geometry) -> Option<Vec<u8>> {
+    // SAFETY: `c_geometry` stays owned by `geom`; OGR_G_GetLinearGeometry returns a new
+    // geometry that we own and destroy after exporting it.
+    unsafe {
+        let c = geom.c_geometry();
+        if c.is_null() {
+            return None;
+        }
+        if gdal_sys::OGR_G_HasCurveGeometry(c, 1) == 0 {
+            return geom.iso_wkb().ok();
+        }
+        let lin = gdal_sys::OGR_G_GetLinearGeometry(c, 0.0, std::ptr::null_mut());
+        if lin.is_null() {
+            return None;
+        }
+        let size = gdal_sys::OGR_G_WkbSize(lin);
+        let mut out = vec![0u8; size.max(0) as usize];
+        let err = gdal_sys::OGR_G_ExportToIsoWkb(lin, gdal_sys::OGRwkbByteOrder::wkbNDR, out.as_mut_ptr());
+        gdal_sys::OGR_G_DestroyGeometry(lin);
+        (err == gdal_sys::OGRErr::OGRERR_NONE).then_some(out)
+    }
+}
+
+/// Clear GDAL's last error of this thread.
+pub fn reset_error() {
+    // SAFETY: no arguments; thread-local state in GDAL.
+    unsafe { gdal_sys::CPLErrorReset() }
+}
+
+/// GDAL's last failure on this thread, if any.
+pub fn last_failure() -> Option<String> {
+    // SAFETY: CPLGetLastErrorMsg returns a pointer to thread-local storage valid until the next
+    // GDAL call on this thread; we copy it at once.
+    unsafe {
+        let t = gdal_sys::CPLGetLastErrorType();
+        if t < gdal_sys::CPLErr::CE_Failure {
+            return None;
+        }
+        let msg = gdal_sys::CPLGetLastErrorMsg();
+        Some(if msg.is_null() { "unknown GDAL error".into() } else { CStr::from_ptr(msg).to_string_lossy().into_owned() })
+    }
+}

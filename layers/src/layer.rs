@@ -1,0 +1,212 @@
+//! A layer held in memory: geometries, typed attribute columns, CRS, encoding and the
+//! validity report. Coordinates are f64 in the layer's CRS (after loading into a workspace,
+//! the workspace CRS); renderers subtract the workspace origin before going to f32.
+
+use geo::Geometry;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+
+use crate::crs::{Crs, Transformer};
+use crate::encoding::EncodingReport;
+use crate::error::{LayersError, Result};
+use crate::validity::{self, GeometryIssue, RepairMode};
+use crate::value::{Column, FieldDef, Value};
+
+/// One vector layer.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// Layer name (as in the source, unique within a source).
+    pub name: String,
+    /// File (or folder) it was read from.
+    pub source_path: PathBuf,
+    /// GDAL driver short name, e.g. `GPKG`, `ESRI Shapefile`.
+    pub driver: String,
+    /// Declared geometry type, e.g. `Polygon`, `Multi Line String`.
+    pub geometry_type: String,
+    /// CRS of the stored coordinates.
+    pub crs: Option<Crs>,
+    /// Attribute fields.
+    pub fields: Vec<FieldDef>,
+    /// One column per field, each `len()` long.
+    pub columns: Vec<Column>,
+    /// Feature ids from the source.
+    pub fids: Vec<i64>,
+    /// Geometries; `None` for features without (or with skipped) geometry.
+    pub geometries: Vec<Option<Geometry>>,
+    /// Text encoding used, for sources where one was chosen (shapefiles).
+    pub encoding: Option<EncodingReport>,
+    /// Geometry problems found when the layer was read, with what was done about them.
+    pub issues: Vec<GeometryIssue>,
+}
+
+/// A borrowed view of one feature.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureRef<'a> {
+    /// The layer.
+    pub layer: &'a Layer,
+    /// Row index in the layer.
+    pub row: usize,
+}
+
+impl<'a> FeatureRef<'a> {
+    /// Feature id from the source.
+    pub fn fid(&self) -> i64 {
+        self.layer.fids[self.row]
+    }
+    /// Geometry, if any.
+    pub fn geometry(&self) -> Option<&'a Geometry> {
+        self.layer.geometries[self.row].as_ref()
+    }
+    /// Value of field `field`.
+    pub fn value(&self, field: usize) -> Value {
+        self.layer.columns[field].get(self.row, self.layer.fields[field].kind)
+    }
+    /// Value of the field named `name`.
+    pub fn value_by_name(&self, name: &str) -> Option<Value> {
+        self.layer.field_index(name).map(|i| self.value(i))
+    }
+    /// All (field name, value) pairs.
+    pub fn attributes(&self) -> Vec<(&'a str, Value)> {
+        self.layer.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), self.value(i))).collect()
+    }
+}
+
+/// Summary of the geometry problems of a layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ValiditySummary {
+    /// Features with at least one problem.
+    pub invalid_features: usize,
+    /// Of those, repaired.
+    pub repaired: usize,
+    /// Of those, whose geometry was set aside (feature kept, geometry `None`).
+    pub skipped: usize,
+    /// Problems kept as they are (`RepairMode::Keep`).
+    pub kept: usize,
+}
+
+impl Layer {
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.fids.len()
+    }
+    /// True when the layer has no features.
+    pub fn is_empty(&self) -> bool {
+        self.fids.is_empty()
+    }
+    /// Feature at `row`.
+    pub fn feature(&self, row: usize) -> FeatureRef<'_> {
+        FeatureRef { layer: self, row }
+    }
+    /// Iterate all features.
+    pub fn features(&self) -> impl Iterator<Item = FeatureRef<'_>> {
+        (0..self.len()).map(move |row| FeatureRef { layer: self, row })
+    }
+    /// Index of a field by name (exact, then case-insensitive).
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.name == name)
+            .or_else(|| self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name)))
+    }
+    /// Row of the feature with id `fid`.
+    pub fn row_of_fid(&self, fid: i64) -> Option<usize> {
+        self.fids.iter().position(|&f| f == fid)
+    }
+
+    /// Envelope `[xmin, ymin, xmax, ymax]` of all geometries.
+    pub fn extent(&self) -> Option<[f64; 4]> {
+        use geo::BoundingRect;
+        let mut acc: Option<[f64; 4]> = None;
+        for g in self.geometries.iter().flatten() {
+            if let Some(r) = g.bounding_rect() {
+                let e = [r.min().x, r.min().y, r.max().x, r.max().y];
+                acc = Some(match acc {
+                    None => e,
+                    Some(a) => [a[0].min(e[0]), a[1].min(e[1]), a[2].max(e[2]), a[3].max(e[3])],
+                });
+            }
+        }
+        acc
+    }
+
+    /// Reproject every geometry into `to`, in parallel. The layer must have a CRS.
+    pub fn reproject(&mut self, to: &Crs) -> Result<()> {
+        let from = self.crs.clone().ok_or_else(|| LayersError::MissingCrs {
+            path: self.source_path.clone(),
+            layer: self.name.clone(),
+        })?;
+        if from.definition == to.definition {
+            self.crs = Some(to.clone());
+            return Ok(());
+        }
+        // Fail early (and once) if PROJ cannot build the operation.
+        Transformer::new(&from, to)?;
+        let fids = &self.fids;
+        let failures: Vec<(i64, String)> = self
+            .geometries
+            .par_chunks_mut(4096)
+            .enumerate()
+            .map_init(
+                || Transformer::new(&from, to).expect("checked above"),
+                |t, (chunk_no, chunk)| {
+                    let mut bad = Vec::new();
+                    for (i, g) in chunk.iter_mut().enumerate() {
+                        if let Some(geom) = g {
+                            if let Err(e) = t.transform_geometry(geom) {
+                                bad.push((fids[chunk_no * 4096 + i], e.to_string()));
+                                *g = None;
+                            }
+                        }
+                    }
+                    bad
+                },
+            )
+            .flatten()
+            .collect();
+        for (fid, detail) in failures {
+            self.issues.push(GeometryIssue {
+                fid,
+                problem: validity::Problem::Untransformable,
+                detail,
+                action: validity::Action::Skipped,
+            });
+        }
+        self.crs = Some(to.clone());
+        Ok(())
+    }
+
+    /// Check every geometry and repair, skip or keep the invalid ones. The issues are appended
+    /// to [`Layer::issues`]; nothing is dropped silently.
+    pub fn validate(&mut self, mode: RepairMode) {
+        let fids = &self.fids;
+        let found: Vec<Vec<GeometryIssue>> = self
+            .geometries
+            .par_iter_mut()
+            .enumerate()
+            .map(|(row, g)| validity::check_and_fix(fids[row], g, mode))
+            .collect();
+        self.issues.extend(found.into_iter().flatten());
+    }
+
+    /// Counts of invalid features and what was done.
+    pub fn validity_summary(&self) -> ValiditySummary {
+        use std::collections::BTreeMap;
+        let mut per: BTreeMap<i64, validity::Action> = BTreeMap::new();
+        for i in &self.issues {
+            let e = per.entry(i.fid).or_insert(i.action);
+            if i.action == validity::Action::Skipped {
+                *e = validity::Action::Skipped;
+            }
+        }
+        let mut s = ValiditySummary { invalid_features: per.len(), ..Default::default() };
+        for a in per.values() {
+            match a {
+                validity::Action::Repaired => s.repaired += 1,
+                validity::Action::Skipped => s.skipped += 1,
+                validity::Action::Kept => s.kept += 1,
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,33 @@
+//! # jingwei-layers — the layer core of Jingwei 经纬
+//!
+//! Sources (through GDAL), coordinate reference systems (through PROJ, plus GCJ-02), features
+//! with typed attributes, geometry validity, R-tree indexes and the 一张图 catalog. Nothing here
+//! knows about screens: no Bevy, no Tauri.
+//!
+//! The path of a layer: [`Source::open`] → [`Source::read_layer`] (native CRS) →
+//! [`Workspace::add_layer`] (validate, reproject into the workspace CRS, index).
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod crs;
+pub mod encoding;
+pub mod error;
+mod ffi;
+pub mod gcj02;
+pub mod index;
+pub mod layer;
+pub mod source;
+pub mod validity;
+pub mod value;
+pub mod wkb;
+pub mod workspace;
+
+pub use crs::{Crs, CrsKind, Transformer};
+pub use error::{LayersError, Result};
+pub use index::{Hit, SpatialIndex};
+pub use layer::{FeatureRef, Layer};
+pub use source::{LayerInfo, OpenOptions, Source};
+pub use validity::RepairMode;
+pub use value::{Column, FieldDef, FieldKind, Value};
+pub use workspace::{Workspace, WorkspaceLayer};

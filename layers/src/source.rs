@@ -1,0 +1,396 @@
+//! Opening vector sources through GDAL: GeoPackage, Shapefile (also zipped), GeoJSON,
+//! FlatGeobuf, FileGDB, KML, GML, DXF, CSV with WKT or x/y columns, and anything else GDAL reads.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use gdal::vector::{Layer as GdalLayer, LayerAccess, OGRFieldType};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use serde::Serialize;
+
+use crate::crs::{self, Crs, Transformer};
+use crate::encoding::{self, EncodingReport};
+use crate::error::{LayersError, Result};
+use crate::ffi;
+use crate::layer::Layer;
+use crate::value::{Column, FieldDef, FieldKind, Value};
+use crate::wkb::parse_wkb_counting;
+
+/// Options for opening a source.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Force a text encoding for shapefiles (`GBK`, `UTF-8`, `Big5`, `CP1252`, ...).
+    pub encoding: Option<String>,
+}
+
+/// Description of one layer of a source, without reading its features.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerInfo {
+    /// Layer name.
+    pub name: String,
+    /// Feature count as the driver reports it.
+    pub feature_count: u64,
+    /// Geometry type name.
+    pub geometry_type: String,
+    /// CRS, if the layer declares one.
+    pub crs: Option<Crs>,
+    /// Extent in the native CRS `[xmin, ymin, xmax, ymax]` (x = east/lon).
+    pub extent: Option<[f64; 4]>,
+    /// Extent in CGCS2000 lon/lat.
+    pub extent_lonlat: Option<[f64; 4]>,
+    /// Fields.
+    pub fields: Vec<FieldDef>,
+    /// Text encoding chosen (shapefiles).
+    pub encoding: Option<EncodingReport>,
+}
+
+/// An open vector source.
+pub struct Source {
+    path: PathBuf,
+    dataset: Dataset,
+    driver: String,
+    encoding: Option<EncodingReport>,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Source({}, {})", self.path.display(), self.driver)
+    }
+}
+
+static QUIET: Once = Once::new();
+
+/// Route GDAL's own messages away from stderr: errors reach the user once, as typed errors.
+fn quiet_gdal() {
+    QUIET.call_once(|| {
+        gdal::config::set_error_handler(|_, _, _| {});
+    });
+}
+
+fn ext_of(p: &Path) -> String {
+    p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
+}
+
+/// Find `stem.ext` next to `p`, in any letter case.
+fn sibling(p: &Path, ext: &str) -> Option<PathBuf> {
+    [ext.to_ascii_lowercase(), ext.to_ascii_uppercase()]
+        .iter()
+        .map(|e| p.with_extension(e))
+        .find(|c| c.exists())
+}
+
+impl Source {
+    /// Open a file (or `.gdb` folder). Errors name the file and the problem.
+    pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Source> {
+        quiet_gdal();
+        let path = path.as_ref().to_path_buf();
+        let meta = std::fs::metadata(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.clone() },
+            _ => LayersError::Io { path: path.clone(), source: e },
+        })?;
+        let ext = ext_of(&path);
+        if meta.is_dir() && ext != "gdb" {
+            return Err(LayersError::IsDirectory { path });
+        }
+        if meta.is_file() && meta.len() == 0 {
+            return Err(LayersError::Corrupt { path, detail: "the file is empty".into() });
+        }
+        let mut gdal_path = path.to_string_lossy().into_owned();
+        let mut encoding = None;
+        let mut open_options: Vec<String> = Vec::new();
+        match ext.as_str() {
+            "shp" => {
+                let shx = sibling(&path, "shx");
+                let dbf = sibling(&path, "dbf");
+                if shx.is_none() {
+                    return Err(LayersError::ShapefileSidecar { missing: ".shx", expected: path.with_extension("shx"), path });
+                }
+                let Some(dbf) = dbf else {
+                    return Err(LayersError::ShapefileSidecar { missing: ".dbf", expected: path.with_extension("dbf"), path });
+                };
+                let bytes = std::fs::read(&dbf).map_err(|e| LayersError::Io { path: dbf.clone(), source: e })?;
+                let cpg = sibling(&path, "cpg").and_then(|c| std::fs::read_to_string(c).ok());
+                let sample = encoding::sample_dbf(&dbf, &bytes, 256 * 1024)?;
+                let rep = encoding::decide(&path, opts.encoding.as_deref(), cpg.as_deref(), &sample)?;
+                open_options.push(format!("ENCODING={}", rep.gdal_name()));
+                encoding = Some(rep);
+            }
+            "zip" => {
+                gdal_path = format!("/vsizip/{gdal_path}");
+                let entries = gdal::vsi::read_dir(&gdal_path, true).map_err(|e| LayersError::Corrupt {
+                    path: path.clone(),
+                    detail: format!("not a readable zip archive ({e})"),
+                })?;
+                let shps: Vec<PathBuf> = entries.into_iter().filter(|e| ext_of(e) == "shp").collect();
+                if let Some(first) = shps.first() {
+                    if shps.len() == 1 {
+                        gdal_path = format!("{gdal_path}/{}", first.display());
+                    }
+                    let inner = |ext: &str| {
+                        let base = first.with_extension(ext);
+                        ffi::read_vsi_file(&format!("/vsizip/{}/{}", path.display(), base.display()))
+                            .or_else(|| ffi::read_vsi_file(&format!("/vsizip/{}/{}", path.display(), first.with_extension(ext.to_ascii_uppercase()).display())))
+                    };
+                    if let Some(dbf) = inner("dbf") {
+                        let cpg = inner("cpg").map(|b| String::from_utf8_lossy(&b).into_owned());
+                        let sample = encoding::sample_dbf(&path, &dbf, 256 * 1024)?;
+                        let rep = encoding::decide(&path, opts.encoding.as_deref(), cpg.as_deref(), &sample)?;
+                        open_options.push(format!("ENCODING={}", rep.gdal_name()));
+                        encoding = Some(rep);
+                    }
+                }
+            }
+            "csv" | "tsv" => {
+                open_options.extend(
+                    [
+                        "GEOM_POSSIBLE_NAMES=wkt,geom,geometry,the_geom,shape",
+                        "X_POSSIBLE_NAMES=x,lon,lng,long,longitude,easting,经度",
+                        "Y_POSSIBLE_NAMES=y,lat,latitude,northing,纬度",
+                        "KEEP_GEOM_COLUMNS=NO",
+                        "AUTODETECT_TYPE=YES",
+                    ]
+                    .map(String::from),
+                );
+            }
+            _ => {}
+        }
+        let oo: Vec<&str> = open_options.iter().map(String::as_str).collect();
+        ffi::reset_error();
+        let dataset = Dataset::open_ex(
+            &gdal_path,
+            DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+                open_options: if oo.is_empty() { None } else { Some(&oo) },
+                ..Default::default()
+            },
+        )
+        .map_err(|e| {
+            let detail = ffi::last_failure().unwrap_or_else(|| e.to_string());
+            if detail.contains("not recognized as") || detail.contains("not recognised as") {
+                LayersError::UnknownFormat { path: path.clone(), detail: "no GIS driver recognises it".into() }
+            } else {
+                LayersError::Corrupt { path: path.clone(), detail: tidy(&detail) }
+            }
+        })?;
+        let driver = dataset.driver().short_name();
+        if dataset.layer_count() == 0 {
+            return Err(LayersError::UnknownFormat { path, detail: format!("the {driver} driver found no vector layers") });
+        }
+        Ok(Source { path, dataset, driver, encoding })
+    }
+
+    /// Path as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// GDAL driver short name.
+    pub fn driver(&self) -> &str {
+        &self.driver
+    }
+    /// Encoding chosen for the text of this source (shapefiles).
+    pub fn encoding(&self) -> Option<&EncodingReport> {
+        self.encoding.as_ref()
+    }
+
+    /// Names of the layers, in source order.
+    pub fn layer_names(&self) -> Vec<String> {
+        self.dataset.layers().map(|l| l.name()).collect()
+    }
+
+    fn gdal_layer(&self, name: Option<&str>) -> Result<GdalLayer<'_>> {
+        match name {
+            None => self.dataset.layer(0).map_err(|e| LayersError::Corrupt { path: self.path.clone(), detail: e.to_string() }),
+            Some(n) => self.dataset.layer_by_name(n).map_err(|_| LayersError::NoSuchLayer {
+                path: self.path.clone(),
+                layer: n.to_owned(),
+                available: self.layer_names().join(", "),
+            }),
+        }
+    }
+
+    /// Describe every layer.
+    pub fn info(&self) -> Result<Vec<LayerInfo>> {
+        self.layer_names().iter().map(|n| self.layer_info(Some(n))).collect()
+    }
+
+    /// Describe one layer (the first if `name` is `None`).
+    pub fn layer_info(&self, name: Option<&str>) -> Result<LayerInfo> {
+        let layer = self.gdal_layer(name)?;
+        let crs = layer.spatial_ref().map(|s| Crs::from_spatial_ref(&s, None));
+        let extent = layer.try_get_extent().ok().flatten().or_else(|| layer.get_extent().ok()).map(|e| [e.MinX, e.MinY, e.MaxX, e.MaxY]);
+        let extent_lonlat = match (&crs, extent) {
+            (Some(c), Some(e)) => lonlat_extent(c, e),
+            _ => None,
+        };
+        Ok(LayerInfo {
+            name: layer.name(),
+            feature_count: layer.try_feature_count().unwrap_or_else(|| layer.feature_count()),
+            geometry_type: geometry_type_name(&layer),
+            crs,
+            extent,
+            extent_lonlat,
+            fields: field_defs(&layer),
+            encoding: self.encoding.clone(),
+        })
+    }
+
+    /// Read a whole layer (the first if `name` is `None`) in its native CRS. Geometry problems
+    /// are not yet checked: see [`Layer::validate`].
+    pub fn read_layer(&self, name: Option<&str>) -> Result<Layer> {
+        let mut layer = self.gdal_layer(name)?;
+        let layer_name = layer.name();
+        let fields = field_defs(&layer);
+        let crs = layer.spatial_ref().map(|s| Crs::from_spatial_ref(&s, None));
+        let n_hint = layer.try_feature_count().unwrap_or(0) as usize;
+        let mut columns: Vec<Column> = fields.iter().map(|f| Column::for_kind(f.kind, n_hint)).collect();
+        let mut fids = Vec::with_capacity(n_hint);
+        let mut geometries = Vec::with_capacity(n_hint);
+        let mut unreadable = Vec::new();
+        let mut closed = Vec::new();
+        ffi::reset_error();
+        for (row, feature) in layer.features().enumerate() {
+            let fid = feature.fid().map_or(row as i64, |f| f as i64);
+            fids.push(fid);
+            let geom = match feature.geometry() {
+                None => None,
+                Some(g) if g.is_empty() => None,
+                Some(g) => match ffi::linear_iso_wkb(g).map(|w| parse_wkb_counting(&w)) {
+                    Some(Ok((geo, unclosed))) => {
+                        if unclosed > 0 {
+                            closed.push((fid, unclosed));
+                        }
+                        Some(geo)
+                    }
+                    Some(Err(e)) => {
+                        unreadable.push((fid, e.to_string()));
+                        None
+                    }
+                    None => {
+                        unreadable.push((fid, "geometry could not be exported".into()));
+                        None
+                    }
+                },
+            };
+            geometries.push(geom);
+            for (i, f) in fields.iter().enumerate() {
+                columns[i].push(read_value(&feature, i, f.kind));
+            }
+        }
+        if let Some(err) = ffi::last_failure() {
+            return Err(LayersError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("layer '{layer_name}' stops after {} features: {}", fids.len(), tidy(&err)),
+            });
+        }
+        let mut issues: Vec<crate::validity::GeometryIssue> = closed
+            .into_iter()
+            .map(|(fid, n)| crate::validity::GeometryIssue {
+                fid,
+                problem: crate::validity::Problem::UnclosedRing,
+                detail: format!("{n} ring(s) did not end where they start; closed on read"),
+                action: crate::validity::Action::Repaired,
+            })
+            .collect();
+        issues.extend(unreadable
+            .into_iter()
+            .map(|(fid, detail)| crate::validity::GeometryIssue {
+                fid,
+                problem: crate::validity::Problem::EmptyPart,
+                detail: format!("unreadable geometry: {detail}"),
+                action: crate::validity::Action::Skipped,
+            }));
+        Ok(Layer {
+            name: layer_name,
+            source_path: self.path.clone(),
+            driver: self.driver.clone(),
+            geometry_type: geometry_type_name(&layer),
+            crs,
+            fields,
+            columns,
+            fids,
+            geometries,
+            encoding: self.encoding.clone(),
+            issues,
+        })
+    }
+}
+
+fn tidy(msg: &str) -> String {
+    msg.lines().next().unwrap_or("").trim().trim_end_matches('.').to_owned()
+}
+
+fn lonlat_extent(c: &Crs, e: [f64; 4]) -> Option<[f64; 4]> {
+    let to = Crs::from_epsg(crs::EPSG_CGCS2000).ok()?;
+    let t = Transformer::new(c, &to).ok()?;
+    // Sample the edges so that curved graticules are enclosed.
+    let mut pts = Vec::new();
+    for i in 0..=8 {
+        let f = f64::from(i) / 8.0;
+        let x = e[0] + (e[2] - e[0]) * f;
+        let y = e[1] + (e[3] - e[1]) * f;
+        pts.extend([(x, e[1]), (x, e[3]), (e[0], y), (e[2], y)]);
+    }
+    t.transform_in_place(&mut pts).ok()?;
+    let mut out = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for (x, y) in pts {
+        out = [out[0].min(x), out[1].min(y), out[2].max(x), out[3].max(y)];
+    }
+    Some(out)
+}
+
+fn geometry_type_name(layer: &GdalLayer<'_>) -> String {
+    let t = layer.defn().geom_fields().next().map(|g| g.field_type()).unwrap_or(gdal_sys::OGRwkbGeometryType::wkbNone);
+    if t == gdal_sys::OGRwkbGeometryType::wkbNone {
+        return "None".into();
+    }
+    gdal::vector::geometry_type_to_name(t)
+}
+
+fn field_defs(layer: &GdalLayer<'_>) -> Vec<FieldDef> {
+    layer
+        .defn()
+        .fields()
+        .enumerate()
+        .map(|(i, f)| {
+            let kind = match f.field_type() {
+                OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => {
+                    if ffi::field_is_boolean(layer, i) { FieldKind::Boolean } else { FieldKind::Integer }
+                }
+                OGRFieldType::OFTReal => FieldKind::Real,
+                OGRFieldType::OFTString | OGRFieldType::OFTWideString => FieldKind::Text,
+                OGRFieldType::OFTDate => FieldKind::Date,
+                OGRFieldType::OFTTime => FieldKind::Time,
+                OGRFieldType::OFTDateTime => FieldKind::DateTime,
+                OGRFieldType::OFTBinary => FieldKind::Binary,
+                _ => FieldKind::Other,
+            };
+            FieldDef { name: f.name(), alias: f.alternative_name(), kind }
+        })
+        .collect()
+}
+
+fn read_value(feature: &gdal::vector::Feature<'_>, idx: usize, kind: FieldKind) -> Value {
+    use gdal::vector::FieldValue as F;
+    match kind {
+        FieldKind::Binary => Value::Null,
+        FieldKind::Time | FieldKind::Other => match feature.field_as_string(idx) {
+            Ok(Some(s)) if kind == FieldKind::Time => Value::Time(s),
+            Ok(Some(s)) => Value::Text(s),
+            _ => Value::Null,
+        },
+        // GDAL formats dates as `YYYY/MM/DD[ HH:MM:SS[.sss][+TZ]]`; keep ISO 8601.
+        FieldKind::Date | FieldKind::DateTime => match feature.field_as_string(idx) {
+            Ok(Some(s)) if kind == FieldKind::Date => Value::Date(s.replacen('/', "-", 2)),
+            Ok(Some(s)) => Value::DateTime(s.replacen('/', "-", 2).replacen(' ', "T", 1)),
+            _ => Value::Null,
+        },
+        _ => match feature.field(idx) {
+            Ok(Some(F::IntegerValue(v))) => Value::Integer(i64::from(v)),
+            Ok(Some(F::Integer64Value(v))) => Value::Integer(v),
+            Ok(Some(F::RealValue(v))) => Value::Real(v),
+            Ok(Some(F::StringValue(v))) => Value::Text(v),
+            Ok(Some(other)) => Value::Text(format!("{other:?}")),
+            Ok(None) | Err(_) => Value::Null,
+        },
+    }
+}

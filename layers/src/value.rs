@@ -1,0 +1,199 @@
+//! Attribute values and their types, stored column by column.
+
+use serde::{Serialize, Serializer};
+
+/// The type of an attribute field, as the source declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// 64-bit signed integer (OGR Integer and Integer64).
+    Integer,
+    /// Double-precision real.
+    Real,
+    /// UTF-8 text.
+    Text,
+    /// Calendar date.
+    Date,
+    /// Time of day.
+    Time,
+    /// Date and time, with a time zone where the source has one.
+    DateTime,
+    /// Boolean (OGR integer subtype `Boolean`).
+    Boolean,
+    /// Binary blob.
+    Binary,
+    /// Lists and other types, kept as their text form.
+    Other,
+}
+
+impl FieldKind {
+    /// Lower-case name used in CLI output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldKind::Integer => "integer",
+            FieldKind::Real => "real",
+            FieldKind::Text => "text",
+            FieldKind::Date => "date",
+            FieldKind::Time => "time",
+            FieldKind::DateTime => "datetime",
+            FieldKind::Boolean => "boolean",
+            FieldKind::Binary => "binary",
+            FieldKind::Other => "other",
+        }
+    }
+}
+
+/// One attribute field of a layer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldDef {
+    /// Field name as in the source.
+    pub name: String,
+    /// Alias (alternative name) from the source, e.g. a Chinese label; empty if none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub alias: String,
+    /// Declared type.
+    pub kind: FieldKind,
+}
+
+/// One attribute value. Dates and times keep the ISO 8601 text form of the source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Missing value (SQL NULL / unset field).
+    Null,
+    /// Integer.
+    Integer(i64),
+    /// Real number.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Boolean.
+    Boolean(bool),
+    /// Date `YYYY-MM-DD`.
+    Date(String),
+    /// Time `HH:MM:SS`.
+    Time(String),
+    /// Date-time in ISO 8601.
+    DateTime(String),
+}
+
+impl Value {
+    /// True for [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    /// Numeric view of integers, reals and booleans.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Integer(v) => Some(*v as f64),
+            Value::Real(v) => Some(*v),
+            Value::Boolean(v) => Some(f64::from(u8::from(*v))),
+            _ => None,
+        }
+    }
+    /// Text view of text-like values.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) | Value::Date(s) | Value::Time(s) | Value::DateTime(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Integer(v) => write!(f, "{v}"),
+            Value::Real(v) => write!(f, "{v}"),
+            Value::Boolean(v) => write!(f, "{v}"),
+            Value::Text(s) | Value::Date(s) | Value::Time(s) | Value::DateTime(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_none(),
+            Value::Integer(v) => s.serialize_i64(*v),
+            Value::Real(v) if v.is_finite() => s.serialize_f64(*v),
+            Value::Real(_) => s.serialize_none(),
+            Value::Boolean(v) => s.serialize_bool(*v),
+            Value::Text(v) | Value::Date(v) | Value::Time(v) | Value::DateTime(v) => s.serialize_str(v),
+        }
+    }
+}
+
+/// Values of one field for all features of a layer, stored compactly by type.
+#[derive(Debug, Clone)]
+pub enum Column {
+    /// Integers (and booleans stored as 0/1 when the kind is `Boolean`).
+    Integer(Vec<Option<i64>>),
+    /// Reals.
+    Real(Vec<Option<f64>>),
+    /// Text and every text-like kind (dates, times, others).
+    Text(Vec<Option<Box<str>>>),
+}
+
+impl Column {
+    /// An empty column suited to `kind`, with room for `capacity` rows.
+    pub fn for_kind(kind: FieldKind, capacity: usize) -> Column {
+        match kind {
+            FieldKind::Integer | FieldKind::Boolean => Column::Integer(Vec::with_capacity(capacity)),
+            FieldKind::Real => Column::Real(Vec::with_capacity(capacity)),
+            _ => Column::Text(Vec::with_capacity(capacity)),
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Integer(v) => v.len(),
+            Column::Real(v) => v.len(),
+            Column::Text(v) => v.len(),
+        }
+    }
+
+    /// True when the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Append a value, converting it to the column's storage. A value of the wrong type is
+    /// stored as its text form in text columns and as NULL elsewhere.
+    pub fn push(&mut self, value: Value) {
+        match self {
+            Column::Integer(v) => v.push(match value {
+                Value::Integer(i) => Some(i),
+                Value::Boolean(b) => Some(i64::from(b)),
+                _ => None,
+            }),
+            Column::Real(v) => v.push(value.as_f64()),
+            Column::Text(v) => v.push(match value {
+                Value::Null => None,
+                other => Some(other.to_string().into_boxed_str()),
+            }),
+        }
+    }
+
+    /// The value of row `row`, typed by `kind`.
+    pub fn get(&self, row: usize, kind: FieldKind) -> Value {
+        match self {
+            Column::Integer(v) => match (v.get(row).copied().flatten(), kind) {
+                (None, _) => Value::Null,
+                (Some(i), FieldKind::Boolean) => Value::Boolean(i != 0),
+                (Some(i), _) => Value::Integer(i),
+            },
+            Column::Real(v) => v.get(row).copied().flatten().map_or(Value::Null, Value::Real),
+            Column::Text(v) => match v.get(row).and_then(|s| s.as_deref()) {
+                None => Value::Null,
+                Some(s) => match kind {
+                    FieldKind::Date => Value::Date(s.to_owned()),
+                    FieldKind::Time => Value::Time(s.to_owned()),
+                    FieldKind::DateTime => Value::DateTime(s.to_owned()),
+                    _ => Value::Text(s.to_owned()),
+                },
+            },
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! A small, strict reader of (ISO and extended) WKB and of GeoPackage geometry blobs.
+//!
+//! Z and M ordinates are read and dropped: the layer core is planar; heights travel in
+//! attributes. Curve types are reported as errors so that the caller can linearise them first.
+
+use geo::{Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
+
+/// Why a WKB buffer could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WkbError {
+    /// The buffer ended early.
+    #[error("WKB truncated at byte {0}")]
+    Truncated(usize),
+    /// An unknown byte-order marker.
+    #[error("bad WKB byte order {0}")]
+    ByteOrder(u8),
+    /// A geometry type this reader does not handle (curves, surfaces, TINs).
+    #[error("unsupported WKB geometry type {0}")]
+    UnsupportedType(u32),
+    /// Not a GeoPackage blob.
+    #[error("not a GeoPackage geometry blob")]
+    NotGpkg,
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    unclosed_rings: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WkbError> {
+        let end = self.pos.checked_add(n).ok_or(WkbError::Truncated(self.pos))?;
+        if end > self.buf.len() {
+            return Err(WkbError::Truncated(self.pos));
+        }
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, WkbError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self, le: bool) -> Result<u32, WkbError> {
+        let b: [u8; 4] = self.take(4)?.try_into().expect("4 bytes");
+        Ok(if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+    }
+    fn coords(&mut self, le: bool, dims: usize) -> Result<Vec<Coord>, WkbError> {
+        let n = self.u32(le)? as usize;
+        // Guard against absurd counts in corrupt data before allocating.
+        if n.saturating_mul(dims * 8) > self.buf.len().saturating_sub(self.pos) {
+            return Err(WkbError::Truncated(self.pos));
+        }
+        let raw = self.take(n * dims * 8)?;
+        let mut out = Vec::with_capacity(n);
+        for chunk in raw.chunks_exact(dims * 8) {
+            let x = f64::from_bits(read_u64(&chunk[0..8], le));
+            let y = f64::from_bits(read_u64(&chunk[8..16], le));
+            out.push(Coord { x, y });
+        }
+        Ok(out)
+    }
+}
+
+fn read_u64(b: &[u8], le: bool) -> u64 {
+    let a: [u8; 8] = b.try_into().expect("8 bytes");
+    if le { u64::from_le_bytes(a) } else { u64::from_be_bytes(a) }
+}
+
+/// Parse one WKB geometry. Empty points (NaN coordinates) come back as an empty MultiPoint.
+pub fn parse_wkb(buf: &[u8]) -> Result<Geometry, WkbError> {
+    parse_wkb_counting(buf).map(|(g, _)| g)
+}
+
+/// Parse one WKB geometry and count the polygon rings that were not closed in the source
+/// (they come back closed).
+pub fn parse_wkb_counting(buf: &[u8]) -> Result<(Geometry, usize), WkbError> {
+    let mut r = Reader { buf, pos: 0, unclosed_rings: 0 };
+    let g = read_geometry(&mut r)?;
+    Ok((g, r.unclosed_rings))
+}
+
+fn read_geometry(r: &mut Reader<'_>) -> Result<Geometry, WkbError> {
+    let order = r.u8()?;
+    let le = match order {
+        0 => false,
+        1 => true,
+        other => return Err(WkbError::ByteOrder(other)),
+    };
+    let raw_type = r.u32(le)?;
+    let mut has_z = raw_type & 0x8000_0000 != 0;
+    let mut has_m = raw_type & 0x4000_0000 != 0;
+    let has_srid = raw_type & 0x2000_0000 != 0;
+    let mut base = raw_type & 0x0fff_ffff;
+    match base / 1000 {
+        1 => has_z = true,
+        2 => has_m = true,
+        3 => {
+            has_z = true;
+            has_m = true;
+        }
+        _ => {}
+    }
+    base %= 1000;
+    if has_srid {
+        r.u32(le)?;
+    }
+    let dims = 2 + usize::from(has_z) + usize::from(has_m);
+    Ok(match base {
+        1 => {
+            let raw = r.take(dims * 8)?;
+            let x = f64::from_bits(read_u64(&raw[0..8], le));
+            let y = f64::from_bits(read_u64(&raw[8..16], le));
+            if x.is_nan() && y.is_nan() {
+                Geometry::MultiPoint(MultiPoint(vec![]))
+            } else {
+                Geometry::Point(Point::new(x, y))
+            }
+        }
+        2 => Geometry::LineString(LineString(r.coords(le, dims)?)),
+        3 => Geometry::Polygon(read_polygon(r, le, dims)?),
+        4..=7 => {
+            let n = r.u32(le)? as usize;
+            if n > r.buf.len() {
+                return Err(WkbError::Truncated(r.pos));
+            }
+            let mut parts = Vec::with_capacity(n);
+            for _ in 0..n {
+                parts.push(read_geometry(r)?);
+            }
+            match base {
+                4 => Geometry::MultiPoint(MultiPoint(
+                    parts.into_iter().filter_map(|g| if let Geometry::Point(p) = g { Some(p) } else { None }).collect(),
+                )),
+                5 => Geometry::MultiLineString(MultiLineString(
+                    parts.into_iter().filter_map(|g| if let Geometry::LineString(l) = g { Some(l) } else { None }).collect(),
+                )),
+                6 => Geometry::MultiPolygon(MultiPolygon(
+                    parts.into_iter().filter_map(|g| if let Geometry::Polygon(p) = g { Some(p) } else { None }).collect(),
+                )),
+                _ => Geometry::GeometryCollection(GeometryCollection(parts)),
+            }
+        }
+        other => return Err(WkbError::UnsupportedType(other)),
+    })
+}
+
+fn read_polygon(r: &mut Reader<'_>, le: bool, dims: usize) -> Result<Polygon, WkbError> {
+    let rings = r.u32(le)? as usize;
+    if rings > r.buf.len() {
+        return Err(WkbError::Truncated(r.pos));
+    }
+    let mut exterior = LineString(vec![]);
+    let mut interiors = Vec::with_capacity(rings.saturating_sub(1));
+    for i in 0..rings {
+        let ring = LineString(r.coords(le, dims)?);
+        if i == 0 {
+            exterior = ring;
+        } else {
+            interiors.push(ring);
+        }
+    }
+    // geo's Polygon::new closes open rings: count them so the caller can report it.
+    for ring in std::iter::once(&exterior).chain(interiors.iter()) {
+        if ring.0.len() > 1 && ring.0.first() != ring.0.last() {
+            r.unclosed_rings += 1;
+        }
+    }
+    Ok(polygon_raw(exterior, interiors))
+}
+
+/// Build a polygon (geo closes open rings; the reader counts them first).
+pub(crate) fn polygon_raw(exterior: LineString, interiors: Vec<LineString>) -> Polygon {
+    Polygon::new(exterior, interiors)
+}
+
+/// Strip the GeoPackage binary header (`GP`, version, flags, srs id, envelope) and parse the WKB.
+/// Returns `Ok(None)` for a blob flagged empty.
+pub fn parse_gpkg_blob(blob: &[u8]) -> Result<Option<Geometry>, WkbError> {
+    if blob.len() < 8 || &blob[0..2] != b"GP" {
+        return Err(WkbError::NotGpkg);
+    }
+    let flags = blob[3];
+    let empty = flags & 0b1_0000 != 0;
+    let envelope_len = match (flags >> 1) & 0b111 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        _ => return Err(WkbError::NotGpkg),
+    };
+    let start = 8 + envelope_len;
+    if blob.len() < start {
+        return Err(WkbError::Truncated(blob.len()));
+    }
+    if empty && blob.len() == start {
+        return Ok(None);
+    }
+    let g = parse_wkb(&blob[start..])?;
+    Ok(if empty { None } else { Some(g) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn le_poly() -> Vec<u8> {
+        let mut b = vec![1u8];
+        b.extend(3u32.to_le_bytes());
+        b.extend(1u32.to_le_bytes());
+        b.extend(4u32.to_le_bytes());
+        for (x, y) in [(0.0f64, 0.0f64), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)] {
+            b.extend(x.to_le_bytes());
+            b.extend(y.to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn polygon_roundtrip() {
+        let g = parse_wkb(&le_poly()).unwrap();
+        let Geometry::Polygon(p) = g else { panic!("not a polygon") };
+        assert_eq!(p.exterior().0.len(), 4);
+        assert_eq!(p.exterior().0[2], Coord { x: 1.0, y: 1.0 });
+    }
+
+    #[test]
+    fn truncated_is_error_not_panic() {
+        let b = le_poly();
+        for cut in 0..b.len() {
+            assert!(parse_wkb(&b[..cut]).is_err(), "cut at {cut} parsed");
+        }
+    }
+
+    #[test]
+    fn iso_z_point_drops_z() {
+        let mut b = vec![0u8];
+        b.extend(1001u32.to_be_bytes());
+        for v in [3.0f64, 4.0, 5.0] {
+            b.extend(v.to_be_bytes());
+        }
+        assert_eq!(parse_wkb(&b).unwrap(), Geometry::Point(Point::new(3.0, 4.0)));
+    }
+
+    #[test]
+    fn gpkg_header_with_envelope() {
+        let mut blob = vec![b'G', b'P', 0, 0b0000_0011];
+        blob.extend(4547i32.to_le_bytes());
+        for v in [0.0f64, 1.0, 0.0, 1.0] {
+            blob.extend(v.to_le_bytes());
+        }
+        blob.extend(le_poly());
+        assert!(matches!(parse_gpkg_blob(&blob).unwrap(), Some(Geometry::Polygon(_))));
+        assert_eq!(parse_gpkg_blob(b"XX0000000"), Err(WkbError::NotGpkg));
+    }
+}

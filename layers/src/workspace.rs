@@ -1,0 +1,143 @@
+//! A workspace: one projected CRS, a local origin, and the layers loaded into it.
+//!
+//! Coordinates in a workspace are f64 metres of its CRS (e.g. Gauss-Krüger x ≈ 500,000,
+//! y ≈ 3,400,000). Renderers take `xy - origin` before going to f32, so nothing jitters.
+
+use std::path::Path;
+
+use crate::catalog::{Catalog, Group};
+use crate::crs::{self, Crs, CrsKind, Transformer};
+use crate::error::{LayersError, Result};
+use crate::index::SpatialIndex;
+use crate::layer::Layer;
+use crate::source::{OpenOptions, Source};
+use crate::validity::RepairMode;
+
+/// A layer in a workspace: reprojected, validated and indexed.
+#[derive(Debug, Clone)]
+pub struct WorkspaceLayer {
+    /// Stable id (catalog id, or the layer name).
+    pub id: String,
+    /// Display title (Chinese where known).
+    pub title: String,
+    /// Catalog group.
+    pub group: Group,
+    /// True for generated layers.
+    pub synthetic: bool,
+    /// Shown or hidden.
+    pub visible: bool,
+    /// The data.
+    pub layer: Layer,
+    /// Its R-tree.
+    pub index: SpatialIndex,
+}
+
+/// A workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The one projected CRS every layer is reprojected into.
+    pub crs: Crs,
+    /// Local origin (workspace CRS) that renderers subtract before going to f32.
+    pub origin_xy: [f64; 2],
+    /// Layers, bottom to top.
+    pub layers: Vec<WorkspaceLayer>,
+    /// Attribution lines of the data.
+    pub attribution: Vec<String>,
+}
+
+impl Workspace {
+    /// An empty workspace in `crs`; the origin is set by the first layer.
+    pub fn new(crs: Crs) -> Result<Workspace> {
+        if crs.kind != CrsKind::Projected {
+            return Err(LayersError::Invalid(format!("a workspace CRS must be projected; {} is not", crs.label())));
+        }
+        Ok(Workspace { crs, origin_xy: [f64::NAN, f64::NAN], layers: Vec::new(), attribution: Vec::new() })
+    }
+
+    /// The default workspace for data centred on `lon`, `lat` (see [`crs::default_workspace_epsg`]).
+    pub fn for_lonlat(lon: f64, lat: f64) -> Result<Workspace> {
+        Workspace::new(Crs::from_epsg(crs::default_workspace_epsg(lon, lat))?)
+    }
+
+    /// The default workspace for a layer: the zone of the centre of its extent.
+    pub fn for_layer(layer: &Layer) -> Result<Workspace> {
+        let crs = layer.crs.clone().ok_or_else(|| LayersError::MissingCrs { path: layer.source_path.clone(), layer: layer.name.clone() })?;
+        let e = layer.extent().ok_or_else(|| LayersError::Invalid(format!("{}: layer '{}' has no geometry to place a workspace on", layer.source_path.display(), layer.name)))?;
+        let t = Transformer::new(&crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?;
+        let (lon, lat) = t.transform((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0)?;
+        Workspace::for_lonlat(lon, lat)
+    }
+
+    /// Validate `layer` (as `mode` says), reproject it into the workspace CRS and index it.
+    pub fn add_layer(&mut self, mut layer: Layer, mode: RepairMode) -> Result<&WorkspaceLayer> {
+        if layer.crs.is_none() {
+            return Err(LayersError::MissingCrs { path: layer.source_path.clone(), layer: layer.name.clone() });
+        }
+        layer.validate(mode);
+        layer.reproject(&self.crs)?;
+        if self.origin_xy[0].is_nan() {
+            if let Some(e) = layer.extent() {
+                // Round to 100 m so that origins are readable and stable.
+                self.origin_xy = [((e[0] + e[2]) / 200.0).round() * 100.0, ((e[1] + e[3]) / 200.0).round() * 100.0];
+            }
+        }
+        let index = SpatialIndex::build(&layer.geometries);
+        let id = unique_id(&self.layers, &layer.name);
+        self.layers.push(WorkspaceLayer {
+            title: layer.name.clone(),
+            group: Group::guess(&layer.name),
+            synthetic: false,
+            visible: true,
+            id,
+            index,
+            layer,
+        });
+        Ok(self.layers.last().expect("just pushed"))
+    }
+
+    /// Open a catalog and load all of its layers into a workspace in the default CRS of the
+    /// first layer (or `crs` if given).
+    pub fn open_catalog(path: &Path, crs: Option<Crs>, mode: RepairMode) -> Result<Workspace> {
+        let catalog = Catalog::load(path)?;
+        let mut ws: Option<Workspace> = crs.map(Workspace::new).transpose()?;
+        for entry in &catalog.layers {
+            let file = catalog.resolve(entry);
+            let src = Source::open(&file, &OpenOptions::default())?;
+            let layer = src.read_layer(entry.layer.as_deref())?;
+            let w = match ws.as_mut() {
+                Some(w) => w,
+                None => ws.insert(Workspace::for_layer(&layer)?),
+            };
+            w.add_layer(layer, mode)?;
+            let wl = w.layers.last_mut().expect("just added");
+            wl.id = entry.id.clone();
+            wl.title = entry.title_zh.clone();
+            wl.group = entry.group;
+            wl.synthetic = entry.synthetic;
+            wl.visible = entry.visible;
+        }
+        let mut ws = ws.ok_or_else(|| LayersError::Corrupt { path: path.to_owned(), detail: "catalog lists no layers".into() })?;
+        ws.attribution = catalog.attribution;
+        Ok(ws)
+    }
+
+    /// Layer by id.
+    pub fn layer(&self, id: &str) -> Option<&WorkspaceLayer> {
+        self.layers.iter().find(|l| l.id == id)
+    }
+
+    /// Transformer from the workspace CRS to CGCS2000 lon/lat.
+    pub fn to_lonlat(&self) -> Result<Transformer> {
+        Transformer::new(&self.crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)
+    }
+}
+
+fn unique_id(layers: &[WorkspaceLayer], name: &str) -> String {
+    let mut id = name.to_owned();
+    let mut n = 2;
+    while layers.iter().any(|l| l.id == id) {
+        id = format!("{name}_{n}");
+        n += 1;
+    }
+    id
+}
