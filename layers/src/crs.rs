@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::error::{LayersError, Result};
 use crate::gcj02;
+use crate::tmerc::{Tmerc, TmercParams};
 
 /// Which family a CRS belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -172,6 +173,59 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_owned()
 }
 
+/// Datum identity of a CRS: datum name, semi-major axis and flattening (as text, exact).
+type DatumKey = (String, u64, u64);
+
+fn datum_key(srs: &SpatialRef) -> Option<DatumKey> {
+    if srs.get_attr_value("TOWGS84", 0).ok().flatten().is_some() {
+        return None;
+    }
+    if srs.get_attr_value("PRIMEM", 1).ok().flatten().and_then(|v| v.parse::<f64>().ok()) != Some(0.0) {
+        return None;
+    }
+    let datum = srs.get_attr_value("DATUM", 0).ok().flatten()?;
+    let a = srs.semi_major().ok()?;
+    let inv_f: f64 = srs.get_attr_value("SPHEROID", 2).ok().flatten()?.parse().ok()?;
+    Some((datum, a.to_bits(), inv_f.to_bits()))
+}
+
+/// The datum of a plain geographic lon/lat CRS in degrees, if it is one.
+fn geographic_datum(c: &Crs) -> Option<DatumKey> {
+    if c.kind != CrsKind::Geographic {
+        return None;
+    }
+    let srs = SpatialRef::from_definition(&c.definition).ok()?;
+    if (srs.angular_units() - 1f64.to_radians()).abs() > 1e-15 || srs.axes_count() != 2 {
+        return None;
+    }
+    datum_key(&srs)
+}
+
+/// Transverse Mercator parameters (latitude of origin 0, metres) and datum of a projected CRS.
+fn tmerc_of(c: &Crs) -> Option<(Tmerc, DatumKey)> {
+    if c.kind != CrsKind::Projected {
+        return None;
+    }
+    let srs = SpatialRef::from_definition(&c.definition).ok()?;
+    if srs.get_attr_value("PROJECTION", 0).ok().flatten()? != "Transverse_Mercator" || srs.linear_units() != 1.0 {
+        return None;
+    }
+    let param = |n: &str| srs.get_proj_param(n).ok().flatten();
+    if param("latitude_of_origin").unwrap_or(0.0) != 0.0 {
+        return None;
+    }
+    let key = datum_key(&srs)?;
+    let params = TmercParams {
+        a_m: f64::from_bits(key.1),
+        f: 1.0 / f64::from_bits(key.2),
+        lon0_deg: param("central_meridian")?,
+        k0: param("scale_factor")?,
+        x0_m: param("false_easting").unwrap_or(0.0),
+        y0_m: param("false_northing").unwrap_or(0.0),
+    };
+    Some((Tmerc::new(params), key))
+}
+
 /// The workspace CRS Jingwei picks for data centred on `lon`, `lat` (degrees): inside China
 /// the CGCS2000 3-degree Gauss-Krüger zone (central meridian form, EPSG:4534–4554) that
 /// contains the centre; elsewhere the WGS84 UTM zone.
@@ -192,6 +246,8 @@ pub fn in_china_box(lon: f64, lat: f64) -> bool {
 
 enum Step {
     Proj(proj::Proj),
+    TmercForward(Tmerc),
+    TmercInverse(Tmerc),
     Gcj02ToWgs84,
     Wgs84ToGcj02,
 }
@@ -240,11 +296,25 @@ impl Transformer {
             }
             (false, false) => {
                 if from.definition != to.definition {
-                    steps.push(proj_step(&from.definition, &to.definition)?);
+                    steps.push(match (tmerc_of(from), tmerc_of(to)) {
+                        (None, Some((tm, datum))) if geographic_datum(from).is_some_and(|d| d == datum) => Step::TmercForward(tm),
+                        (Some((tm, datum)), None) if geographic_datum(to).is_some_and(|d| d == datum) => Step::TmercInverse(tm),
+                        _ => proj_step(&from.definition, &to.definition)?,
+                    });
                 }
             }
         }
         Ok(Transformer { from: from.clone(), to: to.clone(), steps })
+    }
+
+    /// A transformer that always asks PROJ (no closed-form shortcut); for cross-checks.
+    pub fn new_proj_only(from: &Crs, to: &Crs) -> Result<Transformer> {
+        Ok(Transformer { from: from.clone(), to: to.clone(), steps: vec![proj_step(&from.definition, &to.definition)?] })
+    }
+
+    /// True when the closed-form Transverse Mercator shortcut is used.
+    pub fn uses_closed_form_tmerc(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::TmercForward(_) | Step::TmercInverse(_)))
     }
 
     /// Source CRS.
@@ -278,6 +348,8 @@ impl Transformer {
                         detail: e.to_string(),
                     })?;
                 }
+                Step::TmercForward(t) => coords.iter_mut().for_each(|c| *c = t.forward(c.0, c.1)),
+                Step::TmercInverse(t) => coords.iter_mut().for_each(|c| *c = t.inverse(c.0, c.1)),
                 Step::Gcj02ToWgs84 => coords.iter_mut().for_each(|c| *c = gcj02::gcj02_to_wgs84(c.0, c.1)),
                 Step::Wgs84ToGcj02 => coords.iter_mut().for_each(|c| *c = gcj02::wgs84_to_gcj02(c.0, c.1)),
             }
@@ -342,6 +414,35 @@ mod tests {
         assert!(!Crs::parse("EPSG:3857").unwrap().authority_north_first);
         assert!(Crs::parse("EPSG:999999").is_err());
         assert_eq!(Crs::parse("gcj-02").unwrap().kind, CrsKind::Gcj02);
+    }
+
+    #[test]
+    fn closed_form_tmerc_equals_proj() {
+        for (geo, proj) in [(4490, 4547), (4490, 4527), (4490, 4498), (4326, 32650), (4326, 32733)] {
+            let g = Crs::from_epsg(geo).unwrap();
+            let p = Crs::from_epsg(proj).unwrap();
+            let fast = Transformer::new(&g, &p).unwrap();
+            assert!(fast.uses_closed_form_tmerc(), "{geo}->{proj}");
+            let slow = Transformer::new_proj_only(&g, &p).unwrap();
+            let back_fast = Transformer::new(&p, &g).unwrap();
+            assert!(back_fast.uses_closed_form_tmerc());
+            let back_slow = Transformer::new_proj_only(&p, &g).unwrap();
+            let cm = fast.steps.iter().find_map(|s| if let Step::TmercForward(t) = s { Some(t.params().lon0_deg) } else { None }).unwrap();
+            let south = proj == 32733;
+            for i in 0..200 {
+                let lon = cm - 3.0 + 6.0 * f64::from(i % 20) / 19.0;
+                let lat = if south { -60.0 + 59.0 * f64::from(i / 20) / 9.0 } else { 1.0 + 59.0 * f64::from(i / 20) / 9.0 };
+                let a = fast.transform(lon, lat).unwrap();
+                let b = slow.transform(lon, lat).unwrap();
+                assert!((a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6, "{geo}->{proj} at {lon},{lat}: {a:?} vs {b:?}");
+                let ia = back_fast.transform(b.0, b.1).unwrap();
+                let ib = back_slow.transform(b.0, b.1).unwrap();
+                assert!((ia.0 - ib.0).abs() < 1e-11 && (ia.1 - ib.1).abs() < 1e-11, "inverse at {lon},{lat}: {ia:?} vs {ib:?}");
+            }
+        }
+        // Different datums never take the shortcut.
+        let t = Transformer::new(&Crs::from_epsg(4326).unwrap(), &Crs::from_epsg(4547).unwrap()).unwrap();
+        assert!(!t.uses_closed_form_tmerc());
     }
 
     #[test]

@@ -237,6 +237,19 @@ impl Source {
     /// Read a whole layer (the first if `name` is `None`) in its native CRS. Geometry problems
     /// are not yet checked: see [`Layer::validate`].
     pub fn read_layer(&self, name: Option<&str>) -> Result<Layer> {
+        if self.driver == "GPKG" && ext_of(&self.path) == "gpkg" {
+            // Check the name through GDAL first so that errors read the same either way.
+            let layer_name = self.gdal_layer(name)?.name();
+            if let Ok(l) = crate::gpkg::read_layer(&self.path, Some(&layer_name)) {
+                return Ok(l);
+            }
+        }
+        self.read_layer_gdal(name)
+    }
+
+    /// Read a layer through GDAL's OGR API (used for every format; GeoPackage normally goes
+    /// through the faster native reader).
+    pub fn read_layer_gdal(&self, name: Option<&str>) -> Result<Layer> {
         let mut layer = self.gdal_layer(name)?;
         let layer_name = layer.name();
         let fields = field_defs(&layer);

@@ -1,0 +1,66 @@
+//! `jingwei` — the scriptable front door to Jingwei. Every subcommand prints readable text, or
+//! JSON with `--json`; errors are one line on stderr naming the file and the problem, with a
+//! non-zero exit status.
+
+mod bench;
+mod geojson;
+mod info;
+mod query;
+mod transform;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "jingwei", version, about = "Jingwei 经纬 — GIS and digital-twin workstation (command line)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe a GIS file: driver, layers, counts, geometry type, CRS, extent, fields, encoding.
+    Info(info::Args),
+    /// Query a layer through its R-tree: envelope, identify at a point, k nearest, within a distance.
+    Query(query::Args),
+    /// Transform "x y" lines from stdin between CRSs (like PROJ's cs2cs); GCJ02 is accepted.
+    Transform(transform::Args),
+    /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
+    BenchPeer(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(a) => info::run(a),
+        Command::Query(a) => query::run(a),
+        Command::Transform(a) => transform::run(a),
+        Command::BenchPeer(a) => bench::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the chain of causes, outermost first, no backtrace.
+            let msg: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("jingwei: {}", msg.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A progress bar on stderr that draws only when stderr is a terminal.
+pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}

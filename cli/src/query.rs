@@ -1,0 +1,236 @@
+//! `jingwei query FILE --bbox ... | --point X,Y | --nearest K --at X,Y | --within D --at X,Y`
+
+use anyhow::{Context, Result, bail};
+use jingwei_layers::validity::RepairMode;
+use jingwei_layers::{Crs, Hit, Layer, OpenOptions, Source, SpatialIndex, Transformer, Workspace};
+use serde_json::{Map, Value as J, json};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::geojson;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Invalid {
+    Repair,
+    Skip,
+    Keep,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The file to query.
+    file: PathBuf,
+    /// Layer (first if absent).
+    #[arg(long)]
+    layer: Option<String>,
+    /// Features intersecting the envelope XMIN,YMIN,XMAX,YMAX.
+    #[arg(long, value_name = "XMIN,YMIN,XMAX,YMAX", allow_hyphen_values = true)]
+    bbox: Option<String>,
+    /// Features under the point X,Y (polygons containing it; lines and points within --tolerance).
+    #[arg(long, value_name = "X,Y", allow_hyphen_values = true)]
+    point: Option<String>,
+    /// The K nearest features to --at, by exact geometry distance.
+    #[arg(long, value_name = "K")]
+    nearest: Option<usize>,
+    /// All features within this distance (metres in the workspace) of --at.
+    #[arg(long, value_name = "DISTANCE")]
+    within: Option<f64>,
+    /// The query point for --nearest and --within.
+    #[arg(long, value_name = "X,Y", allow_hyphen_values = true)]
+    at: Option<String>,
+    /// Search radius for --point, in metres (native units for layers without a CRS).
+    #[arg(long, default_value_t = 1.0)]
+    tolerance: f64,
+    /// CRS of the query coordinates (default: the layer's own CRS), e.g. EPSG:4490 or GCJ02.
+    #[arg(long = "in", value_name = "CRS")]
+    in_crs: Option<String>,
+    /// What to do with invalid geometries: repair (default), skip, or keep as they are.
+    #[arg(long, value_enum, default_value = "repair")]
+    invalid: Invalid,
+    /// Text encoding of shapefile attributes (detected if absent).
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Print GeoJSON (geometries in CGCS2000 lon/lat when the layer has a CRS).
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_nums(s: &str, n: usize, what: &str) -> Result<Vec<f64>> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|t| t.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{what} '{s}' must be {n} comma-separated numbers"))?;
+    if v.len() != n || v.iter().any(|x| !x.is_finite()) {
+        bail!("{what} '{s}' must be {n} comma-separated numbers");
+    }
+    Ok(v)
+}
+
+enum Query {
+    Bbox([f64; 4]),
+    Point(f64, f64),
+    Nearest(usize, f64, f64),
+    Within(f64, f64, f64),
+}
+
+fn parse_query(a: &Args) -> Result<Query> {
+    let at = || -> Result<(f64, f64)> {
+        let s = a.at.as_deref().context("--nearest and --within need --at X,Y")?;
+        let v = parse_nums(s, 2, "--at")?;
+        Ok((v[0], v[1]))
+    };
+    let chosen = [a.bbox.is_some(), a.point.is_some(), a.nearest.is_some(), a.within.is_some()].iter().filter(|b| **b).count();
+    if chosen != 1 {
+        bail!("give exactly one of --bbox, --point, --nearest K --at X,Y, --within D --at X,Y");
+    }
+    Ok(if let Some(b) = &a.bbox {
+        let v = parse_nums(b, 4, "--bbox")?;
+        if v[0] > v[2] || v[1] > v[3] {
+            bail!("--bbox '{b}': min must not exceed max");
+        }
+        Query::Bbox([v[0], v[1], v[2], v[3]])
+    } else if let Some(p) = &a.point {
+        let v = parse_nums(p, 2, "--point")?;
+        Query::Point(v[0], v[1])
+    } else if let Some(k) = a.nearest {
+        let (x, y) = at()?;
+        Query::Nearest(k, x, y)
+    } else {
+        let d = a.within.expect("checked");
+        if !(d >= 0.0) {
+            bail!("--within must be a distance of 0 or more");
+        }
+        let (x, y) = at()?;
+        Query::Within(d, x, y)
+    })
+}
+
+fn transform_query(q: Query, t: &Transformer) -> Result<Query> {
+    Ok(match q {
+        Query::Bbox(b) => {
+            let mut pts = Vec::new();
+            for i in 0..=8 {
+                let f = f64::from(i) / 8.0;
+                let (x, y) = (b[0] + (b[2] - b[0]) * f, b[1] + (b[3] - b[1]) * f);
+                pts.extend([(x, b[1]), (x, b[3]), (b[0], y), (b[2], y)]);
+            }
+            t.transform_in_place(&mut pts)?;
+            let mut o = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+            for (x, y) in pts {
+                o = [o[0].min(x), o[1].min(y), o[2].max(x), o[3].max(y)];
+            }
+            Query::Bbox(o)
+        }
+        Query::Point(x, y) => {
+            let (x, y) = t.transform(x, y)?;
+            Query::Point(x, y)
+        }
+        Query::Nearest(k, x, y) => {
+            let (x, y) = t.transform(x, y)?;
+            Query::Nearest(k, x, y)
+        }
+        Query::Within(d, x, y) => {
+            let (x, y) = t.transform(x, y)?;
+            Query::Within(d, x, y)
+        }
+    })
+}
+
+fn execute(q: &Query, layer: &Layer, index: &SpatialIndex, tolerance: f64) -> Vec<(usize, Option<f64>)> {
+    let with_d = |hits: Vec<Hit>| hits.into_iter().map(|h| (h.row, Some(h.distance))).collect();
+    match *q {
+        Query::Bbox(b) => index.in_envelope(&layer.geometries, b).into_iter().map(|r| (r, None)).collect(),
+        Query::Point(x, y) => with_d(index.at_point(&layer.geometries, x, y, tolerance)),
+        Query::Nearest(k, x, y) => with_d(index.nearest(&layer.geometries, x, y, k)),
+        Query::Within(d, x, y) => with_d(index.within_distance(&layer.geometries, x, y, d)),
+    }
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    let query = parse_query(&a)?;
+    let mode = match a.invalid {
+        Invalid::Repair => RepairMode::Repair,
+        Invalid::Skip => RepairMode::Skip,
+        Invalid::Keep => RepairMode::Keep,
+    };
+    let src = Source::open(&a.file, &OpenOptions { encoding: a.encoding.clone() })?;
+    let layer = src.read_layer(a.layer.as_deref())?;
+    let (ws_layer, index, query, to_lonlat, units) = match layer.crs.clone() {
+        Some(native) => {
+            let mut ws = Workspace::for_layer(&layer)?;
+            ws.add_layer(layer, mode)?;
+            let q_crs = match &a.in_crs {
+                Some(s) => Crs::parse(s)?,
+                None => native,
+            };
+            let q = transform_query(query, &Transformer::new(&q_crs, &ws.crs)?)?;
+            let to_ll = ws.to_lonlat()?;
+            let wl = ws.layers.pop().expect("one layer");
+            (wl.layer, wl.index, q, Some(to_ll), "m")
+        }
+        None => {
+            if a.in_crs.is_some() {
+                bail!("{}: the layer has no CRS, so --in cannot be applied", a.file.display());
+            }
+            let mut layer = layer;
+            layer.validate(mode);
+            let index = SpatialIndex::build(&layer.geometries);
+            (layer, index, query, None, "units")
+        }
+    };
+    let rows = execute(&query, &ws_layer, &index, a.tolerance);
+    let summary = ws_layer.validity_summary();
+    if summary.invalid_features > 0 {
+        eprintln!(
+            "jingwei: {}: {} invalid geometries ({} repaired, {} set aside, {} kept); fids: {}",
+            a.file.display(),
+            summary.invalid_features,
+            summary.repaired,
+            summary.skipped,
+            summary.kept,
+            ws_layer.issues.iter().map(|i| i.fid.to_string()).collect::<Vec<_>>().join(",")
+        );
+    }
+    if a.json {
+        let mut features = Vec::with_capacity(rows.len());
+        for (row, dist) in &rows {
+            let f = ws_layer.feature(*row);
+            let mut props = Map::new();
+            for (name, v) in f.attributes() {
+                props.insert(name.to_owned(), serde_json::to_value(v)?);
+            }
+            if let Some(d) = dist {
+                props.insert(format!("_distance_{units}"), json!(d));
+            }
+            let geometry = match (f.geometry(), &to_lonlat) {
+                (Some(g), Some(t)) => {
+                    let mut g = g.clone();
+                    t.transform_geometry(&mut g)?;
+                    geojson::geometry(&g)
+                }
+                (Some(g), None) => geojson::geometry(g),
+                (None, _) => J::Null,
+            };
+            features.push(json!({"type": "Feature", "id": f.fid(), "geometry": geometry, "properties": props}));
+        }
+        let out = json!({"type": "FeatureCollection", "features": features, "numberMatched": rows.len()});
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        println!("{} feature(s)", rows.len());
+        for (row, dist) in &rows {
+            let f = ws_layer.feature(*row);
+            let mut line = format!("fid={}", f.fid());
+            if let Some(d) = dist {
+                line.push_str(&format!(" distance={d:.3} {units}"));
+            }
+            for (name, v) in f.attributes() {
+                if !v.is_null() {
+                    line.push_str(&format!(" {name}={v}"));
+                }
+            }
+            println!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,254 @@
+//! A fast, parallel reader for GeoPackage feature tables, straight from SQLite.
+//!
+//! GeoPackage is SQLite with geometry blobs (a small header + WKB), so reading it directly
+//! avoids GDAL's per-feature object overhead; row ranges are read by several threads at once.
+//! [`crate::Source`] uses it for plain feature tables and falls back to GDAL for everything
+//! else (views, curve types, extensions); the test suite checks both readers agree on every
+//! GeoPackage in the shared data.
+
+use rayon::prelude::*;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+use crate::crs::Crs;
+use crate::layer::Layer;
+use crate::validity::{Action, GeometryIssue, Problem};
+use crate::value::{Column, FieldDef, FieldKind, Value};
+use crate::wkb::parse_gpkg_blob;
+
+/// Why the native reader declined a table (the caller falls back to GDAL).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Declined(pub String);
+
+fn open(path: &Path) -> Result<Connection, Declined> {
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| Declined(e.to_string()))
+}
+
+fn sql_err(e: rusqlite::Error) -> Declined {
+    Declined(e.to_string())
+}
+
+fn kind_of(decl: &str) -> FieldKind {
+    let d = decl.to_ascii_uppercase();
+    if d.starts_with("BOOL") {
+        FieldKind::Boolean
+    } else if d.contains("INT") {
+        FieldKind::Integer
+    } else if d.starts_with("REAL") || d.starts_with("FLOAT") || d.starts_with("DOUBLE") || d.starts_with("NUMERIC") {
+        FieldKind::Real
+    } else if d == "DATE" {
+        FieldKind::Date
+    } else if d == "DATETIME" {
+        FieldKind::DateTime
+    } else if d == "BLOB" {
+        FieldKind::Binary
+    } else {
+        FieldKind::Text
+    }
+}
+
+fn value_of(v: ValueRef<'_>, kind: FieldKind) -> Value {
+    match (v, kind) {
+        (ValueRef::Null, _) => Value::Null,
+        (ValueRef::Integer(i), FieldKind::Boolean) => Value::Boolean(i != 0),
+        (ValueRef::Integer(i), FieldKind::Real) => Value::Real(i as f64),
+        (ValueRef::Integer(i), _) => Value::Integer(i),
+        (ValueRef::Real(r), _) => Value::Real(r),
+        (ValueRef::Text(t), k) => {
+            let s = String::from_utf8_lossy(t).into_owned();
+            match k {
+                FieldKind::Date => Value::Date(s),
+                FieldKind::DateTime => Value::DateTime(s.replacen(' ', "T", 1)),
+                _ => Value::Text(s),
+            }
+        }
+        (ValueRef::Blob(_), _) => Value::Null,
+    }
+}
+
+struct Chunk {
+    fids: Vec<i64>,
+    geometries: Vec<Option<geo::Geometry>>,
+    columns: Vec<Column>,
+    issues: Vec<GeometryIssue>,
+}
+
+/// Read a feature table (the first one if `table` is `None`). `Err` means "use GDAL instead".
+pub fn read_layer(path: &Path, table: Option<&str>) -> Result<Layer, Declined> {
+    read_layer_fields(path, table, None)
+}
+
+/// Like [`read_layer`], keeping only the named attribute fields (all when `keep` is `None`).
+pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>) -> Result<Layer, Declined> {
+    let conn = open(path)?;
+    let table: String = match table {
+        Some(t) => t.to_owned(),
+        None => conn
+            .query_row("SELECT table_name FROM gpkg_contents WHERE data_type='features' ORDER BY rowid LIMIT 1", [], |r| r.get(0))
+            .map_err(sql_err)?,
+    };
+    let (geom_col, geom_type, srs_id): (String, String, i64) = conn
+        .query_row(
+            "SELECT g.column_name, g.geometry_type_name, g.srs_id FROM gpkg_geometry_columns g \
+             JOIN gpkg_contents c ON c.table_name = g.table_name \
+             WHERE g.table_name = ?1 AND c.data_type = 'features'",
+            [&table],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(sql_err)?;
+    let upper = geom_type.to_ascii_uppercase();
+    if upper.contains("CURVE") || upper.contains("SURFACE") {
+        return Err(Declined(format!("curve geometry type {geom_type}")));
+    }
+    let is_view: bool = conn
+        .query_row("SELECT type = 'view' FROM sqlite_master WHERE name = ?1", [&table], |r| r.get(0))
+        .map_err(sql_err)?;
+    if is_view {
+        return Err(Declined("view".into()));
+    }
+    let (org, code, def): (String, i64, Option<String>) = conn
+        .query_row(
+            "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
+            [srs_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(sql_err)?;
+    let crs = if org.eq_ignore_ascii_case("EPSG") && code > 0 {
+        Crs::from_epsg(code as u32).ok()
+    } else {
+        def.filter(|d| d != "undefined").and_then(|d| Crs::parse(&d).ok())
+    };
+    // Columns: the integer primary key is the fid; the geometry column is read separately.
+    let mut pk = None;
+    let mut fields = Vec::new();
+    {
+        let mut st = conn.prepare(&format!("PRAGMA table_info(\"{}\")", table.replace('"', "\"\""))).map_err(sql_err)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(5)?)))
+            .map_err(sql_err)?;
+        for row in rows {
+            let (name, decl, is_pk) = row.map_err(sql_err)?;
+            if is_pk == 1 && decl.eq_ignore_ascii_case("INTEGER") {
+                pk = Some(name);
+            } else if name != geom_col && keep.is_none_or(|k| k.contains(&name.as_str())) {
+                fields.push(FieldDef { name, alias: String::new(), kind: kind_of(&decl) });
+            }
+        }
+    }
+    let pk = pk.ok_or_else(|| Declined("no INTEGER PRIMARY KEY".into()))?;
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let (lo, hi): (Option<i64>, Option<i64>) = conn
+        .query_row(&format!("SELECT min({0}), max({0}) FROM {1}", q(&pk), q(&table)), [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql_err)?;
+    let select = format!(
+        "SELECT {}, {}{} FROM {} WHERE {} BETWEEN ?1 AND ?2 ORDER BY {}",
+        q(&pk),
+        q(&geom_col),
+        fields.iter().map(|f| format!(", {}", q(&f.name))).collect::<String>(),
+        q(&table),
+        q(&pk),
+        q(&pk)
+    );
+    let ranges: Vec<(i64, i64)> = match (lo, hi) {
+        (Some(lo), Some(hi)) => {
+            let parts = (rayon::current_num_threads() * 4).max(1) as i64;
+            let step = ((hi - lo) / parts + 1).max(1);
+            (0..parts).map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi))).filter(|(a, b)| a <= b).collect()
+        }
+        _ => Vec::new(),
+    };
+    drop(conn);
+    let chunks: Vec<Chunk> = ranges
+        .par_iter()
+        .map(|&(a, b)| -> Result<Chunk, Declined> {
+            let conn = open(path)?;
+            let mut st = conn.prepare(&select).map_err(sql_err)?;
+            let mut rows = st.query([a, b]).map_err(sql_err)?;
+            let mut c = Chunk {
+                fids: Vec::new(),
+                geometries: Vec::new(),
+                columns: fields.iter().map(|f| Column::for_kind(f.kind, 0)).collect(),
+                issues: Vec::new(),
+            };
+            while let Some(row) = rows.next().map_err(sql_err)? {
+                let fid: i64 = row.get(0).map_err(sql_err)?;
+                c.fids.push(fid);
+                let geom = match row.get_ref(1).map_err(sql_err)? {
+                    ValueRef::Blob(b) => match parse_gpkg_blob(b) {
+                        Ok(g) => g,
+                        Err(crate::wkb::WkbError::UnsupportedType(t)) => return Err(Declined(format!("WKB type {t}"))),
+                        Err(e) => {
+                            c.issues.push(GeometryIssue { fid, problem: Problem::EmptyPart, detail: format!("unreadable geometry: {e}"), action: Action::Skipped });
+                            None
+                        }
+                    },
+                    _ => None,
+                };
+                c.geometries.push(geom);
+                for (i, f) in fields.iter().enumerate() {
+                    let v = row.get_ref(i + 2).map_err(sql_err)?;
+                    match (&mut c.columns[i], v) {
+                        // Fast paths without an intermediate Value.
+                        (Column::Integer(col), ValueRef::Integer(x)) => col.push(Some(x)),
+                        (Column::Real(col), ValueRef::Real(x)) => col.push(Some(x)),
+                        (Column::Text(col), ValueRef::Text(t)) if f.kind == FieldKind::Text => {
+                            col.push(Some(String::from_utf8_lossy(t).into()))
+                        }
+                        (col, v) => col.push(value_of(v, f.kind)),
+                    }
+                }
+            }
+            Ok(c)
+        })
+        .collect::<Result<_, _>>()?;
+    let n: usize = chunks.iter().map(|c| c.fids.len()).sum();
+    let mut fids = Vec::with_capacity(n);
+    let mut geometries = Vec::with_capacity(n);
+    let mut columns: Vec<Column> = fields.iter().map(|f| Column::for_kind(f.kind, n)).collect();
+    let mut issues = Vec::new();
+    for c in chunks {
+        fids.extend(c.fids);
+        geometries.extend(c.geometries);
+        issues.extend(c.issues);
+        for (dst, src) in columns.iter_mut().zip(c.columns) {
+            match (dst, src) {
+                (Column::Integer(d), Column::Integer(s)) => d.extend(s),
+                (Column::Real(d), Column::Real(s)) => d.extend(s),
+                (Column::Text(d), Column::Text(s)) => d.extend(s),
+                _ => unreachable!("same kinds"),
+            }
+        }
+    }
+    Ok(Layer {
+        name: table,
+        source_path: path.to_owned(),
+        driver: "GPKG".into(),
+        geometry_type: geometry_type_label(&geom_type),
+        crs,
+        fields,
+        columns,
+        fids,
+        geometries,
+        encoding: None,
+        issues,
+    })
+}
+
+/// GDAL's spelling of a GeoPackage geometry type name (`MULTIPOLYGON` → `Multi Polygon`).
+fn geometry_type_label(t: &str) -> String {
+    match t.to_ascii_uppercase().as_str() {
+        "POINT" => "Point",
+        "LINESTRING" => "Line String",
+        "POLYGON" => "Polygon",
+        "MULTIPOINT" => "Multi Point",
+        "MULTILINESTRING" => "Multi Line String",
+        "MULTIPOLYGON" => "Multi Polygon",
+        "GEOMETRYCOLLECTION" => "Geometry Collection",
+        "GEOMETRY" => "Unknown (any)",
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
