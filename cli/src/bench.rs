@@ -89,62 +89,59 @@ fn w3(dir: &Path) -> Result<serde_json::Value> {
 
 fn w4(dir: &Path) -> Result<serde_json::Value> {
     let t0 = Instant::now();
-    // Only the geometry is needed to reproject it.
-    let b = jingwei_layers::gpkg::read_layer_fields(&dir.join("buildings.gpkg"), Some("buildings"), Some(&[]))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.join("buildings.gpkg").display()))?;
-    let t1 = Instant::now();
-    let from = b.crs.clone().context("buildings.gpkg has no CRS")?;
+    let path = dir.join("buildings.gpkg");
     let to = Crs::from_epsg(4490)?;
+    let from = jingwei_layers::Source::open(&path, &OpenOptions::default())?
+        .layer_info(Some("buildings"))?
+        .crs
+        .context("buildings.gpkg has no CRS")?;
     Transformer::new(&from, &to)?;
-    let per: Vec<(usize, f64, f64)> = b
-        .geometries
-        .par_chunks(8192)
-        .map_init(
-            || Transformer::new(&from, &to).expect("checked"),
-            |t, chunk| {
-                // One PROJ call per chunk: gather every vertex, transform, then take the boxes.
-                let mut buf: Vec<(f64, f64)> = Vec::new();
-                let mut ends = Vec::with_capacity(chunk.len());
-                for g in chunk {
-                    if let Some(g) = g {
-                        buf.extend(g.coords_iter().map(|c| (c.x, c.y)));
-                    }
-                    ends.push(buf.len());
+    thread_local! {
+        static T: std::cell::RefCell<Option<Transformer>> = const { std::cell::RefCell::new(None) };
+    }
+    // Stream the table in chunks: read, transform and reduce each chunk, never holding the
+    // whole layer. One transformer per thread; one PROJ (or closed-form) call per chunk.
+    let (_, per_chunk) = jingwei_layers::gpkg::map_geometry_chunks(&path, Some("buildings"), 16_384, |_, geoms| {
+        T.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            let t = cell.get_or_insert_with(|| Transformer::new(&from, &to).expect("checked"));
+            let mut buf: Vec<(f64, f64)> = Vec::new();
+            let mut ends = Vec::with_capacity(geoms.len());
+            for g in geoms.iter().flatten() {
+                buf.extend(g.coords_iter().map(|c| (c.x, c.y)));
+                ends.push(buf.len());
+            }
+            t.transform_in_place(&mut buf).map_err(|e| e.to_string())?;
+            // Reduce each chunk to partial sums (buildings, vertices, Σcx, Σcy).
+            let mut start = 0;
+            let mut acc = (0usize, 0usize, 0.0f64, 0.0f64);
+            for &end in &ends {
+                let pts = &buf[start..end];
+                start = end;
+                let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+                for &(x, y) in pts {
+                    x0 = x0.min(x);
+                    y0 = y0.min(y);
+                    x1 = x1.max(x);
+                    y1 = y1.max(y);
                 }
-                if t.transform_in_place(&mut buf).is_err() {
-                    return vec![(0, f64::NAN, f64::NAN)];
-                }
-                let mut start = 0;
-                ends.iter()
-                    .map(|&end| {
-                        let pts = &buf[start..end];
-                        start = end;
-                        if pts.is_empty() {
-                            return (0, 0.0, 0.0);
-                        }
-                        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-                        for &(x, y) in pts {
-                            x0 = x0.min(x);
-                            y0 = y0.min(y);
-                            x1 = x1.max(x);
-                            y1 = y1.max(y);
-                        }
-                        (pts.len(), (x0 + x1) / 2.0, (y0 + y1) / 2.0)
-                    })
-                    .collect::<Vec<_>>()
-            },
-        )
-        .flatten()
-        .collect();
-    let t2 = Instant::now();
-    if per.iter().any(|p| p.1.is_nan()) {
-        bail!("some vertices could not be transformed");
+                acc = (acc.0 + 1, acc.1 + pts.len(), acc.2 + (x0 + x1) / 2.0, acc.3 + (y0 + y1) / 2.0);
+            }
+            Ok::<_, String>(acc)
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let t1 = Instant::now();
+    let mut total = (0usize, 0usize, 0.0f64, 0.0f64);
+    for c in per_chunk {
+        let c = c.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        total = (total.0 + c.0, total.1 + c.1, total.2 + c.2, total.3 + c.3);
     }
     Ok(json!({
-        "buildings": b.len(),
-        "vertices": per.iter().map(|p| p.0).sum::<usize>(),
-        "cx_sum": round(per.iter().map(|p| p.1).sum(), 6),
-        "cy_sum": round(per.iter().map(|p| p.2).sum(), 6),
-        "phases": {"read": (t1 - t0).as_secs_f64(), "transform": (t2 - t1).as_secs_f64()}
+        "buildings": total.0,
+        "vertices": total.1,
+        "cx_sum": round(total.2, 6),
+        "cy_sum": round(total.3, 6),
+        "phases": {"read_transform": (t1 - t0).as_secs_f64()}
     }))
 }

@@ -83,13 +83,90 @@ pub fn read_layer(path: &Path, table: Option<&str>) -> Result<Layer, Declined> {
 
 /// Like [`read_layer`], keeping only the named attribute fields (all when `keep` is `None`).
 pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>) -> Result<Layer, Declined> {
+    let plan = plan(path, table, keep, rayon::current_num_threads() * 4)?;
+    let chunks: Vec<Chunk> = plan.ranges.par_iter().map(|&(a, b)| read_range(path, &plan, a, b)).collect::<Result<_, _>>()?;
+    let fields = plan.fields;
+    let n: usize = chunks.iter().map(|c| c.fids.len()).sum();
+    let mut fids = Vec::with_capacity(n);
+    let mut geometries = Vec::with_capacity(n);
+    let mut columns: Vec<Column> = fields.iter().map(|f| Column::for_kind(f.kind, n)).collect();
+    let mut issues = Vec::new();
+    for c in chunks {
+        fids.extend(c.fids);
+        geometries.extend(c.geometries);
+        issues.extend(c.issues);
+        for (dst, src) in columns.iter_mut().zip(c.columns) {
+            match (dst, src) {
+                (Column::Integer(d), Column::Integer(s)) => d.extend(s),
+                (Column::Real(d), Column::Real(s)) => d.extend(s),
+                (Column::Text(d), Column::Text(s)) => d.extend(s),
+                _ => unreachable!("same kinds"),
+            }
+        }
+    }
+    Ok(Layer {
+        name: plan.table,
+        source_path: path.to_owned(),
+        driver: "GPKG".into(),
+        geometry_type: geometry_type_label(&plan.geom_type),
+        crs: plan.crs,
+        fields,
+        columns,
+        fids,
+        geometries,
+        encoding: None,
+        issues,
+    })
+}
+
+/// Stream a feature table's geometries in chunks of about `chunk_rows` rows, in parallel,
+/// without holding the whole table: `f` gets each chunk's fids and geometries and its results
+/// come back in table order. Returns the table's CRS too.
+pub fn map_geometry_chunks<R: Send>(
+    path: &Path,
+    table: Option<&str>,
+    chunk_rows: usize,
+    f: impl Fn(&[i64], &[Option<geo::Geometry>]) -> R + Sync,
+) -> Result<(Option<Crs>, Vec<R>), Declined> {
     let conn = open(path)?;
-    let table: String = match table {
-        Some(t) => t.to_owned(),
+    let table_name = resolve_table(&conn, table)?;
+    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", quote(&table_name)), [], |r| r.get(0)).map_err(sql_err)?;
+    drop(conn);
+    let parts = (n as usize / chunk_rows.max(1)).max(1);
+    let plan = plan(path, Some(&table_name), Some(&[]), parts)?;
+    let out = plan
+        .ranges
+        .par_iter()
+        .map(|&(a, b)| read_range(path, &plan, a, b).map(|c| f(&c.fids, &c.geometries)))
+        .collect::<Result<_, _>>()?;
+    Ok((plan.crs, out))
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn resolve_table(conn: &Connection, table: Option<&str>) -> Result<String, Declined> {
+    match table {
+        Some(t) => Ok(t.to_owned()),
         None => conn
             .query_row("SELECT table_name FROM gpkg_contents WHERE data_type='features' ORDER BY rowid LIMIT 1", [], |r| r.get(0))
-            .map_err(sql_err)?,
-    };
+            .map_err(sql_err),
+    }
+}
+
+struct Plan {
+    table: String,
+    geom_type: String,
+    crs: Option<Crs>,
+    fields: Vec<FieldDef>,
+    select: String,
+    ranges: Vec<(i64, i64)>,
+}
+
+fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -> Result<Plan, Declined> {
+    let conn = open(path)?;
+    let table = resolve_table(&conn, table)?;
     let (geom_col, geom_type, srs_id): (String, String, i64) = conn
         .query_row(
             "SELECT g.column_name, g.geometry_type_name, g.srs_id FROM gpkg_geometry_columns g \
@@ -154,87 +231,53 @@ pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>
     );
     let ranges: Vec<(i64, i64)> = match (lo, hi) {
         (Some(lo), Some(hi)) => {
-            let parts = (rayon::current_num_threads() * 4).max(1) as i64;
+            let parts = parts.max(1) as i64;
             let step = ((hi - lo) / parts + 1).max(1);
             (0..parts).map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi))).filter(|(a, b)| a <= b).collect()
         }
         _ => Vec::new(),
     };
-    drop(conn);
-    let chunks: Vec<Chunk> = ranges
-        .par_iter()
-        .map(|&(a, b)| -> Result<Chunk, Declined> {
-            let conn = open(path)?;
-            let mut st = conn.prepare(&select).map_err(sql_err)?;
-            let mut rows = st.query([a, b]).map_err(sql_err)?;
-            let mut c = Chunk {
-                fids: Vec::new(),
-                geometries: Vec::new(),
-                columns: fields.iter().map(|f| Column::for_kind(f.kind, 0)).collect(),
-                issues: Vec::new(),
-            };
-            while let Some(row) = rows.next().map_err(sql_err)? {
-                let fid: i64 = row.get(0).map_err(sql_err)?;
-                c.fids.push(fid);
-                let geom = match row.get_ref(1).map_err(sql_err)? {
-                    ValueRef::Blob(b) => match parse_gpkg_blob(b) {
-                        Ok(g) => g,
-                        Err(crate::wkb::WkbError::UnsupportedType(t)) => return Err(Declined(format!("WKB type {t}"))),
-                        Err(e) => {
-                            c.issues.push(GeometryIssue { fid, problem: Problem::EmptyPart, detail: format!("unreadable geometry: {e}"), action: Action::Skipped });
-                            None
-                        }
-                    },
-                    _ => None,
-                };
-                c.geometries.push(geom);
-                for (i, f) in fields.iter().enumerate() {
-                    let v = row.get_ref(i + 2).map_err(sql_err)?;
-                    match (&mut c.columns[i], v) {
-                        // Fast paths without an intermediate Value.
-                        (Column::Integer(col), ValueRef::Integer(x)) => col.push(Some(x)),
-                        (Column::Real(col), ValueRef::Real(x)) => col.push(Some(x)),
-                        (Column::Text(col), ValueRef::Text(t)) if f.kind == FieldKind::Text => {
-                            col.push(Some(String::from_utf8_lossy(t).into()))
-                        }
-                        (col, v) => col.push(value_of(v, f.kind)),
-                    }
+    Ok(Plan { table, geom_type, crs, fields, select, ranges })
+}
+
+fn read_range(path: &Path, plan: &Plan, a: i64, b: i64) -> Result<Chunk, Declined> {
+    let fields = &plan.fields;
+    let conn = open(path)?;
+    let mut st = conn.prepare(&plan.select).map_err(sql_err)?;
+    let mut rows = st.query([a, b]).map_err(sql_err)?;
+    let mut c = Chunk {
+        fids: Vec::new(),
+        geometries: Vec::new(),
+        columns: fields.iter().map(|f| Column::for_kind(f.kind, 0)).collect(),
+        issues: Vec::new(),
+    };
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let fid: i64 = row.get(0).map_err(sql_err)?;
+        c.fids.push(fid);
+        let geom = match row.get_ref(1).map_err(sql_err)? {
+            ValueRef::Blob(b) => match parse_gpkg_blob(b) {
+                Ok(g) => g,
+                Err(crate::wkb::WkbError::UnsupportedType(t)) => return Err(Declined(format!("WKB type {t}"))),
+                Err(e) => {
+                    c.issues.push(GeometryIssue { fid, problem: Problem::EmptyPart, detail: format!("unreadable geometry: {e}"), action: Action::Skipped });
+                    None
                 }
-            }
-            Ok(c)
-        })
-        .collect::<Result<_, _>>()?;
-    let n: usize = chunks.iter().map(|c| c.fids.len()).sum();
-    let mut fids = Vec::with_capacity(n);
-    let mut geometries = Vec::with_capacity(n);
-    let mut columns: Vec<Column> = fields.iter().map(|f| Column::for_kind(f.kind, n)).collect();
-    let mut issues = Vec::new();
-    for c in chunks {
-        fids.extend(c.fids);
-        geometries.extend(c.geometries);
-        issues.extend(c.issues);
-        for (dst, src) in columns.iter_mut().zip(c.columns) {
-            match (dst, src) {
-                (Column::Integer(d), Column::Integer(s)) => d.extend(s),
-                (Column::Real(d), Column::Real(s)) => d.extend(s),
-                (Column::Text(d), Column::Text(s)) => d.extend(s),
-                _ => unreachable!("same kinds"),
+            },
+            _ => None,
+        };
+        c.geometries.push(geom);
+        for (i, f) in fields.iter().enumerate() {
+            let v = row.get_ref(i + 2).map_err(sql_err)?;
+            match (&mut c.columns[i], v) {
+                // Fast paths without an intermediate Value.
+                (Column::Integer(col), ValueRef::Integer(x)) => col.push(Some(x)),
+                (Column::Real(col), ValueRef::Real(x)) => col.push(Some(x)),
+                (Column::Text(col), ValueRef::Text(t)) if f.kind == FieldKind::Text => col.push(Some(String::from_utf8_lossy(t).into())),
+                (col, v) => col.push(value_of(v, f.kind)),
             }
         }
     }
-    Ok(Layer {
-        name: table,
-        source_path: path.to_owned(),
-        driver: "GPKG".into(),
-        geometry_type: geometry_type_label(&geom_type),
-        crs,
-        fields,
-        columns,
-        fids,
-        geometries,
-        encoding: None,
-        issues,
-    })
+    Ok(c)
 }
 
 /// GDAL's spelling of a GeoPackage geometry type name (`MULTIPOLYGON` → `Multi Polygon`).

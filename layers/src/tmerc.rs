@@ -29,10 +29,11 @@ pub struct TmercParams {
 pub struct Tmerc {
     p: TmercParams,
     e: f64,
-    e2m: f64,
     ka: f64,
     alpha: [f64; 6],
     beta: [f64; 6],
+    /// Conformal → geodetic latitude series.
+    delta: [f64; 6],
 }
 
 impl Tmerc {
@@ -58,8 +59,16 @@ impl Tmerc {
             4583.0 * n5 / 161280.0 - 108847.0 * n6 / 3991680.0,
             20648693.0 * n6 / 638668800.0,
         ];
+        let delta = [
+            2.0 * n - 2.0 * n2 / 3.0 - 2.0 * n3 + 116.0 * n4 / 45.0 + 26.0 * n5 / 45.0 - 2854.0 * n6 / 675.0,
+            7.0 * n2 / 3.0 - 8.0 * n3 / 5.0 - 227.0 * n4 / 45.0 + 2704.0 * n5 / 315.0 + 2323.0 * n6 / 945.0,
+            56.0 * n3 / 15.0 - 136.0 * n4 / 35.0 - 1262.0 * n5 / 105.0 + 73814.0 * n6 / 2835.0,
+            4279.0 * n4 / 630.0 - 332.0 * n5 / 35.0 - 399572.0 * n6 / 14175.0,
+            4174.0 * n5 / 315.0 - 144838.0 * n6 / 6237.0,
+            601676.0 * n6 / 22275.0,
+        ];
         let e2 = p.f * (2.0 - p.f);
-        Tmerc { p, e: e2.sqrt(), e2m: 1.0 - e2, ka: p.k0 * a_rect, alpha, beta }
+        Tmerc { p, e: e2.sqrt(), ka: p.k0 * a_rect, alpha, beta, delta }
     }
 
     /// The parameters.
@@ -71,7 +80,8 @@ impl Tmerc {
     #[inline]
     fn series(c: &[f64; 6], xi: f64, eta: f64) -> (f64, f64) {
         let (s1, c1) = (2.0 * xi).sin_cos();
-        let (sh1, ch1) = ((2.0 * eta).sinh(), (2.0 * eta).cosh());
+        let ex = (2.0 * eta).exp();
+        let (sh1, ch1) = ((ex - 1.0 / ex) / 2.0, (ex + 1.0 / ex) / 2.0);
         let (mut s, mut co, mut sh, mut ch) = (s1, c1, sh1, ch1);
         let (mut a, mut b) = (0.0, 0.0);
         for (j, cj) in c.iter().enumerate() {
@@ -106,22 +116,21 @@ impl Tmerc {
         let (ds, dh) = Self::series(&self.beta, xi, eta);
         let (xi_p, eta_p) = (xi - ds, eta - dh);
         let (sxi, cxi) = xi_p.sin_cos();
-        let sh_eta = eta_p.sinh();
+        let ex = eta_p.exp();
+        let sh_eta = (ex - 1.0 / ex) / 2.0;
         let lam = sh_eta.atan2(cxi);
-        // tan of the conformal latitude, then Newton for the geographic latitude.
-        let taup = sxi / sh_eta.hypot(cxi);
-        let mut tau = taup / self.e2m;
-        for _ in 0..5 {
-            let tau1 = (1.0 + tau * tau).sqrt();
-            let sig = (self.e * (self.e * tau / tau1).atanh()).sinh();
-            let taupa = (1.0 + sig * sig).sqrt() * tau - sig * tau1;
-            let dtau = (taup - taupa) * (1.0 + self.e2m * tau * tau) / (self.e2m * tau1 * (1.0 + taupa * taupa).sqrt());
-            tau += dtau;
-            if dtau.abs() < 1e-14 * tau.abs().max(1.0) {
-                break;
+        // Conformal latitude, then the geodetic latitude by its series in sin(2jχ).
+        let chi = sxi.atan2(sh_eta.hypot(cxi));
+        let (s1, c1) = (2.0 * chi).sin_cos();
+        let (mut sj, mut cj) = (s1, c1);
+        let mut phi = chi;
+        for (j, d) in self.delta.iter().enumerate() {
+            if j > 0 {
+                (sj, cj) = (sj * c1 + cj * s1, cj * c1 - sj * s1);
             }
+            phi += d * sj;
         }
-        (self.p.lon0_deg + lam.to_degrees(), tau.atan().to_degrees())
+        (self.p.lon0_deg + lam.to_degrees(), phi.to_degrees())
     }
 }
 
