@@ -215,7 +215,7 @@ impl Source {
 
     /// Describe one layer (the first if `name` is `None`).
     pub fn layer_info(&self, name: Option<&str>) -> Result<LayerInfo> {
-        let layer = self.gdal_layer(name)?;
+        let mut layer = self.gdal_layer(name)?;
         let crs = layer.spatial_ref().map(|s| Crs::from_spatial_ref(&s, None));
         let extent = layer.try_get_extent().ok().flatten().or_else(|| layer.get_extent().ok()).map(|e| [e.MinX, e.MinY, e.MaxX, e.MaxY]);
         let extent_lonlat = match (&crs, extent) {
@@ -224,7 +224,7 @@ impl Source {
         };
         Ok(LayerInfo {
             name: layer.name(),
-            feature_count: layer.try_feature_count().unwrap_or_else(|| layer.feature_count()),
+            feature_count: feature_count(&mut layer),
             geometry_type: geometry_type_name(&layer),
             crs,
             extent,
@@ -326,6 +326,21 @@ impl Source {
             issues,
         })
     }
+}
+
+/// The feature count, counted by reading where the driver cannot tell (OSM, some streams).
+fn feature_count(layer: &mut GdalLayer<'_>) -> u64 {
+    if let Some(n) = layer.try_feature_count() {
+        return n;
+    }
+    let n = layer.feature_count();
+    if n != u64::MAX {
+        return n;
+    }
+    layer.reset_feature_reading();
+    let n = layer.features().count() as u64;
+    layer.reset_feature_reading();
+    n
 }
 
 fn tidy(msg: &str) -> String {

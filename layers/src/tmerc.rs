@@ -100,10 +100,14 @@ impl Tmerc {
     pub fn forward(&self, lon_deg: f64, lat_deg: f64) -> (f64, f64) {
         let lam = (lon_deg - self.p.lon0_deg).to_radians();
         let phi = lat_deg.to_radians();
-        let sphi = phi.sin();
-        let t = (sphi.atanh() - self.e * (self.e * sphi).atanh()).sinh();
-        let xi_p = t.atan2(lam.cos());
-        let eta_p = (lam.sin() / (1.0 + t * t).sqrt()).atanh();
+        // tan of the conformal latitude, in the form that stays accurate near the poles.
+        let tau = phi.tan();
+        let tau1 = tau.hypot(1.0);
+        let sig = (self.e * (self.e * tau / tau1).atanh()).sinh();
+        let taup = sig.hypot(1.0) * tau - sig * tau1;
+        let (slam, clam) = lam.sin_cos();
+        let xi_p = taup.atan2(clam);
+        let eta_p = (slam / taup.hypot(clam)).asinh();
         let (ds, dh) = Self::series(&self.alpha, xi_p, eta_p);
         (self.p.x0_m + self.ka * (eta_p + dh), self.p.y0_m + self.ka * (xi_p + ds))
     }
