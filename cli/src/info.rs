@@ -4,6 +4,7 @@ use anyhow::Result;
 use jingwei_layers::{OpenOptions, Source};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -29,6 +30,8 @@ struct Report<'a> {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let src = Source::open(&a.file, &OpenOptions { encoding: a.encoding.clone() })?;
     let layers = match &a.layer {
         Some(n) => vec![src.layer_info(Some(n))?],
@@ -36,38 +39,39 @@ pub fn run(a: Args) -> Result<ExitCode> {
     };
     let report = Report { path: a.file.display().to_string(), driver: src.driver(), layers };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("File:    {}", report.path);
-    println!("Driver:  {}", report.driver);
+    writeln!(out, "File:    {}", report.path)?;
+    writeln!(out, "Driver:  {}", report.driver)?;
     if let Some(e) = src.encoding() {
-        println!("Encoding: {} ({})", e.encoding, serde_json::to_value(e.source)?.as_str().unwrap_or(""));
+        writeln!(out, "Encoding: {} ({})", e.encoding, serde_json::to_value(e.source)?.as_str().unwrap_or(""))?;
     }
     let n = report.layers.len();
     for (i, l) in report.layers.iter().enumerate() {
-        println!();
-        println!("Layer {}/{n}: {}", i + 1, l.name);
-        println!("  Features:  {}", l.feature_count);
-        println!("  Geometry:  {}", l.geometry_type);
+        writeln!(out)?;
+        writeln!(out, "Layer {}/{n}: {}", i + 1, l.name)?;
+        writeln!(out, "  Features:  {}", l.feature_count)?;
+        writeln!(out, "  Geometry:  {}", l.geometry_type)?;
         match &l.crs {
-            Some(c) => println!("  CRS:       {} — {}", c.label(), c.name),
-            None => println!("  CRS:       (none declared)"),
+            Some(c) => writeln!(out, "  CRS:       {} — {}", c.label(), c.name)?,
+            None => writeln!(out, "  CRS:       (none declared)")?,
         }
         if let Some(e) = l.extent {
-            println!("  Extent:    {:.6}, {:.6} — {:.6}, {:.6}", e[0], e[1], e[2], e[3]);
+            writeln!(out, "  Extent:    {:.6}, {:.6} — {:.6}, {:.6}", e[0], e[1], e[2], e[3])?;
         }
         if let Some(e) = l.extent_lonlat {
-            println!("  Lon/lat:   {:.7}, {:.7} — {:.7}, {:.7} (CGCS2000)", e[0], e[1], e[2], e[3]);
+            writeln!(out, "  Lon/lat:   {:.7}, {:.7} — {:.7}, {:.7} (CGCS2000)", e[0], e[1], e[2], e[3])?;
         }
-        println!("  Fields:    {}", l.fields.len());
+        writeln!(out, "  Fields:    {}", l.fields.len())?;
         for f in &l.fields {
             if f.alias.is_empty() {
-                println!("    {:<24} {}", f.name, f.kind.as_str());
+                writeln!(out, "    {:<24} {}", f.name, f.kind.as_str())?;
             } else {
-                println!("    {:<24} {} ({})", f.name, f.kind.as_str(), f.alias);
+                writeln!(out, "    {:<24} {} ({})", f.name, f.kind.as_str(), f.alias)?;
             }
         }
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! non-zero exit status.
 
 mod bench;
+mod demo;
 mod geojson;
 mod info;
 mod query;
@@ -26,20 +27,31 @@ enum Command {
     Query(query::Args),
     /// Transform "x y" lines from stdin between CRSs (like PROJ's cs2cs); GCJ02 is accepted.
     Transform(transform::Args),
+    /// Generate the demo city's synthetic planning and emergency layers from the OSM extract.
+    GenerateDemo(demo::Args),
     /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
     BenchPeer(bench::Args),
 }
 
 fn main() -> ExitCode {
+    // A bug must still end in one readable line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("jingwei: internal error (please report): {info}");
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(a) => info::run(a),
         Command::Query(a) => query::run(a),
         Command::Transform(a) => transform::run(a),
         Command::BenchPeer(a) => bench::run(a),
+        Command::GenerateDemo(a) => demo::run(a),
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => {
+            // The reader went away (`jingwei info … | head`): not an error.
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             // One line: the chain of causes, outermost first, no backtrace.
             let msg: Vec<String> = e.chain().map(ToString::to_string).collect();

@@ -5,6 +5,7 @@ use jingwei_layers::validity::RepairMode;
 use jingwei_layers::{Crs, Hit, Layer, OpenOptions, Source, SpatialIndex, Transformer, Workspace};
 use serde_json::{Map, Value as J, json};
 use std::path::PathBuf;
+use std::io::Write;
 use std::process::ExitCode;
 
 use crate::geojson;
@@ -148,14 +149,23 @@ fn execute(q: &Query, layer: &Layer, index: &SpatialIndex, tolerance: f64) -> Ve
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let query = parse_query(&a)?;
     let mode = match a.invalid {
         Invalid::Repair => RepairMode::Repair,
         Invalid::Skip => RepairMode::Skip,
         Invalid::Keep => RepairMode::Keep,
     };
-    let src = Source::open(&a.file, &OpenOptions { encoding: a.encoding.clone() })?;
+    let mut src = Source::open(&a.file, &OpenOptions { encoding: a.encoding.clone() })?;
+    let bar = crate::progress(0, "reading");
+    let b2 = bar.clone();
+    src.set_progress(std::sync::Arc::new(move |done, total| {
+        b2.set_length(total.max(done));
+        b2.set_position(done);
+    }));
     let layer = src.read_layer(a.layer.as_deref())?;
+    bar.finish_and_clear();
     let (ws_layer, index, query, to_lonlat, units) = match layer.crs.clone() {
         Some(native) => {
             let mut ws = Workspace::for_layer(&layer)?;
@@ -214,10 +224,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
             };
             features.push(json!({"type": "Feature", "id": f.fid(), "geometry": geometry, "properties": props}));
         }
-        let out = json!({"type": "FeatureCollection", "features": features, "numberMatched": rows.len()});
-        println!("{}", serde_json::to_string(&out)?);
+        let collection = json!({"type": "FeatureCollection", "features": features, "numberMatched": rows.len()});
+        writeln!(out, "{}", serde_json::to_string(&collection)?)?;
     } else {
-        println!("{} feature(s)", rows.len());
+        writeln!(out, "{} feature(s)", rows.len())?;
         for (row, dist) in &rows {
             let f = ws_layer.feature(*row);
             let mut line = format!("fid={}", f.fid());
@@ -229,8 +239,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     line.push_str(&format!(" {name}={v}"));
                 }
             }
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

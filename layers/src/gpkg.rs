@@ -83,8 +83,26 @@ pub fn read_layer(path: &Path, table: Option<&str>) -> Result<Layer, Declined> {
 
 /// Like [`read_layer`], keeping only the named attribute fields (all when `keep` is `None`).
 pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>) -> Result<Layer, Declined> {
-    let plan = plan(path, table, keep, rayon::current_num_threads() * 4)?;
-    let chunks: Vec<Chunk> = plan.ranges.par_iter().map(|&(a, b)| read_range(path, &plan, a, b)).collect::<Result<_, _>>()?;
+    read_layer_progress(path, table, keep, None)
+}
+
+/// Like [`read_layer_fields`], reporting rows read to `progress`.
+pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str]>, progress: Option<crate::source::Progress>) -> Result<Layer, Declined> {
+    let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let total = plan.ranges.last().map_or(0, |r| (r.1 - plan.ranges[0].0 + 1) as u64);
+    let chunks: Vec<Chunk> = plan
+        .ranges
+        .par_iter()
+        .map(|&(a, b)| {
+            let c = read_range(path, &plan, a, b)?;
+            if let Some(p) = &progress {
+                let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
+                p(d, total);
+            }
+            Ok(c)
+        })
+        .collect::<Result<_, _>>()?;
     let fields = plan.fields;
     let n: usize = chunks.iter().map(|c| c.fids.len()).sum();
     let mut fids = Vec::with_capacity(n);

@@ -18,12 +18,14 @@ pub mod gcj02;
 pub mod gpkg;
 pub mod index;
 pub mod layer;
+pub mod ops;
 pub mod source;
 pub mod tmerc;
 pub mod validity;
 pub mod value;
 pub mod wkb;
 pub mod workspace;
+pub mod write;
 
 pub use crs::{Crs, CrsKind, Transformer};
 pub use error::{LayersError, Result};

@@ -50,7 +50,11 @@ pub struct Source {
     dataset: Dataset,
     driver: String,
     encoding: Option<EncodingReport>,
+    progress: Option<Progress>,
 }
+
+/// A progress callback: features read so far, and the total (0 when unknown).
+pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
 
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,7 +180,12 @@ impl Source {
         if dataset.layer_count() == 0 {
             return Err(LayersError::UnknownFormat { path, detail: format!("the {driver} driver found no vector layers") });
         }
-        Ok(Source { path, dataset, driver, encoding })
+        Ok(Source { path, dataset, driver, encoding, progress: None })
+    }
+
+    /// Report reading progress to `progress` (called from reader threads).
+    pub fn set_progress(&mut self, progress: Progress) {
+        self.progress = Some(progress);
     }
 
     /// Path as given.
@@ -240,7 +249,7 @@ impl Source {
         if self.driver == "GPKG" && ext_of(&self.path) == "gpkg" {
             // Check the name through GDAL first so that errors read the same either way.
             let layer_name = self.gdal_layer(name)?.name();
-            if let Ok(l) = crate::gpkg::read_layer(&self.path, Some(&layer_name)) {
+            if let Ok(l) = crate::gpkg::read_layer_progress(&self.path, Some(&layer_name), None, self.progress.clone()) {
                 return Ok(l);
             }
         }
@@ -262,6 +271,11 @@ impl Source {
         let mut closed = Vec::new();
         ffi::reset_error();
         for (row, feature) in layer.features().enumerate() {
+            if row % 4096 == 0 {
+                if let Some(p) = &self.progress {
+                    p(row as u64, n_hint as u64);
+                }
+            }
             let fid = feature.fid().map_or(row as i64, |f| f as i64);
             fids.push(fid);
             let geom = match feature.geometry() {
