@@ -42,6 +42,11 @@ pub struct Crs {
     pub kind: CrsKind,
     /// True when the authority's first axis is north/latitude (EPSG:4490, 4547, ...).
     pub authority_north_first: bool,
+    /// A user-given 7-parameter Helmert shift from this CRS's datum to CGCS2000 (dx, dy, dz m;
+    /// rx, ry, rz arc-seconds, position-vector convention; ds ppm), as Xi'an 1980 and Beijing
+    /// 1954 data need. `definition` is then the CRS without the shift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_cgcs2000: Option<[f64; 7]>,
 }
 
 /// The EPSG code of CGCS2000 geographic 2D.
@@ -58,6 +63,7 @@ impl Crs {
             name: "GCJ-02 (Chinese web-map offset of WGS 84)".into(),
             kind: CrsKind::Gcj02,
             authority_north_first: false,
+            to_cgcs2000: None,
         }
     }
 
@@ -69,6 +75,7 @@ impl Crs {
     /// Parse a user-given CRS: `EPSG:4490`, a bare code `4490`, `GCJ02`/`GCJ-02`, a PROJ
     /// string, WKT, or anything else OSR's `SetFromUserInput` accepts.
     pub fn parse(input: &str) -> Result<Crs> {
+        crate::ffi::quiet_gdal();
         let trimmed = input.trim();
         let upper = trimmed.to_ascii_uppercase().replace(['-', '_', ' '], "");
         if upper == "GCJ02" {
@@ -90,11 +97,16 @@ impl Crs {
     /// is `EPSG:n` when the CRS is identified as an EPSG CRS, else its WKT.
     pub fn from_spatial_ref(srs: &SpatialRef, given: Option<String>) -> Crs {
         let mut srs = srs.clone();
-        let mut epsg = srs.auth_name().filter(|a| a.eq_ignore_ascii_case("EPSG")).and_then(|_| srs.auth_code().ok());
+        // A CRS that *is* an EPSG CRS is handed to PROJ by its code; one that merely resembles
+        // an EPSG CRS (a .prj, a PROJ string with +towgs84) keeps its own definition, so that
+        // nothing in it (a 7-parameter shift) is lost, and only borrows the code as a label.
+        let authoritative = srs.auth_name().filter(|a| a.eq_ignore_ascii_case("EPSG")).and_then(|_| srs.auth_code().ok());
+        let mut epsg = authoritative;
         if epsg.is_none() && srs.auto_identify_epsg().is_ok() {
             epsg = srs.auth_code().ok();
         }
         let epsg = epsg.and_then(|c| u32::try_from(c).ok());
+        let authoritative = authoritative.and_then(|c| u32::try_from(c).ok());
         let kind = if srs.is_geographic() {
             CrsKind::Geographic
         } else if srs.is_projected() {
@@ -107,10 +119,9 @@ impl Crs {
             srs.axis_orientation(target, 0),
             Ok(OGRAxisOrientation::OAO_North) | Ok(OGRAxisOrientation::OAO_South)
         );
-        let definition = match (epsg, given) {
-            (_, Some(g)) if !g.starts_with('+') && !g.contains('[') && !g.contains('{') => g,
-            (Some(code), _) => format!("EPSG:{code}"),
-            (None, Some(g)) => g,
+        let definition = match (authoritative, given) {
+            (_, Some(g)) => g,
+            (Some(code), None) => format!("EPSG:{code}"),
             (None, None) => srs.to_wkt().unwrap_or_default(),
         };
         Crs {
@@ -119,39 +130,57 @@ impl Crs {
             name: srs.name().unwrap_or_else(|| "unnamed CRS".into()),
             kind,
             authority_north_first,
+            to_cgcs2000: None,
         }
     }
 
-    /// A Gauss-Krüger (or any PROJ-string-expressible) CRS with a user-given 7-parameter
-    /// Helmert shift to WGS84/CGCS2000, as Xi'an 1980 and Beijing 1954 data need: `params` are
-    /// dx, dy, dz (m), rx, ry, rz (arc-seconds, position-vector convention as in `+towgs84`),
-    /// ds (ppm).
+    /// This CRS with a user-given 7-parameter shift to CGCS2000 (see [`Crs::to_cgcs2000`]).
+    /// Coordinates are then carried to CGCS2000 by an explicit PROJ pipeline: inverse
+    /// projection, geocentric on the CRS's own ellipsoid, Helmert, geocentric on GRS 80.
     pub fn with_towgs84(&self, params: [f64; 7]) -> Result<Crs> {
         if self.kind == CrsKind::Gcj02 {
             return Err(LayersError::Invalid("GCJ-02 takes no 7-parameter shift".into()));
         }
-        let srs = SpatialRef::from_definition(&self.definition).map_err(|e| LayersError::UnknownCrs {
-            definition: self.definition.clone(),
-            detail: first_line(&e.to_string()),
-        })?;
-        let proj4 = srs.to_proj4().map_err(|e| LayersError::UnknownCrs {
-            definition: self.definition.clone(),
-            detail: first_line(&e.to_string()),
-        })?;
-        let kept: Vec<&str> = proj4
-            .split_whitespace()
-            .filter(|t| !t.starts_with("+towgs84") && !t.starts_with("+nadgrids") && !t.starts_with("+datum") && *t != "+no_defs" && *t != "+type=crs")
-            .collect();
-        if !kept.iter().any(|t| t.starts_with("+ellps") || t.starts_with("+a=")) {
+        if params.iter().any(|p| !p.is_finite()) {
+            return Err(LayersError::Invalid("7-parameter shift: every parameter must be a number".into()));
+        }
+        let mut crs = self.clone();
+        crs.name = format!("{} + 7-parameter shift to CGCS2000 ({})", self.name, params.map(|v| v.to_string()).join(","));
+        crs.to_cgcs2000 = Some(params);
+        // Fail now, with the CRS named, if the pipeline cannot be built.
+        proj::Proj::new(&crs.pipeline_to_cgcs2000(false)?).map_err(|e| LayersError::UnknownCrs { definition: self.definition.clone(), detail: e.to_string() })?;
+        Ok(crs)
+    }
+
+    /// The PROJ pipeline from this CRS (without its shift) to CGCS2000 lon/lat degrees, or the
+    /// reverse; applies `to_cgcs2000`.
+    fn pipeline_to_cgcs2000(&self, reverse: bool) -> Result<String> {
+        let p = self.to_cgcs2000.ok_or_else(|| LayersError::Invalid("no 7-parameter shift".into()))?;
+        let srs = SpatialRef::from_definition(&self.definition).map_err(|e| LayersError::UnknownCrs { definition: self.definition.clone(), detail: first_line(&e.to_string()) })?;
+        let proj4 = srs.to_proj4().map_err(|e| LayersError::UnknownCrs { definition: self.definition.clone(), detail: first_line(&e.to_string()) })?;
+        let tokens: Vec<&str> = proj4.split_whitespace().filter(|t| !t.starts_with("+towgs84") && !t.starts_with("+nadgrids") && !t.starts_with("+datum") && *t != "+no_defs" && *t != "+type=crs").collect();
+        let ellps: Vec<&str> = tokens.iter().copied().filter(|t| ["+ellps=", "+a=", "+b=", "+rf=", "+f=", "+R="].iter().any(|k| t.starts_with(k))).collect();
+        if ellps.is_empty() {
             return Err(LayersError::Invalid(format!("{}: no ellipsoid to attach a 7-parameter shift to", self.name)));
         }
-        let p = params.map(|v| format!("{v}")).join(",");
-        let definition = format!("{} +towgs84={p} +no_defs +type=crs", kept.join(" "));
-        let mut crs = Crs::parse(&definition)?;
-        crs.name = format!("{} + 7-parameter shift ({p})", self.name);
-        crs.epsg = None;
-        crs.authority_north_first = self.authority_north_first;
-        Ok(crs)
+        let geographic = tokens.first().is_some_and(|t| *t == "+proj=longlat" || *t == "+proj=latlong");
+        let ellps = ellps.join(" ");
+        let proj_def = tokens.join(" ");
+        let helmert = format!("+proj=helmert +x={} +y={} +z={} +rx={} +ry={} +rz={} +s={} +convention=position_vector", p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+        let first = if geographic { "+step +proj=unitconvert +xy_in=deg +xy_out=rad".to_owned() } else { format!("+step +inv {proj_def}") };
+        let fwd = [first, format!("+step +proj=cart {ellps}"), format!("+step {helmert}"), "+step +inv +proj=cart +ellps=GRS80".into(), "+step +proj=unitconvert +xy_in=rad +xy_out=deg".into()];
+        Ok(if reverse {
+            let rev = [
+                "+step +proj=unitconvert +xy_in=deg +xy_out=rad".to_owned(),
+                "+step +proj=cart +ellps=GRS80".into(),
+                format!("+step +inv {helmert}"),
+                format!("+step +inv +proj=cart {ellps}"),
+                if geographic { "+step +proj=unitconvert +xy_in=rad +xy_out=deg".to_owned() } else { format!("+step {proj_def}") },
+            ];
+            format!("+proj=pipeline {}", rev.join(" "))
+        } else {
+            format!("+proj=pipeline {}", fwd.join(" "))
+        })
     }
 
     /// Short label: `EPSG:4547` or the name.
@@ -278,6 +307,29 @@ fn proj_step(from: &str, to: &str) -> Result<Step> {
 impl Transformer {
     /// A transformer from `from` to `to`. PROJ picks the operation; GCJ-02 goes through WGS84.
     pub fn new(from: &Crs, to: &Crs) -> Result<Transformer> {
+        // A CRS with a user-given shift goes through CGCS2000 by an explicit pipeline.
+        if from.to_cgcs2000.is_some() || to.to_cgcs2000.is_some() {
+            let cgcs = Crs::from_epsg(EPSG_CGCS2000)?;
+            let pipeline = |c: &Crs, reverse: bool| -> Result<Step> {
+                let def = c.pipeline_to_cgcs2000(reverse)?;
+                proj::Proj::new(&def).map(Step::Proj).map_err(|e| LayersError::Transform { from: from.label(), to: to.label(), detail: e.to_string() })
+            };
+            let mut steps = Vec::new();
+            let mut mid_from = from.clone();
+            if from.to_cgcs2000.is_some() {
+                steps.push(pipeline(from, false)?);
+                mid_from = cgcs.clone();
+            }
+            let mut mid_to = to.clone();
+            if to.to_cgcs2000.is_some() {
+                mid_to = cgcs.clone();
+            }
+            steps.extend(Transformer::new(&mid_from, &mid_to)?.steps);
+            if to.to_cgcs2000.is_some() {
+                steps.push(pipeline(to, true)?);
+            }
+            return Ok(Transformer { from: from.clone(), to: to.clone(), steps });
+        }
         let wgs = "EPSG:4326";
         let mut steps = Vec::new();
         match (from.kind == CrsKind::Gcj02, to.kind == CrsKind::Gcj02) {

@@ -88,3 +88,11 @@ pub fn last_failure() -> Option<String> {
         Some(if msg.is_null() { "unknown GDAL error".into() } else { CStr::from_ptr(msg).to_string_lossy().into_owned() })
     }
 }
+
+/// Route GDAL's own messages away from stderr: errors reach the user once, as typed errors.
+pub fn quiet_gdal() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        gdal::config::set_error_handler(|_, _, _| {});
+    });
+}

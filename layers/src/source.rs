@@ -2,7 +2,6 @@
 //! FlatGeobuf, FileGDB, KML, GML, DXF, CSV with WKT or x/y columns, and anything else GDAL reads.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use gdal::vector::{Layer as GdalLayer, LayerAccess, OGRFieldType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
@@ -62,15 +61,6 @@ impl std::fmt::Debug for Source {
     }
 }
 
-static QUIET: Once = Once::new();
-
-/// Route GDAL's own messages away from stderr: errors reach the user once, as typed errors.
-fn quiet_gdal() {
-    QUIET.call_once(|| {
-        gdal::config::set_error_handler(|_, _, _| {});
-    });
-}
-
 fn ext_of(p: &Path) -> String {
     p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
 }
@@ -86,7 +76,7 @@ fn sibling(p: &Path, ext: &str) -> Option<PathBuf> {
 impl Source {
     /// Open a file (or `.gdb` folder). Errors name the file and the problem.
     pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Source> {
-        quiet_gdal();
+        ffi::quiet_gdal();
         let path = path.as_ref().to_path_buf();
         let meta = std::fs::metadata(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.clone() },
@@ -168,9 +158,9 @@ impl Source {
                 ..Default::default()
             },
         )
-        .map_err(|e| {
-            let detail = ffi::last_failure().unwrap_or_else(|| e.to_string());
-            if detail.contains("not recognized as") || detail.contains("not recognised as") {
+        .map_err(|_| {
+            let detail = ffi::last_failure().filter(|m| !m.trim().is_empty()).unwrap_or_default();
+            if detail.is_empty() || detail.contains("not recognized as") || detail.contains("not recognised as") {
                 LayersError::UnknownFormat { path: path.clone(), detail: "no GIS driver recognises it".into() }
             } else {
                 LayersError::Corrupt { path: path.clone(), detail: tidy(&detail) }

@@ -33,6 +33,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> LayersError {
 /// Add a layer with `features` (geometry and one value per field) to the GeoPackage at
 /// `path`, creating the file if needed. A layer of the same name is replaced.
 pub fn write_gpkg_layer(path: &Path, spec: &NewLayer<'_>, features: &[(Option<Geometry>, Vec<Value>)]) -> Result<()> {
+    crate::ffi::quiet_gdal();
     let mut ds = if path.exists() {
         Dataset::open_ex(path, DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR, ..Default::default() })
             .map_err(|e| err(path, e))?

@@ -1,0 +1,263 @@
+//! End-to-end tests of the `jingwei` binary on the demo city and the shared data.
+
+use geo::{BoundingRect, Centroid, Intersects};
+use jingwei_layers::{OpenOptions, Source, Transformer};
+use serde_json::Value as J;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+fn demo() -> PathBuf {
+    root().join("assets/demo/lujiazui_osm.gpkg")
+}
+fn shared() -> PathBuf {
+    std::env::var_os("JINGWEI_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data"))
+}
+
+fn jingwei(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jingwei")).args(args).output().unwrap()
+}
+
+fn jingwei_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jingwei")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok_json(out: Output) -> J {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn info_json_describes_the_demo_city() {
+    let v = ok_json(jingwei(&["info", demo().to_str().unwrap(), "--json"]));
+    assert_eq!(v["driver"], "GPKG");
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 19);
+    let b = layers.iter().find(|l| l["name"] == "buildings_polygon").unwrap();
+    assert_eq!(b["feature_count"], 1450);
+    assert_eq!(b["geometry_type"], "Polygon");
+    assert_eq!(b["crs"]["epsg"], 4326);
+    let kind = |n: &str| b["fields"].as_array().unwrap().iter().find(|f| f["name"] == n).unwrap()["kind"].clone();
+    assert_eq!(kind("height"), "real");
+    assert_eq!(kind("name"), "text");
+    assert_eq!(kind("id"), "integer");
+    let ll = b["extent_lonlat"].as_array().unwrap();
+    assert!((ll[0].as_f64().unwrap() - 121.4802).abs() < 1e-3 && (ll[3].as_f64().unwrap() - 31.2510).abs() < 1e-3);
+    // Text output names the same things.
+    let text = String::from_utf8(jingwei(&["info", demo().to_str().unwrap(), "--layer", "pois"]).stdout).unwrap();
+    assert!(text.contains("Features:  494") && text.contains("EPSG:4326"), "{text}");
+}
+
+#[test]
+fn info_reports_the_detected_encoding() {
+    let shp = shared().join("encoding/nocpg/lujiazui_pois_gbk_nocpg.shp");
+    let v = ok_json(jingwei(&["info", shp.to_str().unwrap(), "--json"]));
+    assert_eq!(v["layers"][0]["encoding"]["encoding"], "GBK");
+    assert_eq!(v["layers"][0]["encoding"]["source"], "detected");
+    assert_eq!(v["layers"][0]["feature_count"], 324);
+}
+
+#[test]
+fn query_point_bbox_and_nearest_agree_with_brute_force() {
+    let src = Source::open(demo(), &OpenOptions::default()).unwrap();
+    let layer = src.read_layer(Some("buildings_polygon")).unwrap();
+    // A tall, named building: identify it at its centroid (lon/lat, the layer's own CRS).
+    let hi = layer.field_index("height").unwrap();
+    let row = (0..layer.len()).max_by(|&a, &b| layer.feature(a).value(hi).as_f64().unwrap_or(0.0).total_cmp(&layer.feature(b).value(hi).as_f64().unwrap_or(0.0))).unwrap();
+    let fid = layer.feature(row).fid();
+    let c = layer.feature(row).geometry().unwrap().centroid().unwrap();
+    let at = format!("{},{}", c.x(), c.y());
+    let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--point", &at, "--tolerance", "0", "--json"]));
+    let ids: Vec<i64> = v["features"].as_array().unwrap().iter().map(|f| f["id"].as_i64().unwrap()).collect();
+    assert!(ids.contains(&fid), "{ids:?} lacks {fid}");
+    let hit = v["features"].as_array().unwrap().iter().find(|f| f["id"].as_i64() == Some(fid)).unwrap();
+    assert_eq!(hit["properties"]["height"].as_f64(), layer.feature(row).value(hi).as_f64());
+    assert_eq!(hit["properties"]["_distance_m"].as_f64(), Some(0.0));
+    // Nearest: every building under the point first, at distance 0 (OSM building parts overlap
+    // here), then ascending distances.
+    let under = v["features"].as_array().unwrap().len();
+    let k = (under + 3).to_string();
+    let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--nearest", &k, "--at", &at, "--json"]));
+    let feats = v["features"].as_array().unwrap();
+    assert_eq!(feats.len(), under + 3);
+    assert!(feats.iter().any(|f| f["id"].as_i64() == Some(fid)));
+    let d: Vec<f64> = feats.iter().map(|f| f["properties"]["_distance_m"].as_f64().unwrap()).collect();
+    assert!(d[..under].iter().all(|x| *x == 0.0) && d[under] > 0.0, "{d:?}");
+    assert!(d.windows(2).all(|w| w[0] <= w[1]), "{d:?}");
+    // GeoJSON geometry is lon/lat.
+    let x0 = feats[0]["geometry"]["coordinates"][0][0][0].as_f64().unwrap();
+    assert!((121.4..121.6).contains(&x0));
+    // Envelope query equals a brute-force intersection count in lon/lat.
+    let bbox = [121.49, 31.23, 121.50, 31.24];
+    let rect = geo::Rect::new(geo::coord! {x: bbox[0], y: bbox[1]}, geo::coord! {x: bbox[2], y: bbox[3]});
+    let want = layer.geometries.iter().flatten().filter(|g| g.bounding_rect().is_some_and(|r| r.intersects(&rect)) && g.intersects(&rect)).count();
+    let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--bbox", "121.49,31.23,121.50,31.24", "--json"]));
+    let got = v["features"].as_array().unwrap().len();
+    assert!(want > 10);
+    // Reprojection to the GK zone bends the envelope very slightly; allow the edge features.
+    assert!((got as i64 - want as i64).abs() <= 2, "got {got}, brute force {want}");
+    // Within a distance.
+    let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--within", "50", "--at", &at, "--json"]));
+    assert!(v["features"].as_array().unwrap().iter().all(|f| f["properties"]["_distance_m"].as_f64().unwrap() <= 50.0));
+}
+
+#[test]
+fn transform_matches_the_check_vectors_in_both_axis_orders() {
+    let input = "121.4997 31.2397\n116.3975 39.9087 extra\n";
+    let out = jingwei_stdin(&["transform", "--from", "EPSG:4490", "--to", "EPSG:4548"], input);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let second: Vec<f64> = lines[1].split_whitespace().take(2).map(|t| t.parse().unwrap()).collect();
+    assert!((second[0] - 448_481.5746).abs() < 1e-3 && (second[1] - 4_419_565.4353).abs() < 1e-3, "{}", lines[1]);
+    assert!(lines[1].ends_with("extra"));
+    // Authority order: lat lon in, north east out.
+    let out = jingwei_stdin(&["transform", "--from", "EPSG:4490", "--to", "EPSG:4548", "--authority-order"], "39.9087 116.3975\n");
+    let v: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|t| t.parse().unwrap()).collect();
+    assert!((v[0] - 4_419_565.4353).abs() < 1e-3 && (v[1] - 448_481.5746).abs() < 1e-3, "{v:?}");
+    // GCJ-02 is a CRS name; the published Shanghai reference pair.
+    let out = jingwei_stdin(&["transform", "--from", "GCJ02", "--to", "EPSG:4326", "--precision", "9"], "121.531541859215 31.17530398364597\n");
+    let v: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|t| t.parse().unwrap()).collect();
+    assert!((v[0] - 121.5272106).abs() < 1e-8 && (v[1] - 31.1774276).abs() < 1e-8, "{v:?}");
+    // A bad line is reported with its number and marked, the rest still transformed.
+    let out = jingwei_stdin(&["transform", "--from", "4490", "--to", "4547"], "abc\n114 30\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
+}
+
+#[test]
+fn seven_parameter_shift_is_applied() {
+    // Xi'an 1980 / 3-degree GK CM 120E (EPSG:2385) with a made-up but typical shift, compared
+    // with PROJ's own cs2cs on the equivalent PROJ strings.
+    let params = "24.5,-126.3,-63.7,0.8,-1.2,2.1,1.5";
+    let out = jingwei_stdin(&["transform", "--from", "EPSG:2385", "--from-towgs84", params, "--to", "EPSG:4490", "--precision", "10"], "448000 4419000\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|t| t.parse().unwrap()).collect();
+    let unshifted: Vec<f64> = String::from_utf8(jingwei_stdin(&["transform", "--from", "EPSG:2385", "--to", "EPSG:4490", "--precision", "10"], "448000 4419000\n").stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    // The shift moves the point by metres, not millimetres.
+    let moved_m = ((ours[0] - unshifted[0]) * 85_000.0).hypot((ours[1] - unshifted[1]) * 111_000.0);
+    assert!(moved_m > 1.0, "{moved_m}");
+    // Independent reference: PROJ's own +towgs84 handling (a BoundCRS to WGS 84) through
+    // cs2cs. CGCS2000 and WGS 84 differ by well under a millimetre in the ellipsoid here.
+    let mut child = Command::new("cs2cs")
+        .args(["-f", "%.10f", &format!("+proj=tmerc +lat_0=0 +lon_0=120 +k=1 +x_0=500000 +y_0=0 +ellps=IAU76 +towgs84={params} +units=m +no_defs +type=crs"), "+to", "EPSG:4326"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cs2cs (proj-bin) is installed");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"448000 4419000\n").unwrap();
+    // EPSG:4326 in cs2cs is latitude first.
+    let cs: Vec<f64> = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().split_whitespace().take(2).map(|t| t.parse().unwrap()).collect();
+    assert!((ours[0] - cs[1]).abs() < 1e-8 && (ours[1] - cs[0]).abs() < 1e-8, "ours {ours:?} cs2cs {cs:?}");
+    // And back again.
+    let back = jingwei_stdin(&["transform", "--from", "EPSG:4490", "--to", "EPSG:2385", "--to-towgs84", params], &format!("{} {}\n", ours[0], ours[1]));
+    let b: Vec<f64> = String::from_utf8(back.stdout).unwrap().split_whitespace().map(|t| t.parse().unwrap()).collect();
+    assert!((b[0] - 448_000.0).abs() < 1e-3 && (b[1] - 4_419_000.0).abs() < 1e-3, "{b:?}");
+}
+
+/// Bad input: one line on stderr naming the file and the problem, non-zero exit, no panic.
+fn assert_clean_error(args: &[&str], must_contain: &[&str]) {
+    let out = jingwei(args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace") && !err.contains("internal error"), "{err}");
+    for m in must_contain {
+        assert!(err.contains(m), "{args:?}: '{err}' lacks '{m}'");
+    }
+}
+
+#[test]
+fn bad_input_gives_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = |n: &str| d.join(n).to_string_lossy().into_owned();
+    assert_clean_error(&["info", &p("nothing.gpkg")], &["nothing.gpkg", "no such file"]);
+    assert_clean_error(&["info", d.to_str().unwrap()], &["is a directory"]);
+    std::fs::write(d.join("notes.txt"), "hello, this is not GIS data\n").unwrap();
+    assert_clean_error(&["info", &p("notes.txt")], &["notes.txt", "unknown or unsupported format"]);
+    std::fs::write(d.join("empty.geojson"), "").unwrap();
+    assert_clean_error(&["info", &p("empty.geojson")], &["empty.geojson", "empty"]);
+    // A GeoPackage cut in half.
+    let bytes = std::fs::read(demo()).unwrap();
+    std::fs::write(d.join("truncated.gpkg"), &bytes[..bytes.len() / 2]).unwrap();
+    let out = jingwei(&["query", &p("truncated.gpkg"), "--layer", "buildings_polygon", "--bbox", "0,0,200,200"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("truncated.gpkg") && !err.contains("panicked") && err.lines().count() == 1, "{err}");
+    // Shapefile without its .shx, and without its .dbf.
+    let src = shared().join("encoding/nocpg");
+    for (skip, what) in [("shx", ".shx"), ("dbf", ".dbf")] {
+        let sub = d.join(format!("no_{skip}"));
+        std::fs::create_dir(&sub).unwrap();
+        for e in ["shp", "shx", "dbf", "prj"] {
+            if e != skip {
+                std::fs::copy(src.join(format!("lujiazui_pois_gbk_nocpg.{e}")), sub.join(format!("pois.{e}"))).unwrap();
+            }
+        }
+        assert_clean_error(&["info", sub.join("pois.shp").to_str().unwrap()], &["pois.shp", what]);
+    }
+    // Wrong encoding, unknown encoding.
+    let shp = src.join("lujiazui_pois_gbk_nocpg.shp");
+    assert_clean_error(&["info", shp.to_str().unwrap(), "--encoding", "UTF-8"], &["lujiazui_pois_gbk_nocpg.shp", "not valid UTF-8"]);
+    assert_clean_error(&["info", shp.to_str().unwrap(), "--encoding", "EBCDIC-XYZ"], &["unknown encoding"]);
+    // Unknown CRS; unknown layer; bad query syntax.
+    assert_clean_error(&["transform", "--from", "EPSG:999999", "--to", "EPSG:4326"], &["unknown CRS", "EPSG:999999"]);
+    assert_clean_error(&["info", demo().to_str().unwrap(), "--layer", "nope"], &["lujiazui_osm.gpkg", "no layer named 'nope'"]);
+    assert_clean_error(&["query", demo().to_str().unwrap(), "--bbox", "1,2,3"], &["--bbox"]);
+}
+
+#[test]
+fn output_to_a_closed_pipe_is_not_a_crash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jingwei"))
+        .args(["info", shared().join("osm/liechtenstein_osm.gpkg").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn the_demo_generator_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("again.gpkg");
+    let out = jingwei(&["generate-demo", "--osm", demo().to_str().unwrap(), "--out", fresh.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shipped = Source::open(root().join("assets/demo/planning_synthetic.gpkg"), &OpenOptions::default()).unwrap();
+    let again = Source::open(&fresh, &OpenOptions::default()).unwrap();
+    assert_eq!(shipped.layer_names(), again.layer_names());
+    for name in shipped.layer_names() {
+        let (a, b) = (shipped.read_layer(Some(&name)).unwrap(), again.read_layer(Some(&name)).unwrap());
+        assert!(!a.is_empty(), "{name} is empty");
+        assert_eq!(a.len(), b.len(), "{name}");
+        assert_eq!(a.geometries, b.geometries, "{name}");
+        for r in 0..a.len() {
+            assert_eq!(a.feature(r).attributes(), b.feature(r).attributes(), "{name} row {r}");
+            // Marked as synthetic on every feature.
+            assert_eq!(a.feature(r).value_by_name("synthetic"), Some(jingwei_layers::Value::Integer(1)));
+        }
+    }
+    // And in the layer description.
+    let sql = Command::new("sqlite3").arg(root().join("assets/demo/planning_synthetic.gpkg")).arg("SELECT description FROM gpkg_contents").output();
+    if let Ok(o) = sql {
+        if o.status.success() {
+            let d = String::from_utf8_lossy(&o.stdout);
+            assert_eq!(d.matches("SYNTHETIC").count(), 4, "{d}");
+        }
+    }
+    let _ = Transformer::new;
+}
