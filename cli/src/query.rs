@@ -70,6 +70,8 @@ fn parse_nums(s: &str, n: usize, what: &str) -> Result<Vec<f64>> {
 
 enum Query {
     Bbox([f64; 4]),
+    /// An envelope given in another CRS, as a densified polygon in the workspace CRS.
+    Area(geo::Geometry),
     Point(f64, f64),
     Nearest(usize, f64, f64),
     Within(f64, f64, f64),
@@ -109,20 +111,30 @@ fn parse_query(a: &Args) -> Result<Query> {
 
 fn transform_query(q: Query, t: &Transformer) -> Result<Query> {
     Ok(match q {
+        Query::Bbox(b) if t.is_identity() => Query::Bbox(b),
         Query::Bbox(b) => {
-            let mut pts = Vec::new();
-            for i in 0..=8 {
-                let f = f64::from(i) / 8.0;
-                let (x, y) = (b[0] + (b[2] - b[0]) * f, b[1] + (b[3] - b[1]) * f);
-                pts.extend([(x, b[1]), (x, b[3]), (b[0], y), (b[2], y)]);
+            // Densify the envelope's edges so that the reprojected ring follows the curves.
+            let mut ring = Vec::new();
+            for i in 0..64 {
+                let f = f64::from(i) / 64.0;
+                ring.push((b[0] + (b[2] - b[0]) * f, b[1]));
             }
-            t.transform_in_place(&mut pts)?;
-            let mut o = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-            for (x, y) in pts {
-                o = [o[0].min(x), o[1].min(y), o[2].max(x), o[3].max(y)];
+            for i in 0..64 {
+                let f = f64::from(i) / 64.0;
+                ring.push((b[2], b[1] + (b[3] - b[1]) * f));
             }
-            Query::Bbox(o)
+            for i in 0..64 {
+                let f = f64::from(i) / 64.0;
+                ring.push((b[2] - (b[2] - b[0]) * f, b[3]));
+            }
+            for i in 0..64 {
+                let f = f64::from(i) / 64.0;
+                ring.push((b[0], b[3] - (b[3] - b[1]) * f));
+            }
+            t.transform_in_place(&mut ring)?;
+            Query::Area(geo::Geometry::Polygon(geo::Polygon::new(ring.into(), vec![])))
         }
+        Query::Area(g) => Query::Area(g),
         Query::Point(x, y) => {
             let (x, y) = t.transform(x, y)?;
             Query::Point(x, y)
@@ -142,6 +154,7 @@ fn execute(q: &Query, layer: &Layer, index: &SpatialIndex, tolerance: f64) -> Ve
     let with_d = |hits: Vec<Hit>| hits.into_iter().map(|h| (h.row, Some(h.distance))).collect();
     match *q {
         Query::Bbox(b) => index.in_envelope(&layer.geometries, b).into_iter().map(|r| (r, None)).collect(),
+        Query::Area(ref g) => index.intersecting(&layer.geometries, g).into_iter().map(|r| (r, None)).collect(),
         Query::Point(x, y) => with_d(index.at_point(&layer.geometries, x, y, tolerance)),
         Query::Nearest(k, x, y) => with_d(index.nearest(&layer.geometries, x, y, k)),
         Query::Within(d, x, y) => with_d(index.within_distance(&layer.geometries, x, y, d)),

@@ -99,8 +99,7 @@ fn query_point_bbox_and_nearest_agree_with_brute_force() {
     let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--bbox", "121.49,31.23,121.50,31.24", "--json"]));
     let got = v["features"].as_array().unwrap().len();
     assert!(want > 10);
-    // Reprojection to the GK zone bends the envelope very slightly; allow the edge features.
-    assert!((got as i64 - want as i64).abs() <= 2, "got {got}, brute force {want}");
+    assert_eq!(got, want);
     // Within a distance.
     let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--within", "50", "--at", &at, "--json"]));
     assert!(v["features"].as_array().unwrap().iter().all(|f| f["properties"]["_distance_m"].as_f64().unwrap() <= 50.0));

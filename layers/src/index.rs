@@ -88,6 +88,18 @@ impl SpatialIndex {
         rows
     }
 
+    /// Rows whose geometry intersects `area` (any geometry, e.g. a query envelope reprojected
+    /// from another CRS), sorted by row.
+    pub fn intersecting(&self, geometries: &[Option<Geometry>], area: &Geometry) -> Vec<usize> {
+        let Some(r) = area.bounding_rect() else { return Vec::new() };
+        let mut rows: Vec<usize> = self
+            .candidates([r.min().x, r.min().y, r.max().x, r.max().y])
+            .filter(|&row| geometries[row].as_ref().is_some_and(|g| g.intersects(area)))
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+
     /// Rows under the point: polygons that contain it, and lines and points within
     /// `tolerance` of it, nearest first.
     pub fn at_point(&self, geometries: &[Option<Geometry>], x: f64, y: f64, tolerance: f64) -> Vec<Hit> {

@@ -1,0 +1,43 @@
+//! The demo city opens as a workspace: every catalog layer loads, lands in the CGCS2000
+//! Gauss-Krüger zone of its centre, is indexed, and keeps its catalog group and flags.
+
+use jingwei_layers::catalog::{Catalog, Group};
+use jingwei_layers::{RepairMode, Workspace};
+use std::path::Path;
+
+#[test]
+fn demo_catalog_opens_in_the_cgcs2000_zone_of_its_centre() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json");
+    let catalog = Catalog::load(&path).unwrap();
+    let ws = Workspace::open_catalog(&path, None, RepairMode::Repair).unwrap();
+    // Lujiazui's centre (121.50°E) lies in the 3-degree zone of CM 123E.
+    assert_eq!(ws.crs.epsg, Some(4550));
+    assert_eq!(ws.layers.len(), catalog.layers.len());
+    for (entry, wl) in catalog.layers.iter().zip(&ws.layers) {
+        assert_eq!(entry.id, wl.id);
+        assert_eq!(entry.group, wl.group);
+        assert_eq!(entry.synthetic, wl.synthetic);
+        assert_eq!(wl.layer.crs.as_ref().unwrap().epsg, Some(4550));
+        let with_geometry = wl.layer.geometries.iter().filter(|g| g.is_some()).count();
+        assert_eq!(wl.index.len(), with_geometry, "{}", wl.id);
+        assert!(with_geometry > 0, "{}", wl.id);
+    }
+    let b = ws.layer("buildings").unwrap();
+    assert_eq!(b.layer.len(), 1450);
+    let e = b.layer.extent().unwrap();
+    // Metres in the zone, and an origin inside the data so that f32 offsets stay small.
+    assert!((300_000.0..400_000.0).contains(&e[0]) && (3_400_000.0..3_500_000.0).contains(&e[1]), "{e:?}");
+    assert!(ws.origin_xy[0] > e[0] && ws.origin_xy[0] < e[2] && ws.origin_xy[1] > e[1] && ws.origin_xy[1] < e[3]);
+    assert!(e[2] - ws.origin_xy[0] < 5_000.0);
+    assert!(ws.layers.iter().any(|l| l.group == Group::Control && l.synthetic));
+    assert!(ws.layers.iter().any(|l| l.group == Group::Emergency));
+    assert!(!ws.attribution.is_empty() && ws.attribution[0].contains("OpenStreetMap"));
+    // Invalid geometries of the real OSM data are reported with ids, never silently dropped.
+    for wl in &ws.layers {
+        let s = wl.layer.validity_summary();
+        assert_eq!(s.invalid_features, s.repaired + s.skipped + s.kept);
+        for issue in &wl.layer.issues {
+            assert!(wl.layer.fids.contains(&issue.fid));
+        }
+    }
+}
