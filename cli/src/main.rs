@@ -4,7 +4,6 @@
 
 mod bench;
 mod demo;
-mod geojson;
 mod info;
 mod query;
 mod transform;

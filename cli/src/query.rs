@@ -3,12 +3,11 @@
 use anyhow::{Context, Result, bail};
 use jingwei_layers::validity::RepairMode;
 use jingwei_layers::{Crs, Hit, Layer, OpenOptions, Source, SpatialIndex, Transformer, Workspace};
-use serde_json::{Map, Value as J, json};
+use serde_json::json;
 use std::path::PathBuf;
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::geojson;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Invalid {
@@ -216,27 +215,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
     }
     if a.json {
-        let mut features = Vec::with_capacity(rows.len());
-        for (row, dist) in &rows {
-            let f = ws_layer.feature(*row);
-            let mut props = Map::new();
-            for (name, v) in f.attributes() {
-                props.insert(name.to_owned(), serde_json::to_value(v)?);
-            }
-            if let Some(d) = dist {
-                props.insert(format!("_distance_{units}"), json!(d));
-            }
-            let geometry = match (f.geometry(), &to_lonlat) {
-                (Some(g), Some(t)) => {
-                    let mut g = g.clone();
-                    t.transform_geometry(&mut g)?;
-                    geojson::geometry(&g)
-                }
-                (Some(g), None) => geojson::geometry(g),
-                (None, _) => J::Null,
-            };
-            features.push(json!({"type": "Feature", "id": f.fid(), "geometry": geometry, "properties": props}));
-        }
+        let row_ids: Vec<usize> = rows.iter().map(|r| r.0).collect();
+        let dist: std::collections::HashMap<usize, f64> = rows.iter().filter_map(|(r, d)| d.map(|d| (*r, d))).collect();
+        let key = format!("_distance_{units}");
+        let fc = jingwei_layers::geojson::feature_collection(&ws_layer, &row_ids, to_lonlat.as_ref(), &|row| {
+            dist.get(&row).map(|d| vec![(key.clone(), json!(d))]).unwrap_or_default()
+        })?;
+        let features = fc["features"].clone();
         let collection = json!({"type": "FeatureCollection", "features": features, "numberMatched": rows.len()});
         writeln!(out, "{}", serde_json::to_string(&collection)?)?;
     } else {

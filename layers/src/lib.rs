@@ -15,6 +15,7 @@ pub mod encoding;
 pub mod error;
 mod ffi;
 pub mod gcj02;
+pub mod geojson;
 pub mod gpkg;
 pub mod index;
 pub mod layer;

@@ -1,4 +1,4 @@
-//! GeoJSON output of geo geometries and features.
+//! GeoJSON output of geometries and layers (RFC 7946 shapes; coordinates as given).
 
 use geo::Geometry;
 use serde_json::{Value as J, json};
@@ -31,4 +31,37 @@ pub fn geometry(g: &Geometry) -> J {
         Geometry::Rect(r) => geometry(&Geometry::Polygon(r.to_polygon())),
         Geometry::Triangle(t) => geometry(&Geometry::Polygon(t.to_polygon())),
     }
+}
+
+/// A FeatureCollection of the given rows of a layer, geometries transformed by `to` (e.g. to
+/// CGCS2000 lon/lat) when given, with every attribute as a property and the fid as the id.
+/// `extra` adds per-row properties (such as a distance).
+pub fn feature_collection(
+    layer: &crate::Layer,
+    rows: &[usize],
+    to: Option<&crate::Transformer>,
+    extra: &dyn Fn(usize) -> Vec<(String, J)>,
+) -> crate::Result<J> {
+    let mut features = Vec::with_capacity(rows.len());
+    for &row in rows {
+        let f = layer.feature(row);
+        let mut props = serde_json::Map::new();
+        for (name, v) in f.attributes() {
+            props.insert(name.to_owned(), serde_json::to_value(v).unwrap_or(J::Null));
+        }
+        for (k, v) in extra(row) {
+            props.insert(k, v);
+        }
+        let geometry = match (f.geometry(), to) {
+            (Some(g), Some(t)) => {
+                let mut g = g.clone();
+                t.transform_geometry(&mut g)?;
+                geometry(&g)
+            }
+            (Some(g), None) => geometry(g),
+            (None, _) => J::Null,
+        };
+        features.push(json!({"type": "Feature", "id": f.fid(), "geometry": geometry, "properties": props}));
+    }
+    Ok(json!({"type": "FeatureCollection", "features": features}))
 }

@@ -1,0 +1,228 @@
+//! Building extrusion: footprints to prisms (walls + flat roof) in local-origin f32 metres.
+//!
+//! Frame: x east, y up, z south (a right-handed Y-up frame as Bevy uses), so
+//! `xyz_local = (x_ws − origin_x, height, −(y_ws − origin_y))`.
+
+use geo::{Geometry, Polygon, TriangulateEarcut};
+use jingwei_layers::{Layer, Value};
+use rayon::prelude::*;
+
+/// How tall a building is: a height field, else floors × metres per floor, else a default.
+#[derive(Debug, Clone)]
+pub struct HeightRule {
+    /// Field holding the height in metres (e.g. `height`, `height_m`).
+    pub height_field: Option<String>,
+    /// Field holding the number of floors.
+    pub floors_field: Option<String>,
+    /// Field holding the base height (e.g. OSM `min_height`).
+    pub min_height_field: Option<String>,
+    /// Metres per floor.
+    pub floor_height_m: f64,
+    /// Height when nothing is known.
+    pub default_height_m: f64,
+}
+
+impl Default for HeightRule {
+    fn default() -> Self {
+        HeightRule {
+            height_field: Some("height".into()),
+            floors_field: Some("floors".into()),
+            min_height_field: Some("min_height".into()),
+            floor_height_m: 3.0,
+            default_height_m: 10.0,
+        }
+    }
+}
+
+impl HeightRule {
+    /// (base, top) in metres for row `row` of `layer`.
+    pub fn heights(&self, layer: &Layer, row: usize) -> (f64, f64) {
+        let f = layer.feature(row);
+        let num = |name: &Option<String>| -> Option<f64> {
+            let v = f.value_by_name(name.as_deref()?)?;
+            match v {
+                Value::Text(s) => s.trim().trim_end_matches('m').trim().parse().ok(),
+                other => other.as_f64(),
+            }
+            .filter(|x: &f64| x.is_finite() && *x > 0.0)
+        };
+        let base = num(&self.min_height_field).unwrap_or(0.0);
+        let top = num(&self.height_field)
+            .or_else(|| num(&self.floors_field).map(|n| n * self.floor_height_m))
+            .unwrap_or(self.default_height_m);
+        (base, top.max(base + 0.1))
+    }
+}
+
+/// One merged mesh: positions and normals (f32, local origin) and triangle indices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeshData {
+    /// Vertex positions, metres from the workspace origin.
+    pub positions: Vec<[f32; 3]>,
+    /// Unit normals, one per vertex (flat shading: roof up, walls outward).
+    pub normals: Vec<[f32; 3]>,
+    /// Triangles, counter-clockwise seen from outside.
+    pub indices: Vec<u32>,
+    /// For each triangle, the layer row it belongs to (for picking and highlighting).
+    pub triangle_rows: Vec<u32>,
+}
+
+impl MeshData {
+    /// Bytes of vertex and index data as uploaded to a GPU.
+    pub fn gpu_bytes(&self) -> usize {
+        self.positions.len() * 12 + self.normals.len() * 12 + self.indices.len() * 4
+    }
+
+    fn append(&mut self, other: MeshData) {
+        let base = self.positions.len() as u32;
+        self.positions.extend(other.positions);
+        self.normals.extend(other.normals);
+        self.indices.extend(other.indices.into_iter().map(|i| i + base));
+        self.triangle_rows.extend(other.triangle_rows);
+    }
+}
+
+fn local(x: f64, y: f64, h: f64, origin: [f64; 2]) -> [f32; 3] {
+    [(x - origin[0]) as f32, h as f32, -((y - origin[1]) as f32)]
+}
+
+fn extrude_polygon(p: &Polygon, base: f64, top: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
+    // Roof: earcut triangulation of the footprint (holes included).
+    let tris = p.earcut_triangles_raw();
+    let start = out.positions.len() as u32;
+    for c in &tris.vertices {
+        out.positions.push(local(c[0], c[1], top, origin));
+        out.normals.push([0.0, 1.0, 0.0]);
+    }
+    for t in tris.triangle_indices.chunks_exact(3) {
+        // earcut gives the footprint's winding; emit so that the roof faces up (+y).
+        let (a, b, c) = (t[0] as u32 + start, t[1] as u32 + start, t[2] as u32 + start);
+        let pa = out.positions[a as usize];
+        let pb = out.positions[b as usize];
+        let pc = out.positions[c as usize];
+        let ny = (pb[2] - pa[2]) * (pc[0] - pa[0]) - (pb[0] - pa[0]) * (pc[2] - pa[2]);
+        if ny >= 0.0 {
+            out.indices.extend([a, b, c]);
+        } else {
+            out.indices.extend([a, c, b]);
+        }
+        out.triangle_rows.push(row);
+    }
+    // Walls: one quad per ring edge, normal pointing away from the polygon's interior.
+    let rings = std::iter::once((p.exterior(), true)).chain(p.interiors().iter().map(|r| (r, false)));
+    for (ring, is_exterior) in rings {
+        let pts = &ring.0;
+        if pts.len() < 4 {
+            continue;
+        }
+        // Signed area (shoelace): > 0 counter-clockwise.
+        let area2: f64 = pts.windows(2).map(|w| w[0].x * w[1].y - w[1].x * w[0].y).sum();
+        let ccw = area2 > 0.0;
+        // Outward normal of an edge d = (dx, dy) is (dy, -dx) for a CCW exterior ring.
+        let flip = ccw != is_exterior;
+        for w in pts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let (dx, dy) = (b.x - a.x, b.y - a.y);
+            let len = dx.hypot(dy);
+            if len < 1e-9 {
+                continue;
+            }
+            let (mut nx, mut ny) = (dy / len, -dx / len);
+            if flip {
+                nx = -nx;
+                ny = -ny;
+            }
+            let n = [nx as f32, 0.0, -(ny as f32)];
+            let s = out.positions.len() as u32;
+            out.positions.extend([local(a.x, a.y, base, origin), local(b.x, b.y, base, origin), local(b.x, b.y, top, origin), local(a.x, a.y, top, origin)]);
+            out.normals.extend([n; 4]);
+            // Wind so that the face is counter-clockwise seen from the normal's side.
+            let q = if flip { [s, s + 2, s + 1, s, s + 3, s + 2] } else { [s, s + 1, s + 2, s, s + 2, s + 3] };
+            out.indices.extend(q);
+            out.triangle_rows.extend([row, row]);
+        }
+    }
+}
+
+/// Extrude every polygonal feature of `layer` into one merged mesh, in parallel.
+pub fn extrude_layer(layer: &Layer, rule: &HeightRule, origin_xy: [f64; 2]) -> MeshData {
+    let parts: Vec<MeshData> = (0..layer.len())
+        .into_par_iter()
+        .fold(MeshData::default, |mut acc, row| {
+            let (base, top) = rule.heights(layer, row);
+            let polys: Vec<&Polygon> = match layer.geometries[row].as_ref() {
+                Some(Geometry::Polygon(p)) => vec![p],
+                Some(Geometry::MultiPolygon(m)) => m.0.iter().collect(),
+                _ => Vec::new(),
+            };
+            for p in polys {
+                extrude_polygon(p, base, top, origin_xy, row as u32, &mut acc);
+            }
+            acc
+        })
+        .collect();
+    let mut out = MeshData::default();
+    for p in parts {
+        out.append(p);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, coord};
+
+    fn square_layer(x0: f64, y0: f64) -> Layer {
+        let ring = LineString::from(vec![(x0, y0), (x0 + 10.0, y0), (x0 + 10.0, y0 + 20.0), (x0, y0 + 20.0), (x0, y0)]);
+        Layer {
+            name: "b".into(),
+            source_path: "mem".into(),
+            driver: "test".into(),
+            geometry_type: "Polygon".into(),
+            crs: None,
+            fields: vec![jingwei_layers::FieldDef { name: "height".into(), alias: String::new(), kind: jingwei_layers::FieldKind::Real }],
+            columns: vec![jingwei_layers::Column::Real(vec![Some(30.0)])],
+            fids: vec![1],
+            geometries: vec![Some(Geometry::Polygon(Polygon::new(ring, vec![])))],
+            encoding: None,
+            issues: vec![],
+        }
+    }
+
+    #[test]
+    fn prism_is_closed_and_faces_out() {
+        let origin = [500_000.0, 3_400_000.0];
+        let m = extrude_layer(&square_layer(500_100.0, 3_400_200.0), &HeightRule::default(), origin);
+        // Roof 2 triangles + 4 walls × 2.
+        assert_eq!(m.indices.len() / 3, 10);
+        assert_eq!(m.triangle_rows.len(), 10);
+        for t in m.indices.chunks_exact(3) {
+            let p: Vec<[f32; 3]> = t.iter().map(|&i| m.positions[i as usize]).collect();
+            let u = [p[1][0] - p[0][0], p[1][1] - p[0][1], p[1][2] - p[0][2]];
+            let v = [p[2][0] - p[0][0], p[2][1] - p[0][1], p[2][2] - p[0][2]];
+            let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+            let stored = m.normals[t[0] as usize];
+            let dot = n[0] * stored[0] + n[1] * stored[1] + n[2] * stored[2];
+            assert!(dot > 0.0, "triangle {p:?} winds against its normal {stored:?}");
+        }
+        // Local coordinates are small, heights right.
+        assert!(m.positions.iter().all(|p| p[0].abs() < 1_000.0 && p[2].abs() < 1_000.0));
+        assert!(m.positions.iter().any(|p| p[1] == 30.0));
+        let _ = coord! {x: 0.0, y: 0.0};
+    }
+
+    #[test]
+    fn one_metre_apart_stays_one_metre_apart_in_f32() {
+        // Raw Gauss-Krüger metres in f32 would quantise to 0.25–0.5 m at y ≈ 3.4e6; relative
+        // to the origin the offset survives to the millimetre.
+        let origin = [500_000.0, 3_400_000.0];
+        let a = extrude_layer(&square_layer(500_100.0, 3_400_200.0), &HeightRule::default(), origin);
+        let b = extrude_layer(&square_layer(500_101.0, 3_400_200.001), &HeightRule::default(), origin);
+        for (p, q) in a.positions.iter().zip(&b.positions) {
+            assert!(((q[0] - p[0]) - 1.0).abs() < 1e-3);
+            assert!(((p[2] - q[2]) - 0.001).abs() < 2e-4);
+        }
+        assert!((3_400_200.001f32 - 3_400_200.0f32).abs() < 1e-9, "f32 cannot hold the millimetre at GK northings");
+    }
+}
