@@ -59,7 +59,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let buildings = src.read_layer(Some("buildings_polygon"))?;
     let mut ws = Workspace::for_layer(&buildings)?;
     ws.add_layer(buildings, RepairMode::Repair)?;
-    for name in ["landuse_polygon", "water_multipolygon", "roads_linestring", "pois"] {
+    for name in ["landuse_polygon", "water_multipolygon", "roads_linestring", "pois", "water_polygon"] {
         ws.add_layer(src.read_layer(Some(name))?, RepairMode::Repair)?;
     }
     if a.out.exists() {
@@ -72,6 +72,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let water = &ws.layers[2].layer;
     let roads = &ws.layers[3].layer;
     let pois = &ws.layers[4].layer;
+    let water_polygons = &ws.layers[5].layer;
     let height_i = b.field_index("height");
     let name_i = b.field_index("name");
     let synth = || Value::Integer(1);
@@ -203,18 +204,37 @@ pub fn run(a: Args) -> Result<ExitCode> {
         &zones,
     )?;
 
-    // --- River protection zones (河道管理范围): 50 m either side of the named rivers. ---
+    // --- River protection zones (河道管理范围): 50 m either side of the rivers. The river is
+    // the union of the named river polygons (黄浦江, 苏州河) and the large riverbank/water
+    // polygons (over 50,000 m²) that the OSM tiles split it into.
     let wname = water.field_index("name").context("water has no name")?;
-    let mut rivers = Vec::new();
+    let mut river: Option<Geometry> = None;
+    let mut add = |g: &Geometry| -> Result<()> {
+        river = Some(match river.take() {
+            None => g.clone(),
+            Some(r) => ops::union(&r, g)?.unwrap_or(r),
+        });
+        Ok(())
+    };
     for f in water.features() {
-        let Some(Value::Text(n)) = Some(f.value(wname)) else { continue };
-        if !(n == "黄浦江" || n == "苏州河") {
-            continue;
+        if matches!(f.value(wname).as_str(), Some("黄浦江" | "苏州河")) {
+            if let Some(g) = f.geometry() {
+                add(g)?;
+            }
         }
-        let Some(g) = f.geometry() else { continue };
-        let band = ops::buffer(g, 50.0, 4)?;
-        if let Some(bank) = ops::difference(&band, g)? {
-            rivers.push((Some(bank), vec![Value::Text("river_protection_zone".into()), Value::Text("河道管理范围".into()), Value::Text(format!("{n}河道管理范围")), Value::Text(format!("RPZ-{}", if n == "黄浦江" { "HPJ" } else { "SZH" })), synth()]));
+    }
+    for g in water_polygons.geometries.iter().flatten() {
+        if g.unsigned_area() > 50_000.0 {
+            add(g)?;
+        }
+    }
+    let mut rivers = Vec::new();
+    if let Some(r) = river {
+        // Close the seams between tiles before growing the band.
+        let r = ops::buffer(&ops::buffer(&r, 2.0, 2)?, -2.0, 2)?;
+        let band = ops::buffer(&r, 50.0, 4)?;
+        if let Some(bank) = ops::difference(&band, &r)? {
+            rivers.push((Some(bank), vec![Value::Text("river_protection_zone".into()), Value::Text("河道管理范围".into()), Value::Text("黄浦江、苏州河河道管理范围".into()), Value::Text("RPZ-HPJ-SZH".into()), synth()]));
         }
     }
     write_gpkg_layer(

@@ -87,41 +87,63 @@ pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>
 }
 
 /// Like [`read_layer_fields`], reporting rows read to `progress`.
+///
+/// Rows are counted per fid range first, the layer's vectors are allocated once at their final
+/// size, and each reader thread fills its own disjoint slice: no chunk is ever held twice.
 pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str]>, progress: Option<crate::source::Progress>) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let total = plan.ranges.last().map_or(0, |r| (r.1 - plan.ranges[0].0 + 1) as u64);
-    let chunks: Vec<Chunk> = plan
+    let counts: Vec<usize> = plan
         .ranges
         .par_iter()
-        .map(|&(a, b)| {
-            let c = read_range(path, &plan, a, b)?;
-            if let Some(p) = &progress {
-                let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
-                p(d, total);
-            }
-            Ok(c)
+        .map(|&(a, b)| -> Result<usize, Declined> {
+            let conn = open(path)?;
+            conn.query_row(&plan.count, [a, b], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(sql_err)
         })
         .collect::<Result<_, _>>()?;
-    let fields = plan.fields;
-    let n: usize = chunks.iter().map(|c| c.fids.len()).sum();
-    let mut fids = Vec::with_capacity(n);
-    let mut geometries = Vec::with_capacity(n);
-    let mut columns: Vec<Column> = fields.iter().map(|f| Column::for_kind(f.kind, n)).collect();
-    let mut issues = Vec::new();
-    for c in chunks {
-        fids.extend(c.fids);
-        geometries.extend(c.geometries);
-        issues.extend(c.issues);
-        for (dst, src) in columns.iter_mut().zip(c.columns) {
-            match (dst, src) {
-                (Column::Integer(d), Column::Integer(s)) => d.extend(s),
-                (Column::Real(d), Column::Real(s)) => d.extend(s),
-                (Column::Text(d), Column::Text(s)) => d.extend(s),
-                _ => unreachable!("same kinds"),
-            }
+    let n: usize = counts.iter().sum();
+    let fields = plan.fields.clone();
+    let mut fids = vec![0i64; n];
+    let mut geometries: Vec<Option<geo::Geometry>> = Vec::with_capacity(n);
+    geometries.resize_with(n, || None);
+    let mut columns: Vec<Column> = fields
+        .iter()
+        .map(|f| match Column::for_kind(f.kind, 0) {
+            Column::Integer(_) => Column::Integer(vec![None; n]),
+            Column::Real(_) => Column::Real(vec![None; n]),
+            Column::Text(_) => Column::Text(vec![None; n]),
+        })
+        .collect();
+    // Disjoint per-range slices of every output vector.
+    let mut fid_parts = split_by(&mut fids, &counts);
+    let mut geom_parts = split_by(&mut geometries, &counts);
+    let mut col_parts: Vec<Vec<ColumnSlice<'_>>> = (0..counts.len()).map(|_| Vec::new()).collect();
+    for col in columns.iter_mut() {
+        match col {
+            Column::Integer(v) => split_by(v, &counts).into_iter().zip(col_parts.iter_mut()).for_each(|(s, p)| p.push(ColumnSlice::Integer(s))),
+            Column::Real(v) => split_by(v, &counts).into_iter().zip(col_parts.iter_mut()).for_each(|(s, p)| p.push(ColumnSlice::Real(s))),
+            Column::Text(v) => split_by(v, &counts).into_iter().zip(col_parts.iter_mut()).for_each(|(s, p)| p.push(ColumnSlice::Text(s))),
         }
     }
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let jobs: Vec<_> = plan
+        .ranges
+        .iter()
+        .zip(fid_parts.drain(..))
+        .zip(geom_parts.drain(..))
+        .zip(col_parts.drain(..))
+        .map(|(((r, f), g), c)| (*r, f, g, c))
+        .collect();
+    let issues: Vec<Vec<GeometryIssue>> = jobs
+        .into_par_iter()
+        .map(|((a, b), fid_out, geom_out, mut col_out)| {
+            let issues = read_range_into(path, &plan, a, b, fid_out, geom_out, &mut col_out)?;
+            if let Some(p) = &progress {
+                let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
+                p(d, n as u64);
+            }
+            Ok(issues)
+        })
+        .collect::<Result<_, Declined>>()?;
     Ok(Layer {
         name: plan.table,
         source_path: path.to_owned(),
@@ -133,8 +155,97 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
         fids,
         geometries,
         encoding: None,
-        issues,
+        issues: issues.into_iter().flatten().collect(),
     })
+}
+
+fn split_by<'a, T>(mut v: &'a mut [T], counts: &[usize]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(counts.len());
+    for &c in counts {
+        let (head, tail) = v.split_at_mut(c);
+        out.push(head);
+        v = tail;
+    }
+    out
+}
+
+enum ColumnSlice<'a> {
+    Integer(&'a mut [Option<i64>]),
+    Real(&'a mut [Option<f64>]),
+    Text(&'a mut [Option<std::sync::Arc<str>>]),
+}
+
+/// Read rows `a..=b` into pre-sized slices; repeated text values share one allocation.
+fn read_range_into(
+    path: &Path,
+    plan: &Plan,
+    a: i64,
+    b: i64,
+    fid_out: &mut [i64],
+    geom_out: &mut [Option<geo::Geometry>],
+    cols: &mut [ColumnSlice<'_>],
+) -> Result<Vec<GeometryIssue>, Declined> {
+    let conn = open(path)?;
+    let mut st = conn.prepare(&plan.select).map_err(sql_err)?;
+    let mut rows = st.query([a, b]).map_err(sql_err)?;
+    let mut issues = Vec::new();
+    let mut interned: Vec<std::collections::HashMap<Vec<u8>, std::sync::Arc<str>>> = (0..cols.len()).map(|_| Default::default()).collect();
+    let mut i = 0usize;
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        if i >= fid_out.len() {
+            return Err(Declined("the table changed while it was read".into()));
+        }
+        let fid: i64 = row.get(0).map_err(sql_err)?;
+        fid_out[i] = fid;
+        geom_out[i] = match row.get_ref(1).map_err(sql_err)? {
+            ValueRef::Blob(bl) => match parse_gpkg_blob(bl) {
+                Ok(g) => g,
+                Err(crate::wkb::WkbError::UnsupportedType(t)) => return Err(Declined(format!("WKB type {t}"))),
+                Err(e) => {
+                    issues.push(GeometryIssue { fid, problem: Problem::EmptyPart, detail: format!("unreadable geometry: {e}"), action: Action::Skipped });
+                    None
+                }
+            },
+            _ => None,
+        };
+        for (k, (col, f)) in cols.iter_mut().zip(&plan.fields).enumerate() {
+            let v = row.get_ref(k + 2).map_err(sql_err)?;
+            match (col, v) {
+                (ColumnSlice::Integer(c), ValueRef::Integer(x)) => c[i] = Some(x),
+                (ColumnSlice::Real(c), ValueRef::Real(x)) => c[i] = Some(x),
+                (ColumnSlice::Real(c), ValueRef::Integer(x)) => c[i] = Some(x as f64),
+                (ColumnSlice::Text(c), ValueRef::Text(t)) if f.kind == FieldKind::Text => {
+                    let map = &mut interned[k];
+                    c[i] = Some(match map.get(t) {
+                        Some(s) => s.clone(),
+                        None => {
+                            let s: std::sync::Arc<str> = String::from_utf8_lossy(t).into();
+                            // Intern short, repeated values only; stop growing on unique text.
+                            if t.len() <= 64 && map.len() < 1024 {
+                                map.insert(t.to_vec(), s.clone());
+                            }
+                            s
+                        }
+                    });
+                }
+                (ColumnSlice::Integer(c), v) => c[i] = match value_of(v, f.kind) {
+                    Value::Integer(x) => Some(x),
+                    Value::Boolean(x) => Some(i64::from(x)),
+                    _ => None,
+                },
+                (ColumnSlice::Real(c), v) => c[i] = value_of(v, f.kind).as_f64(),
+                (ColumnSlice::Text(c), v) => c[i] = match value_of(v, f.kind) {
+                    Value::Null => None,
+                    other => Some(other.to_string().into()),
+                },
+            }
+        }
+        i += 1;
+    }
+    if i != fid_out.len() {
+        return Err(Declined("the table changed while it was read".into()));
+    }
+    Ok(issues)
 }
 
 /// Stream a feature table's geometries in chunks of about `chunk_rows` rows, in parallel,
@@ -174,6 +285,7 @@ fn resolve_table(conn: &Connection, table: Option<&str>) -> Result<String, Decli
 }
 
 struct Plan {
+    count: String,
     table: String,
     geom_type: String,
     crs: Option<Crs>,
@@ -255,7 +367,8 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
         }
         _ => Vec::new(),
     };
-    Ok(Plan { table, geom_type, crs, fields, select, ranges })
+    let count = format!("SELECT count(*) FROM {} WHERE {} BETWEEN ?1 AND ?2", q(&table), q(&pk));
+    Ok(Plan { count, table, geom_type, crs, fields, select, ranges })
 }
 
 fn read_range(path: &Path, plan: &Plan, a: i64, b: i64) -> Result<Chunk, Declined> {

@@ -131,8 +131,9 @@ pub enum Column {
     Integer(Vec<Option<i64>>),
     /// Reals.
     Real(Vec<Option<f64>>),
-    /// Text and every text-like kind (dates, times, others).
-    Text(Vec<Option<Box<str>>>),
+    /// Text and every text-like kind (dates, times, others). Shared (`Arc`) so that repeated
+    /// values (land-use classes, zone types) are stored once.
+    Text(Vec<Option<std::sync::Arc<str>>>),
 }
 
 impl Column {
@@ -171,7 +172,7 @@ impl Column {
             Column::Real(v) => v.push(value.as_f64()),
             Column::Text(v) => v.push(match value {
                 Value::Null => None,
-                other => Some(other.to_string().into_boxed_str()),
+                other => Some(std::sync::Arc::from(other.to_string())),
             }),
         }
     }

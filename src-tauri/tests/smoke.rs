@@ -1,0 +1,43 @@
+//! The real desktop app, started under a real X server (Xvfb), opens the demo city: the page
+//! loads the workspace through the Rust commands, draws every visible layer and reports back.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn app_starts_under_xvfb_and_draws_the_demo_city() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("smoke.json");
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json");
+    let mut child = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1280x800x24"])
+        .arg(env!("CARGO_BIN_EXE_jingwei-desktop"))
+        .env("JINGWEI_SMOKE_FILE", &report)
+        .env("JINGWEI_DEMO", &catalog)
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xvfb-run is installed (scripts/setup.sh)");
+    let t0 = Instant::now();
+    while !report.exists() && t0.elapsed() < Duration::from_secs(120) {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!("app exited early ({status}): {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ok = report.exists();
+    if !ok {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(ok, "no report after 120 s; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(v["layers"], 10, "{v}");
+    assert_eq!(v["crs"], "EPSG:4550", "{v}");
+    // Buildings (1,450), roads, land use, zones and resources of the visible layers.
+    assert!(v["features_drawn"].as_u64().unwrap() > 3_000, "{v}");
+}
