@@ -96,3 +96,16 @@ pub fn quiet_gdal() {
         gdal::config::set_error_handler(|_, _, _| {});
     });
 }
+
+/// True when a feature's geometry handle is NULL (a feature without geometry).
+pub fn geometry_is_null(geom: &Geometry) -> bool {
+    // SAFETY: only the pointer value is inspected.
+    unsafe { geom.c_geometry().is_null() }
+}
+
+/// True when field `idx` of the feature holds a value (OGR distinguishes "unset" from NULL;
+/// both are missing values to Jingwei).
+pub fn field_has_value(feature: &gdal::vector::Feature<'_>, idx: usize) -> bool {
+    // SAFETY: the feature handle is valid while borrowed; idx is checked by OGR.
+    unsafe { gdal_sys::OGR_F_IsFieldSetAndNotNull(feature.c_feature(), idx as i32) != 0 }
+}

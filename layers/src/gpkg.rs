@@ -271,6 +271,49 @@ pub fn map_geometry_chunks<R: Send>(
     Ok((plan.crs, out))
 }
 
+/// Stream a feature table's raw geometry (WKB, GeoPackage header removed) in chunks of about
+/// `chunk_rows` rows, in parallel: `f` gets each chunk's WKB slices (`None` for empty or
+/// missing geometry). For bulk coordinate work that needs no geometry objects.
+pub fn map_wkb_chunks<R: Send>(
+    path: &Path,
+    table: Option<&str>,
+    chunk_rows: usize,
+    f: impl Fn(&[Option<&[u8]>]) -> R + Sync,
+) -> Result<Vec<R>, Declined> {
+    let conn = open(path)?;
+    let table_name = resolve_table(&conn, table)?;
+    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", quote(&table_name)), [], |r| r.get(0)).map_err(sql_err)?;
+    drop(conn);
+    let parts = (n as usize / chunk_rows.max(1)).max(1);
+    let plan = plan(path, Some(&table_name), Some(&[]), parts)?;
+    plan.ranges
+        .par_iter()
+        .map(|&(a, b)| -> Result<R, Declined> {
+            let conn = open(path)?;
+            let mut st = conn.prepare(&plan.select).map_err(sql_err)?;
+            let mut rows = st.query([a, b]).map_err(sql_err)?;
+            let mut blobs: Vec<Vec<u8>> = Vec::new();
+            let mut has: Vec<bool> = Vec::new();
+            while let Some(row) = rows.next().map_err(sql_err)? {
+                match row.get_ref(1).map_err(sql_err)? {
+                    ValueRef::Blob(b) => match crate::wkb::gpkg_wkb(b) {
+                        Ok(Some(w)) => {
+                            blobs.push(w.to_vec());
+                            has.push(true);
+                        }
+                        Ok(None) => has.push(false),
+                        Err(e) => return Err(Declined(e.to_string())),
+                    },
+                    _ => has.push(false),
+                }
+            }
+            let mut it = blobs.iter();
+            let views: Vec<Option<&[u8]>> = has.iter().map(|&h| if h { it.next().map(Vec::as_slice) } else { None }).collect();
+            Ok(f(&views))
+        })
+        .collect()
+}
+
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }

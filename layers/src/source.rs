@@ -142,6 +142,7 @@ impl Source {
                         "Y_POSSIBLE_NAMES=y,lat,latitude,northing,纬度",
                         "KEEP_GEOM_COLUMNS=NO",
                         "AUTODETECT_TYPE=YES",
+                        "EMPTY_STRING_AS_NULL=YES",
                     ]
                     .map(String::from),
                 );
@@ -270,7 +271,7 @@ impl Source {
             fids.push(fid);
             let geom = match feature.geometry() {
                 None => None,
-                Some(g) if g.is_empty() => None,
+                Some(g) if ffi::geometry_is_null(g) || g.is_empty() => None,
                 Some(g) => match ffi::linear_iso_wkb(g).map(|w| parse_wkb_counting(&w)) {
                     Some(Ok((geo, unclosed))) => {
                         if unclosed > 0 {
@@ -403,6 +404,9 @@ fn field_defs(layer: &GdalLayer<'_>) -> Vec<FieldDef> {
 
 fn read_value(feature: &gdal::vector::Feature<'_>, idx: usize, kind: FieldKind) -> Value {
     use gdal::vector::FieldValue as F;
+    if !ffi::field_has_value(feature, idx) {
+        return Value::Null;
+    }
     match kind {
         FieldKind::Binary => Value::Null,
         FieldKind::Time | FieldKind::Other => match feature.field_as_string(idx) {

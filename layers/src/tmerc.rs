@@ -124,8 +124,12 @@ impl Tmerc {
         let sh_eta = (ex - 1.0 / ex) / 2.0;
         let lam = sh_eta.atan2(cxi);
         // Conformal latitude, then the geodetic latitude by its series in sin(2jχ).
-        let chi = sxi.atan2(sh_eta.hypot(cxi));
-        let (s1, c1) = (2.0 * chi).sin_cos();
+        // sin χ = sin ξ' / cosh η', cos χ = √(sinh² η' + cos² ξ') / cosh η'.
+        let ch_eta = (ex + 1.0 / ex) / 2.0;
+        let r = sh_eta.hypot(cxi);
+        let chi = sxi.atan2(r);
+        let (sc, cc) = (sxi / ch_eta, r / ch_eta);
+        let (s1, c1) = (2.0 * sc * cc, cc * cc - sc * sc);
         let (mut sj, mut cj) = (s1, c1);
         let mut phi = chi;
         for (j, d) in self.delta.iter().enumerate() {

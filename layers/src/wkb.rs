@@ -174,6 +174,83 @@ pub(crate) fn polygon_raw(exterior: LineString, interiors: Vec<LineString>) -> P
     Polygon::new(exterior, interiors)
 }
 
+/// Append every x/y of a WKB geometry to `out` without building geometry objects (the fast
+/// path for bulk coordinate work). Returns the number of coordinates appended.
+pub fn push_wkb_coords(buf: &[u8], out: &mut Vec<(f64, f64)>) -> Result<usize, WkbError> {
+    let mut r = Reader { buf, pos: 0, unclosed_rings: 0 };
+    let before = out.len();
+    walk_coords(&mut r, out)?;
+    Ok(out.len() - before)
+}
+
+fn walk_coords(r: &mut Reader<'_>, out: &mut Vec<(f64, f64)>) -> Result<(), WkbError> {
+    let le = match r.u8()? {
+        0 => false,
+        1 => true,
+        o => return Err(WkbError::ByteOrder(o)),
+    };
+    let raw_type = r.u32(le)?;
+    let mut dims = 2 + usize::from(raw_type & 0x8000_0000 != 0) + usize::from(raw_type & 0x4000_0000 != 0);
+    if raw_type & 0x2000_0000 != 0 {
+        r.u32(le)?;
+    }
+    let mut base = raw_type & 0x0fff_ffff;
+    dims += match base / 1000 {
+        1 | 2 => 1,
+        3 => 2,
+        _ => 0,
+    };
+    base %= 1000;
+    let mut seq = |r: &mut Reader<'_>, n: usize| -> Result<(), WkbError> {
+        let raw = r.take(n.checked_mul(dims * 8).ok_or(WkbError::Truncated(r.pos))?)?;
+        out.extend(raw.chunks_exact(dims * 8).map(|c| (f64::from_bits(read_u64(&c[0..8], le)), f64::from_bits(read_u64(&c[8..16], le)))));
+        Ok(())
+    };
+    match base {
+        1 => seq(r, 1),
+        2 => {
+            let n = r.u32(le)? as usize;
+            seq(r, n)
+        }
+        3 => {
+            let rings = r.u32(le)?;
+            for _ in 0..rings {
+                let n = r.u32(le)? as usize;
+                seq(r, n)?;
+            }
+            Ok(())
+        }
+        4..=7 => {
+            let n = r.u32(le)?;
+            for _ in 0..n {
+                walk_coords(r, out)?;
+            }
+            Ok(())
+        }
+        other => Err(WkbError::UnsupportedType(other)),
+    }
+}
+
+/// The WKB part of a GeoPackage geometry blob (`None` for a blob flagged empty).
+pub fn gpkg_wkb(blob: &[u8]) -> Result<Option<&[u8]>, WkbError> {
+    if blob.len() < 8 || &blob[0..2] != b"GP" {
+        return Err(WkbError::NotGpkg);
+    }
+    let flags = blob[3];
+    let envelope_len = match (flags >> 1) & 0b111 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        _ => return Err(WkbError::NotGpkg),
+    };
+    let start = 8 + envelope_len;
+    if blob.len() < start {
+        return Err(WkbError::Truncated(blob.len()));
+    }
+    Ok(if flags & 0b1_0000 != 0 { None } else { Some(&blob[start..]) })
+}
+
 /// Strip the GeoPackage binary header (`GP`, version, flags, srs id, envelope) and parse the WKB.
 /// Returns `Ok(None)` for a blob flagged empty.
 pub fn parse_gpkg_blob(blob: &[u8]) -> Result<Option<Geometry>, WkbError> {
@@ -240,6 +317,17 @@ mod tests {
             b.extend(v.to_be_bytes());
         }
         assert_eq!(parse_wkb(&b).unwrap(), Geometry::Point(Point::new(3.0, 4.0)));
+    }
+
+    #[test]
+    fn coordinate_walk_matches_the_parser() {
+        let mut out = Vec::new();
+        assert_eq!(push_wkb_coords(&le_poly(), &mut out).unwrap(), 4);
+        let Geometry::Polygon(p) = parse_wkb(&le_poly()).unwrap() else { panic!() };
+        assert_eq!(out, p.exterior().0.iter().map(|c| (c.x, c.y)).collect::<Vec<_>>());
+        for cut in 0..le_poly().len() {
+            assert!(push_wkb_coords(&le_poly()[..cut], &mut Vec::new()).is_err());
+        }
     }
 
     #[test]
