@@ -6,6 +6,7 @@ mod bench;
 mod demo;
 mod info;
 mod query;
+mod render;
 mod transform;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ enum Command {
     Info(info::Args),
     /// Query a layer through its R-tree: envelope, identify at a point, k nearest, within a distance.
     Query(query::Args),
+    /// Render layers or a workspace to a PNG, headless (software rendering where there is no GPU).
+    Render(render::Args),
     /// Transform "x y" lines from stdin between CRSs (like PROJ's cs2cs); GCJ02 is accepted.
     Transform(transform::Args),
     /// Generate the demo city's synthetic planning and emergency layers from the OSM extract.
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Info(a) => info::run(a),
         Command::Query(a) => query::run(a),
         Command::Transform(a) => transform::run(a),
+        Command::Render(a) => render::run(a),
         Command::BenchPeer(a) => bench::run(a),
         Command::GenerateDemo(a) => demo::run(a),
     };

@@ -4,10 +4,14 @@
 //! Gauss-Krüger zone (x ≈ 500,000, y ≈ 3,400,000); everything here is made relative to the
 //! workspace origin *before* it becomes f32, so nothing jitters or tears at street level.
 //!
-//! This crate will host the Bevy plugins (scene, camera, picking, headless rendering) of the
-//! scene issue; today it holds the engine-independent part: building extrusion into compact
-//! local-origin meshes.
+//! - [`scene`] (engine-independent): layers → merged meshes per layer (fills, ribbons, markers,
+//!   extruded buildings) with styles from [`style`].
+//! - [`render`] (Bevy): an offscreen renderer — no window, no display, software Vulkan where
+//!   there is no GPU — used by `jingwei render`, the tests and the desktop app alike.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod extrude;
+pub mod render;
+pub mod scene;
+pub mod style;

@@ -1,0 +1,269 @@
+//! Rendering a [`SceneData`] with Bevy, offscreen: no window, no display, software Vulkan
+//! (Mesa's lavapipe) where there is no GPU. The app and the headless tools share this path.
+
+use std::sync::{Arc, Mutex};
+
+use bevy::app::SubApps;
+use bevy::asset::RenderAssetUsages;
+use bevy::camera::RenderTarget;
+use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::mesh::Indices;
+use bevy::prelude::*;
+use bevy::render::RenderPlugin;
+use bevy::render::render_resource::{Extent3d, PollType, PrimitiveTopology, TextureDimension, TextureFormat, TextureUsages};
+use bevy::render::renderer::RenderDevice;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use bevy::window::ExitCondition;
+
+use crate::extrude::MeshData;
+use crate::scene::{MeshKind, SceneData};
+
+/// Why a frame could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The size is zero or too large.
+    #[error("image size {0}×{1} is not between 1×1 and 8192×8192")]
+    Size(u32, u32),
+    /// The frame never came back from the GPU.
+    #[error("the renderer returned no frame (is a Vulkan driver such as mesa-vulkan-drivers installed?)")]
+    NoFrame,
+    /// The frame could not be converted.
+    #[error("cannot convert the frame: {0}")]
+    Convert(String),
+}
+
+/// Where the camera is: orbiting `target` (local metres, y up) at `distance_m`, `pitch_deg`
+/// above the horizon, looking from `yaw_deg` (0 = from the south, 90 = from the east).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct View {
+    /// Point looked at.
+    pub target: [f32; 3],
+    /// Distance from the target.
+    pub distance_m: f32,
+    /// Elevation angle; 90 looks straight down.
+    pub pitch_deg: f32,
+    /// Azimuth of the camera around the target.
+    pub yaw_deg: f32,
+    /// Vertical field of view.
+    pub fov_deg: f32,
+}
+
+impl View {
+    /// An oblique view that frames `extent` (`[min_x, min_z, max_x, max_z]`, local metres)
+    /// with buildings up to `max_height_m`, for an image of `aspect` = width / height.
+    pub fn frame(extent: [f32; 4], max_height_m: f32, aspect: f32, pitch_deg: f32, yaw_deg: f32) -> View {
+        let (w, d) = (extent[2] - extent[0], extent[3] - extent[1]);
+        let target = [(extent[0] + extent[2]) / 2.0, 0.0, (extent[1] + extent[3]) / 2.0];
+        let fov_deg = 40.0f32;
+        let half_v = (fov_deg.to_radians() / 2.0).tan();
+        let half_h = half_v * aspect;
+        // The radius of the extent seen from any azimuth, plus some height.
+        let radius = 0.5 * (w * w + d * d).sqrt() + 0.3 * max_height_m;
+        let distance_m = (radius / half_h.min(half_v)).max(10.0) * 1.05;
+        View { target, distance_m, pitch_deg, yaw_deg, fov_deg }
+    }
+
+    /// Straight down, north up.
+    pub fn top_down(extent: [f32; 4], aspect: f32) -> View {
+        let mut v = View::frame(extent, 0.0, aspect, 90.0, 0.0);
+        let (w, d) = (extent[2] - extent[0], extent[3] - extent[1]);
+        let half_v = (v.fov_deg.to_radians() / 2.0).tan();
+        v.distance_m = ((d / 2.0) / half_v).max((w / 2.0) / (half_v * aspect)) * 1.02;
+        v
+    }
+
+    /// The camera transform.
+    pub fn transform(&self) -> Transform {
+        let (p, y) = (self.pitch_deg.clamp(1.0, 89.99).to_radians(), self.yaw_deg.to_radians());
+        let t = Vec3::from(self.target);
+        // Yaw 0: camera south of the target (+z is south), looking north.
+        let offset = Vec3::new(y.sin() * p.cos(), p.sin(), y.cos() * p.cos()) * self.distance_m;
+        let up = if self.pitch_deg >= 89.99 { Vec3::NEG_Z } else { Vec3::Y };
+        Transform::from_translation(t + offset).looking_at(t, up)
+    }
+}
+
+/// Marks entities that belong to the current scene (replaced on [`Renderer::set_scene`]).
+#[derive(Component)]
+struct SceneEntity;
+
+/// A persistent offscreen renderer: one Bevy world, one camera, one target image.
+pub struct Renderer {
+    apps: SubApps,
+    target: Handle<Image>,
+    camera: Entity,
+    width: u32,
+    height: u32,
+}
+
+/// An RGBA8 frame, row-major, top row first.
+pub struct Frame {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width × height × 4` bytes.
+    pub rgba: Vec<u8>,
+}
+
+impl Frame {
+    /// Pixel at (x, y) as `[r, g, b, a]`.
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
+        let i = ((y * self.width + x) * 4) as usize;
+        [self.rgba[i], self.rgba[i + 1], self.rgba[i + 2], self.rgba[i + 3]]
+    }
+
+    /// Encode as PNG.
+    pub fn to_png(&self) -> Result<Vec<u8>, RenderError> {
+        let img = image::RgbaImage::from_raw(self.width, self.height, self.rgba.clone()).ok_or_else(|| RenderError::Convert("buffer size".into()))?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).map_err(|e| RenderError::Convert(e.to_string()))?;
+        Ok(out.into_inner())
+    }
+}
+
+fn to_mesh(m: &MeshData) -> Mesh {
+    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, m.positions.clone())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, m.normals.clone())
+        .with_inserted_indices(Indices::U32(m.indices.clone()))
+}
+
+impl Renderer {
+    /// A renderer for `width × height` frames.
+    pub fn new(width: u32, height: u32) -> Result<Renderer, RenderError> {
+        if width == 0 || height == 0 || width > 8192 || height > 8192 {
+            return Err(RenderError::Size(width, height));
+        }
+        let mut app = App::new();
+        app.add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
+                .set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
+                // Renderers are made more than once per process (tests, the app): leave the
+                // global logger to the host program.
+                .disable::<bevy::log::LogPlugin>()
+                .disable::<bevy::render::pipelined_rendering::PipelinedRenderingPlugin>(),
+        );
+        app.insert_resource(GlobalAmbientLight { color: Color::WHITE, brightness: 600.0, ..default() });
+        app.finish();
+        app.cleanup();
+        let mut apps = std::mem::take(app.sub_apps_mut());
+        let world = apps.main.world_mut();
+        let mut image = Image::new_uninit(
+            Extent3d { width, height, depth_or_array_layers: 1 },
+            TextureDimension::D2,
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::RENDER_WORLD,
+        );
+        image.texture_descriptor.usage |= TextureUsages::RENDER_ATTACHMENT;
+        let target = world.resource_mut::<Assets<Image>>().add(image);
+        let camera = world
+            .spawn((
+                Camera3d::default(),
+                Camera { clear_color: ClearColorConfig::Custom(Color::srgb_u8(238, 241, 244)), ..default() },
+                RenderTarget::from(target.clone()),
+                Tonemapping::None,
+                Projection::Perspective(PerspectiveProjection { fov: 40f32.to_radians(), near: 1.0, far: 200_000.0, ..default() }),
+                Transform::from_xyz(0.0, 1000.0, 1000.0).looking_at(Vec3::ZERO, Vec3::Y),
+            ))
+            .id();
+        world.spawn((
+            DirectionalLight { illuminance: 6000.0, shadow_maps_enabled: false, ..default() },
+            // Afternoon sun from the south-west.
+            Transform::from_xyz(-0.5, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
+        ));
+        Ok(Renderer { apps, target, camera, width, height })
+    }
+
+    /// Frame size.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Replace the scene's meshes.
+    pub fn set_scene(&mut self, scene: &SceneData) {
+        let world = self.apps.main.world_mut();
+        let mut q = world.query_filtered::<Entity, With<SceneEntity>>();
+        let old: Vec<Entity> = q.iter(world).collect();
+        for e in old {
+            world.despawn(e);
+        }
+        for lm in &scene.meshes {
+            if lm.mesh.indices.is_empty() {
+                continue;
+            }
+            let mesh = world.resource_mut::<Assets<Mesh>>().add(to_mesh(&lm.mesh));
+            let [r, g, b, a] = lm.color;
+            let flat = lm.kind != MeshKind::Building;
+            let material = StandardMaterial {
+                base_color: Color::srgba(r, g, b, a),
+                perceptual_roughness: 0.95,
+                reflectance: 0.1,
+                // Flat map layers keep their exact colours; buildings are shaded.
+                unlit: flat,
+                double_sided: flat,
+                cull_mode: if flat { None } else { Some(bevy::render::render_resource::Face::Back) },
+                alpha_mode: if a < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
+                ..default()
+            };
+            let material = world.resource_mut::<Assets<StandardMaterial>>().add(material);
+            world.spawn((Mesh3d(mesh), MeshMaterial3d(material), Transform::IDENTITY, SceneEntity));
+        }
+    }
+
+    /// Move the camera.
+    pub fn set_view(&mut self, view: &View) {
+        let world = self.apps.main.world_mut();
+        if let Some(mut t) = world.get_mut::<Transform>(self.camera) {
+            *t = view.transform();
+        }
+        if let Some(mut p) = world.get_mut::<Projection>(self.camera) {
+            if let Projection::Perspective(pp) = p.as_mut() {
+                pp.fov = view.fov_deg.to_radians();
+                pp.near = (view.distance_m / 1000.0).clamp(0.5, 50.0);
+                pp.far = view.distance_m * 20.0 + 10_000.0;
+            }
+        }
+    }
+
+    fn update(&mut self) {
+        self.apps.update();
+        let device = self.apps.main.world().resource::<RenderDevice>();
+        let _ = device.wgpu_device().poll(PollType::Wait { submission_index: None, timeout: None });
+    }
+
+    /// Render one frame and read it back.
+    pub fn render(&mut self) -> Result<Frame, RenderError> {
+        // The first frames after a change may still be preparing pipelines and meshes.
+        for _ in 0..2 {
+            self.update();
+        }
+        let slot: Arc<Mutex<Option<Image>>> = Arc::new(Mutex::new(None));
+        let s2 = slot.clone();
+        self.apps
+            .main
+            .world_mut()
+            .spawn(Screenshot::image(self.target.clone()))
+            .observe(move |captured: On<ScreenshotCaptured>| {
+                *s2.lock().expect("not poisoned") = Some(captured.image.clone());
+            });
+        for _ in 0..8 {
+            self.update();
+            if slot.lock().expect("not poisoned").is_some() {
+                break;
+            }
+        }
+        let image = slot.lock().expect("not poisoned").take().ok_or(RenderError::NoFrame)?;
+        let rgba = image.try_into_dynamic().map_err(|e| RenderError::Convert(e.to_string()))?.to_rgba8();
+        Ok(Frame { width: rgba.width(), height: rgba.height(), rgba: rgba.into_raw() })
+    }
+}
+
+/// Render a scene once: a convenience for tools and tests.
+pub fn render_once(scene: &SceneData, view: &View, width: u32, height: u32) -> Result<Frame, RenderError> {
+    let mut r = Renderer::new(width, height)?;
+    r.set_scene(scene);
+    r.set_view(view);
+    r.render()
+}

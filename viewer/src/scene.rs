@@ -1,0 +1,199 @@
+//! Engine-independent scene building: every visible layer of a workspace becomes one or a few
+//! merged meshes (fills, ribbons for lines, markers for points, prisms for buildings) in f32
+//! metres relative to the workspace origin, with a style.
+
+use geo::{Geometry, LineString, Polygon, TriangulateEarcut};
+use jingwei_layers::{Layer, Workspace};
+
+use crate::extrude::{HeightRule, MeshData, extrude_layer};
+use crate::style::{self, Rgba};
+
+/// What a mesh draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeshKind {
+    /// Filled polygons, flat.
+    Fill,
+    /// Polygon outlines and lines, as flat ribbons.
+    Line,
+    /// Point markers.
+    Marker,
+    /// Extruded buildings.
+    Building,
+}
+
+/// One merged mesh of one layer.
+#[derive(Debug, Clone)]
+pub struct LayerMesh {
+    /// Layer id in the workspace.
+    pub layer_id: String,
+    /// What it draws.
+    pub kind: MeshKind,
+    /// Colour (linear-ish sRGB components 0–1, alpha for opacity).
+    pub color: Rgba,
+    /// Geometry.
+    pub mesh: MeshData,
+}
+
+/// Everything to draw, plus the extent of the data in local coordinates (x east, z south).
+#[derive(Debug, Clone, Default)]
+pub struct SceneData {
+    /// Meshes in draw order (bottom first).
+    pub meshes: Vec<LayerMesh>,
+    /// `[min_x, min_z, max_x, max_z]` of all drawn data, local metres; None when empty.
+    pub extent_local: Option<[f32; 4]>,
+    /// Highest point (metres).
+    pub max_height_m: f32,
+}
+
+impl SceneData {
+    /// Number of triangles.
+    pub fn triangles(&self) -> usize {
+        self.meshes.iter().map(|m| m.mesh.indices.len() / 3).sum()
+    }
+}
+
+fn local(x: f64, y: f64, h: f32, origin: [f64; 2]) -> [f32; 3] {
+    [(x - origin[0]) as f32, h, -((y - origin[1]) as f32)]
+}
+
+/// Flat fill of a polygon at height `h`, facing up.
+fn fill_polygon(p: &Polygon, h: f32, origin: [f64; 2], row: u32, out: &mut MeshData) {
+    let tris = p.earcut_triangles_raw();
+    let start = out.positions.len() as u32;
+    for c in &tris.vertices {
+        out.positions.push(local(c[0], c[1], h, origin));
+        out.normals.push([0.0, 1.0, 0.0]);
+    }
+    for t in tris.triangle_indices.chunks_exact(3) {
+        let (a, b, c) = (t[0] as u32 + start, t[1] as u32 + start, t[2] as u32 + start);
+        let (pa, pb, pc) = (out.positions[a as usize], out.positions[b as usize], out.positions[c as usize]);
+        let ny = (pb[2] - pa[2]) * (pc[0] - pa[0]) - (pb[0] - pa[0]) * (pc[2] - pa[2]);
+        out.indices.extend(if ny >= 0.0 { [a, b, c] } else { [a, c, b] });
+        out.triangle_rows.push(row);
+    }
+}
+
+/// A flat ribbon `width_m` wide along a line at height `h`, facing up.
+fn ribbon(l: &LineString, width_m: f32, h: f32, origin: [f64; 2], row: u32, out: &mut MeshData) {
+    let half = width_m / 2.0;
+    for w in l.0.windows(2) {
+        let a = local(w[0].x, w[0].y, h, origin);
+        let b = local(w[1].x, w[1].y, h, origin);
+        let (dx, dz) = (b[0] - a[0], b[2] - a[2]);
+        let len = (dx * dx + dz * dz).sqrt();
+        if len < 1e-3 {
+            continue;
+        }
+        let (nx, nz) = (-dz / len * half, dx / len * half);
+        let s = out.positions.len() as u32;
+        out.positions.extend([[a[0] + nx, h, a[2] + nz], [a[0] - nx, h, a[2] - nz], [b[0] - nx, h, b[2] - nz], [b[0] + nx, h, b[2] + nz]]);
+        out.normals.extend([[0.0, 1.0, 0.0]; 4]);
+        // Counter-clockwise seen from above (+y).
+        let q = [s, s + 1, s + 2, s, s + 2, s + 3];
+        let (p0, p1, p2) = (out.positions[s as usize], out.positions[s as usize + 1], out.positions[s as usize + 2]);
+        let ny = (p1[2] - p0[2]) * (p2[0] - p0[0]) - (p1[0] - p0[0]) * (p2[2] - p0[2]);
+        out.indices.extend(if ny >= 0.0 { q } else { [s, s + 2, s + 1, s, s + 3, s + 2] });
+        out.triangle_rows.extend([row, row]);
+    }
+}
+
+/// A square marker `size_m` wide at a point, raised to height `h`.
+fn marker(x: f64, y: f64, size_m: f32, h: f32, origin: [f64; 2], row: u32, out: &mut MeshData) {
+    let c = local(x, y, h, origin);
+    let r = size_m / 2.0;
+    let s = out.positions.len() as u32;
+    out.positions.extend([[c[0] - r, h, c[2] - r], [c[0] - r, h, c[2] + r], [c[0] + r, h, c[2] + r], [c[0] + r, h, c[2] - r]]);
+    out.normals.extend([[0.0, 1.0, 0.0]; 4]);
+    out.indices.extend([s, s + 1, s + 2, s, s + 2, s + 3]);
+    out.triangle_rows.extend([row, row]);
+}
+
+fn polygons(g: &Geometry) -> Vec<&Polygon> {
+    match g {
+        Geometry::Polygon(p) => vec![p],
+        Geometry::MultiPolygon(m) => m.0.iter().collect(),
+        Geometry::GeometryCollection(gc) => gc.0.iter().flat_map(polygons).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn lines(g: &Geometry) -> Vec<&LineString> {
+    match g {
+        Geometry::LineString(l) => vec![l],
+        Geometry::MultiLineString(m) => m.0.iter().collect(),
+        Geometry::GeometryCollection(gc) => gc.0.iter().flat_map(lines).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// True for a layer of building footprints (by id or name).
+pub fn is_building_layer(id: &str, layer: &Layer) -> bool {
+    let n = format!("{id} {}", layer.name).to_lowercase();
+    n.contains("building") || n.contains("建筑")
+}
+
+/// Build the meshes of every visible layer, bottom to top.
+pub fn build_scene(ws: &Workspace) -> SceneData {
+    let origin = ws.origin_xy;
+    let mut scene = SceneData::default();
+    let mut ext = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    for (order, wl) in ws.layers.iter().enumerate().filter(|(_, l)| l.visible) {
+        let layer = &wl.layer;
+        // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
+        let h = 0.3 * order as f32;
+        let st = style::for_layer(&wl.id, layer);
+        if is_building_layer(&wl.id, layer) {
+            let mesh = extrude_layer(layer, &HeightRule::default(), origin);
+            scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
+            grow(&mut ext, &mesh);
+            scene.meshes.push(LayerMesh { layer_id: wl.id.clone(), kind: MeshKind::Building, color: st.fill, mesh });
+            continue;
+        }
+        let mut fills: std::collections::BTreeMap<usize, MeshData> = Default::default();
+        let mut outline = MeshData::default();
+        let mut markers = MeshData::default();
+        for (row, g) in layer.geometries.iter().enumerate() {
+            let Some(g) = g else { continue };
+            let class = st.class_of(layer, row);
+            for p in polygons(g) {
+                fill_polygon(p, h, origin, row as u32, fills.entry(class).or_default());
+                if st.stroke_width_m > 0.0 {
+                    for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                        ribbon(ring, st.stroke_width_m, h + 0.1, origin, row as u32, &mut outline);
+                    }
+                }
+            }
+            for l in lines(g) {
+                ribbon(l, st.line_width_m(layer, row), h, origin, row as u32, &mut outline);
+            }
+            match g {
+                Geometry::Point(p) => marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers),
+                Geometry::MultiPoint(mp) => mp.0.iter().for_each(|p| marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers)),
+                _ => {}
+            }
+        }
+        for (class, mesh) in fills {
+            if !mesh.indices.is_empty() && st.fill_for(class)[3] > 0.0 {
+                grow(&mut ext, &mesh);
+                scene.meshes.push(LayerMesh { layer_id: wl.id.clone(), kind: MeshKind::Fill, color: st.fill_for(class), mesh });
+            }
+        }
+        for (kind, mesh, color) in [(MeshKind::Line, outline, st.stroke), (MeshKind::Marker, markers, st.marker)] {
+            if !mesh.indices.is_empty() {
+                grow(&mut ext, &mesh);
+                scene.meshes.push(LayerMesh { layer_id: wl.id.clone(), kind, color, mesh });
+            }
+        }
+    }
+    scene.extent_local = (ext[0] <= ext[2]).then_some(ext);
+    scene
+}
+
+fn grow(ext: &mut [f32; 4], m: &MeshData) {
+    for p in &m.positions {
+        ext[0] = ext[0].min(p[0]);
+        ext[1] = ext[1].min(p[2]);
+        ext[2] = ext[2].max(p[0]);
+        ext[3] = ext[3].max(p[2]);
+    }
+}

@@ -1,0 +1,122 @@
+//! Layer styles: a default per kind of layer, with fills categorised by a field. (The national
+//! land-use classification palette and style files come with the scene issue's styling work.)
+
+use jingwei_layers::Layer;
+
+/// RGBA, sRGB components in 0–1.
+pub type Rgba = [f32; 4];
+
+const fn rgb(r: u8, g: u8, b: u8, a: f32) -> Rgba {
+    [r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0, a]
+}
+
+/// How a layer looks.
+#[derive(Debug, Clone)]
+pub struct Style {
+    /// Fill colour (buildings: wall and roof colour).
+    pub fill: Rgba,
+    /// Outline or line colour.
+    pub stroke: Rgba,
+    /// Outline width of polygons (0: none).
+    pub stroke_width_m: f32,
+    /// Width of line features.
+    pub line_width_m: f32,
+    /// Marker colour and size.
+    pub marker: Rgba,
+    /// Marker size in metres.
+    pub marker_size_m: f32,
+    /// Field whose values pick a fill from `categories`.
+    pub category_field: Option<String>,
+    /// (value, fill) pairs.
+    pub categories: Vec<(String, Rgba)>,
+}
+
+impl Style {
+    fn base(fill: Rgba, stroke: Rgba) -> Style {
+        Style { fill, stroke, stroke_width_m: 0.0, line_width_m: 3.0, marker: stroke, marker_size_m: 12.0, category_field: None, categories: Vec::new() }
+    }
+
+    /// Index of the category of a row (0 = default fill).
+    pub fn class_of(&self, layer: &Layer, row: usize) -> usize {
+        let Some(f) = &self.category_field else { return 0 };
+        let Some(v) = layer.feature(row).value_by_name(f) else { return 0 };
+        let v = v.to_string();
+        self.categories.iter().position(|(k, _)| *k == v).map_or(0, |i| i + 1)
+    }
+
+    /// Fill of a category index from [`Style::class_of`].
+    pub fn fill_for(&self, class: usize) -> Rgba {
+        if class == 0 { self.fill } else { self.categories[class - 1].1 }
+    }
+
+    /// Line width for a row: roads by OSM/Tilezen class.
+    pub fn line_width_m(&self, layer: &Layer, row: usize) -> f32 {
+        match layer.feature(row).value_by_name("kind").map(|v| v.to_string()).as_deref() {
+            Some("highway") => 14.0,
+            Some("major_road") => 10.0,
+            Some("minor_road") => 6.0,
+            Some("path") => 2.0,
+            Some("rail") => 3.0,
+            Some("ferry") => 2.0,
+            _ => self.line_width_m,
+        }
+    }
+}
+
+/// The default style of a layer, from its id, name and content.
+pub fn for_layer(id: &str, layer: &Layer) -> Style {
+    let n = format!("{id} {}", layer.name).to_lowercase();
+    if n.contains("building") {
+        return Style::base(rgb(222, 214, 204, 1.0), rgb(150, 140, 130, 1.0));
+    }
+    if n.contains("water") || n.contains("river") && !n.contains("protection") {
+        let mut s = Style::base(rgb(150, 196, 232, 1.0), rgb(110, 160, 210, 1.0));
+        s.stroke_width_m = 0.0;
+        return s;
+    }
+    if n.contains("landuse") {
+        let mut s = Style::base(rgb(236, 232, 224, 1.0), rgb(200, 200, 200, 1.0));
+        s.category_field = Some("kind".into());
+        let green = rgb(190, 222, 170, 1.0);
+        s.categories = vec![
+            ("park".into(), green),
+            ("grass".into(), green),
+            ("garden".into(), green),
+            ("forest".into(), rgb(160, 205, 140, 1.0)),
+            ("natural_wood".into(), rgb(160, 205, 140, 1.0)),
+            ("recreation_ground".into(), green),
+            ("residential".into(), rgb(240, 226, 214, 1.0)),
+            ("commercial".into(), rgb(244, 200, 200, 1.0)),
+            ("retail".into(), rgb(244, 200, 200, 1.0)),
+            ("hospital".into(), rgb(250, 210, 230, 1.0)),
+            ("school".into(), rgb(250, 236, 190, 1.0)),
+            ("parking".into(), rgb(225, 225, 225, 1.0)),
+            ("pedestrian".into(), rgb(230, 228, 236, 1.0)),
+        ];
+        return s;
+    }
+    if n.contains("road") {
+        return Style::base(rgb(255, 255, 255, 1.0), rgb(120, 124, 132, 1.0));
+    }
+    if n.contains("control") || n.contains("zone") || n.contains("protection") {
+        // Control lines: a translucent tint and a strong outline.
+        let mut s = Style::base(rgb(220, 38, 38, 0.0), rgb(220, 38, 38, 1.0));
+        s.stroke_width_m = 4.0;
+        s.category_field = Some("zone_type".into());
+        s.categories = vec![
+            ("ecological_red_line".into(), rgb(34, 139, 34, 0.0)),
+            ("permanent_basic_farmland".into(), rgb(234, 179, 8, 0.0)),
+            ("urban_development_boundary".into(), rgb(147, 51, 234, 0.0)),
+            ("river_protection_zone".into(), rgb(37, 99, 235, 0.0)),
+        ];
+        return s;
+    }
+    if n.contains("permit") {
+        let mut s = Style::base(rgb(37, 99, 235, 0.0), rgb(37, 99, 235, 1.0));
+        s.stroke_width_m = 1.0;
+        return s;
+    }
+    let mut s = Style::base(rgb(180, 180, 190, 1.0), rgb(234, 88, 12, 1.0));
+    s.marker_size_m = 14.0;
+    s
+}
