@@ -41,6 +41,9 @@ fn main() -> ExitCode {
         eprintln!("jingwei: internal error (please report): {info}");
     }));
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Render(_)) {
+        render::prepare_environment();
+    }
     let result = match cli.command {
         Command::Info(a) => info::run(a),
         Command::Query(a) => query::run(a),

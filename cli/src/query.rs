@@ -50,6 +50,10 @@ pub struct Args {
     /// Text encoding of shapefile attributes (detected if absent).
     #[arg(long)]
     encoding: Option<String>,
+    /// Seven-parameter shift of the layer's datum to CGCS2000 (dx,dy,dz m, rx,ry,rz ″, ds ppm),
+    /// for Xi'an 1980 or Beijing 1954 data.
+    #[arg(long, value_name = "DX,DY,DZ,RX,RY,RZ,DS", allow_hyphen_values = true)]
+    towgs84: Option<String>,
     /// Print GeoJSON (geometries in CGCS2000 lon/lat when the layer has a CRS).
     #[arg(long)]
     json: bool,
@@ -176,8 +180,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
         b2.set_length(total.max(done));
         b2.set_position(done);
     }));
-    let layer = src.read_layer(a.layer.as_deref())?;
+    let mut layer = src.read_layer(a.layer.as_deref())?;
     bar.finish_and_clear();
+    if let Some(p) = &a.towgs84 {
+        let params = crate::transform::seven(p)?;
+        let crs = layer.crs.as_ref().with_context(|| format!("{}: the layer has no CRS to attach --towgs84 to", a.file.display()))?;
+        layer.crs = Some(crs.with_towgs84(params)?);
+    }
     let (ws_layer, index, query, to_lonlat, units) = match layer.crs.clone() {
         Some(native) => {
             let mut ws = Workspace::for_layer(&layer)?;

@@ -31,6 +31,24 @@ pub struct Args {
     out: PathBuf,
 }
 
+/// Vulkan's window-system layers complain when there is no per-user runtime directory (a
+/// headless server, a service account); give them a private one. Called before any thread
+/// starts.
+pub fn prepare_environment() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join(format!("jingwei-runtime-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
+            // SAFETY: called from main before any other thread exists.
+            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        }
+    }
+}
+
 pub fn run(a: Args) -> Result<ExitCode> {
     let (w, h) = a
         .size

@@ -29,7 +29,7 @@ pub struct Args {
     precision: Option<usize>,
 }
 
-fn seven(s: &str) -> Result<[f64; 7]> {
+pub(crate) fn seven(s: &str) -> Result<[f64; 7]> {
     let v: Vec<f64> = s.split(',').map(|t| t.trim().parse()).collect::<Result<_, _>>().with_context(|| format!("'{s}' must be 7 comma-separated numbers"))?;
     v.try_into().map_err(|_| anyhow::anyhow!("'{s}' must be 7 comma-separated numbers"))
 }

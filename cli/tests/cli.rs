@@ -260,3 +260,46 @@ fn the_demo_generator_is_deterministic() {
     }
     let _ = Transformer::new;
 }
+
+#[test]
+fn a_layer_in_xian_1980_takes_a_seven_parameter_shift() {
+    // One point in Xi'an 1980 / 3-degree GK CM 120E; where is it in CGCS2000 with and without
+    // the user's shift? The shift moves it by about a hundred metres.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("p.csv");
+    std::fs::write(&csv, "id,x,y\n1,448000,4419000\n").unwrap();
+    let gpkg = dir.path().join("xian80.gpkg");
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "GPKG", gpkg.to_str().unwrap(), csv.to_str().unwrap(), "-oo", "X_POSSIBLE_NAMES=x", "-oo", "Y_POSSIBLE_NAMES=y", "-a_srs", "EPSG:2385", "-nln", "p"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let params = "24.5,-126.3,-63.7,0.8,-1.2,2.1,1.5";
+    // Where cs2cs-checked transform puts the shifted point, in CGCS2000 lon/lat.
+    let t = jingwei_stdin(&["transform", "--from", "EPSG:2385", "--from-towgs84", params, "--to", "EPSG:4490", "--precision", "10"], "448000 4419000\n");
+    let at: Vec<String> = String::from_utf8(t.stdout).unwrap().split_whitespace().map(str::to_owned).collect();
+    let at = format!("{},{}", at[0], at[1]);
+    let g = gpkg.to_str().unwrap();
+    let shifted = ok_json(jingwei(&["query", g, "--nearest", "1", "--at", &at, "--in", "EPSG:4490", "--towgs84", params, "--json"]));
+    let d_shifted = shifted["features"][0]["properties"]["_distance_m"].as_f64().unwrap();
+    assert!(d_shifted < 0.01, "with the shift the point is where cs2cs puts it: {d_shifted} m");
+    let plain = ok_json(jingwei(&["query", g, "--nearest", "1", "--at", &at, "--in", "EPSG:4490", "--json"]));
+    let d_plain = plain["features"][0]["properties"]["_distance_m"].as_f64().unwrap();
+    assert!(d_plain > 50.0, "without it the point is elsewhere: {d_plain} m");
+}
+
+#[test]
+fn render_draws_plain_files_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("andorra.png");
+    let andorra = shared().join("osm/andorra_osm.gpkg");
+    let r = jingwei(&["render", andorra.to_str().unwrap(), "--size", "320x200", "--out", out.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let img = image::open(&out).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (320, 200));
+    let background = [238u8, 241, 244];
+    let drawn = img.pixels().filter(|p| (0..3).any(|i| p.0[i].abs_diff(background[i]) > 3)).count();
+    assert!(drawn > 320 * 200 / 20, "only {drawn} pixels drawn");
+    // A bad size is one clear line.
+    assert_clean_error(&["render", andorra.to_str().unwrap(), "--size", "0x0", "--out", out.to_str().unwrap()], &["0×0"]);
+}

@@ -92,14 +92,21 @@ pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>
 /// size, and each reader thread fills its own disjoint slice: no chunk is ever held twice.
 pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str]>, progress: Option<crate::source::Progress>) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
-    let counts: Vec<usize> = plan
-        .ranges
-        .par_iter()
-        .map(|&(a, b)| -> Result<usize, Declined> {
-            let conn = open(path)?;
-            conn.query_row(&plan.count, [a, b], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(sql_err)
-        })
-        .collect::<Result<_, _>>()?;
+    // Dense fids (the usual case: 1..=N) make every range's row count its length; otherwise
+    // count each range.
+    let total: i64 = open(path)?.query_row(&plan.count_all, [], |r| r.get(0)).map_err(sql_err)?;
+    let span: i64 = plan.ranges.iter().map(|(a, b)| b - a + 1).sum();
+    let counts: Vec<usize> = if total == span {
+        plan.ranges.iter().map(|(a, b)| (b - a + 1) as usize).collect()
+    } else {
+        plan.ranges
+            .par_iter()
+            .map(|&(a, b)| -> Result<usize, Declined> {
+                let conn = open(path)?;
+                conn.query_row(&plan.count, [a, b], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(sql_err)
+            })
+            .collect::<Result<_, _>>()?
+    };
     let n: usize = counts.iter().sum();
     let fields = plan.fields.clone();
     let mut fids = vec![0i64; n];
@@ -329,6 +336,7 @@ fn resolve_table(conn: &Connection, table: Option<&str>) -> Result<String, Decli
 
 struct Plan {
     count: String,
+    count_all: String,
     table: String,
     geom_type: String,
     crs: Option<Crs>,
@@ -411,7 +419,8 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
         _ => Vec::new(),
     };
     let count = format!("SELECT count(*) FROM {} WHERE {} BETWEEN ?1 AND ?2", q(&table), q(&pk));
-    Ok(Plan { count, table, geom_type, crs, fields, select, ranges })
+    let count_all = format!("SELECT count(*) FROM {}", q(&table));
+    Ok(Plan { count, count_all, table, geom_type, crs, fields, select, ranges })
 }
 
 fn read_range(path: &Path, plan: &Plan, a: i64, b: i64) -> Result<Chunk, Declined> {

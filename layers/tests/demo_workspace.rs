@@ -41,3 +41,17 @@ fn demo_catalog_opens_in_the_cgcs2000_zone_of_its_centre() {
         }
     }
 }
+
+#[test]
+fn outside_china_the_workspace_is_the_utm_zone_of_the_centre() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/osm/liechtenstein_osm.gpkg");
+    let path = std::env::var_os("JINGWEI_SHARED_DATA").map(|d| Path::new(&d).join("osm/liechtenstein_osm.gpkg")).unwrap_or(path);
+    let src = jingwei_layers::Source::open(&path, &Default::default()).unwrap();
+    let layer = src.read_layer(Some("buildings")).unwrap();
+    let mut ws = Workspace::for_layer(&layer).unwrap();
+    // Liechtenstein (9.5°E, 47.1°N) lies in UTM zone 32 north.
+    assert_eq!(ws.crs.epsg, Some(32632));
+    ws.add_layer(layer, RepairMode::Repair).unwrap();
+    let e = ws.layers[0].layer.extent().unwrap();
+    assert!((500_000.0..800_000.0).contains(&e[0]) && (5_200_000.0..5_250_000.0).contains(&e[1]), "{e:?}");
+}

@@ -149,3 +149,19 @@ fn booleans_read_as_booleans_in_every_reader() {
         assert!(layer.geometries[2].is_none());
     }
 }
+
+#[test]
+fn geopackage_with_gaps_in_its_fids_reads_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("gappy.gpkg");
+    std::fs::copy(demo(), &p).unwrap();
+    let out = Command::new("ogrinfo").arg(&p).args(["-sql", "DELETE FROM buildings_polygon WHERE fid % 7 IN (0, 3)"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = Source::open(&p, &OpenOptions::default()).unwrap();
+    let fast = jingwei_layers::gpkg::read_layer(&p, Some("buildings_polygon")).unwrap();
+    let slow = s.read_layer_gdal(Some("buildings_polygon")).unwrap();
+    assert!(fast.len() < 1450 && fast.len() > 900, "{}", fast.len());
+    assert_eq!(fast.fids, slow.fids);
+    assert_eq!(fast.geometries, slow.geometries);
+    assert!(fast.fids.iter().all(|f| f % 7 != 0 && f % 7 != 3));
+}

@@ -52,15 +52,28 @@ impl View {
     /// An oblique view that frames `extent` (`[min_x, min_z, max_x, max_z]`, local metres)
     /// with buildings up to `max_height_m`, for an image of `aspect` = width / height.
     pub fn frame(extent: [f32; 4], max_height_m: f32, aspect: f32, pitch_deg: f32, yaw_deg: f32) -> View {
-        let (w, d) = (extent[2] - extent[0], extent[3] - extent[1]);
         let target = [(extent[0] + extent[2]) / 2.0, 0.0, (extent[1] + extent[3]) / 2.0];
-        let fov_deg = 40.0f32;
-        let half_v = (fov_deg.to_radians() / 2.0).tan();
-        let half_h = half_v * aspect;
-        // The radius of the extent seen from any azimuth, plus some height.
-        let radius = 0.5 * (w * w + d * d).sqrt() + 0.3 * max_height_m;
-        let distance_m = (radius / half_h.min(half_v)).max(10.0) * 1.05;
-        View { target, distance_m, pitch_deg, yaw_deg, fov_deg }
+        let mut v = View { target, distance_m: 1.0, pitch_deg, yaw_deg, fov_deg: 40.0 };
+        // Fit exactly: every corner of the data's box must project inside the frame. In camera
+        // axes (right, up, forward) a corner at (xr, yu, zf) from the target projects inside
+        // when d + zf ≥ |xr| / tan(h/2) and d + zf ≥ |yu| / tan(v/2).
+        let rot = v.transform().rotation;
+        let (right, up, fwd) = (rot * Vec3::X, rot * Vec3::Y, rot * Vec3::NEG_Z);
+        let tan_v = (v.fov_deg.to_radians() / 2.0).tan();
+        let tan_h = tan_v * aspect;
+        let t = Vec3::from(target);
+        let mut d = 10.0f32;
+        for x in [extent[0], extent[2]] {
+            for z in [extent[1], extent[3]] {
+                for y in [0.0, max_height_m] {
+                    let c = Vec3::new(x, y, z) - t;
+                    let need = (c.dot(right).abs() / tan_h).max(c.dot(up).abs() / tan_v) - c.dot(fwd);
+                    d = d.max(need);
+                }
+            }
+        }
+        v.distance_m = d * 1.04;
+        v
     }
 
     /// Straight down, north up.
