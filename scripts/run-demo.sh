@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
-echo "run-demo: building jingwei-desktop (first build takes several minutes)"
-cargo build -p jingwei-desktop
+echo "run-demo: building (the first build takes several minutes)"
+# Build exactly what the test command builds, so that the two share one set of compiled
+# dependencies (a `-p` build resolves features differently and would rebuild Bevy).
+cargo test --workspace --locked --no-run
 APP="$CARGO_TARGET_DIR/debug/jingwei-desktop"
 export JINGWEI_DEMO="$PWD/assets/demo/catalog.json"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then

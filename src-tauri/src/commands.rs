@@ -3,14 +3,34 @@
 
 use jingwei_layers::catalog::Group;
 use jingwei_layers::{RepairMode, Workspace};
+use jingwei_viewer::render::View;
+use jingwei_viewer::scene::{SceneData, build_scene};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// The open workspace.
-#[derive(Default)]
+use crate::scene3d::RenderService;
+
+/// The open workspace and the 3D view of it.
 pub struct AppState {
     workspace: Mutex<Option<Workspace>>,
+    extent: Mutex<Option<([f32; 4], f32)>>,
+    renderer: RenderService,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState { workspace: Mutex::new(None), extent: Mutex::new(None), renderer: RenderService::start() }
+    }
+}
+
+fn push_scene(state: &AppState, ws: &Workspace) -> Result<(), String> {
+    let scene: SceneData = build_scene(ws);
+    if let Some(e) = scene.extent_local {
+        *state.extent.lock().map_err(|e| e.to_string())? = Some((e, scene.max_height_m));
+    }
+    state.renderer.set_scene(scene);
+    Ok(())
 }
 
 /// A layer as the layer tree shows it.
@@ -54,6 +74,7 @@ pub async fn open_demo(state: tauri::State<'_, AppState>) -> Result<WorkspaceDto
     let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
     if guard.is_none() {
         let ws = Workspace::open_catalog(&demo_catalog(), None, RepairMode::Repair).map_err(|e| e.to_string())?;
+        push_scene(&state, &ws)?;
         *guard = Some(ws);
     }
     let ws = guard.as_ref().expect("just opened");
@@ -100,4 +121,66 @@ pub fn smoke_ready(app: tauri::AppHandle, report: serde_json::Value) -> Result<(
         app.exit(0);
     }
     Ok(())
+}
+
+/// The view that frames the whole workspace obliquely in a `width × height` canvas.
+#[tauri::command]
+pub async fn initial_view(state: tauri::State<'_, AppState>, width: u32, height: u32) -> Result<View, String> {
+    let (extent, max_h) = state.extent.lock().map_err(|e| e.to_string())?.ok_or("no workspace is open")?;
+    Ok(View::frame(extent, max_h, width.max(1) as f32 / height.max(1) as f32, 45.0, 20.0))
+}
+
+/// Render the 3D view: a 16-byte header (width u32, height u32, render+readback ms f32,
+/// reserved) and the RGBA pixels, as binary (no JSON on the way).
+#[tauri::command]
+pub async fn render_view(state: tauri::State<'_, AppState>, width: u32, height: u32, view: View) -> Result<tauri::ipc::Response, String> {
+    let (frame, ms) = state.renderer.render(width, height, view)?;
+    let mut out = Vec::with_capacity(16 + frame.rgba.len());
+    out.extend(frame.width.to_le_bytes());
+    out.extend(frame.height.to_le_bytes());
+    out.extend((ms as f32).to_le_bytes());
+    out.extend(0u32.to_le_bytes());
+    out.extend(frame.rgba);
+    Ok(tauri::ipc::Response::new(out))
+}
+
+/// Show or hide a layer; the 3D scene is rebuilt.
+#[tauri::command]
+pub async fn set_layer_visible(state: tauri::State<'_, AppState>, id: String, visible: bool) -> Result<(), String> {
+    let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_mut().ok_or("no workspace is open")?;
+    let wl = ws.layers.iter_mut().find(|l| l.id == id).ok_or_else(|| format!("no layer '{id}'"))?;
+    wl.visible = visible;
+    push_scene(&state, ws)
+}
+
+/// What was clicked.
+#[derive(Serialize)]
+pub struct Identified {
+    layer: String,
+    fid: i64,
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Identify the features under a pixel of the 3D view: the pixel's ray meets the ground, and
+/// the visible layers' R-trees answer (topmost layer first), not the GPU.
+#[tauri::command]
+pub async fn identify(state: tauri::State<'_, AppState>, x: f32, y: f32, width: u32, height: u32, view: View) -> Result<Vec<Identified>, String> {
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    let Some([lx, lz]) = view.ground_point(x, y, width, height) else { return Ok(Vec::new()) };
+    let (wx, wy) = (ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz));
+    let tolerance_m = f64::from(view.metres_per_pixel(height)) * 4.0;
+    let mut out = Vec::new();
+    for wl in ws.layers.iter().rev().filter(|l| l.visible) {
+        for hit in wl.index.at_point(&wl.layer.geometries, wx, wy, tolerance_m).into_iter().take(3) {
+            let f = wl.layer.feature(hit.row);
+            let attributes = f.attributes().into_iter().map(|(k, v)| (k.to_owned(), serde_json::to_value(v).unwrap_or_default())).collect();
+            out.push(Identified { layer: wl.title.clone(), fid: f.fid(), attributes });
+        }
+        if out.len() >= 5 {
+            break;
+        }
+    }
+    Ok(out)
 }

@@ -3,11 +3,12 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod scene3d;
 
 fn main() {
     tauri::Builder::default()
         .manage(commands::AppState::default())
-        .invoke_handler(tauri::generate_handler![commands::open_demo, commands::layer_geojson, commands::smoke_ready])
+        .invoke_handler(tauri::generate_handler![commands::open_demo, commands::layer_geojson, commands::smoke_ready, commands::initial_view, commands::render_view, commands::set_layer_visible, commands::identify])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("jingwei-desktop: {e}");

@@ -1,5 +1,7 @@
 //! The real desktop app, started under a real X server (Xvfb), opens the demo city: the page
-//! loads the workspace through the Rust commands, draws every visible layer and reports back.
+//! loads the workspace through the Rust commands, the 3D view is rendered by Bevy offscreen in
+//! the app process (software Vulkan here), streamed to the page's canvas, and the page reports
+//! how much of the frame shows the city.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -22,7 +24,7 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
         .spawn()
         .expect("xvfb-run is installed (scripts/setup.sh)");
     let t0 = Instant::now();
-    while !report.exists() && t0.elapsed() < Duration::from_secs(120) {
+    while !report.exists() && t0.elapsed() < Duration::from_secs(180) {
         if let Some(status) = child.try_wait().unwrap() {
             let out = child.wait_with_output().unwrap();
             panic!("app exited early ({status}): {}", String::from_utf8_lossy(&out.stderr));
@@ -34,10 +36,11 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
         let _ = child.kill();
     }
     let out = child.wait_with_output().unwrap();
-    assert!(ok, "no report after 120 s; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(ok, "no report after 180 s; stderr: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(v["layers"], 10, "{v}");
     assert_eq!(v["crs"], "EPSG:4550", "{v}");
-    // Buildings (1,450), roads, land use, zones and resources of the visible layers.
-    assert!(v["features_drawn"].as_u64().unwrap() > 3_000, "{v}");
+    assert_eq!(v["mode"], "3d", "the 3D view fell back to 2D: {v}");
+    // The oblique view of the demo city covers a good part of the canvas.
+    assert!(v["frame_drawn_share"].as_f64().unwrap() > 0.1, "{v}");
 }

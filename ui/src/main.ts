@@ -6,47 +6,93 @@ interface LayerDto {
   visible: boolean; synthetic: boolean; invalid: number;
 }
 interface WorkspaceDto { crs: string; crs_name: string; origin_xy: [number, number]; layers: LayerDto[]; attribution: string[] }
+interface View { target: [number, number, number]; distance_m: number; pitch_deg: number; yaw_deg: number; fov_deg: number }
+interface Identified { layer: string; fid: number; attributes: Record<string, unknown> }
 type Ring = [number, number][];
 interface Geom { type: string; coordinates: any }
 interface Feature { geometry: Geom | null; properties: Record<string, unknown> }
 
 const GROUPS = ["status_quo", "plan", "control", "thematic", "emergency"];
-const STYLE: Record<string, { fill?: string; stroke: string; width: number }> = {
-  landuse: { fill: "#cfe8c4", stroke: "#9bc48a", width: 0.5 },
-  water: { fill: "#a9cfee", stroke: "#7fb2dd", width: 0.5 },
-  rivers: { fill: "#a9cfee", stroke: "#7fb2dd", width: 0.5 },
-  roads: { stroke: "#8a94a3", width: 1 },
-  buildings: { fill: "#c9b8a6", stroke: "#8f7b67", width: 0.5 },
-  pois: { stroke: "#6b46c1", width: 3 },
-  permits: { stroke: "#2563eb", width: 1 },
-  control_zones: { fill: "rgba(220,38,38,0.10)", stroke: "#dc2626", width: 2 },
-  river_protection: { fill: "rgba(37,99,235,0.12)", stroke: "#1d4ed8", width: 1.5 },
-  emergency_resources: { stroke: "#ea580c", width: 6 },
-};
+const BACKGROUND = [238, 241, 244];
+const $ = (id: string) => document.getElementById(id)!;
 
 let ws: WorkspaceDto | null = null;
-const data = new Map<string, Feature[]>();
-const canvas = document.getElementById("map") as HTMLCanvasElement;
+let mode: "3d" | "2d" = "3d";
+let view: View | null = null;
+const canvas = $("map") as HTMLCanvasElement;
 const ctx = canvas.getContext("2d")!;
-let view = { cx: 121.5, cy: 31.238, scale: 30000 }; // pixels per degree of longitude
+let lastFrame = "";
 
-function render() {
+// ---------- 3D: frames rendered by Bevy in the Rust process, sent as raw RGBA ----------
+
+function canvasPixels(): [number, number] {
+  const dpr = window.devicePixelRatio || 1;
+  return [Math.max(1, Math.round(canvas.clientWidth * dpr)), Math.max(1, Math.round(canvas.clientHeight * dpr))];
+}
+
+async function draw3d(): Promise<number> {
+  const [w, h] = canvasPixels();
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  const t0 = performance.now();
+  const buf = await invoke<ArrayBuffer>("render_view", { width: w, height: h, view });
+  const t1 = performance.now();
+  const head = new DataView(buf, 0, 16);
+  const fw = head.getUint32(0, true), fh = head.getUint32(4, true), renderMs = head.getFloat32(8, true);
+  const pixels = new Uint8ClampedArray(buf, 16, fw * fh * 4);
+  ctx.putImageData(new ImageData(pixels, fw, fh), 0, 0);
+  const t2 = performance.now();
+  lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
+  status();
+  let drawn = 0;
+  for (let i = 0; i < pixels.length; i += 4) {
+    if (Math.abs(pixels[i] - BACKGROUND[0]) + Math.abs(pixels[i + 1] - BACKGROUND[1]) + Math.abs(pixels[i + 2] - BACKGROUND[2]) > 9) drawn++;
+  }
+  return drawn / (fw * fh);
+}
+
+let busy = false, dirty = false;
+async function requestFrame() {
+  if (mode !== "3d" || !view) return;
+  if (busy) { dirty = true; return; }
+  busy = true;
+  try {
+    do { dirty = false; await draw3d(); } while (dirty);
+  } finally { busy = false; }
+}
+
+// ---------- 2D preview: the fallback when no 3D renderer is available ----------
+
+const data = new Map<string, Feature[]>();
+let view2d = { cx: 121.5, cy: 31.238, scale: 30000 };
+const STYLE: Record<string, { fill?: string; stroke: string; width: number }> = {
+  landuse: { fill: "#cfe8c4", stroke: "#9bc48a", width: 0.5 }, water: { fill: "#a9cfee", stroke: "#7fb2dd", width: 0.5 },
+  rivers: { fill: "#a9cfee", stroke: "#7fb2dd", width: 0.5 }, roads: { stroke: "#8a94a3", width: 1 },
+  buildings: { fill: "#c9b8a6", stroke: "#8f7b67", width: 0.5 }, pois: { stroke: "#6b46c1", width: 3 },
+  permits: { stroke: "#2563eb", width: 1 }, control_zones: { fill: "rgba(220,38,38,0.10)", stroke: "#dc2626", width: 2 },
+  river_protection: { fill: "rgba(37,99,235,0.12)", stroke: "#1d4ed8", width: 1.5 }, emergency_resources: { stroke: "#ea580c", width: 6 },
+};
+
+async function ensureData(l: LayerDto) {
+  if (!l.visible || data.has(l.id)) return;
+  const fc = JSON.parse(await invoke<string>("layer_geojson", { id: l.id }));
+  data.set(l.id, fc.features);
+}
+
+function render2d() {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth, h = canvas.clientHeight;
   if (canvas.width !== w * dpr || canvas.height !== h * dpr) { canvas.width = w * dpr; canvas.height = h * dpr; }
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   if (!ws) return;
-  const k = Math.cos((view.cy * Math.PI) / 180);
-  const px = (lon: number, lat: number): [number, number] => [w / 2 + (lon - view.cx) * view.scale * k, h / 2 - (lat - view.cy) * view.scale];
+  const k = Math.cos((view2d.cy * Math.PI) / 180);
+  const px = (lon: number, lat: number): [number, number] => [w / 2 + (lon - view2d.cx) * view2d.scale * k, h / 2 - (lat - view2d.cy) * view2d.scale];
   const path = (ring: Ring) => ring.forEach(([x, y], i) => { const [a, b] = px(x, y); i ? ctx.lineTo(a, b) : ctx.moveTo(a, b); });
   for (const layer of ws.layers) {
     if (!layer.visible) continue;
-    const feats = data.get(layer.id);
-    if (!feats) continue;
     const s = STYLE[layer.id] ?? { stroke: "#334155", width: 1 };
     ctx.strokeStyle = s.stroke; ctx.lineWidth = s.width; ctx.fillStyle = s.fill ?? s.stroke;
-    for (const f of feats) {
+    for (const f of data.get(layer.id) ?? []) {
       const g = f.geometry;
       if (!g) continue;
       const polys: Ring[][] = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
@@ -59,8 +105,10 @@ function render() {
   }
 }
 
+// ---------- Layer tree, texts, status ----------
+
 function buildTree() {
-  const tree = document.getElementById("tree")!;
+  const tree = $("tree");
   tree.innerHTML = `<strong>${t("layers")}</strong>`;
   if (!ws) return;
   for (const g of GROUPS) {
@@ -73,7 +121,11 @@ function buildTree() {
       const row = document.createElement("label");
       const cb = document.createElement("input");
       cb.type = "checkbox"; cb.checked = l.visible; cb.dataset.layer = l.id;
-      cb.onchange = async () => { l.visible = cb.checked; await ensureData(l); render(); };
+      cb.onchange = async () => {
+        l.visible = cb.checked;
+        if (mode === "3d") { await invoke("set_layer_visible", { id: l.id, visible: l.visible }); requestFrame(); }
+        else { await ensureData(l); render2d(); }
+      };
       row.appendChild(cb);
       row.appendChild(document.createTextNode(l.title));
       if (l.synthetic) { const tag = document.createElement("span"); tag.className = "tag"; tag.textContent = t("synthetic"); row.appendChild(tag); }
@@ -85,55 +137,108 @@ function buildTree() {
   }
 }
 
-async function ensureData(l: LayerDto) {
-  if (!l.visible || data.has(l.id)) return;
-  const fc = JSON.parse(await invoke<string>("layer_geojson", { id: l.id }));
-  data.set(l.id, fc.features);
+function status() {
+  if (ws) $("status").textContent = `${t("crs")}: ${ws.crs} — ${ws.crs_name}${lastFrame ? "　" + lastFrame : ""}`;
 }
 
 function texts() {
-  document.getElementById("title")!.textContent = t("title");
-  document.getElementById("lang")!.textContent = t("lang");
-  document.getElementById("notice")!.textContent = t("interim");
-  if (ws) document.getElementById("status")!.textContent = `${t("crs")}: ${ws.crs} — ${ws.crs_name}`;
+  $("title").textContent = t("title");
+  $("lang").textContent = t("lang");
+  $("notice").textContent = mode === "3d" ? t("hint3d") : t("fallback2d");
+  status();
   buildTree();
 }
 
+async function showIdentify(x: number, y: number) {
+  if (!view) return;
+  const dpr = window.devicePixelRatio || 1;
+  const [w, h] = canvasPixels();
+  const hits = await invoke<Identified[]>("identify", { x: x * dpr, y: y * dpr, width: w, height: h, view });
+  const panel = $("identify");
+  panel.hidden = false;
+  panel.innerHTML = `<strong>${t("identify")}</strong> <button id="idclose" type="button">${t("close")}</button>`;
+  if (!hits.length) panel.insertAdjacentHTML("beforeend", `<p>${t("identify_none")}</p>`);
+  for (const hit of hits) {
+    const rows = Object.entries(hit.attributes).filter(([, v]) => v !== null && v !== "")
+      .map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(String(v))}</td></tr>`).join("");
+    panel.insertAdjacentHTML("beforeend", `<h4>${esc(hit.layer)} #${hit.fid}</h4><table>${rows}</table>`);
+  }
+  $("idclose").onclick = () => { panel.hidden = true; };
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+}
+
+// ---------- Start ----------
+
 async function start() {
   texts();
-  document.getElementById("status")!.textContent = t("loading");
+  $("status").textContent = t("loading");
   try {
     ws = await invoke<WorkspaceDto>("open_demo");
-    document.getElementById("attribution")!.textContent = ws.attribution[0] ?? "";
-    await Promise.all(ws.layers.map(ensureData));
+    $("attribution").textContent = ws.attribution[0] ?? "";
     texts();
-    render();
-    const drawn = [...data.values()].reduce((n, f) => n + f.length, 0);
-    await invoke("smoke_ready", { report: { layers: ws.layers.length, features_drawn: drawn, crs: ws.crs } });
+    let drawnShare = 0;
+    try {
+      const [w, h] = canvasPixels();
+      view = await invoke<View>("initial_view", { width: w, height: h });
+      drawnShare = await draw3d();
+    } catch (e) {
+      console.error(e);
+      mode = "2d";
+      await Promise.all(ws.layers.map(ensureData));
+      render2d();
+      texts();
+    }
+    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare } });
   } catch (e) {
-    const s = document.getElementById("status")!;
+    const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
     s.className = "error";
   }
 }
 
-document.getElementById("lang")!.addEventListener("click", () => { toggleLang(); texts(); });
-window.addEventListener("resize", render);
-canvas.addEventListener("wheel", (e) => { e.preventDefault(); view.scale *= e.deltaY < 0 ? 1.2 : 1 / 1.2; render(); }, { passive: false });
-let drag: [number, number] | null = null;
-canvas.addEventListener("mousedown", (e) => { drag = [e.clientX, e.clientY]; });
-window.addEventListener("mouseup", () => { drag = null; });
-canvas.addEventListener("mousemove", (e) => {
-  const k = Math.cos((view.cy * Math.PI) / 180);
-  if (drag) {
-    view.cx -= (e.clientX - drag[0]) / (view.scale * k);
-    view.cy += (e.clientY - drag[1]) / view.scale;
-    drag = [e.clientX, e.clientY];
-    render();
+$("lang").addEventListener("click", () => { toggleLang(); texts(); });
+window.addEventListener("resize", () => (mode === "3d" ? requestFrame() : render2d()));
+canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+canvas.addEventListener("wheel", (e) => {
+  e.preventDefault();
+  const f = e.deltaY < 0 ? 1 / 1.2 : 1.2;
+  if (mode === "3d" && view) { view.distance_m = Math.min(Math.max(view.distance_m * f, 20), 200000); requestFrame(); }
+  else { view2d.scale /= f; render2d(); }
+}, { passive: false });
+let drag: { x: number; y: number; pan: boolean; moved: number } | null = null;
+canvas.addEventListener("mousedown", (e) => { drag = { x: e.clientX, y: e.clientY, pan: e.button === 2 || e.shiftKey, moved: 0 }; });
+window.addEventListener("mouseup", (e) => {
+  if (drag && drag.moved < 4 && mode === "3d") {
+    const r = canvas.getBoundingClientRect();
+    showIdentify(e.clientX - r.left, e.clientY - r.top);
   }
-  const r = canvas.getBoundingClientRect();
-  const lon = view.cx + (e.clientX - r.left - r.width / 2) / (view.scale * k);
-  const lat = view.cy - (e.clientY - r.top - r.height / 2) / view.scale;
-  document.getElementById("cursor")!.textContent = `CGCS2000 ${lon.toFixed(6)}°E ${lat.toFixed(6)}°N`;
+  drag = null;
+});
+canvas.addEventListener("mousemove", (e) => {
+  if (!drag) return;
+  const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+  drag.moved += Math.abs(dx) + Math.abs(dy);
+  drag.x = e.clientX; drag.y = e.clientY;
+  if (mode === "3d" && view) {
+    if (drag.pan) {
+      const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / canvas.clientHeight;
+      const yaw = (view.yaw_deg * Math.PI) / 180;
+      // Screen right is (cos yaw, -sin yaw) in (x east, z south); screen up is its normal.
+      view.target[0] -= (dx * Math.cos(yaw) + dy * Math.sin(yaw)) * mpp;
+      view.target[2] -= (-dx * Math.sin(yaw) + dy * Math.cos(yaw)) * mpp;
+    } else {
+      view.yaw_deg -= dx * 0.3;
+      view.pitch_deg = Math.min(Math.max(view.pitch_deg + dy * 0.2, 5), 90);
+    }
+    requestFrame();
+  } else {
+    const k = Math.cos((view2d.cy * Math.PI) / 180);
+    view2d.cx -= dx / (view2d.scale * k);
+    view2d.cy += dy / view2d.scale;
+    render2d();
+  }
 });
 start();

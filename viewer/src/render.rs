@@ -34,7 +34,7 @@ pub enum RenderError {
 
 /// Where the camera is: orbiting `target` (local metres, y up) at `distance_m`, `pitch_deg`
 /// above the horizon, looking from `yaw_deg` (0 = from the south, 90 = from the east).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct View {
     /// Point looked at.
     pub target: [f32; 3],
@@ -83,6 +83,34 @@ impl View {
         let half_v = (v.fov_deg.to_radians() / 2.0).tan();
         v.distance_m = ((d / 2.0) / half_v).max((w / 2.0) / (half_v * aspect)) * 1.02;
         v
+    }
+
+    /// The ray through pixel (`px`, `py`) of a `width × height` frame: origin and unit
+    /// direction in local metres.
+    pub fn ray(&self, px: f32, py: f32, width: u32, height: u32) -> (Vec3, Vec3) {
+        let t = self.transform();
+        let tan_v = (self.fov_deg.to_radians() / 2.0).tan();
+        let aspect = width as f32 / height as f32;
+        let ndc_x = (px + 0.5) / width as f32 * 2.0 - 1.0;
+        let ndc_y = 1.0 - (py + 0.5) / height as f32 * 2.0;
+        let dir = t.rotation * Vec3::new(ndc_x * tan_v * aspect, ndc_y * tan_v, -1.0);
+        (t.translation, dir.normalize())
+    }
+
+    /// Where the ray through a pixel meets the ground (y = 0), as local (x east, z south).
+    pub fn ground_point(&self, px: f32, py: f32, width: u32, height: u32) -> Option<[f32; 2]> {
+        let (o, d) = self.ray(px, py, width, height);
+        if d.y >= -1e-6 {
+            return None;
+        }
+        let s = -o.y / d.y;
+        let p = o + d * s;
+        Some([p.x, p.z])
+    }
+
+    /// Metres covered by one pixel at the target, for pick tolerances and scale bars.
+    pub fn metres_per_pixel(&self, height: u32) -> f32 {
+        2.0 * self.distance_m * (self.fov_deg.to_radians() / 2.0).tan() / height as f32
     }
 
     /// The camera transform.
@@ -279,4 +307,22 @@ pub fn render_once(scene: &SceneData, view: &View, width: u32, height: u32) -> R
     r.set_scene(scene);
     r.set_view(view);
     r.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_centre_pixel_looks_at_the_target() {
+        let v = View { target: [120.0, 0.0, -340.0], distance_m: 800.0, pitch_deg: 40.0, yaw_deg: 30.0, fov_deg: 40.0 };
+        let g = v.ground_point(399.5, 299.5, 800, 600).unwrap();
+        assert!((g[0] - 120.0).abs() < 0.5 && (g[1] + 340.0).abs() < 0.5, "{g:?}");
+        // Straight down, north up: a pixel above the centre is north (−z) of the target.
+        let top = View { target: [0.0, 0.0, 0.0], distance_m: 1000.0, pitch_deg: 90.0, yaw_deg: 0.0, fov_deg: 40.0 };
+        let n = top.ground_point(400.0, 100.0, 800, 600).unwrap();
+        assert!(n[1] < -100.0 && n[0].abs() < 5.0, "{n:?}");
+        let e = top.ground_point(700.0, 300.0, 800, 600).unwrap();
+        assert!(e[0] > 100.0, "{e:?}");
+    }
 }
