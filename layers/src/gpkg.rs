@@ -69,13 +69,6 @@ fn value_of(v: ValueRef<'_>, kind: FieldKind) -> Value {
     }
 }
 
-struct Chunk {
-    fids: Vec<i64>,
-    geometries: Vec<Option<geo::Geometry>>,
-    columns: Vec<Column>,
-    issues: Vec<GeometryIssue>,
-}
-
 /// Read a feature table (the first one if `table` is `None`). `Err` means "use GDAL instead".
 pub fn read_layer(path: &Path, table: Option<&str>) -> Result<Layer, Declined> {
     read_layer_fields(path, table, None)
@@ -142,8 +135,10 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
         .collect();
     let issues: Vec<Vec<GeometryIssue>> = jobs
         .into_par_iter()
-        .map(|((a, b), fid_out, geom_out, mut col_out)| {
-            let issues = read_range_into(path, &plan, a, b, fid_out, geom_out, &mut col_out)?;
+        // One SQLite connection per worker thread, reused for all of its ranges.
+        .map_init(|| open(path), |conn, ((a, b), fid_out, geom_out, mut col_out)| {
+            let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
+            let issues = read_range_into(conn, &plan, a, b, fid_out, geom_out, &mut col_out)?;
             if let Some(p) = &progress {
                 let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
                 p(d, n as u64);
@@ -184,7 +179,7 @@ enum ColumnSlice<'a> {
 
 /// Read rows `a..=b` into pre-sized slices; repeated text values share one allocation.
 fn read_range_into(
-    path: &Path,
+    conn: &Connection,
     plan: &Plan,
     a: i64,
     b: i64,
@@ -192,8 +187,7 @@ fn read_range_into(
     geom_out: &mut [Option<geo::Geometry>],
     cols: &mut [ColumnSlice<'_>],
 ) -> Result<Vec<GeometryIssue>, Declined> {
-    let conn = open(path)?;
-    let mut st = conn.prepare(&plan.select).map_err(sql_err)?;
+    let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
     let mut rows = st.query([a, b]).map_err(sql_err)?;
     let mut issues = Vec::new();
     let mut interned: Vec<std::collections::HashMap<Vec<u8>, std::sync::Arc<str>>> = (0..cols.len()).map(|_| Default::default()).collect();
@@ -255,29 +249,6 @@ fn read_range_into(
     Ok(issues)
 }
 
-/// Stream a feature table's geometries in chunks of about `chunk_rows` rows, in parallel,
-/// without holding the whole table: `f` gets each chunk's fids and geometries and its results
-/// come back in table order. Returns the table's CRS too.
-pub fn map_geometry_chunks<R: Send>(
-    path: &Path,
-    table: Option<&str>,
-    chunk_rows: usize,
-    f: impl Fn(&[i64], &[Option<geo::Geometry>]) -> R + Sync,
-) -> Result<(Option<Crs>, Vec<R>), Declined> {
-    let conn = open(path)?;
-    let table_name = resolve_table(&conn, table)?;
-    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", quote(&table_name)), [], |r| r.get(0)).map_err(sql_err)?;
-    drop(conn);
-    let parts = (n as usize / chunk_rows.max(1)).max(1);
-    let plan = plan(path, Some(&table_name), Some(&[]), parts)?;
-    let out = plan
-        .ranges
-        .par_iter()
-        .map(|&(a, b)| read_range(path, &plan, a, b).map(|c| f(&c.fids, &c.geometries)))
-        .collect::<Result<_, _>>()?;
-    Ok((plan.crs, out))
-}
-
 /// Stream a feature table's raw geometry (WKB, GeoPackage header removed) in chunks of about
 /// `chunk_rows` rows, in parallel: `f` gets each chunk's WKB slices (`None` for empty or
 /// missing geometry). For bulk coordinate work that needs no geometry objects.
@@ -319,6 +290,11 @@ pub fn map_wkb_chunks<R: Send>(
             Ok(f(&views))
         })
         .collect()
+}
+
+/// The CRS of a feature table, from `gpkg_spatial_ref_sys`.
+pub fn layer_crs(path: &Path, table: Option<&str>) -> Result<Option<Crs>, Declined> {
+    Ok(plan(path, table, Some(&[]), 1)?.crs)
 }
 
 fn quote(s: &str) -> String {
@@ -421,46 +397,6 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
     let count = format!("SELECT count(*) FROM {} WHERE {} BETWEEN ?1 AND ?2", q(&table), q(&pk));
     let count_all = format!("SELECT count(*) FROM {}", q(&table));
     Ok(Plan { count, count_all, table, geom_type, crs, fields, select, ranges })
-}
-
-fn read_range(path: &Path, plan: &Plan, a: i64, b: i64) -> Result<Chunk, Declined> {
-    let fields = &plan.fields;
-    let conn = open(path)?;
-    let mut st = conn.prepare(&plan.select).map_err(sql_err)?;
-    let mut rows = st.query([a, b]).map_err(sql_err)?;
-    let mut c = Chunk {
-        fids: Vec::new(),
-        geometries: Vec::new(),
-        columns: fields.iter().map(|f| Column::for_kind(f.kind, 0)).collect(),
-        issues: Vec::new(),
-    };
-    while let Some(row) = rows.next().map_err(sql_err)? {
-        let fid: i64 = row.get(0).map_err(sql_err)?;
-        c.fids.push(fid);
-        let geom = match row.get_ref(1).map_err(sql_err)? {
-            ValueRef::Blob(b) => match parse_gpkg_blob(b) {
-                Ok(g) => g,
-                Err(crate::wkb::WkbError::UnsupportedType(t)) => return Err(Declined(format!("WKB type {t}"))),
-                Err(e) => {
-                    c.issues.push(GeometryIssue { fid, problem: Problem::EmptyPart, detail: format!("unreadable geometry: {e}"), action: Action::Skipped });
-                    None
-                }
-            },
-            _ => None,
-        };
-        c.geometries.push(geom);
-        for (i, f) in fields.iter().enumerate() {
-            let v = row.get_ref(i + 2).map_err(sql_err)?;
-            match (&mut c.columns[i], v) {
-                // Fast paths without an intermediate Value.
-                (Column::Integer(col), ValueRef::Integer(x)) => col.push(Some(x)),
-                (Column::Real(col), ValueRef::Real(x)) => col.push(Some(x)),
-                (Column::Text(col), ValueRef::Text(t)) if f.kind == FieldKind::Text => col.push(Some(String::from_utf8_lossy(t).into())),
-                (col, v) => col.push(value_of(v, f.kind)),
-            }
-        }
-    }
-    Ok(c)
 }
 
 /// GDAL's spelling of a GeoPackage geometry type name (`MULTIPOLYGON` → `Multi Polygon`).

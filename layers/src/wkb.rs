@@ -254,27 +254,7 @@ pub fn gpkg_wkb(blob: &[u8]) -> Result<Option<&[u8]>, WkbError> {
 /// Strip the GeoPackage binary header (`GP`, version, flags, srs id, envelope) and parse the WKB.
 /// Returns `Ok(None)` for a blob flagged empty.
 pub fn parse_gpkg_blob(blob: &[u8]) -> Result<Option<Geometry>, WkbError> {
-    if blob.len() < 8 || &blob[0..2] != b"GP" {
-        return Err(WkbError::NotGpkg);
-    }
-    let flags = blob[3];
-    let empty = flags & 0b1_0000 != 0;
-    let envelope_len = match (flags >> 1) & 0b111 {
-        0 => 0,
-        1 => 32,
-        2 | 3 => 48,
-        4 => 64,
-        _ => return Err(WkbError::NotGpkg),
-    };
-    let start = 8 + envelope_len;
-    if blob.len() < start {
-        return Err(WkbError::Truncated(blob.len()));
-    }
-    if empty && blob.len() == start {
-        return Ok(None);
-    }
-    let g = parse_wkb(&blob[start..])?;
-    Ok(if empty { None } else { Some(g) })
+    gpkg_wkb(blob)?.map(parse_wkb).transpose()
 }
 
 #[cfg(test)]

@@ -86,28 +86,27 @@ fn local(x: f64, y: f64, h: f64, origin: [f64; 2]) -> [f32; 3] {
     [(x - origin[0]) as f32, h as f32, -((y - origin[1]) as f32)]
 }
 
-fn extrude_polygon(p: &Polygon, base: f64, top: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
-    // Roof: earcut triangulation of the footprint (holes included).
+/// A flat, upward-facing triangulation of a polygon (holes included) at height `h_m`: roofs,
+/// and the fills of flat map layers.
+pub fn flat_polygon(p: &Polygon, h_m: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
     let tris = p.earcut_triangles_raw();
     let start = out.positions.len() as u32;
     for c in &tris.vertices {
-        out.positions.push(local(c[0], c[1], top, origin));
+        out.positions.push(local(c[0], c[1], h_m, origin));
         out.normals.push([0.0, 1.0, 0.0]);
     }
     for t in tris.triangle_indices.chunks_exact(3) {
-        // earcut gives the footprint's winding; emit so that the roof faces up (+y).
+        // earcut keeps the footprint's winding; emit so that the face looks up (+y).
         let (a, b, c) = (t[0] as u32 + start, t[1] as u32 + start, t[2] as u32 + start);
-        let pa = out.positions[a as usize];
-        let pb = out.positions[b as usize];
-        let pc = out.positions[c as usize];
+        let (pa, pb, pc) = (out.positions[a as usize], out.positions[b as usize], out.positions[c as usize]);
         let ny = (pb[2] - pa[2]) * (pc[0] - pa[0]) - (pb[0] - pa[0]) * (pc[2] - pa[2]);
-        if ny >= 0.0 {
-            out.indices.extend([a, b, c]);
-        } else {
-            out.indices.extend([a, c, b]);
-        }
+        out.indices.extend(if ny >= 0.0 { [a, b, c] } else { [a, c, b] });
         out.triangle_rows.push(row);
     }
+}
+
+fn extrude_polygon(p: &Polygon, base: f64, top: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
+    flat_polygon(p, top, origin, row, out);
     // Walls: one quad per ring edge, normal pointing away from the polygon's interior.
     let rings = std::iter::once((p.exterior(), true)).chain(p.interiors().iter().map(|r| (r, false)));
     for (ring, is_exterior) in rings {

@@ -2,10 +2,10 @@
 //! merged meshes (fills, ribbons for lines, markers for points, prisms for buildings) in f32
 //! metres relative to the workspace origin, with a style.
 
-use geo::{Geometry, LineString, Polygon, TriangulateEarcut};
+use geo::{Geometry, LineString, Polygon};
 use jingwei_layers::{Layer, Workspace};
 
-use crate::extrude::{HeightRule, MeshData, extrude_layer};
+use crate::extrude::{HeightRule, MeshData, extrude_layer, flat_polygon};
 use crate::style::{self, Rgba};
 
 /// What a mesh draws.
@@ -54,23 +54,6 @@ impl SceneData {
 
 fn local(x: f64, y: f64, h: f32, origin: [f64; 2]) -> [f32; 3] {
     [(x - origin[0]) as f32, h, -((y - origin[1]) as f32)]
-}
-
-/// Flat fill of a polygon at height `h`, facing up.
-fn fill_polygon(p: &Polygon, h: f32, origin: [f64; 2], row: u32, out: &mut MeshData) {
-    let tris = p.earcut_triangles_raw();
-    let start = out.positions.len() as u32;
-    for c in &tris.vertices {
-        out.positions.push(local(c[0], c[1], h, origin));
-        out.normals.push([0.0, 1.0, 0.0]);
-    }
-    for t in tris.triangle_indices.chunks_exact(3) {
-        let (a, b, c) = (t[0] as u32 + start, t[1] as u32 + start, t[2] as u32 + start);
-        let (pa, pb, pc) = (out.positions[a as usize], out.positions[b as usize], out.positions[c as usize]);
-        let ny = (pb[2] - pa[2]) * (pc[0] - pa[0]) - (pb[0] - pa[0]) * (pc[2] - pa[2]);
-        out.indices.extend(if ny >= 0.0 { [a, b, c] } else { [a, c, b] });
-        out.triangle_rows.push(row);
-    }
 }
 
 /// A flat ribbon `width_m` wide along a line at height `h`, facing up.
@@ -156,7 +139,7 @@ pub fn build_scene(ws: &Workspace) -> SceneData {
             let Some(g) = g else { continue };
             let class = st.class_of(layer, row);
             for p in polygons(g) {
-                fill_polygon(p, h, origin, row as u32, fills.entry(class).or_default());
+                flat_polygon(p, f64::from(h), origin, row as u32, fills.entry(class).or_default());
                 if st.stroke_width_m > 0.0 {
                     for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                         ribbon(ring, st.stroke_width_m, h + 0.1, origin, row as u32, &mut outline);
