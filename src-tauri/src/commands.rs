@@ -112,6 +112,14 @@ pub async fn layer_geojson(state: tauri::State<'_, AppState>, id: String) -> Res
     Ok(fc.to_string())
 }
 
+/// In a smoke test (`JINGWEI_SMOKE_FILE` set): how many interaction frames the page should time
+/// after the first one (`JINGWEI_SMOKE_FRAMES`, default 5); `None` in normal use.
+#[tauri::command]
+pub fn smoke_frames() -> Option<u32> {
+    std::env::var_os("JINGWEI_SMOKE_FILE")?;
+    Some(std::env::var("JINGWEI_SMOKE_FRAMES").ok().and_then(|v| v.parse().ok()).unwrap_or(5))
+}
+
 /// Smoke tests start the app with `JINGWEI_SMOKE_FILE`: once the page has drawn the demo city
 /// it reports here, the report is written there and the app exits.
 #[tauri::command]

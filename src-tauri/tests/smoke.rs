@@ -43,4 +43,11 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert_eq!(v["mode"], "3d", "the 3D view fell back to 2D: {v}");
     // The oblique view of the demo city covers a good part of the canvas.
     assert!(v["frame_drawn_share"].as_f64().unwrap() > 0.1, "{v}");
+    // Interaction frames were timed, input to picture, with their parts.
+    assert_eq!(v["frames_timed"], 5, "{v}");
+    let total = v["frame_ms"].as_f64().unwrap();
+    let parts = v["render_readback_ms"].as_f64().unwrap() + v["transfer_ms"].as_f64().unwrap() + v["draw_ms"].as_f64().unwrap();
+    // Medians of the parts need not add up exactly to the median total.
+    assert!(parts <= total * 1.2 + 5.0 && parts >= total * 0.8 - 5.0, "{v}");
+    eprintln!("interaction latency: {v}");
 }

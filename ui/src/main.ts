@@ -30,6 +30,9 @@ function canvasPixels(): [number, number] {
   return [Math.max(1, Math.round(canvas.clientWidth * dpr)), Math.max(1, Math.round(canvas.clientHeight * dpr))];
 }
 
+interface FrameTiming { total: number; render: number; transfer: number; draw: number; width: number; height: number }
+let lastTiming: FrameTiming | null = null;
+
 async function draw3d(): Promise<number> {
   const [w, h] = canvasPixels();
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
@@ -41,6 +44,7 @@ async function draw3d(): Promise<number> {
   const pixels = new Uint8ClampedArray(buf, 16, fw * fh * 4);
   ctx.putImageData(new ImageData(pixels, fw, fh), 0, 0);
   const t2 = performance.now();
+  lastTiming = { total: t2 - t0, render: renderMs, transfer: t1 - t0 - renderMs, draw: t2 - t1, width: fw, height: fh };
   lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
   status();
   let drawn = 0;
@@ -191,7 +195,20 @@ async function start() {
       render2d();
       texts();
     }
-    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare } });
+    // Smoke tests time a few orbit steps: input to new frame on screen, and its parts.
+    const timed: FrameTiming[] = [];
+    const n = await invoke<number | null>("smoke_frames");
+    if (n && mode === "3d" && view) {
+      for (let i = 0; i < n; i++) {
+        view.yaw_deg += 5;
+        await draw3d();
+        if (lastTiming) timed.push(lastTiming);
+      }
+    }
+    const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
+    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
+      frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
+      width: lastTiming?.width, height: lastTiming?.height } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;

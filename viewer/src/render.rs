@@ -135,6 +135,10 @@ pub struct Renderer {
     camera: Entity,
     width: u32,
     height: u32,
+    /// New meshes or pipelines need a frame or two before they show.
+    needs_warmup: bool,
+    /// Bevy updates run by the last `render` call.
+    last_updates: u32,
 }
 
 /// An RGBA8 frame, row-major, top row first.
@@ -205,6 +209,9 @@ impl Renderer {
                 Camera { clear_color: ClearColorConfig::Custom(Color::srgb_u8(238, 241, 244)), ..default() },
                 RenderTarget::from(target.clone()),
                 Tonemapping::None,
+                // MSAA ×4 quadruples the fragment work of a software rasteriser; edges of a city
+                // seen from afar gain little from it.
+                bevy::render::view::Msaa::Off,
                 Projection::Perspective(PerspectiveProjection { fov: 40f32.to_radians(), near: 1.0, far: 200_000.0, ..default() }),
                 Transform::from_xyz(0.0, 1000.0, 1000.0).looking_at(Vec3::ZERO, Vec3::Y),
             ))
@@ -214,7 +221,12 @@ impl Renderer {
             // Afternoon sun from the south-west.
             Transform::from_xyz(-0.5, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
         ));
-        Ok(Renderer { apps, target, camera, width, height })
+        Ok(Renderer { apps, target, camera, width, height, needs_warmup: true, last_updates: 0 })
+    }
+
+    /// Bevy updates the last `render` took (2 for a camera move: the frame and its readback).
+    pub fn last_updates(&self) -> u32 {
+        self.last_updates
     }
 
     /// Frame size.
@@ -224,6 +236,7 @@ impl Renderer {
 
     /// Replace the scene's meshes.
     pub fn set_scene(&mut self, scene: &SceneData) {
+        self.needs_warmup = true;
         let world = self.apps.main.world_mut();
         let mut q = world.query_filtered::<Entity, With<SceneEntity>>();
         let old: Vec<Entity> = q.iter(world).collect();
@@ -268,6 +281,14 @@ impl Renderer {
         }
     }
 
+    fn set_camera_active(&mut self, active: bool) {
+        if let Some(mut c) = self.apps.main.world_mut().get_mut::<Camera>(self.camera) {
+            if c.is_active != active {
+                c.is_active = active;
+            }
+        }
+    }
+
     fn update(&mut self) {
         self.apps.update();
         let device = self.apps.main.world().resource::<RenderDevice>();
@@ -276,9 +297,15 @@ impl Renderer {
 
     /// Render one frame and read it back.
     pub fn render(&mut self) -> Result<Frame, RenderError> {
-        // The first frames after a change may still be preparing pipelines and meshes.
-        for _ in 0..2 {
-            self.update();
+        // After a scene change, meshes and pipelines are prepared over the next frames; a camera
+        // move alone shows in the very next frame.
+        let mut updates = 0;
+        if self.needs_warmup {
+            for _ in 0..2 {
+                self.update();
+                updates += 1;
+            }
+            self.needs_warmup = false;
         }
         let slot: Arc<Mutex<Option<Image>>> = Arc::new(Mutex::new(None));
         let s2 = slot.clone();
@@ -289,12 +316,20 @@ impl Renderer {
             .observe(move |captured: On<ScreenshotCaptured>| {
                 *s2.lock().expect("not poisoned") = Some(captured.image.clone());
             });
-        for _ in 0..8 {
+        for i in 0..8 {
             self.update();
+            updates += 1;
             if slot.lock().expect("not poisoned").is_some() {
                 break;
             }
+            if i == 0 {
+                // The frame is drawn; the next updates only wait for its read-back, so stop the
+                // camera from drawing frames nobody will see.
+                self.set_camera_active(false);
+            }
         }
+        self.set_camera_active(true);
+        self.last_updates = updates;
         let image = slot.lock().expect("not poisoned").take().ok_or(RenderError::NoFrame)?;
         let rgba = image.try_into_dynamic().map_err(|e| RenderError::Convert(e.to_string()))?.to_rgba8();
         Ok(Frame { width: rgba.width(), height: rgba.height(), rgba: rgba.into_raw() })

@@ -34,6 +34,12 @@ fn demo_city_renders_and_responds_to_layers() {
     colours.dedup();
     assert!(colours.len() > 20, "a flat image: {} colours", colours.len());
 
+    // A camera move alone needs no warm-up: the frame and its read-back.
+    r.set_view(&View::frame(ext, scene.max_height_m, w as f32 / h as f32, 50.0, 25.0));
+    let moved = r.render().unwrap();
+    assert!(r.last_updates() <= 3, "{} updates for a camera move", r.last_updates());
+    assert_ne!(moved.rgba, oblique.rgba, "the camera moved but the frame did not change");
+
     // Top-down and zoomed out: nothing is drawn outside the data's extent.
     let mut far = View::top_down(ext, w as f32 / h as f32);
     far.distance_m *= 3.0;
