@@ -1,0 +1,131 @@
+//! Which control zones each building touches (DE-9IM *intersects*: shared interior or boundary),
+//! with zones prepared once: an R-tree over each zone's edges, so that a building is tested
+//! against the few edges near it rather than every vertex of a long, thin river zone.
+
+use geo::{BoundingRect, Coord, Geometry, Intersects, Line, Point, Polygon};
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+type EdgeEntry = GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord)>;
+
+/// A zone prepared for many intersection tests.
+pub struct PreparedZone {
+    polygons: Vec<Polygon>,
+    edges: RTree<EdgeEntry>,
+}
+
+impl PreparedZone {
+    /// Prepare a (multi)polygon zone.
+    pub fn new(g: &Geometry) -> Option<PreparedZone> {
+        let polygons: Vec<Polygon> = match g {
+            Geometry::Polygon(p) => vec![p.clone()],
+            Geometry::MultiPolygon(m) => m.0.clone(),
+            _ => return None,
+        };
+        let mut edges = Vec::new();
+        for p in &polygons {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for w in ring.0.windows(2) {
+                    let (a, b) = (w[0], w[1]);
+                    edges.push(GeomWithData::new(Rectangle::from_corners([a.x.min(b.x), a.y.min(b.y)], [a.x.max(b.x), a.y.max(b.y)]), (a, b)));
+                }
+            }
+        }
+        Some(PreparedZone { polygons, edges: RTree::bulk_load(edges) })
+    }
+
+    /// True when the building polygon and the zone share at least one point.
+    pub fn intersects(&self, building: &Polygon) -> bool {
+        // 1. Any building edge meets any zone edge near it.
+        for ring in std::iter::once(building.exterior()).chain(building.interiors()) {
+            for w in ring.0.windows(2) {
+                let bl = Line::new(w[0], w[1]);
+                let env = AABB::from_corners([w[0].x.min(w[1].x), w[0].y.min(w[1].y)], [w[0].x.max(w[1].x), w[0].y.max(w[1].y)]);
+                for e in self.edges.locate_in_envelope_intersecting(&env) {
+                    if bl.intersects(&Line::new(e.data.0, e.data.1)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        // 2. No edges cross: one lies wholly inside the other (or they are apart).
+        if let Some(c) = building.exterior().0.first() {
+            let pt = Point(*c);
+            if self.polygons.iter().any(|z| z.intersects(&pt)) {
+                return true;
+            }
+        }
+        self.polygons.iter().filter_map(|z| z.exterior().0.first()).any(|c| building.intersects(&Point(*c)))
+    }
+}
+
+/// For each building, the indices of the zones it touches (sorted), in parallel.
+pub fn zone_hits(buildings: &[Option<Geometry>], zones: &[Option<Geometry>]) -> Vec<Vec<u32>> {
+    let prepared: Vec<(usize, PreparedZone)> = zones.par_iter().enumerate().filter_map(|(i, g)| Some((i, PreparedZone::new(g.as_ref()?)?))).collect();
+    let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (_, z))| {
+            let r = z.polygons.iter().filter_map(|p| p.bounding_rect()).reduce(|a, b| {
+                geo::Rect::new(Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) }, Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) })
+            })?;
+            Some(GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), k as u32))
+        })
+        .collect();
+    let tree = RTree::bulk_load(entries);
+    buildings
+        .par_iter()
+        .map(|g| {
+            let mut hits = Vec::new();
+            let Some(g) = g else { return hits };
+            let polys: Vec<&Polygon> = match g {
+                Geometry::Polygon(p) => vec![p],
+                Geometry::MultiPolygon(m) => m.0.iter().collect(),
+                _ => Vec::new(),
+            };
+            for b in polys {
+                let Some(r) = b.bounding_rect() else { continue };
+                let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+                for e in tree.locate_in_envelope_intersecting(&env) {
+                    let (zone_index, z) = &prepared[e.data as usize];
+                    if !hits.contains(&(*zone_index as u32)) && z.intersects(b) {
+                        hits.push(*zone_index as u32);
+                    }
+                }
+            }
+            hits.sort_unstable();
+            hits
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::LineString;
+
+    fn sq(x: f64, y: f64, s: f64) -> Option<Geometry> {
+        Some(Geometry::Polygon(Polygon::new(LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]), vec![])))
+    }
+
+    #[test]
+    fn inside_crossing_touching_and_apart() {
+        // A ring-shaped zone (a hole in the middle) of 0..100 with hole 40..60.
+        let zone = Some(Geometry::Polygon(Polygon::new(
+            LineString::from(vec![(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0), (0.0, 0.0)]),
+            vec![LineString::from(vec![(40.0, 40.0), (60.0, 40.0), (60.0, 60.0), (40.0, 60.0), (40.0, 40.0)])],
+        )));
+        let buildings = vec![
+            sq(10.0, 10.0, 5.0),   // inside
+            sq(95.0, 50.0, 10.0),  // crossing the outer edge
+            sq(100.0, 10.0, 5.0),  // touching the outer edge
+            sq(45.0, 45.0, 5.0),   // inside the hole: apart
+            sq(200.0, 200.0, 5.0), // far
+            sq(-50.0, -50.0, 300.0), // containing the whole zone
+        ];
+        let hits = zone_hits(&buildings, &[zone]);
+        let flags: Vec<bool> = hits.iter().map(|h| !h.is_empty()).collect();
+        assert_eq!(flags, vec![true, true, true, false, false, true]);
+    }
+}
