@@ -13,7 +13,8 @@ use std::time::Instant;
 #[derive(clap::Args)]
 pub struct Args {
     /// Workload: W1 (load + index), W2 (permit coverage and zone hits), W3 (5 nearest
-    /// resources), W4 (reproject 4547 → 4490).
+    /// resources), W4 (reproject 4547 → 4490), MESH (extrude every building into the 3D
+    /// scene's meshes, single-threaded and parallel).
     workload: String,
     /// The harness's data folder for one size (holds buildings.gpkg, ...).
     dir: PathBuf,
@@ -43,6 +44,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "W3" => w3(&a.dir)?,
         "W4" => w4(&a.dir)?,
         "W2" => w2(&a.dir)?,
+        "MESH" => mesh(&a.dir)?,
         other => bail!("unknown workload '{other}' (W1, W2, W3, W4)"),
     };
     println!("{out}");
@@ -123,6 +125,31 @@ fn w2(dir: &Path) -> Result<serde_json::Value> {
         "buildings": b.len(), "pairs_permit": pairs, "cov_flag": cov_flag, "cov_zero": cov_zero, "cov_partial": cov_partial,
         "zone_any": zone_any, "zone_by_type": by_type, "flag_any": flag_any, "flag_both": flag_both, "cov_sum": round(cov_sum, 3),
         "phases": {"read": (t1 - t0).as_secs_f64(), "coverage": (t2 - t1).as_secs_f64(), "zones": (t3 - t2).as_secs_f64()}
+    }))
+}
+
+fn mesh(dir: &Path) -> Result<serde_json::Value> {
+    use jingwei_viewer::extrude::{HeightRule, extrude_layer};
+    let t0 = Instant::now();
+    let b = read(dir, "buildings")?;
+    let t1 = Instant::now();
+    let e = b.extent().context("no buildings")?;
+    let origin = [((e[0] + e[2]) / 2.0).round(), ((e[1] + e[3]) / 2.0).round()];
+    let rule = HeightRule { height_field: Some("height_m".into()), ..HeightRule::default() };
+    let single = rayon::ThreadPoolBuilder::new().num_threads(1).build()?.install(|| {
+        let t = Instant::now();
+        let m = extrude_layer(&b, &rule, origin);
+        (t.elapsed().as_secs_f64(), m.indices.len())
+    });
+    let t2 = Instant::now();
+    let m = extrude_layer(&b, &rule, origin);
+    let parallel_s = t2.elapsed().as_secs_f64();
+    assert_eq!(m.indices.len(), single.1, "parallel and single-threaded meshes differ");
+    Ok(json!({
+        "buildings": b.len(), "vertices": m.positions.len(), "triangles": m.indices.len() / 3,
+        "gpu_bytes": m.gpu_bytes(), "gpu_bytes_per_building": m.gpu_bytes() as f64 / b.len() as f64,
+        "mesh_s_single_thread": single.0, "mesh_s_parallel": parallel_s, "threads": rayon::current_num_threads(),
+        "phases": {"read": (t1 - t0).as_secs_f64()}
     }))
 }
 
