@@ -7,7 +7,16 @@ use jingwei_viewer::render::View;
 use jingwei_viewer::scene::{SceneData, build_scene};
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+static STARTED: OnceLock<Instant> = OnceLock::new();
+static FIRST_FRAME_S: OnceLock<f64> = OnceLock::new();
+
+/// Remember when the process started (for the cold-start figure).
+pub fn mark_start() {
+    STARTED.get_or_init(Instant::now);
+}
 
 use crate::scene3d::RenderService;
 
@@ -123,8 +132,12 @@ pub fn smoke_frames() -> Option<u32> {
 /// Smoke tests start the app with `JINGWEI_SMOKE_FILE`: once the page has drawn the demo city
 /// it reports here, the report is written there and the app exits.
 #[tauri::command]
-pub fn smoke_ready(app: tauri::AppHandle, report: serde_json::Value) -> Result<(), String> {
+pub fn smoke_ready(app: tauri::AppHandle, mut report: serde_json::Value) -> Result<(), String> {
     if let Some(path) = std::env::var_os("JINGWEI_SMOKE_FILE") {
+        // Process start to the first 3D frame of the demo city handed to the page.
+        if let (Some(obj), Some(s)) = (report.as_object_mut(), FIRST_FRAME_S.get()) {
+            obj.insert("first_frame_s".into(), serde_json::json!(s));
+        }
         std::fs::write(&path, report.to_string()).map_err(|e| e.to_string())?;
         app.exit(0);
     }
@@ -143,6 +156,9 @@ pub async fn initial_view(state: tauri::State<'_, AppState>, width: u32, height:
 #[tauri::command]
 pub async fn render_view(state: tauri::State<'_, AppState>, width: u32, height: u32, view: View) -> Result<tauri::ipc::Response, String> {
     let (frame, ms) = state.renderer.render(width, height, view)?;
+    if let Some(t0) = STARTED.get() {
+        FIRST_FRAME_S.get_or_init(|| t0.elapsed().as_secs_f64());
+    }
     let mut out = Vec::with_capacity(16 + frame.rgba.len());
     out.extend(frame.width.to_le_bytes());
     out.extend(frame.height.to_le_bytes());

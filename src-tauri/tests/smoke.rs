@@ -49,5 +49,6 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     let parts = v["render_readback_ms"].as_f64().unwrap() + v["transfer_ms"].as_f64().unwrap() + v["draw_ms"].as_f64().unwrap();
     // Medians of the parts need not add up exactly to the median total.
     assert!(parts <= total * 1.2 + 5.0 && parts >= total * 0.8 - 5.0, "{v}");
+    assert!(v["first_frame_s"].as_f64().unwrap() > 0.0, "{v}");
     eprintln!("interaction latency: {v}");
 }
