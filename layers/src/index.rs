@@ -12,10 +12,31 @@ use std::collections::BinaryHeap;
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
-/// The R-tree of one layer: one envelope per feature that has a geometry.
+/// The R-tree index of one layer: one envelope per feature that has a geometry. Large layers
+/// are split at the median x into one bulk-loaded R-tree per worker thread (built in parallel;
+/// rstar's bulk load is single-threaded) and every query visits all of them.
 #[derive(Debug, Clone, Default)]
 pub struct SpatialIndex {
-    tree: RTree<Entry>,
+    trees: Vec<RTree<Entry>>,
+}
+
+/// Below this many features one tree is built (splitting would not pay).
+const SPLIT_AT: usize = 200_000;
+
+fn bulk_load_parallel(mut entries: Vec<Entry>, parts: usize) -> Vec<RTree<Entry>> {
+    use rstar::RTreeObject;
+    if parts <= 1 || entries.len() < SPLIT_AT {
+        return vec![RTree::bulk_load(entries)];
+    }
+    let mid = entries.len() / 2;
+    entries.select_nth_unstable_by(mid, |a, b| {
+        let (ea, eb) = (a.envelope(), b.envelope());
+        (ea.lower()[0] + ea.upper()[0]).total_cmp(&(eb.lower()[0] + eb.upper()[0]))
+    });
+    let right = entries.split_off(mid);
+    let (mut l, r) = rayon::join(|| bulk_load_parallel(entries, parts / 2), || bulk_load_parallel(right, parts - parts / 2));
+    l.extend(r);
+    l
 }
 
 /// A query answer: a row of the layer and its distance (0 where the geometry touches the query).
@@ -58,23 +79,23 @@ impl SpatialIndex {
             .enumerate()
             .filter_map(|(row, g)| Some(GeomWithData::new(envelope(g.as_ref()?)?, row as u32)))
             .collect();
-        SpatialIndex { tree: RTree::bulk_load(entries) }
+        SpatialIndex { trees: bulk_load_parallel(entries, rayon::current_num_threads()) }
     }
 
     /// Number of indexed features.
     pub fn len(&self) -> usize {
-        self.tree.size()
+        self.trees.iter().map(RTree::size).sum()
     }
 
     /// True when nothing is indexed.
     pub fn is_empty(&self) -> bool {
-        self.tree.size() == 0
+        self.len() == 0
     }
 
     /// Rows whose envelope intersects `[xmin, ymin, xmax, ymax]` (candidates only).
     pub fn candidates(&self, bbox: [f64; 4]) -> impl Iterator<Item = usize> + '_ {
         let aabb = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
-        self.tree.locate_in_envelope_intersecting(&aabb).map(|e| e.data as usize)
+        self.trees.iter().flat_map(move |t| t.locate_in_envelope_intersecting(&aabb).map(|e| e.data as usize).collect::<Vec<_>>())
     }
 
     /// Rows whose geometry intersects the envelope, sorted by row.
@@ -110,8 +131,9 @@ impl SpatialIndex {
     pub fn within_distance(&self, geometries: &[Option<Geometry>], x: f64, y: f64, distance: f64) -> Vec<Hit> {
         let p = Point::new(x, y);
         let mut hits: Vec<Hit> = self
-            .tree
-            .locate_within_distance([x, y], distance * distance)
+            .trees
+            .iter()
+            .flat_map(|t| t.locate_within_distance([x, y], distance * distance))
             .filter_map(|e| {
                 let row = e.data as usize;
                 let d = Euclidean.distance(&p, geometries[row].as_ref()?);
@@ -130,7 +152,18 @@ impl SpatialIndex {
         }
         let p = Point::new(x, y);
         let mut best: BinaryHeap<ByDist> = BinaryHeap::with_capacity(k + 1);
-        for (e, env_d2) in self.tree.nearest_neighbor_iter_with_distance_2(&[x, y]) {
+        // Merge the trees' envelope-ordered streams into one, nearest envelope first.
+        let mut streams: Vec<_> = self.trees.iter().map(|t| t.nearest_neighbor_iter_with_distance_2(&[x, y]).peekable()).collect();
+        let merged = std::iter::from_fn(move || {
+            let best = streams
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, s)| s.peek().map(|(_, d)| (i, *d)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))?
+                .0;
+            streams[best].next()
+        });
+        for (e, env_d2) in merged {
             if best.len() == k {
                 let worst = best.peek().expect("k > 0").0;
                 // Envelope distance is a lower bound of the exact distance.
@@ -192,6 +225,31 @@ mod tests {
         assert_eq!(idx.in_envelope(&geoms, [11.0, 11.0, 19.0, 19.0]), Vec::<usize>::new());
         let near = idx.within_distance(&geoms, 15.0, 5.0, 5.0);
         assert_eq!(near.iter().map(|h| h.row).collect::<Vec<_>>(), vec![0, 1]);
+    }
+
+    #[test]
+    fn split_index_answers_like_a_single_tree() {
+        let mut s = 7u64;
+        let mut rnd = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let geoms: Vec<Option<Geometry>> = (0..SPLIT_AT + 1000).map(|_| square(rnd() * 10_000.0, rnd() * 10_000.0, 1.0 + rnd() * 5.0)).collect();
+        let split = SpatialIndex::build(&geoms);
+        let single = SpatialIndex { trees: bulk_load_parallel(
+            geoms.iter().enumerate().filter_map(|(row, g)| Some(GeomWithData::new(envelope(g.as_ref()?)?, row as u32))).collect(),
+            1,
+        ) };
+        assert_eq!(split.len(), single.len());
+        if rayon::current_num_threads() > 1 {
+            assert!(split.trees.len() > 1);
+        }
+        for _ in 0..30 {
+            let (x, y) = (rnd() * 10_000.0, rnd() * 10_000.0);
+            assert_eq!(split.nearest(&geoms, x, y, 9), single.nearest(&geoms, x, y, 9));
+            assert_eq!(split.within_distance(&geoms, x, y, 120.0), single.within_distance(&geoms, x, y, 120.0));
+            assert_eq!(split.in_envelope(&geoms, [x, y, x + 300.0, y + 200.0]), single.in_envelope(&geoms, [x, y, x + 300.0, y + 200.0]));
+        }
     }
 
     #[test]
