@@ -5,10 +5,12 @@
 //! permit, whose area is exact even when the building is concave. Non-convex permits fall back to
 //! geo's boolean operations.
 
-use geo::{Area, BooleanOps, BoundingRect, Coord, Geometry, Intersects, LineString, Polygon};
+use geo::{Area, BooleanOps, Coord, Geometry, Intersects, LineString, Polygon};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
+use rstar::RTree;
+
+use crate::{aabb, polygons};
 
 /// Coverage of one building.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -25,14 +27,6 @@ impl Coverage {
     /// Covered share of the footprint (0 for an empty footprint).
     pub fn ratio(&self) -> f64 {
         if self.area_m2 > 0.0 { self.covered_m2 / self.area_m2 } else { 0.0 }
-    }
-}
-
-fn polygons(g: &Geometry) -> Vec<&Polygon> {
-    match g {
-        Geometry::Polygon(p) => vec![p],
-        Geometry::MultiPolygon(m) => m.0.iter().collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -142,8 +136,7 @@ pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometr
         .iter()
         .enumerate()
         .filter_map(|(i, c)| {
-            let r = c.poly.bounding_rect()?;
-            Some(GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i as u32))
+            Some(GeomWithData::new(Rectangle::from_aabb(aabb(&c.poly)?), i as u32))
         })
         .collect();
     let tree = RTree::bulk_load(entries);
@@ -154,8 +147,7 @@ pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometr
             let mut c = Coverage::default();
             for b in polygons(g) {
                 c.area_m2 += b.unsigned_area();
-                let Some(r) = b.bounding_rect() else { continue };
-                let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+                let Some(env) = aabb(b) else { continue };
                 for e in tree.locate_in_envelope_intersecting(&env) {
                     let p = &clippers[e.data as usize];
                     let a = intersection_area(b, p);

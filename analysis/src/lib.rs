@@ -8,3 +8,21 @@
 
 pub mod coverage;
 pub mod zones;
+
+use geo::{BoundingRect, Geometry, Polygon};
+use rstar::AABB;
+
+/// The polygons of a polygonal geometry (none for anything else).
+pub(crate) fn polygons(g: &Geometry) -> Vec<&Polygon> {
+    match g {
+        Geometry::Polygon(p) => vec![p],
+        Geometry::MultiPolygon(m) => m.0.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A polygon's envelope as an R-tree box.
+pub(crate) fn aabb(p: &Polygon) -> Option<AABB<[f64; 2]>> {
+    let r = p.bounding_rect()?;
+    Some(AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]))
+}

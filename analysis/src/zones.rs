@@ -2,7 +2,7 @@
 //! with zones prepared once: an R-tree over each zone's edges, so that a building is tested
 //! against the few edges near it rather than every vertex of a long, thin river zone.
 
-use geo::{BoundingRect, Coord, Geometry, Intersects, Line, Point, Polygon};
+use geo::{Coord, Geometry, Intersects, Line, Point, Polygon};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -18,11 +18,10 @@ pub struct PreparedZone {
 impl PreparedZone {
     /// Prepare a (multi)polygon zone.
     pub fn new(g: &Geometry) -> Option<PreparedZone> {
-        let polygons: Vec<Polygon> = match g {
-            Geometry::Polygon(p) => vec![p.clone()],
-            Geometry::MultiPolygon(m) => m.0.clone(),
-            _ => return None,
-        };
+        let polygons: Vec<Polygon> = crate::polygons(g).into_iter().cloned().collect();
+        if polygons.is_empty() {
+            return None;
+        }
         let mut edges = Vec::new();
         for p in &polygons {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
@@ -67,10 +66,8 @@ pub fn zone_hits(buildings: &[Option<Geometry>], zones: &[Option<Geometry>]) -> 
         .iter()
         .enumerate()
         .filter_map(|(k, (_, z))| {
-            let r = z.polygons.iter().filter_map(|p| p.bounding_rect()).reduce(|a, b| {
-                geo::Rect::new(Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) }, Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) })
-            })?;
-            Some(GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), k as u32))
+            // The zone's box is the box of its edges.
+            (z.edges.size() > 0).then(|| GeomWithData::new(Rectangle::from_aabb(z.edges.root().envelope()), k as u32))
         })
         .collect();
     let tree = RTree::bulk_load(entries);
@@ -79,14 +76,8 @@ pub fn zone_hits(buildings: &[Option<Geometry>], zones: &[Option<Geometry>]) -> 
         .map(|g| {
             let mut hits = Vec::new();
             let Some(g) = g else { return hits };
-            let polys: Vec<&Polygon> = match g {
-                Geometry::Polygon(p) => vec![p],
-                Geometry::MultiPolygon(m) => m.0.iter().collect(),
-                _ => Vec::new(),
-            };
-            for b in polys {
-                let Some(r) = b.bounding_rect() else { continue };
-                let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+            for b in crate::polygons(g) {
+                let Some(env) = crate::aabb(b) else { continue };
                 for e in tree.locate_in_envelope_intersecting(&env) {
                     let (zone_index, z) = &prepared[e.data as usize];
                     if !hits.contains(&(*zone_index as u32)) && z.intersects(b) {

@@ -21,13 +21,18 @@ pub struct Args {
 }
 
 fn read(dir: &Path, name: &str) -> Result<Layer> {
+    read_fields(dir, name, None)
+}
+
+/// Read a harness layer, keeping only the `keep` attribute fields (all when `None`).
+fn read_fields(dir: &Path, name: &str, keep: Option<&[&str]>) -> Result<Layer> {
     let path = dir.join(format!("{name}.gpkg"));
     if !path.is_file() {
         bail!("{}: no such file", path.display());
     }
     // The harness's files are plain GeoPackage feature tables: read them with the native reader
     // (no GDAL start-up); anything it declines goes through GDAL as usual.
-    match jingwei_layers::gpkg::read_layer(&path, Some(name)) {
+    match jingwei_layers::gpkg::read_layer_fields(&path, Some(name), keep) {
         Ok(l) => Ok(l),
         Err(_) => Ok(Source::open(&path, &OpenOptions::default())?.read_layer(Some(name))?),
     }
@@ -71,23 +76,12 @@ fn w1(dir: &Path) -> Result<serde_json::Value> {
     }))
 }
 
-fn read_geometry(dir: &Path, name: &str, keep: &[&str]) -> Result<Layer> {
-    let path = dir.join(format!("{name}.gpkg"));
-    if !path.is_file() {
-        bail!("{}: no such file", path.display());
-    }
-    match jingwei_layers::gpkg::read_layer_fields(&path, Some(name), Some(keep)) {
-        Ok(l) => Ok(l),
-        Err(_) => Ok(Source::open(&path, &OpenOptions::default())?.read_layer(Some(name))?),
-    }
-}
-
 fn w2(dir: &Path) -> Result<serde_json::Value> {
     use jingwei_analysis::{coverage::permit_coverage, zones::zone_hits};
     let t0 = Instant::now();
     let (b, (p, z)) = rayon::join(
-        || read_geometry(dir, "buildings", &[]),
-        || rayon::join(|| read_geometry(dir, "permits", &[]), || read_geometry(dir, "zones", &["zone_type"])),
+        || read_fields(dir, "buildings", Some(&[])),
+        || rayon::join(|| read_fields(dir, "permits", Some(&[])), || read_fields(dir, "zones", Some(&["zone_type"]))),
     );
     let (b, p, z) = (b?, p?, z?);
     let t1 = Instant::now();

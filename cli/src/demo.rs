@@ -8,7 +8,6 @@
 
 use anyhow::{Context, Result};
 use geo::{Area, BoundingRect, Centroid, ConvexHull, Geometry, MultiPoint, Point, Polygon, Rect, coord};
-use jingwei_layers::catalog::Group;
 use jingwei_layers::write::{NewLayer, write_gpkg_layer};
 use jingwei_layers::{FieldDef, FieldKind, OpenOptions, RepairMode, Source, Value, Workspace, ops};
 use std::path::PathBuf;
@@ -77,6 +76,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let name_i = b.field_index("name");
     let synth = || Value::Integer(1);
     let meta = [("SYNTHETIC", "YES"), ("GENERATOR", "jingwei generate-demo"), ("SEED", "see assets/demo/README.md")];
+    // Every layer goes to the same file, in the workspace CRS, marked SYNTHETIC.
+    let write = |name: &str, what: &str, geometry_type, fields: &[FieldDef], features: &[(Option<Geometry>, Vec<Value>)]| {
+        let description = format!("{what} — {NOTE}");
+        write_gpkg_layer(&a.out, &NewLayer { name, crs: &crs, geometry_type, fields, description: &description, metadata: &meta }, features)
+    };
 
     // --- Building permits (建设工程规划许可证) ---
     let permit_fields = [
@@ -138,18 +142,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             ],
         ));
     }
-    write_gpkg_layer(
-        &a.out,
-        &NewLayer {
-            name: "permits",
-            crs: &crs,
-            geometry_type: gdal_sys::OGRwkbGeometryType::wkbPolygon,
-            fields: &permit_fields,
-            description: &format!("建设工程规划许可 building permits — {NOTE}"),
-            metadata: &meta,
-        },
-        &permits,
-    )?;
+    write("permits", "建设工程规划许可 building permits", gdal_sys::OGRwkbGeometryType::wkbPolygon, &permit_fields, &permits)?;
 
     // --- 三区三线 control zones ---
     let zone_fields = [
@@ -191,18 +184,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .collect();
         zones.push((Some(Geometry::Polygon(Polygon::new(pts.into(), vec![]))), vec![Value::Text("permanent_basic_farmland".into()), Value::Text("永久基本农田".into()), Value::Text(format!("示意农田保护片区{}", i + 1)), Value::Text(format!("PBF-310115-{:02}", i + 1)), synth()]));
     }
-    write_gpkg_layer(
-        &a.out,
-        &NewLayer {
-            name: "control_zones",
-            crs: &crs,
-            geometry_type: gdal_sys::OGRwkbGeometryType::wkbUnknown,
-            fields: &zone_fields,
-            description: &format!("三区三线 control lines — {NOTE}"),
-            metadata: &meta,
-        },
-        &zones,
-    )?;
+    write("control_zones", "三区三线 control lines", gdal_sys::OGRwkbGeometryType::wkbUnknown, &zone_fields, &zones)?;
 
     // --- River protection zones (河道管理范围): 50 m either side of the rivers. The river is
     // the union of the named river polygons (黄浦江, 苏州河) and the large riverbank/water
@@ -237,18 +219,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             rivers.push((Some(bank), vec![Value::Text("river_protection_zone".into()), Value::Text("河道管理范围".into()), Value::Text("黄浦江、苏州河河道管理范围".into()), Value::Text("RPZ-HPJ-SZH".into()), synth()]));
         }
     }
-    write_gpkg_layer(
-        &a.out,
-        &NewLayer {
-            name: "river_protection_zones",
-            crs: &crs,
-            geometry_type: gdal_sys::OGRwkbGeometryType::wkbUnknown,
-            fields: &zone_fields,
-            description: &format!("河道管理范围 river protection zones — {NOTE}"),
-            metadata: &meta,
-        },
-        &rivers,
-    )?;
+    write("river_protection_zones", "河道管理范围 river protection zones", gdal_sys::OGRwkbGeometryType::wkbUnknown, &zone_fields, &rivers)?;
 
     // --- Emergency resources ---
     let res_fields = [
@@ -273,9 +244,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     // Hospitals: OSM hospital land use and POIs.
     let pkind = pois.field_index("kind").context("pois has no kind")?;
-    let pname = pois.field_index("name").context("pois has no name")?;
     let mut n_h = 0;
-    for f in landuse.features().filter(|f| f.value(kind_i).as_str() == Some("hospital")).chain(pois.features().filter(|f| f.layer.feature(f.row).value(pkind).as_str() == Some("hospital"))) {
+    for f in landuse.features().filter(|f| f.value(kind_i).as_str() == Some("hospital")).chain(pois.features().filter(|f| f.value(pkind).as_str() == Some("hospital"))) {
         let Some(c) = f.geometry().and_then(|g| g.centroid()) else { continue };
         n_h += 1;
         let name = f.value_by_name("name").and_then(|v| v.as_str().map(str::to_owned)).filter(|s| !s.is_empty()).unwrap_or_else(|| format!("陆家嘴社区医院{n_h}"));
@@ -283,7 +253,6 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let ph = phone(&mut rng);
         res.push((Some(Geometry::Point(c)), vec![Value::Text("hospital".into()), Value::Text("医院".into()), Value::Text(name), Value::Integer(beds), Value::Null, Value::Text(ph), synth()]));
     }
-    let _ = pname;
     // Fire stations and warehouses: at road vertices nearest to fixed fractions of the extent.
     let road_pts: Vec<geo::Coord> = roads.geometries.iter().flatten().flat_map(|g| geo::CoordsIter::coords_iter(g).collect::<Vec<_>>()).collect();
     let nearest_road = |x: f64, y: f64| road_pts.iter().copied().min_by(|p, q| ((p.x - x).powi(2) + (p.y - y).powi(2)).total_cmp(&((q.x - x).powi(2) + (q.y - y).powi(2))));
@@ -298,19 +267,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let ph = phone(&mut rng);
         res.push((Some(Geometry::Point(Point(c))), vec![Value::Text(cat.into()), Value::Text(cat_zh.into()), Value::Text(name.into()), Value::Integer(cap), stock.map_or(Value::Null, Value::Text), Value::Text(ph), synth()]));
     }
-    write_gpkg_layer(
-        &a.out,
-        &NewLayer {
-            name: "emergency_resources",
-            crs: &crs,
-            geometry_type: gdal_sys::OGRwkbGeometryType::wkbPoint,
-            fields: &res_fields,
-            description: &format!("应急资源 emergency resources — {NOTE}"),
-            metadata: &meta,
-        },
-        &res,
-    )?;
-    let _ = Group::ALL;
+    write("emergency_resources", "应急资源 emergency resources", gdal_sys::OGRwkbGeometryType::wkbPoint, &res_fields, &res)?;
     eprintln!(
         "wrote {}: {} permits, {} control zones, {} river protection zones, {} emergency resources ({})",
         a.out.display(),

@@ -117,22 +117,14 @@ fn transform_query(q: Query, t: &Transformer) -> Result<Query> {
         Query::Bbox(b) if t.is_identity() => Query::Bbox(b),
         Query::Bbox(b) => {
             // Densify the envelope's edges so that the reprojected ring follows the curves.
-            let mut ring = Vec::new();
-            for i in 0..64 {
-                let f = f64::from(i) / 64.0;
-                ring.push((b[0] + (b[2] - b[0]) * f, b[1]));
-            }
-            for i in 0..64 {
-                let f = f64::from(i) / 64.0;
-                ring.push((b[2], b[1] + (b[3] - b[1]) * f));
-            }
-            for i in 0..64 {
-                let f = f64::from(i) / 64.0;
-                ring.push((b[2] - (b[2] - b[0]) * f, b[3]));
-            }
-            for i in 0..64 {
-                let f = f64::from(i) / 64.0;
-                ring.push((b[0], b[3] - (b[3] - b[1]) * f));
+            let corners = [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])];
+            let mut ring = Vec::with_capacity(4 * 64);
+            for (k, &(x0, y0)) in corners.iter().enumerate() {
+                let (x1, y1) = corners[(k + 1) % 4];
+                for i in 0..64 {
+                    let f = f64::from(i) / 64.0;
+                    ring.push((x0 + (x1 - x0) * f, y0 + (y1 - y0) * f));
+                }
             }
             t.transform_in_place(&mut ring)?;
             Query::Area(geo::Geometry::Polygon(geo::Polygon::new(ring.into(), vec![])))

@@ -1,7 +1,7 @@
 //! End-to-end tests of the `jingwei` binary on the demo city and the shared data.
 
 use geo::{BoundingRect, Centroid, Intersects};
-use jingwei_layers::{OpenOptions, Source, Transformer};
+use jingwei_layers::{OpenOptions, Source};
 use serde_json::Value as J;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -258,7 +258,6 @@ fn the_demo_generator_is_deterministic() {
             assert_eq!(d.matches("SYNTHETIC").count(), 4, "{d}");
         }
     }
-    let _ = Transformer::new;
 }
 
 #[test]

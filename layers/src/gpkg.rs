@@ -266,27 +266,19 @@ pub fn map_wkb_chunks<R: Send>(
     let plan = plan(path, Some(&table_name), Some(&[]), parts)?;
     plan.ranges
         .par_iter()
-        .map(|&(a, b)| -> Result<R, Declined> {
-            let conn = open(path)?;
-            let mut st = conn.prepare(&plan.select).map_err(sql_err)?;
+        // One SQLite connection per worker thread, as in `read_layer_progress`.
+        .map_init(|| open(path), |conn, &(a, b)| -> Result<R, Declined> {
+            let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
+            let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
             let mut rows = st.query([a, b]).map_err(sql_err)?;
-            let mut blobs: Vec<Vec<u8>> = Vec::new();
-            let mut has: Vec<bool> = Vec::new();
+            let mut wkbs: Vec<Option<Vec<u8>>> = Vec::new();
             while let Some(row) = rows.next().map_err(sql_err)? {
-                match row.get_ref(1).map_err(sql_err)? {
-                    ValueRef::Blob(b) => match crate::wkb::gpkg_wkb(b) {
-                        Ok(Some(w)) => {
-                            blobs.push(w.to_vec());
-                            has.push(true);
-                        }
-                        Ok(None) => has.push(false),
-                        Err(e) => return Err(Declined(e.to_string())),
-                    },
-                    _ => has.push(false),
-                }
+                wkbs.push(match row.get_ref(1).map_err(sql_err)? {
+                    ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(<[u8]>::to_vec),
+                    _ => None,
+                });
             }
-            let mut it = blobs.iter();
-            let views: Vec<Option<&[u8]>> = has.iter().map(|&h| if h { it.next().map(Vec::as_slice) } else { None }).collect();
+            let views: Vec<Option<&[u8]>> = wkbs.iter().map(Option::as_deref).collect();
             Ok(f(&views))
         })
         .collect()

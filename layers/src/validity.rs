@@ -4,7 +4,7 @@
 use geo::{Coord, Geometry, LineString, MultiPolygon, Polygon, Validation};
 use serde::Serialize;
 
-use crate::wkb::{parse_wkb, polygon_raw};
+use crate::wkb::parse_wkb;
 
 /// What is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -182,9 +182,15 @@ pub fn check_and_fix(fid: i64, g: &mut Option<Geometry>, mode: RepairMode) -> Ve
     found.into_iter().map(|(problem, detail)| GeometryIssue { fid, problem, detail, action }).collect()
 }
 
-fn clean_ring(r: &LineString) -> Option<LineString> {
-    let mut c: Vec<Coord> = r.0.iter().copied().filter(|c| c.x.is_finite() && c.y.is_finite()).collect();
+/// The finite coordinates of a line, without consecutive repeats.
+fn finite_deduped(l: &LineString) -> Vec<Coord> {
+    let mut c: Vec<Coord> = l.0.iter().copied().filter(|c| c.x.is_finite() && c.y.is_finite()).collect();
     c.dedup();
+    c
+}
+
+fn clean_ring(r: &LineString) -> Option<LineString> {
+    let mut c = finite_deduped(r);
     if c.first() != c.last() {
         if let Some(&f) = c.first() {
             c.push(f);
@@ -196,12 +202,11 @@ fn clean_ring(r: &LineString) -> Option<LineString> {
 fn clean_polygon(p: &Polygon) -> Option<Polygon> {
     let ext = clean_ring(p.exterior())?;
     let ints = p.interiors().iter().filter_map(clean_ring).collect();
-    Some(polygon_raw(ext, ints))
+    Some(Polygon::new(ext, ints))
 }
 
 fn clean_line(l: &LineString) -> Option<LineString> {
-    let mut c: Vec<Coord> = l.0.iter().copied().filter(|c| c.x.is_finite() && c.y.is_finite()).collect();
-    c.dedup();
+    let c = finite_deduped(l);
     (c.len() >= 2).then_some(LineString(c))
 }
 
@@ -276,7 +281,7 @@ mod tests {
 
     #[test]
     fn bowtie_is_found_and_repaired() {
-        let bowtie = Geometry::Polygon(polygon_raw(ring(&[(0., 0.), (2., 2.), (2., 0.), (0., 2.), (0., 0.)]), vec![]));
+        let bowtie = Geometry::Polygon(Polygon::new(ring(&[(0., 0.), (2., 2.), (2., 0.), (0., 2.), (0., 0.)]), vec![]));
         let p = problems(&bowtie);
         assert_eq!(p[0].0, Problem::SelfIntersection);
         let mut g = Some(bowtie);
@@ -290,7 +295,7 @@ mod tests {
 
     #[test]
     fn unclosed_short_and_nan() {
-        let short = Geometry::Polygon(polygon_raw(ring(&[(0., 0.), (1., 0.), (0., 0.)]), vec![]));
+        let short = Geometry::Polygon(Polygon::new(ring(&[(0., 0.), (1., 0.), (0., 0.)]), vec![]));
         assert!(problems(&short).iter().any(|p| p.0 == Problem::TooShort));
         assert!(repair(&short).is_none());
         let nan = Geometry::LineString(ring(&[(0., 0.), (f64::NAN, 1.), (2., 2.)]));

@@ -166,12 +166,7 @@ fn read_polygon(r: &mut Reader<'_>, le: bool, dims: usize) -> Result<Polygon, Wk
             r.unclosed_rings += 1;
         }
     }
-    Ok(polygon_raw(exterior, interiors))
-}
-
-/// Build a polygon (geo closes open rings; the reader counts them first).
-pub(crate) fn polygon_raw(exterior: LineString, interiors: Vec<LineString>) -> Polygon {
-    Polygon::new(exterior, interiors)
+    Ok(Polygon::new(exterior, interiors))
 }
 
 /// Append every x/y of a WKB geometry to `out` without building geometry objects (the fast

@@ -170,7 +170,7 @@ pub fn extrude_layer(layer: &Layer, rule: &HeightRule, origin_xy: [f64; 2]) -> M
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{LineString, coord};
+    use geo::LineString;
 
     fn square_layer(x0: f64, y0: f64) -> Layer {
         let ring = LineString::from(vec![(x0, y0), (x0 + 10.0, y0), (x0 + 10.0, y0 + 20.0), (x0, y0 + 20.0), (x0, y0)]);
@@ -208,7 +208,6 @@ mod tests {
         // Local coordinates are small, heights right.
         assert!(m.positions.iter().all(|p| p[0].abs() < 1_000.0 && p[2].abs() < 1_000.0));
         assert!(m.positions.iter().any(|p| p[1] == 30.0));
-        let _ = coord! {x: 0.0, y: 0.0};
     }
 
     #[test]
