@@ -13,6 +13,12 @@ if [ ! -f "$DATA/MANIFEST.md" ]; then
 fi
 scripts/setup.sh
 . scripts/env.sh
+if cargo fmt --version >/dev/null 2>&1; then
+  echo "test-all: cargo fmt --check"
+  cargo fmt --all -- --check
+else
+  echo "test-all: rustfmt is not installed; formatting not checked"
+fi
 echo "test-all: cargo test --workspace (target dir $CARGO_TARGET_DIR)"
 cargo test --workspace --locked --no-fail-fast
 echo "test-all: done in $(( $(date +%s) - start )) s"

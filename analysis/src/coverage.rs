@@ -7,8 +7,8 @@
 
 use geo::{Area, BooleanOps, Coord, Geometry, Intersects, LineString, Polygon};
 use rayon::prelude::*;
-use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
 
 use crate::{aabb, polygons};
 
@@ -72,11 +72,24 @@ fn convex_ccw(p: &Polygon) -> Option<Vec<Coord>> {
 /// the shoelace products would cancel away about a millimetre² of every building's area.
 fn clipped_area(subject: &LineString, clip: &[Coord]) -> f64 {
     let o = clip[0];
-    let mut poly: Vec<Coord> = subject.0.iter().map(|c| Coord { x: c.x - o.x, y: c.y - o.y }).collect();
+    let mut poly: Vec<Coord> = subject
+        .0
+        .iter()
+        .map(|c| Coord {
+            x: c.x - o.x,
+            y: c.y - o.y,
+        })
+        .collect();
     if poly.len() > 1 && poly.first() == poly.last() {
         poly.pop();
     }
-    let clip: Vec<Coord> = clip.iter().map(|c| Coord { x: c.x - o.x, y: c.y - o.y }).collect();
+    let clip: Vec<Coord> = clip
+        .iter()
+        .map(|c| Coord {
+            x: c.x - o.x,
+            y: c.y - o.y,
+        })
+        .collect();
     let n = clip.len();
     for i in 0..n {
         if poly.is_empty() {
@@ -85,9 +98,15 @@ fn clipped_area(subject: &LineString, clip: &[Coord]) -> f64 {
         let (a, b) = (clip[i], clip[(i + 1) % n]);
         let inside = |p: Coord| (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x) >= 0.0;
         let cut = |p: Coord, q: Coord| {
-            let (d1, d2) = ((b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x), (b.x - a.x) * (q.y - a.y) - (b.y - a.y) * (q.x - a.x));
+            let (d1, d2) = (
+                (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x),
+                (b.x - a.x) * (q.y - a.y) - (b.y - a.y) * (q.x - a.x),
+            );
             let t = d1 / (d1 - d2);
-            Coord { x: p.x + (q.x - p.x) * t, y: p.y + (q.y - p.y) * t }
+            Coord {
+                x: p.x + (q.x - p.x) * t,
+                y: p.y + (q.y - p.y) * t,
+            }
         };
         let input = std::mem::take(&mut poly);
         let m = input.len();
@@ -108,7 +127,11 @@ fn clipped_area(subject: &LineString, clip: &[Coord]) -> f64 {
     if m < 3 {
         return 0.0;
     }
-    (0..m).map(|i| poly[i].x * poly[(i + 1) % m].y - poly[(i + 1) % m].x * poly[i].y).sum::<f64>().abs() / 2.0
+    (0..m)
+        .map(|i| poly[i].x * poly[(i + 1) % m].y - poly[(i + 1) % m].x * poly[i].y)
+        .sum::<f64>()
+        .abs()
+        / 2.0
 }
 
 fn intersection_area(building: &Polygon, permit: &Clipper) -> f64 {
@@ -130,14 +153,15 @@ pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometr
         .iter()
         .flatten()
         .flat_map(|g| polygons(g).into_iter().cloned())
-        .map(|poly| Clipper { ccw_convex: convex_ccw(&poly), poly })
+        .map(|poly| Clipper {
+            ccw_convex: convex_ccw(&poly),
+            poly,
+        })
         .collect();
     let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = clippers
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| {
-            Some(GeomWithData::new(Rectangle::from_aabb(aabb(&c.poly)?), i as u32))
-        })
+        .filter_map(|(i, c)| Some(GeomWithData::new(Rectangle::from_aabb(aabb(&c.poly)?), i as u32)))
         .collect();
     let tree = RTree::bulk_load(entries);
     buildings
@@ -170,14 +194,25 @@ mod tests {
     use super::*;
 
     fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Option<Geometry> {
-        Some(Geometry::Polygon(Polygon::new(LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]), vec![])))
+        Some(Geometry::Polygon(Polygon::new(
+            LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]),
+            vec![],
+        )))
     }
 
     #[test]
     fn concave_building_against_convex_and_concave_permits() {
         // An L-shaped building: 20×10 base plus a 10×10 arm, 300 m².
         let l = Some(Geometry::Polygon(Polygon::new(
-            LineString::from(vec![(0.0, 0.0), (20.0, 0.0), (20.0, 10.0), (10.0, 10.0), (10.0, 20.0), (0.0, 20.0), (0.0, 0.0)]),
+            LineString::from(vec![
+                (0.0, 0.0),
+                (20.0, 0.0),
+                (20.0, 10.0),
+                (10.0, 10.0),
+                (10.0, 20.0),
+                (0.0, 20.0),
+                (0.0, 0.0),
+            ]),
             vec![],
         )));
         // A permit over the right half (x ≥ 10): covers 10×10 of the base only = 100 m².
@@ -191,7 +226,15 @@ mod tests {
         assert_eq!(cov[0].covered_m2, 0.0);
         // A concave permit goes through the boolean-ops fallback and agrees.
         let u = Some(Geometry::Polygon(Polygon::new(
-            LineString::from(vec![(-1.0, -1.0), (21.0, -1.0), (21.0, 5.0), (5.0, 5.0), (5.0, 21.0), (-1.0, 21.0), (-1.0, -1.0)]),
+            LineString::from(vec![
+                (-1.0, -1.0),
+                (21.0, -1.0),
+                (21.0, 5.0),
+                (5.0, 5.0),
+                (5.0, 21.0),
+                (-1.0, 21.0),
+                (-1.0, -1.0),
+            ]),
             vec![],
         )));
         let cov = permit_coverage(&[l], &[u]);

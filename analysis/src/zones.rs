@@ -27,11 +27,17 @@ impl PreparedZone {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                 for w in ring.0.windows(2) {
                     let (a, b) = (w[0], w[1]);
-                    edges.push(GeomWithData::new(Rectangle::from_corners([a.x.min(b.x), a.y.min(b.y)], [a.x.max(b.x), a.y.max(b.y)]), (a, b)));
+                    edges.push(GeomWithData::new(
+                        Rectangle::from_corners([a.x.min(b.x), a.y.min(b.y)], [a.x.max(b.x), a.y.max(b.y)]),
+                        (a, b),
+                    ));
                 }
             }
         }
-        Some(PreparedZone { polygons, edges: RTree::bulk_load(edges) })
+        Some(PreparedZone {
+            polygons,
+            edges: RTree::bulk_load(edges),
+        })
     }
 
     /// True when the building polygon and the zone share at least one point.
@@ -55,13 +61,20 @@ impl PreparedZone {
                 return true;
             }
         }
-        self.polygons.iter().filter_map(|z| z.exterior().0.first()).any(|c| building.intersects(&Point(*c)))
+        self.polygons
+            .iter()
+            .filter_map(|z| z.exterior().0.first())
+            .any(|c| building.intersects(&Point(*c)))
     }
 }
 
 /// For each building, the indices of the zones it touches (sorted), in parallel.
 pub fn zone_hits(buildings: &[Option<Geometry>], zones: &[Option<Geometry>]) -> Vec<Vec<u32>> {
-    let prepared: Vec<(usize, PreparedZone)> = zones.par_iter().enumerate().filter_map(|(i, g)| Some((i, PreparedZone::new(g.as_ref()?)?))).collect();
+    let prepared: Vec<(usize, PreparedZone)> = zones
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, g)| Some((i, PreparedZone::new(g.as_ref()?)?)))
+        .collect();
     let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = prepared
         .iter()
         .enumerate()
@@ -97,7 +110,10 @@ mod tests {
     use geo::LineString;
 
     fn sq(x: f64, y: f64, s: f64) -> Option<Geometry> {
-        Some(Geometry::Polygon(Polygon::new(LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]), vec![])))
+        Some(Geometry::Polygon(Polygon::new(
+            LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]),
+            vec![],
+        )))
     }
 
     #[test]
@@ -105,14 +121,20 @@ mod tests {
         // A ring-shaped zone (a hole in the middle) of 0..100 with hole 40..60.
         let zone = Some(Geometry::Polygon(Polygon::new(
             LineString::from(vec![(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0), (0.0, 0.0)]),
-            vec![LineString::from(vec![(40.0, 40.0), (60.0, 40.0), (60.0, 60.0), (40.0, 60.0), (40.0, 40.0)])],
+            vec![LineString::from(vec![
+                (40.0, 40.0),
+                (60.0, 40.0),
+                (60.0, 60.0),
+                (40.0, 60.0),
+                (40.0, 40.0),
+            ])],
         )));
         let buildings = vec![
-            sq(10.0, 10.0, 5.0),   // inside
-            sq(95.0, 50.0, 10.0),  // crossing the outer edge
-            sq(100.0, 10.0, 5.0),  // touching the outer edge
-            sq(45.0, 45.0, 5.0),   // inside the hole: apart
-            sq(200.0, 200.0, 5.0), // far
+            sq(10.0, 10.0, 5.0),     // inside
+            sq(95.0, 50.0, 10.0),    // crossing the outer edge
+            sq(100.0, 10.0, 5.0),    // touching the outer edge
+            sq(45.0, 45.0, 5.0),     // inside the hole: apart
+            sq(200.0, 200.0, 5.0),   // far
             sq(-50.0, -50.0, 300.0), // containing the whole zone
         ];
         let hits = zone_hits(&buildings, &[zone]);

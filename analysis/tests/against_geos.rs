@@ -9,7 +9,12 @@ use std::path::Path;
 
 #[test]
 fn demo_city_coverage_and_zone_hits_match_geos() {
-    let ws = Workspace::open_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"), None, RepairMode::Repair).unwrap();
+    let ws = Workspace::open_catalog(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"),
+        None,
+        RepairMode::Repair,
+    )
+    .unwrap();
     let b = &ws.layer("buildings").unwrap().layer;
     let p = &ws.layer("permits").unwrap().layer;
     let z = &ws.layer("control_zones").unwrap().layer;
@@ -31,11 +36,33 @@ fn demo_city_coverage_and_zone_hits_match_geos() {
         }
         if cov[row].permits != pairs {
             let geos_valid = bg.is_valid();
-            let near: Vec<String> = permits.iter().filter(|pg| { let e = pg.envelope(); let f = bg.envelope(); e.MinX <= f.MaxX && f.MinX <= e.MaxX && e.MinY <= f.MaxY && f.MinY <= e.MaxY }).map(|pg| pg.wkt().unwrap()).collect();
-            panic!("row {row} fid {} valid={geos_valid}: ours {} GEOS {pairs}\nbuilding {}\npermits {near:?}", b.fids[row], cov[row].permits, bg.wkt().unwrap());
+            let near: Vec<String> = permits
+                .iter()
+                .filter(|pg| {
+                    let e = pg.envelope();
+                    let f = bg.envelope();
+                    e.MinX <= f.MaxX && f.MinX <= e.MaxX && e.MinY <= f.MaxY && f.MinY <= e.MaxY
+                })
+                .map(|pg| pg.wkt().unwrap())
+                .collect();
+            panic!(
+                "row {row} fid {} valid={geos_valid}: ours {} GEOS {pairs}\nbuilding {}\npermits {near:?}",
+                b.fids[row],
+                cov[row].permits,
+                bg.wkt().unwrap()
+            );
         }
-        assert!((cov[row].covered_m2 - area).abs() < 1e-6 * g.unsigned_area().max(1.0), "row {row}: {} vs GEOS {area}", cov[row].covered_m2);
-        let want: Vec<u32> = zones.iter().enumerate().filter(|(_, zg)| zg.as_ref().is_some_and(|zg| bg.intersects(zg))).map(|(i, _)| i as u32).collect();
+        assert!(
+            (cov[row].covered_m2 - area).abs() < 1e-6 * g.unsigned_area().max(1.0),
+            "row {row}: {} vs GEOS {area}",
+            cov[row].covered_m2
+        );
+        let want: Vec<u32> = zones
+            .iter()
+            .enumerate()
+            .filter(|(_, zg)| zg.as_ref().is_some_and(|zg| bg.intersects(zg)))
+            .map(|(i, _)| i as u32)
+            .collect();
         assert_eq!(hits[row], want, "building row {row}");
         flagged += usize::from(cov[row].ratio() < 0.95);
         zone_hit += usize::from(!want.is_empty());

@@ -81,7 +81,12 @@ fn w2(dir: &Path) -> Result<serde_json::Value> {
     let t0 = Instant::now();
     let (b, (p, z)) = rayon::join(
         || read_fields(dir, "buildings", Some(&[])),
-        || rayon::join(|| read_fields(dir, "permits", Some(&[])), || read_fields(dir, "zones", Some(&["zone_type"]))),
+        || {
+            rayon::join(
+                || read_fields(dir, "permits", Some(&[])),
+                || read_fields(dir, "zones", Some(&["zone_type"])),
+            )
+        },
     );
     let (b, p, z) = (b?, p?, z?);
     let t1 = Instant::now();
@@ -92,7 +97,8 @@ fn w2(dir: &Path) -> Result<serde_json::Value> {
     let ty = z.field_index("zone_type").context("zones has no zone_type")?;
     let types: Vec<String> = (0..z.len()).map(|r| z.feature(r).value(ty).to_string()).collect();
     let mut by_type: std::collections::BTreeMap<String, u64> = Default::default();
-    let (mut cov_flag, mut cov_zero, mut cov_partial, mut pairs, mut zone_any, mut flag_any, mut flag_both) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut cov_flag, mut cov_zero, mut cov_partial, mut pairs, mut zone_any, mut flag_any, mut flag_both) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut cov_sum = 0.0f64;
     for (c, h) in cov.iter().zip(&hits) {
         let ratio = c.ratio();
@@ -129,7 +135,10 @@ fn mesh(dir: &Path) -> Result<serde_json::Value> {
     let t1 = Instant::now();
     let e = b.extent().context("no buildings")?;
     let origin = [((e[0] + e[2]) / 2.0).round(), ((e[1] + e[3]) / 2.0).round()];
-    let rule = HeightRule { height_field: Some("height_m".into()), ..HeightRule::default() };
+    let rule = HeightRule {
+        height_field: Some("height_m".into()),
+        ..HeightRule::default()
+    };
     let single = rayon::ThreadPoolBuilder::new().num_threads(1).build()?.install(|| {
         let t = Instant::now();
         let m = extrude_layer(&b, &rule, origin);
@@ -155,14 +164,20 @@ fn w3(dir: &Path) -> Result<serde_json::Value> {
     let index = SpatialIndex::build(&res.geometries);
     let t2 = Instant::now();
     let id_col = res.field_index("id").context("resources has no 'id' field")?;
-    let ids: Vec<i64> = (0..res.len()).map(|r| res.feature(r).value(id_col).as_f64().unwrap_or(0.0) as i64).collect();
+    let ids: Vec<i64> = (0..res.len())
+        .map(|r| res.feature(r).value(id_col).as_f64().unwrap_or(0.0) as i64)
+        .collect();
     let per_query: Vec<(usize, f64, i64)> = qs
         .geometries
         .par_iter()
         .map(|g| {
             let Some(geo::Geometry::Point(p)) = g else { return (0, 0.0, 0) };
             let hits = index.nearest(&res.geometries, p.x(), p.y(), 5);
-            (hits.len(), hits.iter().map(|h| h.distance).sum(), hits.iter().map(|h| ids[h.row]).sum())
+            (
+                hits.len(),
+                hits.iter().map(|h| h.distance).sum(),
+                hits.iter().map(|h| ids[h.row]).sum(),
+            )
         })
         .collect();
     let t3 = Instant::now();

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use jingwei_layers::{OpenOptions, Source};
 use serde::Serialize;
-use std::path::PathBuf;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -32,12 +32,21 @@ struct Report<'a> {
 pub fn run(a: Args) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let src = Source::open(&a.file, &OpenOptions { encoding: a.encoding.clone() })?;
+    let src = Source::open(
+        &a.file,
+        &OpenOptions {
+            encoding: a.encoding.clone(),
+        },
+    )?;
     let layers = match &a.layer {
         Some(n) => vec![src.layer_info(Some(n))?],
         None => src.info()?,
     };
-    let report = Report { path: a.file.display().to_string(), driver: src.driver(), layers };
+    let report = Report {
+        path: a.file.display().to_string(),
+        driver: src.driver(),
+        layers,
+    };
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         return Ok(ExitCode::SUCCESS);
@@ -45,7 +54,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     writeln!(out, "File:    {}", report.path)?;
     writeln!(out, "Driver:  {}", report.driver)?;
     if let Some(e) = src.encoding() {
-        writeln!(out, "Encoding: {} ({})", e.encoding, serde_json::to_value(e.source)?.as_str().unwrap_or(""))?;
+        writeln!(
+            out,
+            "Encoding: {} ({})",
+            e.encoding,
+            serde_json::to_value(e.source)?.as_str().unwrap_or("")
+        )?;
     }
     let n = report.layers.len();
     for (i, l) in report.layers.iter().enumerate() {

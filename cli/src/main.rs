@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "jingwei", version, about = "Jingwei 经纬 — GIS and digital-twin workstation (command line)")]
+#[command(
+    name = "jingwei",
+    version,
+    about = "Jingwei 经纬 — GIS and digital-twin workstation (command line)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,7 +58,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => {
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
             // The reader went away (`jingwei info … | head`): not an error.
             ExitCode::SUCCESS
         }

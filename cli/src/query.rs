@@ -4,10 +4,9 @@ use anyhow::{Context, Result, bail};
 use jingwei_layers::validity::RepairMode;
 use jingwei_layers::{Crs, Hit, Layer, OpenOptions, Source, SpatialIndex, Transformer, Workspace};
 use serde_json::json;
-use std::path::PathBuf;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
-
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Invalid {
@@ -86,7 +85,10 @@ fn parse_query(a: &Args) -> Result<Query> {
         let v = parse_nums(s, 2, "--at")?;
         Ok((v[0], v[1]))
     };
-    let chosen = [a.bbox.is_some(), a.point.is_some(), a.nearest.is_some(), a.within.is_some()].iter().filter(|b| **b).count();
+    let chosen = [a.bbox.is_some(), a.point.is_some(), a.nearest.is_some(), a.within.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
     if chosen != 1 {
         bail!("give exactly one of --bbox, --point, --nearest K --at X,Y, --within D --at X,Y");
     }
@@ -165,7 +167,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Invalid::Skip => RepairMode::Skip,
         Invalid::Keep => RepairMode::Keep,
     };
-    let mut src = Source::open(&a.file, &OpenOptions { encoding: a.encoding.clone() })?;
+    let mut src = Source::open(
+        &a.file,
+        &OpenOptions {
+            encoding: a.encoding.clone(),
+        },
+    )?;
     let bar = crate::progress(0, "reading");
     let b2 = bar.clone();
     src.set_progress(std::sync::Arc::new(move |done, total| {
@@ -176,7 +183,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     bar.finish_and_clear();
     if let Some(p) = &a.towgs84 {
         let params = crate::transform::seven(p)?;
-        let crs = layer.crs.as_ref().with_context(|| format!("{}: the layer has no CRS to attach --towgs84 to", a.file.display()))?;
+        let crs = layer
+            .crs
+            .as_ref()
+            .with_context(|| format!("{}: the layer has no CRS to attach --towgs84 to", a.file.display()))?;
         layer.crs = Some(crs.with_towgs84(params)?);
     }
     let (ws_layer, index, query, to_lonlat, units) = match layer.crs.clone() {

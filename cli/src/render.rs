@@ -73,7 +73,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             w.add_layer(layer, RepairMode::Repair)?;
         }
     }
-    let Some(ws) = ws else { bail!("nothing to render: give files or --workspace") };
+    let Some(ws) = ws else {
+        bail!("nothing to render: give files or --workspace")
+    };
     let scene = build_scene(&ws);
     let extent = scene.extent_local.context("the layers have no geometry to draw")?;
     let aspect = w as f32 / h as f32;
@@ -84,6 +86,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     };
     let frame = render_once(&scene, &view, w, h)?;
     std::fs::write(&a.out, frame.to_png()?).with_context(|| format!("{}: cannot write", a.out.display()))?;
-    eprintln!("wrote {} ({}×{}, {} layers, {} triangles)", a.out.display(), w, h, ws.layers.len(), scene.triangles());
+    eprintln!(
+        "wrote {} ({}×{}, {} layers, {} triangles)",
+        a.out.display(),
+        w,
+        h,
+        ws.layers.len(),
+        scene.triangles()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -30,7 +30,11 @@ pub struct Args {
 }
 
 pub(crate) fn seven(s: &str) -> Result<[f64; 7]> {
-    let v: Vec<f64> = s.split(',').map(|t| t.trim().parse()).collect::<Result<_, _>>().with_context(|| format!("'{s}' must be 7 comma-separated numbers"))?;
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|t| t.trim().parse())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("'{s}' must be 7 comma-separated numbers"))?;
     v.try_into().map_err(|_| anyhow::anyhow!("'{s}' must be 7 comma-separated numbers"))
 }
 

@@ -13,7 +13,9 @@ fn demo() -> PathBuf {
     root().join("assets/demo/lujiazui_osm.gpkg")
 }
 fn shared() -> PathBuf {
-    std::env::var_os("JINGWEI_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data"))
+    std::env::var_os("JINGWEI_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"))
 }
 
 fn jingwei(args: &[&str]) -> Output {
@@ -22,7 +24,13 @@ fn jingwei(args: &[&str]) -> Output {
 
 fn jingwei_stdin(args: &[&str], input: &str) -> Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jingwei")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jingwei"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -68,21 +76,60 @@ fn query_point_bbox_and_nearest_agree_with_brute_force() {
     let layer = src.read_layer(Some("buildings_polygon")).unwrap();
     // A tall, named building: identify it at its centroid (lon/lat, the layer's own CRS).
     let hi = layer.field_index("height").unwrap();
-    let row = (0..layer.len()).max_by(|&a, &b| layer.feature(a).value(hi).as_f64().unwrap_or(0.0).total_cmp(&layer.feature(b).value(hi).as_f64().unwrap_or(0.0))).unwrap();
+    let row = (0..layer.len())
+        .max_by(|&a, &b| {
+            layer
+                .feature(a)
+                .value(hi)
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&layer.feature(b).value(hi).as_f64().unwrap_or(0.0))
+        })
+        .unwrap();
     let fid = layer.feature(row).fid();
     let c = layer.feature(row).geometry().unwrap().centroid().unwrap();
     let at = format!("{},{}", c.x(), c.y());
-    let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--point", &at, "--tolerance", "0", "--json"]));
-    let ids: Vec<i64> = v["features"].as_array().unwrap().iter().map(|f| f["id"].as_i64().unwrap()).collect();
+    let v = ok_json(jingwei(&[
+        "query",
+        demo().to_str().unwrap(),
+        "--layer",
+        "buildings_polygon",
+        "--point",
+        &at,
+        "--tolerance",
+        "0",
+        "--json",
+    ]));
+    let ids: Vec<i64> = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
     assert!(ids.contains(&fid), "{ids:?} lacks {fid}");
-    let hit = v["features"].as_array().unwrap().iter().find(|f| f["id"].as_i64() == Some(fid)).unwrap();
+    let hit = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"].as_i64() == Some(fid))
+        .unwrap();
     assert_eq!(hit["properties"]["height"].as_f64(), layer.feature(row).value(hi).as_f64());
     assert_eq!(hit["properties"]["_distance_m"].as_f64(), Some(0.0));
     // Nearest: every building under the point first, at distance 0 (OSM building parts overlap
     // here), then ascending distances.
     let under = v["features"].as_array().unwrap().len();
     let k = (under + 3).to_string();
-    let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--nearest", &k, "--at", &at, "--json"]));
+    let v = ok_json(jingwei(&[
+        "query",
+        demo().to_str().unwrap(),
+        "--layer",
+        "buildings_polygon",
+        "--nearest",
+        &k,
+        "--at",
+        &at,
+        "--json",
+    ]));
     let feats = v["features"].as_array().unwrap();
     assert_eq!(feats.len(), under + 3);
     assert!(feats.iter().any(|f| f["id"].as_i64() == Some(fid)));
@@ -95,14 +142,43 @@ fn query_point_bbox_and_nearest_agree_with_brute_force() {
     // Envelope query equals a brute-force intersection count in lon/lat.
     let bbox = [121.49, 31.23, 121.50, 31.24];
     let rect = geo::Rect::new(geo::coord! {x: bbox[0], y: bbox[1]}, geo::coord! {x: bbox[2], y: bbox[3]});
-    let want = layer.geometries.iter().flatten().filter(|g| g.bounding_rect().is_some_and(|r| r.intersects(&rect)) && g.intersects(&rect)).count();
-    let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--bbox", "121.49,31.23,121.50,31.24", "--json"]));
+    let want = layer
+        .geometries
+        .iter()
+        .flatten()
+        .filter(|g| g.bounding_rect().is_some_and(|r| r.intersects(&rect)) && g.intersects(&rect))
+        .count();
+    let v = ok_json(jingwei(&[
+        "query",
+        demo().to_str().unwrap(),
+        "--layer",
+        "buildings_polygon",
+        "--bbox",
+        "121.49,31.23,121.50,31.24",
+        "--json",
+    ]));
     let got = v["features"].as_array().unwrap().len();
     assert!(want > 10);
     assert_eq!(got, want);
     // Within a distance.
-    let v = ok_json(jingwei(&["query", demo().to_str().unwrap(), "--layer", "buildings_polygon", "--within", "50", "--at", &at, "--json"]));
-    assert!(v["features"].as_array().unwrap().iter().all(|f| f["properties"]["_distance_m"].as_f64().unwrap() <= 50.0));
+    let v = ok_json(jingwei(&[
+        "query",
+        demo().to_str().unwrap(),
+        "--layer",
+        "buildings_polygon",
+        "--within",
+        "50",
+        "--at",
+        &at,
+        "--json",
+    ]));
+    assert!(
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["properties"]["_distance_m"].as_f64().unwrap() <= 50.0)
+    );
 }
 
 #[test]
@@ -113,15 +189,33 @@ fn transform_matches_the_check_vectors_in_both_axis_orders() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let second: Vec<f64> = lines[1].split_whitespace().take(2).map(|t| t.parse().unwrap()).collect();
-    assert!((second[0] - 448_481.5746).abs() < 1e-3 && (second[1] - 4_419_565.4353).abs() < 1e-3, "{}", lines[1]);
+    assert!(
+        (second[0] - 448_481.5746).abs() < 1e-3 && (second[1] - 4_419_565.4353).abs() < 1e-3,
+        "{}",
+        lines[1]
+    );
     assert!(lines[1].ends_with("extra"));
     // Authority order: lat lon in, north east out.
-    let out = jingwei_stdin(&["transform", "--from", "EPSG:4490", "--to", "EPSG:4548", "--authority-order"], "39.9087 116.3975\n");
-    let v: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|t| t.parse().unwrap()).collect();
+    let out = jingwei_stdin(
+        &["transform", "--from", "EPSG:4490", "--to", "EPSG:4548", "--authority-order"],
+        "39.9087 116.3975\n",
+    );
+    let v: Vec<f64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
     assert!((v[0] - 4_419_565.4353).abs() < 1e-3 && (v[1] - 448_481.5746).abs() < 1e-3, "{v:?}");
     // GCJ-02 is a CRS name; the published Shanghai reference pair.
-    let out = jingwei_stdin(&["transform", "--from", "GCJ02", "--to", "EPSG:4326", "--precision", "9"], "121.531541859215 31.17530398364597\n");
-    let v: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|t| t.parse().unwrap()).collect();
+    let out = jingwei_stdin(
+        &["transform", "--from", "GCJ02", "--to", "EPSG:4326", "--precision", "9"],
+        "121.531541859215 31.17530398364597\n",
+    );
+    let v: Vec<f64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
     assert!((v[0] - 121.5272106).abs() < 1e-8 && (v[1] - 31.1774276).abs() < 1e-8, "{v:?}");
     // A bad line is reported with its number and marked, the rest still transformed.
     let out = jingwei_stdin(&["transform", "--from", "4490", "--to", "4547"], "abc\n114 30\n");
@@ -135,21 +229,50 @@ fn seven_parameter_shift_is_applied() {
     // Xi'an 1980 / 3-degree GK CM 120E (EPSG:2385) with a made-up but typical shift, compared
     // with PROJ's own cs2cs on the equivalent PROJ strings.
     let params = "24.5,-126.3,-63.7,0.8,-1.2,2.1,1.5";
-    let out = jingwei_stdin(&["transform", "--from", "EPSG:2385", "--from-towgs84", params, "--to", "EPSG:4490", "--precision", "10"], "448000 4419000\n");
+    let out = jingwei_stdin(
+        &[
+            "transform",
+            "--from",
+            "EPSG:2385",
+            "--from-towgs84",
+            params,
+            "--to",
+            "EPSG:4490",
+            "--precision",
+            "10",
+        ],
+        "448000 4419000\n",
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours: Vec<f64> = String::from_utf8(out.stdout).unwrap().split_whitespace().map(|t| t.parse().unwrap()).collect();
-    let unshifted: Vec<f64> = String::from_utf8(jingwei_stdin(&["transform", "--from", "EPSG:2385", "--to", "EPSG:4490", "--precision", "10"], "448000 4419000\n").stdout)
+    let ours: Vec<f64> = String::from_utf8(out.stdout)
         .unwrap()
         .split_whitespace()
         .map(|t| t.parse().unwrap())
         .collect();
+    let unshifted: Vec<f64> = String::from_utf8(
+        jingwei_stdin(
+            &["transform", "--from", "EPSG:2385", "--to", "EPSG:4490", "--precision", "10"],
+            "448000 4419000\n",
+        )
+        .stdout,
+    )
+    .unwrap()
+    .split_whitespace()
+    .map(|t| t.parse().unwrap())
+    .collect();
     // The shift moves the point by metres, not millimetres.
     let moved_m = ((ours[0] - unshifted[0]) * 85_000.0).hypot((ours[1] - unshifted[1]) * 111_000.0);
     assert!(moved_m > 1.0, "{moved_m}");
     // Independent reference: PROJ's own +towgs84 handling (a BoundCRS to WGS 84) through
     // cs2cs. CGCS2000 and WGS 84 differ by well under a millimetre in the ellipsoid here.
     let mut child = Command::new("cs2cs")
-        .args(["-f", "%.10f", &format!("+proj=tmerc +lat_0=0 +lon_0=120 +k=1 +x_0=500000 +y_0=0 +ellps=IAU76 +towgs84={params} +units=m +no_defs +type=crs"), "+to", "EPSG:4326"])
+        .args([
+            "-f",
+            "%.10f",
+            &format!("+proj=tmerc +lat_0=0 +lon_0=120 +k=1 +x_0=500000 +y_0=0 +ellps=IAU76 +towgs84={params} +units=m +no_defs +type=crs"),
+            "+to",
+            "EPSG:4326",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -157,11 +280,26 @@ fn seven_parameter_shift_is_applied() {
     use std::io::Write;
     child.stdin.take().unwrap().write_all(b"448000 4419000\n").unwrap();
     // EPSG:4326 in cs2cs is latitude first.
-    let cs: Vec<f64> = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().split_whitespace().take(2).map(|t| t.parse().unwrap()).collect();
-    assert!((ours[0] - cs[1]).abs() < 1e-8 && (ours[1] - cs[0]).abs() < 1e-8, "ours {ours:?} cs2cs {cs:?}");
+    let cs: Vec<f64> = String::from_utf8(child.wait_with_output().unwrap().stdout)
+        .unwrap()
+        .split_whitespace()
+        .take(2)
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert!(
+        (ours[0] - cs[1]).abs() < 1e-8 && (ours[1] - cs[0]).abs() < 1e-8,
+        "ours {ours:?} cs2cs {cs:?}"
+    );
     // And back again.
-    let back = jingwei_stdin(&["transform", "--from", "EPSG:4490", "--to", "EPSG:2385", "--to-towgs84", params], &format!("{} {}\n", ours[0], ours[1]));
-    let b: Vec<f64> = String::from_utf8(back.stdout).unwrap().split_whitespace().map(|t| t.parse().unwrap()).collect();
+    let back = jingwei_stdin(
+        &["transform", "--from", "EPSG:4490", "--to", "EPSG:2385", "--to-towgs84", params],
+        &format!("{} {}\n", ours[0], ours[1]),
+    );
+    let b: Vec<f64> = String::from_utf8(back.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
     assert!((b[0] - 448_000.0).abs() < 1e-3 && (b[1] - 4_419_000.0).abs() < 1e-3, "{b:?}");
 }
 
@@ -171,7 +309,10 @@ fn assert_clean_error(args: &[&str], must_contain: &[&str]) {
     assert!(!out.status.success(), "{args:?} succeeded");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace") && !err.contains("internal error"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace") && !err.contains("internal error"),
+        "{err}"
+    );
     for m in must_contain {
         assert!(err.contains(m), "{args:?}: '{err}' lacks '{m}'");
     }
@@ -191,10 +332,20 @@ fn bad_input_gives_one_clear_line() {
     // A GeoPackage cut in half.
     let bytes = std::fs::read(demo()).unwrap();
     std::fs::write(d.join("truncated.gpkg"), &bytes[..bytes.len() / 2]).unwrap();
-    let out = jingwei(&["query", &p("truncated.gpkg"), "--layer", "buildings_polygon", "--bbox", "0,0,200,200"]);
+    let out = jingwei(&[
+        "query",
+        &p("truncated.gpkg"),
+        "--layer",
+        "buildings_polygon",
+        "--bbox",
+        "0,0,200,200",
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("truncated.gpkg") && !err.contains("panicked") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("truncated.gpkg") && !err.contains("panicked") && err.lines().count() == 1,
+        "{err}"
+    );
     // Shapefile without its .shx, and without its .dbf.
     let src = shared().join("encoding/nocpg");
     for (skip, what) in [("shx", ".shx"), ("dbf", ".dbf")] {
@@ -209,11 +360,20 @@ fn bad_input_gives_one_clear_line() {
     }
     // Wrong encoding, unknown encoding.
     let shp = src.join("lujiazui_pois_gbk_nocpg.shp");
-    assert_clean_error(&["info", shp.to_str().unwrap(), "--encoding", "UTF-8"], &["lujiazui_pois_gbk_nocpg.shp", "not valid UTF-8"]);
+    assert_clean_error(
+        &["info", shp.to_str().unwrap(), "--encoding", "UTF-8"],
+        &["lujiazui_pois_gbk_nocpg.shp", "not valid UTF-8"],
+    );
     assert_clean_error(&["info", shp.to_str().unwrap(), "--encoding", "EBCDIC-XYZ"], &["unknown encoding"]);
     // Unknown CRS; unknown layer; bad query syntax.
-    assert_clean_error(&["transform", "--from", "EPSG:999999", "--to", "EPSG:4326"], &["unknown CRS", "EPSG:999999"]);
-    assert_clean_error(&["info", demo().to_str().unwrap(), "--layer", "nope"], &["lujiazui_osm.gpkg", "no layer named 'nope'"]);
+    assert_clean_error(
+        &["transform", "--from", "EPSG:999999", "--to", "EPSG:4326"],
+        &["unknown CRS", "EPSG:999999"],
+    );
+    assert_clean_error(
+        &["info", demo().to_str().unwrap(), "--layer", "nope"],
+        &["lujiazui_osm.gpkg", "no layer named 'nope'"],
+    );
     assert_clean_error(&["query", demo().to_str().unwrap(), "--bbox", "1,2,3"], &["--bbox"]);
 }
 
@@ -251,7 +411,10 @@ fn the_demo_generator_is_deterministic() {
         }
     }
     // And in the layer description.
-    let sql = Command::new("sqlite3").arg(root().join("assets/demo/planning_synthetic.gpkg")).arg("SELECT description FROM gpkg_contents").output();
+    let sql = Command::new("sqlite3")
+        .arg(root().join("assets/demo/planning_synthetic.gpkg"))
+        .arg("SELECT description FROM gpkg_contents")
+        .output();
     if let Ok(o) = sql {
         if o.status.success() {
             let d = String::from_utf8_lossy(&o.stdout);
@@ -269,17 +432,55 @@ fn a_layer_in_xian_1980_takes_a_seven_parameter_shift() {
     std::fs::write(&csv, "id,x,y\n1,448000,4419000\n").unwrap();
     let gpkg = dir.path().join("xian80.gpkg");
     let out = Command::new("ogr2ogr")
-        .args(["-f", "GPKG", gpkg.to_str().unwrap(), csv.to_str().unwrap(), "-oo", "X_POSSIBLE_NAMES=x", "-oo", "Y_POSSIBLE_NAMES=y", "-a_srs", "EPSG:2385", "-nln", "p"])
+        .args([
+            "-f",
+            "GPKG",
+            gpkg.to_str().unwrap(),
+            csv.to_str().unwrap(),
+            "-oo",
+            "X_POSSIBLE_NAMES=x",
+            "-oo",
+            "Y_POSSIBLE_NAMES=y",
+            "-a_srs",
+            "EPSG:2385",
+            "-nln",
+            "p",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let params = "24.5,-126.3,-63.7,0.8,-1.2,2.1,1.5";
     // Where cs2cs-checked transform puts the shifted point, in CGCS2000 lon/lat.
-    let t = jingwei_stdin(&["transform", "--from", "EPSG:2385", "--from-towgs84", params, "--to", "EPSG:4490", "--precision", "10"], "448000 4419000\n");
+    let t = jingwei_stdin(
+        &[
+            "transform",
+            "--from",
+            "EPSG:2385",
+            "--from-towgs84",
+            params,
+            "--to",
+            "EPSG:4490",
+            "--precision",
+            "10",
+        ],
+        "448000 4419000\n",
+    );
     let at: Vec<String> = String::from_utf8(t.stdout).unwrap().split_whitespace().map(str::to_owned).collect();
     let at = format!("{},{}", at[0], at[1]);
     let g = gpkg.to_str().unwrap();
-    let shifted = ok_json(jingwei(&["query", g, "--nearest", "1", "--at", &at, "--in", "EPSG:4490", "--towgs84", params, "--json"]));
+    let shifted = ok_json(jingwei(&[
+        "query",
+        g,
+        "--nearest",
+        "1",
+        "--at",
+        &at,
+        "--in",
+        "EPSG:4490",
+        "--towgs84",
+        params,
+        "--json",
+    ]));
     let d_shifted = shifted["features"][0]["properties"]["_distance_m"].as_f64().unwrap();
     assert!(d_shifted < 0.01, "with the shift the point is where cs2cs puts it: {d_shifted} m");
     let plain = ok_json(jingwei(&["query", g, "--nearest", "1", "--at", &at, "--in", "EPSG:4490", "--json"]));
@@ -292,7 +493,14 @@ fn render_draws_plain_files_headless() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("andorra.png");
     let andorra = shared().join("osm/andorra_osm.gpkg");
-    let r = jingwei(&["render", andorra.to_str().unwrap(), "--size", "320x200", "--out", out.to_str().unwrap()]);
+    let r = jingwei(&[
+        "render",
+        andorra.to_str().unwrap(),
+        "--size",
+        "320x200",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let img = image::open(&out).unwrap().to_rgba8();
     assert_eq!(img.dimensions(), (320, 200));
@@ -300,23 +508,49 @@ fn render_draws_plain_files_headless() {
     let drawn = img.pixels().filter(|p| (0..3).any(|i| p.0[i].abs_diff(background[i]) > 3)).count();
     assert!(drawn > 320 * 200 / 20, "only {drawn} pixels drawn");
     // A bad size is one clear line.
-    assert_clean_error(&["render", andorra.to_str().unwrap(), "--size", "0x0", "--out", out.to_str().unwrap()], &["0×0"]);
+    assert_clean_error(
+        &["render", andorra.to_str().unwrap(), "--size", "0x0", "--out", out.to_str().unwrap()],
+        &["0×0"],
+    );
 }
 
 #[test]
 fn progress_bar_only_on_a_terminal() {
     let gpkg = shared().join("osm/liechtenstein_osm.gpkg");
-    let args = ["query", gpkg.to_str().unwrap(), "--layer", "buildings", "--bbox", "9.5,47.1,9.6,47.2", "--in", "EPSG:4326"];
+    let args = [
+        "query",
+        gpkg.to_str().unwrap(),
+        "--layer",
+        "buildings",
+        "--bbox",
+        "9.5,47.1,9.6,47.2",
+        "--in",
+        "EPSG:4326",
+    ];
     // Not a terminal: stderr stays quiet.
     let out = jingwei(&args);
     assert!(out.status.success());
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("reading"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("reading"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A terminal (util-linux `script` gives the command a pty): the bar is drawn on stderr.
     let dir = tempfile::tempdir().unwrap();
     let typescript = dir.path().join("tty.log");
-    let cmd = format!("{} {} > /dev/null", env!("CARGO_BIN_EXE_jingwei"), args.map(|a| format!("'{a}'")).join(" "));
-    let status = Command::new("script").args(["-qec", &cmd]).arg(&typescript).stdout(Stdio::null()).status();
-    let Ok(status) = status else { panic!("`script` (bsdutils/util-linux) is not installed") };
+    let cmd = format!(
+        "{} {} > /dev/null",
+        env!("CARGO_BIN_EXE_jingwei"),
+        args.map(|a| format!("'{a}'")).join(" ")
+    );
+    let status = Command::new("script")
+        .args(["-qec", &cmd])
+        .arg(&typescript)
+        .stdout(Stdio::null())
+        .status();
+    let Ok(status) = status else {
+        panic!("`script` (bsdutils/util-linux) is not installed")
+    };
     assert!(status.success());
     let tty = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
     assert!(tty.contains("reading ["), "no progress bar on a terminal: {tty:?}");

@@ -30,15 +30,33 @@ fn invalid_geometries_are_reported_with_ids_and_repaired_or_skipped() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid geometries") && err.contains("parcels.csv"), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ids: Vec<i64> = v["features"].as_array().unwrap().iter().map(|f| f["properties"]["id"].as_i64().unwrap()).collect();
-    assert!(ids.contains(&1) && ids.contains(&3) && ids.contains(&4) && !ids.contains(&2), "{ids:?}");
-    let bowtie = v["features"].as_array().unwrap().iter().find(|f| f["properties"]["id"] == 1).unwrap();
+    let ids: Vec<i64> = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&1) && ids.contains(&3) && ids.contains(&4) && !ids.contains(&2),
+        "{ids:?}"
+    );
+    let bowtie = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["id"] == 1)
+        .unwrap();
     assert_eq!(bowtie["geometry"]["type"], "MultiPolygon");
     // Skip: only the good square is left with a geometry; the others are named on stderr.
     let out = jingwei(&["query", p, "--bbox", "-10,-10,100,100", "--invalid", "skip", "--json"]);
     let err = String::from_utf8_lossy(&out.stderr);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ids: Vec<i64> = v["features"].as_array().unwrap().iter().map(|f| f["properties"]["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![3]);
     assert!(err.contains("3 invalid geometries") && err.contains("3 set aside"), "{err}");
 }

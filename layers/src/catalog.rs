@@ -52,11 +52,33 @@ impl Group {
     pub fn guess(layer_name: &str) -> Group {
         let n = layer_name.to_lowercase();
         let has = |keys: &[&str]| keys.iter().any(|k| n.contains(k));
-        if has(&["zone", "redline", "red_line", "farmland", "boundary_ud", "control", "管控", "红线", "农田", "开发边界", "蓝线"]) {
+        if has(&[
+            "zone",
+            "redline",
+            "red_line",
+            "farmland",
+            "boundary_ud",
+            "control",
+            "管控",
+            "红线",
+            "农田",
+            "开发边界",
+            "蓝线",
+        ]) {
             Group::Control
         } else if has(&["permit", "plan", "规划", "许可"]) {
             Group::Plan
-        } else if has(&["shelter", "hospital", "fire", "resource", "emergency", "incident", "应急", "避难", "消防"]) {
+        } else if has(&[
+            "shelter",
+            "hospital",
+            "fire",
+            "resource",
+            "emergency",
+            "incident",
+            "应急",
+            "避难",
+            "消防",
+        ]) {
             Group::Emergency
         } else if has(&["building", "road", "landuse", "water", "poi", "建筑", "道路", "用地"]) {
             Group::StatusQuo
@@ -116,14 +138,23 @@ impl Catalog {
     pub fn load(path: &Path) -> Result<Catalog> {
         let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.to_owned() },
-            _ => LayersError::Io { path: path.to_owned(), source: e },
+            _ => LayersError::Io {
+                path: path.to_owned(),
+                source: e,
+            },
         })?;
-        let mut c: Catalog = serde_json::from_str(&text).map_err(|e| LayersError::Corrupt { path: path.to_owned(), detail: format!("catalog: {e}") })?;
+        let mut c: Catalog = serde_json::from_str(&text).map_err(|e| LayersError::Corrupt {
+            path: path.to_owned(),
+            detail: format!("catalog: {e}"),
+        })?;
         c.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut seen = std::collections::HashSet::new();
         for e in &c.layers {
             if !seen.insert(e.id.as_str()) {
-                return Err(LayersError::Corrupt { path: path.to_owned(), detail: format!("catalog: layer id '{}' appears twice", e.id) });
+                return Err(LayersError::Corrupt {
+                    path: path.to_owned(),
+                    detail: format!("catalog: layer id '{}' appears twice", e.id),
+                });
             }
         }
         Ok(c)

@@ -100,7 +100,10 @@ impl Crs {
         // A CRS that *is* an EPSG CRS is handed to PROJ by its code; one that merely resembles
         // an EPSG CRS (a .prj, a PROJ string with +towgs84) keeps its own definition, so that
         // nothing in it (a 7-parameter shift) is lost, and only borrows the code as a label.
-        let authoritative = srs.auth_name().filter(|a| a.eq_ignore_ascii_case("EPSG")).and_then(|_| srs.auth_code().ok());
+        let authoritative = srs
+            .auth_name()
+            .filter(|a| a.eq_ignore_ascii_case("EPSG"))
+            .and_then(|_| srs.auth_code().ok());
         let mut epsg = authoritative;
         if epsg.is_none() && srs.auto_identify_epsg().is_ok() {
             epsg = srs.auth_code().ok();
@@ -145,37 +148,85 @@ impl Crs {
             return Err(LayersError::Invalid("7-parameter shift: every parameter must be a number".into()));
         }
         let mut crs = self.clone();
-        crs.name = format!("{} + 7-parameter shift to CGCS2000 ({})", self.name, params.map(|v| v.to_string()).join(","));
+        crs.name = format!(
+            "{} + 7-parameter shift to CGCS2000 ({})",
+            self.name,
+            params.map(|v| v.to_string()).join(",")
+        );
         crs.to_cgcs2000 = Some(params);
         // Fail now, with the CRS named, if the pipeline cannot be built.
-        proj::Proj::new(&crs.pipeline_to_cgcs2000(false)?).map_err(|e| LayersError::UnknownCrs { definition: self.definition.clone(), detail: e.to_string() })?;
+        proj::Proj::new(&crs.pipeline_to_cgcs2000(false)?).map_err(|e| LayersError::UnknownCrs {
+            definition: self.definition.clone(),
+            detail: e.to_string(),
+        })?;
         Ok(crs)
     }
 
     /// The PROJ pipeline from this CRS (without its shift) to CGCS2000 lon/lat degrees, or the
     /// reverse; applies `to_cgcs2000`.
     fn pipeline_to_cgcs2000(&self, reverse: bool) -> Result<String> {
-        let p = self.to_cgcs2000.ok_or_else(|| LayersError::Invalid("no 7-parameter shift".into()))?;
-        let srs = SpatialRef::from_definition(&self.definition).map_err(|e| LayersError::UnknownCrs { definition: self.definition.clone(), detail: first_line(&e.to_string()) })?;
-        let proj4 = srs.to_proj4().map_err(|e| LayersError::UnknownCrs { definition: self.definition.clone(), detail: first_line(&e.to_string()) })?;
-        let tokens: Vec<&str> = proj4.split_whitespace().filter(|t| !t.starts_with("+towgs84") && !t.starts_with("+nadgrids") && !t.starts_with("+datum") && *t != "+no_defs" && *t != "+type=crs").collect();
-        let ellps: Vec<&str> = tokens.iter().copied().filter(|t| ["+ellps=", "+a=", "+b=", "+rf=", "+f=", "+R="].iter().any(|k| t.starts_with(k))).collect();
+        let p = self
+            .to_cgcs2000
+            .ok_or_else(|| LayersError::Invalid("no 7-parameter shift".into()))?;
+        let srs = SpatialRef::from_definition(&self.definition).map_err(|e| LayersError::UnknownCrs {
+            definition: self.definition.clone(),
+            detail: first_line(&e.to_string()),
+        })?;
+        let proj4 = srs.to_proj4().map_err(|e| LayersError::UnknownCrs {
+            definition: self.definition.clone(),
+            detail: first_line(&e.to_string()),
+        })?;
+        let tokens: Vec<&str> = proj4
+            .split_whitespace()
+            .filter(|t| {
+                !t.starts_with("+towgs84")
+                    && !t.starts_with("+nadgrids")
+                    && !t.starts_with("+datum")
+                    && *t != "+no_defs"
+                    && *t != "+type=crs"
+            })
+            .collect();
+        let ellps: Vec<&str> = tokens
+            .iter()
+            .copied()
+            .filter(|t| ["+ellps=", "+a=", "+b=", "+rf=", "+f=", "+R="].iter().any(|k| t.starts_with(k)))
+            .collect();
         if ellps.is_empty() {
-            return Err(LayersError::Invalid(format!("{}: no ellipsoid to attach a 7-parameter shift to", self.name)));
+            return Err(LayersError::Invalid(format!(
+                "{}: no ellipsoid to attach a 7-parameter shift to",
+                self.name
+            )));
         }
         let geographic = tokens.first().is_some_and(|t| *t == "+proj=longlat" || *t == "+proj=latlong");
         let ellps = ellps.join(" ");
         let proj_def = tokens.join(" ");
-        let helmert = format!("+proj=helmert +x={} +y={} +z={} +rx={} +ry={} +rz={} +s={} +convention=position_vector", p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
-        let first = if geographic { "+step +proj=unitconvert +xy_in=deg +xy_out=rad".to_owned() } else { format!("+step +inv {proj_def}") };
-        let fwd = [first, format!("+step +proj=cart {ellps}"), format!("+step {helmert}"), "+step +inv +proj=cart +ellps=GRS80".into(), "+step +proj=unitconvert +xy_in=rad +xy_out=deg".into()];
+        let helmert = format!(
+            "+proj=helmert +x={} +y={} +z={} +rx={} +ry={} +rz={} +s={} +convention=position_vector",
+            p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+        );
+        let first = if geographic {
+            "+step +proj=unitconvert +xy_in=deg +xy_out=rad".to_owned()
+        } else {
+            format!("+step +inv {proj_def}")
+        };
+        let fwd = [
+            first,
+            format!("+step +proj=cart {ellps}"),
+            format!("+step {helmert}"),
+            "+step +inv +proj=cart +ellps=GRS80".into(),
+            "+step +proj=unitconvert +xy_in=rad +xy_out=deg".into(),
+        ];
         Ok(if reverse {
             let rev = [
                 "+step +proj=unitconvert +xy_in=deg +xy_out=rad".to_owned(),
                 "+step +proj=cart +ellps=GRS80".into(),
                 format!("+step +inv {helmert}"),
                 format!("+step +inv +proj=cart {ellps}"),
-                if geographic { "+step +proj=unitconvert +xy_in=rad +xy_out=deg".to_owned() } else { format!("+step {proj_def}") },
+                if geographic {
+                    "+step +proj=unitconvert +xy_in=rad +xy_out=deg".to_owned()
+                } else {
+                    format!("+step {proj_def}")
+                },
             ];
             format!("+proj=pipeline {}", rev.join(" "))
         } else {
@@ -312,7 +363,11 @@ impl Transformer {
             let cgcs = Crs::from_epsg(EPSG_CGCS2000)?;
             let pipeline = |c: &Crs, reverse: bool| -> Result<Step> {
                 let def = c.pipeline_to_cgcs2000(reverse)?;
-                proj::Proj::new(&def).map(Step::Proj).map_err(|e| LayersError::Transform { from: from.label(), to: to.label(), detail: e.to_string() })
+                proj::Proj::new(&def).map(Step::Proj).map_err(|e| LayersError::Transform {
+                    from: from.label(),
+                    to: to.label(),
+                    detail: e.to_string(),
+                })
             };
             let mut steps = Vec::new();
             let mut mid_from = from.clone();
@@ -328,7 +383,11 @@ impl Transformer {
             if to.to_cgcs2000.is_some() {
                 steps.push(pipeline(to, true)?);
             }
-            return Ok(Transformer { from: from.clone(), to: to.clone(), steps });
+            return Ok(Transformer {
+                from: from.clone(),
+                to: to.clone(),
+                steps,
+            });
         }
         let wgs = "EPSG:4326";
         let mut steps = Vec::new();
@@ -356,17 +415,27 @@ impl Transformer {
                 }
             }
         }
-        Ok(Transformer { from: from.clone(), to: to.clone(), steps })
+        Ok(Transformer {
+            from: from.clone(),
+            to: to.clone(),
+            steps,
+        })
     }
 
     /// A transformer that always asks PROJ (no closed-form shortcut); for cross-checks.
     pub fn new_proj_only(from: &Crs, to: &Crs) -> Result<Transformer> {
-        Ok(Transformer { from: from.clone(), to: to.clone(), steps: vec![proj_step(&from.definition, &to.definition)?] })
+        Ok(Transformer {
+            from: from.clone(),
+            to: to.clone(),
+            steps: vec![proj_step(&from.definition, &to.definition)?],
+        })
     }
 
     /// True when the closed-form Transverse Mercator shortcut is used.
     pub fn uses_closed_form_tmerc(&self) -> bool {
-        self.steps.iter().any(|s| matches!(s, Step::TmercForward(_) | Step::TmercInverse(_)))
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::TmercForward(_) | Step::TmercInverse(_)))
     }
 
     /// Source CRS.
@@ -479,17 +548,37 @@ mod tests {
             let back_fast = Transformer::new(&p, &g).unwrap();
             assert!(back_fast.uses_closed_form_tmerc());
             let back_slow = Transformer::new_proj_only(&p, &g).unwrap();
-            let cm = fast.steps.iter().find_map(|s| if let Step::TmercForward(t) = s { Some(t.params().lon0_deg) } else { None }).unwrap();
+            let cm = fast
+                .steps
+                .iter()
+                .find_map(|s| {
+                    if let Step::TmercForward(t) = s {
+                        Some(t.params().lon0_deg)
+                    } else {
+                        None
+                    }
+                })
+                .unwrap();
             let south = proj == 32733;
             for i in 0..200 {
                 let lon = cm - 3.0 + 6.0 * f64::from(i % 20) / 19.0;
-                let lat = if south { -60.0 + 59.0 * f64::from(i / 20) / 9.0 } else { 1.0 + 59.0 * f64::from(i / 20) / 9.0 };
+                let lat = if south {
+                    -60.0 + 59.0 * f64::from(i / 20) / 9.0
+                } else {
+                    1.0 + 59.0 * f64::from(i / 20) / 9.0
+                };
                 let a = fast.transform(lon, lat).unwrap();
                 let b = slow.transform(lon, lat).unwrap();
-                assert!((a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6, "{geo}->{proj} at {lon},{lat}: {a:?} vs {b:?}");
+                assert!(
+                    (a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6,
+                    "{geo}->{proj} at {lon},{lat}: {a:?} vs {b:?}"
+                );
                 let ia = back_fast.transform(b.0, b.1).unwrap();
                 let ib = back_slow.transform(b.0, b.1).unwrap();
-                assert!((ia.0 - ib.0).abs() < 1e-11 && (ia.1 - ib.1).abs() < 1e-11, "inverse at {lon},{lat}: {ia:?} vs {ib:?}");
+                assert!(
+                    (ia.0 - ib.0).abs() < 1e-11 && (ia.1 - ib.1).abs() < 1e-11,
+                    "inverse at {lon},{lat}: {ia:?} vs {ib:?}"
+                );
             }
         }
         // Different datums never take the shortcut.

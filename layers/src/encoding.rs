@@ -47,7 +47,12 @@ impl EncodingReport {
 /// Chinese aliases (`936`, `CP936`, `GB2312`, `GBK`, `GB18030`, `950`, `BIG5`, `UTF8`, `1252`, ...).
 pub fn lookup(label: &str) -> Option<&'static Encoding> {
     let l = label.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
-    let l = l.strip_prefix("cp").or_else(|| l.strip_prefix("ansi ")).or_else(|| l.strip_prefix("ansi_")).unwrap_or(&l).to_owned();
+    let l = l
+        .strip_prefix("cp")
+        .or_else(|| l.strip_prefix("ansi "))
+        .or_else(|| l.strip_prefix("ansi_"))
+        .unwrap_or(&l)
+        .to_owned();
     let mapped = match l.as_str() {
         "936" | "gbk" | "gb2312" | "ms936" | "euc-cn" => "gbk",
         "54936" | "gb18030" => "gb18030",
@@ -101,7 +106,10 @@ pub struct DbfSample {
 
 /// Read a sample of a DBF's text fields (up to `max_bytes` of text).
 pub fn sample_dbf(path: &Path, dbf: &[u8], max_bytes: usize) -> Result<DbfSample> {
-    let bad = |detail: &str| LayersError::Corrupt { path: path.to_owned(), detail: format!("DBF {detail}") };
+    let bad = |detail: &str| LayersError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("DBF {detail}"),
+    };
     if dbf.len() < 32 {
         return Err(bad("header is truncated"));
     }
@@ -144,7 +152,10 @@ pub fn sample_dbf(path: &Path, dbf: &[u8], max_bytes: usize) -> Result<DbfSample
 
 /// Decide the encoding of a shapefile's DBF. `cpg` is the content of the `.cpg` sidecar if any.
 pub fn decide(path: &Path, override_label: Option<&str>, cpg: Option<&str>, sample: &DbfSample) -> Result<EncodingReport> {
-    let report = |enc: &'static Encoding, source| EncodingReport { encoding: enc.name().to_owned(), source };
+    let report = |enc: &'static Encoding, source| EncodingReport {
+        encoding: enc.name().to_owned(),
+        source,
+    };
     if let Some(label) = override_label {
         let enc = lookup(label).ok_or_else(|| LayersError::Encoding {
             path: path.to_owned(),
@@ -202,16 +213,28 @@ mod tests {
     fn detects_gbk_and_big5() {
         let p = Path::new("x.dbf");
         let (gbk, _, _) = encoding_rs::GBK.encode("东方明珠电视塔\n人民英雄纪念塔\n滨江公园\n陆家嘴金融贸易区\n");
-        let s = DbfSample { ldid: 0, text: gbk.into_owned() };
+        let s = DbfSample {
+            ldid: 0,
+            text: gbk.into_owned(),
+        };
         assert_eq!(decide(p, None, None, &s).unwrap().encoding, "GBK");
         let (big5, _, _) = encoding_rs::BIG5.encode("臺北市政府\n國立臺灣大學\n中華民國\n");
-        let s = DbfSample { ldid: 0, text: big5.into_owned() };
+        let s = DbfSample {
+            ldid: 0,
+            text: big5.into_owned(),
+        };
         assert_eq!(decide(p, None, None, &s).unwrap().encoding, "Big5");
-        let s = DbfSample { ldid: 0, text: "东方明珠".as_bytes().to_vec() };
+        let s = DbfSample {
+            ldid: 0,
+            text: "东方明珠".as_bytes().to_vec(),
+        };
         assert_eq!(decide(p, None, None, &s).unwrap().encoding, "UTF-8");
         // A wrong override is refused with a clear error.
         let (gbk, _, _) = encoding_rs::GBK.encode("东方明珠电视塔");
-        let s = DbfSample { ldid: 0, text: gbk.into_owned() };
+        let s = DbfSample {
+            ldid: 0,
+            text: gbk.into_owned(),
+        };
         assert!(decide(p, Some("UTF-8"), None, &s).is_err());
     }
 }

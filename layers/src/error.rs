@@ -20,7 +20,11 @@ pub enum LayersError {
     Corrupt { path: PathBuf, detail: String },
     /// A shapefile lacks one of its mandatory sidecar files.
     #[error("{path}: shapefile is missing its {missing} file (expected {expected})")]
-    ShapefileSidecar { path: PathBuf, missing: &'static str, expected: PathBuf },
+    ShapefileSidecar {
+        path: PathBuf,
+        missing: &'static str,
+        expected: PathBuf,
+    },
     /// The named layer is not in the source.
     #[error("{path}: no layer named '{layer}' (layers: {available})")]
     NoSuchLayer { path: PathBuf, layer: String, available: String },
@@ -41,7 +45,11 @@ pub enum LayersError {
     Invalid(String),
     /// An I/O error on a named file.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Result alias of the layer core.

@@ -85,7 +85,11 @@ pub fn last_failure() -> Option<String> {
             return None;
         }
         let msg = gdal_sys::CPLGetLastErrorMsg();
-        Some(if msg.is_null() { "unknown GDAL error".into() } else { CStr::from_ptr(msg).to_string_lossy().into_owned() })
+        Some(if msg.is_null() {
+            "unknown GDAL error".into()
+        } else {
+            CStr::from_ptr(msg).to_string_lossy().into_owned()
+        })
     }
 }
 

@@ -26,7 +26,9 @@ pub fn geometry(g: &Geometry) -> J {
         Geometry::MultiLineString(m) => json!({"type": "MultiLineString", "coordinates": m.0.iter().map(ring).collect::<Vec<_>>()}),
         Geometry::Polygon(p) => json!({"type": "Polygon", "coordinates": poly(p)}),
         Geometry::MultiPolygon(m) => json!({"type": "MultiPolygon", "coordinates": m.0.iter().map(poly).collect::<Vec<_>>()}),
-        Geometry::GeometryCollection(gc) => json!({"type": "GeometryCollection", "geometries": gc.0.iter().map(geometry).collect::<Vec<_>>()}),
+        Geometry::GeometryCollection(gc) => {
+            json!({"type": "GeometryCollection", "geometries": gc.0.iter().map(geometry).collect::<Vec<_>>()})
+        }
         Geometry::Line(l) => json!({"type": "LineString", "coordinates": [pos(l.start), pos(l.end)]}),
         Geometry::Rect(r) => geometry(&Geometry::Polygon(r.to_polygon())),
         Geometry::Triangle(t) => geometry(&Geometry::Polygon(t.to_polygon())),

@@ -83,7 +83,12 @@ pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>
 ///
 /// Rows are counted per fid range first, the layer's vectors are allocated once at their final
 /// size, and each reader thread fills its own disjoint slice: no chunk is ever held twice.
-pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str]>, progress: Option<crate::source::Progress>) -> Result<Layer, Declined> {
+pub fn read_layer_progress(
+    path: &Path,
+    table: Option<&str>,
+    keep: Option<&[&str]>,
+    progress: Option<crate::source::Progress>,
+) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
     // Dense fids (the usual case: 1..=N) make every range's row count its length; otherwise
     // count each range.
@@ -96,7 +101,9 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
             .par_iter()
             .map(|&(a, b)| -> Result<usize, Declined> {
                 let conn = open(path)?;
-                conn.query_row(&plan.count, [a, b], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(sql_err)
+                conn.query_row(&plan.count, [a, b], |r| r.get::<_, i64>(0))
+                    .map(|n| n as usize)
+                    .map_err(sql_err)
             })
             .collect::<Result<_, _>>()?
     };
@@ -119,9 +126,18 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
     let mut col_parts: Vec<Vec<ColumnSlice<'_>>> = (0..counts.len()).map(|_| Vec::new()).collect();
     for col in columns.iter_mut() {
         match col {
-            Column::Integer(v) => split_by(v, &counts).into_iter().zip(col_parts.iter_mut()).for_each(|(s, p)| p.push(ColumnSlice::Integer(s))),
-            Column::Real(v) => split_by(v, &counts).into_iter().zip(col_parts.iter_mut()).for_each(|(s, p)| p.push(ColumnSlice::Real(s))),
-            Column::Text(v) => split_by(v, &counts).into_iter().zip(col_parts.iter_mut()).for_each(|(s, p)| p.push(ColumnSlice::Text(s))),
+            Column::Integer(v) => split_by(v, &counts)
+                .into_iter()
+                .zip(col_parts.iter_mut())
+                .for_each(|(s, p)| p.push(ColumnSlice::Integer(s))),
+            Column::Real(v) => split_by(v, &counts)
+                .into_iter()
+                .zip(col_parts.iter_mut())
+                .for_each(|(s, p)| p.push(ColumnSlice::Real(s))),
+            Column::Text(v) => split_by(v, &counts)
+                .into_iter()
+                .zip(col_parts.iter_mut())
+                .for_each(|(s, p)| p.push(ColumnSlice::Text(s))),
         }
     }
     let done = std::sync::atomic::AtomicU64::new(0);
@@ -136,15 +152,18 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
     let issues: Vec<Vec<GeometryIssue>> = jobs
         .into_par_iter()
         // One SQLite connection per worker thread, reused for all of its ranges.
-        .map_init(|| open(path), |conn, ((a, b), fid_out, geom_out, mut col_out)| {
-            let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
-            let issues = read_range_into(conn, &plan, a, b, fid_out, geom_out, &mut col_out)?;
-            if let Some(p) = &progress {
-                let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
-                p(d, n as u64);
-            }
-            Ok(issues)
-        })
+        .map_init(
+            || open(path),
+            |conn, ((a, b), fid_out, geom_out, mut col_out)| {
+                let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
+                let issues = read_range_into(conn, &plan, a, b, fid_out, geom_out, &mut col_out)?;
+                if let Some(p) = &progress {
+                    let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
+                    p(d, n as u64);
+                }
+                Ok(issues)
+            },
+        )
         .collect::<Result<_, Declined>>()?;
     Ok(Layer {
         name: plan.table,
@@ -203,7 +222,12 @@ fn read_range_into(
                 Ok(g) => g,
                 Err(crate::wkb::WkbError::UnsupportedType(t)) => return Err(Declined(format!("WKB type {t}"))),
                 Err(e) => {
-                    issues.push(GeometryIssue { fid, problem: Problem::EmptyPart, detail: format!("unreadable geometry: {e}"), action: Action::Skipped });
+                    issues.push(GeometryIssue {
+                        fid,
+                        problem: Problem::EmptyPart,
+                        detail: format!("unreadable geometry: {e}"),
+                        action: Action::Skipped,
+                    });
                     None
                 }
             },
@@ -229,16 +253,20 @@ fn read_range_into(
                         }
                     });
                 }
-                (ColumnSlice::Integer(c), v) => c[i] = match value_of(v, f.kind) {
-                    Value::Integer(x) => Some(x),
-                    Value::Boolean(x) => Some(i64::from(x)),
-                    _ => None,
-                },
+                (ColumnSlice::Integer(c), v) => {
+                    c[i] = match value_of(v, f.kind) {
+                        Value::Integer(x) => Some(x),
+                        Value::Boolean(x) => Some(i64::from(x)),
+                        _ => None,
+                    }
+                }
                 (ColumnSlice::Real(c), v) => c[i] = value_of(v, f.kind).as_f64(),
-                (ColumnSlice::Text(c), v) => c[i] = match value_of(v, f.kind) {
-                    Value::Null => None,
-                    other => Some(other.to_string().into()),
-                },
+                (ColumnSlice::Text(c), v) => {
+                    c[i] = match value_of(v, f.kind) {
+                        Value::Null => None,
+                        other => Some(other.to_string().into()),
+                    }
+                }
             }
         }
         i += 1;
@@ -260,27 +288,32 @@ pub fn map_wkb_chunks<R: Send>(
 ) -> Result<Vec<R>, Declined> {
     let conn = open(path)?;
     let table_name = resolve_table(&conn, table)?;
-    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", quote(&table_name)), [], |r| r.get(0)).map_err(sql_err)?;
+    let n: i64 = conn
+        .query_row(&format!("SELECT count(*) FROM {}", quote(&table_name)), [], |r| r.get(0))
+        .map_err(sql_err)?;
     drop(conn);
     let parts = (n as usize / chunk_rows.max(1)).max(1);
     let plan = plan(path, Some(&table_name), Some(&[]), parts)?;
     plan.ranges
         .par_iter()
         // One SQLite connection per worker thread, as in `read_layer_progress`.
-        .map_init(|| open(path), |conn, &(a, b)| -> Result<R, Declined> {
-            let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
-            let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
-            let mut rows = st.query([a, b]).map_err(sql_err)?;
-            let mut wkbs: Vec<Option<Vec<u8>>> = Vec::new();
-            while let Some(row) = rows.next().map_err(sql_err)? {
-                wkbs.push(match row.get_ref(1).map_err(sql_err)? {
-                    ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(<[u8]>::to_vec),
-                    _ => None,
-                });
-            }
-            let views: Vec<Option<&[u8]>> = wkbs.iter().map(Option::as_deref).collect();
-            Ok(f(&views))
-        })
+        .map_init(
+            || open(path),
+            |conn, &(a, b)| -> Result<R, Declined> {
+                let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
+                let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
+                let mut rows = st.query([a, b]).map_err(sql_err)?;
+                let mut wkbs: Vec<Option<Vec<u8>>> = Vec::new();
+                while let Some(row) = rows.next().map_err(sql_err)? {
+                    wkbs.push(match row.get_ref(1).map_err(sql_err)? {
+                        ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(<[u8]>::to_vec),
+                        _ => None,
+                    });
+                }
+                let views: Vec<Option<&[u8]>> = wkbs.iter().map(Option::as_deref).collect();
+                Ok(f(&views))
+            },
+        )
         .collect()
 }
 
@@ -297,7 +330,11 @@ fn resolve_table(conn: &Connection, table: Option<&str>) -> Result<String, Decli
     match table {
         Some(t) => Ok(t.to_owned()),
         None => conn
-            .query_row("SELECT table_name FROM gpkg_contents WHERE data_type='features' ORDER BY rowid LIMIT 1", [], |r| r.get(0))
+            .query_row(
+                "SELECT table_name FROM gpkg_contents WHERE data_type='features' ORDER BY rowid LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .map_err(sql_err),
     }
 }
@@ -351,7 +388,9 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
     let mut pk = None;
     let mut fields = Vec::new();
     {
-        let mut st = conn.prepare(&format!("PRAGMA table_info(\"{}\")", table.replace('"', "\"\""))).map_err(sql_err)?;
+        let mut st = conn
+            .prepare(&format!("PRAGMA table_info(\"{}\")", table.replace('"', "\"\"")))
+            .map_err(sql_err)?;
         let rows = st
             .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(5)?)))
             .map_err(sql_err)?;
@@ -360,14 +399,20 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
             if is_pk == 1 && decl.eq_ignore_ascii_case("INTEGER") {
                 pk = Some(name);
             } else if name != geom_col && keep.is_none_or(|k| k.contains(&name.as_str())) {
-                fields.push(FieldDef { name, alias: String::new(), kind: kind_of(&decl) });
+                fields.push(FieldDef {
+                    name,
+                    alias: String::new(),
+                    kind: kind_of(&decl),
+                });
             }
         }
     }
     let pk = pk.ok_or_else(|| Declined("no INTEGER PRIMARY KEY".into()))?;
     let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let (lo, hi): (Option<i64>, Option<i64>) = conn
-        .query_row(&format!("SELECT min({0}), max({0}) FROM {1}", q(&pk), q(&table)), [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(&format!("SELECT min({0}), max({0}) FROM {1}", q(&pk), q(&table)), [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .map_err(sql_err)?;
     let select = format!(
         "SELECT {}, {}{} FROM {} WHERE {} BETWEEN ?1 AND ?2 ORDER BY {}",
@@ -382,13 +427,25 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
         (Some(lo), Some(hi)) => {
             let parts = parts.max(1) as i64;
             let step = ((hi - lo) / parts + 1).max(1);
-            (0..parts).map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi))).filter(|(a, b)| a <= b).collect()
+            (0..parts)
+                .map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi)))
+                .filter(|(a, b)| a <= b)
+                .collect()
         }
         _ => Vec::new(),
     };
     let count = format!("SELECT count(*) FROM {} WHERE {} BETWEEN ?1 AND ?2", q(&table), q(&pk));
     let count_all = format!("SELECT count(*) FROM {}", q(&table));
-    Ok(Plan { count, count_all, table, geom_type, crs, fields, select, ranges })
+    Ok(Plan {
+        count,
+        count_all,
+        table,
+        geom_type,
+        crs,
+        fields,
+        select,
+        ranges,
+    })
 }
 
 /// GDAL's spelling of a GeoPackage geometry type name (`MULTIPOLYGON` → `Multi Polygon`).

@@ -34,7 +34,10 @@ fn bulk_load_parallel(mut entries: Vec<Entry>, parts: usize) -> Vec<RTree<Entry>
         (ea.lower()[0] + ea.upper()[0]).total_cmp(&(eb.lower()[0] + eb.upper()[0]))
     });
     let right = entries.split_off(mid);
-    let (mut l, r) = rayon::join(|| bulk_load_parallel(entries, parts / 2), || bulk_load_parallel(right, parts - parts / 2));
+    let (mut l, r) = rayon::join(
+        || bulk_load_parallel(entries, parts / 2),
+        || bulk_load_parallel(right, parts - parts / 2),
+    );
     l.extend(r);
     l
 }
@@ -79,7 +82,9 @@ impl SpatialIndex {
             .enumerate()
             .filter_map(|(row, g)| Some(GeomWithData::new(envelope(g.as_ref()?)?, row as u32)))
             .collect();
-        SpatialIndex { trees: bulk_load_parallel(entries, rayon::current_num_threads()) }
+        SpatialIndex {
+            trees: bulk_load_parallel(entries, rayon::current_num_threads()),
+        }
     }
 
     /// Number of indexed features.
@@ -95,7 +100,11 @@ impl SpatialIndex {
     /// Rows whose envelope intersects `[xmin, ymin, xmax, ymax]` (candidates only).
     pub fn candidates(&self, bbox: [f64; 4]) -> impl Iterator<Item = usize> + '_ {
         let aabb = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
-        self.trees.iter().flat_map(move |t| t.locate_in_envelope_intersecting(&aabb).map(|e| e.data as usize).collect::<Vec<_>>())
+        self.trees.iter().flat_map(move |t| {
+            t.locate_in_envelope_intersecting(&aabb)
+                .map(|e| e.data as usize)
+                .collect::<Vec<_>>()
+        })
     }
 
     /// Rows whose geometry intersects the envelope, sorted by row.
@@ -153,7 +162,11 @@ impl SpatialIndex {
         let p = Point::new(x, y);
         let mut best: BinaryHeap<ByDist> = BinaryHeap::with_capacity(k + 1);
         // Merge the trees' envelope-ordered streams into one, nearest envelope first.
-        let mut streams: Vec<_> = self.trees.iter().map(|t| t.nearest_neighbor_iter_with_distance_2(&[x, y]).peekable()).collect();
+        let mut streams: Vec<_> = self
+            .trees
+            .iter()
+            .map(|t| t.nearest_neighbor_iter_with_distance_2(&[x, y]).peekable())
+            .collect();
         let merged = std::iter::from_fn(move || {
             let best = streams
                 .iter_mut()
@@ -217,7 +230,11 @@ mod tests {
 
     #[test]
     fn identify_and_envelope() {
-        let geoms = vec![square(0.0, 0.0, 10.0), square(20.0, 0.0, 10.0), Some(Geometry::Point(Point::new(5.0, 30.0)))];
+        let geoms = vec![
+            square(0.0, 0.0, 10.0),
+            square(20.0, 0.0, 10.0),
+            Some(Geometry::Point(Point::new(5.0, 30.0))),
+        ];
         let idx = SpatialIndex::build(&geoms);
         let under = idx.at_point(&geoms, 5.0, 5.0, 0.0);
         assert_eq!(under.iter().map(|h| h.row).collect::<Vec<_>>(), vec![0]);
@@ -234,12 +251,20 @@ mod tests {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (s >> 11) as f64 / (1u64 << 53) as f64
         };
-        let geoms: Vec<Option<Geometry>> = (0..SPLIT_AT + 1000).map(|_| square(rnd() * 10_000.0, rnd() * 10_000.0, 1.0 + rnd() * 5.0)).collect();
+        let geoms: Vec<Option<Geometry>> = (0..SPLIT_AT + 1000)
+            .map(|_| square(rnd() * 10_000.0, rnd() * 10_000.0, 1.0 + rnd() * 5.0))
+            .collect();
         let split = SpatialIndex::build(&geoms);
-        let single = SpatialIndex { trees: bulk_load_parallel(
-            geoms.iter().enumerate().filter_map(|(row, g)| Some(GeomWithData::new(envelope(g.as_ref()?)?, row as u32))).collect(),
-            1,
-        ) };
+        let single = SpatialIndex {
+            trees: bulk_load_parallel(
+                geoms
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(row, g)| Some(GeomWithData::new(envelope(g.as_ref()?)?, row as u32)))
+                    .collect(),
+                1,
+            ),
+        };
         assert_eq!(split.len(), single.len());
         if rayon::current_num_threads() > 1 {
             assert!(split.trees.len() > 1);
@@ -247,8 +272,14 @@ mod tests {
         for _ in 0..30 {
             let (x, y) = (rnd() * 10_000.0, rnd() * 10_000.0);
             assert_eq!(split.nearest(&geoms, x, y, 9), single.nearest(&geoms, x, y, 9));
-            assert_eq!(split.within_distance(&geoms, x, y, 120.0), single.within_distance(&geoms, x, y, 120.0));
-            assert_eq!(split.in_envelope(&geoms, [x, y, x + 300.0, y + 200.0]), single.in_envelope(&geoms, [x, y, x + 300.0, y + 200.0]));
+            assert_eq!(
+                split.within_distance(&geoms, x, y, 120.0),
+                single.within_distance(&geoms, x, y, 120.0)
+            );
+            assert_eq!(
+                split.in_envelope(&geoms, [x, y, x + 300.0, y + 200.0]),
+                single.in_envelope(&geoms, [x, y, x + 300.0, y + 200.0])
+            );
         }
     }
 

@@ -68,7 +68,12 @@ impl<'a> FeatureRef<'a> {
     }
     /// All (field name, value) pairs.
     pub fn attributes(&self) -> Vec<(&'a str, Value)> {
-        self.layer.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), self.value(i))).collect()
+        self.layer
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.as_str(), self.value(i)))
+            .collect()
     }
 }
 
@@ -199,7 +204,10 @@ impl Layer {
                 *e = validity::Action::Skipped;
             }
         }
-        let mut s = ValiditySummary { invalid_features: per.len(), ..Default::default() };
+        let mut s = ValiditySummary {
+            invalid_features: per.len(),
+            ..Default::default()
+        };
         for a in per.values() {
             match a {
                 validity::Action::Repaired => s.repaired += 1,

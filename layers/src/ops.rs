@@ -18,7 +18,9 @@ fn from_gdal(g: &GdalGeometry) -> Result<Geometry> {
 
 /// The geometry grown by `distance` (shrunk when negative); `quadrant_segments` per quarter circle.
 pub fn buffer(g: &Geometry, distance: f64, quadrant_segments: u32) -> Result<Geometry> {
-    let b = to_gdal(g)?.buffer(distance, quadrant_segments).map_err(|e| LayersError::Invalid(format!("buffer: {e}")))?;
+    let b = to_gdal(g)?
+        .buffer(distance, quadrant_segments)
+        .map_err(|e| LayersError::Invalid(format!("buffer: {e}")))?;
     from_gdal(&b)
 }
 

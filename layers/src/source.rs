@@ -80,14 +80,20 @@ impl Source {
         let path = path.as_ref().to_path_buf();
         let meta = std::fs::metadata(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.clone() },
-            _ => LayersError::Io { path: path.clone(), source: e },
+            _ => LayersError::Io {
+                path: path.clone(),
+                source: e,
+            },
         })?;
         let ext = ext_of(&path);
         if meta.is_dir() && ext != "gdb" {
             return Err(LayersError::IsDirectory { path });
         }
         if meta.is_file() && meta.len() == 0 {
-            return Err(LayersError::Corrupt { path, detail: "the file is empty".into() });
+            return Err(LayersError::Corrupt {
+                path,
+                detail: "the file is empty".into(),
+            });
         }
         let mut gdal_path = path.to_string_lossy().into_owned();
         let mut encoding = None;
@@ -97,12 +103,23 @@ impl Source {
                 let shx = sibling(&path, "shx");
                 let dbf = sibling(&path, "dbf");
                 if shx.is_none() {
-                    return Err(LayersError::ShapefileSidecar { missing: ".shx", expected: path.with_extension("shx"), path });
+                    return Err(LayersError::ShapefileSidecar {
+                        missing: ".shx",
+                        expected: path.with_extension("shx"),
+                        path,
+                    });
                 }
                 let Some(dbf) = dbf else {
-                    return Err(LayersError::ShapefileSidecar { missing: ".dbf", expected: path.with_extension("dbf"), path });
+                    return Err(LayersError::ShapefileSidecar {
+                        missing: ".dbf",
+                        expected: path.with_extension("dbf"),
+                        path,
+                    });
                 };
-                let bytes = std::fs::read(&dbf).map_err(|e| LayersError::Io { path: dbf.clone(), source: e })?;
+                let bytes = std::fs::read(&dbf).map_err(|e| LayersError::Io {
+                    path: dbf.clone(),
+                    source: e,
+                })?;
                 let cpg = sibling(&path, "cpg").and_then(|c| std::fs::read_to_string(c).ok());
                 let sample = encoding::sample_dbf(&dbf, &bytes, 256 * 1024)?;
                 let rep = encoding::decide(&path, opts.encoding.as_deref(), cpg.as_deref(), &sample)?;
@@ -122,8 +139,13 @@ impl Source {
                     }
                     let inner = |ext: &str| {
                         let base = first.with_extension(ext);
-                        ffi::read_vsi_file(&format!("/vsizip/{}/{}", path.display(), base.display()))
-                            .or_else(|| ffi::read_vsi_file(&format!("/vsizip/{}/{}", path.display(), first.with_extension(ext.to_ascii_uppercase()).display())))
+                        ffi::read_vsi_file(&format!("/vsizip/{}/{}", path.display(), base.display())).or_else(|| {
+                            ffi::read_vsi_file(&format!(
+                                "/vsizip/{}/{}",
+                                path.display(),
+                                first.with_extension(ext.to_ascii_uppercase()).display()
+                            ))
+                        })
                     };
                     if let Some(dbf) = inner("dbf") {
                         let cpg = inner("cpg").map(|b| String::from_utf8_lossy(&b).into_owned());
@@ -162,16 +184,31 @@ impl Source {
         .map_err(|_| {
             let detail = ffi::last_failure().filter(|m| !m.trim().is_empty()).unwrap_or_default();
             if detail.is_empty() || detail.contains("not recognized as") || detail.contains("not recognised as") {
-                LayersError::UnknownFormat { path: path.clone(), detail: "no GIS driver recognises it".into() }
+                LayersError::UnknownFormat {
+                    path: path.clone(),
+                    detail: "no GIS driver recognises it".into(),
+                }
             } else {
-                LayersError::Corrupt { path: path.clone(), detail: tidy(&detail) }
+                LayersError::Corrupt {
+                    path: path.clone(),
+                    detail: tidy(&detail),
+                }
             }
         })?;
         let driver = dataset.driver().short_name();
         if dataset.layer_count() == 0 {
-            return Err(LayersError::UnknownFormat { path, detail: format!("the {driver} driver found no vector layers") });
+            return Err(LayersError::UnknownFormat {
+                path,
+                detail: format!("the {driver} driver found no vector layers"),
+            });
         }
-        Ok(Source { path, dataset, driver, encoding, progress: None })
+        Ok(Source {
+            path,
+            dataset,
+            driver,
+            encoding,
+            progress: None,
+        })
     }
 
     /// Report reading progress to `progress` (called from reader threads).
@@ -199,7 +236,10 @@ impl Source {
 
     fn gdal_layer(&self, name: Option<&str>) -> Result<GdalLayer<'_>> {
         match name {
-            None => self.dataset.layer(0).map_err(|e| LayersError::Corrupt { path: self.path.clone(), detail: e.to_string() }),
+            None => self.dataset.layer(0).map_err(|e| LayersError::Corrupt {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            }),
             Some(n) => self.dataset.layer_by_name(n).map_err(|_| LayersError::NoSuchLayer {
                 path: self.path.clone(),
                 layer: n.to_owned(),
@@ -217,7 +257,12 @@ impl Source {
     pub fn layer_info(&self, name: Option<&str>) -> Result<LayerInfo> {
         let mut layer = self.gdal_layer(name)?;
         let crs = layer.spatial_ref().map(|s| Crs::from_spatial_ref(&s, None));
-        let extent = layer.try_get_extent().ok().flatten().or_else(|| layer.get_extent().ok()).map(|e| [e.MinX, e.MinY, e.MaxX, e.MaxY]);
+        let extent = layer
+            .try_get_extent()
+            .ok()
+            .flatten()
+            .or_else(|| layer.get_extent().ok())
+            .map(|e| [e.MinX, e.MinY, e.MaxX, e.MaxY]);
         let extent_lonlat = match (&crs, extent) {
             (Some(c), Some(e)) => lonlat_extent(c, e),
             _ => None,
@@ -309,14 +354,12 @@ impl Source {
                 action: crate::validity::Action::Repaired,
             })
             .collect();
-        issues.extend(unreadable
-            .into_iter()
-            .map(|(fid, detail)| crate::validity::GeometryIssue {
-                fid,
-                problem: crate::validity::Problem::EmptyPart,
-                detail: format!("unreadable geometry: {detail}"),
-                action: crate::validity::Action::Skipped,
-            }));
+        issues.extend(unreadable.into_iter().map(|(fid, detail)| crate::validity::GeometryIssue {
+            fid,
+            problem: crate::validity::Problem::EmptyPart,
+            detail: format!("unreadable geometry: {detail}"),
+            action: crate::validity::Action::Skipped,
+        }));
         Ok(Layer {
             name: layer_name,
             source_path: self.path.clone(),
@@ -372,7 +415,12 @@ fn lonlat_extent(c: &Crs, e: [f64; 4]) -> Option<[f64; 4]> {
 }
 
 fn geometry_type_name(layer: &GdalLayer<'_>) -> String {
-    let t = layer.defn().geom_fields().next().map(|g| g.field_type()).unwrap_or(gdal_sys::OGRwkbGeometryType::wkbNone);
+    let t = layer
+        .defn()
+        .geom_fields()
+        .next()
+        .map(|g| g.field_type())
+        .unwrap_or(gdal_sys::OGRwkbGeometryType::wkbNone);
     if t == gdal_sys::OGRwkbGeometryType::wkbNone {
         return "None".into();
     }
@@ -387,7 +435,11 @@ fn field_defs(layer: &GdalLayer<'_>) -> Vec<FieldDef> {
         .map(|(i, f)| {
             let kind = match f.field_type() {
                 OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => {
-                    if ffi::field_is_boolean(layer, i) { FieldKind::Boolean } else { FieldKind::Integer }
+                    if ffi::field_is_boolean(layer, i) {
+                        FieldKind::Boolean
+                    } else {
+                        FieldKind::Integer
+                    }
                 }
                 OGRFieldType::OFTReal => FieldKind::Real,
                 OGRFieldType::OFTString | OGRFieldType::OFTWideString => FieldKind::Text,
@@ -397,7 +449,11 @@ fn field_defs(layer: &GdalLayer<'_>) -> Vec<FieldDef> {
                 OGRFieldType::OFTBinary => FieldKind::Binary,
                 _ => FieldKind::Other,
             };
-            FieldDef { name: f.name(), alias: f.alternative_name(), kind }
+            FieldDef {
+                name: f.name(),
+                alias: f.alternative_name(),
+                kind,
+            }
         })
         .collect()
 }

@@ -68,7 +68,14 @@ impl Tmerc {
             601676.0 * n6 / 22275.0,
         ];
         let e2 = p.f * (2.0 - p.f);
-        Tmerc { p, e: e2.sqrt(), ka: p.k0 * a_rect, alpha, beta, delta }
+        Tmerc {
+            p,
+            e: e2.sqrt(),
+            ka: p.k0 * a_rect,
+            alpha,
+            beta,
+            delta,
+        }
     }
 
     /// The parameters.
@@ -147,7 +154,14 @@ mod tests {
     use super::*;
 
     fn cgcs_cm(cm: f64) -> Tmerc {
-        Tmerc::new(TmercParams { a_m: 6_378_137.0, f: 1.0 / 298.257_222_101, lon0_deg: cm, k0: 1.0, x0_m: 500_000.0, y0_m: 0.0 })
+        Tmerc::new(TmercParams {
+            a_m: 6_378_137.0,
+            f: 1.0 / 298.257_222_101,
+            lon0_deg: cm,
+            k0: 1.0,
+            x0_m: 500_000.0,
+            y0_m: 0.0,
+        })
     }
 
     #[test]

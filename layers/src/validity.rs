@@ -95,7 +95,10 @@ fn ring_problems(r: &LineString, what: &str, out: &mut Vec<(Problem, String)>) {
         distinct.pop();
     }
     if distinct.len() < 3 {
-        out.push((Problem::TooShort, format!("{what} has {} distinct points (3 needed)", distinct.len())));
+        out.push((
+            Problem::TooShort,
+            format!("{what} has {} distinct points (3 needed)", distinct.len()),
+        ));
     }
 }
 
@@ -179,7 +182,15 @@ pub fn check_and_fix(fid: i64, g: &mut Option<Geometry>, mode: RepairMode) -> Ve
             }
         },
     };
-    found.into_iter().map(|(problem, detail)| GeometryIssue { fid, problem, detail, action }).collect()
+    found
+        .into_iter()
+        .map(|(problem, detail)| GeometryIssue {
+            fid,
+            problem,
+            detail,
+            action,
+        })
+        .collect()
 }
 
 /// The finite coordinates of a line, without consecutive repeats.

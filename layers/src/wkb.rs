@@ -75,7 +75,11 @@ pub fn parse_wkb(buf: &[u8]) -> Result<Geometry, WkbError> {
 /// Parse one WKB geometry and count the polygon rings that were not closed in the source
 /// (they come back closed).
 pub fn parse_wkb_counting(buf: &[u8]) -> Result<(Geometry, usize), WkbError> {
-    let mut r = Reader { buf, pos: 0, unclosed_rings: 0 };
+    let mut r = Reader {
+        buf,
+        pos: 0,
+        unclosed_rings: 0,
+    };
     let g = read_geometry(&mut r)?;
     Ok((g, r.unclosed_rings))
 }
@@ -130,13 +134,22 @@ fn read_geometry(r: &mut Reader<'_>) -> Result<Geometry, WkbError> {
             }
             match base {
                 4 => Geometry::MultiPoint(MultiPoint(
-                    parts.into_iter().filter_map(|g| if let Geometry::Point(p) = g { Some(p) } else { None }).collect(),
+                    parts
+                        .into_iter()
+                        .filter_map(|g| if let Geometry::Point(p) = g { Some(p) } else { None })
+                        .collect(),
                 )),
                 5 => Geometry::MultiLineString(MultiLineString(
-                    parts.into_iter().filter_map(|g| if let Geometry::LineString(l) = g { Some(l) } else { None }).collect(),
+                    parts
+                        .into_iter()
+                        .filter_map(|g| if let Geometry::LineString(l) = g { Some(l) } else { None })
+                        .collect(),
                 )),
                 6 => Geometry::MultiPolygon(MultiPolygon(
-                    parts.into_iter().filter_map(|g| if let Geometry::Polygon(p) = g { Some(p) } else { None }).collect(),
+                    parts
+                        .into_iter()
+                        .filter_map(|g| if let Geometry::Polygon(p) = g { Some(p) } else { None })
+                        .collect(),
                 )),
                 _ => Geometry::GeometryCollection(GeometryCollection(parts)),
             }
@@ -172,7 +185,11 @@ fn read_polygon(r: &mut Reader<'_>, le: bool, dims: usize) -> Result<Polygon, Wk
 /// Append every x/y of a WKB geometry to `out` without building geometry objects (the fast
 /// path for bulk coordinate work). Returns the number of coordinates appended.
 pub fn push_wkb_coords(buf: &[u8], out: &mut Vec<(f64, f64)>) -> Result<usize, WkbError> {
-    let mut r = Reader { buf, pos: 0, unclosed_rings: 0 };
+    let mut r = Reader {
+        buf,
+        pos: 0,
+        unclosed_rings: 0,
+    };
     let before = out.len();
     walk_coords(&mut r, out)?;
     Ok(out.len() - before)
@@ -198,7 +215,10 @@ fn walk_coords(r: &mut Reader<'_>, out: &mut Vec<(f64, f64)>) -> Result<(), WkbE
     base %= 1000;
     let mut seq = |r: &mut Reader<'_>, n: usize| -> Result<(), WkbError> {
         let raw = r.take(n.checked_mul(dims * 8).ok_or(WkbError::Truncated(r.pos))?)?;
-        out.extend(raw.chunks_exact(dims * 8).map(|c| (f64::from_bits(read_u64(&c[0..8], le)), f64::from_bits(read_u64(&c[8..16], le)))));
+        out.extend(
+            raw.chunks_exact(dims * 8)
+                .map(|c| (f64::from_bits(read_u64(&c[0..8], le)), f64::from_bits(read_u64(&c[8..16], le)))),
+        );
         Ok(())
     };
     match base {
@@ -298,7 +318,9 @@ mod tests {
     fn coordinate_walk_matches_the_parser() {
         let mut out = Vec::new();
         assert_eq!(push_wkb_coords(&le_poly(), &mut out).unwrap(), 4);
-        let Geometry::Polygon(p) = parse_wkb(&le_poly()).unwrap() else { panic!() };
+        let Geometry::Polygon(p) = parse_wkb(&le_poly()).unwrap() else {
+            panic!()
+        };
         assert_eq!(out, p.exterior().0.iter().map(|c| (c.x, c.y)).collect::<Vec<_>>());
         for cut in 0..le_poly().len() {
             assert!(push_wkb_coords(&le_poly()[..cut], &mut Vec::new()).is_err());

@@ -49,9 +49,17 @@ impl Workspace {
     /// An empty workspace in `crs`; the origin is set by the first layer.
     pub fn new(crs: Crs) -> Result<Workspace> {
         if crs.kind != CrsKind::Projected {
-            return Err(LayersError::Invalid(format!("a workspace CRS must be projected; {} is not", crs.label())));
+            return Err(LayersError::Invalid(format!(
+                "a workspace CRS must be projected; {} is not",
+                crs.label()
+            )));
         }
-        Ok(Workspace { crs, origin_xy: [f64::NAN, f64::NAN], layers: Vec::new(), attribution: Vec::new() })
+        Ok(Workspace {
+            crs,
+            origin_xy: [f64::NAN, f64::NAN],
+            layers: Vec::new(),
+            attribution: Vec::new(),
+        })
     }
 
     /// The default workspace for data centred on `lon`, `lat` (see [`crs::default_workspace_epsg`]).
@@ -61,8 +69,17 @@ impl Workspace {
 
     /// The default workspace for a layer: the zone of the centre of its extent.
     pub fn for_layer(layer: &Layer) -> Result<Workspace> {
-        let crs = layer.crs.clone().ok_or_else(|| LayersError::MissingCrs { path: layer.source_path.clone(), layer: layer.name.clone() })?;
-        let e = layer.extent().ok_or_else(|| LayersError::Invalid(format!("{}: layer '{}' has no geometry to place a workspace on", layer.source_path.display(), layer.name)))?;
+        let crs = layer.crs.clone().ok_or_else(|| LayersError::MissingCrs {
+            path: layer.source_path.clone(),
+            layer: layer.name.clone(),
+        })?;
+        let e = layer.extent().ok_or_else(|| {
+            LayersError::Invalid(format!(
+                "{}: layer '{}' has no geometry to place a workspace on",
+                layer.source_path.display(),
+                layer.name
+            ))
+        })?;
         let t = Transformer::new(&crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?;
         let (lon, lat) = t.transform((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0)?;
         Workspace::for_lonlat(lon, lat)
@@ -71,7 +88,10 @@ impl Workspace {
     /// Validate `layer` (as `mode` says), reproject it into the workspace CRS and index it.
     pub fn add_layer(&mut self, mut layer: Layer, mode: RepairMode) -> Result<&WorkspaceLayer> {
         if layer.crs.is_none() {
-            return Err(LayersError::MissingCrs { path: layer.source_path.clone(), layer: layer.name.clone() });
+            return Err(LayersError::MissingCrs {
+                path: layer.source_path.clone(),
+                layer: layer.name.clone(),
+            });
         }
         layer.validate(mode);
         layer.reproject(&self.crs)?;
@@ -116,7 +136,10 @@ impl Workspace {
             wl.synthetic = entry.synthetic;
             wl.visible = entry.visible;
         }
-        let mut ws = ws.ok_or_else(|| LayersError::Corrupt { path: path.to_owned(), detail: "catalog lists no layers".into() })?;
+        let mut ws = ws.ok_or_else(|| LayersError::Corrupt {
+            path: path.to_owned(),
+            detail: "catalog lists no layers".into(),
+        })?;
         ws.attribution = catalog.attribution;
         Ok(ws)
     }

@@ -27,7 +27,10 @@ pub struct NewLayer<'a> {
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> LayersError {
-    LayersError::Corrupt { path: path.to_owned(), detail: format!("cannot write: {e}") }
+    LayersError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("cannot write: {e}"),
+    }
 }
 
 /// Add a layer with `features` (geometry and one value per field) to the GeoPackage at
@@ -35,10 +38,19 @@ fn err(path: &Path, e: impl std::fmt::Display) -> LayersError {
 pub fn write_gpkg_layer(path: &Path, spec: &NewLayer<'_>, features: &[(Option<Geometry>, Vec<Value>)]) -> Result<()> {
     crate::ffi::quiet_gdal();
     let mut ds = if path.exists() {
-        Dataset::open_ex(path, DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR, ..Default::default() })
-            .map_err(|e| err(path, e))?
+        Dataset::open_ex(
+            path,
+            DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| err(path, e))?
     } else {
-        DriverManager::get_driver_by_name("GPKG").map_err(|e| err(path, e))?.create_vector_only(path).map_err(|e| err(path, e))?
+        DriverManager::get_driver_by_name("GPKG")
+            .map_err(|e| err(path, e))?
+            .create_vector_only(path)
+            .map_err(|e| err(path, e))?
     };
     if let Some(i) = ds.layers().position(|l| l.name() == spec.name) {
         ds.delete_layer(i).map_err(|e| err(path, e))?;
@@ -49,7 +61,12 @@ pub fn write_gpkg_layer(path: &Path, spec: &NewLayer<'_>, features: &[(Option<Ge
     let mut tx = ds.start_transaction().map_err(|e| err(path, e))?;
     {
         let mut layer = tx
-            .create_layer(LayerOptions { name: spec.name, srs: Some(&srs), ty: spec.geometry_type, options: Some(&opts) })
+            .create_layer(LayerOptions {
+                name: spec.name,
+                srs: Some(&srs),
+                ty: spec.geometry_type,
+                options: Some(&opts),
+            })
             .map_err(|e| err(path, e))?;
         for (k, v) in spec.metadata {
             layer.set_metadata_item(k, v, "").map_err(|e| err(path, e))?;

@@ -26,7 +26,10 @@ fn demo_catalog_opens_in_the_cgcs2000_zone_of_its_centre() {
     assert_eq!(b.layer.len(), 1450);
     let e = b.layer.extent().unwrap();
     // Metres in the zone, and an origin inside the data so that f32 offsets stay small.
-    assert!((300_000.0..400_000.0).contains(&e[0]) && (3_400_000.0..3_500_000.0).contains(&e[1]), "{e:?}");
+    assert!(
+        (300_000.0..400_000.0).contains(&e[0]) && (3_400_000.0..3_500_000.0).contains(&e[1]),
+        "{e:?}"
+    );
     assert!(ws.origin_xy[0] > e[0] && ws.origin_xy[0] < e[2] && ws.origin_xy[1] > e[1] && ws.origin_xy[1] < e[3]);
     assert!(e[2] - ws.origin_xy[0] < 5_000.0);
     assert!(ws.layers.iter().any(|l| l.group == Group::Control && l.synthetic));
@@ -45,7 +48,9 @@ fn demo_catalog_opens_in_the_cgcs2000_zone_of_its_centre() {
 #[test]
 fn outside_china_the_workspace_is_the_utm_zone_of_the_centre() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/osm/liechtenstein_osm.gpkg");
-    let path = std::env::var_os("JINGWEI_SHARED_DATA").map(|d| Path::new(&d).join("osm/liechtenstein_osm.gpkg")).unwrap_or(path);
+    let path = std::env::var_os("JINGWEI_SHARED_DATA")
+        .map(|d| Path::new(&d).join("osm/liechtenstein_osm.gpkg"))
+        .unwrap_or(path);
     let src = jingwei_layers::Source::open(&path, &Default::default()).unwrap();
     let layer = src.read_layer(Some("buildings")).unwrap();
     let mut ws = Workspace::for_layer(&layer).unwrap();
@@ -53,5 +58,8 @@ fn outside_china_the_workspace_is_the_utm_zone_of_the_centre() {
     assert_eq!(ws.crs.epsg, Some(32632));
     ws.add_layer(layer, RepairMode::Repair).unwrap();
     let e = ws.layers[0].layer.extent().unwrap();
-    assert!((500_000.0..800_000.0).contains(&e[0]) && (5_200_000.0..5_250_000.0).contains(&e[1]), "{e:?}");
+    assert!(
+        (500_000.0..800_000.0).contains(&e[0]) && (5_200_000.0..5_250_000.0).contains(&e[1]),
+        "{e:?}"
+    );
 }

@@ -10,7 +10,10 @@ fn demo() -> PathBuf {
 }
 
 fn ogr2ogr(args: &[&str]) {
-    let out = Command::new("ogr2ogr").args(args).output().expect("ogr2ogr (gdal-bin) is installed");
+    let out = Command::new("ogr2ogr")
+        .args(args)
+        .output()
+        .expect("ogr2ogr (gdal-bin) is installed");
     assert!(out.status.success(), "ogr2ogr {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -20,7 +23,10 @@ fn each_format_reads_back_what_gdal_wrote() {
     let d = dir.path();
     let src = demo();
     let src = src.to_str().unwrap();
-    let reference = Source::open(demo(), &OpenOptions::default()).unwrap().read_layer(Some("pois")).unwrap();
+    let reference = Source::open(demo(), &OpenOptions::default())
+        .unwrap()
+        .read_layer(Some("pois"))
+        .unwrap();
     let name_i = reference.field_index("name").unwrap();
     let names: Vec<Value> = reference.features().map(|f| f.value(name_i)).collect();
     let cases: Vec<(&str, PathBuf, Vec<&str>)> = vec![
@@ -41,18 +47,34 @@ fn each_format_reads_back_what_gdal_wrote() {
         let s = Source::open(path, &OpenOptions::default()).unwrap_or_else(|e| panic!("{driver}: {e}"));
         let layer = s.read_layer(None).unwrap_or_else(|e| panic!("{driver}: {e}"));
         assert_eq!(layer.len(), reference.len(), "{driver}");
-        let with_geom = layer.geometries.iter().filter(|g| matches!(g, Some(geo::Geometry::Point(_)))).count();
+        let with_geom = layer
+            .geometries
+            .iter()
+            .filter(|g| matches!(g, Some(geo::Geometry::Point(_))))
+            .count();
         assert_eq!(with_geom, reference.len(), "{driver}: every POI keeps its point");
         if *driver != "DXF" {
             // DXF has no attribute table of its own.
             let i = layer.field_index("name").unwrap_or_else(|| panic!("{driver}: no name field"));
             let mut got: Vec<String> = layer.features().map(|f| f.value(i).to_string()).collect();
-            let want: Vec<String> = names.iter().map(|v| if v.is_null() && *driver == "KML" { "".into() } else { v.to_string() }).collect();
+            let want: Vec<String> = names
+                .iter()
+                .map(|v| {
+                    if v.is_null() && *driver == "KML" {
+                        "".into()
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect();
             // KML, GML and the CSVs cannot tell an empty string from a null.
             // FlatGeobuf stores features in spatial order: compare as sorted lists.
             let norm = |v: &Vec<String>| {
                 // DBF pads text with blanks, which GDAL trims: compare trimmed.
-                let mut v: Vec<String> = v.iter().map(|s| if s == "NULL" { String::new() } else { s.trim_end().to_owned() }).collect();
+                let mut v: Vec<String> = v
+                    .iter()
+                    .map(|s| if s == "NULL" { String::new() } else { s.trim_end().to_owned() })
+                    .collect();
                 v.sort();
                 v
             };
@@ -96,7 +118,18 @@ fn attribute_types_and_nulls_survive() {
     .unwrap();
     std::fs::write(dir.path().join("typed.csvt"), "Integer,Real,String,Date,DateTime,WKT\n").unwrap();
     let gpkg = dir.path().join("typed.gpkg");
-    ogr2ogr(&["-f", "GPKG", gpkg.to_str().unwrap(), csv.to_str().unwrap(), "-oo", "EMPTY_STRING_AS_NULL=YES", "-nln", "typed", "-a_srs", "EPSG:4490"]);
+    ogr2ogr(&[
+        "-f",
+        "GPKG",
+        gpkg.to_str().unwrap(),
+        csv.to_str().unwrap(),
+        "-oo",
+        "EMPTY_STRING_AS_NULL=YES",
+        "-nln",
+        "typed",
+        "-a_srs",
+        "EPSG:4490",
+    ]);
     let mut readers = Vec::new();
     for p in [&csv, &gpkg] {
         let s = Source::open(p, &OpenOptions::default()).unwrap();
@@ -107,7 +140,13 @@ fn attribute_types_and_nulls_survive() {
         let kind = |n: &str| layer.fields[layer.field_index(n).unwrap()].kind;
         assert_eq!(
             [kind("n"), kind("h"), kind("t"), kind("d"), kind("dt")],
-            [FieldKind::Integer, FieldKind::Real, FieldKind::Text, FieldKind::Date, FieldKind::DateTime],
+            [
+                FieldKind::Integer,
+                FieldKind::Real,
+                FieldKind::Text,
+                FieldKind::Date,
+                FieldKind::DateTime
+            ],
             "{}",
             layer.source_path.display()
         );
@@ -116,7 +155,11 @@ fn attribute_types_and_nulls_survive() {
         assert_eq!(row(1)[1], Value::Null, "{}", layer.source_path.display());
         assert_eq!(row(2)[2], Value::Null, "{}", layer.source_path.display());
         assert_eq!(row(0)[3], Value::Date("2024-03-01".into()));
-        assert!(matches!(&row(2)[4], Value::DateTime(s) if s.starts_with("2024-03-03T17:05:09")), "{:?}", row(2)[4]);
+        assert!(
+            matches!(&row(2)[4], Value::DateTime(s) if s.starts_with("2024-03-03T17:05:09")),
+            "{:?}",
+            row(2)[4]
+        );
         assert_eq!(row(1)[4], Value::Null);
         assert_eq!(row(2)[3], Value::Null);
         assert!(matches!(layer.geometries[0], Some(geo::Geometry::Point(_))));
@@ -155,7 +198,11 @@ fn geopackage_with_gaps_in_its_fids_reads_every_row_once() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("gappy.gpkg");
     std::fs::copy(demo(), &p).unwrap();
-    let out = Command::new("ogrinfo").arg(&p).args(["-sql", "DELETE FROM buildings_polygon WHERE fid % 7 IN (0, 3)"]).output().unwrap();
+    let out = Command::new("ogrinfo")
+        .arg(&p)
+        .args(["-sql", "DELETE FROM buildings_polygon WHERE fid % 7 IN (0, 3)"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = Source::open(&p, &OpenOptions::default()).unwrap();
     let fast = jingwei_layers::gpkg::read_layer(&p, Some("buildings_polygon")).unwrap();

@@ -29,7 +29,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Layer name → feature count, as `ogrinfo` reports it (counting with SQL where the driver
 /// reports -1), or `None` when ogrinfo cannot open the file.
 fn ogrinfo_counts(path: &Path) -> Option<BTreeMap<String, u64>> {
-    let out = Command::new("ogrinfo").args(["-ro", "-so", "-al"]).arg(path).output().expect("ogrinfo (gdal-bin) is installed");
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al"])
+        .arg(path)
+        .output()
+        .expect("ogrinfo (gdal-bin) is installed");
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() || !text.contains("successful") {
         return None;
@@ -52,7 +56,13 @@ fn ogrinfo_counts(path: &Path) -> Option<BTreeMap<String, u64>> {
                     .output()
                     .unwrap();
                 let t = String::from_utf8_lossy(&sql.stdout);
-                t.lines().find(|l| l.to_ascii_uppercase().contains("COUNT")).and_then(|l| l.rsplit('=').next()).unwrap().trim().parse().unwrap()
+                t.lines()
+                    .find(|l| l.to_ascii_uppercase().contains("COUNT"))
+                    .and_then(|l| l.rsplit('=').next())
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap()
             };
             counts.insert(name, c);
         }
@@ -68,21 +78,34 @@ fn every_vector_file_opens_with_ogrinfo_counts() {
     for f in files {
         let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         // Sidecars and documents are not datasets of their own.
-        if ["shx", "dbf", "prj", "cpg", "md", "txt", "xsd", "tif", "b3dm", "pnts", "bin", "glb", "gltf", "png", "jpg", "ifc", "gie"].contains(&ext.as_str())
-            || f.file_name().is_some_and(|n| n.to_string_lossy().contains("LICENSE") || n.to_string_lossy().contains("COPYING"))
+        if [
+            "shx", "dbf", "prj", "cpg", "md", "txt", "xsd", "tif", "b3dm", "pnts", "bin", "glb", "gltf", "png", "jpg", "ifc", "gie",
+        ]
+        .contains(&ext.as_str())
+            || f.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("LICENSE") || n.to_string_lossy().contains("COPYING"))
         {
             continue;
         }
         let Some(expected) = ogrinfo_counts(&f) else {
             // GDAL cannot read it (CityJSON, CAP XML, SensorThings JSON): neither may we claim to.
-            assert!(Source::open(&f, &OpenOptions::default()).is_err(), "{} opens here but not in ogrinfo", f.display());
+            assert!(
+                Source::open(&f, &OpenOptions::default()).is_err(),
+                "{} opens here but not in ogrinfo",
+                f.display()
+            );
             continue;
         };
         let src = Source::open(&f, &OpenOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         let mut got = BTreeMap::new();
         for name in src.layer_names() {
             let layer = src.read_layer(Some(&name)).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-            assert_eq!(layer.len() as u64, src.layer_info(Some(&name)).unwrap().feature_count, "{} {name}: info count", f.display());
+            assert_eq!(
+                layer.len() as u64,
+                src.layer_info(Some(&name)).unwrap().feature_count,
+                "{} {name}: info count",
+                f.display()
+            );
             got.insert(name, layer.len() as u64);
         }
         assert_eq!(got, expected, "{}", f.display());
@@ -126,11 +149,26 @@ fn gbk_shapefile_without_cpg_decodes() {
     assert_eq!(n, n2);
     assert_eq!(enc2.source, EncodingSource::Cpg);
     // An override is honoured; a wrong one is refused with the file named.
-    let (n3, enc3) = names(&nocpg, &OpenOptions { encoding: Some("GB18030".into()) });
+    let (n3, enc3) = names(
+        &nocpg,
+        &OpenOptions {
+            encoding: Some("GB18030".into()),
+        },
+    );
     assert_eq!(n, n3);
     assert_eq!(enc3.source, EncodingSource::Override);
-    let err = Source::open(&nocpg, &OpenOptions { encoding: Some("UTF-8".into()) }).unwrap_err().to_string();
-    assert!(err.contains("lujiazui_pois_gbk_nocpg.shp") && err.contains("not valid UTF-8"), "{err}");
+    let err = Source::open(
+        &nocpg,
+        &OpenOptions {
+            encoding: Some("UTF-8".into()),
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("lujiazui_pois_gbk_nocpg.shp") && err.contains("not valid UTF-8"),
+        "{err}"
+    );
     // Zipped, the shapefile decodes the same way.
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("pois.zip");
@@ -175,7 +213,10 @@ fn cgcs2000_gauss_kruger_vectors_within_a_millimetre() {
         assert!(gk.authority_north_first, "EPSG:{epsg} is north-first");
         for t in [Transformer::new(&geo, &gk).unwrap(), Transformer::new_proj_only(&geo, &gk).unwrap()] {
             let (x, y) = t.transform(lon, lat).unwrap();
-            assert!((x - e).abs() < 1e-3 && (y - n).abs() < 1e-3, "EPSG:{epsg} {lon},{lat}: {x},{y} vs {e},{n}");
+            assert!(
+                (x - e).abs() < 1e-3 && (y - n).abs() < 1e-3,
+                "EPSG:{epsg} {lon},{lat}: {x},{y} vs {e},{n}"
+            );
         }
         let (blon, blat) = Transformer::new(&gk, &geo).unwrap().transform(e, n).unwrap();
         assert!((blon - lon).abs() < 1e-8 && (blat - lat).abs() < 1e-8);
@@ -228,11 +269,17 @@ fn proj_gie_tmerc_grs80_vectors() {
                 let (lon, lat) = inv.transform(x, y).unwrap();
                 // gie tolerances are distances; 1e-9° is about 0.1 mm.
                 let tol_deg = (tol_m / 111_000.0).max(1e-9);
-                assert!((lon - v[0]).abs() < tol_deg && (lat - v[1]).abs() < tol_deg, "inverse {x},{y}: {lon},{lat} vs {v:?}");
+                assert!(
+                    (lon - v[0]).abs() < tol_deg && (lat - v[1]).abs() < tol_deg,
+                    "inverse {x},{y}: {lon},{lat} vs {v:?}"
+                );
             } else {
                 let (e, n) = fwd.transform(x, y).unwrap();
                 let tol = tol_m.max(1e-7);
-                assert!((e - v[0]).abs() < tol && (n - v[1]).abs() < tol, "forward {x},{y}: {e},{n} vs {v:?}");
+                assert!(
+                    (e - v[0]).abs() < tol && (n - v[1]).abs() < tol,
+                    "forward {x},{y}: {e},{n} vs {v:?}"
+                );
             }
             checked += 1;
         }

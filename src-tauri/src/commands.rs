@@ -29,7 +29,11 @@ pub struct AppState {
 
 impl Default for AppState {
     fn default() -> Self {
-        AppState { workspace: Mutex::new(None), extent: Mutex::new(None), renderer: RenderService::start() }
+        AppState {
+            workspace: Mutex::new(None),
+            extent: Mutex::new(None),
+            renderer: RenderService::start(),
+        }
     }
 }
 
@@ -70,7 +74,9 @@ fn demo_catalog() -> PathBuf {
     if let Some(p) = std::env::var_os("JINGWEI_DEMO") {
         return PathBuf::from(p);
     }
-    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("assets/demo/catalog.json")));
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("assets/demo/catalog.json")));
     match beside {
         Some(p) if p.exists() => p,
         _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/catalog.json")),
@@ -173,7 +179,11 @@ pub async fn render_view(state: tauri::State<'_, AppState>, width: u32, height: 
 pub async fn set_layer_visible(state: tauri::State<'_, AppState>, id: String, visible: bool) -> Result<(), String> {
     let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_mut().ok_or("no workspace is open")?;
-    let wl = ws.layers.iter_mut().find(|l| l.id == id).ok_or_else(|| format!("no layer '{id}'"))?;
+    let wl = ws
+        .layers
+        .iter_mut()
+        .find(|l| l.id == id)
+        .ok_or_else(|| format!("no layer '{id}'"))?;
     wl.visible = visible;
     push_scene(&state, ws)
 }
@@ -189,18 +199,35 @@ pub struct Identified {
 /// Identify the features under a pixel of the 3D view: the pixel's ray meets the ground, and
 /// the visible layers' R-trees answer (topmost layer first), not the GPU.
 #[tauri::command]
-pub async fn identify(state: tauri::State<'_, AppState>, x: f32, y: f32, width: u32, height: u32, view: View) -> Result<Vec<Identified>, String> {
+pub async fn identify(
+    state: tauri::State<'_, AppState>,
+    x: f32,
+    y: f32,
+    width: u32,
+    height: u32,
+    view: View,
+) -> Result<Vec<Identified>, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    let Some([lx, lz]) = view.ground_point(x, y, width, height) else { return Ok(Vec::new()) };
+    let Some([lx, lz]) = view.ground_point(x, y, width, height) else {
+        return Ok(Vec::new());
+    };
     let (wx, wy) = (ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz));
     let tolerance_m = f64::from(view.metres_per_pixel(height)) * 4.0;
     let mut out = Vec::new();
     for wl in ws.layers.iter().rev().filter(|l| l.visible) {
         for hit in wl.index.at_point(&wl.layer.geometries, wx, wy, tolerance_m).into_iter().take(3) {
             let f = wl.layer.feature(hit.row);
-            let attributes = f.attributes().into_iter().map(|(k, v)| (k.to_owned(), serde_json::to_value(v).unwrap_or_default())).collect();
-            out.push(Identified { layer: wl.title.clone(), fid: f.fid(), attributes });
+            let attributes = f
+                .attributes()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), serde_json::to_value(v).unwrap_or_default()))
+                .collect();
+            out.push(Identified {
+                layer: wl.title.clone(),
+                fid: f.fid(),
+                attributes,
+            });
         }
         if out.len() >= 5 {
             break;

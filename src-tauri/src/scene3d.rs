@@ -8,7 +8,12 @@ use std::time::Instant;
 
 enum Job {
     Scene(SceneData),
-    Render { width: u32, height: u32, view: View, reply: Sender<Result<(Frame, f64), String>> },
+    Render {
+        width: u32,
+        height: u32,
+        view: View,
+        reply: Sender<Result<(Frame, f64), String>>,
+    },
 }
 
 /// Handle to the render thread.
@@ -32,7 +37,12 @@ impl RenderService {
                             scene = s;
                             scene_dirty = true;
                         }
-                        Job::Render { width, height, view, reply } => {
+                        Job::Render {
+                            width,
+                            height,
+                            view,
+                            reply,
+                        } => {
                             let t0 = Instant::now();
                             if renderer.as_ref().is_none_or(|r| r.size() != (width, height)) {
                                 match Renderer::new(width, height) {
@@ -52,7 +62,10 @@ impl RenderService {
                                 scene_dirty = false;
                             }
                             r.set_view(&view);
-                            let out = r.render().map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0)).map_err(|e| e.to_string());
+                            let out = r
+                                .render()
+                                .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0))
+                                .map_err(|e| e.to_string());
                             let _ = reply.send(out);
                         }
                     }
@@ -70,7 +83,14 @@ impl RenderService {
     /// Render a frame; returns it with the milliseconds spent rendering and reading back.
     pub fn render(&self, width: u32, height: u32, view: View) -> Result<(Frame, f64), String> {
         let (reply, rx) = channel();
-        self.tx.send(Job::Render { width, height, view, reply }).map_err(|_| "the renderer has stopped".to_string())?;
+        self.tx
+            .send(Job::Render {
+                width,
+                height,
+                view,
+                reply,
+            })
+            .map_err(|_| "the renderer has stopped".to_string())?;
         rx.recv().map_err(|_| "the renderer has stopped".to_string())?
     }
 }

@@ -14,7 +14,13 @@ const FORBIDDEN: &[&str] = &["bevy", "tauri", "wry", "tao", "webkit2gtk", "winit
 
 fn metadata() -> Value {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--manifest-path", concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml")])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--manifest-path",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -23,14 +29,28 @@ fn metadata() -> Value {
 
 /// For every package reachable from `root`, the path that reaches it.
 fn reachable(meta: &Value, root_name: &str) -> HashMap<String, Vec<String>> {
-    let name_of: HashMap<&str, &str> = meta["packages"].as_array().unwrap().iter().map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap())).collect();
+    let name_of: HashMap<&str, &str> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
     let deps: HashMap<&str, Vec<&str>> = meta["resolve"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["id"].as_str().unwrap(), n["deps"].as_array().unwrap().iter().map(|d| d["pkg"].as_str().unwrap()).collect()))
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap(),
+                n["deps"].as_array().unwrap().iter().map(|d| d["pkg"].as_str().unwrap()).collect(),
+            )
+        })
         .collect();
-    let root = name_of.iter().find(|(_, n)| **n == root_name).map(|(id, _)| *id).unwrap_or_else(|| panic!("{root_name} is not in the workspace"));
+    let root = name_of
+        .iter()
+        .find(|(_, n)| **n == root_name)
+        .map(|(id, _)| *id)
+        .unwrap_or_else(|| panic!("{root_name} is not in the workspace"));
     let mut seen: HashMap<String, Vec<String>> = HashMap::new();
     let mut queue = VecDeque::from([(root, vec![root_name.to_owned()])]);
     while let Some((id, path)) = queue.pop_front() {
@@ -55,17 +75,28 @@ fn core_crates_never_reach_ui_frameworks() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|id| meta["packages"].as_array().unwrap().iter().find(|p| p["id"] == *id).unwrap()["name"].as_str().unwrap().to_owned())
+        .map(|id| {
+            meta["packages"].as_array().unwrap().iter().find(|p| p["id"] == *id).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     for core in CORE {
         assert!(members.contains(*core), "{core} missing from the workspace");
         for (name, path) in reachable(&meta, core) {
             assert!(
-                !FORBIDDEN.iter().any(|f| name == *f || name.starts_with(&format!("{f}_")) || name.starts_with(&format!("{f}-"))),
+                !FORBIDDEN
+                    .iter()
+                    .any(|f| name == *f || name.starts_with(&format!("{f}_")) || name.starts_with(&format!("{f}-"))),
                 "{core} reaches {name}: {}",
                 path.join(" -> ")
             );
-            assert!(!UI_ALLOWED.contains(&name.as_str()), "{core} depends on {name}: {}", path.join(" -> "));
+            assert!(
+                !UI_ALLOWED.contains(&name.as_str()),
+                "{core} depends on {name}: {}",
+                path.join(" -> ")
+            );
         }
     }
     // Every workspace crate is classified, so a new core crate cannot slip past this test.

@@ -133,10 +133,19 @@ fn extrude_polygon(p: &Polygon, base: f64, top: f64, origin: [f64; 2], row: u32,
             }
             let n = [nx as f32, 0.0, -(ny as f32)];
             let s = out.positions.len() as u32;
-            out.positions.extend([local(a.x, a.y, base, origin), local(b.x, b.y, base, origin), local(b.x, b.y, top, origin), local(a.x, a.y, top, origin)]);
+            out.positions.extend([
+                local(a.x, a.y, base, origin),
+                local(b.x, b.y, base, origin),
+                local(b.x, b.y, top, origin),
+                local(a.x, a.y, top, origin),
+            ]);
             out.normals.extend([n; 4]);
             // Wind so that the face is counter-clockwise seen from the normal's side.
-            let q = if flip { [s, s + 2, s + 1, s, s + 3, s + 2] } else { [s, s + 1, s + 2, s, s + 2, s + 3] };
+            let q = if flip {
+                [s, s + 2, s + 1, s, s + 3, s + 2]
+            } else {
+                [s, s + 1, s + 2, s, s + 2, s + 3]
+            };
             out.indices.extend(q);
             out.triangle_rows.extend([row, row]);
         }
@@ -180,7 +189,11 @@ mod tests {
             driver: "test".into(),
             geometry_type: "Polygon".into(),
             crs: None,
-            fields: vec![jingwei_layers::FieldDef { name: "height".into(), alias: String::new(), kind: jingwei_layers::FieldKind::Real }],
+            fields: vec![jingwei_layers::FieldDef {
+                name: "height".into(),
+                alias: String::new(),
+                kind: jingwei_layers::FieldKind::Real,
+            }],
             columns: vec![jingwei_layers::Column::Real(vec![Some(30.0)])],
             fids: vec![1],
             geometries: vec![Some(Geometry::Polygon(Polygon::new(ring, vec![])))],
@@ -221,6 +234,9 @@ mod tests {
             assert!(((q[0] - p[0]) - 1.0).abs() < 1e-3);
             assert!(((p[2] - q[2]) - 0.001).abs() < 2e-4);
         }
-        assert!((3_400_200.001f32 - 3_400_200.0f32).abs() < 1e-9, "f32 cannot hold the millimetre at GK northings");
+        assert!(
+            (3_400_200.001f32 - 3_400_200.0f32).abs() < 1e-9,
+            "f32 cannot hold the millimetre at GK northings"
+        );
     }
 }

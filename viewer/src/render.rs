@@ -53,7 +53,13 @@ impl View {
     /// with buildings up to `max_height_m`, for an image of `aspect` = width / height.
     pub fn frame(extent: [f32; 4], max_height_m: f32, aspect: f32, pitch_deg: f32, yaw_deg: f32) -> View {
         let target = [(extent[0] + extent[2]) / 2.0, 0.0, (extent[1] + extent[3]) / 2.0];
-        let mut v = View { target, distance_m: 1.0, pitch_deg, yaw_deg, fov_deg: 40.0 };
+        let mut v = View {
+            target,
+            distance_m: 1.0,
+            pitch_deg,
+            yaw_deg,
+            fov_deg: 40.0,
+        };
         // Fit exactly: every corner of the data's box must project inside the frame. In camera
         // axes (right, up, forward) a corner at (xr, yu, zf) from the target projects inside
         // when d + zf ≥ |xr| / tan(h/2) and d + zf ≥ |yu| / tan(v/2).
@@ -160,9 +166,11 @@ impl Frame {
 
     /// Encode as PNG.
     pub fn to_png(&self) -> Result<Vec<u8>, RenderError> {
-        let img = image::RgbaImage::from_raw(self.width, self.height, self.rgba.clone()).ok_or_else(|| RenderError::Convert("buffer size".into()))?;
+        let img = image::RgbaImage::from_raw(self.width, self.height, self.rgba.clone())
+            .ok_or_else(|| RenderError::Convert("buffer size".into()))?;
         let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).map_err(|e| RenderError::Convert(e.to_string()))?;
+        img.write_to(&mut out, image::ImageFormat::Png)
+            .map_err(|e| RenderError::Convert(e.to_string()))?;
         Ok(out.into_inner())
     }
 }
@@ -183,20 +191,35 @@ impl Renderer {
         let mut app = App::new();
         app.add_plugins(
             DefaultPlugins
-                .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
-                .set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
+                .set(WindowPlugin {
+                    primary_window: None,
+                    exit_condition: ExitCondition::DontExit,
+                    ..default()
+                })
+                .set(RenderPlugin {
+                    synchronous_pipeline_compilation: true,
+                    ..default()
+                })
                 // Renderers are made more than once per process (tests, the app): leave the
                 // global logger to the host program.
                 .disable::<bevy::log::LogPlugin>()
                 .disable::<bevy::render::pipelined_rendering::PipelinedRenderingPlugin>(),
         );
-        app.insert_resource(GlobalAmbientLight { color: Color::WHITE, brightness: 600.0, ..default() });
+        app.insert_resource(GlobalAmbientLight {
+            color: Color::WHITE,
+            brightness: 600.0,
+            ..default()
+        });
         app.finish();
         app.cleanup();
         let mut apps = std::mem::take(app.sub_apps_mut());
         let world = apps.main.world_mut();
         let mut image = Image::new_uninit(
-            Extent3d { width, height, depth_or_array_layers: 1 },
+            Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
             TextureDimension::D2,
             TextureFormat::Rgba8UnormSrgb,
             RenderAssetUsages::RENDER_WORLD,
@@ -206,22 +229,42 @@ impl Renderer {
         let camera = world
             .spawn((
                 Camera3d::default(),
-                Camera { clear_color: ClearColorConfig::Custom(Color::srgb_u8(238, 241, 244)), ..default() },
+                Camera {
+                    clear_color: ClearColorConfig::Custom(Color::srgb_u8(238, 241, 244)),
+                    ..default()
+                },
                 RenderTarget::from(target.clone()),
                 Tonemapping::None,
                 // MSAA ×4 quadruples the fragment work of a software rasteriser; edges of a city
                 // seen from afar gain little from it.
                 bevy::render::view::Msaa::Off,
-                Projection::Perspective(PerspectiveProjection { fov: 40f32.to_radians(), near: 1.0, far: 200_000.0, ..default() }),
+                Projection::Perspective(PerspectiveProjection {
+                    fov: 40f32.to_radians(),
+                    near: 1.0,
+                    far: 200_000.0,
+                    ..default()
+                }),
                 Transform::from_xyz(0.0, 1000.0, 1000.0).looking_at(Vec3::ZERO, Vec3::Y),
             ))
             .id();
         world.spawn((
-            DirectionalLight { illuminance: 6000.0, shadow_maps_enabled: false, ..default() },
+            DirectionalLight {
+                illuminance: 6000.0,
+                shadow_maps_enabled: false,
+                ..default()
+            },
             // Afternoon sun from the south-west.
             Transform::from_xyz(-0.5, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
         ));
-        Ok(Renderer { apps, target, camera, width, height, needs_warmup: true, last_updates: 0 })
+        Ok(Renderer {
+            apps,
+            target,
+            camera,
+            width,
+            height,
+            needs_warmup: true,
+            last_updates: 0,
+        })
     }
 
     /// Bevy updates the last `render` took (2 for a camera move: the frame and its readback).
@@ -257,7 +300,11 @@ impl Renderer {
                 // Flat map layers keep their exact colours; buildings are shaded.
                 unlit: flat,
                 double_sided: flat,
-                cull_mode: if flat { None } else { Some(bevy::render::render_resource::Face::Back) },
+                cull_mode: if flat {
+                    None
+                } else {
+                    Some(bevy::render::render_resource::Face::Back)
+                },
                 alpha_mode: if a < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
                 ..default()
             };
@@ -292,7 +339,10 @@ impl Renderer {
     fn update(&mut self) {
         self.apps.update();
         let device = self.apps.main.world().resource::<RenderDevice>();
-        let _ = device.wgpu_device().poll(PollType::Wait { submission_index: None, timeout: None });
+        let _ = device.wgpu_device().poll(PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        });
     }
 
     /// Render one frame and read it back.
@@ -331,8 +381,15 @@ impl Renderer {
         self.set_camera_active(true);
         self.last_updates = updates;
         let image = slot.lock().expect("not poisoned").take().ok_or(RenderError::NoFrame)?;
-        let rgba = image.try_into_dynamic().map_err(|e| RenderError::Convert(e.to_string()))?.to_rgba8();
-        Ok(Frame { width: rgba.width(), height: rgba.height(), rgba: rgba.into_raw() })
+        let rgba = image
+            .try_into_dynamic()
+            .map_err(|e| RenderError::Convert(e.to_string()))?
+            .to_rgba8();
+        Ok(Frame {
+            width: rgba.width(),
+            height: rgba.height(),
+            rgba: rgba.into_raw(),
+        })
     }
 }
 
@@ -350,11 +407,23 @@ mod tests {
 
     #[test]
     fn the_centre_pixel_looks_at_the_target() {
-        let v = View { target: [120.0, 0.0, -340.0], distance_m: 800.0, pitch_deg: 40.0, yaw_deg: 30.0, fov_deg: 40.0 };
+        let v = View {
+            target: [120.0, 0.0, -340.0],
+            distance_m: 800.0,
+            pitch_deg: 40.0,
+            yaw_deg: 30.0,
+            fov_deg: 40.0,
+        };
         let g = v.ground_point(399.5, 299.5, 800, 600).unwrap();
         assert!((g[0] - 120.0).abs() < 0.5 && (g[1] + 340.0).abs() < 0.5, "{g:?}");
         // Straight down, north up: a pixel above the centre is north (−z) of the target.
-        let top = View { target: [0.0, 0.0, 0.0], distance_m: 1000.0, pitch_deg: 90.0, yaw_deg: 0.0, fov_deg: 40.0 };
+        let top = View {
+            target: [0.0, 0.0, 0.0],
+            distance_m: 1000.0,
+            pitch_deg: 90.0,
+            yaw_deg: 0.0,
+            fov_deg: 40.0,
+        };
         let n = top.ground_point(400.0, 100.0, 800, 600).unwrap();
         assert!(n[1] < -100.0 && n[0].abs() < 5.0, "{n:?}");
         let e = top.ground_point(700.0, 300.0, 800, 600).unwrap();

@@ -69,11 +69,20 @@ fn ribbon(l: &LineString, width_m: f32, h: f32, origin: [f64; 2], row: u32, out:
         }
         let (nx, nz) = (-dz / len * half, dx / len * half);
         let s = out.positions.len() as u32;
-        out.positions.extend([[a[0] + nx, h, a[2] + nz], [a[0] - nx, h, a[2] - nz], [b[0] - nx, h, b[2] - nz], [b[0] + nx, h, b[2] + nz]]);
+        out.positions.extend([
+            [a[0] + nx, h, a[2] + nz],
+            [a[0] - nx, h, a[2] - nz],
+            [b[0] - nx, h, b[2] - nz],
+            [b[0] + nx, h, b[2] + nz],
+        ]);
         out.normals.extend([[0.0, 1.0, 0.0]; 4]);
         // Counter-clockwise seen from above (+y).
         let q = [s, s + 1, s + 2, s, s + 2, s + 3];
-        let (p0, p1, p2) = (out.positions[s as usize], out.positions[s as usize + 1], out.positions[s as usize + 2]);
+        let (p0, p1, p2) = (
+            out.positions[s as usize],
+            out.positions[s as usize + 1],
+            out.positions[s as usize + 2],
+        );
         let ny = (p1[2] - p0[2]) * (p2[0] - p0[0]) - (p1[0] - p0[0]) * (p2[2] - p0[2]);
         out.indices.extend(if ny >= 0.0 { q } else { [s, s + 2, s + 1, s, s + 3, s + 2] });
         out.triangle_rows.extend([row, row]);
@@ -85,7 +94,12 @@ fn marker(x: f64, y: f64, size_m: f32, h: f32, origin: [f64; 2], row: u32, out: 
     let c = local(x, y, h, origin);
     let r = size_m / 2.0;
     let s = out.positions.len() as u32;
-    out.positions.extend([[c[0] - r, h, c[2] - r], [c[0] - r, h, c[2] + r], [c[0] + r, h, c[2] + r], [c[0] + r, h, c[2] - r]]);
+    out.positions.extend([
+        [c[0] - r, h, c[2] - r],
+        [c[0] - r, h, c[2] + r],
+        [c[0] + r, h, c[2] + r],
+        [c[0] + r, h, c[2] - r],
+    ]);
     out.normals.extend([[0.0, 1.0, 0.0]; 4]);
     out.indices.extend([s, s + 1, s + 2, s, s + 2, s + 3]);
     out.triangle_rows.extend([row, row]);
@@ -129,7 +143,12 @@ pub fn build_scene(ws: &Workspace) -> SceneData {
             let mesh = extrude_layer(layer, &HeightRule::default(), origin);
             scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
             grow(&mut ext, &mesh);
-            scene.meshes.push(LayerMesh { layer_id: wl.id.clone(), kind: MeshKind::Building, color: st.fill, mesh });
+            scene.meshes.push(LayerMesh {
+                layer_id: wl.id.clone(),
+                kind: MeshKind::Building,
+                color: st.fill,
+                mesh,
+            });
             continue;
         }
         let mut fills: std::collections::BTreeMap<usize, MeshData> = Default::default();
@@ -151,20 +170,33 @@ pub fn build_scene(ws: &Workspace) -> SceneData {
             }
             match g {
                 Geometry::Point(p) => marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers),
-                Geometry::MultiPoint(mp) => mp.0.iter().for_each(|p| marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers)),
+                Geometry::MultiPoint(mp) => {
+                    mp.0.iter()
+                        .for_each(|p| marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers))
+                }
                 _ => {}
             }
         }
         for (class, mesh) in fills {
             if !mesh.indices.is_empty() && st.fill_for(class)[3] > 0.0 {
                 grow(&mut ext, &mesh);
-                scene.meshes.push(LayerMesh { layer_id: wl.id.clone(), kind: MeshKind::Fill, color: st.fill_for(class), mesh });
+                scene.meshes.push(LayerMesh {
+                    layer_id: wl.id.clone(),
+                    kind: MeshKind::Fill,
+                    color: st.fill_for(class),
+                    mesh,
+                });
             }
         }
         for (kind, mesh, color) in [(MeshKind::Line, outline, st.stroke), (MeshKind::Marker, markers, st.marker)] {
             if !mesh.indices.is_empty() {
                 grow(&mut ext, &mesh);
-                scene.meshes.push(LayerMesh { layer_id: wl.id.clone(), kind, color, mesh });
+                scene.meshes.push(LayerMesh {
+                    layer_id: wl.id.clone(),
+                    kind,
+                    color,
+                    mesh,
+                });
             }
         }
     }

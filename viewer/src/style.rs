@@ -33,7 +33,16 @@ pub struct Style {
 
 impl Style {
     fn base(fill: Rgba, stroke: Rgba) -> Style {
-        Style { fill, stroke, stroke_width_m: 0.0, line_width_m: 3.0, marker: stroke, marker_size_m: 12.0, category_field: None, categories: Vec::new() }
+        Style {
+            fill,
+            stroke,
+            stroke_width_m: 0.0,
+            line_width_m: 3.0,
+            marker: stroke,
+            marker_size_m: 12.0,
+            category_field: None,
+            categories: Vec::new(),
+        }
     }
 
     /// Index of the category of a row (0 = default fill).

@@ -6,7 +6,12 @@ use jingwei_viewer::scene::build_scene;
 use std::path::Path;
 
 fn demo() -> Workspace {
-    Workspace::open_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"), None, RepairMode::Repair).unwrap()
+    Workspace::open_catalog(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"),
+        None,
+        RepairMode::Repair,
+    )
+    .unwrap()
 }
 
 const BACKGROUND: [u8; 4] = [238, 241, 244, 255];
@@ -27,9 +32,16 @@ fn demo_city_renders_and_responds_to_layers() {
     r.set_view(&View::frame(ext, scene.max_height_m, w as f32 / h as f32, 45.0, 20.0));
     let oblique = r.render().unwrap();
     assert_eq!((oblique.width, oblique.height), (w, h));
-    let drawn = (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).filter(|&(x, y)| !close(oblique.pixel(x, y), BACKGROUND, 2)).count();
+    let drawn = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .filter(|&(x, y)| !close(oblique.pixel(x, y), BACKGROUND, 2))
+        .count();
     assert!(drawn as f64 > 0.15 * f64::from(w * h), "only {drawn} pixels drawn");
-    let mut colours: Vec<[u8; 4]> = oblique.rgba.chunks_exact(4).map(|c| [c[0] & 0xf0, c[1] & 0xf0, c[2] & 0xf0, 255]).collect();
+    let mut colours: Vec<[u8; 4]> = oblique
+        .rgba
+        .chunks_exact(4)
+        .map(|c| [c[0] & 0xf0, c[1] & 0xf0, c[2] & 0xf0, 255])
+        .collect();
     colours.sort();
     colours.dedup();
     assert!(colours.len() > 20, "a flat image: {} colours", colours.len());
@@ -53,7 +65,11 @@ fn demo_city_renders_and_responds_to_layers() {
         for x in 0..w {
             let (dx, dy) = ((x as f32 + 0.5 - cx).abs(), (y as f32 + 0.5 - cy).abs());
             if dx > mx || dy > my {
-                assert!(close(top.pixel(x, y), BACKGROUND, 2), "pixel ({x},{y}) outside the extent is {:?}", top.pixel(x, y));
+                assert!(
+                    close(top.pixel(x, y), BACKGROUND, 2),
+                    "pixel ({x},{y}) outside the extent is {:?}",
+                    top.pixel(x, y)
+                );
             } else if !close(top.pixel(x, y), BACKGROUND, 2) {
                 inside += 1;
             }
@@ -66,8 +82,16 @@ fn demo_city_renders_and_responds_to_layers() {
     ws.layers.iter_mut().find(|l| l.id == "buildings").unwrap().visible = false;
     r.set_scene(&build_scene(&ws));
     let without = r.render().unwrap();
-    let changed = oblique.rgba.chunks_exact(4).zip(without.rgba.chunks_exact(4)).filter(|(a, b)| !close([a[0], a[1], a[2], 255], [b[0], b[1], b[2], 255], 6)).count();
-    assert!(changed as f64 > 0.02 * f64::from(w * h), "hiding buildings changed only {changed} pixels");
+    let changed = oblique
+        .rgba
+        .chunks_exact(4)
+        .zip(without.rgba.chunks_exact(4))
+        .filter(|(a, b)| !close([a[0], a[1], a[2], 255], [b[0], b[1], b[2], 255], 6))
+        .count();
+    assert!(
+        changed as f64 > 0.02 * f64::from(w * h),
+        "hiding buildings changed only {changed} pixels"
+    );
     std::fs::write(std::env::temp_dir().join("jingwei_demo_oblique.png"), oblique.to_png().unwrap()).unwrap();
 }
 
@@ -80,12 +104,21 @@ fn layer_of(buildings: &[(f64, f64, f64, f64)]) -> jingwei_layers::Layer {
         driver: "test".into(),
         geometry_type: "Polygon".into(),
         crs: None,
-        fields: vec![jingwei_layers::FieldDef { name: "height".into(), alias: String::new(), kind: jingwei_layers::FieldKind::Real }],
+        fields: vec![jingwei_layers::FieldDef {
+            name: "height".into(),
+            alias: String::new(),
+            kind: jingwei_layers::FieldKind::Real,
+        }],
         columns: vec![jingwei_layers::Column::Real(buildings.iter().map(|b| Some(b.3)).collect())],
         fids: (1..=buildings.len() as i64).collect(),
         geometries: buildings
             .iter()
-            .map(|&(x, y, s, _)| Some(Geometry::Polygon(Polygon::new(LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]), vec![]))))
+            .map(|&(x, y, s, _)| {
+                Some(Geometry::Polygon(Polygon::new(
+                    LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]),
+                    vec![],
+                )))
+            })
             .collect(),
         encoding: None,
         issues: vec![],
@@ -97,7 +130,15 @@ fn scene_of(buildings: &[(f64, f64, f64, f64)], origin: [f64; 2]) -> jingwei_vie
     ws.origin_xy = origin;
     let layer = layer_of(buildings);
     let index = jingwei_layers::SpatialIndex::build(&layer.geometries);
-    ws.layers.push(jingwei_layers::WorkspaceLayer { id: "buildings".into(), title: "b".into(), group: jingwei_layers::catalog::Group::StatusQuo, synthetic: false, visible: true, layer, index });
+    ws.layers.push(jingwei_layers::WorkspaceLayer {
+        id: "buildings".into(),
+        title: "b".into(),
+        group: jingwei_layers::catalog::Group::StatusQuo,
+        synthetic: false,
+        visible: true,
+        layer,
+        index,
+    });
     build_scene(&ws)
 }
 
@@ -109,7 +150,13 @@ fn taller_buildings_occlude_shorter_ones_and_nothing_jitters() {
     // block comes later in the mesh, so only depth testing keeps it hidden.
     let tower = (x0 + 40.0, y0 + 40.0, 30.0, 100.0);
     let block = (x0 + 45.0, y0 + 90.0, 20.0, 12.0);
-    let view = View { target: [55.0, 20.0, -80.0], distance_m: 260.0, pitch_deg: 12.0, yaw_deg: 0.0, fov_deg: 40.0 };
+    let view = View {
+        target: [55.0, 20.0, -80.0],
+        distance_m: 260.0,
+        pitch_deg: 12.0,
+        yaw_deg: 0.0,
+        fov_deg: 40.0,
+    };
     let mut r = Renderer::new(w, h).unwrap();
     let mut frame = |scene: &jingwei_viewer::scene::SceneData, v: &View| {
         r.set_scene(scene);
@@ -131,7 +178,10 @@ fn taller_buildings_occlude_shorter_ones_and_nothing_jitters() {
         }
     }
     assert!(overlap > 200, "the test scene does not overlap: {overlap}");
-    assert!(tower_wins as f64 >= 0.99 * overlap as f64, "the nearer tower wins only {tower_wins} of {overlap} pixels");
+    assert!(
+        tower_wins as f64 >= 0.99 * overlap as f64,
+        "the nearer tower wins only {tower_wins} of {overlap} pixels"
+    );
 
     // The same city one metre further east and north, seen from one metre further: the same
     // picture. (Raw Gauss-Krüger metres in f32 step by 0.25–0.5 m here and would not be.)
@@ -140,8 +190,16 @@ fn taller_buildings_occlude_shorter_ones_and_nothing_jitters() {
     moved_view.target[0] -= 1.0;
     moved_view.target[2] += 1.0;
     let moved = frame(&scene_of(&[tower, block], [x0 + 1.0, y0 + 1.0]), &moved_view);
-    let differ = base.rgba.chunks_exact(4).zip(moved.rgba.chunks_exact(4)).filter(|(p, q)| (0..3).any(|i| p[i].abs_diff(q[i]) > 8)).count();
-    assert!(differ as f64 <= 0.002 * f64::from(w * h), "{differ} pixels changed for a 1 m shift of the origin");
+    let differ = base
+        .rgba
+        .chunks_exact(4)
+        .zip(moved.rgba.chunks_exact(4))
+        .filter(|(p, q)| (0..3).any(|i| p[i].abs_diff(q[i]) > 8))
+        .count();
+    assert!(
+        differ as f64 <= 0.002 * f64::from(w * h),
+        "{differ} pixels changed for a 1 m shift of the origin"
+    );
 }
 
 #[test]
@@ -158,7 +216,11 @@ fn demo_city_matches_its_snapshot() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/demo_top_320x180.png");
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
         std::fs::write(&path, frame.to_png().unwrap()).unwrap();
-        assert!(std::env::var_os("UPDATE_SNAPSHOTS").is_some(), "no snapshot was stored yet: wrote {}", path.display());
+        assert!(
+            std::env::var_os("UPDATE_SNAPSHOTS").is_some(),
+            "no snapshot was stored yet: wrote {}",
+            path.display()
+        );
         return;
     }
     let want = image::open(&path).unwrap().to_rgba8();
@@ -170,5 +232,8 @@ fn demo_city_matches_its_snapshot() {
         big += usize::from(d > 24);
     }
     let mean = sum as f64 / f64::from(w * h);
-    assert!(mean < 1.5 && big as f64 <= 0.01 * f64::from(w * h), "snapshot differs: mean {mean:.2}, {big} pixels off");
+    assert!(
+        mean < 1.5 && big as f64 <= 0.01 * f64::from(w * h),
+        "snapshot differs: mean {mean:.2}, {big} pixels off"
+    );
 }
