@@ -21,6 +21,8 @@ pub struct Coverage {
     pub area_m2: f64,
     /// Permits whose geometry intersects the building (touching included).
     pub permits: u32,
+    /// The permit (index into the input slice) with the largest overlap, and that overlap in m².
+    pub main: Option<(u32, f64)>,
 }
 
 impl Coverage {
@@ -32,6 +34,8 @@ impl Coverage {
 
 /// A permit prepared for clipping: its exterior ring counter-clockwise when convex.
 struct Clipper {
+    /// Index of the permit this polygon belongs to.
+    permit: u32,
     poly: Polygon,
     ccw_convex: Option<Vec<Coord>>,
 }
@@ -151,9 +155,11 @@ fn intersection_area(building: &Polygon, permit: &Clipper) -> f64 {
 pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometry>]) -> Vec<Coverage> {
     let clippers: Vec<Clipper> = permits
         .iter()
-        .flatten()
-        .flat_map(|g| polygons(g).into_iter().cloned())
-        .map(|poly| Clipper {
+        .enumerate()
+        .filter_map(|(i, g)| Some((i, g.as_ref()?)))
+        .flat_map(|(i, g)| polygons(g).into_iter().cloned().map(move |poly| (i as u32, poly)))
+        .map(|(permit, poly)| Clipper {
+            permit,
             ccw_convex: convex_ccw(&poly),
             poly,
         })
@@ -169,6 +175,8 @@ pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometr
         .map(|g| {
             let Some(g) = g else { return Coverage::default() };
             let mut c = Coverage::default();
+            // Σ overlap per permit (a multi-part permit meets a building in several parts).
+            let mut per_permit: Vec<(u32, f64)> = Vec::new();
             for b in polygons(g) {
                 c.area_m2 += b.unsigned_area();
                 let Some(env) = aabb(b) else { continue };
@@ -181,9 +189,18 @@ pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometr
                     if a > 1e-6 || b.intersects(&p.poly) {
                         c.permits += 1;
                         c.covered_m2 += a;
+                        match per_permit.iter_mut().find(|(k, _)| *k == p.permit) {
+                            Some((_, sum)) => *sum += a,
+                            None => per_permit.push((p.permit, a)),
+                        }
                     }
                 }
             }
+            c.main = per_permit.into_iter().fold(None, |best, (k, a)| match best {
+                // Ties go to the lower index, whatever order the tree returned them in.
+                Some((bk, b)) if b > a || (b == a && bk < k) => best,
+                _ => Some((k, a)),
+            });
             c
         })
         .collect()

@@ -1,12 +1,13 @@
 //! # jingwei-analysis
 //!
-//! The geometry core of the violation rules: how much of each building its permits cover
-//! (exactly, as the area of the intersections), and which control zones each building touches.
-//! No UI dependencies.
+//! The violation rules (无证、超证、占用管控区、新增/扩建) and their geometry core: how much of
+//! each building its permits cover (exactly, as the area of the intersections), and which control
+//! zones each building touches and by how much. No UI dependencies.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod coverage;
+pub mod violations;
 pub mod zones;
 
 use geo::{BoundingRect, Geometry, Polygon};

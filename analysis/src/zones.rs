@@ -2,7 +2,7 @@
 //! with zones prepared once: an R-tree over each zone's edges, so that a building is tested
 //! against the few edges near it rather than every vertex of a long, thin river zone.
 
-use geo::{Coord, Geometry, Intersects, Line, Point, Polygon};
+use geo::{Area, BooleanOps, Coord, Geometry, Intersects, Line, Point, Polygon};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -68,39 +68,82 @@ impl PreparedZone {
     }
 }
 
-/// For each building, the indices of the zones it touches (sorted), in parallel.
-pub fn zone_hits(buildings: &[Option<Geometry>], zones: &[Option<Geometry>]) -> Vec<Vec<u32>> {
-    let prepared: Vec<(usize, PreparedZone)> = zones
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, g)| Some((i, PreparedZone::new(g.as_ref()?)?)))
-        .collect();
-    let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = prepared
-        .iter()
-        .enumerate()
-        .filter_map(|(k, (_, z))| {
-            // The zone's box is the box of its edges.
-            (z.edges.size() > 0).then(|| GeomWithData::new(Rectangle::from_aabb(z.edges.root().envelope()), k as u32))
-        })
-        .collect();
-    let tree = RTree::bulk_load(entries);
-    buildings
-        .par_iter()
-        .map(|g| {
-            let mut hits = Vec::new();
-            let Some(g) = g else { return hits };
-            for b in crate::polygons(g) {
-                let Some(env) = crate::aabb(b) else { continue };
-                for e in tree.locate_in_envelope_intersecting(&env) {
-                    let (zone_index, z) = &prepared[e.data as usize];
-                    if !hits.contains(&(*zone_index as u32)) && z.intersects(b) {
-                        hits.push(*zone_index as u32);
-                    }
+/// Zones prepared once and indexed by their boxes, for many buildings.
+pub struct ZoneSet {
+    prepared: Vec<(usize, PreparedZone)>,
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>,
+}
+
+impl ZoneSet {
+    /// Prepare the zones (in the buildings' projected CRS); empty and non-polygonal ones are ignored.
+    pub fn new(zones: &[Option<Geometry>]) -> ZoneSet {
+        let prepared: Vec<(usize, PreparedZone)> = zones
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, g)| Some((i, PreparedZone::new(g.as_ref()?)?)))
+            .collect();
+        let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = prepared
+            .iter()
+            .enumerate()
+            .filter_map(|(k, (_, z))| {
+                // The zone's box is the box of its edges.
+                (z.edges.size() > 0).then(|| GeomWithData::new(Rectangle::from_aabb(z.edges.root().envelope()), k as u32))
+            })
+            .collect();
+        ZoneSet {
+            prepared,
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    /// The zones (indices into the input slice) that a building touches, sorted.
+    pub fn hits(&self, building: &Geometry) -> Vec<u32> {
+        let mut hits = Vec::new();
+        for b in crate::polygons(building) {
+            let Some(env) = crate::aabb(b) else { continue };
+            for e in self.tree.locate_in_envelope_intersecting(&env) {
+                let (zone_index, z) = &self.prepared[e.data as usize];
+                if !hits.contains(&(*zone_index as u32)) && z.intersects(b) {
+                    hits.push(*zone_index as u32);
                 }
             }
-            hits.sort_unstable();
-            hits
-        })
+        }
+        hits.sort_unstable();
+        hits
+    }
+
+    /// Area (m²) of a building inside one zone (`zone` is an index into the input slice).
+    pub fn overlap_area(&self, zone: u32, building: &Geometry) -> f64 {
+        let Some((_, z)) = self.prepared.iter().find(|(i, _)| *i == zone as usize) else {
+            return 0.0;
+        };
+        crate::polygons(building).into_iter().map(|b| z.overlap_area(b)).sum()
+    }
+}
+
+impl PreparedZone {
+    /// Area of the building polygon inside the zone. When no zone edge comes near the
+    /// building it is wholly inside or wholly outside; otherwise the exact boolean intersection.
+    pub fn overlap_area(&self, building: &Polygon) -> f64 {
+        let Some(env) = crate::aabb(building) else { return 0.0 };
+        if self.edges.locate_in_envelope_intersecting(&env).next().is_none() {
+            let inside = building
+                .exterior()
+                .0
+                .first()
+                .is_some_and(|c| self.polygons.iter().any(|z| z.intersects(&Point(*c))));
+            return if inside { building.unsigned_area() } else { 0.0 };
+        }
+        self.polygons.iter().map(|z| building.intersection(z).unsigned_area()).sum()
+    }
+}
+
+/// For each building, the indices of the zones it touches (sorted), in parallel.
+pub fn zone_hits(buildings: &[Option<Geometry>], zones: &[Option<Geometry>]) -> Vec<Vec<u32>> {
+    let set = ZoneSet::new(zones);
+    buildings
+        .par_iter()
+        .map(|g| g.as_ref().map(|g| set.hits(g)).unwrap_or_default())
         .collect()
 }
 
@@ -137,8 +180,16 @@ mod tests {
             sq(200.0, 200.0, 5.0),   // far
             sq(-50.0, -50.0, 300.0), // containing the whole zone
         ];
-        let hits = zone_hits(&buildings, &[zone]);
+        let hits = zone_hits(&buildings, std::slice::from_ref(&zone));
         let flags: Vec<bool> = hits.iter().map(|h| !h.is_empty()).collect();
         assert_eq!(flags, vec![true, true, true, false, false, true]);
+        // Overlap areas: inside 25, half across the edge 50, touching 0, apart 0, far 0, and
+        // the building holding the zone overlaps all of it (100² − 20²).
+        let set = ZoneSet::new(&[zone]);
+        let areas: Vec<f64> = buildings.iter().map(|b| set.overlap_area(0, b.as_ref().unwrap())).collect();
+        let want = [25.0, 50.0, 0.0, 0.0, 0.0, 9600.0];
+        for (a, w) in areas.iter().zip(want) {
+            assert!((a - w).abs() < 1e-6, "{areas:?}");
+        }
     }
 }

@@ -31,7 +31,7 @@ pub mod write;
 pub use crs::{Crs, CrsKind, Transformer};
 pub use error::{LayersError, Result};
 pub use index::{Hit, SpatialIndex};
-pub use layer::{FeatureRef, Layer};
+pub use layer::{FeatureRef, Layer, ValiditySummary};
 pub use source::{LayerInfo, OpenOptions, Source};
 pub use validity::RepairMode;
 pub use value::{Column, FieldDef, FieldKind, Value};
