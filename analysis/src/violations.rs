@@ -104,11 +104,9 @@ pub struct Thresholds {
     pub height_tolerance_m: f64,
     /// Rule 2: flag when the floors exceed the approved floors by more than this.
     pub floors_tolerance: i64,
-    /// Rule 2: flag when the estimated floor area (footprint × floors) exceeds the approved
-    /// floor area by more than this share.
+    /// Rule 2: flag when the floor area (footprint × floors, with a floors field) exceeds the
+    /// approved floor area by more than this share.
     pub floor_area_tolerance_ratio: f64,
-    /// Storey height (m) used to estimate floors from a height when there is no floors field.
-    pub storey_height_m: f64,
     /// Rule 3: flag when the footprint overlaps a control zone by more than this (m²).
     pub min_zone_overlap_m2: f64,
     /// Rule 4: a building is new when the share of it covered by earlier buildings is below this.
@@ -129,7 +127,6 @@ impl Default for Thresholds {
             height_tolerance_m: 1.0,
             floors_tolerance: 0,
             floor_area_tolerance_ratio: 0.05,
-            storey_height_m: 3.0,
             min_zone_overlap_m2: 1.0,
             new_max_overlap: 0.5,
             grown_area_ratio: 0.10,
@@ -245,7 +242,7 @@ pub struct Evidence {
     pub area_m2: f64,
     /// Height, m (from the height field).
     pub height_m: Option<f64>,
-    /// Floors (from the floors field, else height ÷ storey height).
+    /// Floors (from the floors field).
     pub floors: Option<i64>,
     /// Permit-covered share of the footprint (when permits were given).
     pub permit_coverage: Option<f64>,
@@ -393,11 +390,9 @@ pub fn detect(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
                 return None;
             }
             let height_m = number(b, row, bf.height);
-            let floors = number(b, row, bf.floors).map(|f| f.round() as i64).or_else(|| {
-                height_m
-                    .filter(|h| *h > 0.0)
-                    .map(|h| (h / t.storey_height_m).round().max(1.0) as i64)
-            });
+            // Floors only from a floors field: estimating them from heights (storey heights vary
+            // from 2.8 to 4.5 m) would flag buildings that keep to their permits.
+            let floors = number(b, row, bf.floors).map(|f| f.round() as i64);
             let mut e = Evidence {
                 area_m2,
                 height_m,

@@ -3,11 +3,14 @@
 //! non-zero exit status.
 
 mod bench;
+mod cases;
 mod demo;
 mod info;
 mod query;
 mod render;
+mod report;
 mod transform;
+mod violations;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +38,10 @@ enum Command {
     Transform(transform::Args),
     /// Generate the demo city's synthetic planning and emergency layers from the OSM extract.
     GenerateDemo(demo::Args),
+    /// Find suspected illegal construction (违法建设) by rule, headless; optionally store cases.
+    Violations(Box<violations::Args>),
+    /// Work with the cases of a workspace: list, show, set-status, assign, note, attach, flag, export.
+    Cases(cases::Args),
     /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
     BenchPeer(bench::Args),
 }
@@ -45,7 +52,7 @@ fn main() -> ExitCode {
         eprintln!("jingwei: internal error (please report): {info}");
     }));
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Render(_)) {
+    if matches!(cli.command, Command::Render(_) | Command::Cases(_)) {
         render::prepare_environment();
     }
     let result = match cli.command {
@@ -55,6 +62,8 @@ fn main() -> ExitCode {
         Command::Render(a) => render::run(a),
         Command::BenchPeer(a) => bench::run(a),
         Command::GenerateDemo(a) => demo::run(a),
+        Command::Violations(a) => violations::run(*a),
+        Command::Cases(a) => cases::run(a),
     };
     match result {
         Ok(code) => code,

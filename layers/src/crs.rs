@@ -243,6 +243,14 @@ impl Crs {
         }
     }
 
+    /// The CRS as OGC WKT (as GeoPackage's `gpkg_spatial_ref_sys` wants it); `None` for GCJ-02.
+    pub fn wkt(&self) -> Option<String> {
+        if self.kind == CrsKind::Gcj02 {
+            return None;
+        }
+        SpatialRef::from_definition(&self.definition).ok()?.to_wkt().ok()
+    }
+
     /// True for geographic and GCJ-02 CRSs (degrees).
     pub fn is_geographic(&self) -> bool {
         matches!(self.kind, CrsKind::Geographic | CrsKind::Gcj02)

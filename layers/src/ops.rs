@@ -38,3 +38,9 @@ pub fn union(a: &Geometry, b: &Geometry) -> Result<Option<Geometry>> {
 pub fn intersection(a: &Geometry, b: &Geometry) -> Result<Option<Geometry>> {
     to_gdal(a)?.intersection(&to_gdal(b)?).map(|g| from_gdal(&g)).transpose()
 }
+
+/// Parse OGC WKT (e.g. a polygon an inspector drew or typed).
+pub fn from_wkt(wkt: &str) -> Result<Geometry> {
+    let g = GdalGeometry::from_wkt(wkt).map_err(|e| LayersError::Invalid(format!("not valid WKT ({e}): {wkt}")))?;
+    from_gdal(&g)
+}

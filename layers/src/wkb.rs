@@ -272,6 +272,97 @@ pub fn parse_gpkg_blob(blob: &[u8]) -> Result<Option<Geometry>, WkbError> {
     gpkg_wkb(blob)?.map(parse_wkb).transpose()
 }
 
+/// Little-endian ISO WKB of a 2D geometry (the inverse of [`parse_wkb`]). Lines, rectangles and
+/// triangles are written as the polygons and line strings they are.
+pub fn write_wkb(g: &Geometry, out: &mut Vec<u8>) {
+    fn head(out: &mut Vec<u8>, ty: u32) {
+        out.push(1);
+        out.extend(ty.to_le_bytes());
+    }
+    fn coords(out: &mut Vec<u8>, cs: &[Coord]) {
+        out.extend((cs.len() as u32).to_le_bytes());
+        for c in cs {
+            out.extend(c.x.to_le_bytes());
+            out.extend(c.y.to_le_bytes());
+        }
+    }
+    fn polygon(out: &mut Vec<u8>, p: &geo::Polygon) {
+        head(out, 3);
+        out.extend((1 + p.interiors().len() as u32).to_le_bytes());
+        for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+            coords(out, &r.0);
+        }
+    }
+    match g {
+        Geometry::Point(p) => {
+            head(out, 1);
+            out.extend(p.x().to_le_bytes());
+            out.extend(p.y().to_le_bytes());
+        }
+        Geometry::LineString(l) => {
+            head(out, 2);
+            coords(out, &l.0);
+        }
+        Geometry::Line(l) => write_wkb(&Geometry::LineString(geo::LineString::from(vec![l.start, l.end])), out),
+        Geometry::Polygon(p) => polygon(out, p),
+        Geometry::Rect(r) => polygon(out, &r.to_polygon()),
+        Geometry::Triangle(t) => polygon(out, &t.to_polygon()),
+        Geometry::MultiPoint(m) => {
+            head(out, 4);
+            out.extend((m.0.len() as u32).to_le_bytes());
+            for p in &m.0 {
+                write_wkb(&Geometry::Point(*p), out);
+            }
+        }
+        Geometry::MultiLineString(m) => {
+            head(out, 5);
+            out.extend((m.0.len() as u32).to_le_bytes());
+            for l in &m.0 {
+                head(out, 2);
+                coords(out, &l.0);
+            }
+        }
+        Geometry::MultiPolygon(m) => {
+            head(out, 6);
+            out.extend((m.0.len() as u32).to_le_bytes());
+            for p in &m.0 {
+                polygon(out, p);
+            }
+        }
+        Geometry::GeometryCollection(c) => {
+            head(out, 7);
+            out.extend((c.0.len() as u32).to_le_bytes());
+            for g in &c.0 {
+                write_wkb(g, out);
+            }
+        }
+    }
+}
+
+/// A GeoPackage geometry blob: the standard header (version 0, little endian, XY envelope) and
+/// the WKB of `g`.
+pub fn gpkg_blob(g: &Geometry, srs_id: i32) -> Vec<u8> {
+    use geo::BoundingRect;
+    let mut out = Vec::with_capacity(64);
+    out.extend(b"GP");
+    out.push(0);
+    match g.bounding_rect() {
+        Some(r) => {
+            out.push(0b0000_0011);
+            out.extend(srs_id.to_le_bytes());
+            for v in [r.min().x, r.max().x, r.min().y, r.max().y] {
+                out.extend(v.to_le_bytes());
+            }
+        }
+        None => {
+            out.push(0b0001_0001);
+            out.extend(srs_id.to_le_bytes());
+        }
+    }
+    write_wkb(g, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +377,25 @@ mod tests {
             b.extend(y.to_le_bytes());
         }
         b
+    }
+
+    #[test]
+    fn written_wkb_and_gpkg_blobs_read_back() {
+        let poly = parse_wkb(&le_poly()).unwrap();
+        let mut w = Vec::new();
+        write_wkb(&poly, &mut w);
+        assert_eq!(w, le_poly());
+        let multi = Geometry::MultiPolygon(geo::MultiPolygon(vec![
+            match poly.clone() {
+                Geometry::Polygon(p) => p,
+                _ => unreachable!(),
+            };
+            2
+        ]));
+        for g in [poly, multi, Geometry::Point(geo::Point::new(3.5, -2.0))] {
+            let blob = gpkg_blob(&g, 4550);
+            assert_eq!(parse_gpkg_blob(&blob).unwrap(), Some(g));
+        }
     }
 
     #[test]

@@ -75,6 +75,12 @@ impl Style {
 /// The default style of a layer, from its id, name and content.
 pub fn for_layer(id: &str, layer: &Layer) -> Style {
     let n = format!("{id} {}", layer.name).to_lowercase();
+    if n.contains("highlight") {
+        // The feature a case or a selection is about.
+        let mut s = Style::base(rgb(220, 38, 38, 1.0), rgb(127, 29, 29, 1.0));
+        s.stroke_width_m = 1.5;
+        return s;
+    }
     if n.contains("building") {
         return Style::base(rgb(222, 214, 204, 1.0), rgb(150, 140, 130, 1.0));
     }

@@ -1,0 +1,365 @@
+//! Printable case reports: one self-contained HTML page per case (map of the site rendered by
+//! the viewer, evidence numbers, notes, photos, audit trail) and an index page.
+
+use anyhow::{Context, Result};
+use geo::BoundingRect;
+use jingwei_cases::{CaseDetail, CaseStore, Filter, rules_zh};
+use jingwei_layers::{Column, Layer, RepairMode, Workspace};
+use jingwei_viewer::render::{Renderer, View};
+use jingwei_viewer::scene::build_scene;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::cases::write_atomically;
+use crate::violations::open_layer_spec;
+
+const MAP_W: u32 = 960;
+const MAP_H: u32 = 600;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Standard base64 (RFC 4648) for data: URIs.
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The base map: the layers the findings came from (recorded in the store), else none.
+fn base_workspace(store: &CaseStore) -> Result<Option<Workspace>> {
+    let Some(crs) = store.crs().cloned() else { return Ok(None) };
+    let Some(sources) = store.metadata("sources")? else {
+        return Ok(None);
+    };
+    let sources: serde_json::Value = serde_json::from_str(&sources).unwrap_or_default();
+    let mut ws = match sources["catalog"].as_str() {
+        Some(c) if Path::new(c).exists() => Workspace::open_catalog(Path::new(c), Some(crs), RepairMode::Repair)?,
+        _ => Workspace::new(crs)?,
+    };
+    let mut specs: Vec<&str> = Vec::new();
+    for key in ["buildings", "permits"] {
+        specs.extend(sources[key].as_str());
+    }
+    specs.extend(sources["zones"].as_array().into_iter().flatten().filter_map(|v| v.as_str()));
+    for spec in specs {
+        // A source moved away since the detection only costs the report its base map.
+        if let Ok(layer) = open_layer_spec(spec) {
+            ws.add_layer(layer, RepairMode::Repair)?;
+        }
+    }
+    Ok((!ws.layers.is_empty()).then_some(ws))
+}
+
+/// One row of `layer` as a layer of its own (fields kept, so that buildings keep their height).
+fn single_row(layer: &Layer, row: usize, name: &str) -> Layer {
+    let mut out = layer.clone();
+    out.name = name.to_string();
+    out.fids = vec![layer.fids[row]];
+    out.geometries = vec![layer.geometries[row].clone()];
+    out.columns = layer
+        .fields
+        .iter()
+        .zip(&layer.columns)
+        .map(|(f, c)| {
+            let mut col = Column::for_kind(f.kind, 1);
+            col.push(c.get(row, f.kind));
+            col
+        })
+        .collect();
+    out.issues.clear();
+    out
+}
+
+fn map_png(renderer: &mut Renderer, ws: &mut Workspace, d: &CaseDetail) -> Result<Option<Vec<u8>>> {
+    let Some(g) = &d.case.geometry else { return Ok(None) };
+    let Some(r) = g.bounding_rect() else { return Ok(None) };
+    let added_before = ws.layers.len();
+    let mut restore: Option<(usize, usize, Option<geo::Geometry>)> = None;
+    // The case's building in highlight (taken out of its layer so the two do not overlap).
+    let building = d.case.building_layer.as_deref().zip(d.case.building_fid).and_then(|(name, fid)| {
+        let li = ws.layers.iter().position(|l| l.layer.name == name)?;
+        let row = ws.layers[li].layer.row_of_fid(fid)?;
+        Some((li, row))
+    });
+    let highlight = match building {
+        Some((li, row)) => {
+            let l = single_row(&ws.layers[li].layer, row, "highlight_building");
+            restore = Some((li, row, ws.layers[li].layer.geometries[row].take()));
+            l
+        }
+        None => {
+            let mut l = Layer {
+                name: "highlight_case".into(),
+                source_path: PathBuf::new(),
+                driver: String::new(),
+                geometry_type: String::new(),
+                crs: Some(ws.crs.clone()),
+                fields: Vec::new(),
+                columns: Vec::new(),
+                fids: vec![d.case.id],
+                geometries: vec![Some(g.clone())],
+                encoding: None,
+                issues: Vec::new(),
+            };
+            l.crs = Some(ws.crs.clone());
+            l
+        }
+    };
+    ws.add_layer(highlight, RepairMode::Keep)?;
+    ws.layers.last_mut().expect("added").id = "highlight".into();
+    // The permit compared with, outlined.
+    if let Some(pfid) = d.case.evidence["permit"]["fid"].as_i64() {
+        if let Some(pl) = ws
+            .layers
+            .iter()
+            .find(|l| l.id.contains("permit") || l.layer.name.contains("permit"))
+        {
+            if let Some(row) = pl.layer.row_of_fid(pfid) {
+                let l = single_row(&pl.layer, row, "case_permit");
+                ws.add_layer(l, RepairMode::Keep)?;
+                ws.layers.last_mut().expect("added").id = "case_permit".into();
+            }
+        }
+    }
+    let scene = build_scene(ws);
+    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
+    let margin = 60.0f64.max((r.width().max(r.height())) * 1.5);
+    let extent = [
+        (r.min().x - margin - ox) as f32,
+        -((r.max().y + margin - oy) as f32),
+        (r.max().x + margin - ox) as f32,
+        -((r.min().y - margin - oy) as f32),
+    ];
+    let view = View::frame(extent, scene.max_height_m.min(120.0), MAP_W as f32 / MAP_H as f32, 50.0, 20.0);
+    renderer.set_scene(&scene);
+    renderer.set_view(&view);
+    let frame = renderer.render();
+    // Put the workspace back as it was.
+    ws.layers.truncate(added_before);
+    if let Some((li, row, g)) = restore {
+        ws.layers[li].layer.geometries[row] = g;
+    }
+    Ok(Some(frame?.to_png()?))
+}
+
+fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<String> {
+    let k = &d.case;
+    let e = &k.evidence;
+    let mut h = String::new();
+    let num = |v: &serde_json::Value, unit: &str| v.as_f64().map(|x| format!("{x:.2} {unit}")).unwrap_or_else(|| "—".into());
+    write!(
+        h,
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{no} 违法建设线索报告</title>\
+         <style>body{{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:980px;margin:2em auto;color:#111}}\
+         table{{border-collapse:collapse;width:100%;margin:.5em 0}}td,th{{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}}\
+         th{{background:#eee;width:12em}}h1{{font-size:1.5em}}h2{{font-size:1.15em;border-bottom:2px solid #b91c1c;margin-top:1.5em}}\
+         img.map{{width:100%;border:1px solid #999}}img.photo{{max-width:45%;margin:4px;border:1px solid #999}}\
+         .synthetic{{color:#b91c1c}}@media print{{body{{margin:0}}h2{{page-break-after:avoid}}}}</style></head><body>\
+         <h1>违法建设线索报告 · {no}</h1>",
+        no = esc(&k.case_no)
+    )?;
+    write!(
+        h,
+        "<h2>案件信息 Case</h2><table><tr><th>编号</th><td>{}</td></tr><tr><th>状态</th><td>{} ({})</td></tr>\
+         <tr><th>优先级</th><td>{:.1} / 100</td></tr><tr><th>违法类型</th><td>{}</td></tr><tr><th>标题</th><td>{}</td></tr>\
+         <tr><th>建筑</th><td>{}</td></tr><tr><th>责任人</th><td>{}</td></tr><tr><th>来源</th><td>{}</td></tr>\
+         <tr><th>创建</th><td>{} · {}</td></tr><tr><th>最后更新</th><td>{}</td></tr></table>",
+        esc(&k.case_no),
+        k.status.name_zh(),
+        k.status.id(),
+        k.priority,
+        esc(&rules_zh(k)),
+        esc(&k.title),
+        esc(&match (&k.building_layer, k.building_fid) {
+            (Some(l), Some(f)) => format!("{l} #{f}"),
+            _ => "—".into(),
+        }),
+        esc(k.assignee.as_deref().unwrap_or("未指派")),
+        if k.source == "manual" { "人工标记" } else { "规则研判" },
+        esc(&k.created_at),
+        esc(&k.created_by),
+        esc(&k.updated_at)
+    )?;
+    if let Some(png) = png {
+        write!(
+            h,
+            "<h2>现场位置 Site</h2><img class=\"map\" alt=\"map of the site\" src=\"data:image/png;base64,{}\">\
+             <p>红色：涉案建筑；蓝色：对应规划许可；管控区按三区三线样式。坐标系 {}。</p>",
+            base64(png),
+            esc(&store.crs().map(|c| c.label()).unwrap_or_default())
+        )?;
+    }
+    write!(h, "<h2>证据 Evidence</h2><table>")?;
+    write!(h, "<tr><th>占地面积</th><td>{}</td></tr>", num(&e["area_m2"], "m²"))?;
+    if let Some(c) = e["permit_coverage"].as_f64() {
+        write!(
+            h,
+            "<tr><th>许可覆盖率</th><td>{:.1}% ({})</td></tr>",
+            100.0 * c,
+            num(&e["permit_covered_m2"], "m²")
+        )?;
+    }
+    if let Some(p) = e["permit"].as_object() {
+        write!(
+            h,
+            "<tr><th>对应许可证</th><td>{} (重叠 {})</td></tr><tr><th>核定高度 / 层数 / 建筑面积</th><td>{} / {} / {}</td></tr>",
+            esc(p.get("number").and_then(|v| v.as_str()).unwrap_or("—")),
+            num(&p["overlap_m2"], "m²"),
+            num(&p["approved_height_m"], "m"),
+            p.get("approved_floors")
+                .and_then(|v| v.as_i64())
+                .map_or("—".into(), |v| v.to_string()),
+            num(&p["approved_area_m2"], "m²")
+        )?;
+    }
+    for (key, label, unit) in [
+        ("height_m", "实测高度", "m"),
+        ("height_excess_m", "超出核定高度", "m"),
+        ("footprint_excess_m2", "超出许可范围面积", "m²"),
+        ("floor_area_excess_m2", "超出核定建筑面积（估算）", "m²"),
+    ] {
+        if !e[key].is_null() {
+            write!(h, "<tr><th>{label}</th><td>{}</td></tr>", num(&e[key], unit))?;
+        }
+    }
+    for z in e["zones"].as_array().into_iter().flatten() {
+        write!(
+            h,
+            "<tr><th>占用管控区</th><td>{} {} — 重叠 {}</td></tr>",
+            esc(z["zone_type"].as_str().unwrap_or("")),
+            esc(z["name"].as_str().unwrap_or("")),
+            num(&z["overlap_m2"], "m²")
+        )?;
+    }
+    if let Some(p) = e["previous"].as_object() {
+        write!(
+            h,
+            "<tr><th>与上期调查重叠</th><td>{:.0}%</td></tr>",
+            100.0 * p.get("overlap_ratio").and_then(|v| v.as_f64()).unwrap_or(0.0)
+        )?;
+    }
+    write!(h, "</table>")?;
+    if !d.notes.is_empty() {
+        write!(h, "<h2>核查记录 Notes</h2><table>")?;
+        for n in &d.notes {
+            write!(h, "<tr><th>{} · {}</th><td>{}</td></tr>", esc(&n.at), esc(&n.actor), esc(&n.text))?;
+        }
+        write!(h, "</table>")?;
+    }
+    if !d.attachments.is_empty() {
+        write!(h, "<h2>附件 Attachments</h2><p>")?;
+        for a in &d.attachments {
+            if a.mime.starts_with("image/") && a.size < 8 << 20 {
+                let (_, bytes) = store.attachment_data(a.id)?;
+                write!(
+                    h,
+                    "<img class=\"photo\" alt=\"{}\" src=\"data:{};base64,{}\">",
+                    esc(&a.name),
+                    a.mime,
+                    base64(&bytes)
+                )?;
+            } else {
+                write!(h, "{} ({} bytes)<br>", esc(&a.name), a.size)?;
+            }
+        }
+        write!(h, "</p>")?;
+    }
+    write!(
+        h,
+        "<h2>审计记录 Audit trail</h2><table><tr><th>时间</th><th>人员</th><th>操作</th><th>字段</th><th>原值</th><th>新值</th></tr>"
+    )?;
+    for a in &d.audit {
+        let short = |s: &Option<String>| {
+            let s = s.as_deref().unwrap_or("");
+            if a.field.as_deref() == Some("status") {
+                if let Some(st) = jingwei_cases::Status::parse(s) {
+                    return format!("{} {}", st.name_zh(), st.id());
+                }
+            }
+            if s.chars().count() > 80 {
+                format!("{}…", s.chars().take(80).collect::<String>())
+            } else {
+                s.to_string()
+            }
+        };
+        write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&a.at),
+            esc(&a.actor),
+            esc(&a.action),
+            esc(a.field.as_deref().unwrap_or("")),
+            esc(&short(&a.old_value)),
+            esc(&short(&a.new_value))
+        )?;
+    }
+    write!(
+        h,
+        "</table><p><small>Jingwei 经纬 · {}</small></p></body></html>",
+        esc(&jingwei_cases::now_utc())
+    )?;
+    Ok(h)
+}
+
+/// Write `DIR/<case_no>.html` for every case matching `filter`, and `DIR/index.html`.
+pub fn write_reports(store: &CaseStore, filter: &Filter, dir: &Path) -> Result<usize> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    let cases = store.list(filter)?;
+    let mut ws = base_workspace(store)?;
+    let mut renderer = if cases.iter().any(|c| c.geometry.is_some()) {
+        Some(Renderer::new(MAP_W, MAP_H)?)
+    } else {
+        None
+    };
+    let mut index = String::from(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>违法建设线索</title></head><body><h1>违法建设线索</h1><table border=1><tr><th>编号</th><th>状态</th><th>优先级</th><th>违法类型</th></tr>",
+    );
+    for c in &cases {
+        let d = store.detail(&c.case_no)?;
+        let png = match (&mut renderer, c.geometry.as_ref()) {
+            (Some(r), Some(g)) => {
+                let ws = match ws.as_mut() {
+                    Some(w) => w,
+                    None => {
+                        let mut w = Workspace::new(store.crs().cloned().context("the store's CRS is unknown")?)?;
+                        w.origin_xy = g
+                            .bounding_rect()
+                            .map(|r| [r.center().x.round(), r.center().y.round()])
+                            .unwrap_or([0.0, 0.0]);
+                        ws.insert(w)
+                    }
+                };
+                map_png(r, ws, &d)?
+            }
+            _ => None,
+        };
+        let html = page(store, &d, png.as_deref())?;
+        write_atomically(&dir.join(format!("{}.html", c.case_no)), html.as_bytes())?;
+        write!(
+            index,
+            "<tr><td><a href=\"{no}.html\">{no}</a></td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            c.status.name_zh(),
+            c.priority,
+            esc(&rules_zh(c)),
+            no = esc(&c.case_no)
+        )?;
+    }
+    index.push_str("</table></body></html>");
+    write_atomically(&dir.join("index.html"), index.as_bytes())?;
+    Ok(cases.len())
+}
