@@ -192,6 +192,8 @@ impl Rule {
 /// The permit a building is compared with (the one it overlaps most).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PermitEvidence {
+    /// Name of the permits layer.
+    pub layer: String,
     /// Feature id in the permits layer.
     pub fid: i64,
     /// Permit number.
@@ -423,6 +425,7 @@ pub fn detect(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
                 if let Some((k, overlap)) = c.main.filter(|(_, a)| *a > 0.0 && *a >= t.permit_match_ratio * area_m2) {
                     let k = k as usize;
                     let pe = PermitEvidence {
+                        layer: pl.name.clone(),
                         fid: pl.fids[k],
                         number: text(pl, k, pf.number),
                         overlap_m2: overlap,
@@ -646,5 +649,96 @@ pub fn find_field(layer: &Layer, given: Option<&str>, candidates: &[&str]) -> Re
             )
         }),
         None => Ok(candidates.iter().find_map(|c| find(c))),
+    }
+}
+
+/// Which layers of a workspace play which part: the buildings, the permits and the control
+/// zones (layer ids).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkspaceRoles {
+    /// The buildings layer: the first whose id or name says building (建筑).
+    pub buildings: String,
+    /// The permits layer: the first whose id or name says permit (许可).
+    pub permits: Option<String>,
+    /// Every layer of the control group (管控: 三区三线, river protection, …).
+    pub zones: Vec<String>,
+}
+
+/// Find the violation inputs of a workspace by its catalog groups and layer names.
+pub fn workspace_roles(ws: &jingwei_layers::Workspace) -> Result<WorkspaceRoles, String> {
+    let says = |l: &jingwei_layers::WorkspaceLayer, words: &[&str]| {
+        let n = format!("{} {} {}", l.id, l.layer.name, l.title).to_lowercase();
+        words.iter().any(|w| n.contains(w))
+    };
+    let buildings = ws
+        .layers
+        .iter()
+        .find(|l| says(l, &["building", "建筑"]))
+        .map(|l| l.id.clone())
+        .ok_or("the workspace has no buildings layer (a layer named building or 建筑)")?;
+    let permits = ws.layers.iter().find(|l| says(l, &["permit", "许可"])).map(|l| l.id.clone());
+    let zones = ws
+        .layers
+        .iter()
+        .filter(|l| l.group == jingwei_layers::catalog::Group::Control)
+        .map(|l| l.id.clone())
+        .collect();
+    Ok(WorkspaceRoles { buildings, permits, zones })
+}
+
+impl BuildingFields {
+    /// The usual field names of `layer`.
+    pub fn guess(layer: &Layer) -> BuildingFields {
+        BuildingFields {
+            height: find_field(layer, None, field_names::HEIGHT).ok().flatten(),
+            floors: find_field(layer, None, field_names::FLOORS).ok().flatten(),
+        }
+    }
+}
+
+impl PermitFields {
+    /// The usual field names of `layer`.
+    pub fn guess(layer: &Layer) -> PermitFields {
+        let f = |c: &[&str]| find_field(layer, None, c).ok().flatten();
+        PermitFields {
+            number: f(field_names::PERMIT_NUMBER),
+            approved_height: f(field_names::APPROVED_HEIGHT),
+            approved_floors: f(field_names::APPROVED_FLOORS),
+            approved_area: f(field_names::APPROVED_AREA),
+        }
+    }
+}
+
+impl ZoneFields {
+    /// The usual field names of `layer`; without a type field the layer's name is the type.
+    pub fn guess(layer: &Layer) -> ZoneFields {
+        ZoneFields {
+            zone_type: find_field(layer, None, field_names::ZONE_TYPE).ok().flatten(),
+            name: find_field(layer, None, field_names::ZONE_NAME).ok().flatten(),
+            default_type: layer.name.clone(),
+        }
+    }
+}
+
+/// The inputs of [`detect`] for a workspace, with its roles and the usual field names.
+pub fn workspace_inputs<'a>(ws: &'a jingwei_layers::Workspace, roles: &WorkspaceRoles) -> Inputs<'a> {
+    let layer = |id: &str| ws.layer(id).map(|l| &l.layer);
+    let b = layer(&roles.buildings).expect("roles come from this workspace");
+    Inputs {
+        buildings: Buildings {
+            layer: b,
+            fields: BuildingFields::guess(b),
+        },
+        permits: roles.permits.as_deref().and_then(layer).map(|p| (p, PermitFields::guess(p))),
+        zones: roles
+            .zones
+            .iter()
+            .filter_map(|z| layer(z))
+            .map(|z| Zones {
+                layer: z,
+                fields: ZoneFields::guess(z),
+            })
+            .collect(),
+        previous: None,
     }
 }

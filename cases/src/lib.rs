@@ -197,6 +197,35 @@ pub struct Case {
     pub geometry: Option<Geometry>,
 }
 
+/// What a case points at on the map, from its evidence: the building, the permit it was
+/// compared with and the zones it breaks, each as (layer name, feature id).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseRefs {
+    /// The building.
+    pub building: Option<(String, i64)>,
+    /// The permit.
+    pub permit: Option<(String, i64)>,
+    /// The zones.
+    pub zones: Vec<(String, i64)>,
+}
+
+impl Case {
+    /// The features this case is about.
+    pub fn refs(&self) -> CaseRefs {
+        let e = &self.evidence;
+        CaseRefs {
+            building: self.building_layer.clone().zip(self.building_fid),
+            permit: e["permit"]["layer"].as_str().map(str::to_string).zip(e["permit"]["fid"].as_i64()),
+            zones: e["zones"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|z| Some((z["layer"].as_str()?.to_string(), z["fid"].as_i64()?)))
+                .collect(),
+        }
+    }
+}
+
 /// A note on a case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Note {
@@ -742,7 +771,18 @@ impl CaseStore {
             source,
         })?;
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mime = mime_of(&name);
+        self.attach_bytes(key, &name, &bytes, actor)
+    }
+
+    /// Attach bytes under a file name (a photo taken in the app, a file sent by a field app).
+    pub fn attach_bytes(&mut self, key: &str, name: &str, bytes: &[u8], actor: &str) -> Result<i64> {
+        if name.trim().is_empty() || bytes.is_empty() {
+            return Err(CaseError::Invalid("an attachment needs a file name and some bytes".into()));
+        }
+        if bytes.len() as u64 > 100 << 20 {
+            return Err(CaseError::Invalid(format!("{name}: {} MB is over the 100 MB limit per attachment", bytes.len() >> 20)));
+        }
+        let mime = mime_of(name);
         let id = self.resolve(key)?;
         let now = now_utc();
         self.write(|tx, _| {
@@ -752,7 +792,7 @@ impl CaseStore {
             )?;
             let att = tx.last_insert_rowid();
             tx.execute("UPDATE cases SET updated_at = ?1 WHERE fid = ?2", params![now, id])?;
-            audit(tx, id, &now, actor, "attach", None, None, Some(&name))?;
+            audit(tx, id, &now, actor, "attach", None, None, Some(name))?;
             Ok(att)
         })
     }

@@ -4,11 +4,11 @@
 use anyhow::{Context, Result};
 use geo::BoundingRect;
 use jingwei_cases::{CaseDetail, CaseStore, Filter, rules_zh};
-use jingwei_layers::{Column, Layer, RepairMode, Workspace};
+use jingwei_layers::{RepairMode, Workspace};
 use jingwei_viewer::render::{Renderer, View};
-use jingwei_viewer::scene::build_scene;
+use jingwei_viewer::scene::{Highlight, build_scene_highlighted};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cases::write_atomically;
 use crate::violations::open_layer_spec;
@@ -65,78 +65,17 @@ fn base_workspace(store: &CaseStore) -> Result<Option<Workspace>> {
     Ok((!ws.layers.is_empty()).then_some(ws))
 }
 
-/// One row of `layer` as a layer of its own (fields kept, so that buildings keep their height).
-fn single_row(layer: &Layer, row: usize, name: &str) -> Layer {
-    let mut out = layer.clone();
-    out.name = name.to_string();
-    out.fids = vec![layer.fids[row]];
-    out.geometries = vec![layer.geometries[row].clone()];
-    out.columns = layer
-        .fields
-        .iter()
-        .zip(&layer.columns)
-        .map(|(f, c)| {
-            let mut col = Column::for_kind(f.kind, 1);
-            col.push(c.get(row, f.kind));
-            col
-        })
-        .collect();
-    out.issues.clear();
-    out
-}
-
-fn map_png(renderer: &mut Renderer, ws: &mut Workspace, d: &CaseDetail) -> Result<Option<Vec<u8>>> {
+fn map_png(renderer: &mut Renderer, ws: &Workspace, d: &CaseDetail) -> Result<Option<Vec<u8>>> {
     let Some(g) = &d.case.geometry else { return Ok(None) };
     let Some(r) = g.bounding_rect() else { return Ok(None) };
-    let added_before = ws.layers.len();
-    let mut restore: Option<(usize, usize, Option<geo::Geometry>)> = None;
-    // The case's building in highlight (taken out of its layer so the two do not overlap).
-    let building = d.case.building_layer.as_deref().zip(d.case.building_fid).and_then(|(name, fid)| {
-        let li = ws.layers.iter().position(|l| l.layer.name == name)?;
-        let row = ws.layers[li].layer.row_of_fid(fid)?;
-        Some((li, row))
-    });
-    let highlight = match building {
-        Some((li, row)) => {
-            let l = single_row(&ws.layers[li].layer, row, "highlight_building");
-            restore = Some((li, row, ws.layers[li].layer.geometries[row].take()));
-            l
-        }
-        None => {
-            let mut l = Layer {
-                name: "highlight_case".into(),
-                source_path: PathBuf::new(),
-                driver: String::new(),
-                geometry_type: String::new(),
-                crs: Some(ws.crs.clone()),
-                fields: Vec::new(),
-                columns: Vec::new(),
-                fids: vec![d.case.id],
-                geometries: vec![Some(g.clone())],
-                encoding: None,
-                issues: Vec::new(),
-            };
-            l.crs = Some(ws.crs.clone());
-            l
-        }
+    let refs = d.case.refs();
+    let h = Highlight {
+        building: refs.building,
+        shape: Some(g.clone()),
+        permit: refs.permit,
+        zones: refs.zones,
     };
-    ws.add_layer(highlight, RepairMode::Keep)?;
-    ws.layers.last_mut().expect("added").id = "highlight".into();
-    // The permit compared with, outlined.
-    if let Some(pfid) = d.case.evidence["permit"]["fid"].as_i64() {
-        if let Some(pl) = ws
-            .layers
-            .iter()
-            .find(|l| l.id.contains("permit") || l.layer.name.contains("permit"))
-        {
-            if let Some(row) = pl.layer.row_of_fid(pfid) {
-                let l = single_row(&pl.layer, row, "case_permit");
-                ws.add_layer(l, RepairMode::Keep)?;
-                ws.layers.last_mut().expect("added").id = "case_permit".into();
-            }
-        }
-    }
-    let scene = build_scene(ws);
+    let scene = build_scene_highlighted(ws, &h);
     let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
     let margin = 60.0f64.max((r.width().max(r.height())) * 1.5);
     let extent = [
@@ -148,13 +87,7 @@ fn map_png(renderer: &mut Renderer, ws: &mut Workspace, d: &CaseDetail) -> Resul
     let view = View::frame(extent, scene.max_height_m.min(120.0), MAP_W as f32 / MAP_H as f32, 50.0, 20.0);
     renderer.set_scene(&scene);
     renderer.set_view(&view);
-    let frame = renderer.render();
-    // Put the workspace back as it was.
-    ws.layers.truncate(added_before);
-    if let Some((li, row, g)) = restore {
-        ws.layers[li].layer.geometries[row] = g;
-    }
-    Ok(Some(frame?.to_png()?))
+    Ok(Some(renderer.render()?.to_png()?))
 }
 
 fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<String> {
@@ -333,7 +266,7 @@ pub fn write_reports(store: &CaseStore, filter: &Filter, dir: &Path) -> Result<u
         let d = store.detail(&c.case_no)?;
         let png = match (&mut renderer, c.geometry.as_ref()) {
             (Some(r), Some(g)) => {
-                let ws = match ws.as_mut() {
+                let ws = match ws.as_ref() {
                     Some(w) => w,
                     None => {
                         let mut w = Workspace::new(store.crs().cloned().context("the store's CRS is unknown")?)?;
@@ -341,7 +274,7 @@ pub fn write_reports(store: &CaseStore, filter: &Filter, dir: &Path) -> Result<u
                             .bounding_rect()
                             .map(|r| [r.center().x.round(), r.center().y.round()])
                             .unwrap_or([0.0, 0.0]);
-                        ws.insert(w)
+                        &*ws.insert(w)
                     }
                 };
                 map_png(r, ws, &d)?

@@ -1,12 +1,12 @@
 //! `jingwei violations --buildings … --permits … --zones … [--previous …] [--out cases.gpkg] [--json]`
 //! — the whole violation detection headless, for nightly batch runs.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use jingwei_analysis::violations::{
     BuildingFields, Buildings, Finding, Inputs, PermitFields, Report, Rule, Thresholds, ZoneFields, Zones, detect, field_names, find_field,
+    workspace_roles,
 };
 use jingwei_cases::CaseStore;
-use jingwei_layers::catalog::Group;
 use jingwei_layers::{Crs, Layer, OpenOptions, RepairMode, Source, Workspace};
 use serde_json::json;
 use std::io::Write;
@@ -191,33 +191,18 @@ fn load(a: &Args) -> Result<Loaded> {
     if let Some(c) = &a.catalog {
         sources["catalog"] = json!(std::fs::canonicalize(c).unwrap_or(c.clone()));
     }
-    let buildings = match buildings {
-        Some(b) => b,
-        None if from_catalog => ws
-            .layers
-            .iter()
-            .find(|l| jingwei_viewer::scene::is_building_layer(&l.id, &l.layer))
-            .map(|l| l.id.clone())
-            .context("the catalog has no buildings layer; give --buildings")?,
-        None => bail!("give --buildings"),
+    let roles = if from_catalog { Some(workspace_roles(&ws).map_err(anyhow::Error::msg)) } else { None };
+    let buildings = match (buildings, &roles) {
+        (Some(b), _) => b,
+        (None, Some(r)) => r.as_ref().map_err(|e| anyhow::anyhow!("{e}; give --buildings"))?.buildings.clone(),
+        (None, None) => bail!("give --buildings"),
     };
-    let permits = permits.or_else(|| {
-        from_catalog
-            .then(|| {
-                ws.layers
-                    .iter()
-                    .find(|l| l.id.contains("permit") || l.layer.name.contains("permit"))
-                    .map(|l| l.id.clone())
-            })
-            .flatten()
-    });
-    if zones.is_empty() && from_catalog {
-        zones = ws
-            .layers
-            .iter()
-            .filter(|l| l.group == Group::Control)
-            .map(|l| l.id.clone())
-            .collect();
+    let from_roles = roles.and_then(Result::ok);
+    let permits = permits.or_else(|| from_roles.as_ref().and_then(|r| r.permits.clone()));
+    if zones.is_empty() {
+        if let Some(r) = &from_roles {
+            zones = r.zones.clone();
+        }
     }
     if permits.is_none() && zones.is_empty() && previous.is_none() {
         bail!("nothing to check the buildings against: give --permits, --zones or --previous");

@@ -4,7 +4,7 @@
 use jingwei_layers::catalog::Group;
 use jingwei_layers::{RepairMode, Workspace};
 use jingwei_viewer::render::View;
-use jingwei_viewer::scene::{SceneData, build_scene};
+use jingwei_viewer::scene::{Highlight, SceneData, build_scene_highlighted};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -22,9 +22,13 @@ use crate::scene3d::RenderService;
 
 /// The open workspace and the 3D view of it.
 pub struct AppState {
-    workspace: Mutex<Option<Workspace>>,
+    pub(crate) workspace: Mutex<Option<Workspace>>,
     extent: Mutex<Option<([f32; 4], f32)>>,
     renderer: RenderService,
+    /// The case store of the workspace, opened on first use.
+    pub(crate) cases: Mutex<Option<jingwei_cases::CaseStore>>,
+    /// What the scene highlights (kept when layers are shown or hidden).
+    highlight: Mutex<Highlight>,
 }
 
 impl Default for AppState {
@@ -33,17 +37,29 @@ impl Default for AppState {
             workspace: Mutex::new(None),
             extent: Mutex::new(None),
             renderer: RenderService::start(),
+            cases: Mutex::new(None),
+            highlight: Mutex::new(Highlight::default()),
         }
     }
 }
 
 fn push_scene(state: &AppState, ws: &Workspace) -> Result<(), String> {
-    let scene: SceneData = build_scene(ws);
-    if let Some(e) = scene.extent_local {
-        *state.extent.lock().map_err(|e| e.to_string())? = Some((e, scene.max_height_m));
+    let h = state.highlight.lock().map_err(|e| e.to_string())?.clone();
+    let scene: SceneData = build_scene_highlighted(ws, &h);
+    let mut extent = state.extent.lock().map_err(|e| e.to_string())?;
+    if extent.is_none() {
+        // The first scene (the workspace, nothing highlighted) frames the initial view.
+        *extent = scene.extent_local.map(|e| (e, scene.max_height_m));
     }
+    drop(extent);
     state.renderer.set_scene(scene);
     Ok(())
+}
+
+/// Replace what the scene highlights and redraw it.
+pub(crate) fn push_scene_highlighted(state: &AppState, ws: &Workspace, h: &Highlight) -> Result<(), String> {
+    *state.highlight.lock().map_err(|e| e.to_string())? = h.clone();
+    push_scene(state, ws)
 }
 
 /// A layer as the layer tree shows it.

@@ -2,6 +2,7 @@
 //! (see `commands.rs`); the page in `ui/` draws what they return.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod cases_cmd;
 mod commands;
 mod scene3d;
 
@@ -17,7 +18,17 @@ fn main() {
             commands::render_view,
             commands::set_layer_visible,
             commands::identify,
-            commands::smoke_frames
+            commands::smoke_frames,
+            cases_cmd::run_violations,
+            cases_cmd::list_cases,
+            cases_cmd::select_case,
+            cases_cmd::clear_selection,
+            cases_cmd::set_case_status,
+            cases_cmd::assign_case,
+            cases_cmd::add_case_note,
+            cases_cmd::attach_case_file,
+            cases_cmd::flag_building,
+            cases_cmd::flag_polygon
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -17,6 +17,8 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
         .arg(env!("CARGO_BIN_EXE_jingwei-desktop"))
         .env("JINGWEI_SMOKE_FILE", &report)
         .env("JINGWEI_DEMO", &catalog)
+        .env("JINGWEI_CASES", dir.path().join("cases.gpkg"))
+        .env("USER", "smoke-inspector")
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::piped())
@@ -51,4 +53,28 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert!(parts <= total * 1.2 + 5.0 && parts >= total * 0.8 - 5.0, "{v}");
     assert!(v["first_frame_s"].as_f64().unwrap() > 0.0, "{v}");
     eprintln!("interaction latency: {v}");
+
+    // The violation panel, driven in the page as an inspector would: run the rules, select the
+    // top case (the view flies there and its building turns red), confirm it with a comment,
+    // add a note and a photo, filter by rule, draw a polygon for a new case.
+    let p = &v["violations"];
+    assert!(p["findings"].as_u64().unwrap() > 100, "{p}");
+    assert_eq!(p["created"], p["findings"], "{p}");
+    assert_eq!(p["listed"], p["findings"], "{p}");
+    assert_eq!(p["flew"], true, "{p}");
+    assert!(p["red_selected"].as_f64().unwrap() > p["red_before"].as_f64().unwrap() + 0.002, "the selected case is highlighted: {p}");
+    assert_eq!(p["status_after"], "confirmed", "{p}");
+    assert_eq!(p["in_zone_all_match"], true, "{p}");
+    assert!(p["in_zone_listed"].as_u64().unwrap() > 0, "{p}");
+    assert!(p["drawn_case"].is_string(), "{p}");
+    // … and all of it is in the case GeoPackage, with the audit trail.
+    let store = jingwei_cases::CaseStore::open(&dir.path().join("cases.gpkg")).unwrap();
+    let top = store.detail(p["top_case"].as_str().unwrap()).unwrap();
+    assert_eq!(top.case.status, jingwei_cases::Status::Confirmed);
+    assert_eq!(top.notes.len(), 2);
+    assert_eq!(top.attachments[0].name, "现场照片.jpg");
+    assert!(top.audit.iter().any(|a| a.action == "status" && a.actor == "smoke-inspector" && a.new_value.as_deref() == Some("confirmed")));
+    let drawn = store.case(p["drawn_case"].as_str().unwrap()).unwrap();
+    assert_eq!(drawn.source, "manual");
+    assert!(drawn.evidence["area_m2"].as_f64().unwrap() > 10.0, "{:?}", drawn.evidence);
 }

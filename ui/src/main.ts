@@ -1,5 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { t, toggleLang } from "./i18n";
+import { casesTexts, finishPolygon, initCases, mapClick, smokeFlow, tool, viewMoved } from "./cases";
 
 interface LayerDto {
   id: string; title: string; group: string; features: number; geometry_type: string;
@@ -32,6 +33,16 @@ function canvasPixels(): [number, number] {
 
 interface FrameTiming { total: number; render: number; transfer: number; draw: number; width: number; height: number }
 let lastTiming: FrameTiming | null = null;
+let lastPixels: Uint8ClampedArray | null = null;
+
+/** Share of the last frame in the highlight red (220, 38, 38 shaded). */
+function redShare(): number {
+  const p = lastPixels;
+  if (!p) return 0;
+  let n = 0;
+  for (let i = 0; i < p.length; i += 4) if (p[i] > 150 && p[i + 1] < 80 && p[i + 2] < 80) n++;
+  return n / (p.length / 4);
+}
 
 async function draw3d(): Promise<number> {
   const [w, h] = canvasPixels();
@@ -47,6 +58,7 @@ async function draw3d(): Promise<number> {
   lastTiming = { total: t2 - t0, render: renderMs, transfer: t1 - t0 - renderMs, draw: t2 - t1, width: fw, height: fh };
   lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
   status();
+  lastPixels = pixels;
   let drawn = 0;
   for (let i = 0; i < pixels.length; i += 4) {
     if (Math.abs(pixels[i] - BACKGROUND[0]) + Math.abs(pixels[i + 1] - BACKGROUND[1]) + Math.abs(pixels[i + 2] - BACKGROUND[2]) > 9) drawn++;
@@ -151,6 +163,7 @@ function texts() {
   $("notice").textContent = mode === "3d" ? t("hint3d") : t("fallback2d");
   status();
   buildTree();
+  casesTexts();
 }
 
 async function showIdentify(x: number, y: number) {
@@ -205,10 +218,11 @@ async function start() {
         if (lastTiming) timed.push(lastTiming);
       }
     }
+    const violations = n && mode === "3d" ? await smokeFlow() : null;
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
       frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-      width: lastTiming?.width, height: lastTiming?.height } });
+      width: lastTiming?.width, height: lastTiming?.height, violations } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
@@ -227,19 +241,23 @@ canvas.addEventListener("wheel", (e) => {
 }, { passive: false });
 let drag: { x: number; y: number; pan: boolean; moved: number } | null = null;
 canvas.addEventListener("mousedown", (e) => { drag = { x: e.clientX, y: e.clientY, pan: e.button === 2 || e.shiftKey, moved: 0 }; });
-window.addEventListener("mouseup", (e) => {
+window.addEventListener("mouseup", async (e) => {
   if (drag && drag.moved < 4 && mode === "3d") {
     const r = canvas.getBoundingClientRect();
-    showIdentify(e.clientX - r.left, e.clientY - r.top);
+    const [x, y] = [e.clientX - r.left, e.clientY - r.top];
+    drag = null;
+    if (!(await mapClick(x, y))) showIdentify(x, y);
   }
   drag = null;
 });
+canvas.addEventListener("dblclick", () => { if (tool === "polygon") finishPolygon(); });
 canvas.addEventListener("mousemove", (e) => {
   if (!drag) return;
   const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
   drag.moved += Math.abs(dx) + Math.abs(dy);
   drag.x = e.clientX; drag.y = e.clientY;
   if (mode === "3d" && view) {
+    viewMoved();
     if (drag.pan) {
       const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / canvas.clientHeight;
       const yaw = (view.yaw_deg * Math.PI) / 180;
@@ -257,5 +275,13 @@ canvas.addEventListener("mousemove", (e) => {
     view2d.cy += dy / view2d.scale;
     render2d();
   }
+});
+initCases({
+  view: () => view,
+  setView: (v) => { view = v; },
+  pixels: canvasPixels,
+  dpr: () => window.devicePixelRatio || 1,
+  redraw: () => requestFrame(),
+  redShare,
 });
 start();

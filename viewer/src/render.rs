@@ -143,6 +143,7 @@ pub struct Renderer {
     height: u32,
     /// New meshes or pipelines need a frame or two before they show.
     needs_warmup: bool,
+    last_warmed_up: bool,
     /// Bevy updates run by the last `render` call.
     last_updates: u32,
 }
@@ -263,6 +264,7 @@ impl Renderer {
             width,
             height,
             needs_warmup: true,
+            last_warmed_up: false,
             last_updates: 0,
         })
     }
@@ -270,6 +272,11 @@ impl Renderer {
     /// Bevy updates the last `render` took (2 for a camera move: the frame and its readback).
     pub fn last_updates(&self) -> u32 {
         self.last_updates
+    }
+
+    /// Whether the last `render` had to warm up (after a scene change) before its frame.
+    pub fn last_warmed_up(&self) -> bool {
+        self.last_warmed_up
     }
 
     /// Frame size.
@@ -350,6 +357,7 @@ impl Renderer {
         // After a scene change, meshes and pipelines are prepared over the next frames; a camera
         // move alone shows in the very next frame.
         let mut updates = 0;
+        self.last_warmed_up = self.needs_warmup;
         if self.needs_warmup {
             for _ in 0..2 {
                 self.update();

@@ -131,77 +131,177 @@ pub fn is_building_layer(id: &str, layer: &Layer) -> bool {
 
 /// Build the meshes of every visible layer, bottom to top.
 pub fn build_scene(ws: &Workspace) -> SceneData {
+    build_scene_highlighted(ws, &Highlight::default())
+}
+
+/// What to pick out of the scene: the building, shape, permit and zones a case (or a selection)
+/// is about. Layers are named by their layer name (as case evidence records them) or id.
+#[derive(Debug, Clone, Default)]
+pub struct Highlight {
+    /// A building (layer, fid), drawn extruded in the highlight colour instead of its own.
+    pub building: Option<(String, i64)>,
+    /// A shape with no building (a drawn polygon, a point), drawn flat in the highlight colour.
+    pub shape: Option<Geometry>,
+    /// A permit (layer, fid), outlined.
+    pub permit: Option<(String, i64)>,
+    /// Zones (layer, fid), tinted.
+    pub zones: Vec<(String, i64)>,
+}
+
+fn find_row(ws: &Workspace, (layer, fid): &(String, i64)) -> Option<(usize, usize)> {
+    let li = ws.layers.iter().position(|l| l.layer.name == *layer || l.id == *layer)?;
+    Some((li, ws.layers[li].layer.row_of_fid(*fid)?))
+}
+
+/// One row of `layer` as a layer of its own (its fields kept: a building keeps its height).
+pub fn single_row(layer: &Layer, row: usize, name: &str) -> Layer {
+    let mut out = Layer {
+        name: name.to_string(),
+        source_path: layer.source_path.clone(),
+        driver: layer.driver.clone(),
+        geometry_type: layer.geometry_type.clone(),
+        crs: layer.crs.clone(),
+        fields: layer.fields.clone(),
+        columns: Vec::new(),
+        fids: vec![layer.fids[row]],
+        geometries: vec![layer.geometries[row].clone()],
+        encoding: None,
+        issues: Vec::new(),
+    };
+    out.columns = layer
+        .fields
+        .iter()
+        .zip(&layer.columns)
+        .map(|(f, c)| {
+            let mut col = jingwei_layers::Column::for_kind(f.kind, 1);
+            col.push(c.get(row, f.kind));
+            col
+        })
+        .collect();
+    out
+}
+
+/// Build the scene with `h` picked out: the highlighted building replaces its own prism, the
+/// zones are tinted, the permit outlined, all drawn above the workspace's layers.
+pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     let origin = ws.origin_xy;
     let mut scene = SceneData::default();
     let mut ext = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-    for (order, wl) in ws.layers.iter().enumerate().filter(|(_, l)| l.visible) {
-        let layer = &wl.layer;
-        // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
-        let h = 0.3 * order as f32;
-        let st = style::for_layer(&wl.id, layer);
-        if is_building_layer(&wl.id, layer) {
-            let mesh = extrude_layer(layer, &HeightRule::default(), origin);
-            scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
-            grow(&mut ext, &mesh);
-            scene.meshes.push(LayerMesh {
-                layer_id: wl.id.clone(),
-                kind: MeshKind::Building,
-                color: st.fill,
-                mesh,
-            });
-            continue;
+    let hidden = h.building.as_ref().and_then(|b| find_row(ws, b));
+    for (order, (li, wl)) in ws.layers.iter().enumerate().enumerate().filter(|(_, (_, l))| l.visible) {
+        let skip = hidden.filter(|(hl, _)| *hl == li).map(|(_, row)| row);
+        add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, order, origin, skip);
+    }
+    let mut extra: Vec<(&str, Layer)> = Vec::new();
+    for z in &h.zones {
+        if let Some((li, row)) = find_row(ws, z) {
+            extra.push(("highlight_zone", single_row(&ws.layers[li].layer, row, "highlight_zone")));
         }
-        let mut fills: std::collections::BTreeMap<usize, MeshData> = Default::default();
-        let mut outline = MeshData::default();
-        let mut markers = MeshData::default();
-        for (row, g) in layer.geometries.iter().enumerate() {
-            let Some(g) = g else { continue };
-            let class = st.class_of(layer, row);
-            for p in polygons(g) {
-                flat_polygon(p, f64::from(h), origin, row as u32, fills.entry(class).or_default());
-                if st.stroke_width_m > 0.0 {
-                    for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                        ribbon(ring, st.stroke_width_m, h + 0.1, origin, row as u32, &mut outline);
-                    }
-                }
-            }
-            for l in lines(g) {
-                ribbon(l, st.line_width_m(layer, row), h, origin, row as u32, &mut outline);
-            }
-            match g {
-                Geometry::Point(p) => marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers),
-                Geometry::MultiPoint(mp) => {
-                    mp.0.iter()
-                        .for_each(|p| marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers))
-                }
-                _ => {}
-            }
-        }
-        for (class, mesh) in fills {
-            if !mesh.indices.is_empty() && st.fill_for(class)[3] > 0.0 {
-                grow(&mut ext, &mesh);
-                scene.meshes.push(LayerMesh {
-                    layer_id: wl.id.clone(),
-                    kind: MeshKind::Fill,
-                    color: st.fill_for(class),
-                    mesh,
-                });
-            }
-        }
-        for (kind, mesh, color) in [(MeshKind::Line, outline, st.stroke), (MeshKind::Marker, markers, st.marker)] {
-            if !mesh.indices.is_empty() {
-                grow(&mut ext, &mesh);
-                scene.meshes.push(LayerMesh {
-                    layer_id: wl.id.clone(),
-                    kind,
-                    color,
-                    mesh,
-                });
-            }
-        }
+    }
+    if let Some((li, row)) = h.permit.as_ref().and_then(|p| find_row(ws, p)) {
+        extra.push(("case_permit", single_row(&ws.layers[li].layer, row, "case_permit")));
+    }
+    if let Some((li, row)) = hidden {
+        extra.push(("highlight_building", single_row(&ws.layers[li].layer, row, "highlight_building")));
+    } else if let Some(g) = &h.shape {
+        let layer = Layer {
+            name: "highlight_shape".into(),
+            source_path: Default::default(),
+            driver: String::new(),
+            geometry_type: String::new(),
+            crs: Some(ws.crs.clone()),
+            fields: Vec::new(),
+            columns: Vec::new(),
+            fids: vec![0],
+            geometries: vec![Some(g.clone())],
+            encoding: None,
+            issues: Vec::new(),
+        };
+        extra.push(("highlight_shape", layer));
+    }
+    let base = ws.layers.len();
+    for (i, (id, layer)) in extra.iter().enumerate() {
+        add_layer(&mut scene, &mut ext, id, layer, base + i, origin, None);
     }
     scene.extent_local = (ext[0] <= ext[2]).then_some(ext);
     scene
+}
+
+/// The meshes of one layer (`skip`: a row left out), `order` setting its height in the stack.
+fn add_layer(scene: &mut SceneData, ext: &mut [f32; 4], id: &str, layer: &Layer, order: usize, origin: [f64; 2], skip: Option<usize>) {
+    // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
+    let h = 0.3 * order as f32;
+    let st = style::for_layer(id, layer);
+    if is_building_layer(id, layer) {
+        let mesh = match skip {
+            Some(row) => {
+                let mut l = layer.clone();
+                l.geometries[row] = None;
+                extrude_layer(&l, &HeightRule::default(), origin)
+            }
+            None => extrude_layer(layer, &HeightRule::default(), origin),
+        };
+        scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
+        grow(ext, &mesh);
+        scene.meshes.push(LayerMesh {
+            layer_id: id.to_string(),
+            kind: MeshKind::Building,
+            color: st.fill,
+            mesh,
+        });
+        return;
+    }
+    let mut fills: std::collections::BTreeMap<usize, MeshData> = Default::default();
+    let mut outline = MeshData::default();
+    let mut markers = MeshData::default();
+    for (row, g) in layer.geometries.iter().enumerate() {
+        let Some(g) = g else { continue };
+        if skip == Some(row) {
+            continue;
+        }
+        let class = st.class_of(layer, row);
+        for p in polygons(g) {
+            flat_polygon(p, f64::from(h), origin, row as u32, fills.entry(class).or_default());
+            if st.stroke_width_m > 0.0 {
+                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    ribbon(ring, st.stroke_width_m, h + 0.1, origin, row as u32, &mut outline);
+                }
+            }
+        }
+        for l in lines(g) {
+            ribbon(l, st.line_width_m(layer, row), h, origin, row as u32, &mut outline);
+        }
+        match g {
+            Geometry::Point(p) => marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers),
+            Geometry::MultiPoint(mp) => mp
+                .0
+                .iter()
+                .for_each(|p| marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers)),
+            _ => {}
+        }
+    }
+    for (class, mesh) in fills {
+        if !mesh.indices.is_empty() && st.fill_for(class)[3] > 0.0 {
+            grow(ext, &mesh);
+            scene.meshes.push(LayerMesh {
+                layer_id: id.to_string(),
+                kind: MeshKind::Fill,
+                color: st.fill_for(class),
+                mesh,
+            });
+        }
+    }
+    for (kind, mesh, color) in [(MeshKind::Line, outline, st.stroke), (MeshKind::Marker, markers, st.marker)] {
+        if !mesh.indices.is_empty() {
+            grow(ext, &mesh);
+            scene.meshes.push(LayerMesh {
+                layer_id: id.to_string(),
+                kind,
+                color,
+                mesh,
+            });
+        }
+    }
 }
 
 fn grow(ext: &mut [f32; 4], m: &MeshData) {

@@ -75,6 +75,18 @@ impl Style {
 /// The default style of a layer, from its id, name and content.
 pub fn for_layer(id: &str, layer: &Layer) -> Style {
     let n = format!("{id} {}", layer.name).to_lowercase();
+    if n.contains("highlight_zone") {
+        // The control zone a case breaks: a red tint with a strong outline.
+        let mut s = Style::base(rgb(220, 38, 38, 0.22), rgb(185, 28, 28, 1.0));
+        s.stroke_width_m = 3.0;
+        return s;
+    }
+    if n.contains("case_permit") {
+        // The permit a building is compared with.
+        let mut s = Style::base(rgb(37, 99, 235, 0.0), rgb(29, 78, 216, 1.0));
+        s.stroke_width_m = 2.0;
+        return s;
+    }
     if n.contains("highlight") {
         // The feature a case or a selection is about.
         let mut s = Style::base(rgb(220, 38, 38, 1.0), rgb(127, 29, 29, 1.0));

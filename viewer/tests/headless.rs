@@ -31,6 +31,7 @@ fn demo_city_renders_and_responds_to_layers() {
     r.set_scene(&scene);
     r.set_view(&View::frame(ext, scene.max_height_m, w as f32 / h as f32, 45.0, 20.0));
     let oblique = r.render().unwrap();
+    assert!(r.last_warmed_up(), "a new scene is warmed up before its first frame");
     assert_eq!((oblique.width, oblique.height), (w, h));
     let drawn = (0..h)
         .flat_map(|y| (0..w).map(move |x| (x, y)))
@@ -49,7 +50,8 @@ fn demo_city_renders_and_responds_to_layers() {
     // A camera move alone needs no warm-up: the frame and its read-back.
     r.set_view(&View::frame(ext, scene.max_height_m, w as f32 / h as f32, 50.0, 25.0));
     let moved = r.render().unwrap();
-    assert!(r.last_updates() <= 3, "{} updates for a camera move", r.last_updates());
+    // (How many updates the asynchronous read-back takes depends on the machine's load.)
+    assert!(!r.last_warmed_up(), "a camera move warmed up again");
     assert_ne!(moved.rgba, oblique.rgba, "the camera moved but the frame did not change");
 
     // Top-down and zoomed out: nothing is drawn outside the data's extent.
