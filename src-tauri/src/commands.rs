@@ -161,7 +161,12 @@ pub fn smoke_ready(app: tauri::AppHandle, mut report: serde_json::Value) -> Resu
             obj.insert("first_frame_s".into(), serde_json::json!(s));
         }
         std::fs::write(&path, report.to_string()).map_err(|e| e.to_string())?;
-        app.exit(0);
+        // `JINGWEI_SMOKE_LINGER_MS` keeps the window up a moment for a screenshot.
+        let linger = std::env::var("JINGWEI_SMOKE_LINGER_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0u64);
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(linger));
+            app.exit(0);
+        });
     }
     Ok(())
 }
