@@ -5,12 +5,11 @@
 //! permit, whose area is exact even when the building is concave. Non-convex permits fall back to
 //! geo's boolean operations.
 
-use geo::{Area, BooleanOps, Coord, Geometry, Intersects, LineString, Polygon};
+use geo::{Area, BooleanOps, BoundingRect, Coord, Geometry, Intersects, LineString, Polygon};
 use rayon::prelude::*;
-use rstar::RTree;
-use rstar::primitives::{GeomWithData, Rectangle};
 
-use crate::{aabb, polygons};
+use crate::grid::BoxGrid;
+use crate::{for_each_polygon, polygons};
 
 /// Coverage of one building.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -33,28 +32,31 @@ impl Coverage {
 }
 
 /// A permit prepared for clipping: its exterior ring counter-clockwise when convex.
-struct Clipper {
+struct Clipper<'a> {
     /// Index of the permit this polygon belongs to.
     permit: u32,
-    poly: Polygon,
-    ccw_convex: Option<Vec<Coord>>,
+    poly: &'a Polygon,
+    /// Its exterior ring without the closing point, when the polygon is convex without holes,
+    /// and whether that ring runs clockwise.
+    convex: Option<(&'a [Coord], bool)>,
 }
 
-fn convex_ccw(p: &Polygon) -> Option<Vec<Coord>> {
+/// The open exterior ring of a convex polygon without holes and whether it is clockwise.
+fn convex_ring(p: &Polygon) -> Option<(&[Coord], bool)> {
     if !p.interiors().is_empty() {
         return None;
     }
-    let mut pts: Vec<Coord> = p.exterior().0.clone();
+    let mut pts: &[Coord] = &p.exterior().0;
     if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
-    }
-    pts.dedup();
-    if pts.len() < 3 {
-        return None;
+        pts = &pts[..pts.len() - 1];
     }
     let n = pts.len();
+    if n < 3 {
+        return None;
+    }
     let cross = |a: Coord, b: Coord, c: Coord| (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
     let mut sign = 0.0f64;
+    // (Repeated points give zero turns and are ignored.)
     for i in 0..n {
         let c = cross(pts[i], pts[(i + 1) % n], pts[(i + 2) % n]);
         if c.abs() > 0.0 {
@@ -65,138 +67,131 @@ fn convex_ccw(p: &Polygon) -> Option<Vec<Coord>> {
             }
         }
     }
-    if sign < 0.0 {
-        pts.reverse();
-    }
-    Some(pts)
+    (sign != 0.0).then_some((pts, sign < 0.0))
 }
 
-/// Area of `subject` inside the convex, counter-clockwise `clip` ring. Coordinates are taken
+/// Scratch buffers of the clipping, reused across the buildings of one worker.
+#[derive(Default)]
+struct Scratch {
+    a: Vec<Coord>,
+    b: Vec<Coord>,
+    per_permit: Vec<(u32, f64)>,
+}
+
+/// Area of `subject` inside the convex `clip` ring (open; `cw` when it runs clockwise). Coordinates are taken
 /// relative to the clip ring's first vertex: in raw Gauss-Krüger metres (x ≈ 5e5, y ≈ 3.4e6)
 /// the shoelace products would cancel away about a millimetre² of every building's area.
-fn clipped_area(subject: &LineString, clip: &[Coord]) -> f64 {
+fn clipped_area(subject: &LineString, clip: &[Coord], cw: bool, scratch: &mut Scratch) -> f64 {
     let o = clip[0];
-    let mut poly: Vec<Coord> = subject
-        .0
-        .iter()
-        .map(|c| Coord {
-            x: c.x - o.x,
-            y: c.y - o.y,
-        })
-        .collect();
+    let (mut poly, mut next) = (std::mem::take(&mut scratch.a), std::mem::take(&mut scratch.b));
+    poly.clear();
+    poly.extend(subject.0.iter().map(|c| Coord { x: c.x - o.x, y: c.y - o.y }));
     if poly.len() > 1 && poly.first() == poly.last() {
         poly.pop();
     }
-    let clip: Vec<Coord> = clip
-        .iter()
-        .map(|c| Coord {
-            x: c.x - o.x,
-            y: c.y - o.y,
-        })
-        .collect();
     let n = clip.len();
     for i in 0..n {
         if poly.is_empty() {
             break;
         }
-        let (a, b) = (clip[i], clip[(i + 1) % n]);
-        let inside = |p: Coord| (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x) >= 0.0;
-        let cut = |p: Coord, q: Coord| {
-            let (d1, d2) = (
-                (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x),
-                (b.x - a.x) * (q.y - a.y) - (b.y - a.y) * (q.x - a.x),
-            );
-            let t = d1 / (d1 - d2);
-            Coord {
-                x: p.x + (q.x - p.x) * t,
-                y: p.y + (q.y - p.y) * t,
-            }
-        };
-        let input = std::mem::take(&mut poly);
-        let m = input.len();
+        // Inside is to the left of each edge: walk a clockwise ring backwards.
+        let (a, b) = if cw { (clip[(i + 1) % n] - o, clip[i] - o) } else { (clip[i] - o, clip[(i + 1) % n] - o) };
+        let side = |p: Coord| (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
+        next.clear();
+        let m = poly.len();
         for j in 0..m {
-            let (p, q) = (input[j], input[(j + 1) % m]);
-            match (inside(p), inside(q)) {
-                (true, true) => poly.push(q),
-                (true, false) => poly.push(cut(p, q)),
+            let (p, q) = (poly[j], poly[(j + 1) % m]);
+            let (dp, dq) = (side(p), side(q));
+            let cut = || {
+                let t = dp / (dp - dq);
+                Coord {
+                    x: p.x + (q.x - p.x) * t,
+                    y: p.y + (q.y - p.y) * t,
+                }
+            };
+            match (dp >= 0.0, dq >= 0.0) {
+                (true, true) => next.push(q),
+                (true, false) => next.push(cut()),
                 (false, true) => {
-                    poly.push(cut(p, q));
-                    poly.push(q);
+                    next.push(cut());
+                    next.push(q);
                 }
                 (false, false) => {}
             }
         }
+        std::mem::swap(&mut poly, &mut next);
     }
     let m = poly.len();
-    if m < 3 {
-        return 0.0;
-    }
-    (0..m)
-        .map(|i| poly[i].x * poly[(i + 1) % m].y - poly[(i + 1) % m].x * poly[i].y)
-        .sum::<f64>()
-        .abs()
-        / 2.0
+    let area = if m < 3 {
+        0.0
+    } else {
+        (0..m)
+            .map(|i| poly[i].x * poly[(i + 1) % m].y - poly[(i + 1) % m].x * poly[i].y)
+            .sum::<f64>()
+            .abs()
+            / 2.0
+    };
+    (scratch.a, scratch.b) = (poly, next);
+    area
 }
 
-fn intersection_area(building: &Polygon, permit: &Clipper) -> f64 {
-    match &permit.ccw_convex {
-        Some(clip) => {
-            let mut a = clipped_area(building.exterior(), clip);
+fn intersection_area(building: &Polygon, permit: &Clipper, scratch: &mut Scratch) -> f64 {
+    match permit.convex {
+        Some((clip, cw)) => {
+            let mut a = clipped_area(building.exterior(), clip, cw, scratch);
             for hole in building.interiors() {
-                a -= clipped_area(hole, clip);
+                a -= clipped_area(hole, clip, cw, scratch);
             }
             a.max(0.0)
         }
-        None => building.intersection(&permit.poly).unsigned_area(),
+        None => building.intersection(permit.poly).unsigned_area(),
     }
 }
 
 /// Coverage of every building by the permits (both in the same projected CRS), in parallel.
 pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometry>]) -> Vec<Coverage> {
     let clippers: Vec<Clipper> = permits
-        .iter()
+        .par_iter()
         .enumerate()
         .filter_map(|(i, g)| Some((i, g.as_ref()?)))
-        .flat_map(|(i, g)| polygons(g).into_iter().cloned().map(move |poly| (i as u32, poly)))
+        .flat_map_iter(|(i, g)| polygons(g).into_iter().map(move |poly| (i as u32, poly)))
         .map(|(permit, poly)| Clipper {
             permit,
-            ccw_convex: convex_ccw(&poly),
+            convex: convex_ring(poly),
             poly,
         })
         .collect();
-    let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = clippers
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| Some(GeomWithData::new(Rectangle::from_aabb(aabb(&c.poly)?), i as u32)))
-        .collect();
-    let tree = RTree::bulk_load(entries);
+    let grid = BoxGrid::from_par(&clippers, |c| {
+        let r = c.poly.bounding_rect()?;
+        Some([r.min().x, r.min().y, r.max().x, r.max().y])
+    });
     buildings
         .par_iter()
-        .map(|g| {
+        .map_init(Scratch::default, |scratch, g| {
             let Some(g) = g else { return Coverage::default() };
             let mut c = Coverage::default();
             // Σ overlap per permit (a multi-part permit meets a building in several parts).
-            let mut per_permit: Vec<(u32, f64)> = Vec::new();
-            for b in polygons(g) {
+            scratch.per_permit.clear();
+            for_each_polygon(g, |b| {
                 c.area_m2 += b.unsigned_area();
-                let Some(env) = aabb(b) else { continue };
-                for e in tree.locate_in_envelope_intersecting(&env) {
-                    let p = &clippers[e.data as usize];
-                    let a = intersection_area(b, p);
+                let Some(r) = b.bounding_rect() else { return };
+                grid.query(&[r.min().x, r.min().y, r.max().x, r.max().y], |k| {
+                    let p = &clippers[k as usize];
+                    let a = intersection_area(b, p, scratch);
                     // Clipping a concave building whose arms embrace a permit leaves rounding
                     // noise (≈1e-9 m²) where there is no overlap: below a square millimetre the
                     // exact predicate decides whether they meet at all.
-                    if a > 1e-6 || b.intersects(&p.poly) {
+                    if a > 1e-6 || b.intersects(p.poly) {
                         c.permits += 1;
                         c.covered_m2 += a;
-                        match per_permit.iter_mut().find(|(k, _)| *k == p.permit) {
+                        match scratch.per_permit.iter_mut().find(|(k, _)| *k == p.permit) {
                             Some((_, sum)) => *sum += a,
-                            None => per_permit.push((p.permit, a)),
+                            None => scratch.per_permit.push((p.permit, a)),
                         }
                     }
-                }
-            }
-            c.main = per_permit.into_iter().fold(None, |best, (k, a)| match best {
+                });
+            });
+            c.main = scratch.per_permit.iter().fold(None, |best, &(k, a)| match best {
                 // Ties go to the lower index, whatever order the tree returned them in.
                 Some((bk, b)) if b > a || (b == a && bk < k) => best,
                 _ => Some((k, a)),
@@ -254,6 +249,14 @@ mod tests {
             ]),
             vec![],
         )));
+        // The same permit over the right half, its ring clockwise: the same 100 m².
+        let cw = Some(Geometry::Polygon(Polygon::new(
+            LineString::from(vec![(10.0, -5.0), (10.0, 30.0), (30.0, 30.0), (30.0, -5.0), (10.0, -5.0)]),
+            vec![],
+        )));
+        let cov = permit_coverage(&[l.clone()], &[cw]);
+        assert!((cov[0].covered_m2 - 100.0).abs() < 1e-9, "{cov:?}");
+        assert_eq!(cov[0].main, Some((0, cov[0].covered_m2)));
         let cov = permit_coverage(&[l], &[u]);
         // Inside: the strip y<5 of the base (20×5 = 100) plus x<5 for y in 5..20 (5×15 = 75).
         assert!((cov[0].covered_m2 - 175.0).abs() < 1e-6, "{cov:?}");

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod coverage;
+pub mod grid;
 pub mod violations;
 pub mod zones;
 
@@ -19,6 +20,15 @@ pub(crate) fn polygons(g: &Geometry) -> Vec<&Polygon> {
         Geometry::Polygon(p) => vec![p],
         Geometry::MultiPolygon(m) => m.0.iter().collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Call `f` on each polygon of a polygonal geometry (without collecting them).
+pub(crate) fn for_each_polygon(g: &Geometry, mut f: impl FnMut(&Polygon)) {
+    match g {
+        Geometry::Polygon(p) => f(p),
+        Geometry::MultiPolygon(m) => m.0.iter().for_each(f),
+        _ => {}
     }
 }
 

@@ -40,6 +40,31 @@ impl PreparedZone {
         })
     }
 
+    /// Whether a point that lies on no zone edge is inside the zone: even-odd crossings of a ray
+    /// to the east, with only the edges near that ray taken from the edge tree (a point-in-polygon
+    /// test over every vertex of a long river zone would cost thousands of steps).
+    fn contains_point(&self, c: Coord) -> bool {
+        let Some(max_x) = (self.edges.size() > 0).then(|| self.edges.root().envelope().upper()[0]) else {
+            return false;
+        };
+        if c.x > max_x {
+            return false;
+        }
+        let ray = AABB::from_corners([c.x, c.y], [max_x, c.y]);
+        let mut inside = false;
+        for e in self.edges.locate_in_envelope_intersecting(&ray) {
+            let (a, b) = e.data;
+            // Half-open in y, so that a vertex on the ray counts once.
+            if (a.y > c.y) != (b.y > c.y) {
+                let x = a.x + (c.y - a.y) * (b.x - a.x) / (b.y - a.y);
+                if x > c.x {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+
     /// True when the building polygon and the zone share at least one point.
     pub fn intersects(&self, building: &Polygon) -> bool {
         // 1. Any building edge meets any zone edge near it.
@@ -56,8 +81,7 @@ impl PreparedZone {
         }
         // 2. No edges cross: one lies wholly inside the other (or they are apart).
         if let Some(c) = building.exterior().0.first() {
-            let pt = Point(*c);
-            if self.polygons.iter().any(|z| z.intersects(&pt)) {
+            if self.contains_point(*c) {
                 return true;
             }
         }
@@ -127,11 +151,7 @@ impl PreparedZone {
     pub fn overlap_area(&self, building: &Polygon) -> f64 {
         let Some(env) = crate::aabb(building) else { return 0.0 };
         if self.edges.locate_in_envelope_intersecting(&env).next().is_none() {
-            let inside = building
-                .exterior()
-                .0
-                .first()
-                .is_some_and(|c| self.polygons.iter().any(|z| z.intersects(&Point(*c))));
+            let inside = building.exterior().0.first().is_some_and(|c| self.contains_point(*c));
             return if inside { building.unsigned_area() } else { 0.0 };
         }
         self.polygons.iter().map(|z| building.intersection(z).unsigned_area()).sum()

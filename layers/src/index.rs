@@ -23,8 +23,19 @@ pub struct SpatialIndex {
 /// Below this many features one tree is built (splitting would not pay).
 const SPLIT_AT: usize = 200_000;
 
-fn bulk_load_parallel(mut entries: Vec<Entry>, parts: usize) -> Vec<RTree<Entry>> {
-    use rstar::RTreeObject;
+/// Bulk-load `entries` into `parts` R-trees in parallel, split at the median x of their
+/// envelopes (one tree below 200,000 entries). Queries visit every tree of the forest.
+pub fn bulk_load_forest<T>(entries: Vec<T>, parts: usize) -> Vec<RTree<T>>
+where
+    T: rstar::RTreeObject<Envelope = AABB<[f64; 2]>> + Send,
+{
+    bulk_load_parallel(entries, parts)
+}
+
+fn bulk_load_parallel<T>(mut entries: Vec<T>, parts: usize) -> Vec<RTree<T>>
+where
+    T: rstar::RTreeObject<Envelope = AABB<[f64; 2]>> + Send,
+{
     if parts <= 1 || entries.len() < SPLIT_AT {
         return vec![RTree::bulk_load(entries)];
     }

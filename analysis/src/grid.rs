@@ -1,0 +1,186 @@
+//! A uniform grid over many small boxes, for spatial joins of two large layers (buildings ×
+//! permits): a box is found from the cells a query box covers, by array indexing rather than
+//! by walking a tree. Boxes much larger than a cell are kept aside and tested for every query.
+
+use rayon::prelude::*;
+
+/// `[min_x, min_y, max_x, max_y]`.
+pub type Bbox = [f64; 4];
+
+/// The grid (cells in compressed rows: `starts[c]..starts[c + 1]` index `items`).
+pub struct BoxGrid {
+    origin: [f64; 2],
+    cell: f64,
+    nx: usize,
+    ny: usize,
+    starts: Vec<u32>,
+    items: Vec<u32>,
+    boxes: Vec<Bbox>,
+    large: Vec<u32>,
+}
+
+/// A box spanning more cells than this is kept aside.
+const LARGE_CELLS: usize = 64;
+
+impl BoxGrid {
+    /// Build over `boxes` (index = id); invalid boxes are left out.
+    pub fn new(boxes: Vec<Bbox>) -> BoxGrid {
+        let ok = |b: &Bbox| b.iter().all(|v| v.is_finite()) && b[0] <= b[2] && b[1] <= b[3];
+        let (mut ext, mut w, mut h, mut n) = ([f64::MAX, f64::MAX, f64::MIN, f64::MIN], 0.0, 0.0, 0usize);
+        for b in boxes.iter().filter(|b| ok(b)) {
+            ext = [ext[0].min(b[0]), ext[1].min(b[1]), ext[2].max(b[2]), ext[3].max(b[3])];
+            w += b[2] - b[0];
+            h += b[3] - b[1];
+            n += 1;
+        }
+        if n == 0 {
+            return BoxGrid {
+                origin: [0.0, 0.0],
+                cell: 1.0,
+                nx: 0,
+                ny: 0,
+                starts: vec![0],
+                items: Vec::new(),
+                boxes,
+                large: Vec::new(),
+            };
+        }
+        // Cells about twice the mean box size, at most ~2 cells per box overall.
+        let (span_x, span_y) = ((ext[2] - ext[0]).max(1e-9), (ext[3] - ext[1]).max(1e-9));
+        let mut cell = (2.0 * (w + h) / (2 * n) as f64).max(1e-9);
+        while (span_x / cell).ceil() * (span_y / cell).ceil() > (2 * n + 16) as f64 {
+            cell *= 1.5;
+        }
+        let (nx, ny) = ((span_x / cell).floor() as usize + 1, (span_y / cell).floor() as usize + 1);
+        let origin = [ext[0], ext[1]];
+        let range = |b: &Bbox| {
+            let cx = |x: f64| (((x - origin[0]) / cell) as usize).min(nx - 1);
+            let cy = |y: f64| (((y - origin[1]) / cell) as usize).min(ny - 1);
+            (cx(b[0]), cy(b[1]), cx(b[2]), cy(b[3]))
+        };
+        let mut counts = vec![0u32; nx * ny + 1];
+        let mut large = Vec::new();
+        for (i, b) in boxes.iter().enumerate().filter(|(_, b)| ok(b)) {
+            let (x0, y0, x1, y1) = range(b);
+            if (x1 - x0 + 1) * (y1 - y0 + 1) > LARGE_CELLS {
+                large.push(i as u32);
+                continue;
+            }
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    counts[y * nx + x + 1] += 1;
+                }
+            }
+        }
+        for c in 1..counts.len() {
+            counts[c] += counts[c - 1];
+        }
+        let starts = counts;
+        let mut fill = starts.clone();
+        let mut items = vec![0u32; *starts.last().unwrap_or(&0) as usize];
+        for (i, b) in boxes.iter().enumerate().filter(|(_, b)| ok(b)) {
+            let (x0, y0, x1, y1) = range(b);
+            if (x1 - x0 + 1) * (y1 - y0 + 1) > LARGE_CELLS {
+                continue;
+            }
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    let c = y * nx + x;
+                    items[fill[c] as usize] = i as u32;
+                    fill[c] += 1;
+                }
+            }
+        }
+        BoxGrid {
+            origin,
+            cell,
+            nx,
+            ny,
+            starts,
+            items,
+            boxes,
+            large,
+        }
+    }
+
+    /// Build from the envelopes of many items in parallel.
+    pub fn from_par<T: Sync>(items: &[T], bbox: impl Fn(&T) -> Option<Bbox> + Sync) -> BoxGrid {
+        let boxes: Vec<Bbox> = items.par_iter().map(|t| bbox(t).unwrap_or([f64::NAN; 4])).collect();
+        BoxGrid::new(boxes)
+    }
+
+    /// Call `f` once with each box id whose box intersects `q` (closed boxes: touching counts).
+    pub fn query(&self, q: &Bbox, mut f: impl FnMut(u32)) {
+        let meets = |b: &Bbox| b[0] <= q[2] && q[0] <= b[2] && b[1] <= q[3] && q[1] <= b[3];
+        for &i in &self.large {
+            if meets(&self.boxes[i as usize]) {
+                f(i);
+            }
+        }
+        if self.nx == 0 || q[2] < self.origin[0] || q[3] < self.origin[1] {
+            return;
+        }
+        let cell = |v: f64, o: f64, n: usize| (((v - o) / self.cell).max(0.0) as usize).min(n - 1);
+        let (x0, y0) = (cell(q[0], self.origin[0], self.nx), cell(q[1], self.origin[1], self.ny));
+        let (x1, y1) = (cell(q[2], self.origin[0], self.nx), cell(q[3], self.origin[1], self.ny));
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let c = y * self.nx + x;
+                for &i in &self.items[self.starts[c] as usize..self.starts[c + 1] as usize] {
+                    let b = &self.boxes[i as usize];
+                    if !meets(b) {
+                        continue;
+                    }
+                    // Report each pair once: in the cell that holds the lower-left corner of the
+                    // two boxes' intersection.
+                    let (ix, iy) = (cell(b[0].max(q[0]), self.origin[0], self.nx), cell(b[1].max(q[1]), self.origin[1], self.ny));
+                    if ix == x && iy == y {
+                        f(i);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_answers_as_brute_force() {
+        // A deterministic scatter of small and a few large boxes.
+        let mut s = 12345u64;
+        let mut r = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut boxes = Vec::new();
+        for i in 0..5000 {
+            let (x, y) = (r() * 1000.0, r() * 1000.0);
+            let s = if i % 500 == 0 { 300.0 } else { r() * 12.0 };
+            boxes.push([x, y, x + s, y + r() * 12.0]);
+        }
+        boxes.push([f64::NAN, 0.0, 1.0, 1.0]);
+        let g = BoxGrid::new(boxes.clone());
+        for _ in 0..2000 {
+            let (x, y) = (r() * 1100.0 - 50.0, r() * 1100.0 - 50.0);
+            let q = [x, y, x + r() * 30.0, y + r() * 30.0];
+            let mut got = Vec::new();
+            g.query(&q, |i| got.push(i));
+            got.sort_unstable();
+            let want: Vec<u32> = boxes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b[0] <= q[2] && q[0] <= b[2] && b[1] <= q[3] && q[1] <= b[3])
+                .map(|(i, _)| i as u32)
+                .collect();
+            assert_eq!(got, want, "query {q:?}");
+        }
+        // Touching counts.
+        let mut got = Vec::new();
+        let b = boxes[1];
+        g.query(&[b[2], b[3], b[2] + 1.0, b[3] + 1.0], |i| got.push(i));
+        assert!(got.contains(&1));
+    }
+}
