@@ -85,7 +85,10 @@ fn clipped_area(subject: &LineString, clip: &[Coord], cw: bool, scratch: &mut Sc
     let o = clip[0];
     let (mut poly, mut next) = (std::mem::take(&mut scratch.a), std::mem::take(&mut scratch.b));
     poly.clear();
-    poly.extend(subject.0.iter().map(|c| Coord { x: c.x - o.x, y: c.y - o.y }));
+    poly.extend(subject.0.iter().map(|c| Coord {
+        x: c.x - o.x,
+        y: c.y - o.y,
+    }));
     if poly.len() > 1 && poly.first() == poly.last() {
         poly.pop();
     }
@@ -95,7 +98,11 @@ fn clipped_area(subject: &LineString, clip: &[Coord], cw: bool, scratch: &mut Sc
             break;
         }
         // Inside is to the left of each edge: walk a clockwise ring backwards.
-        let (a, b) = if cw { (clip[(i + 1) % n] - o, clip[i] - o) } else { (clip[i] - o, clip[(i + 1) % n] - o) };
+        let (a, b) = if cw {
+            (clip[(i + 1) % n] - o, clip[i] - o)
+        } else {
+            (clip[i] - o, clip[(i + 1) % n] - o)
+        };
         let side = |p: Coord| (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
         next.clear();
         let m = poly.len();

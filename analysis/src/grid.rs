@@ -133,7 +133,10 @@ impl BoxGrid {
                     }
                     // Report each pair once: in the cell that holds the lower-left corner of the
                     // two boxes' intersection.
-                    let (ix, iy) = (cell(b[0].max(q[0]), self.origin[0], self.nx), cell(b[1].max(q[1]), self.origin[1], self.ny));
+                    let (ix, iy) = (
+                        cell(b[0].max(q[0]), self.origin[0], self.nx),
+                        cell(b[1].max(q[1]), self.origin[1], self.ny),
+                    );
                     if ix == x && iy == y {
                         f(i);
                     }

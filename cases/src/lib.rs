@@ -780,7 +780,10 @@ impl CaseStore {
             return Err(CaseError::Invalid("an attachment needs a file name and some bytes".into()));
         }
         if bytes.len() as u64 > 100 << 20 {
-            return Err(CaseError::Invalid(format!("{name}: {} MB is over the 100 MB limit per attachment", bytes.len() >> 20)));
+            return Err(CaseError::Invalid(format!(
+                "{name}: {} MB is over the 100 MB limit per attachment",
+                bytes.len() >> 20
+            )));
         }
         let mime = mime_of(name);
         let id = self.resolve(key)?;

@@ -191,7 +191,11 @@ fn load(a: &Args) -> Result<Loaded> {
     if let Some(c) = &a.catalog {
         sources["catalog"] = json!(std::fs::canonicalize(c).unwrap_or(c.clone()));
     }
-    let roles = if from_catalog { Some(workspace_roles(&ws).map_err(anyhow::Error::msg)) } else { None };
+    let roles = if from_catalog {
+        Some(workspace_roles(&ws).map_err(anyhow::Error::msg))
+    } else {
+        None
+    };
     let buildings = match (buildings, &roles) {
         (Some(b), _) => b,
         (None, Some(r)) => r.as_ref().map_err(|e| anyhow::anyhow!("{e}; give --buildings"))?.buildings.clone(),

@@ -27,7 +27,10 @@ fn cases_path() -> PathBuf {
 }
 
 fn actor() -> String {
-    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "inspector".into())
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "inspector".into())
 }
 
 fn with_store<T>(state: &AppState, ws: &Workspace, f: impl FnOnce(&mut CaseStore) -> Result<T, String>) -> Result<T, String> {
@@ -137,7 +140,9 @@ pub async fn list_cases(state: tauri::State<'_, AppState>, filter: Option<Filter
     };
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    with_store(&state, ws, |s| Ok(s.list(&filter).map_err(|e| e.to_string())?.iter().map(row).collect()))
+    with_store(&state, ws, |s| {
+        Ok(s.list(&filter).map_err(|e| e.to_string())?.iter().map(row).collect())
+    })
 }
 
 /// A case with its evidence, notes, attachments, audit trail and the statuses it may move to.
@@ -169,7 +174,13 @@ pub struct SelectedDto {
 
 /// Select a case (see [`SelectedDto`]); `width`/`height` are the canvas pixels.
 #[tauri::command]
-pub async fn select_case(state: tauri::State<'_, AppState>, id: i64, width: u32, height: u32, current: Option<View>) -> Result<SelectedDto, String> {
+pub async fn select_case(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+    width: u32,
+    height: u32,
+    current: Option<View>,
+) -> Result<SelectedDto, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     let detail = with_store(&state, ws, |s| s.detail(&id.to_string()).map_err(|e| e.to_string()))?;
@@ -214,7 +225,12 @@ pub async fn clear_selection(state: tauri::State<'_, AppState>) -> Result<(), St
 
 /// Move a case to a new status (checked against the loop), with an optional comment.
 #[tauri::command]
-pub async fn set_case_status(state: tauri::State<'_, AppState>, id: i64, status: String, comment: Option<String>) -> Result<CaseDetailDto, String> {
+pub async fn set_case_status(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+    status: String,
+    comment: Option<String>,
+) -> Result<CaseDetailDto, String> {
     let to = Status::parse(&status).ok_or_else(|| format!("unknown status '{status}'"))?;
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
@@ -254,7 +270,8 @@ pub async fn attach_case_file(state: tauri::State<'_, AppState>, id: i64, name: 
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     with_store(&state, ws, |s| {
-        s.attach_bytes(&id.to_string(), &name, &bytes, &actor()).map_err(|e| e.to_string())?;
+        s.attach_bytes(&id.to_string(), &name, &bytes, &actor())
+            .map_err(|e| e.to_string())?;
         s.detail(&id.to_string()).map(detail_dto).map_err(|e| e.to_string())
     })
 }
@@ -286,7 +303,9 @@ pub async fn flag_building(
     let fid = wl.layer.fids[hit.row];
     let name = wl.layer.name.clone();
     with_store(&state, ws, |s| {
-        s.flag(&g, Some((&name, fid)), &title, None, &actor()).map(|c| row(&c)).map_err(|e| e.to_string())
+        s.flag(&g, Some((&name, fid)), &title, None, &actor())
+            .map(|c| row(&c))
+            .map_err(|e| e.to_string())
     })
 }
 
@@ -307,7 +326,9 @@ pub async fn flag_polygon(
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     let mut ring: Vec<(f64, f64)> = Vec::with_capacity(points.len() + 1);
     for [x, y] in &points {
-        let [lx, lz] = view.ground_point(*x, *y, width, height).ok_or("a corner is not on the ground (below the horizon?)")?;
+        let [lx, lz] = view
+            .ground_point(*x, *y, width, height)
+            .ok_or("a corner is not on the ground (below the horizon?)")?;
         ring.push((ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz)));
     }
     ring.push(ring[0]);
@@ -315,5 +336,7 @@ pub async fn flag_polygon(
     if g.centroid().is_none() {
         return Err("the polygon has no area".into());
     }
-    with_store(&state, ws, |s| s.flag(&g, None, &title, None, &actor()).map(|c| row(&c)).map_err(|e| e.to_string()))
+    with_store(&state, ws, |s| {
+        s.flag(&g, None, &title, None, &actor()).map(|c| row(&c)).map_err(|e| e.to_string())
+    })
 }

@@ -162,7 +162,10 @@ pub fn smoke_ready(app: tauri::AppHandle, mut report: serde_json::Value) -> Resu
         }
         std::fs::write(&path, report.to_string()).map_err(|e| e.to_string())?;
         // `JINGWEI_SMOKE_LINGER_MS` keeps the window up a moment for a screenshot.
-        let linger = std::env::var("JINGWEI_SMOKE_LINGER_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0u64);
+        let linger = std::env::var("JINGWEI_SMOKE_LINGER_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0u64);
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(linger));
             app.exit(0);

@@ -62,7 +62,10 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert_eq!(p["created"], p["findings"], "{p}");
     assert_eq!(p["listed"], p["findings"], "{p}");
     assert_eq!(p["flew"], true, "{p}");
-    assert!(p["red_selected"].as_f64().unwrap() > p["red_before"].as_f64().unwrap() + 0.002, "the selected case is highlighted: {p}");
+    assert!(
+        p["red_selected"].as_f64().unwrap() > p["red_before"].as_f64().unwrap() + 0.002,
+        "the selected case is highlighted: {p}"
+    );
     assert_eq!(p["status_after"], "confirmed", "{p}");
     assert_eq!(p["in_zone_all_match"], true, "{p}");
     assert!(p["in_zone_listed"].as_u64().unwrap() > 0, "{p}");
@@ -73,7 +76,11 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert_eq!(top.case.status, jingwei_cases::Status::Confirmed);
     assert_eq!(top.notes.len(), 2);
     assert_eq!(top.attachments[0].name, "现场照片.jpg");
-    assert!(top.audit.iter().any(|a| a.action == "status" && a.actor == "smoke-inspector" && a.new_value.as_deref() == Some("confirmed")));
+    assert!(
+        top.audit
+            .iter()
+            .any(|a| a.action == "status" && a.actor == "smoke-inspector" && a.new_value.as_deref() == Some("confirmed"))
+    );
     let drawn = store.case(p["drawn_case"].as_str().unwrap()).unwrap();
     assert_eq!(drawn.source, "manual");
     assert!(drawn.evidence["area_m2"].as_f64().unwrap() > 10.0, "{:?}", drawn.evidence);

@@ -273,10 +273,10 @@ fn add_layer(scene: &mut SceneData, ext: &mut [f32; 4], id: &str, layer: &Layer,
         }
         match g {
             Geometry::Point(p) => marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers),
-            Geometry::MultiPoint(mp) => mp
-                .0
-                .iter()
-                .for_each(|p| marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers)),
+            Geometry::MultiPoint(mp) => {
+                mp.0.iter()
+                    .for_each(|p| marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers))
+            }
             _ => {}
         }
     }

@@ -1,0 +1,214 @@
+//! # jingwei-feeds
+//!
+//! Live hazard feeds for the emergency-command 一张图, without UI dependencies:
+//! - parsers, each strict with a clear error for what it rejects: GeoJSON event feeds in the
+//!   USGS earthquake style ([`quake`]), CAP 1.0–1.2 alerts and their Atom/RSS indexes ([`cap`],
+//!   [`index`]; XML with a DTD — the door to external entities — is refused), and OGC
+//!   SensorThings entities with per-datastream thresholds that raise events ([`sta`]);
+//! - an [`EventStore`] that deduplicates events by id, applies updates and cancellations;
+//! - a polling [`client`] (conditional requests, timeouts, retries with backoff and jitter, last
+//!   good data kept, stale after missed polls);
+//! - a local replay [`server`] for drills, demos and tests (recorded feeds on 127.0.0.1, events
+//!   revealed over time, injected faults).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cap;
+pub mod client;
+pub mod index;
+pub mod quake;
+pub mod server;
+pub mod sta;
+mod store;
+pub mod time;
+
+pub use store::{Change, ChangeKind, EventStore};
+
+use serde::Serialize;
+
+/// A feed document's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedFormat {
+    /// A GeoJSON FeatureCollection of events (the USGS earthquake feeds' form).
+    GeojsonEvents,
+    /// One CAP alert.
+    Cap,
+    /// An Atom or RSS index of CAP alerts.
+    CapIndex,
+    /// OGC SensorThings API entities (Things, Datastreams, Observations).
+    SensorThings,
+}
+
+impl FeedFormat {
+    /// Parse a format name (`geojson`, `cap`, `cap-index`, `sensorthings`).
+    pub fn from_name(s: &str) -> Option<FeedFormat> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "geojson" | "geojson-events" | "usgs" => Some(FeedFormat::GeojsonEvents),
+            "cap" => Some(FeedFormat::Cap),
+            "cap-index" | "atom" | "rss" => Some(FeedFormat::CapIndex),
+            "sensorthings" | "sta" => Some(FeedFormat::SensorThings),
+            _ => None,
+        }
+    }
+}
+
+/// What a message does to earlier ones (CAP `msgType`; other feeds only send alerts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MsgType {
+    /// A new event.
+    Alert,
+    /// Replaces the events it references.
+    Update,
+    /// Withdraws the events it references.
+    Cancel,
+}
+
+/// An area of an event (CAP `<area>`; a point feed's location), lon/lat WGS 84 degrees.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Area {
+    /// Description.
+    pub desc: String,
+    /// Polygons as closed rings of (lon, lat).
+    pub polygons: Vec<Vec<(f64, f64)>>,
+    /// Circles: centre (lon, lat) and radius in metres.
+    pub circles: Vec<((f64, f64), f64)>,
+    /// Geocodes (name, value), e.g. ("SAME", "006109") or a Chinese administrative code.
+    pub geocodes: Vec<(String, String)>,
+}
+
+/// One hazard event, whatever feed it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Identity across polls: the USGS id; CAP `sender,identifier`; SensorThings
+    /// `datastream@phenomenonTime`.
+    pub id: String,
+    /// Which feed format it came from.
+    pub format: FeedFormat,
+    /// Alert, update or cancellation.
+    pub msg_type: MsgType,
+    /// Ids this message updates or cancels.
+    pub references: Vec<String>,
+    /// What happened: `earthquake`, the CAP event, `sensor_threshold`, …
+    pub kind: String,
+    /// One-line title.
+    pub title: String,
+    /// CAP severity (Extreme, Severe, Moderate, Minor, Unknown) or a derived one.
+    pub severity: Option<String>,
+    /// CAP urgency.
+    pub urgency: Option<String>,
+    /// CAP certainty.
+    pub certainty: Option<String>,
+    /// Magnitude (earthquakes) or the observed value (sensors).
+    pub magnitude: Option<f64>,
+    /// When it happened (ms since the Unix epoch).
+    pub time_ms: Option<i64>,
+    /// Version of this event (USGS `updated`, CAP `sent`): a newer one replaces an older one.
+    pub version_ms: Option<i64>,
+    /// When it expires.
+    pub expires_ms: Option<i64>,
+    /// A representative point (lon, lat).
+    pub point: Option<(f64, f64)>,
+    /// Areas.
+    pub areas: Vec<Area>,
+    /// Everything else the feed said, as JSON.
+    pub properties: serde_json::Value,
+}
+
+/// Why a feed document was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FeedError {
+    /// Not the format expected (or none recognised).
+    #[error("not a recognised feed document: {0}")]
+    Unrecognised(String),
+    /// Not well-formed JSON.
+    #[error("malformed JSON: {0}")]
+    Json(String),
+    /// Not well-formed XML, or XML with a DTD.
+    #[error("malformed or unsafe XML: {0}")]
+    Xml(String),
+    /// Well-formed, but breaks the format's rules.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a feed document holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Parsed {
+    /// The format.
+    pub format: FeedFormat,
+    /// Events.
+    pub events: Vec<Event>,
+    /// For an index: the alerts it lists (link, last update).
+    pub entries: Vec<index::Entry>,
+}
+
+/// Guess the format of a document from its first bytes and root element.
+pub fn detect(bytes: &[u8]) -> Option<FeedFormat> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    if t.starts_with('{') || t.starts_with('[') {
+        let v: serde_json::Value = serde_json::from_str(t).ok()?;
+        if v["type"] == "FeatureCollection" {
+            return Some(FeedFormat::GeojsonEvents);
+        }
+        return Some(FeedFormat::SensorThings);
+    }
+    if t.starts_with('<') {
+        // The root element's local name decides.
+        let after_decl = t.find("?>").map_or(t, |i| &t[i + 2..]);
+        let mut rest = after_decl;
+        loop {
+            rest = rest.trim_start();
+            if rest.starts_with("<!--") {
+                rest = rest.find("-->").map_or("", |i| &rest[i + 3..]);
+            } else if rest.starts_with("<?") {
+                rest = rest.find("?>").map_or("", |i| &rest[i + 2..]);
+            } else {
+                break;
+            }
+        }
+        let name: String = rest
+            .trim_start_matches('<')
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+            .collect();
+        let local = name.rsplit(':').next().unwrap_or("");
+        return match local {
+            "alert" => Some(FeedFormat::Cap),
+            "feed" | "rss" => Some(FeedFormat::CapIndex),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// Options of parsing.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// Thresholds of SensorThings datastreams.
+    pub thresholds: sta::Thresholds,
+}
+
+/// Parse a feed document (format given, or detected).
+pub fn parse(bytes: &[u8], format: Option<FeedFormat>, opts: &ParseOptions) -> Result<Parsed, FeedError> {
+    let head = &bytes[..bytes.len().min(4096)];
+    if head.windows(9).any(|w| w == b"<!DOCTYPE") || head.windows(8).any(|w| w == b"<!ENTITY") {
+        return Err(FeedError::Xml("a DTD or entity declaration is not allowed in a feed".into()));
+    }
+    let format = match format.or_else(|| detect(bytes)) {
+        Some(f) => f,
+        None => {
+            let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
+            return Err(FeedError::Unrecognised(format!("starts with {head:?}")));
+        }
+    };
+    let (events, entries) = match format {
+        FeedFormat::GeojsonEvents => (quake::parse(bytes)?, Vec::new()),
+        FeedFormat::Cap => (vec![cap::parse(bytes)?], Vec::new()),
+        FeedFormat::CapIndex => (Vec::new(), index::parse(bytes)?),
+        FeedFormat::SensorThings => (sta::parse(bytes, &opts.thresholds)?, Vec::new()),
+    };
+    Ok(Parsed { format, events, entries })
+}
