@@ -5,6 +5,7 @@
 mod bench;
 mod cases;
 mod demo;
+mod feeds;
 mod info;
 mod query;
 mod render;
@@ -42,6 +43,8 @@ enum Command {
     Violations(Box<violations::Args>),
     /// Work with the cases of a workspace: list, show, set-status, assign, note, attach, flag, export.
     Cases(cases::Args),
+    /// Hazard feeds: parse a document, watch a feed, serve recorded feeds on 127.0.0.1.
+    Feeds(feeds::Args),
     /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
     BenchPeer(bench::Args),
 }
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::GenerateDemo(a) => demo::run(a),
         Command::Violations(a) => violations::run(*a),
         Command::Cases(a) => cases::run(a),
+        Command::Feeds(a) => feeds::run(a),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::process::Command;
 
 /// Crates that hold the core and must stay free of UI frameworks.
-const CORE: &[&str] = &["jingwei-layers", "jingwei-analysis", "jingwei-cases"];
+const CORE: &[&str] = &["jingwei-layers", "jingwei-analysis", "jingwei-cases", "jingwei-feeds"];
 /// Crates that may depend on UI frameworks.
 const UI_ALLOWED: &[&str] = &["jingwei-viewer", "jingwei-desktop"];
 /// Name prefixes of what the core must never reach.
