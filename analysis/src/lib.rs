@@ -8,6 +8,8 @@
 
 pub mod coverage;
 pub mod grid;
+pub mod impact;
+pub mod routing;
 pub mod violations;
 pub mod zones;
 

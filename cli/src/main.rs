@@ -5,6 +5,7 @@
 mod bench;
 mod cases;
 mod demo;
+mod emergency;
 mod feeds;
 mod info;
 mod query;
@@ -43,6 +44,10 @@ enum Command {
     Violations(Box<violations::Args>),
     /// Work with the cases of a workspace: list, show, set-status, assign, note, attach, flag, export.
     Cases(cases::Args),
+    /// The k nearest emergency resources of each type to a point, by straight line or by road.
+    Nearest(emergency::NearestArgs),
+    /// What an incident reaches: buildings, floor area, population and critical facilities per ring.
+    Impact(emergency::ImpactArgs),
     /// Hazard feeds: parse a document, watch a feed, serve recorded feeds on 127.0.0.1.
     Feeds(feeds::Args),
     /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
@@ -68,6 +73,8 @@ fn main() -> ExitCode {
         Command::Violations(a) => violations::run(*a),
         Command::Cases(a) => cases::run(a),
         Command::Feeds(a) => feeds::run(a),
+        Command::Nearest(a) => emergency::nearest(a),
+        Command::Impact(a) => emergency::run_impact(a),
     };
     match result {
         Ok(code) => code,
