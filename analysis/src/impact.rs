@@ -148,13 +148,32 @@ fn within(layer: &Layer, index: &SpatialIndex, at: &Geometry, r: f64) -> Vec<(us
     out
 }
 
-/// The rings of an incident at `at` (a point or an area, in the layers' projected CRS).
-pub fn impact(at: &Geometry, rings_m: &[f64], buildings: &BuildingsIn<'_>, facilities: &[FacilitiesIn<'_>]) -> Vec<Ring> {
+/// Floor area (m²) and people of one building (see the module documentation).
+pub fn building_load(buildings: &BuildingsIn<'_>, row: usize) -> (f64, f64) {
     let b = buildings.layer;
-    let num = |row: usize, f: Option<usize>| {
+    let num = |f: Option<usize>| {
         f.and_then(|i| b.feature(row).value(i).as_f64())
             .filter(|v| v.is_finite() && *v >= 0.0)
     };
+    let footprint = b.geometries[row].as_ref().map_or(0.0, area);
+    let floors = num(buildings.floors)
+        .or_else(|| num(buildings.height).map(|h| (h / 3.0).round().max(1.0)))
+        .unwrap_or(1.0);
+    let fa = footprint * floors;
+    (fa, num(buildings.population).unwrap_or(fa * PERSONS_PER_M2))
+}
+
+/// The buildings within `r` of `at`: (row, distance, people), nearest first.
+pub fn affected(at: &Geometry, r: f64, buildings: &BuildingsIn<'_>) -> Vec<(usize, f64, f64)> {
+    within(buildings.layer, buildings.index, at, r)
+        .into_iter()
+        .map(|(row, d)| (row, d, building_load(buildings, row).1))
+        .collect()
+}
+
+/// The rings of an incident at `at` (a point or an area, in the layers' projected CRS).
+pub fn impact(at: &Geometry, rings_m: &[f64], buildings: &BuildingsIn<'_>, facilities: &[FacilitiesIn<'_>]) -> Vec<Ring> {
+    let b = buildings.layer;
     let mut rings: Vec<f64> = rings_m.iter().copied().filter(|r| r.is_finite() && *r >= 0.0).collect();
     if !matches!(at, Geometry::Point(_)) {
         rings.insert(0, 0.0);
@@ -167,13 +186,9 @@ pub fn impact(at: &Geometry, rings_m: &[f64], buildings: &BuildingsIn<'_>, facil
             let hits = within(b, buildings.index, at, r);
             let (mut floor, mut pop) = (0.0, 0.0);
             for (row, _) in &hits {
-                let footprint = b.geometries[*row].as_ref().map_or(0.0, area);
-                let floors = num(*row, buildings.floors)
-                    .or_else(|| num(*row, buildings.height).map(|h| (h / 3.0).round().max(1.0)))
-                    .unwrap_or(1.0);
-                let fa = footprint * floors;
+                let (fa, people) = building_load(buildings, *row);
                 floor += fa;
-                pop += num(*row, buildings.population).unwrap_or(fa * PERSONS_PER_M2);
+                pop += people;
             }
             let mut fac: Vec<Facility> = facilities
                 .iter()

@@ -62,6 +62,10 @@ pub struct RoadGraph {
     offsets: Vec<u32>,
     to: Vec<u32>,
     cost_s: Vec<f32>,
+    /// The same edges reversed (for travel times *to* a point).
+    r_offsets: Vec<u32>,
+    r_to: Vec<u32>,
+    r_cost_s: Vec<f32>,
     nodes: RTree<GeomWithData<[f64; 2], u32>>,
     /// Lines used, and lines left out (no vehicle class).
     pub lines_used: usize,
@@ -200,18 +204,31 @@ impl RoadGraph {
                 }
             }
         }
-        edges.sort_unstable_by_key(|e| e.0);
-        let mut offsets = vec![0u32; xy.len() + 1];
-        for (a, _, _) in &edges {
-            offsets[*a as usize + 1] += 1;
-        }
-        for i in 1..offsets.len() {
-            offsets[i] += offsets[i - 1];
-        }
+        let csr = |edges: &mut Vec<(u32, u32, f32)>| {
+            edges.sort_unstable_by_key(|e| e.0);
+            let mut offsets = vec![0u32; xy.len() + 1];
+            for (a, _, _) in edges.iter() {
+                offsets[*a as usize + 1] += 1;
+            }
+            for i in 1..offsets.len() {
+                offsets[i] += offsets[i - 1];
+            }
+            (
+                offsets,
+                edges.iter().map(|e| e.1).collect::<Vec<u32>>(),
+                edges.iter().map(|e| e.2).collect::<Vec<f32>>(),
+            )
+        };
+        let mut reversed: Vec<(u32, u32, f32)> = edges.iter().map(|&(a, b, c)| (b, a, c)).collect();
+        let (offsets, to, cost_s) = csr(&mut edges);
+        let (r_offsets, r_to, r_cost_s) = csr(&mut reversed);
         Ok(RoadGraph {
-            to: edges.iter().map(|e| e.1).collect(),
-            cost_s: edges.iter().map(|e| e.2).collect(),
+            to,
+            cost_s,
             offsets,
+            r_offsets,
+            r_to,
+            r_cost_s,
             xy,
             nodes: tree,
             lines_used: used,
@@ -237,6 +254,21 @@ impl RoadGraph {
 
     /// Travel times from the point (x, y) to every node (Dijkstra over the whole network).
     pub fn from_point(&self, x: f64, y: f64) -> Option<Tree> {
+        self.dijkstra(x, y, false)
+    }
+
+    /// Travel times from every node to the point (x, y) (Dijkstra over the reversed edges):
+    /// how long it takes to get *there*, one-way streets included.
+    pub fn to_point_tree(&self, x: f64, y: f64) -> Option<Tree> {
+        self.dijkstra(x, y, true)
+    }
+
+    fn dijkstra(&self, x: f64, y: f64, reverse: bool) -> Option<Tree> {
+        let (offsets, to, cost) = if reverse {
+            (&self.r_offsets, &self.r_to, &self.r_cost_s)
+        } else {
+            (&self.offsets, &self.to, &self.cost_s)
+        };
         let (origin, d) = self.nearest_node(x, y)?;
         let n = self.xy.len();
         let mut time = vec![f32::INFINITY; n];
@@ -248,10 +280,10 @@ impl RoadGraph {
             if t > time[u as usize] {
                 continue;
             }
-            let (s, e) = (self.offsets[u as usize] as usize, self.offsets[u as usize + 1] as usize);
+            let (s, e) = (offsets[u as usize] as usize, offsets[u as usize + 1] as usize);
             for k in s..e {
-                let v = self.to[k] as usize;
-                let nt = t + self.cost_s[k];
+                let v = to[k] as usize;
+                let nt = t + cost[k];
                 if nt < time[v] {
                     time[v] = nt;
                     prev[v] = u;
@@ -319,4 +351,81 @@ pub struct RoadHit {
     pub time_s: f64,
     /// The route, origin first, in the graph's CRS.
     pub route: Vec<[f64; 2]>,
+}
+
+/// Travel time (s) from a point to the origin of a tree made by [`RoadGraph::to_point_tree`].
+pub fn time_from(graph: &RoadGraph, to_tree: &Tree, x: f64, y: f64) -> Option<f64> {
+    let (node, d) = graph.nearest_node(x, y)?;
+    let t = to_tree.time_s[node as usize];
+    t.is_finite()
+        .then(|| to_tree.origin_access_s + f64::from(t) + d / (ACCESS_KMH / 3.6))
+}
+
+/// Where the affected people of one building go.
+#[derive(Debug, Clone, Serialize)]
+pub struct Placement {
+    /// Building row.
+    pub building: usize,
+    /// Shelter row.
+    pub shelter: usize,
+    /// People sent there.
+    pub people: f64,
+    /// Travel time (s).
+    pub time_s: f64,
+}
+
+/// The outcome of a shelter allocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Allocation {
+    /// Placements, by increasing travel time.
+    pub placements: Vec<Placement>,
+    /// People placed per shelter row (and that shelter's capacity).
+    pub per_shelter: Vec<(usize, f64, f64)>,
+    /// People left over: no shelter within the limit had room.
+    pub left_over: f64,
+    /// Buildings with people left over.
+    pub left_over_buildings: Vec<usize>,
+}
+
+/// Assign the people of the affected buildings to shelters reachable within `limit_s`, never
+/// beyond a shelter's capacity: greedily by increasing travel time over all (building, shelter)
+/// pairs, splitting a building between shelters when one fills up. Nearest-first greedy, not an
+/// optimal transport: it keeps every evacuee's trip as short as the remaining capacity allows.
+/// `buildings` are (row, x, y, people); `shelters` (row, x, y, capacity).
+pub fn allocate(graph: &RoadGraph, buildings: &[(usize, f64, f64, f64)], shelters: &[(usize, f64, f64, f64)], limit_s: f64) -> Allocation {
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (si, s) in shelters.iter().enumerate() {
+        let Some(tree) = graph.to_point_tree(s.1, s.2) else { continue };
+        for (bi, b) in buildings.iter().enumerate() {
+            if let Some(t) = time_from(graph, &tree, b.1, b.2) {
+                if t <= limit_s {
+                    pairs.push((t, bi, si));
+                }
+            }
+        }
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut need: Vec<f64> = buildings.iter().map(|b| b.3.max(0.0)).collect();
+    let mut room: Vec<f64> = shelters.iter().map(|s| s.3.max(0.0)).collect();
+    let mut placements = Vec::new();
+    for (t, bi, si) in pairs {
+        let n = need[bi].min(room[si]);
+        if n <= 0.0 {
+            continue;
+        }
+        need[bi] -= n;
+        room[si] -= n;
+        placements.push(Placement {
+            building: buildings[bi].0,
+            shelter: shelters[si].0,
+            people: n,
+            time_s: t,
+        });
+    }
+    Allocation {
+        per_shelter: shelters.iter().zip(&room).map(|(s, r)| (s.0, s.3 - r, s.3)).collect(),
+        left_over: need.iter().sum(),
+        left_over_buildings: buildings.iter().zip(&need).filter(|(_, n)| **n > 1e-9).map(|(b, _)| b.0).collect(),
+        placements,
+    }
 }

@@ -195,3 +195,28 @@ fn impact_rings_on_the_demo_city_agree_with_geos() {
         report[2].facilities
     );
 }
+
+#[test]
+fn shelters_fill_nearest_first_and_never_beyond_capacity() {
+    use jingwei_analysis::routing::allocate;
+    // A straight street 0..2000 m (30 km/h: 240 s per 2 km) with a one-way spur.
+    let layer = line_layer(vec![(vec![(0.0, 0.0), (1000.0, 0.0), (2000.0, 0.0)], "residential", "")]);
+    let g = RoadGraph::from_layer(&layer, 0.0).unwrap();
+    // Buildings at 0, 1000 and 2000 with 100, 50 and 80 people; shelters at 0 (room for 120)
+    // and 2000 (room for 40).
+    let buildings = [(0, 0.0, 0.0, 100.0), (1, 1000.0, 0.0, 50.0), (2, 2000.0, 0.0, 80.0)];
+    let shelters = [(10, 0.0, 0.0, 120.0), (11, 2000.0, 0.0, 40.0)];
+    let a = allocate(&g, &buildings, &shelters, 200.0);
+    let placed: f64 = a.placements.iter().map(|p| p.people).sum();
+    assert!((placed + a.left_over - 230.0).abs() < 1e-9, "everyone is placed or left over");
+    for (row, used, cap) in &a.per_shelter {
+        assert!(used <= cap, "shelter {row} over capacity");
+    }
+    // Building 0 goes to shelter 10 (0 s), building 2 to shelter 11 (0 s, 40 of 80), building 1
+    // takes what is left in shelter 10 (20 of 50, 120 s); building 2's other 40 are too far
+    // from shelter 10 (240 s > 200 s).
+    let got: Vec<(usize, usize, f64)> = a.placements.iter().map(|p| (p.building, p.shelter, p.people)).collect();
+    assert_eq!(got, vec![(0, 10, 100.0), (2, 11, 40.0), (1, 10, 20.0)]);
+    assert!((a.left_over - 70.0).abs() < 1e-9);
+    assert_eq!(a.left_over_buildings, vec![1, 2]);
+}

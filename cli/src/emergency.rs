@@ -71,6 +71,20 @@ pub struct ImpactArgs {
     /// Ring distances in metres, comma-separated (default: those of the type).
     #[arg(long, value_delimiter = ',')]
     rings: Vec<f64>,
+    /// Also assign the people of the outermost ring to shelters reachable by road within
+    /// --limit-min minutes, within their capacity, and report who is left over.
+    #[arg(long)]
+    allocate: bool,
+    /// Travel-time limit of the allocation, minutes.
+    #[arg(long, default_value_t = 15.0)]
+    limit_min: f64,
+    /// Roads for the allocation: FILE or FILE:LAYER (default: the catalog's roads).
+    #[arg(long, value_name = "FILE[:LAYER]")]
+    roads: Option<String>,
+    /// Shelters: FILE or FILE:LAYER with a capacity field (default: the catalog's emergency
+    /// resources of category shelter).
+    #[arg(long, value_name = "FILE[:LAYER]")]
+    shelters: Option<String>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -258,6 +272,9 @@ pub fn nearest(a: NearestArgs) -> Result<ExitCode> {
 pub fn run_impact(a: ImpactArgs) -> Result<ExitCode> {
     let mut specs: Vec<&str> = a.buildings.as_deref().into_iter().collect();
     specs.extend(a.facilities.iter().map(String::as_str));
+    let n_fixed = specs.len();
+    specs.extend(a.roads.as_deref());
+    specs.extend(a.shelters.as_deref());
     let (ws, ids, natives) = workspace(&a.catalog, &specs)?;
     let b = match &a.buildings {
         Some(_) => ws.layer(&ids[0]).expect("loaded"),
@@ -295,23 +312,68 @@ pub fn run_impact(a: ImpactArgs) -> Result<ExitCode> {
         a.rings.clone()
     };
     let field = |names: &[&str]| names.iter().find_map(|n| b.layer.field_index(n));
-    let report = impact(
-        &point(x, y),
-        &rings,
-        &BuildingsIn {
-            layer: &b.layer,
-            index: &b.index,
-            population: field(&["population", "pop", "人口"]),
-            floors: field(&["floors", "levels", "building:levels", "层数"]),
-            height: field(&["height", "height_m", "高度"]),
-        },
-        &facilities,
-    );
+    let bin = BuildingsIn {
+        layer: &b.layer,
+        index: &b.index,
+        population: field(&["population", "pop", "人口"]),
+        floors: field(&["floors", "levels", "building:levels", "层数"]),
+        height: field(&["height", "height_m", "高度"]),
+    };
+    let report = impact(&point(x, y), &rings, &bin, &facilities);
+    let allocation = if a.allocate {
+        let mut next = n_fixed;
+        let mut pick = |given: bool| {
+            given.then(|| {
+                next += 1;
+                ws.layer(&ids[next - 1]).expect("loaded")
+            })
+        };
+        let roads = pick(a.roads.is_some())
+            .or_else(|| ws.layers.iter().find(|l| l.id.contains("road") || l.layer.name.contains("road")))
+            .context("--allocate needs --roads (or a catalog with roads)")?;
+        let shelters_given = pick(a.shelters.is_some());
+        let shelter_layer = shelters_given
+            .or_else(|| ws.layers.iter().find(|l| l.group == Group::Emergency))
+            .context("--allocate needs --shelters (or a catalog with emergency resources)")?;
+        let sl = &shelter_layer.layer;
+        let cap = sl.field_index("capacity").context("the shelters have no capacity field")?;
+        let cat = sl.field_index("category");
+        let shelters: Vec<(usize, f64, f64, f64)> = (0..sl.len())
+            .filter(|r| shelters_given.is_some() || cat.is_none_or(|c| sl.feature(*r).value(c).as_str() == Some("shelter")))
+            .filter_map(|r| {
+                let c = geo::Centroid::centroid(sl.geometries[r].as_ref()?)?;
+                Some((r, c.x(), c.y(), sl.feature(r).value(cap).as_f64()?))
+            })
+            .collect();
+        let outer = rings.iter().copied().fold(0.0, f64::max);
+        let people: Vec<(usize, f64, f64, f64)> = jingwei_analysis::impact::affected(&point(x, y), outer, &bin)
+            .into_iter()
+            .filter_map(|(row, _, p)| {
+                let c = geo::Centroid::centroid(b.layer.geometries[row].as_ref()?)?;
+                Some((row, c.x(), c.y(), p))
+            })
+            .collect();
+        let graph = RoadGraph::from_layer(&roads.layer, 2.0).map_err(anyhow::Error::msg)?;
+        let al = jingwei_analysis::routing::allocate(&graph, &people, &shelters, a.limit_min * 60.0);
+        let name = sl.field_index("name");
+        Some(json!({
+            "limit_min": a.limit_min,
+            "people": people.iter().map(|p| p.3).sum::<f64>(),
+            "placed": al.placements.iter().map(|p| p.people).sum::<f64>(),
+            "left_over": al.left_over,
+            "left_over_buildings": al.left_over_buildings.iter().map(|r| b.layer.fids[*r]).collect::<Vec<_>>(),
+            "shelters": al.per_shelter.iter().map(|(r, used, capacity)| json!({
+                "fid": sl.fids[*r], "name": name.and_then(|n| sl.feature(*r).value(n).as_str().map(str::to_string)),
+                "placed": used, "capacity": capacity})).collect::<Vec<_>>(),
+        }))
+    } else {
+        None
+    };
     let mut out = std::io::stdout().lock();
     if a.json {
         serde_json::to_writer(
             &mut out,
-            &json!({"at": [x, y], "crs": ws.crs.label(), "type": a.kind, "rings": report}),
+            &json!({"at": [x, y], "crs": ws.crs.label(), "type": a.kind, "rings": report, "allocation": allocation}),
         )?;
         writeln!(out)?;
     } else {
@@ -336,6 +398,30 @@ pub fn run_impact(a: ImpactArgs) -> Result<ExitCode> {
                     f.class,
                     f.distance_m,
                     f.name.as_deref().unwrap_or(&f.kind)
+                )?;
+            }
+        }
+        if let Some(al) = &allocation {
+            writeln!(
+                out,
+                "Shelters within {} min by road: {:.0} of {:.0} people placed, {:.0} left over",
+                al["limit_min"],
+                al["placed"].as_f64().unwrap_or(0.0),
+                al["people"].as_f64().unwrap_or(0.0),
+                al["left_over"].as_f64().unwrap_or(0.0)
+            )?;
+            for s in al["shelters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| s["placed"].as_f64().unwrap_or(0.0) > 0.0)
+            {
+                writeln!(
+                    out,
+                    "    {:>6.0} / {:<6.0} {}",
+                    s["placed"].as_f64().unwrap_or(0.0),
+                    s["capacity"].as_f64().unwrap_or(0.0),
+                    s["name"].as_str().unwrap_or("")
                 )?;
             }
         }
