@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod export;
+pub mod incidents;
 mod schema;
 mod time;
 
@@ -333,9 +334,9 @@ pub struct ImportSummary {
 
 /// A case store: the case tables of one GeoPackage.
 pub struct CaseStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
-    srs_id: i32,
+    pub(crate) srs_id: i32,
     crs: Option<Crs>,
 }
 
@@ -366,6 +367,15 @@ impl CaseStore {
         }
         let conn = schema::connect(path, false)?;
         let (srs_id, crs) = schema::check(&conn, path)?;
+        let has_incidents: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'incident_log'", [], |r| r.get(0))
+            .map_err(|source| CaseError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if has_incidents == 0 {
+            schema::ensure_incidents(&conn, path, srs_id)?;
+        }
         Ok(CaseStore {
             conn,
             path: path.to_path_buf(),
@@ -384,7 +394,7 @@ impl CaseStore {
         self.crs.as_ref()
     }
 
-    fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
+    pub(crate) fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
         r.map_err(|source| CaseError::Sqlite {
             path: self.path.clone(),
             source,
@@ -410,7 +420,7 @@ impl CaseStore {
     }
 
     /// Run `f` in one IMMEDIATE transaction: all of it is committed, or none.
-    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>, i32) -> rusqlite::Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>, i32) -> rusqlite::Result<T>) -> Result<T> {
         let srs = self.srs_id;
         let path = self.path.clone();
         let map = |source| CaseError::Sqlite {

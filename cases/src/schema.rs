@@ -133,6 +133,7 @@ pub fn ensure(conn: &Connection, path: &Path, crs: &Crs) -> Result<i32> {
             at TEXT NOT NULL, actor TEXT NOT NULL, name TEXT NOT NULL, mime TEXT NOT NULL,
             size INTEGER NOT NULL, data BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS jingwei_metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        {INCIDENT_TABLES}
         CREATE TRIGGER IF NOT EXISTS case_audit_append_only_u BEFORE UPDATE ON case_audit
             BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         CREATE TRIGGER IF NOT EXISTS case_audit_append_only_d BEFORE DELETE ON case_audit
@@ -159,6 +160,7 @@ pub fn ensure(conn: &Connection, path: &Path, crs: &Crs) -> Result<i32> {
                 r.get(0)
             })
             .optional()?;
+        register_incidents(conn, registered.unwrap_or(srs_id))?;
         match registered {
             Some(id) => Ok(id),
             None => {
@@ -187,6 +189,61 @@ pub fn ensure(conn: &Connection, path: &Path, crs: &Crs) -> Result<i32> {
             }
             Ok(srs_id)
         }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            sql(path, Err(e))
+        }
+    }
+}
+
+/// The incident tables: a feature table and its append-only action log.
+const INCIDENT_TABLES: &str = "
+        CREATE TABLE IF NOT EXISTS incidents (
+            fid INTEGER PRIMARY KEY AUTOINCREMENT,
+            geom GEOMETRY,
+            incident_no TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            severity TEXT,
+            status TEXT NOT NULL CHECK (status IN ('active','contained','closed')),
+            title TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT 'manual',
+            event_id TEXT,
+            rings_m TEXT,
+            occurred_at TEXT,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            updated_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS incident_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            incident_fid INTEGER NOT NULL REFERENCES incidents(fid),
+            at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);
+        CREATE TRIGGER IF NOT EXISTS incident_log_append_only_u BEFORE UPDATE ON incident_log
+            BEGIN SELECT RAISE(ABORT, 'the incident log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS incident_log_append_only_d BEFORE DELETE ON incident_log
+            BEGIN SELECT RAISE(ABORT, 'the incident log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS incidents_never_deleted BEFORE DELETE ON incidents
+            BEGIN SELECT RAISE(ABORT, 'incidents are closed, never deleted'); END;
+";
+
+fn register_incidents(conn: &Connection, srs_id: i32) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO gpkg_contents(table_name, data_type, identifier, description, srs_id) \
+         VALUES ('incidents', 'features', 'incidents', 'Jingwei: incidents (事件)', ?1), \
+                ('incident_log', 'attributes', 'incident_log', 'Jingwei: incident action log (append-only)', NULL)",
+        [srs_id],
+    )?;
+    conn.execute(
+        "INSERT OR IGNORE INTO gpkg_geometry_columns VALUES ('incidents', 'geom', 'GEOMETRY', ?1, 0, 0)",
+        [srs_id],
+    )?;
+    Ok(())
+}
+
+/// Add the incident tables to a store made before they existed (idempotent).
+pub fn ensure_incidents(conn: &Connection, path: &Path, srs_id: i32) -> Result<()> {
+    sql(path, conn.execute_batch(&format!("BEGIN IMMEDIATE; {INCIDENT_TABLES}")))?;
+    match register_incidents(conn, srs_id) {
+        Ok(()) => sql(path, conn.execute_batch("COMMIT")),
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             sql(path, Err(e))

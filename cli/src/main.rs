@@ -7,6 +7,7 @@ mod cases;
 mod demo;
 mod emergency;
 mod feeds;
+mod incidents;
 mod info;
 mod query;
 mod render;
@@ -48,6 +49,8 @@ enum Command {
     Nearest(emergency::NearestArgs),
     /// What an incident reaches: buildings, floor area, population and critical facilities per ring.
     Impact(emergency::ImpactArgs),
+    /// Incidents and their action log in a workspace; drill copies for exercises.
+    Incidents(incidents::Args),
     /// Hazard feeds: parse a document, watch a feed, serve recorded feeds on 127.0.0.1.
     Feeds(feeds::Args),
     /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Violations(a) => violations::run(*a),
         Command::Cases(a) => cases::run(a),
         Command::Feeds(a) => feeds::run(a),
+        Command::Incidents(a) => incidents::run(a),
         Command::Nearest(a) => emergency::nearest(a),
         Command::Impact(a) => emergency::run_impact(a),
     };

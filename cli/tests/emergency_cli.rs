@@ -133,3 +133,43 @@ fn impact_rings_and_shelter_allocation() {
     }
     assert!(al["placed"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn incidents_from_a_feed_event_and_a_drill_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("ws.gpkg");
+    let ws = w.to_str().unwrap();
+    let cap = root().join("../shared/data/hazards/cap/oasiscap_fixtures/v1dot2_appendix_adot3.xml");
+    let inc = ok_json(&[
+        "incidents",
+        "create",
+        "-w",
+        ws,
+        "--from-feed",
+        cap.to_str().unwrap(),
+        "--event",
+        "trinet@caltech.edu,TRI13970876.2",
+        "--json",
+    ]);
+    assert_eq!(inc["kind"], "earthquake");
+    assert_eq!(inc["event_id"], "trinet@caltech.edu,TRI13970876.2");
+    assert_eq!(inc["rings_m"], serde_json::json!([1000.0, 5000.0, 10000.0]));
+    let no = inc["incident_no"].as_str().unwrap().to_string();
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_jingwei")).args(args).output().unwrap();
+    assert!(run(&["incidents", "log", "-w", ws, &no, "派出救援队"]).status.success());
+    let drill = dir.path().join("drill.gpkg");
+    assert!(
+        run(&["incidents", "drill", "-w", ws, "--out", drill.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let before = std::fs::read(&w).unwrap();
+    let out = run(&["incidents", "set-status", "-w", drill.to_str().unwrap(), &no, "closed"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DRILL"), "the drill says so");
+    assert_eq!(std::fs::read(&w).unwrap(), before, "the drill never writes into the real workspace");
+    let real = ok_json(&["incidents", "show", "-w", ws, &no, "--json"]);
+    assert_eq!(real["incident"]["status"], "active");
+    assert_eq!(real["drill"], false);
+    assert_eq!(real["log"].as_array().unwrap().len(), 2);
+}
