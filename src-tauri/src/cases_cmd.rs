@@ -33,7 +33,7 @@ fn actor() -> String {
         .unwrap_or_else(|| "inspector".into())
 }
 
-fn with_store<T>(state: &AppState, ws: &Workspace, f: impl FnOnce(&mut CaseStore) -> Result<T, String>) -> Result<T, String> {
+pub(crate) fn with_store<T>(state: &AppState, ws: &Workspace, f: impl FnOnce(&mut CaseStore) -> Result<T, String>) -> Result<T, String> {
     let mut guard = state.cases.lock().map_err(|e| e.to_string())?;
     if guard.is_none() {
         let path = cases_path();
@@ -191,6 +191,7 @@ pub async fn select_case(
         shape: case.geometry.clone(),
         permit: refs.permit,
         zones: refs.zones,
+        extra: Vec::new(),
     };
     push_scene_highlighted(&state, ws, &h)?;
     let view = case.geometry.as_ref().and_then(|g| fly_to(ws, g, width, height, current));

@@ -29,6 +29,12 @@ pub struct AppState {
     pub(crate) cases: Mutex<Option<jingwei_cases::CaseStore>>,
     /// What the scene highlights (kept when layers are shown or hidden).
     highlight: Mutex<Highlight>,
+    /// The live feeds of the command panel (started on first use).
+    pub(crate) feeds: tokio::sync::Mutex<Option<crate::command_cmd::FeedsState>>,
+    /// The road network of the workspace (built on first use).
+    pub(crate) graph: Mutex<Option<std::sync::Arc<jingwei_analysis::routing::RoadGraph>>>,
+    /// Whether the panels work on a drill copy.
+    pub(crate) drill: std::sync::atomic::AtomicBool,
 }
 
 impl Default for AppState {
@@ -39,6 +45,9 @@ impl Default for AppState {
             renderer: RenderService::start(),
             cases: Mutex::new(None),
             highlight: Mutex::new(Highlight::default()),
+            feeds: tokio::sync::Mutex::new(None),
+            graph: Mutex::new(None),
+            drill: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -86,7 +95,7 @@ pub struct WorkspaceDto {
 }
 
 /// Where the demo city's catalog is: `JINGWEI_DEMO`, next to the executable, or the source tree.
-fn demo_catalog() -> PathBuf {
+pub(crate) fn demo_catalog() -> PathBuf {
     if let Some(p) = std::env::var_os("JINGWEI_DEMO") {
         return PathBuf::from(p);
     }

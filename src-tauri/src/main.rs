@@ -3,6 +3,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod cases_cmd;
+mod command_cmd;
 mod commands;
 mod scene3d;
 
@@ -28,7 +29,16 @@ fn main() {
             cases_cmd::add_case_note,
             cases_cmd::attach_case_file,
             cases_cmd::flag_building,
-            cases_cmd::flag_polygon
+            cases_cmd::flag_polygon,
+            command_cmd::feeds_poll,
+            command_cmd::incident_from_event,
+            command_cmd::incident_place,
+            command_cmd::incidents_list,
+            command_cmd::incident_select,
+            command_cmd::incident_action,
+            command_cmd::incident_status,
+            command_cmd::drill_start,
+            command_cmd::drill_state
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -84,4 +84,28 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     let drawn = store.case(p["drawn_case"].as_str().unwrap()).unwrap();
     assert_eq!(drawn.source, "manual");
     assert!(drawn.evidence["area_m2"].as_f64().unwrap() > 10.0, "{:?}", drawn.evidence);
+
+    // The command panel: both demo feeds live from the local replay server (the CAP alert's
+    // update replaced it, the gauge crossed its threshold twice), an incident from the alert
+    // with its rings and the nearest resources by road, an action logged, then a drill.
+    let c = &v["command"];
+    assert_eq!(
+        c["feeds"],
+        serde_json::json!([{"health": "live", "events": 1}, {"health": "live", "events": 2}]),
+        "{c}"
+    );
+    assert_eq!(c["kind"], "flood", "{c}");
+    assert!(c["rings"].as_array().unwrap().iter().all(|r| r.as_u64().unwrap() > 0), "{c}");
+    assert!(c["resources"].as_u64().unwrap() >= 4 && c["routed"] == true, "{c}");
+    assert_eq!(c["drill"], true, "{c}");
+    // The real workspace holds the incident and its log, and nothing of the drill.
+    let real = store.incidents(true).unwrap();
+    assert_eq!(real.len(), 1, "the drill's incident stayed in the drill copy");
+    assert_eq!(real[0].incident_no, c["incident"].as_str().unwrap());
+    let log = store.incident_log(&real[0].incident_no).unwrap();
+    assert_eq!(log.iter().map(|l| l.action.as_str()).collect::<Vec<_>>(), ["create", "action"]);
+    assert!(!store.is_drill().unwrap());
+    let drill = jingwei_cases::CaseStore::open(std::path::Path::new(c["drill_store"].as_str().unwrap())).unwrap();
+    assert!(drill.is_drill().unwrap());
+    assert_eq!(drill.incidents(true).unwrap().len(), 2);
 }

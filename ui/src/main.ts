@@ -1,6 +1,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { t, toggleLang } from "./i18n";
 import { casesTexts, finishPolygon, initCases, mapClick, smokeFlow, tool, viewMoved } from "./cases";
+import { commandClick, commandSmoke, commandTexts, initCommand } from "./command";
 
 interface LayerDto {
   id: string; title: string; group: string; features: number; geometry_type: string;
@@ -164,6 +165,7 @@ function texts() {
   status();
   buildTree();
   casesTexts();
+  commandTexts();
 }
 
 async function showIdentify(x: number, y: number) {
@@ -219,10 +221,11 @@ async function start() {
       }
     }
     const violations = n && mode === "3d" ? await smokeFlow() : null;
+    const command = n && mode === "3d" ? await commandSmoke() : null;
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
       frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-      width: lastTiming?.width, height: lastTiming?.height, violations } });
+      width: lastTiming?.width, height: lastTiming?.height, violations, command } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
@@ -246,7 +249,7 @@ window.addEventListener("mouseup", async (e) => {
     const r = canvas.getBoundingClientRect();
     const [x, y] = [e.clientX - r.left, e.clientY - r.top];
     drag = null;
-    if (!(await mapClick(x, y))) showIdentify(x, y);
+    if (!(await mapClick(x, y)) && !(await commandClick(x, y))) showIdentify(x, y);
   }
   drag = null;
 });
@@ -276,12 +279,14 @@ canvas.addEventListener("mousemove", (e) => {
     render2d();
   }
 });
-initCases({
+const hooks = {
   view: () => view,
-  setView: (v) => { view = v; },
+  setView: (v: View) => { view = v; },
   pixels: canvasPixels,
   dpr: () => window.devicePixelRatio || 1,
   redraw: () => requestFrame(),
   redShare,
-});
+};
+initCases(hooks);
+initCommand(hooks);
 start();

@@ -146,6 +146,9 @@ pub struct Highlight {
     pub permit: Option<(String, i64)>,
     /// Zones (layer, fid), tinted.
     pub zones: Vec<(String, i64)>,
+    /// Further shapes drawn on top, each with a style id (`incident_ring`, `incident_route`,
+    /// `incident_point`, `alert_area`, …; see `style::for_layer`).
+    pub extra: Vec<(String, Geometry)>,
 }
 
 fn find_row(ws: &Workspace, (layer, fid): &(String, i64)) -> Option<(usize, usize)> {
@@ -218,6 +221,22 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
             issues: Vec::new(),
         };
         extra.push(("highlight_shape", layer));
+    }
+    for (id, g) in &h.extra {
+        let layer = Layer {
+            name: id.clone(),
+            source_path: Default::default(),
+            driver: String::new(),
+            geometry_type: String::new(),
+            crs: Some(ws.crs.clone()),
+            fields: Vec::new(),
+            columns: Vec::new(),
+            fids: vec![0],
+            geometries: vec![Some(g.clone())],
+            encoding: None,
+            issues: Vec::new(),
+        };
+        extra.push((id.as_str(), layer));
     }
     let base = ws.layers.len();
     for (i, (id, layer)) in extra.iter().enumerate() {

@@ -75,6 +75,28 @@ impl Style {
 /// The default style of a layer, from its id, name and content.
 pub fn for_layer(id: &str, layer: &Layer) -> Style {
     let n = format!("{id} {}", layer.name).to_lowercase();
+    if n.contains("incident_ring") {
+        // Impact rings: an amber outline over a faint tint.
+        let mut s = Style::base(rgb(245, 158, 11, 0.10), rgb(217, 119, 6, 1.0));
+        s.stroke_width_m = 4.0;
+        return s;
+    }
+    if n.contains("incident_route") {
+        let mut s = Style::base(rgb(29, 78, 216, 1.0), rgb(29, 78, 216, 1.0));
+        s.line_width_m = 6.0;
+        return s;
+    }
+    if n.contains("incident_point") {
+        let mut s = Style::base(rgb(220, 38, 38, 1.0), rgb(127, 29, 29, 1.0));
+        s.marker = rgb(220, 38, 38, 1.0);
+        s.marker_size_m = 30.0;
+        return s;
+    }
+    if n.contains("alert_area") {
+        let mut s = Style::base(rgb(147, 51, 234, 0.08), rgb(126, 34, 206, 1.0));
+        s.stroke_width_m = 5.0;
+        return s;
+    }
     if n.contains("highlight_zone") {
         // The control zone a case breaks: a red tint with a strong outline.
         let mut s = Style::base(rgb(220, 38, 38, 0.22), rgb(185, 28, 28, 1.0));

@@ -1,0 +1,191 @@
+// The emergency command panel (应急指挥): live feeds with their health, events → incidents,
+// incidents placed on the map, impact rings and the nearest resources by road (drawn in the
+// 3D view), the action log, and drill mode on a copy of the workspace.
+import { invoke } from "@tauri-apps/api/core";
+import { t } from "./i18n";
+import type { MapHooks, View } from "./cases";
+
+interface EventDto { id: string; title: string; kind: string; severity: string | null; time: string | null; lonlat: [number, number] | null }
+interface FeedDto { index: number; name: string; url: string; health: string; last_ok: string | null; error: string | null; events: EventDto[] }
+interface Incident { id: number; incident_no: string; kind: string; severity: string | null; status: string; title: string; source: string; rings_m: number[]; created_at: string }
+interface LogEntry { at: string; actor: string; action: string; detail: string | null }
+interface Facility { class: string; name: string | null; kind: string; distance_m: number }
+interface Ring { radius_m: number; buildings: number; floor_area_m2: number; population: number; facilities: Facility[] }
+interface Resource { kind: string; name: string | null; fid: number; travel_s: number; route_m: number }
+interface Detail { incident: Incident; log: LogEntry[]; rings: Ring[]; resources: Resource[]; route_ms: number; view: View | null; drill: boolean }
+
+const $ = (id: string) => document.getElementById(id)!;
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+const KINDS = ["fire", "hazardous_chemical_leak", "gas_leak", "building_collapse", "flood", "earthquake"];
+
+let hooks: MapHooks;
+let feeds: FeedDto[] = [];
+let incidents: Incident[] = [];
+let selected: Detail | null = null;
+let placing = false;
+
+function say(msg: string, error = false) {
+  const s = $("cmd-msg");
+  s.textContent = msg;
+  s.className = error ? "error" : "";
+}
+
+export function initCommand(h: MapHooks) {
+  hooks = h;
+  $("feeds-refresh").onclick = () => pollFeeds().catch((e) => say(String(e), true));
+  $("drill-btn").onclick = () => startDrill().catch((e) => say(String(e), true));
+  $("tool-incident").onclick = () => { placing = !placing; $("tool-incident").classList.toggle("on", placing); say(placing ? t("cmd.hint_place") : ""); };
+  for (const b of Array.from(document.querySelectorAll("#tabs button"))) {
+    (b as HTMLElement).onclick = () => showTab((b as HTMLElement).dataset.tab!);
+  }
+  commandTexts();
+  // Feeds are polled while the app runs.
+  setInterval(() => { if (!$("command-pane").hidden) pollFeeds().catch(() => {}); }, 30000);
+}
+
+export function showTab(tab: string) {
+  $("cases-pane").hidden = tab !== "cases";
+  $("command-pane").hidden = tab !== "command";
+  for (const b of Array.from(document.querySelectorAll("#tabs button"))) b.classList.toggle("on", (b as HTMLElement).dataset.tab === tab);
+  if (tab === "command" && !feeds.length) pollFeeds().then(refreshIncidents).catch((e) => say(String(e), true));
+}
+
+export function commandTexts() {
+  $("tab-cases").textContent = t("cases.title");
+  $("tab-command").textContent = t("cmd.title");
+  $("feeds-refresh").textContent = t("cmd.refresh");
+  $("drill-btn").textContent = t("cmd.drill");
+  $("drill-banner").textContent = t("cmd.drill_banner");
+  $("tool-incident").textContent = t("cmd.place");
+  const sel = $("inc-type") as HTMLSelectElement;
+  const v = sel.value;
+  sel.innerHTML = KINDS.map((k) => `<option value="${k}">${esc(t(`kind.${k}`))}</option>`).join("");
+  if (v) sel.value = v;
+  renderFeeds();
+  renderIncidents();
+  if (selected) renderDetail(selected);
+}
+
+export async function pollFeeds() {
+  feeds = await invoke<FeedDto[]>("feeds_poll");
+  renderFeeds();
+  return feeds;
+}
+
+function renderFeeds() {
+  $("feed-list").innerHTML = feeds.map((f) =>
+    `<li><span class="health h-${f.health}">${esc(t(`health.${f.health}`))}</span> <b>${esc(f.name)}</b>` +
+    `<small> ${esc(f.last_ok ? f.last_ok.slice(11, 19) : "—")}</small>${f.error ? `<div class="error">${esc(f.error)}</div>` : ""}` +
+    `<ul>${f.events.map((e) => `<li>${esc(e.severity ?? "")} ${esc(e.title)} <button type="button" data-feed="${f.index}" data-event="${esc(e.id)}">${esc(t("cmd.open_incident"))}</button></li>`).join("")}</ul></li>`).join("");
+  $("feed-list").querySelectorAll("button[data-event]").forEach((b) => {
+    const el = b as HTMLElement;
+    el.onclick = () => fromEvent(Number(el.dataset.feed), el.dataset.event!).catch((e) => say(String(e), true));
+  });
+}
+
+export async function fromEvent(feed: number, eventId: string): Promise<Incident> {
+  const inc = await invoke<Incident>("incident_from_event", { feed, eventId });
+  await refreshIncidents();
+  await selectIncident(inc.id);
+  return inc;
+}
+
+export async function refreshIncidents() {
+  incidents = await invoke<Incident[]>("incidents_list");
+  renderIncidents();
+  return incidents;
+}
+
+function renderIncidents() {
+  $("incident-list").innerHTML = incidents.map((i) =>
+    `<li data-id="${i.id}" class="${selected?.incident.id === i.id ? "sel" : ""}"><span class="no">${esc(i.incident_no)}</span> ` +
+    `<span class="st">${esc(t(`istatus.${i.status}`))}</span> ${esc(t(`kind.${i.kind}`))} · ${esc(i.title)}</li>`).join("");
+  $("incident-list").querySelectorAll("li").forEach((li) => {
+    (li as HTMLElement).onclick = () => selectIncident(Number((li as HTMLElement).dataset.id)).catch((e) => say(String(e), true));
+  });
+}
+
+export async function selectIncident(id: number): Promise<Detail> {
+  const [w, h] = hooks.pixels();
+  const d = await invoke<Detail>("incident_select", { id, width: w, height: h, current: hooks.view() });
+  selected = d;
+  if (d.view) hooks.setView(d.view);
+  renderIncidents();
+  renderDetail(d);
+  await hooks.redraw();
+  return d;
+}
+
+function renderDetail(d: Detail) {
+  const rings = d.rings.map((r) => `<tr><td>≤ ${r.radius_m.toFixed(0)} m</td><td>${r.buildings}</td><td>${Math.round(r.population)}</td>` +
+    `<td>${r.facilities.slice(0, 3).map((f) => esc(`${t(`fac.${f.class}`)} ${f.name ?? f.kind} ${f.distance_m.toFixed(0)} m`)).join("<br>")}</td></tr>`).join("");
+  const res = d.resources.map((r) => `<tr><td>${esc(t(`res.${r.kind}`))}</td><td>${esc(r.name ?? "#" + r.fid)}</td><td>${(r.travel_s / 60).toFixed(1)} min</td><td>${(r.route_m / 1000).toFixed(2)} km</td></tr>`).join("");
+  const next = ["active", "contained", "closed"].filter((s) => s !== d.incident.status)
+    .map((s) => `<button type="button" data-istatus="${s}">→ ${esc(t(`istatus.${s}`))}</button>`).join("");
+  $("incident-detail").innerHTML =
+    `<h4>${esc(d.incident.incident_no)} ${esc(t(`kind.${d.incident.kind}`))} <span class="st">${esc(t(`istatus.${d.incident.status}`))}</span></h4>` +
+    `<p>${esc(d.incident.title)}</p>` +
+    `<table><tr><th>${esc(t("cmd.ring"))}</th><th>${esc(t("cmd.buildings"))}</th><th>${esc(t("cmd.population"))}</th><th>${esc(t("cmd.facilities"))}</th></tr>${rings}</table>` +
+    `<table><tr><th colspan="4">${esc(t("cmd.nearest"))}（${d.route_ms.toFixed(0)} ms）</th></tr>${res}</table>` +
+    `<div class="next">${next}</div>` +
+    `<div class="note"><input id="action-text" placeholder="${esc(t("cmd.action"))}"><button id="action-btn" type="button">${esc(t("cmd.log"))}</button></div>` +
+    `<ul class="notes">${d.log.map((l) => `<li>${esc(l.at.slice(11, 19))} <b>${esc(l.actor)}</b> ${esc(l.action)} ${esc(l.detail ?? "")}</li>`).join("")}</ul>`;
+  $("incident-detail").querySelectorAll("button[data-istatus]").forEach((b) => {
+    (b as HTMLElement).onclick = () => invoke("incident_status", { id: d.incident.id, status: (b as HTMLElement).dataset.istatus })
+      .then(() => refreshIncidents()).then(() => selectIncident(d.incident.id)).catch((e) => say(String(e), true));
+  });
+  $("action-btn").onclick = () => logAction(d.incident.id, ($("action-text") as HTMLInputElement).value).catch((e) => say(String(e), true));
+}
+
+export async function logAction(id: number, text: string) {
+  const log = await invoke<LogEntry[]>("incident_action", { id, text });
+  if (selected && selected.incident.id === id) { selected.log = log; renderDetail(selected); }
+  return log;
+}
+
+export async function startDrill() {
+  const d = await invoke<{ drill: boolean; store: string }>("drill_start");
+  $("drill-banner").hidden = !d.drill;
+  document.body.classList.toggle("drill", d.drill);
+  say(`${t("cmd.drill_on")} ${d.store}`);
+  await refreshIncidents();
+  return d;
+}
+
+/** A click on the map while placing an incident; true when used. */
+export async function commandClick(x: number, y: number): Promise<boolean> {
+  const v = hooks.view();
+  if (!placing || !v) return false;
+  const dpr = hooks.dpr();
+  const [w, h] = hooks.pixels();
+  const kind = ($("inc-type") as HTMLSelectElement).value;
+  try {
+    const inc = await invoke<Incident>("incident_place", { kind, x: x * dpr, y: y * dpr, width: w, height: h, view: v });
+    placing = false;
+    $("tool-incident").classList.remove("on");
+    await refreshIncidents();
+    await selectIncident(inc.id);
+  } catch (e) { say(String(e), true); }
+  return true;
+}
+
+/** For the smoke test: a commander's first minutes. */
+export async function commandSmoke(): Promise<Record<string, unknown>> {
+  showTab("command");
+  const f = await pollFeeds();
+  const cap = f.find((x) => x.url.includes("cap/"))!;
+  const gauge = f.find((x) => x.url.includes("gauge"))!;
+  const before = hooks.redShare();
+  const inc = await fromEvent(cap.index, cap.events[0].id);
+  const d = selected!;
+  await logAction(inc.id, "调派东昌消防救援站抽排队");
+  const drill = await startDrill();
+  const inDrill = await fromEvent(gauge.index, gauge.events[gauge.events.length - 1].id);
+  const drillIncidents = await refreshIncidents();
+  return {
+    feeds: f.map((x) => ({ health: x.health, events: x.events.length })), incident: inc.incident_no, kind: inc.kind,
+    rings: d.rings.map((r) => r.buildings), resources: d.resources.length, routed: d.resources.every((r) => r.travel_s > 0),
+    route_ms: d.route_ms, red_before: before, drill: drill.drill, drill_store: drill.store, drill_incident: inDrill.incident_no,
+    drill_incidents: drillIncidents.length,
+  };
+}
