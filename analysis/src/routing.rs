@@ -67,6 +67,9 @@ pub struct RoadGraph {
     r_to: Vec<u32>,
     r_cost_s: Vec<f32>,
     nodes: RTree<GeomWithData<[f64; 2], u32>>,
+    /// Whether a node lies in a large connected piece of the network (points snap only to
+    /// those: a stray fragment — a car park, a clipped road end — would strand them).
+    in_main: Vec<bool>,
     /// Lines used, and lines left out (no vehicle class).
     pub lines_used: usize,
     /// Lines left out.
@@ -219,6 +222,29 @@ impl RoadGraph {
                 edges.iter().map(|e| e.2).collect::<Vec<f32>>(),
             )
         };
+        // Connected pieces (ignoring direction), by union-find.
+        let mut parent: Vec<u32> = (0..xy.len() as u32).collect();
+        fn find(p: &mut [u32], mut i: u32) -> u32 {
+            while p[i as usize] != i {
+                p[i as usize] = p[p[i as usize] as usize];
+                i = p[i as usize];
+            }
+            i
+        }
+        for (a, b, _) in &edges {
+            let (ra, rb) = (find(&mut parent, *a), find(&mut parent, *b));
+            if ra != rb {
+                parent[ra as usize] = rb;
+            }
+        }
+        let roots: Vec<u32> = (0..xy.len() as u32).map(|i| find(&mut parent, i)).collect();
+        let mut size: HashMap<u32, usize> = HashMap::new();
+        for r in &roots {
+            *size.entry(*r).or_default() += 1;
+        }
+        let largest = size.values().copied().max().unwrap_or(0);
+        let big = (largest / 10).max(1).min(largest);
+        let in_main: Vec<bool> = roots.iter().map(|r| size[r] >= big).collect();
         let mut reversed: Vec<(u32, u32, f32)> = edges.iter().map(|&(a, b, c)| (b, a, c)).collect();
         let (offsets, to, cost_s) = csr(&mut edges);
         let (r_offsets, r_to, r_cost_s) = csr(&mut reversed);
@@ -231,6 +257,7 @@ impl RoadGraph {
             r_cost_s,
             xy,
             nodes: tree,
+            in_main,
             lines_used: used,
             lines_skipped: skipped,
         })
@@ -246,9 +273,10 @@ impl RoadGraph {
         self.to.len()
     }
 
-    /// The node nearest to a point, and its distance (m).
+    /// The node nearest to a point within the large connected pieces of the network (at least a
+    /// tenth of the largest), and its distance (m).
     pub fn nearest_node(&self, x: f64, y: f64) -> Option<(u32, f64)> {
-        let n = self.nodes.nearest_neighbor(&[x, y])?;
+        let n = self.nodes.nearest_neighbor_iter(&[x, y]).find(|n| self.in_main[n.data as usize])?;
         Some((n.data, ((n.geom()[0] - x).powi(2) + (n.geom()[1] - y).powi(2)).sqrt()))
     }
 

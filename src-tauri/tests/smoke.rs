@@ -98,6 +98,10 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert!(c["rings"].as_array().unwrap().iter().all(|r| r.as_u64().unwrap() > 0), "{c}");
     assert!(c["resources"].as_u64().unwrap() >= 4 && c["routed"] == true, "{c}");
     assert_eq!(c["drill"], true, "{c}");
+    assert!(
+        c["drill_resources"].as_u64().unwrap() >= 4,
+        "the riverside gauge reaches resources by road: {c}"
+    );
     // The real workspace holds the incident and its log, and nothing of the drill.
     let real = store.incidents(true).unwrap();
     assert_eq!(real.len(), 1, "the drill's incident stayed in the drill copy");

@@ -181,11 +181,12 @@ export async function commandSmoke(): Promise<Record<string, unknown>> {
   await logAction(inc.id, "调派东昌消防救援站抽排队");
   const drill = await startDrill();
   const inDrill = await fromEvent(gauge.index, gauge.events[gauge.events.length - 1].id);
+  const drillResources = selected!.resources.length;
   const drillIncidents = await refreshIncidents();
   return {
     feeds: f.map((x) => ({ health: x.health, events: x.events.length })), incident: inc.incident_no, kind: inc.kind,
     rings: d.rings.map((r) => r.buildings), resources: d.resources.length, routed: d.resources.every((r) => r.travel_s > 0),
-    route_ms: d.route_ms, red_before: before, drill: drill.drill, drill_store: drill.store, drill_incident: inDrill.incident_no,
+    route_ms: d.route_ms, red_before: before, drill: drill.drill, drill_store: drill.store, drill_incident: inDrill.incident_no, drill_resources: drillResources,
     drill_incidents: drillIncidents.length,
   };
 }
