@@ -98,10 +98,24 @@ pub async fn feeds_poll(state: tauri::State<'_, AppState>) -> Result<Vec<FeedDto
     }
     let st = guard.as_mut().expect("started above");
     let mut out = Vec::new();
+    // Event shapes in lon/lat: (polygon ring | circle centre and radius | point).
+    enum Shape {
+        Ring(Vec<(f64, f64)>),
+        Circle((f64, f64), f64),
+        Point((f64, f64)),
+    }
+    let mut shapes: Vec<Shape> = Vec::new();
     for (i, (name, feed, last_ok)) in st.feeds.iter_mut().enumerate() {
         let r = feed.poll().await;
         if !matches!(r.outcome, jingwei_feeds::client::Outcome::Failed { .. }) {
             *last_ok = Some(jingwei_cases::now_utc());
+        }
+        for e in feed.store().events() {
+            for a in &e.areas {
+                shapes.extend(a.polygons.iter().map(|r| Shape::Ring(r.clone())));
+                shapes.extend(a.circles.iter().filter(|c| c.1 > 0.0).map(|c| Shape::Circle(c.0, c.1)));
+            }
+            shapes.extend(e.point.map(Shape::Point));
         }
         out.push(FeedDto {
             index: i,
@@ -123,6 +137,28 @@ pub async fn feeds_poll(state: tauri::State<'_, AppState>) -> Result<Vec<FeedDto
                 })
                 .collect(),
         });
+    }
+    drop(guard);
+    // Events on the map: areas and points, from lon/lat into the workspace.
+    let wsg = state.workspace.lock().map_err(|e| e.to_string())?;
+    if let Some(ws) = wsg.as_ref() {
+        let t = Transformer::new(&Crs::from_epsg(4490).map_err(|e| e.to_string())?, &ws.crs).map_err(|e| e.to_string())?;
+        let ll = |p: (f64, f64)| t.transform(p.0, p.1).ok().map(|(x, y)| Coord { x, y });
+        let items: Vec<(String, Geometry)> = shapes
+            .into_iter()
+            .filter_map(|sh| match sh {
+                Shape::Ring(r) => {
+                    let ring: Option<Vec<Coord>> = r.into_iter().map(ll).collect();
+                    Some((
+                        "alert_area".into(),
+                        Geometry::Polygon(Polygon::new(LineString::from(ring?), vec![])),
+                    ))
+                }
+                Shape::Circle(c, r) => Some(("alert_area".into(), circle(ll(c)?, r))),
+                Shape::Point(p) => Some(("event_point".into(), Geometry::Point(Point(ll(p)?)))),
+            })
+            .collect();
+        crate::commands::set_overlay(&state, ws, items)?;
     }
     Ok(out)
 }

@@ -92,6 +92,12 @@ pub fn for_layer(id: &str, layer: &Layer) -> Style {
         s.marker_size_m = 30.0;
         return s;
     }
+    if n.contains("event_point") {
+        let mut s = Style::base(rgb(126, 34, 206, 1.0), rgb(88, 28, 135, 1.0));
+        s.marker = rgb(126, 34, 206, 1.0);
+        s.marker_size_m = 24.0;
+        return s;
+    }
     if n.contains("alert_area") {
         let mut s = Style::base(rgb(147, 51, 234, 0.08), rgb(126, 34, 206, 1.0));
         s.stroke_width_m = 5.0;
