@@ -225,11 +225,7 @@ impl CaseStore {
             "SELECT {COLUMNS} FROM incidents {} ORDER BY fid DESC",
             if all { "" } else { "WHERE status != 'closed'" }
         );
-        let r = self
-            .conn
-            .prepare(&q)
-            .and_then(|mut s| s.query_map([], row)?.collect::<rusqlite::Result<Vec<_>>>());
-        self.sql(r)
+        self.rows(&q, [], row)
     }
 
     /// Record an action taken (dispatched a team, closed a road, …).
@@ -285,21 +281,18 @@ impl CaseStore {
     /// The action log of an incident, oldest first.
     pub fn incident_log(&self, key: &str) -> Result<Vec<LogEntry>> {
         let id = self.incident_id(key)?;
-        let r = self
-            .conn
-            .prepare("SELECT id, at, actor, action, detail FROM incident_log WHERE incident_fid = ?1 ORDER BY id")
-            .and_then(|mut s| {
-                s.query_map([id], |r| {
-                    Ok(LogEntry {
-                        id: r.get(0)?,
-                        at: r.get(1)?,
-                        actor: r.get(2)?,
-                        action: r.get(3)?,
-                        detail: r.get(4)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            });
-        self.sql(r)
+        self.rows(
+            "SELECT id, at, actor, action, detail FROM incident_log WHERE incident_fid = ?1 ORDER BY id",
+            [id],
+            |r| {
+                Ok(LogEntry {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            },
+        )
     }
 }

@@ -19,10 +19,8 @@
 mod export;
 pub mod incidents;
 mod schema;
-mod time;
 
 pub use export::{CsvOptions, csv_string, geojson_value};
-pub use time::now_utc;
 
 use geo::{Area, Geometry};
 use jingwei_analysis::violations::{Finding, Rule};
@@ -82,6 +80,14 @@ pub enum CaseError {
     /// Bad input from the caller.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// Now, as ISO 8601 UTC with milliseconds (`2026-11-22T13:50:51.123Z`).
+pub fn now_utc() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    jingwei_feeds::time::iso8601(ms)
 }
 
 /// Result of the case store.
@@ -401,6 +407,20 @@ impl CaseStore {
         })
     }
 
+    /// All rows of a query, mapped.
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let r = self
+            .conn
+            .prepare(sql)
+            .and_then(|mut s| s.query_map(params, f)?.collect::<rusqlite::Result<Vec<T>>>());
+        self.sql(r)
+    }
+
     /// Set a metadata value (e.g. where the findings came from), in its own transaction.
     pub fn set_metadata(&mut self, key: &str, value: &str) -> Result<()> {
         let r = self.conn.execute(
@@ -593,13 +613,10 @@ impl CaseStore {
 
     /// Cases matching the filter, highest priority first (then oldest first).
     pub fn list(&self, filter: &Filter) -> Result<Vec<Case>> {
-        let mut stmt = self.sql(
-            self.conn
-                .prepare(&format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY priority DESC, fid")),
-        )?;
-        let rows = self.sql(
-            stmt.query_map([], row_to_case)
-                .and_then(|r| r.collect::<rusqlite::Result<Vec<Case>>>()),
+        let rows = self.rows(
+            &format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY priority DESC, fid"),
+            [],
+            row_to_case,
         )?;
         Ok(rows.into_iter().filter(|c| filter.accepts(c)).collect())
     }
@@ -608,37 +625,22 @@ impl CaseStore {
     pub fn detail(&self, key: &str) -> Result<CaseDetail> {
         let case = self.case(key)?;
         let id = case.id;
-        let notes = self.sql(
-            self.conn
-                .prepare("SELECT id, at, actor, text FROM case_notes WHERE case_fid = ?1 ORDER BY id")
-                .and_then(|mut s| {
-                    s.query_map([id], |r| {
-                        Ok(Note {
-                            id: r.get(0)?,
-                            at: r.get(1)?,
-                            actor: r.get(2)?,
-                            text: r.get(3)?,
-                        })
-                    })?
-                    .collect()
-                }),
+        let notes = self.rows(
+            "SELECT id, at, actor, text FROM case_notes WHERE case_fid = ?1 ORDER BY id",
+            [id],
+            |r| {
+                Ok(Note {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    text: r.get(3)?,
+                })
+            },
         )?;
-        let attachments = self.sql(
-            self.conn
-                .prepare("SELECT id, at, actor, name, mime, size FROM case_attachments WHERE case_fid = ?1 ORDER BY id")
-                .and_then(|mut s| {
-                    s.query_map([id], |r| {
-                        Ok(Attachment {
-                            id: r.get(0)?,
-                            at: r.get(1)?,
-                            actor: r.get(2)?,
-                            name: r.get(3)?,
-                            mime: r.get(4)?,
-                            size: r.get(5)?,
-                        })
-                    })?
-                    .collect()
-                }),
+        let attachments = self.rows(
+            "SELECT id, at, actor, name, mime, size FROM case_attachments WHERE case_fid = ?1 ORDER BY id",
+            [id],
+            attachment_row,
         )?;
         let audit = self.audit_trail(Some(id))?;
         Ok(CaseDetail {
@@ -651,28 +653,23 @@ impl CaseStore {
 
     /// The audit trail of one case, or of all cases, oldest first.
     pub fn audit_trail(&self, case_id: Option<i64>) -> Result<Vec<AuditEntry>> {
-        let r = self
-            .conn
-            .prepare(
-                "SELECT id, case_fid, at, actor, action, field, old_value, new_value FROM case_audit \
-                 WHERE ?1 IS NULL OR case_fid = ?1 ORDER BY id",
-            )
-            .and_then(|mut s| {
-                s.query_map([case_id], |r| {
-                    Ok(AuditEntry {
-                        id: r.get(0)?,
-                        case_id: r.get(1)?,
-                        at: r.get(2)?,
-                        actor: r.get(3)?,
-                        action: r.get(4)?,
-                        field: r.get(5)?,
-                        old_value: r.get(6)?,
-                        new_value: r.get(7)?,
-                    })
-                })?
-                .collect()
-            });
-        self.sql(r)
+        self.rows(
+            "SELECT id, case_fid, at, actor, action, field, old_value, new_value FROM case_audit \
+             WHERE ?1 IS NULL OR case_fid = ?1 ORDER BY id",
+            [case_id],
+            |r| {
+                Ok(AuditEntry {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    at: r.get(2)?,
+                    actor: r.get(3)?,
+                    action: r.get(4)?,
+                    field: r.get(5)?,
+                    old_value: r.get(6)?,
+                    new_value: r.get(7)?,
+                })
+            },
+        )
     }
 
     /// Move a case to a new status (checked against the loop), with an optional comment kept
@@ -817,19 +814,7 @@ impl CaseStore {
             .query_row(
                 "SELECT id, at, actor, name, mime, size, data FROM case_attachments WHERE id = ?1",
                 [attachment_id],
-                |r| {
-                    Ok((
-                        Attachment {
-                            id: r.get(0)?,
-                            at: r.get(1)?,
-                            actor: r.get(2)?,
-                            name: r.get(3)?,
-                            mime: r.get(4)?,
-                            size: r.get(5)?,
-                        },
-                        r.get(6)?,
-                    ))
-                },
+                |r| Ok((attachment_row(r)?, r.get(6)?)),
             )
             .optional();
         self.sql(r)?.ok_or_else(|| CaseError::NoCase {
@@ -868,6 +853,17 @@ impl CaseStore {
         dest.sql(dest.conn.execute("DETACH DATABASE src", []))?;
         Ok(n)
     }
+}
+
+fn attachment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        name: r.get(3)?,
+        mime: r.get(4)?,
+        size: r.get(5)?,
+    })
 }
 
 fn mime_of(name: &str) -> &'static str {

@@ -17,17 +17,18 @@ pub struct Args {
     command: Cmd,
 }
 
+/// The options every workspace subcommand takes (cases, incidents).
 #[derive(clap::Args, Clone)]
-struct Common {
-    /// The workspace GeoPackage holding the cases.
+pub(crate) struct Common {
+    /// The workspace GeoPackage (cases and incidents; a drill copy works the same way).
     #[arg(long, short = 'w')]
-    workspace: PathBuf,
+    pub(crate) workspace: PathBuf,
     /// Who makes the change (recorded in the audit trail; default: $USER).
     #[arg(long)]
-    actor: Option<String>,
+    pub(crate) actor: Option<String>,
     /// JSON output.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(clap::Args, Clone, Default)]
@@ -334,19 +335,8 @@ fn flag(
                 (None, Some(store_crs)) => store_crs,
                 (None, None) => bail!("--wkt needs --in CRS for a new store"),
             };
-            let l = Layer {
-                name: "flag".into(),
-                source_path: PathBuf::from("--wkt"),
-                driver: String::new(),
-                geometry_type: String::new(),
-                crs: Some(crs),
-                fields: Vec::new(),
-                columns: Vec::new(),
-                fids: vec![0],
-                geometries: vec![Some(g)],
-                encoding: None,
-                issues: Vec::new(),
-            };
+            let mut l = Layer::single("flag", Some(crs), g);
+            l.source_path = PathBuf::from("--wkt");
             (l, None)
         }
         _ => bail!("flag a building (--building FILE[:LAYER] --fid N) or a polygon (--wkt …), one of the two"),

@@ -12,25 +12,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cases::Common;
 use crate::violations::actor;
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]
     command: Cmd,
-}
-
-#[derive(clap::Args, Clone)]
-struct Common {
-    /// The workspace GeoPackage (a drill copy works the same way, and says so).
-    #[arg(long, short = 'w')]
-    workspace: PathBuf,
-    /// Who acts (default: $USER).
-    #[arg(long)]
-    actor: Option<String>,
-    /// JSON output.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(clap::Subcommand)]

@@ -124,6 +124,9 @@ mod tests {
         assert_eq!(parse_iso8601("2015-03-03"), None);
         assert_eq!(parse_iso8601("2015-13-03T00:00:00Z"), None);
         assert_eq!(iso8601(1_049_312_341_000), "2003-04-02T19:39:01.000Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(951_782_400_005), "2000-02-29T00:00:00.005Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
     }

@@ -91,6 +91,23 @@ pub struct ValiditySummary {
 }
 
 impl Layer {
+    /// A layer of one geometry and no fields (a drawn shape, a highlight, a query area).
+    pub fn single(name: &str, crs: Option<Crs>, geometry: Geometry) -> Layer {
+        Layer {
+            name: name.to_string(),
+            source_path: PathBuf::new(),
+            driver: String::new(),
+            geometry_type: String::new(),
+            crs,
+            fields: Vec::new(),
+            columns: Vec::new(),
+            fids: vec![0],
+            geometries: vec![Some(geometry)],
+            encoding: None,
+            issues: Vec::new(),
+        }
+    }
+
     /// Number of features.
     pub fn len(&self) -> usize {
         self.fids.len()

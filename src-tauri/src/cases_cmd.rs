@@ -292,8 +292,7 @@ pub async fn flag_building(
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     let roles = workspace_roles(ws)?;
     let wl = ws.layer(&roles.buildings).ok_or("no buildings layer")?;
-    let [lx, lz] = view.ground_point(x, y, width, height).ok_or("that point is not on the ground")?;
-    let (wx, wy) = (ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz));
+    let (wx, wy) = crate::commands::ground_xy(ws, &view, x, y, width, height).ok_or("that point is not on the ground")?;
     let hit = wl
         .index
         .at_point(&wl.layer.geometries, wx, wy, 0.5)
@@ -327,10 +326,9 @@ pub async fn flag_polygon(
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     let mut ring: Vec<(f64, f64)> = Vec::with_capacity(points.len() + 1);
     for [x, y] in &points {
-        let [lx, lz] = view
-            .ground_point(*x, *y, width, height)
-            .ok_or("a corner is not on the ground (below the horizon?)")?;
-        ring.push((ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz)));
+        ring.push(
+            crate::commands::ground_xy(ws, &view, *x, *y, width, height).ok_or("a corner is not on the ground (below the horizon?)")?,
+        );
     }
     ring.push(ring[0]);
     let g = Geometry::Polygon(Polygon::new(LineString::from(ring), vec![]));

@@ -239,8 +239,8 @@ pub async fn incident_place(
 ) -> Result<Incident, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    let [lx, lz] = view.ground_point(x, y, width, height).ok_or("that point is not on the ground")?;
-    let g = Geometry::Point(Point::new(ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz)));
+    let (wx, wy) = crate::commands::ground_xy(ws, &view, x, y, width, height).ok_or("that point is not on the ground")?;
+    let g = Geometry::Point(Point::new(wx, wy));
     with_store(&state, ws, |s| {
         s.create_incident(
             &NewIncident {

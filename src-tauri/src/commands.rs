@@ -231,6 +231,12 @@ pub async fn set_layer_visible(state: tauri::State<'_, AppState>, id: String, vi
     push_scene(&state, ws)
 }
 
+/// The workspace point (CRS metres) under a pixel of the 3D view.
+pub(crate) fn ground_xy(ws: &Workspace, view: &View, x: f32, y: f32, width: u32, height: u32) -> Option<(f64, f64)> {
+    let [lx, lz] = view.ground_point(x, y, width, height)?;
+    Some((ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz)))
+}
+
 /// What was clicked.
 #[derive(Serialize)]
 pub struct Identified {
@@ -252,10 +258,9 @@ pub async fn identify(
 ) -> Result<Vec<Identified>, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    let Some([lx, lz]) = view.ground_point(x, y, width, height) else {
+    let Some((wx, wy)) = ground_xy(ws, &view, x, y, width, height) else {
         return Ok(Vec::new());
     };
-    let (wx, wy) = (ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz));
     let tolerance_m = f64::from(view.metres_per_pixel(height)) * 4.0;
     let mut out = Vec::new();
     for wl in ws.layers.iter().rev().filter(|l| l.visible) {

@@ -207,36 +207,10 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     if let Some((li, row)) = hidden {
         extra.push(("highlight_building", single_row(&ws.layers[li].layer, row, "highlight_building")));
     } else if let Some(g) = &h.shape {
-        let layer = Layer {
-            name: "highlight_shape".into(),
-            source_path: Default::default(),
-            driver: String::new(),
-            geometry_type: String::new(),
-            crs: Some(ws.crs.clone()),
-            fields: Vec::new(),
-            columns: Vec::new(),
-            fids: vec![0],
-            geometries: vec![Some(g.clone())],
-            encoding: None,
-            issues: Vec::new(),
-        };
-        extra.push(("highlight_shape", layer));
+        extra.push(("highlight_shape", Layer::single("highlight_shape", Some(ws.crs.clone()), g.clone())));
     }
     for (id, g) in &h.extra {
-        let layer = Layer {
-            name: id.clone(),
-            source_path: Default::default(),
-            driver: String::new(),
-            geometry_type: String::new(),
-            crs: Some(ws.crs.clone()),
-            fields: Vec::new(),
-            columns: Vec::new(),
-            fids: vec![0],
-            geometries: vec![Some(g.clone())],
-            encoding: None,
-            issues: Vec::new(),
-        };
-        extra.push((id.as_str(), layer));
+        extra.push((id.as_str(), Layer::single(id, Some(ws.crs.clone()), g.clone())));
     }
     let base = ws.layers.len();
     for (i, (id, layer)) in extra.iter().enumerate() {
