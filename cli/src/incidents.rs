@@ -88,6 +88,16 @@ enum Cmd {
         #[command(flatten)]
         c: Common,
     },
+    /// Change the impact rings of an incident (metres, comma-separated).
+    SetRings {
+        /// Incident number or id.
+        incident: String,
+        /// Distances in metres.
+        #[arg(value_delimiter = ',', required = true)]
+        rings: Vec<f64>,
+        #[command(flatten)]
+        c: Common,
+    },
     /// Make a drill copy of the workspace at --out and print its path.
     Drill {
         /// The drill copy (must not exist).
@@ -146,6 +156,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             // Where and what: from the event, or given.
             let (mut kind, mut title, mut severity, mut lonlat, mut occurred, mut event_id, mut source) =
                 (kind, title, severity, None, None, None, "manual".to_string());
+            let mut area: Option<geo::Geometry> = None;
             if let Some(feed) = &from_feed {
                 let id = event.as_deref().context("--from-feed needs --event ID")?;
                 let bytes = std::fs::read(feed).with_context(|| format!("{}: cannot read", feed.display()))?;
@@ -167,6 +178,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 }
                 severity = severity.or_else(|| e.severity.clone());
                 lonlat = e.point;
+                area = e.area();
                 occurred = e.time_ms.map(jingwei_feeds::time::iso8601);
                 event_id = Some(e.id.clone());
                 source = format!("{:?}", e.format).to_lowercase();
@@ -198,7 +210,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
             } else {
                 rings
             };
-            let g = geo::Geometry::Point(geo::Point::new(px, py));
+            // The alert's own area when it has one, else its point.
+            let g = match area {
+                Some(mut a) => {
+                    Transformer::new(&Crs::from_epsg(4490)?, &to)?.transform_geometry(&mut a)?;
+                    a
+                }
+                None => geo::Geometry::Point(geo::Point::new(px, py)),
+            };
             let title = if title.is_empty() { kind.clone() } else { title };
             let inc = store.create_incident(
                 &NewIncident {
@@ -257,6 +276,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let to = IncidentStatus::parse(&status).with_context(|| format!("unknown status '{status}' (active, contained, closed)"))?;
             let mut store = open(&c)?;
             let i = store.set_incident_status(&incident, to, &actor(c.actor.clone()))?;
+            print(&mut out, &i, c.json)?;
+        }
+        Cmd::SetRings { incident, rings, c } => {
+            if rings.iter().any(|r| !(r.is_finite() && *r >= 0.0)) {
+                bail!("rings are distances in metres, 0 or more");
+            }
+            let mut store = open(&c)?;
+            let i = store.set_incident_rings(&incident, &rings, &actor(c.actor.clone()))?;
             print(&mut out, &i, c.json)?;
         }
         Cmd::Drill { out: dest, c } => {

@@ -157,6 +157,9 @@ fn incidents_from_a_feed_event_and_a_drill_copy() {
     let no = inc["incident_no"].as_str().unwrap().to_string();
     let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_jingwei")).args(args).output().unwrap();
     assert!(run(&["incidents", "log", "-w", ws, &no, "派出救援队"]).status.success());
+    let resized = ok_json(&["incidents", "set-rings", "-w", ws, &no, "2000,8000", "--json"]);
+    assert_eq!(resized["rings_m"], serde_json::json!([2000.0, 8000.0]));
+    assert!(!run(&["incidents", "set-rings", "-w", ws, &no, "-5"]).status.success());
     let drill = dir.path().join("drill.gpkg");
     assert!(
         run(&["incidents", "drill", "-w", ws, "--out", drill.to_str().unwrap()])
@@ -171,5 +174,5 @@ fn incidents_from_a_feed_event_and_a_drill_copy() {
     let real = ok_json(&["incidents", "show", "-w", ws, &no, "--json"]);
     assert_eq!(real["incident"]["status"], "active");
     assert_eq!(real["drill"], false);
-    assert_eq!(real["log"].as_array().unwrap().len(), 2);
+    assert_eq!(real["log"].as_array().unwrap().len(), 3);
 }

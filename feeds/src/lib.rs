@@ -116,6 +116,39 @@ pub struct Event {
     pub properties: serde_json::Value,
 }
 
+impl Event {
+    /// The event's area as one lon/lat geometry: its polygons and circles (as 72-gons), or
+    /// `None` for a point event.
+    pub fn area(&self) -> Option<geo::Geometry> {
+        use geo::{Coord, LineString, MultiPolygon, Polygon};
+        let mut polys: Vec<Polygon> = Vec::new();
+        for a in &self.areas {
+            for r in &a.polygons {
+                polys.push(Polygon::new(LineString::from(r.clone()), vec![]));
+            }
+            for ((lon, lat), radius) in a.circles.iter().filter(|c| c.1 > 0.0) {
+                // Metres to degrees at this latitude (WGS 84 mean radii; plenty for a warning area).
+                let (dx, dy) = (radius / (111_320.0 * lat.to_radians().cos().max(1e-6)), radius / 110_540.0);
+                let ring: Vec<Coord> = (0..=72)
+                    .map(|i| {
+                        let t = f64::from(i) * std::f64::consts::TAU / 72.0;
+                        Coord {
+                            x: lon + dx * t.cos(),
+                            y: lat + dy * t.sin(),
+                        }
+                    })
+                    .collect();
+                polys.push(Polygon::new(LineString::from(ring), vec![]));
+            }
+        }
+        match polys.len() {
+            0 => None,
+            1 => polys.pop().map(geo::Geometry::Polygon),
+            _ => Some(geo::Geometry::MultiPolygon(MultiPolygon(polys))),
+        }
+    }
+}
+
 /// Why a feed document was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FeedError {

@@ -158,7 +158,7 @@ pub async fn feeds_poll(state: tauri::State<'_, AppState>) -> Result<Vec<FeedDto
                 Shape::Point(p) => Some(("event_point".into(), Geometry::Point(Point(ll(p)?)))),
             })
             .collect();
-        crate::commands::set_overlay(&state, ws, items)?;
+        crate::commands::set_overlay(&state, ws, "events", items)?;
     }
     Ok(out)
 }
@@ -188,7 +188,7 @@ fn with_store<T>(state: &AppState, ws: &Workspace, f: impl FnOnce(&mut CaseStore
 /// Open an incident from a feed event.
 #[tauri::command]
 pub async fn incident_from_event(state: tauri::State<'_, AppState>, feed: usize, event_id: String) -> Result<Incident, String> {
-    let (kind, title, severity, lonlat, time, format) = {
+    let (kind, title, severity, lonlat, time, format, area) = {
         let guard = state.feeds.lock().await;
         let st = guard.as_ref().ok_or("no feeds yet")?;
         let (_, f, _) = st.feeds.get(feed).ok_or("no such feed")?;
@@ -200,14 +200,23 @@ pub async fn incident_from_event(state: tauri::State<'_, AppState>, feed: usize,
             e.point.ok_or("the event has no location")?,
             e.time_ms.map(jingwei_feeds::time::iso8601),
             format!("{:?}", e.format).to_lowercase(),
+            e.area(),
         )
     };
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    let (x, y) = Transformer::new(&Crs::from_epsg(4490).map_err(|e| e.to_string())?, &ws.crs)
-        .and_then(|t| t.transform(lonlat.0, lonlat.1))
-        .map_err(|e| e.to_string())?;
-    let g = Geometry::Point(Point::new(x, y));
+    let t = Transformer::new(&Crs::from_epsg(4490).map_err(|e| e.to_string())?, &ws.crs).map_err(|e| e.to_string())?;
+    // The alert's own area when it has one, else its point.
+    let g = match area {
+        Some(mut a) => {
+            t.transform_geometry(&mut a).map_err(|e| e.to_string())?;
+            a
+        }
+        None => {
+            let (x, y) = t.transform(lonlat.0, lonlat.1).map_err(|e| e.to_string())?;
+            Geometry::Point(Point::new(x, y))
+        }
+    };
     with_store(&state, ws, |s| {
         s.create_incident(
             &NewIncident {
@@ -264,7 +273,14 @@ pub async fn incident_place(
 pub async fn incidents_list(state: tauri::State<'_, AppState>) -> Result<Vec<Incident>, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    with_store(&state, ws, |s| s.incidents(false).map_err(|e| e.to_string()))
+    let list = with_store(&state, ws, |s| s.incidents(false).map_err(|e| e.to_string()))?;
+    // Open incidents stay on the map.
+    let markers = list
+        .iter()
+        .filter_map(|i| Some(("incident_point".to_string(), Geometry::Point(i.geometry.as_ref()?.centroid()?))))
+        .collect();
+    crate::commands::set_overlay(&state, ws, "incidents", markers)?;
+    Ok(list)
 }
 
 /// A resource reached by road.
@@ -371,11 +387,18 @@ pub async fn incident_select(
     let t0 = std::time::Instant::now();
     let net = graph(&state, ws)?;
     let tree = net.from_point(c.x(), c.y()).ok_or("the road network is empty")?;
-    let mut extra: Vec<(String, Geometry)> = incident
-        .rings_m
-        .iter()
-        .map(|r| ("incident_ring".to_string(), circle(c.0, *r)))
-        .collect();
+    // Rings around a point are circles; around an area, the area grown by each distance.
+    let mut extra: Vec<(String, Geometry)> = Vec::new();
+    if !matches!(g, Geometry::Point(_)) {
+        extra.push(("alert_area".into(), g.clone()));
+    }
+    for r in &incident.rings_m {
+        let ring = match &g {
+            Geometry::Point(p) => circle(p.0, *r),
+            area => jingwei_layers::ops::buffer(area, *r, 12).map_err(|e| e.to_string())?,
+        };
+        extra.push(("incident_ring".to_string(), ring));
+    }
     let mut found: Vec<(String, Option<String>, i64, f64, Vec<[f64; 2]>)> = Vec::new();
     for l in ws.layers.iter().filter(|l| l.group == Group::Emergency) {
         let cat = l.layer.field_index("category");
@@ -437,11 +460,12 @@ pub async fn incident_select(
     )?;
     let outer = incident.rings_m.iter().copied().fold(100.0, f64::max);
     let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
+    let b = geo::BoundingRect::bounding_rect(&g).ok_or("the incident has no location")?;
     let extent = [
-        (c.x() - outer - ox) as f32,
-        -((c.y() + outer - oy) as f32),
-        (c.x() + outer - ox) as f32,
-        -((c.y() - outer - oy) as f32),
+        (b.min().x - outer - ox) as f32,
+        -((b.max().y + outer - oy) as f32),
+        (b.max().x + outer - ox) as f32,
+        -((b.min().y - outer - oy) as f32),
     ];
     let (pitch, yaw) = current.map_or((55.0, 20.0), |v| (v.pitch_deg.max(35.0), v.yaw_deg));
     let view = Some(View::frame(extent, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw));
@@ -453,6 +477,19 @@ pub async fn incident_select(
         route_ms,
         view,
         drill,
+    })
+}
+
+/// Change an incident's impact rings (metres).
+#[tauri::command]
+pub async fn incident_rings(state: tauri::State<'_, AppState>, id: i64, rings: Vec<f64>) -> Result<Incident, String> {
+    if rings.is_empty() || rings.iter().any(|r| !(r.is_finite() && *r >= 0.0)) {
+        return Err("rings are distances in metres, 0 or more".into());
+    }
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    with_store(&state, ws, |s| {
+        s.set_incident_rings(&id.to_string(), &rings, &actor()).map_err(|e| e.to_string())
     })
 }
 

@@ -33,8 +33,8 @@ pub struct AppState {
     pub(crate) feeds: tokio::sync::Mutex<Option<crate::command_cmd::FeedsState>>,
     /// The road network of the workspace (built on first use).
     pub(crate) graph: Mutex<Option<std::sync::Arc<jingwei_analysis::routing::RoadGraph>>>,
-    /// Feed events and open incidents, always drawn on top.
-    pub(crate) overlay: Mutex<Vec<(String, geo::Geometry)>>,
+    /// Feed events and open incidents (by source), always drawn on top.
+    pub(crate) overlay: Mutex<std::collections::BTreeMap<&'static str, Vec<(String, geo::Geometry)>>>,
     /// Whether the panels work on a drill copy.
     pub(crate) drill: std::sync::atomic::AtomicBool,
 }
@@ -49,7 +49,7 @@ impl Default for AppState {
             highlight: Mutex::new(Highlight::default()),
             feeds: tokio::sync::Mutex::new(None),
             graph: Mutex::new(None),
-            overlay: Mutex::new(Vec::new()),
+            overlay: Mutex::new(Default::default()),
             drill: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -57,7 +57,8 @@ impl Default for AppState {
 
 fn push_scene(state: &AppState, ws: &Workspace) -> Result<(), String> {
     let mut h = state.highlight.lock().map_err(|e| e.to_string())?.clone();
-    h.extra.extend(state.overlay.lock().map_err(|e| e.to_string())?.iter().cloned());
+    h.extra
+        .extend(state.overlay.lock().map_err(|e| e.to_string())?.values().flatten().cloned());
     let scene: SceneData = build_scene_highlighted(ws, &h);
     let mut extent = state.extent.lock().map_err(|e| e.to_string())?;
     if extent.is_none() {
@@ -69,9 +70,14 @@ fn push_scene(state: &AppState, ws: &Workspace) -> Result<(), String> {
     Ok(())
 }
 
-/// Replace the overlay (feed events, open incidents) and redraw.
-pub(crate) fn set_overlay(state: &AppState, ws: &Workspace, items: Vec<(String, geo::Geometry)>) -> Result<(), String> {
-    *state.overlay.lock().map_err(|e| e.to_string())? = items;
+/// Replace one source's part of the overlay (feed events, open incidents) and redraw.
+pub(crate) fn set_overlay(
+    state: &AppState,
+    ws: &Workspace,
+    source: &'static str,
+    items: Vec<(String, geo::Geometry)>,
+) -> Result<(), String> {
+    state.overlay.lock().map_err(|e| e.to_string())?.insert(source, items);
     push_scene(state, ws)
 }
 

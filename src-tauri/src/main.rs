@@ -36,6 +36,7 @@ fn main() {
             command_cmd::incidents_list,
             command_cmd::incident_select,
             command_cmd::incident_action,
+            command_cmd::incident_rings,
             command_cmd::incident_status,
             command_cmd::drill_start,
             command_cmd::drill_state

@@ -96,6 +96,9 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     );
     assert_eq!(c["kind"], "flood", "{c}");
     assert!(c["rings"].as_array().unwrap().iter().all(|r| r.as_u64().unwrap() > 0), "{c}");
+    // The alert's own area is the incident (ring 0), and the rings the commander set follow it.
+    let after: Vec<f64> = c["rings_after"].as_array().unwrap().iter().map(|r| r.as_f64().unwrap()).collect();
+    assert_eq!(after, [0.0, 250.0, 750.0], "{c}");
     assert!(c["resources"].as_u64().unwrap() >= 4 && c["routed"] == true, "{c}");
     assert_eq!(c["drill"], true, "{c}");
     assert!(
@@ -107,7 +110,14 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert_eq!(real.len(), 1, "the drill's incident stayed in the drill copy");
     assert_eq!(real[0].incident_no, c["incident"].as_str().unwrap());
     let log = store.incident_log(&real[0].incident_no).unwrap();
-    assert_eq!(log.iter().map(|l| l.action.as_str()).collect::<Vec<_>>(), ["create", "action"]);
+    assert_eq!(
+        log.iter().map(|l| l.action.as_str()).collect::<Vec<_>>(),
+        ["create", "action", "rings"]
+    );
+    assert!(
+        matches!(real[0].geometry, Some(geo::Geometry::Polygon(_))),
+        "the CAP area, not a point"
+    );
     assert!(!store.is_drill().unwrap());
     let drill = jingwei_cases::CaseStore::open(std::path::Path::new(c["drill_store"].as_str().unwrap())).unwrap();
     assert!(drill.is_drill().unwrap());

@@ -72,9 +72,12 @@ export async function pollFeeds() {
   return feeds;
 }
 
+/** live, failed (the last poll failed, not yet stale) or stale. */
+const state = (f: FeedDto) => (f.error && f.health === "live" ? "failed" : f.health);
+
 function renderFeeds() {
   $("feed-list").innerHTML = feeds.map((f) =>
-    `<li><span class="health h-${f.health}">${esc(t(`health.${f.health}`))}</span> <b>${esc(f.name)}</b>` +
+    `<li><span class="health h-${state(f)}">${esc(t(`health.${state(f)}`))}</span> <b>${esc(f.name)}</b>` +
     `<small> ${esc(f.last_ok ? f.last_ok.slice(11, 19) : "—")}</small>${f.error ? `<div class="error">${esc(f.error)}</div>` : ""}` +
     `<ul>${f.events.map((e) => `<li>${esc(e.severity ?? "")} ${esc(e.title)} <button type="button" data-feed="${f.index}" data-event="${esc(e.id)}">${esc(t("cmd.open_incident"))}</button></li>`).join("")}</ul></li>`).join("");
   $("feed-list").querySelectorAll("button[data-event]").forEach((b) => {
@@ -128,12 +131,17 @@ function renderDetail(d: Detail) {
     `<table><tr><th>${esc(t("cmd.ring"))}</th><th>${esc(t("cmd.buildings"))}</th><th>${esc(t("cmd.population"))}</th><th>${esc(t("cmd.facilities"))}</th></tr>${rings}</table>` +
     `<table><tr><th colspan="4">${esc(t("cmd.nearest"))}（${d.route_ms.toFixed(0)} ms）</th></tr>${res}</table>` +
     `<div class="next">${next}</div>` +
+    `<div class="note"><input id="rings-text" value="${d.incident.rings_m.join(",")}"><button id="rings-btn" type="button">${esc(t("cmd.set_rings"))}</button></div>` +
     `<div class="note"><input id="action-text" placeholder="${esc(t("cmd.action"))}"><button id="action-btn" type="button">${esc(t("cmd.log"))}</button></div>` +
     `<ul class="notes">${d.log.map((l) => `<li>${esc(l.at.slice(11, 19))} <b>${esc(l.actor)}</b> ${esc(l.action)} ${esc(l.detail ?? "")}</li>`).join("")}</ul>`;
   $("incident-detail").querySelectorAll("button[data-istatus]").forEach((b) => {
     (b as HTMLElement).onclick = () => invoke("incident_status", { id: d.incident.id, status: (b as HTMLElement).dataset.istatus })
       .then(() => refreshIncidents()).then(() => selectIncident(d.incident.id)).catch((e) => say(String(e), true));
   });
+  $("rings-btn").onclick = () => {
+    const rings = ($("rings-text") as HTMLInputElement).value.split(/[,，\s]+/).filter((x) => x).map(Number);
+    invoke("incident_rings", { id: d.incident.id, rings }).then(() => selectIncident(d.incident.id)).catch((e) => say(String(e), true));
+  };
   $("action-btn").onclick = () => logAction(d.incident.id, ($("action-text") as HTMLInputElement).value).catch((e) => say(String(e), true));
 }
 
@@ -179,13 +187,15 @@ export async function commandSmoke(): Promise<Record<string, unknown>> {
   const inc = await fromEvent(cap.index, cap.events[0].id);
   const d = selected!;
   await logAction(inc.id, "调派东昌消防救援站抽排队");
+  await invoke("incident_rings", { id: inc.id, rings: [250, 750] });
+  const resized = await selectIncident(inc.id);
   const drill = await startDrill();
   const inDrill = await fromEvent(gauge.index, gauge.events[gauge.events.length - 1].id);
   const drillResources = selected!.resources.length;
   const drillIncidents = await refreshIncidents();
   return {
     feeds: f.map((x) => ({ health: x.health, events: x.events.length })), incident: inc.incident_no, kind: inc.kind,
-    rings: d.rings.map((r) => r.buildings), resources: d.resources.length, routed: d.resources.every((r) => r.travel_s > 0),
+    rings: d.rings.map((r) => r.buildings), rings_after: resized.rings.map((r) => r.radius_m), resources: d.resources.length, routed: d.resources.every((r) => r.travel_s > 0),
     route_ms: d.route_ms, red_before: before, drill: drill.drill, drill_store: drill.store, drill_incident: inDrill.incident_no, drill_resources: drillResources,
     drill_incidents: drillIncidents.length,
   };
