@@ -178,3 +178,49 @@ fn a_dead_server_is_a_failed_poll_not_a_panic() {
     assert!(feed.last_error().unwrap().contains(&port.to_string()));
     assert!(Feed::new(FeedConfig::new("not a url")).is_err());
 }
+
+#[test]
+fn a_cap_index_through_malformed_xml_and_cut_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("cap");
+    std::fs::create_dir(&cap).unwrap();
+    for (name, bytes) in common::rain_chain().into_iter().take(2) {
+        std::fs::write(cap.join(&name), &bytes).unwrap();
+    }
+    let f = |x| Some(x);
+    // Poll 1: the index is malformed XML → failed. Poll 2: index fine (2), first alert cut
+    // short then fine (3, 4), second alert malformed → failed, kept for the next poll (5; no
+    // retry of a parse error). Poll 3: index (6), second alert (7).
+    let script = vec![f(Fault::Malformed), None, f(Fault::Truncate), None, f(Fault::Malformed), None, None];
+    let server = serve(
+        dir.path(),
+        0,
+        ServeOptions {
+            replay_speed: None,
+            faults: FaultPlan { every: vec![], script },
+        },
+    )
+    .unwrap();
+    let mut cfg = config(format!("{}cap/index.atom", server.url()));
+    cfg.format = Some(FeedFormat::CapIndex);
+    let mut feed = Feed::new(cfg).unwrap();
+    let rt = rt();
+    let mut changes = Vec::new();
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let r = rt.block_on(feed.poll());
+        outcomes.push(matches!(r.outcome, Outcome::Failed { .. }));
+        changes.extend(r.changes.into_iter().map(|c| (c.kind, c.event.title)));
+    }
+    assert_eq!(outcomes, [true, true, false]);
+    // The alert, then its update: each once, nothing lost to the faults.
+    assert_eq!(
+        changes,
+        vec![
+            (ChangeKind::New, "暴雨黄色预警".to_string()),
+            (ChangeKind::Updated, "暴雨橙色预警".to_string())
+        ]
+    );
+    assert_eq!(feed.store().len(), 1);
+    assert_eq!(server.stats.faults.load(Ordering::SeqCst), 3);
+}
