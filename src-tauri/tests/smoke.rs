@@ -7,12 +7,21 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[test]
-fn app_starts_under_xvfb_and_draws_the_demo_city() {
+/// Start the real app under Xvfb (inside `wrap`, a command prefix) on the demo city, let the
+/// page drive it, and return its report and the folder of its files.
+fn run_app(wrap: &[&str]) -> (serde_json::Value, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("smoke.json");
     let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json");
-    let mut child = Command::new("xvfb-run")
+    let mut cmd = match wrap.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg("xvfb-run");
+            c
+        }
+        None => Command::new("xvfb-run"),
+    };
+    let mut child = cmd
         .args(["-a", "-s", "-screen 0 1280x800x24"])
         .arg(env!("CARGO_BIN_EXE_jingwei-desktop"))
         .env("JINGWEI_SMOKE_FILE", &report)
@@ -39,7 +48,27 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     }
     let out = child.wait_with_output().unwrap();
     assert!(ok, "no report after 180 s; stderr: {}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let v = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    (v, dir)
+}
+
+/// Offline: in a network namespace of its own with only loopback up and no routes, the app
+/// starts, draws the city, runs both panels (feeds come from its own server on 127.0.0.1).
+#[test]
+fn app_works_offline_in_a_network_namespace_without_routes() {
+    let script = r#"ip link set lo up && test -z "$(ip route show)" && test -z "$(ip -6 route show | grep -v '^::1\|^fe80')" && exec "$@""#;
+    let (v, _dir) = run_app(&["unshare", "--net", "--", "sh", "-c", script, "sh"]);
+    assert_eq!(v["mode"], "3d", "{v}");
+    assert!(v["frame_drawn_share"].as_f64().unwrap() > 0.1, "{v}");
+    assert!(v["violations"]["findings"].as_u64().unwrap() > 100, "{v}");
+    assert_eq!(v["command"]["feeds"][0]["health"], "live", "{v}");
+    assert!(v["command"]["resources"].as_u64().unwrap() >= 4, "{v}");
+}
+
+#[test]
+fn app_starts_under_xvfb_and_draws_the_demo_city() {
+    let (v, dir) = run_app(&[]);
+
     assert_eq!(v["layers"], 10, "{v}");
     assert_eq!(v["crs"], "EPSG:4550", "{v}");
     assert_eq!(v["mode"], "3d", "the 3D view fell back to 2D: {v}");
