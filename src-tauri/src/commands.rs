@@ -289,3 +289,129 @@ pub async fn identify(
     }
     Ok(out)
 }
+
+/// A search hit.
+#[derive(Serialize)]
+pub struct SearchHit {
+    layer_id: String,
+    layer: String,
+    fid: i64,
+    field: String,
+    value: String,
+}
+
+/// Features whose text attributes contain `query` (case-insensitive): a building name, a permit
+/// number, an address. At most `limit`, layers in tree order.
+#[tauri::command]
+pub async fn search_features(state: tauri::State<'_, AppState>, query: String, limit: Option<usize>) -> Result<Vec<SearchHit>, String> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let limit = limit.unwrap_or(20).min(200);
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    let mut out = Vec::new();
+    for wl in ws.layers.iter().rev() {
+        let text: Vec<usize> = (0..wl.layer.fields.len())
+            .filter(|i| wl.layer.fields[*i].kind == jingwei_layers::FieldKind::Text)
+            .collect();
+        for row in 0..wl.layer.len() {
+            let f = wl.layer.feature(row);
+            if let Some((i, v)) = text.iter().find_map(|i| {
+                f.value(*i)
+                    .as_str()
+                    .filter(|v| v.to_lowercase().contains(&q))
+                    .map(|v| (*i, v.to_string()))
+            }) {
+                out.push(SearchHit {
+                    layer_id: wl.id.clone(),
+                    layer: wl.title.clone(),
+                    fid: f.fid(),
+                    field: wl.layer.fields[i].name.clone(),
+                    value: v,
+                });
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Fly to a feature and highlight it; returns the view.
+#[tauri::command]
+pub async fn fly_to_feature(
+    state: tauri::State<'_, AppState>,
+    layer_id: String,
+    fid: i64,
+    width: u32,
+    height: u32,
+    current: Option<View>,
+) -> Result<View, String> {
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    let wl = ws.layer(&layer_id).ok_or_else(|| format!("no layer '{layer_id}'"))?;
+    let row = wl
+        .layer
+        .row_of_fid(fid)
+        .ok_or_else(|| format!("no feature {fid} in {}", wl.title))?;
+    let g = wl.layer.geometries[row].clone().ok_or("the feature has no geometry")?;
+    let r = geo::BoundingRect::bounding_rect(&g).ok_or("the feature has no geometry")?;
+    let building = jingwei_viewer::scene::is_building_layer(&wl.id, &wl.layer);
+    push_scene_highlighted(
+        &state,
+        ws,
+        &Highlight {
+            building: building.then(|| (wl.layer.name.clone(), fid)),
+            shape: (!building).then_some(g),
+            ..Highlight::default()
+        },
+    )?;
+    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
+    let m = 80.0f64.max(r.width().max(r.height()));
+    let extent = [
+        (r.min().x - m - ox) as f32,
+        -((r.max().y + m - oy) as f32),
+        (r.max().x + m - ox) as f32,
+        -((r.min().y - m - oy) as f32),
+    ];
+    let (pitch, yaw) = current.map_or((50.0, 20.0), |v| (v.pitch_deg.max(30.0), v.yaw_deg));
+    Ok(View::frame(extent, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw))
+}
+
+/// Where the cursor is: CGCS2000 lon/lat and workspace x/y (Gauss-Krüger metres).
+#[derive(Serialize)]
+pub struct CursorDto {
+    lon: f64,
+    lat: f64,
+    x: f64,
+    y: f64,
+    crs: String,
+}
+
+/// The ground position under a pixel of the 3D view.
+#[tauri::command]
+pub async fn cursor_position(
+    state: tauri::State<'_, AppState>,
+    x: f32,
+    y: f32,
+    width: u32,
+    height: u32,
+    view: View,
+) -> Result<Option<CursorDto>, String> {
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    let Some((wx, wy)) = ground_xy(ws, &view, x, y, width, height) else {
+        return Ok(None);
+    };
+    let (lon, lat) = ws.to_lonlat().and_then(|t| t.transform(wx, wy)).map_err(|e| e.to_string())?;
+    Ok(Some(CursorDto {
+        lon,
+        lat,
+        x: wx,
+        y: wy,
+        crs: ws.crs.label(),
+    }))
+}

@@ -83,6 +83,15 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert!(v["first_frame_s"].as_f64().unwrap() > 0.0, "{v}");
     eprintln!("interaction latency: {v}");
 
+    // Search by name flies to the hospital and highlights it; the cursor readout gives the
+    // centre of the view in lon/lat inside the demo city.
+    let s = &v["search"];
+    assert!(s["hits"].as_u64().unwrap() >= 1, "{s}");
+    assert!(s["first"].as_str().unwrap().contains("东方医院"), "{s}");
+    assert_eq!(s["flew"], true, "{s}");
+    let (lon, lat) = (s["centre"]["lon"].as_f64().unwrap(), s["centre"]["lat"].as_f64().unwrap());
+    assert!((121.47..121.53).contains(&lon) && (31.22..31.26).contains(&lat), "{s}");
+
     // The violation panel, driven in the page as an inspector would: run the rules, select the
     // top case (the view flies there and its building turns red), confirm it with a comment,
     // add a note and a photo, filter by rule, draw a polygon for a new case.

@@ -158,9 +158,46 @@ function status() {
   if (ws) $("status").textContent = `${t("crs")}: ${ws.crs} — ${ws.crs_name}${lastFrame ? "　" + lastFrame : ""}`;
 }
 
+// ---------- Search and the cursor position ----------
+
+interface SearchHit { layer_id: string; layer: string; fid: number; field: string; value: string }
+
+async function search(q: string): Promise<SearchHit[]> {
+  const hits = await invoke<SearchHit[]>("search_features", { query: q, limit: 20 });
+  const ul = $("search-results");
+  ul.hidden = !q.trim();
+  ul.innerHTML = hits.length
+    ? hits.map((h, i) => `<li data-i="${i}">${esc(h.value)} <small>${esc(h.layer)} #${h.fid} · ${esc(h.field)}</small></li>`).join("")
+    : `<li>${esc(t("search_none"))}</li>`;
+  ul.querySelectorAll("li[data-i]").forEach((li) => {
+    (li as HTMLElement).onclick = () => { ul.hidden = true; flyTo(hits[Number((li as HTMLElement).dataset.i)]); };
+  });
+  return hits;
+}
+
+async function flyTo(h: SearchHit) {
+  const [w, hgt] = canvasPixels();
+  view = await invoke<View>("fly_to_feature", { layerId: h.layer_id, fid: h.fid, width: w, height: hgt, current: view });
+  await requestFrame();
+  return view;
+}
+
+let cursorBusy = false;
+async function showCursor(x: number, y: number) {
+  if (cursorBusy || !view || mode !== "3d") return;
+  cursorBusy = true;
+  try {
+    const dpr = window.devicePixelRatio || 1;
+    const [w, h] = canvasPixels();
+    const c = await invoke<{ lon: number; lat: number; x: number; y: number; crs: string } | null>("cursor_position", { x: x * dpr, y: y * dpr, width: w, height: h, view });
+    $("cursor").textContent = c ? `${c.lon.toFixed(6)}°E ${c.lat.toFixed(6)}°N · ${c.crs} X ${c.x.toFixed(1)} Y ${c.y.toFixed(1)}` : "";
+  } finally { cursorBusy = false; }
+}
+
 function texts() {
   $("title").textContent = t("title");
   $("lang").textContent = t("lang");
+  ($("search") as HTMLInputElement).placeholder = t("search");
   $("notice").textContent = mode === "3d" ? t("hint3d") : t("fallback2d");
   status();
   buildTree();
@@ -220,12 +257,21 @@ async function start() {
         if (lastTiming) timed.push(lastTiming);
       }
     }
+    let found: Record<string, unknown> | null = null;
+    if (n && mode === "3d") {
+      const hits = await search("东方医院");
+      const before = JSON.stringify(view);
+      if (hits.length) await flyTo(hits[0]);
+      const [w, h] = canvasPixels();
+      const c = await invoke<{ lon: number; lat: number } | null>("cursor_position", { x: w / 2, y: h / 2, width: w, height: h, view });
+      found = { hits: hits.length, first: hits[0]?.value ?? null, layer: hits[0]?.layer_id ?? null, flew: JSON.stringify(view) !== before, red: redShare(), centre: c };
+    }
     const violations = n && mode === "3d" ? await smokeFlow() : null;
     const command = n && mode === "3d" ? await commandSmoke() : null;
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
       frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-      width: lastTiming?.width, height: lastTiming?.height, violations, command } });
+      width: lastTiming?.width, height: lastTiming?.height, search: found, violations, command } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
@@ -234,6 +280,12 @@ async function start() {
 }
 
 $("lang").addEventListener("click", () => { toggleLang(); texts(); });
+let searchTimer = 0;
+$("search").addEventListener("input", (e) => {
+  clearTimeout(searchTimer);
+  const q = (e.target as HTMLInputElement).value;
+  searchTimer = window.setTimeout(() => search(q).catch((err) => console.error(err)), 200);
+});
 window.addEventListener("resize", () => (mode === "3d" ? requestFrame() : render2d()));
 canvas.addEventListener("contextmenu", (e) => e.preventDefault());
 canvas.addEventListener("wheel", (e) => {
@@ -255,7 +307,11 @@ window.addEventListener("mouseup", async (e) => {
 });
 canvas.addEventListener("dblclick", () => { if (tool === "polygon") finishPolygon(); });
 canvas.addEventListener("mousemove", (e) => {
-  if (!drag) return;
+  if (!drag) {
+    const r = canvas.getBoundingClientRect();
+    showCursor(e.clientX - r.left, e.clientY - r.top);
+    return;
+  }
   const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
   drag.moved += Math.abs(dx) + Math.abs(dy);
   drag.x = e.clientX; drag.y = e.clientY;
