@@ -74,7 +74,7 @@ fn map_png(renderer: &mut Renderer, ws: &Workspace, d: &CaseDetail) -> Result<Op
         shape: Some(g.clone()),
         permit: refs.permit,
         zones: refs.zones,
-        extra: Vec::new(),
+        ..Highlight::default()
     };
     let scene = build_scene_highlighted(ws, &h);
     let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);

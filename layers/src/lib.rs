@@ -21,6 +21,7 @@ pub mod index;
 pub mod layer;
 pub mod ops;
 pub mod source;
+pub mod table;
 pub mod tmerc;
 pub mod validity;
 pub mod value;

@@ -191,7 +191,7 @@ pub async fn select_case(
         shape: case.geometry.clone(),
         permit: refs.permit,
         zones: refs.zones,
-        extra: Vec::new(),
+        ..Highlight::default()
     };
     push_scene_highlighted(&state, ws, &h)?;
     let view = case.geometry.as_ref().and_then(|g| fly_to(ws, g, width, height, current));

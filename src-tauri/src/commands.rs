@@ -35,6 +35,8 @@ pub struct AppState {
     pub(crate) graph: Mutex<Option<std::sync::Arc<jingwei_analysis::routing::RoadGraph>>>,
     /// Feed events and open incidents (by source), always drawn on top.
     pub(crate) overlay: Mutex<std::collections::BTreeMap<&'static str, Vec<(String, geo::Geometry)>>>,
+    /// The attribute table's current row order (layer, query, rows), computed once per query.
+    table: Mutex<Option<(String, jingwei_layers::table::TableQuery, std::sync::Arc<Vec<u32>>)>>,
     /// Whether the panels work on a drill copy.
     pub(crate) drill: std::sync::atomic::AtomicBool,
 }
@@ -50,6 +52,7 @@ impl Default for AppState {
             feeds: tokio::sync::Mutex::new(None),
             graph: Mutex::new(None),
             overlay: Mutex::new(Default::default()),
+            table: Mutex::new(None),
             drill: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -414,4 +417,94 @@ pub async fn cursor_position(
         y: wy,
         crs: ws.crs.label(),
     }))
+}
+
+/// One page of a layer's attribute table, in the order and with the filter asked for (the order
+/// is computed once per query and kept, so scrolling a million rows only fetches what shows).
+#[tauri::command]
+pub async fn attribute_page(
+    state: tauri::State<'_, AppState>,
+    layer_id: String,
+    offset: usize,
+    limit: usize,
+    sort: Option<String>,
+    desc: bool,
+    filter: Option<String>,
+) -> Result<jingwei_layers::table::Page, String> {
+    use jingwei_layers::table::{TableQuery, order, page};
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    let wl = ws.layer(&layer_id).ok_or_else(|| format!("no layer '{layer_id}'"))?;
+    let q = TableQuery {
+        sort: sort.filter(|s| !s.is_empty()),
+        desc,
+        filter: filter.filter(|f| !f.trim().is_empty()),
+    };
+    let mut cache = state.table.lock().map_err(|e| e.to_string())?;
+    let rows = match cache.as_ref() {
+        Some((id, cq, rows)) if *id == layer_id && *cq == q => rows.clone(),
+        _ => {
+            let rows = std::sync::Arc::new(order(&wl.layer, &q)?);
+            *cache = Some((layer_id.clone(), q, rows.clone()));
+            rows
+        }
+    };
+    Ok(page(&wl.layer, &rows, offset, limit.min(1000)))
+}
+
+/// Highlight selected features (table rows) in 3D; with `zoom`, return a view that frames them.
+#[tauri::command]
+pub async fn select_features(
+    state: tauri::State<'_, AppState>,
+    layer_id: String,
+    fids: Vec<i64>,
+    zoom: bool,
+    width: u32,
+    height: u32,
+    current: Option<View>,
+) -> Result<Option<View>, String> {
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    let wl = ws.layer(&layer_id).ok_or_else(|| format!("no layer '{layer_id}'"))?;
+    push_scene_highlighted(
+        &state,
+        ws,
+        &Highlight {
+            selection: (!fids.is_empty()).then(|| (wl.layer.name.clone(), fids.clone())),
+            ..Highlight::default()
+        },
+    )?;
+    if !zoom {
+        return Ok(None);
+    }
+    let mut ext = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for fid in &fids {
+        let Some(r) = wl
+            .layer
+            .row_of_fid(*fid)
+            .and_then(|row| wl.layer.geometries[row].as_ref())
+            .and_then(geo::BoundingRect::bounding_rect)
+        else {
+            continue;
+        };
+        ext = [
+            ext[0].min(r.min().x),
+            ext[1].min(r.min().y),
+            ext[2].max(r.max().x),
+            ext[3].max(r.max().y),
+        ];
+    }
+    if ext[0] > ext[2] {
+        return Ok(None);
+    }
+    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
+    let m = 60.0f64.max((ext[2] - ext[0]).max(ext[3] - ext[1]) * 0.2);
+    let e = [
+        (ext[0] - m - ox) as f32,
+        -((ext[3] + m - oy) as f32),
+        (ext[2] + m - ox) as f32,
+        -((ext[1] - m - oy) as f32),
+    ];
+    let (pitch, yaw) = current.map_or((50.0, 20.0), |v| (v.pitch_deg.max(30.0), v.yaw_deg));
+    Ok(Some(View::frame(e, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw)))
 }

@@ -23,6 +23,8 @@ fn main() {
             commands::search_features,
             commands::fly_to_feature,
             commands::cursor_position,
+            commands::attribute_page,
+            commands::select_features,
             cases_cmd::run_violations,
             cases_cmd::list_cases,
             cases_cmd::select_case,

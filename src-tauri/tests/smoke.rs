@@ -83,6 +83,29 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert!(v["first_frame_s"].as_f64().unwrap() > 0.0, "{v}");
     eprintln!("interaction latency: {v}");
 
+    // The attribute table: 1,450 buildings, sorted by height the tallest first, filtered by
+    // name, a row selected turns its building red, zoom to selection moves the view.
+    let tb = &v["table"];
+    let demo = jingwei_layers::Source::open(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/lujiazui_osm.gpkg"),
+        &jingwei_layers::OpenOptions::default(),
+    )
+    .unwrap()
+    .read_layer(Some("buildings_polygon"))
+    .unwrap();
+    let h = demo.field_index("height").unwrap();
+    let tallest = (0..demo.len())
+        .filter_map(|r| demo.feature(r).value(h).as_f64())
+        .fold(f64::MIN, f64::max);
+    assert_eq!(tb["total"], 1450, "{tb}");
+    assert_eq!(tb["top_value"].as_f64(), Some(tallest), "{tb}");
+    assert!(
+        tb["filtered"].as_u64().unwrap() >= 1 && tb["filtered"].as_u64().unwrap() < 1450,
+        "{tb}"
+    );
+    assert!(tb["red_after"].as_f64().unwrap() > tb["red_before"].as_f64().unwrap(), "{tb}");
+    assert_eq!(tb["zoomed"], true, "{tb}");
+
     // Search by name flies to the hospital and highlights it; the cursor readout gives the
     // centre of the view in lon/lat inside the demo city.
     let s = &v["search"];

@@ -2,6 +2,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { t, toggleLang } from "./i18n";
 import { casesTexts, finishPolygon, initCases, mapClick, smokeFlow, tool, viewMoved } from "./cases";
 import { commandClick, commandSmoke, commandTexts, initCommand } from "./command";
+import { initTable, openTable, tableSmoke, tableTexts } from "./table";
 
 interface LayerDto {
   id: string; title: string; group: string; features: number; geometry_type: string;
@@ -147,8 +148,11 @@ function buildTree() {
       row.appendChild(document.createTextNode(l.title));
       if (l.synthetic) { const tag = document.createElement("span"); tag.className = "tag"; tag.textContent = t("synthetic"); row.appendChild(tag); }
       const c = document.createElement("span"); c.className = "count"; c.textContent = `${l.features}`;
+      const tb = document.createElement("button"); tb.type = "button"; tb.className = "tbl"; tb.textContent = t("table.open"); tb.title = t("table.open");
+      tb.onclick = (e) => { e.preventDefault(); openTable(l.id, l.title); };
       c.title = `${l.features} ${t("features")}${l.invalid ? `, ${l.invalid} ${t("invalid")}` : ""}`;
       row.appendChild(c);
+      row.appendChild(tb);
       tree.appendChild(row);
     }
   }
@@ -203,6 +207,7 @@ function texts() {
   buildTree();
   casesTexts();
   commandTexts();
+  tableTexts();
 }
 
 async function showIdentify(x: number, y: number) {
@@ -266,12 +271,13 @@ async function start() {
       const c = await invoke<{ lon: number; lat: number } | null>("cursor_position", { x: w / 2, y: h / 2, width: w, height: h, view });
       found = { hits: hits.length, first: hits[0]?.value ?? null, layer: hits[0]?.layer_id ?? null, flew: JSON.stringify(view) !== before, red: redShare(), centre: c };
     }
+    const table = n && mode === "3d" ? await tableSmoke("buildings", "建筑现状", "height", "东方") : null;
     const violations = n && mode === "3d" ? await smokeFlow() : null;
     const command = n && mode === "3d" ? await commandSmoke() : null;
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
       frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-      width: lastTiming?.width, height: lastTiming?.height, search: found, violations, command } });
+      width: lastTiming?.width, height: lastTiming?.height, search: found, table, violations, command } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
@@ -344,5 +350,6 @@ const hooks = {
   redShare,
 };
 initCases(hooks);
+initTable(hooks);
 initCommand(hooks);
 start();

@@ -142,6 +142,8 @@ pub struct Highlight {
     pub building: Option<(String, i64)>,
     /// A shape with no building (a drawn polygon, a point), drawn flat in the highlight colour.
     pub shape: Option<Geometry>,
+    /// Selected features (layer, fids), drawn in the highlight colour instead of their own.
+    pub selection: Option<(String, Vec<i64>)>,
     /// A permit (layer, fid), outlined.
     pub permit: Option<(String, i64)>,
     /// Zones (layer, fid), tinted.
@@ -158,30 +160,35 @@ fn find_row(ws: &Workspace, (layer, fid): &(String, i64)) -> Option<(usize, usiz
 
 /// One row of `layer` as a layer of its own (its fields kept: a building keeps its height).
 pub fn single_row(layer: &Layer, row: usize, name: &str) -> Layer {
-    let mut out = Layer {
+    subset(layer, &[row], name)
+}
+
+/// Some rows of `layer` as a layer of their own, fields kept.
+pub fn subset(layer: &Layer, rows: &[usize], name: &str) -> Layer {
+    Layer {
         name: name.to_string(),
         source_path: layer.source_path.clone(),
         driver: layer.driver.clone(),
         geometry_type: layer.geometry_type.clone(),
         crs: layer.crs.clone(),
         fields: layer.fields.clone(),
-        columns: Vec::new(),
-        fids: vec![layer.fids[row]],
-        geometries: vec![layer.geometries[row].clone()],
+        columns: layer
+            .fields
+            .iter()
+            .zip(&layer.columns)
+            .map(|(f, c)| {
+                let mut col = jingwei_layers::Column::for_kind(f.kind, rows.len());
+                for r in rows {
+                    col.push(c.get(*r, f.kind));
+                }
+                col
+            })
+            .collect(),
+        fids: rows.iter().map(|r| layer.fids[*r]).collect(),
+        geometries: rows.iter().map(|r| layer.geometries[*r].clone()).collect(),
         encoding: None,
         issues: Vec::new(),
-    };
-    out.columns = layer
-        .fields
-        .iter()
-        .zip(&layer.columns)
-        .map(|(f, c)| {
-            let mut col = jingwei_layers::Column::for_kind(f.kind, 1);
-            col.push(c.get(row, f.kind));
-            col
-        })
-        .collect();
-    out
+    }
 }
 
 /// Build the scene with `h` picked out: the highlighted building replaces its own prism, the
@@ -191,9 +198,20 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     let mut scene = SceneData::default();
     let mut ext = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
     let hidden = h.building.as_ref().and_then(|b| find_row(ws, b));
+    // The selection: its layer and rows.
+    let selected: Option<(usize, Vec<usize>)> = h.selection.as_ref().and_then(|(layer, fids)| {
+        let li = ws.layers.iter().position(|l| l.layer.name == *layer || l.id == *layer)?;
+        let rows: Vec<usize> = fids.iter().filter_map(|f| ws.layers[li].layer.row_of_fid(*f)).collect();
+        (!rows.is_empty()).then_some((li, rows))
+    });
     for (order, (li, wl)) in ws.layers.iter().enumerate().enumerate().filter(|(_, (_, l))| l.visible) {
-        let skip = hidden.filter(|(hl, _)| *hl == li).map(|(_, row)| row);
-        add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, order, origin, skip);
+        let mut skip: Vec<usize> = hidden.filter(|(hl, _)| *hl == li).map(|(_, row)| row).into_iter().collect();
+        if let Some((sl, rows)) = &selected {
+            if *sl == li {
+                skip.extend(rows);
+            }
+        }
+        add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, order, origin, &skip);
     }
     let mut extra: Vec<(&str, Layer)> = Vec::new();
     for z in &h.zones {
@@ -203,6 +221,16 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     }
     if let Some((li, row)) = h.permit.as_ref().and_then(|p| find_row(ws, p)) {
         extra.push(("case_permit", single_row(&ws.layers[li].layer, row, "case_permit")));
+    }
+    if let Some((li, rows)) = &selected {
+        let src = &ws.layers[*li];
+        // A building selection stays extruded (its id says building), anything else lies flat.
+        let id = if is_building_layer(&src.id, &src.layer) {
+            "highlight_selection_building"
+        } else {
+            "highlight_selection"
+        };
+        extra.push((id, subset(&src.layer, rows, id)));
     }
     if let Some((li, row)) = hidden {
         extra.push(("highlight_building", single_row(&ws.layers[li].layer, row, "highlight_building")));
@@ -214,25 +242,26 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     }
     let base = ws.layers.len();
     for (i, (id, layer)) in extra.iter().enumerate() {
-        add_layer(&mut scene, &mut ext, id, layer, base + i, origin, None);
+        add_layer(&mut scene, &mut ext, id, layer, base + i, origin, &[]);
     }
     scene.extent_local = (ext[0] <= ext[2]).then_some(ext);
     scene
 }
 
 /// The meshes of one layer (`skip`: a row left out), `order` setting its height in the stack.
-fn add_layer(scene: &mut SceneData, ext: &mut [f32; 4], id: &str, layer: &Layer, order: usize, origin: [f64; 2], skip: Option<usize>) {
+fn add_layer(scene: &mut SceneData, ext: &mut [f32; 4], id: &str, layer: &Layer, order: usize, origin: [f64; 2], skip: &[usize]) {
     // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
     let h = 0.3 * order as f32;
     let st = style::for_layer(id, layer);
     if is_building_layer(id, layer) {
-        let mesh = match skip {
-            Some(row) => {
-                let mut l = layer.clone();
-                l.geometries[row] = None;
-                extrude_layer(&l, &HeightRule::default(), origin)
+        let mesh = if skip.is_empty() {
+            extrude_layer(layer, &HeightRule::default(), origin)
+        } else {
+            let mut l = layer.clone();
+            for row in skip {
+                l.geometries[*row] = None;
             }
-            None => extrude_layer(layer, &HeightRule::default(), origin),
+            extrude_layer(&l, &HeightRule::default(), origin)
         };
         scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
         grow(ext, &mesh);
@@ -249,7 +278,7 @@ fn add_layer(scene: &mut SceneData, ext: &mut [f32; 4], id: &str, layer: &Layer,
     let mut markers = MeshData::default();
     for (row, g) in layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
-        if skip == Some(row) {
+        if skip.contains(&row) {
             continue;
         }
         let class = st.class_of(layer, row);
