@@ -6,12 +6,14 @@
 //!
 //! - [`scene`] (engine-independent): layers → merged meshes per layer (fills, ribbons, markers,
 //!   extruded buildings) with styles from [`style`].
+//! - [`pick`]: the building a view ray hits first (roof or wall), in f64 workspace metres.
 //! - [`render`] (Bevy): an offscreen renderer — no window, no display, software Vulkan where
 //!   there is no GPU — used by `jingwei render`, the tests and the desktop app alike.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod extrude;
+pub mod pick;
 pub mod render;
 pub mod scene;
 pub mod style;

@@ -239,3 +239,66 @@ fn demo_city_matches_its_snapshot() {
         "snapshot differs: mean {mean:.2}, {big} pixels off"
     );
 }
+
+#[test]
+fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
+    use jingwei_viewer::extrude::HeightRule;
+    use jingwei_viewer::pick::pick_prism;
+    let ws = jingwei_layers::Workspace::open_catalog(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"),
+        None,
+        jingwei_layers::RepairMode::Repair,
+    )
+    .unwrap();
+    let b = ws.layer("buildings").unwrap();
+    let rule = HeightRule::default();
+    // The tallest building, seen obliquely from the south: aim at a point 20 m below its roof on
+    // the axis of its footprint's centre.
+    let tallest = (0..b.layer.len())
+        .max_by(|x, y| rule.heights(&b.layer, *x).1.total_cmp(&rule.heights(&b.layer, *y).1))
+        .unwrap();
+    let (_, top) = rule.heights(&b.layer, tallest);
+    let c = geo::Centroid::centroid(b.layer.geometries[tallest].as_ref().unwrap()).unwrap();
+    let (lx, lz) = ((c.x() - ws.origin_xy[0]) as f32, -((c.y() - ws.origin_xy[1]) as f32));
+    let view = jingwei_viewer::render::View {
+        target: [lx, (top - 20.0) as f32, lz],
+        distance_m: 600.0,
+        pitch_deg: 30.0,
+        yaw_deg: 0.0,
+        fov_deg: 45.0,
+    };
+    let (w, h) = (320u32, 240u32);
+    let hit = pick_prism(&b.layer, &b.index, &rule, ws.origin_xy, &view, (w / 2) as f32, (h / 2) as f32, w, h).expect("a building is hit");
+    // The hit lies on the surface of the building picked, high above the ground …
+    let g = b.layer.geometries[hit.row].as_ref().unwrap();
+    let at = geo::Point::new(hit.point[0], hit.point[1]);
+    assert!(
+        geo::Distance::distance(&geo::Euclidean, &at, g) < 1e-6,
+        "on its footprint or wall: {hit:?}"
+    );
+    assert!(
+        hit.point[2] >= hit.base_m - 1e-6 && hit.point[2] <= hit.top_m + 1e-6 && hit.point[2] > 50.0,
+        "{hit:?}"
+    );
+    // … and nothing lies between it and the camera: a ray to a point just before the hit, cast
+    // from the same camera, would have stopped earlier if any prism were in the way.
+    let hit_local = [
+        (hit.point[0] - ws.origin_xy[0]) as f32,
+        hit.point[2] as f32,
+        -((hit.point[1] - ws.origin_xy[1]) as f32),
+    ];
+    let cam = view.transform().translation;
+    let to_hit = (bevy::math::Vec3::from(hit_local) - cam).length();
+    assert!(
+        (f64::from(to_hit) - hit.t).abs() < 0.5,
+        "the hit is at its distance along the ray: {to_hit} vs {}",
+        hit.t
+    );
+    // The ground point of the same pixel lies elsewhere, outside the building picked.
+    let [gx, gz] = view.ground_point((w / 2) as f32, (h / 2) as f32, w, h).unwrap();
+    let ground = geo::Point::new(ws.origin_xy[0] + f64::from(gx), ws.origin_xy[1] - f64::from(gz));
+    assert!(
+        !geo::Contains::contains(g, &ground),
+        "picking by ground point would have missed the building"
+    );
+}

@@ -1,0 +1,99 @@
+//! Picking extruded buildings with a view ray, in f64 workspace metres: the nearest prism the
+//! ray enters (through its roof or a wall), so that a click on a tower's top picks the tower, not
+//! the ground behind it.
+
+use geo::{Contains, Coord, Geometry, Point};
+use jingwei_layers::{Layer, SpatialIndex};
+
+use crate::extrude::HeightRule;
+use crate::render::View;
+
+/// A building hit by a ray.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrismHit {
+    /// Row in the layer.
+    pub row: usize,
+    /// Distance along the ray (m).
+    pub t: f64,
+    /// The hit point: workspace x, y and height (m).
+    pub point: [f64; 3],
+    /// The building's base and top (m).
+    pub base_m: f64,
+    /// Top.
+    pub top_m: f64,
+}
+
+fn polygons(g: &Geometry) -> Vec<&geo::Polygon> {
+    match g {
+        Geometry::Polygon(p) => vec![p],
+        Geometry::MultiPolygon(m) => m.0.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The nearest building of `layer` hit by the ray through pixel (`px`, `py`).
+pub fn pick_prism(
+    layer: &Layer,
+    index: &SpatialIndex,
+    rule: &HeightRule,
+    origin: [f64; 2],
+    view: &View,
+    px: f32,
+    py: f32,
+    width: u32,
+    height: u32,
+) -> Option<PrismHit> {
+    let (o, d) = view.ray(px, py, width, height);
+    // World coordinates: x east, y north, z up (local x, -z, y).
+    let (ox, oy, oz) = (origin[0] + f64::from(o.x), origin[1] - f64::from(o.z), f64::from(o.y));
+    let (dx, dy, dz) = (f64::from(d.x), -f64::from(d.z), f64::from(d.y));
+    if dz >= 0.0 {
+        return None;
+    }
+    // The ray's stretch from the camera down to the ground bounds the candidates.
+    let t_ground = -oz / dz;
+    let (gx, gy) = (ox + dx * t_ground, oy + dy * t_ground);
+    let bbox = [ox.min(gx), oy.min(gy), ox.max(gx), oy.max(gy)];
+    let mut best: Option<PrismHit> = None;
+    for row in index.candidates(bbox) {
+        let Some(g) = layer.geometries[row].as_ref() else { continue };
+        let (base, top) = rule.heights(layer, row);
+        let mut consider = |t: f64| {
+            if t > 0.0 && best.is_none_or(|b| t < b.t) {
+                best = Some(PrismHit {
+                    row,
+                    t,
+                    point: [ox + dx * t, oy + dy * t, oz + dz * t],
+                    base_m: base,
+                    top_m: top,
+                });
+            }
+        };
+        // The roof.
+        let t_roof = (top - oz) / dz;
+        let roof = Point::new(ox + dx * t_roof, oy + dy * t_roof);
+        if polygons(g).iter().any(|p| p.contains(&roof)) {
+            consider(t_roof);
+        }
+        // The walls: where the ray's ground track crosses an edge, between base and top.
+        for p in polygons(g) {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for w in ring.0.windows(2) {
+                    let (a, b): (Coord, Coord) = (w[0], w[1]);
+                    let (ex, ey) = (b.x - a.x, b.y - a.y);
+                    let den = dx * ey - dy * ex;
+                    if den.abs() < 1e-12 {
+                        continue;
+                    }
+                    let t = ((a.x - ox) * ey - (a.y - oy) * ex) / den;
+                    let u = ((a.x - ox) * dy - (a.y - oy) * dx) / den;
+                    let z = oz + dz * t;
+                    if (0.0..=1.0).contains(&u) && z >= base && z <= top {
+                        consider(t);
+                    }
+                }
+            }
+        }
+    }
+    best
+}
