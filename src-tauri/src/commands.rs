@@ -508,3 +508,55 @@ pub async fn select_features(
     let (pitch, yaw) = current.map_or((50.0, 20.0), |v| (v.pitch_deg.max(30.0), v.yaw_deg));
     Ok(Some(View::frame(e, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw)))
 }
+
+/// A building's height, measured where the view ray hits it.
+#[derive(Serialize)]
+pub struct HeightDto {
+    layer: String,
+    fid: i64,
+    name: Option<String>,
+    height_m: f64,
+    base_m: f64,
+    top_m: f64,
+    hit_z_m: f64,
+}
+
+/// Measure the height of the building under a pixel (the first prism the ray enters).
+#[tauri::command]
+pub async fn measure_height(
+    state: tauri::State<'_, AppState>,
+    x: f32,
+    y: f32,
+    width: u32,
+    height: u32,
+    view: View,
+) -> Result<Option<HeightDto>, String> {
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    let rule = jingwei_viewer::extrude::HeightRule::default();
+    let mut best: Option<(f64, HeightDto)> = None;
+    for wl in ws
+        .layers
+        .iter()
+        .filter(|l| l.visible && jingwei_viewer::scene::is_building_layer(&l.id, &l.layer))
+    {
+        if let Some(hit) = jingwei_viewer::pick::pick_prism(&wl.layer, &wl.index, &rule, ws.origin_xy, &view, x, y, width, height) {
+            if best.as_ref().is_none_or(|(t, _)| hit.t < *t) {
+                let f = wl.layer.feature(hit.row);
+                best = Some((
+                    hit.t,
+                    HeightDto {
+                        layer: wl.title.clone(),
+                        fid: f.fid(),
+                        name: f.value_by_name("name").and_then(|v| v.as_str().map(str::to_string)),
+                        height_m: hit.top_m - hit.base_m,
+                        base_m: hit.base_m,
+                        top_m: hit.top_m,
+                        hit_z_m: hit.point[2],
+                    },
+                ));
+            }
+        }
+    }
+    Ok(best.map(|b| b.1))
+}

@@ -25,6 +25,7 @@ fn main() {
             commands::cursor_position,
             commands::attribute_page,
             commands::select_features,
+            commands::measure_height,
             cases_cmd::run_violations,
             cases_cmd::list_cases,
             cases_cmd::select_case,

@@ -83,6 +83,33 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert!(v["first_frame_s"].as_f64().unwrap() > 0.0, "{v}");
     eprintln!("interaction latency: {v}");
 
+    // Measuring: the grid distance between two ground points agrees with the great-circle
+    // distance of their lon/lat (within the Gauss-Krüger scale error, < 0.1 % here); the height
+    // of the building under the centre is its extruded height; the scale bar shows a length.
+    let m = &v["measured"];
+    let ll = |p: &serde_json::Value| (p["lon"].as_f64().unwrap().to_radians(), p["lat"].as_f64().unwrap().to_radians());
+    let ((l1, p1), (l2, p2)) = (ll(&m["a"]), ll(&m["b"]));
+    let hav = 2.0
+        * 6_371_008.8
+        * (((p2 - p1) / 2.0).sin().powi(2) + p1.cos() * p2.cos() * ((l2 - l1) / 2.0).sin().powi(2))
+            .sqrt()
+            .asin();
+    let d = m["distance"].as_f64().unwrap();
+    assert!(d > 50.0 && (d / hav - 1.0).abs() < 2e-3, "grid {d} m vs great circle {hav} m");
+    assert!(m["area"].as_f64().unwrap() > 100.0, "{m}");
+    assert!(m["scale"].as_str().unwrap().ends_with('m'), "{m}");
+    if let Some(fid) = m["height"]["fid"].as_i64() {
+        let demo = jingwei_layers::Source::open(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/lujiazui_osm.gpkg"),
+            &jingwei_layers::OpenOptions::default(),
+        )
+        .unwrap()
+        .read_layer(Some("buildings_polygon"))
+        .unwrap();
+        let (base, top) = jingwei_viewer::extrude::HeightRule::default().heights(&demo, demo.row_of_fid(fid).unwrap());
+        assert!((m["height"]["height_m"].as_f64().unwrap() - (top - base)).abs() < 1e-6, "{m}");
+    }
+
     // The attribute table: 1,450 buildings, sorted by height the tallest first, filtered by
     // name, a row selected turns its building red, zoom to selection moves the view.
     let tb = &v["table"];

@@ -3,6 +3,7 @@ import { t, toggleLang } from "./i18n";
 import { casesTexts, finishPolygon, initCases, mapClick, smokeFlow, tool, viewMoved } from "./cases";
 import { commandClick, commandSmoke, commandTexts, initCommand } from "./command";
 import { initTable, openTable, tableSmoke, tableTexts } from "./table";
+import { area as polyArea, initMeasure, length as polyLength, measureClick, measureTexts, measureViewMoved, updateScale } from "./measure";
 
 interface LayerDto {
   id: string; title: string; group: string; features: number; geometry_type: string;
@@ -61,6 +62,7 @@ async function draw3d(): Promise<number> {
   lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
   status();
   lastPixels = pixels;
+  updateScale(view, canvas.clientHeight);
   let drawn = 0;
   for (let i = 0; i < pixels.length; i += 4) {
     if (Math.abs(pixels[i] - BACKGROUND[0]) + Math.abs(pixels[i + 1] - BACKGROUND[1]) + Math.abs(pixels[i + 2] - BACKGROUND[2]) > 9) drawn++;
@@ -208,6 +210,7 @@ function texts() {
   casesTexts();
   commandTexts();
   tableTexts();
+  measureTexts();
 }
 
 async function showIdentify(x: number, y: number) {
@@ -271,13 +274,23 @@ async function start() {
       const c = await invoke<{ lon: number; lat: number } | null>("cursor_position", { x: w / 2, y: h / 2, width: w, height: h, view });
       found = { hits: hits.length, first: hits[0]?.value ?? null, layer: hits[0]?.layer_id ?? null, flew: JSON.stringify(view) !== before, red: redShare(), centre: c };
     }
+    let measured: Record<string, unknown> | null = null;
+    if (n && mode === "3d" && view) {
+      const [w, h] = canvasPixels();
+      const a = await invoke<{ x: number; y: number } | null>("cursor_position", { x: w * 0.3, y: h * 0.6, width: w, height: h, view });
+      const b = await invoke<{ x: number; y: number } | null>("cursor_position", { x: w * 0.7, y: h * 0.6, width: w, height: h, view });
+      const c = await invoke<{ x: number; y: number } | null>("cursor_position", { x: w * 0.5, y: h * 0.8, width: w, height: h, view });
+      const ht = await invoke<{ height_m: number; fid: number } | null>("measure_height", { x: w / 2, y: h / 2, width: w, height: h, view });
+      measured = a && b && c ? { a, b, c, distance: polyLength([[a.x, a.y], [b.x, b.y]]), area: polyArea([[a.x, a.y], [b.x, b.y], [c.x, c.y]]), height: ht,
+        scale: $("scalebar-label").textContent } : null;
+    }
     const table = n && mode === "3d" ? await tableSmoke("buildings", "建筑现状", "height", "东方") : null;
     const violations = n && mode === "3d" ? await smokeFlow() : null;
     const command = n && mode === "3d" ? await commandSmoke() : null;
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
       frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-      width: lastTiming?.width, height: lastTiming?.height, search: found, table, violations, command } });
+      width: lastTiming?.width, height: lastTiming?.height, search: found, measured, table, violations, command } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
@@ -307,7 +320,7 @@ window.addEventListener("mouseup", async (e) => {
     const r = canvas.getBoundingClientRect();
     const [x, y] = [e.clientX - r.left, e.clientY - r.top];
     drag = null;
-    if (!(await mapClick(x, y)) && !(await commandClick(x, y))) showIdentify(x, y);
+    if (!(await measureClick(x, y)) && !(await mapClick(x, y)) && !(await commandClick(x, y))) showIdentify(x, y);
   }
   drag = null;
 });
@@ -323,6 +336,7 @@ canvas.addEventListener("mousemove", (e) => {
   drag.x = e.clientX; drag.y = e.clientY;
   if (mode === "3d" && view) {
     viewMoved();
+    measureViewMoved();
     if (drag.pan) {
       const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / canvas.clientHeight;
       const yaw = (view.yaw_deg * Math.PI) / 180;
@@ -351,5 +365,6 @@ const hooks = {
 };
 initCases(hooks);
 initTable(hooks);
+initMeasure(hooks);
 initCommand(hooks);
 start();
