@@ -101,6 +101,15 @@ pub struct LayerDto {
     visible: bool,
     synthetic: bool,
     invalid: usize,
+    /// Legend colours as CSS `rgba()`: fill and outline.
+    fill: String,
+    stroke: String,
+}
+
+fn css(c: jingwei_viewer::style::Rgba) -> String {
+    // A transparent fill shows in the legend as a light tint of itself.
+    let a = if c[3] <= 0.0 { 0.15 } else { c[3] };
+    format!("rgba({:.0},{:.0},{:.0},{a:.2})", c[0] * 255.0, c[1] * 255.0, c[2] * 255.0)
 }
 
 /// The workspace as the page shows it.
@@ -154,6 +163,8 @@ pub async fn open_demo(state: tauri::State<'_, AppState>) -> Result<WorkspaceDto
                 visible: l.visible,
                 synthetic: l.synthetic,
                 invalid: l.layer.validity_summary().invalid_features,
+                fill: css(jingwei_viewer::style::for_layer(&l.id, &l.layer).fill),
+                stroke: css(jingwei_viewer::style::for_layer(&l.id, &l.layer).stroke),
             })
             .collect(),
     })
@@ -559,4 +570,31 @@ pub async fn measure_height(
         }
     }
     Ok(best.map(|b| b.1))
+}
+
+/// Where exported maps go: `JINGWEI_EXPORT_DIR`, else ~/Pictures (or the home folder).
+fn export_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("JINGWEI_EXPORT_DIR") {
+        return PathBuf::from(d);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let pictures = home.join("Pictures");
+    if pictures.is_dir() { pictures } else { home }
+}
+
+/// Save a PNG the page composed (the map with title, legend, scale bar and north arrow);
+/// returns its path. Written through a temporary file and a rename.
+#[tauri::command]
+pub async fn save_png(bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.len() < 8 || &bytes[..8] != b"\x89PNG\r\n\x1a\n" {
+        return Err("not a PNG image".into());
+    }
+    let dir = export_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let stamp: String = jingwei_cases::now_utc().chars().filter(char::is_ascii_digit).take(14).collect();
+    let path = dir.join(format!("jingwei-map-{stamp}.png"));
+    let tmp = path.with_extension("png.tmp");
+    std::fs::write(&tmp, &bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path.display().to_string())
 }

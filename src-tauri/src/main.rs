@@ -26,6 +26,7 @@ fn main() {
             commands::attribute_page,
             commands::select_features,
             commands::measure_height,
+            commands::save_png,
             cases_cmd::run_violations,
             cases_cmd::list_cases,
             cases_cmd::select_case,

@@ -30,6 +30,7 @@ fn run_app(wrap: &[&str]) -> (serde_json::Value, tempfile::TempDir) {
         .env("USER", "smoke-inspector")
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("NO_AT_BRIDGE", "1")
+        .env("JINGWEI_EXPORT_DIR", dir.path().join("exports"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -109,6 +110,29 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
         let (base, top) = jingwei_viewer::extrude::HeightRule::default().heights(&demo, demo.row_of_fid(fid).unwrap());
         assert!((m["height"]["height_m"].as_f64().unwrap() - (top - base)).abs() < 1e-6, "{m}");
     }
+
+    // PNG export: the view with a title band, legend, scale bar and north arrow, saved where
+    // asked, the size of the frame.
+    let ex = &v["exported"];
+    let path = ex["path"].as_str().unwrap();
+    assert!(path.starts_with(dir.path().join("exports").to_str().unwrap()), "{ex}");
+    let img = image::open(path).unwrap().to_rgba8();
+    assert_eq!(
+        (img.width() as u64, img.height() as u64),
+        (ex["width"].as_u64().unwrap(), ex["height"].as_u64().unwrap())
+    );
+    // The title band is near-white with dark title text in it.
+    let band: Vec<&image::Rgba<u8>> = (0..img.width())
+        .flat_map(|x| (0..40).map(move |y| (x, y)))
+        .map(|(x, y)| img.get_pixel(x, y))
+        .collect();
+    let dark = band.iter().filter(|p| p[0] < 80 && p[1] < 80 && p[2] < 80).count();
+    let light = band.iter().filter(|p| p[0] > 230 && p[1] > 230 && p[2] > 230).count();
+    assert!(
+        dark > 100 && light > band.len() / 2,
+        "title band: {dark} dark, {light} light of {}",
+        band.len()
+    );
 
     // The attribute table: 1,450 buildings, sorted by height the tallest first, filtered by
     // name, a row selected turns its building red, zoom to selection moves the view.

@@ -3,11 +3,12 @@ import { t, toggleLang } from "./i18n";
 import { casesTexts, finishPolygon, initCases, mapClick, smokeFlow, tool, viewMoved } from "./cases";
 import { commandClick, commandSmoke, commandTexts, initCommand } from "./command";
 import { initTable, openTable, tableSmoke, tableTexts } from "./table";
+import { exportMap } from "./export";
 import { area as polyArea, initMeasure, length as polyLength, measureClick, measureTexts, measureViewMoved, updateScale } from "./measure";
 
 interface LayerDto {
   id: string; title: string; group: string; features: number; geometry_type: string;
-  visible: boolean; synthetic: boolean; invalid: number;
+  visible: boolean; synthetic: boolean; invalid: number; fill: string; stroke: string;
 }
 interface WorkspaceDto { crs: string; crs_name: string; origin_xy: [number, number]; layers: LayerDto[]; attribution: string[] }
 interface View { target: [number, number, number]; distance_m: number; pitch_deg: number; yaw_deg: number; fov_deg: number }
@@ -37,6 +38,26 @@ function canvasPixels(): [number, number] {
 interface FrameTiming { total: number; render: number; transfer: number; draw: number; width: number; height: number }
 let lastTiming: FrameTiming | null = null;
 let lastPixels: Uint8ClampedArray | null = null;
+let lastSize: [number, number] = [0, 0];
+
+/** Save the current view as a PNG map (title, legend, scale bar, north arrow). */
+async function exportView(): Promise<string | null> {
+  if (!lastPixels || !view || !ws) return null;
+  const [w, h] = lastSize;
+  const dpr = window.devicePixelRatio || 1;
+  const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / h;
+  const path = await exportMap({
+    frame: new ImageData(new Uint8ClampedArray(lastPixels), w, h),
+    title: t("title"),
+    subtitle: `${ws.crs} · ${new Date().toISOString().slice(0, 10)} · ${ws.attribution[0] ?? ""}`,
+    legend: ws.layers.filter((l) => l.visible).map((l) => ({ title: l.title, fill: l.fill, stroke: l.stroke })),
+    metresPerPixel: mpp,
+    yawDeg: view.yaw_deg,
+  });
+  $("status").textContent = `${t("exported")} ${path}`;
+  void dpr;
+  return path;
+}
 
 /** Share of the last frame in the highlight red (220, 38, 38 shaded). */
 function redShare(): number {
@@ -62,6 +83,7 @@ async function draw3d(): Promise<number> {
   lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
   status();
   lastPixels = pixels;
+  lastSize = [fw, fh];
   updateScale(view, canvas.clientHeight);
   let drawn = 0;
   for (let i = 0; i < pixels.length; i += 4) {
@@ -204,6 +226,7 @@ function texts() {
   $("title").textContent = t("title");
   $("lang").textContent = t("lang");
   ($("search") as HTMLInputElement).placeholder = t("search");
+  $("export").textContent = t("export");
   $("notice").textContent = mode === "3d" ? t("hint3d") : t("fallback2d");
   status();
   buildTree();
@@ -284,13 +307,14 @@ async function start() {
       measured = a && b && c ? { a, b, c, distance: polyLength([[a.x, a.y], [b.x, b.y]]), area: polyArea([[a.x, a.y], [b.x, b.y], [c.x, c.y]]), height: ht,
         scale: $("scalebar-label").textContent } : null;
     }
+    const exported = n && mode === "3d" ? { path: await exportView(), width: lastSize[0], height: lastSize[1] } : null;
     const table = n && mode === "3d" ? await tableSmoke("buildings", "建筑现状", "height", "东方") : null;
     const violations = n && mode === "3d" ? await smokeFlow() : null;
     const command = n && mode === "3d" ? await commandSmoke() : null;
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
       frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-      width: lastTiming?.width, height: lastTiming?.height, search: found, measured, table, violations, command } });
+      width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
@@ -299,6 +323,7 @@ async function start() {
 }
 
 $("lang").addEventListener("click", () => { toggleLang(); texts(); });
+$("export").addEventListener("click", () => exportView().catch((e) => { $("status").textContent = `${t("error")}: ${e}`; }));
 let searchTimer = 0;
 $("search").addEventListener("input", (e) => {
   clearTimeout(searchTimer);
