@@ -27,14 +27,14 @@ export async function composeMap(i: ExportInput): Promise<Uint8Array> {
   const font = '"Noto Sans CJK SC", "Microsoft YaHei", sans-serif';
   // Title band.
   g.fillStyle = "rgba(255,255,255,0.92)";
-  g.fillRect(0, 0, w, 44);
+  g.fillRect(0, 0, w, 54);
   g.fillStyle = "#0f172a";
   g.font = `bold 22px ${font}`;
   g.textBaseline = "middle";
-  g.fillText(i.title, 14, 22);
-  g.font = `12px ${font}`;
+  g.fillText(i.title, 14, 20);
+  g.font = `11px ${font}`;
   g.fillStyle = "#475569";
-  g.fillText(i.subtitle, Math.max(14, w - 14 - g.measureText(i.subtitle).width), 22);
+  g.fillText(i.subtitle, 14, 42, w - 28);
   // Legend.
   const rows = i.legend.slice(0, 14);
   const lh = 18, lw = 190, lx = 10, ly = h - 16 - rows.length * lh - 24;
@@ -63,7 +63,7 @@ export async function composeMap(i: ExportInput): Promise<Uint8Array> {
   g.fillStyle = "#0f172a"; g.font = `12px ${font}`;
   g.fillText(len >= 1000 ? `${len / 1000} km` : `${len} m`, sx, sy - 14);
   // North arrow.
-  const nx = w - 34, ny = 80;
+  const nx = w - 34, ny = 92;
   g.save(); g.translate(nx, ny); g.rotate((i.yawDeg * Math.PI) / 180);
   g.fillStyle = "#b91c1c";
   g.beginPath(); g.moveTo(0, -18); g.lineTo(9, 12); g.lineTo(0, 6); g.lineTo(-9, 12); g.closePath(); g.fill();
