@@ -20,6 +20,7 @@ pub mod gpkg;
 pub mod index;
 pub mod layer;
 pub mod ops;
+pub mod saved;
 pub mod source;
 pub mod table;
 pub mod tmerc;

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use crate::commands::{AppState, push_scene_highlighted};
 
 /// Where the cases of the demo workspace live: `JINGWEI_CASES`, else the user's data folder.
-fn cases_path() -> PathBuf {
+pub(crate) fn cases_path() -> PathBuf {
     if let Some(p) = std::env::var_os("JINGWEI_CASES") {
         return PathBuf::from(p);
     }
@@ -36,7 +36,12 @@ fn actor() -> String {
 pub(crate) fn with_store<T>(state: &AppState, ws: &Workspace, f: impl FnOnce(&mut CaseStore) -> Result<T, String>) -> Result<T, String> {
     let mut guard = state.cases.lock().map_err(|e| e.to_string())?;
     if guard.is_none() {
-        let path = cases_path();
+        let path = state
+            .workspace_file
+            .lock()
+            .map_err(|e| e.to_string())?
+            .clone()
+            .unwrap_or_else(cases_path);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
@@ -114,7 +119,14 @@ pub async fn run_violations(state: tauri::State<'_, AppState>) -> Result<Detecti
         updated: summary.updated,
         unchanged: summary.unchanged,
         per_rule: report.per_rule.iter().map(|(r, n)| (r.id().to_string(), *n)).collect(),
-        store: cases_path().display().to_string(),
+        store: state
+            .workspace_file
+            .lock()
+            .map_err(|e| e.to_string())?
+            .clone()
+            .unwrap_or_else(cases_path)
+            .display()
+            .to_string(),
         ms: t0.elapsed().as_secs_f64() * 1000.0,
     })
 }

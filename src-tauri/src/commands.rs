@@ -37,6 +37,8 @@ pub struct AppState {
     pub(crate) overlay: Mutex<std::collections::BTreeMap<&'static str, Vec<(String, geo::Geometry)>>>,
     /// The attribute table's current row order (layer, query, rows), computed once per query.
     table: Mutex<Option<(String, jingwei_layers::table::TableQuery, std::sync::Arc<Vec<u32>>)>>,
+    /// The workspace file (layers, view, cases, incidents); the demo's default when `None`.
+    pub(crate) workspace_file: Mutex<Option<PathBuf>>,
     /// Whether the panels work on a drill copy.
     pub(crate) drill: std::sync::atomic::AtomicBool,
 }
@@ -53,6 +55,7 @@ impl Default for AppState {
             graph: Mutex::new(None),
             overlay: Mutex::new(Default::default()),
             table: Mutex::new(None),
+            workspace_file: Mutex::new(None),
             drill: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -145,8 +148,11 @@ pub async fn open_demo(state: tauri::State<'_, AppState>) -> Result<WorkspaceDto
         push_scene(&state, &ws)?;
         *guard = Some(ws);
     }
-    let ws = guard.as_ref().expect("just opened");
-    Ok(WorkspaceDto {
+    Ok(describe(guard.as_ref().expect("just opened")))
+}
+
+fn describe(ws: &Workspace) -> WorkspaceDto {
+    WorkspaceDto {
         crs: ws.crs.label(),
         crs_name: ws.crs.name.clone(),
         origin_xy: ws.origin_xy,
@@ -167,7 +173,7 @@ pub async fn open_demo(state: tauri::State<'_, AppState>) -> Result<WorkspaceDto
                 stroke: css(jingwei_viewer::style::for_layer(&l.id, &l.layer).stroke),
             })
             .collect(),
-    })
+    }
 }
 
 /// A layer of the open workspace as GeoJSON in CGCS2000 lon/lat.
@@ -597,4 +603,103 @@ pub async fn save_png(bytes: Vec<u8>) -> Result<String, String> {
     std::fs::write(&tmp, &bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path.display().to_string())
+}
+
+fn recent_file() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("jingwei").join("recent.json")
+}
+
+/// Recently saved or opened workspace files, newest first.
+#[tauri::command]
+pub fn recent_workspaces() -> Vec<String> {
+    std::fs::read(recent_file())
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| std::path::Path::new(p).exists())
+        .collect()
+}
+
+fn remember(path: &std::path::Path) {
+    let p = path.display().to_string();
+    let mut list = recent_workspaces();
+    list.retain(|x| *x != p);
+    list.insert(0, p);
+    list.truncate(10);
+    let f = recent_file();
+    if let Some(d) = f.parent() {
+        let _ = std::fs::create_dir_all(d);
+    }
+    let _ = std::fs::write(f, serde_json::to_vec(&list).unwrap_or_default());
+}
+
+/// Save the workspace (layers, tree, the view given) into its workspace file, with its cases and
+/// incidents; `path` saves to another file, which becomes the workspace file.
+#[tauri::command]
+pub async fn workspace_save(state: tauri::State<'_, AppState>, path: Option<String>, view: Option<View>) -> Result<String, String> {
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    // The file this session works on: the open store's (a drill copy during a drill), else the
+    // workspace file.
+    let open_store = state
+        .cases
+        .lock()
+        .map_err(|e| e.to_string())?
+        .as_ref()
+        .map(|c| c.path().to_path_buf());
+    let current = open_store
+        .or(state.workspace_file.lock().map_err(|e| e.to_string())?.clone())
+        .unwrap_or_else(crate::cases_cmd::cases_path);
+    let target = path
+        .filter(|p| !p.trim().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| current.clone());
+    if target != current && current.exists() && !target.exists() {
+        // Saving as: the cases and incidents come along.
+        std::fs::copy(&current, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    // The save renames a finished copy over the file: close the store's connection first.
+    *state.cases.lock().map_err(|e| e.to_string())? = None;
+    let view = view.map(|v| serde_json::to_value(v).unwrap_or_default());
+    jingwei_layers::saved::save_workspace(ws, &target, view).map_err(|e| e.to_string())?;
+    *state.workspace_file.lock().map_err(|e| e.to_string())? = Some(target.clone());
+    remember(&target);
+    Ok(target.display().to_string())
+}
+
+/// An opened workspace: its description and saved view.
+#[derive(Serialize)]
+pub struct OpenedDto {
+    workspace: WorkspaceDto,
+    view: Option<View>,
+    path: String,
+}
+
+/// Open a saved workspace file (layers, tree, view, cases, incidents).
+#[tauri::command]
+pub async fn workspace_open(state: tauri::State<'_, AppState>, path: String) -> Result<OpenedDto, String> {
+    let p = PathBuf::from(path.trim());
+    let (ws, view) = jingwei_layers::saved::open_workspace(&p).map_err(|e| e.to_string())?;
+    let view: Option<View> = view.and_then(|v| serde_json::from_value(v).ok());
+    *state.cases.lock().map_err(|e| e.to_string())? = None;
+    *state.graph.lock().map_err(|e| e.to_string())? = None;
+    *state.table.lock().map_err(|e| e.to_string())? = None;
+    *state.extent.lock().map_err(|e| e.to_string())? = None;
+    state.overlay.lock().map_err(|e| e.to_string())?.clear();
+    *state.highlight.lock().map_err(|e| e.to_string())? = Highlight::default();
+    *state.workspace_file.lock().map_err(|e| e.to_string())? = Some(p.clone());
+    push_scene(&state, &ws)?;
+    let dto = describe(&ws);
+    *state.workspace.lock().map_err(|e| e.to_string())? = Some(ws);
+    remember(&p);
+    Ok(OpenedDto {
+        workspace: dto,
+        view,
+        path: p.display().to_string(),
+    })
 }

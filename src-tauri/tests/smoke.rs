@@ -31,6 +31,7 @@ fn run_app(wrap: &[&str]) -> (serde_json::Value, tempfile::TempDir) {
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("NO_AT_BRIDGE", "1")
         .env("JINGWEI_EXPORT_DIR", dir.path().join("exports"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -110,6 +111,24 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
         let (base, top) = jingwei_viewer::extrude::HeightRule::default().heights(&demo, demo.row_of_fid(fid).unwrap());
         assert!((m["height"]["height_m"].as_f64().unwrap() - (top - base)).abs() < 1e-6, "{m}");
     }
+
+    // Save and reopen: the same layers, the layer shown before saving still shown, the view
+    // back as saved, the file among the recent workspaces, the city drawn again — and the cases
+    // and incidents of the session still in the file.
+    let sv = &v["saved"];
+    assert_eq!(sv["layers"], 10, "{sv}");
+    assert_eq!(sv["pois_visible"], true, "{sv}");
+    assert_eq!(sv["view_restored"], true, "{sv}");
+    assert_eq!(sv["recent"][0], sv["path"], "{sv}");
+    assert!(sv["drawn"].as_f64().unwrap() > 0.1, "{sv}");
+    let reopened = jingwei_cases::CaseStore::open(Path::new(sv["path"].as_str().unwrap())).unwrap();
+    assert_eq!(
+        reopened.list(&jingwei_cases::Filter::default()).unwrap().len(),
+        v["violations"]["listed"].as_u64().unwrap() as usize + 1
+    );
+    assert!(jingwei_layers::saved::is_saved_workspace(Path::new(sv["path"].as_str().unwrap())));
+    // The session was in a drill when it saved: the save went into the drill copy, not the real file.
+    assert_eq!(sv["path"], v["command"]["drill_store"], "{sv}");
 
     // PNG export: the view with a title band, legend, scale bar and north arrow, saved where
     // asked, the size of the frame.

@@ -186,6 +186,43 @@ function status() {
   if (ws) $("status").textContent = `${t("crs")}: ${ws.crs} — ${ws.crs_name}${lastFrame ? "　" + lastFrame : ""}`;
 }
 
+// ---------- Workspace files ----------
+
+async function saveWorkspace(path: string | null = null): Promise<string> {
+  const p = await invoke<string>("workspace_save", { path, view });
+  $("status").textContent = `${t("saved")} ${p}`;
+  return p;
+}
+
+async function openWorkspace(path: string): Promise<WorkspaceDto> {
+  const o = await invoke<{ workspace: WorkspaceDto; view: View | null; path: string }>("workspace_open", { path });
+  ws = o.workspace;
+  data.clear();
+  if (o.view) view = o.view;
+  else { const [w, h] = canvasPixels(); view = await invoke<View>("initial_view", { width: w, height: h }); }
+  texts();
+  await requestFrame();
+  $("status").textContent = `${t("opened")} ${o.path}`;
+  return ws;
+}
+
+async function showOpen() {
+  const pane = $("ws-open-pane");
+  pane.hidden = !pane.hidden;
+  if (pane.hidden) return;
+  const recent = await invoke<string[]>("recent_workspaces");
+  $("ws-recent").innerHTML = recent.map((r, i) => `<li data-i="${i}">${esc(r)}</li>`).join("");
+  $("ws-recent").querySelectorAll("li").forEach((li) => {
+    (li as HTMLElement).onclick = () => { pane.hidden = true; openWorkspace(recent[Number((li as HTMLElement).dataset.i)]).catch(showError); };
+  });
+}
+
+function showError(e: unknown) {
+  const s = $("status");
+  s.textContent = `${t("error")}: ${e}`;
+  s.className = "error";
+}
+
 // ---------- Search and the cursor position ----------
 
 interface SearchHit { layer_id: string; layer: string; fid: number; field: string; value: string }
@@ -227,6 +264,10 @@ function texts() {
   $("lang").textContent = t("lang");
   ($("search") as HTMLInputElement).placeholder = t("search");
   $("export").textContent = t("export");
+  $("ws-save").textContent = t("ws.save");
+  $("ws-open").textContent = t("ws.open");
+  $("ws-open-go").textContent = t("ws.open");
+  ($("ws-path") as HTMLInputElement).placeholder = t("ws.path");
   $("notice").textContent = mode === "3d" ? t("hint3d") : t("fallback2d");
   status();
   buildTree();
@@ -311,10 +352,22 @@ async function start() {
     const table = n && mode === "3d" ? await tableSmoke("buildings", "建筑现状", "height", "东方") : null;
     const violations = n && mode === "3d" ? await smokeFlow() : null;
     const command = n && mode === "3d" ? await commandSmoke() : null;
+    let saved: Record<string, unknown> | null = null;
+    if (n && mode === "3d" && ws && view) {
+      await invoke("set_layer_visible", { id: "pois", visible: true });
+      ws.layers.find((l) => l.id === "pois")!.visible = true;
+      view.yaw_deg = 33;
+      const before = JSON.stringify(view);
+      const path = await saveWorkspace();
+      view.yaw_deg = 0;
+      const back = await openWorkspace(path);
+      saved = { path, layers: back.layers.length, pois_visible: back.layers.find((l) => l.id === "pois")?.visible ?? null,
+        view_restored: JSON.stringify(view) === before, recent: await invoke<string[]>("recent_workspaces"), drawn: await draw3d() };
+    }
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
       frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-      width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command } });
+      width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command, saved } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
@@ -323,6 +376,9 @@ async function start() {
 }
 
 $("lang").addEventListener("click", () => { toggleLang(); texts(); });
+$("ws-save").addEventListener("click", () => saveWorkspace().catch(showError));
+$("ws-open").addEventListener("click", () => showOpen().catch(showError));
+$("ws-open-go").addEventListener("click", () => { $("ws-open-pane").hidden = true; openWorkspace(($("ws-path") as HTMLInputElement).value).catch(showError); });
 $("export").addEventListener("click", () => exportView().catch((e) => { $("status").textContent = `${t("error")}: ${e}`; }));
 let searchTimer = 0;
 $("search").addEventListener("input", (e) => {

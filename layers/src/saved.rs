@@ -1,0 +1,200 @@
+//! Saving a workspace into one GeoPackage and opening it again: every layer (as loaded:
+//! repaired, in the workspace CRS) becomes a table `layer_<id>`, and a `jingwei_workspace` row in
+//! `jingwei_metadata` records the CRS, origin, layer tree (titles, groups, visibility, order)
+//! and the view. Whatever else the file holds (cases, incidents) is kept.
+//!
+//! A save writes a copy next to the file and renames it over the original only when complete,
+//! so a crash while saving leaves the last saved workspace intact.
+
+use crate::catalog::Group;
+use crate::crs::Crs;
+use crate::error::{LayersError, Result};
+use crate::source::{OpenOptions, Source};
+use crate::validity::RepairMode;
+use crate::workspace::Workspace;
+use crate::write::{NewLayer, write_gpkg_layer};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One layer of a saved workspace.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SavedLayer {
+    /// Layer id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Group.
+    pub group: Group,
+    /// Shown.
+    pub visible: bool,
+    /// Synthetic.
+    pub synthetic: bool,
+    /// The table holding it.
+    pub table: String,
+}
+
+/// The saved state of a workspace.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SavedWorkspace {
+    /// Format version.
+    pub version: u32,
+    /// CRS definition.
+    pub crs: String,
+    /// Local origin.
+    pub origin_xy: [f64; 2],
+    /// Attribution lines.
+    pub attribution: Vec<String>,
+    /// Layers, bottom to top.
+    pub layers: Vec<SavedLayer>,
+    /// The view (as the application stores it), if any.
+    pub view: Option<serde_json::Value>,
+}
+
+fn corrupt(path: &Path, detail: impl std::fmt::Display) -> LayersError {
+    LayersError::Corrupt {
+        path: path.to_owned(),
+        detail: detail.to_string(),
+    }
+}
+
+fn table_name(id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    format!("layer_{clean}")
+}
+
+/// Save `ws` (and `view`) into the GeoPackage at `path`, keeping whatever else it holds.
+pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Value>) -> Result<()> {
+    let tmp: PathBuf = {
+        let mut s = path.as_os_str().to_owned();
+        s.push(".saving");
+        PathBuf::from(s)
+    };
+    let _ = std::fs::remove_file(&tmp);
+    if path.exists() {
+        // A consistent copy of the current file (cases and incidents included).
+        let conn = Connection::open(path).map_err(|e| corrupt(path, e))?;
+        conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])
+            .map_err(|e| corrupt(path, e))?;
+    }
+    let mut layers = Vec::new();
+    for wl in &ws.layers {
+        let table = table_name(&wl.id);
+        let features: Vec<_> = (0..wl.layer.len())
+            .map(|r| {
+                let f = wl.layer.feature(r);
+                (
+                    wl.layer.geometries[r].clone(),
+                    (0..wl.layer.fields.len()).map(|i| f.value(i)).collect(),
+                )
+            })
+            .collect();
+        write_gpkg_layer(
+            &tmp,
+            &NewLayer {
+                name: &table,
+                crs: &ws.crs,
+                geometry_type: gdal_sys::OGRwkbGeometryType::wkbUnknown,
+                fields: &wl.layer.fields,
+                description: &wl.title,
+                metadata: &[],
+            },
+            &features,
+        )?;
+        layers.push(SavedLayer {
+            id: wl.id.clone(),
+            title: wl.title.clone(),
+            group: wl.group,
+            visible: wl.visible,
+            synthetic: wl.synthetic,
+            table,
+        });
+    }
+    let saved = SavedWorkspace {
+        version: 1,
+        crs: ws.crs.epsg.map_or_else(|| ws.crs.definition.clone(), |e| format!("EPSG:{e}")),
+        origin_xy: ws.origin_xy,
+        attribution: ws.attribution.clone(),
+        layers,
+        view,
+    };
+    {
+        let conn = Connection::open(&tmp).map_err(|e| corrupt(&tmp, e))?;
+        // Tables of layers no longer in the workspace go.
+        let old: Vec<String> = conn
+            .prepare("SELECT table_name FROM gpkg_contents WHERE table_name LIKE 'layer\\_%' ESCAPE '\\'")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| corrupt(&tmp, e))?;
+        let keep: Vec<&str> = saved.layers.iter().map(|l| l.table.as_str()).collect();
+        let json = serde_json::to_string(&saved).map_err(|e| corrupt(&tmp, e))?;
+        let tx = conn.unchecked_transaction().map_err(|e| corrupt(&tmp, e))?;
+        for t in old.iter().filter(|t| !keep.contains(&t.as_str())) {
+            for sql in [
+                "DELETE FROM gpkg_geometry_columns WHERE table_name = ?1",
+                "DELETE FROM gpkg_contents WHERE table_name = ?1",
+            ] {
+                tx.execute(sql, [t]).map_err(|e| corrupt(&tmp, e))?;
+            }
+            tx.execute_batch(&format!("DROP TABLE IF EXISTS \"{t}\"; DROP TABLE IF EXISTS \"rtree_{t}_geom\";"))
+                .map_err(|e| corrupt(&tmp, e))?;
+        }
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS jingwei_metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT OR IGNORE INTO gpkg_contents(table_name, data_type, identifier, description, srs_id)
+                VALUES ('jingwei_metadata', 'attributes', 'jingwei_metadata', 'Jingwei: store metadata', NULL);",
+        )
+        .map_err(|e| corrupt(&tmp, e))?;
+        tx.execute(
+            "INSERT INTO jingwei_metadata(key, value) VALUES ('jingwei_workspace', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![json],
+        )
+        .map_err(|e| corrupt(&tmp, e))?;
+        tx.commit().map_err(|e| corrupt(&tmp, e))?;
+    }
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| corrupt(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| corrupt(path, e))?;
+    Ok(())
+}
+
+/// Whether a GeoPackage holds a saved workspace.
+pub fn is_saved_workspace(path: &Path) -> bool {
+    read_saved(path).is_ok_and(|s| s.is_some())
+}
+
+fn read_saved(path: &Path) -> Result<Option<SavedWorkspace>> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| corrupt(path, e))?;
+    let json: Option<String> = conn
+        .query_row("SELECT value FROM jingwei_metadata WHERE key = 'jingwei_workspace'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .unwrap_or(None);
+    json.map(|j| serde_json::from_str(&j).map_err(|e| corrupt(path, format!("the saved workspace is unreadable: {e}"))))
+        .transpose()
+}
+
+/// Open a saved workspace: its layers, tree and view.
+pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Value>)> {
+    if !path.exists() {
+        return Err(LayersError::NotFound { path: path.to_owned() });
+    }
+    let saved = read_saved(path)?.ok_or_else(|| corrupt(path, "no saved workspace in this GeoPackage"))?;
+    let mut ws = Workspace::new(Crs::parse(&saved.crs)?)?;
+    ws.origin_xy = saved.origin_xy;
+    let src = Source::open(path, &OpenOptions::default())?;
+    for l in &saved.layers {
+        let layer = src.read_layer(Some(&l.table))?;
+        ws.add_layer(layer, RepairMode::Keep)?;
+        let wl = ws.layers.last_mut().expect("just added");
+        wl.id = l.id.clone();
+        wl.title = l.title.clone();
+        wl.group = l.group;
+        wl.visible = l.visible;
+        wl.synthetic = l.synthetic;
+    }
+    ws.attribution = saved.attribution;
+    Ok((ws, saved.view))
+}
