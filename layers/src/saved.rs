@@ -30,8 +30,15 @@ pub struct SavedLayer {
     pub visible: bool,
     /// Synthetic.
     pub synthetic: bool,
+    /// Opacity.
+    #[serde(default = "one")]
+    pub opacity: f32,
     /// The table holding it.
     pub table: String,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 /// The saved state of a workspace.
@@ -110,6 +117,7 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
             group: wl.group,
             visible: wl.visible,
             synthetic: wl.synthetic,
+            opacity: wl.opacity,
             table,
         });
     }
@@ -194,6 +202,7 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         wl.group = l.group;
         wl.visible = l.visible;
         wl.synthetic = l.synthetic;
+        wl.opacity = l.opacity;
     }
     ws.attribution = saved.attribution;
     Ok((ws, saved.view))

@@ -26,6 +26,8 @@ pub struct WorkspaceLayer {
     pub synthetic: bool,
     /// Shown or hidden.
     pub visible: bool,
+    /// Opacity, 0 (invisible) to 1.
+    pub opacity: f32,
     /// The data.
     pub layer: Layer,
     /// Its R-tree.
@@ -108,6 +110,7 @@ impl Workspace {
             group: Group::guess(&layer.name),
             synthetic: false,
             visible: true,
+            opacity: 1.0,
             id,
             index,
             layer,

@@ -104,6 +104,8 @@ pub struct LayerDto {
     visible: bool,
     synthetic: bool,
     invalid: usize,
+    /// Opacity 0–1.
+    opacity: f32,
     /// Legend colours as CSS `rgba()`: fill and outline.
     fill: String,
     stroke: String,
@@ -169,6 +171,7 @@ fn describe(ws: &Workspace) -> WorkspaceDto {
                 visible: l.visible,
                 synthetic: l.synthetic,
                 invalid: l.layer.validity_summary().invalid_features,
+                opacity: l.opacity,
                 fill: css(jingwei_viewer::style::for_layer(&l.id, &l.layer).fill),
                 stroke: css(jingwei_viewer::style::for_layer(&l.id, &l.layer).stroke),
             })
@@ -702,4 +705,107 @@ pub async fn workspace_open(state: tauri::State<'_, AppState>, path: String) -> 
         view,
         path: p.display().to_string(),
     })
+}
+
+fn layer_mut<'a>(ws: &'a mut Workspace, id: &str) -> Result<&'a mut jingwei_layers::WorkspaceLayer, String> {
+    ws.layers.iter_mut().find(|l| l.id == id).ok_or_else(|| format!("no layer '{id}'"))
+}
+
+/// Set a layer's opacity (0–1); the scene is rebuilt.
+#[tauri::command]
+pub async fn set_layer_opacity(state: tauri::State<'_, AppState>, id: String, opacity: f32) -> Result<(), String> {
+    let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_mut().ok_or("no workspace is open")?;
+    layer_mut(ws, &id)?.opacity = opacity.clamp(0.0, 1.0);
+    push_scene(&state, ws)
+}
+
+/// Move a layer up (+1, drawn later, higher in the tree) or down (−1); returns the new tree.
+#[tauri::command]
+pub async fn move_layer(state: tauri::State<'_, AppState>, id: String, delta: i32) -> Result<WorkspaceDto, String> {
+    let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_mut().ok_or("no workspace is open")?;
+    let i = ws
+        .layers
+        .iter()
+        .position(|l| l.id == id)
+        .ok_or_else(|| format!("no layer '{id}'"))?;
+    let j = (i as i64 + i64::from(delta)).clamp(0, ws.layers.len() as i64 - 1) as usize;
+    let l = ws.layers.remove(i);
+    ws.layers.insert(j, l);
+    push_scene(&state, ws)?;
+    Ok(describe(ws))
+}
+
+/// Remove a layer from the workspace (its file is not touched); returns the new tree.
+#[tauri::command]
+pub async fn remove_layer(state: tauri::State<'_, AppState>, id: String) -> Result<WorkspaceDto, String> {
+    let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_mut().ok_or("no workspace is open")?;
+    let i = ws
+        .layers
+        .iter()
+        .position(|l| l.id == id)
+        .ok_or_else(|| format!("no layer '{id}'"))?;
+    ws.layers.remove(i);
+    *state.table.lock().map_err(|e| e.to_string())? = None;
+    *state.graph.lock().map_err(|e| e.to_string())? = None;
+    push_scene(&state, ws)?;
+    Ok(describe(ws))
+}
+
+/// A view framing a layer.
+#[tauri::command]
+pub async fn zoom_to_layer(
+    state: tauri::State<'_, AppState>,
+    id: String,
+    width: u32,
+    height: u32,
+    current: Option<View>,
+) -> Result<View, String> {
+    let guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_ref().ok_or("no workspace is open")?;
+    let wl = ws.layer(&id).ok_or_else(|| format!("no layer '{id}'"))?;
+    let e = wl.layer.extent().ok_or("the layer has no geometry")?;
+    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
+    let m = 20.0;
+    let local = [
+        (e[0] - m - ox) as f32,
+        -((e[3] + m - oy) as f32),
+        (e[2] + m - ox) as f32,
+        -((e[1] - m - oy) as f32),
+    ];
+    let (pitch, yaw) = current.map_or((45.0, 20.0), |v| (v.pitch_deg, v.yaw_deg));
+    Ok(View::frame(local, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw))
+}
+
+/// Add every layer of a file (any format the core reads) to the workspace; progress goes to the
+/// page as `load-progress` events (done, total) while it reads. Returns the new tree.
+#[tauri::command]
+pub async fn add_file(app: tauri::AppHandle, state: tauri::State<'_, AppState>, path: String) -> Result<WorkspaceDto, String> {
+    use tauri::Emitter;
+    let path = PathBuf::from(path.trim());
+    let mut src = jingwei_layers::Source::open(&path, &jingwei_layers::OpenOptions::default()).map_err(|e| e.to_string())?;
+    let a = app.clone();
+    src.set_progress(std::sync::Arc::new(move |done, total| {
+        let _ = a.emit("load-progress", (done, total));
+    }));
+    let mut layers = Vec::new();
+    for name in src.layer_names() {
+        let layer = src.read_layer(Some(&name)).map_err(|e| e.to_string())?;
+        if layer.geometries.iter().any(Option::is_some) {
+            layers.push(layer);
+        }
+    }
+    if layers.is_empty() {
+        return Err(format!("{}: no layer with geometry", path.display()));
+    }
+    let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
+    let ws = guard.as_mut().ok_or("no workspace is open")?;
+    for layer in layers {
+        ws.add_layer(layer, RepairMode::Repair).map_err(|e| e.to_string())?;
+    }
+    let _ = app.emit("load-progress", (1u64, 1u64));
+    push_scene(&state, ws)?;
+    Ok(describe(ws))
 }

@@ -112,6 +112,19 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
         assert!((m["height"]["height_m"].as_f64().unwrap() - (top - base)).abs() < 1e-6, "{m}");
     }
 
+    // The layer tree: a GBK shapefile added by path (decoded, its features counted), moved
+    // down, buildings faded (the frame changes), the added layer removed again.
+    let tr = &v["tree"];
+    assert_eq!(tr["after_add"].as_u64(), tr["before"].as_u64().map(|b| b + 1), "{tr}");
+    assert!(tr["added_features"].as_u64().unwrap() > 0, "{tr}");
+    assert_eq!(
+        tr["moved_index"].as_u64().map(|i| i + 2),
+        tr["after_add"].as_u64(),
+        "one step down from the top: {tr}"
+    );
+    assert_eq!(tr["after_remove"], tr["before"], "{tr}");
+    assert!(tr["faded"].as_f64().unwrap() > 0.05, "{tr}");
+
     // Save and reopen: the same layers, the layer shown before saving still shown, the view
     // back as saved, the file among the recent workspaces, the city drawn again — and the cases
     // and incidents of the session still in the file.

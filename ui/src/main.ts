@@ -1,4 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { t, toggleLang } from "./i18n";
 import { casesTexts, finishPolygon, initCases, mapClick, smokeFlow, tool, viewMoved } from "./cases";
 import { commandClick, commandSmoke, commandTexts, initCommand } from "./command";
@@ -8,7 +10,7 @@ import { area as polyArea, initMeasure, length as polyLength, measureClick, meas
 
 interface LayerDto {
   id: string; title: string; group: string; features: number; geometry_type: string;
-  visible: boolean; synthetic: boolean; invalid: number; fill: string; stroke: string;
+  visible: boolean; synthetic: boolean; invalid: number; fill: string; stroke: string; opacity: number;
 }
 interface WorkspaceDto { crs: string; crs_name: string; origin_xy: [number, number]; layers: LayerDto[]; attribution: string[] }
 interface View { target: [number, number, number]; distance_m: number; pitch_deg: number; yaw_deg: number; fov_deg: number }
@@ -174,16 +176,46 @@ function buildTree() {
       const c = document.createElement("span"); c.className = "count"; c.textContent = `${l.features}`;
       const tb = document.createElement("button"); tb.type = "button"; tb.className = "tbl"; tb.textContent = t("table.open"); tb.title = t("table.open");
       tb.onclick = (e) => { e.preventDefault(); openTable(l.id, l.title); };
+      const sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = l.fill; sw.style.borderColor = l.stroke;
+      row.insertBefore(sw, row.firstChild?.nextSibling ?? null);
       c.title = `${l.features} ${t("features")}${l.invalid ? `, ${l.invalid} ${t("invalid")}` : ""}`;
       row.appendChild(c);
       row.appendChild(tb);
       tree.appendChild(row);
+      // Second line: opacity, zoom, order, remove.
+      const r2 = document.createElement("div"); r2.className = "row2";
+      const op = document.createElement("input"); op.type = "range"; op.min = "0"; op.max = "100"; op.value = String(Math.round(l.opacity * 100)); op.title = t("opacity");
+      op.oninput = () => { invoke("set_layer_opacity", { id: l.id, opacity: Number(op.value) / 100 }).then(() => requestFrame()); };
+      const btn = (label: string, title: string, f: () => Promise<unknown>) => {
+        const b = document.createElement("button"); b.type = "button"; b.textContent = label; b.title = title;
+        b.onclick = () => f().catch(showError); r2.appendChild(b);
+      };
+      r2.appendChild(op);
+      btn("⊕", t("zoom_layer"), async () => { const [w, h] = canvasPixels(); view = await invoke<View>("zoom_to_layer", { id: l.id, width: w, height: h, current: view }); await requestFrame(); });
+      btn("↑", t("move_up"), async () => { ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: 1 }); buildTree(); await requestFrame(); });
+      btn("↓", t("move_down"), async () => { ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: -1 }); buildTree(); await requestFrame(); });
+      btn("✕", t("remove"), async () => { ws = await invoke<WorkspaceDto>("remove_layer", { id: l.id }); buildTree(); await requestFrame(); });
+      tree.appendChild(r2);
     }
   }
 }
 
 function status() {
   if (ws) $("status").textContent = `${t("crs")}: ${ws.crs} — ${ws.crs_name}${lastFrame ? "　" + lastFrame : ""}`;
+}
+
+// ---------- Adding data: a path, or files dropped on the window ----------
+
+async function addFile(path: string): Promise<WorkspaceDto> {
+  const bar = $("add-progress") as HTMLProgressElement;
+  bar.hidden = false; bar.removeAttribute("value");
+  try {
+    ws = await invoke<WorkspaceDto>("add_file", { path });
+    buildTree();
+    await requestFrame();
+    $("status").textContent = `${t("added")} ${path}`;
+    return ws;
+  } finally { bar.hidden = true; }
 }
 
 // ---------- Workspace files ----------
@@ -264,6 +296,8 @@ function texts() {
   $("lang").textContent = t("lang");
   ($("search") as HTMLInputElement).placeholder = t("search");
   $("export").textContent = t("export");
+  $("add-go").textContent = t("add_data");
+  ($("add-path") as HTMLInputElement).placeholder = t("add_path");
   $("ws-save").textContent = t("ws.save");
   $("ws-open").textContent = t("ws.open");
   $("ws-open-go").textContent = t("ws.open");
@@ -352,6 +386,20 @@ async function start() {
     const table = n && mode === "3d" ? await tableSmoke("buildings", "建筑现状", "height", "东方") : null;
     const violations = n && mode === "3d" ? await smokeFlow() : null;
     const command = n && mode === "3d" ? await commandSmoke() : null;
+    let tree: Record<string, unknown> | null = null;
+    if (n && mode === "3d" && ws) {
+      const before = ws.layers.length;
+      const added = await addFile("../../shared/data/encoding/lujiazui_pois_gbk.shp");
+      const gbk = added.layers[added.layers.length - 1];
+      const moved = await invoke<WorkspaceDto>("move_layer", { id: gbk.id, delta: -1 });
+      await invoke("set_layer_opacity", { id: "buildings", opacity: 0.4 });
+      const faded = await draw3d();
+      await invoke("set_layer_opacity", { id: "buildings", opacity: 1 });
+      const removed = await invoke<WorkspaceDto>("remove_layer", { id: gbk.id });
+      ws = removed; buildTree();
+      tree = { before, after_add: added.layers.length, added_title: gbk.title, added_features: gbk.features,
+        moved_index: moved.layers.findIndex((l) => l.id === gbk.id), after_remove: removed.layers.length, faded };
+    }
     let saved: Record<string, unknown> | null = null;
     if (n && mode === "3d" && ws && view) {
       await invoke("set_layer_visible", { id: "pois", visible: true });
@@ -367,7 +415,7 @@ async function start() {
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
       frames_timed: timed.length, frame_ms: median("total"), render_readback_ms: median("render"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-      width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command, saved } });
+      width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command, tree, saved } });
   } catch (e) {
     const s = $("status");
     s.textContent = `${t("error")}: ${e}`;
@@ -377,6 +425,16 @@ async function start() {
 
 $("lang").addEventListener("click", () => { toggleLang(); texts(); });
 $("ws-save").addEventListener("click", () => saveWorkspace().catch(showError));
+$("add-go").addEventListener("click", () => addFile(($("add-path") as HTMLInputElement).value).catch(showError));
+listen<[number, number]>("load-progress", (e) => {
+  const [done, total] = e.payload;
+  const bar = $("add-progress") as HTMLProgressElement;
+  if (total > 0) { bar.max = total; bar.value = done; }
+});
+getCurrentWebview().onDragDropEvent(async (e) => {
+  document.body.classList.toggle("dropping", e.payload.type === "over" || e.payload.type === "enter");
+  if (e.payload.type === "drop") for (const p of e.payload.paths) await addFile(p).catch(showError);
+});
 $("ws-open").addEventListener("click", () => showOpen().catch(showError));
 $("ws-open-go").addEventListener("click", () => { $("ws-open-pane").hidden = true; openWorkspace(($("ws-path") as HTMLInputElement).value).catch(showError); });
 $("export").addEventListener("click", () => exportView().catch((e) => { $("status").textContent = `${t("error")}: ${e}`; }));

@@ -211,7 +211,13 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
                 skip.extend(rows);
             }
         }
+        let first = scene.meshes.len();
         add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, order, origin, &skip);
+        if wl.opacity < 1.0 {
+            for m in &mut scene.meshes[first..] {
+                m.color[3] *= wl.opacity.clamp(0.0, 1.0);
+            }
+        }
     }
     let mut extra: Vec<(&str, Layer)> = Vec::new();
     for z in &h.zones {

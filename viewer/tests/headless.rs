@@ -138,6 +138,7 @@ fn scene_of(buildings: &[(f64, f64, f64, f64)], origin: [f64; 2]) -> jingwei_vie
         group: jingwei_layers::catalog::Group::StatusQuo,
         synthetic: false,
         visible: true,
+        opacity: 1.0,
         layer,
         index,
     });
