@@ -27,7 +27,10 @@ export function initTable(h: MapHooks) {
   $("table-close").onclick = () => { $("table-pane").hidden = true; layer = null; };
   $("table-zoom").onclick = () => zoomToSelection().catch((e) => console.error(e));
   $("table-filter").addEventListener("input", (e) => { filter = (e.target as HTMLInputElement).value; reload(); });
-  $("table-body").addEventListener("scroll", () => draw());
+  $("table-body").addEventListener("scroll", () => {
+    $("table-head").scrollLeft = $("table-body").scrollLeft;
+    draw();
+  });
   tableTexts();
 }
 
