@@ -77,15 +77,16 @@ fn map_png(renderer: &mut Renderer, ws: &Workspace, d: &CaseDetail) -> Result<Op
         ..Highlight::default()
     };
     let scene = build_scene_highlighted(ws, &h);
-    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
     let margin = 60.0f64.max((r.width().max(r.height())) * 1.5);
-    let extent = [
-        (r.min().x - margin - ox) as f32,
-        -((r.max().y + margin - oy) as f32),
-        (r.max().x + margin - ox) as f32,
-        -((r.min().y - margin - oy) as f32),
-    ];
-    let view = View::frame(extent, scene.max_height_m.min(120.0), MAP_W as f32 / MAP_H as f32, 50.0, 20.0);
+    let view = View::frame_world(
+        ws.origin_xy,
+        [r.min().x, r.min().y, r.max().x, r.max().y],
+        margin,
+        scene.max_height_m.min(120.0),
+        MAP_W as f32 / MAP_H as f32,
+        50.0,
+        20.0,
+    );
     renderer.set_scene(&scene);
     renderer.set_view(&view);
     Ok(Some(renderer.render()?.to_png()?))

@@ -3,7 +3,7 @@
 //! along the loop, add notes and photos, flag new cases on a building or a drawn polygon.
 //! Every change goes through `jingwei_cases` (one transaction each, audited).
 
-use geo::{BoundingRect, Centroid, Geometry, LineString, Polygon};
+use geo::{Centroid, Geometry, LineString, Polygon};
 use jingwei_analysis::violations::{Thresholds, detect, workspace_inputs, workspace_roles};
 use jingwei_cases::{Case, CaseDetail, CaseStore, Filter, Status, rules_zh};
 use jingwei_layers::Workspace;
@@ -215,17 +215,16 @@ pub async fn select_case(
 
 /// A view centred on `g`, close enough to read the building, keeping the current angles.
 fn fly_to(ws: &Workspace, g: &Geometry, width: u32, height: u32, current: Option<View>) -> Option<View> {
-    let r = g.bounding_rect()?;
-    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
-    let margin = 80.0f64.max(r.width().max(r.height()));
-    let extent = [
-        (r.min().x - margin - ox) as f32,
-        -((r.max().y + margin - oy) as f32),
-        (r.max().x + margin - ox) as f32,
-        -((r.min().y - margin - oy) as f32),
-    ];
-    let (pitch, yaw) = current.map_or((50.0, 20.0), |v| (v.pitch_deg.max(30.0), v.yaw_deg));
-    Some(View::frame(extent, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw))
+    let b = crate::commands::bbox_of(g)?;
+    Some(crate::commands::frame_box(
+        ws,
+        b,
+        80.0f64.max((b[2] - b[0]).max(b[3] - b[1])),
+        width,
+        height,
+        current,
+        30.0,
+    ))
 }
 
 /// Clear the highlight.

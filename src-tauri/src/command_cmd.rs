@@ -459,16 +459,8 @@ pub async fn incident_select(
         },
     )?;
     let outer = incident.rings_m.iter().copied().fold(100.0, f64::max);
-    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
-    let b = geo::BoundingRect::bounding_rect(&g).ok_or("the incident has no location")?;
-    let extent = [
-        (b.min().x - outer - ox) as f32,
-        -((b.max().y + outer - oy) as f32),
-        (b.max().x + outer - ox) as f32,
-        -((b.min().y - outer - oy) as f32),
-    ];
-    let (pitch, yaw) = current.map_or((55.0, 20.0), |v| (v.pitch_deg.max(35.0), v.yaw_deg));
-    let view = Some(View::frame(extent, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw));
+    let b = crate::commands::bbox_of(&g).ok_or("the incident has no location")?;
+    let view = Some(crate::commands::frame_box(ws, b, outer, width, height, current, 35.0));
     Ok(IncidentDetailDto {
         incident,
         log,

@@ -260,6 +260,35 @@ pub async fn set_layer_visible(state: tauri::State<'_, AppState>, id: String, vi
     push_scene(&state, ws)
 }
 
+/// A view framing a workspace box (grown by `margin_m`) for a `width × height` canvas, keeping
+/// the current view's azimuth and its pitch (at least `min_pitch`).
+pub(crate) fn frame_box(
+    ws: &Workspace,
+    bbox: [f64; 4],
+    margin_m: f64,
+    width: u32,
+    height: u32,
+    current: Option<View>,
+    min_pitch: f32,
+) -> View {
+    let (pitch, yaw) = current.map_or((min_pitch.max(50.0), 20.0), |v| (v.pitch_deg.max(min_pitch), v.yaw_deg));
+    View::frame_world(
+        ws.origin_xy,
+        bbox,
+        margin_m,
+        60.0,
+        width.max(1) as f32 / height.max(1) as f32,
+        pitch,
+        yaw,
+    )
+}
+
+/// The box of a geometry.
+pub(crate) fn bbox_of(g: &geo::Geometry) -> Option<[f64; 4]> {
+    let r = geo::BoundingRect::bounding_rect(g)?;
+    Some([r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
 /// The workspace point (CRS metres) under a pixel of the 3D view.
 pub(crate) fn ground_xy(ws: &Workspace, view: &View, x: f32, y: f32, width: u32, height: u32) -> Option<(f64, f64)> {
     let [lx, lz] = view.ground_point(x, y, width, height)?;
@@ -381,7 +410,7 @@ pub async fn fly_to_feature(
         .row_of_fid(fid)
         .ok_or_else(|| format!("no feature {fid} in {}", wl.title))?;
     let g = wl.layer.geometries[row].clone().ok_or("the feature has no geometry")?;
-    let r = geo::BoundingRect::bounding_rect(&g).ok_or("the feature has no geometry")?;
+    let b = bbox_of(&g).ok_or("the feature has no geometry")?;
     let building = jingwei_viewer::scene::is_building_layer(&wl.id, &wl.layer);
     push_scene_highlighted(
         &state,
@@ -392,16 +421,15 @@ pub async fn fly_to_feature(
             ..Highlight::default()
         },
     )?;
-    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
-    let m = 80.0f64.max(r.width().max(r.height()));
-    let extent = [
-        (r.min().x - m - ox) as f32,
-        -((r.max().y + m - oy) as f32),
-        (r.max().x + m - ox) as f32,
-        -((r.min().y - m - oy) as f32),
-    ];
-    let (pitch, yaw) = current.map_or((50.0, 20.0), |v| (v.pitch_deg.max(30.0), v.yaw_deg));
-    Ok(View::frame(extent, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw))
+    Ok(frame_box(
+        ws,
+        b,
+        80.0f64.max((b[2] - b[0]).max(b[3] - b[1])),
+        width,
+        height,
+        current,
+        30.0,
+    ))
 }
 
 /// Where the cursor is: CGCS2000 lon/lat and workspace x/y (Gauss-Krüger metres).
@@ -517,16 +545,8 @@ pub async fn select_features(
     if ext[0] > ext[2] {
         return Ok(None);
     }
-    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
     let m = 60.0f64.max((ext[2] - ext[0]).max(ext[3] - ext[1]) * 0.2);
-    let e = [
-        (ext[0] - m - ox) as f32,
-        -((ext[3] + m - oy) as f32),
-        (ext[2] + m - ox) as f32,
-        -((ext[1] - m - oy) as f32),
-    ];
-    let (pitch, yaw) = current.map_or((50.0, 20.0), |v| (v.pitch_deg.max(30.0), v.yaw_deg));
-    Ok(Some(View::frame(e, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw)))
+    Ok(Some(frame_box(ws, ext, m, width, height, current, 30.0)))
 }
 
 /// A building's height, measured where the view ray hits it.
@@ -767,16 +787,7 @@ pub async fn zoom_to_layer(
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     let wl = ws.layer(&id).ok_or_else(|| format!("no layer '{id}'"))?;
     let e = wl.layer.extent().ok_or("the layer has no geometry")?;
-    let (ox, oy) = (ws.origin_xy[0], ws.origin_xy[1]);
-    let m = 20.0;
-    let local = [
-        (e[0] - m - ox) as f32,
-        -((e[3] + m - oy) as f32),
-        (e[2] + m - ox) as f32,
-        -((e[1] - m - oy) as f32),
-    ];
-    let (pitch, yaw) = current.map_or((45.0, 20.0), |v| (v.pitch_deg, v.yaw_deg));
-    Ok(View::frame(local, 60.0, width.max(1) as f32 / height.max(1) as f32, pitch, yaw))
+    Ok(frame_box(ws, e, 20.0, width, height, current, 5.0))
 }
 
 /// Add every layer of a file (any format the core reads) to the workspace; progress goes to the

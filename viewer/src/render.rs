@@ -114,6 +114,26 @@ impl View {
         Some([p.x, p.z])
     }
 
+    /// An oblique view framing a box of workspace coordinates (`[min_x, min_y, max_x, max_y]`,
+    /// f64 metres, y north) grown by `margin_m` on every side; `origin` is the workspace origin.
+    pub fn frame_world(
+        origin: [f64; 2],
+        bbox: [f64; 4],
+        margin_m: f64,
+        max_height_m: f32,
+        aspect: f32,
+        pitch_deg: f32,
+        yaw_deg: f32,
+    ) -> View {
+        let extent = [
+            (bbox[0] - margin_m - origin[0]) as f32,
+            -((bbox[3] + margin_m - origin[1]) as f32),
+            (bbox[2] + margin_m - origin[0]) as f32,
+            -((bbox[1] - margin_m - origin[1]) as f32),
+        ];
+        View::frame(extent, max_height_m, aspect, pitch_deg, yaw_deg)
+    }
+
     /// Metres covered by one pixel at the target, for pick tolerances and scale bars.
     pub fn metres_per_pixel(&self, height: u32) -> f32 {
         2.0 * self.distance_m * (self.fov_deg.to_radians() / 2.0).tan() / height as f32
