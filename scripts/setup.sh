@@ -3,7 +3,9 @@
 #   scripts/setup.sh            everything (build, app, tests)
 # Debian packages: GDAL/PROJ (+ their command-line tools, used as test oracles), libclang
 # (proj-sys bindings), WebKitGTK & co. (Tauri), Xvfb (the app under a virtual display),
-# Vulkan software rendering (lavapipe, for the 3D scene). npm packages: ui/ (locked).
+# Vulkan software rendering (lavapipe, for the 3D scene), WebKitWebDriver (end-to-end tests).
+# Cargo: tauri-driver (the WebDriver front of Tauri apps), into a private folder. npm packages:
+# ui/ (locked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +14,7 @@ PKGS=(
   libclang-dev clang
   libgdal-dev gdal-bin libproj-dev proj-bin libsqlite3-dev
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev librsvg2-dev libssl-dev
-  xvfb xauth dbus-x11 at-spi2-core
+  xvfb xauth dbus-x11 at-spi2-core webkit2gtk-driver
   mesa-vulkan-drivers libvulkan1
   nodejs npm
 )
@@ -56,6 +58,15 @@ if ! node_ok; then
   npm install --prefix "$JINGWEI_NODE_PREFIX" --no-audit --no-fund "node-linux-$arch@22" npm@10 >/dev/null
   . scripts/env.sh
   node_ok || { echo "setup: could not get Node.js ^20.19 or >= 22.12" >&2; exit 1; }
+fi
+
+# tauri-driver, pinned, built once into a private folder (the end-to-end test looks there).
+TAURI_DRIVER="$HOME/.cache/jingwei/tools/bin/tauri-driver"
+if [ ! -x "$TAURI_DRIVER" ]; then
+  echo "setup: installing tauri-driver 2.1.0 (cargo install, about two minutes) into ~/.cache/jingwei/tools"
+  cargo install --locked --quiet tauri-driver --version 2.1.0 --root "$HOME/.cache/jingwei/tools"
+else
+  echo "setup: tauri-driver already installed"
 fi
 
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then

@@ -1,0 +1,321 @@
+//! End to end through WebDriver: `tauri-driver` and Debian's WebKitWebDriver drive the real app
+//! binary under Xvfb the way a user does — clicks on the layer tree, the 3D canvas, the tools —
+//! and screenshots of the real window are checked: the city is drawn, hiding a layer changes
+//! it, identify answers, the attribute table opens, a distance is measured, the workspace is
+//! saved and reopened.
+
+use serde_json::{Value as J, json};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A minimal WebDriver client over HTTP/1.1.
+struct Driver {
+    port: u16,
+    session: String,
+}
+
+fn http(port: u16, method: &str, path: &str, body: Option<&J>) -> Result<J, String> {
+    // The driver now and then closes a connection without an answer: ask again, a few times.
+    let mut last = String::new();
+    for _ in 0..4 {
+        match http_once(port, method, path, body) {
+            Ok(v) => return Ok(v),
+            Err(e) if e.starts_with("empty reply") => {
+                last = e;
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+fn http_once(port: u16, method: &str, path: &str, body: Option<&J>) -> Result<J, String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let req = match body {
+        Some(b) => {
+            let payload = b.to_string();
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+                payload.len()
+            )
+        }
+        None => format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
+    };
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw);
+    if text.is_empty() {
+        return Err("empty reply".into());
+    }
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP body in {:?}", &text[..text.len().min(300)]))?;
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        // Join the chunks.
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n.min(tail.len())]);
+            rest = tail.get(n + 2..).unwrap_or("");
+        }
+        out
+    } else {
+        body.to_string()
+    };
+    let v: J = serde_json::from_str(&body).map_err(|e| format!("{e}: {}", &body[..body.len().min(300)]))?;
+    if v["value"]["error"].is_string() {
+        return Err(format!("{}: {}", v["value"]["error"], v["value"]["message"]));
+    }
+    Ok(v)
+}
+
+impl Driver {
+    fn cmd(&self, method: &str, path: &str, body: Option<J>) -> J {
+        http(self.port, method, &format!("/session/{}{path}", self.session), body.as_ref())
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))["value"]
+            .clone()
+    }
+    fn find(&self, css: &str) -> String {
+        let v = self.cmd("POST", "/element", Some(json!({"using": "css selector", "value": css})));
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(J::as_str)
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_string()
+    }
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+    fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.cmd("GET", &format!("/element/{e}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+    fn js(&self, script: &str) -> J {
+        self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
+    }
+    fn wait_for(&self, what: &str, script: &str) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(90) {
+            if self.js(script) == J::Bool(true) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("timed out waiting for {what}");
+    }
+    fn screenshot(&self) -> image::RgbaImage {
+        let b64 = self.cmd("GET", "/screenshot", None);
+        let bytes = base64_decode(b64.as_str().unwrap());
+        image::load_from_memory(&bytes).unwrap().to_rgba8()
+    }
+    /// Click the canvas at a fraction of its size (pointer actions, like a mouse).
+    fn click_canvas(&self, fx: f64, fy: f64) {
+        let canvas = self.find("#map");
+        let rect = self.cmd("GET", &format!("/element/{canvas}/rect"), None);
+        let (w, h) = (rect["width"].as_f64().unwrap(), rect["height"].as_f64().unwrap());
+        let (x, y) = ((w * (fx - 0.5)).round() as i64, (h * (fy - 0.5)).round() as i64);
+        let origin = json!({"element-6066-11e4-a52e-4f735466cecf": canvas});
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(
+                json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+                    {"type": "pointerMove", "origin": origin, "x": x, "y": y, "duration": 0},
+                    {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}
+                ]}]}),
+            ),
+        );
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => 0,
+    };
+    let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, c)| acc | (u32::from(val(*c)) << (18 - 6 * i)));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    out
+}
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    [
+        home.join(".cache/jingwei/tools/bin/tauri-driver"),
+        home.join(".cargo/bin/tauri-driver"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .or_else(|| which("tauri-driver"))
+    .expect("tauri-driver is installed by scripts/setup.sh")
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.exists()))
+}
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Share of pixels of a region that differ between two screenshots.
+fn changed(a: &image::RgbaImage, b: &image::RgbaImage, region: (u32, u32, u32, u32)) -> f64 {
+    let (x0, y0, x1, y1) = region;
+    let mut n = 0;
+    let mut d = 0;
+    for y in y0..y1.min(a.height()).min(b.height()) {
+        for x in x0..x1.min(a.width()).min(b.width()) {
+            n += 1;
+            let (p, q) = (a.get_pixel(x, y), b.get_pixel(x, y));
+            if (0..3).map(|i| (i32::from(p[i]) - i32::from(q[i])).abs()).sum::<i32>() > 24 {
+                d += 1;
+            }
+        }
+    }
+    d as f64 / n.max(1) as f64
+}
+
+#[test]
+fn webdriver_drives_the_real_app() {
+    assert!(
+        which("WebKitWebDriver").is_some(),
+        "WebKitWebDriver (Debian package webkit2gtk-driver) is installed by scripts/setup.sh"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let native = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json");
+    let _driver = Kill(
+        Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1400x900x24"])
+            .arg(tauri_driver())
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("JINGWEI_DEMO", &catalog)
+            .env("JINGWEI_CASES", dir.path().join("ws.gpkg"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("xvfb-run"),
+    );
+    // The driver is up when it answers /status.
+    let t0 = Instant::now();
+    while http(port, "GET", "/status", None).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "tauri-driver did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": env!("CARGO_BIN_EXE_jingwei-desktop")}}}});
+    let s = http(port, "POST", "/session", Some(&caps)).expect("a WebDriver session on the app");
+    let d = Driver {
+        port,
+        session: s["value"]["sessionId"].as_str().unwrap().to_string(),
+    };
+
+    // The demo city opens and its 3D frame is on the canvas.
+    d.wait_for("the first frame", "return document.getElementById('status').textContent.includes('EPSG:4550') && document.getElementById('status').textContent.includes('ms')");
+    let first = d.screenshot();
+    let canvas = d.find("#map");
+    let r = d.cmd("GET", &format!("/element/{canvas}/rect"), None);
+    let region = (
+        r["x"].as_f64().unwrap() as u32 + 10,
+        r["y"].as_f64().unwrap() as u32 + 60,
+        (r["x"].as_f64().unwrap() + r["width"].as_f64().unwrap()) as u32 - 10,
+        (r["y"].as_f64().unwrap() + r["height"].as_f64().unwrap()) as u32 - 10,
+    );
+    let mut colours: Vec<[u8; 3]> = first.pixels().map(|p| [p[0] & 0xf0, p[1] & 0xf0, p[2] & 0xf0]).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(colours.len() > 30, "the window is not blank: {} colours", colours.len());
+
+    // Hiding the buildings changes the 3D view.
+    let frame_text = d.text("#status");
+    d.click("input[data-layer='buildings']");
+    d.wait_for(
+        "a new frame",
+        &format!("return document.getElementById('status').textContent !== {}", J::String(frame_text)),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let hidden = d.screenshot();
+    let diff = changed(&first, &hidden, region);
+    assert!(diff > 0.02, "hiding the buildings changed {:.1} % of the map", diff * 100.0);
+    d.click("input[data-layer='buildings']");
+
+    // Identify: a click on the map answers with features (or says there are none).
+    d.click_canvas(0.5, 0.55);
+    d.wait_for("the identify panel", "return !document.getElementById('identify').hidden");
+    assert!(!d.text("#identify").is_empty());
+    d.click("#idclose");
+
+    // The attribute table of the buildings.
+    d.js("document.querySelector('input[data-layer=\"buildings\"]').parentElement.querySelector('button.tbl').click(); return true;");
+    d.wait_for(
+        "the attribute table",
+        "return !document.getElementById('table-pane').hidden && document.querySelectorAll('#table-rows .tr').length > 0",
+    );
+    assert!(d.text("#table-title").contains("1450"), "{}", d.text("#table-title"));
+    d.click("#table-close");
+
+    // Measure a distance with two clicks on the map.
+    d.click("#m-distance");
+    d.click_canvas(0.35, 0.7);
+    d.wait_for(
+        "the first point",
+        "return document.querySelectorAll('#measure circle').length === 1",
+    );
+    d.click_canvas(0.65, 0.7);
+    d.wait_for(
+        "a distance",
+        "return /[1-9][0-9]*\\.[0-9]+ (m|km)/.test(document.getElementById('m-result').textContent)",
+    );
+    let measured = d.text("#m-result");
+    let number: f64 = measured.split_whitespace().find_map(|w| w.parse().ok()).unwrap_or(0.0);
+    let metres = if measured.contains("km") { number * 1000.0 } else { number };
+    assert!(metres > 10.0, "two clicks apart on the map measure a distance: {measured}");
+    d.click("#m-distance");
+
+    // Save, then reopen from the recent list.
+    d.click("#ws-save");
+    d.wait_for("the save", "return document.getElementById('status').textContent.includes('.gpkg')");
+    d.click("#ws-open");
+    d.wait_for("the recent list", "return document.querySelectorAll('#ws-recent li').length > 0");
+    d.click("#ws-recent li");
+    d.wait_for("the reopened workspace", "return document.getElementById('status').textContent.includes('ws.gpkg') && document.querySelectorAll('#tree input[type=checkbox]').length === 10");
+    let reopened = d.screenshot();
+    let mut colours: Vec<[u8; 3]> = reopened.pixels().map(|p| [p[0] & 0xf0, p[1] & 0xf0, p[2] & 0xf0]).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(colours.len() > 30, "the reopened city is drawn");
+    eprintln!("webdriver e2e: {diff:.3} of the map changed when hiding buildings; measured {measured}");
+    let _ = http(port, "DELETE", &format!("/session/{}", d.session), None);
+}
