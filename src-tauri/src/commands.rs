@@ -324,10 +324,20 @@ pub async fn identify(
     for wl in ws.layers.iter().rev().filter(|l| l.visible) {
         for hit in wl.index.at_point(&wl.layer.geometries, wx, wy, tolerance_m).into_iter().take(3) {
             let f = wl.layer.feature(hit.row);
-            let attributes = f
-                .attributes()
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), serde_json::to_value(v).unwrap_or_default()))
+            // Field aliases (e.g. Chinese labels the source gives) name the attributes where there are any.
+            let attributes = wl
+                .layer
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, fd)| {
+                    let label = if fd.alias.trim().is_empty() {
+                        fd.name.clone()
+                    } else {
+                        format!("{}（{}）", fd.alias, fd.name)
+                    };
+                    (label, serde_json::to_value(f.value(i)).unwrap_or_default())
+                })
                 .collect();
             out.push(Identified {
                 layer: wl.title.clone(),

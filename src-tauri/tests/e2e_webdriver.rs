@@ -271,6 +271,14 @@ fn webdriver_drives_the_real_app() {
     assert!(diff > 0.02, "hiding the buildings changed {:.1} % of the map", diff * 100.0);
     d.click("input[data-layer='buildings']");
 
+    // Keys drive the camera: Q turns the view, the window changes.
+    let before_keys = d.screenshot();
+    let canvas_el = d.find("#map");
+    d.cmd("POST", &format!("/element/{canvas_el}/value"), Some(json!({"text": "qqqq"})));
+    std::thread::sleep(Duration::from_millis(1500));
+    let turned = changed(&before_keys, &d.screenshot(), region);
+    assert!(turned > 0.05, "turning with Q changed {:.1} % of the map", turned * 100.0);
+
     // Identify: a click on the map answers with features (or says there are none).
     d.click_canvas(0.5, 0.55);
     d.wait_for("the identify panel", "return !document.getElementById('identify').hidden");

@@ -446,6 +446,32 @@ $("search").addEventListener("input", (e) => {
 });
 window.addEventListener("resize", () => (mode === "3d" ? requestFrame() : render2d()));
 canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+// Keys drive the camera too: arrows pan, +/- zoom, Q/E turn, W/S tilt.
+canvas.tabIndex = 0;
+canvas.addEventListener("keydown", (e) => {
+  if (mode !== "3d" || !view) return;
+  const step = view.distance_m * 0.1, yaw = (view.yaw_deg * Math.PI) / 180;
+  const pan = (right: number, up: number) => {
+    view!.target[0] += right * Math.cos(yaw) * step - up * Math.sin(yaw) * step;
+    view!.target[2] += -right * Math.sin(yaw) * step - up * Math.cos(yaw) * step;
+  };
+  switch (e.key) {
+    case "ArrowLeft": pan(-1, 0); break;
+    case "ArrowRight": pan(1, 0); break;
+    case "ArrowUp": pan(0, 1); break;
+    case "ArrowDown": pan(0, -1); break;
+    case "+": case "=": view.distance_m = Math.max(view.distance_m / 1.2, 20); break;
+    case "-": view.distance_m = Math.min(view.distance_m * 1.2, 200000); break;
+    case "q": case "Q": view.yaw_deg -= 5; break;
+    case "e": case "E": view.yaw_deg += 5; break;
+    case "w": case "W": view.pitch_deg = Math.min(view.pitch_deg + 3, 90); break;
+    case "s": case "S": view.pitch_deg = Math.max(view.pitch_deg - 3, 5); break;
+    default: return;
+  }
+  e.preventDefault();
+  viewMoved(); measureViewMoved();
+  requestFrame();
+});
 canvas.addEventListener("wheel", (e) => {
   e.preventDefault();
   const f = e.deltaY < 0 ? 1 / 1.2 : 1.2;
