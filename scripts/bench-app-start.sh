@@ -6,13 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
-cargo build --release --locked -p jingwei-desktop
+# The whole workspace, as the tests build it: one feature set, no second Bevy build.
+cargo build --release --locked --workspace
 APP="$CARGO_TARGET_DIR/release/jingwei-desktop"
 for run in 1 2 3; do
-  out=$(mktemp)
+  out=$(mktemp); scratch=$(mktemp -d)
   # Run 1 after a build finds the libraries less warm than runs 2 and 3.
   JINGWEI_SMOKE_FILE="$out" JINGWEI_DEMO="$PWD/assets/demo/catalog.json" NO_AT_BRIDGE=1 WEBKIT_DISABLE_COMPOSITING_MODE=1 \
+    JINGWEI_CASES="$scratch/ws.gpkg" JINGWEI_EXPORT_DIR="$scratch" XDG_CONFIG_HOME="$scratch" \
     timeout 180 xvfb-run -a -s "-screen 0 1280x800x24" "$APP" >/dev/null 2>&1 || true
   echo "run $run: $(cat "$out" 2>/dev/null || echo 'no report')"
-  rm -f "$out"
+  rm -rf "$out" "$scratch"
 done

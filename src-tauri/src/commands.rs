@@ -199,6 +199,18 @@ pub fn smoke_frames() -> Option<u32> {
     Some(std::env::var("JINGWEI_SMOKE_FRAMES").ok().and_then(|v| v.parse().ok()).unwrap_or(5))
 }
 
+/// In a smoke test: a file to add through the layer tree (the GBK shapefile of the shared test
+/// data beside the source tree), when it is there.
+#[tauri::command]
+pub fn smoke_add_file() -> Option<String> {
+    std::env::var_os("JINGWEI_SMOKE_FILE")?;
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/encoding/lujiazui_pois_gbk.shp"
+    ));
+    p.exists().then(|| p.display().to_string())
+}
+
 /// Smoke tests start the app with `JINGWEI_SMOKE_FILE`: once the page has drawn the demo city
 /// it reports here, the report is written there and the app exits.
 #[tauri::command]

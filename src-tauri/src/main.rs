@@ -20,6 +20,7 @@ fn main() {
             commands::set_layer_visible,
             commands::identify,
             commands::smoke_frames,
+            commands::smoke_add_file,
             commands::search_features,
             commands::fly_to_feature,
             commands::cursor_position,

@@ -115,6 +115,7 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     // The layer tree: a GBK shapefile added by path (decoded, its features counted), moved
     // down, buildings faded (the frame changes), the added layer removed again.
     let tr = &v["tree"];
+    assert!(tr.is_object(), "the tree steps ran (the shared GBK shapefile is there): {tr}");
     assert_eq!(tr["after_add"].as_u64(), tr["before"].as_u64().map(|b| b + 1), "{tr}");
     assert!(tr["added_features"].as_u64().unwrap() > 0, "{tr}");
     assert_eq!(

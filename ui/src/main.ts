@@ -387,9 +387,10 @@ async function start() {
     const violations = n && mode === "3d" ? await smokeFlow() : null;
     const command = n && mode === "3d" ? await commandSmoke() : null;
     let tree: Record<string, unknown> | null = null;
-    if (n && mode === "3d" && ws) {
+    const gbkPath = await invoke<string | null>("smoke_add_file");
+    if (n && mode === "3d" && ws && gbkPath) {
       const before = ws.layers.length;
-      const added = await addFile("../../shared/data/encoding/lujiazui_pois_gbk.shp");
+      const added = await addFile(gbkPath);
       const gbk = added.layers[added.layers.length - 1];
       const moved = await invoke<WorkspaceDto>("move_layer", { id: gbk.id, delta: -1 });
       await invoke("set_layer_opacity", { id: "buildings", opacity: 0.4 });
