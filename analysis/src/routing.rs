@@ -425,10 +425,10 @@ pub fn allocate(graph: &RoadGraph, buildings: &[(usize, f64, f64, f64)], shelter
     for (si, s) in shelters.iter().enumerate() {
         let Some(tree) = graph.to_point_tree(s.1, s.2) else { continue };
         for (bi, b) in buildings.iter().enumerate() {
-            if let Some(t) = time_from(graph, &tree, b.1, b.2) {
-                if t <= limit_s {
-                    pairs.push((t, bi, si));
-                }
+            if let Some(t) = time_from(graph, &tree, b.1, b.2)
+                && t <= limit_s
+            {
+                pairs.push((t, bi, si));
             }
         }
     }

@@ -80,10 +80,10 @@ impl PreparedZone {
             }
         }
         // 2. No edges cross: one lies wholly inside the other (or they are apart).
-        if let Some(c) = building.exterior().0.first() {
-            if self.contains_point(*c) {
-                return true;
-            }
+        if let Some(c) = building.exterior().0.first()
+            && self.contains_point(*c)
+        {
+            return true;
         }
         self.polygons
             .iter()
@@ -109,10 +109,8 @@ impl ZoneSet {
         let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = prepared
             .iter()
             .enumerate()
-            .filter_map(|(k, (_, z))| {
-                // The zone's box is the box of its edges.
-                (z.edges.size() > 0).then(|| GeomWithData::new(Rectangle::from_aabb(z.edges.root().envelope()), k as u32))
-            })
+            .filter(|&(_k, (_, z))| z.edges.size() > 0)
+            .map(|(k, (_, z))| GeomWithData::new(Rectangle::from_aabb(z.edges.root().envelope()), k as u32))
             .collect();
         ZoneSet {
             prepared,

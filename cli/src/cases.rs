@@ -383,10 +383,10 @@ fn detail_json(store: &CaseStore, d: &CaseDetail) -> serde_json::Value {
     let mut v = serde_json::to_value(d).unwrap_or_default();
     if let (Some(g), Some(crs)) = (&d.case.geometry, store.crs()) {
         let mut ll = g.clone();
-        if let Ok(t) = Transformer::new(crs, &Crs::from_epsg(4490).expect("EPSG:4490")) {
-            if t.transform_geometry(&mut ll).is_ok() {
-                v["geometry_lonlat"] = jingwei_layers::geojson::geometry(&ll);
-            }
+        if let Ok(t) = Transformer::new(crs, &Crs::from_epsg(4490).expect("EPSG:4490"))
+            && t.transform_geometry(&mut ll).is_ok()
+        {
+            v["geometry_lonlat"] = jingwei_layers::geojson::geometry(&ll);
         }
     }
     v

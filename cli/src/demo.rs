@@ -274,10 +274,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Ok(())
     };
     for f in water.features() {
-        if matches!(f.value(wname).as_str(), Some("黄浦江" | "苏州河")) {
-            if let Some(g) = f.geometry() {
-                add(g)?;
-            }
+        if matches!(f.value(wname).as_str(), Some("黄浦江" | "苏州河"))
+            && let Some(g) = f.geometry()
+        {
+            add(g)?;
         }
     }
     for g in water_polygons.geometries.iter().flatten() {

@@ -221,10 +221,10 @@ fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<String>
     for a in &d.audit {
         let short = |s: &Option<String>| {
             let s = s.as_deref().unwrap_or("");
-            if a.field.as_deref() == Some("status") {
-                if let Some(st) = jingwei_cases::Status::parse(s) {
-                    return format!("{} {}", st.name_zh(), st.id());
-                }
+            if a.field.as_deref() == Some("status")
+                && let Some(st) = jingwei_cases::Status::parse(s)
+            {
+                return format!("{} {}", st.name_zh(), st.id());
             }
             if s.chars().count() > 80 {
                 format!("{}…", s.chars().take(80).collect::<String>())

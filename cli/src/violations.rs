@@ -203,10 +203,10 @@ fn load(a: &Args) -> Result<Loaded> {
     };
     let from_roles = roles.and_then(Result::ok);
     let permits = permits.or_else(|| from_roles.as_ref().and_then(|r| r.permits.clone()));
-    if zones.is_empty() {
-        if let Some(r) = &from_roles {
-            zones = r.zones.clone();
-        }
+    if zones.is_empty()
+        && let Some(r) = &from_roles
+    {
+        zones = r.zones.clone();
     }
     if permits.is_none() && zones.is_empty() && previous.is_none() {
         bail!("nothing to check the buildings against: give --permits, --zones or --previous");

@@ -415,11 +415,11 @@ fn the_demo_generator_is_deterministic() {
         .arg(root().join("assets/demo/planning_synthetic.gpkg"))
         .arg("SELECT description FROM gpkg_contents")
         .output();
-    if let Ok(o) = sql {
-        if o.status.success() {
-            let d = String::from_utf8_lossy(&o.stdout);
-            assert_eq!(d.matches("SYNTHETIC").count(), 4, "{d}");
-        }
+    if let Ok(o) = sql
+        && o.status.success()
+    {
+        let d = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(d.matches("SYNTHETIC").count(), 4, "{d}");
     }
 }
 

@@ -57,7 +57,7 @@ pub struct FaultPlan {
 impl FaultPlan {
     fn for_request(&self, n: u64) -> Vec<Fault> {
         let mut out: Vec<Fault> = self.script.get(n as usize - 1).copied().flatten().into_iter().collect();
-        out.extend(self.every.iter().filter(|(_, k)| *k > 0 && n % k == 0).map(|(f, _)| *f));
+        out.extend(self.every.iter().filter(|(_, k)| *k > 0 && n.is_multiple_of(*k)).map(|(f, _)| *f));
         out
     }
 }
@@ -195,10 +195,10 @@ fn handle(conn: TcpStream, s: &Shared) -> std::io::Result<()> {
         if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
             break;
         }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("if-none-match") {
-                if_none_match = Some(v.trim().to_string());
-            }
+        if let Some((k, v)) = h.split_once(':')
+            && k.trim().eq_ignore_ascii_case("if-none-match")
+        {
+            if_none_match = Some(v.trim().to_string());
         }
     }
     let mut out = conn;
@@ -327,22 +327,21 @@ fn document(s: &Shared, path: &str) -> std::io::Result<Option<(Vec<u8>, i64)>> {
         .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs() as i64);
     // Replay a GeoJSON event feed: only the events that have happened by the replay clock.
-    if s.opts.replay_speed.is_some() && (path.ends_with(".geojson") || path.ends_with(".json")) {
-        if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            if v["type"] == "FeatureCollection" {
-                if let Some(features) = v["features"].as_array() {
-                    let first = features.iter().filter_map(|f| f["properties"]["time"].as_i64()).min().unwrap_or(0);
-                    let now = replay_now(s, first).unwrap_or(i64::MAX);
-                    let kept: Vec<serde_json::Value> = features
-                        .iter()
-                        .filter(|f| f["properties"]["time"].as_i64().is_none_or(|t| t <= now))
-                        .cloned()
-                        .collect();
-                    v["features"] = serde_json::Value::Array(kept);
-                    return Ok(Some((serde_json::to_vec(&v).unwrap_or(bytes), now / 1000)));
-                }
-            }
-        }
+    if s.opts.replay_speed.is_some()
+        && (path.ends_with(".geojson") || path.ends_with(".json"))
+        && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        && v["type"] == "FeatureCollection"
+        && let Some(features) = v["features"].as_array()
+    {
+        let first = features.iter().filter_map(|f| f["properties"]["time"].as_i64()).min().unwrap_or(0);
+        let now = replay_now(s, first).unwrap_or(i64::MAX);
+        let kept: Vec<serde_json::Value> = features
+            .iter()
+            .filter(|f| f["properties"]["time"].as_i64().is_none_or(|t| t <= now))
+            .cloned()
+            .collect();
+        v["features"] = serde_json::Value::Array(kept);
+        return Ok(Some((serde_json::to_vec(&v).unwrap_or(bytes), now / 1000)));
     }
     Ok(Some((bytes, mtime)))
 }

@@ -179,10 +179,10 @@ pub fn decide(path: &Path, override_label: Option<&str>, cpg: Option<&str>, samp
         }
         return Ok(report(encoding_rs::UTF_8, EncodingSource::Ascii));
     }
-    if let Some(enc) = from_ldid(sample.ldid) {
-        if !enc.decode(&sample.text).2 {
-            return Ok(report(enc, EncodingSource::LanguageDriver));
-        }
+    if let Some(enc) = from_ldid(sample.ldid)
+        && !enc.decode(&sample.text).2
+    {
+        return Ok(report(enc, EncodingSource::LanguageDriver));
     }
     if std::str::from_utf8(&sample.text).is_ok() {
         return Ok(report(encoding_rs::UTF_8, EncodingSource::Detected));

@@ -8,7 +8,7 @@
 use std::f64::consts::PI;
 
 const A_M: f64 = 6_378_245.0;
-const EE: f64 = 0.006_693_421_622_965_943_23;
+const EE: f64 = 0.006_693_421_622_965_943;
 
 /// True where the web maps leave coordinates unshifted (a coarse box around China).
 pub fn out_of_china(lon: f64, lat: f64) -> bool {

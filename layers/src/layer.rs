@@ -174,11 +174,11 @@ impl Layer {
                 |t, (chunk_no, chunk)| {
                     let mut bad = Vec::new();
                     for (i, g) in chunk.iter_mut().enumerate() {
-                        if let Some(geom) = g {
-                            if let Err(e) = t.transform_geometry(geom) {
-                                bad.push((fids[chunk_no * 4096 + i], e.to_string()));
-                                *g = None;
-                            }
+                        if let Some(geom) = g
+                            && let Err(e) = t.transform_geometry(geom)
+                        {
+                            bad.push((fids[chunk_no * 4096 + i], e.to_string()));
+                            *g = None;
                         }
                     }
                     bad

@@ -307,10 +307,10 @@ impl Source {
         let mut closed = Vec::new();
         ffi::reset_error();
         for (row, feature) in layer.features().enumerate() {
-            if row % 4096 == 0 {
-                if let Some(p) = &self.progress {
-                    p(row as u64, n_hint as u64);
-                }
+            if row % 4096 == 0
+                && let Some(p) = &self.progress
+            {
+                p(row as u64, n_hint as u64);
             }
             let fid = feature.fid().map_or(row as i64, |f| f as i64);
             fids.push(fid);

@@ -202,10 +202,10 @@ fn finite_deduped(l: &LineString) -> Vec<Coord> {
 
 fn clean_ring(r: &LineString) -> Option<LineString> {
     let mut c = finite_deduped(r);
-    if c.first() != c.last() {
-        if let Some(&f) = c.first() {
-            c.push(f);
-        }
+    if c.first() != c.last()
+        && let Some(&f) = c.first()
+    {
+        c.push(f);
     }
     (c.len() >= 4).then_some(LineString(c))
 }
@@ -229,21 +229,21 @@ pub fn repair(g: &Geometry) -> Option<Geometry> {
         Geometry::Point(p) => (p.x().is_finite() && p.y().is_finite()).then(|| g.clone()),
         Geometry::MultiPoint(mp) => {
             let pts: Vec<_> = mp.0.iter().copied().filter(|p| p.x().is_finite() && p.y().is_finite()).collect();
-            (!pts.is_empty()).then(|| Geometry::MultiPoint(geo::MultiPoint(pts)))
+            (!pts.is_empty()).then_some(Geometry::MultiPoint(geo::MultiPoint(pts)))
         }
         Geometry::LineString(l) => clean_line(l).map(Geometry::LineString),
         Geometry::MultiLineString(ml) => {
             let ls: Vec<_> = ml.0.iter().filter_map(clean_line).collect();
-            (!ls.is_empty()).then(|| Geometry::MultiLineString(geo::MultiLineString(ls)))
+            (!ls.is_empty()).then_some(Geometry::MultiLineString(geo::MultiLineString(ls)))
         }
         Geometry::Polygon(p) => clean_polygon(p).map(Geometry::Polygon),
         Geometry::MultiPolygon(mp) => {
             let ps: Vec<_> = mp.0.iter().filter_map(clean_polygon).collect();
-            (!ps.is_empty()).then(|| Geometry::MultiPolygon(MultiPolygon(ps)))
+            (!ps.is_empty()).then_some(Geometry::MultiPolygon(MultiPolygon(ps)))
         }
         Geometry::GeometryCollection(gc) => {
             let parts: Vec<_> = gc.0.iter().filter_map(repair).collect();
-            (!parts.is_empty()).then(|| Geometry::GeometryCollection(geo::GeometryCollection(parts)))
+            (!parts.is_empty()).then_some(Geometry::GeometryCollection(geo::GeometryCollection(parts)))
         }
         other => Some(other.clone()),
     }?;

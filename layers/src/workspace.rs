@@ -97,11 +97,11 @@ impl Workspace {
         }
         layer.validate(mode);
         layer.reproject(&self.crs)?;
-        if self.origin_xy[0].is_nan() {
-            if let Some(e) = layer.extent() {
-                // Round to 100 m so that origins are readable and stable.
-                self.origin_xy = [((e[0] + e[2]) / 200.0).round() * 100.0, ((e[1] + e[3]) / 200.0).round() * 100.0];
-            }
+        if self.origin_xy[0].is_nan()
+            && let Some(e) = layer.extent()
+        {
+            // Round to 100 m so that origins are readable and stable.
+            self.origin_xy = [((e[0] + e[2]) / 200.0).round() * 100.0, ((e[1] + e[3]) / 200.0).round() * 100.0];
         }
         let index = SpatialIndex::build(&layer.geometries);
         let id = unique_id(&self.layers, &layer.name);

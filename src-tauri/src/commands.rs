@@ -602,22 +602,22 @@ pub async fn measure_height(
         .iter()
         .filter(|l| l.visible && jingwei_viewer::scene::is_building_layer(&l.id, &l.layer))
     {
-        if let Some(hit) = jingwei_viewer::pick::pick_prism(&wl.layer, &wl.index, &rule, ws.origin_xy, &view, x, y, width, height) {
-            if best.as_ref().is_none_or(|(t, _)| hit.t < *t) {
-                let f = wl.layer.feature(hit.row);
-                best = Some((
-                    hit.t,
-                    HeightDto {
-                        layer: wl.title.clone(),
-                        fid: f.fid(),
-                        name: f.value_by_name("name").and_then(|v| v.as_str().map(str::to_string)),
-                        height_m: hit.top_m - hit.base_m,
-                        base_m: hit.base_m,
-                        top_m: hit.top_m,
-                        hit_z_m: hit.point[2],
-                    },
-                ));
-            }
+        if let Some(hit) = jingwei_viewer::pick::pick_prism(&wl.layer, &wl.index, &rule, ws.origin_xy, &view, x, y, width, height)
+            && best.as_ref().is_none_or(|(t, _)| hit.t < *t)
+        {
+            let f = wl.layer.feature(hit.row);
+            best = Some((
+                hit.t,
+                HeightDto {
+                    layer: wl.title.clone(),
+                    fid: f.fid(),
+                    name: f.value_by_name("name").and_then(|v| v.as_str().map(str::to_string)),
+                    height_m: hit.top_m - hit.base_m,
+                    base_m: hit.base_m,
+                    top_m: hit.top_m,
+                    hit_z_m: hit.point[2],
+                },
+            ));
         }
     }
     Ok(best.map(|b| b.1))

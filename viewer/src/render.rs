@@ -346,20 +346,20 @@ impl Renderer {
         if let Some(mut t) = world.get_mut::<Transform>(self.camera) {
             *t = view.transform();
         }
-        if let Some(mut p) = world.get_mut::<Projection>(self.camera) {
-            if let Projection::Perspective(pp) = p.as_mut() {
-                pp.fov = view.fov_deg.to_radians();
-                pp.near = (view.distance_m / 1000.0).clamp(0.5, 50.0);
-                pp.far = view.distance_m * 20.0 + 10_000.0;
-            }
+        if let Some(mut p) = world.get_mut::<Projection>(self.camera)
+            && let Projection::Perspective(pp) = p.as_mut()
+        {
+            pp.fov = view.fov_deg.to_radians();
+            pp.near = (view.distance_m / 1000.0).clamp(0.5, 50.0);
+            pp.far = view.distance_m * 20.0 + 10_000.0;
         }
     }
 
     fn set_camera_active(&mut self, active: bool) {
-        if let Some(mut c) = self.apps.main.world_mut().get_mut::<Camera>(self.camera) {
-            if c.is_active != active {
-                c.is_active = active;
-            }
+        if let Some(mut c) = self.apps.main.world_mut().get_mut::<Camera>(self.camera)
+            && c.is_active != active
+        {
+            c.is_active = active;
         }
     }
 

@@ -206,10 +206,10 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     });
     for (order, (li, wl)) in ws.layers.iter().enumerate().enumerate().filter(|(_, (_, l))| l.visible) {
         let mut skip: Vec<usize> = hidden.filter(|(hl, _)| *hl == li).map(|(_, row)| row).into_iter().collect();
-        if let Some((sl, rows)) = &selected {
-            if *sl == li {
-                skip.extend(rows);
-            }
+        if let Some((sl, rows)) = &selected
+            && *sl == li
+        {
+            skip.extend(rows);
         }
         let first = scene.meshes.len();
         add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, order, origin, &skip);
