@@ -9,6 +9,9 @@ pub enum LayersError {
     /// The path does not exist.
     #[error("{path}: no such file or directory")]
     NotFound { path: PathBuf },
+    /// Reading was cancelled by the caller.
+    #[error("{path}: reading cancelled")]
+    Cancelled { path: PathBuf },
     /// The path is a directory that is not a dataset (a FileGDB `.gdb` folder is fine).
     #[error("{path}: is a directory, not a GIS file (name the file itself, or a .gdb folder)")]
     IsDirectory { path: PathBuf },

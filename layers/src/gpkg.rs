@@ -79,6 +79,17 @@ pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>
     read_layer_progress(path, table, keep, None)
 }
 
+/// Like [`read_layer_progress`], stopping (declined) as soon as `cancel` is set.
+pub fn read_layer_cancellable(
+    path: &Path,
+    table: Option<&str>,
+    keep: Option<&[&str]>,
+    progress: Option<crate::source::Progress>,
+    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> Result<Layer, Declined> {
+    read_layer_impl(path, table, keep, progress, cancel)
+}
+
 /// Like [`read_layer_fields`], reporting rows read to `progress`.
 ///
 /// Rows are counted per fid range first, the layer's vectors are allocated once at their final
@@ -88,6 +99,16 @@ pub fn read_layer_progress(
     table: Option<&str>,
     keep: Option<&[&str]>,
     progress: Option<crate::source::Progress>,
+) -> Result<Layer, Declined> {
+    read_layer_impl(path, table, keep, progress, None)
+}
+
+fn read_layer_impl(
+    path: &Path,
+    table: Option<&str>,
+    keep: Option<&[&str]>,
+    progress: Option<crate::source::Progress>,
+    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
     // Dense fids (the usual case: 1..=N) make every range's row count its length; otherwise
@@ -155,6 +176,9 @@ pub fn read_layer_progress(
         .map_init(
             || open(path),
             |conn, ((a, b), fid_out, geom_out, mut col_out)| {
+                if cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+                    return Err(Declined("cancelled".into()));
+                }
                 let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
                 let issues = read_range_into(conn, &plan, a, b, fid_out, geom_out, &mut col_out)?;
                 if let Some(p) = &progress {

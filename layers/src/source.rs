@@ -50,6 +50,7 @@ pub struct Source {
     driver: String,
     encoding: Option<EncodingReport>,
     progress: Option<Progress>,
+    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A progress callback: features read so far, and the total (0 when unknown).
@@ -208,12 +209,23 @@ impl Source {
             driver,
             encoding,
             progress: None,
+            cancel: None,
         })
     }
 
     /// Report reading progress to `progress` (called from reader threads).
     pub fn set_progress(&mut self, progress: Progress) {
         self.progress = Some(progress);
+    }
+
+    /// Stop reading as soon as `cancel` is set (between chunks of rows): the read returns
+    /// [`LayersError::Cancelled`] and nothing half-read.
+    pub fn set_cancel(&mut self, cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.cancel = Some(cancel);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Path as given.
@@ -285,7 +297,11 @@ impl Source {
         if self.driver == "GPKG" && ext_of(&self.path) == "gpkg" {
             // Check the name through GDAL first so that errors read the same either way.
             let layer_name = self.gdal_layer(name)?.name();
-            if let Ok(l) = crate::gpkg::read_layer_progress(&self.path, Some(&layer_name), None, self.progress.clone()) {
+            let read = crate::gpkg::read_layer_cancellable(&self.path, Some(&layer_name), None, self.progress.clone(), self.cancel.clone());
+            if self.cancelled() {
+                return Err(LayersError::Cancelled { path: self.path.clone() });
+            }
+            if let Ok(l) = read {
                 return Ok(l);
             }
         }
@@ -307,6 +323,9 @@ impl Source {
         let mut closed = Vec::new();
         ffi::reset_error();
         for (row, feature) in layer.features().enumerate() {
+            if self.cancelled() {
+                return Err(LayersError::Cancelled { path: self.path.clone() });
+            }
             if row % 4096 == 0
                 && let Some(p) = &self.progress
             {

@@ -39,6 +39,8 @@ pub struct AppState {
     table: Mutex<Option<(String, jingwei_layers::table::TableQuery, std::sync::Arc<Vec<u32>>)>>,
     /// The workspace file (layers, view, cases, incidents); the demo's default when `None`.
     pub(crate) workspace_file: Mutex<Option<PathBuf>>,
+    /// The cancel flag of the file being loaded.
+    load_cancel: Mutex<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Whether the panels work on a drill copy.
     pub(crate) drill: std::sync::atomic::AtomicBool,
 }
@@ -56,6 +58,7 @@ impl Default for AppState {
             overlay: Mutex::new(Default::default()),
             table: Mutex::new(None),
             workspace_file: Mutex::new(None),
+            load_cancel: Mutex::new(Default::default()),
             drill: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -823,6 +826,9 @@ pub async fn add_file(app: tauri::AppHandle, state: tauri::State<'_, AppState>, 
     src.set_progress(std::sync::Arc::new(move |done, total| {
         let _ = a.emit("load-progress", (done, total));
     }));
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    *state.load_cancel.lock().map_err(|e| e.to_string())? = cancel.clone();
+    src.set_cancel(cancel);
     let mut layers = Vec::new();
     for name in src.layer_names() {
         let layer = src.read_layer(Some(&name)).map_err(|e| e.to_string())?;
@@ -841,4 +847,15 @@ pub async fn add_file(app: tauri::AppHandle, state: tauri::State<'_, AppState>, 
     let _ = app.emit("load-progress", (1u64, 1u64));
     push_scene(&state, ws)?;
     Ok(describe(ws))
+}
+
+/// Cancel the file being loaded (`add_file` then answers that it was cancelled; nothing is added).
+#[tauri::command]
+pub fn cancel_load(state: tauri::State<'_, AppState>) -> Result<(), String> {
+    state
+        .load_cancel
+        .lock()
+        .map_err(|e| e.to_string())?
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    Ok(())
 }

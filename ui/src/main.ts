@@ -209,13 +209,15 @@ function status() {
 async function addFile(path: string): Promise<WorkspaceDto> {
   const bar = $("add-progress") as HTMLProgressElement;
   bar.hidden = false; bar.removeAttribute("value");
+  // The cancel button shows for loads longer than half a second.
+  const show = window.setTimeout(() => { $("add-cancel").hidden = false; }, 500);
   try {
     ws = await invoke<WorkspaceDto>("add_file", { path });
     buildTree();
     await requestFrame();
     $("status").textContent = `${t("added")} ${path}`;
     return ws;
-  } finally { bar.hidden = true; }
+  } finally { bar.hidden = true; clearTimeout(show); $("add-cancel").hidden = true; }
 }
 
 // ---------- Workspace files ----------
@@ -297,6 +299,7 @@ function texts() {
   ($("search") as HTMLInputElement).placeholder = t("search");
   $("export").textContent = t("export");
   $("add-go").textContent = t("add_data");
+  $("add-cancel").textContent = t("cancel");
   ($("add-path") as HTMLInputElement).placeholder = t("add_path");
   $("ws-save").textContent = t("ws.save");
   $("ws-open").textContent = t("ws.open");
@@ -426,6 +429,7 @@ async function start() {
 
 $("lang").addEventListener("click", () => { toggleLang(); texts(); });
 $("ws-save").addEventListener("click", () => saveWorkspace().catch(showError));
+$("add-cancel").addEventListener("click", () => invoke("cancel_load"));
 $("add-go").addEventListener("click", () => addFile(($("add-path") as HTMLInputElement).value).catch(showError));
 listen<[number, number]>("load-progress", (e) => {
   const [done, total] = e.payload;
