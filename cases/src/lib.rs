@@ -373,15 +373,6 @@ impl CaseStore {
         }
         let conn = schema::connect(path, false)?;
         let (srs_id, crs) = schema::check(&conn, path)?;
-        let has_incidents: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'incident_log'", [], |r| r.get(0))
-            .map_err(|source| CaseError::Sqlite {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        if has_incidents == 0 {
-            schema::ensure_incidents(&conn, path, srs_id)?;
-        }
         Ok(CaseStore {
             conn,
             path: path.to_path_buf(),

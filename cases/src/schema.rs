@@ -239,18 +239,6 @@ fn register_incidents(conn: &Connection, srs_id: i32) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Add the incident tables to a store made before they existed (idempotent).
-pub fn ensure_incidents(conn: &Connection, path: &Path, srs_id: i32) -> Result<()> {
-    sql(path, conn.execute_batch(&format!("BEGIN IMMEDIATE; {INCIDENT_TABLES}")))?;
-    match register_incidents(conn, srs_id) {
-        Ok(()) => sql(path, conn.execute_batch("COMMIT")),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            sql(path, Err(e))
-        }
-    }
-}
-
 /// Check that an existing file holds the case tables; returns the srs id and, when PROJ knows
 /// it, the CRS of the case geometries.
 pub fn check(conn: &Connection, path: &Path) -> Result<(i32, Option<Crs>)> {
@@ -260,7 +248,15 @@ pub fn check(conn: &Connection, path: &Path) -> Result<(i32, Option<Crs>)> {
             why: "not a GeoPackage".into(),
         });
     }
-    for t in ["cases", "case_audit", "case_notes", "case_attachments", "jingwei_metadata"] {
+    for t in [
+        "cases",
+        "case_audit",
+        "case_notes",
+        "case_attachments",
+        "jingwei_metadata",
+        "incidents",
+        "incident_log",
+    ] {
         if !table_exists(conn, path, t)? {
             return Err(CaseError::NotAStore {
                 path: path.to_path_buf(),

@@ -224,42 +224,34 @@ fn transform_matches_the_check_vectors_in_both_axis_orders() {
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
 }
 
+/// A made-up but typical 7-parameter shift of Xi'an 1980 to CGCS2000.
+const XIAN_SHIFT: &str = "24.5,-126.3,-63.7,0.8,-1.2,2.1,1.5";
+
+/// The Xi'an 1980 test point (EPSG:2385, 448000 4419000) in CGCS2000 lon/lat through
+/// `jingwei transform`, shifted by `towgs84` when given.
+fn xian_point_in_cgcs2000(towgs84: Option<&str>) -> Vec<String> {
+    let mut args = vec!["transform", "--from", "EPSG:2385"];
+    if let Some(p) = towgs84 {
+        args.extend(["--from-towgs84", p]);
+    }
+    args.extend(["--to", "EPSG:4490", "--precision", "10"]);
+    let out = jingwei_stdin(&args, "448000 4419000\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn seven_parameter_shift_is_applied() {
     // Xi'an 1980 / 3-degree GK CM 120E (EPSG:2385) with a made-up but typical shift, compared
     // with PROJ's own cs2cs on the equivalent PROJ strings.
-    let params = "24.5,-126.3,-63.7,0.8,-1.2,2.1,1.5";
-    let out = jingwei_stdin(
-        &[
-            "transform",
-            "--from",
-            "EPSG:2385",
-            "--from-towgs84",
-            params,
-            "--to",
-            "EPSG:4490",
-            "--precision",
-            "10",
-        ],
-        "448000 4419000\n",
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours: Vec<f64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .map(|t| t.parse().unwrap())
-        .collect();
-    let unshifted: Vec<f64> = String::from_utf8(
-        jingwei_stdin(
-            &["transform", "--from", "EPSG:2385", "--to", "EPSG:4490", "--precision", "10"],
-            "448000 4419000\n",
-        )
-        .stdout,
-    )
-    .unwrap()
-    .split_whitespace()
-    .map(|t| t.parse().unwrap())
-    .collect();
+    let params = XIAN_SHIFT;
+    let parse = |v: Vec<String>| -> Vec<f64> { v.iter().map(|t| t.parse().unwrap()).collect() };
+    let ours = parse(xian_point_in_cgcs2000(Some(params)));
+    let unshifted = parse(xian_point_in_cgcs2000(None));
     // The shift moves the point by metres, not millimetres.
     let moved_m = ((ours[0] - unshifted[0]) * 85_000.0).hypot((ours[1] - unshifted[1]) * 111_000.0);
     assert!(moved_m > 1.0, "{moved_m}");
@@ -449,23 +441,9 @@ fn a_layer_in_xian_1980_takes_a_seven_parameter_shift() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let params = "24.5,-126.3,-63.7,0.8,-1.2,2.1,1.5";
+    let params = XIAN_SHIFT;
     // Where cs2cs-checked transform puts the shifted point, in CGCS2000 lon/lat.
-    let t = jingwei_stdin(
-        &[
-            "transform",
-            "--from",
-            "EPSG:2385",
-            "--from-towgs84",
-            params,
-            "--to",
-            "EPSG:4490",
-            "--precision",
-            "10",
-        ],
-        "448000 4419000\n",
-    );
-    let at: Vec<String> = String::from_utf8(t.stdout).unwrap().split_whitespace().map(str::to_owned).collect();
+    let at = xian_point_in_cgcs2000(Some(params));
     let at = format!("{},{}", at[0], at[1]);
     let g = gpkg.to_str().unwrap();
     let shifted = ok_json(jingwei(&[

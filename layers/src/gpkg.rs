@@ -76,34 +76,15 @@ pub fn read_layer(path: &Path, table: Option<&str>) -> Result<Layer, Declined> {
 
 /// Like [`read_layer`], keeping only the named attribute fields (all when `keep` is `None`).
 pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>) -> Result<Layer, Declined> {
-    read_layer_progress(path, table, keep, None)
+    read_layer_progress(path, table, keep, None, None)
 }
 
-/// Like [`read_layer_progress`], stopping (declined) as soon as `cancel` is set.
-pub fn read_layer_cancellable(
-    path: &Path,
-    table: Option<&str>,
-    keep: Option<&[&str]>,
-    progress: Option<crate::source::Progress>,
-    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-) -> Result<Layer, Declined> {
-    read_layer_impl(path, table, keep, progress, cancel)
-}
-
-/// Like [`read_layer_fields`], reporting rows read to `progress`.
+/// Like [`read_layer_fields`], reporting rows read to `progress` and stopping (declined) as
+/// soon as `cancel` is set.
 ///
 /// Rows are counted per fid range first, the layer's vectors are allocated once at their final
 /// size, and each reader thread fills its own disjoint slice: no chunk is ever held twice.
 pub fn read_layer_progress(
-    path: &Path,
-    table: Option<&str>,
-    keep: Option<&[&str]>,
-    progress: Option<crate::source::Progress>,
-) -> Result<Layer, Declined> {
-    read_layer_impl(path, table, keep, progress, None)
-}
-
-fn read_layer_impl(
     path: &Path,
     table: Option<&str>,
     keep: Option<&[&str]>,

@@ -297,7 +297,7 @@ impl Source {
         if self.driver == "GPKG" && ext_of(&self.path) == "gpkg" {
             // Check the name through GDAL first so that errors read the same either way.
             let layer_name = self.gdal_layer(name)?.name();
-            let read = crate::gpkg::read_layer_cancellable(&self.path, Some(&layer_name), None, self.progress.clone(), self.cancel.clone());
+            let read = crate::gpkg::read_layer_progress(&self.path, Some(&layer_name), None, self.progress.clone(), self.cancel.clone());
             if self.cancelled() {
                 return Err(LayersError::Cancelled { path: self.path.clone() });
             }

@@ -206,25 +206,14 @@ pub async fn select_case(
         ..Highlight::default()
     };
     push_scene_highlighted(&state, ws, &h)?;
-    let view = case.geometry.as_ref().and_then(|g| fly_to(ws, g, width, height, current));
+    let view = case
+        .geometry
+        .as_ref()
+        .and_then(|g| crate::commands::fly_to(ws, g, width, height, current));
     Ok(SelectedDto {
         detail: detail_dto(detail),
         view,
     })
-}
-
-/// A view centred on `g`, close enough to read the building, keeping the current angles.
-fn fly_to(ws: &Workspace, g: &Geometry, width: u32, height: u32, current: Option<View>) -> Option<View> {
-    let b = crate::commands::bbox_of(g)?;
-    Some(crate::commands::frame_box(
-        ws,
-        b,
-        80.0f64.max((b[2] - b[0]).max(b[3] - b[1])),
-        width,
-        height,
-        current,
-        30.0,
-    ))
 }
 
 /// Clear the highlight.

@@ -7,7 +7,6 @@ use geo::{Centroid, Coord, Geometry, LineString, Point, Polygon};
 use jingwei_analysis::impact::{BuildingsIn, FacilitiesIn, Ring, default_rings, impact};
 use jingwei_analysis::routing::RoadGraph;
 use jingwei_analysis::violations::workspace_roles;
-use jingwei_cases::CaseStore;
 use jingwei_cases::incidents::{Incident, IncidentStatus, LogEntry, NewIncident};
 use jingwei_feeds::client::{Feed, FeedConfig, Health};
 use jingwei_feeds::server::{ServeOptions, ServerHandle, serve};
@@ -21,6 +20,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::cases_cmd::with_store;
 use crate::commands::{AppState, push_scene_highlighted};
 
 /// The live feeds of the panel.
@@ -179,10 +179,6 @@ fn incident_kind(kind: &str) -> &'static str {
     } else {
         "other"
     }
-}
-
-fn with_store<T>(state: &AppState, ws: &Workspace, f: impl FnOnce(&mut CaseStore) -> Result<T, String>) -> Result<T, String> {
-    crate::cases_cmd::with_store(state, ws, f)
 }
 
 /// Open an incident from a feed event.

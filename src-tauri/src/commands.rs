@@ -165,7 +165,8 @@ fn describe(ws: &Workspace) -> WorkspaceDto {
         layers: ws
             .layers
             .iter()
-            .map(|l| LayerDto {
+            .map(|l| (l, jingwei_viewer::style::for_layer(&l.id, &l.layer)))
+            .map(|(l, style)| LayerDto {
                 id: l.id.clone(),
                 title: l.title.clone(),
                 group: l.group,
@@ -175,8 +176,8 @@ fn describe(ws: &Workspace) -> WorkspaceDto {
                 synthetic: l.synthetic,
                 invalid: l.layer.validity_summary().invalid_features,
                 opacity: l.opacity,
-                fill: css(jingwei_viewer::style::for_layer(&l.id, &l.layer).fill),
-                stroke: css(jingwei_viewer::style::for_layer(&l.id, &l.layer).stroke),
+                fill: css(style.fill),
+                stroke: css(style.stroke),
             })
             .collect(),
     }
@@ -296,6 +297,20 @@ pub(crate) fn frame_box(
         pitch,
         yaw,
     )
+}
+
+/// A view centred on `g`, close enough to read a building, keeping the current angles.
+pub(crate) fn fly_to(ws: &Workspace, g: &geo::Geometry, width: u32, height: u32, current: Option<View>) -> Option<View> {
+    let b = bbox_of(g)?;
+    Some(frame_box(
+        ws,
+        b,
+        80.0f64.max((b[2] - b[0]).max(b[3] - b[1])),
+        width,
+        height,
+        current,
+        30.0,
+    ))
 }
 
 /// The box of a geometry.
@@ -435,7 +450,7 @@ pub async fn fly_to_feature(
         .row_of_fid(fid)
         .ok_or_else(|| format!("no feature {fid} in {}", wl.title))?;
     let g = wl.layer.geometries[row].clone().ok_or("the feature has no geometry")?;
-    let b = bbox_of(&g).ok_or("the feature has no geometry")?;
+    let view = fly_to(ws, &g, width, height, current).ok_or("the feature has no geometry")?;
     let building = jingwei_viewer::scene::is_building_layer(&wl.id, &wl.layer);
     push_scene_highlighted(
         &state,
@@ -446,15 +461,7 @@ pub async fn fly_to_feature(
             ..Highlight::default()
         },
     )?;
-    Ok(frame_box(
-        ws,
-        b,
-        80.0f64.max((b[2] - b[0]).max(b[3] - b[1])),
-        width,
-        height,
-        current,
-        30.0,
-    ))
+    Ok(view)
 }
 
 /// Where the cursor is: CGCS2000 lon/lat and workspace x/y (Gauss-Krüger metres).

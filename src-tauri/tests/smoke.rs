@@ -100,14 +100,15 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert!(d > 50.0 && (d / hav - 1.0).abs() < 2e-3, "grid {d} m vs great circle {hav} m");
     assert!(m["area"].as_f64().unwrap() > 100.0, "{m}");
     assert!(m["scale"].as_str().unwrap().ends_with('m'), "{m}");
+    // The demo's buildings as the checks below read them.
+    let demo = jingwei_layers::Source::open(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/lujiazui_osm.gpkg"),
+        &jingwei_layers::OpenOptions::default(),
+    )
+    .unwrap()
+    .read_layer(Some("buildings_polygon"))
+    .unwrap();
     if let Some(fid) = m["height"]["fid"].as_i64() {
-        let demo = jingwei_layers::Source::open(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/lujiazui_osm.gpkg"),
-            &jingwei_layers::OpenOptions::default(),
-        )
-        .unwrap()
-        .read_layer(Some("buildings_polygon"))
-        .unwrap();
         let (base, top) = jingwei_viewer::extrude::HeightRule::default().heights(&demo, demo.row_of_fid(fid).unwrap());
         assert!((m["height"]["height_m"].as_f64().unwrap() - (top - base)).abs() < 1e-6, "{m}");
     }
@@ -170,13 +171,6 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     // The attribute table: 1,450 buildings, sorted by height the tallest first, filtered by
     // name, a row selected turns its building red, zoom to selection moves the view.
     let tb = &v["table"];
-    let demo = jingwei_layers::Source::open(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/lujiazui_osm.gpkg"),
-        &jingwei_layers::OpenOptions::default(),
-    )
-    .unwrap()
-    .read_layer(Some("buildings_polygon"))
-    .unwrap();
     let h = demo.field_index("height").unwrap();
     let tallest = (0..demo.len())
         .filter_map(|r| demo.feature(r).value(h).as_f64())
