@@ -3,8 +3,14 @@
 //! the app process (software Vulkan here), streamed to the page's canvas, and the page reports
 //! how much of the frame shows the city.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+
+/// SIGKILL a child's whole process group (the child leads it: spawned with `process_group(0)`).
+fn kill_group(child: &Child) {
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+}
 use std::time::{Duration, Instant};
 
 /// Start the real app under Xvfb (inside `wrap`, a command prefix) on the demo city, let the
@@ -34,6 +40,9 @@ fn run_app(wrap: &[&str]) -> (serde_json::Value, tempfile::TempDir) {
         .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A process group of its own: xvfb-run's children (Xvfb, the app, WebKit's helpers) go
+        // with it when the test ends it.
+        .process_group(0)
         .spawn()
         .expect("xvfb-run is installed (scripts/setup.sh)");
     let t0 = Instant::now();
@@ -46,7 +55,7 @@ fn run_app(wrap: &[&str]) -> (serde_json::Value, tempfile::TempDir) {
     }
     let ok = report.exists();
     if !ok {
-        let _ = child.kill();
+        kill_group(&child);
     }
     let out = child.wait_with_output().unwrap();
     assert!(ok, "no report after 180 s; stderr: {}", String::from_utf8_lossy(&out.stderr));
