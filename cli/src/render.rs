@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use jingwei_layers::{OpenOptions, RepairMode, Source, Workspace};
-use jingwei_viewer::render::{View, render_once};
+use jingwei_viewer::render::{Renderer, View};
 use jingwei_viewer::scene::build_scene;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +29,10 @@ pub struct Args {
     /// Output PNG.
     #[arg(long)]
     out: PathBuf,
+    /// A benchmark: after the first frame, render this many orbit steps (5° each) with the same
+    /// renderer and print where each frame's time went as one JSON line on stdout.
+    #[arg(long, default_value_t = 0)]
+    frames: u32,
 }
 
 /// Vulkan's window-system layers complain when there is no per-user runtime directory (a
@@ -84,7 +88,38 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "oblique" => View::frame(extent, scene.max_height_m, aspect, a.pitch, a.yaw),
         other => bail!("--view '{other}': use oblique or top"),
     };
-    let frame = render_once(&scene, &view, w, h)?;
+    let t0 = std::time::Instant::now();
+    let mut renderer = Renderer::new(w, h)?;
+    renderer.set_scene(&scene);
+    renderer.set_view(&view);
+    let frame = renderer.render()?;
+    let first_s = t0.elapsed().as_secs_f64();
+    if a.frames > 0 {
+        let mut steps = Vec::new();
+        let mut v = view;
+        for _ in 0..a.frames {
+            v.yaw_deg += 5.0;
+            renderer.set_view(&v);
+            renderer.render()?;
+            steps.push(renderer.last_timing());
+        }
+        let median = |f: fn(&jingwei_viewer::render::FrameTiming) -> f64| {
+            let mut x: Vec<f64> = steps.iter().map(f).collect();
+            x.sort_by(f64::total_cmp);
+            x[x.len() / 2]
+        };
+        println!(
+            "{}",
+            serde_json::json!({
+                "width": w, "height": h, "triangles": scene.triangles(), "first_frame_s": first_s,
+                "frames": a.frames,
+                "median_render_ms": median(|t| t.render_ms),
+                "median_readback_ms": median(|t| t.readback_ms),
+                "median_total_ms": median(|t| t.render_ms + t.readback_ms),
+                "steps": steps,
+            })
+        );
+    }
     std::fs::write(&a.out, frame.to_png()?).with_context(|| format!("{}: cannot write", a.out.display()))?;
     eprintln!(
         "wrote {} ({}×{}, {} layers, {} triangles)",

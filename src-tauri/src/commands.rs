@@ -203,6 +203,30 @@ pub fn smoke_frames() -> Option<u32> {
     Some(std::env::var("JINGWEI_SMOKE_FRAMES").ok().and_then(|v| v.parse().ok()).unwrap_or(5))
 }
 
+/// In a smoke test with `JINGWEI_SMOKE_CANVAS=WxH`: resize the window so that the map canvas,
+/// now `css_width × css_height` CSS pixels, becomes W×H device pixels (latency is reported at a
+/// fixed frame size whatever the panels take). Returns the size asked for, if any.
+#[tauri::command]
+pub fn smoke_fit_canvas(window: tauri::WebviewWindow, css_width: f64, css_height: f64) -> Result<Option<[u32; 2]>, String> {
+    if std::env::var_os("JINGWEI_SMOKE_FILE").is_none() {
+        return Ok(None);
+    }
+    let Some((w, h)) = std::env::var("JINGWEI_SMOKE_CANVAS").ok().and_then(|v| {
+        v.split_once('x')
+            .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+    }) else {
+        return Ok(None);
+    };
+    let scale = window.scale_factor().map_err(|e| e.to_string())?;
+    let inner = window.inner_size().map_err(|e| e.to_string())?.to_logical::<f64>(scale);
+    let size = tauri::LogicalSize::new(
+        inner.width + f64::from(w) / scale - css_width,
+        inner.height + f64::from(h) / scale - css_height,
+    );
+    window.set_size(size).map_err(|e| e.to_string())?;
+    Ok(Some([w, h]))
+}
+
 /// In a smoke test: a file to add through the layer tree (the GBK shapefile of the shared test
 /// data beside the source tree), when it is there.
 #[tauri::command]
@@ -246,10 +270,10 @@ pub async fn initial_view(state: tauri::State<'_, AppState>, width: u32, height:
 }
 
 /// Render the 3D view: a 16-byte header (width u32, height u32, render+readback ms f32,
-/// reserved) and the RGBA pixels, as binary (no JSON on the way).
+/// readback ms f32) and the RGBA pixels, as binary (no JSON on the way).
 #[tauri::command]
 pub async fn render_view(state: tauri::State<'_, AppState>, width: u32, height: u32, view: View) -> Result<tauri::ipc::Response, String> {
-    let (frame, ms) = state.renderer.render(width, height, view)?;
+    let (frame, ms, timing) = state.renderer.render(width, height, view)?;
     if let Some(t0) = STARTED.get() {
         FIRST_FRAME_S.get_or_init(|| t0.elapsed().as_secs_f64());
     }
@@ -257,7 +281,7 @@ pub async fn render_view(state: tauri::State<'_, AppState>, width: u32, height: 
     out.extend(frame.width.to_le_bytes());
     out.extend(frame.height.to_le_bytes());
     out.extend((ms as f32).to_le_bytes());
-    out.extend(0u32.to_le_bytes());
+    out.extend((timing.readback_ms as f32).to_le_bytes());
     out.extend(frame.rgba);
     Ok(tauri::ipc::Response::new(out))
 }

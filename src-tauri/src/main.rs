@@ -21,6 +21,7 @@ fn main() {
             commands::identify,
             commands::smoke_frames,
             commands::smoke_add_file,
+            commands::smoke_fit_canvas,
             commands::search_features,
             commands::fly_to_feature,
             commands::cursor_position,

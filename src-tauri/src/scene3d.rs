@@ -1,7 +1,7 @@
 //! The 3D view in the app: the viewer's offscreen renderer on a thread of its own (Bevy owns
 //! its world there), fed scenes and views, answering with RGBA frames.
 
-use jingwei_viewer::render::{Frame, Renderer, View};
+use jingwei_viewer::render::{Frame, FrameTiming, Renderer, View};
 use jingwei_viewer::scene::SceneData;
 use std::sync::mpsc::{Sender, channel};
 use std::time::Instant;
@@ -12,7 +12,7 @@ enum Job {
         width: u32,
         height: u32,
         view: View,
-        reply: Sender<Result<(Frame, f64), String>>,
+        reply: Sender<Result<(Frame, f64, FrameTiming), String>>,
     },
 }
 
@@ -64,7 +64,7 @@ impl RenderService {
                             r.set_view(&view);
                             let out = r
                                 .render()
-                                .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0))
+                                .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0, r.last_timing()))
                                 .map_err(|e| e.to_string());
                             let _ = reply.send(out);
                         }
@@ -80,8 +80,9 @@ impl RenderService {
         let _ = self.tx.send(Job::Scene(scene));
     }
 
-    /// Render a frame; returns it with the milliseconds spent rendering and reading back.
-    pub fn render(&self, width: u32, height: u32, view: View) -> Result<(Frame, f64), String> {
+    /// Render a frame; returns it with the milliseconds spent on the render thread (render,
+    /// readback and any renderer set-up) and the renderer's own split of them.
+    pub fn render(&self, width: u32, height: u32, view: View) -> Result<(Frame, f64, FrameTiming), String> {
         let (reply, rx) = channel();
         self.tx
             .send(Job::Render {

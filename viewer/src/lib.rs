@@ -9,10 +9,12 @@
 //! - [`pick`]: the building a view ray hits first (roof or wall), in f64 workspace metres.
 //! - [`render`] (Bevy): an offscreen renderer — no window, no display, software Vulkan where
 //!   there is no GPU — used by `jingwei render`, the tests and the desktop app alike.
+//! - [`material`]: the one light material every scene mesh uses.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod extrude;
+pub mod material;
 pub mod pick;
 pub mod render;
 pub mod scene;

@@ -1,21 +1,26 @@
 //! Rendering a [`SceneData`] with Bevy, offscreen: no window, no display, software Vulkan
 //! (Mesa's lavapipe) where there is no GPU. The app and the headless tools share this path.
 
-use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use bevy::app::SubApps;
+use bevy::app::{AppLabel, SubApps};
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::mesh::Indices;
 use bevy::prelude::*;
-use bevy::render::RenderPlugin;
-use bevy::render::render_resource::{Extent3d, PollType, PrimitiveTopology, TextureDimension, TextureFormat, TextureUsages};
-use bevy::render::renderer::RenderDevice;
-use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use bevy::render::render_asset::RenderAssets;
+use bevy::render::render_resource::{
+    Buffer, BufferDescriptor, BufferUsages, CommandEncoderDescriptor, Extent3d, MapMode, PollType, PrimitiveTopology, TexelCopyBufferInfo,
+    TexelCopyBufferLayout, TextureDimension, TextureFormat, TextureUsages,
+};
+use bevy::render::renderer::{RenderDevice, RenderQueue};
+use bevy::render::texture::GpuImage;
+use bevy::render::{RenderApp, RenderPlugin};
 use bevy::window::ExitCondition;
 
 use crate::extrude::MeshData;
+use crate::material::MapMaterial;
 use crate::scene::{MeshKind, SceneData};
 
 /// Why a frame could not be rendered.
@@ -166,6 +171,20 @@ pub struct Renderer {
     last_warmed_up: bool,
     /// Bevy updates run by the last `render` call.
     last_updates: u32,
+    /// Where frames are copied for the CPU: made once, reused for every frame.
+    readback: Option<Buffer>,
+    last_timing: FrameTiming,
+}
+
+/// Where the time of the last [`Renderer::render`] went, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct FrameTiming {
+    /// Bevy updates that prepared new meshes or pipelines (0 for a camera move).
+    pub warmup_ms: f64,
+    /// The update that draws the frame: Bevy's systems, extraction and the GPU's work.
+    pub render_ms: f64,
+    /// Copying the frame into the mapped buffer and out of it.
+    pub readback_ms: f64,
 }
 
 /// An RGBA8 frame, row-major, top row first.
@@ -226,11 +245,7 @@ impl Renderer {
                 .disable::<bevy::log::LogPlugin>()
                 .disable::<bevy::render::pipelined_rendering::PipelinedRenderingPlugin>(),
         );
-        app.insert_resource(GlobalAmbientLight {
-            color: Color::WHITE,
-            brightness: 600.0,
-            ..default()
-        });
+        crate::material::add_to(&mut app);
         app.finish();
         app.cleanup();
         let mut apps = std::mem::take(app.sub_apps_mut());
@@ -268,15 +283,6 @@ impl Renderer {
                 Transform::from_xyz(0.0, 1000.0, 1000.0).looking_at(Vec3::ZERO, Vec3::Y),
             ))
             .id();
-        world.spawn((
-            DirectionalLight {
-                illuminance: 6000.0,
-                shadow_maps_enabled: false,
-                ..default()
-            },
-            // Afternoon sun from the south-west.
-            Transform::from_xyz(-0.5, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
-        ));
         Ok(Renderer {
             apps,
             target,
@@ -286,12 +292,19 @@ impl Renderer {
             needs_warmup: true,
             last_warmed_up: false,
             last_updates: 0,
+            readback: None,
+            last_timing: FrameTiming::default(),
         })
     }
 
-    /// Bevy updates the last `render` took (2 for a camera move: the frame and its readback).
+    /// Bevy updates the last `render` took (1 for a camera move).
     pub fn last_updates(&self) -> u32 {
         self.last_updates
+    }
+
+    /// Where the time of the last `render` went.
+    pub fn last_timing(&self) -> FrameTiming {
+        self.last_timing
     }
 
     /// Whether the last `render` had to warm up (after a scene change) before its frame.
@@ -319,23 +332,11 @@ impl Renderer {
             }
             let mesh = world.resource_mut::<Assets<Mesh>>().add(to_mesh(&lm.mesh));
             let [r, g, b, a] = lm.color;
-            let flat = lm.kind != MeshKind::Building;
-            let material = StandardMaterial {
-                base_color: Color::srgba(r, g, b, a),
-                perceptual_roughness: 0.95,
-                reflectance: 0.1,
-                // Flat map layers keep their exact colours; buildings are shaded.
-                unlit: flat,
-                double_sided: flat,
-                cull_mode: if flat {
-                    None
-                } else {
-                    Some(bevy::render::render_resource::Face::Back)
-                },
-                alpha_mode: if a < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
-                ..default()
+            let material = MapMaterial {
+                color: Color::srgba(r, g, b, a).to_linear(),
+                lit: lm.kind == MeshKind::Building,
             };
-            let material = world.resource_mut::<Assets<StandardMaterial>>().add(material);
+            let material = world.resource_mut::<Assets<MapMaterial>>().add(material);
             world.spawn((Mesh3d(mesh), MeshMaterial3d(material), Transform::IDENTITY, SceneEntity));
         }
     }
@@ -355,14 +356,6 @@ impl Renderer {
         }
     }
 
-    fn set_camera_active(&mut self, active: bool) {
-        if let Some(mut c) = self.apps.main.world_mut().get_mut::<Camera>(self.camera)
-            && c.is_active != active
-        {
-            c.is_active = active;
-        }
-    }
-
     fn update(&mut self) {
         self.apps.update();
         let device = self.apps.main.world().resource::<RenderDevice>();
@@ -378,6 +371,7 @@ impl Renderer {
         // move alone shows in the very next frame.
         let mut updates = 0;
         self.last_warmed_up = self.needs_warmup;
+        let t0 = Instant::now();
         if self.needs_warmup {
             for _ in 0..2 {
                 self.update();
@@ -385,39 +379,89 @@ impl Renderer {
             }
             self.needs_warmup = false;
         }
-        let slot: Arc<Mutex<Option<Image>>> = Arc::new(Mutex::new(None));
-        let s2 = slot.clone();
-        self.apps
-            .main
-            .world_mut()
-            .spawn(Screenshot::image(self.target.clone()))
-            .observe(move |captured: On<ScreenshotCaptured>| {
-                *s2.lock().expect("not poisoned") = Some(captured.image.clone());
-            });
-        for i in 0..8 {
-            self.update();
-            updates += 1;
-            if slot.lock().expect("not poisoned").is_some() {
-                break;
-            }
-            if i == 0 {
-                // The frame is drawn; the next updates only wait for its read-back, so stop the
-                // camera from drawing frames nobody will see.
-                self.set_camera_active(false);
+        let t1 = Instant::now();
+        self.update();
+        updates += 1;
+        let t2 = Instant::now();
+        let frame = self.read_back()?;
+        let t3 = Instant::now();
+        self.last_updates = updates;
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1000.0;
+        self.last_timing = FrameTiming {
+            warmup_ms: ms(t0, t1),
+            render_ms: ms(t1, t2),
+            readback_ms: ms(t2, t3),
+        };
+        Ok(frame)
+    }
+
+    /// Copy the target image into the persistent buffer, wait for it and unpad its rows. Done
+    /// outside Bevy's schedule, right after the frame's update: no second update, no buffer
+    /// allocated per frame.
+    fn read_back(&mut self) -> Result<Frame, RenderError> {
+        let (width, height) = (self.width, self.height);
+        let world = self.apps.sub_apps.get(&RenderApp.intern()).ok_or(RenderError::NoFrame)?.world();
+        let gpu = world
+            .resource::<RenderAssets<GpuImage>>()
+            .get(self.target.id())
+            .ok_or(RenderError::NoFrame)?;
+        let device = world.resource::<RenderDevice>();
+        let queue = world.resource::<RenderQueue>();
+        let row = width * 4;
+        // Buffer rows are aligned to 256 bytes.
+        let padded = row.div_ceil(256) * 256;
+        let buffer = self.readback.get_or_insert_with(|| {
+            device.create_buffer(&BufferDescriptor {
+                label: Some("jingwei frame readback"),
+                size: u64::from(padded) * u64::from(height),
+                usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        });
+        let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor {
+            label: Some("jingwei frame readback"),
+        });
+        encoder.copy_texture_to_buffer(
+            gpu.texture.as_image_copy(),
+            TexelCopyBufferInfo {
+                buffer,
+                layout: TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(padded),
+                    rows_per_image: None,
+                },
+            },
+            Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
+        );
+        queue.submit([encoder.finish()]);
+        let slice = buffer.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        let _ = device.wgpu_device().poll(PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        });
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(RenderError::Convert(e.to_string())),
+            Err(_) => return Err(RenderError::NoFrame),
+        }
+        let mut rgba = Vec::with_capacity((row * height) as usize);
+        {
+            let data = slice.get_mapped_range();
+            for y in 0..height as usize {
+                let at = y * padded as usize;
+                rgba.extend_from_slice(&data[at..at + row as usize]);
             }
         }
-        self.set_camera_active(true);
-        self.last_updates = updates;
-        let image = slot.lock().expect("not poisoned").take().ok_or(RenderError::NoFrame)?;
-        let rgba = image
-            .try_into_dynamic()
-            .map_err(|e| RenderError::Convert(e.to_string()))?
-            .to_rgba8();
-        Ok(Frame {
-            width: rgba.width(),
-            height: rgba.height(),
-            rgba: rgba.into_raw(),
-        })
+        buffer.unmap();
+        Ok(Frame { width, height, rgba })
     }
 }
 

@@ -1,0 +1,82 @@
+//! The one material every scene mesh uses. Bevy's `StandardMaterial` runs a physically based
+//! shader per pixel (bindless material lookups, clustered lights, fog); on a software rasteriser
+//! that is most of a frame. Map layers need their exact colour and buildings a simple sun term.
+
+use bevy::asset::uuid_handle;
+use bevy::mesh::MeshVertexBufferLayoutRef;
+use bevy::pbr::{Material, MaterialPipeline, MaterialPipelineKey};
+use bevy::prelude::*;
+use bevy::render::render_resource::{AsBindGroup, RenderPipelineDescriptor, SpecializedMeshPipelineError};
+use bevy::shader::{Shader, ShaderRef};
+
+/// The material's shader, compiled into the binary (no asset folder needed at run time).
+pub(crate) const MAP_SHADER: Handle<Shader> = uuid_handle!("3f7d2a1e-8c4b-4e6a-9b1d-5a2c7e9f0b13");
+
+/// Register the shader and the material with a Bevy app.
+pub(crate) fn add_to(app: &mut App) {
+    app.add_plugins(MaterialPlugin::<MapMaterial>::default());
+    let shader = Shader::from_wgsl(include_str!("map.wgsl"), "jingwei_viewer/map.wgsl");
+    let _ = app.world_mut().resource_mut::<Assets<Shader>>().insert(MAP_SHADER.id(), shader);
+}
+
+/// A flat or sun-shaded colour.
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+#[bind_group_data(MapMaterialKey)]
+pub struct MapMaterial {
+    /// Linear RGBA; alpha below 1 blends.
+    #[uniform(0)]
+    pub color: LinearRgba,
+    /// Shaded by the sun (buildings, culled back faces) or flat and double-sided (map layers).
+    pub lit: bool,
+}
+
+/// What the pipeline is specialised on.
+#[repr(C)]
+#[derive(Eq, PartialEq, Hash, Copy, Clone)]
+pub struct MapMaterialKey {
+    lit: bool,
+}
+
+impl From<&MapMaterial> for MapMaterialKey {
+    fn from(m: &MapMaterial) -> Self {
+        MapMaterialKey { lit: m.lit }
+    }
+}
+
+impl Material for MapMaterial {
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(MAP_SHADER)
+    }
+
+    fn alpha_mode(&self) -> AlphaMode {
+        if self.color.alpha < 1.0 {
+            AlphaMode::Blend
+        } else {
+            AlphaMode::Opaque
+        }
+    }
+
+    fn enable_prepass() -> bool {
+        false
+    }
+
+    fn enable_shadows() -> bool {
+        false
+    }
+
+    fn specialize(
+        _pipeline: &MaterialPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        _layout: &MeshVertexBufferLayoutRef,
+        key: MaterialPipelineKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        if key.bind_group_data.lit {
+            if let Some(f) = descriptor.fragment.as_mut() {
+                f.shader_defs.push("LIT".into());
+            }
+        } else {
+            descriptor.primitive.cull_mode = None;
+        }
+        Ok(())
+    }
+}
