@@ -9,6 +9,7 @@ use geo::{Area, BooleanOps, BoundingRect, Coord, Geometry, Intersects, LineStrin
 use rayon::prelude::*;
 
 use crate::grid::BoxGrid;
+use jingwei_layers::{Cancelled, Job};
 use crate::{for_each_polygon, polygons};
 
 /// Coverage of one building.
@@ -157,6 +158,12 @@ fn intersection_area(building: &Polygon, permit: &Clipper, scratch: &mut Scratch
 
 /// Coverage of every building by the permits (both in the same projected CRS), in parallel.
 pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometry>]) -> Vec<Coverage> {
+    permit_coverage_job(buildings, permits, &Job::new()).expect("a new job is never cancelled")
+}
+
+/// [`permit_coverage`] reporting one unit per building to `job` (plan them first) and stopping
+/// early when it is cancelled.
+pub fn permit_coverage_job(buildings: &[Option<Geometry>], permits: &[Option<Geometry>], job: &Job) -> Result<Vec<Coverage>, Cancelled> {
     let clippers: Vec<Clipper> = permits
         .par_iter()
         .enumerate()
@@ -172,9 +179,17 @@ pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometr
         let r = c.poly.bounding_rect()?;
         Some([r.min().x, r.min().y, r.max().x, r.max().y])
     });
-    buildings
+    const CHUNK: usize = 1024;
+    let out: Vec<Coverage> = buildings
         .par_iter()
-        .map_init(Scratch::default, |scratch, g| {
+        .enumerate()
+        .map_init(Scratch::default, |scratch, (i, g)| {
+            if i % CHUNK == 0 {
+                job.advance(CHUNK.min(buildings.len() - i) as u64);
+            }
+            if job.is_cancelled() {
+                return Coverage::default();
+            }
             let Some(g) = g else { return Coverage::default() };
             let mut c = Coverage::default();
             // Σ overlap per permit (a multi-part permit meets a building in several parts).
@@ -205,7 +220,9 @@ pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometr
             });
             c
         })
-        .collect()
+        .collect();
+    job.check()?;
+    Ok(out)
 }
 
 #[cfg(test)]

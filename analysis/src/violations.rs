@@ -20,11 +20,11 @@
 //!   10,000 m² → 20), so that of two equal breaches the larger building comes first.
 
 use geo::{Area, Geometry};
-use jingwei_layers::{Layer, ValiditySummary};
+use jingwei_layers::{Cancelled, Job, Layer, ValiditySummary};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::coverage::permit_coverage;
+use crate::coverage::permit_coverage_job;
 use crate::zones::ZoneSet;
 
 /// Which fields of the buildings layer hold what (`None`: not available).
@@ -345,12 +345,23 @@ fn area(g: &Option<Geometry>) -> f64 {
 
 /// Run every rule whose inputs are given and rank the findings.
 pub fn detect(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
+    detect_job(inputs, t, &Job::new()).expect("a new job is never cancelled")
+}
+
+/// [`detect`] reporting progress to `job` (one unit per building and pass) and stopping as soon
+/// as it is cancelled.
+pub fn detect_job(inputs: &Inputs<'_>, t: &Thresholds, job: &Job) -> Result<Report, Cancelled> {
     let b = inputs.buildings.layer;
     let bf = inputs.buildings.fields;
     let geoms = &b.geometries;
+    let passes = 1 + u64::from(inputs.permits.is_some()) + u64::from(inputs.previous.is_some());
+    job.plan(passes * b.len() as u64);
 
     // Rule 1 and 2: permit coverage and the main permit of each building.
-    let coverage = inputs.permits.map(|(p, _)| permit_coverage(geoms, &p.geometries));
+    let coverage = match inputs.permits {
+        Some((p, _)) => Some(permit_coverage_job(geoms, &p.geometries, job)?),
+        None => None,
+    };
 
     // Rule 3: zones, one prepared set per layer; the development boundary is inverted.
     struct ZoneLayer<'a> {
@@ -381,11 +392,21 @@ pub fn detect(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
         .any(|z| z.types.iter().any(|t| t == "urban_development_boundary"));
 
     // Rule 4: the share of each building covered by earlier buildings (the same exact overlay).
-    let previous = inputs.previous.as_ref().map(|p| (p, permit_coverage(geoms, &p.layer.geometries)));
+    let previous = match inputs.previous.as_ref() {
+        Some(p) => Some((p, permit_coverage_job(geoms, &p.layer.geometries, job)?)),
+        None => None,
+    };
 
+    const CHUNK: usize = 1024;
     let mut findings: Vec<Finding> = (0..b.len())
         .into_par_iter()
         .filter_map(|row| {
+            if row % CHUNK == 0 {
+                job.advance(CHUNK.min(b.len() - row) as u64);
+            }
+            if job.is_cancelled() {
+                return None;
+            }
             let g = geoms[row].as_ref()?;
             let area_m2 = area(&geoms[row]);
             if area_m2 <= 0.0 {
@@ -549,6 +570,7 @@ pub fn detect(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
             })
         })
         .collect();
+    job.check()?;
     findings.sort_by(|a, b| b.priority.total_cmp(&a.priority).then(a.building_fid.cmp(&b.building_fid)));
 
     let per_rule = Rule::ALL
@@ -578,14 +600,14 @@ pub fn detect(inputs: &Inputs<'_>, t: &Thresholds) -> Report {
     if let Some(p) = &inputs.previous {
         validity.push((format!("{} (previous)", p.layer.name), p.layer.validity_summary()));
     }
-    Report {
+    Ok(Report {
         findings,
         buildings: b.len(),
         per_rule,
         per_zone_type,
         thresholds: t.clone(),
         validity,
-    }
+    })
 }
 
 /// Usual names of each mapped field (English, OSM, Chinese and pinyin initials seen in

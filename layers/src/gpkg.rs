@@ -76,11 +76,11 @@ pub fn read_layer(path: &Path, table: Option<&str>) -> Result<Layer, Declined> {
 
 /// Like [`read_layer`], keeping only the named attribute fields (all when `keep` is `None`).
 pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>) -> Result<Layer, Declined> {
-    read_layer_progress(path, table, keep, None, None)
+    read_layer_progress(path, table, keep, &crate::job::Job::new())
 }
 
-/// Like [`read_layer_fields`], reporting rows read to `progress` and stopping (declined) as
-/// soon as `cancel` is set.
+/// Like [`read_layer_fields`], reporting rows read to `job` and stopping (declined) as soon as
+/// it is cancelled.
 ///
 /// Rows are counted per fid range first, the layer's vectors are allocated once at their final
 /// size, and each reader thread fills its own disjoint slice: no chunk is ever held twice.
@@ -88,8 +88,7 @@ pub fn read_layer_progress(
     path: &Path,
     table: Option<&str>,
     keep: Option<&[&str]>,
-    progress: Option<crate::source::Progress>,
-    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    job: &crate::job::Job,
 ) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
     // Dense fids (the usual case: 1..=N) make every range's row count its length; otherwise
@@ -157,15 +156,13 @@ pub fn read_layer_progress(
         .map_init(
             || open(path),
             |conn, ((a, b), fid_out, geom_out, mut col_out)| {
-                if cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+                if job.is_cancelled() {
                     return Err(Declined("cancelled".into()));
                 }
                 let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
                 let issues = read_range_into(conn, &plan, a, b, fid_out, geom_out, &mut col_out)?;
-                if let Some(p) = &progress {
-                    let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
-                    p(d, n as u64);
-                }
+                let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
+                job.report(d, n as u64);
                 Ok(issues)
             },
         )

@@ -49,12 +49,11 @@ pub struct Source {
     dataset: Dataset,
     driver: String,
     encoding: Option<EncodingReport>,
-    progress: Option<Progress>,
-    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    job: Job,
 }
 
-/// A progress callback: features read so far, and the total (0 when unknown).
-pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
+pub use crate::job::Progress;
+use crate::job::Job;
 
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -208,24 +207,28 @@ impl Source {
             dataset,
             driver,
             encoding,
-            progress: None,
-            cancel: None,
+            job: Job::new(),
         })
     }
 
-    /// Report reading progress to `progress` (called from reader threads).
+    /// Report reading progress (features read, total) to `progress` (called from reader threads).
     pub fn set_progress(&mut self, progress: Progress) {
-        self.progress = Some(progress);
+        self.job = std::mem::take(&mut self.job).with_progress(progress);
     }
 
     /// Stop reading as soon as `cancel` is set (between chunks of rows): the read returns
     /// [`LayersError::Cancelled`] and nothing half-read.
     pub fn set_cancel(&mut self, cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
-        self.cancel = Some(cancel);
+        self.job = std::mem::take(&mut self.job).with_cancel(cancel);
+    }
+
+    /// Read with `job`'s progress callback and cancel flag.
+    pub fn set_job(&mut self, job: Job) {
+        self.job = job;
     }
 
     fn cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        self.job.is_cancelled()
     }
 
     /// Path as given.
@@ -297,7 +300,7 @@ impl Source {
         if self.driver == "GPKG" && ext_of(&self.path) == "gpkg" {
             // Check the name through GDAL first so that errors read the same either way.
             let layer_name = self.gdal_layer(name)?.name();
-            let read = crate::gpkg::read_layer_progress(&self.path, Some(&layer_name), None, self.progress.clone(), self.cancel.clone());
+            let read = crate::gpkg::read_layer_progress(&self.path, Some(&layer_name), None, &self.job);
             if self.cancelled() {
                 return Err(LayersError::Cancelled { path: self.path.clone() });
             }
@@ -326,10 +329,8 @@ impl Source {
             if self.cancelled() {
                 return Err(LayersError::Cancelled { path: self.path.clone() });
             }
-            if row % 4096 == 0
-                && let Some(p) = &self.progress
-            {
-                p(row as u64, n_hint as u64);
+            if row % 4096 == 0 {
+                self.job.report(row as u64, n_hint as u64);
             }
             let fid = feature.fid().map_or(row as i64, |f| f as i64);
             fids.push(fid);

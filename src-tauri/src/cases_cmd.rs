@@ -4,7 +4,7 @@
 //! Every change goes through `jingwei_cases` (one transaction each, audited).
 
 use geo::{Centroid, Geometry, LineString, Polygon};
-use jingwei_analysis::violations::{Thresholds, detect, workspace_inputs, workspace_roles};
+use jingwei_analysis::violations::{Thresholds, detect_job, workspace_inputs, workspace_roles};
 use jingwei_cases::{Case, CaseDetail, CaseStore, Filter, Status, rules_zh};
 use jingwei_layers::Workspace;
 use jingwei_viewer::render::View;
@@ -100,13 +100,16 @@ pub struct DetectionDto {
 
 /// Run the violation rules on the open workspace and turn the findings into cases.
 #[tauri::command]
-pub async fn run_violations(state: tauri::State<'_, AppState>) -> Result<DetectionDto, String> {
+pub async fn run_violations(app: tauri::AppHandle, state: tauri::State<'_, AppState>) -> Result<DetectionDto, String> {
     let t0 = std::time::Instant::now();
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     let roles = workspace_roles(ws)?;
     let inputs = workspace_inputs(ws, &roles);
-    let report = detect(&inputs, &Thresholds::default());
+    // A long job on a big city: progress to the page, cancellable; no case is touched unless
+    // the rules ran to the end.
+    let job = crate::commands::start_job(&app, &state, "rules")?;
+    let report = detect_job(&inputs, &Thresholds::default(), &job).map_err(|_| "running the rules: cancelled".to_string())?;
     let b = inputs.buildings.layer;
     let summary = with_store(&state, ws, |s| {
         s.import_findings(&report.findings, &b.name, |f| b.geometries[f.row].clone(), &actor())

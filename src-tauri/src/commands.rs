@@ -39,8 +39,9 @@ pub struct AppState {
     table: Mutex<Option<(String, jingwei_layers::table::TableQuery, std::sync::Arc<Vec<u32>>)>>,
     /// The workspace file (layers, view, cases, incidents); the demo's default when `None`.
     pub(crate) workspace_file: Mutex<Option<PathBuf>>,
-    /// The cancel flag of the file being loaded.
-    load_cancel: Mutex<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The long job under way (a file loading, the rules running): its cancel flag is what
+    /// `cancel_job` sets.
+    job: Mutex<jingwei_layers::Job>,
     /// Whether the panels work on a drill copy.
     pub(crate) drill: std::sync::atomic::AtomicBool,
 }
@@ -58,7 +59,7 @@ impl Default for AppState {
             overlay: Mutex::new(Default::default()),
             table: Mutex::new(None),
             workspace_file: Mutex::new(None),
-            load_cancel: Mutex::new(Default::default()),
+            job: Mutex::new(jingwei_layers::Job::new()),
             drill: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -846,20 +847,14 @@ pub async fn zoom_to_layer(
     Ok(frame_box(ws, e, 20.0, width, height, current, 5.0))
 }
 
-/// Add every layer of a file (any format the core reads) to the workspace; progress goes to the
-/// page as `load-progress` events (done, total) while it reads. Returns the new tree.
+/// Add every layer of a file (any format the core reads) to the workspace; a long job (see
+/// [`start_job`]) while it reads. Returns the new tree.
 #[tauri::command]
 pub async fn add_file(app: tauri::AppHandle, state: tauri::State<'_, AppState>, path: String) -> Result<WorkspaceDto, String> {
-    use tauri::Emitter;
     let path = PathBuf::from(path.trim());
     let mut src = jingwei_layers::Source::open(&path, &jingwei_layers::OpenOptions::default()).map_err(|e| e.to_string())?;
-    let a = app.clone();
-    src.set_progress(std::sync::Arc::new(move |done, total| {
-        let _ = a.emit("load-progress", (done, total));
-    }));
-    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    *state.load_cancel.lock().map_err(|e| e.to_string())? = cancel.clone();
-    src.set_cancel(cancel);
+    let job = start_job(&app, &state, "load")?;
+    src.set_job(job.clone());
     let mut layers = Vec::new();
     for name in src.layer_names() {
         let layer = src.read_layer(Some(&name)).map_err(|e| e.to_string())?;
@@ -875,18 +870,28 @@ pub async fn add_file(app: tauri::AppHandle, state: tauri::State<'_, AppState>, 
     for layer in layers {
         ws.add_layer(layer, RepairMode::Repair).map_err(|e| e.to_string())?;
     }
-    let _ = app.emit("load-progress", (1u64, 1u64));
+    job.report(1, 1);
     push_scene(&state, ws)?;
     Ok(describe(ws))
 }
 
-/// Cancel the file being loaded (`add_file` then answers that it was cancelled; nothing is added).
+/// Start a long job of `kind` ("load", "rules"): it replaces the previous one as the job that
+/// `cancel_job` stops, and its progress goes to the page as `job-progress` events
+/// `[kind, done, total]`.
+pub(crate) fn start_job(app: &tauri::AppHandle, state: &AppState, kind: &'static str) -> Result<jingwei_layers::Job, String> {
+    use tauri::Emitter;
+    let a = app.clone();
+    let job = jingwei_layers::Job::new().with_progress(std::sync::Arc::new(move |done, total| {
+        let _ = a.emit("job-progress", (kind, done, total));
+    }));
+    *state.job.lock().map_err(|e| e.to_string())? = job.clone();
+    Ok(job)
+}
+
+/// Cancel the long job under way (its command then answers that it was cancelled; nothing it
+/// was making is kept).
 #[tauri::command]
-pub fn cancel_load(state: tauri::State<'_, AppState>) -> Result<(), String> {
-    state
-        .load_cancel
-        .lock()
-        .map_err(|e| e.to_string())?
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+pub fn cancel_job(state: tauri::State<'_, AppState>) -> Result<(), String> {
+    state.job.lock().map_err(|e| e.to_string())?.cancel();
     Ok(())
 }

@@ -37,7 +37,7 @@ fn main() {
             commands::remove_layer,
             commands::zoom_to_layer,
             commands::add_file,
-            commands::cancel_load,
+            commands::cancel_job,
             cases_cmd::run_violations,
             cases_cmd::list_cases,
             cases_cmd::select_case,

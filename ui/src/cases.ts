@@ -3,6 +3,7 @@
 // loop, add notes and photos, flag new cases on a building or a drawn polygon.
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
+import { errorText, runJob } from "./job";
 
 export interface View { target: [number, number, number]; distance_m: number; pitch_deg: number; yaw_deg: number; fov_deg: number }
 
@@ -50,7 +51,7 @@ function say(msg: string, error = false) {
 
 export function initCases(h: MapHooks) {
   hooks = h;
-  $("detect").onclick = () => detectNow().catch((e) => say(String(e), true));
+  $("detect").onclick = () => detectNow().catch((e) => say(errorText(e), true));
   for (const id of ["f-status", "f-rule", "f-zone"]) ($(id) as HTMLSelectElement).onchange = () => refresh();
   $("tool-building").onclick = () => setTool(tool === "building" ? "none" : "building");
   $("tool-polygon").onclick = () => setTool(tool === "polygon" ? "none" : "polygon");
@@ -91,7 +92,8 @@ function setTool(next: typeof tool) {
 
 export async function detectNow() {
   say(t("cases.detecting"));
-  const r = await invoke<{ findings: number; created: number; updated: number; unchanged: number; ms: number; store: string }>("run_violations");
+  const r = await runJob(t("cases.detecting"), () =>
+    invoke<{ findings: number; created: number; updated: number; unchanged: number; ms: number; store: string }>("run_violations"));
   say(`${t("cases.detected")} ${r.findings}：${t("cases.created")} ${r.created} · ${t("cases.updated")} ${r.updated} · ${t("cases.unchanged")} ${r.unchanged}（${r.ms.toFixed(0)} ms）`);
   await refresh();
   return r;

@@ -1,11 +1,11 @@
 import { invoke } from "@tauri-apps/api/core";
-import { listen } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { t, toggleLang } from "./i18n";
 import { casesTexts, finishPolygon, initCases, mapClick, smokeFlow, tool, viewMoved } from "./cases";
 import { commandClick, commandSmoke, commandTexts, initCommand } from "./command";
 import { initTable, openTable, tableSmoke, tableTexts } from "./table";
 import { exportMap } from "./export";
+import { errorText, initJob, jobTexts, runJob } from "./job";
 import { area as polyArea, initMeasure, length as polyLength, measureClick, measureTexts, measureViewMoved, updateScale } from "./measure";
 
 interface LayerDto {
@@ -207,17 +207,11 @@ function status() {
 // ---------- Adding data: a path, or files dropped on the window ----------
 
 async function addFile(path: string): Promise<WorkspaceDto> {
-  const bar = $("add-progress") as HTMLProgressElement;
-  bar.hidden = false; bar.removeAttribute("value");
-  // The cancel button shows for loads longer than half a second.
-  const show = window.setTimeout(() => { $("add-cancel").hidden = false; }, 500);
-  try {
-    ws = await invoke<WorkspaceDto>("add_file", { path });
-    buildTree();
-    await requestFrame();
-    $("status").textContent = `${t("added")} ${path}`;
-    return ws;
-  } finally { bar.hidden = true; clearTimeout(show); $("add-cancel").hidden = true; }
+  ws = await runJob(`${t("loading_file")} ${path}`, () => invoke<WorkspaceDto>("add_file", { path }));
+  buildTree();
+  await requestFrame();
+  $("status").textContent = `${t("added")} ${path}`;
+  return ws;
 }
 
 // ---------- Workspace files ----------
@@ -253,7 +247,7 @@ async function showOpen() {
 
 function showError(e: unknown) {
   const s = $("status");
-  s.textContent = `${t("error")}: ${e}`;
+  s.textContent = errorText(e);
   s.className = "error";
 }
 
@@ -299,7 +293,7 @@ function texts() {
   ($("search") as HTMLInputElement).placeholder = t("search");
   $("export").textContent = t("export");
   $("add-go").textContent = t("add_data");
-  $("add-cancel").textContent = t("cancel");
+  jobTexts();
   ($("add-path") as HTMLInputElement).placeholder = t("add_path");
   $("ws-save").textContent = t("ws.save");
   $("ws-open").textContent = t("ws.open");
@@ -435,13 +429,8 @@ async function start() {
 
 $("lang").addEventListener("click", () => { toggleLang(); texts(); });
 $("ws-save").addEventListener("click", () => saveWorkspace().catch(showError));
-$("add-cancel").addEventListener("click", () => invoke("cancel_load"));
+initJob();
 $("add-go").addEventListener("click", () => addFile(($("add-path") as HTMLInputElement).value).catch(showError));
-listen<[number, number]>("load-progress", (e) => {
-  const [done, total] = e.payload;
-  const bar = $("add-progress") as HTMLProgressElement;
-  if (total > 0) { bar.max = total; bar.value = done; }
-});
 getCurrentWebview().onDragDropEvent(async (e) => {
   document.body.classList.toggle("dropping", e.payload.type === "over" || e.payload.type === "enter");
   if (e.payload.type === "drop") for (const p of e.payload.paths) await addFile(p).catch(showError);
