@@ -852,8 +852,8 @@ pub async fn zoom_to_layer(
 #[tauri::command]
 pub async fn add_file(app: tauri::AppHandle, state: tauri::State<'_, AppState>, path: String) -> Result<WorkspaceDto, String> {
     let path = PathBuf::from(path.trim());
-    let mut src = jingwei_layers::Source::open(&path, &jingwei_layers::OpenOptions::default()).map_err(|e| e.to_string())?;
     let job = start_job(&app, &state, "load")?;
+    let mut src = jingwei_layers::Source::open(&path, &jingwei_layers::OpenOptions::default()).map_err(|e| e.to_string())?;
     src.set_job(job.clone());
     let mut layers = Vec::new();
     for name in src.layer_names() {

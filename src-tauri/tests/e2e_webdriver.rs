@@ -316,6 +316,29 @@ fn webdriver_drives_the_real_app() {
     assert!(metres > 10.0, "two clicks apart on the map measure a distance: {measured}");
     d.click("#m-distance");
 
+    // A long load can be cancelled: a CSV of 600,000 points (GDAL reads it for seconds) is added
+    // by path; the cancel button shows after half a second, and cancelling leaves the tree as it was.
+    let big = dir.path().join("big_points.csv");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        writeln!(f, "id,x,y").unwrap();
+        for i in 0..600_000u32 {
+            let (a, b) = (f64::from(i % 1000) / 1000.0, f64::from(i / 1000) / 600.0);
+            writeln!(f, "{i},{:.6},{:.6}", 121.45 + 0.1 * a, 31.2 + 0.06 * b).unwrap();
+        }
+    }
+    d.js(&format!("document.getElementById('add-path').value = {}; return true", J::String(big.display().to_string())));
+    d.click("#add-go");
+    d.wait_for("the cancel button", "return !document.getElementById('job').hidden && !document.getElementById('job-cancel').hidden");
+    d.click("#job-cancel");
+    d.wait_for("the cancelled load", "return document.getElementById('status').textContent.includes('已取消')");
+    assert_eq!(
+        d.js("return document.getElementById('job').hidden && document.querySelectorAll('#tree input[type=checkbox]').length"),
+        json!(10),
+        "nothing was added and the progress bar went"
+    );
+
     // Save, then reopen from the recent list.
     d.click("#ws-save");
     d.wait_for("the save", "return document.getElementById('status').textContent.includes('.gpkg')");
