@@ -9,8 +9,8 @@ use geo::{Area, BooleanOps, BoundingRect, Coord, Geometry, Intersects, LineStrin
 use rayon::prelude::*;
 
 use crate::grid::BoxGrid;
-use jingwei_layers::{Cancelled, Job};
 use crate::{for_each_polygon, polygons};
+use jingwei_layers::{Cancelled, Job};
 
 /// Coverage of one building.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

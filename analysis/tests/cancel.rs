@@ -41,13 +41,11 @@ fn detection_reports_progress_and_stops_when_cancelled() {
     // Cancelled from another thread's point of view in the middle: once a quarter is done.
     let flag = Arc::new(AtomicBool::new(false));
     let f2 = flag.clone();
-    let job = Job::new()
-        .with_cancel(flag.clone())
-        .with_progress(Arc::new(move |d, total| {
-            if d * 4 >= total {
-                f2.store(true, Ordering::SeqCst);
-            }
-        }));
+    let job = Job::new().with_cancel(flag.clone()).with_progress(Arc::new(move |d, total| {
+        if d * 4 >= total {
+            f2.store(true, Ordering::SeqCst);
+        }
+    }));
     assert_eq!(detect_job(&inputs, &t, &job).err(), Some(Cancelled));
     assert!(flag.load(Ordering::SeqCst));
     assert!(job.done() < job.total(), "it ran to the end: {} of {}", job.done(), job.total());

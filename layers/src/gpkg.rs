@@ -84,12 +84,7 @@ pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>
 ///
 /// Rows are counted per fid range first, the layer's vectors are allocated once at their final
 /// size, and each reader thread fills its own disjoint slice: no chunk is ever held twice.
-pub fn read_layer_progress(
-    path: &Path,
-    table: Option<&str>,
-    keep: Option<&[&str]>,
-    job: &crate::job::Job,
-) -> Result<Layer, Declined> {
+pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str]>, job: &crate::job::Job) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
     // Dense fids (the usual case: 1..=N) make every range's row count its length; otherwise
     // count each range.

@@ -52,8 +52,8 @@ pub struct Source {
     job: Job,
 }
 
-pub use crate::job::Progress;
 use crate::job::Job;
+pub use crate::job::Progress;
 
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -505,4 +505,63 @@ fn read_value(feature: &gdal::vector::Feature<'_>, idx: usize, kind: FieldKind) 
             Ok(None) | Err(_) => Value::Null,
         },
     }
+}
+
+/// File extensions of the vector formats [`Source::open`] reads (a `.gdb` is a folder).
+pub const READABLE_EXTENSIONS: &[&str] = &["gpkg", "shp", "zip", "geojson", "json", "fgb", "gdb", "kml", "gml", "dxf", "csv"];
+
+/// One entry of a folder as a file dialog shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FolderEntry {
+    /// File or folder name.
+    pub name: String,
+    /// Full path.
+    pub path: PathBuf,
+    /// A folder to open (not a `.gdb`, which is a dataset).
+    pub folder: bool,
+    /// Size in bytes (0 for folders).
+    pub size: u64,
+}
+
+/// The sub-folders of `dir` and the datasets in it that [`Source::open`] reads, folders first,
+/// then by name; hidden entries (starting with a dot) are left out.
+pub fn list_readable(dir: &Path) -> Result<Vec<FolderEntry>> {
+    let io = |e: std::io::Error| LayersError::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    };
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io)? {
+        let Ok(e) = e else { continue };
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = e.path();
+        // Follow links: a linked folder is a folder.
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        let ext = ext_of(&path);
+        let dataset = READABLE_EXTENSIONS.contains(&ext.as_str()) && (meta.is_file() || ext == "gdb");
+        if meta.is_dir() && ext != "gdb" {
+            out.push(FolderEntry {
+                name,
+                path,
+                folder: true,
+                size: 0,
+            });
+        } else if dataset {
+            out.push(FolderEntry {
+                name,
+                path,
+                folder: false,
+                size: if meta.is_file() { meta.len() } else { 0 },
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.folder
+            .cmp(&a.folder)
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+    Ok(out)
 }

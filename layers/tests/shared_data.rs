@@ -317,3 +317,29 @@ fn native_geopackage_reader_equals_gdal() {
     }
     assert!(layers > 30, "{layers}");
 }
+
+/// The app's file dialog lists folders and the datasets the core reads, not their side files.
+#[test]
+fn folder_listing_shows_datasets_not_side_files() {
+    let enc = jingwei_layers::source::list_readable(&shared().join("encoding")).unwrap();
+    let names: Vec<&str> = enc.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"nocpg"), "folders first: {names:?}");
+    assert!(enc[0].folder);
+    assert!(names.contains(&"lujiazui_pois_gbk.shp"), "{names:?}");
+    for side in [
+        "lujiazui_pois_gbk.dbf",
+        "lujiazui_pois_gbk.shx",
+        "lujiazui_pois_gbk.prj",
+        "lujiazui_pois_gbk.cpg",
+    ] {
+        assert!(!names.contains(&side), "{side} listed: {names:?}");
+    }
+    let shp = enc.iter().find(|e| e.name == "lujiazui_pois_gbk.shp").unwrap();
+    assert_eq!(shp.size, std::fs::metadata(&shp.path).unwrap().len());
+    // Every dataset it lists opens.
+    for e in enc.iter().filter(|e| !e.folder) {
+        Source::open(&e.path, &OpenOptions::default()).unwrap_or_else(|err| panic!("{}: {err}", e.path.display()));
+    }
+    // A file is not a folder to list.
+    assert!(jingwei_layers::source::list_readable(&shp.path).is_err());
+}

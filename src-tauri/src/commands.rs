@@ -875,6 +875,35 @@ pub async fn add_file(app: tauri::AppHandle, state: tauri::State<'_, AppState>, 
     Ok(describe(ws))
 }
 
+/// One folder as the add-data file dialog shows it.
+#[derive(serde::Serialize)]
+pub struct FolderDto {
+    path: String,
+    parent: Option<String>,
+    entries: Vec<jingwei_layers::source::FolderEntry>,
+}
+
+/// The add-data file dialog: the sub-folders and readable datasets of `path` (its folder when
+/// it is a file; the home folder when none is given).
+#[tauri::command]
+pub fn browse_folder(path: Option<String>) -> Result<FolderDto, String> {
+    let dir = path
+        .filter(|p| !p.trim().is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let dir = match dir.parent() {
+        Some(parent) if dir.is_file() => parent.to_path_buf(),
+        _ => dir,
+    };
+    let entries = jingwei_layers::source::list_readable(&dir).map_err(|e| e.to_string())?;
+    Ok(FolderDto {
+        path: dir.display().to_string(),
+        parent: dir.parent().map(|p| p.display().to_string()),
+        entries,
+    })
+}
+
 /// Start a long job of `kind` ("load", "rules"): it replaces the previous one as the job that
 /// `cancel_job` stops, and its progress goes to the page as `job-progress` events
 /// `[kind, done, total]`.

@@ -38,6 +38,7 @@ fn main() {
             commands::zoom_to_layer,
             commands::add_file,
             commands::cancel_job,
+            commands::browse_folder,
             cases_cmd::run_violations,
             cases_cmd::list_cases,
             cases_cmd::select_case,

@@ -116,7 +116,8 @@ impl Driver {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        panic!("timed out waiting for {what}");
+        let status = self.js("return document.getElementById('status').textContent + ' | tree ' + document.querySelectorAll('#tree input[type=checkbox]').length + ' | browse hidden ' + document.getElementById('browse-pane').hidden");
+        panic!("timed out waiting for {what}; the status bar says {status}");
     }
     fn screenshot(&self) -> image::RgbaImage {
         let b64 = self.cmd("GET", "/screenshot", None);
@@ -328,11 +329,20 @@ fn webdriver_drives_the_real_app() {
             writeln!(f, "{i},{:.6},{:.6}", 121.45 + 0.1 * a, 31.2 + 0.06 * b).unwrap();
         }
     }
-    d.js(&format!("document.getElementById('add-path').value = {}; return true", J::String(big.display().to_string())));
+    d.js(&format!(
+        "document.getElementById('add-path').value = {}; return true",
+        J::String(big.display().to_string())
+    ));
     d.click("#add-go");
-    d.wait_for("the cancel button", "return !document.getElementById('job').hidden && !document.getElementById('job-cancel').hidden");
+    d.wait_for(
+        "the cancel button",
+        "return !document.getElementById('job').hidden && !document.getElementById('job-cancel').hidden",
+    );
     d.click("#job-cancel");
-    d.wait_for("the cancelled load", "return document.getElementById('status').textContent.includes('已取消')");
+    d.wait_for(
+        "the cancelled load",
+        "return document.getElementById('status').textContent.includes('已取消')",
+    );
     assert_eq!(
         d.js("return document.getElementById('job').hidden && document.querySelectorAll('#tree input[type=checkbox]').length"),
         json!(10),
@@ -345,12 +355,50 @@ fn webdriver_drives_the_real_app() {
     d.click("#ws-open");
     d.wait_for("the recent list", "return document.querySelectorAll('#ws-recent li').length > 0");
     d.click("#ws-recent li");
-    d.wait_for("the reopened workspace", "return document.getElementById('status').textContent.includes('ws.gpkg') && document.querySelectorAll('#tree input[type=checkbox]').length === 10");
+    // (The save's own message names the file too: wait for the one that says it was opened.)
+    d.wait_for("the reopened workspace", "return document.getElementById('status').textContent.startsWith('已打开') && document.getElementById('status').textContent.includes('ws.gpkg') && document.querySelectorAll('#tree input[type=checkbox]').length === 10");
     let reopened = d.screenshot();
     let mut colours: Vec<[u8; 3]> = reopened.pixels().map(|p| [p[0] & 0xf0, p[1] & 0xf0, p[2] & 0xf0]).collect();
     colours.sort_unstable();
     colours.dedup();
     assert!(colours.len() > 30, "the reopened city is drawn");
+
+    // The add-data file dialog: a folder of the user's, opened from the typed path; it lists
+    // sub-folders and the datasets the core reads (not other files); clicking one adds it.
+    let data = dir.path().join("survey");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("wells.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":1},"geometry":{"type":"Point","coordinates":[121.50,31.23]}},{"type":"Feature","properties":{"id":2},"geometry":{"type":"Point","coordinates":[121.51,31.24]}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(data.join("notes.txt"), "not a dataset").unwrap();
+    d.js(&format!(
+        "document.getElementById('add-path').value = {}; return true",
+        J::String(dir.path().display().to_string())
+    ));
+    d.click("#add-browse");
+    d.wait_for(
+        "the folder listing",
+        "return [...document.querySelectorAll('#browse-list li.folder')].some((li) => li.textContent === 'survey')",
+    );
+    d.js("[...document.querySelectorAll('#browse-list li.folder')].find((li) => li.textContent === 'survey').click(); return true");
+    d.wait_for(
+        "the sub-folder",
+        "return document.getElementById('browse-path').textContent.endsWith('survey')",
+    );
+    assert_eq!(
+        d.js(
+            "return [...document.querySelectorAll('#browse-list li')].map((li) => li.className + ':' + li.firstChild.textContent).join(',')"
+        ),
+        json!("dataset:wells.geojson"),
+        "only the dataset is listed"
+    );
+    d.click("#browse-list li.dataset");
+    d.wait_for(
+        "the added layer",
+        "return document.querySelectorAll('#tree input[type=checkbox]').length === 11 && document.getElementById('browse-pane').hidden",
+    );
     eprintln!("webdriver e2e: {diff:.3} of the map changed when hiding buildings; measured {measured}");
     let _ = http(port, "DELETE", &format!("/session/{}", d.session), None);
 }

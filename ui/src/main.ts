@@ -1,3 +1,6 @@
+// Noto Sans SC (SIL OFL 1.1, ui/NotoSansSC-OFL.txt), bundled: Chinese text never depends on the
+// fonts a workstation happens to have. The browser loads only the unicode ranges a page uses.
+import "@fontsource/noto-sans-sc/400.css";
 import { invoke } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { t, toggleLang } from "./i18n";
@@ -214,6 +217,28 @@ async function addFile(path: string): Promise<WorkspaceDto> {
   return ws;
 }
 
+/** The add-data file dialog: folders and the datasets the core reads; a dataset is added on click. */
+interface FolderEntry { name: string; path: string; folder: boolean; size: number }
+async function browse(path: string | null) {
+  const f = await invoke<{ path: string; parent: string | null; entries: FolderEntry[] }>("browse_folder", { path });
+  $("browse-pane").hidden = false;
+  $("browse-path").textContent = f.path;
+  $("browse-path").title = f.path;
+  ($("browse-up") as HTMLButtonElement).onclick = () => { if (f.parent) browse(f.parent).catch(showError); };
+  const size = (n: number) => n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(0)} kB` : n ? `${n} B` : "";
+  const ul = $("browse-list");
+  ul.innerHTML = f.entries.length
+    ? f.entries.map((e, i) => `<li data-i="${i}" class="${e.folder ? "folder" : "dataset"}">${esc(e.name)}<span class="size">${size(e.size)}</span></li>`).join("")
+    : `<li class="empty">${t("browse_empty")}</li>`;
+  ul.querySelectorAll("li[data-i]").forEach((li) => {
+    (li as HTMLElement).onclick = () => {
+      const e = f.entries[Number((li as HTMLElement).dataset.i)];
+      if (e.folder) browse(e.path).catch(showError);
+      else { $("browse-pane").hidden = true; addFile(e.path).catch(showError); }
+    };
+  });
+}
+
 // ---------- Workspace files ----------
 
 async function saveWorkspace(path: string | null = null): Promise<string> {
@@ -293,6 +318,7 @@ function texts() {
   ($("search") as HTMLInputElement).placeholder = t("search");
   $("export").textContent = t("export");
   $("add-go").textContent = t("add_data");
+  $("add-browse").textContent = t("browse");
   jobTexts();
   ($("add-path") as HTMLInputElement).placeholder = t("add_path");
   $("ws-save").textContent = t("ws.save");
@@ -417,7 +443,9 @@ async function start() {
         view_restored: JSON.stringify(view) === before, recent: await invoke<string[]>("recent_workspaces"), drawn: await draw3d() };
     }
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
-    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare,
+    // The bundled CJK font is there and draws the title's characters.
+    const font = (await document.fonts.load("16px 'Noto Sans SC'", "经纬一张图")).length > 0 && document.fonts.check("16px 'Noto Sans SC'", "经纬一张图");
+    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare, font,
       frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), transfer_ms: median("transfer"), draw_ms: median("draw"),
       width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command, tree, saved } });
   } catch (e) {
@@ -430,6 +458,11 @@ async function start() {
 $("lang").addEventListener("click", () => { toggleLang(); texts(); });
 $("ws-save").addEventListener("click", () => saveWorkspace().catch(showError));
 initJob();
+$("add-browse").addEventListener("click", () => {
+  if (!$("browse-pane").hidden) { $("browse-pane").hidden = true; return; }
+  const typed = ($("add-path") as HTMLInputElement).value.trim();
+  browse(typed || null).catch(showError);
+});
 $("add-go").addEventListener("click", () => addFile(($("add-path") as HTMLInputElement).value).catch(showError));
 getCurrentWebview().onDragDropEvent(async (e) => {
   document.body.classList.toggle("dropping", e.payload.type === "over" || e.payload.type === "enter");
