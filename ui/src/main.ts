@@ -505,11 +505,20 @@ canvas.addEventListener("keydown", (e) => {
   viewMoved(); measureViewMoved();
   requestFrame();
 });
+// Wheel and touch-pad: zoom in proportion to the scroll (a mouse notch ≈ 1.2×, a touch-pad's
+// many small deltas zoom smoothly; a pinch arrives as a wheel with ctrlKey, more sensitive);
+// a sideways two-finger swipe turns the view.
 canvas.addEventListener("wheel", (e) => {
   e.preventDefault();
-  const f = e.deltaY < 0 ? 1 / 1.2 : 1.2;
-  if (mode === "3d" && view) { view.distance_m = Math.min(Math.max(view.distance_m * f, 20), 200000); requestFrame(); }
-  else { view2d.scale /= f; render2d(); }
+  const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? 400 : 1;
+  const dy = e.deltaY * unit, dx = e.deltaX * unit;
+  const f = Math.exp(Math.max(-1, Math.min(1, dy * (e.ctrlKey ? 0.01 : 0.0018))));
+  if (mode === "3d" && view) {
+    view.distance_m = Math.min(Math.max(view.distance_m * f, 20), 200000);
+    if (!e.ctrlKey && Math.abs(dx) > Math.abs(dy)) view.yaw_deg += dx * 0.2;
+    viewMoved(); measureViewMoved();
+    requestFrame();
+  } else { view2d.scale /= f; render2d(); }
 }, { passive: false });
 let drag: { x: number; y: number; pan: boolean; moved: number } | null = null;
 canvas.addEventListener("mousedown", (e) => { drag = { x: e.clientX, y: e.clientY, pan: e.button === 2 || e.shiftKey, moved: 0 }; });

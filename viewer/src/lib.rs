@@ -10,11 +10,13 @@
 //! - [`render`] (Bevy): an offscreen renderer — no window, no display, software Vulkan where
 //!   there is no GPU — used by `jingwei render`, the tests and the desktop app alike.
 //! - [`material`]: the one light material every scene mesh uses.
+//! - [`overlay`]: point symbols and labels (bundled CJK font) drawn in screen space over a frame.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod extrude;
 pub mod material;
+pub mod overlay;
 pub mod pick;
 pub mod render;
 pub mod scene;

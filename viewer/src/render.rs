@@ -21,6 +21,7 @@ use bevy::window::ExitCondition;
 
 use crate::extrude::MeshData;
 use crate::material::MapMaterial;
+use crate::overlay::{Annotation, Placed};
 use crate::scene::{MeshKind, SceneData};
 
 /// Why a frame could not be rendered.
@@ -139,6 +140,20 @@ impl View {
         View::frame(extent, max_height_m, aspect, pitch_deg, yaw_deg)
     }
 
+    /// The pixel where a local point (x east, y up, z south) appears in a `width × height`
+    /// frame; `None` behind the camera. The inverse of [`View::ray`].
+    pub fn project(&self, p: [f32; 3], width: u32, height: u32) -> Option<[f32; 2]> {
+        let t = self.transform();
+        let c = t.rotation.inverse() * (Vec3::from(p) - t.translation);
+        if c.z >= -1e-3 {
+            return None;
+        }
+        let tan_v = (self.fov_deg.to_radians() / 2.0).tan();
+        let aspect = width as f32 / height as f32;
+        let (ndc_x, ndc_y) = (c.x / (-c.z * tan_v * aspect), c.y / (-c.z * tan_v));
+        Some([(ndc_x + 1.0) / 2.0 * width as f32 - 0.5, (1.0 - ndc_y) / 2.0 * height as f32 - 0.5])
+    }
+
     /// Metres covered by one pixel at the target, for pick tolerances and scale bars.
     pub fn metres_per_pixel(&self, height: u32) -> f32 {
         2.0 * self.distance_m * (self.fov_deg.to_radians() / 2.0).tan() / height as f32
@@ -174,6 +189,10 @@ pub struct Renderer {
     /// Where frames are copied for the CPU: made once, reused for every frame.
     readback: Option<Buffer>,
     last_timing: FrameTiming,
+    /// Symbols and labels of the scene, drawn over each frame.
+    annotations: Vec<Annotation>,
+    view: Option<View>,
+    last_placed: Vec<Placed>,
 }
 
 /// Where the time of the last [`Renderer::render`] went, in milliseconds.
@@ -185,6 +204,8 @@ pub struct FrameTiming {
     pub render_ms: f64,
     /// Copying the frame into the mapped buffer and out of it.
     pub readback_ms: f64,
+    /// Placing and drawing symbols and labels over it.
+    pub overlay_ms: f64,
 }
 
 /// An RGBA8 frame, row-major, top row first.
@@ -294,6 +315,9 @@ impl Renderer {
             last_updates: 0,
             readback: None,
             last_timing: FrameTiming::default(),
+            annotations: Vec::new(),
+            view: None,
+            last_placed: Vec::new(),
         })
     }
 
@@ -317,9 +341,15 @@ impl Renderer {
         (self.width, self.height)
     }
 
-    /// Replace the scene's meshes.
+    /// Where the symbols and labels of the last frame went.
+    pub fn last_placed(&self) -> &[Placed] {
+        &self.last_placed
+    }
+
+    /// Replace the scene's meshes and annotations.
     pub fn set_scene(&mut self, scene: &SceneData) {
         self.needs_warmup = true;
+        self.annotations = scene.annotations.clone();
         let world = self.apps.main.world_mut();
         let mut q = world.query_filtered::<Entity, With<SceneEntity>>();
         let old: Vec<Entity> = q.iter(world).collect();
@@ -343,6 +373,7 @@ impl Renderer {
 
     /// Move the camera.
     pub fn set_view(&mut self, view: &View) {
+        self.view = Some(*view);
         let world = self.apps.main.world_mut();
         if let Some(mut t) = world.get_mut::<Transform>(self.camera) {
             *t = view.transform();
@@ -383,14 +414,20 @@ impl Renderer {
         self.update();
         updates += 1;
         let t2 = Instant::now();
-        let frame = self.read_back()?;
+        let mut frame = self.read_back()?;
         let t3 = Instant::now();
+        self.last_placed = match &self.view {
+            Some(v) if !self.annotations.is_empty() => crate::overlay::draw(&mut frame, &self.annotations, v),
+            _ => Vec::new(),
+        };
+        let t4 = Instant::now();
         self.last_updates = updates;
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1000.0;
         self.last_timing = FrameTiming {
             warmup_ms: ms(t0, t1),
             render_ms: ms(t1, t2),
             readback_ms: ms(t2, t3),
+            overlay_ms: ms(t3, t4),
         };
         Ok(frame)
     }
@@ -476,6 +513,26 @@ pub fn render_once(scene: &SceneData, view: &View, width: u32, height: u32) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_inverts_the_pixel_ray() {
+        let v = View {
+            target: [120.0, 0.0, -340.0],
+            distance_m: 800.0,
+            pitch_deg: 35.0,
+            yaw_deg: 70.0,
+            fov_deg: 40.0,
+        };
+        for (px, py) in [(10.0, 20.0), (400.0, 300.0), (790.0, 590.0)] {
+            let g = v.ground_point(px, py, 800, 600).unwrap();
+            let back = v.project([g[0], 0.0, g[1]], 800, 600).unwrap();
+            assert!((back[0] - px).abs() < 0.05 && (back[1] - py).abs() < 0.05, "{px},{py} → {back:?}");
+        }
+        // Behind the camera: nothing.
+        let eye = v.transform().translation;
+        let behind = eye + (eye - Vec3::from(v.target));
+        assert!(v.project(behind.into(), 800, 600).is_none());
+    }
 
     #[test]
     fn the_centre_pixel_looks_at_the_target() {

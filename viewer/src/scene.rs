@@ -43,6 +43,8 @@ pub struct SceneData {
     pub extent_local: Option<[f32; 4]>,
     /// Highest point (metres).
     pub max_height_m: f32,
+    /// Point symbols and labels, drawn in screen space over the rendered frame.
+    pub annotations: Vec<crate::overlay::Annotation>,
 }
 
 impl SceneData {
@@ -282,10 +284,36 @@ fn add_layer(scene: &mut SceneData, ext: &mut [f32; 4], id: &str, layer: &Layer,
     let mut fills: std::collections::BTreeMap<usize, MeshData> = Default::default();
     let mut outline = MeshData::default();
     let mut markers = MeshData::default();
+    let label_field = st.label_field.as_ref().and_then(|f| layer.field_index(f));
     for (row, g) in layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
         if skip.contains(&row) {
             continue;
+        }
+        let text = label_field
+            .and_then(|f| layer.feature(row).value(f).as_str().map(str::to_string))
+            .filter(|t| !t.trim().is_empty());
+        let symbol = st.symbol_of(layer, row);
+        if text.is_some() || (symbol.is_some() && matches!(g, Geometry::Point(_) | Geometry::MultiPoint(_))) {
+            let at = match g {
+                Geometry::Point(p) => Some(p.0),
+                Geometry::MultiPoint(mp) => mp.0.first().map(|p| p.0),
+                _ => geo::InteriorPoint::interior_point(g).map(|p| p.0),
+            };
+            if let Some(c) = at {
+                let points = matches!(g, Geometry::Point(_) | Geometry::MultiPoint(_));
+                scene.annotations.push(crate::overlay::Annotation {
+                    anchor: local(c.x, c.y, h + 0.2, origin),
+                    symbol: symbol.filter(|_| points).map(|(s, _)| s),
+                    text,
+                    // Later layers first; within a layer, earlier symbol categories first.
+                    priority: order as f32 * 100.0 - symbol.map_or(0.0, |(_, rank)| rank as f32),
+                    layer_id: id.to_string(),
+                });
+                if points && symbol.is_some() {
+                    continue;
+                }
+            }
         }
         let class = st.class_of(layer, row);
         for p in polygons(g) {

@@ -1,7 +1,17 @@
-//! Layer styles: a default per kind of layer, with fills categorised by a field. (The national
-//! land-use classification palette and style files come with the scene issue's styling work.)
+//! Layer styles: a default per kind of layer, with fills categorised by a field, point symbols
+//! by category and labels from a field.
 
 use jingwei_layers::Layer;
+
+pub use crate::overlay::{Shape, Symbol};
+
+const fn sym(shape: Shape, r: u8, g: u8, b: u8, size_px: f32) -> Symbol {
+    Symbol {
+        shape,
+        color: [r, g, b],
+        size_px,
+    }
+}
 
 /// RGBA, sRGB components in 0–1.
 pub type Rgba = [f32; 4];
@@ -29,6 +39,13 @@ pub struct Style {
     pub category_field: Option<String>,
     /// (value, fill) pairs.
     pub categories: Vec<(String, Rgba)>,
+    /// Points as screen-space symbols of this kind (they keep their size at any zoom) instead of
+    /// markers in metres; per category of `category_field` from `symbol_categories`.
+    pub symbol: Option<Symbol>,
+    /// (value, symbol) pairs for points.
+    pub symbol_categories: Vec<(String, Symbol)>,
+    /// Field whose text labels each feature.
+    pub label_field: Option<String>,
 }
 
 impl Style {
@@ -42,7 +59,25 @@ impl Style {
             marker_size_m: 12.0,
             category_field: None,
             categories: Vec::new(),
+            symbol: None,
+            symbol_categories: Vec::new(),
+            label_field: None,
         }
+    }
+
+    /// The symbol of a point row, and its rank among the categories (earlier ranks first).
+    pub fn symbol_of(&self, layer: &Layer, row: usize) -> Option<(Symbol, usize)> {
+        let default = self.symbol?;
+        let value = self
+            .category_field
+            .as_ref()
+            .and_then(|f| layer.feature(row).value_by_name(f))
+            .map(|v| v.to_string());
+        Some(
+            value
+                .and_then(|v| self.symbol_categories.iter().position(|(k, _)| *k == v))
+                .map_or((default, self.symbol_categories.len()), |i| (self.symbol_categories[i].1, i)),
+        )
     }
 
     /// Index of the category of a row (0 = default fill).
@@ -164,6 +199,28 @@ pub fn for_layer(id: &str, layer: &Layer) -> Style {
             ("urban_development_boundary".into(), rgb(147, 51, 234, 0.0)),
             ("river_protection_zone".into(), rgb(37, 99, 235, 0.0)),
         ];
+        return s;
+    }
+    if n.contains("resource") || n.contains("shelter") || n.contains("应急") {
+        // Emergency resources by category, readable at any zoom, named.
+        let mut s = Style::base(rgb(22, 163, 74, 1.0), rgb(21, 128, 61, 1.0));
+        s.category_field = Some("category".into());
+        s.symbol = Some(sym(Shape::Circle, 100, 116, 139, 12.0));
+        s.symbol_categories = vec![
+            ("hospital".into(), sym(Shape::Square, 220, 38, 38, 14.0)),
+            ("fire_station".into(), sym(Shape::Triangle, 234, 88, 12, 16.0)),
+            ("shelter".into(), sym(Shape::Circle, 22, 163, 74, 13.0)),
+            ("warehouse".into(), sym(Shape::Diamond, 37, 99, 235, 14.0)),
+        ];
+        s.marker = rgb(22, 163, 74, 1.0);
+        s.label_field = Some("name".into());
+        return s;
+    }
+    if n.contains("poi") || n.contains("place") {
+        let mut s = Style::base(rgb(180, 180, 190, 1.0), rgb(109, 40, 217, 1.0));
+        s.symbol = Some(sym(Shape::Circle, 124, 58, 237, 8.0));
+        s.marker = rgb(124, 58, 237, 1.0);
+        s.label_field = Some("name".into());
         return s;
     }
     if n.contains("permit") {

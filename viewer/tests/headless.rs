@@ -54,7 +54,11 @@ fn demo_city_renders_and_responds_to_layers() {
     assert!(!r.last_warmed_up(), "a camera move warmed up again");
     assert_ne!(moved.rgba, oblique.rgba, "the camera moved but the frame did not change");
 
-    // Top-down and zoomed out: nothing is drawn outside the data's extent.
+    // Top-down and zoomed out: nothing is drawn outside the data's extent (labels aside: they
+    // sit beside their points in screen space).
+    let mut bare = scene.clone();
+    bare.annotations.clear();
+    r.set_scene(&bare);
     let mut far = View::top_down(ext, w as f32 / h as f32);
     far.distance_m *= 3.0;
     r.set_view(&far);
@@ -301,5 +305,76 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
     assert!(
         !geo::Contains::contains(g, &ground),
         "picking by ground point would have missed the building"
+    );
+}
+
+#[test]
+fn emergency_resources_get_symbols_and_chinese_labels_at_any_zoom() {
+    let mut ws = demo();
+    let scene = build_scene(&ws);
+    let resources = scene.annotations.iter().filter(|a| a.layer_id == "emergency_resources").count();
+    assert_eq!(resources, ws.layer("emergency_resources").unwrap().layer.len());
+    assert!(
+        scene
+            .annotations
+            .iter()
+            .all(|a| a.text.as_deref().is_none_or(jingwei_viewer::overlay::has_glyphs))
+    );
+    let ext = scene.extent_local.unwrap();
+    let (w, h) = (640u32, 360u32);
+    let mut r = Renderer::new(w, h).unwrap();
+    r.set_scene(&scene);
+    let mut sizes = Vec::new();
+    for zoom in [1.0f32, 4.0] {
+        let mut v = View::frame(ext, scene.max_height_m, w as f32 / h as f32, 50.0, 20.0);
+        v.distance_m *= zoom;
+        r.set_view(&v);
+        let frame = r.render().unwrap();
+        let placed = r.last_placed().to_vec();
+        let symbols: Vec<[f32; 4]> = placed.iter().filter_map(|p| p.symbol_box).collect();
+        assert_eq!(symbols.len(), resources, "every resource in the frame has its symbol");
+        // Symbols keep their pixel size whatever the zoom.
+        sizes.push(symbols.iter().map(|b| b[2] - b[0]).sum::<f32>() / symbols.len() as f32);
+        let labels: Vec<[f32; 4]> = placed.iter().filter_map(|p| p.label_box).collect();
+        assert!(!labels.is_empty(), "no label placed at zoom {zoom}");
+        for (i, a) in labels.iter().enumerate() {
+            for b in &labels[i + 1..] {
+                assert!(
+                    a[2] <= b[0] || b[2] <= a[0] || a[3] <= b[1] || b[3] <= a[1],
+                    "labels overlap: {a:?} {b:?}"
+                );
+            }
+        }
+        // Dark text on a white halo in the first label's box.
+        let b = labels[0];
+        let (mut dark, mut white) = (0, 0);
+        for y in b[1] as u32..(b[3] as u32).min(h) {
+            for x in b[0] as u32..(b[2] as u32).min(w) {
+                let p = frame.pixel(x, y);
+                dark += usize::from(p[0] < 90 && p[1] < 100);
+                white += usize::from(p[0] > 245 && p[1] > 245 && p[2] > 245);
+            }
+        }
+        assert!(dark > 15 && white > 15, "zoom {zoom}: dark {dark}, white {white}");
+        // A symbol's centre shows its category colour (one that no other symbol overlaps).
+        let apart = |a: &[f32; 4], b: &[f32; 4]| a[2] <= b[0] || b[2] <= a[0] || a[3] <= b[1] || b[3] <= a[1];
+        let p = placed
+            .iter()
+            .find(|p| p.symbol_box.is_some_and(|a| symbols.iter().filter(|b| !apart(&a, b)).count() == 1))
+            .unwrap();
+        let c = frame.pixel(p.at[0].round() as u32, p.at[1].round() as u32);
+        let want = scene.annotations[p.index].symbol.unwrap().color;
+        assert!(close(c, [want[0], want[1], want[2], 255], 12), "{c:?} vs {want:?}");
+    }
+    assert!((sizes[0] - sizes[1]).abs() < 0.5, "symbol size changed with zoom: {sizes:?}");
+    // Hiding the layer takes its symbols and labels away.
+    ws.layers.iter_mut().find(|l| l.id == "emergency_resources").unwrap().visible = false;
+    let scene = build_scene(&ws);
+    r.set_scene(&scene);
+    r.render().unwrap();
+    assert!(
+        r.last_placed()
+            .iter()
+            .all(|p| scene.annotations[p.index].layer_id != "emergency_resources")
     );
 }
