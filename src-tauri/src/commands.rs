@@ -113,6 +113,8 @@ pub struct LayerDto {
     /// Legend colours as CSS `rgba()`: fill and outline.
     fill: String,
     stroke: String,
+    /// The classes present in the layer (land-use classes, categories): label and fill.
+    legend: Vec<(String, String)>,
 }
 
 fn css(c: jingwei_viewer::style::Rgba) -> String {
@@ -179,6 +181,7 @@ fn describe(ws: &Workspace) -> WorkspaceDto {
                 opacity: l.opacity,
                 fill: css(style.fill),
                 stroke: css(style.stroke),
+                legend: style.legend(&l.layer).into_iter().map(|(label, c)| (label, css(c))).collect(),
             })
             .collect(),
     }

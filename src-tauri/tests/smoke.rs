@@ -86,6 +86,12 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert_eq!(v["crs"], "EPSG:4550", "{v}");
     assert_eq!(v["mode"], "3d", "the 3D view fell back to 2D: {v}");
     assert_eq!(v["font"], true, "the bundled Noto Sans SC did not load: {v}");
+    // The land-use layer's legend: the national classes its OSM kinds read as.
+    let legend: Vec<&str> = v["landuse_legend"].as_array().unwrap().iter().filter_map(|x| x.as_str()).collect();
+    assert!(
+        legend.contains(&"0701 城镇住宅用地") && legend.contains(&"1401 公园绿地"),
+        "{legend:?}"
+    );
     // The oblique view of the demo city covers a good part of the canvas.
     assert!(v["frame_drawn_share"].as_f64().unwrap() > 0.1, "{v}");
     // Interaction frames were timed, input to picture, with their parts.

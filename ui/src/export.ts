@@ -36,7 +36,7 @@ export async function composeMap(i: ExportInput): Promise<Uint8Array> {
   g.fillStyle = "#475569";
   g.fillText(i.subtitle, 14, 42, w - 28);
   // Legend.
-  const rows = i.legend.slice(0, 14);
+  const rows = i.legend.slice(0, 22);
   const lh = 18, lw = 190, lx = 10, ly = h - 16 - rows.length * lh - 24;
   g.fillStyle = "rgba(255,255,255,0.9)";
   g.fillRect(lx, ly, lw, rows.length * lh + 24);

@@ -14,6 +14,7 @@ import { area as polyArea, initMeasure, length as polyLength, measureClick, meas
 interface LayerDto {
   id: string; title: string; group: string; features: number; geometry_type: string;
   visible: boolean; synthetic: boolean; invalid: number; fill: string; stroke: string; opacity: number;
+  legend: [string, string][];
 }
 interface WorkspaceDto { crs: string; crs_name: string; origin_xy: [number, number]; layers: LayerDto[]; attribution: string[] }
 interface View { target: [number, number, number]; distance_m: number; pitch_deg: number; yaw_deg: number; fov_deg: number }
@@ -55,7 +56,9 @@ async function exportView(): Promise<string | null> {
     frame: new ImageData(new Uint8ClampedArray(lastPixels), w, h),
     title: t("title"),
     subtitle: `${ws.crs} · ${new Date().toISOString().slice(0, 10)} · ${ws.attribution[0] ?? ""}`,
-    legend: ws.layers.filter((l) => l.visible).map((l) => ({ title: l.title, fill: l.fill, stroke: l.stroke })),
+    legend: ws.layers.filter((l) => l.visible).flatMap((l) => l.legend.length
+      ? l.legend.map(([label, fill]) => ({ title: `${l.title} · ${label}`, fill, stroke: fill }))
+      : [{ title: l.title, fill: l.fill, stroke: l.stroke }]),
     metresPerPixel: mpp,
     yawDeg: view.yaw_deg,
   });
@@ -199,6 +202,16 @@ function buildTree() {
       btn("↓", t("move_down"), async () => { ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: -1 }); buildTree(); await requestFrame(); });
       btn("✕", t("remove"), async () => { ws = await invoke<WorkspaceDto>("remove_layer", { id: l.id }); buildTree(); await requestFrame(); });
       tree.appendChild(r2);
+      // The layer's classes (land-use classes, categories) as a legend under it.
+      if (l.legend.length) {
+        const lg = document.createElement("ul"); lg.className = "legend";
+        for (const [label, fill] of l.legend.slice(0, 40)) {
+          const li = document.createElement("li");
+          const s = document.createElement("span"); s.className = "swatch"; s.style.background = fill;
+          li.appendChild(s); li.appendChild(document.createTextNode(label)); lg.appendChild(li);
+        }
+        tree.appendChild(lg);
+      }
     }
   }
 }
@@ -445,7 +458,8 @@ async function start() {
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     // The bundled CJK font is there and draws the title's characters.
     const font = (await document.fonts.load("16px 'Noto Sans SC'", "经纬一张图")).length > 0 && document.fonts.check("16px 'Noto Sans SC'", "经纬一张图");
-    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare, font,
+    const landuseLegend = ws.layers.find((l) => l.id === "landuse")?.legend.map(([label]) => label) ?? [];
+    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare, font, landuse_legend: landuseLegend,
       frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), transfer_ms: median("transfer"), draw_ms: median("draw"),
       width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command, tree, saved } });
   } catch (e) {

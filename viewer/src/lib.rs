@@ -9,12 +9,14 @@
 //! - [`pick`]: the building a view ray hits first (roof or wall), in f64 workspace metres.
 //! - [`render`] (Bevy): an offscreen renderer — no window, no display, software Vulkan where
 //!   there is no GPU — used by `jingwei render`, the tests and the desktop app alike.
+//! - [`landuse`]: the national land-use classification (2023) and its planning colours (TD/T 1065-2021).
 //! - [`material`]: the one light material every scene mesh uses.
 //! - [`overlay`]: point symbols and labels (bundled CJK font) drawn in screen space over a frame.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod extrude;
+pub mod landuse;
 pub mod material;
 pub mod overlay;
 pub mod pick;

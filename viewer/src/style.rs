@@ -3,6 +3,8 @@
 
 use jingwei_layers::Layer;
 
+use crate::landuse;
+
 pub use crate::overlay::{Shape, Symbol};
 
 const fn sym(shape: Shape, r: u8, g: u8, b: u8, size_px: f32) -> Symbol {
@@ -46,7 +48,24 @@ pub struct Style {
     pub symbol_categories: Vec<(String, Symbol)>,
     /// Field whose text labels each feature.
     pub label_field: Option<String>,
+    /// Fills from the national land-use classification's planning colours (`landuse`), by a
+    /// code field, a name field or OSM land-use kinds; before `categories`.
+    pub landuse: Option<(String, LandUseKey)>,
 }
+
+/// What a land-use field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LandUseKey {
+    /// Class codes (`0701`).
+    Code,
+    /// Class names (`城镇住宅用地`).
+    Name,
+    /// OpenStreetMap land-use kinds, through `landuse::code_for_osm_kind`.
+    OsmKind,
+}
+
+/// Classes above this are land-use palette entries.
+const LANDUSE_CLASS: usize = 1_000;
 
 impl Style {
     fn base(fill: Rgba, stroke: Rgba) -> Style {
@@ -62,6 +81,7 @@ impl Style {
             symbol: None,
             symbol_categories: Vec::new(),
             label_field: None,
+            landuse: None,
         }
     }
 
@@ -82,6 +102,19 @@ impl Style {
 
     /// Index of the category of a row (0 = default fill).
     pub fn class_of(&self, layer: &Layer, row: usize) -> usize {
+        if let Some((f, key)) = &self.landuse
+            && let Some(v) = layer.feature(row).value_by_name(f)
+        {
+            let v = v.to_string();
+            let code = match key {
+                LandUseKey::Code => Some(v.as_str()),
+                LandUseKey::Name => landuse::code_of(&v),
+                LandUseKey::OsmKind => landuse::code_for_osm_kind(&v),
+            };
+            if let Some(i) = code.and_then(landuse::entry_of) {
+                return LANDUSE_CLASS + i;
+            }
+        }
         let Some(f) = &self.category_field else { return 0 };
         let Some(v) = layer.feature(row).value_by_name(f) else { return 0 };
         let v = v.to_string();
@@ -90,7 +123,30 @@ impl Style {
 
     /// Fill of a category index from [`Style::class_of`].
     pub fn fill_for(&self, class: usize) -> Rgba {
-        if class == 0 { self.fill } else { self.categories[class - 1].1 }
+        match class {
+            0 => self.fill,
+            c if c >= LANDUSE_CLASS => landuse::fill(landuse::entry(c - LANDUSE_CLASS).2),
+            c => self.categories[c - 1].1,
+        }
+    }
+
+    /// Legend entries of the classes present in `layer`: (label, fill), in class order.
+    pub fn legend(&self, layer: &Layer) -> Vec<(String, Rgba)> {
+        let mut seen: Vec<usize> = (0..layer.len()).map(|r| self.class_of(layer, r)).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.into_iter()
+            .filter(|c| *c != 0)
+            .map(|c| {
+                let label = if c >= LANDUSE_CLASS {
+                    let (code, name, _) = landuse::entry(c - LANDUSE_CLASS);
+                    format!("{code} {name}")
+                } else {
+                    self.categories[c - 1].0.clone()
+                };
+                (label, self.fill_for(c))
+            })
+            .collect()
     }
 
     /// Line width for a row: roads by OSM/Tilezen class.
@@ -110,6 +166,23 @@ impl Style {
 /// The default style of a layer, from its id, name and content.
 pub fn for_layer(id: &str, layer: &Layer) -> Style {
     let n = format!("{id} {}", layer.name).to_lowercase();
+    // Any polygon layer with a land-use class field: the national classification's colours.
+    let field = |names: &[&str]| {
+        layer
+            .fields
+            .iter()
+            .find(|f| names.iter().any(|n| f.name.eq_ignore_ascii_case(n)))
+            .map(|f| f.name.clone())
+    };
+    let landuse = field(landuse::CODE_FIELDS)
+        .map(|f| (f, LandUseKey::Code))
+        .or_else(|| field(landuse::NAME_FIELDS).map(|f| (f, LandUseKey::Name)));
+    if let Some(lu) = landuse {
+        let mut s = Style::base(rgb(236, 232, 224, 1.0), rgb(120, 120, 120, 1.0));
+        s.stroke_width_m = 0.5;
+        s.landuse = Some(lu);
+        return s;
+    }
     if n.contains("incident_ring") {
         // Impact rings: an amber outline over a faint tint.
         let mut s = Style::base(rgb(245, 158, 11, 0.10), rgb(217, 119, 6, 1.0));
@@ -166,6 +239,8 @@ pub fn for_layer(id: &str, layer: &Layer) -> Style {
     }
     if n.contains("landuse") {
         let mut s = Style::base(rgb(236, 232, 224, 1.0), rgb(200, 200, 200, 1.0));
+        // OSM kinds read in the national planning colours where they have a counterpart.
+        s.landuse = Some(("kind".into(), LandUseKey::OsmKind));
         s.category_field = Some("kind".into());
         let green = rgb(190, 222, 170, 1.0);
         s.categories = vec![

@@ -378,3 +378,75 @@ fn emergency_resources_get_symbols_and_chinese_labels_at_any_zoom() {
             .all(|p| scene.annotations[p.index].layer_id != "emergency_resources")
     );
 }
+
+#[test]
+fn land_use_codes_draw_in_the_national_planning_colours() {
+    // A row of 100 m squares, one per class, coded as planning data is (field YDYHFLDM).
+    use geo::{Geometry, LineString, Polygon};
+    let codes = ["0101", "0701", "0703", "0804", "09", "1001", "1402", "17", "9999"];
+    let (x0, y0) = (500_000.0, 3_400_000.0);
+    let layer = jingwei_layers::Layer {
+        name: "规划用地".into(),
+        source_path: "test".into(),
+        driver: "test".into(),
+        geometry_type: "Polygon".into(),
+        crs: None,
+        fields: vec![jingwei_layers::FieldDef {
+            name: "YDYHFLDM".into(),
+            alias: String::new(),
+            kind: jingwei_layers::FieldKind::Text,
+        }],
+        columns: vec![jingwei_layers::Column::Text(codes.iter().map(|c| Some((*c).into())).collect())],
+        fids: (1..=codes.len() as i64).collect(),
+        geometries: (0..codes.len())
+            .map(|i| {
+                let x = x0 + 120.0 * i as f64;
+                Some(Geometry::Polygon(Polygon::new(
+                    LineString::from(vec![(x, y0), (x + 100.0, y0), (x + 100.0, y0 + 100.0), (x, y0 + 100.0), (x, y0)]),
+                    vec![],
+                )))
+            })
+            .collect(),
+        encoding: None,
+        issues: vec![],
+    };
+    let mut ws = Workspace::new(jingwei_layers::Crs::from_epsg(4547).unwrap()).unwrap();
+    ws.origin_xy = [x0, y0];
+    let index = jingwei_layers::SpatialIndex::build(&layer.geometries);
+    ws.layers.push(jingwei_layers::WorkspaceLayer {
+        id: "plan_landuse".into(),
+        title: "规划用地".into(),
+        group: jingwei_layers::catalog::Group::Plan,
+        synthetic: true,
+        visible: true,
+        opacity: 1.0,
+        layer,
+        index,
+    });
+    let scene = build_scene(&ws);
+    let (w, h) = (900u32, 200u32);
+    let view = View::top_down(scene.extent_local.unwrap(), w as f32 / h as f32);
+    let mut r = Renderer::new(w, h).unwrap();
+    r.set_scene(&scene);
+    r.set_view(&view);
+    let frame = r.render().unwrap();
+    for (i, code) in codes.iter().enumerate() {
+        let centre = [120.0 * i as f32 + 50.0, 0.0, -50.0];
+        let [px, py] = view.project(centre, w, h).unwrap();
+        let got = frame.pixel(px.round() as u32, py.round() as u32);
+        let want = match jingwei_viewer::landuse::colour_of(code) {
+            Some([r, g, b]) => [r, g, b, 255],
+            // Outside the classification: the layer's default fill.
+            None => [236, 232, 224, 255],
+        };
+        assert!(close(got, want, 2), "{code}: pixel {got:?}, palette {want:?}");
+    }
+    // The legend lists the classes present, with code and name.
+    let st = jingwei_viewer::style::for_layer("plan_landuse", &ws.layers[0].layer);
+    let legend: Vec<String> = st.legend(&ws.layers[0].layer).into_iter().map(|(l, _)| l).collect();
+    assert!(legend.contains(&"0703 农村宅基地".to_string()), "{legend:?}");
+    assert!(
+        legend.contains(&"01 耕地".to_string()),
+        "0101 is drawn in its first-level colour: {legend:?}"
+    );
+}
