@@ -29,6 +29,9 @@ pub struct Args {
     /// Output PNG.
     #[arg(long)]
     out: PathBuf,
+    /// A style file for a layer, as LAYER=FILE (JSON; see ARCHITECTURE.md); repeatable.
+    #[arg(long = "style", value_name = "LAYER=FILE")]
+    styles: Vec<String>,
     /// A benchmark: after the first frame, render this many orbit steps (5° each) with the same
     /// renderer and print where each frame's time went as one JSON line on stdout.
     #[arg(long, default_value_t = 0)]
@@ -77,9 +80,23 @@ pub fn run(a: Args) -> Result<ExitCode> {
             w.add_layer(layer, RepairMode::Repair)?;
         }
     }
-    let Some(ws) = ws else {
+    let Some(mut ws) = ws else {
         bail!("nothing to render: give files or --workspace")
     };
+    for s in &a.styles {
+        let (id, file) = s.split_once('=').with_context(|| format!("--style '{s}' must be LAYER=FILE"))?;
+        let text = std::fs::read_to_string(file).with_context(|| format!("{file}: cannot read the style file"))?;
+        let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{file}: not JSON"))?;
+        let names: Vec<String> = ws.layers.iter().map(|l| l.id.clone()).collect();
+        let wl = ws
+            .layers
+            .iter_mut()
+            .find(|l| l.id == id || l.layer.name == id)
+            .with_context(|| format!("--style: no layer '{id}' (layers: {})", names.join(", ")))?;
+        jingwei_viewer::style::StyleFile::parse(&v).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        wl.style = Some(v);
+    }
+    jingwei_viewer::style::check_workspace(&ws).map_err(anyhow::Error::msg)?;
     let scene = build_scene(&ws);
     let extent = scene.extent_local.context("the layers have no geometry to draw")?;
     let aspect = w as f32 / h as f32;

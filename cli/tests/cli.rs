@@ -533,3 +533,51 @@ fn progress_bar_only_on_a_terminal() {
     let tty = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
     assert!(tty.contains("reading ["), "no progress bar on a terminal: {tty:?}");
 }
+
+#[test]
+fn render_takes_style_files_and_names_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json");
+    let out = dir.path().join("styled.png");
+    let count_blue = |p: &Path| {
+        let img = image::open(p).unwrap().to_rgba8();
+        img.pixels().filter(|p| p.0[0] < 8 && p.0[1] < 8 && p.0[2] > 247).count()
+    };
+    let base = [
+        "render",
+        "--workspace",
+        catalog.to_str().unwrap(),
+        "--view",
+        "top",
+        "--size",
+        "320x200",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let r = jingwei(&base);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let before = count_blue(&out);
+    // Residential land in pure blue, by a categorised style file.
+    let style = dir.path().join("landuse.json");
+    std::fs::write(
+        &style,
+        r##"{ "categorized": { "field": "kind", "classes": { "residential": "#0000ff" } }, "stroke_width_m": 0 }"##,
+    )
+    .unwrap();
+    let arg = format!("landuse={}", style.display());
+    let mut args = base.to_vec();
+    args.extend(["--style", &arg]);
+    let r = jingwei(&args);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let after = count_blue(&out);
+    assert!(after > before + 300, "blue pixels {before} → {after}");
+    // A broken one: one clear line naming the file and the problem.
+    std::fs::write(
+        &style,
+        r##"{ "graduated": { "field": "height", "breaks": [10, 20], "colors": ["#fff"] } }"##,
+    )
+    .unwrap();
+    assert_clean_error(&args, &["landuse.json", "2 breaks need 3 colors"]);
+    std::fs::write(&style, r##"{ "fil": "#fff" }"##).unwrap();
+    assert_clean_error(&args, &["landuse.json", "unknown field `fil`"]);
+}

@@ -110,6 +110,10 @@ pub struct CatalogEntry {
     /// Shown when the workspace opens.
     #[serde(default = "yes")]
     pub visible: bool,
+    /// The layer's style: a style object, or the path of a style file (JSON, relative to the
+    /// catalog), read when the catalog is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<serde_json::Value>,
 }
 
 fn yes() -> bool {
@@ -148,6 +152,23 @@ impl Catalog {
             detail: format!("catalog: {e}"),
         })?;
         c.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Style files named by path are read now: a missing or broken one names itself.
+        for e in &mut c.layers {
+            if let Some(serde_json::Value::String(rel)) = &e.style {
+                let file = c.base_dir.join(rel);
+                let text = std::fs::read_to_string(&file).map_err(|err| match err.kind() {
+                    std::io::ErrorKind::NotFound => LayersError::NotFound { path: file.clone() },
+                    _ => LayersError::Io {
+                        path: file.clone(),
+                        source: err,
+                    },
+                })?;
+                e.style = Some(serde_json::from_str(&text).map_err(|err| LayersError::Corrupt {
+                    path: file.clone(),
+                    detail: format!("style file: {err}"),
+                })?);
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for e in &c.layers {
             if !seen.insert(e.id.as_str()) {

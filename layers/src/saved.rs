@@ -35,6 +35,9 @@ pub struct SavedLayer {
     pub opacity: f32,
     /// The table holding it.
     pub table: String,
+    /// Its style, when it has one of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<serde_json::Value>,
 }
 
 fn one() -> f32 {
@@ -119,6 +122,7 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
             synthetic: wl.synthetic,
             opacity: wl.opacity,
             table,
+            style: wl.style.clone(),
         });
     }
     let saved = SavedWorkspace {
@@ -203,6 +207,7 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         wl.visible = l.visible;
         wl.synthetic = l.synthetic;
         wl.opacity = l.opacity;
+        wl.style = l.style.clone();
     }
     ws.attribution = saved.attribution;
     Ok((ws, saved.view))

@@ -28,6 +28,9 @@ pub struct WorkspaceLayer {
     pub visible: bool,
     /// Opacity, 0 (invisible) to 1.
     pub opacity: f32,
+    /// A style from a style file (see the viewer's `style::StyleFile`), kept as JSON: the core
+    /// stores and saves it, the viewer reads it. `None`: the default style.
+    pub style: Option<serde_json::Value>,
     /// The data.
     pub layer: Layer,
     /// Its R-tree.
@@ -111,6 +114,7 @@ impl Workspace {
             synthetic: false,
             visible: true,
             opacity: 1.0,
+            style: None,
             id,
             index,
             layer,
@@ -138,6 +142,7 @@ impl Workspace {
             wl.group = entry.group;
             wl.synthetic = entry.synthetic;
             wl.visible = entry.visible;
+            wl.style = entry.style.clone();
         }
         let mut ws = ws.ok_or_else(|| LayersError::Corrupt {
             path: path.to_owned(),

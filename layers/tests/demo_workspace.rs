@@ -63,3 +63,33 @@ fn outside_china_the_workspace_is_the_utm_zone_of_the_centre() {
         "{e:?}"
     );
 }
+
+/// A catalog names a style file by path: it is read with the catalog, kept on the layer, saved
+/// with the workspace; a missing one is an error naming it.
+#[test]
+fn catalog_style_files_are_read_kept_and_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo");
+    let mut catalog: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo.join("catalog.json")).unwrap()).unwrap();
+    for l in catalog["layers"].as_array_mut().unwrap() {
+        let f = l["file"].as_str().unwrap().to_string();
+        l["file"] = serde_json::json!(demo.join(f));
+    }
+    catalog["layers"][0]["style"] = serde_json::json!("styles/landuse.json");
+    std::fs::create_dir_all(dir.path().join("styles")).unwrap();
+    std::fs::write(dir.path().join("styles/landuse.json"), r##"{"fill": "#123456"}"##).unwrap();
+    let path = dir.path().join("catalog.json");
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    let ws = Workspace::open_catalog(&path, None, RepairMode::Repair).unwrap();
+    assert_eq!(ws.layers[0].style, Some(serde_json::json!({"fill": "#123456"})));
+    assert_eq!(ws.layers[1].style, None);
+    // Saved and reopened with the workspace.
+    let saved = dir.path().join("ws.gpkg");
+    jingwei_layers::saved::save_workspace(&ws, &saved, None).unwrap();
+    let (back, _) = jingwei_layers::saved::open_workspace(&saved).unwrap();
+    assert_eq!(back.layers[0].style, ws.layers[0].style);
+    // Missing: the error names the style file.
+    std::fs::remove_file(dir.path().join("styles/landuse.json")).unwrap();
+    let e = Workspace::open_catalog(&path, None, RepairMode::Repair).unwrap_err().to_string();
+    assert!(e.contains("landuse.json"), "{e}");
+}

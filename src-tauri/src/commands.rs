@@ -153,6 +153,7 @@ pub async fn open_demo(state: tauri::State<'_, AppState>) -> Result<WorkspaceDto
     let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
     if guard.is_none() {
         let ws = Workspace::open_catalog(&demo_catalog(), None, RepairMode::Repair).map_err(|e| e.to_string())?;
+        jingwei_viewer::style::check_workspace(&ws)?;
         push_scene(&state, &ws)?;
         *guard = Some(ws);
     }
@@ -168,7 +169,12 @@ fn describe(ws: &Workspace) -> WorkspaceDto {
         layers: ws
             .layers
             .iter()
-            .map(|l| (l, jingwei_viewer::style::for_layer(&l.id, &l.layer)))
+            .map(|l| {
+                (
+                    l,
+                    jingwei_viewer::style::for_workspace_layer(l).unwrap_or_else(|_| jingwei_viewer::style::for_layer(&l.id, &l.layer)),
+                )
+            })
             .map(|(l, style)| LayerDto {
                 id: l.id.clone(),
                 title: l.title.clone(),

@@ -214,7 +214,8 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
             skip.extend(rows);
         }
         let first = scene.meshes.len();
-        add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, order, origin, &skip);
+        let st = style::for_workspace_layer(wl).unwrap_or_else(|_| style::for_layer(&wl.id, &wl.layer));
+        add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order, origin, &skip);
         if wl.opacity < 1.0 {
             for m in &mut scene.meshes[first..] {
                 m.color[3] *= wl.opacity.clamp(0.0, 1.0);
@@ -250,17 +251,26 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     }
     let base = ws.layers.len();
     for (i, (id, layer)) in extra.iter().enumerate() {
-        add_layer(&mut scene, &mut ext, id, layer, base + i, origin, &[]);
+        add_layer(&mut scene, &mut ext, id, layer, &style::for_layer(id, layer), base + i, origin, &[]);
     }
     scene.extent_local = (ext[0] <= ext[2]).then_some(ext);
     scene
 }
 
 /// The meshes of one layer (`skip`: a row left out), `order` setting its height in the stack.
-fn add_layer(scene: &mut SceneData, ext: &mut [f32; 4], id: &str, layer: &Layer, order: usize, origin: [f64; 2], skip: &[usize]) {
+#[allow(clippy::too_many_arguments)]
+fn add_layer(
+    scene: &mut SceneData,
+    ext: &mut [f32; 4],
+    id: &str,
+    layer: &Layer,
+    st: &style::Style,
+    order: usize,
+    origin: [f64; 2],
+    skip: &[usize],
+) {
     // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
     let h = 0.3 * order as f32;
-    let st = style::for_layer(id, layer);
     if is_building_layer(id, layer) {
         let mesh = if skip.is_empty() {
             extrude_layer(layer, &HeightRule::default(), origin)

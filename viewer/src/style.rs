@@ -51,6 +51,8 @@ pub struct Style {
     /// Fills from the national land-use classification's planning colours (`landuse`), by a
     /// code field, a name field or OSM land-use kinds; before `categories`.
     pub landuse: Option<(String, LandUseKey)>,
+    /// Fills graduated by a number: (field, ascending breaks, one more fill than breaks).
+    pub graduated: Option<(String, Vec<f64>, Vec<Rgba>)>,
 }
 
 /// What a land-use field holds.
@@ -64,8 +66,10 @@ pub enum LandUseKey {
     OsmKind,
 }
 
-/// Classes above this are land-use palette entries.
+/// Classes from this on are land-use palette entries.
 const LANDUSE_CLASS: usize = 1_000;
+/// Classes from this on are bins of a graduated style.
+const GRADUATED_CLASS: usize = 100_000;
 
 impl Style {
     fn base(fill: Rgba, stroke: Rgba) -> Style {
@@ -82,6 +86,7 @@ impl Style {
             symbol_categories: Vec::new(),
             label_field: None,
             landuse: None,
+            graduated: None,
         }
     }
 
@@ -102,6 +107,12 @@ impl Style {
 
     /// Index of the category of a row (0 = default fill).
     pub fn class_of(&self, layer: &Layer, row: usize) -> usize {
+        if let Some((f, breaks, _)) = &self.graduated
+            && let Some(v) = layer.feature(row).value_by_name(f).and_then(|v| v.as_f64())
+            && v.is_finite()
+        {
+            return GRADUATED_CLASS + breaks.iter().take_while(|b| v >= **b).count();
+        }
         if let Some((f, key)) = &self.landuse
             && let Some(v) = layer.feature(row).value_by_name(f)
         {
@@ -125,6 +136,7 @@ impl Style {
     pub fn fill_for(&self, class: usize) -> Rgba {
         match class {
             0 => self.fill,
+            c if c >= GRADUATED_CLASS => self.graduated.as_ref().map_or(self.fill, |g| g.2[c - GRADUATED_CLASS]),
             c if c >= LANDUSE_CLASS => landuse::fill(landuse::entry(c - LANDUSE_CLASS).2),
             c => self.categories[c - 1].1,
         }
@@ -138,7 +150,16 @@ impl Style {
         seen.into_iter()
             .filter(|c| *c != 0)
             .map(|c| {
-                let label = if c >= LANDUSE_CLASS {
+                let label = if c >= GRADUATED_CLASS {
+                    let (_, b, _) = self.graduated.as_ref().expect("graduated classes come from a graduated style");
+                    let k = c - GRADUATED_CLASS;
+                    match (k.checked_sub(1).map(|i| b[i]), b.get(k)) {
+                        (None, Some(hi)) => format!("< {hi}"),
+                        (Some(lo), Some(hi)) => format!("{lo} – {hi}"),
+                        (Some(lo), None) => format!("≥ {lo}"),
+                        (None, None) => String::new(),
+                    }
+                } else if c >= LANDUSE_CLASS {
                     let (code, name, _) = landuse::entry(c - LANDUSE_CLASS);
                     format!("{code} {name}")
                 } else {
@@ -306,4 +327,293 @@ pub fn for_layer(id: &str, layer: &Layer) -> Style {
     let mut s = Style::base(rgb(180, 180, 190, 1.0), rgb(234, 88, 12, 1.0));
     s.marker_size_m = 14.0;
     s
+}
+
+/// A style file: JSON, every key optional; what it leaves out keeps the layer's default.
+///
+/// ```json
+/// { "fill": "#f4c7a1", "stroke": "#7c3aed", "stroke_width_m": 2, "line_width_m": 6, "opacity": 0.8,
+///   "label": "name",
+///   "categorized": { "field": "zone_type", "classes": { "ecological_red_line": "#22c55e" } },
+///   "graduated": { "field": "height", "breaks": [24, 100], "colors": ["#fde68a", "#f59e0b", "#b45309"] },
+///   "symbol": { "shape": "circle", "color": "#dc2626", "size_px": 12 } }
+/// ```
+/// Colours are `#rgb`, `#rrggbb`, `#rrggbbaa` or `[r, g, b]` / `[r, g, b, a]` (0–255).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StyleFile {
+    /// Fill of polygons (buildings: walls and roofs).
+    pub fill: Option<serde_json::Value>,
+    /// Outlines and lines.
+    pub stroke: Option<serde_json::Value>,
+    /// Polygon outline width in metres (0: none).
+    pub stroke_width_m: Option<f32>,
+    /// Line width in metres.
+    pub line_width_m: Option<f32>,
+    /// Multiplies the alpha of fill and stroke (0–1).
+    pub opacity: Option<f32>,
+    /// Field to label features with.
+    pub label: Option<String>,
+    /// Point markers' size in metres.
+    pub marker_size_m: Option<f32>,
+    /// Points as screen-space symbols.
+    pub symbol: Option<SymbolSpec>,
+    /// Fills by the values of a field.
+    pub categorized: Option<Categorized>,
+    /// Fills by ranges of a number.
+    pub graduated: Option<Graduated>,
+}
+
+/// A point symbol in a style file.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolSpec {
+    /// `circle`, `square`, `diamond` or `triangle`.
+    pub shape: String,
+    /// Fill colour.
+    pub color: serde_json::Value,
+    /// Width in pixels.
+    pub size_px: f32,
+}
+
+/// Fills by value.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Categorized {
+    /// The field.
+    pub field: String,
+    /// Value → colour.
+    pub classes: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Fills by ranges.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Graduated {
+    /// A numeric field.
+    pub field: String,
+    /// Ascending class breaks.
+    pub breaks: Vec<f64>,
+    /// One colour more than breaks: below the first break, …, from the last break on.
+    pub colors: Vec<serde_json::Value>,
+}
+
+/// A colour from a style file.
+pub fn parse_colour(v: &serde_json::Value) -> Result<Rgba, String> {
+    let bad = || format!("colour {v}: use #rrggbb, #rrggbbaa or [r, g, b(, a)] with 0–255");
+    match v {
+        serde_json::Value::String(s) => {
+            let h = s.strip_prefix('#').ok_or_else(bad)?;
+            let h: String = if h.len() == 3 {
+                h.chars().flat_map(|c| [c, c]).collect()
+            } else {
+                h.to_string()
+            };
+            if !(h.len() == 6 || h.len() == 8) || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(bad());
+            }
+            let byte = |i: usize| {
+                u8::from_str_radix(&h[i..i + 2], 16)
+                    .map(|b| f32::from(b) / 255.0)
+                    .map_err(|_| bad())
+            };
+            Ok([byte(0)?, byte(2)?, byte(4)?, if h.len() == 8 { byte(6)? } else { 1.0 }])
+        }
+        serde_json::Value::Array(a) if a.len() == 3 || a.len() == 4 => {
+            let mut c = [0.0, 0.0, 0.0, 1.0];
+            for (i, x) in a.iter().enumerate() {
+                let x = x.as_f64().filter(|x| (0.0..=255.0).contains(x)).ok_or_else(bad)?;
+                c[i] = x as f32 / 255.0;
+            }
+            Ok(c)
+        }
+        _ => Err(bad()),
+    }
+}
+
+impl StyleFile {
+    /// Read a style from JSON, checking every value.
+    pub fn parse(v: &serde_json::Value) -> Result<StyleFile, String> {
+        let f: StyleFile = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+        f.apply(Style::base([0.0; 4], [0.0; 4]))?;
+        Ok(f)
+    }
+
+    /// `base` with this file's settings on top.
+    pub fn apply(&self, mut s: Style) -> Result<Style, String> {
+        if let Some(c) = &self.fill {
+            s.fill = parse_colour(c)?;
+        }
+        if let Some(c) = &self.stroke {
+            s.stroke = parse_colour(c)?;
+            s.marker = s.stroke;
+        }
+        for (name, w) in [
+            ("stroke_width_m", self.stroke_width_m),
+            ("line_width_m", self.line_width_m),
+            ("marker_size_m", self.marker_size_m),
+        ] {
+            if w.is_some_and(|w| !(0.0..=10_000.0).contains(&w)) {
+                return Err(format!("{name} must be between 0 and 10000 metres"));
+            }
+        }
+        s.stroke_width_m = self.stroke_width_m.unwrap_or(s.stroke_width_m);
+        s.line_width_m = self.line_width_m.unwrap_or(s.line_width_m);
+        s.marker_size_m = self.marker_size_m.unwrap_or(s.marker_size_m);
+        if let Some(l) = &self.label {
+            s.label_field = Some(l.clone());
+        }
+        if let Some(sym) = &self.symbol {
+            let shape = match sym.shape.as_str() {
+                "circle" => Shape::Circle,
+                "square" => Shape::Square,
+                "diamond" => Shape::Diamond,
+                "triangle" => Shape::Triangle,
+                other => return Err(format!("symbol shape '{other}': use circle, square, diamond or triangle")),
+            };
+            if !(2.0..=64.0).contains(&sym.size_px) {
+                return Err("symbol size_px must be between 2 and 64".into());
+            }
+            let c = parse_colour(&sym.color)?;
+            s.symbol = Some(Symbol {
+                shape,
+                color: [
+                    (c[0] * 255.0).round() as u8,
+                    (c[1] * 255.0).round() as u8,
+                    (c[2] * 255.0).round() as u8,
+                ],
+                size_px: sym.size_px,
+            });
+            s.symbol_categories.clear();
+        }
+        if let Some(c) = &self.categorized {
+            s.landuse = None;
+            s.category_field = Some(c.field.clone());
+            s.categories = c
+                .classes
+                .iter()
+                .map(|(k, v)| parse_colour(v).map(|c| (k.clone(), c)))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(g) = &self.graduated {
+            if g.colors.len() != g.breaks.len() + 1 {
+                return Err(format!(
+                    "graduated: {} breaks need {} colors, not {}",
+                    g.breaks.len(),
+                    g.breaks.len() + 1,
+                    g.colors.len()
+                ));
+            }
+            if g.breaks.windows(2).any(|w| !(w[0] < w[1])) || g.breaks.iter().any(|b| !b.is_finite()) {
+                return Err("graduated: breaks must be finite and ascending".into());
+            }
+            let colors = g.colors.iter().map(parse_colour).collect::<Result<_, _>>()?;
+            s.landuse = None;
+            s.graduated = Some((g.field.clone(), g.breaks.clone(), colors));
+        }
+        if let Some(o) = self.opacity {
+            if !(0.0..=1.0).contains(&o) {
+                return Err("opacity must be between 0 and 1".into());
+            }
+            s.fill[3] *= o;
+            s.stroke[3] *= o;
+            for (_, c) in &mut s.categories {
+                c[3] *= o;
+            }
+            if let Some((_, _, cs)) = &mut s.graduated {
+                for c in cs {
+                    c[3] *= o;
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// The style of a workspace layer: its default, with its style file on top.
+pub fn for_workspace_layer(wl: &jingwei_layers::WorkspaceLayer) -> Result<Style, String> {
+    let base = for_layer(&wl.id, &wl.layer);
+    match &wl.style {
+        None => Ok(base),
+        Some(v) => StyleFile::parse(v)
+            .and_then(|f| f.apply(base))
+            .map_err(|e| format!("layer '{}': style: {e}", wl.id)),
+    }
+}
+
+/// Check every layer's style file: the first problem, naming the layer.
+pub fn check_workspace(ws: &jingwei_layers::Workspace) -> Result<(), String> {
+    ws.layers.iter().try_for_each(|wl| for_workspace_layer(wl).map(|_| ()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn heights(values: &[Option<f64>]) -> Layer {
+        Layer {
+            name: "blocks".into(),
+            source_path: "test".into(),
+            driver: "test".into(),
+            geometry_type: "Polygon".into(),
+            crs: None,
+            fields: vec![jingwei_layers::FieldDef {
+                name: "height".into(),
+                alias: String::new(),
+                kind: jingwei_layers::FieldKind::Real,
+            }],
+            columns: vec![jingwei_layers::Column::Real(values.to_vec())],
+            fids: (1..=values.len() as i64).collect(),
+            geometries: vec![None; values.len()],
+            encoding: None,
+            issues: vec![],
+        }
+    }
+
+    #[test]
+    fn colours_parse_in_every_spelling_and_bad_ones_say_why() {
+        assert_eq!(parse_colour(&json!("#ff0000")).unwrap(), [1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(parse_colour(&json!("#f00")).unwrap(), [1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(parse_colour(&json!("#00000080")).unwrap()[3], 128.0 / 255.0);
+        assert_eq!(parse_colour(&json!([0, 255, 0])).unwrap(), [0.0, 1.0, 0.0, 1.0]);
+        for bad in [json!("red"), json!("#ff00"), json!([0, 300, 0]), json!(5)] {
+            assert!(parse_colour(&bad).unwrap_err().contains("#rrggbb"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn graduated_styles_bin_numbers_and_name_their_ranges() {
+        let f = StyleFile::parse(&json!({
+            "graduated": { "field": "height", "breaks": [24, 100], "colors": ["#fde68a", "#f59e0b", "#b45309"] },
+            "opacity": 0.5
+        }))
+        .unwrap();
+        let layer = heights(&[Some(10.0), Some(24.0), Some(99.9), Some(300.0), None]);
+        let s = f.apply(for_layer("blocks", &layer)).unwrap();
+        let fills: Vec<Rgba> = (0..5).map(|r| s.fill_for(s.class_of(&layer, r))).collect();
+        assert_eq!(fills[0], [253.0 / 255.0, 230.0 / 255.0, 138.0 / 255.0, 0.5]);
+        assert_eq!(fills[1], fills[2], "24 and 99.9 are in one bin");
+        assert_ne!(fills[1], fills[3]);
+        assert_eq!(fills[4], s.fill, "no value: the default fill");
+        let legend: Vec<String> = s.legend(&layer).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(legend, ["< 24", "24 – 100", "≥ 100"]);
+    }
+
+    #[test]
+    fn style_files_refuse_what_they_cannot_draw() {
+        for (v, why) in [
+            (
+                json!({"graduated": {"field": "h", "breaks": [2, 1], "colors": ["#fff", "#000", "#888"]}}),
+                "ascending",
+            ),
+            (json!({"symbol": {"shape": "star", "color": "#fff", "size_px": 10}}), "star"),
+            (json!({"opacity": 2}), "opacity"),
+            (json!({"stroke": "blue"}), "#rrggbb"),
+            (json!({"colour": "#fff"}), "unknown field"),
+        ] {
+            let e = StyleFile::parse(&v).unwrap_err();
+            assert!(e.contains(why), "{v}: {e}");
+        }
+    }
 }

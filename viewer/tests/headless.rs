@@ -143,6 +143,7 @@ fn scene_of(buildings: &[(f64, f64, f64, f64)], origin: [f64; 2]) -> jingwei_vie
         synthetic: false,
         visible: true,
         opacity: 1.0,
+        style: None,
         layer,
         index,
     });
@@ -420,6 +421,7 @@ fn land_use_codes_draw_in_the_national_planning_colours() {
         synthetic: true,
         visible: true,
         opacity: 1.0,
+        style: None,
         layer,
         index,
     });
