@@ -54,29 +54,62 @@ impl HeightRule {
     }
 }
 
-/// One merged mesh: positions and normals (f32, local origin) and triangle indices.
+/// One merged mesh: positions (f32, local origin) and triangle indices. There are no normals:
+/// faces are flat, and the renderer's material takes each face's normal from the screen-space
+/// derivatives of its position, so a building's corners are shared by its walls and roof.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeshData {
     /// Vertex positions, metres from the workspace origin.
     pub positions: Vec<[f32; 3]>,
-    /// Unit normals, one per vertex (flat shading: roof up, walls outward).
-    pub normals: Vec<[f32; 3]>,
-    /// Triangles, counter-clockwise seen from outside.
+    /// Triangles, counter-clockwise seen from outside (roofs and fills from above).
     pub indices: Vec<u32>,
     /// For each triangle, the layer row it belongs to (for picking and highlighting).
     pub triangle_rows: Vec<u32>,
 }
 
+/// Vertices per uploaded chunk: chunks index their vertices with `u16`.
+pub const CHUNK_VERTICES: usize = 65_536;
+
 impl MeshData {
-    /// Bytes of vertex and index data as uploaded to a GPU.
+    /// Bytes of vertex and index data as uploaded to a GPU: 12-byte positions and 2-byte
+    /// indices, in chunks of at most [`CHUNK_VERTICES`] vertices (see [`MeshData::chunks`]).
     pub fn gpu_bytes(&self) -> usize {
-        self.positions.len() * 12 + self.normals.len() * 12 + self.indices.len() * 4
+        self.chunks().iter().map(|(p, i)| p.len() * 12 + i.len() * 2).sum()
+    }
+
+    /// The mesh split into pieces of at most [`CHUNK_VERTICES`] vertices with `u16` indices,
+    /// triangles kept whole and in order.
+    pub fn chunks(&self) -> Vec<(Vec<[f32; 3]>, Vec<u16>)> {
+        let mut out = Vec::new();
+        let mut map = vec![u32::MAX; self.positions.len()];
+        let mut used: Vec<u32> = Vec::new();
+        let (mut pos, mut idx): (Vec<[f32; 3]>, Vec<u16>) = (Vec::new(), Vec::new());
+        for t in self.indices.chunks_exact(3) {
+            let new = t.iter().filter(|&&v| map[v as usize] == u32::MAX).count();
+            if pos.len() + new > CHUNK_VERTICES {
+                out.push((std::mem::take(&mut pos), std::mem::take(&mut idx)));
+                for v in used.drain(..) {
+                    map[v as usize] = u32::MAX;
+                }
+            }
+            for &v in t {
+                if map[v as usize] == u32::MAX {
+                    map[v as usize] = pos.len() as u32;
+                    pos.push(self.positions[v as usize]);
+                    used.push(v);
+                }
+                idx.push(map[v as usize] as u16);
+            }
+        }
+        if !idx.is_empty() {
+            out.push((pos, idx));
+        }
+        out
     }
 
     fn append(&mut self, other: MeshData) {
         let base = self.positions.len() as u32;
         self.positions.extend(other.positions);
-        self.normals.extend(other.normals);
         self.indices.extend(other.indices.into_iter().map(|i| i + base));
         self.triangle_rows.extend(other.triangle_rows);
     }
@@ -93,7 +126,6 @@ pub fn flat_polygon(p: &Polygon, h_m: f64, origin: [f64; 2], row: u32, out: &mut
     let start = out.positions.len() as u32;
     for c in &tris.vertices {
         out.positions.push(local(c[0], c[1], h_m, origin));
-        out.normals.push([0.0, 1.0, 0.0]);
     }
     for t in tris.triangle_indices.chunks_exact(3) {
         // earcut keeps the footprint's winding; emit so that the face looks up (+y).
@@ -106,49 +138,39 @@ pub fn flat_polygon(p: &Polygon, h_m: f64, origin: [f64; 2], row: u32, out: &mut
 }
 
 fn extrude_polygon(p: &Polygon, base: f64, top: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
+    // The roof's vertices are the rings' points in order (closing points left out): exterior,
+    // then each hole. The walls reuse them as their top corners and add one base vertex each.
+    let roof_start = out.positions.len() as u32;
     flat_polygon(p, top, origin, row, out);
-    // Walls: one quad per ring edge, normal pointing away from the polygon's interior.
+    let n_roof = out.positions.len() as u32 - roof_start;
+    let base_start = out.positions.len() as u32;
+    for k in 0..n_roof {
+        let t = out.positions[(roof_start + k) as usize];
+        out.positions.push([t[0], base as f32, t[2]]);
+    }
     let rings = std::iter::once((p.exterior(), true)).chain(p.interiors().iter().map(|r| (r, false)));
+    let mut offset = 0u32;
     for (ring, is_exterior) in rings {
         let pts = &ring.0;
-        if pts.len() < 4 {
-            continue;
-        }
-        // Signed area (shoelace): > 0 counter-clockwise.
-        let area2: f64 = pts.windows(2).map(|w| w[0].x * w[1].y - w[1].x * w[0].y).sum();
-        let ccw = area2 > 0.0;
-        // Outward normal of an edge d = (dx, dy) is (dy, -dx) for a CCW exterior ring.
-        let flip = ccw != is_exterior;
-        for w in pts.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            let (dx, dy) = (b.x - a.x, b.y - a.y);
-            let len = dx.hypot(dy);
-            if len < 1e-9 {
-                continue;
+        let n = pts.len().saturating_sub(1) as u32;
+        if pts.len() >= 4 {
+            // Signed area (shoelace): > 0 counter-clockwise. Walls face away from the interior.
+            let area2: f64 = pts.windows(2).map(|w| w[0].x * w[1].y - w[1].x * w[0].y).sum();
+            let flip = (area2 > 0.0) != is_exterior;
+            for j in 0..n {
+                let (a, b) = (pts[j as usize], pts[j as usize + 1]);
+                if (b.x - a.x).hypot(b.y - a.y) < 1e-9 {
+                    continue;
+                }
+                let (ja, jb) = (offset + j, offset + (j + 1) % n);
+                let (ba, bb, tb, ta) = (base_start + ja, base_start + jb, roof_start + jb, roof_start + ja);
+                // Counter-clockwise seen from outside.
+                let q = if flip { [ba, tb, bb, ba, ta, tb] } else { [ba, bb, tb, ba, tb, ta] };
+                out.indices.extend(q);
+                out.triangle_rows.extend([row, row]);
             }
-            let (mut nx, mut ny) = (dy / len, -dx / len);
-            if flip {
-                nx = -nx;
-                ny = -ny;
-            }
-            let n = [nx as f32, 0.0, -(ny as f32)];
-            let s = out.positions.len() as u32;
-            out.positions.extend([
-                local(a.x, a.y, base, origin),
-                local(b.x, b.y, base, origin),
-                local(b.x, b.y, top, origin),
-                local(a.x, a.y, top, origin),
-            ]);
-            out.normals.extend([n; 4]);
-            // Wind so that the face is counter-clockwise seen from the normal's side.
-            let q = if flip {
-                [s, s + 2, s + 1, s, s + 3, s + 2]
-            } else {
-                [s, s + 1, s + 2, s, s + 2, s + 3]
-            };
-            out.indices.extend(q);
-            out.triangle_rows.extend([row, row]);
         }
+        offset += n;
     }
 }
 
@@ -209,18 +231,58 @@ mod tests {
         // Roof 2 triangles + 4 walls × 2.
         assert_eq!(m.indices.len() / 3, 10);
         assert_eq!(m.triangle_rows.len(), 10);
+        // Corners are shared: 4 on the roof, 4 at the base.
+        assert_eq!(m.positions.len(), 8);
+        // Every face winds counter-clockwise seen from outside: its normal points away from the
+        // prism's centre.
+        let c = m
+            .positions
+            .iter()
+            .fold([0.0f32; 3], |a, p| [a[0] + p[0] / 8.0, a[1] + p[1] / 8.0, a[2] + p[2] / 8.0]);
         for t in m.indices.chunks_exact(3) {
             let p: Vec<[f32; 3]> = t.iter().map(|&i| m.positions[i as usize]).collect();
             let u = [p[1][0] - p[0][0], p[1][1] - p[0][1], p[1][2] - p[0][2]];
             let v = [p[2][0] - p[0][0], p[2][1] - p[0][1], p[2][2] - p[0][2]];
             let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
-            let stored = m.normals[t[0] as usize];
-            let dot = n[0] * stored[0] + n[1] * stored[1] + n[2] * stored[2];
-            assert!(dot > 0.0, "triangle {p:?} winds against its normal {stored:?}");
+            let out = [p[0][0] - c[0], p[0][1] - c[1], p[0][2] - c[2]];
+            let dot = n[0] * out[0] + n[1] * out[1] + n[2] * out[2];
+            assert!(dot > 0.0, "triangle {p:?} faces inwards");
         }
+        // 8 positions × 12 B + 30 indices × 2 B.
+        assert_eq!(m.gpu_bytes(), 8 * 12 + 30 * 2);
         // Local coordinates are small, heights right.
         assert!(m.positions.iter().all(|p| p[0].abs() < 1_000.0 && p[2].abs() < 1_000.0));
         assert!(m.positions.iter().any(|p| p[1] == 30.0));
+    }
+
+    #[test]
+    fn chunks_keep_triangles_whole_under_the_u16_limit() {
+        // 10,000 buildings × 8 vertices: more than one chunk.
+        let origin = [500_000.0, 3_400_000.0];
+        let mut l = square_layer(500_000.0, 3_400_000.0);
+        let g = l.geometries[0].clone();
+        l.geometries = (0..10_000)
+            .map(|i| {
+                use geo::Translate;
+                g.as_ref()
+                    .map(|g| g.translate(f64::from(i % 100) * 30.0, f64::from(i / 100) * 30.0))
+            })
+            .collect();
+        l.fids = (1..=10_000).collect();
+        l.columns = vec![jingwei_layers::Column::Real(vec![Some(30.0); 10_000])];
+        let m = extrude_layer(&l, &HeightRule::default(), origin);
+        let chunks = m.chunks();
+        assert!(chunks.len() >= 2);
+        assert!(chunks.iter().all(|(p, i)| p.len() <= CHUNK_VERTICES && i.len() % 3 == 0));
+        assert_eq!(chunks.iter().map(|(_, i)| i.len()).sum::<usize>(), m.indices.len());
+        // The same triangles, in order.
+        let mut k = 0;
+        for (p, i) in &chunks {
+            for &v in i {
+                assert_eq!(p[v as usize], m.positions[m.indices[k] as usize]);
+                k += 1;
+            }
+        }
     }
 
     #[test]

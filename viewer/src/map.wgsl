@@ -7,7 +7,10 @@
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
 #ifdef LIT
-    let n = normalize(in.world_normal);
+    // Faces are flat and meshes carry no normals: the face's normal is the cross product of the
+    // position's screen-space derivatives (towards the camera: only front faces are drawn).
+    let p = in.world_position.xyz;
+    let n = normalize(cross(dpdy(p), dpdx(p)));
     // Afternoon sun from the south-west (+z is south) and a little sky on roofs. The colour is
     // linear: 0.3 here is about 58 % brightness on screen.
     let sun = normalize(vec3<f32>(-0.5, 1.0, 0.6));

@@ -13,8 +13,14 @@ use crate::render::{Frame, View};
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoSansCJKsc-Regular-subset.otf");
 static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| FontRef::try_from_slice(FONT_BYTES).expect("the bundled font parses"));
 
-/// Label text size in pixels.
-pub const LABEL_PX: f32 = 14.0;
+/// Label text size in pixels (the em: a CJK character is this wide).
+pub const LABEL_PX: f32 = 13.0;
+
+/// ab_glyph scales by ascent − descent; a CJK font's em is smaller than that.
+fn scale_for(em_px: f32) -> PxScale {
+    let upem = FONT.units_per_em().unwrap_or(1000.0);
+    PxScale::from(em_px * FONT.height_unscaled() / upem)
+}
 /// Halo around label text, pixels.
 const HALO_PX: i32 = 2;
 
@@ -77,7 +83,7 @@ pub fn has_glyphs(text: &str) -> bool {
 
 /// Width of `text` at `px` pixels.
 pub fn text_width(text: &str, px: f32) -> f32 {
-    let f = FONT.as_scaled(PxScale::from(px));
+    let f = FONT.as_scaled(scale_for(px));
     let mut w = 0.0;
     let mut prev = None;
     for c in text.chars() {
@@ -229,12 +235,13 @@ struct LabelBitmap {
 static LABELS: LazyLock<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<LabelBitmap>>>> = LazyLock::new(Default::default);
 
 fn rasterise(text: &str) -> LabelBitmap {
-    let scale = PxScale::from(LABEL_PX);
+    let scale = scale_for(LABEL_PX);
     let f = FONT.as_scaled(scale);
     let pad = HALO_PX + 1;
     let bw = (text_width(text, LABEL_PX).ceil() as i32) + 2 * pad;
     let bh = (LABEL_PX * 1.25).ceil() as i32 + 2 * pad;
     let mut cov = vec![0f32; (bw * bh) as usize];
+    // The text box is 1.25 em tall; ascent and descent share it as they share the font's height.
     let baseline = pad as f32 + f.ascent() * (LABEL_PX * 1.25) / (f.ascent() - f.descent());
     let mut x = pad as f32;
     let mut prev = None;

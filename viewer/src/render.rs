@@ -236,11 +236,17 @@ impl Frame {
     }
 }
 
-fn to_mesh(m: &MeshData) -> Mesh {
-    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, m.positions.clone())
-        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, m.normals.clone())
-        .with_inserted_indices(Indices::U32(m.indices.clone()))
+/// The GPU meshes of a mesh: positions only (the material derives face normals) and `u16`
+/// indices, in chunks of at most 65,536 vertices.
+fn to_meshes(m: &MeshData) -> Vec<Mesh> {
+    m.chunks()
+        .into_iter()
+        .map(|(positions, indices)| {
+            Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+                .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+                .with_inserted_indices(Indices::U16(indices))
+        })
+        .collect()
 }
 
 impl Renderer {
@@ -360,14 +366,16 @@ impl Renderer {
             if lm.mesh.indices.is_empty() {
                 continue;
             }
-            let mesh = world.resource_mut::<Assets<Mesh>>().add(to_mesh(&lm.mesh));
             let [r, g, b, a] = lm.color;
             let material = MapMaterial {
                 color: Color::srgba(r, g, b, a).to_linear(),
                 lit: lm.kind == MeshKind::Building,
             };
             let material = world.resource_mut::<Assets<MapMaterial>>().add(material);
-            world.spawn((Mesh3d(mesh), MeshMaterial3d(material), Transform::IDENTITY, SceneEntity));
+            for m in to_meshes(&lm.mesh) {
+                let mesh = world.resource_mut::<Assets<Mesh>>().add(m);
+                world.spawn((Mesh3d(mesh), MeshMaterial3d(material.clone()), Transform::IDENTITY, SceneEntity));
+            }
         }
     }
 

@@ -77,7 +77,6 @@ fn ribbon(l: &LineString, width_m: f32, h: f32, origin: [f64; 2], row: u32, out:
             [b[0] - nx, h, b[2] - nz],
             [b[0] + nx, h, b[2] + nz],
         ]);
-        out.normals.extend([[0.0, 1.0, 0.0]; 4]);
         // Counter-clockwise seen from above (+y).
         let q = [s, s + 1, s + 2, s, s + 2, s + 3];
         let (p0, p1, p2) = (
@@ -102,7 +101,6 @@ fn marker(x: f64, y: f64, size_m: f32, h: f32, origin: [f64; 2], row: u32, out: 
         [c[0] + r, h, c[2] + r],
         [c[0] + r, h, c[2] - r],
     ]);
-    out.normals.extend([[0.0, 1.0, 0.0]; 4]);
     out.indices.extend([s, s + 1, s + 2, s, s + 2, s + 3]);
     out.triangle_rows.extend([row, row]);
 }
