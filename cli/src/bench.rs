@@ -135,10 +135,7 @@ fn mesh(dir: &Path) -> Result<serde_json::Value> {
     let t1 = Instant::now();
     let e = b.extent().context("no buildings")?;
     let origin = [((e[0] + e[2]) / 2.0).round(), ((e[1] + e[3]) / 2.0).round()];
-    let rule = HeightRule {
-        height_field: Some("height_m".into()),
-        ..HeightRule::default()
-    };
+    let rule = HeightRule::for_layer(&b);
     let single = rayon::ThreadPoolBuilder::new().num_threads(1).build()?.install(|| {
         let t = Instant::now();
         let m = extrude_layer(&b, &rule, origin);

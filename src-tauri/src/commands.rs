@@ -639,13 +639,13 @@ pub async fn measure_height(
 ) -> Result<Option<HeightDto>, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    let rule = jingwei_viewer::extrude::HeightRule::default();
     let mut best: Option<(f64, HeightDto)> = None;
     for wl in ws
         .layers
         .iter()
         .filter(|l| l.visible && jingwei_viewer::scene::is_building_layer(&l.id, &l.layer))
     {
+        let rule = jingwei_viewer::extrude::HeightRule::for_layer(&wl.layer);
         if let Some(hit) = jingwei_viewer::pick::pick_prism(&wl.layer, &wl.index, &rule, ws.origin_xy, &view, x, y, width, height)
             && best.as_ref().is_none_or(|(t, _)| hit.t < *t)
         {

@@ -35,6 +35,23 @@ impl Default for HeightRule {
 }
 
 impl HeightRule {
+    /// The default rule with the height and floors fields this layer has, among the usual
+    /// names (English, OSM, Chinese, pinyin initials).
+    pub fn for_layer(layer: &Layer) -> HeightRule {
+        let find = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| layer.fields.iter().find(|f| f.name.eq_ignore_ascii_case(n)))
+                .map(|f| f.name.clone())
+        };
+        let d = HeightRule::default();
+        HeightRule {
+            height_field: find(&["height", "height_m", "building_height", "bldg_height", "高度", "建筑高度", "jzgd"]).or(d.height_field.clone()),
+            floors_field: find(&["floors", "building:levels", "levels", "层数", "建筑层数", "cs", "jzcs"]).or(d.floors_field.clone()),
+            ..d
+        }
+    }
+
     /// (base, top) in metres for row `row` of `layer`.
     pub fn heights(&self, layer: &Layer, row: usize) -> (f64, f64) {
         let f = layer.feature(row);
@@ -283,6 +300,16 @@ mod tests {
                 k += 1;
             }
         }
+    }
+
+    #[test]
+    fn heights_come_from_the_fields_the_layer_has() {
+        let mut l = square_layer(0.0, 0.0);
+        l.fields[0].name = "建筑高度".into();
+        assert_eq!(HeightRule::default().heights(&l, 0).1, 10.0, "the default knows only `height`");
+        let rule = HeightRule::for_layer(&l);
+        assert_eq!(rule.height_field.as_deref(), Some("建筑高度"));
+        assert_eq!(rule.heights(&l, 0), (0.0, 30.0));
     }
 
     #[test]

@@ -271,13 +271,13 @@ fn add_layer(
     let h = 0.3 * order as f32;
     if is_building_layer(id, layer) {
         let mesh = if skip.is_empty() {
-            extrude_layer(layer, &HeightRule::default(), origin)
+            extrude_layer(layer, &HeightRule::for_layer(layer), origin)
         } else {
             let mut l = layer.clone();
             for row in skip {
                 l.geometries[*row] = None;
             }
-            extrude_layer(&l, &HeightRule::default(), origin)
+            extrude_layer(&l, &HeightRule::for_layer(layer), origin)
         };
         scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
         grow(ext, &mesh);
