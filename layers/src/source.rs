@@ -156,6 +156,9 @@ impl Source {
                     }
                 }
             }
+            // GDAL's GML reader writes a `.gfs` schema file beside the data unless told not to:
+            // opening a file must never write next to it (read-only shares, shared test data).
+            "gml" => open_options.push("WRITE_GFS=NO".into()),
             "csv" | "tsv" => {
                 open_options.extend(
                     [

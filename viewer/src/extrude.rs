@@ -46,7 +46,8 @@ impl HeightRule {
         };
         let d = HeightRule::default();
         HeightRule {
-            height_field: find(&["height", "height_m", "building_height", "bldg_height", "高度", "建筑高度", "jzgd"]).or(d.height_field.clone()),
+            height_field: find(&["height", "height_m", "building_height", "bldg_height", "高度", "建筑高度", "jzgd"])
+                .or(d.height_field.clone()),
             floors_field: find(&["floors", "building:levels", "levels", "层数", "建筑层数", "cs", "jzcs"]).or(d.floors_field.clone()),
             ..d
         }
