@@ -1,7 +1,7 @@
 //! `jingwei render [FILES…] [--workspace CATALOG] --size 1600x900 --out shot.png`
 
 use anyhow::{Context, Result, bail};
-use jingwei_layers::{OpenOptions, RepairMode, Source, Workspace};
+use jingwei_layers::{RepairMode, Workspace};
 use jingwei_viewer::render::{Renderer, View};
 use jingwei_viewer::scene::build_scene;
 use std::path::PathBuf;
@@ -67,18 +67,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         None => None,
     };
     for f in &a.files {
-        let src = Source::open(f, &OpenOptions::default())?;
-        for name in src.layer_names() {
-            let layer = src.read_layer(Some(&name))?;
-            if layer.geometries.iter().all(Option::is_none) {
-                continue;
-            }
-            let w = match ws.as_mut() {
-                Some(w) => w,
-                None => ws.insert(Workspace::for_layer(&layer)?),
-            };
-            w.add_layer(layer, RepairMode::Repair)?;
-        }
+        Workspace::load_file(&mut ws, f, None)?;
     }
     let Some(mut ws) = ws else {
         bail!("nothing to render: give files or --workspace")

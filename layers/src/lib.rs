@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod cityjson;
 pub mod crs;
 pub mod encoding;
 pub mod error;

@@ -31,6 +31,8 @@ pub struct WorkspaceLayer {
     /// A style from a style file (see the viewer's `style::StyleFile`), kept as JSON: the core
     /// stores and saves it, the viewer reads it. `None`: the default style.
     pub style: Option<serde_json::Value>,
+    /// 3D surfaces of the features (city models), in the workspace CRS; `None` for 2D data.
+    pub surfaces: Option<std::sync::Arc<crate::cityjson::Surfaces>>,
     /// The data.
     pub layer: Layer,
     /// Its R-tree.
@@ -115,11 +117,94 @@ impl Workspace {
             visible: true,
             opacity: 1.0,
             style: None,
+            surfaces: None,
             id,
             index,
             layer,
         });
         Ok(self.layers.last().expect("just pushed"))
+    }
+
+    /// Load every layer of a file into `ws` (made for the first layer when `None`): GDAL's
+    /// formats through [`Source`], CityJSON through [`crate::cityjson`]. Layers without geometry
+    /// are left out. Returns how many were added.
+    pub fn load_file(ws: &mut Option<Workspace>, path: &std::path::Path, job: Option<crate::job::Job>) -> Result<usize> {
+        let mut added = 0;
+        if crate::cityjson::is_cityjson(path) {
+            for city in crate::cityjson::read(path)? {
+                let w = match ws.as_mut() {
+                    Some(w) => w,
+                    None => ws.insert(Workspace::for_layer(&city.layer)?),
+                };
+                w.add_city_layer(city)?;
+                added += 1;
+            }
+            return Ok(added);
+        }
+        let mut src = crate::source::Source::open(path, &crate::source::OpenOptions::default())?;
+        if let Some(job) = job {
+            src.set_job(job);
+        }
+        let mut layers = Vec::new();
+        for name in src.layer_names() {
+            let layer = src.read_layer(Some(&name))?;
+            if layer.geometries.iter().any(Option::is_some) {
+                layers.push(layer);
+            }
+        }
+        for layer in layers {
+            let w = match ws.as_mut() {
+                Some(w) => w,
+                None => ws.insert(Workspace::for_layer(&layer)?),
+            };
+            w.add_layer(layer, RepairMode::Repair)?;
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    /// Move the layers of `other` (loaded in this workspace's CRS, e.g. by [`Workspace::load_file`]
+    /// into `Workspace::like(self)`) to the top of this one, with ids made unique here.
+    pub fn append(&mut self, other: Workspace) -> Result<()> {
+        if other.crs != self.crs {
+            return Err(LayersError::Invalid(format!(
+                "cannot append layers in {} to a workspace in {}",
+                other.crs.label(),
+                self.crs.label()
+            )));
+        }
+        for mut wl in other.layers {
+            wl.id = unique_id(&self.layers, &wl.id);
+            self.layers.push(wl);
+        }
+        Ok(())
+    }
+
+    /// An empty workspace with this one's CRS and origin (to load into without holding this one).
+    pub fn like(&self) -> Workspace {
+        Workspace {
+            crs: self.crs.clone(),
+            origin_xy: self.origin_xy,
+            layers: Vec::new(),
+            attribution: Vec::new(),
+        }
+    }
+
+    /// Add a layer of a city model: its footprints as [`Workspace::add_layer`] does, its 3D
+    /// surfaces reprojected into the workspace CRS (heights kept).
+    pub fn add_city_layer(&mut self, city: crate::cityjson::CityLayer) -> Result<&WorkspaceLayer> {
+        let from = city.layer.crs.clone().ok_or_else(|| LayersError::MissingCrs {
+            path: city.layer.source_path.clone(),
+            layer: city.layer.name.clone(),
+        })?;
+        let mut surfaces = std::sync::Arc::unwrap_or_clone(city.surfaces);
+        if from != self.crs {
+            surfaces.reproject(&Transformer::new(&from, &self.crs)?)?;
+        }
+        self.add_layer(city.layer, RepairMode::Repair)?;
+        let wl = self.layers.last_mut().expect("just added");
+        wl.surfaces = Some(std::sync::Arc::new(surfaces));
+        Ok(wl)
     }
 
     /// Open a catalog and load all of its layers into a workspace in the default CRS of the

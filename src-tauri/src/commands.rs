@@ -862,23 +862,19 @@ pub async fn zoom_to_layer(
 pub async fn add_file(app: tauri::AppHandle, state: tauri::State<'_, AppState>, path: String) -> Result<WorkspaceDto, String> {
     let path = PathBuf::from(path.trim());
     let job = start_job(&app, &state, "load")?;
-    let mut src = jingwei_layers::Source::open(&path, &jingwei_layers::OpenOptions::default()).map_err(|e| e.to_string())?;
-    src.set_job(job.clone());
-    let mut layers = Vec::new();
-    for name in src.layer_names() {
-        let layer = src.read_layer(Some(&name)).map_err(|e| e.to_string())?;
-        if layer.geometries.iter().any(Option::is_some) {
-            layers.push(layer);
-        }
-    }
-    if layers.is_empty() {
-        return Err(format!("{}: no layer with geometry", path.display()));
-    }
+    // Read without holding the workspace (identify, rendering go on meanwhile), into an empty
+    // one in its CRS: a failed or cancelled load leaves the workspace as it was.
+    let mut next = state.workspace.lock().map_err(|e| e.to_string())?.as_ref().map(Workspace::like);
+    let added = Workspace::load_file(&mut next, &path, Some(job.clone())).map_err(|e| e.to_string())?;
+    let next = next
+        .filter(|_| added > 0)
+        .ok_or_else(|| format!("{}: no layer with geometry", path.display()))?;
     let mut guard = state.workspace.lock().map_err(|e| e.to_string())?;
-    let ws = guard.as_mut().ok_or("no workspace is open")?;
-    for layer in layers {
-        ws.add_layer(layer, RepairMode::Repair).map_err(|e| e.to_string())?;
+    match guard.as_mut() {
+        Some(ws) => ws.append(next).map_err(|e| e.to_string())?,
+        None => *guard = Some(next),
     }
+    let ws = guard.as_mut().expect("set above");
     job.report(1, 1);
     push_scene(&state, ws)?;
     Ok(describe(ws))

@@ -213,7 +213,10 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
         }
         let first = scene.meshes.len();
         let st = style::for_workspace_layer(wl).unwrap_or_else(|_| style::for_layer(&wl.id, &wl.layer));
-        add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order, origin, &skip);
+        match &wl.surfaces {
+            Some(surfaces) => add_surfaces(&mut scene, &mut ext, &wl.id, surfaces, &st, origin, &skip),
+            None => add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order, origin, &skip),
+        }
         if wl.opacity < 1.0 {
             for m in &mut scene.meshes[first..] {
                 m.color[3] *= wl.opacity.clamp(0.0, 1.0);
@@ -365,6 +368,95 @@ fn add_layer(
                 mesh,
             });
         }
+    }
+}
+
+/// The 3D surfaces of a city model as one lit mesh, standing on the ground (its lowest point at
+/// y = 0), each face wound counter-clockwise seen from the side its ring order faces.
+fn add_surfaces(
+    scene: &mut SceneData,
+    ext: &mut [f32; 4],
+    id: &str,
+    surfaces: &jingwei_layers::cityjson::Surfaces,
+    st: &style::Style,
+    origin: [f64; 2],
+    skip: &[usize],
+) {
+    let z0 = surfaces.min_z().unwrap_or(0.0);
+    let mut mesh = MeshData::default();
+    for (row, faces) in surfaces.rows.iter().enumerate() {
+        if skip.contains(&row) {
+            continue;
+        }
+        for face in faces {
+            triangulate_face(face, z0, origin, row as u32, &mut mesh);
+        }
+    }
+    if mesh.indices.is_empty() {
+        return;
+    }
+    scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
+    grow(ext, &mesh);
+    scene.meshes.push(LayerMesh {
+        layer_id: id.to_string(),
+        kind: MeshKind::Building,
+        color: st.fill,
+        mesh,
+    });
+}
+
+/// Triangulate one planar face (outer ring, holes) in 3D: earcut in the plane its normal is most
+/// perpendicular to, triangles turned to face the way the ring's (Newell) normal does.
+fn triangulate_face(face: &[Vec<[f64; 3]>], z0: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
+    use geo::TriangulateEarcut;
+    let Some(outer) = face.first().filter(|r| r.len() >= 3) else {
+        return;
+    };
+    let mut n = [0.0f64; 3];
+    for (i, a) in outer.iter().enumerate() {
+        let b = outer[(i + 1) % outer.len()];
+        n[0] += (a[1] - b[1]) * (a[2] + b[2]);
+        n[1] += (a[2] - b[2]) * (a[0] + b[0]);
+        n[2] += (a[0] - b[0]) * (a[1] + b[1]);
+    }
+    let drop = (0..3).max_by(|&i, &j| n[i].abs().total_cmp(&n[j].abs())).unwrap_or(2);
+    if n[drop].abs() < 1e-12 {
+        return;
+    }
+    let (u, v) = match drop {
+        0 => (1, 2),
+        1 => (2, 0),
+        _ => (0, 1),
+    };
+    let ring2d = |r: &Vec<[f64; 3]>| LineString::from(r.iter().map(|p| (p[u], p[v])).collect::<Vec<_>>());
+    let poly = Polygon::new(ring2d(outer), face[1..].iter().filter(|r| r.len() >= 3).map(ring2d).collect());
+    let tris = poly.earcut_triangles_raw();
+    let pts: Vec<[f64; 3]> = std::iter::once(outer)
+        .chain(face[1..].iter().filter(|r| r.len() >= 3))
+        .flat_map(|r| r.iter().copied())
+        .collect();
+    if pts.len() != tris.vertices.len() {
+        return;
+    }
+    let start = out.positions.len() as u32;
+    out.positions.extend(
+        pts.iter()
+            .map(|p| [(p[0] - origin[0]) as f32, (p[2] - z0) as f32, -((p[1] - origin[1]) as f32)]),
+    );
+    for t in tris.triangle_indices.chunks_exact(3) {
+        let (a, b, c) = (pts[t[0]], pts[t[1]], pts[t[2]]);
+        let e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let e2 = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+        let tn = [
+            e1[1] * e2[2] - e1[2] * e2[1],
+            e1[2] * e2[0] - e1[0] * e2[2],
+            e1[0] * e2[1] - e1[1] * e2[0],
+        ];
+        // (x, y, z) → (x, z, −y) is a rotation: the winding carries over to the local frame.
+        let same = tn[0] * n[0] + tn[1] * n[1] + tn[2] * n[2] >= 0.0;
+        let (i, j, k) = (start + t[0] as u32, start + t[1] as u32, start + t[2] as u32);
+        out.indices.extend(if same { [i, j, k] } else { [i, k, j] });
+        out.triangle_rows.push(row);
     }
 }
 

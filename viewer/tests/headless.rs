@@ -144,6 +144,7 @@ fn scene_of(buildings: &[(f64, f64, f64, f64)], origin: [f64; 2]) -> jingwei_vie
         visible: true,
         opacity: 1.0,
         style: None,
+        surfaces: None,
         layer,
         index,
     });
@@ -422,6 +423,7 @@ fn land_use_codes_draw_in_the_national_planning_colours() {
         visible: true,
         opacity: 1.0,
         style: None,
+        surfaces: None,
         layer,
         index,
     });
@@ -451,4 +453,55 @@ fn land_use_codes_draw_in_the_national_planning_colours() {
         legend.contains(&"01 耕地".to_string()),
         "0101 is drawn in its first-level colour: {legend:?}"
     );
+}
+
+#[test]
+fn a_cityjson_model_stands_in_the_scene_with_pickable_buildings() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/3d/cityjson/delft.json");
+    let mut ws = None;
+    jingwei_layers::Workspace::load_file(&mut ws, &path, None).unwrap();
+    let mut ws = ws.unwrap();
+    let scene = build_scene(&ws);
+    let b = scene
+        .meshes
+        .iter()
+        .find(|m| m.layer_id == "delft Building")
+        .expect("the buildings' mesh");
+    assert_eq!(b.kind, jingwei_viewer::scene::MeshKind::Building);
+    // Every building has triangles, tagged with its row (what picking and highlighting use).
+    let mut rows: Vec<u32> = b.mesh.triangle_rows.clone();
+    rows.sort_unstable();
+    rows.dedup();
+    assert_eq!(rows.len(), 160);
+    // Standing on the ground: the lowest vertex at 0, roofs metres above it.
+    let (lo, hi) = b
+        .mesh
+        .positions
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, c), p| (a.min(p[1]), c.max(p[1])));
+    assert!(lo > -0.01 && hi > 5.0, "{lo}..{hi}");
+    let (w, h) = (640u32, 480u32);
+    let view = View::top_down(scene.extent_local.unwrap(), w as f32 / h as f32);
+    let mut r = Renderer::new(w, h).unwrap();
+    r.set_scene(&scene);
+    r.set_view(&view);
+    let with = r.render().unwrap();
+    ws.layers.iter_mut().find(|l| l.id == "delft Building").unwrap().visible = false;
+    r.set_scene(&build_scene(&ws));
+    let without = r.render().unwrap();
+    let changed = with
+        .rgba
+        .chunks_exact(4)
+        .zip(without.rgba.chunks_exact(4))
+        .filter(|(a, b)| !close([a[0], a[1], a[2], 255], [b[0], b[1], b[2], 255], 6))
+        .count();
+    assert!(changed > (w * h / 50) as usize, "the buildings cover only {changed} pixels");
+    // Picking: the footprint index answers at a building's roof, the row its triangles carry.
+    let wl = ws.layer("delft Building").unwrap();
+    let row = 0usize;
+    let tri = b.mesh.triangle_rows.iter().position(|r| *r == row as u32).unwrap();
+    let p = b.mesh.positions[b.mesh.indices[tri * 3] as usize];
+    let (x, y) = (f64::from(p[0]) + ws.origin_xy[0], -f64::from(p[2]) + ws.origin_xy[1]);
+    let hits = wl.index.at_point(&wl.layer.geometries, x, y, 0.5);
+    assert!(hits.iter().any(|h| h.row == row), "{hits:?}");
 }
