@@ -86,6 +86,11 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert_eq!(v["crs"], "EPSG:4550", "{v}");
     assert_eq!(v["mode"], "3d", "the 3D view fell back to 2D: {v}");
     assert_eq!(v["font"], true, "the bundled Noto Sans SC did not load: {v}");
+    // The 2D top-down mode looks straight down, north up, draws the city, and returns.
+    let in_top: Vec<f64> = v["top"]["in_top"].as_array().unwrap().iter().filter_map(|x| x.as_f64()).collect();
+    assert_eq!(in_top, [90.0, 0.0], "{v}");
+    assert_eq!(v["top"]["back"], true, "{v}");
+    assert!(v["top"]["drawn"].as_f64().unwrap() > 0.2, "{v}");
     // The land-use layer's legend: the national classes its OSM kinds read as.
     let legend: Vec<&str> = v["landuse_legend"].as_array().unwrap().iter().filter_map(|x| x.as_str()).collect();
     assert!(

@@ -29,6 +29,9 @@ const $ = (id: string) => document.getElementById(id)!;
 
 let ws: WorkspaceDto | null = null;
 let mode: "3d" | "2d" = "3d";
+// The top-down 2D mode of the 3D view (see setTopDown), and the angles it was entered from.
+let topDown = false;
+let obliqueAngles: [number, number] = [45, 20];
 let view: View | null = null;
 const canvas = $("map") as HTMLCanvasElement;
 const ctx = canvas.getContext("2d")!;
@@ -332,6 +335,7 @@ function texts() {
   $("export").textContent = t("export");
   $("add-go").textContent = t("add_data");
   $("add-browse").textContent = t("browse");
+  $("view-top").textContent = topDown ? t("view_3d") : t("view_2d");
   jobTexts();
   ($("add-path") as HTMLInputElement).placeholder = t("add_path");
   $("ws-save").textContent = t("ws.save");
@@ -458,8 +462,18 @@ async function start() {
     const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
     // The bundled CJK font is there and draws the title's characters.
     const font = (await document.fonts.load("16px 'Noto Sans SC'", "经纬一张图")).length > 0 && document.fonts.check("16px 'Noto Sans SC'", "经纬一张图");
+    // The 2D top-down mode: straight down, north up, and back to the oblique angles.
+    let top: Record<string, unknown> | null = null;
+    if (n && mode === "3d" && view) {
+      const before = [view.pitch_deg, view.yaw_deg];
+      setTopDown(true);
+      const inTop = [view.pitch_deg, view.yaw_deg];
+      const drawnTop = await draw3d();
+      setTopDown(false);
+      top = { in_top: inTop, back: JSON.stringify([view.pitch_deg, view.yaw_deg]) === JSON.stringify(before), drawn: drawnTop };
+    }
     const landuseLegend = ws.layers.find((l) => l.id === "landuse")?.legend.map(([label]) => label) ?? [];
-    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare, font, landuse_legend: landuseLegend,
+    await invoke("smoke_ready", { report: { layers: ws.layers.length, crs: ws.crs, mode, frame_drawn_share: drawnShare, font, landuse_legend: landuseLegend, top,
       frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), transfer_ms: median("transfer"), draw_ms: median("draw"),
       width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command, tree, saved } });
   } catch (e) {
@@ -509,10 +523,10 @@ canvas.addEventListener("keydown", (e) => {
     case "ArrowDown": pan(0, -1); break;
     case "+": case "=": view.distance_m = Math.max(view.distance_m / 1.2, 20); break;
     case "-": view.distance_m = Math.min(view.distance_m * 1.2, 200000); break;
-    case "q": case "Q": view.yaw_deg -= 5; break;
-    case "e": case "E": view.yaw_deg += 5; break;
-    case "w": case "W": view.pitch_deg = Math.min(view.pitch_deg + 3, 90); break;
-    case "s": case "S": view.pitch_deg = Math.max(view.pitch_deg - 3, 5); break;
+    case "q": case "Q": if (!topDown) view.yaw_deg -= 5; break;
+    case "e": case "E": if (!topDown) view.yaw_deg += 5; break;
+    case "w": case "W": if (!topDown) view.pitch_deg = Math.min(view.pitch_deg + 3, 90); break;
+    case "s": case "S": if (!topDown) view.pitch_deg = Math.max(view.pitch_deg - 3, 5); break;
     default: return;
   }
   e.preventDefault();
@@ -529,7 +543,7 @@ canvas.addEventListener("wheel", (e) => {
   const f = Math.exp(Math.max(-1, Math.min(1, dy * (e.ctrlKey ? 0.01 : 0.0018))));
   if (mode === "3d" && view) {
     view.distance_m = Math.min(Math.max(view.distance_m * f, 20), 200000);
-    if (!e.ctrlKey && Math.abs(dx) > Math.abs(dy)) view.yaw_deg += dx * 0.2;
+    if (!e.ctrlKey && !topDown && Math.abs(dx) > Math.abs(dy)) view.yaw_deg += dx * 0.2;
     viewMoved(); measureViewMoved();
     requestFrame();
   } else { view2d.scale /= f; render2d(); }
@@ -545,6 +559,19 @@ window.addEventListener("mouseup", async (e) => {
   }
   drag = null;
 });
+// The top-down 2D mode: straight down, north up; dragging pans, tilting is off. Leaving it
+// restores the oblique angles it was entered from.
+function setTopDown(on: boolean) {
+  if (!view || on === topDown) return;
+  topDown = on;
+  if (on) { obliqueAngles = [view.pitch_deg, view.yaw_deg]; view.pitch_deg = 90; view.yaw_deg = 0; }
+  else { [view.pitch_deg, view.yaw_deg] = obliqueAngles; }
+  $("view-top").classList.toggle("on", on);
+  $("view-top").textContent = on ? t("view_3d") : t("view_2d");
+  viewMoved(); measureViewMoved();
+  requestFrame();
+}
+$("view-top").addEventListener("click", () => setTopDown(!topDown));
 canvas.addEventListener("dblclick", () => { if (tool === "polygon") finishPolygon(); });
 canvas.addEventListener("mousemove", (e) => {
   if (!drag) {
@@ -558,7 +585,7 @@ canvas.addEventListener("mousemove", (e) => {
   if (mode === "3d" && view) {
     viewMoved();
     measureViewMoved();
-    if (drag.pan) {
+    if (drag.pan || topDown) {
       const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / canvas.clientHeight;
       const yaw = (view.yaw_deg * Math.PI) / 180;
       // Screen right is (cos yaw, -sin yaw) in (x east, z south); screen up is its normal.
