@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod cityjson;
 pub mod crs;
+pub mod dem;
 pub mod encoding;
 pub mod error;
 mod ffi;

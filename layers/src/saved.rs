@@ -59,6 +59,9 @@ pub struct SavedWorkspace {
     pub layers: Vec<SavedLayer>,
     /// The view (as the application stores it), if any.
     pub view: Option<serde_json::Value>,
+    /// The DEM the workspace is draped on (its file, read again on opening).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terrain: Option<std::path::PathBuf>,
 }
 
 fn corrupt(path: &Path, detail: impl std::fmt::Display) -> LayersError {
@@ -132,6 +135,7 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
         attribution: ws.attribution.clone(),
         layers,
         view,
+        terrain: ws.terrain.as_ref().map(|t| t.dem.path.clone()),
     };
     {
         let conn = Connection::open(&tmp).map_err(|e| corrupt(&tmp, e))?;
@@ -196,6 +200,11 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
     let saved = read_saved(path)?.ok_or_else(|| corrupt(path, "no saved workspace in this GeoPackage"))?;
     let mut ws = Workspace::new(Crs::parse(&saved.crs)?)?;
     ws.origin_xy = saved.origin_xy;
+    if let Some(dem) = &saved.terrain {
+        let mut some = Some(ws);
+        Workspace::set_terrain_file(&mut some, dem)?;
+        ws = some.expect("kept");
+    }
     let src = Source::open(path, &OpenOptions::default())?;
     for l in &saved.layers {
         let layer = src.read_layer(Some(&l.table))?;

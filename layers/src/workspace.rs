@@ -50,6 +50,8 @@ pub struct Workspace {
     pub layers: Vec<WorkspaceLayer>,
     /// Attribution lines of the data.
     pub attribution: Vec<String>,
+    /// The ground the layers are draped on, when a DEM was added.
+    pub terrain: Option<std::sync::Arc<crate::dem::Terrain>>,
 }
 
 impl Workspace {
@@ -66,6 +68,7 @@ impl Workspace {
             origin_xy: [f64::NAN, f64::NAN],
             layers: Vec::new(),
             attribution: Vec::new(),
+            terrain: None,
         })
     }
 
@@ -130,6 +133,11 @@ impl Workspace {
     /// are left out. Returns how many were added.
     pub fn load_file(ws: &mut Option<Workspace>, path: &std::path::Path, job: Option<crate::job::Job>) -> Result<usize> {
         let mut added = 0;
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        if matches!(ext.as_str(), "tif" | "tiff" | "asc" | "dem" | "hgt" | "img") {
+            Workspace::set_terrain_file(ws, path)?;
+            return Ok(1);
+        }
         if crate::cityjson::is_cityjson(path) {
             for city in crate::cityjson::read(path)? {
                 let w = match ws.as_mut() {
@@ -177,6 +185,9 @@ impl Workspace {
             wl.id = unique_id(&self.layers, &wl.id);
             self.layers.push(wl);
         }
+        if other.terrain.is_some() {
+            self.terrain = other.terrain;
+        }
         Ok(())
     }
 
@@ -187,7 +198,27 @@ impl Workspace {
             origin_xy: self.origin_xy,
             layers: Vec::new(),
             attribution: Vec::new(),
+            terrain: self.terrain.clone(),
         }
+    }
+
+    /// Drape the workspace (made for the DEM's centre when `None`) on a DEM file.
+    pub fn set_terrain_file<'a>(ws: &'a mut Option<Workspace>, path: &std::path::Path) -> Result<&'a mut Workspace> {
+        let dem = crate::dem::Dem::open(path)?;
+        if ws.is_none() {
+            let e = dem.extent();
+            let t = Transformer::new(&dem.crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?;
+            let (lon, lat) = t.transform((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0)?;
+            *ws = Some(Workspace::for_lonlat(lon, lat)?);
+        }
+        let w = ws.as_mut().expect("set above");
+        let terrain = crate::dem::Terrain::new(dem, &w.crs)?;
+        if w.origin_xy[0].is_nan() {
+            let e = terrain.extent;
+            w.origin_xy = [((e[0] + e[2]) / 200.0).round() * 100.0, ((e[1] + e[3]) / 200.0).round() * 100.0];
+        }
+        w.terrain = Some(std::sync::Arc::new(terrain));
+        Ok(w)
     }
 
     /// Add a layer of a city model: its footprints as [`Workspace::add_layer`] does, its 3D

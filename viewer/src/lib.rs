@@ -10,6 +10,7 @@
 //! - [`render`] (Bevy): an offscreen renderer — no window, no display, software Vulkan where
 //!   there is no GPU — used by `jingwei render`, the tests and the desktop app alike.
 //! - [`landuse`]: the national land-use classification (2023) and its planning colours (TD/T 1065-2021).
+//! - [`terrain`]: the ground from a DEM, and the map draped on it.
 //! - [`material`]: the one light material every scene mesh uses.
 //! - [`overlay`]: point symbols and labels (bundled CJK font) drawn in screen space over a frame.
 #![forbid(unsafe_code)]
@@ -23,3 +24,4 @@ pub mod pick;
 pub mod render;
 pub mod scene;
 pub mod style;
+pub mod terrain;

@@ -14,7 +14,12 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     // Afternoon sun from the south-west (+z is south) and a little sky on roofs. The colour is
     // linear: 0.3 here is about 58 % brightness on screen.
     let sun = normalize(vec3<f32>(-0.5, 1.0, 0.6));
+#ifdef TERRAIN
+    // Hill shading: half-Lambert, so that slopes facing away from the sun stay readable.
+    let k = 0.5 + 0.5 * (0.5 + 0.5 * dot(n, sun));
+#else
     let k = 0.3 + 0.7 * max(dot(n, sun), 0.0) + 0.1 * max(n.y, 0.0);
+#endif
     return vec4<f32>(color.rgb * k, color.a);
 #else
     return color;

@@ -28,6 +28,8 @@ pub struct MapMaterial {
     pub color: LinearRgba,
     /// Shaded by the sun (buildings, culled back faces) or flat and double-sided (map layers).
     pub lit: bool,
+    /// Lit softly, as hill shading (terrain): slopes away from the sun stay readable.
+    pub terrain: bool,
 }
 
 /// What the pipeline is specialised on.
@@ -35,11 +37,15 @@ pub struct MapMaterial {
 #[derive(Eq, PartialEq, Hash, Copy, Clone)]
 pub struct MapMaterialKey {
     lit: bool,
+    terrain: bool,
 }
 
 impl From<&MapMaterial> for MapMaterialKey {
     fn from(m: &MapMaterial) -> Self {
-        MapMaterialKey { lit: m.lit }
+        MapMaterialKey {
+            lit: m.lit,
+            terrain: m.terrain,
+        }
     }
 }
 
@@ -73,6 +79,9 @@ impl Material for MapMaterial {
         if key.bind_group_data.lit {
             if let Some(f) = descriptor.fragment.as_mut() {
                 f.shader_defs.push("LIT".into());
+                if key.bind_group_data.terrain {
+                    f.shader_defs.push("TERRAIN".into());
+                }
             }
         } else {
             descriptor.primitive.cull_mode = None;

@@ -369,7 +369,8 @@ impl Renderer {
             let [r, g, b, a] = lm.color;
             let material = MapMaterial {
                 color: Color::srgba(r, g, b, a).to_linear(),
-                lit: lm.kind == MeshKind::Building,
+                lit: matches!(lm.kind, MeshKind::Building | MeshKind::Terrain),
+                terrain: lm.kind == MeshKind::Terrain,
             };
             let material = world.resource_mut::<Assets<MapMaterial>>().add(material);
             for m in to_meshes(&lm.mesh) {

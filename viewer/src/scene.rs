@@ -19,6 +19,8 @@ pub enum MeshKind {
     Marker,
     /// Extruded buildings.
     Building,
+    /// The ground from a DEM (lit, so that relief shows).
+    Terrain,
 }
 
 /// One merged mesh of one layer.
@@ -197,6 +199,33 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     let origin = ws.origin_xy;
     let mut scene = SceneData::default();
     let mut ext = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    // The ground: a DEM under the visible data (a fifth wider), or all of it when there is none.
+    let data_extent = ws
+        .layers
+        .iter()
+        .filter(|l| l.visible)
+        .filter_map(|l| l.layer.extent())
+        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+        .map(|e| {
+            let (mx, my) = ((e[2] - e[0]) * 0.1, (e[3] - e[1]) * 0.1);
+            [e[0] - mx, e[1] - my, e[2] + mx, e[3] + my]
+        });
+    let ground = ws
+        .terrain
+        .as_ref()
+        .and_then(|t| crate::terrain::build(t, data_extent, origin))
+        .map(|(mesh, g)| {
+            grow(&mut ext, &mesh);
+            scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
+            scene.meshes.push(LayerMesh {
+                layer_id: "terrain".into(),
+                kind: MeshKind::Terrain,
+                color: style::TERRAIN,
+                mesh,
+            });
+            g
+        });
+    let ground = ground.as_ref();
     let hidden = h.building.as_ref().and_then(|b| find_row(ws, b));
     // The selection: its layer and rows.
     let selected: Option<(usize, Vec<usize>)> = h.selection.as_ref().and_then(|(layer, fids)| {
@@ -215,7 +244,7 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
         let st = style::for_workspace_layer(wl).unwrap_or_else(|_| style::for_layer(&wl.id, &wl.layer));
         match &wl.surfaces {
             Some(surfaces) => add_surfaces(&mut scene, &mut ext, &wl.id, surfaces, &st, origin, &skip),
-            None => add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order, origin, &skip),
+            None => add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order, origin, &skip, ground),
         }
         if wl.opacity < 1.0 {
             for m in &mut scene.meshes[first..] {
@@ -252,7 +281,17 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
     }
     let base = ws.layers.len();
     for (i, (id, layer)) in extra.iter().enumerate() {
-        add_layer(&mut scene, &mut ext, id, layer, &style::for_layer(id, layer), base + i, origin, &[]);
+        add_layer(
+            &mut scene,
+            &mut ext,
+            id,
+            layer,
+            &style::for_layer(id, layer),
+            base + i,
+            origin,
+            &[],
+            ground,
+        );
     }
     scene.extent_local = (ext[0] <= ext[2]).then_some(ext);
     scene
@@ -269,11 +308,12 @@ fn add_layer(
     order: usize,
     origin: [f64; 2],
     skip: &[usize],
+    ground: Option<&crate::terrain::Ground>,
 ) {
     // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
     let h = 0.3 * order as f32;
     if is_building_layer(id, layer) {
-        let mesh = if skip.is_empty() {
+        let mut mesh = if skip.is_empty() {
             extrude_layer(layer, &HeightRule::for_layer(layer), origin)
         } else {
             let mut l = layer.clone();
@@ -282,6 +322,9 @@ fn add_layer(
             }
             extrude_layer(&l, &HeightRule::for_layer(layer), origin)
         };
+        if let Some(g) = ground {
+            crate::terrain::drape_buildings(&mut mesh, g);
+        }
         scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
         grow(ext, &mesh);
         scene.meshes.push(LayerMesh {
@@ -313,8 +356,12 @@ fn add_layer(
             };
             if let Some(c) = at {
                 let points = matches!(g, Geometry::Point(_) | Geometry::MultiPoint(_));
+                let mut anchor = local(c.x, c.y, h + 0.2, origin);
+                if let Some(gr) = ground {
+                    anchor[1] += gr.y(anchor[0], anchor[2]);
+                }
                 scene.annotations.push(crate::overlay::Annotation {
-                    anchor: local(c.x, c.y, h + 0.2, origin),
+                    anchor,
                     symbol: symbol.filter(|_| points).map(|(s, _)| s),
                     text,
                     // Later layers first; within a layer, earlier symbol categories first.
@@ -347,8 +394,11 @@ fn add_layer(
             _ => {}
         }
     }
-    for (class, mesh) in fills {
+    for (class, mut mesh) in fills {
         if !mesh.indices.is_empty() && st.fill_for(class)[3] > 0.0 {
+            if let Some(g) = ground {
+                crate::terrain::drape_flat(&mut mesh, g, 0.0);
+            }
             grow(ext, &mesh);
             scene.meshes.push(LayerMesh {
                 layer_id: id.to_string(),
@@ -358,8 +408,11 @@ fn add_layer(
             });
         }
     }
-    for (kind, mesh, color) in [(MeshKind::Line, outline, st.stroke), (MeshKind::Marker, markers, st.marker)] {
+    for (kind, mut mesh, color) in [(MeshKind::Line, outline, st.stroke), (MeshKind::Marker, markers, st.marker)] {
         if !mesh.indices.is_empty() {
+            if let Some(g) = ground {
+                crate::terrain::drape_flat(&mut mesh, g, 0.0);
+            }
             grow(ext, &mesh);
             scene.meshes.push(LayerMesh {
                 layer_id: id.to_string(),

@@ -22,6 +22,9 @@ const fn rgb(r: u8, g: u8, b: u8, a: f32) -> Rgba {
     [r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0, a]
 }
 
+/// The ground of a DEM.
+pub const TERRAIN: Rgba = rgb(226, 222, 206, 1.0);
+
 /// How a layer looks.
 #[derive(Debug, Clone)]
 pub struct Style {

@@ -505,3 +505,60 @@ fn a_cityjson_model_stands_in_the_scene_with_pickable_buildings() {
     let hits = wl.index.at_point(&wl.layer.geometries, x, y, 0.5);
     assert!(hits.iter().any(|h| h.row == row), "{hits:?}");
 }
+
+#[test]
+fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    let mut ws = None;
+    jingwei_layers::Workspace::load_file(&mut ws, &shared.join("raster/srtm3_N42E001_andorra.tif"), None).unwrap();
+    jingwei_layers::Workspace::load_file(&mut ws, &shared.join("osm/andorra_osm.gpkg"), None).unwrap();
+    let ws = ws.unwrap();
+    let scene = build_scene(&ws);
+    let terrain = scene
+        .meshes
+        .iter()
+        .find(|m| m.kind == jingwei_viewer::scene::MeshKind::Terrain)
+        .expect("a terrain mesh");
+    // Relief: the Pyrenees rise well over a kilometre above the lowest ground in view.
+    let top = terrain.mesh.positions.iter().map(|p| p[1]).fold(0.0f32, f32::max);
+    assert!(top > 1000.0, "relief of only {top} m");
+    // Roads lie on the drawn ground (a couple of metres above it), not at sea level: the ground
+    // is built again over the same extent as the scene's.
+    let roads = scene.meshes.iter().find(|m| m.layer_id == "roads").unwrap();
+    let (_, g2) = jingwei_viewer::terrain::build(
+        ws.terrain.as_ref().unwrap(),
+        {
+            let e = ws
+                .layers
+                .iter()
+                .filter_map(|l| l.layer.extent())
+                .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+                .unwrap();
+            let (mx, my) = ((e[2] - e[0]) * 0.1, (e[3] - e[1]) * 0.1);
+            Some([e[0] - mx, e[1] - my, e[2] + mx, e[3] + my])
+        },
+        ws.origin_xy,
+    )
+    .unwrap();
+    let mut off = 0;
+    for p in roads.mesh.positions.iter().step_by(97) {
+        let d = p[1] - g2.y(p[0], p[2]);
+        off += usize::from(!(0.5..20.0).contains(&d));
+    }
+    let n = roads.mesh.positions.len() / 97;
+    assert!(off * 50 < n, "{off} of {n} road vertices are not on the ground");
+    // Buildings stand on the ground under them: their lowest corner no higher than it.
+    let b = scene.meshes.iter().find(|m| m.layer_id == "buildings").unwrap();
+    assert!(
+        b.mesh.positions.iter().map(|p| p[1]).fold(f32::MAX, f32::min) > 100.0,
+        "buildings are lifted onto the valleys"
+    );
+    // And the picture shows relief: top-down, the lit ground has many shades.
+    let (w, h) = (320u32, 240u32);
+    let view = View::top_down(scene.extent_local.unwrap(), w as f32 / h as f32);
+    let frame = jingwei_viewer::render::render_once(&scene, &view, w, h).unwrap();
+    let mut shades: Vec<u8> = frame.rgba.chunks_exact(4).map(|p| p[1] & 0xf8).collect();
+    shades.sort_unstable();
+    shades.dedup();
+    assert!(shades.len() > 12, "{} shades", shades.len());
+}
