@@ -29,6 +29,10 @@ pub struct Args {
     /// Output PNG.
     #[arg(long)]
     out: PathBuf,
+    /// Where glTF/GLB/b3dm models given as FILES stand: LON,LAT[,HEADING[,SCALE[,HEIGHT]]]
+    /// (degrees, clockwise from north, model units to metres, metres); default: the map's origin.
+    #[arg(long, value_name = "LON,LAT[,HEADING[,SCALE[,HEIGHT]]]")]
+    place: Option<String>,
     /// A style file for a layer, as LAYER=FILE (JSON; see ARCHITECTURE.md); repeatable.
     #[arg(long = "style", value_name = "LAYER=FILE")]
     styles: Vec<String>,
@@ -66,8 +70,35 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Some(c) => Some(Workspace::open_catalog(c, None, RepairMode::Repair)?),
         None => None,
     };
+    let place = a
+        .place
+        .as_deref()
+        .map(|p| -> Result<jingwei_layers::gltf::Placement> {
+            let v: Vec<f64> = p
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<std::result::Result<_, _>>()
+                .with_context(|| format!("--place '{p}': numbers LON,LAT[,HEADING[,SCALE[,HEIGHT]]]"))?;
+            if !(2..=5).contains(&v.len()) {
+                bail!("--place '{p}': LON,LAT[,HEADING[,SCALE[,HEIGHT]]]");
+            }
+            Ok(jingwei_layers::gltf::Placement {
+                lon: v[0],
+                lat: v[1],
+                heading_deg: v.get(2).copied().unwrap_or(0.0),
+                scale: v.get(3).copied().unwrap_or(1.0),
+                height_m: v.get(4).copied().unwrap_or(0.0),
+            })
+        })
+        .transpose()?;
     for f in &a.files {
-        Workspace::load_file(&mut ws, f, None)?;
+        let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match &place {
+            Some(at) if matches!(ext.as_str(), "glb" | "gltf" | "b3dm") => Workspace::add_model(&mut ws, f, at)?,
+            _ => {
+                Workspace::load_file(&mut ws, f, None)?;
+            }
+        }
     }
     let Some(mut ws) = ws else {
         bail!("nothing to render: give files or --workspace")

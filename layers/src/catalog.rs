@@ -114,6 +114,9 @@ pub struct CatalogEntry {
     /// catalog), read when the catalog is loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub style: Option<serde_json::Value>,
+    /// For a 3D model (glTF, GLB, b3dm): where it stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<crate::gltf::Placement>,
 }
 
 fn yes() -> bool {

@@ -18,6 +18,7 @@ pub mod error;
 mod ffi;
 pub mod gcj02;
 pub mod geojson;
+pub mod gltf;
 pub mod gpkg;
 pub mod index;
 pub mod job;

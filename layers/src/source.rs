@@ -511,7 +511,9 @@ fn read_value(feature: &gdal::vector::Feature<'_>, idx: usize, kind: FieldKind) 
 }
 
 /// File extensions of the vector formats [`Source::open`] reads (a `.gdb` is a folder).
-pub const READABLE_EXTENSIONS: &[&str] = &["gpkg", "shp", "zip", "geojson", "json", "fgb", "gdb", "kml", "gml", "dxf", "csv"];
+pub const READABLE_EXTENSIONS: &[&str] = &[
+    "gpkg", "shp", "zip", "geojson", "json", "fgb", "gdb", "kml", "gml", "dxf", "csv", "tif", "tiff", "glb", "gltf",
+];
 
 /// One entry of a folder as a file dialog shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -134,6 +134,26 @@ impl Workspace {
     pub fn load_file(ws: &mut Option<Workspace>, path: &std::path::Path, job: Option<crate::job::Job>) -> Result<usize> {
         let mut added = 0;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        if matches!(ext.as_str(), "glb" | "gltf" | "b3dm") {
+            // A model with no placement of its own stands at the workspace's origin.
+            let w = ws.as_ref().ok_or_else(|| {
+                LayersError::Invalid(format!(
+                    "{}: a 3D model needs a place: open map data first, or give its longitude and latitude",
+                    path.display()
+                ))
+            })?;
+            let to = Transformer::new(&w.crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?;
+            let (lon, lat) = to.transform(w.origin_xy[0], w.origin_xy[1])?;
+            let at = crate::gltf::Placement {
+                lon,
+                lat,
+                height_m: 0.0,
+                heading_deg: 0.0,
+                scale: 1.0,
+            };
+            Workspace::add_model(ws, path, &at)?;
+            return Ok(1);
+        }
         if matches!(ext.as_str(), "tif" | "tiff" | "asc" | "dem" | "hgt" | "img") {
             Workspace::set_terrain_file(ws, path)?;
             return Ok(1);
@@ -202,6 +222,18 @@ impl Workspace {
         }
     }
 
+    /// Place a glTF/GLB/b3dm model (see [`crate::gltf`]) in `ws` (made for its place when `None`).
+    pub fn add_model(ws: &mut Option<Workspace>, path: &std::path::Path, at: &crate::gltf::Placement) -> Result<()> {
+        let tris = crate::gltf::read(path)?;
+        if ws.is_none() {
+            *ws = Some(Workspace::for_lonlat(at.lon, at.lat)?);
+        }
+        let w = ws.as_mut().expect("set above");
+        let city = crate::gltf::place(path, &tris, at, &w.crs)?;
+        w.add_city_layer(city)?;
+        Ok(())
+    }
+
     /// Drape the workspace (made for the DEM's centre when `None`) on a DEM file.
     pub fn set_terrain_file<'a>(ws: &'a mut Option<Workspace>, path: &std::path::Path) -> Result<&'a mut Workspace> {
         let dem = crate::dem::Dem::open(path)?;
@@ -245,13 +277,19 @@ impl Workspace {
         let mut ws: Option<Workspace> = crs.map(Workspace::new).transpose()?;
         for entry in &catalog.layers {
             let file = catalog.resolve(entry);
-            let src = Source::open(&file, &OpenOptions::default())?;
-            let layer = src.read_layer(entry.layer.as_deref())?;
-            let w = match ws.as_mut() {
-                Some(w) => w,
-                None => ws.insert(Workspace::for_layer(&layer)?),
-            };
-            w.add_layer(layer, mode)?;
+            if let Some(at) = &entry.place {
+                // A 3D model (glTF, GLB, b3dm) at its place.
+                Workspace::add_model(&mut ws, &file, at)?;
+            } else {
+                let src = Source::open(&file, &OpenOptions::default())?;
+                let layer = src.read_layer(entry.layer.as_deref())?;
+                let w = match ws.as_mut() {
+                    Some(w) => w,
+                    None => ws.insert(Workspace::for_layer(&layer)?),
+                };
+                w.add_layer(layer, mode)?;
+            }
+            let w = ws.as_mut().expect("a layer was just added");
             let wl = w.layers.last_mut().expect("just added");
             wl.id = entry.id.clone();
             wl.title = entry.title_zh.clone();

@@ -1,0 +1,354 @@
+//! glTF 2.0 models (`.gltf` with embedded or side buffers, `.glb`, and the GLB inside a 3D Tiles
+//! `.b3dm`) placed on the map: the triangles of every mesh of the default scene, with node
+//! transforms applied, turned into one feature with 3D surfaces at a georeferenced position,
+//! heading and scale. glTF is y-up with +z towards the viewer; placed, +x is east before the
+//! heading turns it, −z north, y up. Compressed geometry (Draco, meshopt) is refused by name.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use geo::{ConvexHull, Geometry, MultiPoint, Point};
+use serde_json::Value as J;
+
+use crate::cityjson::{CityLayer, Surfaces};
+use crate::crs::{self, Crs, Transformer};
+use crate::error::{LayersError, Result};
+use crate::layer::Layer;
+use crate::value::{Column, FieldDef, FieldKind};
+
+/// Where a model stands: its origin at (lon, lat) in CGCS2000/WGS 84 degrees, `height_m` up,
+/// turned `heading_deg` clockwise from north, scaled by `scale`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Placement {
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Height of the model's origin, metres.
+    #[serde(default)]
+    pub height_m: f64,
+    /// Clockwise from north, degrees.
+    #[serde(default)]
+    pub heading_deg: f64,
+    /// Model units to metres.
+    #[serde(default = "one")]
+    pub scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A model's triangles in its own frame (metres, y up).
+pub type Triangles = Vec<[[f64; 3]; 3]>;
+
+fn corrupt(path: &Path, detail: impl Into<String>) -> LayersError {
+    LayersError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("glTF: {}", detail.into()),
+    }
+}
+
+/// Read the triangles of a `.gltf`, `.glb` or `.b3dm`.
+pub fn read(path: &Path) -> Result<Triangles> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.to_owned() },
+        _ => LayersError::Io {
+            path: path.to_owned(),
+            source: e,
+        },
+    })?;
+    let u32_at = |b: &[u8], i: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?)) };
+    // A b3dm: a 28-byte header, feature and batch tables, then a GLB.
+    let glb: &[u8] = if bytes.starts_with(b"b3dm") {
+        let skip: usize = (3..7).map(|k| u32_at(&bytes, 4 * k).unwrap_or(0) as usize).sum();
+        bytes
+            .get(28 + skip..)
+            .ok_or_else(|| corrupt(path, "b3dm shorter than its header says"))?
+    } else {
+        &bytes
+    };
+    let (json, bin): (J, Option<&[u8]>) = if glb.starts_with(b"glTF") {
+        let jlen = u32_at(glb, 12).ok_or_else(|| corrupt(path, "GLB header"))? as usize;
+        let json = glb.get(20..20 + jlen).ok_or_else(|| corrupt(path, "GLB JSON chunk"))?;
+        let json = serde_json::from_slice(json).map_err(|e| corrupt(path, e.to_string()))?;
+        let at = 20 + jlen;
+        let bin = u32_at(glb, at).and_then(|l| glb.get(at + 8..at + 8 + l as usize));
+        (json, bin)
+    } else {
+        (serde_json::from_slice(glb).map_err(|e| corrupt(path, e.to_string()))?, None)
+    };
+    for ext in json["extensionsRequired"].as_array().into_iter().flatten() {
+        return Err(corrupt(path, format!("needs the extension {ext}, which Jingwei does not read")));
+    }
+    // Buffers: the GLB's binary chunk, a data: URI or a file beside the model.
+    let buffers: Vec<Vec<u8>> = json["buffers"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| match b["uri"].as_str() {
+            None => bin
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| corrupt(path, format!("buffer {i} has no data"))),
+            Some(uri) if uri.starts_with("data:") => {
+                let data = uri
+                    .split_once(";base64,")
+                    .map(|(_, d)| d)
+                    .ok_or_else(|| corrupt(path, "a data: URI that is not base64"))?;
+                base64_decode(data).ok_or_else(|| corrupt(path, format!("buffer {i}: bad base64")))
+            }
+            Some(uri) => {
+                let file = path.parent().unwrap_or(Path::new(".")).join(uri);
+                std::fs::read(&file).map_err(|_| LayersError::NotFound { path: file })
+            }
+        })
+        .collect::<Result<_>>()?;
+    let accessor = |i: u64, want_vec3: bool| -> std::result::Result<Vec<[f64; 3]>, String> {
+        let a = &json["accessors"][i as usize];
+        let count = a["count"].as_u64().ok_or("accessor without count")? as usize;
+        let ty = a["type"].as_str().unwrap_or("");
+        let comps = match ty {
+            "SCALAR" => 1,
+            "VEC3" => 3,
+            other => return Err(format!("accessor type {other}")),
+        };
+        if want_vec3 != (comps == 3) {
+            return Err(format!("accessor {i} is {ty}"));
+        }
+        let ct = a["componentType"].as_u64().unwrap_or(0);
+        let size = match ct {
+            5121 => 1,
+            5123 => 2,
+            5125 | 5126 => 4,
+            other => return Err(format!("component type {other}")),
+        };
+        let bv = &json["bufferViews"][a["bufferView"].as_u64().ok_or("sparse or empty accessors are not read")? as usize];
+        let buf = &buffers[bv["buffer"].as_u64().unwrap_or(0) as usize];
+        let start = bv["byteOffset"].as_u64().unwrap_or(0) as usize + a["byteOffset"].as_u64().unwrap_or(0) as usize;
+        let stride = bv["byteStride"].as_u64().map_or(size * comps, |s| s as usize);
+        let mut out = Vec::with_capacity(count);
+        for k in 0..count {
+            let mut v = [0.0; 3];
+            for c in 0..comps {
+                let at = start + k * stride + c * size;
+                let b = buf.get(at..at + size).ok_or("an accessor reads past its buffer")?;
+                v[c] = match ct {
+                    5121 => f64::from(b[0]),
+                    5123 => f64::from(u16::from_le_bytes([b[0], b[1]])),
+                    5125 => f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                    _ => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                };
+            }
+            out.push(v);
+        }
+        Ok(out)
+    };
+    // Walk the default scene's nodes with their transforms.
+    let mut tris = Triangles::new();
+    let scene = json["scene"].as_u64().unwrap_or(0) as usize;
+    let roots: Vec<u64> = match json["scenes"][scene]["nodes"].as_array() {
+        Some(n) => n.iter().filter_map(J::as_u64).collect(),
+        None => (0..json["nodes"].as_array().map_or(0, Vec::len) as u64).collect(),
+    };
+    let mut stack: Vec<(u64, [f64; 16])> = roots.into_iter().map(|n| (n, IDENTITY)).collect();
+    let mut visited = 0;
+    while let Some((n, parent)) = stack.pop() {
+        visited += 1;
+        if visited > 100_000 {
+            return Err(corrupt(path, "the node hierarchy loops"));
+        }
+        let node = &json["nodes"][n as usize];
+        let m = mul(&parent, &node_matrix(node));
+        if let Some(mesh) = node["mesh"].as_u64() {
+            for p in json["meshes"][mesh as usize]["primitives"].as_array().into_iter().flatten() {
+                if p["mode"].as_u64().unwrap_or(4) != 4 {
+                    continue;
+                }
+                let pos = p["attributes"]["POSITION"]
+                    .as_u64()
+                    .ok_or_else(|| corrupt(path, "a primitive without POSITION"))?;
+                let pos = accessor(pos, true).map_err(|e| corrupt(path, e))?;
+                let idx: Vec<usize> = match p["indices"].as_u64() {
+                    Some(i) => accessor(i, false)
+                        .map_err(|e| corrupt(path, e))?
+                        .iter()
+                        .map(|v| v[0] as usize)
+                        .collect(),
+                    None => (0..pos.len()).collect(),
+                };
+                for t in idx.chunks_exact(3) {
+                    let v = |i: usize| {
+                        pos.get(i)
+                            .map(|p| apply(&m, *p))
+                            .ok_or_else(|| corrupt(path, "an index past the vertices"))
+                    };
+                    tris.push([v(t[0])?, v(t[1])?, v(t[2])?]);
+                }
+            }
+        }
+        for c in node["children"].as_array().into_iter().flatten().filter_map(J::as_u64) {
+            stack.push((c, m));
+        }
+    }
+    if tris.is_empty() {
+        return Err(corrupt(path, "no triangles in the default scene"));
+    }
+    Ok(tris)
+}
+
+const IDENTITY: [f64; 16] = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+
+/// Column-major 4×4, as glTF stores it.
+fn node_matrix(node: &J) -> [f64; 16] {
+    if let Some(m) = node["matrix"].as_array().filter(|m| m.len() == 16) {
+        let mut out = [0.0; 16];
+        for (o, v) in out.iter_mut().zip(m) {
+            *o = v.as_f64().unwrap_or(0.0);
+        }
+        return out;
+    }
+    let v = |k: &str, d: &[f64]| -> Vec<f64> {
+        node[k]
+            .as_array()
+            .map_or_else(|| d.to_vec(), |a| a.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect())
+    };
+    let (t, r, s) = (
+        v("translation", &[0.0; 3]),
+        v("rotation", &[0.0, 0.0, 0.0, 1.0]),
+        v("scale", &[1.0; 3]),
+    );
+    let (x, y, z, w) = (r[0], r[1], r[2], r[3]);
+    // Rotation matrix of the unit quaternion, columns scaled.
+    let rot = [
+        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + z * w), 2.0 * (x * z - y * w)],
+        [2.0 * (x * y - z * w), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + x * w)],
+        [2.0 * (x * z + y * w), 2.0 * (y * z - x * w), 1.0 - 2.0 * (x * x + y * y)],
+    ];
+    [
+        rot[0][0] * s[0],
+        rot[0][1] * s[0],
+        rot[0][2] * s[0],
+        0.0,
+        rot[1][0] * s[1],
+        rot[1][1] * s[1],
+        rot[1][2] * s[1],
+        0.0,
+        rot[2][0] * s[2],
+        rot[2][1] * s[2],
+        rot[2][2] * s[2],
+        0.0,
+        t[0],
+        t[1],
+        t[2],
+        1.0,
+    ]
+}
+
+fn mul(a: &[f64; 16], b: &[f64; 16]) -> [f64; 16] {
+    let mut out = [0.0; 16];
+    for c in 0..4 {
+        for r in 0..4 {
+            out[c * 4 + r] = (0..4).map(|k| a[k * 4 + r] * b[c * 4 + k]).sum();
+        }
+    }
+    out
+}
+
+fn apply(m: &[f64; 16], p: [f64; 3]) -> [f64; 3] {
+    [
+        m[0] * p[0] + m[4] * p[1] + m[8] * p[2] + m[12],
+        m[1] * p[0] + m[5] * p[1] + m[9] * p[2] + m[13],
+        m[2] * p[0] + m[6] * p[1] + m[10] * p[2] + m[14],
+    ]
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        })
+    };
+    let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= val(*c)? << (18 - 6 * i);
+        }
+        out.extend(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+/// Place a model: one feature (its name, file and triangle count) whose footprint is the hull
+/// of its triangles, with its triangles as surfaces, in the CRS `crs` (projected, metres).
+pub fn place(path: &Path, tris: &Triangles, at: &Placement, crs: &Crs) -> Result<CityLayer> {
+    let to = Transformer::new(&Crs::from_epsg(crs::EPSG_CGCS2000)?, crs)?;
+    let (ox, oy) = to.transform(at.lon, at.lat)?;
+    let (s, c) = at.heading_deg.to_radians().sin_cos();
+    let world = |p: [f64; 3]| -> [f64; 3] {
+        // Model frame: x right, y up, z towards the viewer (south); turn clockwise from north.
+        let (e, n) = (p[0] * at.scale, -p[2] * at.scale);
+        [ox + e * c + n * s, oy - e * s + n * c, at.height_m + p[1] * at.scale]
+    };
+    let surfaces: Vec<Vec<Vec<[f64; 3]>>> = tris.iter().map(|t| vec![t.iter().map(|p| world(*p)).collect()]).collect();
+    let hull: MultiPoint = surfaces.iter().flatten().flatten().map(|p| Point::new(p[0], p[1])).collect();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let layer = Layer {
+        name: path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        source_path: path.to_owned(),
+        driver: "glTF".into(),
+        geometry_type: "Polygon".into(),
+        crs: Some(crs.clone()),
+        fields: vec![
+            FieldDef {
+                name: "model".into(),
+                alias: String::new(),
+                kind: FieldKind::Text,
+            },
+            FieldDef {
+                name: "triangles".into(),
+                alias: String::new(),
+                kind: FieldKind::Integer,
+            },
+        ],
+        columns: vec![
+            Column::Text(vec![Some(name.as_str().into())]),
+            Column::Integer(vec![Some(tris.len() as i64)]),
+        ],
+        fids: vec![1],
+        geometries: vec![Some(Geometry::Polygon(hull.convex_hull()))],
+        encoding: None,
+        issues: Vec::new(),
+    };
+    Ok(CityLayer {
+        layer,
+        surfaces: Arc::new(Surfaces { rows: vec![surfaces] }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trs_matrices_compose() {
+        // Turn 90° about y, then move 10 along x: (1, 0, 0) → (0, 0, −1) → (10, 0, −1).
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let node = serde_json::json!({"translation": [10.0, 0.0, 0.0], "rotation": [0.0, h, 0.0, h]});
+        let p = apply(&mul(&IDENTITY, &node_matrix(&node)), [1.0, 0.0, 0.0]);
+        assert!(
+            (p[0] - 10.0).abs() < 1e-9 && p[1].abs() < 1e-9 && (p[2] + 1.0).abs() < 1e-9,
+            "{p:?}"
+        );
+        assert_eq!(base64_decode("AAAB").unwrap(), vec![0, 0, 1]);
+        assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
+    }
+}

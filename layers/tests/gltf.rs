@@ -1,0 +1,116 @@
+//! glTF models placed on the map: the 3D Tiles sample building (a GLB inside a b3dm) and a
+//! glTF with an embedded buffer from `../shared/data/3d/tiles3d/`.
+
+use jingwei_layers::gltf::{self, Placement};
+use jingwei_layers::{Crs, Transformer, Workspace};
+use std::path::{Path, PathBuf};
+
+fn shared() -> PathBuf {
+    std::env::var_os("JINGWEI_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+/// Index counts of every triangle primitive, read independently from the GLB's JSON.
+fn glb_index_count(glb: &[u8]) -> usize {
+    let jlen = u32::from_le_bytes(glb[12..16].try_into().unwrap()) as usize;
+    let j: serde_json::Value = serde_json::from_slice(&glb[20..20 + jlen]).unwrap();
+    j["meshes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["primitives"].as_array().unwrap())
+        .map(|p| j["accessors"][p["indices"].as_u64().unwrap() as usize]["count"].as_u64().unwrap() as usize)
+        .sum()
+}
+
+#[test]
+fn the_sample_building_is_read_and_placed_where_asked() {
+    let path = shared().join("3d/tiles3d/1.0/TilesetWithRequestVolume/building.b3dm");
+    let bytes = std::fs::read(&path).unwrap();
+    let skip: usize = (3..7)
+        .map(|k| u32::from_le_bytes(bytes[4 * k..4 * k + 4].try_into().unwrap()) as usize)
+        .sum();
+    let tris = gltf::read(&path).unwrap();
+    assert_eq!(tris.len() * 3, glb_index_count(&bytes[28 + skip..]));
+    // Placed in Lujiazui, turned 30° clockwise from north.
+    let at = Placement {
+        lon: 121.5045,
+        lat: 31.2390,
+        height_m: 4.0,
+        heading_deg: 30.0,
+        scale: 1.0,
+    };
+    let mut ws: Option<Workspace> = None;
+    Workspace::add_model(&mut ws, &path, &at).unwrap();
+    let ws = ws.unwrap();
+    assert_eq!(ws.crs.epsg, Some(4550), "the CGCS2000 3° zone of Shanghai");
+    let wl = &ws.layers[0];
+    assert_eq!(wl.layer.len(), 1);
+    assert_eq!(
+        wl.layer.feature(0).value_by_name("triangles").unwrap().as_f64(),
+        Some(tris.len() as f64)
+    );
+    let s = wl.surfaces.as_ref().unwrap();
+    assert_eq!(s.rows[0].len(), tris.len());
+    // The model's origin maps onto the place: each placed vertex is the model vertex turned and
+    // moved, so distances from the origin are kept and heights are raised by 4 m.
+    let to = Transformer::new(&Crs::from_epsg(4490).unwrap(), &ws.crs).unwrap();
+    let (ox, oy) = to.transform(at.lon, at.lat).unwrap();
+    for (t, placed) in tris.iter().zip(&s.rows[0]).step_by(997) {
+        for (m, p) in t.iter().zip(&placed[0]) {
+            let d_model = (m[0] * m[0] + m[2] * m[2]).sqrt();
+            let d_map = ((p[0] - ox).powi(2) + (p[1] - oy).powi(2)).sqrt();
+            assert!((d_model - d_map).abs() < 1e-6, "{d_model} vs {d_map}");
+            assert!((p[2] - (m[1] + 4.0)).abs() < 1e-9);
+        }
+    }
+    // Heading: the model's −z (its north) points 30° east of north on the map.
+    let north = gltf::place(
+        &path,
+        &vec![[[0.0, 0.0, -10.0], [0.0, 0.0, -10.0], [0.0, 0.0, -10.0]]],
+        &at,
+        &ws.crs,
+    )
+    .unwrap();
+    let p = north.surfaces.rows[0][0][0][0];
+    let bearing = (p[0] - ox).atan2(p[1] - oy).to_degrees();
+    // Grid north and true north differ by the meridian convergence (< 1° here).
+    assert!((bearing - 30.0).abs() < 1.0, "bearing {bearing}");
+}
+
+#[test]
+fn a_gltf_with_an_embedded_buffer_reads_and_bad_ones_say_why() {
+    let path = shared().join("3d/tiles3d/glTF/EXT_mesh_features/FeatureIdAttribute/FeatureIdAttribute.gltf");
+    let tris = gltf::read(&path).unwrap();
+    assert_eq!(tris.len(), 8);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("draco.gltf");
+    std::fs::write(
+        &p,
+        r#"{"asset": {"version": "2.0"}, "extensionsRequired": ["KHR_draco_mesh_compression"]}"#,
+    )
+    .unwrap();
+    let e = gltf::read(&p).unwrap_err().to_string();
+    assert!(e.contains("draco.gltf") && e.contains("KHR_draco_mesh_compression"), "{e}");
+    let mut ws: Option<Workspace> = None;
+    let e = Workspace::load_file(&mut ws, &path, None).unwrap_err().to_string();
+    assert!(e.contains("needs a place"), "{e}");
+}
+
+#[test]
+fn a_catalog_places_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = shared().join("3d/tiles3d/1.0/TilesetWithRequestVolume/building.b3dm");
+    let catalog = serde_json::json!({
+        "title_zh": "模型", "title_en": "Model",
+        "layers": [{ "id": "tower", "title_zh": "示例建筑模型", "title_en": "Sample building", "group": "status_quo",
+                     "file": model, "place": { "lon": 121.5045, "lat": 31.239, "heading_deg": 15 } }]
+    });
+    let path = dir.path().join("catalog.json");
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    let ws = Workspace::open_catalog(&path, None, jingwei_layers::RepairMode::Repair).unwrap();
+    let wl = ws.layer("tower").unwrap();
+    assert_eq!(wl.title, "示例建筑模型");
+    assert!(wl.surfaces.as_ref().is_some_and(|s| s.rows[0].len() > 60_000));
+}
