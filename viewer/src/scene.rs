@@ -336,7 +336,7 @@ fn add_layer(
         return;
     }
     let mut fills: std::collections::BTreeMap<usize, MeshData> = Default::default();
-    let mut outline = MeshData::default();
+    let mut outlines: std::collections::BTreeMap<usize, MeshData> = Default::default();
     let mut markers = MeshData::default();
     let label_field = st.label_field.as_ref().and_then(|f| layer.field_index(f));
     for (row, g) in layer.geometries.iter().enumerate() {
@@ -378,12 +378,26 @@ fn add_layer(
             flat_polygon(p, f64::from(h), origin, row as u32, fills.entry(class).or_default());
             if st.stroke_width_m > 0.0 {
                 for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                    ribbon(ring, st.stroke_width_m, h + 0.1, origin, row as u32, &mut outline);
+                    ribbon(
+                        ring,
+                        st.stroke_width_m,
+                        h + 0.1,
+                        origin,
+                        row as u32,
+                        outlines.entry(class).or_default(),
+                    );
                 }
             }
         }
         for l in lines(g) {
-            ribbon(l, st.line_width_m(layer, row), h, origin, row as u32, &mut outline);
+            ribbon(
+                l,
+                st.line_width_m(layer, row),
+                h,
+                origin,
+                row as u32,
+                outlines.entry(class).or_default(),
+            );
         }
         match g {
             Geometry::Point(p) => marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers),
@@ -408,7 +422,8 @@ fn add_layer(
             });
         }
     }
-    for (kind, mut mesh, color) in [(MeshKind::Line, outline, st.stroke), (MeshKind::Marker, markers, st.marker)] {
+    let lines = outlines.into_iter().map(|(class, m)| (MeshKind::Line, m, st.stroke_for(class)));
+    for (kind, mut mesh, color) in lines.chain([(MeshKind::Marker, markers, st.marker)]) {
         if !mesh.indices.is_empty() {
             if let Some(g) = ground {
                 crate::terrain::drape_flat(&mut mesh, g, 0.0);

@@ -44,6 +44,8 @@ pub struct Style {
     pub category_field: Option<String>,
     /// (value, fill) pairs.
     pub categories: Vec<(String, Rgba)>,
+    /// (value, outline) pairs: lines of a category in a colour of their own.
+    pub category_strokes: Vec<(String, Rgba)>,
     /// Points as screen-space symbols of this kind (they keep their size at any zoom) instead of
     /// markers in metres; per category of `category_field` from `symbol_categories`.
     pub symbol: Option<Symbol>,
@@ -85,6 +87,7 @@ impl Style {
             marker_size_m: 12.0,
             category_field: None,
             categories: Vec::new(),
+            category_strokes: Vec::new(),
             symbol: None,
             symbol_categories: Vec::new(),
             label_field: None,
@@ -142,6 +145,20 @@ impl Style {
             c if c >= GRADUATED_CLASS => self.graduated.as_ref().map_or(self.fill, |g| g.2[c - GRADUATED_CLASS]),
             c if c >= LANDUSE_CLASS => landuse::fill(landuse::entry(c - LANDUSE_CLASS).2),
             c => self.categories[c - 1].1,
+        }
+    }
+
+    /// Outline colour of a class: the category's own, else the layer's.
+    pub fn stroke_for(&self, class: usize) -> Rgba {
+        match class {
+            c if c >= 1 && c <= self.categories.len() => {
+                let key = &self.categories[c - 1].0;
+                self.category_strokes
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or(self.stroke, |(_, c)| *c)
+            }
+            _ => self.stroke,
         }
     }
 
@@ -288,15 +305,24 @@ pub fn for_layer(id: &str, layer: &Layer) -> Style {
         return Style::base(rgb(255, 255, 255, 1.0), rgb(120, 124, 132, 1.0));
     }
     if n.contains("control") || n.contains("zone") || n.contains("protection") {
-        // Control lines: a translucent tint and a strong outline.
+        // 三区三线 and other control lines, as planning drawings draw them: the ecological
+        // protection red line in red over a green tint, permanent basic farmland in ochre over a
+        // yellow tint, the urban development boundary as a purple line around the city, river
+        // (blue line) protection in blue.
         let mut s = Style::base(rgb(220, 38, 38, 0.0), rgb(220, 38, 38, 1.0));
         s.stroke_width_m = 4.0;
         s.category_field = Some("zone_type".into());
         s.categories = vec![
-            ("ecological_red_line".into(), rgb(34, 139, 34, 0.0)),
-            ("permanent_basic_farmland".into(), rgb(234, 179, 8, 0.0)),
+            ("ecological_red_line".into(), rgb(34, 139, 34, 0.22)),
+            ("permanent_basic_farmland".into(), rgb(250, 204, 21, 0.30)),
             ("urban_development_boundary".into(), rgb(147, 51, 234, 0.0)),
-            ("river_protection_zone".into(), rgb(37, 99, 235, 0.0)),
+            ("river_protection_zone".into(), rgb(37, 99, 235, 0.15)),
+        ];
+        s.category_strokes = vec![
+            ("ecological_red_line".into(), rgb(220, 38, 38, 1.0)),
+            ("permanent_basic_farmland".into(), rgb(202, 138, 4, 1.0)),
+            ("urban_development_boundary".into(), rgb(147, 51, 234, 1.0)),
+            ("river_protection_zone".into(), rgb(37, 99, 235, 1.0)),
         ];
         return s;
     }
