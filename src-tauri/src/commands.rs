@@ -310,8 +310,25 @@ pub async fn set_layer_visible(state: tauri::State<'_, AppState>, id: String, vi
     push_scene(&state, ws)
 }
 
+/// The top of the tallest building standing in a workspace box (visible building layers), at
+/// least 60 m: what a view of the box must keep in frame.
+fn tallest_in(ws: &Workspace, bbox: [f64; 4]) -> f32 {
+    let mut top: f64 = 60.0;
+    for wl in ws
+        .layers
+        .iter()
+        .filter(|l| l.visible && jingwei_viewer::scene::is_building_layer(&l.id, &l.layer))
+    {
+        let rule = jingwei_viewer::extrude::HeightRule::for_layer(&wl.layer);
+        for row in wl.index.candidates(bbox) {
+            top = top.max(rule.heights(&wl.layer, row).1);
+        }
+    }
+    top as f32
+}
+
 /// A view framing a workspace box (grown by `margin_m`) for a `width × height` canvas, keeping
-/// the current view's azimuth and its pitch (at least `min_pitch`).
+/// the current view's azimuth and its pitch (at least `min_pitch`), tall buildings in it whole.
 pub(crate) fn frame_box(
     ws: &Workspace,
     bbox: [f64; 4],
@@ -326,7 +343,7 @@ pub(crate) fn frame_box(
         ws.origin_xy,
         bbox,
         margin_m,
-        60.0,
+        tallest_in(ws, bbox),
         width.max(1) as f32 / height.max(1) as f32,
         pitch,
         yaw,

@@ -103,14 +103,19 @@ async function draw3d(): Promise<number> {
   return drawn / (fw * fh);
 }
 
-let busy = false, dirty = false;
-async function requestFrame() {
-  if (mode !== "3d" || !view) return;
-  if (busy) { dirty = true; return; }
-  busy = true;
-  try {
-    do { dirty = false; await draw3d(); } while (dirty);
-  } finally { busy = false; }
+let frameLoop: Promise<void> | null = null, dirty = false;
+/** Draw a new frame; resolves once a frame that shows the latest change is on the canvas
+ * (a request during a frame in flight is folded into one more frame after it). */
+function requestFrame(): Promise<void> {
+  if (mode !== "3d" || !view) return Promise.resolve();
+  dirty = true;
+  if (frameLoop) return frameLoop;
+  frameLoop = (async () => {
+    try {
+      while (dirty) { dirty = false; await draw3d(); }
+    } finally { frameLoop = null; }
+  })();
+  return frameLoop;
 }
 
 // ---------- 2D preview: the fallback when no 3D renderer is available ----------
