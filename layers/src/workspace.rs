@@ -135,15 +135,12 @@ impl Workspace {
         let mut added = 0;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         if matches!(ext.as_str(), "glb" | "gltf" | "b3dm") {
-            // A model with no placement of its own stands at the workspace's origin.
-            let w = ws.as_ref().ok_or_else(|| {
-                LayersError::Invalid(format!(
-                    "{}: a 3D model needs a place: open map data first, or give its longitude and latitude",
-                    path.display()
-                ))
-            })?;
-            let to = Transformer::new(&w.crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?;
-            let (lon, lat) = to.transform(w.origin_xy[0], w.origin_xy[1])?;
+            // A model with no placement of its own stands at the workspace's origin; alone, at
+            // 0° E 0° N (in the UTM zone there), which only shows the model itself.
+            let (lon, lat) = match ws.as_ref().filter(|w| !w.origin_xy[0].is_nan()) {
+                Some(w) => Transformer::new(&w.crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?.transform(w.origin_xy[0], w.origin_xy[1])?,
+                None => (0.0, 0.0),
+            };
             let at = crate::gltf::Placement {
                 lon,
                 lat,
