@@ -149,7 +149,7 @@ fn mesh(dir: &Path) -> Result<serde_json::Value> {
     let t3 = Instant::now();
     let chunks = m.chunks();
     let chunk_s = t3.elapsed().as_secs_f64();
-    let gpu_bytes: usize = chunks.iter().map(|(p, i)| p.len() * 12 + i.len() * 2).sum();
+    let gpu_bytes: usize = chunks.iter().map(|(p, i, e)| p.len() * 12 + i.len() * 2 + e.len() * 16).sum();
     Ok(json!({
         "buildings": b.len(), "vertices": m.positions.len(), "triangles": m.indices.len() / 3,
         "gpu_bytes": gpu_bytes, "gpu_bytes_per_building": gpu_bytes as f64 / b.len() as f64, "chunks": chunks.len(),

@@ -16,6 +16,9 @@ use crate::error::{LayersError, Result};
 use crate::layer::Layer;
 use crate::value::{Column, FieldDef, FieldKind};
 
+/// A city object while reading: its id, attributes and surfaces.
+type Row<'a> = (&'a str, Option<&'a serde_json::Map<String, J>>, Vec<Surface>);
+
 /// One planar surface: its outer ring, then its holes; points (x, y, z) without a closing repeat.
 pub type Surface = Vec<Vec<[f64; 3]>>;
 
@@ -141,7 +144,6 @@ pub fn read(path: &Path) -> Result<Vec<CityLayer>> {
     let objects = doc["CityObjects"].as_object().ok_or_else(|| corrupt(path, "no CityObjects"))?;
 
     // Per type: (id, attributes, surfaces) in file order.
-    type Row<'a> = (&'a str, Option<&'a serde_json::Map<String, J>>, Vec<Surface>);
     let mut by_type: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for (id, o) in objects {
         let Some(geoms) = o["geometry"].as_array() else { continue };

@@ -78,7 +78,7 @@ pub fn read(path: &Path) -> Result<Triangles> {
     } else {
         (serde_json::from_slice(glb).map_err(|e| corrupt(path, e.to_string()))?, None)
     };
-    for ext in json["extensionsRequired"].as_array().into_iter().flatten() {
+    if let Some(ext) = json["extensionsRequired"].as_array().and_then(|a| a.first()) {
         return Err(corrupt(path, format!("needs the extension {ext}, which Jingwei does not read")));
     }
     // Buffers: the GLB's binary chunk, a data: URI or a file beside the model.

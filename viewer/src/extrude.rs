@@ -83,7 +83,13 @@ pub struct MeshData {
     pub indices: Vec<u32>,
     /// For each triangle, the layer row it belongs to (for picking and highlighting).
     pub triangle_rows: Vec<u32>,
+    /// Per vertex, for lines of a width in pixels only: the segment's other end (xyz) and the
+    /// signed half width in pixels that the vertex shader pushes the vertex sideways by.
+    pub extra: Vec<[f32; 4]>,
 }
+
+/// A chunk as uploaded: positions, `u16` indices, and the per-vertex extra data if any.
+pub type Chunk = (Vec<[f32; 3]>, Vec<u16>, Vec<[f32; 4]>);
 
 /// Vertices per uploaded chunk: chunks index their vertices with `u16`.
 pub const CHUNK_VERTICES: usize = 65_536;
@@ -92,20 +98,24 @@ impl MeshData {
     /// Bytes of vertex and index data as uploaded to a GPU: 12-byte positions and 2-byte
     /// indices, in chunks of at most [`CHUNK_VERTICES`] vertices (see [`MeshData::chunks`]).
     pub fn gpu_bytes(&self) -> usize {
-        self.chunks().iter().map(|(p, i)| p.len() * 12 + i.len() * 2).sum()
+        self.chunks()
+            .iter()
+            .map(|(p, i, e)| p.len() * 12 + i.len() * 2 + e.len() * 16)
+            .sum()
     }
 
     /// The mesh split into pieces of at most [`CHUNK_VERTICES`] vertices with `u16` indices,
     /// triangles kept whole and in order.
-    pub fn chunks(&self) -> Vec<(Vec<[f32; 3]>, Vec<u16>)> {
+    pub fn chunks(&self) -> Vec<Chunk> {
         let mut out = Vec::new();
         let mut map = vec![u32::MAX; self.positions.len()];
         let mut used: Vec<u32> = Vec::new();
-        let (mut pos, mut idx): (Vec<[f32; 3]>, Vec<u16>) = (Vec::new(), Vec::new());
+        let has_extra = !self.extra.is_empty();
+        let (mut pos, mut idx, mut ext): Chunk = Default::default();
         for t in self.indices.chunks_exact(3) {
             let new = t.iter().filter(|&&v| map[v as usize] == u32::MAX).count();
             if pos.len() + new > CHUNK_VERTICES {
-                out.push((std::mem::take(&mut pos), std::mem::take(&mut idx)));
+                out.push((std::mem::take(&mut pos), std::mem::take(&mut idx), std::mem::take(&mut ext)));
                 for v in used.drain(..) {
                     map[v as usize] = u32::MAX;
                 }
@@ -114,13 +124,16 @@ impl MeshData {
                 if map[v as usize] == u32::MAX {
                     map[v as usize] = pos.len() as u32;
                     pos.push(self.positions[v as usize]);
+                    if has_extra {
+                        ext.push(self.extra[v as usize]);
+                    }
                     used.push(v);
                 }
                 idx.push(map[v as usize] as u16);
             }
         }
         if !idx.is_empty() {
-            out.push((pos, idx));
+            out.push((pos, idx, ext));
         }
         out
     }
@@ -128,6 +141,7 @@ impl MeshData {
     fn append(&mut self, other: MeshData) {
         let base = self.positions.len() as u32;
         self.positions.extend(other.positions);
+        self.extra.extend(other.extra);
         self.indices.extend(other.indices.into_iter().map(|i| i + base));
         self.triangle_rows.extend(other.triangle_rows);
     }
@@ -291,11 +305,15 @@ mod tests {
         let m = extrude_layer(&l, &HeightRule::default(), origin);
         let chunks = m.chunks();
         assert!(chunks.len() >= 2);
-        assert!(chunks.iter().all(|(p, i)| p.len() <= CHUNK_VERTICES && i.len() % 3 == 0));
-        assert_eq!(chunks.iter().map(|(_, i)| i.len()).sum::<usize>(), m.indices.len());
+        assert!(
+            chunks
+                .iter()
+                .all(|(p, i, e)| p.len() <= CHUNK_VERTICES && i.len() % 3 == 0 && e.is_empty())
+        );
+        assert_eq!(chunks.iter().map(|(_, i, _)| i.len()).sum::<usize>(), m.indices.len());
         // The same triangles, in order.
         let mut k = 0;
-        for (p, i) in &chunks {
+        for (p, i, _) in &chunks {
             for &v in i {
                 assert_eq!(p[v as usize], m.positions[m.indices[k] as usize]);
                 k += 1;

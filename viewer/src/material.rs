@@ -3,20 +3,79 @@
 //! that is most of a frame. Map layers need their exact colour and buildings a simple sun term.
 
 use bevy::asset::uuid_handle;
-use bevy::mesh::MeshVertexBufferLayoutRef;
+use bevy::mesh::{MeshVertexAttribute, MeshVertexBufferLayoutRef};
 use bevy::pbr::{Material, MaterialPipeline, MaterialPipelineKey};
 use bevy::prelude::*;
-use bevy::render::render_resource::{AsBindGroup, RenderPipelineDescriptor, SpecializedMeshPipelineError};
+use bevy::render::render_resource::{AsBindGroup, RenderPipelineDescriptor, SpecializedMeshPipelineError, VertexFormat};
 use bevy::shader::{Shader, ShaderRef};
 
 /// The material's shader, compiled into the binary (no asset folder needed at run time).
 pub(crate) const MAP_SHADER: Handle<Shader> = uuid_handle!("3f7d2a1e-8c4b-4e6a-9b1d-5a2c7e9f0b13");
 
-/// Register the shader and the material with a Bevy app.
+/// The screen-space line shader (vertex and fragment).
+pub(crate) const LINE_SHADER: Handle<Shader> = uuid_handle!("8a4c1f52-3b7e-4d09-a6c2-91e5d7f3b204");
+
+/// The per-vertex data of pixel-wide lines: the segment's other end and a signed half width.
+pub const ATTRIBUTE_LINE_OTHER: MeshVertexAttribute = MeshVertexAttribute::new("JingweiLineOther", 733_190_411, VertexFormat::Float32x4);
+
+/// Register the shaders and the materials with a Bevy app.
 pub(crate) fn add_to(app: &mut App) {
     app.add_plugins(MaterialPlugin::<MapMaterial>::default());
-    let shader = Shader::from_wgsl(include_str!("map.wgsl"), "jingwei_viewer/map.wgsl");
-    let _ = app.world_mut().resource_mut::<Assets<Shader>>().insert(MAP_SHADER.id(), shader);
+    app.add_plugins(MaterialPlugin::<ScreenLineMaterial>::default());
+    let map = Shader::from_wgsl(include_str!("map.wgsl"), "jingwei_viewer/map.wgsl");
+    let line = Shader::from_wgsl(include_str!("screen_line.wgsl"), "jingwei_viewer/screen_line.wgsl");
+    let mut shaders = app.world_mut().resource_mut::<Assets<Shader>>();
+    let _ = shaders.insert(MAP_SHADER.id(), map);
+    let _ = shaders.insert(LINE_SHADER.id(), line);
+}
+
+/// Lines a fixed number of pixels wide whatever the distance (see `screen_line.wgsl`).
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct ScreenLineMaterial {
+    /// Linear RGBA.
+    #[uniform(0)]
+    pub color: LinearRgba,
+}
+
+impl Material for ScreenLineMaterial {
+    fn vertex_shader() -> ShaderRef {
+        ShaderRef::Handle(LINE_SHADER)
+    }
+
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(LINE_SHADER)
+    }
+
+    fn alpha_mode(&self) -> AlphaMode {
+        if self.color.alpha < 1.0 {
+            AlphaMode::Blend
+        } else {
+            AlphaMode::Opaque
+        }
+    }
+
+    fn enable_prepass() -> bool {
+        false
+    }
+
+    fn enable_shadows() -> bool {
+        false
+    }
+
+    fn specialize(
+        _pipeline: &MaterialPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        layout: &MeshVertexBufferLayoutRef,
+        _key: MaterialPipelineKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        let vertex_layout = layout.0.get_layout(&[
+            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
+            ATTRIBUTE_LINE_OTHER.at_shader_location(8),
+        ])?;
+        descriptor.vertex.buffers = vec![vertex_layout];
+        descriptor.primitive.cull_mode = None;
+        Ok(())
+    }
 }
 
 /// A flat or sun-shaded colour.

@@ -20,7 +20,7 @@ use bevy::render::{RenderApp, RenderPlugin};
 use bevy::window::ExitCondition;
 
 use crate::extrude::MeshData;
-use crate::material::MapMaterial;
+use crate::material::{MapMaterial, ScreenLineMaterial};
 use crate::overlay::{Annotation, Placed};
 use crate::scene::{MeshKind, SceneData};
 
@@ -241,10 +241,15 @@ impl Frame {
 fn to_meshes(m: &MeshData) -> Vec<Mesh> {
     m.chunks()
         .into_iter()
-        .map(|(positions, indices)| {
-            Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+        .map(|(positions, indices, extra)| {
+            let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
                 .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-                .with_inserted_indices(Indices::U16(indices))
+                .with_inserted_indices(Indices::U16(indices));
+            if extra.is_empty() {
+                mesh
+            } else {
+                mesh.with_inserted_attribute(crate::material::ATTRIBUTE_LINE_OTHER, extra)
+            }
         })
         .collect()
 }
@@ -367,8 +372,17 @@ impl Renderer {
                 continue;
             }
             let [r, g, b, a] = lm.color;
+            let color = Color::srgba(r, g, b, a).to_linear();
+            if lm.kind == MeshKind::ScreenLine {
+                let material = world.resource_mut::<Assets<ScreenLineMaterial>>().add(ScreenLineMaterial { color });
+                for m in to_meshes(&lm.mesh) {
+                    let mesh = world.resource_mut::<Assets<Mesh>>().add(m);
+                    world.spawn((Mesh3d(mesh), MeshMaterial3d(material.clone()), Transform::IDENTITY, SceneEntity));
+                }
+                continue;
+            }
             let material = MapMaterial {
-                color: Color::srgba(r, g, b, a).to_linear(),
+                color,
                 lit: matches!(lm.kind, MeshKind::Building | MeshKind::Terrain),
                 terrain: lm.kind == MeshKind::Terrain,
             };

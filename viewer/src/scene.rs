@@ -21,6 +21,8 @@ pub enum MeshKind {
     Building,
     /// The ground from a DEM (lit, so that relief shows).
     Terrain,
+    /// Lines a fixed number of pixels wide (vertices carry their segment's other end).
+    ScreenLine,
 }
 
 /// One merged mesh of one layer.
@@ -88,6 +90,44 @@ fn ribbon(l: &LineString, width_m: f32, h: f32, origin: [f64; 2], row: u32, out:
         );
         let ny = (p1[2] - p0[2]) * (p2[0] - p0[0]) - (p1[0] - p0[0]) * (p2[2] - p0[2]);
         out.indices.extend(if ny >= 0.0 { q } else { [s, s + 2, s + 1, s, s + 3, s + 2] });
+        out.triangle_rows.extend([row, row]);
+    }
+}
+
+/// A line `width_px` pixels wide at any distance: per segment four vertices, each carrying the
+/// segment's other end and a signed half width for the screen-line shader.
+fn screen_line(
+    l: &LineString,
+    width_px: f32,
+    h: f32,
+    origin: [f64; 2],
+    row: u32,
+    ground: Option<&crate::terrain::Ground>,
+    out: &mut MeshData,
+) {
+    let half = width_px / 2.0;
+    let lift = |mut p: [f32; 3]| {
+        if let Some(g) = ground {
+            p[1] += g.y(p[0], p[2]) + 2.0;
+        }
+        p
+    };
+    for w in l.0.windows(2) {
+        let a = lift(local(w[0].x, w[0].y, h, origin));
+        let b = lift(local(w[1].x, w[1].y, h, origin));
+        if (a[0] - b[0]).abs() + (a[2] - b[2]).abs() < 1e-3 {
+            continue;
+        }
+        let s = out.positions.len() as u32;
+        out.positions.extend([a, a, b, b]);
+        // Seen from b the segment runs the other way: the same side is the opposite sign.
+        out.extra.extend([
+            [b[0], b[1], b[2], half],
+            [b[0], b[1], b[2], -half],
+            [a[0], a[1], a[2], -half],
+            [a[0], a[1], a[2], half],
+        ]);
+        out.indices.extend([s, s + 1, s + 2, s + 1, s + 3, s + 2]);
         out.triangle_rows.extend([row, row]);
     }
 }
@@ -338,6 +378,7 @@ fn add_layer(
     let mut fills: std::collections::BTreeMap<usize, MeshData> = Default::default();
     let mut outlines: std::collections::BTreeMap<usize, MeshData> = Default::default();
     let mut markers = MeshData::default();
+    let mut screen_lines = MeshData::default();
     let label_field = st.label_field.as_ref().and_then(|f| layer.field_index(f));
     for (row, g) in layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
@@ -390,14 +431,17 @@ fn add_layer(
             }
         }
         for l in lines(g) {
-            ribbon(
-                l,
-                st.line_width_m(layer, row),
-                h,
-                origin,
-                row as u32,
-                outlines.entry(class).or_default(),
-            );
+            match st.line_width_px(layer, row) {
+                Some(px) => screen_line(l, px, h, origin, row as u32, ground, &mut screen_lines),
+                None => ribbon(
+                    l,
+                    st.line_width_m(layer, row),
+                    h,
+                    origin,
+                    row as u32,
+                    outlines.entry(class).or_default(),
+                ),
+            }
         }
         match g {
             Geometry::Point(p) => marker(p.x(), p.y(), st.marker_size_m, h + 0.2, origin, row as u32, &mut markers),
@@ -421,6 +465,15 @@ fn add_layer(
                 mesh,
             });
         }
+    }
+    if !screen_lines.indices.is_empty() {
+        grow(ext, &screen_lines);
+        scene.meshes.push(LayerMesh {
+            layer_id: id.to_string(),
+            kind: MeshKind::ScreenLine,
+            color: st.stroke,
+            mesh: screen_lines,
+        });
     }
     let lines = outlines.into_iter().map(|(class, m)| (MeshKind::Line, m, st.stroke_for(class)));
     for (kind, mut mesh, color) in lines.chain([(MeshKind::Marker, markers, st.marker)]) {

@@ -36,6 +36,9 @@ pub struct Style {
     pub stroke_width_m: f32,
     /// Width of line features.
     pub line_width_m: f32,
+    /// Width of line features in pixels, whatever the distance, instead of metres (roads scale
+    /// it by class).
+    pub line_width_px: Option<f32>,
     /// Marker colour and size.
     pub marker: Rgba,
     /// Marker size in metres.
@@ -83,6 +86,7 @@ impl Style {
             stroke,
             stroke_width_m: 0.0,
             line_width_m: 3.0,
+            line_width_px: None,
             marker: stroke,
             marker_size_m: 12.0,
             category_field: None,
@@ -188,6 +192,19 @@ impl Style {
                 (label, self.fill_for(c))
             })
             .collect()
+    }
+
+    /// Width in pixels for a row, when the style draws lines in pixels: roads by class.
+    pub fn line_width_px(&self, layer: &Layer, row: usize) -> Option<f32> {
+        let base = self.line_width_px?;
+        let k = match layer.feature(row).value_by_name("kind").map(|v| v.to_string()).as_deref() {
+            Some("highway") => 2.0,
+            Some("major_road") => 1.6,
+            Some("path") | Some("ferry") => 0.6,
+            Some("rail") => 0.8,
+            _ => 1.0,
+        };
+        Some(base * k)
     }
 
     /// Line width for a row: roads by OSM/Tilezen class.
@@ -362,6 +379,7 @@ pub fn for_layer(id: &str, layer: &Layer) -> Style {
 ///
 /// ```json
 /// { "fill": "#f4c7a1", "stroke": "#7c3aed", "stroke_width_m": 2, "line_width_m": 6, "opacity": 0.8,
+///   "line_width_px": 3,
 ///   "label": "name",
 ///   "categorized": { "field": "zone_type", "classes": { "ecological_red_line": "#22c55e" } },
 ///   "graduated": { "field": "height", "breaks": [24, 100], "colors": ["#fde68a", "#f59e0b", "#b45309"] },
@@ -379,6 +397,8 @@ pub struct StyleFile {
     pub stroke_width_m: Option<f32>,
     /// Line width in metres.
     pub line_width_m: Option<f32>,
+    /// Line width in pixels at any distance (instead of metres; roads scale it by class).
+    pub line_width_px: Option<f32>,
     /// Multiplies the alpha of fill and stroke (0–1).
     pub opacity: Option<f32>,
     /// Field to label features with.
@@ -485,6 +505,12 @@ impl StyleFile {
             if w.is_some_and(|w| !(0.0..=10_000.0).contains(&w)) {
                 return Err(format!("{name} must be between 0 and 10000 metres"));
             }
+        }
+        if let Some(px) = self.line_width_px {
+            if !(0.5..=64.0).contains(&px) {
+                return Err("line_width_px must be between 0.5 and 64".into());
+            }
+            s.line_width_px = Some(px);
         }
         s.stroke_width_m = self.stroke_width_m.unwrap_or(s.stroke_width_m);
         s.line_width_m = self.line_width_m.unwrap_or(s.line_width_m);

@@ -562,3 +562,41 @@ fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
     shades.dedup();
     assert!(shades.len() > 12, "{} shades", shades.len());
 }
+
+#[test]
+fn lines_in_pixels_keep_their_width_at_any_distance() {
+    // One east–west line, 4 px wide by its style, seen straight down from two distances.
+    use geo::{Geometry, LineString};
+    let (x0, y0) = (500_000.0, 3_400_000.0);
+    let layer = jingwei_layers::Layer::single(
+        "pipes",
+        Some(jingwei_layers::Crs::from_epsg(4547).unwrap()),
+        Geometry::LineString(LineString::from(vec![(x0 - 400.0, y0), (x0 + 400.0, y0)])),
+    );
+    let mut ws = Workspace::new(jingwei_layers::Crs::from_epsg(4547).unwrap()).unwrap();
+    ws.origin_xy = [x0, y0];
+    ws.add_layer(layer, RepairMode::Keep).unwrap();
+    ws.layers[0].style = Some(serde_json::json!({"line_width_px": 4, "stroke": "#ff0000"}));
+    let scene = build_scene(&ws);
+    assert!(scene.meshes.iter().any(|m| m.kind == jingwei_viewer::scene::MeshKind::ScreenLine));
+    let (w, h) = (200u32, 200u32);
+    let mut r = Renderer::new(w, h).unwrap();
+    r.set_scene(&scene);
+    let mut widths = Vec::new();
+    for distance in [300.0f32, 1200.0] {
+        let v = View {
+            target: [0.0, 0.0, 0.0],
+            distance_m: distance,
+            pitch_deg: 90.0,
+            yaw_deg: 0.0,
+            fov_deg: 40.0,
+        };
+        r.set_view(&v);
+        let f = r.render().unwrap();
+        // Red pixels down the middle column.
+        let red = (0..h).filter(|&y| close(f.pixel(w / 2, y), [255, 0, 0, 255], 40)).count();
+        widths.push(red);
+    }
+    assert!(widths.iter().all(|&n| (3..=5).contains(&n)), "{widths:?} px");
+    assert_eq!(widths[0], widths[1], "the width changed with the distance");
+}
