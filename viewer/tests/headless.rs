@@ -600,3 +600,45 @@ fn lines_in_pixels_keep_their_width_at_any_distance() {
     assert!(widths.iter().all(|&n| (3..=5).contains(&n)), "{widths:?} px");
     assert_eq!(widths[0], widths[1], "the width changed with the distance");
 }
+
+#[test]
+fn demo_city_land_use_shows_its_national_colours_where_nothing_covers_it() {
+    // Top-down over the demo city's land use: at the inner point of each polygon whose OSM kind
+    // has a national class, the pixel is that class's planning colour (a smaller polygon of
+    // another kind may lie on top of a few) — at least 80 % must show it exactly.
+    use geo::InteriorPoint;
+    let mut ws = demo();
+    for l in &mut ws.layers {
+        l.visible = l.id == "landuse";
+    }
+    let scene = build_scene(&ws);
+    let (w, h) = (960u32, 720u32);
+    let view = View::top_down(scene.extent_local.unwrap(), w as f32 / h as f32);
+    let frame = jingwei_viewer::render::render_once(&scene, &view, w, h).unwrap();
+    let lu = &ws.layer("landuse").unwrap().layer;
+    let kind = lu.field_index("kind").unwrap();
+    let (mut probed, mut exact) = (0, 0);
+    for row in 0..lu.len() {
+        let Some(g) = &lu.geometries[row] else { continue };
+        let Some(code) = lu
+            .feature(row)
+            .value(kind)
+            .as_str()
+            .and_then(jingwei_viewer::landuse::code_for_osm_kind)
+        else {
+            continue;
+        };
+        let Some(p) = g.interior_point() else { continue };
+        let local = [(p.x() - ws.origin_xy[0]) as f32, 0.0, -((p.y() - ws.origin_xy[1]) as f32)];
+        let Some([px, py]) = view.project(local, w, h) else { continue };
+        if px < 1.0 || py < 1.0 || px >= (w - 1) as f32 || py >= (h - 1) as f32 {
+            continue;
+        }
+        let want = jingwei_viewer::landuse::colour_of(code).unwrap();
+        let got = frame.pixel(px.round() as u32, py.round() as u32);
+        probed += 1;
+        exact += usize::from(close(got, [want[0], want[1], want[2], 255], 2));
+    }
+    assert!(probed >= 20, "only {probed} land-use polygons probed");
+    assert!(exact * 10 >= probed * 8, "{exact} of {probed} show their national colour");
+}
