@@ -65,7 +65,8 @@ impl Dem {
             }
         }
         Ok(Dem {
-            path: path.to_owned(),
+            // Absolute, so that a saved workspace finds it again from anywhere.
+            path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()),
             crs,
             size: (cols, rows),
             geo_transform: gt,

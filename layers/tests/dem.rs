@@ -60,3 +60,23 @@ fn the_andorra_srtm_tile_reads_and_samples_like_gdal() {
     let e = Dem::open(&shared().join("encoding/lujiazui_pois_gbk.shp")).unwrap_err().to_string();
     assert!(e.contains("lujiazui_pois_gbk.shp") && e.contains("raster"), "{e}");
 }
+
+#[test]
+fn a_saved_workspace_keeps_its_terrain_and_opens_flat_when_the_dem_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let dem = dir.path().join("andorra.tif");
+    std::fs::copy(shared().join("raster/srtm3_N42E001_andorra.tif"), &dem).unwrap();
+    let mut ws: Option<Workspace> = None;
+    Workspace::load_file(&mut ws, &dem, None).unwrap();
+    Workspace::load_file(&mut ws, &shared().join("osm/andorra_osm.gpkg"), None).unwrap();
+    let ws = ws.unwrap();
+    let saved = dir.path().join("ws.gpkg");
+    jingwei_layers::saved::save_workspace(&ws, &saved, None).unwrap();
+    let (back, _) = jingwei_layers::saved::open_workspace(&saved).unwrap();
+    assert_eq!(back.terrain.as_ref().unwrap().dem.path, std::fs::canonicalize(&dem).unwrap());
+    // The DEM moved away: the workspace still opens, with all its layers, on flat ground.
+    std::fs::remove_file(&dem).unwrap();
+    let (flat, _) = jingwei_layers::saved::open_workspace(&saved).unwrap();
+    assert!(flat.terrain.is_none());
+    assert_eq!(flat.layers.len(), ws.layers.len());
+}
