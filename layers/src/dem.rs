@@ -58,10 +58,18 @@ impl Dem {
         let buf = band
             .read_band_as::<f32>()
             .map_err(|e| corrupt(format!("cannot read band 1: {e}")))?;
-        let ((rows, cols), mut heights) = buf.into_shape_and_vec();
+        // gdal's buffer shape is (columns, rows).
+        let ((cols, rows), mut heights) = buf.into_shape_and_vec();
+        let (scale, offset) = (band.scale().unwrap_or(1.0), band.offset().unwrap_or(0.0));
         for h in &mut heights {
-            if nodata.is_some_and(|n| f64::from(*h) == n) || !h.is_finite() || *h < -1000.0 {
+            // No-data compared as stored (f32), before any scale.
+            if nodata.is_some_and(|n| *h == n as f32) || !h.is_finite() {
                 *h = f32::NAN;
+            } else {
+                *h = (f64::from(*h) * scale + offset) as f32;
+                if *h < -1000.0 {
+                    *h = f32::NAN;
+                }
             }
         }
         Ok(Dem {
@@ -82,9 +90,11 @@ impl Dem {
         let c = (x - g[0]) / g[1] - 0.5;
         let r = (y - g[3]) / g[5] - 0.5;
         let (cols, rows) = self.size;
-        if !(c >= 0.0 && r >= 0.0 && c <= (cols - 1) as f64 && r <= (rows - 1) as f64) {
+        // Inside the grid but in the half pixel beyond the outermost centres: the edge value.
+        if !(c >= -0.5 && r >= -0.5 && c <= cols as f64 - 0.5 && r <= rows as f64 - 0.5) {
             return None;
         }
+        let (c, r) = (c.clamp(0.0, (cols - 1) as f64), r.clamp(0.0, (rows - 1) as f64));
         let (c0, r0) = (c.floor() as usize, r.floor() as usize);
         let (c1, r1) = ((c0 + 1).min(cols - 1), (r0 + 1).min(rows - 1));
         let (fx, fy) = (c - c0 as f64, r - r0 as f64);
@@ -197,6 +207,11 @@ mod tests {
         assert_eq!(dem.height_at(1.0, 1.5), Some(15.0));
         assert_eq!(dem.height_at(0.5, 1.0), Some(20.0));
         assert_eq!(dem.height_at(1.0, 1.0), None, "touches the no-data sample");
-        assert_eq!(dem.height_at(0.2, 1.5), None, "outside the sample centres");
+        assert_eq!(
+            dem.height_at(0.2, 1.5),
+            Some(10.0),
+            "the half pixel beyond the last centre: the edge value"
+        );
+        assert_eq!(dem.height_at(-0.1, 1.5), None, "outside the grid");
     }
 }

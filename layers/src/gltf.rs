@@ -125,9 +125,20 @@ pub fn read(path: &Path) -> Result<Triangles> {
             other => return Err(format!("component type {other}")),
         };
         let bv = &json["bufferViews"][a["bufferView"].as_u64().ok_or("sparse or empty accessors are not read")? as usize];
-        let buf = &buffers[bv["buffer"].as_u64().unwrap_or(0) as usize];
+        let buf = buffers
+            .get(bv["buffer"].as_u64().unwrap_or(0) as usize)
+            .ok_or("a buffer view names a buffer that is not there")?;
         let start = bv["byteOffset"].as_u64().unwrap_or(0) as usize + a["byteOffset"].as_u64().unwrap_or(0) as usize;
         let stride = bv["byteStride"].as_u64().map_or(size * comps, |s| s as usize);
+        // Check the extent before allocating anything for it.
+        if count > 0
+            && start
+                .saturating_add((count - 1).saturating_mul(stride))
+                .saturating_add(size * comps)
+                > buf.len()
+        {
+            return Err(format!("accessor {i} reads past its buffer"));
+        }
         let mut out = Vec::with_capacity(count);
         for k in 0..count {
             let mut v = [0.0; 3];
@@ -150,7 +161,15 @@ pub fn read(path: &Path) -> Result<Triangles> {
     let scene = json["scene"].as_u64().unwrap_or(0) as usize;
     let roots: Vec<u64> = match json["scenes"][scene]["nodes"].as_array() {
         Some(n) => n.iter().filter_map(J::as_u64).collect(),
-        None => (0..json["nodes"].as_array().map_or(0, Vec::len) as u64).collect(),
+        // No scene: every node that is nobody's child.
+        None => {
+            let nodes = json["nodes"].as_array().map_or(&[][..], Vec::as_slice);
+            let children: std::collections::HashSet<u64> = nodes
+                .iter()
+                .flat_map(|n| n["children"].as_array().into_iter().flatten().filter_map(J::as_u64))
+                .collect();
+            (0..nodes.len() as u64).filter(|n| !children.contains(n)).collect()
+        }
     };
     let mut stack: Vec<(u64, [f64; 16])> = roots.into_iter().map(|n| (n, IDENTITY)).collect();
     let mut visited = 0;
@@ -178,13 +197,16 @@ pub fn read(path: &Path) -> Result<Triangles> {
                         .collect(),
                     None => (0..pos.len()).collect(),
                 };
+                // A mirroring transform turns faces inside out: the spec reverses their winding.
+                let mirrored = det3(&m) < 0.0;
                 for t in idx.chunks_exact(3) {
                     let v = |i: usize| {
                         pos.get(i)
                             .map(|p| apply(&m, *p))
                             .ok_or_else(|| corrupt(path, "an index past the vertices"))
                     };
-                    tris.push([v(t[0])?, v(t[1])?, v(t[2])?]);
+                    let (a, b, c) = (v(t[0])?, v(t[1])?, v(t[2])?);
+                    tris.push(if mirrored { [a, c, b] } else { [a, b, c] });
                 }
             }
         }
@@ -254,6 +276,11 @@ fn mul(a: &[f64; 16], b: &[f64; 16]) -> [f64; 16] {
         }
     }
     out
+}
+
+/// Determinant of the upper 3×3 (column-major).
+fn det3(m: &[f64; 16]) -> f64 {
+    m[0] * (m[5] * m[10] - m[9] * m[6]) - m[4] * (m[1] * m[10] - m[9] * m[2]) + m[8] * (m[1] * m[6] - m[5] * m[2])
 }
 
 fn apply(m: &[f64; 16], p: [f64; 3]) -> [f64; 3] {
@@ -348,6 +375,8 @@ mod tests {
             (p[0] - 10.0).abs() < 1e-9 && p[1].abs() < 1e-9 && (p[2] + 1.0).abs() < 1e-9,
             "{p:?}"
         );
+        assert!(det3(&node_matrix(&serde_json::json!({"scale": [-1.0, 1.0, 1.0]}))) < 0.0);
+        assert!(det3(&node_matrix(&node)) > 0.0);
         assert_eq!(base64_decode("AAAB").unwrap(), vec![0, 0, 1]);
         assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
     }

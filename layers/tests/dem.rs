@@ -80,3 +80,26 @@ fn a_saved_workspace_keeps_its_terrain_and_opens_flat_when_the_dem_is_gone() {
     assert!(flat.terrain.is_none());
     assert_eq!(flat.layers.len(), ws.layers.len());
 }
+
+#[test]
+fn a_dem_that_is_not_square_reads_the_right_way_round() {
+    // 300 columns × 120 rows cut from the tile by gdal_translate.
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.tif");
+    let st = Command::new("gdal_translate")
+        .args(["-q", "-srcwin", "400", "500", "300", "120"])
+        .arg(shared().join("raster/srtm3_N42E001_andorra.tif"))
+        .arg(&cut)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let dem = Dem::open(&cut).unwrap();
+    assert_eq!(dem.size, (300, 120));
+    let g = dem.geo_transform;
+    for (col, row) in [(0, 0), (299, 0), (0, 119), (250, 100), (17, 63)] {
+        let (x, y) = (g[0] + (col as f64 + 0.5) * g[1], g[3] + (row as f64 + 0.5) * g[5]);
+        let want = gdal_value(&cut, col, row);
+        let got = dem.height_at(x, y).unwrap();
+        assert!((got - want).abs() < 1e-3, "({col}, {row}): {got} vs {want}");
+    }
+}

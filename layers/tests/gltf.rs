@@ -115,3 +115,45 @@ fn a_catalog_places_a_model() {
     assert_eq!(wl.title, "示例建筑模型");
     assert!(wl.surfaces.as_ref().is_some_and(|s| s.rows[0].len() > 60_000));
 }
+
+#[test]
+fn corrupt_models_are_errors_not_crashes_and_children_draw_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.gltf");
+    // Three vertices and one triangle in a data: buffer (36 bytes of f32 positions).
+    let mut bytes = Vec::new();
+    for v in [0.0f32, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0] {
+        bytes.extend(v.to_le_bytes());
+    }
+    let b64 = {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        bytes
+            .chunks(3)
+            .flat_map(|c| {
+                let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+                (0..4).map(move |k| A[((n >> (18 - 6 * k)) & 63) as usize] as char)
+            })
+            .collect::<String>()
+    };
+    let model = |count: u64, buffers: &str| {
+        format!(
+            r#"{{"asset": {{"version": "2.0"}}, "buffers": {buffers},
+                "bufferViews": [{{"buffer": 0, "byteLength": 36}}],
+                "accessors": [{{"bufferView": 0, "componentType": 5126, "count": {count}, "type": "VEC3"}}],
+                "meshes": [{{"primitives": [{{"attributes": {{"POSITION": 0}}}}]}}],
+                "nodes": [{{"children": [1], "translation": [5, 0, 0]}}, {{"mesh": 0}}]}}"#
+        )
+    };
+    let ok_buffers = format!(r#"[{{"byteLength": 36, "uri": "data:application/octet-stream;base64,{b64}"}}]"#);
+    std::fs::write(&p, model(3, &ok_buffers)).unwrap();
+    let tris = gltf::read(&p).unwrap();
+    assert_eq!(tris.len(), 1, "the child is drawn once, under its parent");
+    assert_eq!(tris[0][1], [6.0, 0.0, 0.0], "with the parent's translation");
+    // An accessor longer than its buffer, and a buffer that is not there: errors naming the file.
+    std::fs::write(&p, model(1_000_000_000_000, &ok_buffers)).unwrap();
+    let e = gltf::read(&p).unwrap_err().to_string();
+    assert!(e.contains("m.gltf") && e.contains("past its buffer"), "{e}");
+    std::fs::write(&p, model(3, "[]")).unwrap();
+    let e = gltf::read(&p).unwrap_err().to_string();
+    assert!(e.contains("m.gltf") && e.contains("not there"), "{e}");
+}

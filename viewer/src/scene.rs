@@ -283,7 +283,7 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
         let first = scene.meshes.len();
         let st = style::for_workspace_layer(wl).unwrap_or_else(|_| style::for_layer(&wl.id, &wl.layer));
         match &wl.surfaces {
-            Some(surfaces) => add_surfaces(&mut scene, &mut ext, &wl.id, surfaces, &st, origin, &skip),
+            Some(surfaces) => add_surfaces(&mut scene, &mut ext, &wl.id, surfaces, &st, origin, &skip, ground),
             None => add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order, origin, &skip, ground),
         }
         if wl.opacity < 1.0 {
@@ -494,6 +494,7 @@ fn add_layer(
 
 /// The 3D surfaces of a city model as one lit mesh, standing on the ground (its lowest point at
 /// y = 0), each face wound counter-clockwise seen from the side its ring order faces.
+#[allow(clippy::too_many_arguments)]
 fn add_surfaces(
     scene: &mut SceneData,
     ext: &mut [f32; 4],
@@ -502,6 +503,7 @@ fn add_surfaces(
     st: &style::Style,
     origin: [f64; 2],
     skip: &[usize],
+    ground: Option<&crate::terrain::Ground>,
 ) {
     let z0 = surfaces.min_z().unwrap_or(0.0);
     let mut mesh = MeshData::default();
@@ -515,6 +517,10 @@ fn add_surfaces(
     }
     if mesh.indices.is_empty() {
         return;
+    }
+    // On a DEM, each object stands on the lowest ground under it.
+    if let Some(g) = ground {
+        crate::terrain::drape_buildings(&mut mesh, g);
     }
     scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
     grow(ext, &mesh);

@@ -74,6 +74,41 @@ pub fn build(terrain: &Terrain, extent: Option<[f64; 4]>, origin: [f64; 2]) -> O
     if h_ref == f64::MAX {
         return None;
     }
+    // No-data holes and samples off the DEM take the mean of their known neighbours, pass by
+    // pass, instead of falling to the lowest point.
+    for _ in 0..GRID {
+        let holes: Vec<usize> = (0..heights.len()).filter(|&k| !heights[k].is_finite()).collect();
+        if holes.is_empty() {
+            break;
+        }
+        let mut filled = Vec::new();
+        for k in holes {
+            let (i, j) = (k % GRID, k / GRID);
+            let mut n = Vec::new();
+            if i > 0 {
+                n.push(k - 1)
+            }
+            if i + 1 < GRID {
+                n.push(k + 1)
+            }
+            if j > 0 {
+                n.push(k - GRID)
+            }
+            if j + 1 < GRID {
+                n.push(k + GRID)
+            }
+            let known: Vec<f64> = n.into_iter().map(|m| heights[m]).filter(|h| h.is_finite()).collect();
+            if !known.is_empty() {
+                filled.push((k, known.iter().sum::<f64>() / known.len() as f64));
+            }
+        }
+        if filled.is_empty() {
+            break;
+        }
+        for (k, h) in filled {
+            heights[k] = h;
+        }
+    }
     let mut mesh = MeshData::default();
     for j in 0..GRID {
         for i in 0..GRID {
@@ -109,12 +144,15 @@ pub fn build(terrain: &Terrain, extent: Option<[f64; 4]>, origin: [f64; 2]) -> O
     Some((mesh, ground))
 }
 
-/// Cut every triangle of a flat mesh until no edge is longer than the ground's step, then put
-/// each vertex on the ground, `offset_m` above it.
+/// Cut every triangle of a flat mesh until no edge is longer than the ground's step (halving the
+/// longest edge each time, so long thin ribbons grow linearly, not fourfold), then put each
+/// vertex on the ground, `offset_m` above it.
 pub fn drape_flat(mesh: &mut MeshData, ground: &Ground, offset_m: f32) {
     let max2 = ground.step_m.powi(2);
     let mut out = MeshData::default();
     let mut stack: Vec<([[f32; 3]; 3], u32, u8)> = Vec::new();
+    let d2 = |a: [f32; 3], b: [f32; 3]| (a[0] - b[0]).powi(2) + (a[2] - b[2]).powi(2);
+    let mid = |a: [f32; 3], b: [f32; 3]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0, (a[2] + b[2]) / 2.0];
     for (t, row) in mesh.indices.chunks_exact(3).zip(&mesh.triangle_rows) {
         stack.push((
             [
@@ -126,15 +164,14 @@ pub fn drape_flat(mesh: &mut MeshData, ground: &Ground, offset_m: f32) {
             0,
         ));
         while let Some((tri, row, depth)) = stack.pop() {
-            let d2 = |a: [f32; 3], b: [f32; 3]| (a[0] - b[0]).powi(2) + (a[2] - b[2]).powi(2);
-            let longest = d2(tri[0], tri[1]).max(d2(tri[1], tri[2])).max(d2(tri[2], tri[0]));
-            if longest > max2 && depth < 8 {
-                let m = |a: [f32; 3], b: [f32; 3]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0, (a[2] + b[2]) / 2.0];
-                let (ab, bc, ca) = (m(tri[0], tri[1]), m(tri[1], tri[2]), m(tri[2], tri[0]));
-                // Four triangles, each wound as the original.
-                for sub in [[tri[0], ab, ca], [ab, tri[1], bc], [ca, bc, tri[2]], [ab, bc, ca]] {
-                    stack.push((sub, row, depth + 1));
-                }
+            let e = [d2(tri[0], tri[1]), d2(tri[1], tri[2]), d2(tri[2], tri[0])];
+            let k = (0..3).max_by(|&a, &b| e[a].total_cmp(&e[b])).unwrap_or(0);
+            if e[k] > max2 && depth < 24 {
+                // Split edge (k, k+1) at its middle: two triangles, wound as the original.
+                let (a, b, c) = (tri[k], tri[(k + 1) % 3], tri[(k + 2) % 3]);
+                let m = mid(a, b);
+                stack.push(([a, m, c], row, depth + 1));
+                stack.push(([m, b, c], row, depth + 1));
                 continue;
             }
             let s = out.positions.len() as u32;
