@@ -153,11 +153,14 @@ pub fn read(path: &Path) -> Result<Vec<CityLayer>> {
             J::Number(n) => n.as_f64().unwrap_or(0.0),
             _ => 0.0,
         };
-        let Some(g) = geoms
-            .iter()
-            .filter(|g| g["type"] != "GeometryInstance")
-            .max_by(|a, b| lod(a).total_cmp(&lod(b)))
-        else {
+        // The highest LoD among the geometries that have surfaces (points and lines have none).
+        let surfaced = |g: &&J| {
+            matches!(
+                g["type"].as_str(),
+                Some("MultiSurface" | "CompositeSurface" | "Solid" | "MultiSolid" | "CompositeSolid")
+            )
+        };
+        let Some(g) = geoms.iter().filter(surfaced).max_by(|a, b| lod(a).total_cmp(&lod(b))) else {
             continue;
         };
         let mut surfaces = Vec::new();

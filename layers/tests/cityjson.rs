@@ -105,3 +105,22 @@ fn broken_city_models_name_the_file_and_the_problem() {
     let e = cityjson::read(&p).unwrap_err().to_string();
     assert!(e.contains("b1") && e.contains("out of range"), "{e}");
 }
+
+#[test]
+fn the_highest_level_of_detail_with_surfaces_is_drawn() {
+    // LoD 3 is only lines here: the LoD 1 solid is what can be drawn.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("lods.city.json");
+    std::fs::write(
+        &p,
+        r#"{"type": "CityJSON", "version": "2.0", "metadata": {"referenceSystem": "https://www.opengis.net/def/crs/EPSG/0/28992"},
+            "CityObjects": {"b1": {"type": "Building", "geometry": [
+                {"type": "MultiLineString", "lod": "3", "boundaries": [[0, 1]]},
+                {"type": "Solid", "lod": "1", "boundaries": [[[[0, 1, 2]], [[0, 2, 3]], [[0, 3, 1]], [[1, 3, 2]]]]}]}},
+            "vertices": [[85000, 447000, 0], [85010, 447000, 0], [85000, 447010, 0], [85000, 447000, 10]]}"#,
+    )
+    .unwrap();
+    let layers = cityjson::read(&p).unwrap();
+    assert_eq!(layers.len(), 1);
+    assert_eq!(layers[0].surfaces.rows[0].len(), 4);
+}

@@ -247,7 +247,8 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
         .filter_map(|l| l.layer.extent())
         .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
         .map(|e| {
-            let (mx, my) = ((e[2] - e[0]) * 0.1, (e[3] - e[1]) * 0.1);
+            // A tenth wider, and at least 500 m around (a single point still gets its hills).
+            let (mx, my) = (((e[2] - e[0]) * 0.1).max(500.0), ((e[3] - e[1]) * 0.1).max(500.0));
             [e[0] - mx, e[1] - my, e[2] + mx, e[3] + my]
         });
     let ground = ws

@@ -534,7 +534,7 @@ fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
                 .filter_map(|l| l.layer.extent())
                 .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
                 .unwrap();
-            let (mx, my) = ((e[2] - e[0]) * 0.1, (e[3] - e[1]) * 0.1);
+            let (mx, my) = (((e[2] - e[0]) * 0.1).max(500.0), ((e[3] - e[1]) * 0.1).max(500.0));
             Some([e[0] - mx, e[1] - my, e[2] + mx, e[3] + my])
         },
         ws.origin_xy,
