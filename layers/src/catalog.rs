@@ -143,13 +143,7 @@ pub struct Catalog {
 impl Catalog {
     /// Read a catalog file.
     pub fn load(path: &Path) -> Result<Catalog> {
-        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.to_owned() },
-            _ => LayersError::Io {
-                path: path.to_owned(),
-                source: e,
-            },
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| LayersError::io(path, e))?;
         let mut c: Catalog = serde_json::from_str(&text).map_err(|e| LayersError::Corrupt {
             path: path.to_owned(),
             detail: format!("catalog: {e}"),
@@ -159,13 +153,7 @@ impl Catalog {
         for e in &mut c.layers {
             if let Some(serde_json::Value::String(rel)) = &e.style {
                 let file = c.base_dir.join(rel);
-                let text = std::fs::read_to_string(&file).map_err(|err| match err.kind() {
-                    std::io::ErrorKind::NotFound => LayersError::NotFound { path: file.clone() },
-                    _ => LayersError::Io {
-                        path: file.clone(),
-                        source: err,
-                    },
-                })?;
+                let text = std::fs::read_to_string(&file).map_err(|err| LayersError::io(&file, err))?;
                 e.style = Some(serde_json::from_str(&text).map_err(|err| LayersError::Corrupt {
                     path: file.clone(),
                     detail: format!("style file: {err}"),

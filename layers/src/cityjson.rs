@@ -95,13 +95,7 @@ fn epsg_of(rs: &str) -> Option<u32> {
 
 /// Read a CityJSON file into one layer per city object type (buildings first).
 pub fn read(path: &Path) -> Result<Vec<CityLayer>> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.to_owned() },
-        _ => LayersError::Io {
-            path: path.to_owned(),
-            source: e,
-        },
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| LayersError::io(path, e))?;
     let doc: J = serde_json::from_str(&text).map_err(|e| corrupt(path, e.to_string()))?;
     if doc["type"] != "CityJSON" {
         return Err(corrupt(path, "not a CityJSON document (no \"type\": \"CityJSON\")"));

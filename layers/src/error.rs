@@ -55,5 +55,19 @@ pub enum LayersError {
     },
 }
 
+impl LayersError {
+    /// An I/O error on `path`: a missing file is [`LayersError::NotFound`], anything else
+    /// [`LayersError::Io`].
+    pub fn io(path: &std::path::Path, e: std::io::Error) -> LayersError {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.to_owned() },
+            _ => LayersError::Io {
+                path: path.to_owned(),
+                source: e,
+            },
+        }
+    }
+}
+
 /// Result alias of the layer core.
 pub type Result<T, E = LayersError> = std::result::Result<T, E>;

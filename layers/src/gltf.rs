@@ -51,13 +51,7 @@ fn corrupt(path: &Path, detail: impl Into<String>) -> LayersError {
 
 /// Read the triangles of a `.gltf`, `.glb` or `.b3dm`.
 pub fn read(path: &Path) -> Result<Triangles> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.to_owned() },
-        _ => LayersError::Io {
-            path: path.to_owned(),
-            source: e,
-        },
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| LayersError::io(path, e))?;
     let u32_at = |b: &[u8], i: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?)) };
     // A b3dm: a 28-byte header, feature and batch tables, then a GLB.
     let glb: &[u8] = if bytes.starts_with(b"b3dm") {
@@ -101,7 +95,7 @@ pub fn read(path: &Path) -> Result<Triangles> {
             }
             Some(uri) => {
                 let file = path.parent().unwrap_or(Path::new(".")).join(uri);
-                std::fs::read(&file).map_err(|_| LayersError::NotFound { path: file })
+                std::fs::read(&file).map_err(|e| LayersError::io(&file, e))
             }
         })
         .collect::<Result<_>>()?;

@@ -78,13 +78,7 @@ impl Source {
     pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Source> {
         ffi::quiet_gdal();
         let path = path.as_ref().to_path_buf();
-        let meta = std::fs::metadata(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => LayersError::NotFound { path: path.clone() },
-            _ => LayersError::Io {
-                path: path.clone(),
-                source: e,
-            },
-        })?;
+        let meta = std::fs::metadata(&path).map_err(|e| LayersError::io(&path, e))?;
         let ext = ext_of(&path);
         if meta.is_dir() && ext != "gdb" {
             return Err(LayersError::IsDirectory { path });

@@ -47,11 +47,7 @@ impl Material for ScreenLineMaterial {
     }
 
     fn alpha_mode(&self) -> AlphaMode {
-        if self.color.alpha < 1.0 {
-            AlphaMode::Blend
-        } else {
-            AlphaMode::Opaque
-        }
+        alpha_mode_of(self.color)
     }
 
     fn enable_prepass() -> bool {
@@ -76,6 +72,11 @@ impl Material for ScreenLineMaterial {
         descriptor.primitive.cull_mode = None;
         Ok(())
     }
+}
+
+/// Translucent colours blend, opaque ones do not.
+fn alpha_mode_of(color: LinearRgba) -> AlphaMode {
+    if color.alpha < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque }
 }
 
 /// A flat or sun-shaded colour.
@@ -114,11 +115,7 @@ impl Material for MapMaterial {
     }
 
     fn alpha_mode(&self) -> AlphaMode {
-        if self.color.alpha < 1.0 {
-            AlphaMode::Blend
-        } else {
-            AlphaMode::Opaque
-        }
+        alpha_mode_of(self.color)
     }
 
     fn enable_prepass() -> bool {

@@ -354,7 +354,7 @@ fn add_layer(
     // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
     let h = 0.3 * order as f32;
     if is_building_layer(id, layer) {
-        let mut mesh = if skip.is_empty() {
+        let mesh = if skip.is_empty() {
             extrude_layer(layer, &HeightRule::for_layer(layer), origin)
         } else {
             let mut l = layer.clone();
@@ -363,17 +363,7 @@ fn add_layer(
             }
             extrude_layer(&l, &HeightRule::for_layer(layer), origin)
         };
-        if let Some(g) = ground {
-            crate::terrain::drape_buildings(&mut mesh, g);
-        }
-        scene.max_height_m = mesh.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
-        grow(ext, &mesh);
-        scene.meshes.push(LayerMesh {
-            layer_id: id.to_string(),
-            kind: MeshKind::Building,
-            color: st.fill,
-            mesh,
-        });
+        push_standing(scene, ext, id, st.fill, mesh, ground);
         return;
     }
     let mut fills: std::collections::BTreeMap<usize, MeshData> = Default::default();
@@ -519,7 +509,19 @@ fn add_surfaces(
     if mesh.indices.is_empty() {
         return;
     }
-    // On a DEM, each object stands on the lowest ground under it.
+    push_standing(scene, ext, id, st.fill, mesh, ground);
+}
+
+/// Add a lit mesh of standing objects (extruded buildings, city models): on a DEM each object
+/// (a row) stands on the lowest ground under it; the scene's extent and height grow with it.
+fn push_standing(
+    scene: &mut SceneData,
+    ext: &mut [f32; 4],
+    id: &str,
+    color: Rgba,
+    mut mesh: MeshData,
+    ground: Option<&crate::terrain::Ground>,
+) {
     if let Some(g) = ground {
         crate::terrain::drape_buildings(&mut mesh, g);
     }
@@ -528,7 +530,7 @@ fn add_surfaces(
     scene.meshes.push(LayerMesh {
         layer_id: id.to_string(),
         kind: MeshKind::Building,
-        color: st.fill,
+        color,
         mesh,
     });
 }
