@@ -131,23 +131,16 @@ fn layer_of(buildings: &[(f64, f64, f64, f64)]) -> jingwei_layers::Layer {
     }
 }
 
+/// Add a test layer whose coordinates are already in the workspace's CRS (kept as they are).
+fn add_in_workspace_crs(ws: &mut Workspace, mut layer: jingwei_layers::Layer) {
+    layer.crs = Some(ws.crs.clone());
+    ws.add_layer(layer, RepairMode::Keep).unwrap();
+}
+
 fn scene_of(buildings: &[(f64, f64, f64, f64)], origin: [f64; 2]) -> jingwei_viewer::scene::SceneData {
     let mut ws = Workspace::new(jingwei_layers::Crs::from_epsg(4547).unwrap()).unwrap();
     ws.origin_xy = origin;
-    let layer = layer_of(buildings);
-    let index = jingwei_layers::SpatialIndex::build(&layer.geometries);
-    ws.layers.push(jingwei_layers::WorkspaceLayer {
-        id: "buildings".into(),
-        title: "b".into(),
-        group: jingwei_layers::catalog::Group::StatusQuo,
-        synthetic: false,
-        visible: true,
-        opacity: 1.0,
-        style: None,
-        surfaces: None,
-        layer,
-        index,
-    });
+    add_in_workspace_crs(&mut ws, layer_of(buildings));
     build_scene(&ws)
 }
 
@@ -414,19 +407,7 @@ fn land_use_codes_draw_in_the_national_planning_colours() {
     };
     let mut ws = Workspace::new(jingwei_layers::Crs::from_epsg(4547).unwrap()).unwrap();
     ws.origin_xy = [x0, y0];
-    let index = jingwei_layers::SpatialIndex::build(&layer.geometries);
-    ws.layers.push(jingwei_layers::WorkspaceLayer {
-        id: "plan_landuse".into(),
-        title: "规划用地".into(),
-        group: jingwei_layers::catalog::Group::Plan,
-        synthetic: true,
-        visible: true,
-        opacity: 1.0,
-        style: None,
-        surfaces: None,
-        layer,
-        index,
-    });
+    add_in_workspace_crs(&mut ws, layer);
     let scene = build_scene(&ws);
     let (w, h) = (900u32, 200u32);
     let view = View::top_down(scene.extent_local.unwrap(), w as f32 / h as f32);
@@ -446,7 +427,7 @@ fn land_use_codes_draw_in_the_national_planning_colours() {
         assert!(close(got, want, 2), "{code}: pixel {got:?}, palette {want:?}");
     }
     // The legend lists the classes present, with code and name.
-    let st = jingwei_viewer::style::for_layer("plan_landuse", &ws.layers[0].layer);
+    let st = jingwei_viewer::style::for_layer(&ws.layers[0].id, &ws.layers[0].layer);
     let legend: Vec<String> = st.legend(&ws.layers[0].layer).into_iter().map(|(l, _)| l).collect();
     assert!(legend.contains(&"0703 农村宅基地".to_string()), "{legend:?}");
     assert!(
