@@ -86,10 +86,28 @@ pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>
 /// size, and each reader thread fills its own disjoint slice: no chunk is ever held twice.
 pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str]>, job: &crate::job::Job) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
-    // Dense fids (the usual case: 1..=N) make every range's row count its length; otherwise
-    // count each range.
-    let total: i64 = open(path)?.query_row(&plan.count_all, [], |r| r.get(0)).map_err(sql_err)?;
+    // Dense fids (the usual case: 1..=N) make every range's row count its length. GDAL keeps
+    // the feature count in gpkg_ogr_contents, which saves a count(*) (a whole-table scan); if
+    // that count was stale the read notices a range of another length and counts instead.
     let span: i64 = plan.ranges.iter().map(|(a, b)| b - a + 1).sum();
+    let conn = open(path)?;
+    let hinted: Option<i64> = conn
+        .query_row(
+            "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?1",
+            [&plan.table],
+            |r| r.get(0),
+        )
+        .ok()
+        .flatten();
+    if hinted == Some(span) {
+        let lengths = plan.ranges.iter().map(|(a, b)| (b - a + 1) as usize).collect();
+        match read_counted(path, &plan, lengths, job) {
+            Err(e) if e.0 == CHANGED => {}
+            done => return done,
+        }
+    }
+    let total: i64 = conn.query_row(&plan.count_all, [], |r| r.get(0)).map_err(sql_err)?;
+    drop(conn);
     let counts: Vec<usize> = if total == span {
         plan.ranges.iter().map(|(a, b)| (b - a + 1) as usize).collect()
     } else {
@@ -103,6 +121,14 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
             })
             .collect::<Result<_, _>>()?
     };
+    read_counted(path, &plan, counts, job)
+}
+
+/// Why a range read declined: it held another number of rows than counted.
+const CHANGED: &str = "the table changed while it was read";
+
+/// Read the plan's ranges, of `counts` rows each, into one layer.
+fn read_counted(path: &Path, plan: &Plan, counts: Vec<usize>, job: &crate::job::Job) -> Result<Layer, Declined> {
     let n: usize = counts.iter().sum();
     let fields = plan.fields.clone();
     let mut fids = vec![0i64; n];
@@ -155,7 +181,7 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
                     return Err(Declined("cancelled".into()));
                 }
                 let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
-                let issues = read_range_into(conn, &plan, a, b, fid_out, geom_out, &mut col_out)?;
+                let issues = read_range_into(conn, plan, a, b, fid_out, geom_out, &mut col_out)?;
                 let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
                 job.report(d, n as u64);
                 Ok(issues)
@@ -163,11 +189,11 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
         )
         .collect::<Result<_, Declined>>()?;
     Ok(Layer {
-        name: plan.table,
+        name: plan.table.clone(),
         source_path: path.to_owned(),
         driver: "GPKG".into(),
         geometry_type: geometry_type_label(&plan.geom_type),
-        crs: plan.crs,
+        crs: plan.crs.clone(),
         fields,
         columns,
         fids,
@@ -210,7 +236,7 @@ fn read_range_into(
     let mut i = 0usize;
     while let Some(row) = rows.next().map_err(sql_err)? {
         if i >= fid_out.len() {
-            return Err(Declined("the table changed while it was read".into()));
+            return Err(Declined(CHANGED.into()));
         }
         let fid: i64 = row.get(0).map_err(sql_err)?;
         fid_out[i] = fid;
@@ -269,7 +295,7 @@ fn read_range_into(
         i += 1;
     }
     if i != fid_out.len() {
-        return Err(Declined("the table changed while it was read".into()));
+        return Err(Declined(CHANGED.into()));
     }
     Ok(issues)
 }
@@ -283,14 +309,14 @@ pub fn map_wkb_chunks<R: Send>(
     chunk_rows: usize,
     f: impl Fn(&[Option<&[u8]>]) -> R + Sync,
 ) -> Result<Vec<R>, Declined> {
-    let conn = open(path)?;
-    let table_name = resolve_table(&conn, table)?;
-    let n: i64 = conn
-        .query_row(&format!("SELECT count(*) FROM {}", quote(&table_name)), [], |r| r.get(0))
-        .map_err(sql_err)?;
-    drop(conn);
-    let parts = (n as usize / chunk_rows.max(1)).max(1);
-    let plan = plan(path, Some(&table_name), Some(&[]), parts)?;
+    // Chunks by fid span (no count(*): that alone scans the whole table).
+    let plan = plan(path, table, Some(&[]), 1)?;
+    let span: i64 = plan.ranges.iter().map(|(a, b)| b - a + 1).sum();
+    let parts = (span as usize / chunk_rows.max(1)).max(1);
+    let plan = Plan {
+        ranges: split_range(plan.ranges.first().copied(), parts),
+        ..plan
+    };
     plan.ranges
         .par_iter()
         // One SQLite connection per worker thread, as in `read_layer_progress`.
@@ -300,14 +326,19 @@ pub fn map_wkb_chunks<R: Send>(
                 let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
                 let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
                 let mut rows = st.query([a, b]).map_err(sql_err)?;
-                let mut wkbs: Vec<Option<Vec<u8>>> = Vec::new();
+                // The chunk's WKB back to back in one buffer (no allocation per row).
+                let mut bytes: Vec<u8> = Vec::with_capacity(128 * chunk_rows);
+                let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(chunk_rows);
                 while let Some(row) = rows.next().map_err(sql_err)? {
-                    wkbs.push(match row.get_ref(1).map_err(sql_err)? {
-                        ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(<[u8]>::to_vec),
+                    spans.push(match row.get_ref(1).map_err(sql_err)? {
+                        ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(|w| {
+                            bytes.extend_from_slice(w);
+                            (bytes.len() - w.len(), bytes.len())
+                        }),
                         _ => None,
                     });
                 }
-                let views: Vec<Option<&[u8]>> = wkbs.iter().map(Option::as_deref).collect();
+                let views: Vec<Option<&[u8]>> = spans.iter().map(|s| s.map(|(a, b)| &bytes[a..b])).collect();
                 Ok(f(&views))
             },
         )
@@ -317,10 +348,6 @@ pub fn map_wkb_chunks<R: Send>(
 /// The CRS of a feature table, from `gpkg_spatial_ref_sys`.
 pub fn layer_crs(path: &Path, table: Option<&str>) -> Result<Option<Crs>, Declined> {
     Ok(plan(path, table, Some(&[]), 1)?.crs)
-}
-
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 fn resolve_table(conn: &Connection, table: Option<&str>) -> Result<String, Declined> {
@@ -407,9 +434,13 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
     let pk = pk.ok_or_else(|| Declined("no INTEGER PRIMARY KEY".into()))?;
     let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let (lo, hi): (Option<i64>, Option<i64>) = conn
-        .query_row(&format!("SELECT min({0}), max({0}) FROM {1}", q(&pk), q(&table)), [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        // Two subqueries: SQLite answers a lone min() or max() of the key from the b-tree's ends,
+        // but scans the whole table for min() and max() in one select.
+        .query_row(
+            &format!("SELECT (SELECT min({0}) FROM {1}), (SELECT max({0}) FROM {1})", q(&pk), q(&table)),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map_err(sql_err)?;
     let select = format!(
         "SELECT {}, {}{} FROM {} WHERE {} BETWEEN ?1 AND ?2 ORDER BY {}",
@@ -420,17 +451,7 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
         q(&pk),
         q(&pk)
     );
-    let ranges: Vec<(i64, i64)> = match (lo, hi) {
-        (Some(lo), Some(hi)) => {
-            let parts = parts.max(1) as i64;
-            let step = ((hi - lo) / parts + 1).max(1);
-            (0..parts)
-                .map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi)))
-                .filter(|(a, b)| a <= b)
-                .collect()
-        }
-        _ => Vec::new(),
-    };
+    let ranges = split_range(lo.zip(hi), parts);
     let count = format!("SELECT count(*) FROM {} WHERE {} BETWEEN ?1 AND ?2", q(&table), q(&pk));
     let count_all = format!("SELECT count(*) FROM {}", q(&table));
     Ok(Plan {
@@ -443,6 +464,17 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
         select,
         ranges,
     })
+}
+
+/// `parts` consecutive sub-ranges of the fid range `lo..=hi` (none for an empty table).
+fn split_range(range: Option<(i64, i64)>, parts: usize) -> Vec<(i64, i64)> {
+    let Some((lo, hi)) = range else { return Vec::new() };
+    let parts = parts.max(1) as i64;
+    let step = ((hi - lo) / parts + 1).max(1);
+    (0..parts)
+        .map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi)))
+        .filter(|(a, b)| a <= b)
+        .collect()
 }
 
 /// GDAL's spelling of a GeoPackage geometry type name (`MULTIPOLYGON` → `Multi Polygon`).

@@ -88,7 +88,14 @@ impl Tmerc {
     fn series(c: &[f64; 6], xi: f64, eta: f64) -> (f64, f64) {
         let (s1, c1) = (2.0 * xi).sin_cos();
         let ex = (2.0 * eta).exp();
-        let (sh1, ch1) = ((ex - 1.0 / ex) / 2.0, (ex + 1.0 / ex) / 2.0);
+        Self::series_from(c, s1, c1, ex)
+    }
+
+    /// [`Self::series`] from sin 2ξ, cos 2ξ and e^(2η), already computed.
+    #[inline]
+    fn series_from(c: &[f64; 6], s1: f64, c1: f64, ex: f64) -> (f64, f64) {
+        let inv = 1.0 / ex;
+        let (sh1, ch1) = ((ex - inv) / 2.0, (ex + inv) / 2.0);
         let (mut s, mut co, mut sh, mut ch) = (s1, c1, sh1, ch1);
         let (mut a, mut b) = (0.0, 0.0);
         for (j, cj) in c.iter().enumerate() {
@@ -119,23 +126,48 @@ impl Tmerc {
         (self.p.x0_m + self.ka * (eta_p + dh), self.p.y0_m + self.ka * (xi_p + ds))
     }
 
+    /// sin ξ', cos ξ' and e^η' of a point: the inverse series applied to its scaled
+    /// northing ξ and easting η (ξ' = ξ − ds, η' = η − dh).
+    #[inline]
+    fn inverse_start(&self, x: f64, y: f64) -> (f64, f64, f64) {
+        let xi = (y - self.p.y0_m) / self.ka;
+        let eta = (x - self.p.x0_m) / self.ka;
+        let (s2, c2) = (2.0 * xi).sin_cos();
+        let ex2 = (2.0 * eta).exp();
+        let (ds, dh) = Self::series_from(&self.beta, s2, c2, ex2);
+        // sin ξ', cos ξ' and e^η' (ξ' = ξ − ds, η' = η − dh) from the values above: half
+        // angles by square roots (|ξ| ≤ π/2), then the small corrections (|ds|, |dh| < 10⁻³
+        // in a zone) by their Taylor series — one sin_cos and one exp fewer per vertex.
+        if ds.abs() < 0.01 && dh.abs() < 0.01 && xi.abs() <= std::f64::consts::FRAC_PI_2 {
+            let (sx, cx) = if c2 >= 0.0 {
+                let cx = ((1.0 + c2) / 2.0).sqrt();
+                (s2 / (2.0 * cx), cx)
+            } else {
+                let sx = ((1.0 - c2) / 2.0).sqrt().copysign(s2);
+                (sx, s2 / (2.0 * sx))
+            };
+            let (sd, cd) = small_sin_cos(ds);
+            (sx * cd - cx * sd, cx * cd + sx * sd, ex2.sqrt() * small_exp(-dh))
+        } else {
+            let (sxi, cxi) = (xi - ds).sin_cos();
+            (sxi, cxi, (eta - dh).exp())
+        }
+    }
+
     /// Easting/northing (metres) to longitude/latitude (degrees).
     #[inline]
     pub fn inverse(&self, x_m: f64, y_m: f64) -> (f64, f64) {
-        let xi = (y_m - self.p.y0_m) / self.ka;
-        let eta = (x_m - self.p.x0_m) / self.ka;
-        let (ds, dh) = Self::series(&self.beta, xi, eta);
-        let (xi_p, eta_p) = (xi - ds, eta - dh);
-        let (sxi, cxi) = xi_p.sin_cos();
-        let ex = eta_p.exp();
-        let sh_eta = (ex - 1.0 / ex) / 2.0;
+        let (sxi, cxi, ex) = self.inverse_start(x_m, y_m);
+        let inv_ex = 1.0 / ex;
+        let sh_eta = (ex - inv_ex) / 2.0;
         let lam = sh_eta.atan2(cxi);
         // Conformal latitude, then the geodetic latitude by its series in sin(2jχ).
-        // sin χ = sin ξ' / cosh η', cos χ = √(sinh² η' + cos² ξ') / cosh η'.
-        let ch_eta = (ex + 1.0 / ex) / 2.0;
-        let r = sh_eta.hypot(cxi);
+        // sin χ = sin ξ' / cosh η', cos χ = √(sinh² η' + cos² ξ') / cosh η'. (Both terms
+        // are at most a few units here: the plain square root needs no hypot's scaling.)
+        let inv_ch = 2.0 / (ex + inv_ex);
+        let r = (sh_eta * sh_eta + cxi * cxi).sqrt();
         let chi = sxi.atan2(r);
-        let (sc, cc) = (sxi / ch_eta, r / ch_eta);
+        let (sc, cc) = (sxi * inv_ch, r * inv_ch);
         let (s1, c1) = (2.0 * sc * cc, cc * cc - sc * sc);
         let (mut sj, mut cj) = (s1, c1);
         let mut phi = chi;
@@ -147,6 +179,22 @@ impl Tmerc {
         }
         (self.p.lon0_deg + lam.to_degrees(), phi.to_degrees())
     }
+}
+
+/// sin x and cos x for |x| < 0.01 by their Taylor series (the first omitted terms are below
+/// 10⁻²⁰).
+#[inline]
+fn small_sin_cos(x: f64) -> (f64, f64) {
+    let x2 = x * x;
+    let s = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0)));
+    let c = 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0)));
+    (s, c)
+}
+
+/// eᵡ for |x| < 0.01 by its Taylor series (to x⁸; the rest is below 10⁻²¹).
+#[inline]
+fn small_exp(x: f64) -> f64 {
+    1.0 + x * (1.0 + x / 2.0 * (1.0 + x / 3.0 * (1.0 + x / 4.0 * (1.0 + x / 5.0 * (1.0 + x / 6.0 * (1.0 + x / 7.0 * (1.0 + x / 8.0)))))))
 }
 
 #[cfg(test)]
@@ -171,6 +219,52 @@ mod tests {
             let (x, y) = t.forward(lon, lat);
             let (lo, la) = t.inverse(x, y);
             assert!((lo - lon).abs() < 1e-11 && (la - lat).abs() < 1e-11, "{lon},{lat} -> {lo},{la}");
+        }
+    }
+
+    /// The shortcut in `inverse` against the plain formulas, over a zone and beyond its edges.
+    #[test]
+    fn inverse_shortcut_matches_plain_formulas() {
+        let t = cgcs_cm(114.0);
+        let plain = |x: f64, y: f64| {
+            let xi = (y - t.p.y0_m) / t.ka;
+            let eta = (x - t.p.x0_m) / t.ka;
+            let (ds, dh) = Tmerc::series(&t.beta, xi, eta);
+            let (sxi, cxi) = (xi - ds).sin_cos();
+            let ex = (eta - dh).exp();
+            (sxi, cxi, ex)
+        };
+        let mut worst = 0.0f64;
+        for i in 0..=200 {
+            for j in -40..=40 {
+                // Northings from the equator to 85°, eastings ±400 km from the central meridian.
+                let (x, y) = (500_000.0 + j as f64 * 10_000.0, i as f64 * 47_000.0);
+                let (lon, lat) = t.inverse(x, y);
+                // Compare through the forward projection: both must land on (x, y).
+                let (fx, fy) = t.forward(lon, lat);
+                worst = worst.max((fx - x).abs()).max((fy - y).abs());
+                let (s, c, e) = plain(x, y);
+                let (s2, c2, e2) = t.inverse_start(x, y);
+                assert!(
+                    (s - s2).abs() < 4e-16 && (c - c2).abs() < 4e-16 && (e - e2).abs() < 4e-16 * e,
+                    "{x},{y}: {s} {c} {e} vs {s2} {c2} {e2}"
+                );
+            }
+        }
+        assert!(worst < 1e-6, "round trip off by {worst} m");
+        // And the shortcut's own values against the library's, near the equator and a pole.
+        for &(x, y) in &[
+            (500_000.0, 1e-3),
+            (500_000.0, -1e-3),
+            (380_000.0, 9_300_000.0),
+            (620_000.0, 10_000.0),
+        ] {
+            let (lon, lat) = t.inverse(x, y);
+            let (fx, fy) = t.forward(lon, lat);
+            assert!(
+                (fx - x).abs() < 1e-6 && (fy - y).abs() < 1e-6,
+                "{x},{y} -> {lon},{lat} -> {fx},{fy}"
+            );
         }
     }
 

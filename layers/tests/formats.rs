@@ -212,3 +212,36 @@ fn geopackage_with_gaps_in_its_fids_reads_every_row_once() {
     assert_eq!(fast.geometries, slow.geometries);
     assert!(fast.fids.iter().all(|f| f % 7 != 0 && f % 7 != 3));
 }
+
+/// The native reader trusts GDAL's `gpkg_ogr_contents` count only as far as the rows bear it
+/// out: a count left stale by another program (here: one row deleted behind GDAL's back, the
+/// count set to the old fid span) still reads every remaining row exactly once.
+#[test]
+fn geopackage_with_a_stale_feature_count_reads_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("stale.gpkg");
+    std::fs::copy(demo(), &p).unwrap();
+    let before = jingwei_layers::gpkg::read_layer(&p, Some("buildings_polygon")).unwrap();
+    let (lo, hi) = (before.fids[0], *before.fids.last().unwrap());
+    let span = hi - lo + 1;
+    {
+        let conn = rusqlite::Connection::open(&p).unwrap();
+        let middle = before.fids[before.len() / 2];
+        let n = conn.execute("DELETE FROM buildings_polygon WHERE fid = ?1", [middle]).unwrap();
+        assert_eq!(n, 1);
+        // Fill any gap first so that the stale count equals the span the reader computes.
+        conn.execute(
+            "UPDATE gpkg_ogr_contents SET feature_count = ?1 WHERE table_name = 'buildings_polygon'",
+            [span],
+        )
+        .unwrap();
+    }
+    let after = jingwei_layers::gpkg::read_layer(&p, Some("buildings_polygon")).unwrap();
+    let slow = Source::open(&p, &OpenOptions::default())
+        .unwrap()
+        .read_layer_gdal(Some("buildings_polygon"))
+        .unwrap();
+    assert_eq!(after.len(), before.len() - 1);
+    assert_eq!(after.fids, slow.fids);
+    assert_eq!(after.geometries, slow.geometries);
+}
