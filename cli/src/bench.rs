@@ -65,7 +65,7 @@ fn w1(dir: &Path) -> Result<serde_json::Value> {
     let t1 = Instant::now();
     let index = SpatialIndex::build(&b.geometries);
     let t2 = Instant::now();
-    let bbox = b.extent().context("no geometry")?;
+    let bbox = index.extent().context("no geometry")?;
     if index.len() != b.len() {
         bail!("indexed {} of {} buildings", index.len(), b.len());
     }
