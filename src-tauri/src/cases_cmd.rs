@@ -295,7 +295,7 @@ pub async fn flag_building(
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     let roles = workspace_roles(ws)?;
     let wl = ws.layer(&roles.buildings).ok_or("no buildings layer")?;
-    let (wx, wy) = crate::commands::ground_xy(ws, &view, x, y, width, height).ok_or("that point is not on the ground")?;
+    let (wx, wy) = crate::commands::ground_xy(&state, ws, &view, x, y, width, height).ok_or("that point is not on the ground")?;
     let hit = wl
         .index
         .at_point(&wl.layer.geometries, wx, wy, 0.5)
@@ -330,7 +330,8 @@ pub async fn flag_polygon(
     let mut ring: Vec<(f64, f64)> = Vec::with_capacity(points.len() + 1);
     for [x, y] in &points {
         ring.push(
-            crate::commands::ground_xy(ws, &view, *x, *y, width, height).ok_or("a corner is not on the ground (below the horizon?)")?,
+            crate::commands::ground_xy(&state, ws, &view, *x, *y, width, height)
+                .ok_or("a corner is not on the ground (below the horizon?)")?,
         );
     }
     ring.push(ring[0]);

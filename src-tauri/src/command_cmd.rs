@@ -244,7 +244,7 @@ pub async fn incident_place(
 ) -> Result<Incident, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    let (wx, wy) = crate::commands::ground_xy(ws, &view, x, y, width, height).ok_or("that point is not on the ground")?;
+    let (wx, wy) = crate::commands::ground_xy(&state, ws, &view, x, y, width, height).ok_or("that point is not on the ground")?;
     let g = Geometry::Point(Point::new(wx, wy));
     with_store(&state, ws, |s| {
         s.create_incident(

@@ -44,6 +44,8 @@ pub struct AppState {
     job: Mutex<jingwei_layers::Job>,
     /// Whether the panels work on a drill copy.
     pub(crate) drill: std::sync::atomic::AtomicBool,
+    /// The terrain of the scene last drawn: clicks and measurements find the ground on it.
+    ground: Mutex<Option<std::sync::Arc<jingwei_viewer::terrain::Ground>>>,
 }
 
 impl Default for AppState {
@@ -61,6 +63,7 @@ impl Default for AppState {
             workspace_file: Mutex::new(None),
             job: Mutex::new(jingwei_layers::Job::new()),
             drill: std::sync::atomic::AtomicBool::new(false),
+            ground: Mutex::new(None),
         }
     }
 }
@@ -76,6 +79,7 @@ fn push_scene(state: &AppState, ws: &Workspace) -> Result<(), String> {
         *extent = scene.extent_local.map(|e| (e, scene.max_height_m));
     }
     drop(extent);
+    *state.ground.lock().map_err(|e| e.to_string())? = scene.ground.clone();
     state.renderer.set_scene(scene);
     Ok(())
 }
@@ -370,9 +374,15 @@ pub(crate) fn bbox_of(g: &geo::Geometry) -> Option<[f64; 4]> {
     Some([r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
-/// The workspace point (CRS metres) under a pixel of the 3D view.
-pub(crate) fn ground_xy(ws: &Workspace, view: &View, x: f32, y: f32, width: u32, height: u32) -> Option<(f64, f64)> {
-    let [lx, lz] = view.ground_point(x, y, width, height)?;
+/// The terrain of the scene on screen, if it has one.
+pub(crate) fn ground(state: &AppState) -> Option<std::sync::Arc<jingwei_viewer::terrain::Ground>> {
+    state.ground.lock().ok()?.clone()
+}
+
+/// The workspace point (CRS metres) under a pixel of the 3D view: on the terrain where the
+/// scene has one, else on flat ground.
+pub(crate) fn ground_xy(state: &AppState, ws: &Workspace, view: &View, x: f32, y: f32, width: u32, height: u32) -> Option<(f64, f64)> {
+    let [lx, lz] = view.terrain_point(x, y, width, height, ground(state).as_deref())?;
     Some((ws.origin_xy[0] + f64::from(lx), ws.origin_xy[1] - f64::from(lz)))
 }
 
@@ -397,7 +407,7 @@ pub async fn identify(
 ) -> Result<Vec<Identified>, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    let Some((wx, wy)) = ground_xy(ws, &view, x, y, width, height) else {
+    let Some((wx, wy)) = ground_xy(&state, ws, &view, x, y, width, height) else {
         return Ok(Vec::new());
     };
     let tolerance_m = f64::from(view.metres_per_pixel(height)) * 4.0;
@@ -537,7 +547,7 @@ pub async fn cursor_position(
 ) -> Result<Option<CursorDto>, String> {
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
-    let Some((wx, wy)) = ground_xy(ws, &view, x, y, width, height) else {
+    let Some((wx, wy)) = ground_xy(&state, ws, &view, x, y, width, height) else {
         return Ok(None);
     };
     let (lon, lat) = ws.to_lonlat().and_then(|t| t.transform(wx, wy)).map_err(|e| e.to_string())?;
@@ -657,14 +667,25 @@ pub async fn measure_height(
     let guard = state.workspace.lock().map_err(|e| e.to_string())?;
     let ws = guard.as_ref().ok_or("no workspace is open")?;
     let mut best: Option<(f64, HeightDto)> = None;
+    let ground = ground(&state);
     for wl in ws
         .layers
         .iter()
         .filter(|l| l.visible && jingwei_viewer::scene::is_building_layer(&l.id, &l.layer))
     {
         let rule = jingwei_viewer::extrude::HeightRule::for_layer(&wl.layer);
-        if let Some(hit) = jingwei_viewer::pick::pick_prism(&wl.layer, &wl.index, &rule, ws.origin_xy, &view, x, y, width, height)
-            && best.as_ref().is_none_or(|(t, _)| hit.t < *t)
+        if let Some(hit) = jingwei_viewer::pick::pick_prism(
+            &wl.layer,
+            &wl.index,
+            &rule,
+            ws.origin_xy,
+            &view,
+            x,
+            y,
+            width,
+            height,
+            ground.as_deref(),
+        ) && best.as_ref().is_none_or(|(t, _)| hit.t < *t)
         {
             let f = wl.layer.feature(hit.row);
             best = Some((

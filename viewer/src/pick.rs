@@ -7,6 +7,7 @@ use jingwei_layers::{Layer, SpatialIndex};
 
 use crate::extrude::HeightRule;
 use crate::render::View;
+use crate::terrain::Ground;
 
 /// A building hit by a ray.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,7 +32,10 @@ fn polygons(g: &Geometry) -> Vec<&geo::Polygon> {
     }
 }
 
-/// The nearest building of `layer` hit by the ray through pixel (`px`, `py`).
+/// The nearest building of `layer` hit by the ray through pixel (`px`, `py`). Over a terrain
+/// (`ground`) each building stands where the scene draws it: on the lowest ground under its
+/// corners.
+#[allow(clippy::too_many_arguments)]
 pub fn pick_prism(
     layer: &Layer,
     index: &SpatialIndex,
@@ -42,6 +46,7 @@ pub fn pick_prism(
     py: f32,
     width: u32,
     height: u32,
+    ground: Option<&Ground>,
 ) -> Option<PrismHit> {
     let (o, d) = view.ray(px, py, width, height);
     // World coordinates: x east, y north, z up (local x, -z, y).
@@ -50,7 +55,8 @@ pub fn pick_prism(
     if dz >= 0.0 {
         return None;
     }
-    // The ray's stretch from the camera down to the ground bounds the candidates.
+    // The ray's stretch from the camera down to y = 0 (no ground lies lower) bounds the
+    // candidates.
     let t_ground = -oz / dz;
     let (gx, gy) = (ox + dx * t_ground, oy + dy * t_ground);
     let bbox = [ox.min(gx), oy.min(gy), ox.max(gx), oy.max(gy)];
@@ -58,6 +64,16 @@ pub fn pick_prism(
     for row in index.candidates(bbox) {
         let Some(g) = layer.geometries[row].as_ref() else { continue };
         let (base, top) = rule.heights(layer, row);
+        let lift = ground.map_or(0.0, |gr| {
+            polygons(g)
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|ring| ring.0.iter())
+                .map(|c| gr.y((c.x - origin[0]) as f32, -((c.y - origin[1]) as f32)))
+                .fold(f32::MAX, f32::min)
+        });
+        let lift = if lift == f32::MAX { 0.0 } else { f64::from(lift) };
+        let (base, top) = (base + lift, top + lift);
         let mut consider = |t: f64| {
             if t > 0.0 && best.is_none_or(|b| t < b.t) {
                 best = Some(PrismHit {

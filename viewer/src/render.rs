@@ -120,6 +120,17 @@ impl View {
         Some([p.x, p.z])
     }
 
+    /// Where the ray through a pixel meets the drawn ground — the terrain when there is one
+    /// (the first crossing along the ray, so a ridge hides what lies behind it), else y = 0 —
+    /// as local (x east, z south).
+    pub fn terrain_point(&self, px: f32, py: f32, width: u32, height: u32, ground: Option<&crate::terrain::Ground>) -> Option<[f32; 2]> {
+        let Some(g) = ground else {
+            return self.ground_point(px, py, width, height);
+        };
+        let (o, d) = self.ray(px, py, width, height);
+        g.ray_hit(o.to_array(), d.to_array()).map(|p| [p[0], p[2]])
+    }
+
     /// An oblique view framing a box of workspace coordinates (`[min_x, min_y, max_x, max_y]`,
     /// f64 metres, y north) grown by `margin_m` on every side; `origin` is the workspace origin.
     pub fn frame_world(

@@ -49,6 +49,8 @@ pub struct SceneData {
     pub max_height_m: f32,
     /// Point symbols and labels, drawn in screen space over the rendered frame.
     pub annotations: Vec<crate::overlay::Annotation>,
+    /// The drawn terrain, for picking and measuring on it; `None` over flat ground (y = 0).
+    pub ground: Option<std::sync::Arc<crate::terrain::Ground>>,
 }
 
 impl SceneData {
@@ -266,6 +268,7 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
             });
             g
         });
+    scene.ground = ground.clone().map(std::sync::Arc::new);
     let ground = ground.as_ref();
     let hidden = h.building.as_ref().and_then(|b| find_row(ws, b));
     // The selection: its layer and rows.

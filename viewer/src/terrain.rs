@@ -12,8 +12,10 @@ const GRID: usize = 256;
 /// under it may bend: a little room keeps it from sinking in).
 const LIFT_M: f32 = 2.0;
 
-/// The terrain mesh's surface, for draping: heights are read off the very triangles that are
-/// drawn, so that what lies on the ground lies on what is seen.
+/// The terrain mesh's surface, for draping and picking: heights are read off the very
+/// triangles that are drawn, so that what lies on the ground lies on what is seen, and a click
+/// finds the ground where it shows.
+#[derive(Debug, Clone)]
 pub struct Ground {
     /// Local x and z of the grid's north-west sample.
     x0: f32,
@@ -30,6 +32,58 @@ pub struct Ground {
 }
 
 impl Ground {
+    /// The highest ground (y) of the grid.
+    pub fn max_y(&self) -> f32 {
+        self.y.iter().copied().fold(0.0, f32::max)
+    }
+
+    /// Where a ray (origin `o`, unit direction `d`, local metres) first meets the drawn ground:
+    /// marched at half the grid spacing between the highest ground and y = 0 (nothing lies
+    /// lower), then bisected. `None` when the ray never comes down to the ground.
+    pub fn ray_hit(&self, o: [f32; 3], d: [f32; 3]) -> Option<[f32; 3]> {
+        if d[1] >= -1e-6 {
+            return None;
+        }
+        let at = |t: f32| [o[0] + d[0] * t, o[1] + d[1] * t, o[2] + d[2] * t];
+        let above = |t: f32| {
+            let p = at(t);
+            p[1] - self.y(p[0], p[2])
+        };
+        let t_top = ((o[1] - self.max_y()) / -d[1]).max(0.0);
+        let t_floor = o[1] / -d[1];
+        if t_floor <= 0.0 {
+            return None;
+        }
+        // Steps of half a cell along the ground track (the ray's horizontal speed sets it).
+        let horizontal = (d[0] * d[0] + d[2] * d[2]).sqrt().max(1e-6);
+        let step = (self.step_m / 2.0 / horizontal).max(0.01);
+        let (mut t0, mut t) = (t_top, t_top);
+        if above(t0) <= 0.0 {
+            return Some(at(t0));
+        }
+        while t < t_floor {
+            t = (t + step).min(t_floor);
+            if above(t) <= 0.0 {
+                // The crossing lies in (t0, t]: halve it down to a millimetre or so.
+                let mut hi = t;
+                for _ in 0..40 {
+                    let mid = (t0 + hi) / 2.0;
+                    if above(mid) > 0.0 {
+                        t0 = mid
+                    } else {
+                        hi = mid
+                    }
+                    if hi - t0 < 1e-3 {
+                        break;
+                    }
+                }
+                return Some(at(hi));
+            }
+            t0 = t;
+        }
+        Some(at(t_floor))
+    }
+
     /// Height (y) of the drawn ground at a local point (x east, z south); 0 off the grid.
     pub fn y(&self, x: f32, z: f32) -> f32 {
         let (fi, fj) = ((x - self.x0) / self.dx, (z - self.z0) / self.dz);

@@ -268,7 +268,19 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
         fov_deg: 45.0,
     };
     let (w, h) = (320u32, 240u32);
-    let hit = pick_prism(&b.layer, &b.index, &rule, ws.origin_xy, &view, (w / 2) as f32, (h / 2) as f32, w, h).expect("a building is hit");
+    let hit = pick_prism(
+        &b.layer,
+        &b.index,
+        &rule,
+        ws.origin_xy,
+        &view,
+        (w / 2) as f32,
+        (h / 2) as f32,
+        w,
+        h,
+        None,
+    )
+    .expect("a building is hit");
     // The hit lies on the surface of the building picked, high above the ground …
     let g = b.layer.geometries[hit.row].as_ref().unwrap();
     let at = geo::Point::new(hit.point[0], hit.point[1]);
@@ -542,6 +554,105 @@ fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
     shades.sort_unstable();
     shades.dedup();
     assert!(shades.len() > 12, "{} shades", shades.len());
+}
+
+#[test]
+fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
+    use jingwei_viewer::extrude::HeightRule;
+    use jingwei_viewer::pick::pick_prism;
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    let mut ws = None;
+    jingwei_layers::Workspace::load_file(&mut ws, &shared.join("raster/srtm3_N42E001_andorra.tif"), None).unwrap();
+    jingwei_layers::Workspace::load_file(&mut ws, &shared.join("osm/andorra_osm.gpkg"), None).unwrap();
+    let ws = ws.unwrap();
+    let scene = build_scene(&ws);
+    let ground = scene.ground.as_deref().expect("the scene keeps its terrain");
+    let e = scene.extent_local.unwrap();
+    let (w, h) = (320u32, 240u32);
+    // The pixel whose centre is the centre of the frame (the ray through the target).
+    let (cx, cy) = (w as f32 / 2.0 - 0.5, h as f32 / 2.0 - 0.5);
+    // Aim at ground points across the valley from a steep and from a low camera: the click
+    // lands on the drawn ground, in front of every ridge, and (seen steeply) on the point aimed at.
+    let mut flat_misses = 0;
+    for k in 0..12 {
+        let (x, z) = (
+            e[0] + (e[2] - e[0]) * (0.2 + 0.05 * k as f32),
+            e[1] + (e[3] - e[1]) * (0.75 - 0.04 * k as f32),
+        );
+        let aim = [x, ground.y(x, z), z];
+        for (pitch, distance) in [(75.0f32, 1500.0f32), (20.0, 4000.0)] {
+            let view = View {
+                target: aim,
+                distance_m: distance,
+                pitch_deg: pitch,
+                yaw_deg: 30.0 * k as f32,
+                fov_deg: 45.0,
+            };
+            let [px, pz] = view.terrain_point(cx, cy, w, h, Some(ground)).expect("on the ground");
+            let (o, d) = view.ray(cx, cy, w, h);
+            let t = ((px - o.x).powi(2) + (pz - o.z).powi(2)).sqrt() / (d.x * d.x + d.z * d.z).sqrt();
+            let ray_y = o.y + d.y * t;
+            assert!(
+                (ray_y - ground.y(px, pz)).abs() < 0.5,
+                "the point is on the ground: {ray_y} vs {}",
+                ground.y(px, pz)
+            );
+            // Nothing before it along the ray is under the ground.
+            for i in 1..200 {
+                let s = t * i as f32 / 200.0;
+                let p = o + d * s;
+                assert!(
+                    p.y > ground.y(p.x, p.z) - 0.5,
+                    "the ray went through a ridge before the point found"
+                );
+            }
+            if pitch > 70.0 {
+                assert!((px - aim[0]).abs() < 2.0 && (pz - aim[2]).abs() < 2.0, "{px},{pz} vs {aim:?}");
+            }
+            // The flat-ground answer would have been far off on these slopes.
+            let [fx, fz] = view.ground_point(cx, cy, w, h).unwrap();
+            flat_misses += usize::from((fx - px).hypot(fz - pz) > 50.0);
+        }
+    }
+    assert!(flat_misses >= 12, "only {flat_misses} of 24 clicks moved with the terrain");
+    // A building's wall is picked where the scene draws it: lifted onto the ground.
+    let b = ws.layer("buildings").unwrap();
+    let rule = HeightRule::for_layer(&b.layer);
+    let row = (0..b.layer.len())
+        .filter(|r| b.layer.geometries[*r].is_some())
+        .max_by(|x, y| {
+            let a = geo::Area::unsigned_area(b.layer.geometries[*x].as_ref().unwrap());
+            let c = geo::Area::unsigned_area(b.layer.geometries[*y].as_ref().unwrap());
+            a.total_cmp(&c)
+        })
+        .unwrap();
+    let g = b.layer.geometries[row].as_ref().unwrap();
+    let c = geo::Centroid::centroid(g).unwrap();
+    let (lx, lz) = ((c.x() - ws.origin_xy[0]) as f32, -((c.y() - ws.origin_xy[1]) as f32));
+    let (base, top) = rule.heights(&b.layer, row);
+    let lift = geo::CoordsIter::coords_iter(g)
+        .map(|q| ground.y((q.x - ws.origin_xy[0]) as f32, -((q.y - ws.origin_xy[1]) as f32)))
+        .fold(f32::MAX, f32::min);
+    assert!(
+        lift > 100.0,
+        "Andorra's buildings stand in valleys well above the lowest ground: {lift}"
+    );
+    let view = View {
+        target: [lx, lift + ((base + top) / 2.0) as f32, lz],
+        distance_m: 300.0,
+        pitch_deg: 60.0,
+        yaw_deg: 0.0,
+        fov_deg: 45.0,
+    };
+    let hit = pick_prism(&b.layer, &b.index, &rule, ws.origin_xy, &view, cx, cy, w, h, Some(ground)).expect("the building is hit");
+    assert_eq!(hit.row, row);
+    assert!(
+        (hit.base_m - (base + f64::from(lift))).abs() < 1e-3 && hit.point[2] >= hit.base_m && hit.point[2] <= hit.top_m + 1e-6,
+        "{hit:?}"
+    );
+    // On flat ground the same ray passes high over the unlifted prism.
+    let flat = pick_prism(&b.layer, &b.index, &rule, ws.origin_xy, &view, cx, cy, w, h, None);
+    assert!(flat.is_none_or(|f| f.row != row || f.t > hit.t + 1.0), "{flat:?}");
 }
 
 #[test]
