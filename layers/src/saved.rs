@@ -3,6 +3,10 @@
 //! `jingwei_metadata` records the CRS, origin, layer tree (titles, groups, visibility, order)
 //! and the view. Whatever else the file holds (cases, incidents) is kept.
 //!
+//! A city model's 3D surfaces (CityJSON, glTF) go into an attribute table
+//! `jingwei_surfaces_<table>` beside its footprints: one row per feature, its surfaces packed as
+//! little-endian counts and x, y, z triples (see [`pack_surfaces`]).
+//!
 //! A save writes a copy next to the file and renames it over the original only when complete,
 //! so a crash while saving leaves the last saved workspace intact.
 
@@ -147,6 +151,35 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
         let keep: Vec<&str> = saved.layers.iter().map(|l| l.table.as_str()).collect();
         let json = serde_json::to_string(&saved).map_err(|e| corrupt(&tmp, e))?;
         let tx = conn.unchecked_transaction().map_err(|e| corrupt(&tmp, e))?;
+        // Surface tables are written afresh each time.
+        let old_surfaces: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'jingwei\\_surfaces\\_%' ESCAPE '\\'")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| corrupt(&tmp, e))?;
+        for t in &old_surfaces {
+            tx.execute("DELETE FROM gpkg_contents WHERE table_name = ?1", [t])
+                .map_err(|e| corrupt(&tmp, e))?;
+            tx.execute_batch(&format!("DROP TABLE \"{t}\";")).map_err(|e| corrupt(&tmp, e))?;
+        }
+        for (wl, sl) in ws.layers.iter().zip(&saved.layers) {
+            let Some(surfaces) = &wl.surfaces else { continue };
+            let t = surfaces_table(&sl.table);
+            tx.execute_batch(&format!("CREATE TABLE \"{t}\" (row INTEGER PRIMARY KEY, surfaces BLOB NOT NULL);"))
+                .map_err(|e| corrupt(&tmp, e))?;
+            tx.execute(
+                "INSERT INTO gpkg_contents(table_name, data_type, identifier, description, srs_id) VALUES (?1, 'attributes', ?1, ?2, NULL)",
+                params![t, format!("Jingwei: 3D surfaces of {}", sl.table)],
+            )
+            .map_err(|e| corrupt(&tmp, e))?;
+            let mut insert = tx
+                .prepare(&format!("INSERT INTO \"{t}\"(row, surfaces) VALUES (?1, ?2)"))
+                .map_err(|e| corrupt(&tmp, e))?;
+            for (row, faces) in surfaces.rows.iter().enumerate().filter(|(_, f)| !f.is_empty()) {
+                insert
+                    .execute(params![row as i64, pack_surfaces(faces)])
+                    .map_err(|e| corrupt(&tmp, e))?;
+            }
+        }
         for t in old.iter().filter(|t| !keep.contains(&t.as_str())) {
             for sql in [
                 "DELETE FROM gpkg_geometry_columns WHERE table_name = ?1",
@@ -218,7 +251,104 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         wl.synthetic = l.synthetic;
         wl.opacity = l.opacity;
         wl.style = l.style.clone();
+        if let Some(surfaces) = read_surfaces(path, &l.table, wl.layer.len())? {
+            wl.surfaces = Some(std::sync::Arc::new(surfaces));
+        }
     }
     ws.attribution = saved.attribution;
     Ok((ws, saved.view))
+}
+
+fn surfaces_table(table: &str) -> String {
+    format!("jingwei_surfaces_{table}")
+}
+
+/// One feature's surfaces as bytes: the number of surfaces, then for each its number of rings,
+/// for each ring its number of points and the points' x, y, z (u32 and f64, little-endian).
+pub fn pack_surfaces(faces: &[crate::cityjson::Surface]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend((faces.len() as u32).to_le_bytes());
+    for face in faces {
+        out.extend((face.len() as u32).to_le_bytes());
+        for ring in face {
+            out.extend((ring.len() as u32).to_le_bytes());
+            for p in ring {
+                for v in p {
+                    out.extend(v.to_le_bytes());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The inverse of [`pack_surfaces`]; `None` when the bytes are not such a packing.
+pub fn unpack_surfaces(bytes: &[u8]) -> Option<Vec<crate::cityjson::Surface>> {
+    struct Cursor<'a>(&'a [u8]);
+    impl Cursor<'_> {
+        fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+            let (head, rest) = self.0.split_at_checked(N)?;
+            self.0 = rest;
+            head.try_into().ok()
+        }
+        /// A count, refused when even `min_bytes` per item would not fit in what is left.
+        fn count(&mut self, min_bytes: usize) -> Option<usize> {
+            let n = u32::from_le_bytes(self.take()?) as usize;
+            (n.saturating_mul(min_bytes) <= self.0.len()).then_some(n)
+        }
+    }
+    let mut c = Cursor(bytes);
+    let n_faces = c.count(4)?;
+    let mut faces = Vec::with_capacity(n_faces);
+    for _ in 0..n_faces {
+        let n_rings = c.count(4)?;
+        let mut face = Vec::with_capacity(n_rings);
+        for _ in 0..n_rings {
+            let n = c.count(24)?;
+            let mut ring = Vec::with_capacity(n);
+            for _ in 0..n {
+                let mut p = [0.0f64; 3];
+                for v in &mut p {
+                    *v = f64::from_le_bytes(c.take()?);
+                }
+                ring.push(p);
+            }
+            face.push(ring);
+        }
+        faces.push(face);
+    }
+    c.0.is_empty().then_some(faces)
+}
+
+/// The surfaces saved with layer table `table` of `rows` rows, if it has any.
+fn read_surfaces(path: &Path, table: &str, rows: usize) -> Result<Option<crate::cityjson::Surfaces>> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| corrupt(path, e))?;
+    let t = surfaces_table(table);
+    let exists: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [&t],
+            |r| r.get(0),
+        )
+        .map_err(|e| corrupt(path, e))?;
+    if !exists {
+        return Ok(None);
+    }
+    let mut out = crate::cityjson::Surfaces {
+        rows: vec![Vec::new(); rows],
+    };
+    let mut st = conn
+        .prepare(&format!("SELECT row, surfaces FROM \"{t}\""))
+        .map_err(|e| corrupt(path, e))?;
+    let mut q = st.query([]).map_err(|e| corrupt(path, e))?;
+    while let Some(r) = q.next().map_err(|e| corrupt(path, e))? {
+        let row: i64 = r.get(0).map_err(|e| corrupt(path, e))?;
+        let bytes: Vec<u8> = r.get(1).map_err(|e| corrupt(path, e))?;
+        let slot = usize::try_from(row)
+            .ok()
+            .and_then(|i| out.rows.get_mut(i))
+            .ok_or_else(|| corrupt(path, format!("{t}: row {row} is not a feature of {table}")))?;
+        *slot = unpack_surfaces(&bytes).ok_or_else(|| corrupt(path, format!("{t}: the surfaces of row {row} are damaged")))?;
+    }
+    Ok(Some(out))
 }

@@ -124,3 +124,65 @@ fn the_highest_level_of_detail_with_surfaces_is_drawn() {
     assert_eq!(layers.len(), 1);
     assert_eq!(layers[0].surfaces.rows[0].len(), 4);
 }
+
+/// A saved workspace keeps a city model's 3D surfaces, not only its footprints: saved, opened,
+/// saved again and opened again they are the same; a layer removed takes its surfaces along.
+#[test]
+fn a_saved_workspace_keeps_the_city_models_surfaces() {
+    let mut ws = None;
+    Workspace::load_file(&mut ws, &shared().join("3d/cityjson/delft.json"), None).unwrap();
+    let ws = ws.unwrap();
+    let with: Vec<usize> = (0..ws.layers.len()).filter(|&i| ws.layers[i].surfaces.is_some()).collect();
+    assert!(!with.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("delft.gpkg");
+    jingwei_layers::saved::save_workspace(&ws, &file, None).unwrap();
+    let (back, _) = jingwei_layers::saved::open_workspace(&file).unwrap();
+    assert_eq!(back.layers.len(), ws.layers.len());
+    for (a, b) in ws.layers.iter().zip(&back.layers) {
+        assert_eq!(a.surfaces, b.surfaces, "layer {}", a.id);
+    }
+    // Saved over itself, and with the buildings gone.
+    jingwei_layers::saved::save_workspace(&back, &file, None).unwrap();
+    let (mut again, _) = jingwei_layers::saved::open_workspace(&file).unwrap();
+    assert_eq!(again.layers[with[0]].surfaces, ws.layers[with[0]].surfaces);
+    let gone = again.layers.remove(with[0]);
+    jingwei_layers::saved::save_workspace(&again, &file, None).unwrap();
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'jingwei_surfaces_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables.len(), with.len() - 1, "{tables:?}");
+    assert!(tables.iter().all(|t| !t.ends_with(&format!("layer_{}", gone.id))), "{tables:?}");
+    // Damaged bytes are refused, never read past.
+    let faces = &ws.layers[with[0]].surfaces.as_ref().unwrap().rows[0];
+    let packed = jingwei_layers::saved::pack_surfaces(faces);
+    assert_eq!(jingwei_layers::saved::unpack_surfaces(&packed).as_ref(), Some(faces));
+    assert!(jingwei_layers::saved::unpack_surfaces(&packed[..packed.len() - 3]).is_none());
+    let mut huge = packed.clone();
+    huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(jingwei_layers::saved::unpack_surfaces(&huge).is_none());
+    // A damaged row names the file and the table.
+    drop(conn);
+    let (mut one, _) = jingwei_layers::saved::open_workspace(&file).unwrap();
+    let k = (0..one.layers.len())
+        .find(|&i| one.layers[i].surfaces.is_some())
+        .expect("Delft has more than one layer with surfaces");
+    {
+        one.layers.truncate(k + 1);
+        jingwei_layers::saved::save_workspace(&one, &file, None).unwrap();
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        let t = format!(
+            "jingwei_surfaces_layer_{}",
+            one.layers[k].id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+        );
+        conn.execute(&format!("UPDATE \"{t}\" SET surfaces = x'0102'"), []).unwrap();
+        drop(conn);
+        let err = jingwei_layers::saved::open_workspace(&file).unwrap_err().to_string();
+        assert!(err.contains("delft.gpkg") && err.contains("damaged"), "{err}");
+    }
+}
