@@ -114,9 +114,21 @@ fn screen_line(
         }
         p
     };
+    // Over a terrain each segment is cut where it crosses the drawn triangles' edges and every
+    // piece lifted at its ends: the line then follows the ground over a ridge instead of
+    // cutting through it.
+    let mut pieces: Vec<([f32; 3], [f32; 3])> = Vec::new();
     for w in l.0.windows(2) {
-        let a = lift(local(w[0].x, w[0].y, h, origin));
-        let b = lift(local(w[1].x, w[1].y, h, origin));
+        let (a, b) = (local(w[0].x, w[0].y, h, origin), local(w[1].x, w[1].y, h, origin));
+        let mut ts = vec![0.0f32];
+        if let Some(g) = ground {
+            ts.extend(g.crossings([a[0], a[2]], [b[0], b[2]]));
+        }
+        ts.push(1.0);
+        let at = |t: f32| [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+        pieces.extend(ts.windows(2).map(|t| (lift(at(t[0])), lift(at(t[1])))));
+    }
+    for (a, b) in pieces {
         if (a[0] - b[0]).abs() + (a[2] - b[2]).abs() < 1e-3 {
             continue;
         }

@@ -37,6 +37,38 @@ impl Ground {
         self.y.iter().copied().fold(0.0, f32::max)
     }
 
+    /// The fractions (0, 1 exclusive, ascending) along the ground track from `a` to `b` (local
+    /// x, z) where it crosses a grid line or a cell's diagonal: between two of them the track
+    /// stays on one drawn triangle, so a line lifted at those points lies on the ground.
+    pub fn crossings(&self, a: [f32; 2], b: [f32; 2]) -> Vec<f32> {
+        let (ua, va) = ((a[0] - self.x0) / self.dx, (a[1] - self.z0) / self.dz);
+        let (ub, vb) = ((b[0] - self.x0) / self.dx, (b[1] - self.z0) / self.dz);
+        let last = (GRID - 1) as f32;
+        let mut ts = Vec::new();
+        // Where f(t) = f0 + (f1 - f0) t passes an integer k in the grid's range.
+        let mut cut = |f0: f32, f1: f32, lo: f32, hi: f32| {
+            if (f1 - f0).abs() < 1e-9 {
+                return;
+            }
+            let (from, to) = (f0.min(f1).max(lo).ceil(), f0.max(f1).min(hi).floor());
+            let mut k = from;
+            while k <= to && ts.len() < 65_536 {
+                let t = (k - f0) / (f1 - f0);
+                if t > 0.0 && t < 1.0 {
+                    ts.push(t);
+                }
+                k += 1.0;
+            }
+        };
+        cut(ua, ub, 0.0, last);
+        cut(va, vb, 0.0, last);
+        // The diagonals: u − v is a whole number along each.
+        cut(ua - va, ub - vb, -last, last);
+        ts.sort_by(f32::total_cmp);
+        ts.dedup_by(|x, y| (*x - *y).abs() < 1e-6);
+        ts
+    }
+
     /// Where a ray (origin `o`, unit direction `d`, local metres) first meets the drawn ground:
     /// marched at half the grid spacing between the highest ground and y = 0 (nothing lies
     /// lower), then bisected. `None` when the ray never comes down to the ground.

@@ -615,6 +615,28 @@ fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
         }
     }
     assert!(flat_misses >= 12, "only {flat_misses} of 24 clicks moved with the terrain");
+    // A pixel-wide line across the valleys follows the ground between its vertices too.
+    let mut ws2 = ws.clone();
+    let roads = ws2.layers.iter().position(|l| l.id == "roads").expect("roads");
+    ws2.layers[roads].style = Some(serde_json::json!({"line_width_px": 3}));
+    let lined = build_scene(&ws2);
+    let line = lined
+        .meshes
+        .iter()
+        .find(|m| m.kind == jingwei_viewer::scene::MeshKind::ScreenLine && m.layer_id == "roads")
+        .expect("roads drawn in pixels");
+    let mut under = 0;
+    let quads = line.mesh.positions.chunks_exact(4).collect::<Vec<_>>();
+    for q in &quads {
+        // The quad runs from q[0] to q[2]; its middle must not be inside the ground.
+        let m = [(q[0][0] + q[2][0]) / 2.0, (q[0][1] + q[2][1]) / 2.0, (q[0][2] + q[2][2]) / 2.0];
+        under += usize::from(m[1] < ground.y(m[0], m[2]) + 1.0);
+    }
+    assert!(
+        !quads.is_empty() && under == 0,
+        "{under} of {} pieces cut into the ground",
+        quads.len()
+    );
     // A building's wall is picked where the scene draws it: lifted onto the ground.
     let b = ws.layer("buildings").unwrap();
     let rule = HeightRule::for_layer(&b.layer);
