@@ -342,7 +342,7 @@ pub fn place(path: &Path, tris: &Triangles, at: &Placement, crs: &Crs) -> Result
         ],
         columns: vec![
             Column::Text(vec![Some(name.as_str().into())]),
-            Column::Integer(vec![Some(tris.len() as i64)]),
+            Column::Integer(vec![Some(tris.len() as i64)].into()),
         ],
         fids: vec![1],
         geometries: vec![Some(Geometry::Polygon(hull.convex_hull()))],

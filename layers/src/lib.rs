@@ -41,5 +41,5 @@ pub use job::{Cancelled, Job};
 pub use layer::{FeatureRef, Layer, ValiditySummary};
 pub use source::{LayerInfo, OpenOptions, Source};
 pub use validity::RepairMode;
-pub use value::{Column, FieldDef, FieldKind, Value};
+pub use value::{Column, FieldDef, FieldKind, Nullable, Value};
 pub use workspace::{Workspace, WorkspaceLayer};

@@ -44,8 +44,8 @@ fn cmp_col(c: &Column, a: usize, b: usize, desc: bool) -> Ordering {
         }
     }
     match c {
-        Column::Integer(v) => opt(v[a], v[b], desc, |x, y| x.cmp(&y)),
-        Column::Real(v) => opt(v[a], v[b], desc, |x, y| x.total_cmp(&y)),
+        Column::Integer(v) => opt(v.get(a), v.get(b), desc, |x, y| x.cmp(&y)),
+        Column::Real(v) => opt(v.get(a), v.get(b), desc, |x, y| x.total_cmp(&y)),
         Column::Text(v) => opt(v[a].as_deref(), v[b].as_deref(), desc, |x, y| x.cmp(y)),
     }
 }
@@ -70,8 +70,8 @@ pub fn order(layer: &Layer, q: &TableQuery) -> Result<Vec<u32>, String> {
             layer.fids[r].to_string().contains(n.as_str())
                 || layer.columns.iter().any(|c| match c {
                     Column::Text(v) => v[r].as_deref().is_some_and(|s| s.to_lowercase().contains(n.as_str())),
-                    Column::Integer(v) => v[r].is_some_and(|x| x.to_string().contains(n.as_str())),
-                    Column::Real(v) => v[r].is_some_and(|x| x.to_string().contains(n.as_str())),
+                    Column::Integer(v) => v.get(r).is_some_and(|x| x.to_string().contains(n.as_str())),
+                    Column::Real(v) => v.get(r).is_some_and(|x| x.to_string().contains(n.as_str())),
                 })
         })
         .collect();

@@ -124,13 +124,104 @@ impl Serialize for Value {
     }
 }
 
+/// Numbers of one column with their NULLs: the values and a validity flag per row (9 bytes a
+/// row where `Vec<Option<_>>` takes 16). A NULL row's value is the type's default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Nullable<T> {
+    values: Vec<T>,
+    valid: Vec<bool>,
+}
+
+impl<T: Copy + Default> Nullable<T> {
+    /// An empty column with room for `capacity` rows.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Nullable {
+            values: Vec::with_capacity(capacity),
+            valid: Vec::with_capacity(capacity),
+        }
+    }
+    /// `n` NULLs.
+    pub fn nulls(n: usize) -> Self {
+        Nullable {
+            values: vec![T::default(); n],
+            valid: vec![false; n],
+        }
+    }
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+    /// The value of `row` (`None` for NULL or past the end).
+    #[inline]
+    pub fn get(&self, row: usize) -> Option<T> {
+        self.valid.get(row).copied().unwrap_or(false).then(|| self.values[row])
+    }
+    /// Append a value.
+    pub fn push(&mut self, v: Option<T>) {
+        self.values.push(v.unwrap_or_default());
+        self.valid.push(v.is_some());
+    }
+    /// Every row in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<T>> + '_ {
+        self.values.iter().zip(&self.valid).map(|(v, ok)| ok.then_some(*v))
+    }
+    /// Disjoint writable parts of `counts` rows each (for filling in parallel).
+    pub fn split_mut(&mut self, counts: &[usize]) -> Vec<NullableSlice<'_, T>> {
+        let (mut values, mut valid) = (self.values.as_mut_slice(), self.valid.as_mut_slice());
+        let mut out = Vec::with_capacity(counts.len());
+        for &c in counts {
+            let (v, vr) = std::mem::take(&mut values).split_at_mut(c);
+            let (ok, okr) = std::mem::take(&mut valid).split_at_mut(c);
+            out.push(NullableSlice { values: v, valid: ok });
+            values = vr;
+            valid = okr;
+        }
+        out
+    }
+}
+
+impl<T: Copy + Default> FromIterator<Option<T>> for Nullable<T> {
+    fn from_iter<I: IntoIterator<Item = Option<T>>>(iter: I) -> Self {
+        let mut n = Nullable::with_capacity(0);
+        for v in iter {
+            n.push(v);
+        }
+        n
+    }
+}
+
+impl<T: Copy + Default> From<Vec<Option<T>>> for Nullable<T> {
+    fn from(v: Vec<Option<T>>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+/// A writable part of a [`Nullable`] column.
+pub struct NullableSlice<'a, T> {
+    values: &'a mut [T],
+    valid: &'a mut [bool],
+}
+
+impl<T: Copy + Default> NullableSlice<'_, T> {
+    /// Set row `i` of the part.
+    #[inline]
+    pub fn set(&mut self, i: usize, v: Option<T>) {
+        self.values[i] = v.unwrap_or_default();
+        self.valid[i] = v.is_some();
+    }
+}
+
 /// Values of one field for all features of a layer, stored compactly by type.
 #[derive(Debug, Clone)]
 pub enum Column {
     /// Integers (and booleans stored as 0/1 when the kind is `Boolean`).
-    Integer(Vec<Option<i64>>),
+    Integer(Nullable<i64>),
     /// Reals.
-    Real(Vec<Option<f64>>),
+    Real(Nullable<f64>),
     /// Text and every text-like kind (dates, times, others). Shared (`Arc`) so that repeated
     /// values (land-use classes, zone types) are stored once.
     Text(Vec<Option<std::sync::Arc<str>>>),
@@ -140,8 +231,8 @@ impl Column {
     /// An empty column suited to `kind`, with room for `capacity` rows.
     pub fn for_kind(kind: FieldKind, capacity: usize) -> Column {
         match kind {
-            FieldKind::Integer | FieldKind::Boolean => Column::Integer(Vec::with_capacity(capacity)),
-            FieldKind::Real => Column::Real(Vec::with_capacity(capacity)),
+            FieldKind::Integer | FieldKind::Boolean => Column::Integer(Nullable::with_capacity(capacity)),
+            FieldKind::Real => Column::Real(Nullable::with_capacity(capacity)),
             _ => Column::Text(Vec::with_capacity(capacity)),
         }
     }
@@ -180,12 +271,12 @@ impl Column {
     /// The value of row `row`, typed by `kind`.
     pub fn get(&self, row: usize, kind: FieldKind) -> Value {
         match self {
-            Column::Integer(v) => match (v.get(row).copied().flatten(), kind) {
+            Column::Integer(v) => match (v.get(row), kind) {
                 (None, _) => Value::Null,
                 (Some(i), FieldKind::Boolean) => Value::Boolean(i != 0),
                 (Some(i), _) => Value::Integer(i),
             },
-            Column::Real(v) => v.get(row).copied().flatten().map_or(Value::Null, Value::Real),
+            Column::Real(v) => v.get(row).map_or(Value::Null, Value::Real),
             Column::Text(v) => match v.get(row).and_then(|s| s.as_deref()) {
                 None => Value::Null,
                 Some(s) => match kind {
@@ -196,5 +287,34 @@ impl Column {
                 },
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nullable_keeps_values_and_nulls_apart() {
+        let mut n: Nullable<i64> = vec![Some(0), None, Some(-7)].into();
+        n.push(None);
+        n.push(Some(i64::MIN));
+        assert_eq!(n.len(), 5);
+        assert_eq!(n.iter().collect::<Vec<_>>(), vec![Some(0), None, Some(-7), None, Some(i64::MIN)]);
+        assert_eq!((n.get(1), n.get(4), n.get(5)), (None, Some(i64::MIN), None));
+        // Parts written separately land in their own rows.
+        let mut m: Nullable<f64> = Nullable::nulls(5);
+        {
+            let mut parts = m.split_mut(&[2, 0, 3]);
+            parts[0].set(1, Some(1.5));
+            parts[2].set(0, Some(f64::NAN));
+            parts[2].set(2, Some(-0.0));
+        }
+        let got: Vec<Option<f64>> = m.iter().collect();
+        assert_eq!(got[..2], [None, Some(1.5)]);
+        assert!(got[2].is_some_and(f64::is_nan) && got[3].is_none() && got[4] == Some(-0.0));
+        let col = Column::Integer(vec![Some(1), None].into());
+        assert_eq!(col.get(0, FieldKind::Boolean), Value::Boolean(true));
+        assert_eq!(col.get(1, FieldKind::Integer), Value::Null);
     }
 }

@@ -248,7 +248,7 @@ mod tests {
                 alias: String::new(),
                 kind: jingwei_layers::FieldKind::Real,
             }],
-            columns: vec![jingwei_layers::Column::Real(vec![Some(30.0)])],
+            columns: vec![jingwei_layers::Column::Real(vec![Some(30.0)].into())],
             fids: vec![1],
             geometries: vec![Some(Geometry::Polygon(Polygon::new(ring, vec![])))],
             encoding: None,
@@ -301,7 +301,7 @@ mod tests {
             })
             .collect();
         l.fids = (1..=10_000).collect();
-        l.columns = vec![jingwei_layers::Column::Real(vec![Some(30.0); 10_000])];
+        l.columns = vec![jingwei_layers::Column::Real(vec![Some(30.0); 10_000].into())];
         let m = extrude_layer(&l, &HeightRule::default(), origin);
         let chunks = m.chunks();
         assert!(chunks.len() >= 2);

@@ -618,7 +618,7 @@ mod tests {
                 alias: String::new(),
                 kind: jingwei_layers::FieldKind::Real,
             }],
-            columns: vec![jingwei_layers::Column::Real(values.to_vec())],
+            columns: vec![jingwei_layers::Column::Real(values.to_vec().into())],
             fids: (1..=values.len() as i64).collect(),
             geometries: vec![None; values.len()],
             encoding: None,
