@@ -136,8 +136,9 @@ fn read_counted(path: &Path, plan: &Plan, counts: Vec<usize>, job: &crate::job::
     let n: usize = counts.iter().sum();
     let fields = plan.fields.clone();
     let mut fids = vec![0i64; n];
+    // Set to None by both threads: the first touch of each page is most of the cost.
     let mut geometries: Vec<Option<geo::Geometry>> = Vec::with_capacity(n);
-    geometries.resize_with(n, || None);
+    geometries.par_extend((0..n).into_par_iter().map(|_| None));
     let mut columns: Vec<Column> = fields
         .iter()
         .map(|f| match Column::for_kind(f.kind, 0) {
@@ -238,7 +239,8 @@ fn read_range_into(
     let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
     let mut rows = st.query([a, b]).map_err(sql_err)?;
     let mut issues = Vec::new();
-    let mut interned: Vec<std::collections::HashMap<Vec<u8>, std::sync::Arc<str>>> = (0..cols.len()).map(|_| Default::default()).collect();
+    type Interned = std::collections::HashMap<Vec<u8>, std::sync::Arc<str>, std::hash::BuildHasherDefault<ShortHash>>;
+    let mut interned: Vec<Interned> = (0..cols.len()).map(|_| Default::default()).collect();
     let mut i = 0usize;
     while let Some(row) = rows.next().map_err(sql_err)? {
         if i >= fid_out.len() {
@@ -305,6 +307,27 @@ fn read_range_into(
         return Err(Declined(CHANGED.into()));
     }
     Ok(issues)
+}
+
+/// A quick hash for the short text values interned while reading (at most 1,024 per column,
+/// so collisions cannot pile up): a multiply-rotate over 8-byte words instead of SipHash.
+#[derive(Default)]
+struct ShortHash(u64);
+
+impl std::hash::Hasher for ShortHash {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut mix = |w: u64| self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            mix(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        mix(u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 56));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Stream a feature table's raw geometry (WKB, GeoPackage header removed) in chunks of about
