@@ -24,13 +24,25 @@ fn vertex(v: Vertex) -> Out {
     let cp = position_world_to_clip(p.xyz);
     let cq = position_world_to_clip(q.xyz);
     let half = view.viewport.zw * 0.5;
-    var d = (cq.xy / cq.w - cp.xy / cp.w) * half;
+    // A segment reaching behind the camera is cut where it comes in front of it (clip space is
+    // linear along the segment, so the end behind moves to where w is just positive): measured
+    // to an end behind, the sideways direction would flip, and offsets scaled by a negative w
+    // make the near-plane clip of the quad's diagonal run off across the screen.
+    let eps = 1e-3;
+    var a = cp;
+    var b = cq;
+    if (b.w < eps && a.w >= eps) {
+        b = mix(a, b, (a.w - eps) / (a.w - b.w));
+    } else if (a.w < eps && b.w >= eps) {
+        a = mix(b, a, (b.w - eps) / (b.w - a.w));
+    }
+    var d = (b.xy / b.w - a.xy / a.w) * half;
     if (length(d) < 1e-6) {
         d = vec2<f32>(1.0, 0.0);
     }
     let n = normalize(vec2<f32>(-d.y, d.x));
     var out: Out;
-    out.position = vec4<f32>(cp.xy + n * v.other.w / half * cp.w, cp.z, cp.w);
+    out.position = vec4<f32>(a.xy + n * v.other.w / half * a.w, a.z, a.w);
     return out;
 }
 

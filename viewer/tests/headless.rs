@@ -678,6 +678,45 @@ fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
 }
 
 #[test]
+fn a_pixel_line_running_behind_a_low_camera_keeps_its_width() {
+    // A north–south line, 4 px wide, from 1 km behind a low camera to 3 km ahead of it: the
+    // part behind the camera must not flip the line's sideways direction on screen.
+    use geo::{Geometry, LineString};
+    let (x0, y0) = (500_000.0, 3_400_000.0);
+    let layer = jingwei_layers::Layer::single(
+        "pipes",
+        Some(jingwei_layers::Crs::from_epsg(4547).unwrap()),
+        Geometry::LineString(LineString::from(vec![(x0 + 3.0, y0 - 1000.0), (x0 + 3.0, y0 + 3000.0)])),
+    );
+    let mut ws = Workspace::new(jingwei_layers::Crs::from_epsg(4547).unwrap()).unwrap();
+    ws.origin_xy = [x0, y0];
+    ws.add_layer(layer, RepairMode::Keep).unwrap();
+    ws.layers[0].style = Some(serde_json::json!({"line_width_px": 4, "stroke": "#ff0000"}));
+    let scene = build_scene(&ws);
+    let (w, h) = (240u32, 180u32);
+    let mut r = Renderer::new(w, h).unwrap();
+    r.set_scene(&scene);
+    // Seen from the south, 40 m away at 12°: the camera stands over the line's southern part.
+    r.set_view(&View {
+        target: [3.0, 0.0, -30.0],
+        distance_m: 40.0,
+        pitch_deg: 12.0,
+        yaw_deg: 0.0,
+        fov_deg: 60.0,
+    });
+    let f = r.render().unwrap();
+    let mut widest = 0;
+    let mut rows = 0;
+    for y in 0..h {
+        let red = (0..w).filter(|&x| close(f.pixel(x, y), [255, 0, 0, 255], 60)).count();
+        widest = widest.max(red);
+        rows += usize::from(red > 0);
+    }
+    assert!(rows > h as usize / 4, "the line shows on {rows} rows");
+    assert!(widest <= 8, "a row holds {widest} red pixels: the line twisted");
+}
+
+#[test]
 fn lines_in_pixels_keep_their_width_at_any_distance() {
     // One east–west line, 4 px wide by its style, seen straight down from two distances.
     use geo::{Geometry, LineString};
