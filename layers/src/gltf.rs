@@ -72,7 +72,14 @@ pub fn read(path: &Path) -> Result<Triangles> {
     } else {
         (serde_json::from_slice(glb).map_err(|e| corrupt(path, e.to_string()))?, None)
     };
-    if let Some(ext) = json["extensionsRequired"].as_array().and_then(|a| a.first()) {
+    // Extensions read here; any other that the file requires is refused by name.
+    const READ: &[&str] = &["EXT_mesh_gpu_instancing"];
+    if let Some(ext) = json["extensionsRequired"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| !e.as_str().is_some_and(|e| READ.contains(&e)))
+    {
         return Err(corrupt(path, format!("needs the extension {ext}, which Jingwei does not read")));
     }
     // Buffers: the GLB's binary chunk, a data: URI or a file beside the model.
@@ -99,22 +106,25 @@ pub fn read(path: &Path) -> Result<Triangles> {
             }
         })
         .collect::<Result<_>>()?;
-    let accessor = |i: u64, want_vec3: bool| -> std::result::Result<Vec<[f64; 3]>, String> {
+    // An accessor's elements as up to four f64 components (`want`: 1, 3 or 4 of them).
+    let accessor = |i: u64, want: usize| -> std::result::Result<Vec<[f64; 4]>, String> {
         let a = &json["accessors"][i as usize];
         let count = a["count"].as_u64().ok_or("accessor without count")? as usize;
         let ty = a["type"].as_str().unwrap_or("");
         let comps = match ty {
             "SCALAR" => 1,
             "VEC3" => 3,
+            "VEC4" => 4,
             other => return Err(format!("accessor type {other}")),
         };
-        if want_vec3 != (comps == 3) {
+        if want != comps {
             return Err(format!("accessor {i} is {ty}"));
         }
         let ct = a["componentType"].as_u64().unwrap_or(0);
+        let normalized = a["normalized"].as_bool().unwrap_or(false);
         let size = match ct {
-            5121 => 1,
-            5123 => 2,
+            5120 | 5121 => 1,
+            5122 | 5123 => 2,
             5125 | 5126 => 4,
             other => return Err(format!("component type {other}")),
         };
@@ -135,14 +145,21 @@ pub fn read(path: &Path) -> Result<Triangles> {
         }
         let mut out = Vec::with_capacity(count);
         for k in 0..count {
-            let mut v = [0.0; 3];
+            let mut v = [0.0; 4];
             for c in 0..comps {
                 let at = start + k * stride + c * size;
                 let b = buf.get(at..at + size).ok_or("an accessor reads past its buffer")?;
-                v[c] = match ct {
-                    5121 => f64::from(b[0]),
-                    5123 => f64::from(u16::from_le_bytes([b[0], b[1]])),
-                    5125 => f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                // Normalized integers map onto [0, 1] or [-1, 1], as the specification says.
+                v[c] = match (ct, normalized) {
+                    (5120, false) => f64::from(b[0] as i8),
+                    (5120, true) => (f64::from(b[0] as i8) / 127.0).max(-1.0),
+                    (5121, false) => f64::from(b[0]),
+                    (5121, true) => f64::from(b[0]) / 255.0,
+                    (5122, false) => f64::from(i16::from_le_bytes([b[0], b[1]])),
+                    (5122, true) => (f64::from(i16::from_le_bytes([b[0], b[1]])) / 32767.0).max(-1.0),
+                    (5123, false) => f64::from(u16::from_le_bytes([b[0], b[1]])),
+                    (5123, true) => f64::from(u16::from_le_bytes([b[0], b[1]])) / 65535.0,
+                    (5125, _) => f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
                     _ => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
                 };
             }
@@ -175,6 +192,19 @@ pub fn read(path: &Path) -> Result<Triangles> {
         let node = &json["nodes"][n as usize];
         let m = mul(&parent, &node_matrix(node));
         if let Some(mesh) = node["mesh"].as_u64() {
+            // EXT_mesh_gpu_instancing: the mesh once per instance, each instance's
+            // translation, rotation and scale applied before the node's own transform.
+            let instances: Vec<[f64; 16]> = match node["extensions"]["EXT_mesh_gpu_instancing"]["attributes"].as_object() {
+                None => vec![m],
+                Some(attrs) => instance_matrices(attrs, &accessor)
+                    .map_err(|e| corrupt(path, format!("node {n}: instancing: {e}")))?
+                    .iter()
+                    .map(|i| mul(&m, i))
+                    .collect(),
+            };
+            if tris.len().saturating_add(instances.len()) > MAX_TRIANGLES {
+                return Err(corrupt(path, "more than 50 million triangles"));
+            }
             for p in json["meshes"][mesh as usize]["primitives"].as_array().into_iter().flatten() {
                 if p["mode"].as_u64().unwrap_or(4) != 4 {
                     continue;
@@ -182,25 +212,32 @@ pub fn read(path: &Path) -> Result<Triangles> {
                 let pos = p["attributes"]["POSITION"]
                     .as_u64()
                     .ok_or_else(|| corrupt(path, "a primitive without POSITION"))?;
-                let pos = accessor(pos, true).map_err(|e| corrupt(path, e))?;
+                let pos = accessor(pos, 3).map_err(|e| corrupt(path, e))?;
                 let idx: Vec<usize> = match p["indices"].as_u64() {
-                    Some(i) => accessor(i, false)
+                    Some(i) => accessor(i, 1)
                         .map_err(|e| corrupt(path, e))?
                         .iter()
                         .map(|v| v[0] as usize)
                         .collect(),
                     None => (0..pos.len()).collect(),
                 };
-                // A mirroring transform turns faces inside out: the spec reverses their winding.
-                let mirrored = det3(&m) < 0.0;
-                for t in idx.chunks_exact(3) {
-                    let v = |i: usize| {
-                        pos.get(i)
-                            .map(|p| apply(&m, *p))
-                            .ok_or_else(|| corrupt(path, "an index past the vertices"))
-                    };
-                    let (a, b, c) = (v(t[0])?, v(t[1])?, v(t[2])?);
-                    tris.push(if mirrored { [a, c, b] } else { [a, b, c] });
+                if idx.iter().any(|&i| i >= pos.len()) {
+                    return Err(corrupt(path, "an index past the vertices"));
+                }
+                if tris.len().saturating_add((idx.len() / 3).saturating_mul(instances.len())) > MAX_TRIANGLES {
+                    return Err(corrupt(path, "more than 50 million triangles"));
+                }
+                for m in &instances {
+                    // A mirroring transform turns faces inside out: the spec reverses their winding.
+                    let mirrored = det3(m) < 0.0;
+                    for t in idx.chunks_exact(3) {
+                        let v = |i: usize| {
+                            let p = pos[i];
+                            apply(m, [p[0], p[1], p[2]])
+                        };
+                        let (a, b, c) = (v(t[0]), v(t[1]), v(t[2]));
+                        tris.push(if mirrored { [a, c, b] } else { [a, b, c] });
+                    }
                 }
             }
         }
@@ -212,6 +249,45 @@ pub fn read(path: &Path) -> Result<Triangles> {
         return Err(corrupt(path, "no triangles in the default scene"));
     }
     Ok(tris)
+}
+
+/// The most triangles one model may hold (a guard against instancing bombs).
+const MAX_TRIANGLES: usize = 50_000_000;
+
+/// The transforms of EXT_mesh_gpu_instancing's instances: translation, rotation (a unit
+/// quaternion) and scale per instance, each attribute optional, all of one count.
+fn instance_matrices(
+    attrs: &serde_json::Map<String, J>,
+    accessor: &dyn Fn(u64, usize) -> std::result::Result<Vec<[f64; 4]>, String>,
+) -> std::result::Result<Vec<[f64; 16]>, String> {
+    let read = |name: &str, comps: usize| -> std::result::Result<Option<Vec<[f64; 4]>>, String> {
+        attrs
+            .get(name)
+            .map(|i| {
+                i.as_u64()
+                    .ok_or_else(|| format!("{name} is not an accessor"))
+                    .and_then(|i| accessor(i, comps))
+            })
+            .transpose()
+    };
+    let (t, r, s) = (read("TRANSLATION", 3)?, read("ROTATION", 4)?, read("SCALE", 3)?);
+    let counts: Vec<usize> = [&t, &r, &s].iter().filter_map(|a| a.as_ref().map(Vec::len)).collect();
+    let Some(&n) = counts.first() else {
+        return Err("no TRANSLATION, ROTATION or SCALE".into());
+    };
+    if counts.iter().any(|&c| c != n) {
+        return Err(format!("attribute counts differ: {counts:?}"));
+    }
+    Ok((0..n)
+        .map(|k| {
+            let node = serde_json::json!({
+                "translation": t.as_ref().map_or([0.0; 3], |v| [v[k][0], v[k][1], v[k][2]]),
+                "rotation": r.as_ref().map_or([0.0, 0.0, 0.0, 1.0], |v| v[k]),
+                "scale": s.as_ref().map_or([1.0; 3], |v| [v[k][0], v[k][1], v[k][2]]),
+            });
+            node_matrix(&node)
+        })
+        .collect())
 }
 
 const IDENTITY: [f64; 16] = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0];

@@ -157,3 +157,73 @@ fn corrupt_models_are_errors_not_crashes_and_children_draw_once() {
     let e = gltf::read(&p).unwrap_err().to_string();
     assert!(e.contains("m.gltf") && e.contains("not there"), "{e}");
 }
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            out.push(if k <= c.len() {
+                A[(n >> (18 - 6 * k)) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// EXT_mesh_gpu_instancing (trees, street lamps): one triangle drawn at every instance, each
+/// with its own translation, rotation and scale under the node's transform; the extension may
+/// be required by the file, others that are required are still refused.
+#[test]
+fn instanced_meshes_are_drawn_once_per_instance() {
+    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let h = std::f32::consts::FRAC_1_SQRT_2;
+    let mut buf = f32s(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]); // the triangle
+    buf.extend(f32s(&[10.0, 0.0, 0.0, 0.0, 0.0, 20.0, -5.0, 0.0, 0.0])); // translations
+    buf.extend(f32s(&[0.0, 0.0, 0.0, 1.0, 0.0, h, 0.0, h, 0.0, 0.0, 0.0, 1.0])); // rotations
+    buf.extend(f32s(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0])); // scales
+    let view = |offset: usize, len: usize| serde_json::json!({"buffer": 0, "byteOffset": offset, "byteLength": len});
+    let acc = |view: usize, ty: &str| serde_json::json!({"bufferView": view, "componentType": 5126, "count": 3, "type": ty});
+    let doc = serde_json::json!({
+        "asset": {"version": "2.0"},
+        "extensionsUsed": ["EXT_mesh_gpu_instancing"],
+        "extensionsRequired": ["EXT_mesh_gpu_instancing"],
+        "buffers": [{"byteLength": buf.len(), "uri": format!("data:application/octet-stream;base64,{}", base64(&buf))}],
+        "bufferViews": [view(0, 36), view(36, 36), view(72, 48), view(120, 36)],
+        "accessors": [acc(0, "VEC3"), acc(1, "VEC3"), acc(2, "VEC4"), acc(3, "VEC3")],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+        "nodes": [{"mesh": 0, "translation": [0.0, 100.0, 0.0],
+                   "extensions": {"EXT_mesh_gpu_instancing": {"attributes": {"TRANSLATION": 1, "ROTATION": 2, "SCALE": 3}}}}],
+        "scenes": [{"nodes": [0]}], "scene": 0
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("trees.gltf");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let tris = gltf::read(&p).unwrap();
+    assert_eq!(tris.len(), 3, "one triangle per instance");
+    let near = |a: [f64; 3], b: [f64; 3]| (0..3).all(|i| (a[i] - b[i]).abs() < 1e-6);
+    // Instance 0: moved 10 east; 1: turned 90° about the vertical, moved 20 south; 2: doubled,
+    // moved 5 west — all lifted 100 by the node.
+    assert!(near(tris[0][1], [11.0, 100.0, 0.0]), "{:?}", tris[0]);
+    assert!(near(tris[1][1], [0.0, 100.0, 19.0]), "{:?}", tris[1]);
+    assert!(
+        near(tris[2][1], [-3.0, 100.0, 0.0]) && near(tris[2][2], [-5.0, 100.0, 2.0]),
+        "{:?}",
+        tris[2]
+    );
+    // Counts that disagree are an error naming the file, not a guess.
+    let mut bad = doc.clone();
+    bad["accessors"][3]["count"] = serde_json::json!(2);
+    std::fs::write(&p, bad.to_string()).unwrap();
+    let e = gltf::read(&p).unwrap_err().to_string();
+    assert!(e.contains("trees.gltf") && e.contains("instancing"), "{e}");
+    // Another required extension beside it is still refused by name.
+    let mut other = doc;
+    other["extensionsRequired"] = serde_json::json!(["EXT_mesh_gpu_instancing", "KHR_draco_mesh_compression"]);
+    std::fs::write(&p, other.to_string()).unwrap();
+    let e = gltf::read(&p).unwrap_err().to_string();
+    assert!(e.contains("KHR_draco_mesh_compression"), "{e}");
+}
