@@ -301,16 +301,26 @@ fn node_matrix(node: &J) -> [f64; 16] {
         }
         return out;
     }
+    // Exactly as many numbers as the property has (a short or long array is not a panic).
     let v = |k: &str, d: &[f64]| -> Vec<f64> {
-        node[k]
-            .as_array()
-            .map_or_else(|| d.to_vec(), |a| a.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect())
+        match node[k].as_array() {
+            Some(a) if a.len() == d.len() => a.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect(),
+            _ => d.to_vec(),
+        }
     };
     let (t, r, s) = (
         v("translation", &[0.0; 3]),
         v("rotation", &[0.0, 0.0, 0.0, 1.0]),
         v("scale", &[1.0; 3]),
     );
+    // Normalized: files round their quaternions (three decimals are common), and an unnormalized
+    // one would scale the model as well as turn it.
+    let norm = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2] + r[3] * r[3]).sqrt();
+    let r: Vec<f64> = if norm > 1e-12 {
+        r.iter().map(|v| v / norm).collect()
+    } else {
+        vec![0.0, 0.0, 0.0, 1.0]
+    };
     let (x, y, z, w) = (r[0], r[1], r[2], r[3]);
     // Rotation matrix of the unit quaternion, columns scaled.
     let rot = [

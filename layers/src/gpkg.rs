@@ -93,7 +93,10 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
     // Dense fids (the usual case: 1..=N) make every range's row count its length. GDAL keeps
     // the feature count in gpkg_ogr_contents, which saves a count(*) (a whole-table scan); if
     // that count was stale the read notices a range of another length and counts instead.
-    let span: i64 = plan.ranges.iter().map(|(a, b)| b - a + 1).sum();
+    let span: i64 = plan
+        .ranges
+        .iter()
+        .fold(0i64, |s, (a, b)| s.saturating_add(b.saturating_sub(*a).saturating_add(1)));
     let conn = open(path)?;
     let hinted: Option<i64> = conn
         .query_row(
@@ -339,10 +342,25 @@ pub fn map_wkb_chunks<R: Send>(
     chunk_rows: usize,
     f: impl Fn(&[Option<&[u8]>]) -> R + Sync,
 ) -> Result<Vec<R>, Declined> {
-    // Chunks by fid span (no count(*): that alone scans the whole table).
+    // Chunks by fid range, sized from GDAL's feature count where the file keeps one (a
+    // count(*) alone scans the whole table), else from the fid span; never more than 65,536
+    // ranges, however sparse the fids (each range is one query).
     let plan = plan(path, table, Some(&[]), 1)?;
-    let span: i64 = plan.ranges.iter().map(|(a, b)| b - a + 1).sum();
-    let parts = (span as usize / chunk_rows.max(1)).max(1);
+    let span: i64 = plan
+        .ranges
+        .iter()
+        .fold(0i64, |s, (a, b)| s.saturating_add(b.saturating_sub(*a).saturating_add(1)));
+    let rows: i64 = open(path)?
+        .query_row(
+            "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?1",
+            [&plan.table],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .ok()
+        .flatten()
+        .filter(|&n| n >= 0 && n <= span)
+        .unwrap_or(span);
+    let parts = (rows as usize / chunk_rows.max(1)).clamp(1, 65_536);
     let plan = Plan {
         ranges: split_range(plan.ranges.first().copied(), parts),
         ..plan
@@ -357,8 +375,9 @@ pub fn map_wkb_chunks<R: Send>(
                 let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
                 let mut rows = st.query([a, b]).map_err(sql_err)?;
                 // The chunk's WKB back to back in one buffer (no allocation per row).
-                let mut bytes: Vec<u8> = Vec::with_capacity(128 * chunk_rows);
-                let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(chunk_rows);
+                let expect = usize::try_from(b - a + 1).unwrap_or(usize::MAX).min(chunk_rows);
+                let mut bytes: Vec<u8> = Vec::with_capacity(128 * expect);
+                let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(expect);
                 while let Some(row) = rows.next().map_err(sql_err)? {
                     spans.push(match row.get_ref(1).map_err(sql_err)? {
                         ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(|w| {
@@ -499,11 +518,14 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
 /// `parts` consecutive sub-ranges of the fid range `lo..=hi` (none for an empty table).
 fn split_range(range: Option<(i64, i64)>, parts: usize) -> Vec<(i64, i64)> {
     let Some((lo, hi)) = range else { return Vec::new() };
-    let parts = parts.max(1) as i64;
+    // In i128: the span of fids near the ends of i64 does not fit in one.
+    let (lo, hi) = (i128::from(lo), i128::from(hi));
+    let parts = parts.max(1) as i128;
     let step = ((hi - lo) / parts + 1).max(1);
     (0..parts)
         .map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi)))
         .filter(|(a, b)| a <= b)
+        .map(|(a, b)| (a as i64, b as i64))
         .collect()
 }
 

@@ -4,8 +4,8 @@
 //! and the view. Whatever else the file holds (cases, incidents) is kept.
 //!
 //! A city model's 3D surfaces (CityJSON, glTF) go into an attribute table
-//! `jingwei_surfaces_<table>` beside its footprints: one row per feature, its surfaces packed as
-//! little-endian counts and x, y, z triples (see [`pack_surfaces`]).
+//! `jingwei_surfaces_<table>` beside its footprints: per feature, its surfaces in parts of about
+//! 8 MB, each packed as little-endian counts and x, y, z triples (see [`pack_surfaces`]).
 //!
 //! A save writes a copy next to the file and renames it over the original only when complete,
 //! so a crash while saving leaves the last saved workspace intact.
@@ -152,32 +152,41 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
         let json = serde_json::to_string(&saved).map_err(|e| corrupt(&tmp, e))?;
         let tx = conn.unchecked_transaction().map_err(|e| corrupt(&tmp, e))?;
         // Surface tables are written afresh each time.
+        // GLOB: case-sensitive, so a user's own JINGWEI_SURFACES_… table is left alone.
         let old_surfaces: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'jingwei\\_surfaces\\_%' ESCAPE '\\'")
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'jingwei_surfaces_*'")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .map_err(|e| corrupt(&tmp, e))?;
         for t in &old_surfaces {
             tx.execute("DELETE FROM gpkg_contents WHERE table_name = ?1", [t])
                 .map_err(|e| corrupt(&tmp, e))?;
-            tx.execute_batch(&format!("DROP TABLE \"{t}\";")).map_err(|e| corrupt(&tmp, e))?;
+            tx.execute_batch(&format!("DROP TABLE {};", quote_ident(t)))
+                .map_err(|e| corrupt(&tmp, e))?;
         }
         for (wl, sl) in ws.layers.iter().zip(&saved.layers) {
             let Some(surfaces) = &wl.surfaces else { continue };
             let t = surfaces_table(&sl.table);
-            tx.execute_batch(&format!("CREATE TABLE \"{t}\" (row INTEGER PRIMARY KEY, surfaces BLOB NOT NULL);"))
-                .map_err(|e| corrupt(&tmp, e))?;
+            tx.execute_batch(&format!(
+                "CREATE TABLE {} (row INTEGER NOT NULL, part INTEGER NOT NULL, surfaces BLOB NOT NULL, PRIMARY KEY (row, part));",
+                quote_ident(&t)
+            ))
+            .map_err(|e| corrupt(&tmp, e))?;
             tx.execute(
                 "INSERT INTO gpkg_contents(table_name, data_type, identifier, description, srs_id) VALUES (?1, 'attributes', ?1, ?2, NULL)",
                 params![t, format!("Jingwei: 3D surfaces of {}", sl.table)],
             )
             .map_err(|e| corrupt(&tmp, e))?;
             let mut insert = tx
-                .prepare(&format!("INSERT INTO \"{t}\"(row, surfaces) VALUES (?1, ?2)"))
+                .prepare(&format!("INSERT INTO {}(row, part, surfaces) VALUES (?1, ?2, ?3)", quote_ident(&t)))
                 .map_err(|e| corrupt(&tmp, e))?;
             for (row, faces) in surfaces.rows.iter().enumerate().filter(|(_, f)| !f.is_empty()) {
-                insert
-                    .execute(params![row as i64, pack_surfaces(faces)])
-                    .map_err(|e| corrupt(&tmp, e))?;
+                // A big model (one glTF is one feature) goes in parts of about 8 MB: SQLite's
+                // blobs stop at 1 GB.
+                for (part, group) in surface_groups(faces, 8 << 20).into_iter().enumerate() {
+                    insert
+                        .execute(params![row as i64, part as i64, pack_surfaces(group)])
+                        .map_err(|e| corrupt(&tmp, e))?;
+                }
             }
         }
         for t in old.iter().filter(|t| !keep.contains(&t.as_str())) {
@@ -263,6 +272,28 @@ fn surfaces_table(table: &str) -> String {
     format!("jingwei_surfaces_{table}")
 }
 
+/// An SQL identifier in double quotes, inner quotes doubled.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Consecutive runs of `faces` whose packing stays near `max_bytes` (a face larger than that
+/// goes alone).
+fn surface_groups(faces: &[crate::cityjson::Surface], max_bytes: usize) -> Vec<&[crate::cityjson::Surface]> {
+    let size = |f: &crate::cityjson::Surface| 4 + f.iter().map(|r| 4 + 24 * r.len()).sum::<usize>();
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 4);
+    for (i, f) in faces.iter().enumerate() {
+        if i > start && bytes + size(f) > max_bytes {
+            out.push(&faces[start..i]);
+            (start, bytes) = (i, 4);
+        }
+        bytes += size(f);
+    }
+    out.push(&faces[start..]);
+    out
+}
+
 /// One feature's surfaces as bytes: the number of surfaces, then for each its number of rings,
 /// for each ring its number of points and the points' x, y, z (u32 and f64, little-endian).
 pub fn pack_surfaces(faces: &[crate::cityjson::Surface]) -> Vec<u8> {
@@ -338,7 +369,7 @@ fn read_surfaces(path: &Path, table: &str, rows: usize) -> Result<Option<crate::
         rows: vec![Vec::new(); rows],
     };
     let mut st = conn
-        .prepare(&format!("SELECT row, surfaces FROM \"{t}\""))
+        .prepare(&format!("SELECT row, surfaces FROM {} ORDER BY row, part", quote_ident(&t)))
         .map_err(|e| corrupt(path, e))?;
     let mut q = st.query([]).map_err(|e| corrupt(path, e))?;
     while let Some(r) = q.next().map_err(|e| corrupt(path, e))? {
@@ -348,7 +379,30 @@ fn read_surfaces(path: &Path, table: &str, rows: usize) -> Result<Option<crate::
             .ok()
             .and_then(|i| out.rows.get_mut(i))
             .ok_or_else(|| corrupt(path, format!("{t}: row {row} is not a feature of {table}")))?;
-        *slot = unpack_surfaces(&bytes).ok_or_else(|| corrupt(path, format!("{t}: the surfaces of row {row} are damaged")))?;
+        slot.extend(unpack_surfaces(&bytes).ok_or_else(|| corrupt(path, format!("{t}: the surfaces of row {row} are damaged")))?);
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_surfaces_go_in_parts_that_read_back_whole() {
+        // Faces of 3 to 40 points; parts of at most 2 KB (a face bigger than that alone).
+        let faces: Vec<crate::cityjson::Surface> = (0..300)
+            .map(|i| vec![(0..3 + i % 38).map(|k| [i as f64, k as f64, 0.5]).collect()])
+            .collect();
+        let groups = surface_groups(&faces, 2048);
+        assert!(groups.len() > 10);
+        let mut back = Vec::new();
+        for g in &groups {
+            let packed = pack_surfaces(g);
+            assert!(packed.len() <= 2048 || g.len() == 1, "{} bytes in {} faces", packed.len(), g.len());
+            back.extend(unpack_surfaces(&packed).unwrap());
+        }
+        assert_eq!(back, faces);
+        assert_eq!(surface_groups(&[], 2048).len(), 1);
+    }
 }

@@ -142,15 +142,25 @@ fn a_saved_workspace_keeps_the_city_models_surfaces() {
     for (a, b) in ws.layers.iter().zip(&back.layers) {
         assert_eq!(a.surfaces, b.surfaces, "layer {}", a.id);
     }
-    // Saved over itself, and with the buildings gone.
+    // Saved over itself (a table of the user's whose name differs only in case stays), and with
+    // the buildings gone.
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute_batch("CREATE TABLE \"JINGWEI_SURFACES_mine\" (x); INSERT INTO \"JINGWEI_SURFACES_mine\" VALUES (1);")
+        .unwrap();
     jingwei_layers::saved::save_workspace(&back, &file, None).unwrap();
+    let mine: i64 = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT count(*) FROM \"JINGWEI_SURFACES_mine\"", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mine, 1);
     let (mut again, _) = jingwei_layers::saved::open_workspace(&file).unwrap();
     assert_eq!(again.layers[with[0]].surfaces, ws.layers[with[0]].surfaces);
     let gone = again.layers.remove(with[0]);
     jingwei_layers::saved::save_workspace(&again, &file, None).unwrap();
     let conn = rusqlite::Connection::open(&file).unwrap();
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'jingwei_surfaces_%'")
+        .prepare("SELECT name FROM sqlite_master WHERE name GLOB 'jingwei_surfaces_*'")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()

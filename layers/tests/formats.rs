@@ -245,3 +245,38 @@ fn geopackage_with_a_stale_feature_count_reads_every_row_once() {
     assert_eq!(after.fids, slow.fids);
     assert_eq!(after.geometries, slow.geometries);
 }
+
+/// Fids spread over most of the i64 range (OSM-style ids and beyond) still read in a bounded
+/// number of ranges: every row once, nothing sized by the fid span.
+#[test]
+fn geopackage_with_huge_sparse_fids_streams_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sparse.gpkg");
+    std::fs::copy(demo(), &p).unwrap();
+    let before = jingwei_layers::gpkg::read_layer(&p, Some("buildings_polygon")).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&p).unwrap();
+        // Renumber: the first row to a negative fid far below zero, the rest spread up to 9e18.
+        conn.execute_batch(
+            "DROP TRIGGER IF EXISTS rtree_buildings_polygon_geom_update1;
+             DROP TRIGGER IF EXISTS rtree_buildings_polygon_geom_update2;
+             DROP TRIGGER IF EXISTS rtree_buildings_polygon_geom_update3;
+             DROP TRIGGER IF EXISTS rtree_buildings_polygon_geom_update4;
+             DROP TRIGGER IF EXISTS rtree_buildings_polygon_geom_update5;
+             DROP TRIGGER IF EXISTS rtree_buildings_polygon_geom_update6;
+             DROP TRIGGER IF EXISTS rtree_buildings_polygon_geom_update7;
+             UPDATE buildings_polygon SET fid = fid * 4000000000000000 WHERE fid > 1;
+             UPDATE buildings_polygon SET fid = -9000000000000000000 WHERE fid = 1;",
+        )
+        .unwrap();
+    }
+    let chunks =
+        jingwei_layers::gpkg::map_wkb_chunks(&p, Some("buildings_polygon"), 16, |w| w.iter().filter(|g| g.is_some()).count()).unwrap();
+    assert!(chunks.len() <= 65_536);
+    let with_geometry = before.geometries.iter().filter(|g| g.is_some()).count();
+    assert_eq!(chunks.iter().sum::<usize>(), with_geometry);
+    let after = jingwei_layers::gpkg::read_layer(&p, Some("buildings_polygon")).unwrap();
+    assert_eq!(after.len(), before.len());
+    assert_eq!(after.fids[0], -9_000_000_000_000_000_000);
+    assert_eq!(after.geometries, before.geometries);
+}

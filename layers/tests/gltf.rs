@@ -227,3 +227,56 @@ fn instanced_meshes_are_drawn_once_per_instance() {
     let e = gltf::read(&p).unwrap_err().to_string();
     assert!(e.contains("KHR_draco_mesh_compression"), "{e}");
 }
+
+fn unbase64(s: &str) -> Vec<u8> {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let vals: Vec<u32> = s.bytes().filter_map(|c| A.iter().position(|&a| a == c).map(|p| p as u32)).collect();
+    let mut out = Vec::new();
+    for q in vals.chunks(4) {
+        let n = q.iter().enumerate().fold(0u32, |n, (i, v)| n | (v << (18 - 6 * i)));
+        out.extend(n.to_be_bytes()[1..q.len()].iter());
+    }
+    out
+}
+
+/// The real CC0 sample of ../shared/data/3d/tiles3d/glTF: a unit cube drawn at ten instances
+/// (translation, rotation, scale). Each instance's cube has the cube's corner (0, 0, 0) at its
+/// translation, and its volume is the product of its scales whatever its rotation.
+#[test]
+fn the_gpu_instances_sample_draws_ten_cubes() {
+    let path = shared().join("3d/tiles3d/glTF/GpuInstancesMetadata/GpuInstancesMetadata.gltf");
+    let tris = gltf::read(&path).unwrap();
+    assert_eq!(tris.len(), 10 * 12);
+    // The instances' translations and scales, read here from the file's own buffer.
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let floats = |accessor: usize| -> Vec<f64> {
+        let a = &j["accessors"][accessor];
+        let v = &j["bufferViews"][a["bufferView"].as_u64().unwrap() as usize];
+        let uri = j["buffers"][v["buffer"].as_u64().unwrap() as usize]["uri"].as_str().unwrap();
+        let buf = unbase64(uri.split_once("base64,").unwrap().1);
+        let start = v["byteOffset"].as_u64().unwrap_or(0) as usize + a["byteOffset"].as_u64().unwrap_or(0) as usize;
+        buf[start..start + 12 * a["count"].as_u64().unwrap() as usize]
+            .chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
+            .collect()
+    };
+    let attrs = &j["nodes"][0]["extensions"]["EXT_mesh_gpu_instancing"]["attributes"];
+    let t = floats(attrs["TRANSLATION"].as_u64().unwrap() as usize);
+    let s = floats(attrs["SCALE"].as_u64().unwrap() as usize);
+    for k in 0..10 {
+        let cube = &tris[12 * k..12 * k + 12];
+        let corner = [t[3 * k], t[3 * k + 1], t[3 * k + 2]];
+        assert!(
+            cube.iter().flatten().any(|p| (0..3).all(|i| (p[i] - corner[i]).abs() < 1e-5)),
+            "instance {k} has no corner at its translation {corner:?}"
+        );
+        let volume: f64 = cube
+            .iter()
+            .map(|[a, b, c]| {
+                (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0])) / 6.0
+            })
+            .sum();
+        let want = s[3 * k] * s[3 * k + 1] * s[3 * k + 2];
+        assert!((volume.abs() - want).abs() < 1e-3 * want, "instance {k}: volume {volume} vs {want}");
+    }
+}

@@ -69,49 +69,68 @@ impl Ground {
         ts
     }
 
-    /// Where a ray (origin `o`, unit direction `d`, local metres) first meets the drawn ground:
-    /// marched at half the grid spacing between the highest ground and y = 0 (nothing lies
-    /// lower), then bisected. `None` when the ray never comes down to the ground.
+    /// Where a ray (origin `o`, unit direction `d`, local metres) first meets the drawn ground.
+    /// Over the grid the ray is cut where its ground track crosses the triangles' edges (the
+    /// ground is flat within a triangle, so a crossing found there is exact and none is stepped
+    /// over); off the grid the ground is y = 0. `None` when the ray never comes down.
     pub fn ray_hit(&self, o: [f32; 3], d: [f32; 3]) -> Option<[f32; 3]> {
         if d[1] >= -1e-6 {
             return None;
         }
-        let at = |t: f32| [o[0] + d[0] * t, o[1] + d[1] * t, o[2] + d[2] * t];
-        let above = |t: f32| {
-            let p = at(t);
-            p[1] - self.y(p[0], p[2])
+        let (o64, d64) = (o.map(f64::from), d.map(f64::from));
+        let at = |t: f64| {
+            [
+                (o64[0] + d64[0] * t) as f32,
+                (o64[1] + d64[1] * t) as f32,
+                (o64[2] + d64[2] * t) as f32,
+            ]
         };
-        let t_top = ((o[1] - self.max_y()) / -d[1]).max(0.0);
-        let t_floor = o[1] / -d[1];
+        let above = |t: f64| {
+            let p = at(t);
+            f64::from(p[1]) - f64::from(self.y(p[0], p[2]))
+        };
+        // Where the ray comes down to y = 0 (no ground lies lower) and to the highest ground.
+        let t_floor = o64[1] / -d64[1];
         if t_floor <= 0.0 {
             return None;
         }
-        // Steps of half a cell along the ground track (the ray's horizontal speed sets it).
-        let horizontal = (d[0] * d[0] + d[2] * d[2]).sqrt().max(1e-6);
-        let step = (self.step_m / 2.0 / horizontal).max(0.01);
-        let (mut t0, mut t) = (t_top, t_top);
-        if above(t0) <= 0.0 {
-            return Some(at(t0));
-        }
-        while t < t_floor {
-            t = (t + step).min(t_floor);
-            if above(t) <= 0.0 {
-                // The crossing lies in (t0, t]: halve it down to a millimetre or so.
-                let mut hi = t;
-                for _ in 0..40 {
-                    let mid = (t0 + hi) / 2.0;
-                    if above(mid) > 0.0 {
-                        t0 = mid
-                    } else {
-                        hi = mid
-                    }
-                    if hi - t0 < 1e-3 {
-                        break;
-                    }
+        let t_top = ((o64[1] - f64::from(self.max_y())) / -d64[1]).max(0.0);
+        // The stretch where the ground track is over the grid (slabs in x and z).
+        let last = (GRID - 1) as f64;
+        let (mut lo, mut hi) = (t_top, t_floor);
+        for (k, start, cell) in [(0, self.x0, self.dx), (2, self.z0, self.dz)] {
+            let (e0, e1) = (f64::from(start), f64::from(start) + f64::from(cell) * last);
+            let (min, max) = (e0.min(e1), e0.max(e1));
+            if d64[k].abs() < 1e-12 {
+                if o64[k] < min || o64[k] > max {
+                    lo = f64::INFINITY;
                 }
-                return Some(at(hi));
+            } else {
+                let (ta, tb) = ((min - o64[k]) / d64[k], (max - o64[k]) / d64[k]);
+                lo = lo.max(ta.min(tb));
+                hi = hi.min(ta.max(tb));
             }
-            t0 = t;
+        }
+        if lo < hi {
+            let (a, b) = (at(lo), at(hi));
+            let mut ts = vec![0.0f64];
+            ts.extend(self.crossings([a[0], a[2]], [b[0], b[2]]).into_iter().map(f64::from));
+            ts.push(1.0);
+            let mut prev = (lo, above(lo));
+            if prev.1 <= 0.0 {
+                return Some(at(lo));
+            }
+            for f in &ts[1..] {
+                let t = lo + (hi - lo) * f;
+                let h = above(t);
+                if h <= 0.0 {
+                    // Flat ground within the triangle: the crossing is where the height gap
+                    // closes linearly.
+                    let s = prev.1 / (prev.1 - h);
+                    return Some(at(prev.0 + (t - prev.0) * s));
+                }
+                prev = (t, h);
+            }
         }
         Some(at(t_floor))
     }
@@ -286,5 +305,63 @@ pub fn drape_buildings(mesh: &mut MeshData, ground: &Ground) {
     }
     for (p, row) in mesh.positions.iter_mut().zip(&row_of) {
         p[1] += base.get(row).copied().unwrap_or(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 10 m grid from (0, 0) with heights from `f(i, j)`.
+    fn ground(f: impl Fn(usize, usize) -> f32) -> Ground {
+        Ground {
+            x0: 0.0,
+            z0: 0.0,
+            dx: 10.0,
+            dz: 10.0,
+            y: (0..GRID * GRID).map(|k| f(k % GRID, k / GRID)).collect(),
+            h_ref: 0.0,
+            step_m: 10.0,
+        }
+    }
+
+    #[test]
+    fn a_ray_stops_at_a_thin_ridge_it_would_step_over() {
+        // A ridge one sample wide (100 m high at x = 1280 m) in flat ground.
+        let g = ground(|i, _| if i == 128 { 100.0 } else { 0.0 });
+        // From the west at 60 m, going east and gently down: it meets the ridge's west slope.
+        let d = [1.0f32, -0.001, 0.0];
+        let n = (d[0] * d[0] + d[1] * d[1]).sqrt();
+        let hit = g.ray_hit([100.0, 60.0, 500.0], [d[0] / n, d[1] / n, 0.0]).unwrap();
+        assert!(hit[0] > 1270.0 && hit[0] < 1280.0, "{hit:?}");
+        assert!((hit[1] - g.y(hit[0], hit[2])).abs() < 0.05, "{hit:?}");
+    }
+
+    #[test]
+    fn rays_near_the_horizon_end_promptly_on_the_flat_ground_beyond() {
+        let g = ground(|i, j| ((i as f32 * 0.3).sin() + (j as f32 * 0.2).cos()) * 20.0 + 45.0);
+        // 1 km up, a hair below the horizon: the ray lands some 80,000 km away on y = 0.
+        let d = [0.6f32, -1.2e-5, 0.8];
+        let hit = g.ray_hit([1280.0, 1000.0, 1280.0], d).unwrap();
+        assert!(hit[1].abs() < 1.0 && (hit[0] - 1280.0).abs() > 1e6, "{hit:?}");
+        // Over the grid from above: on the ground, and nothing earlier along the ray under it.
+        let mut s = 5u64;
+        let mut rnd = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 40) as f32 / (1u64 << 24) as f32
+        };
+        for _ in 0..200 {
+            let o = [rnd() * 2550.0, 90.0 + rnd() * 400.0, rnd() * 2550.0];
+            let (a, b) = (rnd() * std::f32::consts::TAU, 0.05 + rnd() * 1.4);
+            let d = [a.cos() * b.cos(), -b.sin(), a.sin() * b.cos()];
+            let hit = g.ray_hit(o, d).unwrap();
+            assert!((hit[1] - g.y(hit[0], hit[2])).abs() < 0.05, "{o:?} {d:?} -> {hit:?}");
+            let t_hit = ((hit[0] - o[0]).powi(2) + (hit[1] - o[1]).powi(2) + (hit[2] - o[2]).powi(2)).sqrt();
+            for k in 1..400 {
+                let t = t_hit * k as f32 / 400.0;
+                let p = [o[0] + d[0] * t, o[1] + d[1] * t, o[2] + d[2] * t];
+                assert!(p[1] > g.y(p[0], p[2]) - 0.05, "the ray went under the ground before {hit:?}");
+            }
+        }
     }
 }
