@@ -280,12 +280,11 @@ fn instance_matrices(
     }
     Ok((0..n)
         .map(|k| {
-            let node = serde_json::json!({
-                "translation": t.as_ref().map_or([0.0; 3], |v| [v[k][0], v[k][1], v[k][2]]),
-                "rotation": r.as_ref().map_or([0.0, 0.0, 0.0, 1.0], |v| v[k]),
-                "scale": s.as_ref().map_or([1.0; 3], |v| [v[k][0], v[k][1], v[k][2]]),
-            });
-            node_matrix(&node)
+            trs_matrix(
+                t.as_ref().map_or([0.0; 3], |v| [v[k][0], v[k][1], v[k][2]]),
+                r.as_ref().map_or([0.0, 0.0, 0.0, 1.0], |v| v[k]),
+                s.as_ref().map_or([1.0; 3], |v| [v[k][0], v[k][1], v[k][2]]),
+            )
         })
         .collect())
 }
@@ -302,26 +301,25 @@ fn node_matrix(node: &J) -> [f64; 16] {
         return out;
     }
     // Exactly as many numbers as the property has (a short or long array is not a panic).
-    let v = |k: &str, d: &[f64]| -> Vec<f64> {
+    fn v<const N: usize>(node: &J, k: &str, d: [f64; N]) -> [f64; N] {
         match node[k].as_array() {
-            Some(a) if a.len() == d.len() => a.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect(),
-            _ => d.to_vec(),
+            Some(a) if a.len() == N => std::array::from_fn(|i| a[i].as_f64().unwrap_or(0.0)),
+            _ => d,
         }
-    };
-    let (t, r, s) = (
-        v("translation", &[0.0; 3]),
-        v("rotation", &[0.0, 0.0, 0.0, 1.0]),
-        v("scale", &[1.0; 3]),
-    );
+    }
+    trs_matrix(
+        v(node, "translation", [0.0; 3]),
+        v(node, "rotation", [0.0, 0.0, 0.0, 1.0]),
+        v(node, "scale", [1.0; 3]),
+    )
+}
+
+/// Column-major 4×4 of a translation, a rotation (quaternion x, y, z, w) and a scale.
+fn trs_matrix(t: [f64; 3], r: [f64; 4], s: [f64; 3]) -> [f64; 16] {
     // Normalized: files round their quaternions (three decimals are common), and an unnormalized
     // one would scale the model as well as turn it.
-    let norm = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2] + r[3] * r[3]).sqrt();
-    let r: Vec<f64> = if norm > 1e-12 {
-        r.iter().map(|v| v / norm).collect()
-    } else {
-        vec![0.0, 0.0, 0.0, 1.0]
-    };
-    let (x, y, z, w) = (r[0], r[1], r[2], r[3]);
+    let norm = r.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let [x, y, z, w] = if norm > 1e-12 { r.map(|v| v / norm) } else { [0.0, 0.0, 0.0, 1.0] };
     // Rotation matrix of the unit quaternion, columns scaled.
     let rot = [
         [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + z * w), 2.0 * (x * z - y * w)],

@@ -93,28 +93,15 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
     // Dense fids (the usual case: 1..=N) make every range's row count its length. GDAL keeps
     // the feature count in gpkg_ogr_contents, which saves a count(*) (a whole-table scan); if
     // that count was stale the read notices a range of another length and counts instead.
-    let span: i64 = plan
-        .ranges
-        .iter()
-        .fold(0i64, |s, (a, b)| s.saturating_add(b.saturating_sub(*a).saturating_add(1)));
-    let conn = open(path)?;
-    let hinted: Option<i64> = conn
-        .query_row(
-            "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?1",
-            [&plan.table],
-            |r| r.get(0),
-        )
-        .ok()
-        .flatten();
-    if hinted == Some(span) {
+    let span = plan.span();
+    if plan.feature_count == Some(span) {
         let lengths = plan.ranges.iter().map(|(a, b)| (b - a + 1) as usize).collect();
         match read_counted(path, &plan, lengths, job) {
             Err(e) if e.0 == CHANGED => {}
             done => return done,
         }
     }
-    let total: i64 = conn.query_row(&plan.count_all, [], |r| r.get(0)).map_err(sql_err)?;
-    drop(conn);
+    let total: i64 = open(path)?.query_row(&plan.count_all, [], |r| r.get(0)).map_err(sql_err)?;
     let counts: Vec<usize> = if total == span {
         plan.ranges.iter().map(|(a, b)| (b - a + 1) as usize).collect()
     } else {
@@ -346,23 +333,11 @@ pub fn map_wkb_chunks<R: Send>(
     // count(*) alone scans the whole table), else from the fid span; never more than 65,536
     // ranges, however sparse the fids (each range is one query).
     let plan = plan(path, table, Some(&[]), 1)?;
-    let span: i64 = plan
-        .ranges
-        .iter()
-        .fold(0i64, |s, (a, b)| s.saturating_add(b.saturating_sub(*a).saturating_add(1)));
-    let rows: i64 = open(path)?
-        .query_row(
-            "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?1",
-            [&plan.table],
-            |r| r.get::<_, Option<i64>>(0),
-        )
-        .ok()
-        .flatten()
-        .filter(|&n| n >= 0 && n <= span)
-        .unwrap_or(span);
+    let span = plan.span();
+    let rows = plan.feature_count.filter(|&n| n >= 0 && n <= span).unwrap_or(span);
     let parts = (rows as usize / chunk_rows.max(1)).clamp(1, 65_536);
     let plan = Plan {
-        ranges: split_range(plan.ranges.first().copied(), parts),
+        ranges: split_range(plan.fid_range, parts),
         ..plan
     };
     plan.ranges
@@ -420,7 +395,18 @@ struct Plan {
     crs: Option<Crs>,
     fields: Vec<FieldDef>,
     select: String,
+    /// The lowest and highest fid (`None` for an empty table).
+    fid_range: Option<(i64, i64)>,
     ranges: Vec<(i64, i64)>,
+    /// GDAL's row count in `gpkg_ogr_contents`, where the file keeps one (it may be stale).
+    feature_count: Option<i64>,
+}
+
+impl Plan {
+    /// How many fids the table's fid range spans (saturating).
+    fn span(&self) -> i64 {
+        self.fid_range.map_or(0, |(a, b)| b.saturating_sub(a).saturating_add(1))
+    }
 }
 
 fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -> Result<Plan, Declined> {
@@ -462,7 +448,7 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
     let mut fields = Vec::new();
     {
         let mut st = conn
-            .prepare(&format!("PRAGMA table_info(\"{}\")", table.replace('"', "\"\"")))
+            .prepare(&format!("PRAGMA table_info({})", quote_ident(&table)))
             .map_err(sql_err)?;
         let rows = st
             .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(5)?)))
@@ -481,7 +467,7 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
         }
     }
     let pk = pk.ok_or_else(|| Declined("no INTEGER PRIMARY KEY".into()))?;
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let q = quote_ident;
     let (lo, hi): (Option<i64>, Option<i64>) = conn
         // Two subqueries: SQLite answers a lone min() or max() of the key from the b-tree's ends,
         // but scans the whole table for min() and max() in one select.
@@ -500,7 +486,14 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
         q(&pk),
         q(&pk)
     );
-    let ranges = split_range(lo.zip(hi), parts);
+    let fid_range = lo.zip(hi);
+    let ranges = split_range(fid_range, parts);
+    let feature_count: Option<i64> = conn
+        .query_row("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?1", [&table], |r| {
+            r.get(0)
+        })
+        .ok()
+        .flatten();
     let count = format!("SELECT count(*) FROM {} WHERE {} BETWEEN ?1 AND ?2", q(&table), q(&pk));
     let count_all = format!("SELECT count(*) FROM {}", q(&table));
     Ok(Plan {
@@ -511,8 +504,15 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
         crs,
         fields,
         select,
+        fid_range,
         ranges,
+        feature_count,
     })
+}
+
+/// An SQL identifier in double quotes, inner quotes doubled.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `parts` consecutive sub-ranges of the fid range `lo..=hi` (none for an empty table).

@@ -321,6 +321,15 @@ mod tests {
     use super::*;
     use geo::{LineString, Polygon};
 
+    /// A repeatable stream of numbers in [0, 1) (a 64-bit LCG).
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed;
+        move || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
     fn square(x: f64, y: f64, s: f64) -> Option<Geometry> {
         Some(Geometry::Polygon(Polygon::new(
             LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]),
@@ -364,11 +373,7 @@ mod tests {
 
     #[test]
     fn split_index_answers_like_a_single_tree() {
-        let mut s = 7u64;
-        let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rnd = uniform(7);
         let geoms: Vec<Option<Geometry>> = (0..SPLIT_AT + 1000)
             .map(|_| square(rnd() * 10_000.0, rnd() * 10_000.0, 1.0 + rnd() * 5.0))
             .collect();
@@ -409,11 +414,7 @@ mod tests {
     /// to a millimetre apart: the f32 boxes about their origin must not lose one answer.
     #[test]
     fn f32_boxes_lose_nothing_at_gauss_kruger_coordinates() {
-        let mut s = 99u64;
-        let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rnd = uniform(99);
         let (x0, y0) = (470_000.0, 3_380_000.0);
         let mut geoms: Vec<Option<Geometry>> = Vec::new();
         for i in 0..6000 {
@@ -465,11 +466,7 @@ mod tests {
     #[test]
     fn nearest_agrees_with_brute_force() {
         let mut geoms = Vec::new();
-        let mut s = 12345u64;
-        let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rnd = uniform(12345);
         for _ in 0..500 {
             geoms.push(square(rnd() * 1000.0, rnd() * 1000.0, 1.0 + rnd() * 20.0));
         }

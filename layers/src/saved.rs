@@ -13,6 +13,7 @@
 use crate::catalog::Group;
 use crate::crs::Crs;
 use crate::error::{LayersError, Result};
+use crate::gpkg::quote_ident;
 use crate::source::{OpenOptions, Source};
 use crate::validity::RepairMode;
 use crate::workspace::Workspace;
@@ -249,6 +250,8 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         ws = some.expect("kept");
     }
     let src = Source::open(path, &OpenOptions::default())?;
+    // One connection for every layer's surfaces.
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| corrupt(path, e))?;
     for l in &saved.layers {
         let layer = src.read_layer(Some(&l.table))?;
         ws.add_layer(layer, RepairMode::Keep)?;
@@ -260,7 +263,7 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         wl.synthetic = l.synthetic;
         wl.opacity = l.opacity;
         wl.style = l.style.clone();
-        if let Some(surfaces) = read_surfaces(path, &l.table, wl.layer.len())? {
+        if let Some(surfaces) = read_surfaces(&conn, path, &l.table, wl.layer.len())? {
             wl.surfaces = Some(std::sync::Arc::new(surfaces));
         }
     }
@@ -270,11 +273,6 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
 
 fn surfaces_table(table: &str) -> String {
     format!("jingwei_surfaces_{table}")
-}
-
-/// An SQL identifier in double quotes, inner quotes doubled.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Consecutive runs of `faces` whose packing stays near `max_bytes` (a face larger than that
@@ -352,8 +350,8 @@ pub fn unpack_surfaces(bytes: &[u8]) -> Option<Vec<crate::cityjson::Surface>> {
 }
 
 /// The surfaces saved with layer table `table` of `rows` rows, if it has any.
-fn read_surfaces(path: &Path, table: &str, rows: usize) -> Result<Option<crate::cityjson::Surfaces>> {
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| corrupt(path, e))?;
+/// (`conn` is the saved workspace at `path`, which error messages name.)
+fn read_surfaces(conn: &Connection, path: &Path, table: &str, rows: usize) -> Result<Option<crate::cityjson::Surfaces>> {
     let t = surfaces_table(table);
     let exists: bool = conn
         .query_row(

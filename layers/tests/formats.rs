@@ -9,6 +9,14 @@ fn demo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/lujiazui_osm.gpkg")
 }
 
+/// A copy of the demo GeoPackage to change, in a folder that goes when the guard drops.
+fn demo_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::copy(demo(), &p).unwrap();
+    (dir, p)
+}
+
 fn ogr2ogr(args: &[&str]) {
     let out = Command::new("ogr2ogr")
         .args(args)
@@ -195,9 +203,7 @@ fn booleans_read_as_booleans_in_every_reader() {
 
 #[test]
 fn geopackage_with_gaps_in_its_fids_reads_every_row_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("gappy.gpkg");
-    std::fs::copy(demo(), &p).unwrap();
+    let (_dir, p) = demo_copy("gappy.gpkg");
     let out = Command::new("ogrinfo")
         .arg(&p)
         .args(["-sql", "DELETE FROM buildings_polygon WHERE fid % 7 IN (0, 3)"])
@@ -218,9 +224,7 @@ fn geopackage_with_gaps_in_its_fids_reads_every_row_once() {
 /// count set to the old fid span) still reads every remaining row exactly once.
 #[test]
 fn geopackage_with_a_stale_feature_count_reads_every_row_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("stale.gpkg");
-    std::fs::copy(demo(), &p).unwrap();
+    let (_dir, p) = demo_copy("stale.gpkg");
     let before = jingwei_layers::gpkg::read_layer(&p, Some("buildings_polygon")).unwrap();
     let (lo, hi) = (before.fids[0], *before.fids.last().unwrap());
     let span = hi - lo + 1;
@@ -250,9 +254,7 @@ fn geopackage_with_a_stale_feature_count_reads_every_row_once() {
 /// number of ranges: every row once, nothing sized by the fid span.
 #[test]
 fn geopackage_with_huge_sparse_fids_streams_every_row_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("sparse.gpkg");
-    std::fs::copy(demo(), &p).unwrap();
+    let (_dir, p) = demo_copy("sparse.gpkg");
     let before = jingwei_layers::gpkg::read_layer(&p, Some("buildings_polygon")).unwrap();
     {
         let conn = rusqlite::Connection::open(&p).unwrap();

@@ -20,6 +20,15 @@ fn close(a: [u8; 4], b: [u8; 4], tol: i32) -> bool {
     (0..3).all(|i| (i32::from(a[i]) - i32::from(b[i])).abs() <= tol)
 }
 
+/// Pixels whose colour differs by more than `tol` in a channel between two frames of one size.
+fn pixels_changed(a: &jingwei_viewer::render::Frame, b: &jingwei_viewer::render::Frame, tol: i32) -> usize {
+    a.rgba
+        .chunks_exact(4)
+        .zip(b.rgba.chunks_exact(4))
+        .filter(|(p, q)| !close([p[0], p[1], p[2], 255], [q[0], q[1], q[2], 255], tol))
+        .count()
+}
+
 #[test]
 fn demo_city_renders_and_responds_to_layers() {
     let mut ws = demo();
@@ -88,12 +97,7 @@ fn demo_city_renders_and_responds_to_layers() {
     ws.layers.iter_mut().find(|l| l.id == "buildings").unwrap().visible = false;
     r.set_scene(&build_scene(&ws));
     let without = r.render().unwrap();
-    let changed = oblique
-        .rgba
-        .chunks_exact(4)
-        .zip(without.rgba.chunks_exact(4))
-        .filter(|(a, b)| !close([a[0], a[1], a[2], 255], [b[0], b[1], b[2], 255], 6))
-        .count();
+    let changed = pixels_changed(&oblique, &without, 6);
     assert!(
         changed as f64 > 0.02 * f64::from(w * h),
         "hiding buildings changed only {changed} pixels"
@@ -192,12 +196,7 @@ fn taller_buildings_occlude_shorter_ones_and_nothing_jitters() {
     moved_view.target[0] -= 1.0;
     moved_view.target[2] += 1.0;
     let moved = frame(&scene_of(&[tower, block], [x0 + 1.0, y0 + 1.0]), &moved_view);
-    let differ = base
-        .rgba
-        .chunks_exact(4)
-        .zip(moved.rgba.chunks_exact(4))
-        .filter(|(p, q)| (0..3).any(|i| p[i].abs_diff(q[i]) > 8))
-        .count();
+    let differ = pixels_changed(&base, &moved, 8);
     assert!(
         differ as f64 <= 0.002 * f64::from(w * h),
         "{differ} pixels changed for a 1 m shift of the origin"
@@ -482,12 +481,7 @@ fn a_cityjson_model_stands_in_the_scene_with_pickable_buildings() {
     ws.layers.iter_mut().find(|l| l.id == "delft Building").unwrap().visible = false;
     r.set_scene(&build_scene(&ws));
     let without = r.render().unwrap();
-    let changed = with
-        .rgba
-        .chunks_exact(4)
-        .zip(without.rgba.chunks_exact(4))
-        .filter(|(a, b)| !close([a[0], a[1], a[2], 255], [b[0], b[1], b[2], 255], 6))
-        .count();
+    let changed = pixels_changed(&with, &without, 6);
     assert!(changed > (w * h / 50) as usize, "the buildings cover only {changed} pixels");
     // Picking: the footprint index answers at a building's roof, the row its triangles carry.
     let wl = ws.layer("delft Building").unwrap();
