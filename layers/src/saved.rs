@@ -144,9 +144,10 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
     };
     {
         let conn = Connection::open(&tmp).map_err(|e| corrupt(&tmp, e))?;
-        // Tables of layers no longer in the workspace go.
+        // Tables of layers no longer in the workspace go (GLOB: case-sensitive, so a user's own
+        // LAYER_… table stays).
         let old: Vec<String> = conn
-            .prepare("SELECT table_name FROM gpkg_contents WHERE table_name LIKE 'layer\\_%' ESCAPE '\\'")
+            .prepare("SELECT table_name FROM gpkg_contents WHERE table_name GLOB 'layer_*'")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .map_err(|e| corrupt(&tmp, e))?;
         let keep: Vec<&str> = saved.layers.iter().map(|l| l.table.as_str()).collect();
@@ -197,8 +198,12 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
             ] {
                 tx.execute(sql, [t]).map_err(|e| corrupt(&tmp, e))?;
             }
-            tx.execute_batch(&format!("DROP TABLE IF EXISTS \"{t}\"; DROP TABLE IF EXISTS \"rtree_{t}_geom\";"))
-                .map_err(|e| corrupt(&tmp, e))?;
+            tx.execute_batch(&format!(
+                "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {};",
+                quote_ident(t),
+                quote_ident(&format!("rtree_{t}_geom"))
+            ))
+            .map_err(|e| corrupt(&tmp, e))?;
         }
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS jingwei_metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);

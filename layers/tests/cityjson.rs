@@ -146,7 +146,11 @@ fn a_saved_workspace_keeps_the_city_models_surfaces() {
     // the buildings gone.
     rusqlite::Connection::open(&file)
         .unwrap()
-        .execute_batch("CREATE TABLE \"JINGWEI_SURFACES_mine\" (x); INSERT INTO \"JINGWEI_SURFACES_mine\" VALUES (1);")
+        .execute_batch(
+            "CREATE TABLE \"JINGWEI_SURFACES_mine\" (x); INSERT INTO \"JINGWEI_SURFACES_mine\" VALUES (1);
+             CREATE TABLE \"LAYER_mine\" (x); INSERT INTO \"LAYER_mine\" VALUES (1);
+             INSERT INTO gpkg_contents(table_name, data_type, identifier) VALUES ('LAYER_mine', 'attributes', 'LAYER_mine');",
+        )
         .unwrap();
     jingwei_layers::saved::save_workspace(&back, &file, None).unwrap();
     let mine: i64 = rusqlite::Connection::open(&file)
@@ -154,6 +158,11 @@ fn a_saved_workspace_keeps_the_city_models_surfaces() {
         .query_row("SELECT count(*) FROM \"JINGWEI_SURFACES_mine\"", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mine, 1);
+    let mine: i64 = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT count(*) FROM \"LAYER_mine\"", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mine, 1, "a user's table whose name differs from a layer table's only in case stays");
     let (mut again, _) = jingwei_layers::saved::open_workspace(&file).unwrap();
     assert_eq!(again.layers[with[0]].surfaces, ws.layers[with[0]].surfaces);
     let gone = again.layers.remove(with[0]);
