@@ -11,6 +11,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
+use crate::btree::{NotDirect, Table};
 use crate::crs::Crs;
 use crate::layer::Layer;
 use crate::validity::{Action, GeometryIssue, Problem};
@@ -89,14 +90,51 @@ pub fn read_layer_fields(path: &Path, table: Option<&str>, keep: Option<&[&str]>
 /// Rows are counted per fid range first, the layer's vectors are allocated once at their final
 /// size, and each reader thread fills its own disjoint slice: no chunk is ever held twice.
 pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str]>, job: &crate::job::Job) -> Result<Layer, Declined> {
+    read_layer_with(path, table, keep, Reader::Auto, job)
+}
+
+/// How the rows of a table are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// Straight from the file's B-tree ([`crate::btree`]) where that applies, through SQLite
+    /// otherwise, or when the file does not parse (SQLite then names the damage).
+    Auto,
+    /// Only from the B-tree: declined where it does not apply (for tests and benchmarks).
+    Direct,
+    /// Only through SQLite's statements.
+    Sqlite,
+}
+
+/// Like [`read_layer_progress`], with the choice of [`Reader`].
+pub fn read_layer_with(
+    path: &Path,
+    table: Option<&str>,
+    keep: Option<&[&str]>,
+    reader: Reader,
+    job: &crate::job::Job,
+) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
+    if reader != Reader::Sqlite {
+        match direct_table(path, &plan) {
+            Ok(direct) => match read_planned(path, &plan, job, Some(&direct)) {
+                Err(e) if e.0.starts_with(NOT_DIRECT) && reader == Reader::Auto => {}
+                done => return done,
+            },
+            Err(e) if reader == Reader::Direct => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    read_planned(path, &plan, job, None)
+}
+
+fn read_planned(path: &Path, plan: &Plan, job: &crate::job::Job, direct: Option<&Table>) -> Result<Layer, Declined> {
     // Dense fids (the usual case: 1..=N) make every range's row count its length. GDAL keeps
     // the feature count in gpkg_ogr_contents, which saves a count(*) (a whole-table scan); if
     // that count was stale the read notices a range of another length and counts instead.
     let span = plan.span();
     if plan.feature_count == Some(span) {
         let lengths = plan.ranges.iter().map(|(a, b)| (b - a + 1) as usize).collect();
-        match read_counted(path, &plan, lengths, job) {
+        match read_counted(path, plan, lengths, job, direct) {
             Err(e) if e.0 == CHANGED => {}
             done => return done,
         }
@@ -115,14 +153,14 @@ pub fn read_layer_progress(path: &Path, table: Option<&str>, keep: Option<&[&str
             })
             .collect::<Result<_, _>>()?
     };
-    read_counted(path, &plan, counts, job)
+    read_counted(path, plan, counts, job, direct)
 }
 
 /// Why a range read declined: it held another number of rows than counted.
 const CHANGED: &str = "the table changed while it was read";
 
 /// Read the plan's ranges, of `counts` rows each, into one layer.
-fn read_counted(path: &Path, plan: &Plan, counts: Vec<usize>, job: &crate::job::Job) -> Result<Layer, Declined> {
+fn read_counted(path: &Path, plan: &Plan, counts: Vec<usize>, job: &crate::job::Job, direct: Option<&Table>) -> Result<Layer, Declined> {
     let n: usize = counts.iter().sum();
     let fields = plan.fields.clone();
     let mut fids = vec![0i64; n];
@@ -170,15 +208,24 @@ fn read_counted(path: &Path, plan: &Plan, counts: Vec<usize>, job: &crate::job::
         .collect();
     let issues: Vec<Vec<GeometryIssue>> = jobs
         .into_par_iter()
-        // One SQLite connection per worker thread, reused for all of its ranges.
+        // One SQLite connection per worker thread, reused for all of its ranges (none needed
+        // when the B-tree is read directly).
         .map_init(
-            || open(path),
+            || direct.is_none().then(|| open(path)),
             |conn, ((a, b), fid_out, geom_out, mut col_out)| {
                 if job.is_cancelled() {
                     return Err(Declined("cancelled".into()));
                 }
-                let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
-                let issues = read_range_into(conn, plan, a, b, fid_out, geom_out, &mut col_out)?;
+                let mut out = RangeOut::new(fid_out, geom_out, &mut col_out);
+                match direct {
+                    Some(t) => t.scan(a, b, |fid, v: &[ValueRef<'_>]| out.push(plan, fid, v[1], &v[2..]))?,
+                    None => {
+                        let conn = conn.as_ref().expect("opened when not direct");
+                        let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
+                        read_range_into(conn, plan, a, b, &mut out)?;
+                    }
+                }
+                let issues = out.finish()?;
                 let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
                 job.report(d, n as u64);
                 Ok(issues)
@@ -216,34 +263,45 @@ enum ColumnSlice<'a> {
     Text(&'a mut [Option<std::sync::Arc<str>>]),
 }
 
-/// Read rows `a..=b` into pre-sized slices; repeated text values share one allocation.
-fn read_range_into(
-    conn: &Connection,
-    plan: &Plan,
-    a: i64,
-    b: i64,
-    fid_out: &mut [i64],
-    geom_out: &mut [Option<geo::Geometry>],
-    cols: &mut [ColumnSlice<'_>],
-) -> Result<Vec<GeometryIssue>, Declined> {
-    let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
-    let mut rows = st.query([a, b]).map_err(sql_err)?;
-    let mut issues = Vec::new();
-    type Interned = std::collections::HashMap<Vec<u8>, std::sync::Arc<str>, std::hash::BuildHasherDefault<ShortHash>>;
-    let mut interned: Vec<Interned> = (0..cols.len()).map(|_| Default::default()).collect();
-    let mut i = 0usize;
-    while let Some(row) = rows.next().map_err(sql_err)? {
-        if i >= fid_out.len() {
+/// Where one fid range's rows go: pre-sized slices of the layer's vectors, filled in order;
+/// repeated text values share one allocation.
+struct RangeOut<'o, 'c> {
+    fids: &'o mut [i64],
+    geoms: &'o mut [Option<geo::Geometry>],
+    cols: &'o mut [ColumnSlice<'c>],
+    interned: Vec<Interned>,
+    issues: Vec<GeometryIssue>,
+    i: usize,
+}
+
+type Interned = std::collections::HashMap<Vec<u8>, std::sync::Arc<str>, std::hash::BuildHasherDefault<ShortHash>>;
+
+impl<'o, 'c> RangeOut<'o, 'c> {
+    fn new(fids: &'o mut [i64], geoms: &'o mut [Option<geo::Geometry>], cols: &'o mut [ColumnSlice<'c>]) -> Self {
+        let interned = (0..cols.len()).map(|_| Default::default()).collect();
+        RangeOut {
+            fids,
+            geoms,
+            cols,
+            interned,
+            issues: Vec::new(),
+            i: 0,
+        }
+    }
+
+    /// Store the next row: its fid, geometry blob and field values (in the plan's order).
+    fn push(&mut self, plan: &Plan, fid: i64, geom: ValueRef<'_>, fields: &[ValueRef<'_>]) -> Result<(), Declined> {
+        let i = self.i;
+        if i >= self.fids.len() {
             return Err(Declined(CHANGED.into()));
         }
-        let fid: i64 = row.get(0).map_err(sql_err)?;
-        fid_out[i] = fid;
-        geom_out[i] = match row.get_ref(1).map_err(sql_err)? {
+        self.fids[i] = fid;
+        self.geoms[i] = match geom {
             ValueRef::Blob(bl) => match parse_gpkg_blob(bl) {
                 Ok(g) => g,
                 Err(crate::wkb::WkbError::UnsupportedType(t)) => return Err(Declined(format!("WKB type {t}"))),
                 Err(e) => {
-                    issues.push(GeometryIssue {
+                    self.issues.push(GeometryIssue {
                         fid,
                         problem: Problem::EmptyPart,
                         detail: format!("unreadable geometry: {e}"),
@@ -254,14 +312,13 @@ fn read_range_into(
             },
             _ => None,
         };
-        for (k, (col, f)) in cols.iter_mut().zip(&plan.fields).enumerate() {
-            let v = row.get_ref(k + 2).map_err(sql_err)?;
+        for (k, ((col, f), &v)) in self.cols.iter_mut().zip(&plan.fields).zip(fields).enumerate() {
             match (col, v) {
                 (ColumnSlice::Integer(c), ValueRef::Integer(x)) => c.set(i, Some(x)),
                 (ColumnSlice::Real(c), ValueRef::Real(x)) => c.set(i, Some(x)),
                 (ColumnSlice::Real(c), ValueRef::Integer(x)) => c.set(i, Some(x as f64)),
                 (ColumnSlice::Text(c), ValueRef::Text(t)) if f.kind == FieldKind::Text => {
-                    let map = &mut interned[k];
+                    let map = &mut self.interned[k];
                     c[i] = Some(match map.get(t) {
                         Some(s) => s.clone(),
                         None => {
@@ -291,12 +348,55 @@ fn read_range_into(
                 }
             }
         }
-        i += 1;
+        self.i += 1;
+        Ok(())
     }
-    if i != fid_out.len() {
-        return Err(Declined(CHANGED.into()));
+
+    /// The range's geometry issues, once every slot is filled.
+    fn finish(self) -> Result<Vec<GeometryIssue>, Declined> {
+        if self.i != self.fids.len() {
+            return Err(Declined(CHANGED.into()));
+        }
+        Ok(self.issues)
     }
-    Ok(issues)
+}
+
+/// Read rows `a..=b` through SQLite.
+fn read_range_into(conn: &Connection, plan: &Plan, a: i64, b: i64, out: &mut RangeOut<'_, '_>) -> Result<(), Declined> {
+    let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
+    let mut rows = st.query([a, b]).map_err(sql_err)?;
+    let n = plan.fields.len();
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        // The row's values on the stack (a vector only for tables of many fields).
+        let (mut few, mut many) = ([ValueRef::Null; 16], Vec::new());
+        let fields: &mut [ValueRef<'_>] = if n <= few.len() {
+            &mut few[..n]
+        } else {
+            many.resize(n, ValueRef::Null);
+            &mut many
+        };
+        for (k, v) in fields.iter_mut().enumerate() {
+            *v = row.get_ref(k + 2).map_err(sql_err)?;
+        }
+        out.push(plan, row.get(0).map_err(sql_err)?, row.get_ref(1).map_err(sql_err)?, fields)?;
+    }
+    Ok(())
+}
+
+/// The prefix of a decline by the direct B-tree reader (the read is then done through SQLite).
+const NOT_DIRECT: &str = "direct read: ";
+
+impl From<NotDirect> for Declined {
+    fn from(e: NotDirect) -> Self {
+        Declined(format!("{NOT_DIRECT}{}", e.0))
+    }
+}
+
+/// Open the plan's table for the direct reader (fid, geometry, then the plan's fields).
+fn direct_table(path: &Path, plan: &Plan) -> Result<Table, NotDirect> {
+    let mut columns = vec![plan.pk.as_str(), plan.geom_col.as_str()];
+    columns.extend(plan.fields.iter().map(|f| f.name.as_str()));
+    Table::open(path, &plan.table, &plan.pk, &columns)
 }
 
 /// A quick hash for the short text values interned while reading (at most 1,024 per column,
@@ -340,27 +440,53 @@ pub fn map_wkb_chunks<R: Send>(
         ranges: split_range(plan.fid_range, parts),
         ..plan
     };
+    if let Ok(direct) = direct_table(path, &plan) {
+        match wkb_chunks(path, &plan, chunk_rows, Some(&direct), &f) {
+            Err(e) if e.0.starts_with(NOT_DIRECT) => {}
+            done => return done,
+        }
+    }
+    wkb_chunks(path, &plan, chunk_rows, None, &f)
+}
+
+fn wkb_chunks<R: Send>(
+    path: &Path,
+    plan: &Plan,
+    chunk_rows: usize,
+    direct: Option<&Table>,
+    f: &(impl Fn(&[Option<&[u8]>]) -> R + Sync),
+) -> Result<Vec<R>, Declined> {
     plan.ranges
         .par_iter()
         // One SQLite connection per worker thread, as in `read_layer_progress`.
         .map_init(
-            || open(path),
+            || direct.is_none().then(|| open(path)),
             |conn, &(a, b)| -> Result<R, Declined> {
-                let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
-                let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
-                let mut rows = st.query([a, b]).map_err(sql_err)?;
                 // The chunk's WKB back to back in one buffer (no allocation per row).
                 let expect = usize::try_from(b - a + 1).unwrap_or(usize::MAX).min(chunk_rows);
                 let mut bytes: Vec<u8> = Vec::with_capacity(128 * expect);
                 let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(expect);
-                while let Some(row) = rows.next().map_err(sql_err)? {
-                    spans.push(match row.get_ref(1).map_err(sql_err)? {
+                let mut add = |geom: ValueRef<'_>| -> Result<(), Declined> {
+                    spans.push(match geom {
                         ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(|w| {
                             bytes.extend_from_slice(w);
                             (bytes.len() - w.len(), bytes.len())
                         }),
                         _ => None,
                     });
+                    Ok(())
+                };
+                match direct {
+                    Some(t) => t.scan(a, b, |_, v: &[ValueRef<'_>]| add(v[1]))?,
+                    None => {
+                        let conn = conn.as_ref().expect("opened when not direct");
+                        let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
+                        let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
+                        let mut rows = st.query([a, b]).map_err(sql_err)?;
+                        while let Some(row) = rows.next().map_err(sql_err)? {
+                            add(row.get_ref(1).map_err(sql_err)?)?;
+                        }
+                    }
                 }
                 let views: Vec<Option<&[u8]>> = spans.iter().map(|s| s.map(|(a, b)| &bytes[a..b])).collect();
                 Ok(f(&views))
@@ -389,6 +515,9 @@ fn resolve_table(conn: &Connection, table: Option<&str>) -> Result<String, Decli
 
 struct Plan {
     count: String,
+    /// The fid column (the table's INTEGER PRIMARY KEY) and the geometry column.
+    pk: String,
+    geom_col: String,
     count_all: String,
     table: String,
     geom_type: String,
@@ -498,6 +627,8 @@ fn plan(path: &Path, table: Option<&str>, keep: Option<&[&str]>, parts: usize) -
     let count_all = format!("SELECT count(*) FROM {}", q(&table));
     Ok(Plan {
         count,
+        pk,
+        geom_col,
         count_all,
         table,
         geom_type,

@@ -9,13 +9,34 @@
 
 use geo::{BoundingRect, Distance, Euclidean, Geometry, Intersects, Point, Rect, coord};
 use rayon::prelude::*;
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
+use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-type Entry = GeomWithData<Rectangle<[f32; 2]>, u32>;
+/// One indexed feature: its envelope (f32 about the local origin) and its row. The envelope is
+/// stored as rstar's own box, so the bulk load's many comparisons read it instead of rebuilding
+/// it from corners each time (as `GeomWithData<Rectangle>` does).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Entry {
+    env: AABB<[f32; 2]>,
+    row: u32,
+}
+
+impl RTreeObject for Entry {
+    type Envelope = AABB<[f32; 2]>;
+    #[inline]
+    fn envelope(&self) -> AABB<[f32; 2]> {
+        self.env
+    }
+}
+
+impl PointDistance for Entry {
+    #[inline]
+    fn distance_2(&self, point: &[f32; 2]) -> f32 {
+        self.env.distance_2(point)
+    }
+}
 
 /// Node sizes of the layer index. Larger nodes than rstar's default (6) make a bulk-loaded,
 /// read-mostly tree shallower, faster to build and smaller (fewer parent nodes), at no cost to
@@ -50,7 +71,6 @@ pub struct SpatialIndex {
 const SPLIT_AT: usize = 200_000;
 
 fn bulk_load_parallel(mut entries: Vec<Entry>, parts: usize) -> Vec<RTree<Entry, IndexParams>> {
-    use rstar::RTreeObject;
     if parts <= 1 || entries.len() < SPLIT_AT {
         return vec![RTree::bulk_load_with_params(entries)];
     }
@@ -134,7 +154,10 @@ impl SpatialIndex {
         // the peak); rows without an envelope are marked and then removed in place.
         const NONE: u32 = u32::MAX;
         const CHUNK: usize = 16_384;
-        let none = GeomWithData::new(Rectangle::from_corners([0.0, 0.0], [0.0, 0.0]), NONE);
+        let none = Entry {
+            env: AABB::from_point([0.0, 0.0]),
+            row: NONE,
+        };
         let mut entries: Vec<Entry> = vec![none; geometries.len()];
         let extent = entries
             .par_chunks_mut(CHUNK)
@@ -148,14 +171,17 @@ impl SpatialIndex {
                             [down(e[0] - origin[0]), down(e[1] - origin[1])],
                             [up(e[2] - origin[0]), up(e[3] - origin[1])],
                         );
-                        *slot = GeomWithData::new(Rectangle::from_corners(lo, hi), (c * CHUNK + i) as u32);
+                        *slot = Entry {
+                            env: AABB::from_corners(lo, hi),
+                            row: (c * CHUNK + i) as u32,
+                        };
                         ext = union(ext, Some(e));
                     }
                 }
                 ext
             })
             .reduce(|| None, union);
-        entries.retain(|e| e.data != NONE);
+        entries.retain(|e| e.row != NONE);
         SpatialIndex {
             trees: bulk_load_parallel(entries, rayon::current_num_threads()),
             origin,
@@ -213,11 +239,9 @@ impl SpatialIndex {
             [down(bbox[0] - o[0] - slack), down(bbox[1] - o[1] - slack)],
             [up(bbox[2] - o[0] + slack), up(bbox[3] - o[1] + slack)],
         );
-        self.trees.iter().flat_map(move |t| {
-            t.locate_in_envelope_intersecting(&aabb)
-                .map(|e| e.data as usize)
-                .collect::<Vec<_>>()
-        })
+        self.trees
+            .iter()
+            .flat_map(move |t| t.locate_in_envelope_intersecting(&aabb).map(|e| e.row as usize).collect::<Vec<_>>())
     }
 
     /// Rows whose geometry intersects the envelope, sorted by row.
@@ -260,7 +284,7 @@ impl SpatialIndex {
                 t.locate_within_distance(self.local_point(x, y), reach * reach)
             })
             .filter_map(|e| {
-                let row = e.data as usize;
+                let row = e.row as usize;
                 let d = Euclidean.distance(&p, geometries[row].as_ref()?);
                 (d <= distance).then_some(Hit { row, distance: d })
             })
@@ -302,7 +326,7 @@ impl SpatialIndex {
                     break;
                 }
             }
-            let row = e.data as usize;
+            let row = e.row as usize;
             let Some(g) = geometries[row].as_ref() else { continue };
             let d = Euclidean.distance(&p, g);
             best.push(ByDist(d, row));

@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod btree;
 pub mod catalog;
 pub mod cityjson;
 pub mod crs;
