@@ -1,17 +1,17 @@
 //! A read-only reader of one SQLite table's B-tree, for bulk reads of GeoPackage feature tables.
 //!
 //! Reading a million features through SQLite's statement engine costs more than decoding them:
-//! every page is copied out of the kernel (`pread`), every row steps the virtual machine. Here
-//! the file is mapped read-only and the table's B-tree is walked directly, rows `lo..=hi` by
-//! rowid, decoding only the columns asked for. A SQLite connection holds a read transaction for
-//! as long as the map is used, so no writer can change the file underneath (in WAL mode nothing
-//! is checkpointed past the snapshot while it is open).
+//! every row steps its virtual machine, every page is a system call of its own. Here the
+//! table's B-tree is walked directly, rows `lo..=hi` by rowid, decoding only the columns asked
+//! for; leaf pages are read in runs that grow while they are consecutive in the file (up to
+//! 256 KiB), so a scan holds a window of the file, never the file. A SQLite connection holds a
+//! read transaction while the table is open, so no writer can change the file underneath (in
+//! WAL mode nothing is checkpointed past the snapshot while it is open).
 //!
 //! It only takes the plain case: a rowid table in a UTF-8 file whose WAL (if any) is empty, no
 //! generated columns, the fid an alias of the rowid. Anything else, and any page that does not
 //! parse, is [`NotDirect`]: the caller reads the table through SQLite instead, which also gives
-//! the user SQLite's own words for a damaged file. Pages already scanned are given back to the
-//! OS (`MADV_DONTNEED`), so the map never holds more than the pages in flight.
+//! the user SQLite's own words for a damaged file.
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -25,61 +25,7 @@ fn not(why: impl Into<String>) -> NotDirect {
     NotDirect(why.into())
 }
 
-/// The one unsafe part: mapping the file.
-#[allow(unsafe_code)]
-mod map {
-    /// A read-only shared mapping of a whole file.
-    pub(super) struct Mapped {
-        ptr: *mut libc::c_void,
-        pub(super) len: usize,
-    }
-
-    // SAFETY: the mapping is read-only and lives until `drop`; the bytes are only read.
-    unsafe impl Send for Mapped {}
-    unsafe impl Sync for Mapped {}
-
-    impl Mapped {
-        pub(super) fn new(file: &std::fs::File) -> Result<Mapped, super::NotDirect> {
-            use std::os::fd::AsRawFd;
-            let len = file.metadata().map_err(|e| super::not(e.to_string()))?.len() as usize;
-            if len == 0 {
-                return Err(super::not("empty file"));
-            }
-            // SAFETY: a fresh read-only mapping of an open file; checked for failure below.
-            let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), 0) };
-            if ptr == libc::MAP_FAILED {
-                return Err(super::not(std::io::Error::last_os_error().to_string()));
-            }
-            Ok(Mapped { ptr, len })
-        }
-
-        pub(super) fn bytes(&self) -> &[u8] {
-            // SAFETY: `ptr` maps `len` readable bytes until drop. The file cannot shrink meanwhile:
-            // the owner holds a read transaction (see the module notes).
-            unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
-        }
-
-        /// Let the OS drop bytes `a..b` from this process (they stay in the page cache; a later
-        /// read faults them back in).
-        pub(super) fn release(&self, a: usize, b: usize) {
-            let page = 4096;
-            let (a, b) = (a / page * page, b.min(self.len));
-            if a < b {
-                // SAFETY: the range lies inside the mapping; DONTNEED on a read-only shared file
-                // mapping only unmaps pages, the content stays the file's.
-                unsafe { libc::madvise((self.ptr as *mut u8).add(a) as *mut libc::c_void, b - a, libc::MADV_DONTNEED) };
-            }
-        }
-    }
-
-    impl Drop for Mapped {
-        fn drop(&mut self) {
-            // SAFETY: unmapping what `new` mapped, once.
-            unsafe { libc::munmap(self.ptr, self.len) };
-        }
-    }
-}
-use map::Mapped;
+use std::os::unix::fs::FileExt;
 
 /// Where a wanted value sits in a table row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +39,7 @@ enum Slot {
 
 /// One table of a SQLite file, open for direct reading.
 pub struct Table {
-    map: Mapped,
+    file: std::fs::File,
     page_size: usize,
     usable: usize,
     pages: u32,
@@ -101,7 +47,7 @@ pub struct Table {
     /// Record position of the rowid-alias column (must be NULL in every record).
     pk_pos: usize,
     slots: Vec<Slot>,
-    /// Holds the read transaction; dropped after the map.
+    /// Holds the read transaction; dropped after the file.
     _lock: std::sync::Mutex<Connection>,
 }
 
@@ -175,11 +121,11 @@ impl Table {
                 None => Err(not(format!("no column {name}"))),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        // Open and map after the transaction has read: what is mapped is its snapshot.
+        // Opened after the transaction has read: what is read is its snapshot.
         let file = std::fs::File::open(path).map_err(|e| not(e.to_string()))?;
-        let map = Mapped::new(&file)?;
-        let head = map.bytes();
-        if head.len() < 100 || &head[..16] != b"SQLite format 3\0" {
+        let len = file.metadata().map_err(|e| not(e.to_string()))?.len();
+        let mut head = [0u8; 100];
+        if len < 100 || file.read_exact_at(&mut head, 0).is_err() || &head[..16] != b"SQLite format 3\0" {
             return Err(not("not a SQLite file"));
         }
         let page_size = match u16::from_be_bytes([head[16], head[17]]) {
@@ -197,7 +143,7 @@ impl Table {
         if encoding > 1 {
             return Err(not("UTF-16 text"));
         }
-        let mut pages = (map.len / page_size) as u32;
+        let mut pages = u32::try_from(len / page_size as u64).map_err(|_| not("too many pages"))?;
         // The header's page count is valid when written by the same change as the counter.
         let (counter, count, valid_for) = (&head[24..28], &head[28..32], &head[92..96]);
         let declared = u32::from_be_bytes(count.try_into().expect("4 bytes"));
@@ -206,7 +152,7 @@ impl Table {
         }
         let root = u32::try_from(root).map_err(|_| not("bad root page"))?;
         Ok(Table {
-            map,
+            file,
             page_size,
             usable,
             pages,
@@ -217,13 +163,20 @@ impl Table {
         })
     }
 
-    /// Page `n` (1-based) and the offset of its B-tree header.
-    fn page(&self, n: u32) -> Result<(&[u8], usize), NotDirect> {
+    fn check(&self, n: u32) -> Result<(), NotDirect> {
         if n == 0 || n > self.pages {
             return Err(not(format!("page {n} out of range")));
         }
-        let a = (n as usize - 1) * self.page_size;
-        Ok((&self.map.bytes()[a..a + self.page_size], if n == 1 { 100 } else { 0 }))
+        Ok(())
+    }
+
+    /// Read `count` pages from page `n` (1-based) into `buf`.
+    fn read(&self, n: u32, count: u32, buf: &mut Vec<u8>) -> Result<(), NotDirect> {
+        self.check(n)?;
+        buf.resize(count as usize * self.page_size, 0);
+        self.file
+            .read_exact_at(buf, u64::from(n - 1) * self.page_size as u64)
+            .map_err(|e| not(format!("page {n}: {e}")))
     }
 
     /// Visit the rows with rowid in `lo..=hi`, in rowid order: `row` gets the rowid and the
@@ -233,24 +186,53 @@ impl Table {
             t: self,
             lo,
             hi,
+            window: Window::default(),
             overflow: Vec::new(),
             serials: Vec::new(),
-            touched: (usize::MAX, 0),
             visits: 0,
             last: None,
         };
-        let out = s.walk(self.root, 0, &mut row);
-        // Give the pages read back (the map would otherwise keep the whole file resident).
-        let (a, b) = s.touched;
-        if a < b {
-            self.map.release(a, b);
-        }
-        out.map(|_| ())
+        s.walk(self.root, 0, &mut row).map(|_| ())
     }
 }
 
-/// Bytes of mapped pages a scan reads before it gives them back.
-const RELEASE_EVERY: usize = 1 << 18;
+/// The longest run of consecutive pages read at once, in bytes.
+const RUN_BYTES: usize = 256 << 10;
+
+/// Consecutive pages of the file, read at once: leaf pages are usually consecutive, so the run
+/// grows (doubling, up to [`RUN_BYTES`]) while the scan moves on to the page after it, and
+/// starts again at one page when it jumps.
+#[derive(Default)]
+struct Window {
+    buf: Vec<u8>,
+    first: u32,
+    count: u32,
+}
+
+impl Window {
+    /// The offset of page `n` in `buf`, reading it (and the pages after it) first if needed.
+    fn load(&mut self, t: &Table, n: u32) -> Result<usize, NotDirect> {
+        if let Some(at) = self.offset(t, n) {
+            return Ok(at);
+        }
+        t.check(n)?;
+        let longest = (RUN_BYTES / t.page_size).max(1) as u32;
+        let run = if self.count > 0 && n == self.first + self.count {
+            (self.count * 2).min(longest)
+        } else {
+            1
+        };
+        let run = run.min(t.pages - n + 1);
+        t.read(n, run, &mut self.buf)?;
+        (self.first, self.count) = (n, run);
+        Ok(0)
+    }
+
+    /// The offset of page `n` in `buf`, if it is there.
+    fn offset(&self, t: &Table, n: u32) -> Option<usize> {
+        (n >= self.first && n < self.first + self.count).then(|| (n - self.first) as usize * t.page_size)
+    }
+}
 
 #[derive(PartialEq)]
 enum Flow {
@@ -262,11 +244,11 @@ struct Scan<'t> {
     t: &'t Table,
     lo: i64,
     hi: i64,
+    /// Leaf pages, read in runs.
+    window: Window,
     /// A row's payload put together from its overflow pages.
     overflow: Vec<u8>,
     serials: Vec<(u64, usize)>,
-    /// Byte span of the leaf and overflow pages read.
-    touched: (usize, usize),
     /// Pages visited (a sound tree visits each at most once) and the last rowid given.
     visits: u32,
     last: Option<i64>,
@@ -327,11 +309,6 @@ fn value(t: u64, b: &[u8]) -> ValueRef<'_> {
 }
 
 impl Scan<'_> {
-    fn touch(&mut self, page: u32) {
-        let a = (page as usize - 1) * self.t.page_size;
-        self.touched = (self.touched.0.min(a), self.touched.1.max(a + self.t.page_size));
-    }
-
     fn walk<E: From<NotDirect>>(
         &mut self,
         page: u32,
@@ -344,11 +321,16 @@ impl Scan<'_> {
             return Err(bad("B-tree loops").into());
         }
         let t = self.t;
-        let (p, h) = t.page(page)?;
-        let n = be_u16(p, h + 3).ok_or_else(|| bad("header"))?;
-        match p[h] {
+        let h = if page == 1 { 100 } else { 0 };
+        let at = self.window.load(t, page)?;
+        let kind = self.window.buf[at + h];
+        let n = be_u16(&self.window.buf[at..at + t.page_size], h + 3).ok_or_else(|| bad("header"))?;
+        match kind {
             // Interior: child i holds the rowids in (key i-1, key i]; the right-most the rest.
             0x05 => {
+                // Its own copy: the children are read into the window.
+                let p = self.window.buf[at..at + t.page_size].to_vec();
+                let p = &p[..];
                 let mut prev: Option<i64> = None;
                 for i in 0..n {
                     let at = be_u16(p, h + 12 + 2 * i).ok_or_else(|| bad("cell pointer"))?;
@@ -367,7 +349,7 @@ impl Scan<'_> {
                 self.walk(right, depth + 1, row)
             }
             0x0d => {
-                self.touch(page);
+                let p = &self.window.buf[at..at + t.page_size];
                 for i in 0..n {
                     let at = be_u16(p, h + 8 + 2 * i).ok_or_else(|| bad("cell pointer"))?;
                     let cell = p.get(at..t.usable).ok_or_else(|| bad("cell"))?;
@@ -390,11 +372,9 @@ impl Scan<'_> {
                         None => body.get(..size).ok_or_else(|| bad("payload"))?,
                         Some(local) => {
                             let first = be_u32(body, local).ok_or_else(|| bad("overflow pointer"))?;
-                            let mut buf = std::mem::take(&mut self.overflow);
-                            buf.clear();
-                            buf.extend_from_slice(body.get(..local).ok_or_else(|| bad("payload"))?);
-                            self.follow(first, size, &mut buf)?;
-                            self.overflow = buf;
+                            self.overflow.clear();
+                            self.overflow.extend_from_slice(body.get(..local).ok_or_else(|| bad("payload"))?);
+                            follow(t, &self.window, first, size, &mut self.overflow)?;
                             &self.overflow
                         }
                     };
@@ -438,13 +418,6 @@ impl Scan<'_> {
                     }
                     row(rowid, out)?;
                 }
-                // Give back what this scan has read so far once it adds up (rows are handed
-                // out one at a time and not kept, so nothing still points into these pages).
-                let (a, b) = self.touched;
-                if b.saturating_sub(a) >= RELEASE_EVERY {
-                    t.map.release(a, b);
-                    self.touched = (usize::MAX, 0);
-                }
                 Ok(Flow::More)
             }
             other => Err(bad(&format!("page type {other} in a table B-tree")).into()),
@@ -463,23 +436,30 @@ impl Scan<'_> {
         let k = m + ((size - m) % (u - 4));
         Some(if k <= x { k } else { m })
     }
+}
 
-    /// Append the overflow chain starting at `page` to `buf` until it holds `size` bytes.
-    fn follow(&mut self, mut page: u32, size: usize, buf: &mut Vec<u8>) -> Result<(), NotDirect> {
-        let mut hops = 0u32;
-        while buf.len() < size {
-            hops += 1;
-            if hops > self.t.pages {
-                return Err(not("overflow chain loops"));
-            }
-            self.touch(page);
-            let (p, _) = self.t.page(page)?;
-            let take = (size - buf.len()).min(self.t.usable - 4);
-            buf.extend_from_slice(&p[4..4 + take]);
-            page = be_u32(p, 0).expect("4 bytes");
+/// Append the overflow chain starting at `page` to `buf` until it holds `size` bytes: from the
+/// window where the page is in it, else read on its own.
+fn follow(t: &Table, window: &Window, mut page: u32, size: usize, buf: &mut Vec<u8>) -> Result<(), NotDirect> {
+    let mut hops = 0u32;
+    let mut own = Vec::new();
+    while buf.len() < size {
+        hops += 1;
+        if hops > t.pages {
+            return Err(not("overflow chain loops"));
         }
-        Ok(())
+        let p = match window.offset(t, page) {
+            Some(at) => &window.buf[at..at + t.page_size],
+            None => {
+                t.read(page, 1, &mut own)?;
+                &own[..]
+            }
+        };
+        let take = (size - buf.len()).min(t.usable - 4);
+        buf.extend_from_slice(&p[4..4 + take]);
+        page = be_u32(p, 0).expect("4 bytes");
     }
+    Ok(())
 }
 
 #[cfg(test)]

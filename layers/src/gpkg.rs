@@ -1,7 +1,8 @@
-//! A fast, parallel reader for GeoPackage feature tables, straight from SQLite.
+//! A fast, parallel reader for GeoPackage feature tables, straight from the file.
 //!
 //! GeoPackage is SQLite with geometry blobs (a small header + WKB), so reading it directly
-//! avoids GDAL's per-feature object overhead; row ranges are read by several threads at once.
+//! avoids GDAL's per-feature object overhead; row ranges are read by several threads at once,
+//! from the table's B-tree pages ([`crate::btree`]) where that applies, else through SQLite.
 //! [`crate::Source`] uses it for plain feature tables and falls back to GDAL for everything
 //! else (views, curve types, extensions); the test suite checks both readers agree on every
 //! GeoPackage in the shared data.
