@@ -25,7 +25,42 @@ fn not(why: impl Into<String>) -> NotDirect {
     NotDirect(why.into())
 }
 
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::sync::{Arc, Mutex};
+
+/// The database file, opened once per file (device and inode) for the life of the process and
+/// never closed: closing any descriptor of a file drops every POSIX lock this process holds on
+/// it, those of SQLite's own connections included (SQLite defers its closes for the same
+/// reason). One descriptor per distinct file read; a deleted file's space comes back at exit.
+fn shared_file(path: &Path) -> Result<Arc<std::fs::File>, NotDirect> {
+    static FILES: Mutex<Vec<((u64, u64), Arc<std::fs::File>)>> = Mutex::new(Vec::new());
+    let io = |e: std::io::Error| not(format!("{}: {e}", path.display()));
+    let key = |m: &std::fs::Metadata| (m.dev(), m.ino());
+    let mut files = FILES.lock().unwrap_or_else(|e| e.into_inner());
+    let want = key(&std::fs::metadata(path).map_err(io)?);
+    if let Some((_, f)) = files.iter().find(|(k, _)| *k == want) {
+        return Ok(f.clone());
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let got = key(&file.metadata().map_err(io)?);
+    // Replaced between the two looks: keep this descriptor too (it must not be closed).
+    let f = match files.iter().find(|(k, _)| *k == got) {
+        Some((_, f)) => {
+            let f = f.clone();
+            files.push((got, Arc::new(file)));
+            f
+        }
+        None => {
+            let f = Arc::new(file);
+            files.push((got, f.clone()));
+            f
+        }
+    };
+    if got != want {
+        return Err(not("the file was replaced while it was opened"));
+    }
+    Ok(f)
+}
 
 /// Where a wanted value sits in a table row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +68,14 @@ enum Slot {
     /// The rowid (the fid: an `INTEGER PRIMARY KEY` column is stored as NULL in the record).
     Rowid,
     /// Record column `pos`; `default` when the column has a DEFAULT (a record written before the
-    /// column was added then cannot be read here).
-    Column { pos: usize, default: bool },
+    /// column was added then cannot be read here); `real` for REAL affinity, whose values
+    /// SQLite may store as integers and gives back as reals.
+    Column { pos: usize, default: bool, real: bool },
 }
 
 /// One table of a SQLite file, open for direct reading.
 pub struct Table {
-    file: std::fs::File,
+    file: Arc<std::fs::File>,
     page_size: usize,
     usable: usize,
     pages: u32,
@@ -47,8 +83,8 @@ pub struct Table {
     /// Record position of the rowid-alias column (must be NULL in every record).
     pk_pos: usize,
     slots: Vec<Slot>,
-    /// Holds the read transaction; dropped after the file.
-    _lock: std::sync::Mutex<Connection>,
+    /// Holds the read transaction (and answers counts in the same snapshot).
+    lock: Mutex<Connection>,
 }
 
 impl std::fmt::Debug for Table {
@@ -58,6 +94,22 @@ impl std::fmt::Debug for Table {
             .field("pages", &self.pages)
             .finish()
     }
+}
+
+/// SQLite's column affinity rule for REAL: the declared type names REAL, FLOA or DOUB (and no INT).
+fn real_affinity(decl: &str) -> bool {
+    let d = decl.to_ascii_uppercase();
+    !d.contains("INT")
+        && !d.contains("CHAR")
+        && !d.contains("CLOB")
+        && !d.contains("TEXT")
+        && !d.contains("BLOB")
+        && (d.contains("REAL") || d.contains("FLOA") || d.contains("DOUB"))
+}
+
+/// A string literal for SQL.
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn sql(e: rusqlite::Error) -> NotDirect {
@@ -82,9 +134,11 @@ impl Table {
         if create.to_ascii_uppercase().contains("WITHOUT ROWID") {
             return Err(not("WITHOUT ROWID table"));
         }
+        // The file as SQLite resolved it (through symbolic links): its log sits beside it.
+        let real = std::path::PathBuf::from(lock.path().filter(|p| !p.is_empty()).ok_or_else(|| not("no file name"))?);
         let mode: String = lock.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(sql)?;
         if mode.eq_ignore_ascii_case("wal") {
-            let mut wal = path.as_os_str().to_owned();
+            let mut wal = real.clone().into_os_string();
             wal.push("-wal");
             if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
                 return Err(not("rows in the write-ahead log"));
@@ -95,9 +149,15 @@ impl Table {
         let mut st = lock
             .prepare(&format!("PRAGMA table_xinfo({})", crate::gpkg::quote_ident(table)))
             .map_err(sql)?;
-        let cols: Vec<(String, bool, i64, i64)> = st
+        let cols: Vec<(String, bool, i64, i64, String)> = st
             .query_map([], |r| {
-                Ok((r.get(1)?, r.get::<_, Option<String>>(4)?.is_some(), r.get(5)?, r.get(6)?))
+                Ok((
+                    r.get(1)?,
+                    r.get::<_, Option<String>>(4)?.is_some(),
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                ))
             })
             .map_err(sql)?
             .collect::<Result<_, _>>()
@@ -111,18 +171,37 @@ impl Table {
         }
         let pk_pos = cols
             .iter()
-            .position(|c| c.0 == pk && c.2 == 1)
+            .position(|c| c.0 == pk && c.2 == 1 && c.4.eq_ignore_ascii_case("INTEGER"))
             .ok_or_else(|| not("fid is not the primary key"))?;
+        // An INTEGER PRIMARY KEY is the rowid itself unless SQLite made an index for it (as it
+        // does for `INTEGER PRIMARY KEY DESC`).
+        let pk_index: bool = lock
+            .query_row(
+                &format!(
+                    "SELECT count(*) > 0 FROM pragma_index_list({}) WHERE origin = 'pk'",
+                    quote_literal(table)
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        if pk_index {
+            return Err(not("the fid is not the rowid"));
+        }
         let slots = columns
             .iter()
             .map(|name| match cols.iter().position(|c| c.0 == *name) {
                 Some(p) if p == pk_pos => Ok(Slot::Rowid),
-                Some(pos) => Ok(Slot::Column { pos, default: cols[pos].1 }),
+                Some(pos) => Ok(Slot::Column {
+                    pos,
+                    default: cols[pos].1,
+                    real: real_affinity(&cols[pos].4),
+                }),
                 None => Err(not(format!("no column {name}"))),
             })
             .collect::<Result<Vec<_>, _>>()?;
         // Opened after the transaction has read: what is read is its snapshot.
-        let file = std::fs::File::open(path).map_err(|e| not(e.to_string()))?;
+        let file = shared_file(&real)?;
         let len = file.metadata().map_err(|e| not(e.to_string()))?.len();
         let mut head = [0u8; 100];
         if len < 100 || file.read_exact_at(&mut head, 0).is_err() || &head[..16] != b"SQLite format 3\0" {
@@ -159,8 +238,18 @@ impl Table {
             root,
             pk_pos,
             slots,
-            _lock: std::sync::Mutex::new(lock),
+            lock: Mutex::new(lock),
         })
+    }
+
+    /// Run a count query (`?1`, `?2` bound to `a`, `b` where given) in this table's snapshot.
+    pub fn count(&self, sql_text: &str, range: Option<(i64, i64)>) -> Result<i64, NotDirect> {
+        let conn = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        match range {
+            Some((a, b)) => conn.query_row(sql_text, [a, b], |r| r.get(0)),
+            None => conn.query_row(sql_text, [], |r| r.get(0)),
+        }
+        .map_err(sql)
     }
 
     fn check(&self, n: u32) -> Result<(), NotDirect> {
@@ -195,6 +284,9 @@ impl Table {
         s.walk(self.root, 0, &mut row).map(|_| ())
     }
 }
+
+/// SQLite's largest string or blob (`SQLITE_MAX_LENGTH`).
+const MAX_LENGTH: usize = 1_000_000_000;
 
 /// The longest run of consecutive pages read at once, in bytes.
 const RUN_BYTES: usize = 256 << 10;
@@ -296,6 +388,22 @@ fn serial_len(t: u64) -> Option<usize> {
     })
 }
 
+/// Parse a record's header (its length, then one serial type per column) into each column's
+/// serial type and offset in `payload`; `None` unless every value lies inside the payload.
+fn record_header(payload: &[u8], serials: &mut Vec<(u64, usize)>) -> Option<()> {
+    let (hlen, mut k) = varint(payload)?;
+    let hlen = usize::try_from(hlen).ok().filter(|&h| h <= payload.len())?;
+    let mut off = hlen;
+    serials.clear();
+    while k < hlen {
+        let (t, n) = varint(payload.get(k..hlen)?)?;
+        serials.push((t, off));
+        off = off.checked_add(serial_len(t)?).filter(|&o| o <= payload.len())?;
+        k += n;
+    }
+    Some(())
+}
+
 fn value(t: u64, b: &[u8]) -> ValueRef<'_> {
     match t {
         0 => ValueRef::Null,
@@ -367,7 +475,11 @@ impl Scan<'_> {
                     }
                     self.last = Some(rowid);
                     let body = &cell[a + b..];
-                    let size = usize::try_from(size).map_err(|_| bad("payload size"))?;
+                    // No payload is larger than the pages that could hold it.
+                    let size = usize::try_from(size)
+                        .ok()
+                        .filter(|&n| n <= t.pages as usize * (t.usable - 4) && n <= MAX_LENGTH)
+                        .ok_or_else(|| bad("payload size"))?;
                     let payload: &[u8] = match self.local(size) {
                         None => body.get(..size).ok_or_else(|| bad("payload"))?,
                         Some(local) => {
@@ -378,21 +490,7 @@ impl Scan<'_> {
                             &self.overflow
                         }
                     };
-                    // The record: header (its length, then one serial type per column), body.
-                    let (hlen, mut k) = varint(payload).ok_or_else(|| bad("record"))?;
-                    let hlen = usize::try_from(hlen).map_err(|_| bad("record"))?;
-                    let mut off = hlen;
-                    self.serials.clear();
-                    while k < hlen {
-                        let (t, n) = varint(payload.get(k..hlen).ok_or_else(|| bad("record"))?).ok_or_else(|| bad("record"))?;
-                        let len = serial_len(t).ok_or_else(|| bad("serial type"))?;
-                        self.serials.push((t, off));
-                        off += len;
-                        k += n;
-                    }
-                    if off > payload.len() {
-                        return Err(bad("record longer than its payload").into());
-                    }
+                    record_header(payload, &mut self.serials).ok_or_else(|| bad("record"))?;
                     if self.serials.get(t.pk_pos).is_some_and(|&(s, _)| s != 0) {
                         return Err(not("the fid is not the rowid").into());
                     }
@@ -408,8 +506,11 @@ impl Scan<'_> {
                     for (o, slot) in out.iter_mut().zip(&t.slots) {
                         *o = match *slot {
                             Slot::Rowid => ValueRef::Integer(rowid),
-                            Slot::Column { pos, default } => match self.serials.get(pos) {
-                                Some(&(s, at)) => value(s, &payload[at..at + serial_len(s).expect("checked")]),
+                            Slot::Column { pos, default, real } => match self.serials.get(pos) {
+                                Some(&(s, at)) => match value(s, &payload[at..at + serial_len(s).expect("checked")]) {
+                                    ValueRef::Integer(i) if real => ValueRef::Real(i as f64),
+                                    v => v,
+                                },
                                 // Written before the column was added: SQLite would give its default.
                                 None if default => return Err(not("a row older than a column with a default").into()),
                                 None => ValueRef::Null,
@@ -458,6 +559,9 @@ fn follow(t: &Table, window: &Window, mut page: u32, size: usize, buf: &mut Vec<
         let take = (size - buf.len()).min(t.usable - 4);
         buf.extend_from_slice(&p[4..4 + take]);
         page = be_u32(p, 0).expect("4 bytes");
+        if buf.len() < size && page == 0 {
+            return Err(not("overflow chain ends early"));
+        }
     }
     Ok(())
 }
@@ -478,5 +582,23 @@ mod tests {
         assert_eq!(serial_len(13), Some(0));
         assert_eq!(serial_len(19), Some(3));
         assert_eq!(serial_len(10), None);
+    }
+
+    #[test]
+    fn record_headers_outside_their_payload_are_refused() {
+        let mut serials = Vec::new();
+        // Header of 3 bytes: NULL, an 8-bit integer; body: one byte.
+        assert_eq!(record_header(&[3, 0, 1, 42], &mut serials), Some(()));
+        assert_eq!(serials, vec![(0, 3), (1, 3)]);
+        assert_eq!(value(1, &[42]), ValueRef::Integer(42));
+        // A text of 2^63 bytes twice (their lengths would wrap a usize), a header longer than
+        // the record, a value past its end.
+        let huge = [0xff; 9];
+        let mut rec = vec![19];
+        rec.extend(huge);
+        rec.extend(huge);
+        assert_eq!(record_header(&rec, &mut serials), None);
+        assert_eq!(record_header(&[9, 1], &mut serials), None);
+        assert_eq!(record_header(&[2, 6, 0, 0], &mut serials), None);
     }
 }

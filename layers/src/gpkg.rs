@@ -115,34 +115,47 @@ pub fn read_layer_with(
     job: &crate::job::Job,
 ) -> Result<Layer, Declined> {
     let plan = plan(path, table, keep, (rayon::current_num_threads() * 4).max(64))?;
-    if reader != Reader::Sqlite {
-        match direct_table(path, &plan) {
-            Ok(direct) => match read_planned(path, &plan, job, Some(&direct)) {
-                Err(e) if e.0.starts_with(NOT_DIRECT) && reader == Reader::Auto => {}
-                done => return done,
-            },
-            Err(e) if reader == Reader::Direct => return Err(e.into()),
-            Err(_) => {}
+    let direct = match reader {
+        Reader::Sqlite => None,
+        Reader::Auto => direct_table(path, &plan).ok(),
+        Reader::Direct => Some(direct_table(path, &plan)?),
+    };
+    let fallback = reader == Reader::Auto;
+    match read_planned(path, &plan, job, direct.as_ref(), fallback) {
+        // The direct reader's snapshot is older than the table now (or the file would not
+        // parse): read it all through SQLite.
+        Err(e) if fallback && direct.is_some() && (e.0 == CHANGED || e.0.starts_with(NOT_DIRECT)) => {
+            read_planned(path, &plan, job, None, false)
         }
+        done => done,
     }
-    read_planned(path, &plan, job, None)
 }
 
-fn read_planned(path: &Path, plan: &Plan, job: &crate::job::Job, direct: Option<&Table>) -> Result<Layer, Declined> {
+/// Read the plan's rows: from `direct` where given (a range it cannot read is read through
+/// SQLite if `fallback`), counting rows in its snapshot.
+fn read_planned(path: &Path, plan: &Plan, job: &crate::job::Job, direct: Option<&Table>, fallback: bool) -> Result<Layer, Declined> {
     // Dense fids (the usual case: 1..=N) make every range's row count its length. GDAL keeps
     // the feature count in gpkg_ogr_contents, which saves a count(*) (a whole-table scan); if
     // that count was stale the read notices a range of another length and counts instead.
     let span = plan.span();
     if plan.feature_count == Some(span) {
         let lengths = plan.ranges.iter().map(|(a, b)| (b - a + 1) as usize).collect();
-        match read_counted(path, plan, lengths, job, direct) {
+        match read_counted(path, plan, lengths, job, direct, fallback) {
             Err(e) if e.0 == CHANGED => {}
             done => return done,
         }
     }
-    let total: i64 = open(path)?.query_row(&plan.count_all, [], |r| r.get(0)).map_err(sql_err)?;
+    let total: i64 = match direct {
+        Some(t) => t.count(&plan.count_all, None)?,
+        None => open(path)?.query_row(&plan.count_all, [], |r| r.get(0)).map_err(sql_err)?,
+    };
     let counts: Vec<usize> = if total == span {
         plan.ranges.iter().map(|(a, b)| (b - a + 1) as usize).collect()
+    } else if let Some(t) = direct {
+        plan.ranges
+            .iter()
+            .map(|&(a, b)| Ok(t.count(&plan.count, Some((a, b)))? as usize))
+            .collect::<Result<_, Declined>>()?
     } else {
         plan.ranges
             .par_iter()
@@ -154,14 +167,21 @@ fn read_planned(path: &Path, plan: &Plan, job: &crate::job::Job, direct: Option<
             })
             .collect::<Result<_, _>>()?
     };
-    read_counted(path, plan, counts, job, direct)
+    read_counted(path, plan, counts, job, direct, fallback)
 }
 
 /// Why a range read declined: it held another number of rows than counted.
 const CHANGED: &str = "the table changed while it was read";
 
 /// Read the plan's ranges, of `counts` rows each, into one layer.
-fn read_counted(path: &Path, plan: &Plan, counts: Vec<usize>, job: &crate::job::Job, direct: Option<&Table>) -> Result<Layer, Declined> {
+fn read_counted(
+    path: &Path,
+    plan: &Plan,
+    counts: Vec<usize>,
+    job: &crate::job::Job,
+    direct: Option<&Table>,
+    fallback: bool,
+) -> Result<Layer, Declined> {
     let n: usize = counts.iter().sum();
     let fields = plan.fields.clone();
     let mut fids = vec![0i64; n];
@@ -209,22 +229,28 @@ fn read_counted(path: &Path, plan: &Plan, counts: Vec<usize>, job: &crate::job::
         .collect();
     let issues: Vec<Vec<GeometryIssue>> = jobs
         .into_par_iter()
-        // One SQLite connection per worker thread, reused for all of its ranges (none needed
-        // when the B-tree is read directly).
+        // One SQLite connection per worker thread, reused for all of its ranges, opened when
+        // first needed (never, where the B-tree is read directly).
         .map_init(
-            || direct.is_none().then(|| open(path)),
-            |conn, ((a, b), fid_out, geom_out, mut col_out)| {
+            || None,
+            |conn: &mut Option<Result<Connection, Declined>>, ((a, b), fid_out, geom_out, mut col_out)| {
                 if job.is_cancelled() {
                     return Err(Declined("cancelled".into()));
                 }
                 let mut out = RangeOut::new(fid_out, geom_out, &mut col_out);
+                let mut sqlite = |out: &mut RangeOut<'_, '_>| -> Result<(), Declined> {
+                    let conn = conn.get_or_insert_with(|| open(path)).as_ref().map_err(|e| Declined(e.0.clone()))?;
+                    read_range_into(conn, plan, a, b, out)
+                };
                 match direct {
-                    Some(t) => t.scan(a, b, |fid, v: &[ValueRef<'_>]| out.push(plan, fid, v[1], &v[2..]))?,
-                    None => {
-                        let conn = conn.as_ref().expect("opened when not direct");
-                        let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
-                        read_range_into(conn, plan, a, b, &mut out)?;
-                    }
+                    Some(t) => match t.scan(a, b, |fid, v: &[ValueRef<'_>]| out.push(plan, fid, v[1], &v[2..])) {
+                        Err(e) if fallback && e.0.starts_with(NOT_DIRECT) => {
+                            out.restart();
+                            sqlite(&mut out)?;
+                        }
+                        done => done?,
+                    },
+                    None => sqlite(&mut out)?,
                 }
                 let issues = out.finish()?;
                 let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
@@ -353,6 +379,12 @@ impl<'o, 'c> RangeOut<'o, 'c> {
         Ok(())
     }
 
+    /// Start the range again (its slots are overwritten).
+    fn restart(&mut self) {
+        self.i = 0;
+        self.issues.clear();
+    }
+
     /// The range's geometry issues, once every slot is filled.
     fn finish(self) -> Result<Vec<GeometryIssue>, Declined> {
         if self.i != self.fids.len() {
@@ -441,13 +473,8 @@ pub fn map_wkb_chunks<R: Send>(
         ranges: split_range(plan.fid_range, parts),
         ..plan
     };
-    if let Ok(direct) = direct_table(path, &plan) {
-        match wkb_chunks(path, &plan, chunk_rows, Some(&direct), &f) {
-            Err(e) if e.0.starts_with(NOT_DIRECT) => {}
-            done => return done,
-        }
-    }
-    wkb_chunks(path, &plan, chunk_rows, None, &f)
+    let direct = direct_table(path, &plan).ok();
+    wkb_chunks(path, &plan, chunk_rows, direct.as_ref(), &f)
 }
 
 fn wkb_chunks<R: Send>(
@@ -461,13 +488,13 @@ fn wkb_chunks<R: Send>(
         .par_iter()
         // One SQLite connection per worker thread, as in `read_layer_progress`.
         .map_init(
-            || direct.is_none().then(|| open(path)),
-            |conn, &(a, b)| -> Result<R, Declined> {
+            || None,
+            |conn: &mut Option<Result<Connection, Declined>>, &(a, b)| -> Result<R, Declined> {
                 // The chunk's WKB back to back in one buffer (no allocation per row).
                 let expect = usize::try_from(b - a + 1).unwrap_or(usize::MAX).min(chunk_rows);
                 let mut bytes: Vec<u8> = Vec::with_capacity(128 * expect);
                 let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(expect);
-                let mut add = |geom: ValueRef<'_>| -> Result<(), Declined> {
+                let add = |geom: ValueRef<'_>, bytes: &mut Vec<u8>, spans: &mut Vec<Option<(usize, usize)>>| -> Result<(), Declined> {
                     spans.push(match geom {
                         ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(|w| {
                             bytes.extend_from_slice(w);
@@ -477,16 +504,22 @@ fn wkb_chunks<R: Send>(
                     });
                     Ok(())
                 };
-                match direct {
-                    Some(t) => t.scan(a, b, |_, v: &[ValueRef<'_>]| add(v[1]))?,
-                    None => {
-                        let conn = conn.as_ref().expect("opened when not direct");
-                        let conn = conn.as_ref().map_err(|e| Declined(e.0.clone()))?;
-                        let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
-                        let mut rows = st.query([a, b]).map_err(sql_err)?;
-                        while let Some(row) = rows.next().map_err(sql_err)? {
-                            add(row.get_ref(1).map_err(sql_err)?)?;
-                        }
+                let read_directly = match direct {
+                    Some(t) => match t.scan(a, b, |_, v: &[ValueRef<'_>]| add(v[1], &mut bytes, &mut spans)) {
+                        // Read the chunk through SQLite instead, from its start.
+                        Err(e) if e.0.starts_with(NOT_DIRECT) => false,
+                        done => done.map(|_| true)?,
+                    },
+                    None => false,
+                };
+                if !read_directly {
+                    spans.clear();
+                    bytes.clear();
+                    let conn = conn.get_or_insert_with(|| open(path)).as_ref().map_err(|e| Declined(e.0.clone()))?;
+                    let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
+                    let mut rows = st.query([a, b]).map_err(sql_err)?;
+                    while let Some(row) = rows.next().map_err(sql_err)? {
+                        add(row.get_ref(1).map_err(sql_err)?, &mut bytes, &mut spans)?;
                     }
                 }
                 let views: Vec<Option<&[u8]>> = spans.iter().map(|s| s.map(|(a, b)| &bytes[a..b])).collect();

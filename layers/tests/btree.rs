@@ -170,17 +170,7 @@ fn rows_in_the_write_ahead_log_are_read() {
     let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     writer.execute_batch("PRAGMA wal_autocheckpoint = 0").unwrap();
-    // GDAL's R-tree triggers call its SQL functions, which plain SQLite lacks.
-    let triggers: Vec<String> = writer
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'buildings_polygon'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    for t in triggers {
-        writer.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
-    }
+    drop_triggers(&writer, "buildings_polygon");
     let fid: i64 = writer
         .query_row("SELECT min(fid) FROM buildings_polygon", [], |r| r.get(0))
         .unwrap();
@@ -255,4 +245,101 @@ fn truncated_geopackage_is_refused_by_both_readers() {
             (a, b) => panic!("{t}: auto {:?} sqlite {:?}", a.map(|l| l.len()), b.map(|l| l.len())),
         }
     }
+}
+
+fn drop_triggers(conn: &rusqlite::Connection, table: &str) {
+    // GDAL's R-tree triggers call its SQL functions, which plain SQLite lacks.
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1")
+        .unwrap()
+        .query_map([table], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in names {
+        conn.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
+    }
+}
+
+/// Two ways a table's stored values differ from what SQLite gives: an `INTEGER PRIMARY KEY DESC`
+/// is not the rowid (the direct reader declines), and a REAL-affinity column (`LONG DOUBLE`)
+/// stores whole numbers as integers that SQLite gives back as reals.
+#[test]
+fn non_rowid_keys_and_real_affinity_read_as_sqlite_gives_them() {
+    let (_d, p) = copy_of(&demo(), "quirks.gpkg");
+    let conn = rusqlite::Connection::open(&p).unwrap();
+    drop_triggers(&conn, "buildings_polygon");
+    conn.execute_batch(
+        "ALTER TABLE buildings_polygon ADD COLUMN w LONG DOUBLE;
+         UPDATE buildings_polygon SET w = fid % 5;
+         CREATE TABLE pk_desc (fid INTEGER PRIMARY KEY DESC, geom POLYGON, name TEXT);
+         INSERT INTO pk_desc SELECT fid, geom, name FROM buildings_polygon;
+         INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id)
+           SELECT 'pk_desc', 'features', 'pk_desc', srs_id FROM gpkg_contents WHERE table_name = 'buildings_polygon';
+         INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m)
+           SELECT 'pk_desc', 'geom', geometry_type_name, srs_id, z, m FROM gpkg_geometry_columns
+           WHERE table_name = 'buildings_polygon';",
+    )
+    .unwrap();
+    drop(conn);
+    let direct = read(&p, "buildings_polygon", Reader::Direct).unwrap();
+    let sqlite = read(&p, "buildings_polygon", Reader::Sqlite).unwrap();
+    assert_same(&direct, &sqlite, "LONG DOUBLE");
+    // On disk the whole numbers are integers; read back they are reals, as from SQLite.
+    let t = jingwei_layers::btree::Table::open(&p, "buildings_polygon", "fid", &["fid", "w"]).unwrap();
+    let mut reals = 0;
+    t.scan(i64::MIN, i64::MAX, |_, v| -> Result<(), jingwei_layers::btree::NotDirect> {
+        match v[1] {
+            rusqlite::types::ValueRef::Real(x) => {
+                assert_eq!(x.fract(), 0.0);
+                reals += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(reals, direct.len());
+    let e = read(&p, "pk_desc", Reader::Direct).unwrap_err();
+    assert!(e.0.contains("rowid"), "{e}");
+    let auto = read(&p, "pk_desc", Reader::Auto).unwrap();
+    let sqlite = read(&p, "pk_desc", Reader::Sqlite).unwrap();
+    assert_same(&auto, &sqlite, "pk_desc");
+    assert_eq!(auto.len(), direct.len());
+}
+
+/// Closing a file drops every POSIX lock the process holds on it, SQLite's included. A layer
+/// read while another connection of this process is writing must leave that writer's lock in
+/// place: another process still cannot start writing.
+#[test]
+fn reading_keeps_a_writers_lock() {
+    let (_d, p) = copy_of(&demo(), "locked.gpkg");
+    let writer = rusqlite::Connection::open(&p).unwrap();
+    drop_triggers(&writer, "pois");
+    writer.execute_batch("BEGIN IMMEDIATE; UPDATE pois SET name = name;").unwrap();
+    let other = || {
+        Command::new("sqlite3")
+            .arg(&p)
+            .arg("PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;")
+            .output()
+            .expect("sqlite3 is installed")
+    };
+    let before = other();
+    assert!(!before.status.success(), "the writer's lock holds before the read");
+    for _ in 0..2 {
+        read(&p, "buildings_polygon", Reader::Direct).unwrap();
+    }
+    let after = other();
+    assert!(
+        !after.status.success(),
+        "another process could start writing after a read: {}",
+        String::from_utf8_lossy(&after.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&after.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    writer.execute_batch("COMMIT").unwrap();
+    assert!(other().status.success());
 }
