@@ -33,7 +33,9 @@ use std::sync::{Arc, Mutex};
 /// it, those of SQLite's own connections included (SQLite defers its closes for the same
 /// reason). One descriptor per distinct file read; a deleted file's space comes back at exit.
 fn shared_file(path: &Path) -> Result<Arc<std::fs::File>, NotDirect> {
-    static FILES: Mutex<Vec<((u64, u64), Arc<std::fs::File>)>> = Mutex::new(Vec::new());
+    /// Open files by (device, inode).
+    type Files = Vec<((u64, u64), Arc<std::fs::File>)>;
+    static FILES: Mutex<Files> = Mutex::new(Vec::new());
     let io = |e: std::io::Error| not(format!("{}: {e}", path.display()));
     let key = |m: &std::fs::Metadata| (m.dev(), m.ino());
     let mut files = FILES.lock().unwrap_or_else(|e| e.into_inner());
