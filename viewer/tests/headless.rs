@@ -493,14 +493,20 @@ fn a_cityjson_model_stands_in_the_scene_with_pickable_buildings() {
     assert!(hits.iter().any(|h| h.row == row), "{hits:?}");
 }
 
-#[test]
-fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
+/// Andorra from the shared data: the SRTM DEM under the OSM layers, and its scene.
+fn andorra() -> (Workspace, jingwei_viewer::scene::SceneData) {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
     let mut ws = None;
     jingwei_layers::Workspace::load_file(&mut ws, &shared.join("raster/srtm3_N42E001_andorra.tif"), None).unwrap();
     jingwei_layers::Workspace::load_file(&mut ws, &shared.join("osm/andorra_osm.gpkg"), None).unwrap();
     let ws = ws.unwrap();
     let scene = build_scene(&ws);
+    (ws, scene)
+}
+
+#[test]
+fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
+    let (_, scene) = andorra();
     let terrain = scene
         .meshes
         .iter()
@@ -509,24 +515,9 @@ fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
     // Relief: the Pyrenees rise well over a kilometre above the lowest ground in view.
     let top = terrain.mesh.positions.iter().map(|p| p[1]).fold(0.0f32, f32::max);
     assert!(top > 1000.0, "relief of only {top} m");
-    // Roads lie on the drawn ground (a couple of metres above it), not at sea level: the ground
-    // is built again over the same extent as the scene's.
+    // Roads lie on the drawn ground (a couple of metres above it), not at sea level.
     let roads = scene.meshes.iter().find(|m| m.layer_id == "roads").unwrap();
-    let (_, g2) = jingwei_viewer::terrain::build(
-        ws.terrain.as_ref().unwrap(),
-        {
-            let e = ws
-                .layers
-                .iter()
-                .filter_map(|l| l.layer.extent())
-                .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
-                .unwrap();
-            let (mx, my) = (((e[2] - e[0]) * 0.1).max(500.0), ((e[3] - e[1]) * 0.1).max(500.0));
-            Some([e[0] - mx, e[1] - my, e[2] + mx, e[3] + my])
-        },
-        ws.origin_xy,
-    )
-    .unwrap();
+    let g2 = scene.ground.as_deref().expect("the scene keeps its terrain");
     let mut off = 0;
     for p in roads.mesh.positions.iter().step_by(97) {
         let d = p[1] - g2.y(p[0], p[2]);
@@ -554,12 +545,7 @@ fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
 fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
     use jingwei_viewer::extrude::HeightRule;
     use jingwei_viewer::pick::pick_prism;
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    let mut ws = None;
-    jingwei_layers::Workspace::load_file(&mut ws, &shared.join("raster/srtm3_N42E001_andorra.tif"), None).unwrap();
-    jingwei_layers::Workspace::load_file(&mut ws, &shared.join("osm/andorra_osm.gpkg"), None).unwrap();
-    let ws = ws.unwrap();
-    let scene = build_scene(&ws);
+    let (ws, scene) = andorra();
     let ground = scene.ground.as_deref().expect("the scene keeps its terrain");
     let e = scene.extent_local.unwrap();
     let (w, h) = (320u32, 240u32);
