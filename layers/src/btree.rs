@@ -109,9 +109,15 @@ fn real_affinity(decl: &str) -> bool {
         && (d.contains("REAL") || d.contains("FLOA") || d.contains("DOUB"))
 }
 
-/// A string literal for SQL.
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+/// A column as `PRAGMA table_xinfo` lists it.
+struct Col {
+    name: String,
+    decl: String,
+    has_default: bool,
+    /// Position in the primary key (0: not in it).
+    pk: i64,
+    /// Generated or virtual-table column (0: stored in the record).
+    hidden: i64,
 }
 
 fn sql(e: rusqlite::Error) -> NotDirect {
@@ -137,10 +143,10 @@ impl Table {
             return Err(not("WITHOUT ROWID table"));
         }
         // The file as SQLite resolved it (through symbolic links): its log sits beside it.
-        let real = std::path::PathBuf::from(lock.path().filter(|p| !p.is_empty()).ok_or_else(|| not("no file name"))?);
+        let file_name = std::path::PathBuf::from(lock.path().filter(|p| !p.is_empty()).ok_or_else(|| not("no file name"))?);
         let mode: String = lock.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(sql)?;
         if mode.eq_ignore_ascii_case("wal") {
-            let mut wal = real.clone().into_os_string();
+            let mut wal = file_name.clone().into_os_string();
             wal.push("-wal");
             if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
                 return Err(not("rows in the write-ahead log"));
@@ -149,61 +155,56 @@ impl Table {
         // Record positions, in declaration order (table_xinfo also lists generated columns,
         // which records may leave out).
         let mut st = lock
-            .prepare(&format!("PRAGMA table_xinfo({})", crate::gpkg::quote_ident(table)))
+            .prepare("SELECT name, type, dflt_value, pk, hidden FROM pragma_table_xinfo(?1)")
             .map_err(sql)?;
-        let cols: Vec<(String, bool, i64, i64, String)> = st
-            .query_map([], |r| {
-                Ok((
-                    r.get(1)?,
-                    r.get::<_, Option<String>>(4)?.is_some(),
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                ))
+        let cols: Vec<Col> = st
+            .query_map([table], |r| {
+                Ok(Col {
+                    name: r.get(0)?,
+                    decl: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    has_default: r.get::<_, Option<String>>(2)?.is_some(),
+                    pk: r.get(3)?,
+                    hidden: r.get(4)?,
+                })
             })
             .map_err(sql)?
             .collect::<Result<_, _>>()
             .map_err(sql)?;
         drop(st);
-        if cols.iter().any(|c| c.3 != 0) {
+        if cols.iter().any(|c| c.hidden != 0) {
             return Err(not("generated or hidden columns"));
         }
-        if cols.iter().filter(|c| c.2 != 0).count() != 1 {
+        if cols.iter().filter(|c| c.pk != 0).count() != 1 {
             return Err(not("no single-column primary key"));
         }
         let pk_pos = cols
             .iter()
-            .position(|c| c.0 == pk && c.2 == 1 && c.4.eq_ignore_ascii_case("INTEGER"))
+            .position(|c| c.name == pk && c.pk == 1 && c.decl.eq_ignore_ascii_case("INTEGER"))
             .ok_or_else(|| not("fid is not the primary key"))?;
         // An INTEGER PRIMARY KEY is the rowid itself unless SQLite made an index for it (as it
         // does for `INTEGER PRIMARY KEY DESC`).
         let pk_index: bool = lock
-            .query_row(
-                &format!(
-                    "SELECT count(*) > 0 FROM pragma_index_list({}) WHERE origin = 'pk'",
-                    quote_literal(table)
-                ),
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT count(*) > 0 FROM pragma_index_list(?1) WHERE origin = 'pk'", [table], |r| {
+                r.get(0)
+            })
             .map_err(sql)?;
         if pk_index {
             return Err(not("the fid is not the rowid"));
         }
         let slots = columns
             .iter()
-            .map(|name| match cols.iter().position(|c| c.0 == *name) {
+            .map(|name| match cols.iter().position(|c| c.name == *name) {
                 Some(p) if p == pk_pos => Ok(Slot::Rowid),
                 Some(pos) => Ok(Slot::Column {
                     pos,
-                    default: cols[pos].1,
-                    real: real_affinity(&cols[pos].4),
+                    default: cols[pos].has_default,
+                    real: real_affinity(&cols[pos].decl),
                 }),
                 None => Err(not(format!("no column {name}"))),
             })
             .collect::<Result<Vec<_>, _>>()?;
         // Opened after the transaction has read: what is read is its snapshot.
-        let file = shared_file(&real)?;
+        let file = shared_file(&file_name)?;
         let len = file.metadata().map_err(|e| not(e.to_string()))?.len();
         let mut head = [0u8; 100];
         if len < 100 || file.read_exact_at(&mut head, 0).is_err() || &head[..16] != b"SQLite format 3\0" {

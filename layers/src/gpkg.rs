@@ -238,12 +238,9 @@ fn read_counted(
                     return Err(Declined("cancelled".into()));
                 }
                 let mut out = RangeOut::new(fid_out, geom_out, &mut col_out);
-                let mut sqlite = |out: &mut RangeOut<'_, '_>| -> Result<(), Declined> {
-                    let conn = conn.get_or_insert_with(|| open(path)).as_ref().map_err(|e| Declined(e.0.clone()))?;
-                    read_range_into(conn, plan, a, b, out)
-                };
+                let mut sqlite = |out: &mut RangeOut<'_, '_>| read_range_into(worker_conn(conn, path)?, plan, a, b, out);
                 match direct {
-                    Some(t) => match t.scan(a, b, |fid, v: &[ValueRef<'_>]| out.push(plan, fid, v[1], &v[2..])) {
+                    Some(t) => match t.scan(a, b, |fid, v: &[ValueRef<'_>]| out.push(plan, fid, v[1], |k| v[k + 2])) {
                         Err(e) if fallback && e.0.starts_with(NOT_DIRECT) => {
                             out.restart();
                             sqlite(&mut out)?;
@@ -316,8 +313,8 @@ impl<'o, 'c> RangeOut<'o, 'c> {
         }
     }
 
-    /// Store the next row: its fid, geometry blob and field values (in the plan's order).
-    fn push(&mut self, plan: &Plan, fid: i64, geom: ValueRef<'_>, fields: &[ValueRef<'_>]) -> Result<(), Declined> {
+    /// Store the next row: its fid, geometry blob and field `k`'s value (in the plan's order).
+    fn push<'v>(&mut self, plan: &Plan, fid: i64, geom: ValueRef<'_>, field: impl Fn(usize) -> ValueRef<'v>) -> Result<(), Declined> {
         let i = self.i;
         if i >= self.fids.len() {
             return Err(Declined(CHANGED.into()));
@@ -339,8 +336,8 @@ impl<'o, 'c> RangeOut<'o, 'c> {
             },
             _ => None,
         };
-        for (k, ((col, f), &v)) in self.cols.iter_mut().zip(&plan.fields).zip(fields).enumerate() {
-            match (col, v) {
+        for (k, (col, f)) in self.cols.iter_mut().zip(&plan.fields).enumerate() {
+            match (col, field(k)) {
                 (ColumnSlice::Integer(c), ValueRef::Integer(x)) => c.set(i, Some(x)),
                 (ColumnSlice::Real(c), ValueRef::Real(x)) => c.set(i, Some(x)),
                 (ColumnSlice::Real(c), ValueRef::Integer(x)) => c.set(i, Some(x as f64)),
@@ -398,22 +395,18 @@ impl<'o, 'c> RangeOut<'o, 'c> {
 fn read_range_into(conn: &Connection, plan: &Plan, a: i64, b: i64, out: &mut RangeOut<'_, '_>) -> Result<(), Declined> {
     let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
     let mut rows = st.query([a, b]).map_err(sql_err)?;
-    let n = plan.fields.len();
     while let Some(row) = rows.next().map_err(sql_err)? {
-        // The row's values on the stack (a vector only for tables of many fields).
-        let (mut few, mut many) = ([ValueRef::Null; 16], Vec::new());
-        let fields: &mut [ValueRef<'_>] = if n <= few.len() {
-            &mut few[..n]
-        } else {
-            many.resize(n, ValueRef::Null);
-            &mut many
-        };
-        for (k, v) in fields.iter_mut().enumerate() {
-            *v = row.get_ref(k + 2).map_err(sql_err)?;
-        }
-        out.push(plan, row.get(0).map_err(sql_err)?, row.get_ref(1).map_err(sql_err)?, fields)?;
+        // The select lists the fid, the geometry, then the plan's fields: every index exists.
+        out.push(plan, row.get(0).map_err(sql_err)?, row.get_ref(1).map_err(sql_err)?, |k| {
+            row.get_ref_unwrap(k + 2)
+        })?;
     }
     Ok(())
+}
+
+/// A reader thread's SQLite connection, opened the first time it is needed.
+fn worker_conn<'c>(slot: &'c mut Option<Result<Connection, Declined>>, path: &Path) -> Result<&'c Connection, Declined> {
+    slot.get_or_insert_with(|| open(path)).as_ref().map_err(|e| Declined(e.0.clone()))
 }
 
 /// The prefix of a decline by the direct B-tree reader (the read is then done through SQLite).
@@ -515,8 +508,7 @@ fn wkb_chunks<R: Send>(
                 if !read_directly {
                     spans.clear();
                     bytes.clear();
-                    let conn = conn.get_or_insert_with(|| open(path)).as_ref().map_err(|e| Declined(e.0.clone()))?;
-                    let mut st = conn.prepare_cached(&plan.select).map_err(sql_err)?;
+                    let mut st = worker_conn(conn, path)?.prepare_cached(&plan.select).map_err(sql_err)?;
                     let mut rows = st.query([a, b]).map_err(sql_err)?;
                     while let Some(row) = rows.next().map_err(sql_err)? {
                         add(row.get_ref(1).map_err(sql_err)?, &mut bytes, &mut spans)?;
