@@ -19,6 +19,17 @@ if cargo fmt --version >/dev/null 2>&1; then
 else
   echo "test-all: rustfmt is not installed; formatting not checked"
 fi
+# The app's smoke hooks exist only in a build with its `smoke` feature (never in a release).
+FEATURES=(--features jingwei-desktop/smoke)
 echo "test-all: cargo test --workspace (target dir $CARGO_TARGET_DIR)"
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --locked --no-fail-fast "${FEATURES[@]}"
+if cargo clippy --version >/dev/null 2>&1; then
+  echo "test-all: cargo clippy -D warnings"
+  cargo clippy --workspace --all-targets --locked "${FEATURES[@]}" -- -D warnings
+else
+  echo "test-all: clippy is not installed; lints not checked" >&2
+  exit 1
+fi
+echo "test-all: cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked "${FEATURES[@]}"
 echo "test-all: done in $(( $(date +%s) - start )) s"

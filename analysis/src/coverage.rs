@@ -252,12 +252,15 @@ mod tests {
             vec![],
         )));
         // A permit over the right half (x ≥ 10): covers 10×10 of the base only = 100 m².
-        let cov = permit_coverage(&[l.clone()], &[rect(10.0, -5.0, 30.0, 30.0)]);
+        let cov = permit_coverage(std::slice::from_ref(&l), &[rect(10.0, -5.0, 30.0, 30.0)]);
         assert!((cov[0].area_m2 - 300.0).abs() < 1e-9);
         assert!((cov[0].covered_m2 - 100.0).abs() < 1e-9, "{cov:?}");
         assert_eq!(cov[0].permits, 1);
         // A touching permit counts as a pair with no area; a far one does not count.
-        let cov = permit_coverage(&[l.clone()], &[rect(20.0, 0.0, 25.0, 5.0), rect(50.0, 50.0, 60.0, 60.0)]);
+        let cov = permit_coverage(
+            std::slice::from_ref(&l),
+            &[rect(20.0, 0.0, 25.0, 5.0), rect(50.0, 50.0, 60.0, 60.0)],
+        );
         assert_eq!(cov[0].permits, 1);
         assert_eq!(cov[0].covered_m2, 0.0);
         // A concave permit goes through the boolean-ops fallback and agrees.
@@ -278,7 +281,7 @@ mod tests {
             LineString::from(vec![(10.0, -5.0), (10.0, 30.0), (30.0, 30.0), (30.0, -5.0), (10.0, -5.0)]),
             vec![],
         )));
-        let cov = permit_coverage(&[l.clone()], &[cw]);
+        let cov = permit_coverage(std::slice::from_ref(&l), &[cw]);
         assert!((cov[0].covered_m2 - 100.0).abs() < 1e-9, "{cov:?}");
         assert_eq!(cov[0].main, Some((0, cov[0].covered_m2)));
         let cov = permit_coverage(&[l], &[u]);

@@ -14,6 +14,37 @@ pub mod violations;
 pub mod zones;
 
 use geo::{BoundingRect, Geometry, Polygon};
+use std::path::PathBuf;
+
+/// Why an analysis could not run on its inputs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalysisError {
+    /// The user named a field the layer does not have.
+    #[error("{}: layer '{layer}' has no field '{field}' (fields: {available})", path.display())]
+    NoField {
+        /// The layer's file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// The field asked for.
+        field: String,
+        /// The fields it has, comma-separated.
+        available: String,
+    },
+    /// A layer an analysis was told to use is not in the workspace.
+    #[error("the workspace has no layer '{0}'")]
+    NoLayer(String),
+    /// A roads layer that cannot become a network.
+    #[error("{}: layer '{layer}' {problem}", path.display())]
+    Roads {
+        /// The layer's file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
 use rstar::AABB;
 
 /// The polygons of a polygonal geometry (none for anything else).

@@ -102,18 +102,18 @@ impl Ord for Item {
 impl RoadGraph {
     /// Build from a line layer in a projected CRS (metres). The class comes from `highway`,
     /// `kind_detail`, `fclass` or `kind`; one-way from `oneway`, `other_tags` or a roundabout.
-    pub fn from_layer(layer: &Layer, snap_m: f64) -> Result<RoadGraph, String> {
+    pub fn from_layer(layer: &Layer, snap_m: f64) -> Result<RoadGraph, crate::AnalysisError> {
         let field = |names: &[&str]| names.iter().find_map(|n| layer.field_index(n));
         let class_fields: Vec<usize> = ["highway", "kind_detail", "fclass", "kind"]
             .iter()
             .filter_map(|n| layer.field_index(n))
             .collect();
         if class_fields.is_empty() {
-            return Err(format!(
-                "{}: layer '{}' has no road class field (highway, kind_detail, fclass or kind)",
-                layer.source_path.display(),
-                layer.name
-            ));
+            return Err(crate::AnalysisError::Roads {
+                path: layer.source_path.clone(),
+                layer: layer.name.clone(),
+                problem: "has no road class field (highway, kind_detail, fclass or kind)".into(),
+            });
         }
         let oneway_f = field(&["oneway"]);
         let tags_f = field(&["other_tags"]);

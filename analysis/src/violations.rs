@@ -658,54 +658,32 @@ pub mod field_names {
 
 /// Find a field: the one the user named (an error when the layer has none by that name), else
 /// the first of the usual `candidates` present (case-insensitive), else `None`.
-pub fn find_field(layer: &Layer, given: Option<&str>, candidates: &[&str]) -> Result<Option<usize>, String> {
+pub fn find_field(layer: &Layer, given: Option<&str>, candidates: &[&str]) -> Result<Option<usize>, crate::AnalysisError> {
     let find = |name: &str| layer.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name));
     match given {
         Some(name) => find(name).map(Some).ok_or_else(|| {
             let names: Vec<&str> = layer.fields.iter().map(|f| f.name.as_str()).collect();
-            format!(
-                "{}: layer '{}' has no field '{name}' (fields: {})",
-                layer.source_path.display(),
-                layer.name,
-                names.join(", ")
-            )
+            crate::AnalysisError::NoField {
+                path: layer.source_path.clone(),
+                layer: layer.name.clone(),
+                field: name.to_string(),
+                available: names.join(", "),
+            }
         }),
         None => Ok(candidates.iter().find_map(|c| find(c))),
     }
 }
 
 /// Which layers of a workspace play which part: the buildings, the permits and the control
-/// zones (layer ids).
+/// zones (layer ids). The application API decides them from its table of layer roles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceRoles {
-    /// The buildings layer: the first whose id or name says building (建筑).
+    /// The buildings layer.
     pub buildings: String,
-    /// The permits layer: the first whose id or name says permit (许可).
+    /// The permits layer.
     pub permits: Option<String>,
-    /// Every layer of the control group (管控: 三区三线, river protection, …).
+    /// The control-zone layers (管控: 三区三线, river protection, …).
     pub zones: Vec<String>,
-}
-
-/// Find the violation inputs of a workspace by its catalog groups and layer names.
-pub fn workspace_roles(ws: &jingwei_layers::Workspace) -> Result<WorkspaceRoles, String> {
-    let says = |l: &jingwei_layers::WorkspaceLayer, words: &[&str]| {
-        let n = format!("{} {} {}", l.id, l.layer.name, l.title).to_lowercase();
-        words.iter().any(|w| n.contains(w))
-    };
-    let buildings = ws
-        .layers
-        .iter()
-        .find(|l| says(l, &["building", "建筑"]))
-        .map(|l| l.id.clone())
-        .ok_or("the workspace has no buildings layer (a layer named building or 建筑)")?;
-    let permits = ws.layers.iter().find(|l| says(l, &["permit", "许可"])).map(|l| l.id.clone());
-    let zones = ws
-        .layers
-        .iter()
-        .filter(|l| l.group == jingwei_layers::catalog::Group::Control)
-        .map(|l| l.id.clone())
-        .collect();
-    Ok(WorkspaceRoles { buildings, permits, zones })
 }
 
 impl BuildingFields {
@@ -742,11 +720,15 @@ impl ZoneFields {
     }
 }
 
-/// The inputs of [`detect`] for a workspace, with its roles and the usual field names.
-pub fn workspace_inputs<'a>(ws: &'a jingwei_layers::Workspace, roles: &WorkspaceRoles) -> Inputs<'a> {
+/// The inputs of [`detect`] for a workspace, with its roles and the usual field names; an
+/// error when a role names a layer the workspace does not have.
+pub fn workspace_inputs<'a>(ws: &'a jingwei_layers::Workspace, roles: &WorkspaceRoles) -> Result<Inputs<'a>, crate::AnalysisError> {
     let layer = |id: &str| ws.layer(id).map(|l| &l.layer);
-    let b = layer(&roles.buildings).expect("roles come from this workspace");
-    Inputs {
+    let b = layer(&roles.buildings).ok_or_else(|| crate::AnalysisError::NoLayer(roles.buildings.clone()))?;
+    if let Some(missing) = roles.permits.iter().chain(&roles.zones).find(|id| layer(id).is_none()) {
+        return Err(crate::AnalysisError::NoLayer(missing.clone()));
+    }
+    Ok(Inputs {
         buildings: Buildings {
             layer: b,
             fields: BuildingFields::guess(b),
@@ -762,5 +744,5 @@ pub fn workspace_inputs<'a>(ws: &'a jingwei_layers::Workspace, roles: &Workspace
             })
             .collect(),
         previous: None,
-    }
+    })
 }

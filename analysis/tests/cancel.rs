@@ -1,7 +1,7 @@
 //! Running the rules is a long job: it reports progress up to its planned total and stops when
 //! cancelled, before it starts or in the middle, returning nothing half-made.
 
-use jingwei_analysis::violations::{Thresholds, detect, detect_job, workspace_inputs, workspace_roles};
+use jingwei_analysis::violations::{Thresholds, WorkspaceRoles, detect, detect_job, workspace_inputs};
 use jingwei_layers::{Cancelled, Job, RepairMode, Workspace};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,8 +15,12 @@ fn detection_reports_progress_and_stops_when_cancelled() {
         RepairMode::Repair,
     )
     .unwrap();
-    let roles = workspace_roles(&ws).unwrap();
-    let inputs = workspace_inputs(&ws, &roles);
+    let roles = WorkspaceRoles {
+        buildings: "buildings".into(),
+        permits: Some("permits".into()),
+        zones: vec!["control_zones".into(), "river_protection".into()],
+    };
+    let inputs = workspace_inputs(&ws, &roles).unwrap();
     let n = inputs.buildings.layer.len() as u64;
     let t = Thresholds::default();
 

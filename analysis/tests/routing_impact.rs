@@ -130,6 +130,7 @@ fn one_way_streets_force_the_detour() {
         )
         .err()
         .unwrap()
+        .to_string()
         .contains("road class")
     );
 }

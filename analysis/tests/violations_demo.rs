@@ -183,7 +183,7 @@ fn demo_city_rules_agree_with_geos_and_the_planted_cases() {
 fn a_named_field_that_is_missing_is_an_error_naming_layer_and_field() {
     let ws = demo();
     let b = &ws.layer("buildings").unwrap().layer;
-    let e = find_field(b, Some("层数"), field_names::FLOORS).unwrap_err();
+    let e = find_field(b, Some("层数"), field_names::FLOORS).unwrap_err().to_string();
     assert!(
         e.contains("buildings_polygon") && e.contains("层数") && e.contains("lujiazui_osm.gpkg"),
         "{e}"

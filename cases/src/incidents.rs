@@ -178,6 +178,7 @@ impl CaseStore {
         if n.kind.trim().is_empty() {
             return Err(CaseError::Invalid("an incident needs a type".into()));
         }
+        check_rings(n.rings_m)?;
         let now = now_utc();
         let blob = gpkg_blob(n.geometry, self.srs_id);
         let rings = serde_json::to_string(n.rings_m).unwrap_or_else(|_| "[]".into());
@@ -265,6 +266,7 @@ impl CaseStore {
 
     /// Change the impact rings.
     pub fn set_incident_rings(&mut self, key: &str, rings_m: &[f64], actor: &str) -> Result<Incident> {
+        check_rings(rings_m)?;
         let inc = self.incident(key)?;
         let rings = serde_json::to_string(rings_m).unwrap_or_else(|_| "[]".into());
         let now = now_utc();
@@ -295,4 +297,21 @@ impl CaseStore {
             },
         )
     }
+}
+
+/// The farthest impact ring accepted (m): a ring wider than a province is a typing error.
+pub const MAX_RING_M: f64 = 1_000_000.0;
+
+/// Impact rings are one or more distances in metres, each finite, 0 or more and at most
+/// [`MAX_RING_M`]. (JSON has no NaN: a NaN ring stored would read back as no rings at all.)
+pub fn check_rings(rings_m: &[f64]) -> Result<()> {
+    if rings_m.is_empty() {
+        return Err(CaseError::Invalid("an incident needs at least one impact ring".into()));
+    }
+    if let Some(bad) = rings_m.iter().find(|r| !(r.is_finite() && (0.0..=MAX_RING_M).contains(*r))) {
+        return Err(CaseError::Invalid(format!(
+            "impact ring {bad}: rings are distances in metres, from 0 to {MAX_RING_M}"
+        )));
+    }
+    Ok(())
 }

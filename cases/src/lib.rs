@@ -84,10 +84,11 @@ pub enum CaseError {
 
 /// Now, as ISO 8601 UTC with milliseconds (`2026-11-22T13:50:51.123Z`).
 pub fn now_utc() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    jingwei_feeds::time::iso8601(ms)
+    // SQLite's own calendar (proleptic Gregorian, UTC, milliseconds): the store's clock and
+    // the one its triggers and queries compare with.
+    rusqlite::Connection::open_in_memory()
+        .and_then(|c| c.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| r.get(0)))
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
 }
 
 /// Result of the case store.

@@ -139,7 +139,7 @@ fn w2(dir: &Path) -> Result<serde_json::Value> {
 }
 
 fn mesh(dir: &Path) -> Result<serde_json::Value> {
-    use jingwei_viewer::extrude::{HeightRule, extrude_layer};
+    use jingwei_scene::extrude::{HeightRule, extrude_layer};
     let t0 = Instant::now();
     let b = read(dir, "buildings")?;
     let t1 = Instant::now();
@@ -207,7 +207,7 @@ fn w3(dir: &Path) -> Result<serde_json::Value> {
 fn w4(dir: &Path) -> Result<serde_json::Value> {
     let t0 = Instant::now();
     let path = dir.join("buildings.gpkg");
-    let to = Crs::from_epsg(4490)?;
+    let to = Crs::cgcs2000()?;
     let from = jingwei_layers::gpkg::layer_crs(&path, Some("buildings"))
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         .context("buildings.gpkg has no CRS")?;

@@ -6,10 +6,11 @@ use jingwei_cases::{Case, CaseDetail, CaseStore, CsvOptions, Filter, Status, csv
 use jingwei_layers::{Crs, Layer, RepairMode, Transformer, Workspace};
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::violations::{actor, open_layer_spec};
+use jingwei_app::data::open_layer_spec;
+use jingwei_app::files;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -213,18 +214,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let to = Status::parse(&status)
                 .with_context(|| format!("unknown status '{status}' (pending, confirmed, dismissed, rectifying, closed)"))?;
             let mut store = CaseStore::open(&c.workspace)?;
-            let k = store.set_status(&case, to, comment.as_deref(), &actor(c.actor))?;
+            let k = store.set_status(&case, to, comment.as_deref(), &files::actor(c.actor.as_deref()))?;
             report_case(&mut out, &k, c.json)?;
         }
         Cmd::Assign { case, name, c } => {
             let mut store = CaseStore::open(&c.workspace)?;
             let name = Some(name.trim()).filter(|n| !n.is_empty());
-            let k = store.assign(&case, name, &actor(c.actor))?;
+            let k = store.assign(&case, name, &files::actor(c.actor.as_deref()))?;
             report_case(&mut out, &k, c.json)?;
         }
         Cmd::Note { case, text, c } => {
             let mut store = CaseStore::open(&c.workspace)?;
-            let id = store.add_note(&case, &text, &actor(c.actor))?;
+            let id = store.add_note(&case, &text, &files::actor(c.actor.as_deref()))?;
             if c.json {
                 writeln!(out, "{}", json!({"note": id}))?;
             } else {
@@ -233,7 +234,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
         Cmd::Attach { case, files, c } => {
             let mut store = CaseStore::open(&c.workspace)?;
-            let who = actor(c.actor);
+            let who = files::actor(c.actor.as_deref());
             let mut ids = Vec::new();
             for f in &files {
                 ids.push(store.attach(&case, f, &who)?);
@@ -261,22 +262,49 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let store = CaseStore::open(&c.workspace)?;
             let filter = f.filter()?;
             let to_ll = match store.crs() {
-                Some(crs) => Some(Transformer::new(crs, &Crs::from_epsg(4490)?)?),
+                Some(crs) => Some(Transformer::new(crs, &Crs::cgcs2000()?)?),
                 None => None,
             };
             let n = match format.as_str() {
                 "csv" => {
                     let cases = store.list(&filter)?;
-                    write_atomically(&path, csv_string(&cases, to_ll.as_ref(), CsvOptions::default()).as_bytes())?;
+                    files::write_atomic(&path, csv_string(&cases, to_ll.as_ref(), CsvOptions::default()).as_bytes())?;
                     cases.len()
                 }
                 "geojson" => {
                     let cases = store.list(&filter)?;
-                    write_atomically(&path, serde_json::to_string(&geojson_value(&cases, to_ll.as_ref()))?.as_bytes())?;
+                    files::write_atomic(&path, serde_json::to_string(&geojson_value(&cases, to_ll.as_ref()))?.as_bytes())?;
                     cases.len()
                 }
                 "gpkg" => store.export_gpkg(&filter, &path)?,
-                "report" => crate::report::write_reports(&store, &filter, &path)?,
+                "report" => {
+                    // Site maps need the renderer, which lives in its own program.
+                    drop(store);
+                    let mut args: Vec<std::ffi::OsString> = vec![
+                        "report".into(),
+                        "-w".into(),
+                        c.workspace.clone().into(),
+                        "--out".into(),
+                        path.clone().into(),
+                    ];
+                    for (flag, v) in [
+                        ("--status", &f.status),
+                        ("--rule", &f.rule),
+                        ("--zone-type", &f.zone_type),
+                        ("--assignee", &f.assignee),
+                    ] {
+                        if let Some(v) = v {
+                            args.extend([flag.into(), v.into()]);
+                        }
+                    }
+                    if let Some(p) = f.min_priority {
+                        args.extend(["--min-priority".into(), p.to_string().into()]);
+                    }
+                    if c.json {
+                        args.push("--json".into());
+                    }
+                    return crate::sibling::run("jingwei-render", &args);
+                }
                 other => bail!("--format '{other}': use csv, geojson, gpkg or report"),
             };
             if c.json {
@@ -287,19 +315,6 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Write a file through a temporary sibling and a rename, so that a crash never leaves half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -313,7 +328,7 @@ fn flag(
     note: Option<&str>,
     crs: Option<String>,
 ) -> Result<Case> {
-    let who = actor(c.actor.clone());
+    let who = files::actor(c.actor.as_deref());
     // The geometry (and its layer) in its own CRS.
     let (mut layer, building_ref): (Layer, Option<(String, i64)>) = match (&building, fid, &wkt) {
         (Some(spec), Some(fid), None) => {
@@ -383,7 +398,7 @@ fn detail_json(store: &CaseStore, d: &CaseDetail) -> serde_json::Value {
     let mut v = serde_json::to_value(d).unwrap_or_default();
     if let (Some(g), Some(crs)) = (&d.case.geometry, store.crs()) {
         let mut ll = g.clone();
-        if let Ok(t) = Transformer::new(crs, &Crs::from_epsg(4490).expect("EPSG:4490"))
+        if let Ok(t) = Crs::cgcs2000().and_then(|to| Transformer::new(crs, &to))
             && t.transform_geometry(&mut ll).is_ok()
         {
             v["geometry_lonlat"] = jingwei_layers::geojson::geometry(&ll);

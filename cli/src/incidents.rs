@@ -2,9 +2,11 @@
 //! action log in the workspace GeoPackage; `drill` makes the drill copy (模拟推演) that
 //! exercises never write into the real records.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use jingwei_app::emergency::{IncidentInput, check_rings, create_incident};
+use jingwei_app::{data, files};
 use jingwei_cases::CaseStore;
-use jingwei_cases::incidents::{Incident, IncidentStatus, NewIncident};
+use jingwei_cases::incidents::{Incident, IncidentStatus};
 use jingwei_feeds::{ParseOptions, parse};
 use jingwei_layers::{Crs, Transformer};
 use serde_json::json;
@@ -13,7 +15,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cases::Common;
-use crate::violations::actor;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -153,85 +154,66 @@ pub fn run(a: Args) -> Result<ExitCode> {
             crs,
             c,
         } => {
-            // Where and what: from the event, or given.
-            let (mut kind, mut title, mut severity, mut lonlat, mut occurred, mut event_id, mut source) =
-                (kind, title, severity, None, None, None, "manual".to_string());
-            let mut area: Option<geo::Geometry> = None;
-            if let Some(feed) = &from_feed {
-                let id = event.as_deref().context("--from-feed needs --event ID")?;
-                let bytes = std::fs::read(feed).with_context(|| format!("{}: cannot read", feed.display()))?;
-                let p = parse(&bytes, None, &ParseOptions::default()).with_context(|| feed.display().to_string())?;
-                let e = p
-                    .events
-                    .iter()
-                    .find(|e| e.id == id)
-                    .with_context(|| format!("{}: no event '{id}'", feed.display()))?;
-                kind = kind.or_else(|| {
-                    Some(if e.kind == "earthquake" {
-                        "earthquake".into()
-                    } else {
-                        e.kind.to_lowercase()
-                    })
-                });
-                if title.is_empty() {
-                    title = e.title.clone();
-                }
-                severity = severity.or_else(|| e.severity.clone());
-                lonlat = e.point;
-                area = e.area();
-                occurred = e.time_ms.map(jingwei_feeds::time::iso8601);
-                event_id = Some(e.id.clone());
-                source = format!("{:?}", e.format).to_lowercase();
-            }
-            let kind = kind.context("give --type (or --from-feed with --event)")?;
-            let (x, y) = match (&at, lonlat) {
-                (Some(s), _) => {
-                    let (x, y) = s.split_once(',').with_context(|| format!("--at '{s}': write X,Y"))?;
-                    let (x, y): (f64, f64) = (x.trim().parse()?, y.trim().parse()?);
+            // A typed point (in CGCS2000 lon/lat).
+            let typed = match &at {
+                Some(s) => {
+                    let xy = data::parse_xy(s).context("--at")?;
                     let from = Crs::parse(in_crs.as_deref().unwrap_or("EPSG:4490"))?;
-                    Transformer::new(&from, &Crs::from_epsg(4490)?)?.transform(x, y)?
+                    Some(Transformer::new(&from, &Crs::cgcs2000()?)?.transform(xy.0, xy.1)?)
                 }
-                (None, Some(p)) => p,
-                (None, None) => bail!("give --at X,Y (the event has no location)"),
+                None => None,
             };
+            // What and where: from the event (the one event → incident mapping), or given.
+            let mut input = match &from_feed {
+                Some(feed) => {
+                    let id = event.as_deref().context("--from-feed needs --event ID")?;
+                    let bytes = std::fs::read(feed).with_context(|| format!("{}: cannot read", feed.display()))?;
+                    let p = parse(&bytes, None, &ParseOptions::default()).with_context(|| feed.display().to_string())?;
+                    let e = p
+                        .events
+                        .iter()
+                        .find(|e| e.id == id)
+                        .with_context(|| format!("{}: no event '{id}'", feed.display()))?;
+                    IncidentInput::from_event(e, typed)?
+                }
+                None => {
+                    let (lon, lat) = typed.context("give --at X,Y")?;
+                    IncidentInput {
+                        kind: kind.clone().context("give --type (or --from-feed with --event)")?,
+                        title: String::new(),
+                        severity: None,
+                        source: "manual".into(),
+                        event_id: None,
+                        occurred_at: None,
+                        lonlat: geo::Geometry::Point(geo::Point::new(lon, lat)),
+                        rings_m: None,
+                    }
+                }
+            };
+            if let Some(k) = kind {
+                input.kind = k;
+            }
+            if !title.is_empty() {
+                input.title = title;
+            }
+            if severity.is_some() {
+                input.severity = severity;
+            }
+            if !rings.is_empty() {
+                check_rings(&rings)?;
+                input.rings_m = Some(rings);
+            }
             let mut store = if c.workspace.exists() {
                 open(&c)?
             } else {
+                let centre = geo::Centroid::centroid(&input.lonlat).context("the incident has no location")?;
                 let crs = match crs {
                     Some(s) => Crs::parse(&s)?,
-                    None => Crs::from_epsg(jingwei_layers::crs::default_workspace_epsg(x, y))?,
+                    None => Crs::from_epsg(jingwei_layers::crs::default_workspace_epsg(centre.x(), centre.y()))?,
                 };
                 CaseStore::open_or_create(&c.workspace, &crs)?
             };
-            let to = store.crs().cloned().context("the workspace CRS is unknown")?;
-            let (px, py) = Transformer::new(&Crs::from_epsg(4490)?, &to)?.transform(x, y)?;
-            let rings = if rings.is_empty() {
-                jingwei_analysis::impact::default_rings(&kind)
-            } else {
-                rings
-            };
-            // The alert's own area when it has one, else its point.
-            let g = match area {
-                Some(mut a) => {
-                    Transformer::new(&Crs::from_epsg(4490)?, &to)?.transform_geometry(&mut a)?;
-                    a
-                }
-                None => geo::Geometry::Point(geo::Point::new(px, py)),
-            };
-            let title = if title.is_empty() { kind.clone() } else { title };
-            let inc = store.create_incident(
-                &NewIncident {
-                    kind: &kind,
-                    severity: severity.as_deref(),
-                    title: &title,
-                    source: &source,
-                    event_id: event_id.as_deref(),
-                    rings_m: &rings,
-                    occurred_at: occurred.as_deref(),
-                    geometry: &g,
-                },
-                &actor(c.actor.clone()),
-            )?;
+            let inc = create_incident(&mut store, &input, &files::actor(c.actor.as_deref()))?;
             print(&mut out, &inc, c.json)?;
         }
         Cmd::List { all, c } => {
@@ -269,26 +251,24 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
         Cmd::Log { incident, text, c } => {
             let mut store = open(&c)?;
-            store.log_action(&incident, &text, &actor(c.actor.clone()))?;
+            store.log_action(&incident, &text, &files::actor(c.actor.as_deref()))?;
             writeln!(out, "logged on {incident}")?;
         }
         Cmd::SetStatus { incident, status, c } => {
             let to = IncidentStatus::parse(&status).with_context(|| format!("unknown status '{status}' (active, contained, closed)"))?;
             let mut store = open(&c)?;
-            let i = store.set_incident_status(&incident, to, &actor(c.actor.clone()))?;
+            let i = store.set_incident_status(&incident, to, &files::actor(c.actor.as_deref()))?;
             print(&mut out, &i, c.json)?;
         }
         Cmd::SetRings { incident, rings, c } => {
-            if rings.iter().any(|r| !(r.is_finite() && *r >= 0.0)) {
-                bail!("rings are distances in metres, 0 or more");
-            }
+            check_rings(&rings)?;
             let mut store = open(&c)?;
-            let i = store.set_incident_rings(&incident, &rings, &actor(c.actor.clone()))?;
+            let i = store.set_incident_rings(&incident, &rings, &files::actor(c.actor.as_deref()))?;
             print(&mut out, &i, c.json)?;
         }
         Cmd::Drill { out: dest, c } => {
             let store = open(&c)?;
-            let drill = store.drill_copy(&dest, &actor(c.actor.clone()))?;
+            let drill = store.drill_copy(&dest, &files::actor(c.actor.as_deref()))?;
             if c.json {
                 writeln!(out, "{}", json!({"drill": drill.path(), "of": c.workspace}))?;
             } else {

@@ -2,16 +2,13 @@
 //! JSON with `--json`; errors are one line on stderr naming the file and the problem, with a
 //! non-zero exit status.
 
-mod bench;
 mod cases;
-mod demo;
 mod emergency;
 mod feeds;
 mod incidents;
 mod info;
 mod query;
-mod render;
-mod report;
+mod sibling;
 mod transform;
 mod violations;
 
@@ -35,12 +32,15 @@ enum Command {
     Info(info::Args),
     /// Query a layer through its R-tree: envelope, identify at a point, k nearest, within a distance.
     Query(query::Args),
-    /// Render layers or a workspace to a PNG, headless (software rendering where there is no GPU).
-    Render(render::Args),
+    /// Render layers or a workspace to a PNG, headless (runs jingwei-render; `jingwei render --help`).
+    #[command(disable_help_flag = true)]
+    Render {
+        /// The arguments of `jingwei-render render`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Transform "x y" lines from stdin between CRSs (like PROJ's cs2cs); GCJ02 is accepted.
     Transform(transform::Args),
-    /// Generate the demo city's synthetic planning and emergency layers from the OSM extract.
-    GenerateDemo(demo::Args),
     /// Find suspected illegal construction (违法建设) by rule, headless; optionally store cases.
     Violations(Box<violations::Args>),
     /// Work with the cases of a workspace: list, show, set-status, assign, note, attach, flag, export.
@@ -53,8 +53,6 @@ enum Command {
     Incidents(incidents::Args),
     /// Hazard feeds: parse a document, watch a feed, serve recorded feeds on 127.0.0.1.
     Feeds(feeds::Args),
-    /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
-    BenchPeer(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,16 +61,15 @@ fn main() -> ExitCode {
         eprintln!("jingwei: internal error (please report): {info}");
     }));
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Render(_) | Command::Cases(_)) {
-        render::prepare_environment();
-    }
     let result = match cli.command {
         Command::Info(a) => info::run(a),
         Command::Query(a) => query::run(a),
         Command::Transform(a) => transform::run(a),
-        Command::Render(a) => render::run(a),
-        Command::BenchPeer(a) => bench::run(a),
-        Command::GenerateDemo(a) => demo::run(a),
+        Command::Render { args } => {
+            let mut all: Vec<std::ffi::OsString> = vec!["render".into()];
+            all.extend(args);
+            sibling::run("jingwei-render", &all)
+        }
         Command::Violations(a) => violations::run(*a),
         Command::Cases(a) => cases::run(a),
         Command::Feeds(a) => feeds::run(a),

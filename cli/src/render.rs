@@ -2,8 +2,9 @@
 
 use anyhow::{Context, Result, bail};
 use jingwei_layers::{RepairMode, Workspace};
-use jingwei_viewer::render::{Renderer, View};
-use jingwei_viewer::scene::build_scene;
+use jingwei_scene::scene::build_scene;
+use jingwei_scene::view::View;
+use jingwei_viewer::render::Renderer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -113,10 +114,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .iter_mut()
             .find(|l| l.id == id || l.layer.name == id)
             .with_context(|| format!("--style: no layer '{id}' (layers: {})", names.join(", ")))?;
-        jingwei_viewer::style::StyleFile::parse(&v).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        jingwei_scene::style::StyleFile::parse(&v).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         wl.style = Some(v);
     }
-    jingwei_viewer::style::check_workspace(&ws).map_err(anyhow::Error::msg)?;
+    jingwei_scene::style::check_workspace(&ws).map_err(anyhow::Error::msg)?;
     let scene = build_scene(&ws);
     let extent = scene.extent_local.context("the layers have no geometry to draw")?;
     let aspect = w as f32 / h as f32;

@@ -1,16 +1,16 @@
 //! `jingwei violations --buildings … --permits … --zones … [--previous …] [--out cases.gpkg] [--json]`
 //! — the whole violation detection headless, for nightly batch runs.
 
-use anyhow::{Result, bail};
-use jingwei_analysis::violations::{
-    BuildingFields, Buildings, Finding, Inputs, PermitFields, Report, Rule, Thresholds, ZoneFields, Zones, detect, field_names, find_field,
-    workspace_roles,
-};
+use anyhow::{Context, Result, bail};
+use jingwei_analysis::violations::{Finding, Report, Rule, Thresholds, WorkspaceRoles};
+use jingwei_app::data::{self, DataRequest};
+use jingwei_app::violations::{self, FieldOverrides, RuleLayers};
+use jingwei_app::{files, roles};
 use jingwei_cases::CaseStore;
-use jingwei_layers::{Crs, Layer, OpenOptions, RepairMode, Source, Workspace};
+use jingwei_layers::{Job, Layer};
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -109,122 +109,6 @@ pub struct Args {
     json: bool,
 }
 
-/// Open `FILE` or `FILE:LAYER` (the suffix counts as a layer only when FILE exists and the
-/// whole string does not).
-pub fn open_layer_spec(spec: &str) -> Result<Layer> {
-    let (file, layer) = match spec.rsplit_once(':') {
-        Some((f, l)) if !Path::new(spec).exists() && Path::new(f).exists() && !l.contains(['/', '\\']) => (f, Some(l)),
-        _ => (spec, None),
-    };
-    let src = Source::open(file, &OpenOptions::default())?;
-    Ok(src.read_layer(layer)?)
-}
-
-/// The actor for audit entries.
-pub fn actor(given: Option<String>) -> String {
-    given
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("USERNAME").ok())
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "jingwei".into())
-}
-
-struct Loaded {
-    ws: Workspace,
-    buildings: String,
-    permits: Option<String>,
-    zones: Vec<String>,
-    previous: Option<String>,
-    sources: serde_json::Value,
-}
-
-fn load(a: &Args) -> Result<Loaded> {
-    let crs = a.crs.as_deref().map(Crs::parse).transpose()?;
-    let mut ws = match &a.catalog {
-        Some(c) => Some(Workspace::open_catalog(c, crs.clone(), RepairMode::Repair)?),
-        None => crs.map(Workspace::new).transpose()?,
-    };
-    let mut add = |spec: &str, id: &str| -> Result<String> {
-        let layer = open_layer_spec(spec)?;
-        let w = match ws.as_mut() {
-            Some(w) => w,
-            None => ws.insert(Workspace::for_layer(&layer)?),
-        };
-        w.add_layer(layer, RepairMode::Repair)?;
-        let wl = w.layers.last_mut().expect("just added");
-        wl.id = id.to_string();
-        Ok(id.to_string())
-    };
-    let mut sources = json!({});
-    let buildings = match &a.buildings {
-        Some(s) => {
-            sources["buildings"] = json!(s);
-            Some(add(s, "cli_buildings")?)
-        }
-        None => None,
-    };
-    let permits = match &a.permits {
-        Some(s) => {
-            sources["permits"] = json!(s);
-            Some(add(s, "cli_permits")?)
-        }
-        None => None,
-    };
-    let mut zones = Vec::new();
-    for (i, s) in a.zones.iter().enumerate() {
-        zones.push(add(s, &format!("cli_zones_{i}"))?);
-    }
-    if !a.zones.is_empty() {
-        sources["zones"] = json!(a.zones);
-    }
-    let previous = match &a.previous {
-        Some(s) => {
-            sources["previous"] = json!(s);
-            Some(add(s, "cli_previous")?)
-        }
-        None => None,
-    };
-    let Some(ws) = ws else {
-        bail!("give --buildings (and --permits, --zones, --previous) or --catalog")
-    };
-    let from_catalog = a.catalog.is_some();
-    if let Some(c) = &a.catalog {
-        sources["catalog"] = json!(std::fs::canonicalize(c).unwrap_or(c.clone()));
-    }
-    let roles = if from_catalog {
-        Some(workspace_roles(&ws).map_err(anyhow::Error::msg))
-    } else {
-        None
-    };
-    let buildings = match (buildings, &roles) {
-        (Some(b), _) => b,
-        (None, Some(r)) => r.as_ref().map_err(|e| anyhow::anyhow!("{e}; give --buildings"))?.buildings.clone(),
-        (None, None) => bail!("give --buildings"),
-    };
-    let from_roles = roles.and_then(Result::ok);
-    let permits = permits.or_else(|| from_roles.as_ref().and_then(|r| r.permits.clone()));
-    if zones.is_empty()
-        && let Some(r) = &from_roles
-    {
-        zones = r.zones.clone();
-    }
-    if permits.is_none() && zones.is_empty() && previous.is_none() {
-        bail!("nothing to check the buildings against: give --permits, --zones or --previous");
-    }
-    Ok(Loaded {
-        ws,
-        buildings,
-        permits,
-        zones,
-        previous,
-        sources,
-    })
-}
-
-fn field(l: &Layer, given: &Option<String>, candidates: &[&str]) -> Result<Option<usize>> {
-    find_field(l, given.as_deref(), candidates).map_err(anyhow::Error::msg)
-}
-
 pub fn run(a: Args) -> Result<ExitCode> {
     let t = Thresholds {
         min_coverage: a.min_coverage,
@@ -239,74 +123,84 @@ pub fn run(a: Args) -> Result<ExitCode> {
         grown_area_ratio: a.grown_area_ratio,
         grown_height_m: a.grown_height,
     };
-    if !(0.0..=1.0).contains(&t.min_coverage) || !(0.0..=1.0).contains(&t.new_max_overlap) {
-        bail!("--min-coverage and --new-max-overlap must lie in 0..1");
+    violations::check_thresholds(&t)?;
+    // The files given become layers with fixed ids; the catalog's roles fill in the rest.
+    let mut specs = Vec::new();
+    specs.extend(a.buildings.iter().map(|s| (s.clone(), "cli_buildings".to_string())));
+    specs.extend(a.permits.iter().map(|s| (s.clone(), "cli_permits".to_string())));
+    specs.extend(a.zones.iter().enumerate().map(|(i, s)| (s.clone(), format!("cli_zones_{i}"))));
+    specs.extend(a.previous.iter().map(|s| (s.clone(), "cli_previous".to_string())));
+    if a.catalog.is_none() && a.buildings.is_none() {
+        bail!("give --buildings (and --permits, --zones, --previous) or --catalog");
     }
-    let loaded = load(&a)?;
-    let ws = &loaded.ws;
-    let layer = |id: &str| &ws.layer(id).expect("loaded above").layer;
-    let b = layer(&loaded.buildings);
-    let bf = BuildingFields {
-        height: field(b, &a.height_field, field_names::HEIGHT)?,
-        floors: field(b, &a.floors_field, field_names::FLOORS)?,
+    let opened = data::open(&DataRequest {
+        catalog: a.catalog.clone(),
+        specs,
+        crs: a.crs.clone(),
+    })?;
+    let ws = &opened.workspace;
+    let from_catalog = a.catalog.as_ref().map(|_| roles::violation_roles(ws));
+    let buildings = match (&a.buildings, &from_catalog) {
+        (Some(_), _) => "cli_buildings".to_string(),
+        (None, Some(Ok(r))) => r.buildings.clone(),
+        (None, Some(Err(e))) => bail!("{e}; give --buildings"),
+        (None, None) => bail!("give --buildings"),
     };
-    let permits = match &loaded.permits {
-        Some(id) => {
-            let p = layer(id);
-            Some((
-                p,
-                PermitFields {
-                    number: field(p, &a.permit_no_field, field_names::PERMIT_NUMBER)?,
-                    approved_height: field(p, &a.approved_height_field, field_names::APPROVED_HEIGHT)?,
-                    approved_floors: field(p, &a.approved_floors_field, field_names::APPROVED_FLOORS)?,
-                    approved_area: field(p, &a.approved_area_field, field_names::APPROVED_AREA)?,
-                },
-            ))
-        }
-        None => None,
+    let catalog_roles = from_catalog.and_then(|r| r.ok());
+    let permits = match &a.permits {
+        Some(_) => Some("cli_permits".to_string()),
+        None => catalog_roles.as_ref().and_then(|r| r.permits.clone()),
     };
-    let mut zones = Vec::new();
-    for id in &loaded.zones {
-        let z = layer(id);
-        let zone_type = field(z, &a.zone_type_field, field_names::ZONE_TYPE)?;
-        zones.push(Zones {
-            layer: z,
-            fields: ZoneFields {
-                zone_type,
-                name: field(z, &a.zone_name_field, field_names::ZONE_NAME)?,
-                // Without a type field the layer's name says what it is (e.g. 生态保护红线.shp).
-                default_type: z.name.clone(),
-            },
-        });
+    let zones = if a.zones.is_empty() {
+        catalog_roles.map(|r| r.zones).unwrap_or_default()
+    } else {
+        (0..a.zones.len()).map(|i| format!("cli_zones_{i}")).collect()
+    };
+    let layers = RuleLayers {
+        roles: WorkspaceRoles { buildings, permits, zones },
+        previous: a.previous.as_ref().map(|_| "cli_previous".to_string()),
+    };
+    if layers.roles.permits.is_none() && layers.roles.zones.is_empty() && layers.previous.is_none() {
+        bail!("nothing to check the buildings against: give --permits, --zones or --previous");
     }
-    let previous = match &loaded.previous {
-        Some(id) => {
-            let p = layer(id);
-            Some(Buildings {
-                layer: p,
-                fields: BuildingFields {
-                    height: field(p, &a.height_field, field_names::HEIGHT)?,
-                    floors: field(p, &a.floors_field, field_names::FLOORS)?,
-                },
-            })
-        }
-        None => None,
+    let fields = FieldOverrides {
+        height: a.height_field.clone(),
+        floors: a.floors_field.clone(),
+        permit_no: a.permit_no_field.clone(),
+        approved_height: a.approved_height_field.clone(),
+        approved_floors: a.approved_floors_field.clone(),
+        approved_area: a.approved_area_field.clone(),
+        zone_type: a.zone_type_field.clone(),
+        zone_name: a.zone_name_field.clone(),
     };
-    let inputs = Inputs {
-        buildings: Buildings { layer: b, fields: bf },
-        permits,
-        zones,
-        previous,
-    };
-    let report = detect(&inputs, &t);
+    let report = violations::run(ws, &layers, &fields, &t, &Job::new())?;
+    let b = &ws.layer(&layers.roles.buildings).context("the buildings layer")?.layer;
 
     let stored = match &a.out {
         Some(out) => {
             let mut store = CaseStore::open_or_create(out, &ws.crs)?;
-            let summary = store.import_findings(&report.findings, &b.name, |f| b.geometries[f.row].clone(), &actor(a.actor.clone()))?;
-            store.set_metadata("sources", &loaded.sources.to_string())?;
-            store.set_metadata("last_detection", &jingwei_cases::now_utc())?;
-            Some(summary)
+            // The catalog when one was given, and the files given on top of it.
+            let mut src = violations::sources(ws, &layers, None);
+            if let Some(c) = &a.catalog {
+                src["catalog"] = json!(std::fs::canonicalize(c).unwrap_or(c.clone()));
+                for (key, given) in [
+                    ("buildings", a.buildings.is_some()),
+                    ("permits", a.permits.is_some()),
+                    ("zones", !a.zones.is_empty()),
+                ] {
+                    if let Some(o) = src.as_object_mut().filter(|_| !given) {
+                        o.remove(key);
+                    }
+                }
+            }
+            Some(violations::store_findings(
+                &mut store,
+                ws,
+                &layers,
+                &report,
+                &src,
+                &files::actor(a.actor.as_deref()),
+            )?)
         }
         None => None,
     };

@@ -386,7 +386,10 @@ fn output_to_a_closed_pipe_is_not_a_crash() {
 fn the_demo_generator_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let fresh = dir.path().join("again.gpkg");
-    let out = jingwei(&["generate-demo", "--osm", demo().to_str().unwrap(), "--out", fresh.to_str().unwrap()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_jingwei-tools"))
+        .args(["generate-demo", "--osm", demo().to_str().unwrap(), "--out", fresh.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let shipped = Source::open(root().join("assets/demo/planning_synthetic.gpkg"), &OpenOptions::default()).unwrap();
     let again = Source::open(&fresh, &OpenOptions::default()).unwrap();

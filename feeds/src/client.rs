@@ -112,14 +112,14 @@ enum Fetch {
 
 impl Feed {
     /// A feed for `cfg` (nothing is fetched yet).
-    pub fn new(cfg: FeedConfig) -> Result<Feed, String> {
-        reqwest::Url::parse(&cfg.url).map_err(|e| format!("{}: not a URL ({e})", cfg.url))?;
+    pub fn new(cfg: FeedConfig) -> Result<Feed, crate::FeedError> {
+        reqwest::Url::parse(&cfg.url).map_err(|e| crate::FeedError::Config(format!("{}: not a URL ({e})", cfg.url)))?;
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout)
             .user_agent(concat!("jingwei/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::FeedError::Config(format!("cannot start the HTTP client: {e}")))?;
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)

@@ -164,6 +164,9 @@ pub enum FeedError {
     /// Well-formed, but breaks the format's rules.
     #[error("{0}")]
     Invalid(String),
+    /// A feed that cannot be set up (a URL that is not one, an HTTP client that cannot start).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// What a feed document holds.

@@ -18,19 +18,20 @@ pub struct Threshold {
 
 impl Threshold {
     /// Parse `NAME>MAX`, `NAME<MIN` (e.g. `水位>5.2`).
-    pub fn parse(s: &str) -> Result<Threshold, String> {
+    pub fn parse(s: &str) -> Result<Threshold, FeedError> {
+        let bad = |why: String| FeedError::Invalid(format!("threshold '{s}': {why}"));
         let (name, rest, is_max) = match (s.rfind('>'), s.rfind('<')) {
             (Some(i), _) => (&s[..i], &s[i + 1..], true),
             (None, Some(i)) => (&s[..i], &s[i + 1..], false),
-            _ => return Err(format!("threshold '{s}': write DATASTREAM>MAX or DATASTREAM<MIN")),
+            _ => return Err(bad("write DATASTREAM>MAX or DATASTREAM<MIN".into())),
         };
-        let v: f64 = rest
-            .trim()
-            .parse()
-            .map_err(|_| format!("threshold '{s}': '{rest}' is not a number"))?;
+        let v: f64 = rest.trim().parse().map_err(|_| bad(format!("'{rest}' is not a number")))?;
+        if !v.is_finite() {
+            return Err(bad(format!("'{rest}' is not a finite number")));
+        }
         let name = name.trim();
         if name.is_empty() {
-            return Err(format!("threshold '{s}': no datastream name"));
+            return Err(bad("no datastream name".into()));
         }
         Ok(Threshold {
             datastream: name.to_string(),

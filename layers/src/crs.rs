@@ -72,6 +72,17 @@ impl Crs {
         Crs::parse(&format!("EPSG:{code}"))
     }
 
+    /// CGCS2000 geographic (EPSG:4490, longitude/latitude): the CRS users type coordinates
+    /// in and feeds, exports and the cursor read-out speak.
+    pub fn cgcs2000() -> Result<Crs> {
+        Crs::from_epsg(EPSG_CGCS2000)
+    }
+
+    /// A transformer from CGCS2000 longitude/latitude into this CRS.
+    pub fn from_lonlat(&self) -> Result<Transformer> {
+        Transformer::new(&Crs::cgcs2000()?, self)
+    }
+
     /// Parse a user-given CRS: `EPSG:4490`, a bare code `4490`, `GCJ02`/`GCJ-02`, a PROJ
     /// string, WKT, or anything else OSR's `SetFromUserInput` accepts.
     pub fn parse(input: &str) -> Result<Crs> {

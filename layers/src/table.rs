@@ -51,13 +51,13 @@ fn cmp_col(c: &Column, a: usize, b: usize, desc: bool) -> Ordering {
 }
 
 /// The rows of `layer` for `q`, in order.
-pub fn order(layer: &Layer, q: &TableQuery) -> Result<Vec<u32>, String> {
+pub fn order(layer: &Layer, q: &TableQuery) -> crate::Result<Vec<u32>> {
     let col = match &q.sort {
         Some(f) => Some(
             layer
                 .field_index(f)
                 .map(|i| &layer.columns[i])
-                .ok_or_else(|| format!("layer '{}' has no field '{f}'", layer.name))?,
+                .ok_or_else(|| crate::LayersError::Invalid(format!("layer '{}' has no field '{f}'", layer.name)))?,
         ),
         None => None,
     };

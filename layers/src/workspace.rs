@@ -310,7 +310,7 @@ impl Workspace {
 
     /// Transformer from the workspace CRS to CGCS2000 lon/lat.
     pub fn to_lonlat(&self) -> Result<Transformer> {
-        Transformer::new(&self.crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)
+        Transformer::new(&self.crs, &Crs::cgcs2000()?)
     }
 }
 

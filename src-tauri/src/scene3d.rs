@@ -1,10 +1,15 @@
 //! The 3D view in the app: the viewer's offscreen renderer on a thread of its own (Bevy owns
-//! its world there), fed scenes and views, answering with RGBA frames.
+//! its world there), fed scenes and views, answering with RGBA frames. Case reports' site maps
+//! are drawn by a renderer of their own size.
 
-use jingwei_viewer::render::{Frame, FrameTiming, Renderer, View};
-use jingwei_viewer::scene::SceneData;
+use jingwei_app::report::{MAP_H, MAP_W, SiteMapRenderer};
+use jingwei_scene::scene::SceneData;
+use jingwei_scene::view::{Frame, View};
+use jingwei_viewer::render::{FrameTiming, Renderer};
 use std::sync::mpsc::{Sender, channel};
 use std::time::Instant;
+
+type Reply = Sender<Result<(Frame, f64, FrameTiming), String>>;
 
 enum Job {
     Scene(SceneData),
@@ -12,7 +17,12 @@ enum Job {
         width: u32,
         height: u32,
         view: View,
-        reply: Sender<Result<(Frame, f64, FrameTiming), String>>,
+        reply: Reply,
+    },
+    SiteMap {
+        scene: Box<SceneData>,
+        view: View,
+        reply: Sender<Result<Vec<u8>, String>>,
     },
 }
 
@@ -21,63 +31,81 @@ pub struct RenderService {
     tx: Sender<Job>,
 }
 
-impl RenderService {
-    /// Start the render thread (the renderer itself is made on the first frame).
-    pub fn start() -> RenderService {
-        let (tx, rx) = channel::<Job>();
-        std::thread::Builder::new()
-            .name("jingwei-render".into())
-            .spawn(move || {
-                let mut renderer: Option<Renderer> = None;
-                let mut scene = SceneData::default();
-                let mut scene_dirty = true;
-                while let Ok(job) = rx.recv() {
-                    match job {
-                        Job::Scene(s) => {
-                            scene = s;
+fn run(rx: std::sync::mpsc::Receiver<Job>) {
+    let mut renderer: Option<Renderer> = None;
+    let mut site: Option<Renderer> = None;
+    let mut scene = SceneData::default();
+    let mut scene_dirty = true;
+    while let Ok(job) = rx.recv() {
+        match job {
+            Job::Scene(s) => {
+                scene = s;
+                scene_dirty = true;
+            }
+            Job::Render {
+                width,
+                height,
+                view,
+                reply,
+            } => {
+                let t0 = Instant::now();
+                if renderer.as_ref().is_none_or(|r| r.size() != (width, height)) {
+                    match Renderer::new(width, height) {
+                        Ok(r) => {
+                            renderer = Some(r);
                             scene_dirty = true;
                         }
-                        Job::Render {
-                            width,
-                            height,
-                            view,
-                            reply,
-                        } => {
-                            let t0 = Instant::now();
-                            if renderer.as_ref().is_none_or(|r| r.size() != (width, height)) {
-                                match Renderer::new(width, height) {
-                                    Ok(r) => {
-                                        renderer = Some(r);
-                                        scene_dirty = true;
-                                    }
-                                    Err(e) => {
-                                        let _ = reply.send(Err(e.to_string()));
-                                        continue;
-                                    }
-                                }
-                            }
-                            let r = renderer.as_mut().expect("made above");
-                            if scene_dirty {
-                                r.set_scene(&scene);
-                                scene_dirty = false;
-                            }
-                            r.set_view(&view);
-                            let out = r
-                                .render()
-                                .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0, r.last_timing()))
-                                .map_err(|e| e.to_string());
-                            let _ = reply.send(out);
+                        Err(e) => {
+                            let _ = reply.send(Err(e.to_string()));
+                            continue;
                         }
                     }
                 }
-            })
-            .expect("spawn the render thread");
+                let Some(r) = renderer.as_mut() else { continue };
+                if scene_dirty {
+                    r.set_scene(&scene);
+                    scene_dirty = false;
+                }
+                r.set_view(&view);
+                let out = r
+                    .render()
+                    .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0, r.last_timing()))
+                    .map_err(|e| e.to_string());
+                let _ = reply.send(out);
+            }
+            Job::SiteMap { scene: s, view, reply } => {
+                let out = (|| {
+                    if site.is_none() {
+                        site = Some(Renderer::new(MAP_W, MAP_H).map_err(|e| e.to_string())?);
+                    }
+                    let r = site.as_mut().ok_or("no renderer")?;
+                    r.set_scene(&s);
+                    r.set_view(&view);
+                    r.render().map_err(|e| e.to_string())?.to_png().map_err(|e| e.to_string())
+                })();
+                let _ = reply.send(out);
+            }
+        }
+    }
+}
+
+impl RenderService {
+    /// Start the render thread (its renderers are made on the first frame).
+    pub fn start() -> RenderService {
+        let (tx, rx) = channel::<Job>();
+        if let Err(e) = std::thread::Builder::new().name("jingwei-render".into()).spawn(move || run(rx)) {
+            // Without the thread every frame answers that the renderer has stopped.
+            eprintln!("jingwei-desktop: cannot start the render thread: {e}");
+        }
         RenderService { tx }
     }
 
-    /// Replace the scene.
-    pub fn set_scene(&self, scene: SceneData) {
-        let _ = self.tx.send(Job::Scene(scene));
+    /// Where the session sends its scenes.
+    pub fn scene_sink(&self) -> jingwei_app::session::SceneSink {
+        let tx = self.tx.clone();
+        Box::new(move |s| {
+            let _ = tx.send(Job::Scene(s));
+        })
     }
 
     /// Render a frame; returns it with the milliseconds spent on the render thread (render,
@@ -93,5 +121,22 @@ impl RenderService {
             })
             .map_err(|_| "the renderer has stopped".to_string())?;
         rx.recv().map_err(|_| "the renderer has stopped".to_string())?
+    }
+}
+
+/// Site maps of case reports, drawn on the render thread.
+impl SiteMapRenderer for &RenderService {
+    fn render_png(&mut self, scene: &SceneData, view: &View) -> jingwei_app::Result<Vec<u8>> {
+        let (reply, rx) = channel();
+        self.tx
+            .send(Job::SiteMap {
+                scene: Box::new(scene.clone()),
+                view: *view,
+                reply,
+            })
+            .map_err(|_| jingwei_app::Error::Render("the renderer has stopped".into()))?;
+        rx.recv()
+            .map_err(|_| jingwei_app::Error::Render("the renderer has stopped".into()))?
+            .map_err(jingwei_app::Error::Render)
     }
 }

@@ -136,7 +136,7 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     .read_layer(Some("buildings_polygon"))
     .unwrap();
     if let Some(fid) = m["height"]["fid"].as_i64() {
-        let (base, top) = jingwei_viewer::extrude::HeightRule::default().heights(&demo, demo.row_of_fid(fid).unwrap());
+        let (base, top) = jingwei_scene::extrude::HeightRule::default().heights(&demo, demo.row_of_fid(fid).unwrap());
         assert!((m["height"]["height_m"].as_f64().unwrap() - (top - base)).abs() < 1e-6, "{m}");
     }
 

@@ -1,11 +1,14 @@
 // The violation panel (违法建设): run the rules, list cases by priority with filters, select one
 // (the 3D view flies to it with its building, permit and zone highlighted), move it along the
 // loop, add notes and photos, flag new cases on a building or a drawn polygon.
+import { $, esc, errorText } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
-import { errorText, runJob } from "./job";
+import { runJob } from "./job";
+import type { CaseDetailDto, CaseRow, SelectedDto, View } from "./types";
 
-export interface View { target: [number, number, number]; distance_m: number; pitch_deg: number; yaw_deg: number; fov_deg: number }
+export type { View };
+
 
 /** What the panel needs from the map. */
 export interface MapHooks {
@@ -14,31 +17,14 @@ export interface MapHooks {
   pixels(): [number, number];
   dpr(): number;
   redraw(): Promise<void>;
-  /** Share of the last frame's pixels in the highlight red. */
-  redShare(): number;
 }
 
-interface CaseRow {
-  id: number; case_no: string; status: string; status_zh: string; priority: number; rules: string[];
-  rules_zh: string; assignee: string | null; building_fid: number | null; zone_types: string[];
-}
-interface Note { at: string; actor: string; text: string }
-interface Attachment { id: number; name: string; mime: string; size: number }
-interface Audit { at: string; actor: string; action: string; field: string | null; old_value: string | null; new_value: string | null }
-interface Detail {
-  id: number; case_no: string; status: string; status_zh: string; priority: number; rules_zh: string; title: string;
-  assignee: string | null; building_layer: string | null; building_fid: number | null; evidence: any;
-  notes: Note[]; attachments: Attachment[]; audit: Audit[]; next: [string, string][];
-}
-interface Selected { detail: Detail; view: View | null }
 
-const $ = (id: string) => document.getElementById(id)!;
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const num = (v: unknown, unit: string, d = 1) => (typeof v === "number" ? `${v.toFixed(d)} ${unit}` : "—");
 
 let hooks: MapHooks;
 let rows: CaseRow[] = [];
-let selected: Detail | null = null;
+let selected: CaseDetailDto | null = null;
 /** The tool the next click on the map uses. */
 export let tool: "none" | "building" | "polygon" = "none";
 let polygon: [number, number][] = [];
@@ -113,12 +99,12 @@ function renderList() {
     `<li data-id="${r.id}" class="${selected?.id === r.id ? "sel" : ""}"><span class="prio">${r.priority.toFixed(0)}</span>` +
     `<span class="no">${esc(r.case_no)}</span><span class="st st-${r.status}">${esc(t(`status.${r.status}`))}</span>` +
     `<span class="rules">${esc(r.rules.map((x) => t(`rule.${x}`)).join("、"))}</span></li>`).join("");
-  list.querySelectorAll("li").forEach((li) => { (li as HTMLElement).onclick = () => selectCase(Number((li as HTMLElement).dataset.id)).catch((e) => say(String(e), true)); });
+  list.querySelectorAll("li").forEach((li) => { (li as HTMLElement).onclick = () => selectCase(Number((li as HTMLElement).dataset.id)).catch((e) => say(errorText(e), true)); });
 }
 
-export async function selectCase(id: number): Promise<Selected> {
+export async function selectCase(id: number): Promise<SelectedDto> {
   const [w, h] = hooks.pixels();
-  const s = await invoke<Selected>("select_case", { id, width: w, height: h, current: hooks.view() });
+  const s = await invoke<SelectedDto>("select_case", { id, width: w, height: h, current: hooks.view() });
   selected = s.detail;
   if (s.view) hooks.setView(s.view);
   renderList();
@@ -127,7 +113,7 @@ export async function selectCase(id: number): Promise<Selected> {
   return s;
 }
 
-function renderDetail(d: Detail) {
+function renderDetail(d: CaseDetailDto) {
   const e = d.evidence ?? {};
   const rows: [string, string][] = [[t("ev.area"), num(e.area_m2, "m²")]];
   if (typeof e.permit_coverage === "number") rows.push([t("ev.coverage"), `${(100 * e.permit_coverage).toFixed(1)}%`]);
@@ -150,19 +136,19 @@ function renderDetail(d: Detail) {
     `<details><summary>${esc(t("cases.audit"))}（${d.audit.length}）</summary><ul class="audit">${d.audit.map((a) =>
       `<li>${esc(a.at.slice(0, 19).replace("T", " "))} ${esc(a.actor)} ${esc(a.action)} ${esc(a.field ?? "")} ${esc((a.old_value ?? "").slice(0, 40))} → ${esc((a.new_value ?? "").slice(0, 40))}</li>`).join("")}</ul></details>`;
   $("case-detail").querySelectorAll("button[data-status]").forEach((b) => {
-    (b as HTMLElement).onclick = () => setStatus(d.id, (b as HTMLElement).dataset.status!, ($("status-comment") as HTMLInputElement).value).catch((e) => say(String(e), true));
+    (b as HTMLElement).onclick = () => setStatus(d.id, (b as HTMLElement).dataset.status!, ($("status-comment") as HTMLInputElement).value).catch((e) => say(errorText(e), true));
   });
-  $("assign-btn").onclick = () => invoke<Detail>("assign_case", { id: d.id, assignee: ($("assignee") as HTMLInputElement).value }).then(updated).catch((e) => say(String(e), true));
-  $("note-btn").onclick = () => addNote(d.id, ($("note-text") as HTMLTextAreaElement).value).catch((e) => say(String(e), true));
+  $("assign-btn").onclick = () => invoke<CaseDetailDto>("assign_case", { id: d.id, assignee: ($("assignee") as HTMLInputElement).value }).then(updated).catch((e) => say(errorText(e), true));
+  $("note-btn").onclick = () => addNote(d.id, ($("note-text") as HTMLTextAreaElement).value).catch((e) => say(errorText(e), true));
   ($("attach-file") as HTMLInputElement).onchange = async (ev) => {
     const f = (ev.target as HTMLInputElement).files?.[0];
     if (!f) return;
     const bytes = Array.from(new Uint8Array(await f.arrayBuffer()));
-    await attach(d.id, f.name, bytes).catch((e) => say(String(e), true));
+    await attach(d.id, f.name, bytes).catch((e) => say(errorText(e), true));
   };
 }
 
-async function updated(d: Detail) {
+async function updated(d: CaseDetailDto) {
   selected = d;
   renderDetail(d);
   await refresh();
@@ -170,15 +156,15 @@ async function updated(d: Detail) {
 }
 
 export async function setStatus(id: number, status: string, comment: string) {
-  return updated(await invoke<Detail>("set_case_status", { id, status, comment: comment || null }));
+  return updated(await invoke<CaseDetailDto>("set_case_status", { id, status, comment: comment || null }));
 }
 
 export async function addNote(id: number, text: string) {
-  return updated(await invoke<Detail>("add_case_note", { id, text }));
+  return updated(await invoke<CaseDetailDto>("add_case_note", { id, text }));
 }
 
 export async function attach(id: number, name: string, bytes: number[]) {
-  return updated(await invoke<Detail>("attach_case_file", { id, name, bytes }));
+  return updated(await invoke<CaseDetailDto>("attach_case_file", { id, name, bytes }));
 }
 
 /** A click on the map while a tool is on; returns true when the panel used it. */
@@ -194,7 +180,7 @@ export async function mapClick(x: number, y: number): Promise<boolean> {
       say(`${t("cases.flagged")} ${r.case_no}`);
       await refresh();
       await selectCase(r.id);
-    } catch (e) { say(String(e), true); }
+    } catch (e) { say(errorText(e), true); }
   } else {
     polygon.push([x, y]);
     drawPolygon();
@@ -230,13 +216,13 @@ function drawPolygon() {
 }
 
 /** For the smoke test: drive the panel like an inspector would. */
-export async function smokeFlow(): Promise<Record<string, unknown>> {
+export async function smokeFlow(redShare: () => number): Promise<Record<string, unknown>> {
   const det = await detectNow();
   const list = await refresh();
   const top = list[0];
-  const before = hooks.redShare();
+  const before = redShare();
   const sel = await selectCase(top.id);
-  const highlighted = hooks.redShare();
+  const highlighted = redShare();
   const confirmed = await setStatus(top.id, "confirmed", "现场核实属实");
   await addNote(top.id, "已拍照取证");
   await attach(top.id, "现场照片.jpg", [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);

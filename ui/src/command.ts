@@ -1,27 +1,19 @@
 // The emergency command panel (应急指挥): live feeds with their health, events → incidents,
 // incidents placed on the map, impact rings and the nearest resources by road (drawn in the
 // 3D view), the action log, and drill mode on a copy of the workspace.
+import { $, esc, errorText } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
-import type { MapHooks, View } from "./cases";
+import type { MapHooks } from "./cases";
+import type { FeedDto, Incident, IncidentDetailDto, LogEntry } from "./types";
 
-interface EventDto { id: string; title: string; kind: string; severity: string | null; time: string | null; lonlat: [number, number] | null }
-interface FeedDto { index: number; name: string; url: string; health: string; last_ok: string | null; error: string | null; events: EventDto[] }
-interface Incident { id: number; incident_no: string; kind: string; severity: string | null; status: string; title: string; source: string; rings_m: number[]; created_at: string }
-interface LogEntry { at: string; actor: string; action: string; detail: string | null }
-interface Facility { class: string; name: string | null; kind: string; distance_m: number }
-interface Ring { radius_m: number; buildings: number; floor_area_m2: number; population: number; facilities: Facility[] }
-interface Resource { kind: string; name: string | null; fid: number; travel_s: number; route_m: number }
-interface Detail { incident: Incident; log: LogEntry[]; rings: Ring[]; resources: Resource[]; route_ms: number; view: View | null; drill: boolean }
 
-const $ = (id: string) => document.getElementById(id)!;
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const KINDS = ["fire", "hazardous_chemical_leak", "gas_leak", "building_collapse", "flood", "earthquake"];
 
 let hooks: MapHooks;
 let feeds: FeedDto[] = [];
 let incidents: Incident[] = [];
-let selected: Detail | null = null;
+let selected: IncidentDetailDto | null = null;
 let placing = false;
 
 function say(msg: string, error = false) {
@@ -32,8 +24,8 @@ function say(msg: string, error = false) {
 
 export function initCommand(h: MapHooks) {
   hooks = h;
-  $("feeds-refresh").onclick = () => pollFeeds().catch((e) => say(String(e), true));
-  $("drill-btn").onclick = () => startDrill().catch((e) => say(String(e), true));
+  $("feeds-refresh").onclick = () => pollFeeds().catch((e) => say(errorText(e), true));
+  $("drill-btn").onclick = () => startDrill().catch((e) => say(errorText(e), true));
   $("tool-incident").onclick = () => { placing = !placing; $("tool-incident").classList.toggle("on", placing); say(placing ? t("cmd.hint_place") : ""); };
   for (const b of Array.from(document.querySelectorAll("#tabs button"))) {
     (b as HTMLElement).onclick = () => showTab((b as HTMLElement).dataset.tab!);
@@ -47,7 +39,7 @@ export function showTab(tab: string) {
   $("cases-pane").hidden = tab !== "cases";
   $("command-pane").hidden = tab !== "command";
   for (const b of Array.from(document.querySelectorAll("#tabs button"))) b.classList.toggle("on", (b as HTMLElement).dataset.tab === tab);
-  if (tab === "command" && !feeds.length) pollFeeds().then(refreshIncidents).catch((e) => say(String(e), true));
+  if (tab === "command" && !feeds.length) pollFeeds().then(refreshIncidents).catch((e) => say(errorText(e), true));
 }
 
 export function commandTexts() {
@@ -82,7 +74,7 @@ function renderFeeds() {
     `<ul>${f.events.map((e) => `<li>${esc(e.severity ?? "")} ${esc(e.title)} <button type="button" data-feed="${f.index}" data-event="${esc(e.id)}">${esc(t("cmd.open_incident"))}</button></li>`).join("")}</ul></li>`).join("");
   $("feed-list").querySelectorAll("button[data-event]").forEach((b) => {
     const el = b as HTMLElement;
-    el.onclick = () => fromEvent(Number(el.dataset.feed), el.dataset.event!).catch((e) => say(String(e), true));
+    el.onclick = () => fromEvent(Number(el.dataset.feed), el.dataset.event!).catch((e) => say(errorText(e), true));
   });
 }
 
@@ -104,13 +96,13 @@ function renderIncidents() {
     `<li data-id="${i.id}" class="${selected?.incident.id === i.id ? "sel" : ""}"><span class="no">${esc(i.incident_no)}</span> ` +
     `<span class="st">${esc(t(`istatus.${i.status}`))}</span> ${esc(t(`kind.${i.kind}`))} · ${esc(i.title)}</li>`).join("");
   $("incident-list").querySelectorAll("li").forEach((li) => {
-    (li as HTMLElement).onclick = () => selectIncident(Number((li as HTMLElement).dataset.id)).catch((e) => say(String(e), true));
+    (li as HTMLElement).onclick = () => selectIncident(Number((li as HTMLElement).dataset.id)).catch((e) => say(errorText(e), true));
   });
 }
 
-export async function selectIncident(id: number): Promise<Detail> {
+export async function selectIncident(id: number): Promise<IncidentDetailDto> {
   const [w, h] = hooks.pixels();
-  const d = await invoke<Detail>("incident_select", { id, width: w, height: h, current: hooks.view() });
+  const d = await invoke<IncidentDetailDto>("incident_select", { id, width: w, height: h, current: hooks.view() });
   selected = d;
   if (d.view) hooks.setView(d.view);
   renderIncidents();
@@ -119,10 +111,10 @@ export async function selectIncident(id: number): Promise<Detail> {
   return d;
 }
 
-function renderDetail(d: Detail) {
+function renderDetail(d: IncidentDetailDto) {
   const rings = d.rings.map((r) => `<tr><td>≤ ${r.radius_m.toFixed(0)} m</td><td>${r.buildings}</td><td>${Math.round(r.population)}</td>` +
     `<td>${r.facilities.slice(0, 3).map((f) => esc(`${t(`fac.${f.class}`)} ${f.name ?? f.kind} ${f.distance_m.toFixed(0)} m`)).join("<br>")}</td></tr>`).join("");
-  const res = d.resources.map((r) => `<tr><td>${esc(t(`res.${r.kind}`))}</td><td>${esc(r.name ?? "#" + r.fid)}</td><td>${(r.travel_s / 60).toFixed(1)} min</td><td>${(r.route_m / 1000).toFixed(2)} km</td></tr>`).join("");
+  const res = d.resources.map((r) => `<tr><td>${esc(t(`res.${r.type}`))}</td><td>${esc(r.name ?? "#" + r.fid)}</td><td>${(r.travel_s / 60).toFixed(1)} min</td><td>${(r.route_m / 1000).toFixed(2)} km</td></tr>`).join("");
   const next = ["active", "contained", "closed"].filter((s) => s !== d.incident.status)
     .map((s) => `<button type="button" data-istatus="${s}">→ ${esc(t(`istatus.${s}`))}</button>`).join("");
   $("incident-detail").innerHTML =
@@ -136,13 +128,13 @@ function renderDetail(d: Detail) {
     `<ul class="notes">${d.log.map((l) => `<li>${esc(l.at.slice(11, 19))} <b>${esc(l.actor)}</b> ${esc(l.action)} ${esc(l.detail ?? "")}</li>`).join("")}</ul>`;
   $("incident-detail").querySelectorAll("button[data-istatus]").forEach((b) => {
     (b as HTMLElement).onclick = () => invoke("incident_status", { id: d.incident.id, status: (b as HTMLElement).dataset.istatus })
-      .then(() => refreshIncidents()).then(() => selectIncident(d.incident.id)).catch((e) => say(String(e), true));
+      .then(() => refreshIncidents()).then(() => selectIncident(d.incident.id)).catch((e) => say(errorText(e), true));
   });
   $("rings-btn").onclick = () => {
     const rings = ($("rings-text") as HTMLInputElement).value.split(/[,，\s]+/).filter((x) => x).map(Number);
-    invoke("incident_rings", { id: d.incident.id, rings }).then(() => selectIncident(d.incident.id)).catch((e) => say(String(e), true));
+    invoke("incident_rings", { id: d.incident.id, rings }).then(() => selectIncident(d.incident.id)).catch((e) => say(errorText(e), true));
   };
-  $("action-btn").onclick = () => logAction(d.incident.id, ($("action-text") as HTMLInputElement).value).catch((e) => say(String(e), true));
+  $("action-btn").onclick = () => logAction(d.incident.id, ($("action-text") as HTMLInputElement).value).catch((e) => say(errorText(e), true));
 }
 
 export async function logAction(id: number, text: string) {
@@ -173,17 +165,17 @@ export async function commandClick(x: number, y: number): Promise<boolean> {
     $("tool-incident").classList.remove("on");
     await refreshIncidents();
     await selectIncident(inc.id);
-  } catch (e) { say(String(e), true); }
+  } catch (e) { say(errorText(e), true); }
   return true;
 }
 
 /** For the smoke test: a commander's first minutes. */
-export async function commandSmoke(): Promise<Record<string, unknown>> {
+export async function commandSmoke(redShare: () => number): Promise<Record<string, unknown>> {
   showTab("command");
   const f = await pollFeeds();
   const cap = f.find((x) => x.url.includes("cap/"))!;
   const gauge = f.find((x) => x.url.includes("gauge"))!;
-  const before = hooks.redShare();
+  const before = redShare();
   const inc = await fromEvent(cap.index, cap.events[0].id);
   const d = selected!;
   await logAction(inc.id, "调派东昌消防救援站抽排队");

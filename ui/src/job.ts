@@ -2,9 +2,8 @@
 // button once the job has run for half a second. Progress comes as `job-progress` events.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import { $ } from "./dom";
 import { t } from "./i18n";
-
-const $ = (id: string) => document.getElementById(id)!;
 
 export function initJob() {
   $("job-cancel").addEventListener("click", () => invoke("cancel_job"));
@@ -33,10 +32,4 @@ export async function runJob<T>(label: string, work: () => Promise<T>): Promise<
     clearTimeout(show);
     $("job").hidden = true;
   }
-}
-
-/** The readable text of a failed command: a cancelled job says so in the user's language. */
-export function errorText(e: unknown): string {
-  const s = String(e);
-  return s.endsWith("cancelled") ? t("cancelled") : `${t("error")}: ${s}`;
 }

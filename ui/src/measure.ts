@@ -1,14 +1,13 @@
 // Measuring in the 3D view (distance, area, building height), the scale bar and the north
 // arrow. Points are ground points in workspace metres (Gauss-Krüger grid), asked from Rust.
+import { $ } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
 import type { MapHooks, View } from "./cases";
+import type { CursorDto, HeightDto } from "./types";
 
 type Tool = "none" | "distance" | "area" | "height";
-interface Cursor { lon: number; lat: number; x: number; y: number }
-interface Height { layer: string; fid: number; name: string | null; height_m: number; base_m: number; top_m: number }
 
-const $ = (id: string) => document.getElementById(id)!;
 let hooks: MapHooks;
 export let measuring: Tool = "none";
 let pts: { px: [number, number]; xy: [number, number] }[] = [];
@@ -61,11 +60,11 @@ export async function measureClick(x: number, y: number): Promise<boolean> {
   const dpr = hooks.dpr();
   const [w, h] = hooks.pixels();
   if (measuring === "height") {
-    const r = await invoke<Height | null>("measure_height", { x: x * dpr, y: y * dpr, width: w, height: h, view: v });
+    const r = await invoke<HeightDto | null>("measure_height", { x: x * dpr, y: y * dpr, width: w, height: h, view: v });
     $("m-result").textContent = r ? `${r.name ?? r.layer + " #" + r.fid}：${t("m.height_is")} ${r.height_m.toFixed(1)} m（${r.base_m.toFixed(1)}–${r.top_m.toFixed(1)} m）` : t("m.no_building");
     return true;
   }
-  const c = await invoke<Cursor | null>("cursor_position", { x: x * dpr, y: y * dpr, width: w, height: h, view: v });
+  const c = await invoke<CursorDto | null>("cursor_position", { x: x * dpr, y: y * dpr, width: w, height: h, view: v });
   if (!c) return true;
   pts.push({ px: [x, y], xy: [c.x, c.y] });
   const xy = pts.map((p) => p.xy);

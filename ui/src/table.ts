@@ -1,15 +1,14 @@
 // The attribute table (属性表): a virtualised grid over a layer's rows — only the rows on
 // screen are fetched, so a million-row layer scrolls smoothly — with sort, filter, selection
 // highlighted in 3D, and zoom to the selection.
+import { $, esc } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
 import type { MapHooks, View } from "./cases";
+import type { Page } from "./types";
 
-interface Page { total: number; fields: string[]; rows: [number, number, unknown[]][] }
 
 const ROW_H = 22;
-const $ = (id: string) => document.getElementById(id)!;
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 let hooks: MapHooks;
 let layer: string | null = null;
@@ -103,7 +102,7 @@ export async function zoomToSelection() {
 }
 
 /** For the smoke test: open, sort, filter, select, zoom. */
-export async function tableSmoke(id: string, name: string, sortField: string, find: string): Promise<Record<string, unknown>> {
+export async function tableSmoke(redShare: () => number, id: string, name: string, sortField: string, find: string): Promise<Record<string, unknown>> {
   await openTable(id, name);
   const all = total;
   sort = sortField; desc = true;
@@ -115,9 +114,9 @@ export async function tableSmoke(id: string, name: string, sortField: string, fi
   await reload();
   const filtered = total;
   const hit = await fetch(0, 1);
-  const before = hooks.redShare();
+  const before = redShare();
   selected.clear();
   if (hit.rows[0]) selected.add(hit.rows[0][1]);
   const v = await zoomToSelection();
-  return { total: all, top_value: topValue, filtered, selected_fid: hit.rows[0]?.[1] ?? null, red_before: before, red_after: hooks.redShare(), zoomed: v !== null };
+  return { total: all, top_value: topValue, filtered, selected_fid: hit.rows[0]?.[1] ?? null, red_before: before, red_after: redShare(), zoomed: v !== null };
 }

@@ -19,10 +19,12 @@ use bevy::render::texture::GpuImage;
 use bevy::render::{RenderApp, RenderPlugin};
 use bevy::window::ExitCondition;
 
-use crate::extrude::MeshData;
+use jingwei_scene::extrude::MeshData;
+use jingwei_scene::overlay::{Annotation, Placed};
+use jingwei_scene::scene::{MeshKind, SceneData};
+pub use jingwei_scene::view::{Frame, View};
+
 use crate::material::{MapMaterial, ScreenLineMaterial};
-use crate::overlay::{Annotation, Placed};
-use crate::scene::{MeshKind, SceneData};
 
 /// Why a frame could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -33,151 +35,25 @@ pub enum RenderError {
     /// The frame never came back from the GPU.
     #[error("the renderer returned no frame (is a Vulkan driver such as mesa-vulkan-drivers installed?)")]
     NoFrame,
-    /// The frame could not be converted.
-    #[error("cannot convert the frame: {0}")]
+    /// The frame could not be mapped back from the GPU.
+    #[error("cannot read the frame back: {0}")]
     Convert(String),
 }
 
-/// Where the camera is: orbiting `target` (local metres, y up) at `distance_m`, `pitch_deg`
-/// above the horizon, looking from `yaw_deg` (0 = from the south, 90 = from the east).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct View {
-    /// Point looked at.
-    pub target: [f32; 3],
-    /// Distance from the target.
-    pub distance_m: f32,
-    /// Elevation angle; 90 looks straight down.
-    pub pitch_deg: f32,
-    /// Azimuth of the camera around the target.
-    pub yaw_deg: f32,
-    /// Vertical field of view.
-    pub fov_deg: f32,
+/// The Bevy transform of a view's camera.
+pub fn camera_transform(view: &View) -> Transform {
+    let pose = view.pose();
+    Transform::from_translation(pose.translation).with_rotation(pose.rotation)
 }
 
-impl View {
-    /// An oblique view that frames `extent` (`[min_x, min_z, max_x, max_z]`, local metres)
-    /// with buildings up to `max_height_m`, for an image of `aspect` = width / height.
-    pub fn frame(extent: [f32; 4], max_height_m: f32, aspect: f32, pitch_deg: f32, yaw_deg: f32) -> View {
-        let target = [(extent[0] + extent[2]) / 2.0, 0.0, (extent[1] + extent[3]) / 2.0];
-        let mut v = View {
-            target,
-            distance_m: 1.0,
-            pitch_deg,
-            yaw_deg,
-            fov_deg: 40.0,
-        };
-        // Fit exactly: every corner of the data's box must project inside the frame. In camera
-        // axes (right, up, forward) a corner at (xr, yu, zf) from the target projects inside
-        // when d + zf ≥ |xr| / tan(h/2) and d + zf ≥ |yu| / tan(v/2).
-        let rot = v.transform().rotation;
-        let (right, up, fwd) = (rot * Vec3::X, rot * Vec3::Y, rot * Vec3::NEG_Z);
-        let tan_v = (v.fov_deg.to_radians() / 2.0).tan();
-        let tan_h = tan_v * aspect;
-        let t = Vec3::from(target);
-        let mut d = 10.0f32;
-        for x in [extent[0], extent[2]] {
-            for z in [extent[1], extent[3]] {
-                for y in [0.0, max_height_m] {
-                    let c = Vec3::new(x, y, z) - t;
-                    let need = (c.dot(right).abs() / tan_h).max(c.dot(up).abs() / tan_v) - c.dot(fwd);
-                    d = d.max(need);
-                }
-            }
-        }
-        v.distance_m = d * 1.04;
-        v
-    }
+/// Everything a Jingwei scene needs in a Bevy app: its two materials and their shaders. The
+/// offscreen [`Renderer`] adds it to its own app; an app with a window of its own would add it
+/// the same way.
+pub struct MapRenderPlugin;
 
-    /// Straight down, north up.
-    pub fn top_down(extent: [f32; 4], aspect: f32) -> View {
-        let mut v = View::frame(extent, 0.0, aspect, 90.0, 0.0);
-        let (w, d) = (extent[2] - extent[0], extent[3] - extent[1]);
-        let half_v = (v.fov_deg.to_radians() / 2.0).tan();
-        v.distance_m = ((d / 2.0) / half_v).max((w / 2.0) / (half_v * aspect)) * 1.02;
-        v
-    }
-
-    /// The ray through pixel (`px`, `py`) of a `width × height` frame: origin and unit
-    /// direction in local metres.
-    pub fn ray(&self, px: f32, py: f32, width: u32, height: u32) -> (Vec3, Vec3) {
-        let t = self.transform();
-        let tan_v = (self.fov_deg.to_radians() / 2.0).tan();
-        let aspect = width as f32 / height as f32;
-        let ndc_x = (px + 0.5) / width as f32 * 2.0 - 1.0;
-        let ndc_y = 1.0 - (py + 0.5) / height as f32 * 2.0;
-        let dir = t.rotation * Vec3::new(ndc_x * tan_v * aspect, ndc_y * tan_v, -1.0);
-        (t.translation, dir.normalize())
-    }
-
-    /// Where the ray through a pixel meets the ground (y = 0), as local (x east, z south).
-    pub fn ground_point(&self, px: f32, py: f32, width: u32, height: u32) -> Option<[f32; 2]> {
-        let (o, d) = self.ray(px, py, width, height);
-        if d.y >= -1e-6 {
-            return None;
-        }
-        let s = -o.y / d.y;
-        let p = o + d * s;
-        Some([p.x, p.z])
-    }
-
-    /// Where the ray through a pixel meets the drawn ground — the terrain when there is one
-    /// (the first crossing along the ray, so a ridge hides what lies behind it), else y = 0 —
-    /// as local (x east, z south).
-    pub fn terrain_point(&self, px: f32, py: f32, width: u32, height: u32, ground: Option<&crate::terrain::Ground>) -> Option<[f32; 2]> {
-        let Some(g) = ground else {
-            return self.ground_point(px, py, width, height);
-        };
-        let (o, d) = self.ray(px, py, width, height);
-        g.ray_hit(o.to_array(), d.to_array()).map(|p| [p[0], p[2]])
-    }
-
-    /// An oblique view framing a box of workspace coordinates (`[min_x, min_y, max_x, max_y]`,
-    /// f64 metres, y north) grown by `margin_m` on every side; `origin` is the workspace origin.
-    pub fn frame_world(
-        origin: [f64; 2],
-        bbox: [f64; 4],
-        margin_m: f64,
-        max_height_m: f32,
-        aspect: f32,
-        pitch_deg: f32,
-        yaw_deg: f32,
-    ) -> View {
-        let extent = [
-            (bbox[0] - margin_m - origin[0]) as f32,
-            -((bbox[3] + margin_m - origin[1]) as f32),
-            (bbox[2] + margin_m - origin[0]) as f32,
-            -((bbox[1] - margin_m - origin[1]) as f32),
-        ];
-        View::frame(extent, max_height_m, aspect, pitch_deg, yaw_deg)
-    }
-
-    /// The pixel where a local point (x east, y up, z south) appears in a `width × height`
-    /// frame; `None` behind the camera. The inverse of [`View::ray`].
-    pub fn project(&self, p: [f32; 3], width: u32, height: u32) -> Option<[f32; 2]> {
-        let t = self.transform();
-        let c = t.rotation.inverse() * (Vec3::from(p) - t.translation);
-        if c.z >= -1e-3 {
-            return None;
-        }
-        let tan_v = (self.fov_deg.to_radians() / 2.0).tan();
-        let aspect = width as f32 / height as f32;
-        let (ndc_x, ndc_y) = (c.x / (-c.z * tan_v * aspect), c.y / (-c.z * tan_v));
-        Some([(ndc_x + 1.0) / 2.0 * width as f32 - 0.5, (1.0 - ndc_y) / 2.0 * height as f32 - 0.5])
-    }
-
-    /// Metres covered by one pixel at the target, for pick tolerances and scale bars.
-    pub fn metres_per_pixel(&self, height: u32) -> f32 {
-        2.0 * self.distance_m * (self.fov_deg.to_radians() / 2.0).tan() / height as f32
-    }
-
-    /// The camera transform.
-    pub fn transform(&self) -> Transform {
-        let (p, y) = (self.pitch_deg.clamp(1.0, 89.99).to_radians(), self.yaw_deg.to_radians());
-        let t = Vec3::from(self.target);
-        // Yaw 0: camera south of the target (+z is south), looking north.
-        let offset = Vec3::new(y.sin() * p.cos(), p.sin(), y.cos() * p.cos()) * self.distance_m;
-        let up = if self.pitch_deg >= 89.99 { Vec3::NEG_Z } else { Vec3::Y };
-        Transform::from_translation(t + offset).looking_at(t, up)
+impl Plugin for MapRenderPlugin {
+    fn build(&self, app: &mut App) {
+        crate::material::add_to(app);
     }
 }
 
@@ -217,34 +93,6 @@ pub struct FrameTiming {
     pub readback_ms: f64,
     /// Placing and drawing symbols and labels over it.
     pub overlay_ms: f64,
-}
-
-/// An RGBA8 frame, row-major, top row first.
-pub struct Frame {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// `width × height × 4` bytes.
-    pub rgba: Vec<u8>,
-}
-
-impl Frame {
-    /// Pixel at (x, y) as `[r, g, b, a]`.
-    pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
-        let i = ((y * self.width + x) * 4) as usize;
-        [self.rgba[i], self.rgba[i + 1], self.rgba[i + 2], self.rgba[i + 3]]
-    }
-
-    /// Encode as PNG.
-    pub fn to_png(&self) -> Result<Vec<u8>, RenderError> {
-        let img = image::RgbaImage::from_raw(self.width, self.height, self.rgba.clone())
-            .ok_or_else(|| RenderError::Convert("buffer size".into()))?;
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png)
-            .map_err(|e| RenderError::Convert(e.to_string()))?;
-        Ok(out.into_inner())
-    }
 }
 
 /// The GPU meshes of a mesh: positions only (the material derives face normals) and `u16`
@@ -288,7 +136,7 @@ impl Renderer {
                 .disable::<bevy::log::LogPlugin>()
                 .disable::<bevy::render::pipelined_rendering::PipelinedRenderingPlugin>(),
         );
-        crate::material::add_to(&mut app);
+        app.add_plugins(MapRenderPlugin);
         app.finish();
         app.cleanup();
         let mut apps = std::mem::take(app.sub_apps_mut());
@@ -410,7 +258,7 @@ impl Renderer {
         self.view = Some(*view);
         let world = self.apps.main.world_mut();
         if let Some(mut t) = world.get_mut::<Transform>(self.camera) {
-            *t = view.transform();
+            *t = camera_transform(view);
         }
         if let Some(mut p) = world.get_mut::<Projection>(self.camera)
             && let Projection::Perspective(pp) = p.as_mut()
@@ -451,7 +299,7 @@ impl Renderer {
         let mut frame = self.read_back()?;
         let t3 = Instant::now();
         self.last_placed = match &self.view {
-            Some(v) if !self.annotations.is_empty() => crate::overlay::draw(&mut frame, &self.annotations, v),
+            Some(v) if !self.annotations.is_empty() => jingwei_scene::overlay::draw(&mut frame, &self.annotations, v),
             _ => Vec::new(),
         };
         let t4 = Instant::now();
@@ -542,54 +390,4 @@ pub fn render_once(scene: &SceneData, view: &View, width: u32, height: u32) -> R
     r.set_scene(scene);
     r.set_view(view);
     r.render()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn project_inverts_the_pixel_ray() {
-        let v = View {
-            target: [120.0, 0.0, -340.0],
-            distance_m: 800.0,
-            pitch_deg: 35.0,
-            yaw_deg: 70.0,
-            fov_deg: 40.0,
-        };
-        for (px, py) in [(10.0, 20.0), (400.0, 300.0), (790.0, 590.0)] {
-            let g = v.ground_point(px, py, 800, 600).unwrap();
-            let back = v.project([g[0], 0.0, g[1]], 800, 600).unwrap();
-            assert!((back[0] - px).abs() < 0.05 && (back[1] - py).abs() < 0.05, "{px},{py} → {back:?}");
-        }
-        // Behind the camera: nothing.
-        let eye = v.transform().translation;
-        let behind = eye + (eye - Vec3::from(v.target));
-        assert!(v.project(behind.into(), 800, 600).is_none());
-    }
-
-    #[test]
-    fn the_centre_pixel_looks_at_the_target() {
-        let v = View {
-            target: [120.0, 0.0, -340.0],
-            distance_m: 800.0,
-            pitch_deg: 40.0,
-            yaw_deg: 30.0,
-            fov_deg: 40.0,
-        };
-        let g = v.ground_point(399.5, 299.5, 800, 600).unwrap();
-        assert!((g[0] - 120.0).abs() < 0.5 && (g[1] + 340.0).abs() < 0.5, "{g:?}");
-        // Straight down, north up: a pixel above the centre is north (−z) of the target.
-        let top = View {
-            target: [0.0, 0.0, 0.0],
-            distance_m: 1000.0,
-            pitch_deg: 90.0,
-            yaw_deg: 0.0,
-            fov_deg: 40.0,
-        };
-        let n = top.ground_point(400.0, 100.0, 800, 600).unwrap();
-        assert!(n[1] < -100.0 && n[0].abs() < 5.0, "{n:?}");
-        let e = top.ground_point(700.0, 300.0, 800, 600).unwrap();
-        assert!(e[0] > 100.0, "{e:?}");
-    }
 }

@@ -1,8 +1,8 @@
 //! The demo city rendered headless (software Vulkan): checks that fail for real faults.
 
 use jingwei_layers::{RepairMode, Workspace};
+use jingwei_scene::scene::build_scene;
 use jingwei_viewer::render::{Renderer, View};
-use jingwei_viewer::scene::build_scene;
 use std::path::Path;
 
 fn demo() -> Workspace {
@@ -141,7 +141,7 @@ fn add_in_workspace_crs(ws: &mut Workspace, mut layer: jingwei_layers::Layer) {
     ws.add_layer(layer, RepairMode::Keep).unwrap();
 }
 
-fn scene_of(buildings: &[(f64, f64, f64, f64)], origin: [f64; 2]) -> jingwei_viewer::scene::SceneData {
+fn scene_of(buildings: &[(f64, f64, f64, f64)], origin: [f64; 2]) -> jingwei_scene::scene::SceneData {
     let mut ws = Workspace::new(jingwei_layers::Crs::from_epsg(4547).unwrap()).unwrap();
     ws.origin_xy = origin;
     add_in_workspace_crs(&mut ws, layer_of(buildings));
@@ -164,7 +164,7 @@ fn taller_buildings_occlude_shorter_ones_and_nothing_jitters() {
         fov_deg: 40.0,
     };
     let mut r = Renderer::new(w, h).unwrap();
-    let mut frame = |scene: &jingwei_viewer::scene::SceneData, v: &View| {
+    let mut frame = |scene: &jingwei_scene::scene::SceneData, v: &View| {
         r.set_scene(scene);
         r.set_view(v);
         r.render().unwrap()
@@ -241,8 +241,8 @@ fn demo_city_matches_its_snapshot() {
 
 #[test]
 fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
-    use jingwei_viewer::extrude::HeightRule;
-    use jingwei_viewer::pick::pick_prism;
+    use jingwei_scene::extrude::HeightRule;
+    use jingwei_scene::pick::pick_prism;
     let ws = jingwei_layers::Workspace::open_catalog(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"),
         None,
@@ -298,7 +298,7 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
         hit.point[2] as f32,
         -((hit.point[1] - ws.origin_xy[1]) as f32),
     ];
-    let cam = view.transform().translation;
+    let cam = view.pose().translation;
     let to_hit = (bevy::math::Vec3::from(hit_local) - cam).length();
     assert!(
         (f64::from(to_hit) - hit.t).abs() < 0.5,
@@ -324,7 +324,7 @@ fn emergency_resources_get_symbols_and_chinese_labels_at_any_zoom() {
         scene
             .annotations
             .iter()
-            .all(|a| a.text.as_deref().is_none_or(jingwei_viewer::overlay::has_glyphs))
+            .all(|a| a.text.as_deref().is_none_or(jingwei_scene::overlay::has_glyphs))
     );
     let ext = scene.extent_local.unwrap();
     let (w, h) = (640u32, 360u32);
@@ -430,7 +430,7 @@ fn land_use_codes_draw_in_the_national_planning_colours() {
         let centre = [120.0 * i as f32 + 50.0, 0.0, -50.0];
         let [px, py] = view.project(centre, w, h).unwrap();
         let got = frame.pixel(px.round() as u32, py.round() as u32);
-        let want = match jingwei_viewer::landuse::colour_of(code) {
+        let want = match jingwei_scene::landuse::colour_of(code) {
             Some([r, g, b]) => [r, g, b, 255],
             // Outside the classification: the layer's default fill.
             None => [236, 232, 224, 255],
@@ -438,7 +438,7 @@ fn land_use_codes_draw_in_the_national_planning_colours() {
         assert!(close(got, want, 2), "{code}: pixel {got:?}, palette {want:?}");
     }
     // The legend lists the classes present, with code and name.
-    let st = jingwei_viewer::style::for_layer(&ws.layers[0].id, &ws.layers[0].layer);
+    let st = jingwei_scene::style::for_layer(&ws.layers[0].id, &ws.layers[0].layer);
     let legend: Vec<String> = st.legend(&ws.layers[0].layer).into_iter().map(|(l, _)| l).collect();
     assert!(legend.contains(&"0703 农村宅基地".to_string()), "{legend:?}");
     assert!(
@@ -459,7 +459,7 @@ fn a_cityjson_model_stands_in_the_scene_with_pickable_buildings() {
         .iter()
         .find(|m| m.layer_id == "delft Building")
         .expect("the buildings' mesh");
-    assert_eq!(b.kind, jingwei_viewer::scene::MeshKind::Building);
+    assert_eq!(b.kind, jingwei_scene::scene::MeshKind::Building);
     // Every building has triangles, tagged with its row (what picking and highlighting use).
     let mut rows: Vec<u32> = b.mesh.triangle_rows.clone();
     rows.sort_unstable();
@@ -494,7 +494,7 @@ fn a_cityjson_model_stands_in_the_scene_with_pickable_buildings() {
 }
 
 /// Andorra from the shared data: the SRTM DEM under the OSM layers, and its scene.
-fn andorra() -> (Workspace, jingwei_viewer::scene::SceneData) {
+fn andorra() -> (Workspace, jingwei_scene::scene::SceneData) {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
     let mut ws = None;
     jingwei_layers::Workspace::load_file(&mut ws, &shared.join("raster/srtm3_N42E001_andorra.tif"), None).unwrap();
@@ -510,7 +510,7 @@ fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
     let terrain = scene
         .meshes
         .iter()
-        .find(|m| m.kind == jingwei_viewer::scene::MeshKind::Terrain)
+        .find(|m| m.kind == jingwei_scene::scene::MeshKind::Terrain)
         .expect("a terrain mesh");
     // Relief: the Pyrenees rise well over a kilometre above the lowest ground in view.
     let top = terrain.mesh.positions.iter().map(|p| p[1]).fold(0.0f32, f32::max);
@@ -543,8 +543,8 @@ fn a_dem_raises_the_ground_and_the_map_lies_on_it() {
 
 #[test]
 fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
-    use jingwei_viewer::extrude::HeightRule;
-    use jingwei_viewer::pick::pick_prism;
+    use jingwei_scene::extrude::HeightRule;
+    use jingwei_scene::pick::pick_prism;
     let (ws, scene) = andorra();
     let ground = scene.ground.as_deref().expect("the scene keeps its terrain");
     let e = scene.extent_local.unwrap();
@@ -603,7 +603,7 @@ fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
     let line = lined
         .meshes
         .iter()
-        .find(|m| m.kind == jingwei_viewer::scene::MeshKind::ScreenLine && m.layer_id == "roads")
+        .find(|m| m.kind == jingwei_scene::scene::MeshKind::ScreenLine && m.layer_id == "roads")
         .expect("roads drawn in pixels");
     let mut under = 0;
     let quads = line.mesh.positions.chunks_exact(4).collect::<Vec<_>>();
@@ -711,7 +711,7 @@ fn lines_in_pixels_keep_their_width_at_any_distance() {
     ws.add_layer(layer, RepairMode::Keep).unwrap();
     ws.layers[0].style = Some(serde_json::json!({"line_width_px": 4, "stroke": "#ff0000"}));
     let scene = build_scene(&ws);
-    assert!(scene.meshes.iter().any(|m| m.kind == jingwei_viewer::scene::MeshKind::ScreenLine));
+    assert!(scene.meshes.iter().any(|m| m.kind == jingwei_scene::scene::MeshKind::ScreenLine));
     let (w, h) = (200u32, 200u32);
     let mut r = Renderer::new(w, h).unwrap();
     r.set_scene(&scene);
@@ -757,7 +757,7 @@ fn demo_city_land_use_shows_its_national_colours_where_nothing_covers_it() {
             .feature(row)
             .value(kind)
             .as_str()
-            .and_then(jingwei_viewer::landuse::code_for_osm_kind)
+            .and_then(jingwei_scene::landuse::code_for_osm_kind)
         else {
             continue;
         };
@@ -767,7 +767,7 @@ fn demo_city_land_use_shows_its_national_colours_where_nothing_covers_it() {
         if px < 1.0 || py < 1.0 || px >= (w - 1) as f32 || py >= (h - 1) as f32 {
             continue;
         }
-        let want = jingwei_viewer::landuse::colour_of(code).unwrap();
+        let want = jingwei_scene::landuse::colour_of(code).unwrap();
         let got = frame.pixel(px.round() as u32, py.round() as u32);
         probed += 1;
         exact += usize::from(close(got, [want[0], want[1], want[2], 255], 2));

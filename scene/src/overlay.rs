@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 
-use crate::render::{Frame, View};
+use crate::view::{Frame, View};
 
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoSansCJKsc-Regular-subset.otf");
 static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| FontRef::try_from_slice(FONT_BYTES).expect("the bundled font parses"));

@@ -166,6 +166,7 @@ pub fn build(terrain: &Terrain, extent: Option<[f64; 4]>, origin: [f64; 2]) -> O
         return None;
     }
     let sampler = terrain.sampler().ok()?;
+    let frame = crate::view::LocalFrame::new(origin);
     let (w, h) = (e[2] - e[0], e[3] - e[1]);
     let mut heights = vec![f64::NAN; GRID * GRID];
     for j in 0..GRID {
@@ -220,11 +221,8 @@ pub fn build(terrain: &Terrain, extent: Option<[f64; 4]>, origin: [f64; 2]) -> O
             let x = e[0] + w * i as f64 / (GRID - 1) as f64;
             let y = e[3] - h * j as f64 / (GRID - 1) as f64;
             let v = heights[j * GRID + i];
-            mesh.positions.push([
-                (x - origin[0]) as f32,
-                if v.is_finite() { (v - h_ref) as f32 } else { 0.0 },
-                -((y - origin[1]) as f32),
-            ]);
+            let [lx, lz] = frame.to_local_f32(x, y);
+            mesh.positions.push([lx, if v.is_finite() { (v - h_ref) as f32 } else { 0.0 }, lz]);
         }
     }
     for j in 0..GRID - 1 {

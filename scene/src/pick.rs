@@ -6,8 +6,8 @@ use geo::{Contains, Coord, Geometry, Point};
 use jingwei_layers::{Layer, SpatialIndex};
 
 use crate::extrude::HeightRule;
-use crate::render::View;
 use crate::terrain::Ground;
+use crate::view::View;
 
 /// A building hit by a ray.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,7 +50,9 @@ pub fn pick_prism(
 ) -> Option<PrismHit> {
     let (o, d) = view.ray(px, py, width, height);
     // World coordinates: x east, y north, z up (local x, -z, y).
-    let (ox, oy, oz) = (origin[0] + f64::from(o.x), origin[1] - f64::from(o.z), f64::from(o.y));
+    let frame = crate::view::LocalFrame::new(origin);
+    let (ox, oy) = frame.to_world(f64::from(o.x), f64::from(o.z));
+    let oz = f64::from(o.y);
     let (dx, dy, dz) = (f64::from(d.x), -f64::from(d.z), f64::from(d.y));
     if dz >= 0.0 {
         return None;
@@ -69,7 +71,10 @@ pub fn pick_prism(
                 .iter()
                 .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
                 .flat_map(|ring| ring.0.iter())
-                .map(|c| gr.y((c.x - origin[0]) as f32, -((c.y - origin[1]) as f32)))
+                .map(|c| {
+                    let [lx, lz] = frame.to_local_f32(c.x, c.y);
+                    gr.y(lx, lz)
+                })
                 .fold(f32::MAX, f32::min)
         });
         let lift = if lift == f32::MAX { 0.0 } else { f64::from(lift) };

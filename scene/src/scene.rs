@@ -61,7 +61,8 @@ impl SceneData {
 }
 
 fn local(x: f64, y: f64, h: f32, origin: [f64; 2]) -> [f32; 3] {
-    [(x - origin[0]) as f32, h, -((y - origin[1]) as f32)]
+    let [lx, lz] = crate::view::LocalFrame::new(origin).to_local_f32(x, y);
+    [lx, h, lz]
 }
 
 /// A flat ribbon `width_m` wide along a line at height `h`, facing up.
@@ -584,10 +585,8 @@ fn triangulate_face(face: &[Vec<[f64; 3]>], z0: f64, origin: [f64; 2], row: u32,
         return;
     }
     let start = out.positions.len() as u32;
-    out.positions.extend(
-        pts.iter()
-            .map(|p| [(p[0] - origin[0]) as f32, (p[2] - z0) as f32, -((p[1] - origin[1]) as f32)]),
-    );
+    out.positions
+        .extend(pts.iter().map(|p| local(p[0], p[1], (p[2] - z0) as f32, origin)));
     for t in tris.triangle_indices.chunks_exact(3) {
         let (a, b, c) = (pts[t[0]], pts[t[1]], pts[t[2]]);
         let e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];

@@ -447,8 +447,30 @@ pub struct Graduated {
     pub colors: Vec<serde_json::Value>,
 }
 
+/// What is wrong with a style file, and the layer it belongs to when known.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{problem}", layer.as_ref().map(|l| format!("layer '{l}': style: ")).unwrap_or_default())]
+pub struct StyleError {
+    /// The layer whose style it is.
+    pub layer: Option<String>,
+    /// The problem, in one line.
+    pub problem: String,
+}
+
+impl From<String> for StyleError {
+    fn from(problem: String) -> StyleError {
+        StyleError { layer: None, problem }
+    }
+}
+
+impl From<&str> for StyleError {
+    fn from(problem: &str) -> StyleError {
+        StyleError::from(problem.to_string())
+    }
+}
+
 /// A colour from a style file.
-pub fn parse_colour(v: &serde_json::Value) -> Result<Rgba, String> {
+pub fn parse_colour(v: &serde_json::Value) -> Result<Rgba, StyleError> {
     let bad = || format!("colour {v}: use #rrggbb, #rrggbbaa or [r, g, b(, a)] with 0–255");
     match v {
         serde_json::Value::String(s) => {
@@ -459,7 +481,7 @@ pub fn parse_colour(v: &serde_json::Value) -> Result<Rgba, String> {
                 h.to_string()
             };
             if !(h.len() == 6 || h.len() == 8) || !h.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(bad());
+                return Err(bad().into());
             }
             let byte = |i: usize| {
                 u8::from_str_radix(&h[i..i + 2], 16)
@@ -476,20 +498,20 @@ pub fn parse_colour(v: &serde_json::Value) -> Result<Rgba, String> {
             }
             Ok(c)
         }
-        _ => Err(bad()),
+        _ => Err(bad().into()),
     }
 }
 
 impl StyleFile {
     /// Read a style from JSON, checking every value.
-    pub fn parse(v: &serde_json::Value) -> Result<StyleFile, String> {
+    pub fn parse(v: &serde_json::Value) -> Result<StyleFile, StyleError> {
         let f: StyleFile = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
         f.apply(Style::base([0.0; 4], [0.0; 4]))?;
         Ok(f)
     }
 
     /// `base` with this file's settings on top.
-    pub fn apply(&self, mut s: Style) -> Result<Style, String> {
+    pub fn apply(&self, mut s: Style) -> Result<Style, StyleError> {
         if let Some(c) = &self.fill {
             s.fill = parse_colour(c)?;
         }
@@ -503,7 +525,7 @@ impl StyleFile {
             ("marker_size_m", self.marker_size_m),
         ] {
             if w.is_some_and(|w| !(0.0..=10_000.0).contains(&w)) {
-                return Err(format!("{name} must be between 0 and 10000 metres"));
+                return Err(format!("{name} must be between 0 and 10000 metres").into());
             }
         }
         if let Some(px) = self.line_width_px {
@@ -524,7 +546,7 @@ impl StyleFile {
                 "square" => Shape::Square,
                 "diamond" => Shape::Diamond,
                 "triangle" => Shape::Triangle,
-                other => return Err(format!("symbol shape '{other}': use circle, square, diamond or triangle")),
+                other => return Err(format!("symbol shape '{other}': use circle, square, diamond or triangle").into()),
             };
             if !(2.0..=64.0).contains(&sym.size_px) {
                 return Err("symbol size_px must be between 2 and 64".into());
@@ -557,9 +579,14 @@ impl StyleFile {
                     g.breaks.len(),
                     g.breaks.len() + 1,
                     g.colors.len()
-                ));
+                )
+                .into());
             }
-            if g.breaks.windows(2).any(|w| !(w[0] < w[1])) || g.breaks.iter().any(|b| !b.is_finite()) {
+            if g.breaks
+                .windows(2)
+                .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
+                || g.breaks.iter().any(|b| !b.is_finite())
+            {
                 return Err("graduated: breaks must be finite and ascending".into());
             }
             let colors = g.colors.iter().map(parse_colour).collect::<Result<_, _>>()?;
@@ -586,18 +613,19 @@ impl StyleFile {
 }
 
 /// The style of a workspace layer: its default, with its style file on top.
-pub fn for_workspace_layer(wl: &jingwei_layers::WorkspaceLayer) -> Result<Style, String> {
+pub fn for_workspace_layer(wl: &jingwei_layers::WorkspaceLayer) -> Result<Style, StyleError> {
     let base = for_layer(&wl.id, &wl.layer);
     match &wl.style {
         None => Ok(base),
-        Some(v) => StyleFile::parse(v)
-            .and_then(|f| f.apply(base))
-            .map_err(|e| format!("layer '{}': style: {e}", wl.id)),
+        Some(v) => StyleFile::parse(v).and_then(|f| f.apply(base)).map_err(|e| StyleError {
+            layer: Some(wl.id.clone()),
+            problem: e.problem,
+        }),
     }
 }
 
 /// Check every layer's style file: the first problem, naming the layer.
-pub fn check_workspace(ws: &jingwei_layers::Workspace) -> Result<(), String> {
+pub fn check_workspace(ws: &jingwei_layers::Workspace) -> Result<(), StyleError> {
     ws.layers.iter().try_for_each(|wl| for_workspace_layer(wl).map(|_| ()))
 }
 
@@ -633,7 +661,7 @@ mod tests {
         assert_eq!(parse_colour(&json!("#00000080")).unwrap()[3], 128.0 / 255.0);
         assert_eq!(parse_colour(&json!([0, 255, 0])).unwrap(), [0.0, 1.0, 0.0, 1.0]);
         for bad in [json!("red"), json!("#ff00"), json!([0, 300, 0]), json!(5)] {
-            assert!(parse_colour(&bad).unwrap_err().contains("#rrggbb"), "{bad}");
+            assert!(parse_colour(&bad).unwrap_err().to_string().contains("#rrggbb"), "{bad}");
         }
     }
 
@@ -668,7 +696,7 @@ mod tests {
             (json!({"colour": "#fff"}), "unknown field"),
         ] {
             let e = StyleFile::parse(&v).unwrap_err();
-            assert!(e.contains(why), "{v}: {e}");
+            assert!(e.to_string().contains(why), "{v}: {e}");
         }
     }
 }

@@ -148,7 +148,8 @@ impl MeshData {
 }
 
 fn local(x: f64, y: f64, h: f64, origin: [f64; 2]) -> [f32; 3] {
-    [(x - origin[0]) as f32, h as f32, -((y - origin[1]) as f32)]
+    let [lx, lz] = crate::view::LocalFrame::new(origin).to_local_f32(x, y);
+    [lx, h as f32, lz]
 }
 
 /// A flat, upward-facing triangulation of a polygon (holes included) at height `h_m`: roofs,

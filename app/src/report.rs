@@ -1,47 +1,35 @@
-//! Printable case reports: one self-contained HTML page per case (map of the site rendered by
-//! the viewer, evidence numbers, notes, photos, audit trail) and an index page.
+//! Printable case reports: one self-contained HTML page per case (the site map, evidence
+//! numbers, notes, photos, audit trail) and an index page. The site map is drawn by whoever
+//! can render ([`SiteMapRenderer`]: the Bevy renderer in the app and `jingwei-render`); the
+//! page is the same whichever front door found the case or writes the report.
 
-use anyhow::{Context, Result};
 use geo::BoundingRect;
 use jingwei_cases::{CaseDetail, CaseStore, Filter, rules_zh};
 use jingwei_layers::{RepairMode, Workspace};
-use jingwei_viewer::render::{Renderer, View};
-use jingwei_viewer::scene::{Highlight, build_scene_highlighted};
+use jingwei_scene::scene::{SceneData, build_scene_highlighted};
+use jingwei_scene::view::View;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::cases::write_atomically;
-use crate::violations::open_layer_spec;
+use crate::cases::case_highlight;
+use crate::data::open_layer_spec;
+use crate::error::{Error, Result};
+use crate::files::write_atomic;
 
-const MAP_W: u32 = 960;
-const MAP_H: u32 = 600;
+/// Site-map size in pixels.
+pub const MAP_W: u32 = 960;
+/// Site-map height.
+pub const MAP_H: u32 = 600;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Draws a scene from a view as a PNG of `MAP_W × MAP_H` pixels.
+pub trait SiteMapRenderer {
+    /// Render `scene` seen from `view`, encoded as PNG.
+    fn render_png(&mut self, scene: &SceneData, view: &View) -> Result<Vec<u8>>;
 }
 
-/// Standard base64 (RFC 4648) for data: URIs.
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// The base map: the layers the findings came from (recorded in the store), else none.
-fn base_workspace(store: &CaseStore) -> Result<Option<Workspace>> {
+/// The base map of a store's reports: the layers its findings came from (the `sources` a
+/// rules run records), else none.
+pub fn base_workspace(store: &CaseStore) -> Result<Option<Workspace>> {
     let Some(crs) = store.crs().cloned() else { return Ok(None) };
     let Some(sources) = store.metadata("sources")? else {
         return Ok(None);
@@ -65,18 +53,12 @@ fn base_workspace(store: &CaseStore) -> Result<Option<Workspace>> {
     Ok((!ws.layers.is_empty()).then_some(ws))
 }
 
-fn map_png(renderer: &mut Renderer, ws: &Workspace, d: &CaseDetail) -> Result<Option<Vec<u8>>> {
-    let Some(g) = &d.case.geometry else { return Ok(None) };
-    let Some(r) = g.bounding_rect() else { return Ok(None) };
-    let refs = d.case.refs();
-    let h = Highlight {
-        building: refs.building,
-        shape: Some(g.clone()),
-        permit: refs.permit,
-        zones: refs.zones,
-        ..Highlight::default()
-    };
-    let scene = build_scene_highlighted(ws, &h);
+/// The scene and view of a case's site map: its building in the highlight colour, its permit
+/// outlined and zones tinted, seen obliquely with a margin around it.
+pub fn site_map(ws: &Workspace, d: &CaseDetail) -> Option<(SceneData, View)> {
+    let g = d.case.geometry.as_ref()?;
+    let r = g.bounding_rect()?;
+    let scene = build_scene_highlighted(ws, &case_highlight(&d.case));
     let margin = 60.0f64.max((r.width().max(r.height())) * 1.5);
     let view = View::frame_world(
         ws.origin_xy,
@@ -87,12 +69,36 @@ fn map_png(renderer: &mut Renderer, ws: &Workspace, d: &CaseDetail) -> Result<Op
         50.0,
         20.0,
     );
-    renderer.set_scene(&scene);
-    renderer.set_view(&view);
-    Ok(Some(renderer.render()?.to_png()?))
+    Some((scene, view))
 }
 
-fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<String> {
+/// Text for HTML.
+pub(crate) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Standard base64 (RFC 4648) for data: URIs.
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// One case's page (`png`: its site map).
+pub fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<String> {
     let k = &d.case;
     let e = &k.evidence;
     let mut h = String::new();
@@ -251,27 +257,49 @@ fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<String>
     Ok(h)
 }
 
-/// Write `DIR/<case_no>.html` for every case matching `filter`, and `DIR/index.html`.
-pub fn write_reports(store: &CaseStore, filter: &Filter, dir: &Path) -> Result<usize> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the folder", dir.display()))?;
-    let cases = store.list(filter)?;
+/// What a report run wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportsDto {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Cases written.
+    pub cases: usize,
+    /// Of them, with a site map.
+    pub with_map: usize,
+}
+
+/// Write `DIR/<case_no>.html` for every case matching `filter`, and `DIR/index.html`. Each
+/// file is written atomically.
+pub fn write_reports(store: &CaseStore, filter: &Filter, dir: &Path, renderer: &mut dyn SiteMapRenderer) -> Result<ReportsDto> {
+    write_reports_of(store, &store.list(filter)?, dir, renderer)
+}
+
+/// [`write_reports`] for the cases given.
+pub fn write_reports_of(
+    store: &CaseStore,
+    cases: &[jingwei_cases::Case],
+    dir: &Path,
+    renderer: &mut dyn SiteMapRenderer,
+) -> Result<ReportsDto> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut ws = base_workspace(store)?;
-    let mut renderer = if cases.iter().any(|c| c.geometry.is_some()) {
-        Some(Renderer::new(MAP_W, MAP_H)?)
-    } else {
-        None
-    };
+    let mut with_map = 0;
     let mut index = String::from(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>违法建设线索</title></head><body><h1>违法建设线索</h1><table border=1><tr><th>编号</th><th>状态</th><th>优先级</th><th>违法类型</th></tr>",
     );
-    for c in &cases {
+    for c in cases {
         let d = store.detail(&c.case_no)?;
-        let png = match (&mut renderer, c.geometry.as_ref()) {
-            (Some(r), Some(g)) => {
+        let png = match c.geometry.as_ref() {
+            Some(g) => {
                 let ws = match ws.as_ref() {
                     Some(w) => w,
                     None => {
-                        let mut w = Workspace::new(store.crs().cloned().context("the store's CRS is unknown")?)?;
+                        // No sources recorded: the case alone, on an empty workspace about it.
+                        let crs = store
+                            .crs()
+                            .cloned()
+                            .ok_or_else(|| Error::Missing("the store's CRS is unknown".into()))?;
+                        let mut w = Workspace::new(crs)?;
                         w.origin_xy = g
                             .bounding_rect()
                             .map(|r| [r.center().x.round(), r.center().y.round()])
@@ -279,12 +307,16 @@ pub fn write_reports(store: &CaseStore, filter: &Filter, dir: &Path) -> Result<u
                         &*ws.insert(w)
                     }
                 };
-                map_png(r, ws, &d)?
+                match site_map(ws, &d) {
+                    Some((scene, view)) => Some(renderer.render_png(&scene, &view)?),
+                    None => None,
+                }
             }
-            _ => None,
+            None => None,
         };
+        with_map += usize::from(png.is_some());
         let html = page(store, &d, png.as_deref())?;
-        write_atomically(&dir.join(format!("{}.html", c.case_no)), html.as_bytes())?;
+        write_atomic(&dir.join(format!("{}.html", c.case_no)), html.as_bytes())?;
         write!(
             index,
             "<tr><td><a href=\"{no}.html\">{no}</a></td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
@@ -295,6 +327,34 @@ pub fn write_reports(store: &CaseStore, filter: &Filter, dir: &Path) -> Result<u
         )?;
     }
     index.push_str("</table></body></html>");
-    write_atomically(&dir.join("index.html"), index.as_bytes())?;
-    Ok(cases.len())
+    write_atomic(&dir.join("index.html"), index.as_bytes())?;
+    Ok(ReportsDto {
+        dir: dir.to_path_buf(),
+        cases: cases.len(),
+        with_map,
+    })
+}
+
+impl crate::Session {
+    /// Write the printable report of one case (or of all cases matching `filter` when `key`
+    /// is `None`) into `dir` (default: a folder in the export folder); returns what it wrote.
+    pub fn write_case_reports(
+        &self,
+        key: Option<&str>,
+        filter: &crate::cases::FilterDto,
+        dir: Option<&Path>,
+        renderer: &mut dyn SiteMapRenderer,
+    ) -> Result<ReportsDto> {
+        let dir = dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| crate::files::export_dir().join(format!("jingwei-cases-{}", crate::files::stamp())));
+        let f = filter.to_filter()?;
+        self.with_store(|s| {
+            let cases = match key {
+                Some(k) => vec![s.case(k)?],
+                None => s.list(&f)?,
+            };
+            write_reports_of(s, &cases, &dir, renderer)
+        })
+    }
 }

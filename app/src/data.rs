@@ -1,0 +1,183 @@
+//! Opening data: a catalog, files, `FILE:LAYER` specs, into one workspace; and the workspace
+//! as the layer tree shows it.
+
+use jingwei_layers::catalog::Group;
+use jingwei_layers::{Crs, Layer, OpenOptions, RepairMode, Source, Workspace};
+use jingwei_scene::style::{self, Rgba};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Open `FILE` or `FILE:LAYER` (the suffix counts as a layer only when FILE exists and the
+/// whole string does not).
+pub fn open_layer_spec(spec: &str) -> Result<Layer> {
+    let (file, layer) = match spec.rsplit_once(':') {
+        Some((f, l)) if !Path::new(spec).exists() && Path::new(f).exists() && !l.contains(['/', '\\']) => (f, Some(l)),
+        _ => (spec, None),
+    };
+    let src = Source::open(file, &OpenOptions::default())?;
+    Ok(src.read_layer(layer)?)
+}
+
+/// The `FILE:LAYER` spec a layer was read from (what [`open_layer_spec`] opens again).
+pub fn spec_of(layer: &Layer) -> String {
+    format!("{}:{}", layer.source_path.display(), layer.name)
+}
+
+/// A workspace made of a catalog and/or `FILE[:LAYER]` specs.
+#[derive(Debug, Clone, Default)]
+pub struct DataRequest {
+    /// A workspace catalog (its layers, groups and styles).
+    pub catalog: Option<PathBuf>,
+    /// Files or `FILE:LAYER` specs, each added as one layer with the id given.
+    pub specs: Vec<(String, String)>,
+    /// The workspace CRS (default: the catalog's, else the CGCS2000 3° zone of the first file).
+    pub crs: Option<String>,
+}
+
+/// The workspace a [`DataRequest`] made, with the CRS each spec came in (the CRS a user
+/// typing coordinates "like the file" means).
+pub struct Opened {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// The native CRS of each spec, in order.
+    pub natives: Vec<Option<Crs>>,
+}
+
+/// Open a catalog and/or files into one workspace (invalid geometry repaired and reported).
+pub fn open(req: &DataRequest) -> Result<Opened> {
+    let crs = req.crs.as_deref().map(Crs::parse).transpose()?;
+    let mut ws = match &req.catalog {
+        Some(c) => Some(Workspace::open_catalog(c, crs.clone(), RepairMode::Repair)?),
+        None => crs.map(Workspace::new).transpose()?,
+    };
+    let mut natives = Vec::new();
+    for (spec, id) in &req.specs {
+        let layer = open_layer_spec(spec)?;
+        natives.push(layer.crs.clone());
+        let w = match ws.as_mut() {
+            Some(w) => w,
+            None => ws.insert(Workspace::for_layer(&layer)?),
+        };
+        w.add_layer(layer, RepairMode::Repair)?;
+        if let Some(wl) = w.layers.last_mut() {
+            wl.id = id.clone();
+        }
+    }
+    let workspace = ws.ok_or_else(|| Error::Invalid("give files or a catalog".into()))?;
+    Ok(Opened { workspace, natives })
+}
+
+/// A point typed by the user, in the workspace CRS: from `in_crs` when given, else from the
+/// CRS of the data the user named, else from CGCS2000 longitude/latitude.
+pub fn user_point(ws: &Workspace, xy: (f64, f64), in_crs: Option<&str>, native: Option<&Crs>) -> Result<(f64, f64)> {
+    let from = match (in_crs, native) {
+        (Some(c), _) => Crs::parse(c)?,
+        (None, Some(n)) => n.clone(),
+        (None, None) => Crs::cgcs2000()?,
+    };
+    Ok(jingwei_layers::Transformer::new(&from, &ws.crs)?.transform(xy.0, xy.1)?)
+}
+
+/// Parse `X,Y`.
+pub fn parse_xy(s: &str) -> Result<(f64, f64)> {
+    let bad = || Error::Invalid(format!("'{s}': write X,Y (two numbers)"));
+    let (x, y) = s.split_once(',').ok_or_else(bad)?;
+    let x: f64 = x.trim().parse().map_err(|_| bad())?;
+    let y: f64 = y.trim().parse().map_err(|_| bad())?;
+    if !(x.is_finite() && y.is_finite()) {
+        return Err(bad());
+    }
+    Ok((x, y))
+}
+
+/// A layer as the layer tree shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerDto {
+    /// Layer id.
+    pub id: String,
+    /// Title (Chinese where the catalog gives one).
+    pub title: String,
+    /// The 一张图 group.
+    pub group: Group,
+    /// Features.
+    pub features: usize,
+    /// Geometry type.
+    pub geometry_type: String,
+    /// Shown.
+    pub visible: bool,
+    /// Synthetic demo data (marked in the tree).
+    pub synthetic: bool,
+    /// Features with invalid geometry.
+    pub invalid: usize,
+    /// Opacity 0–1.
+    pub opacity: f32,
+    /// Legend colours as CSS `rgba()`: fill and outline.
+    pub fill: String,
+    /// Outline colour.
+    pub stroke: String,
+    /// The classes present in the layer (land-use classes, categories): label and fill.
+    pub legend: Vec<(String, String)>,
+}
+
+/// The workspace as the page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceDto {
+    /// The workspace CRS, e.g. `EPSG:4549`.
+    pub crs: String,
+    /// Its name.
+    pub crs_name: String,
+    /// The local origin (workspace metres).
+    pub origin_xy: [f64; 2],
+    /// Layers, in drawing order.
+    pub layers: Vec<LayerDto>,
+    /// Data attributions.
+    pub attribution: Vec<String>,
+}
+
+fn css(c: Rgba) -> String {
+    // A transparent fill shows in the legend as a light tint of itself.
+    let a = if c[3] <= 0.0 { 0.15 } else { c[3] };
+    format!("rgba({:.0},{:.0},{:.0},{a:.2})", c[0] * 255.0, c[1] * 255.0, c[2] * 255.0)
+}
+
+/// Describe a workspace for the layer tree.
+pub fn describe(ws: &Workspace) -> WorkspaceDto {
+    WorkspaceDto {
+        crs: ws.crs.label(),
+        crs_name: ws.crs.name.clone(),
+        origin_xy: ws.origin_xy,
+        attribution: ws.attribution.clone(),
+        layers: ws
+            .layers
+            .iter()
+            .map(|l| {
+                let s = style::for_workspace_layer(l).unwrap_or_else(|_| style::for_layer(&l.id, &l.layer));
+                LayerDto {
+                    id: l.id.clone(),
+                    title: l.title.clone(),
+                    group: l.group,
+                    features: l.layer.len(),
+                    geometry_type: l.layer.geometry_type.clone(),
+                    visible: l.visible,
+                    synthetic: l.synthetic,
+                    invalid: l.layer.validity_summary().invalid_features,
+                    opacity: l.opacity,
+                    fill: css(s.fill),
+                    stroke: css(s.stroke),
+                    legend: s.legend(&l.layer).into_iter().map(|(label, c)| (label, css(c))).collect(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// A layer of a workspace as a GeoJSON FeatureCollection in CGCS2000 lon/lat.
+pub fn layer_geojson(ws: &Workspace, id: &str) -> Result<String> {
+    let wl = ws.layer(id).ok_or_else(|| Error::NoLayer(id.into()))?;
+    let to = ws.to_lonlat()?;
+    let rows: Vec<usize> = (0..wl.layer.len()).collect();
+    let fc = jingwei_layers::geojson::feature_collection(&wl.layer, &rows, Some(&to), &|_| Vec::new())?;
+    Ok(fc.to_string())
+}

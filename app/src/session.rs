@@ -1,0 +1,840 @@
+//! The session: what one user has open, and the use cases of the map itself — open and add
+//! data, the layer tree, identify, search, the attribute table, selection, measuring, framing
+//! views, save and open. The case and emergency use cases are in their own modules and work
+//! on the same session.
+
+use geo::{BoundingRect, Geometry};
+use jingwei_analysis::routing::RoadGraph;
+use jingwei_cases::CaseStore;
+use jingwei_layers::table::{Page, TableQuery};
+use jingwei_layers::{FieldKind, Job, RepairMode, Workspace, WorkspaceLayer};
+use jingwei_scene::extrude::HeightRule;
+use jingwei_scene::scene::{Highlight, SceneData, build_scene_highlighted, is_building_layer};
+use jingwei_scene::terrain::Ground;
+use jingwei_scene::view::{LocalFrame, View};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::data::{self, WorkspaceDto};
+use crate::error::{Error, Result};
+use crate::files;
+use crate::roles::{self, Role};
+
+/// Receives every new scene of the session (the app's renderer thread).
+pub type SceneSink = Box<dyn Fn(SceneData) + Send + Sync>;
+
+/// A pixel of the 3D view: the canvas it is on and the view that canvas shows.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+pub struct Pixel {
+    /// Column, from the left.
+    pub x: f32,
+    /// Row, from the top.
+    pub y: f32,
+    /// Canvas width in pixels.
+    pub width: u32,
+    /// Canvas height in pixels.
+    pub height: u32,
+    /// The view drawn on the canvas.
+    pub view: View,
+}
+
+/// A canvas size, and the view it shows now (kept angles when a new view is framed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Canvas {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The view shown now.
+    pub current: Option<View>,
+}
+
+/// The sources of the open workspace, recorded with the findings of a rules run so that a case
+/// report can draw its site map whichever front door found it.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Origin {
+    /// Nothing open, or a workspace with no files behind it.
+    #[default]
+    None,
+    /// A catalog.
+    Catalog(PathBuf),
+    /// A saved workspace, or files added by hand.
+    Files,
+}
+
+/// What one user has open. Every method takes `&self`: the session is shared by the app's
+/// commands (which may run at once) and locks each part only while it uses it.
+pub struct Session {
+    pub(crate) workspace: Mutex<Option<Workspace>>,
+    pub(crate) origin: Mutex<Origin>,
+    /// The workspace file (layers, view, cases, incidents); the default store when `None`.
+    pub(crate) workspace_file: Mutex<Option<PathBuf>>,
+    /// The store used when the workspace has no file of its own.
+    default_store: PathBuf,
+    /// The case and incident store, opened on first use.
+    pub(crate) store: Mutex<Option<CaseStore>>,
+    /// The road network (built on first use).
+    pub(crate) graph: Mutex<Option<Arc<RoadGraph>>>,
+    /// The attribute table's current row order (layer, query, rows), computed once per query.
+    table: Mutex<Option<(String, TableQuery, Arc<Vec<u32>>)>>,
+    /// What the scene highlights.
+    highlight: Mutex<Highlight>,
+    /// Feed events and open incidents (by source), always drawn on top.
+    overlay: Mutex<BTreeMap<&'static str, Vec<(String, Geometry)>>>,
+    /// The first scene's extent (local metres) and tallest building: the initial view.
+    extent: Mutex<Option<([f32; 4], f32)>>,
+    /// The terrain of the scene last built: clicks and measurements find the ground on it.
+    ground: Mutex<Option<Arc<Ground>>>,
+    /// The long job under way; `cancel_job` stops it.
+    job: Mutex<Job>,
+    /// Whether the panels work on a drill copy.
+    pub(crate) drill: AtomicBool,
+    /// The live feeds of the command panel (started on first use).
+    pub(crate) feeds: tokio::sync::Mutex<Option<crate::feeds::FeedsState>>,
+    scene_sink: Mutex<Option<SceneSink>>,
+    /// Who acts (the audit trail's actor).
+    actor: String,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new(files::demo_store(), files::actor(None))
+    }
+}
+
+impl Session {
+    /// A session with nothing open; cases and incidents of a workspace without a file of its
+    /// own go to `default_store`; `actor` signs every change.
+    pub fn new(default_store: PathBuf, actor: String) -> Session {
+        Session {
+            workspace: Mutex::new(None),
+            origin: Mutex::new(Origin::None),
+            workspace_file: Mutex::new(None),
+            default_store,
+            store: Mutex::new(None),
+            graph: Mutex::new(None),
+            table: Mutex::new(None),
+            highlight: Mutex::new(Highlight::default()),
+            overlay: Mutex::new(BTreeMap::new()),
+            extent: Mutex::new(None),
+            ground: Mutex::new(None),
+            job: Mutex::new(Job::new()),
+            drill: AtomicBool::new(false),
+            feeds: tokio::sync::Mutex::new(None),
+            scene_sink: Mutex::new(None),
+            actor,
+        }
+    }
+
+    /// Who signs the session's changes.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// Send every new scene to `sink` (the renderer).
+    pub fn set_scene_sink(&self, sink: SceneSink) -> Result<()> {
+        *self.scene_sink.lock()? = Some(sink);
+        Ok(())
+    }
+
+    /// Run `f` on the open workspace.
+    pub fn with_workspace<T>(&self, f: impl FnOnce(&Workspace) -> Result<T>) -> Result<T> {
+        let guard = self.workspace.lock()?;
+        f(guard.as_ref().ok_or(Error::NoWorkspace)?)
+    }
+
+    fn with_workspace_mut<T>(&self, f: impl FnOnce(&mut Workspace) -> Result<T>) -> Result<T> {
+        let mut guard = self.workspace.lock()?;
+        f(guard.as_mut().ok_or(Error::NoWorkspace)?)
+    }
+
+    // ---- the scene ------------------------------------------------------------------------
+
+    /// Build the scene of `ws` with the highlight and overlay, remember its ground and first
+    /// extent, and hand it to the sink. Returns the scene.
+    fn rebuild(&self, ws: &Workspace) -> Result<()> {
+        let mut h = self.highlight.lock()?.clone();
+        h.extra.extend(self.overlay.lock()?.values().flatten().cloned());
+        let scene = build_scene_highlighted(ws, &h);
+        {
+            let mut extent = self.extent.lock()?;
+            if extent.is_none() {
+                *extent = scene.extent_local.map(|e| (e, scene.max_height_m));
+            }
+        }
+        *self.ground.lock()? = scene.ground.clone();
+        if let Some(sink) = self.scene_sink.lock()?.as_ref() {
+            sink(scene);
+        }
+        Ok(())
+    }
+
+    /// Replace what the scene highlights and redraw.
+    pub(crate) fn highlight(&self, ws: &Workspace, h: Highlight) -> Result<()> {
+        *self.highlight.lock()? = h;
+        self.rebuild(ws)
+    }
+
+    /// Replace one source's part of the overlay (feed events, open incidents) and redraw.
+    pub(crate) fn set_overlay(&self, ws: &Workspace, source: &'static str, items: Vec<(String, Geometry)>) -> Result<()> {
+        self.overlay.lock()?.insert(source, items);
+        self.rebuild(ws)
+    }
+
+    /// Clear the highlight.
+    pub fn clear_selection(&self) -> Result<()> {
+        self.with_workspace(|ws| self.highlight(ws, Highlight::default()))
+    }
+
+    /// The terrain of the scene on screen, if it has one.
+    pub fn ground(&self) -> Option<Arc<Ground>> {
+        self.ground.lock().ok()?.clone()
+    }
+
+    /// The workspace point (CRS metres) under a pixel of the 3D view: on the terrain where the
+    /// scene has one, else on flat ground; `None` above the horizon.
+    pub fn ground_xy(&self, ws: &Workspace, p: &Pixel) -> Option<(f64, f64)> {
+        let [lx, lz] = p.view.terrain_point(p.x, p.y, p.width, p.height, self.ground().as_deref())?;
+        Some(LocalFrame::new(ws.origin_xy).to_world(f64::from(lx), f64::from(lz)))
+    }
+
+    // ---- opening data ---------------------------------------------------------------------
+
+    fn reset(&self) -> Result<()> {
+        *self.store.lock()? = None;
+        *self.graph.lock()? = None;
+        *self.table.lock()? = None;
+        *self.extent.lock()? = None;
+        self.overlay.lock()?.clear();
+        *self.highlight.lock()? = Highlight::default();
+        self.drill.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn install(&self, ws: Workspace, origin: Origin, file: Option<PathBuf>) -> Result<WorkspaceDto> {
+        jingwei_scene::style::check_workspace(&ws)?;
+        self.reset()?;
+        *self.workspace_file.lock()? = file;
+        *self.origin.lock()? = origin;
+        self.rebuild(&ws)?;
+        let dto = data::describe(&ws);
+        *self.workspace.lock()? = Some(ws);
+        Ok(dto)
+    }
+
+    /// Open a catalog as the session's workspace (replacing what was open).
+    pub fn open_catalog(&self, catalog: &Path) -> Result<WorkspaceDto> {
+        let ws = Workspace::open_catalog(catalog, None, RepairMode::Repair)?;
+        self.install(ws, Origin::Catalog(catalog.to_path_buf()), None)
+    }
+
+    /// Use a workspace made elsewhere (the CLI's catalog and files).
+    pub fn open_workspace_value(&self, ws: Workspace, catalog: Option<PathBuf>) -> Result<WorkspaceDto> {
+        let origin = catalog.map_or(Origin::Files, Origin::Catalog);
+        self.install(ws, origin, None)
+    }
+
+    /// Open the demo city once; later calls describe what is open.
+    pub fn open_demo(&self) -> Result<WorkspaceDto> {
+        if let Some(ws) = self.workspace.lock()?.as_ref() {
+            return Ok(data::describe(ws));
+        }
+        self.open_catalog(&files::demo_catalog())
+    }
+
+    /// Describe the open workspace.
+    pub fn describe(&self) -> Result<WorkspaceDto> {
+        self.with_workspace(|ws| Ok(data::describe(ws)))
+    }
+
+    /// A layer as GeoJSON in CGCS2000 lon/lat.
+    pub fn layer_geojson(&self, id: &str) -> Result<String> {
+        self.with_workspace(|ws| data::layer_geojson(ws, id))
+    }
+
+    /// Start a long job (it replaces the previous one as the job [`Session::cancel_job`]
+    /// stops); `progress` receives (done, total).
+    pub fn start_job(&self, progress: Option<jingwei_layers::job::Progress>) -> Result<Job> {
+        let job = match progress {
+            Some(p) => Job::new().with_progress(p),
+            None => Job::new(),
+        };
+        *self.job.lock()? = job.clone();
+        Ok(job)
+    }
+
+    /// Cancel the long job under way (its use case then answers that it was cancelled; nothing
+    /// it was making is kept).
+    pub fn cancel_job(&self) -> Result<()> {
+        self.job.lock()?.cancel();
+        Ok(())
+    }
+
+    /// Add every layer of a file (any format the core reads). It is read without holding the
+    /// workspace, into an empty copy in its CRS: a failed or cancelled load leaves the
+    /// workspace as it was.
+    pub fn add_file(&self, path: &Path, job: &Job) -> Result<WorkspaceDto> {
+        let mut next = self.workspace.lock()?.as_ref().map(Workspace::like);
+        let added = Workspace::load_file(&mut next, path, Some(job.clone())).map_err(|e| match e {
+            jingwei_layers::LayersError::Cancelled { path } => Error::Cancelled(format!("{}: reading", path.display())),
+            e => e.into(),
+        })?;
+        let next = next
+            .filter(|_| added > 0)
+            .ok_or_else(|| Error::Invalid(format!("{}: no layer with geometry", path.display())))?;
+        let mut guard = self.workspace.lock()?;
+        let fresh = guard.is_none();
+        match guard.as_mut() {
+            Some(ws) => ws.append(next)?,
+            None => *guard = Some(next),
+        }
+        if fresh {
+            *self.origin.lock()? = Origin::Files;
+        } else {
+            let mut o = self.origin.lock()?;
+            if matches!(*o, Origin::Catalog(_)) {
+                *o = Origin::Files;
+            }
+        }
+        let ws = guard.as_ref().ok_or(Error::NoWorkspace)?;
+        job.report(1, 1);
+        *self.graph.lock()? = None;
+        self.rebuild(ws)?;
+        Ok(data::describe(ws))
+    }
+
+    // ---- the layer tree -------------------------------------------------------------------
+
+    fn layer_mut<'a>(ws: &'a mut Workspace, id: &str) -> Result<&'a mut WorkspaceLayer> {
+        ws.layers.iter_mut().find(|l| l.id == id).ok_or_else(|| Error::NoLayer(id.into()))
+    }
+
+    /// Show or hide a layer.
+    pub fn set_layer_visible(&self, id: &str, visible: bool) -> Result<()> {
+        self.with_workspace_mut(|ws| {
+            Self::layer_mut(ws, id)?.visible = visible;
+            self.rebuild(ws)
+        })
+    }
+
+    /// Set a layer's opacity (clamped to 0–1).
+    pub fn set_layer_opacity(&self, id: &str, opacity: f32) -> Result<()> {
+        if !opacity.is_finite() {
+            return Err(Error::Invalid(format!("opacity {opacity}: give a number from 0 to 1")));
+        }
+        self.with_workspace_mut(|ws| {
+            Self::layer_mut(ws, id)?.opacity = opacity.clamp(0.0, 1.0);
+            self.rebuild(ws)
+        })
+    }
+
+    /// Move a layer up (+1, drawn later, higher in the tree) or down (−1).
+    pub fn move_layer(&self, id: &str, delta: i32) -> Result<WorkspaceDto> {
+        self.with_workspace_mut(|ws| {
+            let i = ws.layers.iter().position(|l| l.id == id).ok_or_else(|| Error::NoLayer(id.into()))?;
+            let j = (i as i64 + i64::from(delta)).clamp(0, ws.layers.len() as i64 - 1) as usize;
+            let l = ws.layers.remove(i);
+            ws.layers.insert(j, l);
+            self.rebuild(ws)?;
+            Ok(data::describe(ws))
+        })
+    }
+
+    /// Remove a layer from the workspace (its file is not touched).
+    pub fn remove_layer(&self, id: &str) -> Result<WorkspaceDto> {
+        self.with_workspace_mut(|ws| {
+            let i = ws.layers.iter().position(|l| l.id == id).ok_or_else(|| Error::NoLayer(id.into()))?;
+            ws.layers.remove(i);
+            *self.table.lock()? = None;
+            *self.graph.lock()? = None;
+            self.rebuild(ws)?;
+            Ok(data::describe(ws))
+        })
+    }
+
+    // ---- views ----------------------------------------------------------------------------
+
+    /// The view that frames the whole workspace obliquely.
+    pub fn initial_view(&self, width: u32, height: u32) -> Result<View> {
+        let (extent, max_h) = self.extent.lock()?.ok_or(Error::NoWorkspace)?;
+        Ok(View::frame(extent, max_h, width.max(1) as f32 / height.max(1) as f32, 45.0, 20.0))
+    }
+
+    /// A view framing a layer.
+    pub fn zoom_to_layer(&self, id: &str, canvas: Canvas) -> Result<View> {
+        self.with_workspace(|ws| {
+            let wl = ws.layer(id).ok_or_else(|| Error::NoLayer(id.into()))?;
+            let e = wl
+                .layer
+                .extent()
+                .ok_or_else(|| Error::Missing(format!("layer '{id}' has no geometry")))?;
+            Ok(frame_box(ws, e, 20.0, canvas, 5.0))
+        })
+    }
+
+    // ---- explore --------------------------------------------------------------------------
+
+    /// The features under a pixel of the 3D view (the pixel's ray meets the ground, the
+    /// visible layers' R-trees answer, topmost layer first, at most five).
+    pub fn identify(&self, p: &Pixel) -> Result<Vec<Identified>> {
+        self.with_workspace(|ws| {
+            let Some((wx, wy)) = self.ground_xy(ws, p) else {
+                return Ok(Vec::new());
+            };
+            let tolerance_m = f64::from(p.view.metres_per_pixel(p.height)) * 4.0;
+            Ok(identify_at(ws, wx, wy, tolerance_m))
+        })
+    }
+
+    /// Features whose text attributes contain `query` (case-insensitive), at most `limit`
+    /// (default 20, at most 200), topmost layer first.
+    pub fn search(&self, query: &str, limit: Option<usize>) -> Result<Vec<SearchHit>> {
+        self.with_workspace(|ws| Ok(search(ws, query, limit.unwrap_or(20).min(200))))
+    }
+
+    /// Fly to a feature and highlight it.
+    pub fn fly_to_feature(&self, layer_id: &str, fid: i64, canvas: Canvas) -> Result<View> {
+        self.with_workspace(|ws| {
+            let wl = ws.layer(layer_id).ok_or_else(|| Error::NoLayer(layer_id.into()))?;
+            let row = wl.layer.row_of_fid(fid).ok_or_else(|| Error::NoFeature {
+                layer: wl.title.clone(),
+                fid,
+            })?;
+            let g = wl.layer.geometries[row]
+                .clone()
+                .ok_or_else(|| Error::Missing("the feature has no geometry".into()))?;
+            let view = fly_to(ws, &g, canvas).ok_or_else(|| Error::Missing("the feature has no geometry".into()))?;
+            let building = is_building_layer(&wl.id, &wl.layer);
+            self.highlight(
+                ws,
+                Highlight {
+                    building: building.then(|| (wl.layer.name.clone(), fid)),
+                    shape: (!building).then_some(g),
+                    ..Highlight::default()
+                },
+            )?;
+            Ok(view)
+        })
+    }
+
+    /// Where a pixel is on the ground: CGCS2000 lon/lat and workspace x/y.
+    pub fn cursor_position(&self, p: &Pixel) -> Result<Option<CursorDto>> {
+        self.with_workspace(|ws| {
+            let Some((x, y)) = self.ground_xy(ws, p) else { return Ok(None) };
+            let (lon, lat) = ws.to_lonlat()?.transform(x, y)?;
+            Ok(Some(CursorDto {
+                lon,
+                lat,
+                x,
+                y,
+                crs: ws.crs.label(),
+            }))
+        })
+    }
+
+    /// One page of a layer's attribute table, in the order and with the filter asked for (the
+    /// order is computed once per query and kept, so scrolling a million rows only fetches
+    /// what shows). At most 1000 rows a page.
+    pub fn attribute_page(&self, layer_id: &str, query: TableQuery, offset: usize, limit: usize) -> Result<Page> {
+        let q = TableQuery {
+            sort: query.sort.filter(|s| !s.is_empty()),
+            desc: query.desc,
+            filter: query.filter.filter(|f| !f.trim().is_empty()),
+        };
+        self.with_workspace(|ws| {
+            let wl = ws.layer(layer_id).ok_or_else(|| Error::NoLayer(layer_id.into()))?;
+            let mut cache = self.table.lock()?;
+            let rows = match cache.as_ref() {
+                Some((id, cq, rows)) if id == layer_id && *cq == q => rows.clone(),
+                _ => {
+                    let rows = Arc::new(jingwei_layers::table::order(&wl.layer, &q)?);
+                    *cache = Some((layer_id.to_string(), q, rows.clone()));
+                    rows
+                }
+            };
+            Ok(jingwei_layers::table::page(&wl.layer, &rows, offset, limit.min(1000)))
+        })
+    }
+
+    /// Highlight selected features (table rows); with `zoom`, a view that frames them.
+    pub fn select_features(&self, layer_id: &str, fids: &[i64], zoom: Option<Canvas>) -> Result<Option<View>> {
+        self.with_workspace(|ws| {
+            let wl = ws.layer(layer_id).ok_or_else(|| Error::NoLayer(layer_id.into()))?;
+            self.highlight(
+                ws,
+                Highlight {
+                    selection: (!fids.is_empty()).then(|| (wl.layer.name.clone(), fids.to_vec())),
+                    ..Highlight::default()
+                },
+            )?;
+            let Some(canvas) = zoom else { return Ok(None) };
+            let boxes = fids
+                .iter()
+                .filter_map(|fid| wl.layer.row_of_fid(*fid))
+                .filter_map(|row| wl.layer.geometries[row].as_ref().and_then(bbox_of));
+            let Some(ext) = union(boxes) else { return Ok(None) };
+            let m = 60.0f64.max((ext[2] - ext[0]).max(ext[3] - ext[1]) * 0.2);
+            Ok(Some(frame_box(ws, ext, m, canvas, 30.0)))
+        })
+    }
+
+    /// The height of the building under a pixel (the first prism the ray enters, on the
+    /// terrain as drawn).
+    pub fn measure_height(&self, p: &Pixel) -> Result<Option<HeightDto>> {
+        self.with_workspace(|ws| {
+            let ground = self.ground();
+            let mut best: Option<(f64, HeightDto)> = None;
+            for wl in ws.layers.iter().filter(|l| l.visible && is_building_layer(&l.id, &l.layer)) {
+                let rule = HeightRule::for_layer(&wl.layer);
+                let Some(hit) = jingwei_scene::pick::pick_prism(
+                    &wl.layer,
+                    &wl.index,
+                    &rule,
+                    ws.origin_xy,
+                    &p.view,
+                    p.x,
+                    p.y,
+                    p.width,
+                    p.height,
+                    ground.as_deref(),
+                ) else {
+                    continue;
+                };
+                if best.as_ref().is_some_and(|(t, _)| hit.t >= *t) {
+                    continue;
+                }
+                let name = roles::text(&wl.layer, roles::Field::Name.find(&wl.layer), hit.row);
+                best = Some((
+                    hit.t,
+                    HeightDto {
+                        layer: wl.title.clone(),
+                        fid: wl.layer.fids[hit.row],
+                        name,
+                        height_m: hit.top_m - hit.base_m,
+                        base_m: hit.base_m,
+                        top_m: hit.top_m,
+                        hit_z_m: hit.point[2],
+                    },
+                ));
+            }
+            Ok(best.map(|b| b.1))
+        })
+    }
+
+    // ---- save and open --------------------------------------------------------------------
+
+    /// The file this session's records are in: the open store's (a drill copy during a drill),
+    /// else the workspace file, else the default store.
+    pub fn store_path(&self) -> Result<PathBuf> {
+        if let Some(s) = self.store.lock()?.as_ref() {
+            return Ok(s.path().to_path_buf());
+        }
+        Ok(self.workspace_file.lock()?.clone().unwrap_or_else(|| self.default_store.clone()))
+    }
+
+    /// Save the workspace (layers, tree, the view given) into its workspace file, with its
+    /// cases and incidents; `path` saves to another file, which becomes the workspace file.
+    pub fn save(&self, path: Option<&Path>, view: Option<View>) -> Result<PathBuf> {
+        self.with_workspace(|ws| {
+            let current = self.store_path()?;
+            let target = path.map(Path::to_path_buf).unwrap_or_else(|| current.clone());
+            if target != current && current.exists() && !target.exists() {
+                // Saving as: the cases and incidents come along.
+                std::fs::copy(&current, &target).map_err(|e| Error::io(&target, e))?;
+            }
+            // The save renames a finished copy over the file: close the store first.
+            *self.store.lock()? = None;
+            let view = view.map(|v| serde_json::to_value(v).unwrap_or_default());
+            jingwei_layers::saved::save_workspace(ws, &target, view)?;
+            *self.workspace_file.lock()? = Some(target.clone());
+            files::remember(&target);
+            Ok(target)
+        })
+    }
+
+    /// Open a saved workspace file (layers, tree, view, cases, incidents).
+    pub fn open_saved(&self, path: &Path) -> Result<OpenedDto> {
+        let (ws, view) = jingwei_layers::saved::open_workspace(path)?;
+        let view: Option<View> = view.and_then(|v| serde_json::from_value(v).ok());
+        let dto = self.install(ws, Origin::Files, Some(path.to_path_buf()))?;
+        files::remember(path);
+        Ok(OpenedDto {
+            workspace: dto,
+            view,
+            path: path.display().to_string(),
+        })
+    }
+
+    // ---- the store ------------------------------------------------------------------------
+
+    /// Run `f` on the session's case and incident store (opened, or created in the workspace
+    /// CRS, on first use). Not for use while holding the workspace: see
+    /// [`Session::with_store_in`].
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut CaseStore) -> Result<T>) -> Result<T> {
+        // Locks are always taken workspace first, then store.
+        let crs = self.with_workspace(|ws| Ok(ws.crs.clone()))?;
+        self.store_for(&crs, f)
+    }
+
+    /// [`Session::with_store`] for a use case that holds the workspace `ws`.
+    pub fn with_store_in<T>(&self, ws: &Workspace, f: impl FnOnce(&mut CaseStore) -> Result<T>) -> Result<T> {
+        self.store_for(&ws.crs, f)
+    }
+
+    fn store_for<T>(&self, crs: &jingwei_layers::Crs, f: impl FnOnce(&mut CaseStore) -> Result<T>) -> Result<T> {
+        let mut guard = self.store.lock()?;
+        if guard.is_none() {
+            let path = self.workspace_file.lock()?.clone().unwrap_or_else(|| self.default_store.clone());
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            *guard = Some(CaseStore::open_or_create(&path, crs)?);
+        }
+        f(guard.as_mut().ok_or(Error::Poisoned)?)
+    }
+
+    /// Start a drill: from now on the panels work on a marked copy of the store (a no-op
+    /// during a drill).
+    pub fn drill_start(&self) -> Result<DrillDto> {
+        self.with_store(|_| Ok(()))?;
+        let mut guard = self.store.lock()?;
+        let real = guard.as_ref().ok_or(Error::Poisoned)?;
+        if real.is_drill()? {
+            return Ok(DrillDto {
+                drill: true,
+                store: real.path().display().to_string(),
+            });
+        }
+        let dest = real.path().with_extension(format!("drill-{}.gpkg", files::stamp()));
+        let drill = real.drill_copy(&dest, &self.actor)?;
+        let store = drill.path().display().to_string();
+        *guard = Some(drill);
+        self.drill.store(true, Ordering::SeqCst);
+        Ok(DrillDto { drill: true, store })
+    }
+
+    /// Whether a drill is on, and the store the panels write to.
+    pub fn drill_state(&self) -> Result<DrillDto> {
+        Ok(DrillDto {
+            drill: self.drill.load(Ordering::SeqCst),
+            store: self
+                .store
+                .lock()?
+                .as_ref()
+                .map(|c| c.path().display().to_string())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The road network of the workspace (built once per workspace).
+    pub fn road_graph(&self, ws: &Workspace) -> Result<Arc<RoadGraph>> {
+        let mut g = self.graph.lock()?;
+        if let Some(g) = g.as_ref() {
+            return Ok(g.clone());
+        }
+        let roads = roles::require(ws, Role::Roads)?;
+        let built = Arc::new(RoadGraph::from_layer(&roads.layer, crate::emergency::SNAP_M)?);
+        *g = Some(built.clone());
+        Ok(built)
+    }
+}
+
+/// What was clicked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Identified {
+    /// The layer's title.
+    pub layer: String,
+    /// Feature id.
+    pub fid: i64,
+    /// Attributes, labelled `alias（name）` where the source gives an alias.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The features at a workspace point, topmost visible layer first, at most three a layer and
+/// (about) five in all.
+pub fn identify_at(ws: &Workspace, x: f64, y: f64, tolerance_m: f64) -> Vec<Identified> {
+    let mut out = Vec::new();
+    for wl in ws.layers.iter().rev().filter(|l| l.visible) {
+        for hit in wl.index.at_point(&wl.layer.geometries, x, y, tolerance_m).into_iter().take(3) {
+            let f = wl.layer.feature(hit.row);
+            let attributes = wl
+                .layer
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, fd)| {
+                    let label = if fd.alias.trim().is_empty() {
+                        fd.name.clone()
+                    } else {
+                        format!("{}（{}）", fd.alias, fd.name)
+                    };
+                    (label, serde_json::to_value(f.value(i)).unwrap_or_default())
+                })
+                .collect();
+            out.push(Identified {
+                layer: wl.title.clone(),
+                fid: f.fid(),
+                attributes,
+            });
+        }
+        if out.len() >= 5 {
+            break;
+        }
+    }
+    out
+}
+
+/// A search hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    /// Layer id.
+    pub layer_id: String,
+    /// Layer title.
+    pub layer: String,
+    /// Feature id.
+    pub fid: i64,
+    /// The field that matched.
+    pub field: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// Features whose text attributes contain `query` (case-insensitive): a building name, a
+/// permit number, an address. At most `limit`, topmost layer first.
+pub fn search(ws: &Workspace, query: &str, limit: usize) -> Vec<SearchHit> {
+    let q = query.trim().to_lowercase();
+    let mut out = Vec::new();
+    if q.is_empty() {
+        return out;
+    }
+    for wl in ws.layers.iter().rev() {
+        let text: Vec<usize> = (0..wl.layer.fields.len())
+            .filter(|i| wl.layer.fields[*i].kind == FieldKind::Text)
+            .collect();
+        for row in 0..wl.layer.len() {
+            let f = wl.layer.feature(row);
+            let hit = text.iter().find_map(|i| {
+                f.value(*i)
+                    .as_str()
+                    .filter(|v| v.to_lowercase().contains(&q))
+                    .map(|v| (*i, v.to_string()))
+            });
+            if let Some((i, value)) = hit {
+                out.push(SearchHit {
+                    layer_id: wl.id.clone(),
+                    layer: wl.title.clone(),
+                    fid: f.fid(),
+                    field: wl.layer.fields[i].name.clone(),
+                    value,
+                });
+                if out.len() >= limit {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where the cursor is: CGCS2000 lon/lat and workspace x/y (Gauss-Krüger metres).
+#[derive(Debug, Clone, Serialize)]
+pub struct CursorDto {
+    /// Longitude (CGCS2000).
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// Workspace x (east).
+    pub x: f64,
+    /// Workspace y (north).
+    pub y: f64,
+    /// The workspace CRS.
+    pub crs: String,
+}
+
+/// A building's height, measured where the view ray hits it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeightDto {
+    /// Layer title.
+    pub layer: String,
+    /// Feature id.
+    pub fid: i64,
+    /// The building's name, if it has one.
+    pub name: Option<String>,
+    /// Top minus base.
+    pub height_m: f64,
+    /// Base height (on the terrain).
+    pub base_m: f64,
+    /// Top height.
+    pub top_m: f64,
+    /// Height where the ray hit.
+    pub hit_z_m: f64,
+}
+
+/// An opened workspace: its description and saved view.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenedDto {
+    /// The layer tree.
+    pub workspace: WorkspaceDto,
+    /// The view saved with it.
+    pub view: Option<View>,
+    /// The file.
+    pub path: String,
+}
+
+/// Drill mode: whether it is on, and the file the drill writes to.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillDto {
+    /// On.
+    pub drill: bool,
+    /// The store written to.
+    pub store: String,
+}
+
+/// The box of a geometry (`[min_x, min_y, max_x, max_y]`).
+pub fn bbox_of(g: &Geometry) -> Option<[f64; 4]> {
+    let r = g.bounding_rect()?;
+    Some([r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+fn union(boxes: impl Iterator<Item = [f64; 4]>) -> Option<[f64; 4]> {
+    boxes.reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+}
+
+/// The tallest visible building top in a workspace box (m), at least 60 m: what a view of the
+/// box must keep in frame.
+fn tallest_in(ws: &Workspace, bbox: [f64; 4]) -> f32 {
+    let mut top: f64 = 60.0;
+    for wl in ws.layers.iter().filter(|l| l.visible && is_building_layer(&l.id, &l.layer)) {
+        let rule = HeightRule::for_layer(&wl.layer);
+        for row in wl.index.candidates(bbox) {
+            top = top.max(rule.heights(&wl.layer, row).1);
+        }
+    }
+    top as f32
+}
+
+/// A view framing a workspace box (grown by `margin_m`) on a canvas, keeping the current
+/// view's azimuth and its pitch (at least `min_pitch`), tall buildings in it whole.
+pub fn frame_box(ws: &Workspace, bbox: [f64; 4], margin_m: f64, canvas: Canvas, min_pitch: f32) -> View {
+    let (pitch, yaw) = canvas
+        .current
+        .map_or((min_pitch.max(50.0), 20.0), |v| (v.pitch_deg.max(min_pitch), v.yaw_deg));
+    View::frame_world(
+        ws.origin_xy,
+        bbox,
+        margin_m,
+        tallest_in(ws, bbox),
+        canvas.width.max(1) as f32 / canvas.height.max(1) as f32,
+        pitch,
+        yaw,
+    )
+}
+
+/// A view centred on `g`, close enough to read a building, keeping the current angles.
+pub fn fly_to(ws: &Workspace, g: &Geometry, canvas: Canvas) -> Option<View> {
+    let b = bbox_of(g)?;
+    Some(frame_box(ws, b, 80.0f64.max((b[2] - b[0]).max(b[3] - b[1])), canvas, 30.0))
+}

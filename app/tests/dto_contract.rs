@@ -1,0 +1,172 @@
+//! The page's types (`ui/src/types.ts`) against what the application API really answers: each
+//! interface's fields must be keys of the JSON its Rust type serialises to, taken from real use
+//! cases on the demo city. A field renamed in Rust fails here, not in a user's hands.
+
+use jingwei_analysis::violations::Thresholds;
+use jingwei_app::Session;
+use jingwei_app::cases::FilterDto;
+use jingwei_app::session::{Canvas, Pixel};
+use jingwei_layers::Job;
+use jingwei_layers::table::TableQuery;
+use serde_json::{Value, to_value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// `export interface Name { field: type; … }` → field names, from the TypeScript source.
+fn interfaces(ts: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let mut rest = ts;
+    while let Some(i) = rest.find("export interface ") {
+        rest = &rest[i + "export interface ".len()..];
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let open = rest.find('{').unwrap();
+        let (mut depth, mut end) = (0i32, open);
+        for (j, c) in rest[open..].char_indices() {
+            match c {
+                '{' | '[' | '<' | '(' => depth += 1,
+                '}' | ']' | '>' | ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = open + j;
+                break;
+            }
+        }
+        let body = &rest[open + 1..end];
+        // Fields at the top level of the body: `name:` or `name?:` after `{`, `;` or a newline.
+        let (mut fields, mut depth, mut token) = (Vec::new(), 0i32, String::new());
+        for c in body.chars() {
+            match c {
+                '{' | '[' | '<' | '(' => depth += 1,
+                '}' | ']' | '>' | ')' => depth -= 1,
+                ':' if depth == 0 && !token.trim().is_empty() => {
+                    fields.push(token.trim().trim_end_matches('?').to_string());
+                    token.clear();
+                    continue;
+                }
+                ';' | '\n' if depth == 0 => {
+                    token.clear();
+                    continue;
+                }
+                _ => {}
+            }
+            if depth == 0 && (c.is_alphanumeric() || c == '_' || c == '?') {
+                token.push(c);
+            } else if depth == 0 && !c.is_whitespace() {
+                token.clear();
+            }
+        }
+        out.insert(name, fields);
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn the_pages_types_match_what_the_api_answers() {
+    let ts = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/types.ts")).unwrap();
+    let declared = interfaces(&ts);
+    assert!(declared["LayerDto"].contains(&"geometry_type".to_string()), "{declared:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::new(dir.path().join("cases.gpkg"), "contract".into());
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json");
+    let ws = s.open_catalog(&demo).unwrap();
+    let canvas = Canvas {
+        width: 800,
+        height: 600,
+        current: None,
+    };
+    let tower = s
+        .search("上海中心", None)
+        .unwrap()
+        .into_iter()
+        .find(|h| h.layer_id == "buildings")
+        .unwrap();
+    let view = s.fly_to_feature("buildings", tower.fid, canvas).unwrap();
+    let px = Pixel {
+        x: 400.0,
+        y: 300.0,
+        width: 800,
+        height: 600,
+        view,
+    };
+    let (_, _) = s.run_violations(&Thresholds::default(), &Job::new()).unwrap();
+    let cases = s.list_cases(&FilterDto::default()).unwrap();
+    let key = cases[0].id.to_string();
+    s.add_case_note(&key, "核查").unwrap();
+    let detail = s.attach_case_file(&key, "a.jpg", &[0xff, 0xd8]).unwrap();
+    let inc = s.place_incident("fire", &px).unwrap();
+    s.log_incident_action(&inc.id.to_string(), "出动").unwrap();
+    let inc_detail = s.select_incident(&inc.id.to_string(), canvas).unwrap();
+    let wide = s
+        .with_workspace(|w| {
+            let c = geo::Centroid::centroid(inc.geometry.as_ref().unwrap()).unwrap();
+            jingwei_app::emergency::impact(w, &geo::Geometry::Point(c), &[3000.0], None, None)
+        })
+        .unwrap();
+    let saved = dir.path().join("saved.gpkg");
+    s.save(Some(&saved), Some(view)).unwrap();
+    let feeds = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(s.poll_feeds())
+        .unwrap();
+    let folder = jingwei_layers::source::list_readable(demo.parent().unwrap()).unwrap();
+
+    let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
+    let samples: BTreeMap<&str, Value> = BTreeMap::from([
+        ("LayerDto", to_value(&ws.layers[0]).unwrap()),
+        ("WorkspaceDto", to_value(&ws).unwrap()),
+        ("View", to_value(view).unwrap()),
+        ("Identified", first(to_value(s.identify(&px).unwrap()).unwrap())),
+        ("SearchHit", to_value(&tower).unwrap()),
+        ("CursorDto", to_value(s.cursor_position(&px).unwrap()).unwrap()),
+        ("HeightDto", to_value(s.measure_height(&px).unwrap()).unwrap()),
+        (
+            "OpenedDto",
+            to_value(Session::new(dir.path().join("o.gpkg"), "c".into()).open_saved(&saved).unwrap()).unwrap(),
+        ),
+        ("FolderEntry", first(to_value(&folder).unwrap())),
+        ("CaseRow", to_value(&cases[0]).unwrap()),
+        ("CaseDetailDto", to_value(&detail).unwrap()),
+        ("CaseNote", first(to_value(&detail.detail.notes).unwrap())),
+        ("CaseAttachment", first(to_value(&detail.detail.attachments).unwrap())),
+        ("CaseAudit", first(to_value(&detail.detail.audit).unwrap())),
+        ("SelectedDto", to_value(s.select_case(&key, canvas).unwrap()).unwrap()),
+        ("FeedDto", to_value(&feeds[0]).unwrap()),
+        ("EventDto", first(to_value(&feeds[0].events).unwrap())),
+        ("Incident", to_value(&inc_detail.incident).unwrap()),
+        ("LogEntry", first(to_value(&inc_detail.log).unwrap())),
+        ("Ring", to_value(&inc_detail.rings[0]).unwrap()),
+        ("Facility", first(to_value(&wide[0].facilities).unwrap())),
+        ("Resource", first(to_value(&inc_detail.resources).unwrap())),
+        ("IncidentDetailDto", to_value(&inc_detail).unwrap()),
+        (
+            "Page",
+            to_value(s.attribute_page("buildings", TableQuery::default(), 0, 3).unwrap()).unwrap(),
+        ),
+    ]);
+    for (name, fields) in &declared {
+        let sample = samples
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("ui/src/types.ts declares {name}, which this test has no sample of: add one"));
+        let obj = sample
+            .as_object()
+            .unwrap_or_else(|| panic!("{name}: the API answered {sample} (no object to check)"));
+        for f in fields {
+            assert!(
+                obj.contains_key(f),
+                "ui/src/types.ts: {name}.{f} is not in what the API answers (keys: {:?})",
+                obj.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+    for name in samples.keys() {
+        assert!(
+            declared.contains_key(*name),
+            "{name} has a sample but no interface in ui/src/types.ts"
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! `jingwei-render` — the part of the command line that draws, with the Bevy renderer (software
+//! Vulkan where there is no GPU): headless renders of layers or a workspace, and printable case
+//! reports with their site maps. `jingwei render …` and `jingwei cases export --format report …`
+//! run it; it is a program of its own so that `jingwei`'s batch commands link no graphics stack.
+
+#[path = "../render.rs"]
+mod render;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use jingwei_app::cases::FilterDto;
+use jingwei_app::report::{MAP_H, MAP_W, SiteMapRenderer, write_reports};
+use jingwei_cases::CaseStore;
+use jingwei_scene::scene::SceneData;
+use jingwei_scene::view::View;
+use jingwei_viewer::render::Renderer;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "jingwei-render",
+    version,
+    about = "Jingwei 经纬 — headless renders and printable case reports"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render layers or a workspace to a PNG, headless (software rendering where there is no GPU).
+    Render(render::Args),
+    /// Printable case reports: one HTML page per case with its site map, and an index.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The workspace GeoPackage with the cases.
+    #[arg(long, short = 'w')]
+    workspace: PathBuf,
+    /// The folder to write into.
+    #[arg(long)]
+    out: PathBuf,
+    /// Only these statuses (comma-separated).
+    #[arg(long)]
+    status: Option<String>,
+    /// Only cases that broke this rule.
+    #[arg(long)]
+    rule: Option<String>,
+    /// Only cases in a zone of this type.
+    #[arg(long)]
+    zone_type: Option<String>,
+    /// Only cases assigned to this inspector.
+    #[arg(long)]
+    assignee: Option<String>,
+    /// Only cases of at least this priority.
+    #[arg(long)]
+    min_priority: Option<f64>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Site maps drawn by one offscreen renderer, made on the first map.
+#[derive(Default)]
+struct Maps(Option<Renderer>);
+
+impl SiteMapRenderer for Maps {
+    fn render_png(&mut self, scene: &SceneData, view: &View) -> jingwei_app::Result<Vec<u8>> {
+        let err = |e: &dyn std::fmt::Display| jingwei_app::Error::Render(e.to_string());
+        if self.0.is_none() {
+            self.0 = Some(Renderer::new(MAP_W, MAP_H).map_err(|e| err(&e))?);
+        }
+        let r = self.0.as_mut().ok_or_else(|| err(&"no renderer"))?;
+        r.set_scene(scene);
+        r.set_view(view);
+        r.render().map_err(|e| err(&e))?.to_png().map_err(|e| err(&e))
+    }
+}
+
+fn report(a: ReportArgs) -> Result<ExitCode> {
+    use std::io::Write;
+    let filter = FilterDto {
+        status: a.status,
+        rule: a.rule,
+        zone_type: a.zone_type,
+        assignee: a.assignee,
+        min_priority: a.min_priority,
+    }
+    .to_filter()?;
+    let store = CaseStore::open(&a.workspace)?;
+    let done = write_reports(&store, &filter, &a.out, &mut Maps::default())?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"exported": done.cases, "with_map": done.with_map, "format": "report", "out": a.out})
+        )?;
+    } else {
+        writeln!(out, "{} cases exported to {} (report)", done.cases, a.out.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("jingwei-render: internal error (please report): {info}");
+    }));
+    render::prepare_environment();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Render(a) => render::run(a),
+        Command::Report(a) => report(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let msg: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("jingwei: {}", msg.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}

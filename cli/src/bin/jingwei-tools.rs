@@ -1,0 +1,48 @@
+//! `jingwei-tools` — developers' tools kept out of the user's `jingwei`: the peer benchmark's
+//! workloads (`bench-peer`, run by `../shared/bench` as `JINGWEI_BENCH="jingwei-tools
+//! bench-peer"`) and the generator of the demo city's synthetic layers (`generate-demo`).
+
+#[path = "../bench.rs"]
+mod bench;
+#[path = "../demo.rs"]
+mod demo;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "jingwei-tools",
+    version,
+    about = "Jingwei 经纬 — developers' tools (benchmark workloads, demo data)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
+    BenchPeer(bench::Args),
+    /// Generate the demo city's synthetic planning and emergency layers from the OSM extract.
+    GenerateDemo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("jingwei-tools: internal error (please report): {info}");
+    }));
+    let result = match Cli::parse().command {
+        Command::BenchPeer(a) => bench::run(a),
+        Command::GenerateDemo(a) => demo::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let msg: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("jingwei-tools: {}", msg.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}

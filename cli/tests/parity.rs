@@ -1,0 +1,279 @@
+//! The same input gives the same answer through either front door: the application API (as
+//! the desktop app calls it) and the `jingwei` command line. Each of the three drifts the two
+//! had (cases found in the app printed without a site map; population read from different
+//! field names; a CAP event mapped to different incident types) has a test here, and the
+//! case store refuses rings that would read back as none.
+
+use jingwei_analysis::impact::point;
+use jingwei_analysis::violations::Thresholds;
+use jingwei_app::Session;
+use jingwei_app::data::{self, DataRequest};
+use jingwei_app::emergency::{self, IncidentInput};
+use jingwei_layers::Job;
+use serde_json::Value as J;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn demo() -> PathBuf {
+    root().join("assets/demo/catalog.json")
+}
+
+fn jingwei(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jingwei"))
+        .args(args)
+        .env("USER", "ci")
+        .output()
+        .unwrap()
+}
+
+fn ok_json(args: &[&str]) -> J {
+    let out = jingwei(args);
+    assert!(out.status.success(), "jingwei {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (fid, rules, priority to 1e-9) of each finding.
+fn findings(v: &J) -> Vec<(i64, Vec<String>, i64)> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["building_fid"].as_i64().unwrap(),
+                f["rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_string())
+                    .collect(),
+                (f["priority"].as_f64().unwrap() * 1e9).round() as i64,
+            )
+        })
+        .collect()
+}
+
+/// Drift 1: the rules run in the app (the session) and on the command line find the same
+/// cases, and either store prints its reports with a site map.
+#[test]
+fn violations_and_case_reports_are_the_same_whichever_door() {
+    let dir = tempfile::tempdir().unwrap();
+    let app_store = dir.path().join("app.gpkg");
+    let s = Session::new(app_store.clone(), "inspector".into());
+    s.open_catalog(&demo()).unwrap();
+    let (report, _) = s.run_violations(&Thresholds::default(), &Job::new()).unwrap();
+    drop(s);
+    let api = findings(&serde_json::to_value(&report.findings).unwrap());
+
+    let cli_store = dir.path().join("cli.gpkg");
+    let v = ok_json(&[
+        "violations",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--out",
+        cli_store.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(findings(&v["report"]["findings"]), api, "identical findings");
+    assert!(api.len() > 10);
+
+    // The reports of the top cases (a site map each is a software-rendered frame).
+    let mut prios: Vec<f64> = report.findings.iter().map(|f| f.priority).collect();
+    prios.sort_by(|a, b| b.total_cmp(a));
+    let min = prios[2.min(prios.len() - 1)];
+    let top = prios.iter().filter(|p| **p >= min).count();
+    for (name, store) in [("app", &app_store), ("cli", &cli_store)] {
+        let out = dir.path().join(format!("report-{name}"));
+        let r = ok_json(&[
+            "cases",
+            "export",
+            "--format",
+            "report",
+            "-w",
+            store.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--status",
+            "pending",
+            "--min-priority",
+            &min.to_string(),
+            "--json",
+        ]);
+        assert_eq!(r["exported"].as_u64().unwrap() as usize, top, "{name}");
+        assert_eq!(r["with_map"], r["exported"], "{name}: every case has a site map");
+        let first = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap() != "index.html")
+            .unwrap();
+        let html = std::fs::read_to_string(first).unwrap();
+        assert!(html.contains("data:image/png;base64,"), "{name}: the page shows the site");
+        // The base map was drawn: the site map is not a picture of the empty ground.
+        let b64 = html.split("data:image/png;base64,").nth(1).unwrap().split('"').next().unwrap();
+        assert!(
+            b64.len() > 20_000,
+            "{name}: a map with content, not an empty frame ({} bytes of base64)",
+            b64.len()
+        );
+    }
+}
+
+/// Drift 2: both doors read population, floors and height under the same field names — here
+/// a buildings file whose population field is `pop` and height `height_m`.
+#[test]
+fn impact_figures_are_the_same_whichever_door() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blocks.geojson");
+    let mut features = Vec::new();
+    for i in 0..6 {
+        let (x, y) = (121.500 + 0.0008 * f64::from(i), 31.240);
+        features.push(serde_json::json!({"type": "Feature", "properties": {"pop": 100 + i * 10, "height_m": 30.0},
+            "geometry": {"type": "Polygon", "coordinates": [[[x, y], [x + 0.0003, y], [x + 0.0003, y + 0.0003], [x, y + 0.0003], [x, y]]]}}));
+    }
+    std::fs::write(
+        &file,
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
+    let spec = file.to_str().unwrap();
+
+    let opened = data::open(&DataRequest {
+        catalog: None,
+        specs: vec![(spec.to_string(), "blocks".into())],
+        crs: None,
+    })
+    .unwrap();
+    let ws = &opened.workspace;
+    let (x, y) = data::user_point(ws, (121.5015, 31.2401), None, None).unwrap();
+    let api = emergency::impact(ws, &point(x, y), &[100.0, 400.0], Some("blocks"), Some(&[])).unwrap();
+    assert!(api.iter().all(|r| r.population_from_field), "the pop field is read: {api:?}");
+    assert_eq!(api[1].population, (0..6).map(|i| f64::from(100 + i * 10)).sum::<f64>());
+
+    let v = ok_json(&[
+        "impact",
+        "--buildings",
+        spec,
+        "--at",
+        "121.5015,31.2401",
+        "--in",
+        "EPSG:4490",
+        "--rings",
+        "100,400",
+        "--json",
+    ]);
+    let cli = v["rings"].as_array().unwrap();
+    for (a, c) in api.iter().zip(cli) {
+        assert_eq!(a.buildings as u64, c["buildings"].as_u64().unwrap());
+        assert_eq!(a.population, c["population"].as_f64().unwrap());
+        assert_eq!(a.floor_area_m2, c["floor_area_m2"].as_f64().unwrap());
+        assert_eq!(a.population_from_field, c["population_from_field"].as_bool().unwrap());
+    }
+
+    // And on the demo city, with its points of interest as critical facilities.
+    let s = Session::new(dir.path().join("s.gpkg"), "c".into());
+    s.open_catalog(&demo()).unwrap();
+    let api = s
+        .with_workspace(|ws| {
+            let (x, y) = data::user_point(ws, (121.500, 31.240), None, None)?;
+            emergency::impact(ws, &point(x, y), &[100.0, 300.0, 600.0], None, None)
+        })
+        .unwrap();
+    let v = ok_json(&[
+        "impact",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--at",
+        "121.500,31.240",
+        "--type",
+        "gas_leak",
+        "--json",
+    ]);
+    // Identical figures (floor areas are sums over parallel work: equal to the last bits but one).
+    let cli = v["rings"].as_array().unwrap();
+    assert_eq!(api.len(), cli.len());
+    for (a, c) in api.iter().zip(cli) {
+        assert_eq!(a.radius_m, c["radius_m"].as_f64().unwrap());
+        assert_eq!(a.buildings as u64, c["buildings"].as_u64().unwrap());
+        assert_eq!(a.population, c["population"].as_f64().unwrap());
+        assert!((a.floor_area_m2 - c["floor_area_m2"].as_f64().unwrap()).abs() <= 1e-9 * a.floor_area_m2);
+        assert_eq!(serde_json::to_value(&a.facilities).unwrap(), c["facilities"]);
+    }
+}
+
+/// Drift 3: a CAP alert opens the same incident type, with the same default rings, through
+/// either door; the store refuses rings that are not distances.
+#[test]
+fn incidents_from_an_event_are_the_same_whichever_door() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("gas.xml");
+    std::fs::write(
+        &cap,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>PD-2026-0042</identifier><sender>yjj@pudong.gov.cn</sender><sent>2026-12-05T08:30:00+08:00</sent>
+  <status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+  <info><language>zh-CN</language><category>Safety</category><event>燃气泄漏</event>
+    <urgency>Immediate</urgency><severity>Severe</severity><certainty>Observed</certainty>
+    <headline>陆家嘴环路燃气管道泄漏</headline>
+    <area><areaDesc>陆家嘴环路</areaDesc><circle>31.2400,121.5000 0.2</circle></area>
+  </info>
+</alert>"#,
+    )
+    .unwrap();
+    let parsed = jingwei_feeds::parse(&std::fs::read(&cap).unwrap(), None, &jingwei_feeds::ParseOptions::default()).unwrap();
+    let event = &parsed.events[0];
+    let input = IncidentInput::from_event(event, None).unwrap();
+    assert_eq!(input.kind, "gas_leak");
+    let mut store =
+        jingwei_cases::CaseStore::open_or_create(&dir.path().join("api.gpkg"), &jingwei_layers::Crs::from_epsg(4528).unwrap()).unwrap();
+    let api = emergency::create_incident(&mut store, &input, "commander").unwrap();
+
+    let w = dir.path().join("cli.gpkg");
+    let cli = ok_json(&[
+        "incidents",
+        "create",
+        "-w",
+        w.to_str().unwrap(),
+        "--from-feed",
+        cap.to_str().unwrap(),
+        "--event",
+        &event.id,
+        "--crs",
+        "EPSG:4528",
+        "--json",
+    ]);
+    assert_eq!(cli["kind"], api.kind);
+    assert_eq!(cli["rings_m"], serde_json::json!(api.rings_m));
+    assert_eq!(api.rings_m, vec![100.0, 300.0, 600.0], "a gas leak's rings");
+
+    // Rings that are not distances never reach the store (NaN would read back as no rings).
+    let no = cli["incident_no"].as_str().unwrap();
+    for bad in ["NaN", "-5", "inf"] {
+        let out = jingwei(&["incidents", "set-rings", "-w", w.to_str().unwrap(), no, bad]);
+        assert!(!out.status.success(), "{bad} accepted");
+    }
+    assert!(store.set_incident_rings(&api.id.to_string(), &[100.0, f64::NAN], "c").is_err());
+    assert_eq!(store.incident(&api.id.to_string()).unwrap().rings_m, vec![100.0, 300.0, 600.0]);
+}
+
+/// The batch commands link no graphics stack: `jingwei` holds no wgpu or Bevy code; drawing is
+/// `jingwei-render`'s.
+#[test]
+fn the_batch_cli_links_no_renderer() {
+    let bytes = std::fs::read(env!("CARGO_BIN_EXE_jingwei")).unwrap();
+    for needle in [&b"wgpu_core"[..], b"wgpu-core", b"bevy_render", b"bevy_ecs"] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "jingwei contains {}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    let render = std::fs::read(env!("CARGO_BIN_EXE_jingwei-render")).unwrap();
+    assert!(
+        render.windows(9).any(|w| w == b"wgpu-core" || w == b"wgpu_core"),
+        "the check can see wgpu where it is"
+    );
+}

@@ -1,0 +1,72 @@
+// The layer tree: the 一张图 groups, each layer with its visibility, swatch, count, table,
+// opacity, zoom, order, removal and the legend of its classes.
+import { invoke } from "@tauri-apps/api/core";
+import { $ } from "./dom";
+import { ensureData, render2d } from "./fallback2d";
+import { t } from "./i18n";
+import { app, showError } from "./state";
+import { openTable } from "./table";
+import type { View, WorkspaceDto } from "./types";
+import { canvasPixels, requestFrame } from "./view3d";
+
+const GROUPS = ["status_quo", "plan", "control", "thematic", "emergency"];
+
+export function buildTree() {
+  const tree = $("tree");
+  tree.innerHTML = `<strong>${t("layers")}</strong>`;
+  if (!app.ws) return;
+  for (const g of GROUPS) {
+    const layers = app.ws.layers.filter((l) => l.group === g);
+    if (!layers.length) continue;
+    const h = document.createElement("h3");
+    h.textContent = t(`group.${g}`);
+    tree.appendChild(h);
+    for (const l of layers.slice().reverse()) {
+      const row = document.createElement("label");
+      const cb = document.createElement("input");
+      cb.type = "checkbox"; cb.checked = l.visible; cb.dataset.layer = l.id;
+      cb.onchange = async () => {
+        l.visible = cb.checked;
+        if (app.mode === "3d") { await invoke("set_layer_visible", { id: l.id, visible: l.visible }); requestFrame(); }
+        else { await ensureData(l); render2d(); }
+      };
+      row.appendChild(cb);
+      row.appendChild(document.createTextNode(l.title));
+      if (l.synthetic) { const tag = document.createElement("span"); tag.className = "tag"; tag.textContent = t("synthetic"); row.appendChild(tag); }
+      const c = document.createElement("span"); c.className = "count"; c.textContent = `${l.features}`;
+      const tb = document.createElement("button"); tb.type = "button"; tb.className = "tbl"; tb.textContent = t("table.open"); tb.title = t("table.open");
+      tb.onclick = (e) => { e.preventDefault(); openTable(l.id, l.title); };
+      const sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = l.fill; sw.style.borderColor = l.stroke;
+      row.insertBefore(sw, row.firstChild?.nextSibling ?? null);
+      c.title = `${l.features} ${t("features")}${l.invalid ? `, ${l.invalid} ${t("invalid")}` : ""}`;
+      row.appendChild(c);
+      row.appendChild(tb);
+      tree.appendChild(row);
+      // Second line: opacity, zoom, order, remove.
+      const r2 = document.createElement("div"); r2.className = "row2";
+      const op = document.createElement("input"); op.type = "range"; op.min = "0"; op.max = "100"; op.value = String(Math.round(l.opacity * 100)); op.title = t("opacity");
+      op.oninput = () => { invoke("set_layer_opacity", { id: l.id, opacity: Number(op.value) / 100 }).then(() => requestFrame()); };
+      const btn = (label: string, title: string, f: () => Promise<unknown>) => {
+        const b = document.createElement("button"); b.type = "button"; b.textContent = label; b.title = title;
+        b.onclick = () => f().catch(showError); r2.appendChild(b);
+      };
+      r2.appendChild(op);
+      btn("⊕", t("zoom_layer"), async () => { const [w, h] = canvasPixels(); app.view = await invoke<View>("zoom_to_layer", { id: l.id, width: w, height: h, current: app.view }); await requestFrame(); });
+      btn("↑", t("move_up"), async () => { app.ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: 1 }); buildTree(); await requestFrame(); });
+      btn("↓", t("move_down"), async () => { app.ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: -1 }); buildTree(); await requestFrame(); });
+      btn("✕", t("remove"), async () => { app.ws = await invoke<WorkspaceDto>("remove_layer", { id: l.id }); buildTree(); await requestFrame(); });
+      tree.appendChild(r2);
+      // The layer's classes (land-use classes, categories) as a legend under it.
+      if (l.legend.length) {
+        const lg = document.createElement("ul"); lg.className = "legend";
+        for (const [label, fill] of l.legend.slice(0, 40)) {
+          const li = document.createElement("li");
+          const s = document.createElement("span"); s.className = "swatch"; s.style.background = fill;
+          li.appendChild(s); li.appendChild(document.createTextNode(label)); lg.appendChild(li);
+        }
+        tree.appendChild(lg);
+      }
+    }
+  }
+}
+

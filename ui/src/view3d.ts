@@ -1,0 +1,204 @@
+// The 3D view: frames rendered by Bevy in the Rust process, sent as raw RGBA and put on the
+// canvas; the frame loop; the camera driven by mouse, wheel, touch-pad and keys; the top-down
+// mode; the map export; the cursor read-out.
+import { invoke } from "@tauri-apps/api/core";
+import { $ } from "./dom";
+import { exportMap } from "./export";
+import { render2d, view2d } from "./fallback2d";
+import { t } from "./i18n";
+import { measureViewMoved, updateScale } from "./measure";
+import { viewMoved } from "./cases";
+import { app, status } from "./state";
+import type { CursorDto } from "./types";
+
+const BACKGROUND = [238, 241, 244];
+export const canvas = $("map") as HTMLCanvasElement;
+const ctx = canvas.getContext("2d")!;
+
+export function canvasPixels(): [number, number] {
+  const dpr = window.devicePixelRatio || 1;
+  return [Math.max(1, Math.round(canvas.clientWidth * dpr)), Math.max(1, Math.round(canvas.clientHeight * dpr))];
+}
+
+export interface FrameTiming { total: number; render: number; readback: number; transfer: number; draw: number; width: number; height: number }
+export let lastTiming: FrameTiming | null = null;
+let lastPixels: Uint8ClampedArray | null = null;
+/** The size of the last frame. */
+export function lastSize(): [number, number] { return size; }
+let size: [number, number] = [0, 0];
+
+/** Save the current view as a PNG map (title, legend, scale bar, north arrow). */
+export async function exportView(): Promise<string | null> {
+  const { view, ws } = app;
+  if (!lastPixels || !view || !ws) return null;
+  const [w, h] = size;
+  const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / h;
+  const path = await exportMap({
+    frame: new ImageData(new Uint8ClampedArray(lastPixels), w, h),
+    title: t("title"),
+    subtitle: `${ws.crs} · ${new Date().toISOString().slice(0, 10)} · ${ws.attribution[0] ?? ""}`,
+    legend: ws.layers.filter((l) => l.visible).flatMap((l) => l.legend.length
+      ? l.legend.map(([label, fill]) => ({ title: `${l.title} · ${label}`, fill, stroke: fill }))
+      : [{ title: l.title, fill: l.fill, stroke: l.stroke }]),
+    metresPerPixel: mpp,
+    yawDeg: view.yaw_deg,
+  });
+  $("status").textContent = `${t("exported")} ${path}`;
+  return path;
+}
+
+/** Share of the last frame in the highlight red (220, 38, 38 shaded). */
+export function redShare(): number {
+  const p = lastPixels;
+  if (!p) return 0;
+  let n = 0;
+  for (let i = 0; i < p.length; i += 4) if (p[i] > 150 && p[i + 1] < 80 && p[i + 2] < 80) n++;
+  return n / (p.length / 4);
+}
+
+export async function draw3d(): Promise<number> {
+  const [w, h] = canvasPixels();
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  const t0 = performance.now();
+  const buf = await invoke<ArrayBuffer>("render_view", { width: w, height: h, view: app.view });
+  const t1 = performance.now();
+  const head = new DataView(buf, 0, 16);
+  const fw = head.getUint32(0, true), fh = head.getUint32(4, true), renderMs = head.getFloat32(8, true), readbackMs = head.getFloat32(12, true);
+  const pixels = new Uint8ClampedArray(buf, 16, fw * fh * 4);
+  ctx.putImageData(new ImageData(pixels, fw, fh), 0, 0);
+  const t2 = performance.now();
+  lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, transfer: t1 - t0 - renderMs, draw: t2 - t1, width: fw, height: fh };
+  app.lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
+  status();
+  lastPixels = pixels;
+  size = [fw, fh];
+  updateScale(app.view, canvas.clientHeight);
+  let drawn = 0;
+  for (let i = 0; i < pixels.length; i += 4) {
+    if (Math.abs(pixels[i] - BACKGROUND[0]) + Math.abs(pixels[i + 1] - BACKGROUND[1]) + Math.abs(pixels[i + 2] - BACKGROUND[2]) > 9) drawn++;
+  }
+  return drawn / (fw * fh);
+}
+
+let frameLoop: Promise<void> | null = null, dirty = false;
+/** Draw a new frame; resolves once a frame that shows the latest change is on the canvas
+ * (a request during a frame in flight is folded into one more frame after it). */
+export function requestFrame(): Promise<void> {
+  if (app.mode !== "3d" || !app.view) return Promise.resolve();
+  dirty = true;
+  if (frameLoop) return frameLoop;
+  frameLoop = (async () => {
+    try {
+      while (dirty) { dirty = false; await draw3d(); }
+    } finally { frameLoop = null; }
+  })();
+  return frameLoop;
+}
+
+
+let cursorBusy = false;
+/** The ground position under the cursor, in the status bar. */
+async function showCursor(x: number, y: number) {
+  if (cursorBusy || !app.view || app.mode !== "3d") return;
+  cursorBusy = true;
+  try {
+    const dpr = window.devicePixelRatio || 1;
+    const [w, h] = canvasPixels();
+    const c = await invoke<CursorDto | null>("cursor_position", { x: x * dpr, y: y * dpr, width: w, height: h, view: app.view });
+    $("cursor").textContent = c ? `${c.lon.toFixed(6)}°E ${c.lat.toFixed(6)}°N · ${c.crs} X ${c.x.toFixed(1)} Y ${c.y.toFixed(1)}` : "";
+  } finally { cursorBusy = false; }
+}
+
+/** Wire the camera to the mouse, wheel, touch-pad and keys; `onClick` gets a click (CSS pixels
+ * of the canvas) that did not drag. */
+export function initCamera(onClick: (x: number, y: number) => Promise<void>) {
+  window.addEventListener("resize", () => (app.mode === "3d" ? requestFrame() : render2d()));
+  canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+  // Keys drive the camera too: arrows pan, +/- zoom, Q/E turn, W/S tilt.
+  canvas.tabIndex = 0;
+  canvas.addEventListener("keydown", (e) => {
+    if (app.mode !== "3d" || !app.view) return;
+    const step = app.view.distance_m * 0.1, yaw = (app.view.yaw_deg * Math.PI) / 180;
+    const pan = (right: number, up: number) => {
+      app.view!.target[0] += right * Math.cos(yaw) * step - up * Math.sin(yaw) * step;
+      app.view!.target[2] += -right * Math.sin(yaw) * step - up * Math.cos(yaw) * step;
+    };
+    switch (e.key) {
+      case "ArrowLeft": pan(-1, 0); break;
+      case "ArrowRight": pan(1, 0); break;
+      case "ArrowUp": pan(0, 1); break;
+      case "ArrowDown": pan(0, -1); break;
+      case "+": case "=": app.view.distance_m = Math.max(app.view.distance_m / 1.2, 20); break;
+      case "-": app.view.distance_m = Math.min(app.view.distance_m * 1.2, 200000); break;
+      case "q": case "Q": if (!app.topDown) app.view.yaw_deg -= 5; break;
+      case "e": case "E": if (!app.topDown) app.view.yaw_deg += 5; break;
+      case "w": case "W": if (!app.topDown) app.view.pitch_deg = Math.min(app.view.pitch_deg + 3, 90); break;
+      case "s": case "S": if (!app.topDown) app.view.pitch_deg = Math.max(app.view.pitch_deg - 3, 5); break;
+      default: return;
+    }
+    e.preventDefault();
+    viewMoved(); measureViewMoved();
+    requestFrame();
+  });
+  // Wheel and touch-pad: zoom in proportion to the scroll (a mouse notch ≈ 1.2×, a touch-pad's
+  // many small deltas zoom smoothly; a pinch arrives as a wheel with ctrlKey, more sensitive);
+  // a sideways two-finger swipe turns the view.
+  canvas.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? 400 : 1;
+    const dy = e.deltaY * unit, dx = e.deltaX * unit;
+    const f = Math.exp(Math.max(-1, Math.min(1, dy * (e.ctrlKey ? 0.01 : 0.0018))));
+    if (app.mode === "3d" && app.view) {
+      app.view.distance_m = Math.min(Math.max(app.view.distance_m * f, 20), 200000);
+      if (!e.ctrlKey && !app.topDown && Math.abs(dx) > Math.abs(dy)) app.view.yaw_deg += dx * 0.2;
+      viewMoved(); measureViewMoved();
+      requestFrame();
+    } else { view2d.scale /= f; render2d(); }
+  }, { passive: false });
+  let drag: { x: number; y: number; pan: boolean; moved: number } | null = null;
+  canvas.addEventListener("mousedown", (e) => { drag = { x: e.clientX, y: e.clientY, pan: e.button === 2 || e.shiftKey, moved: 0 }; });
+  window.addEventListener("mouseup", async (e) => {
+    if (drag && drag.moved < 4 && app.mode === "3d") {
+      const r = canvas.getBoundingClientRect();
+      const [x, y] = [e.clientX - r.left, e.clientY - r.top];
+      drag = null;
+      await onClick(x, y);
+    }
+    drag = null;
+  });
+  $("view-top").addEventListener("click", () => setTopDown(!app.topDown));
+  canvas.addEventListener("mousemove", (e) => {
+    if (!drag) {
+      const r = canvas.getBoundingClientRect();
+      showCursor(e.clientX - r.left, e.clientY - r.top);
+      return;
+    }
+    const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+    drag.moved += Math.abs(dx) + Math.abs(dy);
+    drag.x = e.clientX; drag.y = e.clientY;
+    if (app.mode === "3d" && app.view) {
+      viewMoved();
+      measureViewMoved();
+      if (drag.pan || app.topDown) {
+        const mpp = (2 * app.view.distance_m * Math.tan((app.view.fov_deg * Math.PI) / 360)) / canvas.clientHeight;
+        const yaw = (app.view.yaw_deg * Math.PI) / 180;
+        // Screen right is (cos yaw, -sin yaw) in (x east, z south); screen up is its normal.
+        app.view.target[0] -= (dx * Math.cos(yaw) + dy * Math.sin(yaw)) * mpp;
+        app.view.target[2] -= (-dx * Math.sin(yaw) + dy * Math.cos(yaw)) * mpp;
+      } else {
+        app.view.yaw_deg -= dx * 0.3;
+        app.view.pitch_deg = Math.min(Math.max(app.view.pitch_deg + dy * 0.2, 5), 90);
+      }
+      requestFrame();
+    } else {
+      const k = Math.cos((view2d.cy * Math.PI) / 180);
+      view2d.cx -= dx / (view2d.scale * k);
+      view2d.cy += dy / view2d.scale;
+      render2d();
+    }
+  });
+}
+
+let setTopDownImpl: (on: boolean) => void = () => {};
+/** The top-down 2D app.mode on or off (back to the angles it was entered from). */
+export function setTopDown(on: boolean) { setTopDownImpl(on); }
