@@ -12,6 +12,7 @@ use jingwei_layers::{Crs, Workspace, WorkspaceLayer};
 use jingwei_scene::scene::Highlight;
 use jingwei_scene::view::View;
 use serde::Serialize;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::roles::{self, Field, Role};
@@ -410,6 +411,18 @@ pub struct IncidentDetailDto {
 }
 
 impl Session {
+    /// The road network of the workspace (built once per workspace).
+    pub fn road_graph(&self, ws: &Workspace) -> Result<Arc<RoadGraph>> {
+        let mut g = self.graph.lock()?;
+        if let Some(g) = g.as_ref() {
+            return Ok(g.clone());
+        }
+        let roads = roles::require(ws, Role::Roads)?;
+        let built = Arc::new(RoadGraph::from_layer(&roads.layer, SNAP_M)?);
+        *g = Some(built.clone());
+        Ok(built)
+    }
+
     /// Open incidents, newest first; they are marked on the map.
     pub fn incidents(&self) -> Result<Vec<Incident>> {
         self.with_workspace(|ws| {

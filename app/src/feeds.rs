@@ -5,7 +5,7 @@
 use geo::{Coord, Geometry, LineString, Point, Polygon};
 use jingwei_cases::incidents::Incident;
 use jingwei_feeds::client::{Feed, FeedConfig, Health, Outcome};
-use jingwei_feeds::server::{ServeOptions, ServerHandle, serve};
+use jingwei_feeds::server::{ServeOptions, serve};
 use jingwei_feeds::sta::{Threshold, Thresholds};
 use jingwei_feeds::{FeedFormat, ParseOptions};
 use serde::Serialize;
@@ -13,13 +13,7 @@ use std::path::PathBuf;
 
 use crate::emergency::{IncidentInput, circle, create_incident};
 use crate::error::{Error, Result};
-use crate::session::Session;
-
-/// The feeds of a session and the local server they come from.
-pub struct FeedsState {
-    _server: ServerHandle,
-    feeds: Vec<(String, Feed, Option<String>)>,
-}
+use crate::session::{FeedsState, Session};
 
 /// A feed as the panel shows it.
 #[derive(Debug, Clone, Serialize)]

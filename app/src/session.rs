@@ -21,7 +21,14 @@ use std::sync::{Arc, Mutex};
 use crate::data::{self, WorkspaceDto};
 use crate::error::{Error, Result};
 use crate::files;
-use crate::roles::{self, Role};
+use crate::roles;
+
+/// The command panel's feeds and the local replay server they come from.
+pub(crate) struct FeedsState {
+    pub(crate) _server: jingwei_feeds::server::ServerHandle,
+    /// Name, feed, when it last answered.
+    pub(crate) feeds: Vec<(String, jingwei_feeds::client::Feed, Option<String>)>,
+}
 
 /// Receives every new scene of the session (the app's renderer thread).
 pub type SceneSink = Box<dyn Fn(SceneData) + Send + Sync>;
@@ -93,7 +100,7 @@ pub struct Session {
     /// Whether the panels work on a drill copy.
     pub(crate) drill: AtomicBool,
     /// The live feeds of the command panel (started on first use).
-    pub(crate) feeds: tokio::sync::Mutex<Option<crate::feeds::FeedsState>>,
+    pub(crate) feeds: tokio::sync::Mutex<Option<FeedsState>>,
     scene_sink: Mutex<Option<SceneSink>>,
     /// Who acts (the audit trail's actor).
     actor: String,
@@ -627,18 +634,6 @@ impl Session {
                 .map(|c| c.path().display().to_string())
                 .unwrap_or_default(),
         })
-    }
-
-    /// The road network of the workspace (built once per workspace).
-    pub fn road_graph(&self, ws: &Workspace) -> Result<Arc<RoadGraph>> {
-        let mut g = self.graph.lock()?;
-        if let Some(g) = g.as_ref() {
-            return Ok(g.clone());
-        }
-        let roads = roles::require(ws, Role::Roads)?;
-        let built = Arc::new(RoadGraph::from_layer(&roads.layer, crate::emergency::SNAP_M)?);
-        *g = Some(built.clone());
-        Ok(built)
     }
 }
 

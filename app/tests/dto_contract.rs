@@ -114,6 +114,22 @@ fn the_pages_types_match_what_the_api_answers() {
         .block_on(s.poll_feeds())
         .unwrap();
     let folder = jingwei_layers::source::list_readable(demo.parent().unwrap()).unwrap();
+    // A report run with no case to draw (the renderer is never asked for a map).
+    struct NoDrawing;
+    impl jingwei_app::report::SiteMapRenderer for NoDrawing {
+        fn render_png(&mut self, _: &jingwei_scene::scene::SceneData, _: &jingwei_scene::view::View) -> jingwei_app::Result<Vec<u8>> {
+            panic!("no case matches: nothing to draw")
+        }
+    }
+    let closed = FilterDto {
+        status: Some("closed".into()),
+        ..FilterDto::default()
+    };
+    let reports = s
+        .write_case_reports(None, &closed, Some(&dir.path().join("reports")), &mut NoDrawing)
+        .unwrap();
+    assert_eq!((reports.cases, reports.with_map), (0, 0));
+    assert!(dir.path().join("reports/index.html").exists());
 
     let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
@@ -143,6 +159,7 @@ fn the_pages_types_match_what_the_api_answers() {
         ("Facility", first(to_value(&wide[0].facilities).unwrap())),
         ("Resource", first(to_value(&inc_detail.resources).unwrap())),
         ("IncidentDetailDto", to_value(&inc_detail).unwrap()),
+        ("ReportsDto", to_value(&reports).unwrap()),
         (
             "Page",
             to_value(s.attribute_page("buildings", TableQuery::default(), 0, 3).unwrap()).unwrap(),

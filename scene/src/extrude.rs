@@ -148,7 +148,7 @@ impl MeshData {
 }
 
 fn local(x: f64, y: f64, h: f64, origin: [f64; 2]) -> [f32; 3] {
-    let [lx, lz] = crate::view::LocalFrame::new(origin).to_local_f32(x, y);
+    let [lx, lz] = crate::local::LocalFrame::new(origin).to_local_f32(x, y);
     [lx, h as f32, lz]
 }
 

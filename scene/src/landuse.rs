@@ -13,7 +13,7 @@
 //! (a table quoting Appendix B, and a GIS style file of the 2023 classes); we could not read the
 //! standard's own text offline, so a planning bureau should check them against its copy.
 
-use crate::style::Rgba;
+use crate::colour::Rgba;
 
 /// (code, name, sRGB) of every class with a colour of its own.
 const COLOURED: &[(&str, &str, [u8; 3])] = &[

@@ -2,13 +2,13 @@
 //!
 //! Turns workspace layers into scene data that any renderer can draw, with no engine linked.
 //! Workspace coordinates are f64 metres of a Gauss-Krüger zone (x ≈ 500,000, y ≈ 3,400,000);
-//! everything here is made relative to the workspace origin through one [`view::LocalFrame`]
+//! everything here is made relative to the workspace origin through one [`local::LocalFrame`]
 //! *before* it becomes f32, so nothing jitters or tears at street level.
 //!
 //! - [`scene`]: layers → merged meshes per layer (fills, ribbons, markers, extruded buildings)
 //!   with styles from [`style`], and the highlight of a selection or a case.
-//! - [`view`]: the camera ([`view::View`]: framing, pixel rays, projection), the RGBA
-//!   [`view::Frame`] and the workspace ⇄ local conversion.
+//! - [`view`]: the camera ([`view::View`]: framing, pixel rays, projection) and the RGBA
+//!   [`view::Frame`]; [`local`]: the workspace ⇄ local conversion; [`colour`]: `Rgba`.
 //! - [`pick`]: the building a view ray hits first (roof or wall), in f64 workspace metres.
 //! - [`landuse`]: the national land-use classification (2023) and its planning colours (TD/T 1065-2021).
 //! - [`terrain`]: the ground from a DEM, and the map draped on it.
@@ -18,8 +18,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod colour;
 pub mod extrude;
 pub mod landuse;
+pub mod local;
 pub mod overlay;
 pub mod pick;
 pub mod scene;

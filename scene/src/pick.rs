@@ -50,7 +50,7 @@ pub fn pick_prism(
 ) -> Option<PrismHit> {
     let (o, d) = view.ray(px, py, width, height);
     // World coordinates: x east, y north, z up (local x, -z, y).
-    let frame = crate::view::LocalFrame::new(origin);
+    let frame = crate::local::LocalFrame::new(origin);
     let (ox, oy) = frame.to_world(f64::from(o.x), f64::from(o.z));
     let oz = f64::from(o.y);
     let (dx, dy, dz) = (f64::from(d.x), -f64::from(d.z), f64::from(d.y));

@@ -61,7 +61,7 @@ impl SceneData {
 }
 
 fn local(x: f64, y: f64, h: f32, origin: [f64; 2]) -> [f32; 3] {
-    let [lx, lz] = crate::view::LocalFrame::new(origin).to_local_f32(x, y);
+    let [lx, lz] = crate::local::LocalFrame::new(origin).to_local_f32(x, y);
     [lx, h, lz]
 }
 

@@ -16,7 +16,7 @@ const fn sym(shape: Shape, r: u8, g: u8, b: u8, size_px: f32) -> Symbol {
 }
 
 /// RGBA, sRGB components in 0–1.
-pub type Rgba = [f32; 4];
+pub use crate::colour::Rgba;
 
 const fn rgb(r: u8, g: u8, b: u8, a: f32) -> Rgba {
     [r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0, a]

@@ -166,7 +166,7 @@ pub fn build(terrain: &Terrain, extent: Option<[f64; 4]>, origin: [f64; 2]) -> O
         return None;
     }
     let sampler = terrain.sampler().ok()?;
-    let frame = crate::view::LocalFrame::new(origin);
+    let frame = crate::local::LocalFrame::new(origin);
     let (w, h) = (e[2] - e[0], e[3] - e[1]);
     let mut heights = vec![f64::NAN; GRID * GRID];
     for j in 0..GRID {

@@ -5,7 +5,7 @@ import { $, esc, errorText } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
 import { runJob } from "./job";
-import type { CaseDetailDto, CaseRow, SelectedDto, View } from "./types";
+import type { CaseDetailDto, CaseRow, ReportsDto, SelectedDto, View } from "./types";
 
 export type { View };
 
@@ -130,7 +130,7 @@ function renderDetail(d: CaseDetailDto) {
     `<div class="next"><input id="status-comment" placeholder="${esc(t("cases.comment"))}">${next}</div>` +
     `<div class="assign"><input id="assignee" value="${esc(d.assignee ?? "")}" placeholder="${esc(t("cases.assignee"))}"><button id="assign-btn" type="button">${esc(t("cases.assign"))}</button></div>` +
     `<div class="note"><textarea id="note-text" rows="2" placeholder="${esc(t("cases.note"))}"></textarea><button id="note-btn" type="button">${esc(t("cases.add_note"))}</button></div>` +
-    `<div class="attach"><input id="attach-file" type="file" accept="image/*,.pdf"></div>` +
+    `<div class="attach"><input id="attach-file" type="file" accept="image/*,.pdf"> <button id="report-btn" type="button">${esc(t("cases.report"))}</button></div>` +
     `<ul class="notes">${d.notes.map((n) => `<li><b>${esc(n.actor)}</b> ${esc(n.at.slice(0, 16).replace("T", " "))}：${esc(n.text)}</li>`).join("")}` +
     `${d.attachments.map((a) => `<li>📎 ${esc(a.name)}（${(a.size / 1024).toFixed(0)} KB）</li>`).join("")}</ul>` +
     `<details><summary>${esc(t("cases.audit"))}（${d.audit.length}）</summary><ul class="audit">${d.audit.map((a) =>
@@ -139,6 +139,7 @@ function renderDetail(d: CaseDetailDto) {
     (b as HTMLElement).onclick = () => setStatus(d.id, (b as HTMLElement).dataset.status!, ($("status-comment") as HTMLInputElement).value).catch((e) => say(errorText(e), true));
   });
   $("assign-btn").onclick = () => invoke<CaseDetailDto>("assign_case", { id: d.id, assignee: ($("assignee") as HTMLInputElement).value }).then(updated).catch((e) => say(errorText(e), true));
+  $("report-btn").onclick = () => printReport(d.id).catch((e) => say(errorText(e), true));
   $("note-btn").onclick = () => addNote(d.id, ($("note-text") as HTMLTextAreaElement).value).catch((e) => say(errorText(e), true));
   ($("attach-file") as HTMLInputElement).onchange = async (ev) => {
     const f = (ev.target as HTMLInputElement).files?.[0];
@@ -146,6 +147,13 @@ function renderDetail(d: CaseDetailDto) {
     const bytes = Array.from(new Uint8Array(await f.arrayBuffer()));
     await attach(d.id, f.name, bytes).catch((e) => say(errorText(e), true));
   };
+}
+
+/** Write the case's printable report (site map, evidence, notes, photos, audit trail). */
+export async function printReport(id: number): Promise<ReportsDto> {
+  const r = await runJob(t("cases.report"), () => invoke<ReportsDto>("case_report", { id }));
+  say(`${t("cases.report_done")} ${r.dir}`);
+  return r;
 }
 
 async function updated(d: CaseDetailDto) {

@@ -62,3 +62,5 @@ export interface Resource { type: string; name: string | null; fid: number; trav
 export interface IncidentDetailDto { incident: Incident; log: LogEntry[]; rings: Ring[]; resources: Resource[]; route_ms: number; view: View | null; drill: boolean }
 /** `jingwei_layers::table::Page` */
 export interface Page { total: number; fields: string[]; rows: [number, number, unknown[]][] }
+/** `jingwei_app::report::ReportsDto` */
+export interface ReportsDto { dir: string; cases: number; with_map: number }

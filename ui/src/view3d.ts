@@ -199,6 +199,15 @@ export function initCamera(onClick: (x: number, y: number) => Promise<void>) {
   });
 }
 
-let setTopDownImpl: (on: boolean) => void = () => {};
-/** The top-down 2D app.mode on or off (back to the angles it was entered from). */
-export function setTopDown(on: boolean) { setTopDownImpl(on); }
+/** The top-down 2D mode of the 3D view: straight down, north up; dragging pans, tilting is
+ * off. Leaving it restores the oblique angles it was entered from. */
+export function setTopDown(on: boolean) {
+  if (!app.view || on === app.topDown) return;
+  app.topDown = on;
+  if (on) { app.obliqueAngles = [app.view.pitch_deg, app.view.yaw_deg]; app.view.pitch_deg = 90; app.view.yaw_deg = 0; }
+  else { [app.view.pitch_deg, app.view.yaw_deg] = app.obliqueAngles; }
+  $("view-top").classList.toggle("on", on);
+  $("view-top").textContent = on ? t("view_3d") : t("view_2d");
+  viewMoved(); measureViewMoved();
+  requestFrame();
+}
