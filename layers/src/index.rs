@@ -5,7 +5,7 @@
 //! The envelopes are stored as f32 about a local origin (the first feature's centre), rounded
 //! outwards so that each contains its feature: half the memory of f64 boxes (20-byte entries,
 //! 48-byte nodes) and faster to build. Only candidates come from them; every answer is decided
-//! on the f64 geometry, and distance bounds allow for the rounding (see [`SpatialIndex::slack`]).
+//! on the f64 geometry, and distance bounds allow for the rounding (see `SpatialIndex::slack`).
 
 use geo::{BoundingRect, Distance, Euclidean, Geometry, Intersects, Point, Rect, coord};
 use rayon::prelude::*;

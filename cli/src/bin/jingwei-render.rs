@@ -3,6 +3,10 @@
 //! reports with their site maps. `jingwei render …` and `jingwei cases export --format report …`
 //! run it; it is a program of its own so that `jingwei`'s batch commands link no graphics stack.
 
+// Doc comments of the argument structs are the commands' --help text (`FILE[:LAYER]`, `[rest]`),
+// not links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 #[path = "../render.rs"]
 mod render;
 

@@ -2,6 +2,10 @@
 //! workloads (`bench-peer`, run by `../shared/bench` as `JINGWEI_BENCH="jingwei-tools
 //! bench-peer"`) and the generator of the demo city's synthetic layers (`generate-demo`).
 
+// Doc comments of the argument structs are the commands' --help text (`FILE[:LAYER]`, `[rest]`),
+// not links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 #[path = "../bench.rs"]
 mod bench;
 #[path = "../demo.rs"]
