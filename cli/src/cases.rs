@@ -2,7 +2,7 @@
 //! inspector's case operations for scripts and other systems; each change is one transaction.
 
 use anyhow::{Context, Result, bail};
-use jingwei_cases::{Case, CaseDetail, CaseStore, CsvOptions, Filter, Status, csv_string, geojson_value, rules_zh};
+use jingwei_cases::{Case, CaseDetail, CaseStore, CsvOptions, Status, csv_string, geojson_value, rules_zh};
 use jingwei_layers::{Crs, Layer, RepairMode, Transformer, Workspace};
 use serde_json::json;
 use std::io::Write;
@@ -11,6 +11,8 @@ use std::process::ExitCode;
 
 use jingwei_app::data::open_layer_spec;
 use jingwei_app::files;
+
+use crate::filter::FilterArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,46 +32,6 @@ pub(crate) struct Common {
     /// JSON output.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-#[derive(clap::Args, Clone, Default)]
-struct FilterArgs {
-    /// Only these statuses (comma-separated ids or Chinese names: pending,confirmed,… 待核查,…).
-    #[arg(long)]
-    status: Option<String>,
-    /// Only cases that broke this rule (no_permit, over_permit, in_control_zone, new_since_survey, grown_since_survey, manual).
-    #[arg(long)]
-    rule: Option<String>,
-    /// Only cases in a zone of this type (ecological_red_line, permanent_basic_farmland, …).
-    #[arg(long)]
-    zone_type: Option<String>,
-    /// Only cases assigned to this inspector.
-    #[arg(long)]
-    assignee: Option<String>,
-    /// Only cases of at least this priority.
-    #[arg(long)]
-    min_priority: Option<f64>,
-}
-
-impl FilterArgs {
-    fn filter(&self) -> Result<Filter> {
-        let statuses = match &self.status {
-            Some(s) => s
-                .split(',')
-                .map(|x| {
-                    Status::parse(x).with_context(|| format!("unknown status '{x}' (pending, confirmed, dismissed, rectifying, closed)"))
-                })
-                .collect::<Result<Vec<_>>>()?,
-            None => Vec::new(),
-        };
-        Ok(Filter {
-            statuses,
-            rule: self.rule.clone(),
-            zone_type: self.zone_type.clone(),
-            assignee: self.assignee.clone(),
-            min_priority: self.min_priority,
-        })
-    }
 }
 
 #[derive(clap::Subcommand)]

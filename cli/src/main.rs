@@ -8,7 +8,9 @@
 
 mod cases;
 mod emergency;
+mod exit;
 mod feeds;
+mod filter;
 mod incidents;
 mod info;
 mod query;
@@ -60,10 +62,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // A bug must still end in one readable line, not a backtrace.
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("jingwei: internal error (please report): {info}");
-    }));
+    exit::panic_hook("jingwei");
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(a) => info::run(a),
@@ -81,24 +80,7 @@ fn main() -> ExitCode {
         Command::Nearest(a) => emergency::nearest(a),
         Command::Impact(a) => emergency::run_impact(a),
     };
-    match result {
-        Ok(code) => code,
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            // The reader went away (`jingwei info … | head`): not an error.
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            // One line: the chain of causes, outermost first, no backtrace.
-            let msg: Vec<String> = e.chain().map(ToString::to_string).collect();
-            eprintln!("jingwei: {}", msg.join(": "));
-            ExitCode::FAILURE
-        }
-    }
+    exit::finish("jingwei", result)
 }
 
 /// A progress bar on stderr that draws only when stderr is a terminal.

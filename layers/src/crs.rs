@@ -379,7 +379,7 @@ impl Transformer {
     pub fn new(from: &Crs, to: &Crs) -> Result<Transformer> {
         // A CRS with a user-given shift goes through CGCS2000 by an explicit pipeline.
         if from.to_cgcs2000.is_some() || to.to_cgcs2000.is_some() {
-            let cgcs = Crs::from_epsg(EPSG_CGCS2000)?;
+            let cgcs = Crs::cgcs2000()?;
             let pipeline = |c: &Crs, reverse: bool| -> Result<Step> {
                 let def = c.pipeline_to_cgcs2000(reverse)?;
                 proj::Proj::new(&def).map(Step::Proj).map_err(|e| LayersError::Transform {

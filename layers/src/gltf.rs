@@ -11,7 +11,7 @@ use geo::{ConvexHull, Geometry, MultiPoint, Point};
 use serde_json::Value as J;
 
 use crate::cityjson::{CityLayer, Surfaces};
-use crate::crs::{self, Crs, Transformer};
+use crate::crs::{Crs, Transformer};
 use crate::error::{LayersError, Result};
 use crate::layer::Layer;
 use crate::value::{Column, FieldDef, FieldKind};
@@ -395,7 +395,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 /// Place a model: one feature (its name, file and triangle count) whose footprint is the hull
 /// of its triangles, with its triangles as surfaces, in the CRS `crs` (projected, metres).
 pub fn place(path: &Path, tris: &Triangles, at: &Placement, crs: &Crs) -> Result<CityLayer> {
-    let to = Transformer::new(&Crs::from_epsg(crs::EPSG_CGCS2000)?, crs)?;
+    let to = Transformer::new(&Crs::cgcs2000()?, crs)?;
     let (ox, oy) = to.transform(at.lon, at.lat)?;
     let (s, c) = at.heading_deg.to_radians().sin_cos();
     let world = |p: [f64; 3]| -> [f64; 3] {

@@ -7,7 +7,7 @@ use gdal::vector::{Layer as GdalLayer, LayerAccess, OGRFieldType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use serde::Serialize;
 
-use crate::crs::{self, Crs, Transformer};
+use crate::crs::{Crs, Transformer};
 use crate::encoding::{self, EncodingReport};
 use crate::error::{LayersError, Result};
 use crate::ffi;
@@ -413,7 +413,7 @@ fn tidy(msg: &str) -> String {
 }
 
 fn lonlat_extent(c: &Crs, e: [f64; 4]) -> Option<[f64; 4]> {
-    let to = Crs::from_epsg(crs::EPSG_CGCS2000).ok()?;
+    let to = Crs::cgcs2000().ok()?;
     let t = Transformer::new(c, &to).ok()?;
     // Sample the edges so that curved graticules are enclosed.
     let mut pts = Vec::new();

@@ -90,7 +90,7 @@ impl Workspace {
                 layer.name
             ))
         })?;
-        let t = Transformer::new(&crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?;
+        let t = Transformer::new(&crs, &Crs::cgcs2000()?)?;
         let (lon, lat) = t.transform((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0)?;
         Workspace::for_lonlat(lon, lat)
     }
@@ -138,7 +138,7 @@ impl Workspace {
             // A model with no placement of its own stands at the workspace's origin; alone, at
             // 0° E 0° N (in the UTM zone there), which only shows the model itself.
             let (lon, lat) = match ws.as_ref().filter(|w| !w.origin_xy[0].is_nan()) {
-                Some(w) => Transformer::new(&w.crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?.transform(w.origin_xy[0], w.origin_xy[1])?,
+                Some(w) => Transformer::new(&w.crs, &Crs::cgcs2000()?)?.transform(w.origin_xy[0], w.origin_xy[1])?,
                 None => (0.0, 0.0),
             };
             let at = crate::gltf::Placement {
@@ -236,7 +236,7 @@ impl Workspace {
         let dem = crate::dem::Dem::open(path)?;
         if ws.is_none() {
             let e = dem.extent();
-            let t = Transformer::new(&dem.crs, &Crs::from_epsg(crs::EPSG_CGCS2000)?)?;
+            let t = Transformer::new(&dem.crs, &Crs::cgcs2000()?)?;
             let (lon, lat) = t.transform((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0)?;
             *ws = Some(Workspace::for_lonlat(lon, lat)?);
         }

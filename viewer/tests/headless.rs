@@ -1,6 +1,7 @@
 //! The demo city rendered headless (software Vulkan): checks that fail for real faults.
 
 use jingwei_layers::{RepairMode, Workspace};
+use jingwei_scene::local::LocalFrame;
 use jingwei_scene::scene::build_scene;
 use jingwei_viewer::render::{Renderer, View};
 use std::path::Path;
@@ -258,7 +259,7 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
         .unwrap();
     let (_, top) = rule.heights(&b.layer, tallest);
     let c = geo::Centroid::centroid(b.layer.geometries[tallest].as_ref().unwrap()).unwrap();
-    let (lx, lz) = ((c.x() - ws.origin_xy[0]) as f32, -((c.y() - ws.origin_xy[1]) as f32));
+    let [lx, lz] = LocalFrame::new(ws.origin_xy).to_local_f32(c.x(), c.y());
     let view = jingwei_viewer::render::View {
         target: [lx, (top - 20.0) as f32, lz],
         distance_m: 600.0,
@@ -293,11 +294,8 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
     );
     // … and nothing lies between it and the camera: a ray to a point just before the hit, cast
     // from the same camera, would have stopped earlier if any prism were in the way.
-    let hit_local = [
-        (hit.point[0] - ws.origin_xy[0]) as f32,
-        hit.point[2] as f32,
-        -((hit.point[1] - ws.origin_xy[1]) as f32),
-    ];
+    let [hx, hz] = LocalFrame::new(ws.origin_xy).to_local_f32(hit.point[0], hit.point[1]);
+    let hit_local = [hx, hit.point[2] as f32, hz];
     let cam = view.pose().translation;
     let to_hit = (bevy::math::Vec3::from(hit_local) - cam).length();
     assert!(
@@ -307,7 +305,8 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
     );
     // The ground point of the same pixel lies elsewhere, outside the building picked.
     let [gx, gz] = view.ground_point((w / 2) as f32, (h / 2) as f32, w, h).unwrap();
-    let ground = geo::Point::new(ws.origin_xy[0] + f64::from(gx), ws.origin_xy[1] - f64::from(gz));
+    let (wx, wy) = LocalFrame::new(ws.origin_xy).to_world(f64::from(gx), f64::from(gz));
+    let ground = geo::Point::new(wx, wy);
     assert!(
         !geo::Contains::contains(g, &ground),
         "picking by ground point would have missed the building"
@@ -488,7 +487,7 @@ fn a_cityjson_model_stands_in_the_scene_with_pickable_buildings() {
     let row = 0usize;
     let tri = b.mesh.triangle_rows.iter().position(|r| *r == row as u32).unwrap();
     let p = b.mesh.positions[b.mesh.indices[tri * 3] as usize];
-    let (x, y) = (f64::from(p[0]) + ws.origin_xy[0], -f64::from(p[2]) + ws.origin_xy[1]);
+    let (x, y) = LocalFrame::new(ws.origin_xy).to_world(f64::from(p[0]), f64::from(p[2]));
     let hits = wl.index.at_point(&wl.layer.geometries, x, y, 0.5);
     assert!(hits.iter().any(|h| h.row == row), "{hits:?}");
 }
@@ -630,10 +629,13 @@ fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
         .unwrap();
     let g = b.layer.geometries[row].as_ref().unwrap();
     let c = geo::Centroid::centroid(g).unwrap();
-    let (lx, lz) = ((c.x() - ws.origin_xy[0]) as f32, -((c.y() - ws.origin_xy[1]) as f32));
+    let [lx, lz] = LocalFrame::new(ws.origin_xy).to_local_f32(c.x(), c.y());
     let (base, top) = rule.heights(&b.layer, row);
     let lift = geo::CoordsIter::coords_iter(g)
-        .map(|q| ground.y((q.x - ws.origin_xy[0]) as f32, -((q.y - ws.origin_xy[1]) as f32)))
+        .map(|q| {
+            let [qx, qz] = LocalFrame::new(ws.origin_xy).to_local_f32(q.x, q.y);
+            ground.y(qx, qz)
+        })
         .fold(f32::MAX, f32::min);
     assert!(
         lift > 100.0,
@@ -762,7 +764,8 @@ fn demo_city_land_use_shows_its_national_colours_where_nothing_covers_it() {
             continue;
         };
         let Some(p) = g.interior_point() else { continue };
-        let local = [(p.x() - ws.origin_xy[0]) as f32, 0.0, -((p.y() - ws.origin_xy[1]) as f32)];
+        let [px, pz] = LocalFrame::new(ws.origin_xy).to_local_f32(p.x(), p.y());
+        let local = [px, 0.0, pz];
         let Some([px, py]) = view.project(local, w, h) else { continue };
         if px < 1.0 || py < 1.0 || px >= (w - 1) as f32 || py >= (h - 1) as f32 {
             continue;

@@ -7,12 +7,15 @@
 // not links.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+#[path = "../exit.rs"]
+mod exit;
+#[path = "../filter.rs"]
+mod filter;
 #[path = "../render.rs"]
 mod render;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use jingwei_app::cases::FilterDto;
 use jingwei_app::report::{MAP_H, MAP_W, SiteMapRenderer, write_reports};
 use jingwei_cases::CaseStore;
 use jingwei_scene::scene::SceneData;
@@ -48,21 +51,8 @@ struct ReportArgs {
     /// The folder to write into.
     #[arg(long)]
     out: PathBuf,
-    /// Only these statuses (comma-separated).
-    #[arg(long)]
-    status: Option<String>,
-    /// Only cases that broke this rule.
-    #[arg(long)]
-    rule: Option<String>,
-    /// Only cases in a zone of this type.
-    #[arg(long)]
-    zone_type: Option<String>,
-    /// Only cases assigned to this inspector.
-    #[arg(long)]
-    assignee: Option<String>,
-    /// Only cases of at least this priority.
-    #[arg(long)]
-    min_priority: Option<f64>,
+    #[command(flatten)]
+    filter: filter::FilterArgs,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -87,14 +77,7 @@ impl SiteMapRenderer for Maps {
 
 fn report(a: ReportArgs) -> Result<ExitCode> {
     use std::io::Write;
-    let filter = FilterDto {
-        status: a.status,
-        rule: a.rule,
-        zone_type: a.zone_type,
-        assignee: a.assignee,
-        min_priority: a.min_priority,
-    }
-    .to_filter()?;
+    let filter = a.filter.filter()?;
     let store = CaseStore::open(&a.workspace)?;
     let done = write_reports(&store, &filter, &a.out, &mut Maps::default())?;
     let mut out = std::io::stdout().lock();
@@ -111,21 +94,12 @@ fn report(a: ReportArgs) -> Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("jingwei-render: internal error (please report): {info}");
-    }));
+    exit::panic_hook("jingwei-render");
     render::prepare_environment();
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let result = match Cli::parse().command {
         Command::Render(a) => render::run(a),
         Command::Report(a) => report(a),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            let msg: Vec<String> = e.chain().map(ToString::to_string).collect();
-            eprintln!("jingwei: {}", msg.join(": "));
-            ExitCode::FAILURE
-        }
-    }
+    // Errors read as the `jingwei` command's: that is the command the user typed.
+    exit::finish("jingwei", result)
 }

@@ -10,6 +10,8 @@
 mod bench;
 #[path = "../demo.rs"]
 mod demo;
+#[path = "../exit.rs"]
+mod exit;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,19 +36,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("jingwei-tools: internal error (please report): {info}");
-    }));
+    exit::panic_hook("jingwei-tools");
     let result = match Cli::parse().command {
         Command::BenchPeer(a) => bench::run(a),
         Command::GenerateDemo(a) => demo::run(a),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            let msg: Vec<String> = e.chain().map(ToString::to_string).collect();
-            eprintln!("jingwei-tools: {}", msg.join(": "));
-            ExitCode::FAILURE
-        }
-    }
+    exit::finish("jingwei-tools", result)
 }
