@@ -719,30 +719,3 @@ impl ZoneFields {
         }
     }
 }
-
-/// The inputs of [`detect`] for a workspace, with its roles and the usual field names; an
-/// error when a role names a layer the workspace does not have.
-pub fn workspace_inputs<'a>(ws: &'a jingwei_layers::Workspace, roles: &WorkspaceRoles) -> Result<Inputs<'a>, crate::AnalysisError> {
-    let layer = |id: &str| ws.layer(id).map(|l| &l.layer);
-    let b = layer(&roles.buildings).ok_or_else(|| crate::AnalysisError::NoLayer(roles.buildings.clone()))?;
-    if let Some(missing) = roles.permits.iter().chain(&roles.zones).find(|id| layer(id).is_none()) {
-        return Err(crate::AnalysisError::NoLayer(missing.clone()));
-    }
-    Ok(Inputs {
-        buildings: Buildings {
-            layer: b,
-            fields: BuildingFields::guess(b),
-        },
-        permits: roles.permits.as_deref().and_then(layer).map(|p| (p, PermitFields::guess(p))),
-        zones: roles
-            .zones
-            .iter()
-            .filter_map(|z| layer(z))
-            .map(|z| Zones {
-                layer: z,
-                fields: ZoneFields::guess(z),
-            })
-            .collect(),
-        previous: None,
-    })
-}

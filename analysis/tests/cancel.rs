@@ -1,7 +1,7 @@
 //! Running the rules is a long job: it reports progress up to its planned total and stops when
 //! cancelled, before it starts or in the middle, returning nothing half-made.
 
-use jingwei_analysis::violations::{Thresholds, WorkspaceRoles, detect, detect_job, workspace_inputs};
+use jingwei_analysis::violations::{BuildingFields, Buildings, Inputs, PermitFields, Thresholds, ZoneFields, Zones, detect, detect_job};
 use jingwei_layers::{Cancelled, Job, RepairMode, Workspace};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,12 +15,23 @@ fn detection_reports_progress_and_stops_when_cancelled() {
         RepairMode::Repair,
     )
     .unwrap();
-    let roles = WorkspaceRoles {
-        buildings: "buildings".into(),
-        permits: Some("permits".into()),
-        zones: vec!["control_zones".into(), "river_protection".into()],
+    let layer = |id: &str| &ws.layer(id).unwrap().layer;
+    let (b, p) = (layer("buildings"), layer("permits"));
+    let inputs = Inputs {
+        buildings: Buildings {
+            layer: b,
+            fields: BuildingFields::guess(b),
+        },
+        permits: Some((p, PermitFields::guess(p))),
+        zones: ["control_zones", "river_protection"]
+            .into_iter()
+            .map(|z| Zones {
+                layer: layer(z),
+                fields: ZoneFields::guess(layer(z)),
+            })
+            .collect(),
+        previous: None,
     };
-    let inputs = workspace_inputs(&ws, &roles).unwrap();
     let n = inputs.buildings.layer.len() as u64;
     let t = Thresholds::default();
 

@@ -124,6 +124,37 @@ pub fn stamp() -> String {
     jingwei_cases::now_utc().chars().filter(char::is_ascii_digit).take(14).collect()
 }
 
+/// One folder as the add-data dialog shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FolderDto {
+    /// The folder.
+    pub path: String,
+    /// Its parent, if any.
+    pub parent: Option<String>,
+    /// Sub-folders and the datasets the core reads.
+    pub entries: Vec<jingwei_layers::source::FolderEntry>,
+}
+
+/// The sub-folders and readable datasets of `path` (its folder when it is a file; the home
+/// folder when none is given).
+pub fn browse(path: Option<&str>) -> Result<FolderDto> {
+    let dir = path
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(home);
+    let dir = match dir.parent() {
+        Some(parent) if dir.is_file() => parent.to_path_buf(),
+        _ => dir,
+    };
+    let entries = jingwei_layers::source::list_readable(&dir)?;
+    Ok(FolderDto {
+        path: dir.display().to_string(),
+        parent: dir.parent().map(|p| p.display().to_string()),
+        entries,
+    })
+}
+
 /// Save a PNG the page composed (the map with title, legend, scale bar and north arrow) into
 /// the export folder; returns its path.
 pub fn save_png(bytes: &[u8]) -> Result<PathBuf> {

@@ -160,12 +160,12 @@ pub fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<Str
             h,
             "<tr><th>对应许可证</th><td>{} (重叠 {})</td></tr><tr><th>核定高度 / 层数 / 建筑面积</th><td>{} / {} / {}</td></tr>",
             esc(p.get("number").and_then(|v| v.as_str()).unwrap_or("—")),
-            num(&p["overlap_m2"], "m²"),
-            num(&p["approved_height_m"], "m"),
+            num(p.get("overlap_m2").unwrap_or(&serde_json::Value::Null), "m²"),
+            num(p.get("approved_height_m").unwrap_or(&serde_json::Value::Null), "m"),
             p.get("approved_floors")
                 .and_then(|v| v.as_i64())
                 .map_or("—".into(), |v| v.to_string()),
-            num(&p["approved_area_m2"], "m²")
+            num(p.get("approved_area_m2").unwrap_or(&serde_json::Value::Null), "m²")
         )?;
     }
     for (key, label, unit) in [

@@ -48,6 +48,23 @@ pub struct Pixel {
     pub view: View,
 }
 
+impl Pixel {
+    /// A pixel of a canvas of at least one pixel, at finite coordinates, seen through a view with
+    /// finite numbers.
+    pub fn is_valid(&self) -> bool {
+        let v = &self.view;
+        self.width > 0
+            && self.height > 0
+            && self.x.is_finite()
+            && self.y.is_finite()
+            && v.target.iter().all(|c| c.is_finite())
+            && [v.distance_m, v.pitch_deg, v.yaw_deg, v.fov_deg].iter().all(|c| c.is_finite())
+            && v.distance_m > 0.0
+            && v.fov_deg > 0.0
+            && v.fov_deg < 180.0
+    }
+}
+
 /// A canvas size, and the view it shows now (kept angles when a new view is framed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Canvas {
@@ -95,6 +112,8 @@ pub struct Session {
     extent: Mutex<Option<([f32; 4], f32)>>,
     /// The terrain of the scene last built: clicks and measurements find the ground on it.
     ground: Mutex<Option<Arc<Ground>>>,
+    /// Held while the demo opens, so that two first calls open it once.
+    opening: Mutex<()>,
     /// The long job under way; `cancel_job` stops it.
     job: Mutex<Job>,
     /// Whether the panels work on a drill copy.
@@ -128,6 +147,7 @@ impl Session {
             overlay: Mutex::new(BTreeMap::new()),
             extent: Mutex::new(None),
             ground: Mutex::new(None),
+            opening: Mutex::new(()),
             job: Mutex::new(Job::new()),
             drill: AtomicBool::new(false),
             feeds: tokio::sync::Mutex::new(None),
@@ -204,6 +224,9 @@ impl Session {
     /// The workspace point (CRS metres) under a pixel of the 3D view: on the terrain where the
     /// scene has one, else on flat ground; `None` above the horizon.
     pub fn ground_xy(&self, ws: &Workspace, p: &Pixel) -> Option<(f64, f64)> {
+        if !p.is_valid() {
+            return None;
+        }
         let [lx, lz] = p.view.terrain_point(p.x, p.y, p.width, p.height, self.ground().as_deref())?;
         Some(LocalFrame::new(ws.origin_xy).to_world(f64::from(lx), f64::from(lz)))
     }
@@ -221,14 +244,17 @@ impl Session {
         Ok(())
     }
 
+    /// Replace the open workspace (and with it the store's file, the caches, the highlight)
+    /// while holding the workspace: no use case sees half of the old one and half of the new.
     fn install(&self, ws: Workspace, origin: Origin, file: Option<PathBuf>) -> Result<WorkspaceDto> {
         jingwei_scene::style::check_workspace(&ws)?;
+        let mut guard = self.workspace.lock()?;
         self.reset()?;
         *self.workspace_file.lock()? = file;
         *self.origin.lock()? = origin;
         self.rebuild(&ws)?;
         let dto = data::describe(&ws);
-        *self.workspace.lock()? = Some(ws);
+        *guard = Some(ws);
         Ok(dto)
     }
 
@@ -238,18 +264,20 @@ impl Session {
         self.install(ws, Origin::Catalog(catalog.to_path_buf()), None)
     }
 
-    /// Use a workspace made elsewhere (the CLI's catalog and files).
-    pub fn open_workspace_value(&self, ws: Workspace, catalog: Option<PathBuf>) -> Result<WorkspaceDto> {
-        let origin = catalog.map_or(Origin::Files, Origin::Catalog);
-        self.install(ws, origin, None)
-    }
-
-    /// Open the demo city once; later calls describe what is open.
+    /// Open the demo city once; later calls (and calls while it opens) describe what is open.
     pub fn open_demo(&self) -> Result<WorkspaceDto> {
+        // One opening at a time: a second call waits for the first and finds it open.
+        let _opening = self.opening.lock()?;
         if let Some(ws) = self.workspace.lock()?.as_ref() {
             return Ok(data::describe(ws));
         }
         self.open_catalog(&files::demo_catalog())
+    }
+
+    /// Use a workspace made elsewhere (the CLI's catalog and files).
+    pub fn open_workspace_value(&self, ws: Workspace, catalog: Option<PathBuf>) -> Result<WorkspaceDto> {
+        let origin = catalog.map_or(Origin::Files, Origin::Catalog);
+        self.install(ws, origin, None)
     }
 
     /// Describe the open workspace.
@@ -491,6 +519,9 @@ impl Session {
     /// The height of the building under a pixel (the first prism the ray enters, on the
     /// terrain as drawn).
     pub fn measure_height(&self, p: &Pixel) -> Result<Option<HeightDto>> {
+        if !p.is_valid() {
+            return Ok(None);
+        }
         self.with_workspace(|ws| {
             let ground = self.ground();
             let mut best: Option<(f64, HeightDto)> = None;
@@ -544,19 +575,28 @@ impl Session {
 
     /// Save the workspace (layers, tree, the view given) into its workspace file, with its
     /// cases and incidents; `path` saves to another file, which becomes the workspace file.
+    /// The store is held for the whole save: no case or incident is written meanwhile (and so
+    /// none is lost when the finished copy replaces the file).
     pub fn save(&self, path: Option<&Path>, view: Option<View>) -> Result<PathBuf> {
         self.with_workspace(|ws| {
-            let current = self.store_path()?;
+            let mut store = self.store.lock()?;
+            let current = match store.as_ref() {
+                Some(s) => s.path().to_path_buf(),
+                None => self.workspace_file.lock()?.clone().unwrap_or_else(|| self.default_store.clone()),
+            };
             let target = path.map(Path::to_path_buf).unwrap_or_else(|| current.clone());
             if target != current && current.exists() && !target.exists() {
-                // Saving as: the cases and incidents come along.
+                // Saving as: the cases and incidents come along (no transaction is open: every
+                // write happens under the lock held here).
                 std::fs::copy(&current, &target).map_err(|e| Error::io(&target, e))?;
             }
-            // The save renames a finished copy over the file: close the store first.
-            *self.store.lock()? = None;
+            // The save renames a finished copy over the file: close the store first; the next
+            // use opens the saved file.
+            *store = None;
             let view = view.map(|v| serde_json::to_value(v).unwrap_or_default());
             jingwei_layers::saved::save_workspace(ws, &target, view)?;
             *self.workspace_file.lock()? = Some(target.clone());
+            drop(store);
             files::remember(&target);
             Ok(target)
         })
@@ -578,21 +618,21 @@ impl Session {
     // ---- the store ------------------------------------------------------------------------
 
     /// Run `f` on the session's case and incident store (opened, or created in the workspace
-    /// CRS, on first use). Not for use while holding the workspace: see
-    /// [`Session::with_store_in`].
+    /// CRS, on first use), holding the workspace meanwhile — locks are always taken workspace
+    /// first, then store, so opening another workspace never interleaves with a store write.
+    /// Not for use while holding the workspace: see [`Session::with_store_in`].
     pub fn with_store<T>(&self, f: impl FnOnce(&mut CaseStore) -> Result<T>) -> Result<T> {
-        // Locks are always taken workspace first, then store.
-        let crs = self.with_workspace(|ws| Ok(ws.crs.clone()))?;
-        self.store_for(&crs, f)
+        self.with_workspace(|ws| self.with_store_in(ws, f))
     }
 
     /// [`Session::with_store`] for a use case that holds the workspace `ws`.
     pub fn with_store_in<T>(&self, ws: &Workspace, f: impl FnOnce(&mut CaseStore) -> Result<T>) -> Result<T> {
-        self.store_for(&ws.crs, f)
+        let mut guard = self.store.lock()?;
+        f(self.open_store(&mut guard, &ws.crs)?)
     }
 
-    fn store_for<T>(&self, crs: &jingwei_layers::Crs, f: impl FnOnce(&mut CaseStore) -> Result<T>) -> Result<T> {
-        let mut guard = self.store.lock()?;
+    /// The store in `guard`, opened (or created in `crs`) when it is not open yet.
+    fn open_store<'a>(&self, guard: &'a mut Option<CaseStore>, crs: &jingwei_layers::Crs) -> Result<&'a mut CaseStore> {
         if guard.is_none() {
             let path = self.workspace_file.lock()?.clone().unwrap_or_else(|| self.default_store.clone());
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -600,15 +640,18 @@ impl Session {
             }
             *guard = Some(CaseStore::open_or_create(&path, crs)?);
         }
-        f(guard.as_mut().ok_or(Error::Poisoned)?)
+        guard.as_mut().ok_or(Error::Poisoned)
     }
 
     /// Start a drill: from now on the panels work on a marked copy of the store (a no-op
     /// during a drill).
     pub fn drill_start(&self) -> Result<DrillDto> {
-        self.with_store(|_| Ok(()))?;
+        self.with_workspace(|ws| self.drill_start_in(ws))
+    }
+
+    fn drill_start_in(&self, ws: &Workspace) -> Result<DrillDto> {
         let mut guard = self.store.lock()?;
-        let real = guard.as_ref().ok_or(Error::Poisoned)?;
+        let real = self.open_store(&mut guard, &ws.crs)?;
         if real.is_drill()? {
             return Ok(DrillDto {
                 drill: true,
@@ -702,7 +745,7 @@ pub struct SearchHit {
 pub fn search(ws: &Workspace, query: &str, limit: usize) -> Vec<SearchHit> {
     let q = query.trim().to_lowercase();
     let mut out = Vec::new();
-    if q.is_empty() {
+    if q.is_empty() || limit == 0 {
         return out;
     }
     for wl in ws.layers.iter().rev() {

@@ -85,6 +85,15 @@ fn every_use_case_on_the_demo_city() {
     let h = s.measure_height(&centre(above)).unwrap().expect("the ray meets the tower");
     // (OSM maps the tower twice: its building outline and a part of it, both 632 m.)
     assert!((h.height_m - 632.0).abs() < 1.0 && (h.hit_z_m - 632.0).abs() < 1.0, "{h:?}");
+    // Bad pixels and limits are answered, not panicked on.
+    assert!(s.search("上海中心", Some(0)).unwrap().is_empty());
+    let zero = Pixel { width: 0, ..centre(view) };
+    assert!(s.identify(&zero).unwrap().is_empty() && s.measure_height(&zero).unwrap().is_none());
+    let nan = Pixel {
+        x: f32::NAN,
+        ..centre(view)
+    };
+    assert!(s.cursor_position(&nan).unwrap().is_none());
     let cursor = s.cursor_position(&centre(view)).unwrap().unwrap();
     assert!(
         (121.49..121.52).contains(&cursor.lon) && (31.22..31.25).contains(&cursor.lat),
@@ -221,8 +230,11 @@ fn every_use_case_on_the_demo_city() {
     let d = s.assign_case(&top.id.to_string(), " 张三 ").unwrap();
     assert_eq!(d.detail.case.assignee.as_deref(), Some("张三"));
     assert!(s.add_case_note(&top.id.to_string(), "   ").is_err());
+    // A blank comment adds no note (the store's rule, whichever door).
+    let d = s.set_case_status(&top.id.to_string(), "rectifying", Some("  ")).unwrap();
+    assert_eq!(d.detail.notes.len(), 1, "only the first comment");
     let d = s.add_case_note(&top.id.to_string(), "已拍照").unwrap();
-    assert_eq!(d.detail.notes.len(), 2, "the comment and the note");
+    assert_eq!(d.detail.notes.len(), 2, "the first comment and the note");
     let d = s
         .attach_case_file(&top.id.to_string(), "photo.jpg", &[0xff, 0xd8, 0xff, 0xe0])
         .unwrap();

@@ -667,6 +667,8 @@ impl CaseStore {
     /// Move a case to a new status (checked against the loop), with an optional comment kept
     /// as a note; one transaction.
     pub fn set_status(&mut self, key: &str, to: Status, comment: Option<&str>, actor: &str) -> Result<Case> {
+        // A blank comment is no comment (no empty note in the record).
+        let comment = comment.filter(|c| !c.trim().is_empty());
         let case = self.case(key)?;
         if !case.status.next().contains(&to) {
             return Err(CaseError::Transition {

@@ -155,13 +155,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
             polls,
             json,
         } => {
-            if !(interval > 0.0 && timeout > 0.0) {
-                bail!("--interval and --timeout must be above 0 seconds");
-            }
+            let seconds = |v: f64, name: &str| -> Result<Duration> {
+                Duration::try_from_secs_f64(v)
+                    .ok()
+                    .filter(|d| !d.is_zero() && *d <= Duration::from_secs(7 * 86_400))
+                    .with_context(|| format!("{name} {v}: give seconds above 0 and at most a week"))
+            };
             let cfg = FeedConfig {
                 format: format_of(&format)?,
-                interval: Duration::from_secs_f64(interval),
-                timeout: Duration::from_secs_f64(timeout),
+                interval: seconds(interval, "--interval")?,
+                timeout: seconds(timeout, "--timeout")?,
                 retries,
                 stale_after: stale_after.max(1),
                 parse: options(&threshold)?,

@@ -24,9 +24,9 @@ pub struct Args {
     /// Seven-parameter shift of the target CRS.
     #[arg(long, value_name = "DX,DY,DZ,RX,RY,RZ,DS", allow_hyphen_values = true)]
     to_towgs84: Option<String>,
-    /// Decimals in the output (default: 4 for metres, 9 for degrees).
-    #[arg(long)]
-    precision: Option<usize>,
+    /// Decimals in the output (default: 4 for metres, 9 for degrees; at most 17).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=17))]
+    precision: Option<u8>,
 }
 
 pub(crate) fn seven(s: &str) -> Result<[f64; 7]> {
@@ -52,7 +52,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let t = Transformer::new(&from, &to)?;
     let swap_in = a.authority_order && from.authority_north_first;
     let swap_out = a.authority_order && to.authority_north_first;
-    let decimals = a.precision.unwrap_or(if to.is_geographic() { 9 } else { 4 });
+    let decimals = usize::from(a.precision.unwrap_or(if to.is_geographic() { 9 } else { 4 }));
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -300,7 +300,9 @@ impl SpatialIndex {
             return Vec::new();
         }
         let p = Point::new(x, y);
-        let mut best: BinaryHeap<ByDist> = BinaryHeap::with_capacity(k + 1);
+        // No more than the layer holds (a user may ask for "all" with a huge k).
+        let k = k.min(geometries.len());
+        let mut best: BinaryHeap<ByDist> = BinaryHeap::with_capacity(k.saturating_add(1));
         // Merge the trees' envelope-ordered streams into one, nearest envelope first.
         let mut streams: Vec<_> = self
             .trees

@@ -3,6 +3,7 @@
 //! (`jingwei_app`) and returns its typed result; errors reach the page as `{kind, message}`.
 
 use jingwei_app::data::WorkspaceDto;
+use jingwei_app::files::FolderDto;
 use jingwei_app::session::{Canvas, CursorDto, HeightDto, Identified, OpenedDto, Pixel, SearchHit};
 use jingwei_app::{Error, Result};
 use jingwei_layers::table::{Page, TableQuery};
@@ -191,31 +192,8 @@ pub fn cancel_job(state: S<'_>) -> Result<()> {
     state.session.cancel_job()
 }
 
-/// One folder as the add-data file dialog shows it.
-#[derive(serde::Serialize)]
-pub struct FolderDto {
-    path: String,
-    parent: Option<String>,
-    entries: Vec<jingwei_layers::source::FolderEntry>,
-}
-
-/// The add-data dialog: the sub-folders and readable datasets of `path` (its folder when it
-/// is a file; the home folder when none is given).
+/// The add-data dialog: the sub-folders and readable datasets of `path`.
 #[tauri::command]
 pub fn browse_folder(path: Option<String>) -> Result<FolderDto> {
-    let dir = path
-        .filter(|p| !p.trim().is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("/"));
-    let dir = match dir.parent() {
-        Some(parent) if dir.is_file() => parent.to_path_buf(),
-        _ => dir,
-    };
-    let entries = jingwei_layers::source::list_readable(&dir)?;
-    Ok(FolderDto {
-        path: dir.display().to_string(),
-        parent: dir.parent().map(|p| p.display().to_string()),
-        entries,
-    })
+    jingwei_app::files::browse(path.as_deref())
 }
