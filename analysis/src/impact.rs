@@ -94,7 +94,7 @@ pub struct FacilitiesIn<'a> {
 }
 
 /// A critical facility reached.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Facility {
     /// Layer name.
     pub layer: String,
@@ -111,7 +111,7 @@ pub struct Facility {
 }
 
 /// What one ring reaches (everything within its distance, inner rings included).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Ring {
     /// Distance (m); 0 for the incident's own area.
     pub radius_m: f64,

@@ -14,7 +14,7 @@ use crate::roles::{self, Role};
 use crate::session::{Canvas, Pixel, Session, fly_to};
 
 /// A case as the list shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CaseRow {
     /// Store id.
     pub id: i64,
@@ -105,7 +105,7 @@ impl FilterDto {
 }
 
 /// A case with its evidence, notes, attachments, audit trail and the statuses it may move to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CaseDetailDto {
     /// The case and its records.
     #[serde(flatten)]
@@ -130,7 +130,7 @@ impl From<CaseDetail> for CaseDetailDto {
 }
 
 /// A selected case and the view flown to it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SelectedDto {
     /// The case.
     pub detail: CaseDetailDto,

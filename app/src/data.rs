@@ -93,7 +93,7 @@ pub fn parse_xy(s: &str) -> Result<(f64, f64)> {
 }
 
 /// A layer as the layer tree shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct LayerDto {
     /// Layer id.
     pub id: String,
@@ -122,7 +122,7 @@ pub struct LayerDto {
 }
 
 /// The workspace as the page shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct WorkspaceDto {
     /// The workspace CRS, e.g. `EPSG:4549`.
     pub crs: String,

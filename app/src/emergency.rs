@@ -103,7 +103,7 @@ pub fn impact(ws: &Workspace, at: &Geometry, rings_m: &[f64], buildings: Option<
 }
 
 /// A resource found for an incident.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Resource {
     /// Its type (fire station, hospital, shelter, …).
     #[serde(rename = "type")]
@@ -212,7 +212,7 @@ pub fn nearest_by_road(
 }
 
 /// A shelter's share of an allocation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ShelterUse {
     /// Feature id.
     pub fid: i64,
@@ -225,7 +225,7 @@ pub struct ShelterUse {
 }
 
 /// People of the affected buildings placed in shelters within a travel-time limit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AllocationDto {
     /// The limit (minutes).
     pub limit_min: f64,
@@ -392,7 +392,7 @@ pub fn create_incident(store: &mut CaseStore, input: &IncidentInput, actor: &str
 }
 
 /// A selected incident: what it reaches, the nearest resources by road, its log and the view.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct IncidentDetailDto {
     /// The incident.
     pub incident: Incident,

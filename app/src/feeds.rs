@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::session::{FeedsState, Session};
 
 /// A feed as the panel shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct FeedDto {
     /// Its place in the list (what [`Session::incident_from_event`] takes).
     pub index: usize,
@@ -35,7 +35,7 @@ pub struct FeedDto {
 }
 
 /// An event as the panel shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct EventDto {
     /// Id.
     pub id: String,

@@ -125,7 +125,7 @@ pub fn stamp() -> String {
 }
 
 /// One folder as the add-data dialog shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
 pub struct FolderDto {
     /// The folder.
     pub path: String,

@@ -258,9 +258,10 @@ pub fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<Str
 }
 
 /// What a report run wrote.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
 pub struct ReportsDto {
     /// The folder.
+    #[ts(type = "string")]
     pub dir: PathBuf,
     /// Cases written.
     pub cases: usize,

@@ -681,13 +681,14 @@ impl Session {
 }
 
 /// What was clicked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Identified {
     /// The layer's title.
     pub layer: String,
     /// Feature id.
     pub fid: i64,
     /// Attributes, labelled `alias（name）` where the source gives an alias.
+    #[ts(type = "Record<string, unknown>")]
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -726,7 +727,7 @@ pub fn identify_at(ws: &Workspace, x: f64, y: f64, tolerance_m: f64) -> Vec<Iden
 }
 
 /// A search hit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SearchHit {
     /// Layer id.
     pub layer_id: String,
@@ -778,7 +779,7 @@ pub fn search(ws: &Workspace, query: &str, limit: usize) -> Vec<SearchHit> {
 }
 
 /// Where the cursor is: CGCS2000 lon/lat and workspace x/y (Gauss-Krüger metres).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CursorDto {
     /// Longitude (CGCS2000).
     pub lon: f64,
@@ -793,7 +794,7 @@ pub struct CursorDto {
 }
 
 /// A building's height, measured where the view ray hits it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct HeightDto {
     /// Layer title.
     pub layer: String,
@@ -812,7 +813,7 @@ pub struct HeightDto {
 }
 
 /// An opened workspace: its description and saved view.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct OpenedDto {
     /// The layer tree.
     pub workspace: WorkspaceDto,
@@ -823,7 +824,7 @@ pub struct OpenedDto {
 }
 
 /// Drill mode: whether it is on, and the file the drill writes to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DrillDto {
     /// On.
     pub drill: bool,

@@ -192,7 +192,7 @@ pub fn store_findings(
 }
 
 /// What a rules run in the session did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DetectionDto {
     /// Buildings checked.
     pub buildings: usize,

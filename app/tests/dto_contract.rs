@@ -1,6 +1,7 @@
-//! The page's types (`ui/src/types.ts`) against what the application API really answers: each
-//! interface's fields must be keys of the JSON its Rust type serialises to, taken from real use
-//! cases on the demo city. A field renamed in Rust fails here, not in a user's hands.
+//! The page's types (`ui/src/api.gen.ts`, generated from the Rust types by ts-rs) against what
+//! the application API really answers: each object type's fields must be keys of the JSON its
+//! Rust type serialises to, taken from real use cases on the demo city — so the generator's
+//! reading of the serde attributes (skip, flatten, rename) is checked too.
 
 use jingwei_analysis::violations::Thresholds;
 use jingwei_app::Session;
@@ -12,13 +13,31 @@ use serde_json::{Value, to_value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// `export interface Name { field: type; … }` → field names, from the TypeScript source.
-fn interfaces(ts: &str) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
+/// Block comments out of TypeScript source.
+fn strip_comments(ts: &str) -> String {
+    let mut out = String::new();
     let mut rest = ts;
-    while let Some(i) = rest.find("export interface ") {
-        rest = &rest[i + "export interface ".len()..];
+    while let Some(i) = rest.find("/*") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].find("*/").map_or("", |j| &rest[i + j + 2..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `export type Name = { field: type, … }` → field names, from the TypeScript source (union
+/// types are passed over).
+fn interfaces(ts: &str) -> BTreeMap<String, Vec<String>> {
+    let ts = strip_comments(ts);
+    let mut out = BTreeMap::new();
+    let mut rest = ts.as_str();
+    while let Some(i) = rest.find("export type ") {
+        rest = &rest[i + "export type ".len()..];
         let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let after = rest[name.len()..].trim_start().trim_start_matches('=').trim_start();
+        if !after.starts_with('{') {
+            continue;
+        }
         let open = rest.find('{').unwrap();
         let (mut depth, mut end) = (0i32, open);
         for (j, c) in rest[open..].char_indices() {
@@ -64,7 +83,7 @@ fn interfaces(ts: &str) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn the_pages_types_match_what_the_api_answers() {
-    let ts = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/types.ts")).unwrap();
+    let ts = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/api.gen.ts")).unwrap();
     let declared = interfaces(&ts);
     assert!(declared["LayerDto"].contains(&"geometry_type".to_string()), "{declared:?}");
 
@@ -91,7 +110,7 @@ fn the_pages_types_match_what_the_api_answers() {
         height: 600,
         view,
     };
-    let (_, _) = s.run_violations(&Thresholds::default(), &Job::new()).unwrap();
+    let (_, run) = s.run_violations(&Thresholds::default(), &Job::new()).unwrap();
     let cases = s.list_cases(&FilterDto::default()).unwrap();
     let key = cases[0].id.to_string();
     s.add_case_note(&key, "核查").unwrap();
@@ -147,9 +166,9 @@ fn the_pages_types_match_what_the_api_answers() {
         ("FolderEntry", first(to_value(&folder).unwrap())),
         ("CaseRow", to_value(&cases[0]).unwrap()),
         ("CaseDetailDto", to_value(&detail).unwrap()),
-        ("CaseNote", first(to_value(&detail.detail.notes).unwrap())),
-        ("CaseAttachment", first(to_value(&detail.detail.attachments).unwrap())),
-        ("CaseAudit", first(to_value(&detail.detail.audit).unwrap())),
+        ("Note", first(to_value(&detail.detail.notes).unwrap())),
+        ("Attachment", first(to_value(&detail.detail.attachments).unwrap())),
+        ("AuditEntry", first(to_value(&detail.detail.audit).unwrap())),
         ("SelectedDto", to_value(s.select_case(&key, canvas).unwrap()).unwrap()),
         ("FeedDto", to_value(&feeds[0]).unwrap()),
         ("EventDto", first(to_value(&feeds[0].events).unwrap())),
@@ -160,23 +179,46 @@ fn the_pages_types_match_what_the_api_answers() {
         ("Resource", first(to_value(&inc_detail.resources).unwrap())),
         ("IncidentDetailDto", to_value(&inc_detail).unwrap()),
         ("ReportsDto", to_value(&reports).unwrap()),
+        ("Case", to_value(&detail.detail.case).unwrap()),
+        ("CaseDetail", to_value(&detail.detail).unwrap()),
+        ("DrillDto", to_value(s.drill_state().unwrap()).unwrap()),
+        (
+            "FolderDto",
+            to_value(jingwei_app::files::browse(demo.parent().and_then(Path::to_str)).unwrap()).unwrap(),
+        ),
+        ("DetectionDto", to_value(&run).unwrap()),
         (
             "Page",
             to_value(s.attribute_page("buildings", TableQuery::default(), 0, 3).unwrap()).unwrap(),
         ),
     ]);
-    for (name, fields) in &declared {
+    // What the page reads must have a sample; the CLI's allocation types may go without.
+    for name in ["ShelterUse", "AllocationDto"] {
+        assert!(declared.contains_key(name), "{name}");
+    }
+    for (name, fields) in declared
+        .iter()
+        .filter(|(n, _)| !["ShelterUse", "AllocationDto"].contains(&n.as_str()))
+    {
         let sample = samples
             .get(name.as_str())
-            .unwrap_or_else(|| panic!("ui/src/types.ts declares {name}, which this test has no sample of: add one"));
+            .unwrap_or_else(|| panic!("ui/src/api.gen.ts declares {name}, which this test has no sample of: add one"));
         let obj = sample
             .as_object()
             .unwrap_or_else(|| panic!("{name}: the API answered {sample} (no object to check)"));
+        assert!(!fields.is_empty(), "{name}: no fields parsed");
         for f in fields {
             assert!(
                 obj.contains_key(f),
-                "ui/src/types.ts: {name}.{f} is not in what the API answers (keys: {:?})",
+                "ui/src/api.gen.ts: {name}.{f} is not in what the API answers (keys: {:?})",
                 obj.keys().collect::<Vec<_>>()
+            );
+        }
+        // And the other way: nothing the API answers is missing from the generated type.
+        for k in obj.keys() {
+            assert!(
+                fields.contains(k),
+                "{name}: the API answers `{k}`, which api.gen.ts does not declare"
             );
         }
     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Status of an incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {
     /// 处置中.
@@ -48,7 +48,7 @@ impl IncidentStatus {
 }
 
 /// An incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Incident {
     /// Row id.
     pub id: i64,
@@ -82,7 +82,7 @@ pub struct Incident {
 }
 
 /// One entry of an incident's action log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct LogEntry {
     /// Row id.
     pub id: i64,

@@ -95,7 +95,7 @@ pub fn now_utc() -> String {
 pub type Result<T> = std::result::Result<T, CaseError>;
 
 /// The status of a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// 待核查: found, not yet checked on site.
@@ -170,7 +170,7 @@ impl Status {
 }
 
 /// One case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Case {
     /// Row id (the feature id in the GeoPackage).
     pub id: i64,
@@ -193,6 +193,7 @@ pub struct Case {
     /// Assigned inspector.
     pub assignee: Option<String>,
     /// Evidence numbers (the finding's evidence as JSON).
+    #[ts(type = "any")]
     pub evidence: serde_json::Value,
     /// Created, ISO 8601 UTC.
     pub created_at: String,
@@ -235,7 +236,7 @@ impl Case {
 }
 
 /// A note on a case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Note {
     /// Row id.
     pub id: i64,
@@ -248,7 +249,7 @@ pub struct Note {
 }
 
 /// An attachment (photo, document) of a case, without its bytes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Attachment {
     /// Row id.
     pub id: i64,
@@ -265,7 +266,7 @@ pub struct Attachment {
 }
 
 /// One entry of the audit trail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct AuditEntry {
     /// Row id (increasing).
     pub id: i64,
@@ -286,7 +287,7 @@ pub struct AuditEntry {
 }
 
 /// A case with everything attached to it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CaseDetail {
     /// The case.
     #[serde(flatten)]

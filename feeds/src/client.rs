@@ -49,7 +49,7 @@ impl FeedConfig {
 }
 
 /// The health of a feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// The last poll (or one of the last `stale_after`) succeeded.

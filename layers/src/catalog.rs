@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{LayersError, Result};
 
 /// Catalog groups, in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
     /// 现状 — status quo (survey, OSM, buildings as built).

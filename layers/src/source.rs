@@ -510,7 +510,7 @@ pub const READABLE_EXTENSIONS: &[&str] = &[
 ];
 
 /// One entry of a folder as a file dialog shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct FolderEntry {
     /// File or folder name.
     pub name: String,

@@ -20,13 +20,14 @@ pub struct TableQuery {
 }
 
 /// One page of rows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Page {
     /// Rows matching the filter.
     pub total: usize,
     /// Field names.
     pub fields: Vec<String>,
     /// Rows of the page: (row, fid, values).
+    #[ts(type = "Array<[number, number, Array<unknown>]>")]
     pub rows: Vec<(usize, i64, Vec<Value>)>,
 }
 

@@ -18,7 +18,7 @@ pub struct Pose {
 
 /// Where the camera is: orbiting `target` (local metres, y up) at `distance_m`, `pitch_deg`
 /// above the horizon, looking from `yaw_deg` (0 = from the south, 90 = from the east).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct View {
     /// Point looked at.
     pub target: [f32; 3],

@@ -114,7 +114,7 @@ export async function selectIncident(id: number): Promise<IncidentDetailDto> {
 function renderDetail(d: IncidentDetailDto) {
   const rings = d.rings.map((r) => `<tr><td>≤ ${r.radius_m.toFixed(0)} m</td><td>${r.buildings}</td><td>${Math.round(r.population)}</td>` +
     `<td>${r.facilities.slice(0, 3).map((f) => esc(`${t(`fac.${f.class}`)} ${f.name ?? f.kind} ${f.distance_m.toFixed(0)} m`)).join("<br>")}</td></tr>`).join("");
-  const res = d.resources.map((r) => `<tr><td>${esc(t(`res.${r.type}`))}</td><td>${esc(r.name ?? "#" + r.fid)}</td><td>${(r.travel_s / 60).toFixed(1)} min</td><td>${(r.route_m / 1000).toFixed(2)} km</td></tr>`).join("");
+  const res = d.resources.map((r) => `<tr><td>${esc(t(`res.${r.type}`))}</td><td>${esc(r.name ?? "#" + r.fid)}</td><td>${((r.travel_s ?? 0) / 60).toFixed(1)} min</td><td>${((r.route_m ?? 0) / 1000).toFixed(2)} km</td></tr>`).join("");
   const next = ["active", "contained", "closed"].filter((s) => s !== d.incident.status)
     .map((s) => `<button type="button" data-istatus="${s}">→ ${esc(t(`istatus.${s}`))}</button>`).join("");
   $("incident-detail").innerHTML =
@@ -187,7 +187,7 @@ export async function commandSmoke(redShare: () => number): Promise<Record<strin
   const drillIncidents = await refreshIncidents();
   return {
     feeds: f.map((x) => ({ health: x.health, events: x.events.length })), incident: inc.incident_no, kind: inc.kind,
-    rings: d.rings.map((r) => r.buildings), rings_after: resized.rings.map((r) => r.radius_m), resources: d.resources.length, routed: d.resources.every((r) => r.travel_s > 0),
+    rings: d.rings.map((r) => r.buildings), rings_after: resized.rings.map((r) => r.radius_m), resources: d.resources.length, routed: d.resources.every((r) => (r.travel_s ?? 0) > 0),
     route_ms: d.route_ms, red_before: before, drill: drill.drill, drill_store: drill.store, drill_incident: inDrill.incident_no, drill_resources: drillResources,
     drill_incidents: drillIncidents.length,
   };

@@ -1,0 +1,943 @@
+// Generated from the Rust types of the application API by app/tests/ts_types.rs (ts-rs).
+// Do not edit: change the Rust type, then run JINGWEI_BLESS=1 cargo test --workspace --test ts_types.
+
+export type Group = "status_quo" | "plan" | "control" | "thematic" | "emergency";
+
+export type Page = { 
+/**
+ * Rows matching the filter.
+ */
+total: number, 
+/**
+ * Field names.
+ */
+fields: Array<string>, 
+/**
+ * Rows of the page: (row, fid, values).
+ */
+rows: Array<[number, number, Array<unknown>]>, };
+
+export type FolderEntry = { 
+/**
+ * File or folder name.
+ */
+name: string, 
+/**
+ * Full path.
+ */
+path: string, 
+/**
+ * A folder to open (not a `.gdb`, which is a dataset).
+ */
+folder: boolean, 
+/**
+ * Size in bytes (0 for folders).
+ */
+size: number, };
+
+export type View = { 
+/**
+ * Point looked at.
+ */
+target: [number, number, number], 
+/**
+ * Distance from the target.
+ */
+distance_m: number, 
+/**
+ * Elevation angle; 90 looks straight down.
+ */
+pitch_deg: number, 
+/**
+ * Azimuth of the camera around the target.
+ */
+yaw_deg: number, 
+/**
+ * Vertical field of view.
+ */
+fov_deg: number, };
+
+export type Status = "pending" | "confirmed" | "dismissed" | "rectifying" | "closed";
+
+export type Case = { 
+/**
+ * Row id (the feature id in the GeoPackage).
+ */
+id: number, 
+/**
+ * Case number, e.g. `WJ2026-000042`.
+ */
+case_no: string, 
+/**
+ * Status.
+ */
+status: Status, 
+/**
+ * Priority score 0–100 (see `jingwei_analysis::violations`).
+ */
+priority: number, 
+/**
+ * Rules broken (rule ids; `manual` for a hand-flagged case without rules).
+ */
+rules: Array<string>, 
+/**
+ * A short title.
+ */
+title: string, 
+/**
+ * `detected` or `manual`.
+ */
+source: string, 
+/**
+ * The buildings layer the case concerns.
+ */
+building_layer: string | null, 
+/**
+ * The building's feature id.
+ */
+building_fid: number | null, 
+/**
+ * Assigned inspector.
+ */
+assignee: string | null, 
+/**
+ * Evidence numbers (the finding's evidence as JSON).
+ */
+evidence: any, 
+/**
+ * Created, ISO 8601 UTC.
+ */
+created_at: string, 
+/**
+ * Created by.
+ */
+created_by: string, 
+/**
+ * Last change, ISO 8601 UTC.
+ */
+updated_at: string, };
+
+export type Note = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * Who.
+ */
+actor: string, 
+/**
+ * Text.
+ */
+text: string, };
+
+export type Attachment = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * Who.
+ */
+actor: string, 
+/**
+ * File name.
+ */
+name: string, 
+/**
+ * MIME type.
+ */
+mime: string, 
+/**
+ * Size in bytes.
+ */
+size: number, };
+
+export type AuditEntry = { 
+/**
+ * Row id (increasing).
+ */
+id: number, 
+/**
+ * The case.
+ */
+case_id: number, 
+/**
+ * When (ISO 8601 UTC).
+ */
+at: string, 
+/**
+ * Who.
+ */
+actor: string, 
+/**
+ * What: `create`, `redetect`, `status`, `assignee`, `note`, `attach`.
+ */
+action: string, 
+/**
+ * The field changed.
+ */
+field: string | null, 
+/**
+ * Old value.
+ */
+old_value: string | null, 
+/**
+ * New value.
+ */
+new_value: string | null, };
+
+export type CaseDetail = { 
+/**
+ * Notes, oldest first.
+ */
+notes: Array<Note>, 
+/**
+ * Attachments, oldest first.
+ */
+attachments: Array<Attachment>, 
+/**
+ * Audit trail, oldest first.
+ */
+audit: Array<AuditEntry>, 
+/**
+ * Row id (the feature id in the GeoPackage).
+ */
+id: number, 
+/**
+ * Case number, e.g. `WJ2026-000042`.
+ */
+case_no: string, 
+/**
+ * Status.
+ */
+status: Status, 
+/**
+ * Priority score 0–100 (see `jingwei_analysis::violations`).
+ */
+priority: number, 
+/**
+ * Rules broken (rule ids; `manual` for a hand-flagged case without rules).
+ */
+rules: Array<string>, 
+/**
+ * A short title.
+ */
+title: string, 
+/**
+ * `detected` or `manual`.
+ */
+source: string, 
+/**
+ * The buildings layer the case concerns.
+ */
+building_layer: string | null, 
+/**
+ * The building's feature id.
+ */
+building_fid: number | null, 
+/**
+ * Assigned inspector.
+ */
+assignee: string | null, 
+/**
+ * Evidence numbers (the finding's evidence as JSON).
+ */
+evidence: any, 
+/**
+ * Created, ISO 8601 UTC.
+ */
+created_at: string, 
+/**
+ * Created by.
+ */
+created_by: string, 
+/**
+ * Last change, ISO 8601 UTC.
+ */
+updated_at: string, };
+
+export type IncidentStatus = "active" | "contained" | "closed";
+
+export type Incident = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * Number, e.g. `SJ2026-000003`.
+ */
+incident_no: string, 
+/**
+ * fire, hazardous_chemical_leak, flood, earthquake, building_collapse, gas_leak, …
+ */
+kind: string, 
+/**
+ * Severity (CAP scale or the commander's).
+ */
+severity: string | null, 
+/**
+ * Status.
+ */
+status: IncidentStatus, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * `manual` or the feed format it came from.
+ */
+source: string, 
+/**
+ * The feed event's id.
+ */
+event_id: string | null, 
+/**
+ * Impact rings (m).
+ */
+rings_m: Array<number>, 
+/**
+ * When it happened.
+ */
+occurred_at: string | null, 
+/**
+ * Created.
+ */
+created_at: string, 
+/**
+ * By.
+ */
+created_by: string, 
+/**
+ * Last change.
+ */
+updated_at: string, };
+
+export type LogEntry = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * Who.
+ */
+actor: string, 
+/**
+ * What: `create`, `status`, `action`, `rings`.
+ */
+action: string, 
+/**
+ * Details.
+ */
+detail: string | null, };
+
+export type Facility = { 
+/**
+ * Layer name.
+ */
+layer: string, 
+/**
+ * Feature id.
+ */
+fid: number, 
+/**
+ * school, hospital, care_home or hazardous.
+ */
+class: string, 
+/**
+ * The raw kind.
+ */
+kind: string, 
+/**
+ * Name.
+ */
+name: string | null, 
+/**
+ * Distance from the incident (m).
+ */
+distance_m: number, };
+
+export type Ring = { 
+/**
+ * Distance (m); 0 for the incident's own area.
+ */
+radius_m: number, 
+/**
+ * Buildings touched.
+ */
+buildings: number, 
+/**
+ * Their floor area (m²).
+ */
+floor_area_m2: number, 
+/**
+ * Estimated population.
+ */
+population: number, 
+/**
+ * Whether the population came from a field (else from floor area).
+ */
+population_from_field: boolean, 
+/**
+ * Critical facilities, nearest first.
+ */
+facilities: Array<Facility>, };
+
+export type Health = "live" | "stale";
+
+export type LayerDto = { 
+/**
+ * Layer id.
+ */
+id: string, 
+/**
+ * Title (Chinese where the catalog gives one).
+ */
+title: string, 
+/**
+ * The 一张图 group.
+ */
+group: Group, 
+/**
+ * Features.
+ */
+features: number, 
+/**
+ * Geometry type.
+ */
+geometry_type: string, 
+/**
+ * Shown.
+ */
+visible: boolean, 
+/**
+ * Synthetic demo data (marked in the tree).
+ */
+synthetic: boolean, 
+/**
+ * Features with invalid geometry.
+ */
+invalid: number, 
+/**
+ * Opacity 0–1.
+ */
+opacity: number, 
+/**
+ * Legend colours as CSS `rgba()`: fill and outline.
+ */
+fill: string, 
+/**
+ * Outline colour.
+ */
+stroke: string, 
+/**
+ * The classes present in the layer (land-use classes, categories): label and fill.
+ */
+legend: Array<[string, string]>, };
+
+export type WorkspaceDto = { 
+/**
+ * The workspace CRS, e.g. `EPSG:4549`.
+ */
+crs: string, 
+/**
+ * Its name.
+ */
+crs_name: string, 
+/**
+ * The local origin (workspace metres).
+ */
+origin_xy: [number, number], 
+/**
+ * Layers, in drawing order.
+ */
+layers: Array<LayerDto>, 
+/**
+ * Data attributions.
+ */
+attribution: Array<string>, };
+
+export type Identified = { 
+/**
+ * The layer's title.
+ */
+layer: string, 
+/**
+ * Feature id.
+ */
+fid: number, 
+/**
+ * Attributes, labelled `alias（name）` where the source gives an alias.
+ */
+attributes: Record<string, unknown>, };
+
+export type SearchHit = { 
+/**
+ * Layer id.
+ */
+layer_id: string, 
+/**
+ * Layer title.
+ */
+layer: string, 
+/**
+ * Feature id.
+ */
+fid: number, 
+/**
+ * The field that matched.
+ */
+field: string, 
+/**
+ * Its value.
+ */
+value: string, };
+
+export type CursorDto = { 
+/**
+ * Longitude (CGCS2000).
+ */
+lon: number, 
+/**
+ * Latitude.
+ */
+lat: number, 
+/**
+ * Workspace x (east).
+ */
+x: number, 
+/**
+ * Workspace y (north).
+ */
+y: number, 
+/**
+ * The workspace CRS.
+ */
+crs: string, };
+
+export type HeightDto = { 
+/**
+ * Layer title.
+ */
+layer: string, 
+/**
+ * Feature id.
+ */
+fid: number, 
+/**
+ * The building's name, if it has one.
+ */
+name: string | null, 
+/**
+ * Top minus base.
+ */
+height_m: number, 
+/**
+ * Base height (on the terrain).
+ */
+base_m: number, 
+/**
+ * Top height.
+ */
+top_m: number, 
+/**
+ * Height where the ray hit.
+ */
+hit_z_m: number, };
+
+export type OpenedDto = { 
+/**
+ * The layer tree.
+ */
+workspace: WorkspaceDto, 
+/**
+ * The view saved with it.
+ */
+view: View | null, 
+/**
+ * The file.
+ */
+path: string, };
+
+export type DrillDto = { 
+/**
+ * On.
+ */
+drill: boolean, 
+/**
+ * The store written to.
+ */
+store: string, };
+
+export type FolderDto = { 
+/**
+ * The folder.
+ */
+path: string, 
+/**
+ * Its parent, if any.
+ */
+parent: string | null, 
+/**
+ * Sub-folders and the datasets the core reads.
+ */
+entries: Array<FolderEntry>, };
+
+export type CaseRow = { 
+/**
+ * Store id.
+ */
+id: number, 
+/**
+ * Case number (WJ2026-000001).
+ */
+case_no: string, 
+/**
+ * Status.
+ */
+status: Status, 
+/**
+ * Status in Chinese.
+ */
+status_zh: string, 
+/**
+ * Priority score.
+ */
+priority: number, 
+/**
+ * Rule ids.
+ */
+rules: Array<string>, 
+/**
+ * Rules in Chinese.
+ */
+rules_zh: string, 
+/**
+ * Inspector.
+ */
+assignee: string | null, 
+/**
+ * The building's fid.
+ */
+building_fid: number | null, 
+/**
+ * Zone types the building lies in.
+ */
+zone_types: Array<string>, };
+
+export type CaseDetailDto = { 
+/**
+ * Status in Chinese.
+ */
+status_zh: string, 
+/**
+ * Rules in Chinese.
+ */
+rules_zh: string, 
+/**
+ * The statuses it may move to, with their Chinese names.
+ */
+next: Array<[Status, string]>, 
+/**
+ * Notes, oldest first.
+ */
+notes: Array<Note>, 
+/**
+ * Attachments, oldest first.
+ */
+attachments: Array<Attachment>, 
+/**
+ * Audit trail, oldest first.
+ */
+audit: Array<AuditEntry>, 
+/**
+ * Row id (the feature id in the GeoPackage).
+ */
+id: number, 
+/**
+ * Case number, e.g. `WJ2026-000042`.
+ */
+case_no: string, 
+/**
+ * Status.
+ */
+status: Status, 
+/**
+ * Priority score 0–100 (see `jingwei_analysis::violations`).
+ */
+priority: number, 
+/**
+ * Rules broken (rule ids; `manual` for a hand-flagged case without rules).
+ */
+rules: Array<string>, 
+/**
+ * A short title.
+ */
+title: string, 
+/**
+ * `detected` or `manual`.
+ */
+source: string, 
+/**
+ * The buildings layer the case concerns.
+ */
+building_layer: string | null, 
+/**
+ * The building's feature id.
+ */
+building_fid: number | null, 
+/**
+ * Assigned inspector.
+ */
+assignee: string | null, 
+/**
+ * Evidence numbers (the finding's evidence as JSON).
+ */
+evidence: any, 
+/**
+ * Created, ISO 8601 UTC.
+ */
+created_at: string, 
+/**
+ * Created by.
+ */
+created_by: string, 
+/**
+ * Last change, ISO 8601 UTC.
+ */
+updated_at: string, };
+
+export type SelectedDto = { 
+/**
+ * The case.
+ */
+detail: CaseDetailDto, 
+/**
+ * The view framing it.
+ */
+view: View | null, };
+
+export type DetectionDto = { 
+/**
+ * Buildings checked.
+ */
+buildings: number, 
+/**
+ * Findings.
+ */
+findings: number, 
+/**
+ * New cases.
+ */
+created: number, 
+/**
+ * Open cases updated.
+ */
+updated: number, 
+/**
+ * Open cases found again unchanged.
+ */
+unchanged: number, 
+/**
+ * Findings per rule id.
+ */
+per_rule: Array<[string, number]>, 
+/**
+ * The store the cases went to.
+ */
+store: string, 
+/**
+ * Milliseconds the run and the import took.
+ */
+ms: number, };
+
+export type ReportsDto = { 
+/**
+ * The folder.
+ */
+dir: string, 
+/**
+ * Cases written.
+ */
+cases: number, 
+/**
+ * Of them, with a site map.
+ */
+with_map: number, };
+
+export type EventDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * Kind (CAP event, `earthquake`, …).
+ */
+kind: string, 
+/**
+ * The incident type it would open.
+ */
+incident_type: string, 
+/**
+ * Severity.
+ */
+severity: string | null, 
+/**
+ * When (ISO 8601).
+ */
+time: string | null, 
+/**
+ * Where (CGCS2000 lon/lat).
+ */
+lonlat: [number, number] | null, };
+
+export type FeedDto = { 
+/**
+ * Its place in the list (what [`Session::incident_from_event`] takes).
+ */
+index: number, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * URL.
+ */
+url: string, 
+/**
+ * Healthy, stale, …
+ */
+health: Health, 
+/**
+ * When it last answered.
+ */
+last_ok: string | null, 
+/**
+ * Its last error.
+ */
+error: string | null, 
+/**
+ * Its current events.
+ */
+events: Array<EventDto>, };
+
+export type Resource = { 
+/**
+ * Its type (fire station, hospital, shelter, …).
+ */
+type: string, 
+/**
+ * Its name.
+ */
+name: string | null, 
+/**
+ * Feature id.
+ */
+fid: number, 
+/**
+ * Straight-line distance (m), when found by distance.
+ */
+distance_m: number | null, 
+/**
+ * Travel time by road (s), when found by road.
+ */
+travel_s: number | null, 
+/**
+ * Route length (m).
+ */
+route_m: number | null, 
+/**
+ * The route (workspace coordinates), from the resource to the incident.
+ */
+route: Array<[number, number]>, };
+
+export type IncidentDetailDto = { 
+/**
+ * The incident.
+ */
+incident: Incident, 
+/**
+ * Its action log.
+ */
+log: Array<LogEntry>, 
+/**
+ * What each ring reaches.
+ */
+rings: Array<Ring>, 
+/**
+ * The nearest resources of each type by road.
+ */
+resources: Array<Resource>, 
+/**
+ * Milliseconds the routing took.
+ */
+route_ms: number, 
+/**
+ * The view framing the outer ring.
+ */
+view: View | null, 
+/**
+ * Whether this is a drill copy.
+ */
+drill: boolean, };
+
+export type ShelterUse = { 
+/**
+ * Feature id.
+ */
+fid: number, 
+/**
+ * Name.
+ */
+name: string | null, 
+/**
+ * People placed.
+ */
+placed: number, 
+/**
+ * Capacity.
+ */
+capacity: number, };
+
+export type AllocationDto = { 
+/**
+ * The limit (minutes).
+ */
+limit_min: number, 
+/**
+ * People affected.
+ */
+people: number, 
+/**
+ * People placed.
+ */
+placed: number, 
+/**
+ * People no shelter within the limit had room for.
+ */
+left_over: number, 
+/**
+ * Fids of buildings with people left over.
+ */
+left_over_buildings: Array<number>, 
+/**
+ * Every shelter considered.
+ */
+shelters: Array<ShelterUse>, };
+
