@@ -45,8 +45,10 @@ fn every_use_case_on_the_demo_city() {
     // Nothing open: one clear error, no panic.
     assert_eq!(s.describe().unwrap_err().to_string(), "no workspace is open");
 
-    // Open and describe.
-    let ws = s.open_catalog(&demo()).unwrap();
+    // Open and describe (the demo city, opened once however often it is asked for).
+    unsafe { std::env::set_var("JINGWEI_DEMO", demo()) };
+    let ws = s.open_demo().unwrap();
+    assert_eq!(s.open_demo().unwrap().layers.len(), ws.layers.len());
     assert!(ws.layers.len() >= 8, "{} layers", ws.layers.len());
     assert!(ws.crs.starts_with("EPSG:45"), "a CGCS2000 Gauss-Krüger zone: {}", ws.crs);
     let buildings = ws.layers.iter().find(|l| l.id == "buildings").unwrap();
@@ -178,6 +180,28 @@ fn every_use_case_on_the_demo_city() {
         )
         .unwrap();
     assert!(zoom.distance_m > 100.0);
+    let first = s.initial_view(W, H).unwrap();
+    assert!(first.distance_m > zoom.distance_m * 0.5 && first.pitch_deg == 45.0, "{first:?}");
+
+    // Adding a file (a GBK shapefile without .cpg), cancelling a load, removing a layer.
+    let gbk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/encoding/lujiazui_pois_gbk.shp");
+    let added = s.add_file(&gbk, &s.start_job(None).unwrap()).unwrap();
+    let new = added.layers.last().unwrap().clone();
+    assert_eq!(added.layers.len(), ws.layers.len() + 1);
+    assert!(new.features > 100, "{new:?}");
+    let job = s.start_job(None).unwrap();
+    s.cancel_job().unwrap();
+    assert!(matches!(s.add_file(&gbk, &job), Err(jingwei_app::Error::Cancelled(_))));
+    assert_eq!(
+        s.describe().unwrap().layers.len(),
+        ws.layers.len() + 1,
+        "a cancelled load adds nothing"
+    );
+    assert_eq!(s.remove_layer(&new.id).unwrap().layers.len(), ws.layers.len());
+    let missing = s
+        .add_file(Path::new("/nonexistent/x.shp"), &s.start_job(None).unwrap())
+        .unwrap_err();
+    assert!(missing.to_string().contains("/nonexistent/x.shp"), "{missing}");
 
     // The rules, into the session's store, with the sources a report needs.
     let (report, run) = s.run_violations(&Thresholds::default(), &Job::new()).unwrap();
@@ -283,17 +307,27 @@ fn every_use_case_on_the_demo_city() {
     );
     assert!(s.set_incident_status(&inc.id.to_string(), "done").is_err());
     assert_eq!(s.incidents().unwrap().len(), 1);
+    // An incident from a live (replayed, 127.0.0.1) feed's event.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let feeds = rt.block_on(s.poll_feeds()).unwrap();
+    let cap = feeds.iter().find(|f| f.url.contains("cap/")).unwrap();
+    assert!(!cap.events.is_empty(), "{cap:?}");
+    let from_event = rt.block_on(s.incident_from_event(cap.index, &cap.events[0].id)).unwrap();
+    assert_eq!(from_event.kind, cap.events[0].incident_type);
+    assert_eq!(from_event.rings_m, jingwei_analysis::impact::default_rings(&from_event.kind));
+    assert!(rt.block_on(s.incident_from_event(cap.index, "no-such-event")).is_err());
+    assert_eq!(s.incidents().unwrap().len(), 2);
 
     // A drill works on a copy; the real store keeps its incident count.
     let real = s.store_path().unwrap();
     let drill = s.drill_start().unwrap();
     assert!(drill.drill && drill.store != real.display().to_string());
     s.place_incident("gas_leak", &centre(view)).unwrap();
-    assert_eq!(s.incidents().unwrap().len(), 2);
+    assert_eq!(s.incidents().unwrap().len(), 3);
     let real_store = jingwei_cases::CaseStore::open(&real).unwrap();
     assert_eq!(
         real_store.incidents(false).unwrap().len(),
-        1,
+        2,
         "the drill never writes the real records"
     );
     drop(real_store);

@@ -236,6 +236,20 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     assert_eq!(p["in_zone_all_match"], true, "{p}");
     assert!(p["in_zone_listed"].as_u64().unwrap() > 0, "{p}");
     assert!(p["drawn_case"].is_string(), "{p}");
+    // The case's printable report from the app's own panel: one page, with its site map drawn
+    // by the app's renderer (the same page the CLI prints).
+    assert_eq!(
+        (p["report"]["cases"].as_u64(), p["report"]["with_map"].as_u64()),
+        (Some(1), Some(1)),
+        "{p}"
+    );
+    let page = std::path::Path::new(p["report"]["dir"].as_str().unwrap()).join(format!("{}.html", p["top_case"].as_str().unwrap()));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("data:image/png;base64,") && html.contains("现场照片.jpg"),
+        "{}",
+        page.display()
+    );
     // … and all of it is in the case GeoPackage, with the audit trail.
     let store = jingwei_cases::CaseStore::open(&dir.path().join("cases.gpkg")).unwrap();
     let top = store.detail(p["top_case"].as_str().unwrap()).unwrap();

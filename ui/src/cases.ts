@@ -234,6 +234,7 @@ export async function smokeFlow(redShare: () => number): Promise<Record<string, 
   const confirmed = await setStatus(top.id, "confirmed", "现场核实属实");
   await addNote(top.id, "已拍照取证");
   await attach(top.id, "现场照片.jpg", [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+  const report = await printReport(top.id);
   ($("f-rule") as HTMLSelectElement).value = "in_control_zone";
   const inZone = await refresh();
   ($("f-rule") as HTMLSelectElement).value = "";
@@ -246,6 +247,6 @@ export async function smokeFlow(redShare: () => number): Promise<Record<string, 
   return {
     findings: det.findings, created: det.created, listed: list.length, top_case: top.case_no, top_priority: top.priority,
     flew: sel.view !== null, red_before: before, red_selected: highlighted, status_after: confirmed.status, notes: confirmed.notes.length, in_zone_listed: inZone.length,
-    in_zone_all_match: inZone.every((r) => r.rules.includes("in_control_zone")), drawn_case: drawn?.case_no ?? null,
+    in_zone_all_match: inZone.every((r) => r.rules.includes("in_control_zone")), drawn_case: drawn?.case_no ?? null, report,
   };
 }
