@@ -31,7 +31,7 @@ pub enum Fault {
 
 impl Fault {
     /// Parse `500`, `truncate`, `malformed`, `delay=MS`.
-    pub fn parse(s: &str) -> Result<Fault, String> {
+    pub fn parse(s: &str) -> Result<Fault, crate::FeedError> {
         match s {
             "500" | "status500" => Ok(Fault::Status500),
             "truncate" => Ok(Fault::Truncate),
@@ -39,8 +39,10 @@ impl Fault {
             d if d.starts_with("delay=") => d[6..]
                 .parse()
                 .map(Fault::Delay)
-                .map_err(|_| format!("fault '{s}': delay=MILLISECONDS")),
-            _ => Err(format!("unknown fault '{s}' (500, truncate, malformed, delay=MS)")),
+                .map_err(|_| crate::FeedError::Invalid(format!("fault '{s}': delay=MILLISECONDS"))),
+            _ => Err(crate::FeedError::Invalid(format!(
+                "unknown fault '{s}' (500, truncate, malformed, delay=MS)"
+            ))),
         }
     }
 }
