@@ -69,14 +69,32 @@ pub fn open(req: &DataRequest) -> Result<Opened> {
     Ok(Opened { workspace, natives })
 }
 
+/// Longitude and latitude a user typed: within ±180° and ±90° (a hint when they look swapped).
+pub fn check_lonlat(lon: f64, lat: f64) -> Result<()> {
+    if lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) {
+        return Ok(());
+    }
+    let hint = if (-90.0..=90.0).contains(&lon) && (-180.0..=180.0).contains(&lat) {
+        " (longitude first: are the two swapped?)"
+    } else {
+        ""
+    };
+    Err(Error::Invalid(format!(
+        "{lon},{lat} is not a longitude,latitude: longitude within ±180°, latitude within ±90°{hint}"
+    )))
+}
+
 /// A point typed by the user, in the workspace CRS: from `in_crs` when given, else from the
-/// CRS of the data the user named, else from CGCS2000 longitude/latitude.
+/// CRS of the data the user named, else from CGCS2000 longitude/latitude (checked to be one).
 pub fn user_point(ws: &Workspace, xy: (f64, f64), in_crs: Option<&str>, native: Option<&Crs>) -> Result<(f64, f64)> {
     let from = match (in_crs, native) {
         (Some(c), _) => Crs::parse(c)?,
         (None, Some(n)) => n.clone(),
         (None, None) => Crs::cgcs2000()?,
     };
+    if from.is_geographic() {
+        check_lonlat(xy.0, xy.1)?;
+    }
     Ok(jingwei_layers::Transformer::new(&from, &ws.crs)?.transform(xy.0, xy.1)?)
 }
 

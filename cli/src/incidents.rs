@@ -159,6 +159,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 Some(s) => {
                     let xy = data::parse_xy(s).context("--at")?;
                     let from = Crs::parse(in_crs.as_deref().unwrap_or("EPSG:4490"))?;
+                    if from.is_geographic() {
+                        data::check_lonlat(xy.0, xy.1).context("--at")?;
+                    }
                     Some(Transformer::new(&from, &Crs::cgcs2000()?)?.transform(xy.0, xy.1)?)
                 }
                 None => None,

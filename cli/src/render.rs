@@ -67,6 +67,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .split_once(['x', 'X'])
         .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
         .with_context(|| format!("--size '{}' must be WIDTHxHEIGHT", a.size))?;
+    if !(a.pitch.is_finite() && (1.0..=90.0).contains(&a.pitch)) {
+        bail!("--pitch {}: degrees above the horizon, from 1 to 90", a.pitch);
+    }
+    if !a.yaw.is_finite() {
+        bail!("--yaw {}: degrees (0: from the south)", a.yaw);
+    }
     let mut ws: Option<Workspace> = match &a.workspace {
         Some(c) => Some(Workspace::open_catalog(c, None, RepairMode::Repair)?),
         None => None,
@@ -80,8 +86,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 .map(|x| x.trim().parse::<f64>())
                 .collect::<std::result::Result<_, _>>()
                 .with_context(|| format!("--place '{p}': numbers LON,LAT[,HEADING[,SCALE[,HEIGHT]]]"))?;
-            if !(2..=5).contains(&v.len()) {
-                bail!("--place '{p}': LON,LAT[,HEADING[,SCALE[,HEIGHT]]]");
+            if !(2..=5).contains(&v.len()) || v.iter().any(|x| !x.is_finite()) {
+                bail!("--place '{p}': LON,LAT[,HEADING[,SCALE[,HEIGHT]]] (finite numbers)");
+            }
+            jingwei_app::data::check_lonlat(v[0], v[1]).with_context(|| format!("--place '{p}'"))?;
+            if !(v.get(3).copied().unwrap_or(1.0) > 0.0) {
+                bail!("--place '{p}': the scale must be above 0");
             }
             Ok(jingwei_layers::gltf::Placement {
                 lon: v[0],

@@ -256,6 +256,42 @@ fn incidents_from_an_event_are_the_same_whichever_door() {
         assert!(!out.status.success(), "{bad} accepted");
     }
     assert!(store.set_incident_rings(&api.id.to_string(), &[100.0, f64::NAN], "c").is_err());
+    // Latitude and longitude swapped are refused by both doors, with a hint; nothing is stored.
+    let swapped = jingwei(&[
+        "incidents",
+        "create",
+        "--type",
+        "fire",
+        "--at",
+        "31.24,121.5",
+        "-w",
+        w.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&swapped.stderr);
+    assert!(
+        !swapped.status.success() && err.contains("swapped") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    let opened = data::open(&DataRequest {
+        catalog: Some(demo()),
+        specs: vec![],
+        crs: None,
+    })
+    .unwrap();
+    assert!(data::user_point(&opened.workspace, (31.24, 121.5), None, None).is_err());
+    // A NaN camera is an error, not a panic in the renderer.
+    let nan = jingwei(&[
+        "render",
+        "--workspace",
+        demo().to_str().unwrap(),
+        "--pitch",
+        "NaN",
+        "--out",
+        dir.path().join("x.png").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&nan.stderr);
+    assert_eq!(nan.status.code(), Some(1), "{err}");
+    assert!(err.contains("--pitch") && !err.contains("panicked"), "{err}");
     assert_eq!(store.incident(&api.id.to_string()).unwrap().rings_m, vec![100.0, 300.0, 600.0]);
 }
 
