@@ -166,8 +166,19 @@ pub fn nearest_straight(layers: &[&WorkspaceLayer], type_field_name: Option<&str
     Ok(keep_k_per_type(found, k))
 }
 
+/// What a search by road found: the `k` nearest of each type with their routes, and every
+/// resource the network does not reach from the point (never left out silently: a fire
+/// station across a river with no mapped bridge is something a commander must know).
+#[derive(Debug, Clone, Serialize)]
+pub struct ByRoad {
+    /// The nearest of each type, by travel time.
+    pub reached: Vec<Resource>,
+    /// Resources no road leads to from the point (their straight-line distance given).
+    pub unreachable: Vec<Resource>,
+}
+
 /// The `k` nearest resources of each type to (x, y) by travel time over the road network,
-/// with their routes.
+/// with their routes, and those the network does not reach.
 pub fn nearest_by_road(
     graph: &RoadGraph,
     layers: &[&WorkspaceLayer],
@@ -175,11 +186,12 @@ pub fn nearest_by_road(
     x: f64,
     y: f64,
     k: usize,
-) -> Result<Vec<Resource>> {
+) -> Result<ByRoad> {
     let tree = graph
         .from_point(x, y)
         .ok_or_else(|| Error::Missing("the road network is empty".into()))?;
     let mut found = Vec::new();
+    let mut unreachable = Vec::new();
     for wl in layers {
         let tf = type_field(wl, type_field_name)?;
         let name = Field::Name.find(&wl.layer);
@@ -188,6 +200,15 @@ pub fn nearest_by_road(
                 continue;
             };
             let Some((t, route)) = graph.to_point(&tree, c.x(), c.y()) else {
+                unreachable.push(Resource {
+                    kind: roles::text(&wl.layer, tf, row).unwrap_or_else(|| "resource".into()),
+                    name: roles::text(&wl.layer, name, row),
+                    fid: wl.layer.fids[row],
+                    distance_m: Some(((c.x() - x).powi(2) + (c.y() - y).powi(2)).sqrt()),
+                    travel_s: None,
+                    route_m: None,
+                    route: Vec::new(),
+                });
                 continue;
             };
             let length: f64 = route
@@ -208,7 +229,15 @@ pub fn nearest_by_road(
             ));
         }
     }
-    Ok(keep_k_per_type(found, k))
+    unreachable.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then(a.distance_m.unwrap_or(0.0).total_cmp(&b.distance_m.unwrap_or(0.0)))
+    });
+    Ok(ByRoad {
+        reached: keep_k_per_type(found, k),
+        unreachable,
+    })
 }
 
 /// A shelter's share of an allocation.
@@ -402,6 +431,8 @@ pub struct IncidentDetailDto {
     pub rings: Vec<Ring>,
     /// The nearest resources of each type by road.
     pub resources: Vec<Resource>,
+    /// Resources the road network does not reach from the incident.
+    pub unreachable: Vec<Resource>,
     /// Milliseconds the routing took.
     pub route_ms: f64,
     /// The view framing the outer ring.
@@ -470,7 +501,10 @@ impl Session {
             let rings = impact(ws, &g, &incident.rings_m, None, None)?;
             let t0 = std::time::Instant::now();
             let graph = self.road_graph(ws)?;
-            let resources = nearest_by_road(&graph, &roles::layers(ws, Role::Resources), None, c.x(), c.y(), RESOURCES_PER_TYPE)?;
+            let ByRoad {
+                reached: resources,
+                unreachable,
+            } = nearest_by_road(&graph, &roles::layers(ws, Role::Resources), None, c.x(), c.y(), RESOURCES_PER_TYPE)?;
             let route_ms = t0.elapsed().as_secs_f64() * 1000.0;
             let mut extra: Vec<(String, Geometry)> = Vec::new();
             if !matches!(g, Geometry::Point(_)) {
@@ -502,6 +536,7 @@ impl Session {
                 log,
                 rings,
                 resources,
+                unreachable,
                 route_ms,
                 view: Some(frame_box(ws, b, outer, canvas, 35.0)),
                 drill,

@@ -130,16 +130,26 @@ pub fn nearest(a: NearestArgs) -> Result<ExitCode> {
     let (x, y) = incident(&ws, &a.at, &a.in_crs, natives.first().and_then(Option::as_ref))?;
     let to_ll = ws.to_lonlat()?;
     let t0 = Instant::now();
-    let (found, route_ms, graph_info) = match roads {
-        None => (emergency::nearest_straight(&res, a.type_field.as_deref(), x, y, a.k)?, None, None),
+    let (found, unreachable, route_ms, graph_info) = match roads {
+        None => (
+            emergency::nearest_straight(&res, a.type_field.as_deref(), x, y, a.k)?,
+            Vec::new(),
+            None,
+            None,
+        ),
         Some(r) => {
             let tb = Instant::now();
             let graph = RoadGraph::from_layer(&r.layer, a.snap)?;
             let build_ms = tb.elapsed().as_secs_f64() * 1000.0;
             let tr = Instant::now();
-            let found = emergency::nearest_by_road(&graph, &res, a.type_field.as_deref(), x, y, a.k)?;
+            let by_road = emergency::nearest_by_road(&graph, &res, a.type_field.as_deref(), x, y, a.k)?;
             let info = json!({"nodes": graph.node_count(), "edges": graph.edge_count(), "lines": graph.lines_used, "build_ms": build_ms});
-            (found, Some(tr.elapsed().as_secs_f64() * 1000.0), Some(info))
+            (
+                by_road.reached,
+                by_road.unreachable,
+                Some(tr.elapsed().as_secs_f64() * 1000.0),
+                Some(info),
+            )
         }
     };
     let rows: Vec<serde_json::Value> = found
@@ -164,7 +174,11 @@ pub fn nearest(a: NearestArgs) -> Result<ExitCode> {
         .collect();
     let mut out = std::io::stdout().lock();
     if a.json {
-        let v = json!({"at": [x, y], "crs": ws.crs.label(), "by": a.by, "k": a.k, "resources": rows,
+        let unreached: Vec<serde_json::Value> = unreachable
+            .iter()
+            .map(|r| json!({"type": r.kind, "fid": r.fid, "name": r.name, "distance_m": r.distance_m}))
+            .collect();
+        let v = json!({"at": [x, y], "crs": ws.crs.label(), "by": a.by, "k": a.k, "resources": rows, "unreachable": unreached,
             "route_ms": route_ms, "graph": graph_info, "ms": t0.elapsed().as_secs_f64() * 1000.0});
         serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;
@@ -175,6 +189,16 @@ pub fn nearest(a: NearestArgs) -> Result<ExitCode> {
                 _ => format!("{:>7.0} m", r.distance_m.unwrap_or(0.0)),
             };
             writeln!(out, "{:<14} {what}  #{} {}", r.kind, r.fid, r.name.as_deref().unwrap_or(""))?;
+        }
+        for r in &unreachable {
+            writeln!(
+                out,
+                "{:<14} not reachable by road ({:.0} m in a straight line)  #{} {}",
+                r.kind,
+                r.distance_m.unwrap_or(0.0),
+                r.fid,
+                r.name.as_deref().unwrap_or("")
+            )?;
         }
         if let Some(ms) = route_ms {
             writeln!(out, "(one-to-many travel times over the network: {ms:.1} ms)")?;

@@ -181,6 +181,30 @@ fn impact_figures_are_the_same_whichever_door() {
             emergency::impact(ws, &point(x, y), &[100.0, 300.0, 600.0], None, None)
         })
         .unwrap();
+    // By road, no resource is left out silently: each is reached or listed as unreachable.
+    let total = s
+        .with_workspace(|ws| {
+            Ok(jingwei_app::roles::layers(ws, jingwei_app::roles::Role::Resources)
+                .iter()
+                .map(|l| l.layer.len())
+                .sum::<usize>())
+        })
+        .unwrap();
+    let by_road = ok_json(&[
+        "nearest",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--at",
+        "121.500,31.240",
+        "--by",
+        "road",
+        "-k",
+        "1000",
+        "--json",
+    ]);
+    let (reached, unreachable) = (by_road["resources"].as_array().unwrap(), by_road["unreachable"].as_array().unwrap());
+    assert_eq!(reached.len() + unreachable.len(), total, "{by_road}");
+    assert!(unreachable.iter().all(|r| r["distance_m"].as_f64().unwrap() > 0.0));
     let v = ok_json(&[
         "impact",
         "--catalog",

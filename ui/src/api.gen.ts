@@ -885,6 +885,10 @@ rings: Array<Ring>,
  */
 resources: Array<Resource>, 
 /**
+ * Resources the road network does not reach from the incident.
+ */
+unreachable: Array<Resource>, 
+/**
  * Milliseconds the routing took.
  */
 route_ms: number, 

@@ -122,6 +122,9 @@ function renderDetail(d: IncidentDetailDto) {
     `<p>${esc(d.incident.title)}</p>` +
     `<table><tr><th>${esc(t("cmd.ring"))}</th><th>${esc(t("cmd.buildings"))}</th><th>${esc(t("cmd.population"))}</th><th>${esc(t("cmd.facilities"))}</th></tr>${rings}</table>` +
     `<table><tr><th colspan="4">${esc(t("cmd.nearest"))}（${d.route_ms.toFixed(0)} ms）</th></tr>${res}</table>` +
+    (d.unreachable.length
+      ? `<p class="error">${esc(t("cmd.unreachable"))}：${d.unreachable.map((r) => esc(`${t(`res.${r.type}`)} ${r.name ?? "#" + r.fid}`)).join("、")}</p>`
+      : "") +
     `<div class="next">${next}</div>` +
     `<div class="note"><input id="rings-text" value="${d.incident.rings_m.join(",")}"><button id="rings-btn" type="button">${esc(t("cmd.set_rings"))}</button></div>` +
     `<div class="note"><input id="action-text" placeholder="${esc(t("cmd.action"))}"><button id="action-btn" type="button">${esc(t("cmd.log"))}</button></div>` +
