@@ -63,6 +63,14 @@ pub fn buildings_in(wl: &WorkspaceLayer) -> BuildingsIn<'_> {
     }
 }
 
+/// The buildings of an analysis: the layer `id` when given, else the workspace's buildings.
+pub fn buildings_layer<'a>(ws: &'a Workspace, id: Option<&str>) -> Result<&'a WorkspaceLayer> {
+    match id {
+        Some(id) => ws.layer(id).ok_or_else(|| Error::NoLayer(id.into())),
+        None => roles::require(ws, Role::Buildings),
+    }
+}
+
 /// Layers of points of interest as critical-facility inputs (those with a kind field).
 pub fn facilities_in<'a>(layers: &[&'a WorkspaceLayer]) -> Vec<FacilitiesIn<'a>> {
     layers
@@ -83,10 +91,7 @@ pub fn facilities_in<'a>(layers: &[&'a WorkspaceLayer]) -> Vec<FacilitiesIn<'a>>
 /// default to the workspace's layers of those roles.
 pub fn impact(ws: &Workspace, at: &Geometry, rings_m: &[f64], buildings: Option<&str>, facilities: Option<&[String]>) -> Result<Vec<Ring>> {
     check_rings(rings_m)?;
-    let b = match buildings {
-        Some(id) => ws.layer(id).ok_or_else(|| Error::NoLayer(id.into()))?,
-        None => roles::require(ws, Role::Buildings)?,
-    };
+    let b = buildings_layer(ws, buildings)?;
     let fac: Vec<&WorkspaceLayer> = match facilities {
         Some(ids) => ids
             .iter()
@@ -199,15 +204,19 @@ pub fn nearest_by_road(
             let Some(c) = wl.layer.geometries[row].as_ref().and_then(Centroid::centroid) else {
                 continue;
             };
+            let resource = Resource {
+                kind: roles::text(&wl.layer, tf, row).unwrap_or_else(|| "resource".into()),
+                name: roles::text(&wl.layer, name, row),
+                fid: wl.layer.fids[row],
+                distance_m: None,
+                travel_s: None,
+                route_m: None,
+                route: Vec::new(),
+            };
             let Some((t, route)) = graph.to_point(&tree, c.x(), c.y()) else {
                 unreachable.push(Resource {
-                    kind: roles::text(&wl.layer, tf, row).unwrap_or_else(|| "resource".into()),
-                    name: roles::text(&wl.layer, name, row),
-                    fid: wl.layer.fids[row],
                     distance_m: Some(((c.x() - x).powi(2) + (c.y() - y).powi(2)).sqrt()),
-                    travel_s: None,
-                    route_m: None,
-                    route: Vec::new(),
+                    ..resource
                 });
                 continue;
             };
@@ -218,13 +227,10 @@ pub fn nearest_by_road(
             found.push((
                 t,
                 Resource {
-                    kind: roles::text(&wl.layer, tf, row).unwrap_or_else(|| "resource".into()),
-                    name: roles::text(&wl.layer, name, row),
-                    fid: wl.layer.fids[row],
-                    distance_m: None,
                     travel_s: Some(t),
                     route_m: Some(length),
                     route,
+                    ..resource
                 },
             ));
         }
@@ -374,6 +380,20 @@ pub struct IncidentInput {
 }
 
 impl IncidentInput {
+    /// An incident of `kind` placed by hand at `lonlat` (CGCS2000), with the type's rings.
+    pub fn manual(kind: &str, lonlat: Geometry) -> IncidentInput {
+        IncidentInput {
+            kind: kind.to_string(),
+            title: kind.to_string(),
+            severity: None,
+            source: "manual".into(),
+            event_id: None,
+            occurred_at: None,
+            lonlat,
+            rings_m: None,
+        }
+    }
+
     /// An incident from a feed event: the type its kind maps to, its title, severity and
     /// time, its area when it has one, else the point given (CGCS2000 lon/lat), else its own.
     pub fn from_event(e: &Event, at: Option<(f64, f64)>) -> Result<IncidentInput> {
@@ -474,16 +494,7 @@ impl Session {
                 .ground_xy(ws, p)
                 .ok_or_else(|| Error::Invalid("that point is not on the ground".into()))?;
             let (lon, lat) = ws.to_lonlat()?.transform(x, y)?;
-            let input = IncidentInput {
-                kind: kind.to_string(),
-                title: kind.to_string(),
-                severity: None,
-                source: "manual".into(),
-                event_id: None,
-                occurred_at: None,
-                lonlat: Geometry::Point(Point::new(lon, lat)),
-                rings_m: None,
-            };
+            let input = IncidentInput::manual(kind, Geometry::Point(Point::new(lon, lat)));
             self.with_store_in(ws, |s| create_incident(s, &input, self.actor()))
         })
     }

@@ -94,7 +94,16 @@ impl Session {
         }
         let st = guard.as_mut().ok_or(Error::Poisoned)?;
         let mut out = Vec::new();
-        let mut shapes: Vec<(String, Geometry)> = Vec::new();
+        // The events' shapes in lon/lat, and how each is drawn.
+        enum Shape {
+            /// An alert's polygon.
+            Area(Geometry),
+            /// An alert's circle: centre (lon/lat) and radius in metres, drawn in the workspace.
+            Circle(Point, f64),
+            /// An event's point.
+            Point(Point),
+        }
+        let mut shapes: Vec<Shape> = Vec::new();
         for (i, (name, feed, last_ok)) in st.feeds.iter_mut().enumerate() {
             let r = feed.poll().await;
             if !matches!(r.outcome, Outcome::Failed { .. }) {
@@ -104,20 +113,16 @@ impl Session {
                 for a in &e.areas {
                     shapes.extend(a.polygons.iter().map(|r| {
                         let ring: Vec<Coord> = r.iter().map(|p| Coord { x: p.0, y: p.1 }).collect();
-                        (
-                            "alert_area".to_string(),
-                            Geometry::Polygon(Polygon::new(LineString::from(ring), vec![])),
-                        )
+                        Shape::Area(Geometry::Polygon(Polygon::new(LineString::from(ring), vec![])))
                     }));
-                    // Circles are drawn in the workspace (metres), from their centres.
                     shapes.extend(
                         a.circles
                             .iter()
                             .filter(|c| c.1 > 0.0)
-                            .map(|c| (format!("circle:{}", c.1), Geometry::Point(Point::new(c.0.0, c.0.1)))),
+                            .map(|c| Shape::Circle(Point::new(c.0.0, c.0.1), c.1)),
                     );
                 }
-                shapes.extend(e.point.map(|p| ("event_point".to_string(), Geometry::Point(Point::new(p.0, p.1)))));
+                shapes.extend(e.point.map(|p| Shape::Point(Point::new(p.0, p.1))));
             }
             out.push(FeedDto {
                 index: i,
@@ -146,17 +151,16 @@ impl Session {
         let ws_guard = self.workspace.lock()?;
         if let Some(ws) = ws_guard.as_ref() {
             let t = ws.crs.from_lonlat()?;
+            let point = |p: Point| t.transform(p.x(), p.y()).ok().map(|(x, y)| Coord { x, y });
             let items = shapes
                 .into_iter()
-                .filter_map(|(style, mut g)| {
-                    t.transform_geometry(&mut g).ok()?;
-                    match style.strip_prefix("circle:").and_then(|r| r.parse::<f64>().ok()) {
-                        Some(r) => match g {
-                            Geometry::Point(p) => Some(("alert_area".to_string(), circle(p.0, r))),
-                            _ => None,
-                        },
-                        None => Some((style, g)),
+                .filter_map(|sh| match sh {
+                    Shape::Area(mut g) => {
+                        t.transform_geometry(&mut g).ok()?;
+                        Some(("alert_area".to_string(), g))
                     }
+                    Shape::Circle(c, r) => Some(("alert_area".to_string(), circle(point(c)?, r))),
+                    Shape::Point(p) => Some(("event_point".to_string(), Geometry::Point(Point(point(p)?)))),
                 })
                 .collect();
             self.set_overlay(ws, "events", items)?;

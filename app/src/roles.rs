@@ -2,7 +2,7 @@
 //! facts are found. Every use case that needs "the buildings" or "a building's population"
 //! asks here, so the app, the CLI and the tests read the same layer and the same field.
 
-use jingwei_analysis::violations::{WorkspaceRoles, field_names};
+use jingwei_analysis::violations::{WorkspaceRoles, field_names, find_field};
 use jingwei_layers::catalog::Group;
 use jingwei_layers::{Layer, Workspace, WorkspaceLayer};
 
@@ -132,29 +132,13 @@ impl Field {
 
     /// The index of this field in `layer`: the first candidate present.
     pub fn find(self, layer: &Layer) -> Option<usize> {
-        self.candidates()
-            .iter()
-            .find_map(|c| layer.fields.iter().position(|f| f.name.eq_ignore_ascii_case(c)))
+        find_field(layer, None, self.candidates()).ok().flatten()
     }
 
     /// The field the user named (an error naming the layer's fields when it has none by that
     /// name), else [`Field::find`].
     pub fn find_or(self, layer: &Layer, given: Option<&str>) -> Result<Option<usize>> {
-        match given {
-            Some(name) => match layer.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name)) {
-                Some(i) => Ok(Some(i)),
-                None => {
-                    let names: Vec<&str> = layer.fields.iter().map(|f| f.name.as_str()).collect();
-                    Err(Error::Invalid(format!(
-                        "{}: layer '{}' has no field '{name}' (fields: {})",
-                        layer.source_path.display(),
-                        layer.name,
-                        names.join(", ")
-                    )))
-                }
-            },
-            None => Ok(self.find(layer)),
-        }
+        Ok(find_field(layer, given, self.candidates())?)
     }
 }
 

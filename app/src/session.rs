@@ -274,12 +274,6 @@ impl Session {
         self.open_catalog(&files::demo_catalog())
     }
 
-    /// Use a workspace made elsewhere (the CLI's catalog and files).
-    pub fn open_workspace_value(&self, ws: Workspace, catalog: Option<PathBuf>) -> Result<WorkspaceDto> {
-        let origin = catalog.map_or(Origin::Files, Origin::Catalog);
-        self.install(ws, origin, None)
-    }
-
     /// Describe the open workspace.
     pub fn describe(&self) -> Result<WorkspaceDto> {
         self.with_workspace(|ws| Ok(data::describe(ws)))
@@ -321,19 +315,12 @@ impl Session {
             .filter(|_| added > 0)
             .ok_or_else(|| Error::Invalid(format!("{}: no layer with geometry", path.display())))?;
         let mut guard = self.workspace.lock()?;
-        let fresh = guard.is_none();
         match guard.as_mut() {
             Some(ws) => ws.append(next)?,
             None => *guard = Some(next),
         }
-        if fresh {
-            *self.origin.lock()? = Origin::Files;
-        } else {
-            let mut o = self.origin.lock()?;
-            if matches!(*o, Origin::Catalog(_)) {
-                *o = Origin::Files;
-            }
-        }
+        // A file added by hand: the workspace is no longer the catalog's alone.
+        *self.origin.lock()? = Origin::Files;
         let ws = guard.as_ref().ok_or(Error::NoWorkspace)?;
         job.report(1, 1);
         *self.graph.lock()? = None;

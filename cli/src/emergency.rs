@@ -240,10 +240,7 @@ pub fn run_impact(a: ImpactArgs) -> Result<ExitCode> {
         let shelters = shelters_given
             .or_else(|| roles::layer(&ws, Role::Resources))
             .context("--allocate needs --shelters (or a catalog with emergency resources)")?;
-        let b = match &buildings {
-            Some(id) => ws.layer(id).context("the buildings")?,
-            None => roles::require(&ws, Role::Buildings)?,
-        };
+        let b = emergency::buildings_layer(&ws, buildings.as_deref())?;
         let graph = RoadGraph::from_layer(&roads.layer, emergency::SNAP_M)?;
         let outer = rings.iter().copied().fold(0.0, f64::max);
         Some(emergency::allocate_shelters(

@@ -8,7 +8,7 @@ use jingwei_app::{data, files};
 use jingwei_cases::CaseStore;
 use jingwei_cases::incidents::{Incident, IncidentStatus};
 use jingwei_feeds::{ParseOptions, parse};
-use jingwei_layers::{Crs, Transformer};
+use jingwei_layers::Crs;
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -159,10 +159,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 Some(s) => {
                     let xy = data::parse_xy(s).context("--at")?;
                     let from = Crs::parse(in_crs.as_deref().unwrap_or("EPSG:4490"))?;
-                    if from.is_geographic() {
-                        data::check_lonlat(xy.0, xy.1).context("--at")?;
-                    }
-                    Some(Transformer::new(&from, &Crs::cgcs2000()?)?.transform(xy.0, xy.1)?)
+                    Some(data::typed_point(xy, &from, &Crs::cgcs2000()?).context("--at")?)
                 }
                 None => None,
             };
@@ -181,16 +178,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 }
                 None => {
                     let (lon, lat) = typed.context("give --at X,Y")?;
-                    IncidentInput {
-                        kind: kind.clone().context("give --type (or --from-feed with --event)")?,
-                        title: String::new(),
-                        severity: None,
-                        source: "manual".into(),
-                        event_id: None,
-                        occurred_at: None,
-                        lonlat: geo::Geometry::Point(geo::Point::new(lon, lat)),
-                        rings_m: None,
-                    }
+                    let kind = kind.as_deref().context("give --type (or --from-feed with --event)")?;
+                    IncidentInput::manual(kind, geo::Geometry::Point(geo::Point::new(lon, lat)))
                 }
             };
             if let Some(k) = kind {

@@ -79,9 +79,7 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                         site = Some(Renderer::new(MAP_W, MAP_H).map_err(|e| e.to_string())?);
                     }
                     let r = site.as_mut().ok_or("no renderer")?;
-                    r.set_scene(&s);
-                    r.set_view(&view);
-                    r.render().map_err(|e| e.to_string())?.to_png().map_err(|e| e.to_string())
+                    r.render_png(&s, &view).map_err(|e| e.to_string())
                 })();
                 let _ = reply.send(out);
             }

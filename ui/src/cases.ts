@@ -7,8 +7,6 @@ import { t } from "./i18n";
 import { runJob } from "./job";
 import type { CaseDetailDto, CaseRow, ReportsDto, SelectedDto, View } from "./types";
 
-export type { View };
-
 
 /** What the panel needs from the map. */
 export interface MapHooks {

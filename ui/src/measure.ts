@@ -3,8 +3,8 @@
 import { $ } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
-import type { MapHooks, View } from "./cases";
-import type { CursorDto, HeightDto } from "./types";
+import type { MapHooks } from "./cases";
+import type { CursorDto, HeightDto, View } from "./types";
 
 type Tool = "none" | "distance" | "area" | "height";
 

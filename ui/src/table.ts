@@ -4,8 +4,8 @@
 import { $, esc } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
-import type { MapHooks, View } from "./cases";
-import type { Page } from "./types";
+import type { MapHooks } from "./cases";
+import type { Page, View } from "./types";
 
 
 const ROW_H = 22;

@@ -38,6 +38,9 @@ pub enum RenderError {
     /// The frame could not be mapped back from the GPU.
     #[error("cannot read the frame back: {0}")]
     Convert(String),
+    /// The frame could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] jingwei_scene::view::FrameError),
 }
 
 /// The Bevy transform of a view's camera.
@@ -381,6 +384,15 @@ impl Renderer {
         }
         buffer.unmap();
         Ok(Frame { width, height, rgba })
+    }
+}
+
+impl Renderer {
+    /// Draw `scene` from `view` and encode the frame as PNG (case reports' site maps).
+    pub fn render_png(&mut self, scene: &SceneData, view: &View) -> Result<Vec<u8>, RenderError> {
+        self.set_scene(scene);
+        self.set_view(view);
+        Ok(self.render()?.to_png()?)
     }
 }
 

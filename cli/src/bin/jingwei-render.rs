@@ -69,9 +69,7 @@ impl SiteMapRenderer for Maps {
             self.0 = Some(Renderer::new(MAP_W, MAP_H).map_err(|e| err(&e))?);
         }
         let r = self.0.as_mut().ok_or_else(|| err(&"no renderer"))?;
-        r.set_scene(scene);
-        r.set_view(view);
-        r.render().map_err(|e| err(&e))?.to_png().map_err(|e| err(&e))
+        r.render_png(scene, view).map_err(|e| err(&e))
     }
 }
 
