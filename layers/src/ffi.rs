@@ -113,3 +113,37 @@ pub fn field_has_value(feature: &gdal::vector::Feature<'_>, idx: usize) -> bool 
     // SAFETY: the feature handle is valid while borrowed; idx is checked by OGR.
     unsafe { gdal_sys::OGR_F_IsFieldSetAndNotNull(feature.c_feature(), idx as i32) != 0 }
 }
+
+/// `GDALBuildOverviews` with a progress callback (the `gdal` crate passes none). `progress`
+/// gets the fraction done and returns false to cancel.
+pub fn build_overviews(ds: &gdal::Dataset, resampling: &str, factors: &[i32], progress: &mut dyn FnMut(f64) -> bool) -> Result<(), String> {
+    unsafe extern "C" fn trampoline(done: f64, _msg: *const std::ffi::c_char, arg: *mut std::ffi::c_void) -> i32 {
+        // SAFETY: `arg` is the `&mut &mut dyn FnMut` passed below, alive for the whole call.
+        let f = unsafe { &mut *(arg as *mut &mut dyn FnMut(f64) -> bool) };
+        i32::from(f(done))
+    }
+    let c_resampling = CString::new(resampling).map_err(|e| e.to_string())?;
+    let mut factors = factors.to_vec();
+    let mut cb: &mut dyn FnMut(f64) -> bool = progress;
+    // SAFETY: the dataset handle is valid while `ds` is borrowed; the strings and the factor
+    // list outlive the call; the callback's argument points at `cb`, which outlives it too.
+    let rv = unsafe {
+        gdal_sys::GDALBuildOverviews(
+            ds.c_dataset(),
+            c_resampling.as_ptr(),
+            factors.len() as i32,
+            factors.as_mut_ptr(),
+            0,
+            std::ptr::null_mut(),
+            Some(trampoline),
+            (&mut cb as *mut &mut dyn FnMut(f64) -> bool).cast(),
+        )
+    };
+    if rv == gdal_sys::CPLErr::CE_None {
+        Ok(())
+    } else {
+        // SAFETY: CPLGetLastErrorMsg returns a valid NUL-terminated string owned by GDAL.
+        let msg = unsafe { CStr::from_ptr(gdal_sys::CPLGetLastErrorMsg()) };
+        Err(msg.to_string_lossy().into_owned())
+    }
+}

@@ -21,6 +21,7 @@ pub mod gcj02;
 pub mod geojson;
 pub mod gltf;
 pub mod gpkg;
+pub mod imagery;
 pub mod index;
 pub mod job;
 pub mod layer;
