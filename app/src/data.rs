@@ -157,6 +157,8 @@ pub struct WorkspaceDto {
     pub layers: Vec<LayerDto>,
     /// Data attributions.
     pub attribution: Vec<String>,
+    /// Imagery layers, bottom first, drawn under the layers.
+    pub imagery: Vec<crate::imagery::ImageryDto>,
 }
 
 fn css(c: Rgba) -> String {
@@ -172,6 +174,7 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
         crs_name: ws.crs.name.clone(),
         origin_xy: ws.origin_xy,
         attribution: ws.attribution.clone(),
+        imagery: crate::imagery::describe(ws, None),
         layers: ws
             .layers
             .iter()

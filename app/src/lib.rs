@@ -18,6 +18,8 @@
 //! - [`cases`]: case operations and DTOs; [`report`]: printable case reports.
 //! - [`emergency`]: impact, nearest resources (straight or by road), shelters, incidents from
 //!   feed events, rings; [`feeds`]: the command panel's live feeds.
+//! - [`imagery`]: image files and tile packages as layers, overviews, imagery in the scene
+//!   without a frame waiting for it.
 //! - [`files`]: atomic writes, the user's folders, the recent-workspace list, the actor.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -28,6 +30,7 @@ pub mod emergency;
 pub mod error;
 pub mod feeds;
 pub mod files;
+pub mod imagery;
 pub mod report;
 pub mod roles;
 pub mod session;

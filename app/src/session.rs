@@ -9,7 +9,7 @@ use jingwei_cases::CaseStore;
 use jingwei_layers::table::{Page, TableQuery};
 use jingwei_layers::{FieldKind, Job, RepairMode, Workspace, WorkspaceLayer};
 use jingwei_scene::extrude::HeightRule;
-use jingwei_scene::scene::{Highlight, SceneData, build_scene_highlighted, is_building_layer};
+use jingwei_scene::scene::{Highlight, SceneData, build_scene_with, is_building_layer};
 use jingwei_scene::terrain::Ground;
 use jingwei_scene::view::{LocalFrame, View};
 use serde::Serialize;
@@ -120,7 +120,11 @@ pub struct Session {
     pub(crate) drill: AtomicBool,
     /// The live feeds of the command panel (started on first use).
     pub(crate) feeds: tokio::sync::Mutex<Option<FeedsState>>,
-    scene_sink: Mutex<Option<SceneSink>>,
+    pub(crate) scene_sink: Arc<Mutex<Option<SceneSink>>>,
+    /// Tiles of imagery: cache, loader, the scene still waiting for them (made on first use).
+    pub(crate) imagery: Mutex<Option<Arc<crate::imagery::ImageryState>>>,
+    /// The tile cache's size.
+    pub(crate) tile_cache_bytes: usize,
     /// Who acts (the audit trail's actor).
     actor: String,
 }
@@ -151,7 +155,12 @@ impl Session {
             job: Mutex::new(Job::new()),
             drill: AtomicBool::new(false),
             feeds: tokio::sync::Mutex::new(None),
-            scene_sink: Mutex::new(None),
+            scene_sink: Arc::new(Mutex::new(None)),
+            imagery: Mutex::new(None),
+            tile_cache_bytes: std::env::var("JINGWEI_TILE_CACHE_MB")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .map_or(crate::imagery::DEFAULT_CACHE_BYTES, |mb| mb << 20),
             actor,
         }
     }
@@ -173,7 +182,7 @@ impl Session {
         f(guard.as_ref().ok_or(Error::NoWorkspace)?)
     }
 
-    fn with_workspace_mut<T>(&self, f: impl FnOnce(&mut Workspace) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_workspace_mut<T>(&self, f: impl FnOnce(&mut Workspace) -> Result<T>) -> Result<T> {
         let mut guard = self.workspace.lock()?;
         f(guard.as_mut().ok_or(Error::NoWorkspace)?)
     }
@@ -182,10 +191,10 @@ impl Session {
 
     /// Build the scene of `ws` with the highlight and overlay, remember its ground and first
     /// extent, and hand it to the sink. Returns the scene.
-    fn rebuild(&self, ws: &Workspace) -> Result<()> {
+    pub(crate) fn rebuild(&self, ws: &Workspace) -> Result<()> {
         let mut h = self.highlight.lock()?.clone();
         h.extra.extend(self.overlay.lock()?.values().flatten().cloned());
-        let scene = build_scene_highlighted(ws, &h);
+        let scene = self.scene_with_imagery(ws, |compose| build_scene_with(ws, &h, Some(compose)))?;
         {
             let mut extent = self.extent.lock()?;
             if extent.is_none() {
@@ -337,7 +346,10 @@ impl Session {
     /// Show or hide a layer.
     pub fn set_layer_visible(&self, id: &str, visible: bool) -> Result<()> {
         self.with_workspace_mut(|ws| {
-            Self::layer_mut(ws, id)?.visible = visible;
+            match ws.imagery.iter_mut().find(|l| l.id == id) {
+                Some(l) => l.visible = visible,
+                None => Self::layer_mut(ws, id)?.visible = visible,
+            }
             self.rebuild(ws)
         })
     }
@@ -348,7 +360,10 @@ impl Session {
             return Err(Error::Invalid(format!("opacity {opacity}: give a number from 0 to 1")));
         }
         self.with_workspace_mut(|ws| {
-            Self::layer_mut(ws, id)?.opacity = opacity.clamp(0.0, 1.0);
+            match ws.imagery.iter_mut().find(|l| l.id == id) {
+                Some(l) => l.opacity = opacity.clamp(0.0, 1.0),
+                None => Self::layer_mut(ws, id)?.opacity = opacity.clamp(0.0, 1.0),
+            }
             self.rebuild(ws)
         })
     }
@@ -356,6 +371,14 @@ impl Session {
     /// Move a layer up (+1, drawn later, higher in the tree) or down (−1).
     pub fn move_layer(&self, id: &str, delta: i32) -> Result<WorkspaceDto> {
         self.with_workspace_mut(|ws| {
+            // Imagery moves among the imagery (always under the vector layers).
+            if let Some(i) = ws.imagery.iter().position(|l| l.id == id) {
+                let j = (i as i64 + i64::from(delta)).clamp(0, ws.imagery.len() as i64 - 1) as usize;
+                let l = ws.imagery.remove(i);
+                ws.imagery.insert(j, l);
+                self.rebuild(ws)?;
+                return Ok(data::describe(ws));
+            }
             let i = ws.layers.iter().position(|l| l.id == id).ok_or_else(|| Error::NoLayer(id.into()))?;
             let j = (i as i64 + i64::from(delta)).clamp(0, ws.layers.len() as i64 - 1) as usize;
             let l = ws.layers.remove(i);
@@ -368,6 +391,14 @@ impl Session {
     /// Remove a layer from the workspace (its file is not touched).
     pub fn remove_layer(&self, id: &str) -> Result<WorkspaceDto> {
         self.with_workspace_mut(|ws| {
+            if let Some(i) = ws.imagery.iter().position(|l| l.id == id) {
+                let l = ws.imagery.remove(i);
+                if let (Some(src), Some(st)) = (&l.source, self.imagery.lock()?.as_ref()) {
+                    st.loader.cache().forget_source(src.key());
+                }
+                self.rebuild(ws)?;
+                return Ok(data::describe(ws));
+            }
             let i = ws.layers.iter().position(|l| l.id == id).ok_or_else(|| Error::NoLayer(id.into()))?;
             ws.layers.remove(i);
             *self.table.lock()? = None;

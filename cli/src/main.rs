@@ -14,6 +14,7 @@ mod filter;
 mod incidents;
 mod info;
 mod query;
+mod raster;
 mod sibling;
 mod transform;
 mod violations;
@@ -45,6 +46,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Image files: describe them, build their overviews.
+    Raster(raster::Args),
     /// Transform "x y" lines from stdin between CRSs (like PROJ's cs2cs); GCJ02 is accepted.
     Transform(transform::Args),
     /// Find suspected illegal construction (违法建设) by rule, headless; optionally store cases.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Info(a) => info::run(a),
         Command::Query(a) => query::run(a),
         Command::Transform(a) => transform::run(a),
+        Command::Raster(a) => raster::run(a),
         Command::Render { args } => {
             let mut all: Vec<std::ffi::OsString> = vec!["render".into()];
             all.extend(args);

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use jingwei_layers::{RepairMode, Workspace};
-use jingwei_scene::scene::build_scene;
+use jingwei_scene::scene::{Highlight, build_scene_with};
 use jingwei_scene::view::View;
 use jingwei_viewer::render::Renderer;
 use std::path::PathBuf;
@@ -37,6 +37,12 @@ pub struct Args {
     /// A style file for a layer, as LAYER=FILE (JSON; see ARCHITECTURE.md); repeatable.
     #[arg(long = "style", value_name = "LAYER=FILE")]
     styles: Vec<String>,
+    /// Bands of the image files shown as red, green, blue (e.g. 3,2,1 for Landsat), or one band.
+    #[arg(long)]
+    bands: Option<String>,
+    /// Stretch the image files' bands over their 2nd–98th percentile.
+    #[arg(long)]
+    stretch: bool,
     /// A benchmark: after the first frame, render this many orbit steps (5° each) with the same
     /// renderer and print where each frame's time went as one JSON line on stdout.
     #[arg(long, default_value_t = 0)]
@@ -128,7 +134,17 @@ pub fn run(a: Args) -> Result<ExitCode> {
         wl.style = Some(v);
     }
     jingwei_scene::style::check_workspace(&ws).map_err(anyhow::Error::msg)?;
-    let scene = build_scene(&ws);
+    if a.bands.is_some() || a.stretch {
+        let ids: Vec<String> = ws.imagery.iter().map(|l| l.id.clone()).collect();
+        for id in ids {
+            let bands = a.bands.as_deref().map(jingwei_app::imagery::parse_bands).transpose()?;
+            jingwei_app::imagery::set_display(&mut ws, &id, bands, a.stretch)?;
+        }
+    }
+    // Imagery is read here and now, at the resolution the scene's texture needs.
+    let cache = jingwei_layers::imagery::cache::TileCache::new(256 << 20);
+    let compose = |l: &jingwei_layers::ImageryLayer, t: &jingwei_layers::imagery::warp::Target| jingwei_app::imagery::compose_now(l, t, &cache);
+    let scene = build_scene_with(&ws, &Highlight::default(), Some(&compose));
     let extent = scene.extent_local.context("the layers have no geometry to draw")?;
     let aspect = w as f32 / h as f32;
     let view = match a.view.as_str() {

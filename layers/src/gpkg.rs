@@ -33,6 +33,22 @@ fn open(path: &Path) -> Result<Connection, Declined> {
     Ok(conn)
 }
 
+fn contents_of(path: &Path, data_type: &str) -> bool {
+    let Ok(conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return false };
+    conn.query_row("SELECT count(*) FROM gpkg_contents WHERE data_type = ?1", [data_type], |r| r.get::<_, i64>(0))
+        .is_ok_and(|n| n > 0)
+}
+
+/// True when the GeoPackage holds a tile pyramid (imagery).
+pub fn has_tiles(path: &Path) -> bool {
+    contents_of(path, "tiles")
+}
+
+/// True when the GeoPackage holds feature tables.
+pub fn has_features(path: &Path) -> bool {
+    contents_of(path, "features")
+}
+
 fn sql_err(e: rusqlite::Error) -> Declined {
     Declined(e.to_string())
 }

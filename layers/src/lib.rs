@@ -44,4 +44,4 @@ pub use layer::{FeatureRef, Layer, ValiditySummary};
 pub use source::{LayerInfo, OpenOptions, Source};
 pub use validity::RepairMode;
 pub use value::{Column, FieldDef, FieldKind, Nullable, Value};
-pub use workspace::{Workspace, WorkspaceLayer};
+pub use workspace::{ImageryLayer, Workspace, WorkspaceLayer};

@@ -67,6 +67,25 @@ pub struct SavedWorkspace {
     /// The DEM the workspace is draped on (its file, read again on opening).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terrain: Option<std::path::PathBuf>,
+    /// Imagery layers, bottom first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imagery: Vec<SavedImagery>,
+}
+
+/// A saved imagery layer: its place in the tree and what opens it again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SavedImagery {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Shown.
+    pub visible: bool,
+    /// Opacity.
+    #[serde(default = "one")]
+    pub opacity: f32,
+    /// What opens it (see [`crate::workspace::ImageryLayer::spec`]).
+    pub spec: serde_json::Value,
 }
 
 fn corrupt(path: &Path, detail: impl std::fmt::Display) -> LayersError {
@@ -141,6 +160,17 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
         layers,
         view,
         terrain: ws.terrain.as_ref().map(|t| t.dem.path.clone()),
+        imagery: ws
+            .imagery
+            .iter()
+            .map(|l| SavedImagery {
+                id: l.id.clone(),
+                title: l.title.clone(),
+                visible: l.visible,
+                opacity: l.opacity,
+                spec: l.spec.clone(),
+            })
+            .collect(),
     };
     {
         let conn = Connection::open(&tmp).map_err(|e| corrupt(&tmp, e))?;
@@ -272,8 +302,35 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
             wl.surfaces = Some(std::sync::Arc::new(surfaces));
         }
     }
+    // Imagery files are opened again; one that moved stays in the tree, closed, saying why.
+    // Other kinds (map services) are left closed for the application to open.
+    for l in &saved.imagery {
+        let mut layer = match crate::workspace::ImageryLayer::open_spec(&l.id, &l.spec, &ws.crs) {
+            Ok(Some(layer)) => layer,
+            Ok(None) => closed_imagery(l, String::new()),
+            Err(e) => closed_imagery(l, e.to_string()),
+        };
+        layer.title = l.title.clone();
+        layer.visible = l.visible;
+        layer.opacity = l.opacity;
+        ws.imagery.push(layer);
+    }
     ws.attribution = saved.attribution;
     Ok((ws, saved.view))
+}
+
+fn closed_imagery(l: &SavedImagery, why: String) -> crate::workspace::ImageryLayer {
+    crate::workspace::ImageryLayer {
+        id: l.id.clone(),
+        title: l.title.clone(),
+        visible: l.visible,
+        opacity: l.opacity,
+        spec: l.spec.clone(),
+        source: None,
+        extent: None,
+        detail: why,
+        hint: None,
+    }
 }
 
 fn surfaces_table(table: &str) -> String {

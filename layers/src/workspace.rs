@@ -52,6 +52,143 @@ pub struct Workspace {
     pub attribution: Vec<String>,
     /// The ground the layers are draped on, when a DEM was added.
     pub terrain: Option<std::sync::Arc<crate::dem::Terrain>>,
+    /// Imagery (orthophotos, tile packages, map services), drawn under the layers, bottom first.
+    pub imagery: Vec<ImageryLayer>,
+}
+
+/// An imagery layer: how to open it again, and the open source when it could be opened.
+#[derive(Clone)]
+pub struct ImageryLayer {
+    /// Stable id, unique among the workspace's layers and imagery.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// Shown or hidden.
+    pub visible: bool,
+    /// Opacity, 0 (invisible) to 1.
+    pub opacity: f32,
+    /// What opens it again, saved with the workspace: `{"kind": "file", "path": …, "display": …}`
+    /// for files (opened here); other kinds (map services) are opened by the application.
+    pub spec: serde_json::Value,
+    /// The tiles; `None` while it is not open (a moved file, a service not reached yet).
+    pub source: Option<std::sync::Arc<dyn crate::imagery::TileSource>>,
+    /// Its extent in the workspace CRS, when open.
+    pub extent: Option<[f64; 4]>,
+    /// One line on what it is (driver, size, bands, overviews) or why it is not open.
+    pub detail: String,
+    /// Advice for the user (build overviews), if any.
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Debug for ImageryLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageryLayer")
+            .field("id", &self.id)
+            .field("title", &self.title)
+            .field("visible", &self.visible)
+            .field("opacity", &self.opacity)
+            .field("extent", &self.extent)
+            .field("detail", &self.detail)
+            .finish()
+    }
+}
+
+impl ImageryLayer {
+    /// An imagery layer over an open `source`; its extent is the source's, carried into `ws_crs`
+    /// through a 9 × 9 grid of points.
+    pub fn new(
+        id: &str,
+        title: &str,
+        spec: serde_json::Value,
+        source: std::sync::Arc<dyn crate::imagery::TileSource>,
+        ws_crs: &Crs,
+        detail: String,
+        hint: Option<String>,
+    ) -> Result<ImageryLayer> {
+        let g = source.grid();
+        let extent = extent_in(&g.crs, g.extent, ws_crs)?;
+        Ok(ImageryLayer {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            visible: true,
+            opacity: 1.0,
+            spec,
+            source: Some(source),
+            extent: Some(extent),
+            detail,
+            hint,
+        })
+    }
+
+    /// The spec of an image file.
+    pub fn file_spec(path: &Path, display: Option<&crate::imagery::raster::Display>) -> serde_json::Value {
+        serde_json::json!({"kind": "file", "path": path, "display": display})
+    }
+
+    /// Open an image file as a layer of a workspace in `ws_crs`.
+    pub fn open_file(id: &str, path: &Path, display: Option<crate::imagery::raster::Display>, ws_crs: &Crs) -> Result<ImageryLayer> {
+        let path = std::fs::canonicalize(path).map_err(|e| LayersError::io(path, e))?;
+        let spec = ImageryLayer::file_spec(&path, display.as_ref());
+        // The cache key names the file and how its bands are shown.
+        let key = format!("file:{}", spec);
+        let img = crate::imagery::raster::RasterImage::open(&path, &key, display)?;
+        let i = img.info().clone();
+        let detail = format!(
+            "{} {}×{}, {} band(s) {}, {}, overviews: {}",
+            i.driver,
+            i.size[0],
+            i.size[1],
+            i.bands,
+            i.band_type,
+            i.crs,
+            if i.overviews.is_empty() { "none".to_owned() } else { i.overviews.len().to_string() }
+        );
+        let title = path.file_stem().and_then(|s| s.to_str()).unwrap_or(id).to_owned();
+        ImageryLayer::new(id, &title, spec, std::sync::Arc::new(img), ws_crs, detail, i.hint)
+    }
+
+    /// Open what `spec` names when it is a file; `Ok(None)` for other kinds.
+    pub fn open_spec(id: &str, spec: &serde_json::Value, ws_crs: &Crs) -> Result<Option<ImageryLayer>> {
+        if spec.get("kind").and_then(|k| k.as_str()) != Some("file") {
+            return Ok(None);
+        }
+        let path = spec.get("path").and_then(|p| p.as_str()).ok_or_else(|| {
+            LayersError::Invalid(format!("imagery layer {id}: a file without a path"))
+        })?;
+        let display = match spec.get("display") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(d) => Some(serde_json::from_value(d.clone()).map_err(|e| {
+                LayersError::Invalid(format!("imagery layer {id}: unreadable display settings: {e}"))
+            })?),
+        };
+        ImageryLayer::open_file(id, Path::new(path), display, ws_crs).map(Some)
+    }
+}
+
+/// `e` (in `from`) as a box in `to`, through a 9 × 9 grid of its points.
+pub fn extent_in(from: &Crs, e: [f64; 4], to: &Crs) -> Result<[f64; 4]> {
+    if from == to {
+        return Ok(e);
+    }
+    let t = Transformer::new(from, to)?;
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for i in 0..=8 {
+        for j in 0..=8 {
+            let x = e[0] + (e[2] - e[0]) * f64::from(i) / 8.0;
+            let y = e[1] + (e[3] - e[1]) * f64::from(j) / 8.0;
+            if let Ok((x, y)) = t.transform(x, y) {
+                b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+            }
+        }
+    }
+    if b[0] > b[2] {
+        return Err(LayersError::Transform {
+            from: from.label(),
+            to: to.label(),
+            detail: "no point of the extent transforms".into(),
+        });
+    }
+    Ok(b)
 }
 
 impl Workspace {
@@ -69,6 +206,7 @@ impl Workspace {
             layers: Vec::new(),
             attribution: Vec::new(),
             terrain: None,
+            imagery: Vec::new(),
         })
     }
 
@@ -151,9 +289,20 @@ impl Workspace {
             Workspace::add_model(ws, path, &at)?;
             return Ok(1);
         }
+        if ext == "mbtiles" || (matches!(ext.as_str(), "tif" | "tiff" | "jp2" | "img" | "vrt") && crate::imagery::raster::is_imagery(path)) {
+            Workspace::add_imagery_file(ws, path, None)?;
+            return Ok(1);
+        }
         if matches!(ext.as_str(), "tif" | "tiff" | "asc" | "dem" | "hgt" | "img") {
             Workspace::set_terrain_file(ws, path)?;
             return Ok(1);
+        }
+        if ext == "gpkg" && crate::gpkg::has_tiles(path) {
+            Workspace::add_imagery_file(ws, path, None)?;
+            added += 1;
+            if !crate::gpkg::has_features(path) {
+                return Ok(added);
+            }
         }
         if crate::cityjson::is_cityjson(path) {
             for city in crate::cityjson::read(path)? {
@@ -202,6 +351,10 @@ impl Workspace {
             wl.id = unique_id(&self.layers, &wl.id);
             self.layers.push(wl);
         }
+        for mut il in other.imagery {
+            il.id = self.unique_imagery_id(&il.id);
+            self.imagery.push(il);
+        }
         if other.terrain.is_some() {
             self.terrain = other.terrain;
         }
@@ -216,6 +369,7 @@ impl Workspace {
             layers: Vec::new(),
             attribution: Vec::new(),
             terrain: self.terrain.clone(),
+            imagery: Vec::new(),
         }
     }
 
@@ -229,6 +383,46 @@ impl Workspace {
         let city = crate::gltf::place(path, &tris, at, &w.crs)?;
         w.add_city_layer(city)?;
         Ok(())
+    }
+
+    /// An id not yet taken by a layer or an imagery layer.
+    pub fn unique_imagery_id(&self, want: &str) -> String {
+        let taken = |id: &str| self.layers.iter().any(|l| l.id == id) || self.imagery.iter().any(|l| l.id == id);
+        if !taken(want) {
+            return want.to_owned();
+        }
+        (2..).map(|n| format!("{want}_{n}")).find(|c| !taken(c)).expect("some number is free")
+    }
+
+    /// Add an image file (orthophoto, GeoPackage tiles, MBTiles) as the top imagery layer of
+    /// `ws` (made for the image's centre when `None`).
+    pub fn add_imagery_file<'a>(
+        ws: &'a mut Option<Workspace>,
+        path: &std::path::Path,
+        display: Option<crate::imagery::raster::Display>,
+    ) -> Result<&'a ImageryLayer> {
+        if ws.is_none() {
+            let i = crate::imagery::raster::info(path)?;
+            let from = Crs::parse(&i.crs).or_else(|_| {
+                crate::imagery::raster::RasterImage::open(path, "probe", display.clone()).map(|r| {
+                    use crate::imagery::TileSource;
+                    r.grid().crs.clone()
+                })
+            })?;
+            let e = i.extent;
+            let (lon, lat) = Transformer::new(&from, &Crs::cgcs2000()?)?.transform((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0)?;
+            *ws = Some(Workspace::for_lonlat(lon, lat)?);
+        }
+        let w = ws.as_mut().expect("set above");
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("imagery");
+        let id = w.unique_imagery_id(stem);
+        let layer = ImageryLayer::open_file(&id, path, display, &w.crs)?;
+        if w.origin_xy[0].is_nan() {
+            let e = layer.extent.expect("open");
+            w.origin_xy = [((e[0] + e[2]) / 200.0).round() * 100.0, ((e[1] + e[3]) / 200.0).round() * 100.0];
+        }
+        w.imagery.push(layer);
+        Ok(w.imagery.last().expect("just pushed"))
     }
 
     /// Drape the workspace (made for the DEM's centre when `None`) on a DEM file.

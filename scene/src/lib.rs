@@ -20,6 +20,7 @@
 
 pub mod colour;
 pub mod extrude;
+pub mod imagery;
 pub mod landuse;
 pub mod local;
 pub mod overlay;

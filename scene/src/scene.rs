@@ -3,6 +3,7 @@
 //! metres relative to the workspace origin, with a style.
 
 use geo::{Geometry, LineString, Polygon};
+use jingwei_layers::imagery::warp::{Composite, Target};
 use jingwei_layers::{Layer, Workspace};
 
 use crate::extrude::{HeightRule, MeshData, extrude_layer, flat_polygon};
@@ -51,6 +52,8 @@ pub struct SceneData {
     pub annotations: Vec<crate::overlay::Annotation>,
     /// The drawn terrain, for picking and measuring on it; `None` over flat ground (y = 0).
     pub ground: Option<std::sync::Arc<crate::terrain::Ground>>,
+    /// Imagery draped on the ground, bottom first (drawn under `meshes`).
+    pub images: Vec<crate::imagery::ImageDrape>,
 }
 
 impl SceneData {
@@ -251,6 +254,16 @@ pub fn subset(layer: &Layer, rows: &[usize], name: &str) -> Layer {
 /// Build the scene with `h` picked out: the highlighted building replaces its own prism, the
 /// zones are tinted, the permit outlined, all drawn above the workspace's layers.
 pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
+    build_scene_with(ws, h, None)
+}
+
+/// Draws an imagery layer for a target with what is at hand (see [`crate::imagery`]); `None`
+/// leaves the layer out.
+pub type ComposeImagery<'a> = &'a dyn Fn(&jingwei_layers::ImageryLayer, &Target) -> Option<Composite>;
+
+/// [`build_scene_highlighted`], with the visible imagery layers drawn by `compose` and draped
+/// on the ground under the vector layers.
+pub fn build_scene_with(ws: &Workspace, h: &Highlight, compose: Option<ComposeImagery<'_>>) -> SceneData {
     let origin = ws.origin_xy;
     let mut scene = SceneData::default();
     let mut ext = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
@@ -283,6 +296,17 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
         });
     scene.ground = ground.clone().map(std::sync::Arc::new);
     let ground = ground.as_ref();
+    if let Some(compose) = compose {
+        for l in ws.imagery.iter().filter(|l| l.visible && l.opacity > 0.0) {
+            let Some(t) = crate::imagery::target(ws, l, data_extent) else { continue };
+            let Some(c) = compose(l, &t) else { continue };
+            let d = crate::imagery::drape(&l.id, l.opacity, &t, &c, origin, ground);
+            grow(&mut ext, &d.mesh);
+            scene.images.push(d);
+        }
+    }
+    // Over imagery the vector layers start one step up.
+    let lift = usize::from(!scene.images.is_empty());
     let hidden = h.building.as_ref().and_then(|b| find_row(ws, b));
     // The selection: its layer and rows.
     let selected: Option<(usize, Vec<usize>)> = h.selection.as_ref().and_then(|(layer, fids)| {
@@ -301,7 +325,7 @@ pub fn build_scene_highlighted(ws: &Workspace, h: &Highlight) -> SceneData {
         let st = style::for_workspace_layer(wl).unwrap_or_else(|_| style::for_layer(&wl.id, &wl.layer));
         match &wl.surfaces {
             Some(surfaces) => add_surfaces(&mut scene, &mut ext, &wl.id, surfaces, &st, origin, &skip, ground),
-            None => add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order, origin, &skip, ground),
+            None => add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order + lift, origin, &skip, ground),
         }
         if wl.opacity < 1.0 {
             for m in &mut scene.meshes[first..] {

@@ -12,6 +12,9 @@ use bevy::shader::{Shader, ShaderRef};
 /// The material's shader, compiled into the binary (no asset folder needed at run time).
 pub(crate) const MAP_SHADER: Handle<Shader> = uuid_handle!("3f7d2a1e-8c4b-4e6a-9b1d-5a2c7e9f0b13");
 
+/// The imagery shader.
+pub(crate) const IMAGE_SHADER: Handle<Shader> = uuid_handle!("c2b9e4d7-1f6a-4c3e-8d25-7a0b9e61f4c8");
+
 /// The screen-space line shader (vertex and fragment).
 pub(crate) const LINE_SHADER: Handle<Shader> = uuid_handle!("8a4c1f52-3b7e-4d09-a6c2-91e5d7f3b204");
 
@@ -22,11 +25,14 @@ pub const ATTRIBUTE_LINE_OTHER: MeshVertexAttribute = MeshVertexAttribute::new("
 pub(crate) fn add_to(app: &mut App) {
     app.add_plugins(MaterialPlugin::<MapMaterial>::default());
     app.add_plugins(MaterialPlugin::<ScreenLineMaterial>::default());
+    app.add_plugins(MaterialPlugin::<ImageMaterial>::default());
+    let image = Shader::from_wgsl(include_str!("image.wgsl"), "jingwei_viewer/image.wgsl");
     let map = Shader::from_wgsl(include_str!("map.wgsl"), "jingwei_viewer/map.wgsl");
     let line = Shader::from_wgsl(include_str!("screen_line.wgsl"), "jingwei_viewer/screen_line.wgsl");
     let mut shaders = app.world_mut().resource_mut::<Assets<Shader>>();
     let _ = shaders.insert(MAP_SHADER.id(), map);
     let _ = shaders.insert(LINE_SHADER.id(), line);
+    let _ = shaders.insert(IMAGE_SHADER.id(), image);
 }
 
 /// Lines a fixed number of pixels wide whatever the distance (see `screen_line.wgsl`).
@@ -141,6 +147,52 @@ impl Material for MapMaterial {
             }
         } else {
             descriptor.primitive.cull_mode = None;
+        }
+        Ok(())
+    }
+}
+
+/// Imagery draped on the ground: a texture, unlit, blended, pulled slightly towards the camera
+/// so that it wins over the terrain it lies on.
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct ImageMaterial {
+    /// Only the alpha is used: the layer's opacity.
+    #[uniform(0)]
+    pub tint: LinearRgba,
+    /// The texture.
+    #[texture(1)]
+    #[sampler(2)]
+    pub image: Handle<Image>,
+}
+
+impl Material for ImageMaterial {
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(IMAGE_SHADER)
+    }
+
+    fn alpha_mode(&self) -> AlphaMode {
+        AlphaMode::Blend
+    }
+
+    fn enable_prepass() -> bool {
+        false
+    }
+
+    fn enable_shadows() -> bool {
+        false
+    }
+
+    fn specialize(
+        _pipeline: &MaterialPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        _layout: &MeshVertexBufferLayoutRef,
+        _key: MaterialPipelineKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        descriptor.primitive.cull_mode = None;
+        if let Some(ds) = descriptor.depth_stencil.as_mut() {
+            // Reversed depth: a positive bias is nearer the camera.
+            ds.bias.constant = 4;
+            ds.bias.slope_scale = 1.0;
         }
         Ok(())
     }

@@ -229,6 +229,33 @@ impl Renderer {
         for e in old {
             world.despawn(e);
         }
+        for d in &scene.images {
+            if d.mesh.indices.is_empty() || d.rgba.len() != (d.width * d.height * 4) as usize {
+                continue;
+            }
+            let image = Image::new(
+                Extent3d {
+                    width: d.width,
+                    height: d.height,
+                    depth_or_array_layers: 1,
+                },
+                TextureDimension::D2,
+                d.rgba.as_ref().clone(),
+                TextureFormat::Rgba8UnormSrgb,
+                RenderAssetUsages::RENDER_WORLD,
+            );
+            let image = world.resource_mut::<Assets<Image>>().add(image);
+            let material = world.resource_mut::<Assets<crate::material::ImageMaterial>>().add(crate::material::ImageMaterial {
+                tint: LinearRgba::new(1.0, 1.0, 1.0, d.opacity),
+                image,
+            });
+            let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+                .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, d.mesh.positions.clone())
+                .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, d.uvs.clone())
+                .with_inserted_indices(Indices::U32(d.mesh.indices.clone()));
+            let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
+            world.spawn((Mesh3d(mesh), MeshMaterial3d(material), Transform::IDENTITY, SceneEntity));
+        }
         for lm in &scene.meshes {
             if lm.mesh.indices.is_empty() {
                 continue;

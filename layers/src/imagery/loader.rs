@@ -34,7 +34,7 @@ pub struct Health {
 }
 
 struct Job {
-    consumer: &'static str,
+    consumer: Arc<str>,
     source: Arc<dyn TileSource>,
     key: TileKey,
 }
@@ -154,16 +154,17 @@ impl Loader {
 
     /// `consumer` now wants these tiles, in this order: what it queued before and did not
     /// start is dropped. Tiles cached or in flight are not asked again.
-    pub fn want(&self, consumer: &'static str, wanted: Vec<(Arc<dyn TileSource>, Vec<(usize, u32, u32)>)>) {
+    pub fn want(&self, consumer: &str, wanted: Vec<(Arc<dyn TileSource>, Vec<(usize, u32, u32)>)>) {
         let mut st = self.shared.lock();
-        st.queue.retain(|j| j.consumer != consumer);
+        st.queue.retain(|j| &*j.consumer != consumer);
+        let consumer: Arc<str> = Arc::from(consumer);
         for (source, tiles) in wanted {
             let key: Arc<str> = Arc::from(source.key());
             for (l, c, r) in tiles {
                 let k = (key.clone(), l, c, r);
                 if !self.shared.cache.contains(&k) && !st.in_flight.contains(&k) {
                     st.queue.push_back(Job {
-                        consumer,
+                        consumer: consumer.clone(),
                         source: source.clone(),
                         key: k,
                     });

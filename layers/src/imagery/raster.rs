@@ -248,6 +248,20 @@ fn percentiles(ds: &Dataset, bands: &[usize], cut: f64) -> Result<Vec<[f64; 2]>,
     Ok(out)
 }
 
+/// Each band's 2nd and 98th percentiles (a contrast stretch for `bands`).
+pub fn stretch_of(path: &Path, bands: &[usize]) -> Result<Vec<[f64; 2]>> {
+    let ds = open_dataset(path)?;
+    for &b in bands {
+        if b == 0 || b > ds.raster_count() {
+            return Err(LayersError::Invalid(format!("{}: has {} band(s), no band {b}", path.display(), ds.raster_count())));
+        }
+    }
+    percentiles(&ds, bands, 0.02).map_err(|e| LayersError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("cannot read its bands: {e}"),
+    })
+}
+
 impl RasterImage {
     /// Open `path`; `display` chooses bands and stretch (`None`: what the file says). `key`
     /// names the source in the shared cache.

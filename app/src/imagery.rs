@@ -1,0 +1,330 @@
+//! Imagery use cases: image files and tile packages as layers, their display, overviews, and
+//! drawing them into the scene without making a frame wait — tiles come from a loader on
+//! worker threads; a scene first shows what is at hand (a coarser level where the right one is
+//! not in yet) and is sent again, sharper, as tiles arrive.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jingwei_layers::imagery::cache::TileCache;
+use jingwei_layers::imagery::loader::{Health, Loader};
+use jingwei_layers::imagery::raster::{self, Display, RasterInfo};
+use jingwei_layers::imagery::warp::{Composite, Plan, Target};
+use jingwei_layers::imagery::TileSource;
+use jingwei_layers::{ImageryLayer, Workspace};
+use jingwei_scene::scene::SceneData;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::session::{SceneSink, Session};
+
+/// Tiles of the chosen level one view may need before a coarser level is taken.
+pub const MAX_TILES: usize = 256;
+/// How long building a scene waits for tiles before it shows what it has.
+pub const FIRST_WAIT: Duration = Duration::from_millis(300);
+/// The tile cache's default size.
+pub const DEFAULT_CACHE_BYTES: usize = 512 << 20;
+/// Tile worker threads (file reads and network requests at once).
+pub const WORKERS: usize = 6;
+
+/// An imagery layer as the layer tree shows it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct ImageryDto {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Shown.
+    pub visible: bool,
+    /// Opacity 0–1.
+    pub opacity: f32,
+    /// `file` or the kind of service.
+    pub kind: String,
+    /// What it is, or why it is not open.
+    pub detail: String,
+    /// Advice (build overviews), if any.
+    pub hint: Option<String>,
+    /// Whether it is open.
+    pub open: bool,
+    /// Tiles had, empty and failed so far, and the last failure.
+    pub health: Health,
+}
+
+/// The session's tile machinery, made on first use.
+pub(crate) struct ImageryState {
+    pub(crate) loader: Arc<Loader>,
+    /// The scene whose imagery is still coming, and whether a watcher finishes it.
+    watch: Arc<Mutex<Watch>>,
+}
+
+#[derive(Default)]
+struct Watch {
+    pending: Option<Pending>,
+    watching: bool,
+}
+
+struct Part {
+    image: usize,
+    source: Arc<dyn TileSource>,
+    plan: Plan,
+}
+
+struct Pending {
+    scene: SceneData,
+    parts: Vec<Part>,
+}
+
+impl ImageryState {
+    pub(crate) fn new(cache_bytes: usize) -> ImageryState {
+        let cache = Arc::new(TileCache::new(cache_bytes));
+        ImageryState {
+            loader: Arc::new(Loader::new(WORKERS, cache, Duration::from_millis(250))),
+            watch: Arc::new(Mutex::new(Watch::default())),
+        }
+    }
+}
+
+/// A plan for `layer` into `t`, or `None` when it does not show there.
+fn plan_of(layer: &ImageryLayer, t: &Target) -> Option<(Arc<dyn TileSource>, Plan)> {
+    let src = layer.source.clone()?;
+    let plan = Plan::new(src.grid(), t, MAX_TILES).ok()??;
+    Some((src, plan))
+}
+
+fn missing(loader: &Loader, src: &dyn TileSource, plan: &Plan) -> usize {
+    let key: Arc<str> = Arc::from(src.key());
+    plan.tiles()
+        .iter()
+        .filter(|t| !loader.cache().contains(&(key.clone(), t.0, t.1, t.2)))
+        .count()
+}
+
+/// Draw `layer` into `t` now, reading every tile it needs (batch renders, reports, tests).
+pub fn compose_now(layer: &ImageryLayer, t: &Target, cache: &TileCache) -> Option<Composite> {
+    let (src, plan) = plan_of(layer, t)?;
+    plan.compose_now(src.as_ref(), cache).ok()
+}
+
+/// Describe the workspace's imagery for the tree.
+pub fn describe(ws: &Workspace, loader: Option<&Loader>) -> Vec<ImageryDto> {
+    ws.imagery
+        .iter()
+        .map(|l| ImageryDto {
+            id: l.id.clone(),
+            title: l.title.clone(),
+            visible: l.visible,
+            opacity: l.opacity,
+            kind: l.spec.get("kind").and_then(|k| k.as_str()).unwrap_or("file").to_owned(),
+            detail: l.detail.clone(),
+            hint: l.hint.clone(),
+            open: l.source.is_some(),
+            health: match (loader, &l.source) {
+                (Some(ld), Some(s)) => ld.health(s.key()),
+                _ => Health::default(),
+            },
+        })
+        .collect()
+}
+
+/// A raster file's description (`jingwei raster info`).
+pub fn raster_info(path: &Path) -> Result<RasterInfo> {
+    Ok(raster::info(path)?)
+}
+
+/// Build a raster's overviews into an external `.ovr` (`jingwei raster overviews`); `progress`
+/// gets 0–1 and returns false to cancel. Returns the factors built.
+pub fn build_overviews(path: &Path, progress: &mut dyn FnMut(f64) -> bool) -> Result<Vec<i32>> {
+    Ok(raster::build_overviews(path, progress)?)
+}
+
+/// Parse a band list such as `3,2,1` (red, green, blue) or `1` (grey).
+pub fn parse_bands(s: &str) -> Result<Vec<usize>> {
+    let bands: Vec<usize> = s
+        .split(',')
+        .map(|b| b.trim().parse::<usize>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::Invalid(format!("bands '{s}': numbers from 1, as R,G,B (e.g. 3,2,1) or one band")))?;
+    if !matches!(bands.len(), 1 | 3) || bands.contains(&0) {
+        return Err(Error::Invalid(format!("bands '{s}': give three (R,G,B) or one, numbered from 1")));
+    }
+    Ok(bands)
+}
+
+/// Show an imagery file's `bands` (`None`: those it names itself) and stretch each over its
+/// 2nd–98th percentile when `stretch`: the layer is opened again with that display.
+pub fn set_display(ws: &mut Workspace, id: &str, bands: Option<Vec<usize>>, stretch: bool) -> Result<()> {
+    let i = ws.imagery.iter().position(|l| l.id == id).ok_or_else(|| Error::NoLayer(id.into()))?;
+    let l = &ws.imagery[i];
+    let path = l
+        .spec
+        .get("path")
+        .and_then(|p| p.as_str())
+        .filter(|_| l.spec.get("kind").and_then(|k| k.as_str()) == Some("file"))
+        .ok_or_else(|| Error::Invalid(format!("imagery layer '{id}' is not a file: its bands are the service's")))?
+        .to_owned();
+    let bands = match bands {
+        Some(b) => b,
+        None => raster::RasterImage::open(Path::new(&path), "probe", None)?.display().bands.clone(),
+    };
+    let stretch = if stretch {
+        Some(raster::stretch_of(Path::new(&path), &bands)?)
+    } else {
+        None
+    };
+    let display = Display {
+        bands,
+        alpha: None,
+        stretch,
+    };
+    let mut layer = ImageryLayer::open_file(id, Path::new(&path), Some(display), &ws.crs)?;
+    let old = &ws.imagery[i];
+    (layer.title, layer.visible, layer.opacity) = (old.title.clone(), old.visible, old.opacity);
+    ws.imagery[i] = layer;
+    Ok(())
+}
+
+impl Session {
+    pub(crate) fn imagery_state(&self) -> Result<Arc<ImageryState>> {
+        let mut g = self.imagery.lock()?;
+        Ok(g.get_or_insert_with(|| Arc::new(ImageryState::new(self.tile_cache_bytes))).clone())
+    }
+
+    /// Build `scene`'s imagery with what the loader has within [`FIRST_WAIT`]; what is still
+    /// coming is finished by a watcher that sends the scene again.
+    pub(crate) fn scene_with_imagery(&self, ws: &Workspace, build: impl FnOnce(jingwei_scene::scene::ComposeImagery<'_>) -> SceneData) -> Result<SceneData> {
+        if !ws.imagery.iter().any(|l| l.visible && l.source.is_some()) {
+            if let Some(st) = self.imagery.lock()?.as_ref() {
+                st.watch.lock()?.pending = None;
+            }
+            return Ok(build(&|_, _| None));
+        }
+        let st = self.imagery_state()?;
+        let loader = st.loader.clone();
+        let deadline = Instant::now() + FIRST_WAIT;
+        let parts: std::cell::RefCell<Vec<(String, Arc<dyn TileSource>, Plan)>> = Default::default();
+        let compose = |l: &ImageryLayer, t: &Target| -> Option<Composite> {
+            let (src, plan) = plan_of(l, t)?;
+            let mut tiles = plan.preview_tiles();
+            tiles.extend(plan.tiles());
+            loader.want(&format!("scene:{}", l.id), vec![(src.clone(), tiles)]);
+            let mut seen = loader.done();
+            while missing(&loader, src.as_ref(), &plan) > 0 {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                seen = loader.wait_progress(seen, deadline - now);
+            }
+            let c = plan.compose_cached(src.as_ref(), loader.cache());
+            parts.borrow_mut().push((l.id.clone(), src, plan));
+            Some(c)
+        };
+        let scene = build(&compose);
+        let parts: Vec<Part> = parts
+            .into_inner()
+            .into_iter()
+            .filter_map(|(id, source, plan)| {
+                let image = scene.images.iter().position(|d| d.layer_id == id && d.missing > 0)?;
+                Some(Part { image, source, plan })
+            })
+            .collect();
+        let mut w = st.watch.lock()?;
+        w.pending = (!parts.is_empty()).then(|| Pending {
+            scene: scene.clone(),
+            parts,
+        });
+        if w.pending.is_some() && !w.watching {
+            // The flag changes only under this lock: a watcher that is ending has already
+            // cleared it, so a scene is never left without one.
+            let (loader, watch_state, sink) = (st.loader.clone(), st.watch.clone(), self.scene_sink.clone());
+            std::thread::Builder::new()
+                .name("jingwei-imagery".into())
+                .spawn(move || watch(&loader, &watch_state, &sink))
+                .map_err(|e| Error::Render(format!("cannot start the imagery thread: {e}")))?;
+            w.watching = true;
+        }
+        Ok(scene)
+    }
+
+    /// True while a scene's imagery is still coming.
+    pub fn imagery_pending(&self) -> bool {
+        self.imagery
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|st| st.watch.lock().map(|w| w.pending.is_some()).unwrap_or(false)))
+            .unwrap_or(false)
+    }
+
+    /// Wait until no scene's imagery is coming, or `timeout`; true when complete.
+    pub fn wait_imagery(&self, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while self.imagery_pending() {
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
+    /// The workspace's imagery layers for the tree.
+    pub fn imagery(&self) -> Result<Vec<ImageryDto>> {
+        let st = self.imagery.lock()?.clone();
+        self.with_workspace(|ws| Ok(describe(ws, st.as_ref().map(|s| s.loader.as_ref()))))
+    }
+
+    /// Show other bands of an imagery file (see [`set_display`]) and redraw.
+    pub fn set_imagery_bands(&self, id: &str, bands: &str, stretch: bool) -> Result<Vec<ImageryDto>> {
+        let bands = parse_bands(bands)?;
+        self.with_workspace_mut(|ws| {
+            set_display(ws, id, Some(bands), stretch)?;
+            self.rebuild(ws)
+        })?;
+        self.imagery()
+    }
+
+    /// Bytes of tiles cached now, the most so far, and the limit.
+    pub fn tile_cache_usage(&self) -> Result<(usize, usize, usize)> {
+        Ok(self.imagery_state()?.loader.cache().usage())
+    }
+}
+
+fn watch(loader: &Loader, state: &Mutex<Watch>, sink: &Mutex<Option<SceneSink>>) {
+    let mut seen = loader.done();
+    loop {
+        seen = loader.wait_progress(seen, Duration::from_millis(500));
+        // Several tiles at once rather than a scene per tile.
+        std::thread::sleep(Duration::from_millis(100));
+        let Ok(mut g) = state.lock() else { return };
+        let Some(p) = g.pending.as_mut() else {
+            g.watching = false;
+            return;
+        };
+        let mut left = 0;
+        for part in &p.parts {
+            let c = part.plan.compose_cached(part.source.as_ref(), loader.cache());
+            let d = &mut p.scene.images[part.image];
+            d.rgba = Arc::new(c.rgba);
+            d.missing = c.missing;
+            left += c.missing;
+        }
+        let scene = p.scene.clone();
+        // Nothing more will come once the loader is idle: failed tiles stay coarse.
+        let done = left == 0 || loader.pending() == 0;
+        if done {
+            g.pending = None;
+            g.watching = false;
+        }
+        drop(g);
+        if let Ok(s) = sink.lock()
+            && let Some(sink) = s.as_ref()
+        {
+            sink(scene);
+        }
+        if done {
+            return;
+        }
+    }
+}
