@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use jingwei_layers::imagery::TileSource;
 use jingwei_layers::imagery::cache::TileCache;
-use jingwei_layers::imagery::loader::{Health, Loader};
+use jingwei_layers::imagery::loader::{Loader, TileHealth};
 use jingwei_layers::imagery::raster::{self, Display, RasterInfo};
 use jingwei_layers::imagery::warp::{Composite, Plan, Target};
-use jingwei_layers::imagery::TileSource;
 use jingwei_layers::{ImageryLayer, Workspace};
 use jingwei_scene::scene::SceneData;
 use serde::Serialize;
@@ -49,7 +49,7 @@ pub struct ImageryDto {
     /// Whether it is open.
     pub open: bool,
     /// Tiles had, empty and failed so far, and the last failure.
-    pub health: Health,
+    pub health: TileHealth,
 }
 
 /// The session's tile machinery, made on first use.
@@ -122,7 +122,7 @@ pub fn describe(ws: &Workspace, loader: Option<&Loader>) -> Vec<ImageryDto> {
             open: l.source.is_some(),
             health: match (loader, &l.source) {
                 (Some(ld), Some(s)) => ld.health(s.key()),
-                _ => Health::default(),
+                _ => TileHealth::default(),
             },
         })
         .collect()
@@ -155,7 +155,11 @@ pub fn parse_bands(s: &str) -> Result<Vec<usize>> {
 /// Show an imagery file's `bands` (`None`: those it names itself) and stretch each over its
 /// 2nd–98th percentile when `stretch`: the layer is opened again with that display.
 pub fn set_display(ws: &mut Workspace, id: &str, bands: Option<Vec<usize>>, stretch: bool) -> Result<()> {
-    let i = ws.imagery.iter().position(|l| l.id == id).ok_or_else(|| Error::NoLayer(id.into()))?;
+    let i = ws
+        .imagery
+        .iter()
+        .position(|l| l.id == id)
+        .ok_or_else(|| Error::NoLayer(id.into()))?;
     let l = &ws.imagery[i];
     let path = l
         .spec
@@ -193,7 +197,11 @@ impl Session {
 
     /// Build `scene`'s imagery with what the loader has within [`FIRST_WAIT`]; what is still
     /// coming is finished by a watcher that sends the scene again.
-    pub(crate) fn scene_with_imagery(&self, ws: &Workspace, build: impl FnOnce(jingwei_scene::scene::ComposeImagery<'_>) -> SceneData) -> Result<SceneData> {
+    pub(crate) fn scene_with_imagery(
+        &self,
+        ws: &Workspace,
+        build: impl FnOnce(jingwei_scene::scene::ComposeImagery<'_>) -> SceneData,
+    ) -> Result<SceneData> {
         if !ws.imagery.iter().any(|l| l.visible && l.source.is_some()) {
             if let Some(st) = self.imagery.lock()?.as_ref() {
                 st.watch.lock()?.pending = None;

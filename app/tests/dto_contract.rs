@@ -90,7 +90,19 @@ fn the_pages_types_match_what_the_api_answers() {
     let dir = tempfile::tempdir().unwrap();
     let s = Session::new(dir.path().join("cases.gpkg"), "contract".into());
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json");
-    let ws = s.open_catalog(&demo).unwrap();
+    s.open_catalog(&demo).unwrap();
+    // An image over Lujiazui (the Landsat scene's pixels, placed there by gdal_translate).
+    let image = dir.path().join("over_lujiazui.tif");
+    let landsat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/imagery/L7_ETMs.tif");
+    let ok = std::process::Command::new("gdal_translate")
+        .args(["-q", "-a_srs", "EPSG:4549", "-a_ullr", "452000", "3458000", "454000", "3456000"])
+        .arg(&landsat)
+        .arg(&image)
+        .status()
+        .expect("gdal_translate (gdal-bin) runs");
+    assert!(ok.success());
+    let ws = s.add_file(&image, &Job::new()).unwrap();
+    assert_eq!(ws.imagery.len(), 1);
     let canvas = Canvas {
         width: 800,
         height: 600,
@@ -154,6 +166,8 @@ fn the_pages_types_match_what_the_api_answers() {
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
         ("WorkspaceDto", to_value(&ws).unwrap()),
+        ("ImageryDto", first(to_value(s.imagery().unwrap()).unwrap())),
+        ("TileHealth", to_value(&s.imagery().unwrap()[0].health).unwrap()),
         ("View", to_value(view).unwrap()),
         ("Identified", first(to_value(s.identify(&px).unwrap()).unwrap())),
         ("SearchHit", to_value(&tower).unwrap()),

@@ -39,10 +39,22 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             writeln!(out, "{} ({})", i.path.display(), i.driver)?;
-            writeln!(out, "  size: {} × {} pixels, {} band(s) of {} [{}]", i.size[0], i.size[1], i.bands, i.band_type, i.colors.join(", "))?;
+            writeln!(
+                out,
+                "  size: {} × {} pixels, {} band(s) of {} [{}]",
+                i.size[0],
+                i.size[1],
+                i.bands,
+                i.band_type,
+                i.colors.join(", ")
+            )?;
             writeln!(out, "  CRS: {}", i.crs)?;
             writeln!(out, "  pixel: {} × {}", i.pixel_size[0], i.pixel_size[1])?;
-            writeln!(out, "  extent: {:.3}, {:.3} – {:.3}, {:.3}", i.extent[0], i.extent[1], i.extent[2], i.extent[3])?;
+            writeln!(
+                out,
+                "  extent: {:.3}, {:.3} – {:.3}, {:.3}",
+                i.extent[0], i.extent[1], i.extent[2], i.extent[3]
+            )?;
             writeln!(out, "  blocks: {} × {}", i.block[0], i.block[1])?;
             if i.overviews.is_empty() {
                 writeln!(out, "  overviews: none")?;

@@ -143,7 +143,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     // Imagery is read here and now, at the resolution the scene's texture needs.
     let cache = jingwei_layers::imagery::cache::TileCache::new(256 << 20);
-    let compose = |l: &jingwei_layers::ImageryLayer, t: &jingwei_layers::imagery::warp::Target| jingwei_app::imagery::compose_now(l, t, &cache);
+    let compose =
+        |l: &jingwei_layers::ImageryLayer, t: &jingwei_layers::imagery::warp::Target| jingwei_app::imagery::compose_now(l, t, &cache);
     let scene = build_scene_with(&ws, &Highlight::default(), Some(&compose));
     let extent = scene.extent_local.context("the layers have no geometry to draw")?;
     let aspect = w as f32 / h as f32;

@@ -34,9 +34,13 @@ fn open(path: &Path) -> Result<Connection, Declined> {
 }
 
 fn contents_of(path: &Path, data_type: &str) -> bool {
-    let Ok(conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return false };
-    conn.query_row("SELECT count(*) FROM gpkg_contents WHERE data_type = ?1", [data_type], |r| r.get::<_, i64>(0))
-        .is_ok_and(|n| n > 0)
+    let Ok(conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return false;
+    };
+    conn.query_row("SELECT count(*) FROM gpkg_contents WHERE data_type = ?1", [data_type], |r| {
+        r.get::<_, i64>(0)
+    })
+    .is_ok_and(|n| n > 0)
 }
 
 /// True when the GeoPackage holds a tile pyramid (imagery).

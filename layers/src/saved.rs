@@ -152,6 +152,12 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
             style: wl.style.clone(),
         });
     }
+    if !tmp.exists() {
+        // Nothing written yet (imagery alone): an empty GeoPackage to hold the workspace.
+        gdal::DriverManager::get_driver_by_name("GPKG")
+            .and_then(|d| d.create_vector_only(&tmp))
+            .map_err(|e| corrupt(&tmp, e))?;
+    }
     let saved = SavedWorkspace {
         version: 1,
         crs: ws.crs.epsg.map_or_else(|| ws.crs.definition.clone(), |e| format!("EPSG:{e}")),

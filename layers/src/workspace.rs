@@ -141,7 +141,11 @@ impl ImageryLayer {
             i.bands,
             i.band_type,
             i.crs,
-            if i.overviews.is_empty() { "none".to_owned() } else { i.overviews.len().to_string() }
+            if i.overviews.is_empty() {
+                "none".to_owned()
+            } else {
+                i.overviews.len().to_string()
+            }
         );
         let title = path.file_stem().and_then(|s| s.to_str()).unwrap_or(id).to_owned();
         ImageryLayer::new(id, &title, spec, std::sync::Arc::new(img), ws_crs, detail, i.hint)
@@ -152,14 +156,16 @@ impl ImageryLayer {
         if spec.get("kind").and_then(|k| k.as_str()) != Some("file") {
             return Ok(None);
         }
-        let path = spec.get("path").and_then(|p| p.as_str()).ok_or_else(|| {
-            LayersError::Invalid(format!("imagery layer {id}: a file without a path"))
-        })?;
+        let path = spec
+            .get("path")
+            .and_then(|p| p.as_str())
+            .ok_or_else(|| LayersError::Invalid(format!("imagery layer {id}: a file without a path")))?;
         let display = match spec.get("display") {
             None | Some(serde_json::Value::Null) => None,
-            Some(d) => Some(serde_json::from_value(d.clone()).map_err(|e| {
-                LayersError::Invalid(format!("imagery layer {id}: unreadable display settings: {e}"))
-            })?),
+            Some(d) => Some(
+                serde_json::from_value(d.clone())
+                    .map_err(|e| LayersError::Invalid(format!("imagery layer {id}: unreadable display settings: {e}")))?,
+            ),
         };
         ImageryLayer::open_file(id, Path::new(path), display, ws_crs).map(Some)
     }
@@ -289,7 +295,8 @@ impl Workspace {
             Workspace::add_model(ws, path, &at)?;
             return Ok(1);
         }
-        if ext == "mbtiles" || (matches!(ext.as_str(), "tif" | "tiff" | "jp2" | "img" | "vrt") && crate::imagery::raster::is_imagery(path)) {
+        if ext == "mbtiles" || (matches!(ext.as_str(), "tif" | "tiff" | "jp2" | "img" | "vrt") && crate::imagery::raster::is_imagery(path))
+        {
             Workspace::add_imagery_file(ws, path, None)?;
             return Ok(1);
         }
@@ -391,7 +398,10 @@ impl Workspace {
         if !taken(want) {
             return want.to_owned();
         }
-        (2..).map(|n| format!("{want}_{n}")).find(|c| !taken(c)).expect("some number is free")
+        (2..)
+            .map(|n| format!("{want}_{n}"))
+            .find(|c| !taken(c))
+            .expect("some number is free")
     }
 
     /// Add an image file (orthophoto, GeoPackage tiles, MBTiles) as the top imagery layer of

@@ -298,7 +298,9 @@ pub fn build_scene_with(ws: &Workspace, h: &Highlight, compose: Option<ComposeIm
     let ground = ground.as_ref();
     if let Some(compose) = compose {
         for l in ws.imagery.iter().filter(|l| l.visible && l.opacity > 0.0) {
-            let Some(t) = crate::imagery::target(ws, l, data_extent) else { continue };
+            let Some(t) = crate::imagery::target(ws, l, data_extent) else {
+                continue;
+            };
             let Some(c) = compose(l, &t) else { continue };
             let d = crate::imagery::drape(&l.id, l.opacity, &t, &c, origin, ground);
             grow(&mut ext, &d.mesh);

@@ -397,6 +397,66 @@ facilities: Array<Facility>, };
 
 export type Health = "live" | "stale";
 
+export type TileHealth = { 
+/**
+ * Tiles fetched with data.
+ */
+tiles: number, 
+/**
+ * Tiles fetched without data.
+ */
+empty: number, 
+/**
+ * Tiles that failed after every try.
+ */
+failed: number, 
+/**
+ * Retries made.
+ */
+retries: number, 
+/**
+ * The last failure, when the last fetch failed.
+ */
+last_error: string | null, };
+
+export type ImageryDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * Shown.
+ */
+visible: boolean, 
+/**
+ * Opacity 0–1.
+ */
+opacity: number, 
+/**
+ * `file` or the kind of service.
+ */
+kind: string, 
+/**
+ * What it is, or why it is not open.
+ */
+detail: string, 
+/**
+ * Advice (build overviews), if any.
+ */
+hint: string | null, 
+/**
+ * Whether it is open.
+ */
+open: boolean, 
+/**
+ * Tiles had, empty and failed so far, and the last failure.
+ */
+health: TileHealth, };
+
 export type LayerDto = { 
 /**
  * Layer id.
@@ -467,7 +527,11 @@ layers: Array<LayerDto>,
 /**
  * Data attributions.
  */
-attribution: Array<string>, };
+attribution: Array<string>, 
+/**
+ * Imagery layers, bottom first, drawn under the layers.
+ */
+imagery: Array<ImageryDto>, };
 
 export type Identified = { 
 /**

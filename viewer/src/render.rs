@@ -245,10 +245,12 @@ impl Renderer {
                 RenderAssetUsages::RENDER_WORLD,
             );
             let image = world.resource_mut::<Assets<Image>>().add(image);
-            let material = world.resource_mut::<Assets<crate::material::ImageMaterial>>().add(crate::material::ImageMaterial {
-                tint: LinearRgba::new(1.0, 1.0, 1.0, d.opacity),
-                image,
-            });
+            let material = world
+                .resource_mut::<Assets<crate::material::ImageMaterial>>()
+                .add(crate::material::ImageMaterial {
+                    tint: LinearRgba::new(1.0, 1.0, 1.0, d.opacity),
+                    image,
+                });
             let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
                 .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, d.mesh.positions.clone())
                 .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, d.uvs.clone())

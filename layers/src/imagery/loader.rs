@@ -20,7 +20,7 @@ pub const TRIES: u32 = 3;
 /// How a source is doing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[ts(export_to = "api.gen.ts")]
-pub struct Health {
+pub struct TileHealth {
     /// Tiles fetched with data.
     pub tiles: u64,
     /// Tiles fetched without data.
@@ -43,7 +43,7 @@ struct Job {
 struct State {
     queue: VecDeque<Job>,
     in_flight: HashSet<TileKey>,
-    health: HashMap<Arc<str>, Health>,
+    health: HashMap<Arc<str>, TileHealth>,
     /// Tiles finished (fetched, empty or failed), for waiting on progress.
     done: u64,
 }
@@ -226,7 +226,7 @@ impl Loader {
     }
 
     /// A source's health so far.
-    pub fn health(&self, source: &str) -> Health {
+    pub fn health(&self, source: &str) -> TileHealth {
         self.shared.lock().health.get(source).cloned().unwrap_or_default()
     }
 }

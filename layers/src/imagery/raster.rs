@@ -253,7 +253,11 @@ pub fn stretch_of(path: &Path, bands: &[usize]) -> Result<Vec<[f64; 2]>> {
     let ds = open_dataset(path)?;
     for &b in bands {
         if b == 0 || b > ds.raster_count() {
-            return Err(LayersError::Invalid(format!("{}: has {} band(s), no band {b}", path.display(), ds.raster_count())));
+            return Err(LayersError::Invalid(format!(
+                "{}: has {} band(s), no band {b}",
+                path.display(),
+                ds.raster_count()
+            )));
         }
     }
     percentiles(&ds, bands, 0.02).map_err(|e| LayersError::Corrupt {
@@ -324,7 +328,7 @@ impl RasterImage {
         let mut levels = vec![level(w as u64, h as u64)];
         levels.extend(info.overviews.iter().map(|o| level(o[0], o[1])));
         let crs = Crs::from_spatial_ref(&ds.spatial_ref().map_err(|e| corrupt(e.to_string()))?, None);
-        Ok(RasterImage {
+        let img = RasterImage {
             key: key.to_owned(),
             path: path.to_owned(),
             grid: TileGrid {
@@ -337,7 +341,17 @@ impl RasterImage {
             palette,
             masked,
             pool: Mutex::new(vec![ds]),
-        })
+        };
+        // A damaged file (truncated, a broken tile) is refused now rather than drawn with
+        // holes: its coarsest tile and its last full-resolution tile (the end of the file, as
+        // a rule) are read once.
+        let coarsest = (0..img.grid.levels.len()).max_by(|&a, &b| img.grid.levels[a].res[0].total_cmp(&img.grid.levels[b].res[0]));
+        let last = &img.grid.levels[0];
+        for (l, c, r) in [(coarsest.unwrap_or(0), 0, 0), (0, last.matrix[0] - 1, last.matrix[1] - 1)] {
+            img.fetch(l, c, r)
+                .map_err(|e| LayersError::Invalid(format!("{e} (the file is damaged or truncated)")))?;
+        }
+        Ok(img)
     }
 
     /// The file's description.

@@ -1,0 +1,124 @@
+//! Imagery use cases through the session, without a display: a real satellite image added as
+//! a layer, its first scene not waiting for every tile, the watcher finishing it, bands and
+//! opacity, save and open (and a moved file), bad files.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jingwei_app::Session;
+use jingwei_layers::Job;
+use jingwei_scene::scene::SceneData;
+
+fn landsat() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/imagery/L7_ETMs.tif")
+}
+
+fn session(dir: &Path) -> (Session, Arc<Mutex<Vec<SceneData>>>) {
+    let s = Session::new(dir.join("cases.gpkg"), "测试员".into());
+    let scenes = Arc::new(Mutex::new(Vec::new()));
+    let sink = scenes.clone();
+    s.set_scene_sink(Box::new(move |sc| sink.lock().unwrap().push(sc))).unwrap();
+    (s, scenes)
+}
+
+fn mean_rgb(d: &jingwei_scene::imagery::ImageDrape) -> [f64; 3] {
+    let mut m = [0.0; 3];
+    let mut n = 0.0f64;
+    for p in d.rgba.chunks_exact(4).filter(|p| p[3] == 255) {
+        for c in 0..3 {
+            m[c] += f64::from(p[c]);
+        }
+        n += 1.0;
+    }
+    m.map(|v| v / n.max(1.0))
+}
+
+#[test]
+fn a_satellite_image_as_a_layer_from_adding_to_saving() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("olinda.tif");
+    std::fs::copy(landsat(), &image).unwrap();
+    let (s, scenes) = session(dir.path());
+
+    let ws = s.add_file(&image, &Job::new()).unwrap();
+    assert_eq!(ws.crs, "EPSG:32725", "a workspace in the image's UTM zone");
+    assert_eq!(ws.imagery.len(), 1);
+    let l = &ws.imagery[0];
+    assert_eq!((l.id.as_str(), l.kind.as_str(), l.open), ("olinda", "file", true));
+    assert!(l.detail.contains("GTiff 349×352, 6 band(s)"), "{}", l.detail);
+
+    // A scene came at once; the watcher sends it again until every tile is in.
+    assert!(s.wait_imagery(Duration::from_secs(30)), "the imagery finishes");
+    let last = scenes.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last.images.len(), 1);
+    let d = &last.images[0];
+    assert_eq!(d.missing, 0);
+    assert!(d.width >= 300 && d.width <= 2048 && d.height >= 300, "{}×{}", d.width, d.height);
+    assert_eq!(d.rgba.len(), (d.width * d.height * 4) as usize);
+    let e = last.extent_local.expect("the image gives the scene its extent");
+    assert!((e[2] - e[0] - 9946.5).abs() < 60.0, "about 10 km across: {e:?}");
+    let health = &s.imagery().unwrap()[0].health;
+    assert!(health.tiles > 0 && health.failed == 0, "{health:?}");
+
+    // Landsat's bands 3, 2, 1 are red, green, blue; stretched, the picture is brighter.
+    let before = mean_rgb(d);
+    s.set_imagery_bands("olinda", "3,2,1", true).unwrap();
+    assert!(s.wait_imagery(Duration::from_secs(30)));
+    let after = mean_rgb(&scenes.lock().unwrap().last().unwrap().images[0]);
+    assert!(
+        after.iter().sum::<f64>() > before.iter().sum::<f64>() * 1.3,
+        "{before:?} → {after:?}"
+    );
+    assert!(
+        s.set_imagery_bands("olinda", "3,2", false)
+            .unwrap_err()
+            .to_string()
+            .contains("three")
+    );
+    assert!(
+        s.set_imagery_bands("olinda", "3,2,9", false)
+            .unwrap_err()
+            .to_string()
+            .contains("no band 9")
+    );
+
+    s.set_layer_opacity("olinda", 0.5).unwrap();
+    assert_eq!(scenes.lock().unwrap().last().unwrap().images[0].opacity, 0.5);
+    s.set_layer_visible("olinda", false).unwrap();
+    assert!(scenes.lock().unwrap().last().unwrap().images.is_empty(), "hidden: not drawn");
+    s.set_layer_visible("olinda", true).unwrap();
+
+    // Saved and opened again: the same layer, bands and opacity.
+    let saved = dir.path().join("saved.gpkg");
+    s.save(Some(&saved), None).unwrap();
+    let (s2, scenes2) = session(dir.path());
+    let opened = s2.open_saved(&saved).unwrap();
+    let l2 = &opened.workspace.imagery[0];
+    assert_eq!((l2.id.as_str(), l2.opacity, l2.open), ("olinda", 0.5, true));
+    assert!(s2.wait_imagery(Duration::from_secs(30)));
+    let again = mean_rgb(&scenes2.lock().unwrap().last().unwrap().images[0]);
+    assert!(again.iter().zip(&after).all(|(a, b)| (a - b).abs() < 0.5), "{again:?} vs {after:?}");
+
+    // The image moved: the workspace still opens, the layer says why it is closed.
+    std::fs::remove_file(&image).unwrap();
+    let (s3, _) = session(dir.path());
+    let opened = s3.open_saved(&saved).unwrap();
+    let l3 = &opened.workspace.imagery[0];
+    assert!(!l3.open);
+    assert!(l3.detail.contains("olinda.tif"), "{}", l3.detail);
+}
+
+#[test]
+fn a_broken_image_is_one_clear_error_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = session(dir.path());
+    s.add_file(&landsat(), &Job::new()).unwrap();
+    let bad = dir.path().join("truncated.tif");
+    let bytes = std::fs::read(landsat()).unwrap();
+    std::fs::write(&bad, &bytes[..4000]).unwrap();
+    let err = s.add_file(&bad, &Job::new()).unwrap_err().to_string();
+    assert!(err.contains("truncated.tif"), "names the file: {err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+    assert_eq!(s.describe().unwrap().imagery.len(), 1, "the workspace is as it was");
+}
