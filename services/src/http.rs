@@ -1,0 +1,353 @@
+//! The HTTP side: one blocking client per source (called from the tile workers), extra
+//! parameters and headers on every request, answers sorted into tiles, "no tile here",
+//! failures that may pass and failures that will not; a disk cache of raw tiles with a size
+//! limit; and [`redact`], which blanks keys out of every URL a message shows.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jingwei_layers::imagery::{Tile, TileError};
+
+use crate::{DiskCache, Result, ServiceError, ServiceSpec};
+
+/// Query parameters whose values are secrets.
+const SECRET_PARAMS: [&str; 8] = ["tk", "key", "apikey", "api_key", "token", "access_token", "ak", "password"];
+
+/// `url` with the values of key-like parameters blanked out (`tk=***`).
+pub fn redact(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else { return url.to_owned() };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => format!("{k}=***"),
+            _ => p.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", parts.join("&"))
+}
+
+/// `base` with `params` appended (`?` or `&` as needed; a base ending in `?` or `&` is fine).
+pub fn with_params(base: &str, params: &[(String, String)]) -> String {
+    let mut url = base.to_owned();
+    for (k, v) in params {
+        if !(url.ends_with('?') || url.ends_with('&')) {
+            url.push(if url.contains('?') { '&' } else { '?' });
+        }
+        url.push_str(&encode(k));
+        url.push('=');
+        url.push_str(&encode(v));
+    }
+    url
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b',' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A client for one service: its parameters and headers go on every request.
+pub struct Client {
+    http: reqwest::blocking::Client,
+    params: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+}
+
+/// What came back for a tile.
+pub enum Answer {
+    /// Image bytes.
+    Bytes(Vec<u8>),
+    /// The service has no tile there (404, 204, an exception saying so).
+    Empty,
+}
+
+impl Client {
+    /// A client for `spec`'s service.
+    pub fn new(spec: &ServiceSpec) -> Result<Client> {
+        let http = reqwest::blocking::Client::builder()
+            .user_agent(concat!("Jingwei/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| ServiceError::Invalid(format!("cannot make an HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            params: spec.params.clone(),
+            headers: spec.headers.clone(),
+        })
+    }
+
+    /// `url` with this service's parameters.
+    pub fn url(&self, url: &str) -> String {
+        with_params(url, &self.params)
+    }
+
+    fn get(&self, url: &str) -> std::result::Result<reqwest::blocking::Response, reqwest::Error> {
+        let mut req = self.http.get(url);
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    }
+
+    /// A document (capabilities): its text, or why not.
+    pub fn text(&self, url: &str) -> Result<String> {
+        let full = self.url(url);
+        let err = |detail: String| ServiceError::Request {
+            url: redact(&full),
+            detail,
+        };
+        let resp = self.get(&full).map_err(|e| err(describe(&e)))?;
+        let status = resp.status();
+        let text = resp.text().map_err(|e| err(describe(&e)))?;
+        if !status.is_success() {
+            let why = exception_text(&text).unwrap_or_else(|| first_line(&text));
+            return Err(err(format!("HTTP {status}: {why}")));
+        }
+        Ok(text)
+    }
+
+    /// A tile, sorted: bytes, nothing there, or an error that may or may not pass.
+    pub fn tile(&self, url: &str) -> std::result::Result<Answer, TileError> {
+        let full = self.url(url);
+        let shown = redact(&full);
+        let resp = self.get(&full).map_err(|e| {
+            let d = format!("{shown}: {}", describe(&e));
+            if e.is_timeout() || e.is_connect() || e.is_request() { TileError::Transient(d) } else { TileError::Failed(d) }
+        })?;
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut body = Vec::new();
+        resp.take(64 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| TileError::Transient(format!("{shown}: {e}")))?;
+        if status.as_u16() == 404 || status.as_u16() == 204 || (status.is_success() && body.is_empty()) {
+            return Ok(Answer::Empty);
+        }
+        let xml = ctype.contains("xml") || body.first() == Some(&b'<');
+        if xml {
+            let text = String::from_utf8_lossy(&body);
+            // OGC's "no tile here" codes are not failures.
+            if text.contains("TileOutOfRange") || text.contains("TileOutOfBounds") {
+                return Ok(Answer::Empty);
+            }
+            let why = exception_text(&text).unwrap_or_else(|| first_line(&text));
+            let d = format!("{shown}: the service answered an exception: {why}");
+            return Err(if status.is_server_error() { TileError::Transient(d) } else { TileError::Failed(d) });
+        }
+        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+            return Err(TileError::Transient(format!("{shown}: HTTP {status}")));
+        }
+        if !status.is_success() {
+            return Err(TileError::Failed(format!("{shown}: HTTP {status}")));
+        }
+        Ok(Answer::Bytes(body))
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&redact(&inner.to_string()));
+        src = inner.source();
+    }
+    s
+}
+
+fn first_line(text: &str) -> String {
+    let t: String = text.trim().lines().next().unwrap_or("").chars().take(200).collect();
+    if t.is_empty() { "(empty answer)".into() } else { t }
+}
+
+/// The text of an OGC exception report (`ExceptionText`, `ServiceException`), if it is one.
+pub fn exception_text(xml: &str) -> Option<String> {
+    let doc = roxmltree::Document::parse(xml).ok()?;
+    let mut texts = Vec::new();
+    for n in doc.descendants().filter(|n| n.is_element()) {
+        let name = n.tag_name().name();
+        if name == "ExceptionText" || name == "ServiceException" {
+            let t = n.text().unwrap_or("").trim();
+            let code = n.attribute("code").or_else(|| n.parent().and_then(|p| p.attribute("exceptionCode")));
+            texts.push(match code {
+                Some(c) if !t.is_empty() => format!("{c}: {t}"),
+                Some(c) => c.to_owned(),
+                None => t.to_owned(),
+            });
+        } else if name == "Exception" && n.children().all(|c| !c.is_element() || c.tag_name().name() != "ExceptionText") {
+            if let Some(c) = n.attribute("exceptionCode") {
+                texts.push(c.to_owned());
+            }
+        }
+    }
+    (!texts.is_empty()).then(|| texts.join("; "))
+}
+
+/// Decode image bytes into a tile of straight RGBA.
+pub fn decode(bytes: &[u8], what: &str) -> std::result::Result<Tile, TileError> {
+    let img = image::load_from_memory(bytes).map_err(|e| TileError::Failed(format!("{what}: not an image: {e}")))?;
+    let rgba = img.to_rgba8();
+    Ok(Tile {
+        width: rgba.width(),
+        height: rgba.height(),
+        rgba: rgba.into_raw(),
+    })
+}
+
+/// Raw tiles of one source on disk: `<dir>/<source hash>/<level>/<col>/<row>`, an empty file
+/// for "no tile here". The whole cache folder is kept under its limit, oldest files first.
+pub struct TileStore {
+    root: PathBuf,
+    dir: PathBuf,
+    limit: u64,
+    written: AtomicU64,
+}
+
+impl TileStore {
+    /// The store of the source named by `identity` (a hash of it names the folder; the key is
+    /// not part of it, so a new key keeps the tiles).
+    pub fn new(cache: &DiskCache, identity: &str) -> TileStore {
+        TileStore {
+            root: cache.dir.clone(),
+            dir: cache.dir.join(format!("{:016x}", fnv(identity))),
+            limit: cache.limit_bytes,
+            written: AtomicU64::new(0),
+        }
+    }
+
+    fn path(&self, level: &str, col: u32, row: u32) -> PathBuf {
+        let clean: String = level.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        self.dir.join(clean).join(col.to_string()).join(row.to_string())
+    }
+
+    /// A stored tile: `Some(bytes)` (empty: no tile there), `None` when not stored.
+    pub fn get(&self, level: &str, col: u32, row: u32) -> Option<Vec<u8>> {
+        std::fs::read(self.path(level, col, row)).ok()
+    }
+
+    /// Store a tile (written to a temporary name, then renamed: a crash leaves no half tile).
+    pub fn put(&self, level: &str, col: u32, row: u32, bytes: &[u8]) {
+        let p = self.path(level, col, row);
+        if let Some(parent) = p.parent()
+            && std::fs::create_dir_all(parent).is_ok()
+        {
+            let tmp = p.with_extension("part");
+            if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, &p).is_ok() {
+                let w = self.written.fetch_add(bytes.len() as u64 + 512, Ordering::Relaxed);
+                // Every 64 MB written, the folder is measured and trimmed.
+                if (w % (64 << 20)) + bytes.len() as u64 + 512 >= 64 << 20 {
+                    trim(&self.root, self.limit);
+                }
+            }
+        }
+    }
+}
+
+/// Delete the oldest files under `root` until it holds at most 90 % of `limit` bytes.
+pub fn trim(root: &Path, limit: u64) {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                files.push((m.modified().unwrap_or(std::time::UNIX_EPOCH), m.len() + 512, e.path()));
+            }
+        }
+    }
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    if total <= limit {
+        return;
+    }
+    files.sort();
+    for (_, len, p) in files {
+        if total <= limit / 10 * 9 {
+            break;
+        }
+        if std::fs::remove_file(&p).is_ok() {
+            total -= len;
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a stable folder name for a source.
+fn fnv(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_blanked_out_of_urls() {
+        assert_eq!(
+            redact("http://t0.tianditu.gov.cn/img_c/wmts?SERVICE=WMTS&tk=abc123&x=1"),
+            "http://t0.tianditu.gov.cn/img_c/wmts?SERVICE=WMTS&tk=***&x=1"
+        );
+        assert_eq!(redact("http://h/x?TOKEN=s"), "http://h/x?TOKEN=***");
+        assert_eq!(redact("http://h/x"), "http://h/x");
+        assert_eq!(with_params("http://h/wmts?", &[("tk".into(), "k".into())]), "http://h/wmts?tk=k");
+        assert_eq!(with_params("http://h/wmts?a=1", &[("tk".into(), "k k".into())]), "http://h/wmts?a=1&tk=k%20k");
+    }
+
+    #[test]
+    fn exception_reports_are_read() {
+        let x = r#"<?xml version="1.0"?><ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.1.0"><ows:Exception exceptionCode="InvalidParameterValue" locator="LAYER"><ows:ExceptionText>unknown layer</ows:ExceptionText></ows:Exception></ows:ExceptionReport>"#;
+        assert_eq!(exception_text(x).unwrap(), "InvalidParameterValue: unknown layer");
+        let wms = r#"<ServiceExceptionReport version="1.1.1"><ServiceException code="LayerNotDefined">no such layer</ServiceException></ServiceExceptionReport>"#;
+        assert_eq!(exception_text(wms).unwrap(), "LayerNotDefined: no such layer");
+    }
+
+    #[test]
+    fn the_disk_cache_stays_under_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache {
+            dir: dir.path().to_owned(),
+            limit_bytes: 100_000,
+        };
+        let s = TileStore::new(&cache, "svc");
+        for i in 0..50 {
+            s.put("3", i, 0, &[7u8; 10_000]);
+        }
+        trim(dir.path(), cache.limit_bytes);
+        let total: u64 = walk(dir.path());
+        assert!(total <= 100_000, "{total}");
+        assert_eq!(s.get("3", 49, 0).map(|b| b.len()), Some(10_000), "the newest stays");
+    }
+
+    fn walk(p: &Path) -> u64 {
+        std::fs::read_dir(p)
+            .unwrap()
+            .flatten()
+            .map(|e| if e.path().is_dir() { walk(&e.path()) } else { e.metadata().unwrap().len() })
+            .sum()
+    }
+}
