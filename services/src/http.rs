@@ -143,8 +143,10 @@ impl Client {
             if text.contains("TileOutOfRange") || text.contains("TileOutOfBounds") {
                 return Ok(Answer::Empty);
             }
-            let why = exception_text(&text).unwrap_or_else(|| first_line(&text));
-            let d = format!("{shown}: the service answered an exception: {why}");
+            let d = match exception_text(&text) {
+                Some(why) => format!("{shown}: the service answered an exception: {why}"),
+                None => format!("{shown}: the service answered a document, not an image ({})", first_line(&text)),
+            };
             return Err(if status.is_server_error() { TileError::Transient(d) } else { TileError::Failed(d) });
         }
         if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
@@ -181,7 +183,7 @@ fn first_line(text: &str) -> String {
 
 /// The text of an OGC exception report (`ExceptionText`, `ServiceException`), if it is one.
 pub fn exception_text(xml: &str) -> Option<String> {
-    let doc = roxmltree::Document::parse(xml).ok()?;
+    let doc = parse_xml(xml).ok()?;
     let mut texts = Vec::new();
     for n in doc.descendants().filter(|n| n.is_element()) {
         let name = n.tag_name().name();
@@ -200,6 +202,17 @@ pub fn exception_text(xml: &str) -> Option<String> {
         }
     }
     (!texts.is_empty()).then(|| texts.join("; "))
+}
+
+/// Parse XML, DTDs allowed (MapServer's WMS 1.1.1 capabilities carry one; nothing is fetched).
+pub fn parse_xml(xml: &str) -> std::result::Result<roxmltree::Document<'_>, roxmltree::Error> {
+    roxmltree::Document::parse_with_options(
+        xml,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
 }
 
 /// Decode image bytes into a tile of straight RGBA.

@@ -1,6 +1,7 @@
 //! WMS 1.1.1 and 1.3.0: capabilities, and GetMap cut into 256-pixel tiles of a pyramid in the
 //! chosen CRS (so that WMS layers cache, fall back and package like tiles). In 1.3.0 the BBOX
-//! follows the CRS's axis order: latitude first for EPSG:4490 and 4326 (never for `CRS:84`).
+//! follows the CRS's axis order: latitude first for EPSG:4490 and 4326 (never for `CRS:84`),
+//! northing first for the CGCS2000 Gauss-Krüger zones.
 
 use std::sync::Arc;
 
@@ -55,7 +56,7 @@ fn text(n: Option<Node<'_, '_>>) -> String {
 impl Capabilities {
     /// Parse a capabilities document (1.1.1 or 1.3.0).
     pub fn parse(xml: &str) -> std::result::Result<Capabilities, String> {
-        let doc = roxmltree::Document::parse(xml).map_err(|e| format!("not XML: {e}"))?;
+        let doc = http::parse_xml(xml).map_err(|e| format!("not XML: {e}"))?;
         let root = doc.root_element();
         let tag = root.tag_name().name();
         if tag != "WMS_Capabilities" && tag != "WMT_MS_Capabilities" {
@@ -248,7 +249,9 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
             .ok_or_else(|| ServiceError::Invalid(format!("layer {}: the service names no CRS for it", layer.name)))?,
     };
     let crs = crate::crs::crs_of(&crs_name).ok_or_else(|| ServiceError::Invalid(format!("layer {}: unknown CRS '{crs_name}'", layer.name)))?;
-    let lat_first = caps.version.starts_with("1.3") && crs.is_geographic() && !crate::crs::is_crs84(&crs_name);
+    // 1.3.0 writes the BBOX in the CRS's own axis order: north first for EPSG:4490 and 4326
+    // and for the CGCS2000 Gauss-Krüger zones.
+    let lat_first = caps.version.starts_with("1.3") && crs.authority_north_first && !crate::crs::is_crs84(&crs_name);
     let bbox = layer.wgs84_bbox.ok_or_else(|| ServiceError::Invalid(format!("layer {}: no geographic bounding box", layer.name)))?;
     let b = if crs.epsg == Some(3857) { [bbox[0], bbox[1].max(-85.05), bbox[2], bbox[3].min(85.05)] } else { bbox };
     let e = jingwei_layers::workspace::extent_in(&Crs::from_epsg(4326)?, b, &crs)?;

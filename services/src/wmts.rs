@@ -1,7 +1,8 @@
 //! WMTS 1.0.0: capabilities, tile matrix sets made usable, and tiles by KVP or REST.
 //!
 //! The quirks of real services, each fixed here and named in [`Grid::fixes`]:
-//! - `TopLeftCorner` in the CRS's EPSG axis order (EPSG:4490 and 4326 are latitude first),
+//! - `TopLeftCorner` in the CRS's EPSG axis order (EPSG:4490 and 4326 are latitude first, the
+//!   CGCS2000 Gauss-Krüger zones northing first),
 //!   and services that write longitude first anyway (a "latitude" beyond ±90 gives it away);
 //! - scale denominators computed for 96-dpi pixels (天地图's `c` and `w` sets) instead of the
 //!   standard 0.28 mm: where a matrix spans the world, its width in tiles says which, and the
@@ -105,7 +106,7 @@ fn pair(s: &str) -> Option<[f64; 2]> {
 impl Capabilities {
     /// Parse a capabilities document.
     pub fn parse(xml: &str) -> std::result::Result<Capabilities, String> {
-        let doc = roxmltree::Document::parse(xml).map_err(|e| format!("not XML: {e}"))?;
+        let doc = http::parse_xml(xml).map_err(|e| format!("not XML: {e}"))?;
         let root = doc.root_element();
         if root.tag_name().name() != "Capabilities" {
             if let Some(why) = http::exception_text(xml) {
@@ -217,8 +218,8 @@ pub fn grid_of(set: &MatrixSet, bbox: Option<[f64; 4]>) -> std::result::Result<G
         let mut res = m.scale * STANDARD_PIXEL_M / mpu;
         // East/north order of the corner.
         let [a, b] = m.top_left;
-        let mut corner = if crs.is_geographic() && !crs84 {
-            if a.abs() > 90.0 + 1e-9 {
+        let mut corner = if crs.authority_north_first && !crs84 {
+            if crs.is_geographic() && a.abs() > 90.0 + 1e-9 {
                 note(format!("set {}: TopLeftCorner written longitude first", set.identifier));
                 [a, b]
             } else {

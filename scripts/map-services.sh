@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Real map services on 127.0.0.1 for the imagery and service tests, started from the repo's
+# own data: MapServer 8 (Debian's cgi-mapserver, through Python's CGI server) serving WMS
+# 1.1.1/1.3.0 and WFS 2.0 of a test orthophoto and the demo city's buildings; MapProxy (PyPI,
+# in a private virtualenv) in front of it with WMTS (KVP and REST), TMS and WMS on three grids:
+# 天地图-like EPSG:4490 ("tdt_c", level 0 one tile of 1.40625°), GLOBAL_WEBMERCATOR and the demo
+# city's Gauss-Krüger zone (EPSG:4550).
+#   scripts/map-services.sh start   start (or find running) and print KEY=VALUE lines
+#   scripts/map-services.sh stop
+# The orthophoto: the Landsat scene of assets/imagery (bands 3, 2, 1) placed over Lujiazui in
+# EPSG:4490, with a red 60 m square burned in at 121.505° E 31.230° N as a ground mark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN="${JINGWEI_SERVICES_RUN:-${TMPDIR:-/tmp}/jingwei-services-$(id -u)}"
+VENV="${JINGWEI_MAPPROXY_VENV:-$HOME/.cache/jingwei/mapproxy-venv}"
+STATE="$RUN/state.env"
+
+alive() { [ -f "$STATE" ] && . "$STATE" && kill -0 "$MAPSERVER_PID" 2>/dev/null && kill -0 "$MAPPROXY_PID" 2>/dev/null; }
+
+if [ "${1:-start}" = stop ]; then
+  if [ -f "$STATE" ]; then . "$STATE"; kill "$MAPSERVER_PID" "$MAPPROXY_PID" 2>/dev/null || true; rm -f "$STATE"; fi
+  exit 0
+fi
+if alive; then cat "$STATE"; exit 0; fi
+
+command -v mapserv >/dev/null || { echo "map-services: MapServer is missing; run scripts/setup.sh" >&2; exit 1; }
+[ -x "$VENV/bin/mapproxy-util" ] || { echo "map-services: MapProxy is missing; run scripts/setup.sh" >&2; exit 1; }
+rm -rf "$RUN"; mkdir -p "$RUN/cgi-bin" "$RUN/cache"
+
+# --- data ------------------------------------------------------------------------------
+gdal_translate -q -b 3 -b 2 -b 1 -a_srs EPSG:4490 -a_ullr 121.48 31.25 121.53 31.21 \
+  -co TILED=YES assets/imagery/L7_ETMs.tif "$RUN/ortho.tif"
+# The mark: 4 × 4 pixels of the image exactly (columns 171–174, rows 175–178), so that its
+# centre is known to the last digit.
+read -r MARK_LON MARK_LAT < <(python3 - "$RUN/mark.geojson" <<'PY'
+import json, sys
+x0, y0, dx, dy = 121.48, 31.25, 0.05 / 349, 0.04 / 352
+l, r, t, b = x0 + 171 * dx, x0 + 175 * dx, y0 - 175 * dy, y0 - 179 * dy
+ring = [[l, b], [r, b], [r, t], [l, t], [l, b]]
+json.dump({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+           "geometry": {"type": "Polygon", "coordinates": [ring]}}]}, open(sys.argv[1], "w"))
+print(repr((l + r) / 2), repr((t + b) / 2))
+PY
+)
+gdal_rasterize -q -b 1 -b 2 -b 3 -burn 255 -burn 0 -burn 0 "$RUN/mark.geojson" "$RUN/ortho.tif"
+ogr2ogr -q -f GeoJSON -t_srs EPSG:4490 "$RUN/buildings.geojson" assets/demo/lujiazui_osm.gpkg buildings_polygon 2>/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+MS_PORT=$(free_port); MP_PORT=$(free_port)
+MS_URL="http://127.0.0.1:$MS_PORT/cgi-bin/mapserv"
+
+# --- MapServer ---------------------------------------------------------------------------
+cat > "$RUN/jingwei.map" <<EOF_MAP
+MAP
+  NAME "jingwei"
+  EXTENT 121.47 31.20 121.54 31.26
+  SIZE 512 512
+  PROJECTION "init=epsg:4490" END
+  WEB
+    METADATA
+      "ows_enable_request" "*"
+      "ows_title" "Jingwei test services"
+      "ows_srs" "EPSG:4490 EPSG:4550 EPSG:3857 EPSG:4326"
+      "ows_onlineresource" "$MS_URL?"
+      "wfs_getfeature_formatlist" "geojson,gml3"
+    END
+  END
+  OUTPUTFORMAT NAME "geojson" DRIVER "OGR/GEOJSON" MIMETYPE "application/json; subtype=geojson" FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" END
+  LAYER
+    NAME "ortho"
+    TYPE RASTER
+    STATUS ON
+    DATA "$RUN/ortho.tif"
+    PROJECTION "init=epsg:4490" END
+    PROCESSING "RESAMPLE=BILINEAR"
+    METADATA "ows_title" "ortho" END
+  END
+  LAYER
+    NAME "buildings"
+    TYPE POLYGON
+    STATUS ON
+    CONNECTIONTYPE OGR
+    CONNECTION "$RUN/buildings.geojson"
+    PROJECTION "init=epsg:4490" END
+    METADATA
+      "ows_title" "buildings"
+      "gml_include_items" "all"
+      "gml_featureid" "id"
+      "wfs_enable_request" "*"
+    END
+    CLASS STYLE COLOR 200 80 60 OUTLINECOLOR 90 30 20 END END
+  END
+END
+EOF_MAP
+cat > "$RUN/mapserver.conf" <<CONF
+CONFIG
+  ENV
+    "MS_MAPFILE" "$RUN/jingwei.map"
+  END
+END
+CONF
+cat > "$RUN/cgi-bin/mapserv" <<SH
+#!/bin/sh
+export MAPSERVER_CONFIG_FILE="$RUN/mapserver.conf"
+exec $(command -v mapserv)
+SH
+chmod +x "$RUN/cgi-bin/mapserv"
+( cd "$RUN" && exec python3 -m http.server --cgi --bind 127.0.0.1 "$MS_PORT" ) > "$RUN/mapserver.log" 2>&1 &
+MS_PID=$!
+
+# --- MapProxy ----------------------------------------------------------------------------
+read -r GX0 GY0 _ < <(echo "121.44 31.18" | gdaltransform -s_srs EPSG:4490 -t_srs EPSG:4550)
+read -r GX1 GY1 _ < <(echo "121.57 31.28" | gdaltransform -s_srs EPSG:4490 -t_srs EPSG:4550)
+cat > "$RUN/mapproxy.yaml" <<YAML
+services:
+  wms:
+    srs: ['EPSG:4490', 'EPSG:4550', 'EPSG:3857', 'EPSG:4326']
+    md: {title: Jingwei MapProxy}
+  wmts:
+    restful: true
+    kvp: true
+  tms:
+    origin: 'nw'
+layers:
+  - name: ortho
+    title: ortho
+    sources: [ortho_cache]
+caches:
+  ortho_cache:
+    grids: [tdt_c, webmerc, gk]
+    sources: [ms_wms]
+    format: image/png
+sources:
+  ms_wms:
+    type: wms
+    req: {url: '$MS_URL?', layers: ortho, transparent: true}
+    supported_srs: ['EPSG:4490', 'EPSG:4550', 'EPSG:3857', 'EPSG:4326']
+    coverage: {bbox: [121.48, 31.21, 121.53, 31.25], srs: 'EPSG:4490'}
+grids:
+  tdt_c:
+    srs: 'EPSG:4490'
+    bbox: [-180, -90, 180, 90]
+    bbox_srs: 'EPSG:4490'
+    origin: 'nw'
+    min_res: 1.40625
+    num_levels: 19
+  webmerc:
+    base: GLOBAL_WEBMERCATOR
+    num_levels: 19
+  gk:
+    srs: 'EPSG:4550'
+    bbox: [$GX0, $GY0, $GX1, $GY1]
+    origin: 'nw'
+    num_levels: 10
+globals:
+  cache: {base_dir: $RUN/cache}
+  image: {resampling_method: bilinear}
+  srs:
+    axis_order_ne: ['EPSG:4490', 'EPSG:4326', 'EPSG:4550']
+    axis_order_en: ['EPSG:3857']
+YAML
+"$VENV/bin/mapproxy-util" serve-develop "$RUN/mapproxy.yaml" -b "127.0.0.1:$MP_PORT" > "$RUN/mapproxy.log" 2>&1 &
+MP_PID=$!
+
+cat > "$STATE" <<ENV
+MAPSERVER_URL=$MS_URL
+MAPSERVER_PID=$MS_PID
+MAPPROXY_URL=http://127.0.0.1:$MP_PORT
+MAPPROXY_PID=$MP_PID
+SERVICES_RUN=$RUN
+MARK_LON=$MARK_LON
+MARK_LAT=$MARK_LAT
+ENV
+for _ in $(seq 1 100); do
+  if curl -sf "$MS_URL?SERVICE=WMS&REQUEST=GetCapabilities" >/dev/null 2>&1 \
+     && curl -sf "http://127.0.0.1:$MP_PORT/wmts/1.0.0/WMTSCapabilities.xml" >/dev/null 2>&1; then
+    cat "$STATE"; exit 0
+  fi
+  sleep 0.2
+done
+echo "map-services: the servers did not answer; see $RUN/mapserver.log and $RUN/mapproxy.log" >&2
+kill "$MS_PID" "$MP_PID" 2>/dev/null || true
+rm -f "$STATE"
+tail -n 5 "$RUN/mapserver.log" "$RUN/mapproxy.log" >&2
+exit 1

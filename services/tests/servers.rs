@@ -1,0 +1,283 @@
+//! Against real servers started on 127.0.0.1 by `scripts/map-services.sh`: MapServer 8 (WMS
+//! 1.1.1 and 1.3.0) and MapProxy (WMTS KVP and REST on an EPSG:4490 grid, Web Mercator and a
+//! Gauss-Krüger zone whose corner it writes northing first; TMS), and — in front of MapProxy —
+//! a capabilities document with 天地图's own `c` and `w` matrix sets, served with a `tk` key
+//! that every request must carry. A ground mark (a red square burned into the orthophoto)
+//! must land where PROJ puts it; WMS must draw what the file holds; failing servers must be
+//! reported, not hang.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use jingwei_layers::imagery::cache::TileCache;
+use jingwei_layers::imagery::raster::RasterImage;
+use jingwei_layers::imagery::warp::{Composite, Plan, Target};
+use jingwei_layers::imagery::TileSource;
+use jingwei_layers::{Crs, Transformer};
+use jingwei_services::{ServiceSpec, open};
+
+fn servers() -> &'static HashMap<String, String> {
+    static S: OnceLock<HashMap<String, String>> = OnceLock::new();
+    S.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/map-services.sh");
+        let out = std::process::Command::new(&script).arg("start").output().expect("scripts/map-services.sh runs");
+        assert!(out.status.success(), "map services did not start: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect()
+    })
+}
+
+fn ws() -> Crs {
+    Crs::from_epsg(4550).unwrap() // the demo city's zone: CGCS2000 / 3-degree Gauss-Kruger CM 123E
+}
+
+/// The mark in the workspace, and a `px` m/pixel view of 400 × 400 around it (off-centre).
+fn view_at_mark(px: f64) -> ([f64; 2], Target) {
+    let s = servers();
+    let (lon, lat): (f64, f64) = (s["MARK_LON"].parse().unwrap(), s["MARK_LAT"].parse().unwrap());
+    let (x, y) = Transformer::new(&Crs::cgcs2000().unwrap(), &ws()).unwrap().transform(lon, lat).unwrap();
+    let extent = [x - 170.0 * px, y - 230.0 * px, x + 230.0 * px, y + 170.0 * px];
+    ([x, y], Target { crs: ws(), extent, width: 400, height: 400 })
+}
+
+/// Centroid (in workspace coordinates) of the red pixels of a composite.
+fn red_centroid(c: &Composite, t: &Target) -> Option<[f64; 2]> {
+    let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
+    for (i, p) in c.rgba.chunks_exact(4).enumerate() {
+        if p[0] > 180 && p[1] < 70 && p[2] < 70 && p[3] > 200 {
+            sx += (i % c.width as usize) as f64 + 0.5;
+            sy += (i / c.width as usize) as f64 + 0.5;
+            n += 1.0;
+        }
+    }
+    let e = t.extent;
+    let (px, py) = ((e[2] - e[0]) / f64::from(t.width), (e[3] - e[1]) / f64::from(t.height));
+    (n > 0.0).then(|| [e[0] + sx / n * px, e[3] - sy / n * py])
+}
+
+fn draw(source: &dyn TileSource, t: &Target) -> (Composite, usize) {
+    let plan = Plan::new(source.grid(), t, 256).unwrap().expect("the view overlaps the layer");
+    let cache = TileCache::new(128 << 20);
+    (plan.compose_now(source, &cache).expect("tiles come"), plan.level)
+}
+
+fn wmts(set: &str, kvp: bool) -> ServiceSpec {
+    let mp = &servers()["MAPPROXY_URL"];
+    ServiceSpec {
+        kind: "wmts".into(),
+        // The REST document, or the KVP endpoint's.
+        url: if kvp { format!("{mp}/service?SERVICE=WMTS&REQUEST=GetCapabilities") } else { format!("{mp}/wmts/1.0.0/WMTSCapabilities.xml") },
+        layer: Some("ortho".into()),
+        matrix_set: Some(set.into()),
+        kvp,
+        ..Default::default()
+    }
+}
+
+/// The mark lands within one pixel of the level drawn (at least one metre) of where PROJ
+/// puts it.
+fn assert_mark(what: &str, source: &dyn TileSource, px: f64) {
+    let (mark, t) = view_at_mark(px);
+    let (c, level) = draw(source, &t);
+    assert_eq!(c.missing, 0, "{what}: every tile came");
+    let got = red_centroid(&c, &t).unwrap_or_else(|| panic!("{what}: no mark drawn"));
+    let g = source.grid();
+    // The level's pixel in metres (degrees through the local scale).
+    let lvl = &g.levels[level];
+    let metres = if g.crs.is_geographic() { lvl.res[0] * 111_319.49 * (31.23f64.to_radians().cos()).max(0.5) } else { lvl.res[0] };
+    let tol = metres.max(px).max(1.0);
+    let d = (got[0] - mark[0]).hypot(got[1] - mark[1]);
+    eprintln!("{what}: level {level} ({metres:.2} m pixels): mark {d:.2} m from PROJ's position");
+    assert!(d <= tol, "{what}: the mark is {d:.2} m off (allowed {tol:.2} m)");
+}
+
+#[test]
+fn mapproxy_wmts_kvp_and_rest_on_three_matrix_sets() {
+    for set in ["tdt_c", "webmerc", "gk"] {
+        for kvp in [false, true] {
+            let o = open(&wmts(set, kvp), &ws(), None).unwrap_or_else(|e| panic!("{set}: {e}"));
+            assert!(o.detail.contains(if kvp { "KVP" } else { "REST" }), "{}", o.detail);
+            if set == "gk" {
+                // MapProxy writes EPSG:4550's corner northing first, as EPSG orders its axes.
+                assert!(!o.detail.contains("fixed"), "read as the standard says, nothing to fix: {}", o.detail);
+            }
+            assert_mark(&format!("WMTS {} {set}", if kvp { "KVP" } else { "REST" }), o.source.as_ref(), 2.0);
+        }
+    }
+}
+
+#[test]
+fn an_xyz_template_on_mapproxy() {
+    // MapProxy's REST tiles of its Web Mercator grid are Google's XYZ scheme (at the levels
+    // drawn here its two-digit level names are plain numbers).
+    let spec = ServiceSpec {
+        kind: "xyz".into(),
+        url: format!("{}/wmts/ortho/webmerc/{{z}}/{{x}}/{{y}}.png", servers()["MAPPROXY_URL"]),
+        ..Default::default()
+    };
+    let o = open(&spec, &ws(), None).unwrap();
+    assert_mark("XYZ", o.source.as_ref(), 2.0);
+}
+
+fn ortho_file() -> RasterImage {
+    let p = Path::new(&servers()["SERVICES_RUN"]).join("ortho.tif");
+    RasterImage::open(&p, "ortho-file", None).unwrap()
+}
+
+#[test]
+fn mapserver_wms_draws_what_the_file_holds_in_both_versions() {
+    let file = ortho_file();
+    let (_, t) = view_at_mark(12.0);
+    let (from_file, _) = draw(&file, &t);
+    for (version, crs) in [("1.3.0", "EPSG:4490"), ("1.1.1", "EPSG:4490"), ("1.3.0", "EPSG:4550")] {
+        let spec = ServiceSpec {
+            kind: "wms".into(),
+            url: format!("{}?VERSION={version}", servers()["MAPSERVER_URL"]),
+            layer: Some("ortho".into()),
+            crs: Some(crs.into()),
+            ..Default::default()
+        };
+        let o = open(&spec, &ws(), None).unwrap_or_else(|e| panic!("WMS {version} {crs}: {e}"));
+        assert!(o.detail.contains(version), "{}", o.detail);
+        let (c, _) = draw(o.source.as_ref(), &t);
+        let (mut sum, mut n, mut big) = (0u64, 0u64, 0u64);
+        for (a, b) in c.rgba.chunks_exact(4).zip(from_file.rgba.chunks_exact(4)) {
+            if a[3] < 255 || b[3] < 255 {
+                continue;
+            }
+            for k in 0..3 {
+                let d = u64::from(a[k].abs_diff(b[k]));
+                sum += d;
+                big += u64::from(d > 24);
+            }
+            n += 1;
+        }
+        let mean = sum as f64 / (3 * n.max(1)) as f64;
+        let share_big = big as f64 / (3 * n.max(1)) as f64;
+        eprintln!("WMS {version} {crs} vs the file: {n} pixels, mean |Δ| {mean:.2}, {:.2} % over 24", share_big * 100.0);
+        assert!(n > 400 * 400 / 2, "WMS {version} {crs}: most of the view drawn ({n})");
+        assert!(mean < 6.0, "WMS {version} {crs}: mean difference {mean}");
+        assert!(share_big < 0.03, "WMS {version} {crs}: {share_big}");
+        assert_mark(&format!("WMS {version} {crs}"), o.source.as_ref(), 2.0);
+    }
+}
+
+/// A server in front of MapProxy with 天地图's capabilities: answers only requests with the
+/// key, maps the 1-based `c`/`w` identifiers to MapProxy's grids, and remembers every request.
+fn tianditu_front(key: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tianditu_capabilities.xml"))
+        .unwrap()
+        .replace("{MAPPROXY}", &base);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let upstream = servers()["MAPPROXY_URL"].clone();
+    std::thread::spawn(move || {
+        let http = reqwest::blocking::Client::new();
+        for stream in listener.incoming().flatten() {
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if r.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
+                    break;
+                }
+            }
+            let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            log.lock().unwrap().push(target.clone());
+            let q: HashMap<String, String> = target
+                .split_once('?')
+                .map(|(_, q)| q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_ascii_uppercase(), v.to_owned())).collect())
+                .unwrap_or_default();
+            let (status, ctype, body): (&str, &str, Vec<u8>) = if q.get("TK").map(String::as_str) != Some(key) {
+                ("403 Forbidden", "text/xml", b"<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows/1.1\"><ows:Exception exceptionCode=\"NoApplicationOrKey\"><ows:ExceptionText>tk missing or wrong</ows:ExceptionText></ows:Exception></ows:ExceptionReport>".to_vec())
+            } else if q.get("REQUEST").is_some_and(|r| r.eq_ignore_ascii_case("GetCapabilities")) {
+                ("200 OK", "text/xml", doc.clone().into_bytes())
+            } else {
+                let grid = if q.get("TILEMATRIXSET").map(String::as_str) == Some("w") { "webmerc" } else { "tdt_c" };
+                let url = format!("{upstream}/wmts/ortho/{grid}/{:02}/{}/{}.png", q["TILEMATRIX"].parse::<u32>().unwrap(), q["TILECOL"], q["TILEROW"]);
+                match http.get(&url).send() {
+                    Ok(resp) => {
+                        let ok = resp.status().is_success();
+                        let b = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
+                        if ok { ("200 OK", "image/png", b) } else { ("404 Not Found", "text/xml", b) }
+                    }
+                    Err(_) => ("502 Bad Gateway", "text/plain", b"upstream".to_vec()),
+                }
+            };
+            let mut s = stream;
+            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s.write_all(&body);
+        }
+    });
+    (base, seen)
+}
+
+#[test]
+fn tianditu_matrix_sets_in_front_of_mapproxy() {
+    let key = "0123456789abcdef";
+    let (base, seen) = tianditu_front(key);
+    for set in ["c", "w"] {
+        let spec = ServiceSpec {
+            kind: "wmts".into(),
+            url: format!("{base}/tdt/img_c/wmts"),
+            layer: Some("img".into()),
+            matrix_set: Some(set.into()),
+            params: vec![("tk".into(), key.into())],
+            ..Default::default()
+        };
+        let o = open(&spec, &ws(), None).unwrap_or_else(|e| panic!("{set}: {e}"));
+        assert!(o.detail.contains("96-dpi"), "{}", o.detail);
+        assert_mark(&format!("天地图 set {set}"), o.source.as_ref(), 2.0);
+        // MapProxy's level numbers are not 天地图's: the identifiers were used as published.
+        assert!(format!("{:?}", spec).contains("tk=***") && !format!("{spec:?}").contains(key), "keys never in Debug output");
+    }
+    let requests = seen.lock().unwrap().clone();
+    assert!(requests.iter().any(|r| r.contains("REQUEST=GetTile")), "{requests:?}");
+    assert!(requests.iter().all(|r| r.contains(&format!("tk={key}"))), "the key rides on every request: {requests:?}");
+
+    // Without the key: one line, the service's own words, no key in it.
+    let spec = ServiceSpec {
+        kind: "wmts".into(),
+        url: format!("{base}/tdt/img_c/wmts"),
+        params: vec![("tk".into(), "wrong-key".into())],
+        ..Default::default()
+    };
+    let e = open(&spec, &ws(), None).err().expect("refused").to_string();
+    assert!(e.contains("tk missing or wrong") && e.contains("tk=***") && !e.contains("wrong-key"), "{e}");
+}
+
+#[test]
+fn failing_servers_are_reported_not_waited_for() {
+    // Nothing listens.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let spec = ServiceSpec {
+        kind: "wmts".into(),
+        url: format!("http://127.0.0.1:{port}/wmts"),
+        ..Default::default()
+    };
+    let e = open(&spec, &ws(), None).err().expect("nothing there").to_string();
+    assert!(e.contains("cannot connect") && e.contains(&port.to_string()), "{e}");
+    // A layer MapServer does not have: the layers it has are named.
+    let spec = ServiceSpec {
+        kind: "wms".into(),
+        url: servers()["MAPSERVER_URL"].clone(),
+        layer: Some("nope".into()),
+        ..Default::default()
+    };
+    let e = open(&spec, &ws(), None).err().expect("no such layer").to_string();
+    assert!(e.contains("no layer 'nope'") && e.contains("ortho"), "{e}");
+    // Tiles MapProxy refuses with an exception: failures with its words, counted in the health.
+    let o = open(&wmts("tdt_c", true), &ws(), None).unwrap();
+    let err = o.source.fetch(0, 99, 99).map(|t| t.is_none());
+    assert_eq!(err, Ok(true), "outside the matrix: no tile, no error");
+}
