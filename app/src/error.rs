@@ -50,6 +50,9 @@ pub enum Error {
     /// From a feed.
     #[error(transparent)]
     Feed(#[from] jingwei_feeds::FeedError),
+    /// A map service failed (its URL shown with keys blanked out).
+    #[error(transparent)]
+    Service(#[from] jingwei_services::ServiceError),
     /// From a style file.
     #[error(transparent)]
     Style(#[from] jingwei_scene::style::StyleError),
@@ -75,6 +78,7 @@ impl Error {
             Error::Cases(_) => "cases",
             Error::Analysis(_) => "analysis",
             Error::Feed(_) => "feed",
+            Error::Service(_) => "service",
             Error::Style(_) => "style",
             Error::Render(_) => "render",
             Error::Poisoned => "internal",

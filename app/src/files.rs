@@ -40,6 +40,14 @@ pub fn data_dir() -> PathBuf {
         .join("jingwei")
 }
 
+/// `$XDG_CACHE_HOME/jingwei` (else `~/.cache/jingwei`): what can be fetched again (map tiles).
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cache"))
+        .join("jingwei")
+}
+
 /// `$XDG_CONFIG_HOME/jingwei` (else `~/.config/jingwei`).
 pub fn config_dir() -> PathBuf {
     std::env::var_os("XDG_CONFIG_HOME")

@@ -128,6 +128,75 @@ pub fn describe(ws: &Workspace, loader: Option<&Loader>) -> Vec<ImageryDto> {
         .collect()
 }
 
+/// The disk cache of map services' tiles: `JINGWEI_TILE_DISK_MB` megabytes (default 2048) in
+/// the user's cache folder.
+pub fn disk_cache() -> jingwei_services::DiskCache {
+    jingwei_services::DiskCache {
+        dir: crate::files::cache_dir().join("tiles"),
+        limit_bytes: std::env::var("JINGWEI_TILE_DISK_MB")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(2048)
+            << 20,
+    }
+}
+
+/// Open a map service layer for a workspace in `ws_crs` as an imagery layer with `id`.
+pub fn open_service(id: &str, spec: &jingwei_services::ServiceSpec, ws_crs: &jingwei_layers::Crs) -> Result<ImageryLayer> {
+    let o = jingwei_services::open(spec, ws_crs, Some(&disk_cache()))?;
+    Ok(ImageryLayer::new(id, &o.title, spec.to_value(), o.source, ws_crs, o.detail, None)?)
+}
+
+/// Open the imagery layers of `ws` that the core left closed (map services), in place; one
+/// that cannot be reached stays closed with the reason as its detail.
+pub fn open_closed_services(ws: &mut Workspace) {
+    let crs = ws.crs.clone();
+    for l in ws.imagery.iter_mut().filter(|l| l.source.is_none()) {
+        if l.spec.get("kind").and_then(|k| k.as_str()) == Some("file") {
+            continue;
+        }
+        let opened = jingwei_services::ServiceSpec::from_value(&l.spec)
+            .map_err(Error::from)
+            .and_then(|spec| open_service(&l.id, &spec, &crs));
+        match opened {
+            Ok(mut o) => {
+                (o.title, o.visible, o.opacity) = (l.title.clone(), l.visible, l.opacity);
+                *l = o;
+            }
+            Err(e) => l.detail = e.to_string(),
+        }
+    }
+}
+
+/// Package a service's tiles over `bbox` (CGCS2000 lon/lat) at `levels` (from the coarsest,
+/// 0) into `out` (`.mbtiles` or `.gpkg`), resuming what an earlier run wrote
+/// (`jingwei tiles package`). The matrix set is chosen for the area's own Gauss-Krüger zone
+/// when the spec leaves it open.
+pub fn package_service(
+    spec: &jingwei_services::ServiceSpec,
+    bbox: [f64; 4],
+    levels: (usize, usize),
+    out: &Path,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> Result<jingwei_layers::imagery::package::PackageReport> {
+    crate::data::check_lonlat(bbox[0], bbox[1])?;
+    crate::data::check_lonlat(bbox[2], bbox[3])?;
+    if !(bbox[0] < bbox[2] && bbox[1] < bbox[3]) {
+        return Err(Error::Invalid(format!(
+            "bbox {bbox:?}: give west,south,east,north with west < east and south < north"
+        )));
+    }
+    let crs = Workspace::for_lonlat((bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0)?.crs;
+    let o = jingwei_services::open(spec, &crs, Some(&disk_cache()))?;
+    Ok(jingwei_layers::imagery::package::package(
+        o.source.as_ref(),
+        bbox,
+        levels,
+        out,
+        progress,
+    )?)
+}
+
 /// A raster file's description (`jingwei raster info`).
 pub fn raster_info(path: &Path) -> Result<RasterInfo> {
     Ok(raster::info(path)?)
@@ -293,6 +362,28 @@ impl Session {
         self.imagery()
     }
 
+    /// The layers a map service offers: identifier and title.
+    pub fn service_layers(&self, spec: &jingwei_services::ServiceSpec) -> Result<Vec<(String, String)>> {
+        Ok(jingwei_services::list_layers(spec)?)
+    }
+
+    /// Add a map service layer (WMTS, WMS, XYZ) to the workspace, under the vector layers and
+    /// over the imagery already there. Nothing is fetched until then: a service is reached
+    /// only once the user configured it.
+    pub fn add_service(&self, spec: &jingwei_services::ServiceSpec) -> Result<crate::data::WorkspaceDto> {
+        // Capabilities are read without holding the workspace.
+        let crs = self.with_workspace(|ws| Ok(ws.crs.clone()))?;
+        let base = spec.layer.clone().unwrap_or_else(|| spec.kind.clone());
+        let layer = open_service(&base, spec, &crs)?;
+        self.with_workspace_mut(|ws| {
+            let mut layer = layer;
+            layer.id = ws.unique_imagery_id(&base);
+            ws.imagery.push(layer);
+            self.rebuild(ws)?;
+            Ok(crate::data::describe(ws))
+        })
+    }
+
     /// Bytes of tiles cached now, the most so far, and the limit.
     pub fn tile_cache_usage(&self) -> Result<(usize, usize, usize)> {
         Ok(self.imagery_state()?.loader.cache().usage())
@@ -321,18 +412,18 @@ fn watch(loader: &Loader, state: &Mutex<Watch>, sink: &Mutex<Option<SceneSink>>)
         let scene = p.scene.clone();
         // Nothing more will come once the loader is idle: failed tiles stay coarse.
         let done = left == 0 || loader.pending() == 0;
-        if done {
-            g.pending = None;
-            g.watching = false;
-        }
-        drop(g);
+        // Sent before the scene stops being pending: whoever waits for the imagery finds the
+        // finished scene already sent.
         if let Ok(s) = sink.lock()
             && let Some(sink) = s.as_ref()
         {
             sink(scene);
         }
         if done {
+            g.pending = None;
+            g.watching = false;
             return;
         }
+        drop(g);
     }
 }

@@ -622,7 +622,8 @@ impl Session {
 
     /// Open a saved workspace file (layers, tree, view, cases, incidents).
     pub fn open_saved(&self, path: &Path) -> Result<OpenedDto> {
-        let (ws, view) = jingwei_layers::saved::open_workspace(path)?;
+        let (mut ws, view) = jingwei_layers::saved::open_workspace(path)?;
+        crate::imagery::open_closed_services(&mut ws);
         let view: Option<View> = view.and_then(|v| serde_json::from_value(v).ok());
         let dto = self.install(ws, Origin::Files, Some(path.to_path_buf()))?;
         files::remember(path);

@@ -16,6 +16,7 @@ mod info;
 mod query;
 mod raster;
 mod sibling;
+mod tiles;
 mod transform;
 mod violations;
 
@@ -48,6 +49,8 @@ enum Command {
     },
     /// Image files: describe them, build their overviews.
     Raster(raster::Args),
+    /// Map services: list their layers, package their tiles for offline use.
+    Tiles(tiles::Args),
     /// Transform "x y" lines from stdin between CRSs (like PROJ's cs2cs); GCJ02 is accepted.
     Transform(transform::Args),
     /// Find suspected illegal construction (违法建设) by rule, headless; optionally store cases.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Query(a) => query::run(a),
         Command::Transform(a) => transform::run(a),
         Command::Raster(a) => raster::run(a),
+        Command::Tiles(a) => tiles::run(a),
         Command::Render { args } => {
             let mut all: Vec<std::ffi::OsString> = vec!["render".into()];
             all.extend(args);

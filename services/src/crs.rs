@@ -16,7 +16,14 @@ pub fn epsg_of(name: &str) -> Option<u32> {
     if !(upper.contains("EPSG") || upper.contains("ESRI") || n.chars().all(|c| c.is_ascii_digit())) {
         return None;
     }
-    let digits: String = n.chars().rev().take_while(|c| c.is_ascii_digit()).collect::<Vec<_>>().into_iter().rev().collect();
+    let digits: String = n
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let code: u32 = digits.parse().ok()?;
     Some(match code {
         900913 | 102100 | 102113 | 3785 => 3857,

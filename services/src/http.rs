@@ -17,7 +17,9 @@ const SECRET_PARAMS: [&str; 8] = ["tk", "key", "apikey", "api_key", "token", "ac
 
 /// `url` with the values of key-like parameters blanked out (`tk=***`).
 pub fn redact(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else { return url.to_owned() };
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
     let parts: Vec<String> = query
         .split('&')
         .map(|p| match p.split_once('=') {
@@ -120,7 +122,11 @@ impl Client {
         let shown = redact(&full);
         let resp = self.get(&full).map_err(|e| {
             let d = format!("{shown}: {}", describe(&e));
-            if e.is_timeout() || e.is_connect() || e.is_request() { TileError::Transient(d) } else { TileError::Failed(d) }
+            if e.is_timeout() || e.is_connect() || e.is_request() {
+                TileError::Transient(d)
+            } else {
+                TileError::Failed(d)
+            }
         })?;
         let status = resp.status();
         let ctype = resp
@@ -147,7 +153,11 @@ impl Client {
                 Some(why) => format!("{shown}: the service answered an exception: {why}"),
                 None => format!("{shown}: the service answered a document, not an image ({})", first_line(&text)),
             };
-            return Err(if status.is_server_error() { TileError::Transient(d) } else { TileError::Failed(d) });
+            return Err(if status.is_server_error() {
+                TileError::Transient(d)
+            } else {
+                TileError::Failed(d)
+            });
         }
         if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
             return Err(TileError::Transient(format!("{shown}: HTTP {status}")));
@@ -189,7 +199,9 @@ pub fn exception_text(xml: &str) -> Option<String> {
         let name = n.tag_name().name();
         if name == "ExceptionText" || name == "ServiceException" {
             let t = n.text().unwrap_or("").trim();
-            let code = n.attribute("code").or_else(|| n.parent().and_then(|p| p.attribute("exceptionCode")));
+            let code = n
+                .attribute("code")
+                .or_else(|| n.parent().and_then(|p| p.attribute("exceptionCode")));
             texts.push(match code {
                 Some(c) if !t.is_empty() => format!("{c}: {t}"),
                 Some(c) => c.to_owned(),
@@ -248,7 +260,16 @@ impl TileStore {
     }
 
     fn path(&self, level: &str, col: u32, row: u32) -> PathBuf {
-        let clean: String = level.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        let clean: String = level
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         self.dir.join(clean).join(col.to_string()).join(row.to_string())
     }
 
@@ -328,7 +349,10 @@ mod tests {
         assert_eq!(redact("http://h/x?TOKEN=s"), "http://h/x?TOKEN=***");
         assert_eq!(redact("http://h/x"), "http://h/x");
         assert_eq!(with_params("http://h/wmts?", &[("tk".into(), "k".into())]), "http://h/wmts?tk=k");
-        assert_eq!(with_params("http://h/wmts?a=1", &[("tk".into(), "k k".into())]), "http://h/wmts?a=1&tk=k%20k");
+        assert_eq!(
+            with_params("http://h/wmts?a=1", &[("tk".into(), "k k".into())]),
+            "http://h/wmts?a=1&tk=k%20k"
+        );
     }
 
     #[test]
@@ -360,7 +384,13 @@ mod tests {
         std::fs::read_dir(p)
             .unwrap()
             .flatten()
-            .map(|e| if e.path().is_dir() { walk(&e.path()) } else { e.metadata().unwrap().len() })
+            .map(|e| {
+                if e.path().is_dir() {
+                    walk(&e.path())
+                } else {
+                    e.metadata().unwrap().len()
+                }
+            })
             .sum()
     }
 }

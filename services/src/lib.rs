@@ -156,8 +156,16 @@ pub fn open(spec: &ServiceSpec, ws_crs: &jingwei_layers::Crs, cache: Option<&Dis
 /// The layers a service offers (for the "add service" dialog): identifier and title.
 pub fn list_layers(spec: &ServiceSpec) -> Result<Vec<(String, String)>> {
     match spec.kind.as_str() {
-        "wmts" => Ok(wmts::fetch_capabilities(spec)?.layers.iter().map(|l| (l.identifier.clone(), l.title.clone())).collect()),
-        "wms" => Ok(wms::fetch_capabilities(spec)?.layers.iter().map(|l| (l.name.clone(), l.title.clone())).collect()),
+        "wmts" => Ok(wmts::fetch_capabilities(spec)?
+            .layers
+            .iter()
+            .map(|l| (l.identifier.clone(), l.title.clone()))
+            .collect()),
+        "wms" => Ok(wms::fetch_capabilities(spec)?
+            .layers
+            .iter()
+            .map(|l| (l.name.clone(), l.title.clone()))
+            .collect()),
         "xyz" | "tms" => Ok(vec![("tiles".into(), spec.url.clone())]),
         other => Err(ServiceError::Invalid(format!("service kind '{other}': use wmts, wms or xyz"))),
     }

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 use jingwei_layers::Crs;
+use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 use roxmltree::Node;
 
 use crate::http::{self, Answer, Client, TileStore, redact};
@@ -70,7 +70,11 @@ impl Capabilities {
             ..Default::default()
         };
         if let Some(gm) = root.descendants().find(|n| n.is_element() && n.tag_name().name() == "GetMap") {
-            caps.formats = gm.children().filter(|c| c.is_element() && c.tag_name().name() == "Format").map(|f| text(Some(f))).collect();
+            caps.formats = gm
+                .children()
+                .filter(|c| c.is_element() && c.tag_name().name() == "Format")
+                .map(|f| text(Some(f)))
+                .collect();
             caps.get_map = gm
                 .descendants()
                 .find(|n| n.is_element() && n.tag_name().name() == "Get")
@@ -79,7 +83,10 @@ impl Capabilities {
         }
         fn walk(n: Node<'_, '_>, crs: &[String], bbox: Option<[f64; 4]>, out: &mut Vec<LayerInfo>) {
             let mut crs = crs.to_vec();
-            for c in n.children().filter(|c| c.is_element() && matches!(c.tag_name().name(), "CRS" | "SRS")) {
+            for c in n
+                .children()
+                .filter(|c| c.is_element() && matches!(c.tag_name().name(), "CRS" | "SRS"))
+            {
                 for s in text(Some(c)).split_whitespace() {
                     if !crs.iter().any(|x| x == s) {
                         crs.push(s.to_owned());
@@ -89,7 +96,14 @@ impl Capabilities {
             let own = child(n, "EX_GeographicBoundingBox")
                 .map(|b| {
                     let v = |k: &str| text(child(b, k)).parse::<f64>().ok();
-                    (|| Some([v("westBoundLongitude")?, v("southBoundLatitude")?, v("eastBoundLongitude")?, v("northBoundLatitude")?]))()
+                    (|| {
+                        Some([
+                            v("westBoundLongitude")?,
+                            v("southBoundLatitude")?,
+                            v("eastBoundLongitude")?,
+                            v("northBoundLatitude")?,
+                        ])
+                    })()
                 })
                 .or_else(|| {
                     child(n, "LatLonBoundingBox").map(|b| {
@@ -131,7 +145,10 @@ pub fn fetch_capabilities(spec: &ServiceSpec) -> Result<Capabilities> {
     let url = if spec.url.to_ascii_lowercase().contains("request=getcapabilities") {
         spec.url.clone()
     } else {
-        http::with_params(&spec.url, &[("SERVICE".into(), "WMS".into()), ("REQUEST".into(), "GetCapabilities".into())])
+        http::with_params(
+            &spec.url,
+            &[("SERVICE".into(), "WMS".into()), ("REQUEST".into(), "GetCapabilities".into())],
+        )
     };
     let xml = client.text(&url)?;
     Capabilities::parse(&xml).map_err(|detail| ServiceError::Capabilities {
@@ -189,6 +206,13 @@ impl WmsSource {
     }
 }
 
+impl WmsSource {
+    /// A tile's bytes as the service sent them, when the disk cache holds them.
+    fn raw(&self, level: usize, col: u32, row: u32) -> Option<Vec<u8>> {
+        self.store.as_ref()?.get(&level.to_string(), col, row)
+    }
+}
+
 impl TileSource for WmsSource {
     fn key(&self) -> &str {
         &self.key
@@ -196,6 +220,17 @@ impl TileSource for WmsSource {
 
     fn grid(&self) -> &TileGrid {
         &self.grid
+    }
+
+    fn fetch_encoded(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Vec<u8>>, TileError> {
+        // The service's own bytes (JPEG stays JPEG in a package); fetched through the cache.
+        match self.fetch(level, col, row)? {
+            None => Ok(None),
+            Some(t) => match self.raw(level, col, row) {
+                Some(b) if !b.is_empty() => Ok(Some(b)),
+                _ => jingwei_layers::imagery::encode_png(&t).map(Some),
+            },
+        }
     }
 
     fn fetch(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Tile>, TileError> {
@@ -248,12 +283,19 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
             .cloned()
             .ok_or_else(|| ServiceError::Invalid(format!("layer {}: the service names no CRS for it", layer.name)))?,
     };
-    let crs = crate::crs::crs_of(&crs_name).ok_or_else(|| ServiceError::Invalid(format!("layer {}: unknown CRS '{crs_name}'", layer.name)))?;
+    let crs =
+        crate::crs::crs_of(&crs_name).ok_or_else(|| ServiceError::Invalid(format!("layer {}: unknown CRS '{crs_name}'", layer.name)))?;
     // 1.3.0 writes the BBOX in the CRS's own axis order: north first for EPSG:4490 and 4326
     // and for the CGCS2000 Gauss-Krüger zones.
     let lat_first = caps.version.starts_with("1.3") && crs.authority_north_first && !crate::crs::is_crs84(&crs_name);
-    let bbox = layer.wgs84_bbox.ok_or_else(|| ServiceError::Invalid(format!("layer {}: no geographic bounding box", layer.name)))?;
-    let b = if crs.epsg == Some(3857) { [bbox[0], bbox[1].max(-85.05), bbox[2], bbox[3].min(85.05)] } else { bbox };
+    let bbox = layer
+        .wgs84_bbox
+        .ok_or_else(|| ServiceError::Invalid(format!("layer {}: no geographic bounding box", layer.name)))?;
+    let b = if crs.epsg == Some(3857) {
+        [bbox[0], bbox[1].max(-85.05), bbox[2], bbox[3].min(85.05)]
+    } else {
+        bbox
+    };
     let e = jingwei_layers::workspace::extent_in(&Crs::from_epsg(4326)?, b, &crs)?;
     let span = (e[2] - e[0]).max(e[3] - e[1]);
     let levels = (0..LEVELS)
@@ -263,7 +305,10 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
                 res: [res, res],
                 origin: [e[0], e[3]],
                 tile: [TILE, TILE],
-                matrix: [((e[2] - e[0]) / (res * f64::from(TILE))).ceil().max(1.0) as u32, ((e[3] - e[1]) / (res * f64::from(TILE))).ceil().max(1.0) as u32],
+                matrix: [
+                    ((e[2] - e[0]) / (res * f64::from(TILE))).ceil().max(1.0) as u32,
+                    ((e[3] - e[1]) / (res * f64::from(TILE))).ceil().max(1.0) as u32,
+                ],
             }
         })
         .take(spec.max_level.map_or(LEVELS as usize, |m| m as usize + 1))
@@ -277,8 +322,17 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
             .or_else(|| caps.formats.first().cloned())
             .unwrap_or_else(|| "image/png".into()),
     };
-    let base = caps.get_map.clone().unwrap_or_else(|| spec.url.split('?').next().unwrap_or(&spec.url).to_owned() + "?");
-    let identity = format!("wms|{}|{}|{}|{}", spec.url.split('?').next().unwrap_or(""), layer.name, crs_name, format);
+    let base = caps
+        .get_map
+        .clone()
+        .unwrap_or_else(|| spec.url.split('?').next().unwrap_or(&spec.url).to_owned() + "?");
+    let identity = format!(
+        "wms|{}|{}|{}|{}",
+        spec.url.split('?').next().unwrap_or(""),
+        layer.name,
+        crs_name,
+        format
+    );
     let source = WmsSource {
         key: identity.clone(),
         base,
@@ -293,7 +347,11 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
         store: cache.map(|c| TileStore::new(c, &identity)),
     };
     Ok(Opened {
-        title: if layer.title.is_empty() { layer.name.clone() } else { layer.title.clone() },
+        title: if layer.title.is_empty() {
+            layer.name.clone()
+        } else {
+            layer.title.clone()
+        },
         detail: format!("WMS {} · {crs_name} · {format}", caps.version),
         source: Arc::new(source),
     })

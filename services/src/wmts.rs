@@ -16,8 +16,8 @@
 
 use std::sync::Arc;
 
-use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 use jingwei_layers::Crs;
+use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 use roxmltree::Node;
 
 use crate::http::{self, Answer, Client, TileStore, redact};
@@ -168,7 +168,8 @@ impl Capabilities {
                 let matrix = Matrix {
                     identifier: text(child(m, "Identifier")),
                     scale: num("ScaleDenominator").ok_or_else(|| format!("set {}: a matrix without ScaleDenominator", set.identifier))?,
-                    top_left: pair(&text(child(m, "TopLeftCorner"))).ok_or_else(|| format!("set {}: a matrix without TopLeftCorner", set.identifier))?,
+                    top_left: pair(&text(child(m, "TopLeftCorner")))
+                        .ok_or_else(|| format!("set {}: a matrix without TopLeftCorner", set.identifier))?,
                     tile: [num("TileWidth").unwrap_or(256.0) as u32, num("TileHeight").unwrap_or(256.0) as u32],
                     size: [num("MatrixWidth").unwrap_or(1.0) as u32, num("MatrixHeight").unwrap_or(1.0) as u32],
                 };
@@ -209,7 +210,11 @@ pub fn grid_of(set: &MatrixSet, bbox: Option<[f64; 4]>) -> std::result::Result<G
     };
     // The layer's box in the set's CRS, to test corners against.
     let layer_box = bbox.and_then(|b| {
-        let b = if crs.epsg == Some(3857) { [b[0], b[1].max(-85.05), b[2], b[3].min(85.05)] } else { b };
+        let b = if crs.epsg == Some(3857) {
+            [b[0], b[1].max(-85.05), b[2], b[3].min(85.05)]
+        } else {
+            b
+        };
         jingwei_layers::workspace::extent_in(&Crs::from_epsg(4326).ok()?, b, &crs).ok()
     });
     let mut levels = Vec::new();
@@ -233,7 +238,12 @@ pub fn grid_of(set: &MatrixSet, bbox: Option<[f64; 4]>) -> std::result::Result<G
             let hy = if crs.is_geographic() { 90.0 } else { h };
             // A world corner that is not the top-left one.
             if at(corner[0], h) && (at(corner[1], hy) || at(corner[1], h)) && !(corner[0] < 0.0 && corner[1] > 0.0) {
-                note(format!("set {}: TopLeftCorner {a} {b} is not the world's top left; taken as {} {}", set.identifier, -h, if crs.is_geographic() { 90.0 } else { h }));
+                note(format!(
+                    "set {}: TopLeftCorner {a} {b} is not the world's top left; taken as {} {}",
+                    set.identifier,
+                    -h,
+                    if crs.is_geographic() { 90.0 } else { h }
+                ));
                 corner = [-h, if crs.is_geographic() { 90.0 } else { h }];
             }
             // Does a matrix starting at the world's left edge span the world?
@@ -243,7 +253,10 @@ pub fn grid_of(set: &MatrixSet, bbox: Option<[f64; 4]>) -> std::result::Result<G
                 let r = across * res / world;
                 let r96 = r * DPI96_PIXEL_M / STANDARD_PIXEL_M;
                 if (r96 - 1.0).abs() < 0.01 && (r - 1.0).abs() > 0.01 {
-                    note(format!("set {}: scale denominators are for 96-dpi pixels; resolutions snapped to the matrix widths", set.identifier));
+                    note(format!(
+                        "set {}: scale denominators are for 96-dpi pixels; resolutions snapped to the matrix widths",
+                        set.identifier
+                    ));
                     res = world / across;
                 } else if (r - 1.0).abs() < 0.01 {
                     res = world / across;
@@ -256,7 +269,10 @@ pub fn grid_of(set: &MatrixSet, bbox: Option<[f64; 4]>) -> std::result::Result<G
                 lb[0] >= c[0] - w * 0.01 && lb[2] <= c[0] + w * 1.01 && lb[3] <= c[1] + h * 0.01 && lb[1] >= c[1] - h * 1.01
             };
             if !covers(corner) && covers([corner[1], corner[0]]) {
-                note(format!("set {}: TopLeftCorner read in the other axis order (the layer lies there)", set.identifier));
+                note(format!(
+                    "set {}: TopLeftCorner read in the other axis order (the layer lies there)",
+                    set.identifier
+                ));
                 corner = [corner[1], corner[0]];
             }
         }
@@ -284,7 +300,11 @@ pub fn grid_of(set: &MatrixSet, bbox: Option<[f64; 4]>) -> std::result::Result<G
         Some(b) => [b[0].max(cover[0]), b[1].max(cover[1]), b[2].min(cover[2]), b[3].min(cover[3])],
         None => cover,
     };
-    let extent = if extent[0] < extent[2] && extent[1] < extent[3] { extent } else { cover };
+    let extent = if extent[0] < extent[2] && extent[1] < extent[3] {
+        extent
+    } else {
+        cover
+    };
     Ok(Grid {
         grid: TileGrid { crs, levels, extent },
         ids,
@@ -298,7 +318,14 @@ pub fn fetch_capabilities(spec: &ServiceSpec) -> Result<Capabilities> {
     let url = if spec.url.to_ascii_lowercase().contains("request=getcapabilities") || spec.url.to_ascii_lowercase().ends_with(".xml") {
         spec.url.clone()
     } else {
-        http::with_params(&spec.url, &[("SERVICE".into(), "WMTS".into()), ("REQUEST".into(), "GetCapabilities".into()), ("VERSION".into(), "1.0.0".into())])
+        http::with_params(
+            &spec.url,
+            &[
+                ("SERVICE".into(), "WMTS".into()),
+                ("REQUEST".into(), "GetCapabilities".into()),
+                ("VERSION".into(), "1.0.0".into()),
+            ],
+        )
     };
     let xml = client.text(&url)?;
     Capabilities::parse(&xml).map_err(|detail| ServiceError::Capabilities {
@@ -383,6 +410,13 @@ fn replace_ci(s: &str, pat: &str, with: &str) -> String {
     out
 }
 
+impl WmtsSource {
+    /// A tile's bytes as the service sent them, when the disk cache holds them.
+    fn raw(&self, level: usize, col: u32, row: u32) -> Option<Vec<u8>> {
+        self.store.as_ref()?.get(&self.grid.ids[level], col, row)
+    }
+}
+
 impl TileSource for WmtsSource {
     fn key(&self) -> &str {
         &self.key
@@ -392,8 +426,24 @@ impl TileSource for WmtsSource {
         &self.grid.grid
     }
 
+    fn fetch_encoded(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Vec<u8>>, TileError> {
+        // The service's own bytes (JPEG stays JPEG in a package); fetched through the cache.
+        match self.fetch(level, col, row)? {
+            None => Ok(None),
+            Some(t) => match self.raw(level, col, row) {
+                Some(b) if !b.is_empty() => Ok(Some(b)),
+                _ => jingwei_layers::imagery::encode_png(&t).map(Some),
+            },
+        }
+    }
+
     fn fetch(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Tile>, TileError> {
-        let l = self.grid.grid.levels.get(level).ok_or_else(|| TileError::Failed(format!("no level {level}")))?;
+        let l = self
+            .grid
+            .grid
+            .levels
+            .get(level)
+            .ok_or_else(|| TileError::Failed(format!("no level {level}")))?;
         if col >= l.matrix[0] || row >= l.matrix[1] {
             return Ok(None);
         }
@@ -431,7 +481,11 @@ fn choose_set<'a>(caps: &'a Capabilities, layer: &LayerInfo, spec: &ServiceSpec,
     let sets: Vec<&MatrixSet> = caps.sets.iter().filter(|s| layer.sets.contains(&s.identifier)).collect();
     if let Some(want) = &spec.matrix_set {
         return sets.into_iter().find(|s| &s.identifier == want).ok_or_else(|| {
-            ServiceError::Invalid(format!("layer {}: no tile matrix set '{want}' (sets: {})", layer.identifier, layer.sets.join(", ")))
+            ServiceError::Invalid(format!(
+                "layer {}: no tile matrix set '{want}' (sets: {})",
+                layer.identifier,
+                layer.sets.join(", ")
+            ))
         });
     }
     let code = |s: &&MatrixSet| crate::crs::epsg_of(&s.crs_name);
@@ -440,7 +494,9 @@ fn choose_set<'a>(caps: &'a Capabilities, layer: &LayerInfo, spec: &ServiceSpec,
             return Ok(s);
         }
     }
-    sets.first().copied().ok_or_else(|| ServiceError::Invalid(format!("layer {}: in no tile matrix set", layer.identifier)))
+    sets.first()
+        .copied()
+        .ok_or_else(|| ServiceError::Invalid(format!("layer {}: in no tile matrix set", layer.identifier)))
 }
 
 /// Open a WMTS layer.
@@ -482,14 +538,28 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
         .clone()
         .or_else(|| layer.styles.iter().find(|s| s.1).or(layer.styles.first()).map(|s| s.0.clone()))
         .unwrap_or_else(|| "default".into());
-    let template = layer.templates.iter().find(|t| t.0.eq_ignore_ascii_case(&format)).or(layer.templates.first());
+    let template = layer
+        .templates
+        .iter()
+        .find(|t| t.0.eq_ignore_ascii_case(&format))
+        .or(layer.templates.first());
     let request = match (template, spec.kvp) {
         (Some((_, t)), false) => Request::Rest { template: t.clone() },
         _ => Request::Kvp {
-            base: caps.get_tile_kvp.clone().unwrap_or_else(|| spec.url.split('?').next().unwrap_or(&spec.url).to_owned() + "?"),
+            base: caps
+                .get_tile_kvp
+                .clone()
+                .unwrap_or_else(|| spec.url.split('?').next().unwrap_or(&spec.url).to_owned() + "?"),
         },
     };
-    let identity = format!("wmts|{}|{}|{}|{}|{}", spec.url.split('?').next().unwrap_or(""), layer.identifier, set.identifier, style, format);
+    let identity = format!(
+        "wmts|{}|{}|{}|{}|{}",
+        spec.url.split('?').next().unwrap_or(""),
+        layer.identifier,
+        set.identifier,
+        style,
+        format
+    );
     let detail = format!(
         "WMTS {} · {} · {} levels · {}{}",
         match request {
@@ -499,7 +569,11 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
         set.identifier,
         grid.ids.len(),
         format,
-        if grid.fixes.is_empty() { String::new() } else { format!(" · fixed: {}", grid.fixes.join("; ")) }
+        if grid.fixes.is_empty() {
+            String::new()
+        } else {
+            format!(" · fixed: {}", grid.fixes.join("; "))
+        }
     );
     let source = WmtsSource {
         key: identity.clone(),
@@ -513,7 +587,11 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
         client: Client::new(spec)?,
     };
     Ok(Opened {
-        title: if layer.title.is_empty() { layer.identifier.clone() } else { layer.title.clone() },
+        title: if layer.title.is_empty() {
+            layer.identifier.clone()
+        } else {
+            layer.title.clone()
+        },
         detail,
         source: Arc::new(source),
     })

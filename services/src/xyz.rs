@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 use jingwei_layers::Crs;
+use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 
 use crate::http::{self, Answer, Client, TileStore, redact};
 use crate::{DiskCache, Opened, Result, ServiceError, ServiceSpec};
@@ -62,6 +62,13 @@ impl XyzSource {
     }
 }
 
+impl XyzSource {
+    /// A tile's bytes as the service sent them, when the disk cache holds them.
+    fn raw(&self, level: usize, col: u32, row: u32) -> Option<Vec<u8>> {
+        self.store.as_ref()?.get(&level.to_string(), col, row)
+    }
+}
+
 impl TileSource for XyzSource {
     fn key(&self) -> &str {
         &self.key
@@ -69,6 +76,17 @@ impl TileSource for XyzSource {
 
     fn grid(&self) -> &TileGrid {
         &self.grid
+    }
+
+    fn fetch_encoded(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Vec<u8>>, TileError> {
+        // The service's own bytes (JPEG stays JPEG in a package); fetched through the cache.
+        match self.fetch(level, col, row)? {
+            None => Ok(None),
+            Some(t) => match self.raw(level, col, row) {
+                Some(b) if !b.is_empty() => Ok(Some(b)),
+                _ => jingwei_layers::imagery::encode_png(&t).map(Some),
+            },
+        }
     }
 
     fn fetch(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Tile>, TileError> {
@@ -103,10 +121,16 @@ impl TileSource for XyzSource {
 /// Open a template.
 pub fn open(spec: &ServiceSpec, cache: Option<&DiskCache>) -> Result<Opened> {
     if !(spec.url.contains("{z}") && spec.url.contains("{x}") && (spec.url.contains("{y}") || spec.url.contains("{-y}"))) {
-        return Err(ServiceError::Invalid(format!("{}: a tile template needs {{z}}, {{x}} and {{y}} (or {{-y}})", redact(&spec.url))));
+        return Err(ServiceError::Invalid(format!(
+            "{}: a tile template needs {{z}}, {{x}} and {{y}} (or {{-y}})",
+            redact(&spec.url)
+        )));
     }
     if spec.url.contains("{s}") && spec.subdomains.is_empty() {
-        return Err(ServiceError::Invalid(format!("{}: the template has {{s}}; give its subdomains", redact(&spec.url))));
+        return Err(ServiceError::Invalid(format!(
+            "{}: the template has {{s}}; give its subdomains",
+            redact(&spec.url)
+        )));
     }
     let max = spec.max_level.unwrap_or(18).min(24);
     let identity = format!("xyz|{}", spec.url.split('?').next().unwrap_or(""));

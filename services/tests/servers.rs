@@ -12,10 +12,10 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use jingwei_layers::imagery::TileSource;
 use jingwei_layers::imagery::cache::TileCache;
 use jingwei_layers::imagery::raster::RasterImage;
 use jingwei_layers::imagery::warp::{Composite, Plan, Target};
-use jingwei_layers::imagery::TileSource;
 use jingwei_layers::{Crs, Transformer};
 use jingwei_services::{ServiceSpec, open};
 
@@ -23,8 +23,15 @@ fn servers() -> &'static HashMap<String, String> {
     static S: OnceLock<HashMap<String, String>> = OnceLock::new();
     S.get_or_init(|| {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/map-services.sh");
-        let out = std::process::Command::new(&script).arg("start").output().expect("scripts/map-services.sh runs");
-        assert!(out.status.success(), "map services did not start: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new(&script)
+            .arg("start")
+            .output()
+            .expect("scripts/map-services.sh runs");
+        assert!(
+            out.status.success(),
+            "map services did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
@@ -40,9 +47,20 @@ fn ws() -> Crs {
 fn view_at_mark(px: f64) -> ([f64; 2], Target) {
     let s = servers();
     let (lon, lat): (f64, f64) = (s["MARK_LON"].parse().unwrap(), s["MARK_LAT"].parse().unwrap());
-    let (x, y) = Transformer::new(&Crs::cgcs2000().unwrap(), &ws()).unwrap().transform(lon, lat).unwrap();
+    let (x, y) = Transformer::new(&Crs::cgcs2000().unwrap(), &ws())
+        .unwrap()
+        .transform(lon, lat)
+        .unwrap();
     let extent = [x - 170.0 * px, y - 230.0 * px, x + 230.0 * px, y + 170.0 * px];
-    ([x, y], Target { crs: ws(), extent, width: 400, height: 400 })
+    (
+        [x, y],
+        Target {
+            crs: ws(),
+            extent,
+            width: 400,
+            height: 400,
+        },
+    )
 }
 
 /// Centroid (in workspace coordinates) of the red pixels of a composite.
@@ -71,7 +89,11 @@ fn wmts(set: &str, kvp: bool) -> ServiceSpec {
     ServiceSpec {
         kind: "wmts".into(),
         // The REST document, or the KVP endpoint's.
-        url: if kvp { format!("{mp}/service?SERVICE=WMTS&REQUEST=GetCapabilities") } else { format!("{mp}/wmts/1.0.0/WMTSCapabilities.xml") },
+        url: if kvp {
+            format!("{mp}/service?SERVICE=WMTS&REQUEST=GetCapabilities")
+        } else {
+            format!("{mp}/wmts/1.0.0/WMTSCapabilities.xml")
+        },
         layer: Some("ortho".into()),
         matrix_set: Some(set.into()),
         kvp,
@@ -89,7 +111,11 @@ fn assert_mark(what: &str, source: &dyn TileSource, px: f64) {
     let g = source.grid();
     // The level's pixel in metres (degrees through the local scale).
     let lvl = &g.levels[level];
-    let metres = if g.crs.is_geographic() { lvl.res[0] * 111_319.49 * (31.23f64.to_radians().cos()).max(0.5) } else { lvl.res[0] };
+    let metres = if g.crs.is_geographic() {
+        lvl.res[0] * 111_319.49 * (31.23f64.to_radians().cos()).max(0.5)
+    } else {
+        lvl.res[0]
+    };
     let tol = metres.max(px).max(1.0);
     let d = (got[0] - mark[0]).hypot(got[1] - mark[1]);
     eprintln!("{what}: level {level} ({metres:.2} m pixels): mark {d:.2} m from PROJ's position");
@@ -104,7 +130,11 @@ fn mapproxy_wmts_kvp_and_rest_on_three_matrix_sets() {
             assert!(o.detail.contains(if kvp { "KVP" } else { "REST" }), "{}", o.detail);
             if set == "gk" {
                 // MapProxy writes EPSG:4550's corner northing first, as EPSG orders its axes.
-                assert!(!o.detail.contains("fixed"), "read as the standard says, nothing to fix: {}", o.detail);
+                assert!(
+                    !o.detail.contains("fixed"),
+                    "read as the standard says, nothing to fix: {}",
+                    o.detail
+                );
             }
             assert_mark(&format!("WMTS {} {set}", if kvp { "KVP" } else { "REST" }), o.source.as_ref(), 2.0);
         }
@@ -159,7 +189,10 @@ fn mapserver_wms_draws_what_the_file_holds_in_both_versions() {
         }
         let mean = sum as f64 / (3 * n.max(1)) as f64;
         let share_big = big as f64 / (3 * n.max(1)) as f64;
-        eprintln!("WMS {version} {crs} vs the file: {n} pixels, mean |Δ| {mean:.2}, {:.2} % over 24", share_big * 100.0);
+        eprintln!(
+            "WMS {version} {crs} vs the file: {n} pixels, mean |Δ| {mean:.2}, {:.2} % over 24",
+            share_big * 100.0
+        );
         assert!(n > 400 * 400 / 2, "WMS {version} {crs}: most of the view drawn ({n})");
         assert!(mean < 6.0, "WMS {version} {crs}: mean difference {mean}");
         assert!(share_big < 0.03, "WMS {version} {crs}: {share_big}");
@@ -196,26 +229,48 @@ fn tianditu_front(key: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
             log.lock().unwrap().push(target.clone());
             let q: HashMap<String, String> = target
                 .split_once('?')
-                .map(|(_, q)| q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_ascii_uppercase(), v.to_owned())).collect())
+                .map(|(_, q)| {
+                    q.split('&')
+                        .filter_map(|kv| kv.split_once('='))
+                        .map(|(k, v)| (k.to_ascii_uppercase(), v.to_owned()))
+                        .collect()
+                })
                 .unwrap_or_default();
             let (status, ctype, body): (&str, &str, Vec<u8>) = if q.get("TK").map(String::as_str) != Some(key) {
                 ("403 Forbidden", "text/xml", b"<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows/1.1\"><ows:Exception exceptionCode=\"NoApplicationOrKey\"><ows:ExceptionText>tk missing or wrong</ows:ExceptionText></ows:Exception></ows:ExceptionReport>".to_vec())
             } else if q.get("REQUEST").is_some_and(|r| r.eq_ignore_ascii_case("GetCapabilities")) {
                 ("200 OK", "text/xml", doc.clone().into_bytes())
             } else {
-                let grid = if q.get("TILEMATRIXSET").map(String::as_str) == Some("w") { "webmerc" } else { "tdt_c" };
-                let url = format!("{upstream}/wmts/ortho/{grid}/{:02}/{}/{}.png", q["TILEMATRIX"].parse::<u32>().unwrap(), q["TILECOL"], q["TILEROW"]);
+                let grid = if q.get("TILEMATRIXSET").map(String::as_str) == Some("w") {
+                    "webmerc"
+                } else {
+                    "tdt_c"
+                };
+                let url = format!(
+                    "{upstream}/wmts/ortho/{grid}/{:02}/{}/{}.png",
+                    q["TILEMATRIX"].parse::<u32>().unwrap(),
+                    q["TILECOL"],
+                    q["TILEROW"]
+                );
                 match http.get(&url).send() {
                     Ok(resp) => {
                         let ok = resp.status().is_success();
                         let b = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
-                        if ok { ("200 OK", "image/png", b) } else { ("404 Not Found", "text/xml", b) }
+                        if ok {
+                            ("200 OK", "image/png", b)
+                        } else {
+                            ("404 Not Found", "text/xml", b)
+                        }
                     }
                     Err(_) => ("502 Bad Gateway", "text/plain", b"upstream".to_vec()),
                 }
             };
             let mut s = stream;
-            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             let _ = s.write_all(&body);
         }
     });
@@ -239,11 +294,17 @@ fn tianditu_matrix_sets_in_front_of_mapproxy() {
         assert!(o.detail.contains("96-dpi"), "{}", o.detail);
         assert_mark(&format!("天地图 set {set}"), o.source.as_ref(), 2.0);
         // MapProxy's level numbers are not 天地图's: the identifiers were used as published.
-        assert!(format!("{:?}", spec).contains("tk=***") && !format!("{spec:?}").contains(key), "keys never in Debug output");
+        assert!(
+            format!("{:?}", spec).contains("tk=***") && !format!("{spec:?}").contains(key),
+            "keys never in Debug output"
+        );
     }
     let requests = seen.lock().unwrap().clone();
     assert!(requests.iter().any(|r| r.contains("REQUEST=GetTile")), "{requests:?}");
-    assert!(requests.iter().all(|r| r.contains(&format!("tk={key}"))), "the key rides on every request: {requests:?}");
+    assert!(
+        requests.iter().all(|r| r.contains(&format!("tk={key}"))),
+        "the key rides on every request: {requests:?}"
+    );
 
     // Without the key: one line, the service's own words, no key in it.
     let spec = ServiceSpec {
@@ -253,7 +314,10 @@ fn tianditu_matrix_sets_in_front_of_mapproxy() {
         ..Default::default()
     };
     let e = open(&spec, &ws(), None).err().expect("refused").to_string();
-    assert!(e.contains("tk missing or wrong") && e.contains("tk=***") && !e.contains("wrong-key"), "{e}");
+    assert!(
+        e.contains("tk missing or wrong") && e.contains("tk=***") && !e.contains("wrong-key"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -280,4 +344,41 @@ fn failing_servers_are_reported_not_waited_for() {
     let o = open(&wmts("tdt_c", true), &ws(), None).unwrap();
     let err = o.source.fetch(0, 99, 99).map(|t| t.is_none());
     assert_eq!(err, Ok(true), "outside the matrix: no tile, no error");
+}
+
+#[test]
+fn offline_packages_resume_and_open_as_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let bbox = [121.495, 31.222, 121.515, 31.238];
+    for (set, out, levels) in [("tdt_c", "area.gpkg", (13, 16)), ("webmerc", "area.mbtiles", (14, 17))] {
+        let path = dir.path().join(out);
+        let o = open(
+            &wmts(set, false),
+            &ws(),
+            Some(&jingwei_services::DiskCache {
+                dir: dir.path().join("cache"),
+                limit_bytes: 1 << 30,
+            }),
+        )
+        .unwrap();
+        let mut calls = 0;
+        let r = jingwei_layers::imagery::package::package(o.source.as_ref(), bbox, levels, &path, &mut |done, total| {
+            calls += 1;
+            assert!(done <= total);
+            true
+        })
+        .unwrap();
+        assert!(r.written > 10 && r.failed == 0 && calls > 0, "{set}: {r:?}");
+        // Again: everything is there already.
+        let again = jingwei_layers::imagery::package::package(o.source.as_ref(), bbox, levels, &path, &mut |_, _| true).unwrap();
+        assert_eq!((again.written, again.kept), (0, r.written), "{set}: resumed, nothing fetched twice");
+        // The package is a layer like any file, and the mark is where it was.
+        let img = RasterImage::open(&path, out, None).unwrap_or_else(|e| panic!("{out}: {e}"));
+        assert_mark(&format!("package {out}"), &img, 2.0);
+    }
+    // MBTiles cannot hold a 4490 grid: said, not written wrong.
+    let o = open(&wmts("tdt_c", false), &ws(), None).unwrap();
+    let e = jingwei_layers::imagery::package::package(o.source.as_ref(), bbox, (13, 14), &dir.path().join("x.mbtiles"), &mut |_, _| true)
+        .unwrap_err();
+    assert!(e.to_string().contains("write a .gpkg"), "{e}");
 }

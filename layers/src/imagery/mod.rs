@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod loader;
+pub mod package;
 pub mod raster;
 pub mod warp;
 
@@ -112,6 +113,27 @@ pub trait TileSource: Send + Sync {
     fn grid(&self) -> &TileGrid;
     /// Tile (`col`, `row`) of `level`; `Ok(None)` where the source has no data.
     fn fetch(&self, level: usize, col: u32, row: u32) -> Result<Option<Tile>, TileError>;
+
+    /// The tile as an image file's bytes (PNG or JPEG), for packages: a service's own bytes,
+    /// else the decoded tile written as PNG.
+    fn fetch_encoded(&self, level: usize, col: u32, row: u32) -> Result<Option<Vec<u8>>, TileError> {
+        let Some(t) = self.fetch(level, col, row)? else { return Ok(None) };
+        encode_png(&t).map(Some)
+    }
+}
+
+/// A tile as PNG bytes.
+pub fn encode_png(t: &Tile) -> Result<Vec<u8>, TileError> {
+    let mut out = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut out),
+        &t.rgba,
+        t.width,
+        t.height,
+        image::ExtendedColorType::Rgba8,
+    )
+    .map_err(|e| TileError::Failed(format!("cannot write a PNG tile: {e}")))?;
+    Ok(out)
 }
 
 /// Where one tile lives: source key, level, column, row.
