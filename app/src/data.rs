@@ -144,6 +144,51 @@ pub struct LayerDto {
     pub legend: Vec<(String, String)>,
 }
 
+/// An imagery layer as the layer tree shows it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct ImageryDto {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Shown.
+    pub visible: bool,
+    /// Opacity 0–1.
+    pub opacity: f32,
+    /// `file` or the kind of service.
+    pub kind: String,
+    /// What it is, or why it is not open.
+    pub detail: String,
+    /// Advice (build overviews), if any.
+    pub hint: Option<String>,
+    /// Whether it is open.
+    pub open: bool,
+    /// Tiles had, empty and failed so far, and the last failure.
+    pub health: jingwei_layers::imagery::loader::TileHealth,
+}
+
+/// Describe the workspace's imagery for the tree.
+pub fn describe_imagery(ws: &Workspace, loader: Option<&jingwei_layers::imagery::loader::Loader>) -> Vec<ImageryDto> {
+    ws.imagery
+        .iter()
+        .map(|l| ImageryDto {
+            id: l.id.clone(),
+            title: l.title.clone(),
+            visible: l.visible,
+            opacity: l.opacity,
+            kind: l.spec.get("kind").and_then(|k| k.as_str()).unwrap_or("file").to_owned(),
+            detail: l.detail.clone(),
+            hint: l.hint.clone(),
+            open: l.source.is_some(),
+            health: match (loader, &l.source) {
+                (Some(ld), Some(s)) => ld.health(s.key()),
+                _ => jingwei_layers::imagery::loader::TileHealth::default(),
+            },
+        })
+        .collect()
+}
+
 /// The workspace as the page shows it.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct WorkspaceDto {
@@ -158,7 +203,7 @@ pub struct WorkspaceDto {
     /// Data attributions.
     pub attribution: Vec<String>,
     /// Imagery layers, bottom first, drawn under the layers.
-    pub imagery: Vec<crate::imagery::ImageryDto>,
+    pub imagery: Vec<ImageryDto>,
 }
 
 fn css(c: Rgba) -> String {
@@ -174,7 +219,7 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
         crs_name: ws.crs.name.clone(),
         origin_xy: ws.origin_xy,
         attribution: ws.attribution.clone(),
-        imagery: crate::imagery::describe(ws, None),
+        imagery: describe_imagery(ws, None),
         layers: ws
             .layers
             .iter()

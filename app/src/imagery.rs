@@ -4,87 +4,22 @@
 //! not in yet) and is sent again, sharper, as tiles arrive.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jingwei_layers::imagery::TileSource;
 use jingwei_layers::imagery::cache::TileCache;
-use jingwei_layers::imagery::loader::{Loader, TileHealth};
+use jingwei_layers::imagery::loader::Loader;
 use jingwei_layers::imagery::raster::{self, Display, RasterInfo};
 use jingwei_layers::imagery::warp::{Composite, Plan, Target};
 use jingwei_layers::{ImageryLayer, Workspace};
 use jingwei_scene::scene::SceneData;
-use serde::Serialize;
 
+use crate::data::{ImageryDto, describe_imagery};
 use crate::error::{Error, Result};
-use crate::session::{SceneSink, Session};
-
-/// Tiles of the chosen level one view may need before a coarser level is taken.
-pub const MAX_TILES: usize = 256;
-/// How long building a scene waits for tiles before it shows what it has.
-pub const FIRST_WAIT: Duration = Duration::from_millis(300);
-/// The tile cache's default size.
-pub const DEFAULT_CACHE_BYTES: usize = 512 << 20;
-/// Tile worker threads (file reads and network requests at once).
-pub const WORKERS: usize = 6;
-
-/// An imagery layer as the layer tree shows it.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-#[ts(export_to = "api.gen.ts")]
-pub struct ImageryDto {
-    /// Id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Shown.
-    pub visible: bool,
-    /// Opacity 0–1.
-    pub opacity: f32,
-    /// `file` or the kind of service.
-    pub kind: String,
-    /// What it is, or why it is not open.
-    pub detail: String,
-    /// Advice (build overviews), if any.
-    pub hint: Option<String>,
-    /// Whether it is open.
-    pub open: bool,
-    /// Tiles had, empty and failed so far, and the last failure.
-    pub health: TileHealth,
-}
-
-/// The session's tile machinery, made on first use.
-pub(crate) struct ImageryState {
-    pub(crate) loader: Arc<Loader>,
-    /// The scene whose imagery is still coming, and whether a watcher finishes it.
-    watch: Arc<Mutex<Watch>>,
-}
-
-#[derive(Default)]
-struct Watch {
-    pending: Option<Pending>,
-    watching: bool,
-}
-
-struct Part {
-    image: usize,
-    source: Arc<dyn TileSource>,
-    plan: Plan,
-}
-
-struct Pending {
-    scene: SceneData,
-    parts: Vec<Part>,
-}
-
-impl ImageryState {
-    pub(crate) fn new(cache_bytes: usize) -> ImageryState {
-        let cache = Arc::new(TileCache::new(cache_bytes));
-        ImageryState {
-            loader: Arc::new(Loader::new(WORKERS, cache, Duration::from_millis(250))),
-            watch: Arc::new(Mutex::new(Watch::default())),
-        }
-    }
-}
+use crate::session::Session;
+pub use crate::tiles::{DEFAULT_CACHE_BYTES, WORKERS};
+use crate::tiles::{FIRST_WAIT, ImageryState, MAX_TILES, Part, Pending, watch};
 
 /// A plan for `layer` into `t`, or `None` when it does not show there.
 fn plan_of(layer: &ImageryLayer, t: &Target) -> Option<(Arc<dyn TileSource>, Plan)> {
@@ -105,27 +40,6 @@ fn missing(loader: &Loader, src: &dyn TileSource, plan: &Plan) -> usize {
 pub fn compose_now(layer: &ImageryLayer, t: &Target, cache: &TileCache) -> Option<Composite> {
     let (src, plan) = plan_of(layer, t)?;
     plan.compose_now(src.as_ref(), cache).ok()
-}
-
-/// Describe the workspace's imagery for the tree.
-pub fn describe(ws: &Workspace, loader: Option<&Loader>) -> Vec<ImageryDto> {
-    ws.imagery
-        .iter()
-        .map(|l| ImageryDto {
-            id: l.id.clone(),
-            title: l.title.clone(),
-            visible: l.visible,
-            opacity: l.opacity,
-            kind: l.spec.get("kind").and_then(|k| k.as_str()).unwrap_or("file").to_owned(),
-            detail: l.detail.clone(),
-            hint: l.hint.clone(),
-            open: l.source.is_some(),
-            health: match (loader, &l.source) {
-                (Some(ld), Some(s)) => ld.health(s.key()),
-                _ => TileHealth::default(),
-            },
-        })
-        .collect()
 }
 
 /// The disk cache of map services' tiles: `JINGWEI_TILE_DISK_MB` megabytes (default 2048) in
@@ -349,7 +263,7 @@ impl Session {
     /// The workspace's imagery layers for the tree.
     pub fn imagery(&self) -> Result<Vec<ImageryDto>> {
         let st = self.imagery.lock()?.clone();
-        self.with_workspace(|ws| Ok(describe(ws, st.as_ref().map(|s| s.loader.as_ref()))))
+        self.with_workspace(|ws| Ok(describe_imagery(ws, st.as_ref().map(|s| s.loader.as_ref()))))
     }
 
     /// Show other bands of an imagery file (see [`set_display`]) and redraw.
@@ -360,6 +274,12 @@ impl Session {
             self.rebuild(ws)
         })?;
         self.imagery()
+    }
+
+    /// Open the saved map service layers of a workspace being opened (see
+    /// [`open_closed_services`]).
+    pub(crate) fn open_services(&self, ws: &mut Workspace) {
+        open_closed_services(ws);
     }
 
     /// The layers a map service offers: identifier and title.
@@ -387,43 +307,5 @@ impl Session {
     /// Bytes of tiles cached now, the most so far, and the limit.
     pub fn tile_cache_usage(&self) -> Result<(usize, usize, usize)> {
         Ok(self.imagery_state()?.loader.cache().usage())
-    }
-}
-
-fn watch(loader: &Loader, state: &Mutex<Watch>, sink: &Mutex<Option<SceneSink>>) {
-    let mut seen = loader.done();
-    loop {
-        seen = loader.wait_progress(seen, Duration::from_millis(500));
-        // Several tiles at once rather than a scene per tile.
-        std::thread::sleep(Duration::from_millis(100));
-        let Ok(mut g) = state.lock() else { return };
-        let Some(p) = g.pending.as_mut() else {
-            g.watching = false;
-            return;
-        };
-        let mut left = 0;
-        for part in &p.parts {
-            let c = part.plan.compose_cached(part.source.as_ref(), loader.cache());
-            let d = &mut p.scene.images[part.image];
-            d.rgba = Arc::new(c.rgba);
-            d.missing = c.missing;
-            left += c.missing;
-        }
-        let scene = p.scene.clone();
-        // Nothing more will come once the loader is idle: failed tiles stay coarse.
-        let done = left == 0 || loader.pending() == 0;
-        // Sent before the scene stops being pending: whoever waits for the imagery finds the
-        // finished scene already sent.
-        if let Ok(s) = sink.lock()
-            && let Some(sink) = s.as_ref()
-        {
-            sink(scene);
-        }
-        if done {
-            g.pending = None;
-            g.watching = false;
-            return;
-        }
-        drop(g);
     }
 }

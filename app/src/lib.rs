@@ -34,6 +34,7 @@ pub mod imagery;
 pub mod report;
 pub mod roles;
 pub mod session;
+mod tiles;
 pub mod violations;
 
 pub use error::{Error, Result};

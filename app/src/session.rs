@@ -9,7 +9,7 @@ use jingwei_cases::CaseStore;
 use jingwei_layers::table::{Page, TableQuery};
 use jingwei_layers::{FieldKind, Job, RepairMode, Workspace, WorkspaceLayer};
 use jingwei_scene::extrude::HeightRule;
-use jingwei_scene::scene::{Highlight, SceneData, build_scene_with, is_building_layer};
+use jingwei_scene::scene::{Highlight, build_scene_with, is_building_layer};
 use jingwei_scene::terrain::Ground;
 use jingwei_scene::view::{LocalFrame, View};
 use serde::Serialize;
@@ -30,8 +30,7 @@ pub(crate) struct FeedsState {
     pub(crate) feeds: Vec<(String, jingwei_feeds::client::Feed, Option<String>)>,
 }
 
-/// Receives every new scene of the session (the app's renderer thread).
-pub type SceneSink = Box<dyn Fn(SceneData) + Send + Sync>;
+pub use crate::tiles::SceneSink;
 
 /// A pixel of the 3D view: the canvas it is on and the view that canvas shows.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
@@ -122,7 +121,7 @@ pub struct Session {
     pub(crate) feeds: tokio::sync::Mutex<Option<FeedsState>>,
     pub(crate) scene_sink: Arc<Mutex<Option<SceneSink>>>,
     /// Tiles of imagery: cache, loader, the scene still waiting for them (made on first use).
-    pub(crate) imagery: Mutex<Option<Arc<crate::imagery::ImageryState>>>,
+    pub(crate) imagery: Mutex<Option<Arc<crate::tiles::ImageryState>>>,
     /// The tile cache's size.
     pub(crate) tile_cache_bytes: usize,
     /// Who acts (the audit trail's actor).
@@ -160,7 +159,7 @@ impl Session {
             tile_cache_bytes: std::env::var("JINGWEI_TILE_CACHE_MB")
                 .ok()
                 .and_then(|v| v.parse::<usize>().ok())
-                .map_or(crate::imagery::DEFAULT_CACHE_BYTES, |mb| mb << 20),
+                .map_or(crate::tiles::DEFAULT_CACHE_BYTES, |mb| mb << 20),
             actor,
         }
     }
@@ -623,7 +622,7 @@ impl Session {
     /// Open a saved workspace file (layers, tree, view, cases, incidents).
     pub fn open_saved(&self, path: &Path) -> Result<OpenedDto> {
         let (mut ws, view) = jingwei_layers::saved::open_workspace(path)?;
-        crate::imagery::open_closed_services(&mut ws);
+        self.open_services(&mut ws);
         let view: Option<View> = view.and_then(|v| serde_json::from_value(v).ok());
         let dto = self.install(ws, Origin::Files, Some(path.to_path_buf()))?;
         files::remember(path);

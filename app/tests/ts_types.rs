@@ -29,7 +29,7 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_analysis::impact::Ring,
         jingwei_feeds::client::Health,
         jingwei_layers::imagery::loader::TileHealth,
-        jingwei_app::imagery::ImageryDto,
+        jingwei_app::data::ImageryDto,
         jingwei_app::data::LayerDto,
         jingwei_app::data::WorkspaceDto,
         jingwei_app::session::Identified,
