@@ -3,7 +3,8 @@
 #   scripts/setup.sh            everything (build, app, tests)
 # Debian packages: GDAL/PROJ (+ their command-line tools, used as test oracles), libclang
 # (proj-sys bindings), WebKitGTK & co. (Tauri), Xvfb (the app under a virtual display),
-# Vulkan software rendering (lavapipe, for the 3D scene), WebKitWebDriver (end-to-end tests).
+# Vulkan software rendering (lavapipe, for the 3D scene), WebKitWebDriver (end-to-end tests),
+# MapServer (map-service tests). PyPI: MapProxy (map-service tests) into a private virtualenv.
 # Cargo: tauri-driver (the WebDriver front of Tauri apps), into a private folder. npm packages:
 # ui/ (locked).
 set -euo pipefail
@@ -16,6 +17,7 @@ PKGS=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev librsvg2-dev libssl-dev
   xvfb xauth dbus-x11 at-spi2-core webkit2gtk-driver
   mesa-vulkan-drivers libvulkan1
+  cgi-mapserver mapserver-bin python3-venv
   nodejs npm
 )
 
@@ -58,6 +60,18 @@ if ! node_ok; then
   npm install --prefix "$JINGWEI_NODE_PREFIX" --no-audit --no-fund "node-linux-$arch@22" npm@10 >/dev/null
   . scripts/env.sh
   node_ok || { echo "setup: could not get Node.js ^20.19 or >= 22.12" >&2; exit 1; }
+fi
+
+# MapProxy (PyPI, pinned) for the map-service tests, in a private virtualenv.
+MAPPROXY_VENV="$HOME/.cache/jingwei/mapproxy-venv"
+if ! "$MAPPROXY_VENV/bin/python" -c 'import mapproxy' 2>/dev/null \
+   || [ scripts/mapproxy-requirements.txt -nt "$MAPPROXY_VENV/.installed" ]; then
+  echo "setup: installing MapProxy into $MAPPROXY_VENV"
+  python3 -m venv "$MAPPROXY_VENV"
+  "$MAPPROXY_VENV/bin/pip" install -q --disable-pip-version-check -r scripts/mapproxy-requirements.txt
+  touch "$MAPPROXY_VENV/.installed"
+else
+  echo "setup: MapProxy already installed"
 fi
 
 # tauri-driver, pinned, built once into a private folder (the end-to-end test looks there).

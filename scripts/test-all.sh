@@ -13,6 +13,10 @@ if [ ! -f "$DATA/MANIFEST.md" ]; then
 fi
 scripts/setup.sh
 . scripts/env.sh
+# The map-service tests start MapServer and MapProxy on 127.0.0.1 (scripts/map-services.sh);
+# they are stopped when the run ends, whatever its outcome.
+export JINGWEI_SERVICES_RUN="${TMPDIR:-/tmp}/jingwei-services-test-$$"
+trap 'scripts/map-services.sh stop; rm -rf "$JINGWEI_SERVICES_RUN"' EXIT
 if cargo fmt --version >/dev/null 2>&1; then
   echo "test-all: cargo fmt --check"
   cargo fmt --all -- --check

@@ -12,6 +12,8 @@ use crate::terrain::Ground;
 
 /// The longest side of an imagery texture.
 pub const MAX_TEXTURE: u32 = 2048;
+/// How far above the ground imagery lies (the vector layers start at twice that).
+pub const LIFT_M: f32 = 0.15;
 /// Grid cells of a drape over flat ground, along its longer side.
 const FLAT_CELLS: usize = 32;
 
@@ -92,7 +94,7 @@ pub fn drape(layer_id: &str, opacity: f32, t: &Target, c: &Composite, origin: [f
         for i in 0..=nx {
             let (u, v) = (i as f32 / nx as f32, j as f32 / nz as f32);
             let (x, z) = (x0 + (x1 - x0) * u, z0 + (z1 - z0) * v);
-            let y = ground.map_or(0.0, |g| g.y(x, z));
+            let y = ground.map_or(0.0, |g| g.y(x, z)) + LIFT_M;
             mesh.positions.push([x, y, z]);
             uvs.push([u, v]);
         }

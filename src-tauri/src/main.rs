@@ -6,6 +6,7 @@
 mod cases_cmd;
 mod command_cmd;
 mod commands;
+mod imagery_cmd;
 mod scene3d;
 #[cfg(feature = "smoke")]
 mod smoke;
@@ -40,6 +41,11 @@ fn main() {
                 commands::add_file,
                 commands::cancel_job,
                 commands::browse_folder,
+                imagery_cmd::imagery_list,
+                imagery_cmd::imagery_pending,
+                imagery_cmd::service_layers,
+                imagery_cmd::add_service,
+                imagery_cmd::set_imagery_bands,
                 cases_cmd::run_violations,
                 cases_cmd::list_cases,
                 cases_cmd::select_case,

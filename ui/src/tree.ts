@@ -4,6 +4,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { $ } from "./dom";
 import { ensureData, render2d } from "./fallback2d";
 import { t } from "./i18n";
+import { buildImagery } from "./imagery";
 import { app, showError } from "./state";
 import { openTable } from "./table";
 import type { View, WorkspaceDto } from "./types";
@@ -14,6 +15,7 @@ const GROUPS = ["status_quo", "plan", "control", "thematic", "emergency"];
 export function buildTree() {
   const tree = $("tree");
   tree.innerHTML = `<strong>${t("layers")}</strong>`;
+  buildImagery().catch(showError);
   if (!app.ws) return;
   for (const g of GROUPS) {
     const layers = app.ws.layers.filter((l) => l.group === g);

@@ -6,6 +6,7 @@ import { data } from "./fallback2d";
 import { t } from "./i18n";
 import { runJob } from "./job";
 import { app, showError, status } from "./state";
+import { refreshWhilePending } from "./imagery";
 import { buildTree } from "./tree";
 import type { FolderEntry, OpenedDto, View, WorkspaceDto } from "./types";
 import { canvasPixels, requestFrame } from "./view3d";
@@ -14,6 +15,7 @@ export async function addFile(path: string): Promise<WorkspaceDto> {
   app.ws = await runJob(`${t("loading_file")} ${path}`, () => invoke<WorkspaceDto>("add_file", { path }));
   buildTree();
   await requestFrame();
+  refreshWhilePending().catch(showError);
   $("status").textContent = `${t("added")} ${path}`;
   return app.ws;
 }

@@ -9,5 +9,9 @@
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     let c = textureSample(image, image_sampler, in.uv);
+    // Opaque layers cut out where the image has no data (the pipeline is not blending).
+    if (tint.a >= 0.999 && c.a < 0.5) {
+        discard;
+    }
     return vec4<f32>(c.rgb, c.a * tint.a);
 }

@@ -152,8 +152,9 @@ impl Material for MapMaterial {
     }
 }
 
-/// Imagery draped on the ground: a texture, unlit, blended, pulled slightly towards the camera
-/// so that it wins over the terrain it lies on.
+/// Imagery draped on the ground: a texture, unlit; cut out where it has no data when opaque
+/// (drawn with the opaque layers, so the vector layers above it keep their depth order),
+/// blended when the layer is translucent.
 #[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
 pub struct ImageMaterial {
     /// Only the alpha is used: the layer's opacity.
@@ -171,7 +172,7 @@ impl Material for ImageMaterial {
     }
 
     fn alpha_mode(&self) -> AlphaMode {
-        AlphaMode::Blend
+        if self.tint.alpha >= 0.999 { AlphaMode::Mask(0.5) } else { AlphaMode::Blend }
     }
 
     fn enable_prepass() -> bool {
@@ -189,11 +190,6 @@ impl Material for ImageMaterial {
         _key: MaterialPipelineKey<Self>,
     ) -> Result<(), SpecializedMeshPipelineError> {
         descriptor.primitive.cull_mode = None;
-        if let Some(ds) = descriptor.depth_stencil.as_mut() {
-            // Reversed depth: a positive bias is nearer the camera.
-            ds.bias.constant = 4;
-            ds.bias.slope_scale = 1.0;
-        }
         Ok(())
     }
 }

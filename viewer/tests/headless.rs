@@ -778,3 +778,57 @@ fn demo_city_land_use_shows_its_national_colours_where_nothing_covers_it() {
     assert!(probed >= 20, "only {probed} land-use polygons probed");
     assert!(exact * 10 >= probed * 8, "{exact} of {probed} show their national colour");
 }
+
+/// Imagery draped and seen from straight above shows the image's own pixels: the frame's
+/// centre against the texture's.
+#[test]
+fn imagery_is_draped_and_seen_as_it_is() {
+    let landsat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/imagery/L7_ETMs.tif");
+    let display = jingwei_layers::imagery::raster::Display {
+        bands: vec![3, 2, 1],
+        alpha: None,
+        stretch: Some(vec![[20.0, 120.0], [20.0, 120.0], [20.0, 120.0]]),
+    };
+    let mut ws: Option<Workspace> = None;
+    Workspace::add_imagery_file(&mut ws, &landsat, Some(display)).unwrap();
+    let ws = ws.unwrap();
+    let cache = jingwei_layers::imagery::cache::TileCache::new(64 << 20);
+    let compose = |l: &jingwei_layers::ImageryLayer, t: &jingwei_layers::imagery::warp::Target| {
+        let src = l.source.clone()?;
+        let plan = jingwei_layers::imagery::warp::Plan::new(src.grid(), t, 256).ok()??;
+        plan.compose_now(src.as_ref(), &cache).ok()
+    };
+    let scene = jingwei_scene::scene::build_scene_with(&ws, &Default::default(), Some(&compose));
+    assert_eq!(scene.images.len(), 1);
+    let d = &scene.images[0];
+    let ext = scene.extent_local.unwrap();
+    let (w, h) = (300u32, 300u32);
+    let mut r = Renderer::new(w, h).unwrap();
+    r.set_scene(&scene);
+    r.set_view(&View::top_down(ext, 1.0));
+    let f = r.render().unwrap();
+    // Mean colour of the middle ninth, frame and texture.
+    let mean = |px: &dyn Fn(u32, u32) -> [u8; 4], w: u32, h: u32| {
+        let mut m = [0f64; 3];
+        let mut n = 0.0;
+        for y in h / 3..2 * h / 3 {
+            for x in w / 3..2 * w / 3 {
+                let p = px(x, y);
+                for c in 0..3 {
+                    m[c] += f64::from(p[c]);
+                }
+                n += 1.0;
+            }
+        }
+        m.map(|v| v / n)
+    };
+    let tex = |x: u32, y: u32| {
+        let o = ((y * d.width + x) * 4) as usize;
+        [d.rgba[o], d.rgba[o + 1], d.rgba[o + 2], d.rgba[o + 3]]
+    };
+    let a = mean(&|x, y| f.pixel(x, y), w, h);
+    let b = mean(&tex, d.width, d.height);
+    assert!(a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 6.0), "frame {a:?} vs texture {b:?}");
+    let drawn = f.rgba.chunks_exact(4).filter(|p| !close([p[0], p[1], p[2], 255], BACKGROUND, 3)).count();
+    assert!(drawn as f64 > 0.8 * f64::from(w * h), "the image fills the view: {drawn}");
+}

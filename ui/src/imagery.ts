@@ -1,0 +1,121 @@
+// Imagery and basemaps: the imagery layers (orthophotos, packages, map services) under the
+// vector layers, each with visibility, opacity, order, health and hints; a basemap switcher
+// (none, or one of them alone); and "add service" (WMTS / WMS / XYZ URL and key → its layers
+// → add). While a scene's tiles are still coming, the view is drawn again as they arrive.
+import { invoke } from "@tauri-apps/api/core";
+import { $, esc } from "./dom";
+import { t } from "./i18n";
+import { app, showError } from "./state";
+import type { ImageryDto, WorkspaceDto } from "./types";
+import { requestFrame } from "./view3d";
+
+let refreshing = false;
+
+/** Draw again while imagery tiles are still arriving (a sharper frame each time). */
+export async function refreshWhilePending() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      await requestFrame();
+      if (!(await invoke<boolean>("imagery_pending"))) break;
+    }
+    await buildImagery();
+  } finally {
+    refreshing = false;
+  }
+}
+
+function healthText(l: ImageryDto): string {
+  const h = l.health;
+  if (!l.open) return `${t("imagery.closed")}: ${l.detail}`;
+  const parts = [l.detail, `${t("imagery.tiles")} ${h.tiles}`];
+  if (h.failed) parts.push(`${t("imagery.failed")} ${h.failed}: ${h.last_error ?? ""}`);
+  return parts.join(" · ");
+}
+
+/** The imagery section of the layer panel. */
+export async function buildImagery() {
+  const box = $("imagery");
+  if (!app.ws) { box.innerHTML = ""; return; }
+  const layers = await invoke<ImageryDto[]>("imagery_list").catch(() => app.ws?.imagery ?? []);
+  const basemap = layers.filter((l) => l.visible).length === 1 ? layers.find((l) => l.visible)?.id ?? "" : "";
+  box.innerHTML = `<strong>${t("imagery.title")}</strong>
+    <label class="basemap">${t("imagery.basemap")} <select id="basemap"><option value="">${t("imagery.none")}</option>${layers
+      .map((l) => `<option value="${esc(l.id)}"${l.id === basemap ? " selected" : ""}>${esc(l.title)}</option>`).join("")}</select></label>
+    <ul id="imagery-list"></ul>
+    <details id="service-add"><summary>${t("service.add")}</summary>
+      <select id="svc-kind"><option value="wmts">WMTS</option><option value="wms">WMS</option><option value="xyz">XYZ</option></select>
+      <input id="svc-url" type="text" placeholder="${t("service.url")}">
+      <input id="svc-key" type="text" placeholder="${t("service.key")}" autocomplete="off">
+      <button id="svc-list" type="button">${t("service.list")}</button>
+      <select id="svc-layer" hidden></select>
+      <button id="svc-go" type="button" hidden>${t("service.add_layer")}</button>
+      <div id="svc-msg" class="msg"></div>
+    </details>`;
+  const ul = $("imagery-list");
+  for (const l of layers.slice().reverse()) {
+    const li = document.createElement("li");
+    li.className = l.open ? (l.health.failed ? "warn" : "") : "closed";
+    li.title = healthText(l);
+    li.innerHTML = `<label><input type="checkbox" ${l.visible ? "checked" : ""} ${l.open ? "" : "disabled"}> ${esc(l.title)} <span class="tag">${esc(l.kind.toUpperCase())}</span></label>
+      <div class="row2"><input type="range" min="0" max="100" value="${Math.round(l.opacity * 100)}" title="${t("opacity")}">
+      <button type="button" data-a="up" title="${t("move_up")}">↑</button><button type="button" data-a="down" title="${t("move_down")}">↓</button>
+      <button type="button" data-a="rm" title="${t("remove")}">✕</button></div>
+      ${l.hint ? `<div class="hint">${esc(l.hint)}</div>` : ""}${l.health.failed || !l.open ? `<div class="hint">${esc(healthText(l))}</div>` : ""}`;
+    const cb = li.querySelector("input[type=checkbox]") as HTMLInputElement;
+    cb.onchange = () => invoke("set_layer_visible", { id: l.id, visible: cb.checked }).then(afterChange).catch(showError);
+    const op = li.querySelector("input[type=range]") as HTMLInputElement;
+    op.oninput = () => { invoke("set_layer_opacity", { id: l.id, opacity: Number(op.value) / 100 }).then(() => requestFrame()).catch(showError); };
+    li.querySelectorAll("button").forEach((b) => {
+      (b as HTMLButtonElement).onclick = async () => {
+        const a = (b as HTMLElement).dataset.a;
+        if (a === "rm") app.ws = await invoke<WorkspaceDto>("remove_layer", { id: l.id });
+        else app.ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: a === "up" ? 1 : -1 });
+        await afterChange();
+      };
+    });
+    ul.appendChild(li);
+  }
+  ($("basemap") as HTMLSelectElement).onchange = async () => {
+    const pick = ($("basemap") as HTMLSelectElement).value;
+    for (const l of layers) await invoke("set_layer_visible", { id: l.id, visible: pick !== "" && l.id === pick });
+    await afterChange();
+  };
+  const spec = () => {
+    const key = ($("svc-key") as HTMLInputElement).value.trim();
+    return {
+      kind: ($("svc-kind") as HTMLSelectElement).value,
+      url: ($("svc-url") as HTMLInputElement).value.trim(),
+      layer: ($("svc-layer") as HTMLSelectElement).value || null,
+      params: key ? [["tk", key]] : [],
+    };
+  };
+  ($("svc-list") as HTMLButtonElement).onclick = async () => {
+    $("svc-msg").textContent = t("service.reading");
+    try {
+      const s = spec();
+      s.layer = null;
+      const found = await invoke<[string, string][]>("service_layers", { spec: s });
+      const sel = $("svc-layer") as HTMLSelectElement;
+      sel.innerHTML = found.map(([id, title]) => `<option value="${esc(id)}">${esc(title || id)}</option>`).join("");
+      sel.hidden = false; ($("svc-go") as HTMLButtonElement).hidden = false;
+      $("svc-msg").textContent = `${found.length} ${t("service.layers_found")}`;
+    } catch (e) { $("svc-msg").textContent = String((e as { message?: string }).message ?? e); }
+  };
+  ($("svc-go") as HTMLButtonElement).onclick = async () => {
+    $("svc-msg").textContent = t("service.reading");
+    try {
+      app.ws = await invoke<WorkspaceDto>("add_service", { spec: spec() });
+      $("status").textContent = `${t("service.added")} ${spec().layer ?? ""}`;
+      await afterChange();
+    } catch (e) { $("svc-msg").textContent = String((e as { message?: string }).message ?? e); }
+  };
+}
+
+async function afterChange() {
+  await buildImagery();
+  await requestFrame();
+  refreshWhilePending().catch(showError);
+}
