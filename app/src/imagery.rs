@@ -19,8 +19,8 @@ use crate::data::{ImageryDto, describe_imagery};
 use crate::error::{Error, Result};
 use crate::session::Session;
 pub use crate::tiles::{DEFAULT_CACHE_BYTES, WORKERS};
-pub use jingwei_services::ServiceSpec;
 use crate::tiles::{FIRST_WAIT, ImageryState, MAX_TILES, Part, Pending, watch};
+pub use jingwei_services::ServiceSpec;
 
 /// A plan for `layer` into `t`, or `None` when it does not show there.
 fn plan_of(layer: &ImageryLayer, t: &Target) -> Option<(Arc<dyn TileSource>, Plan)> {

@@ -172,7 +172,11 @@ impl Material for ImageMaterial {
     }
 
     fn alpha_mode(&self) -> AlphaMode {
-        if self.tint.alpha >= 0.999 { AlphaMode::Mask(0.5) } else { AlphaMode::Blend }
+        if self.tint.alpha >= 0.999 {
+            AlphaMode::Mask(0.5)
+        } else {
+            AlphaMode::Blend
+        }
     }
 
     fn enable_prepass() -> bool {

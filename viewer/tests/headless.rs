@@ -829,6 +829,10 @@ fn imagery_is_draped_and_seen_as_it_is() {
     let a = mean(&|x, y| f.pixel(x, y), w, h);
     let b = mean(&tex, d.width, d.height);
     assert!(a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 6.0), "frame {a:?} vs texture {b:?}");
-    let drawn = f.rgba.chunks_exact(4).filter(|p| !close([p[0], p[1], p[2], 255], BACKGROUND, 3)).count();
+    let drawn = f
+        .rgba
+        .chunks_exact(4)
+        .filter(|p| !close([p[0], p[1], p[2], 255], BACKGROUND, 3))
+        .count();
     assert!(drawn as f64 > 0.8 * f64::from(w * h), "the image fills the view: {drawn}");
 }
