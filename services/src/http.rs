@@ -207,10 +207,11 @@ pub fn exception_text(xml: &str) -> Option<String> {
                 Some(c) => c.to_owned(),
                 None => t.to_owned(),
             });
-        } else if name == "Exception" && n.children().all(|c| !c.is_element() || c.tag_name().name() != "ExceptionText") {
-            if let Some(c) = n.attribute("exceptionCode") {
-                texts.push(c.to_owned());
-            }
+        } else if name == "Exception"
+            && n.children().all(|c| !c.is_element() || c.tag_name().name() != "ExceptionText")
+            && let Some(c) = n.attribute("exceptionCode")
+        {
+            texts.push(c.to_owned());
         }
     }
     (!texts.is_empty()).then(|| texts.join("; "))

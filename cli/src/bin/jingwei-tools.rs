@@ -8,6 +8,8 @@
 
 #[path = "../bench.rs"]
 mod bench;
+#[path = "../bench_imagery.rs"]
+mod bench_imagery;
 #[path = "../demo.rs"]
 mod demo;
 #[path = "../exit.rs"]
@@ -31,6 +33,8 @@ struct Cli {
 enum Command {
     /// Run one workload of the peer benchmark (../shared/bench) and print its JSON line.
     BenchPeer(bench::Args),
+    /// Imagery figures: first frame of a large GeoTIFF, memory while panning, tiles per second.
+    BenchImagery(bench_imagery::Args),
     /// Generate the demo city's synthetic planning and emergency layers from the OSM extract.
     GenerateDemo(demo::Args),
 }
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::BenchPeer(a) => bench::run(a),
         Command::GenerateDemo(a) => demo::run(a),
+        Command::BenchImagery(a) => bench_imagery::run(a),
     };
     exit::finish("jingwei-tools", result)
 }

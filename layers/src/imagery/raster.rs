@@ -316,7 +316,6 @@ impl RasterImage {
                 .collect()
         });
         let masked = display.alpha.is_none() && first.mask_flags().map(|f| !f.is_all_valid()).unwrap_or(false);
-        drop(first);
         let gt = ds.geo_transform().map_err(|e| corrupt(e.to_string()))?;
         let (w, h) = ds.raster_size();
         let level = |lw: u64, lh: u64| Level {
