@@ -4,7 +4,8 @@
 # 1.1.1/1.3.0 and WFS 2.0 of a test orthophoto and the demo city's buildings; MapProxy (PyPI,
 # in a private virtualenv) in front of it with WMTS (KVP and REST), TMS and WMS on three grids:
 # 天地图-like EPSG:4490 ("tdt_c", level 0 one tile of 1.40625°), GLOBAL_WEBMERCATOR and the demo
-# city's Gauss-Krüger zone (EPSG:4550).
+# city's Gauss-Krüger zone (EPSG:4550); pygeoapi (PyPI, a private virtualenv) serving the same
+# buildings as OGC API Features.
 #   scripts/map-services.sh start   start (or find running) and print KEY=VALUE lines
 #   scripts/map-services.sh stop
 # The orthophoto: the Landsat scene of assets/imagery (bands 3, 2, 1) placed over Lujiazui in
@@ -13,18 +14,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN="${JINGWEI_SERVICES_RUN:-${TMPDIR:-/tmp}/jingwei-services-$(id -u)}"
 VENV="${JINGWEI_MAPPROXY_VENV:-$HOME/.cache/jingwei/mapproxy-venv}"
+PG_VENV="${JINGWEI_PYGEOAPI_VENV:-$HOME/.cache/jingwei/pygeoapi-venv}"
 STATE="$RUN/state.env"
 
-alive() { [ -f "$STATE" ] && . "$STATE" && kill -0 "$MAPSERVER_PID" 2>/dev/null && kill -0 "$MAPPROXY_PID" 2>/dev/null; }
+alive() { [ -f "$STATE" ] && . "$STATE" && kill -0 "$MAPSERVER_PID" 2>/dev/null && kill -0 "$MAPPROXY_PID" 2>/dev/null && [ -n "${PYGEOAPI_PID:-}" ] && kill -0 "$PYGEOAPI_PID" 2>/dev/null; }
 
 if [ "${1:-start}" = stop ]; then
-  if [ -f "$STATE" ]; then . "$STATE"; kill "$MAPSERVER_PID" "$MAPPROXY_PID" 2>/dev/null || true; rm -f "$STATE"; fi
+  if [ -f "$STATE" ]; then . "$STATE"; kill "$MAPSERVER_PID" "$MAPPROXY_PID" ${PYGEOAPI_PID:-} 2>/dev/null || true; rm -f "$STATE"; fi
   exit 0
 fi
 if alive; then cat "$STATE"; exit 0; fi
 
 command -v mapserv >/dev/null || { echo "map-services: MapServer is missing; run scripts/setup.sh" >&2; exit 1; }
 [ -x "$VENV/bin/mapproxy-util" ] || { echo "map-services: MapProxy is missing; run scripts/setup.sh" >&2; exit 1; }
+[ -x "$PG_VENV/bin/pygeoapi" ] || { echo "map-services: pygeoapi is missing; run scripts/setup.sh" >&2; exit 1; }
 rm -rf "$RUN"; mkdir -p "$RUN/cgi-bin" "$RUN/cache"
 
 # --- data ------------------------------------------------------------------------------
@@ -46,7 +49,7 @@ gdal_rasterize -q -b 1 -b 2 -b 3 -burn 255 -burn 0 -burn 0 "$RUN/mark.geojson" "
 ogr2ogr -q -f GeoJSON -t_srs EPSG:4490 "$RUN/buildings.geojson" assets/demo/lujiazui_osm.gpkg buildings_polygon 2>/dev/null
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-MS_PORT=$(free_port); MP_PORT=$(free_port)
+MS_PORT=$(free_port); MP_PORT=$(free_port); PG_PORT=$(free_port)
 MS_URL="http://127.0.0.1:$MS_PORT/cgi-bin/mapserv"
 
 # --- MapServer ---------------------------------------------------------------------------
@@ -162,24 +165,62 @@ YAML
 "$VENV/bin/mapproxy-util" serve-develop "$RUN/mapproxy.yaml" -b "127.0.0.1:$MP_PORT" > "$RUN/mapproxy.log" 2>&1 &
 MP_PID=$!
 
+# --- pygeoapi (OGC API Features of the same buildings) ------------------------------------
+cat > "$RUN/pygeoapi.yml" <<YAML
+server:
+  bind: {host: 127.0.0.1, port: $PG_PORT}
+  url: http://127.0.0.1:$PG_PORT
+  mimetype: application/json; charset=UTF-8
+  encoding: utf-8
+  languages: [en-US]
+  limits: {default_items: 100, max_items: 1000}
+  map: {url: 'http://127.0.0.1/{z}/{x}/{y}.png', attribution: ''}
+logging: {level: ERROR}
+metadata:
+  identification: {title: Jingwei test services, description: tests, keywords: [test], keywords_type: theme, terms_of_service: '', url: 'http://127.0.0.1'}
+  license: {name: ODbL 1.0, url: 'https://opendatacommons.org/licenses/odbl/'}
+  provider: {name: Jingwei, url: 'http://127.0.0.1'}
+  contact: {name: Jingwei, position: test, address: '', city: '', stateorprovince: '', postalcode: '', country: CN, phone: '', fax: '', email: '', url: '', hours: '', instructions: '', role: pointOfContact}
+resources:
+  buildings:
+    type: collection
+    title: buildings
+    description: Lujiazui buildings (OpenStreetMap)
+    keywords: [buildings]
+    extents:
+      spatial: {bbox: [121.47, 31.20, 121.54, 31.26], crs: 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'}
+    providers:
+      - type: feature
+        name: GeoJSON
+        data: $RUN/buildings.geojson
+        id_field: id
+YAML
+PYGEOAPI_CONFIG="$RUN/pygeoapi.yml" PYGEOAPI_OPENAPI="$RUN/openapi.yml" \
+  "$PG_VENV/bin/pygeoapi" openapi generate "$RUN/pygeoapi.yml" --output-file "$RUN/openapi.yml" > "$RUN/pygeoapi.log" 2>&1
+( export PYGEOAPI_CONFIG="$RUN/pygeoapi.yml" PYGEOAPI_OPENAPI="$RUN/openapi.yml"; exec "$PG_VENV/bin/pygeoapi" serve ) >> "$RUN/pygeoapi.log" 2>&1 &
+PG_PID=$!
+
 cat > "$STATE" <<ENV
 MAPSERVER_URL=$MS_URL
 MAPSERVER_PID=$MS_PID
 MAPPROXY_URL=http://127.0.0.1:$MP_PORT
 MAPPROXY_PID=$MP_PID
+PYGEOAPI_URL=http://127.0.0.1:$PG_PORT
+PYGEOAPI_PID=$PG_PID
 SERVICES_RUN=$RUN
 MARK_LON=$MARK_LON
 MARK_LAT=$MARK_LAT
 ENV
 for _ in $(seq 1 100); do
   if curl -sf "$MS_URL?SERVICE=WMS&REQUEST=GetCapabilities" >/dev/null 2>&1 \
-     && curl -sf "http://127.0.0.1:$MP_PORT/wmts/1.0.0/WMTSCapabilities.xml" >/dev/null 2>&1; then
+     && curl -sf "http://127.0.0.1:$MP_PORT/wmts/1.0.0/WMTSCapabilities.xml" >/dev/null 2>&1 \
+     && curl -sf "http://127.0.0.1:$PG_PORT/collections?f=json" >/dev/null 2>&1; then
     cat "$STATE"; exit 0
   fi
   sleep 0.2
 done
 echo "map-services: the servers did not answer; see $RUN/mapserver.log and $RUN/mapproxy.log" >&2
-kill "$MS_PID" "$MP_PID" 2>/dev/null || true
+kill "$MS_PID" "$MP_PID" "$PG_PID" 2>/dev/null || true
 rm -f "$STATE"
-tail -n 5 "$RUN/mapserver.log" "$RUN/mapproxy.log" >&2
+tail -n 5 "$RUN/mapserver.log" "$RUN/mapproxy.log" "$RUN/pygeoapi.log" >&2
 exit 1

@@ -20,6 +20,7 @@
 //!   feed events, rings; [`feeds`]: the command panel's live feeds.
 //! - [`imagery`]: image files and tile packages as layers, overviews, imagery in the scene
 //!   without a frame waiting for it.
+//! - [`feature_services`]: WFS and OGC API Features layers, fetched and added like files.
 //! - [`files`]: atomic writes, the user's folders, the recent-workspace list, the actor.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -28,6 +29,7 @@ pub mod cases;
 pub mod data;
 pub mod emergency;
 pub mod error;
+pub mod feature_services;
 pub mod feeds;
 pub mod files;
 pub mod imagery;

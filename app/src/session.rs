@@ -78,7 +78,7 @@ pub struct Canvas {
 /// The sources of the open workspace, recorded with the findings of a rules run so that a case
 /// report can draw its site map whichever front door found it.
 #[derive(Debug, Clone, Default)]
-pub(crate) enum Origin {
+pub enum Origin {
     /// Nothing open, or a workspace with no files behind it.
     #[default]
     None,

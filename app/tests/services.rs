@@ -98,3 +98,80 @@ fn a_wmts_layer_under_the_demo_city_saved_and_opened_again() {
     assert!(l3.source.is_none() && l3.detail.contains("cannot connect"), "{}", l3.detail);
     assert!(ws3.layers.len() > 3, "the rest of the workspace is there");
 }
+
+/// The `id` of every feature of a layer, with its area in the workspace (m²).
+fn areas(ws: &jingwei_layers::Workspace, id: &str) -> std::collections::BTreeMap<String, f64> {
+    use geo::Area;
+    let l = &ws.layer(id).unwrap_or_else(|| panic!("no layer {id}")).layer;
+    let f = l.field_index("id").expect("an id field");
+    (0..l.len())
+        .map(|r| {
+            let v = l.feature(r).value(f);
+            let key = v.as_f64().map_or_else(|| v.as_str().unwrap_or("").to_owned(), |x| format!("{x}"));
+            (key, l.geometries[r].as_ref().map_or(0.0, |g| g.unsigned_area()))
+        })
+        .collect()
+}
+
+#[test]
+fn wfs_and_ogc_api_features_layers_equal_the_file_they_serve() {
+    let env = servers();
+    let dir = tempfile::tempdir().unwrap();
+    unsafe { std::env::set_var("XDG_CACHE_HOME", dir.path().join("cache")) };
+    let s = Session::new(dir.path().join("cases.gpkg"), "测试员".into());
+    let file = Path::new(&env["SERVICES_RUN"]).join("buildings.geojson");
+    s.add_file(&file, &jingwei_layers::Job::new()).unwrap();
+    let wfs = ServiceSpec {
+        kind: "wfs".into(),
+        url: env["MAPSERVER_URL"].clone(),
+        layer: Some("buildings".into()),
+        ..Default::default()
+    };
+    let (_, got) = s.add_feature_service(&wfs, None).unwrap();
+    assert!(got.pages >= 2, "paged: {got:?}");
+    let ogc = ServiceSpec {
+        kind: "ogcapi".into(),
+        url: env["PYGEOAPI_URL"].clone(),
+        layer: Some("buildings".into()),
+        ..Default::default()
+    };
+    let (ws_dto, got_ogc) = s.add_feature_service(&ogc, None).unwrap();
+    assert!(got_ogc.pages >= 2, "followed the next links: {got_ogc:?}");
+    let ids: Vec<&str> = ws_dto.layers.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    s.with_workspace(|ws| {
+        let from_file = areas(ws, ids[0]);
+        for other in &ids[1..] {
+            let served = areas(ws, other);
+            assert_eq!(served.len(), from_file.len(), "{other}: as many features as the file");
+            for (k, a) in &from_file {
+                let b = served.get(k).unwrap_or_else(|| panic!("{other}: feature {k} missing"));
+                assert!((a - b).abs() <= 1e-6 * a.max(1.0), "{other}: feature {k}: {a} m² vs {b} m²");
+            }
+            // Queryable like a file layer: its R-tree finds its own features.
+            let l = ws.layer(other).unwrap();
+            let c = geo::InteriorPoint::interior_point(l.layer.geometries[0].as_ref().unwrap()).unwrap();
+            let hits = jingwei_app::session::identify_at(ws, c.x(), c.y(), 1.0);
+            assert!(
+                hits.iter().any(|h| h.layer == *other || h.layer == l.title),
+                "{other}: identify finds it: {:?}",
+                hits.iter().map(|h| &h.layer).collect::<Vec<_>>()
+            );
+        }
+        Ok(())
+    })
+    .unwrap();
+    // Within an area only the features there come.
+    let (_, some) = s.add_feature_service(&ogc, Some([121.495, 31.225, 121.505, 31.235])).unwrap();
+    assert!(some.features > 0 && some.features < got_ogc.features, "{some:?} of {got_ogc:?}");
+    // A service that is not there: one line, the workspace as it was.
+    let before = s.describe().unwrap().layers.len();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = ServiceSpec {
+        url: format!("http://127.0.0.1:{port}/"),
+        ..wfs.clone()
+    };
+    let e = s.add_feature_service(&dead, None).unwrap_err().to_string();
+    assert!(e.contains("cannot connect") && !e.contains('\n'), "{e}");
+    assert_eq!(s.describe().unwrap().layers.len(), before);
+}

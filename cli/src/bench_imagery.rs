@@ -36,7 +36,11 @@ pub struct Args {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -53,7 +57,10 @@ fn frame(src: &Arc<dyn TileSource>, loader: &Loader, t: &Target) -> Result<(usiz
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let size_gb = std::fs::metadata(&a.file).with_context(|| format!("{}: cannot read", a.file.display()))?.len() as f64 / 1e9;
+    let size_gb = std::fs::metadata(&a.file)
+        .with_context(|| format!("{}: cannot read", a.file.display()))?
+        .len() as f64
+        / 1e9;
     let rss0 = peak_rss_mb();
     let t0 = Instant::now();
     let src: Arc<dyn TileSource> = Arc::new(RasterImage::open(&a.file, "bench", None)?);
@@ -63,7 +70,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let cache = Arc::new(TileCache::new(a.cache_mb << 20));
     let loader = Loader::new(jingwei_app::imagery::WORKERS, cache.clone(), Duration::from_millis(100));
     // The first frame: the whole image at 1600×900.
-    let whole = Target { crs: ws.clone(), extent: e, width: 1600, height: 900 };
+    let whole = Target {
+        crs: ws.clone(),
+        extent: e,
+        width: 1600,
+        height: 900,
+    };
     let (first_tiles, missing) = frame(&src, &loader, &whole)?;
     let first_frame_ms = t0.elapsed().as_secs_f64() * 1e3;
     anyhow::ensure!(missing == 0, "the first frame lacks {missing} tiles");
@@ -74,8 +86,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let mut views = 0;
     for i in 0..200 {
         let f = f64::from(i) / 199.0;
-        let (cx, cy) = (e[0] + 400.0 + (w - 800.0) * f, e[3] - 225.0 - (h - 450.0) * (0.5 + 0.4 * (f * 12.0).sin()));
-        let t = Target { crs: ws.clone(), extent: [cx - 400.0, cy - 225.0, cx + 400.0, cy + 225.0], width: 1600, height: 900 };
+        let (cx, cy) = (
+            e[0] + 400.0 + (w - 800.0) * f,
+            e[3] - 225.0 - (h - 450.0) * (0.5 + 0.4 * (f * 12.0).sin()),
+        );
+        let t = Target {
+            crs: ws.clone(),
+            extent: [cx - 400.0, cy - 225.0, cx + 400.0, cy + 225.0],
+            width: 1600,
+            height: 900,
+        };
         frame(&src, &loader, &t)?;
         views += 1;
     }
@@ -96,7 +116,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "peak_rss_mb": peak_rss_mb(),
     });
     if let Some(url) = &a.wmts {
-        let spec = jingwei_services::ServiceSpec { kind: "wmts".into(), url: url.clone(), layer: a.wmts_layer.clone(), ..Default::default() };
+        let spec = jingwei_services::ServiceSpec {
+            kind: "wmts".into(),
+            url: url.clone(),
+            layer: a.wmts_layer.clone(),
+            ..Default::default()
+        };
         let o = jingwei_services::open(&spec, &ws, None)?;
         let g = o.source.grid();
         let l = g.finest().context("no levels")?;

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod crs;
+pub mod features;
 pub mod http;
 pub mod wms;
 pub mod wmts;
