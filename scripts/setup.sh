@@ -4,7 +4,8 @@
 # Debian packages: GDAL/PROJ (+ their command-line tools, used as test oracles), libclang
 # (proj-sys bindings), WebKitGTK & co. (Tauri), Xvfb (the app under a virtual display),
 # Vulkan software rendering (lavapipe, for the 3D scene), WebKitWebDriver (end-to-end tests),
-# MapServer (map-service tests). PyPI: MapProxy (map-service tests) into a private virtualenv.
+# MapServer (map-service tests). PyPI: MapProxy and pygeoapi (map-service tests), each into a
+# private virtualenv.
 # Cargo: tauri-driver (the WebDriver front of Tauri apps), into a private folder. npm packages:
 # ui/ (locked).
 set -euo pipefail
@@ -62,17 +63,18 @@ if ! node_ok; then
   node_ok || { echo "setup: could not get Node.js ^20.19 or >= 22.12" >&2; exit 1; }
 fi
 
-# MapProxy (PyPI, pinned) for the map-service tests, in a private virtualenv.
-MAPPROXY_VENV="$HOME/.cache/jingwei/mapproxy-venv"
-if ! "$MAPPROXY_VENV/bin/python" -c 'import mapproxy' 2>/dev/null \
-   || [ scripts/mapproxy-requirements.txt -nt "$MAPPROXY_VENV/.installed" ]; then
-  echo "setup: installing MapProxy into $MAPPROXY_VENV"
-  python3 -m venv "$MAPPROXY_VENV"
-  "$MAPPROXY_VENV/bin/pip" install -q --disable-pip-version-check -r scripts/mapproxy-requirements.txt
-  touch "$MAPPROXY_VENV/.installed"
-else
-  echo "setup: MapProxy already installed"
-fi
+# MapProxy and pygeoapi (PyPI, pinned) for the map-service tests, each in a private virtualenv.
+for tool in mapproxy pygeoapi; do
+  venv="$HOME/.cache/jingwei/$tool-venv"
+  if ! "$venv/bin/python" -c "import $tool" 2>/dev/null || [ "scripts/$tool-requirements.txt" -nt "$venv/.installed" ]; then
+    echo "setup: installing $tool into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "scripts/$tool-requirements.txt"
+    touch "$venv/.installed"
+  else
+    echo "setup: $tool already installed"
+  fi
+done
 
 # tauri-driver, pinned, built once into a private folder (the end-to-end test looks there).
 TAURI_DRIVER="$HOME/.cache/jingwei/tools/bin/tauri-driver"
