@@ -14,6 +14,7 @@ use jingwei_layers::imagery::raster::{self, Display, RasterInfo};
 use jingwei_layers::imagery::warp::{Composite, Plan, Target};
 use jingwei_layers::{ImageryLayer, Workspace};
 use jingwei_scene::scene::SceneData;
+use serde::Serialize;
 
 use crate::data::{ImageryDto, describe_imagery};
 use crate::error::{Error, Result};
@@ -41,6 +42,107 @@ fn missing(loader: &Loader, src: &dyn TileSource, plan: &Plan) -> usize {
 pub fn compose_now(layer: &ImageryLayer, t: &Target, cache: &TileCache) -> Option<Composite> {
     let (src, plan) = plan_of(layer, t)?;
     plan.compose_now(src.as_ref(), cache).ok()
+}
+
+/// One imagery layer's picture of a small area (a case's site): before and after.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct ChipDto {
+    /// The imagery layer.
+    pub layer_id: String,
+    /// Its title.
+    pub title: String,
+    /// When it was taken, as far as its name or metadata say (`2023`, `2023-05-01`).
+    pub epoch: Option<String>,
+    /// Pixels across and down.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+    /// The picture, PNG.
+    #[ts(type = "string")]
+    #[serde(serialize_with = "as_base64")]
+    pub png: Vec<u8>,
+}
+
+fn as_base64<S: serde::Serializer>(b: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::files::base64(b))
+}
+
+/// The epoch a title or file name states: an 8-digit date `20230501` or `2023-05-01`, else a
+/// year 1950–2099.
+pub fn epoch_of(name: &str) -> Option<String> {
+    let digits: Vec<(usize, String)> = {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut start = 0;
+        for (i, c) in name.char_indices().chain(std::iter::once((name.len(), ' '))) {
+            if c.is_ascii_digit() || (c == '-' && !cur.is_empty() && cur.len() < 8) {
+                if cur.is_empty() {
+                    start = i;
+                }
+                cur.push(c);
+            } else if !cur.is_empty() {
+                out.push((start, std::mem::take(&mut cur)));
+            }
+        }
+        out
+    };
+    let year_ok = |y: &str| y.parse::<u32>().is_ok_and(|y| (1950..2100).contains(&y));
+    for (_, d) in &digits {
+        let plain: String = d.chars().filter(char::is_ascii_digit).collect();
+        if plain.len() == 8 && year_ok(&plain[..4]) {
+            let (m, dd) = (plain[4..6].parse::<u32>().unwrap_or(0), plain[6..8].parse::<u32>().unwrap_or(0));
+            if (1..=12).contains(&m) && (1..=31).contains(&dd) {
+                return Some(format!("{}-{}-{}", &plain[..4], &plain[4..6], &plain[6..8]));
+            }
+        }
+    }
+    digits
+        .iter()
+        .flat_map(|(_, d)| d.split('-'))
+        .find(|d| d.len() == 4 && year_ok(d))
+        .map(str::to_owned)
+}
+
+/// Every open imagery layer's picture of `bbox` (workspace coordinates) widened by a third, a
+/// square of `px` pixels, oldest epoch first; layers with nothing there are left out.
+pub fn chips(ws: &Workspace, bbox: [f64; 4], px: u32) -> Vec<ChipDto> {
+    let (cx, cy) = ((bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0);
+    let half = ((bbox[2] - bbox[0]).max(bbox[3] - bbox[1]) * 0.5 * 1.33).max(30.0);
+    let t = Target {
+        crs: ws.crs.clone(),
+        extent: [cx - half, cy - half, cx + half, cy + half],
+        width: px,
+        height: px,
+    };
+    let cache = TileCache::new(64 << 20);
+    let mut out: Vec<ChipDto> = ws
+        .imagery
+        .iter()
+        .filter_map(|l| {
+            let c = compose_now(l, &t, &cache)?;
+            if !c.rgba.chunks_exact(4).any(|p| p[3] > 0) {
+                return None;
+            }
+            let tile = jingwei_layers::imagery::Tile {
+                width: c.width,
+                height: c.height,
+                rgba: c.rgba,
+            };
+            let png = jingwei_layers::imagery::encode_png(&tile).ok()?;
+            let path = l.spec.get("path").and_then(|p| p.as_str()).unwrap_or("");
+            Some(ChipDto {
+                layer_id: l.id.clone(),
+                title: l.title.clone(),
+                epoch: epoch_of(&l.title).or_else(|| epoch_of(Path::new(path).file_name().and_then(|f| f.to_str()).unwrap_or(""))),
+                width: c.width,
+                height: c.height,
+                png,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.epoch.cmp(&b.epoch));
+    out
 }
 
 /// The disk cache of map services' tiles: `JINGWEI_TILE_DISK_MB` megabytes (default 2048) in
@@ -302,6 +404,23 @@ impl Session {
             ws.imagery.push(layer);
             self.rebuild(ws)?;
             Ok(crate::data::describe(ws))
+        })
+    }
+
+    /// The case's site on every imagery layer of the workspace (before and after), `px`
+    /// pixels square.
+    pub fn case_imagery(&self, key: &str, px: u32) -> Result<Vec<ChipDto>> {
+        if !(16..=2048).contains(&px) {
+            return Err(Error::Invalid(format!("a picture of {px} pixels: give 16 to 2048")));
+        }
+        self.with_workspace(|ws| {
+            let case = self.with_store_in(ws, |s| Ok(s.case(key)?))?;
+            let g = case
+                .geometry
+                .as_ref()
+                .ok_or_else(|| Error::Missing(format!("case {key} has no place")))?;
+            let b = crate::session::bbox_of(g).ok_or_else(|| Error::Missing(format!("case {key} has no place")))?;
+            Ok(chips(ws, b, px))
         })
     }
 

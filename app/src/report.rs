@@ -80,25 +80,8 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Standard base64 (RFC 4648) for data: URIs.
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// One case's page (`png`: its site map).
-pub fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<String> {
+/// One case's page (`png`: its site map; `chips`: the site on each imagery epoch).
+pub fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>, chips: &[crate::imagery::ChipDto]) -> Result<String> {
     let k = &d.case;
     let e = &k.evidence;
     let mut h = String::new();
@@ -109,7 +92,7 @@ pub fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<Str
          <style>body{{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:980px;margin:2em auto;color:#111}}\
          table{{border-collapse:collapse;width:100%;margin:.5em 0}}td,th{{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}}\
          th{{background:#eee;width:12em}}h1{{font-size:1.5em}}h2{{font-size:1.15em;border-bottom:2px solid #b91c1c;margin-top:1.5em}}\
-         img.map{{width:100%;border:1px solid #999}}img.photo{{max-width:45%;margin:4px;border:1px solid #999}}\
+         img.map{{width:100%;border:1px solid #999}}.chips{{display:flex;gap:8px}}figure{{margin:0;flex:1}}img.chip{{width:100%;border:1px solid #999}}img.photo{{max-width:45%;margin:4px;border:1px solid #999}}\
          .synthetic{{color:#b91c1c}}@media print{{body{{margin:0}}h2{{page-break-after:avoid}}}}</style></head><body>\
          <h1>违法建设线索报告 · {no}</h1>",
         no = esc(&k.case_no)
@@ -141,9 +124,22 @@ pub fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<Str
             h,
             "<h2>现场位置 Site</h2><img class=\"map\" alt=\"map of the site\" src=\"data:image/png;base64,{}\">\
              <p>红色：涉案建筑；蓝色：对应规划许可；管控区按三区三线样式。坐标系 {}。</p>",
-            base64(png),
+            crate::files::base64(png),
             esc(&store.crs().map(|c| c.label()).unwrap_or_default())
         )?;
+    }
+    if !chips.is_empty() {
+        write!(h, "<h2>影像对比 Imagery</h2><div class=\"chips\">")?;
+        for c in chips {
+            write!(
+                h,
+                "<figure><img class=\"chip\" alt=\"{t}\" src=\"data:image/png;base64,{}\"><figcaption>{t}{}</figcaption></figure>",
+                crate::files::base64(&c.png),
+                c.epoch.as_deref().map(|e| format!(" · {}", esc(e))).unwrap_or_default(),
+                t = esc(&c.title)
+            )?;
+        }
+        write!(h, "</div><p>同一范围、同一比例尺的各期影像，由早到晚排列。</p>")?;
     }
     write!(h, "<h2>证据 Evidence</h2><table>")?;
     write!(h, "<tr><th>占地面积</th><td>{}</td></tr>", num(&e["area_m2"], "m²"))?;
@@ -212,7 +208,7 @@ pub fn page(store: &CaseStore, d: &CaseDetail, png: Option<&[u8]>) -> Result<Str
                     "<img class=\"photo\" alt=\"{}\" src=\"data:{};base64,{}\">",
                     esc(&a.name),
                     a.mime,
-                    base64(&bytes)
+                    crate::files::base64(&bytes)
                 )?;
             } else {
                 write!(h, "{} ({} bytes)<br>", esc(&a.name), a.size)?;
@@ -272,15 +268,17 @@ pub struct ReportsDto {
 /// Write `DIR/<case_no>.html` for every case matching `filter`, and `DIR/index.html`. Each
 /// file is written atomically.
 pub fn write_reports(store: &CaseStore, filter: &Filter, dir: &Path, renderer: &mut dyn SiteMapRenderer) -> Result<ReportsDto> {
-    write_reports_of(store, &store.list(filter)?, dir, renderer)
+    write_reports_of(store, &store.list(filter)?, dir, renderer, None)
 }
 
-/// [`write_reports`] for the cases given.
+/// [`write_reports`] for the cases given; with `imagery`, each page also shows the case's site
+/// on every imagery layer of that workspace.
 pub fn write_reports_of(
     store: &CaseStore,
     cases: &[jingwei_cases::Case],
     dir: &Path,
     renderer: &mut dyn SiteMapRenderer,
+    imagery: Option<&Workspace>,
 ) -> Result<ReportsDto> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut ws = base_workspace(store)?;
@@ -316,7 +314,12 @@ pub fn write_reports_of(
             None => None,
         };
         with_map += usize::from(png.is_some());
-        let html = page(store, &d, png.as_deref())?;
+        // The site on each imagery epoch of the open workspace (the app's reports).
+        let chips = match (imagery, c.geometry.as_ref().and_then(crate::session::bbox_of)) {
+            (Some(w), Some(b)) if !w.imagery.is_empty() => crate::imagery::chips(w, b, 480),
+            _ => Vec::new(),
+        };
+        let html = page(store, &d, png.as_deref(), &chips)?;
         write_atomic(&dir.join(format!("{}.html", c.case_no)), html.as_bytes())?;
         write!(
             index,
@@ -350,12 +353,14 @@ impl crate::Session {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| crate::files::export_dir().join(format!("jingwei-cases-{}", crate::files::stamp())));
         let f = filter.to_filter()?;
-        self.with_store(|s| {
-            let cases = match key {
-                Some(k) => vec![s.case(k)?],
-                None => s.list(&f)?,
-            };
-            write_reports_of(s, &cases, &dir, renderer)
+        self.with_workspace(|ws| {
+            self.with_store_in(ws, |s| {
+                let cases = match key {
+                    Some(k) => vec![s.case(k)?],
+                    None => s.list(&f)?,
+                };
+                write_reports_of(s, &cases, &dir, renderer, Some(ws))
+            })
         })
     }
 }

@@ -95,7 +95,7 @@ fn the_pages_types_match_what_the_api_answers() {
     let image = dir.path().join("over_lujiazui.tif");
     let landsat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/imagery/L7_ETMs.tif");
     let ok = std::process::Command::new("gdal_translate")
-        .args(["-q", "-a_srs", "EPSG:4549", "-a_ullr", "452000", "3458000", "454000", "3456000"])
+        .args(["-q", "-a_srs", "EPSG:4490", "-a_ullr", "121.48", "31.25", "121.53", "31.21"])
         .arg(&landsat)
         .arg(&image)
         .status()
@@ -168,6 +168,7 @@ fn the_pages_types_match_what_the_api_answers() {
         ("WorkspaceDto", to_value(&ws).unwrap()),
         ("ImageryDto", first(to_value(s.imagery().unwrap()).unwrap())),
         ("TileHealth", to_value(&s.imagery().unwrap()[0].health).unwrap()),
+        ("ChipDto", first(to_value(s.case_imagery(&key, 64).unwrap()).unwrap())),
         ("View", to_value(view).unwrap()),
         ("Identified", first(to_value(s.identify(&px).unwrap()).unwrap())),
         ("SearchHit", to_value(&tower).unwrap()),

@@ -122,3 +122,73 @@ fn a_broken_image_is_one_clear_error_and_changes_nothing() {
     assert!(!err.contains('\n'), "one line: {err}");
     assert_eq!(s.describe().unwrap().imagery.len(), 1, "the workspace is as it was");
 }
+
+/// Two epochs of imagery over the demo city: a case's site on both, oldest first, in the
+/// panel's answer and in the printed report.
+#[test]
+fn a_case_on_two_imagery_epochs_in_the_panel_and_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = session(dir.path());
+    s.open_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"))
+        .unwrap();
+    // The Landsat pixels placed over Lujiazui, as two "epochs" with different band orders.
+    for (name, bands) in [
+        ("lujiazui_2023.tif", ["-b", "3", "-b", "2", "-b", "1"]),
+        ("lujiazui_2019.tif", ["-b", "1", "-b", "2", "-b", "3"]),
+    ] {
+        let ok = std::process::Command::new("gdal_translate")
+            .args(["-q", "-a_srs", "EPSG:4490", "-a_ullr", "121.48", "31.25", "121.53", "31.21"])
+            .args(bands)
+            .arg(landsat())
+            .arg(dir.path().join(name))
+            .status()
+            .expect("gdal_translate (gdal-bin) runs");
+        assert!(ok.success());
+        s.add_file(&dir.path().join(name), &Job::new()).unwrap();
+    }
+    s.run_violations(&Default::default(), &Job::new()).unwrap();
+    let cases = s.list_cases(&Default::default()).unwrap();
+    let key = cases[0].id.to_string();
+    let chips = s.case_imagery(&key, 128).unwrap();
+    assert_eq!(chips.len(), 2, "both epochs");
+    assert_eq!(
+        (chips[0].epoch.as_deref(), chips[1].epoch.as_deref()),
+        (Some("2019"), Some("2023")),
+        "oldest first"
+    );
+    assert!(chips[0].png != chips[1].png, "two different pictures");
+    for c in &chips {
+        let img = image::load_from_memory(&c.png).unwrap();
+        assert_eq!((img.width(), img.height()), (128, 128));
+    }
+    assert!(s.case_imagery(&key, 5).is_err(), "a picture of 5 pixels is refused");
+
+    struct Blank;
+    impl jingwei_app::report::SiteMapRenderer for Blank {
+        fn render_png(&mut self, _: &jingwei_scene::scene::SceneData, _: &jingwei_scene::view::View) -> jingwei_app::Result<Vec<u8>> {
+            let t = jingwei_layers::imagery::Tile {
+                width: 1,
+                height: 1,
+                rgba: vec![255; 4],
+            };
+            Ok(jingwei_layers::imagery::encode_png(&t).unwrap())
+        }
+    }
+    let out = dir.path().join("reports");
+    s.write_case_reports(Some(&key), &Default::default(), Some(&out), &mut Blank)
+        .unwrap();
+    let page = std::fs::read_to_string(out.join(format!("{}.html", cases[0].case_no))).unwrap();
+    assert!(page.contains("影像对比"), "the report has the imagery section");
+    assert_eq!(page.matches("class=\"chip\"").count(), 2, "with both chips");
+    assert!(page.find("2019").unwrap() < page.rfind("2023").unwrap());
+}
+
+#[test]
+fn epochs_are_read_from_names() {
+    use jingwei_app::imagery::epoch_of;
+    assert_eq!(epoch_of("lujiazui_20230501_ortho").as_deref(), Some("2023-05-01"));
+    assert_eq!(epoch_of("浦东2019年影像").as_deref(), Some("2019"));
+    assert_eq!(epoch_of("2021-06-30 航飞").as_deref(), Some("2021-06-30"));
+    assert_eq!(epoch_of("L7_ETMs"), None);
+    assert_eq!(epoch_of("tile_12345"), None);
+}

@@ -83,3 +83,9 @@ pub async fn case_report(state: S<'_>, id: i64) -> Result<ReportsDto> {
         .session
         .write_case_reports(Some(&id.to_string()), &FilterDto::default(), None, &mut renderer)
 }
+
+/// The case's site on every imagery layer (before and after), as PNG chips.
+#[tauri::command]
+pub async fn case_imagery(state: S<'_>, id: i64) -> Result<Vec<jingwei_app::imagery::ChipDto>> {
+    state.session.case_imagery(&id.to_string(), 360)
+}

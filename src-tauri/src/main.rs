@@ -57,6 +57,7 @@ fn main() {
                 cases_cmd::flag_building,
                 cases_cmd::flag_polygon,
                 cases_cmd::case_report,
+                cases_cmd::case_imagery,
                 command_cmd::feeds_poll,
                 command_cmd::incident_from_event,
                 command_cmd::incident_place,

@@ -457,6 +457,32 @@ open: boolean,
  */
 health: TileHealth, };
 
+export type ChipDto = { 
+/**
+ * The imagery layer.
+ */
+layer_id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * When it was taken, as far as its name or metadata say (`2023`, `2023-05-01`).
+ */
+epoch: string | null, 
+/**
+ * Pixels across and down.
+ */
+width: number, 
+/**
+ * Pixels down.
+ */
+height: number, 
+/**
+ * The picture, PNG.
+ */
+png: string, };
+
 export type LayerDto = { 
 /**
  * Layer id.

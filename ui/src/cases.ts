@@ -5,7 +5,7 @@ import { $, esc, errorText } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
 import { runJob } from "./job";
-import type { CaseDetailDto, CaseRow, ReportsDto, SelectedDto, View } from "./types";
+import type { CaseDetailDto, CaseRow, ChipDto, ReportsDto, SelectedDto, View } from "./types";
 
 
 /** What the panel needs from the map. */
@@ -128,11 +128,13 @@ function renderDetail(d: CaseDetailDto) {
     `<div class="next"><input id="status-comment" placeholder="${esc(t("cases.comment"))}">${next}</div>` +
     `<div class="assign"><input id="assignee" value="${esc(d.assignee ?? "")}" placeholder="${esc(t("cases.assignee"))}"><button id="assign-btn" type="button">${esc(t("cases.assign"))}</button></div>` +
     `<div class="note"><textarea id="note-text" rows="2" placeholder="${esc(t("cases.note"))}"></textarea><button id="note-btn" type="button">${esc(t("cases.add_note"))}</button></div>` +
+    `<div id="case-chips" class="chips"></div>` +
     `<div class="attach"><input id="attach-file" type="file" accept="image/*,.pdf"> <button id="report-btn" type="button">${esc(t("cases.report"))}</button></div>` +
     `<ul class="notes">${d.notes.map((n) => `<li><b>${esc(n.actor)}</b> ${esc(n.at.slice(0, 16).replace("T", " "))}：${esc(n.text)}</li>`).join("")}` +
     `${d.attachments.map((a) => `<li>📎 ${esc(a.name)}（${(a.size / 1024).toFixed(0)} KB）</li>`).join("")}</ul>` +
     `<details><summary>${esc(t("cases.audit"))}（${d.audit.length}）</summary><ul class="audit">${d.audit.map((a) =>
       `<li>${esc(a.at.slice(0, 19).replace("T", " "))} ${esc(a.actor)} ${esc(a.action)} ${esc(a.field ?? "")} ${esc((a.old_value ?? "").slice(0, 40))} → ${esc((a.new_value ?? "").slice(0, 40))}</li>`).join("")}</ul></details>`;
+  showChips(d.id).catch(() => undefined);
   $("case-detail").querySelectorAll("button[data-status]").forEach((b) => {
     (b as HTMLElement).onclick = () => setStatus(d.id, (b as HTMLElement).dataset.status!, ($("status-comment") as HTMLInputElement).value).catch((e) => say(errorText(e), true));
   });
@@ -145,6 +147,34 @@ function renderDetail(d: CaseDetailDto) {
     const bytes = Array.from(new Uint8Array(await f.arrayBuffer()));
     await attach(d.id, f.name, bytes).catch((e) => say(errorText(e), true));
   };
+}
+
+/** The case's site on the workspace's imagery epochs: side by side, or one over the other
+ * with a swipe (the earliest and the latest). */
+async function showChips(id: number) {
+  const box = $("case-chips");
+  const chips = await invoke<ChipDto[]>("case_imagery", { id });
+  if (!chips.length) { box.innerHTML = ""; return; }
+  const src = (c: ChipDto) => `data:image/png;base64,${c.png}`;
+  const cap = (c: ChipDto) => `${esc(c.title)}${c.epoch ? ` · ${esc(c.epoch)}` : ""}`;
+  const side = chips.map((c) => `<figure><img src="${src(c)}" alt="${esc(c.title)}"><figcaption>${cap(c)}</figcaption></figure>`).join("");
+  if (chips.length < 2) { box.innerHTML = `<div class="side">${side}</div>`; return; }
+  const [a, b] = [chips[0], chips[chips.length - 1]];
+  box.innerHTML = `<div class="chip-mode"><button type="button" data-m="side">${esc(t("chips.side"))}</button><button type="button" data-m="swipe">${esc(t("chips.swipe"))}</button></div>
+    <div class="side">${side}</div>
+    <div class="swipe" hidden><img src="${src(a)}" alt="${esc(a.title)}"><img class="over" src="${src(b)}" alt="${esc(b.title)}">
+    <input type="range" min="0" max="100" value="50"><div class="cap">${cap(a)} ⟷ ${cap(b)}</div></div>`;
+  const over = box.querySelector(".over") as HTMLElement;
+  const range = box.querySelector(".swipe input") as HTMLInputElement;
+  const clip = () => { over.style.clipPath = `inset(0 0 0 ${range.value}%)`; };
+  range.oninput = clip; clip();
+  box.querySelectorAll(".chip-mode button").forEach((btn) => {
+    (btn as HTMLElement).onclick = () => {
+      const swipe = (btn as HTMLElement).dataset.m === "swipe";
+      (box.querySelector(".side") as HTMLElement).hidden = swipe;
+      (box.querySelector(".swipe") as HTMLElement).hidden = !swipe;
+    };
+  });
 }
 
 /** Write the case's printable report (site map, evidence, notes, photos, audit trail). */

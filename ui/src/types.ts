@@ -3,7 +3,7 @@
 // renamed in Rust breaks `tsc` here instead of the page at run time. The names the panels use.
 
 export type {
-  AllocationDto, CaseDetailDto, CaseRow, CursorDto, DetectionDto, DrillDto, EventDto, Facility, FeedDto, FolderDto, FolderEntry,
+  AllocationDto, CaseDetailDto, ChipDto, CaseRow, CursorDto, DetectionDto, DrillDto, EventDto, Facility, FeedDto, FolderDto, FolderEntry,
   Group, Health, HeightDto, Identified, ImageryDto, Incident, IncidentDetailDto, IncidentStatus, LayerDto, LogEntry, OpenedDto, Page,
   ReportsDto, Resource, Ring, SearchHit, SelectedDto, Status, View, WorkspaceDto,
 } from "./api.gen";
