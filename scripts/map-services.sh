@@ -85,6 +85,7 @@ MAP
     CONNECTIONTYPE OGR
     CONNECTION "$RUN/buildings.geojson"
     PROJECTION "init=epsg:4490" END
+    TEMPLATE "query"
     METADATA
       "ows_title" "buildings"
       "gml_include_items" "all"

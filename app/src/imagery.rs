@@ -385,6 +385,31 @@ impl Session {
         open_closed_services(ws);
     }
 
+    /// What the visible map service layers (WMS GetFeatureInfo) say is at workspace point
+    /// (`x`, `y`) seen at `mpp` metres per pixel; a service that fails is left out.
+    pub(crate) fn identify_services(&self, ws: &Workspace, x: f64, y: f64, mpp: f64) -> Vec<crate::session::Identified> {
+        let mut out = Vec::new();
+        for l in ws.imagery.iter().rev().filter(|l| l.visible) {
+            let Some(src) = &l.source else { continue };
+            let crs = &src.grid().crs;
+            let Ok(t) = jingwei_layers::Transformer::new(&ws.crs, crs) else {
+                continue;
+            };
+            let (Ok((sx, sy)), Ok((sx2, sy2))) = (t.transform(x, y), t.transform(x + mpp, y)) else {
+                continue;
+            };
+            let res = (sx2 - sx).hypot(sy2 - sy).max(1e-12);
+            if let Ok(found) = src.feature_info(sx, sy, res) {
+                out.extend(found.into_iter().enumerate().map(|(i, attributes)| crate::session::Identified {
+                    layer: l.title.clone(),
+                    fid: i as i64,
+                    attributes,
+                }));
+            }
+        }
+        out
+    }
+
     /// The layers a map service offers: identifier and title.
     pub fn service_layers(&self, spec: &jingwei_services::ServiceSpec) -> Result<Vec<(String, String)>> {
         Ok(jingwei_services::list_layers(spec)?)

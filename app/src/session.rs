@@ -436,8 +436,10 @@ impl Session {
             let Some((wx, wy)) = self.ground_xy(ws, p) else {
                 return Ok(Vec::new());
             };
-            let tolerance_m = f64::from(p.view.metres_per_pixel(p.height)) * 4.0;
-            Ok(identify_at(ws, wx, wy, tolerance_m))
+            let mpp = f64::from(p.view.metres_per_pixel(p.height));
+            let mut hits = identify_at(ws, wx, wy, mpp * 4.0);
+            hits.extend(self.identify_services(ws, wx, wy, mpp));
+            Ok(hits)
         })
     }
 

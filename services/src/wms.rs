@@ -26,6 +26,8 @@ pub struct Capabilities {
     pub get_map: Option<String>,
     /// GetMap formats.
     pub formats: Vec<String>,
+    /// GetFeatureInfo formats.
+    pub info_formats: Vec<String>,
     /// Named layers (inheriting their parents' CRSs and boxes).
     pub layers: Vec<LayerInfo>,
 }
@@ -69,6 +71,16 @@ impl Capabilities {
             version: root.attribute("version").unwrap_or("1.3.0").to_owned(),
             ..Default::default()
         };
+        if let Some(fi) = root
+            .descendants()
+            .find(|n| n.is_element() && n.tag_name().name() == "GetFeatureInfo")
+        {
+            caps.info_formats = fi
+                .children()
+                .filter(|c| c.is_element() && c.tag_name().name() == "Format")
+                .map(|f| text(Some(f)))
+                .collect();
+        }
         if let Some(gm) = root.descendants().find(|n| n.is_element() && n.tag_name().name() == "GetMap") {
             caps.formats = gm
                 .children()
@@ -171,6 +183,8 @@ pub struct WmsSource {
     grid: TileGrid,
     client: Client,
     store: Option<TileStore>,
+    /// The GetFeatureInfo format asked for, when the layer is queryable.
+    info_format: Option<String>,
 }
 
 impl WmsSource {
@@ -213,7 +227,122 @@ impl WmsSource {
     }
 }
 
+/// Attribute maps from a GetFeatureInfo answer: GeoJSON's `properties`, or each GML feature's
+/// simple child elements.
+pub fn parse_feature_info(body: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        return v["features"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f["properties"].as_object().cloned()).collect())
+            .unwrap_or_default();
+    }
+    // MapServer writes a field named `name:en` as an element of an undeclared prefix: invalid
+    // XML, made readable by renaming such elements.
+    let fixed;
+    let doc = match http::parse_xml(body) {
+        Ok(d) => d,
+        Err(_) => {
+            fixed = undeclared_prefixes_renamed(body);
+            match http::parse_xml(&fixed) {
+                Ok(d) => d,
+                Err(_) => return Vec::new(),
+            }
+        }
+    };
+    let mut out = Vec::new();
+    // MapServer's GML (`<x_layer><x_feature>…`) and WFS-style members alike: an element whose
+    // children are all leaves with text is a feature.
+    let gml = |n: &roxmltree::Node<'_, '_>| n.tag_name().namespace().is_some_and(|ns| ns.contains("opengis.net/gml"));
+    for n in doc.descendants().filter(|n| n.is_element() && !gml(n)) {
+        let kids: Vec<_> = n.children().filter(|c| c.is_element() && !gml(c)).collect();
+        if kids.is_empty() || kids.iter().any(|k| k.children().any(|c| c.is_element())) {
+            continue;
+        }
+        let mut m = serde_json::Map::new();
+        for k in &kids {
+            m.insert(
+                k.tag_name().name().to_owned(),
+                serde_json::Value::String(k.text().unwrap_or("").trim().to_owned()),
+            );
+        }
+        if !m.is_empty() {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// `xml` with every element name whose prefix is not declared (`<name:en>`) written with `_`.
+fn undeclared_prefixes_renamed(xml: &str) -> String {
+    let mut declared: Vec<&str> = vec!["xml"];
+    let mut rest = xml;
+    while let Some(i) = rest.find("xmlns:") {
+        let tail = &rest[i + 6..];
+        let end = tail.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(tail.len());
+        declared.push(&tail[..end]);
+        rest = &tail[end..];
+    }
+    let mut out = String::with_capacity(xml.len());
+    let mut chars = xml.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        out.push(c);
+        if c != '<' {
+            continue;
+        }
+        // The element name after `<` or `</`.
+        let start = if xml[i + 1..].starts_with('/') { i + 2 } else { i + 1 };
+        let name_end = xml[start..]
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .map_or(xml.len(), |e| start + e);
+        let name = &xml[start..name_end];
+        if let Some((prefix, local)) = name.split_once(':')
+            && !declared.contains(&prefix)
+            && !prefix.starts_with(['!', '?'])
+        {
+            if start == i + 2 {
+                out.push('/');
+            }
+            out.push_str(prefix);
+            out.push('_');
+            out.push_str(local);
+            while chars.peek().is_some_and(|(j, _)| *j < name_end) {
+                chars.next();
+            }
+        }
+    }
+    out
+}
+
 impl TileSource for WmsSource {
+    fn feature_info(&self, x: f64, y: f64, res: f64) -> std::result::Result<Vec<serde_json::Map<String, serde_json::Value>>, TileError> {
+        let Some(format) = &self.info_format else { return Ok(Vec::new()) };
+        let Some(level) = self.grid.level_for(res) else {
+            return Ok(Vec::new());
+        };
+        let l = &self.grid.levels[level];
+        let [sx, sy] = l.tile_span();
+        let (fc, fr) = ((x - l.origin[0]) / sx, (l.origin[1] - y) / sy);
+        if fc < 0.0 || fr < 0.0 || fc >= f64::from(l.matrix[0]) || fr >= f64::from(l.matrix[1]) {
+            return Ok(Vec::new());
+        }
+        let (col, row) = (fc.floor() as u32, fr.floor() as u32);
+        let i = ((fc - f64::from(col)) * f64::from(TILE)).floor() as u32;
+        let j = ((fr - f64::from(row)) * f64::from(TILE)).floor() as u32;
+        let new13 = self.version.starts_with("1.3");
+        let url = http::with_params(
+            &self.tile_url(level, col, row).replace("REQUEST=GetMap", "REQUEST=GetFeatureInfo"),
+            &[
+                ("QUERY_LAYERS".into(), self.layer.clone()),
+                ("INFO_FORMAT".into(), format.clone()),
+                ("FEATURE_COUNT".into(), "5".into()),
+                ((if new13 { "I" } else { "X" }).into(), i.to_string()),
+                ((if new13 { "J" } else { "Y" }).into(), j.to_string()),
+            ],
+        );
+        let body = self.client.text(&url).map_err(|e| TileError::Failed(e.to_string()))?;
+        Ok(parse_feature_info(&body))
+    }
+
     fn key(&self) -> &str {
         &self.key
     }
@@ -345,6 +474,15 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
         grid: TileGrid { crs, levels, extent: e },
         client: Client::new(spec)?,
         store: cache.map(|c| TileStore::new(c, &identity)),
+        info_format: if layer.queryable {
+            ["application/json", "application/geo+json", "application/vnd.ogc.gml", "text/xml"]
+                .iter()
+                .find_map(|f| caps.info_formats.iter().find(|g| g.to_ascii_lowercase().starts_with(f)))
+                .or(caps.info_formats.first())
+                .cloned()
+        } else {
+            None
+        },
     };
     Ok(Opened {
         title: if layer.title.is_empty() {
@@ -355,4 +493,20 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
         detail: format!("WMS {} · {crs_name} · {format}", caps.version),
         source: Arc::new(source),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_info_with_undeclared_prefixes_is_read() {
+        let gml = "<msGMLOutput xmlns:gml=\"http://www.opengis.net/gml\"><b_layer><b_feature><gml:boundedBy><gml:Box/></gml:boundedBy><id>7</id><name:en>Tower</name:en></b_feature></b_layer></msGMLOutput>";
+        let f = parse_feature_info(gml);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0]["id"], "7");
+        assert_eq!(f[0]["name_en"], "Tower");
+        let json = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":3}}]}"#;
+        assert_eq!(parse_feature_info(json)[0]["id"], 3);
+    }
 }

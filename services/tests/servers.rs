@@ -382,3 +382,40 @@ fn offline_packages_resume_and_open_as_layers() {
         .unwrap_err();
     assert!(e.to_string().contains("write a .gpkg"), "{e}");
 }
+
+#[test]
+fn wms_get_feature_info_names_the_building_under_the_point() {
+    use geo::InteriorPoint;
+    let path = Path::new(&servers()["SERVICES_RUN"]).join("buildings.geojson");
+    let src = jingwei_layers::Source::open(&path, &Default::default()).unwrap();
+    let layer = src.read_layer(None).unwrap();
+    let idf = layer.field_index("id").unwrap();
+    // Three buildings; the point inside each, in EPSG:4490 (the layer's CRS here).
+    for row in [0usize, 10, 100] {
+        let p = layer.geometries[row].as_ref().unwrap().interior_point().unwrap();
+        let want = layer.feature(row).value(idf);
+        let want = want
+            .as_f64()
+            .map_or_else(|| want.as_str().unwrap_or("").to_owned(), |v| format!("{v}"));
+        for version in ["1.3.0", "1.1.1"] {
+            let spec = ServiceSpec {
+                kind: "wms".into(),
+                url: format!("{}?VERSION={version}", servers()["MAPSERVER_URL"]),
+                layer: Some("buildings".into()),
+                crs: Some("EPSG:4490".into()),
+                ..Default::default()
+            };
+            let o = open(&spec, &ws(), None).unwrap();
+            let found = o.source.feature_info(p.x(), p.y(), 0.000_002).unwrap();
+            let ids: Vec<String> = found
+                .iter()
+                .filter_map(|m| m.get("id").and_then(|v| v.as_str()).map(str::to_owned))
+                .collect();
+            assert!(
+                ids.contains(&want),
+                "WMS {version}: building {want} at {:?}: {found:?}",
+                (p.x(), p.y())
+            );
+        }
+    }
+}

@@ -114,6 +114,13 @@ pub trait TileSource: Send + Sync {
     /// Tile (`col`, `row`) of `level`; `Ok(None)` where the source has no data.
     fn fetch(&self, level: usize, col: u32, row: u32) -> Result<Option<Tile>, TileError>;
 
+    /// What the source says is at (`x`, `y`) in its CRS, seen at `res` CRS units per pixel
+    /// (WMS GetFeatureInfo): one attribute map per feature. Pictures say nothing.
+    fn feature_info(&self, x: f64, y: f64, res: f64) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, TileError> {
+        let _ = (x, y, res);
+        Ok(Vec::new())
+    }
+
     /// The tile as an image file's bytes (PNG or JPEG), for packages: a service's own bytes,
     /// else the decoded tile written as PNG.
     fn fetch_encoded(&self, level: usize, col: u32, row: u32) -> Result<Option<Vec<u8>>, TileError> {
