@@ -215,6 +215,23 @@ fn overviews_are_built_beside_the_file_and_used() {
     let hint = info.hint.expect("a large file without overviews gets a hint");
     assert!(hint.contains("jingwei raster overviews"), "{hint}");
 
+    // Seen whole without overviews it would be read whole: not drawn at that scale.
+    {
+        let img = RasterImage::open(&path, "big-no-ovr", None).unwrap();
+        let whole = Target {
+            crs: Crs::from_epsg(4549).unwrap(),
+            extent: img.info().extent,
+            width: 512,
+            height: 500,
+        };
+        assert!(Plan::new(img.grid(), &whole, 16).unwrap().is_none(), "289 tiles for one view");
+        let e = img.info().extent;
+        let zoomed = Target {
+            extent: [e[0], e[3] - 200.0, e[0] + 200.0, e[3]],
+            ..whole
+        };
+        assert!(Plan::new(img.grid(), &zoomed, 16).unwrap().is_some(), "zoomed in, it shows");
+    }
     let mut seen = Vec::new();
     let factors = raster::build_overviews(&path, &mut |f| {
         seen.push(f);

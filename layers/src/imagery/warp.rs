@@ -61,7 +61,8 @@ pub struct Composite {
 
 impl Plan {
     /// Plan drawing `grid` into `target`; `None` when they do not overlap. At most
-    /// `max_tiles` tiles of the chosen level: a view needing more takes a coarser level.
+    /// `max_tiles` tiles of the chosen level: a view needing more takes a coarser level, and
+    /// one that would still need more than four times that (no overviews) is not drawn.
     pub fn new(grid: &TileGrid, target: &Target, max_tiles: usize) -> Result<Option<Plan>> {
         let (w, h) = (target.width.max(1), target.height.max(1));
         let e = target.extent;
@@ -152,6 +153,11 @@ impl Plan {
                 Some(c) => level = c,
                 None => break,
             }
+        }
+        // Still far too many (an image without overviews seen whole): not drawn at this
+        // scale rather than read whole; zoomed in, it shows.
+        if range(level).is_some_and(|r| count(r) > 4 * max_tiles) {
+            return Ok(None);
         }
         let mut ranges = Vec::new();
         for l in std::iter::once(level).chain(grid.coarser(level)) {
