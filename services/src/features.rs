@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::http::{self, Client, redact};
+use crate::http::{self, Client, child, redact, text};
 use crate::{Result, ServiceError, ServiceSpec};
 
 /// Features a page at most.
@@ -46,14 +46,6 @@ pub struct FeatureType {
     pub wgs84_bbox: Option<[f64; 4]>,
     /// WFS output formats.
     pub formats: Vec<String>,
-}
-
-fn text(n: Option<roxmltree::Node<'_, '_>>) -> String {
-    n.and_then(|n| n.text()).unwrap_or("").trim().to_owned()
-}
-
-fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
-    n.children().find(|c| c.is_element() && c.tag_name().name() == name)
 }
 
 fn wfs_capabilities(client: &Client, spec: &ServiceSpec) -> Result<(Vec<FeatureType>, Vec<String>)> {

@@ -217,6 +217,16 @@ pub fn exception_text(xml: &str) -> Option<String> {
     (!texts.is_empty()).then(|| texts.join("; "))
 }
 
+/// The first child element of `n` named `name` (any namespace).
+pub fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    n.children().find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// An element's text, trimmed; empty when there is none.
+pub fn text(n: Option<roxmltree::Node<'_, '_>>) -> String {
+    n.and_then(|n| n.text()).unwrap_or("").trim().to_owned()
+}
+
 /// Parse XML, DTDs allowed (MapServer's WMS 1.1.1 capabilities carry one; nothing is fetched).
 pub fn parse_xml(xml: &str) -> std::result::Result<roxmltree::Document<'_>, roxmltree::Error> {
     roxmltree::Document::parse_with_options(
@@ -237,6 +247,56 @@ pub fn decode(bytes: &[u8], what: &str) -> std::result::Result<Tile, TileError> 
         height: rgba.height(),
         rgba: rgba.into_raw(),
     })
+}
+
+/// A tile through the disk store: the stored bytes when there, else fetched from `url` and
+/// stored ("no tile here" too, when `remember_empty`).
+pub fn tile_through(
+    client: &Client,
+    store: Option<&TileStore>,
+    id: &str,
+    (col, row): (u32, u32),
+    url: &str,
+    remember_empty: bool,
+) -> std::result::Result<Option<Tile>, TileError> {
+    if let Some(bytes) = store.and_then(|s| s.get(id, col, row)) {
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(t) = decode(&bytes, "cached tile") {
+            return Ok(Some(t));
+        }
+    }
+    match client.tile(url)? {
+        Answer::Empty => {
+            if let Some(s) = store.filter(|_| remember_empty) {
+                s.put(id, col, row, &[]);
+            }
+            Ok(None)
+        }
+        Answer::Bytes(b) => {
+            let t = decode(&b, &redact(&client.url(url)))?;
+            if let Some(s) = store {
+                s.put(id, col, row, &b);
+            }
+            Ok(Some(t))
+        }
+    }
+}
+
+/// A fetched tile as an image file's bytes for a package: the service's own (JPEG stays JPEG)
+/// from the store, else written as PNG.
+pub fn encoded_through(
+    tile: Option<Tile>,
+    store: Option<&TileStore>,
+    id: &str,
+    (col, row): (u32, u32),
+) -> std::result::Result<Option<Vec<u8>>, TileError> {
+    let Some(t) = tile else { return Ok(None) };
+    match store.and_then(|s| s.get(id, col, row)) {
+        Some(b) if !b.is_empty() => Ok(Some(b)),
+        _ => jingwei_layers::imagery::encode_png(&t).map(Some),
+    }
 }
 
 /// Raw tiles of one source on disk: `<dir>/<source hash>/<level>/<col>/<row>`, an empty file

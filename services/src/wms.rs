@@ -9,7 +9,7 @@ use jingwei_layers::Crs;
 use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 use roxmltree::Node;
 
-use crate::http::{self, Answer, Client, TileStore, redact};
+use crate::http::{self, Client, TileStore, child, redact, text};
 use crate::{DiskCache, Opened, Result, ServiceError, ServiceSpec};
 
 /// Tile size of the pyramid.
@@ -45,14 +45,6 @@ pub struct LayerInfo {
     pub wgs84_bbox: Option<[f64; 4]>,
     /// Whether GetFeatureInfo answers for it.
     pub queryable: bool,
-}
-
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| c.is_element() && c.tag_name().name() == name)
-}
-
-fn text(n: Option<Node<'_, '_>>) -> String {
-    n.and_then(|n| n.text()).unwrap_or("").trim().to_owned()
 }
 
 impl Capabilities {
@@ -220,13 +212,6 @@ impl WmsSource {
     }
 }
 
-impl WmsSource {
-    /// A tile's bytes as the service sent them, when the disk cache holds them.
-    fn raw(&self, level: usize, col: u32, row: u32) -> Option<Vec<u8>> {
-        self.store.as_ref()?.get(&level.to_string(), col, row)
-    }
-}
-
 /// Attribute maps from a GetFeatureInfo answer: GeoJSON's `properties`, or each GML feature's
 /// simple child elements.
 pub fn parse_feature_info(body: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
@@ -352,37 +337,13 @@ impl TileSource for WmsSource {
     }
 
     fn fetch_encoded(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Vec<u8>>, TileError> {
-        // The service's own bytes (JPEG stays JPEG in a package); fetched through the cache.
-        match self.fetch(level, col, row)? {
-            None => Ok(None),
-            Some(t) => match self.raw(level, col, row) {
-                Some(b) if !b.is_empty() => Ok(Some(b)),
-                _ => jingwei_layers::imagery::encode_png(&t).map(Some),
-            },
-        }
+        let tile = self.fetch(level, col, row)?;
+        http::encoded_through(tile, self.store.as_ref(), &level.to_string(), (col, row))
     }
 
     fn fetch(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Tile>, TileError> {
-        let id = level.to_string();
-        if let Some(bytes) = self.store.as_ref().and_then(|s| s.get(&id, col, row)) {
-            if bytes.is_empty() {
-                return Ok(None);
-            }
-            if let Ok(t) = http::decode(&bytes, "cached tile") {
-                return Ok(Some(t));
-            }
-        }
         let url = self.tile_url(level, col, row);
-        match self.client.tile(&url)? {
-            Answer::Empty => Ok(None),
-            Answer::Bytes(b) => {
-                let t = http::decode(&b, &redact(&self.client.url(&url)))?;
-                if let Some(s) = &self.store {
-                    s.put(&id, col, row, &b);
-                }
-                Ok(Some(t))
-            }
-        }
+        http::tile_through(&self.client, self.store.as_ref(), &level.to_string(), (col, row), &url, false)
     }
 }
 

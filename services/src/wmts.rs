@@ -20,7 +20,7 @@ use jingwei_layers::Crs;
 use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 use roxmltree::Node;
 
-use crate::http::{self, Answer, Client, TileStore, redact};
+use crate::http::{self, Client, TileStore, child, redact, text};
 use crate::{DiskCache, Opened, Result, ServiceError, ServiceSpec};
 
 /// The standard pixel: 0.28 mm.
@@ -86,16 +86,8 @@ pub struct Matrix {
     pub size: [u32; 2],
 }
 
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| c.is_element() && c.tag_name().name() == name)
-}
-
 fn children<'a, 'i: 'a>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
     n.children().filter(move |c| c.is_element() && c.tag_name().name() == name)
-}
-
-fn text(n: Option<Node<'_, '_>>) -> String {
-    n.and_then(|n| n.text()).unwrap_or("").trim().to_owned()
 }
 
 fn pair(s: &str) -> Option<[f64; 2]> {
@@ -410,13 +402,6 @@ fn replace_ci(s: &str, pat: &str, with: &str) -> String {
     out
 }
 
-impl WmtsSource {
-    /// A tile's bytes as the service sent them, when the disk cache holds them.
-    fn raw(&self, level: usize, col: u32, row: u32) -> Option<Vec<u8>> {
-        self.store.as_ref()?.get(&self.grid.ids[level], col, row)
-    }
-}
-
 impl TileSource for WmtsSource {
     fn key(&self) -> &str {
         &self.key
@@ -427,14 +412,8 @@ impl TileSource for WmtsSource {
     }
 
     fn fetch_encoded(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Vec<u8>>, TileError> {
-        // The service's own bytes (JPEG stays JPEG in a package); fetched through the cache.
-        match self.fetch(level, col, row)? {
-            None => Ok(None),
-            Some(t) => match self.raw(level, col, row) {
-                Some(b) if !b.is_empty() => Ok(Some(b)),
-                _ => jingwei_layers::imagery::encode_png(&t).map(Some),
-            },
-        }
+        let tile = self.fetch(level, col, row)?;
+        http::encoded_through(tile, self.store.as_ref(), &self.grid.ids[level], (col, row))
     }
 
     fn fetch(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Tile>, TileError> {
@@ -447,31 +426,8 @@ impl TileSource for WmtsSource {
         if col >= l.matrix[0] || row >= l.matrix[1] {
             return Ok(None);
         }
-        let id = &self.grid.ids[level];
-        if let Some(bytes) = self.store.as_ref().and_then(|s| s.get(id, col, row)) {
-            if bytes.is_empty() {
-                return Ok(None);
-            }
-            if let Ok(t) = http::decode(&bytes, "cached tile") {
-                return Ok(Some(t));
-            }
-        }
         let url = self.tile_url(level, col, row);
-        match self.client.tile(&url)? {
-            Answer::Empty => {
-                if let Some(s) = &self.store {
-                    s.put(id, col, row, &[]);
-                }
-                Ok(None)
-            }
-            Answer::Bytes(b) => {
-                let t = http::decode(&b, &redact(&self.client.url(&url)))?;
-                if let Some(s) = &self.store {
-                    s.put(id, col, row, &b);
-                }
-                Ok(Some(t))
-            }
-        }
+        http::tile_through(&self.client, self.store.as_ref(), &self.grid.ids[level], (col, row), &url, true)
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jingwei_layers::Crs;
 use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
 
-use crate::http::{self, Answer, Client, TileStore, redact};
+use crate::http::{self, Client, TileStore, redact};
 use crate::{DiskCache, Opened, Result, ServiceError, ServiceSpec};
 
 /// Web Mercator's half width, metres.
@@ -62,13 +62,6 @@ impl XyzSource {
     }
 }
 
-impl XyzSource {
-    /// A tile's bytes as the service sent them, when the disk cache holds them.
-    fn raw(&self, level: usize, col: u32, row: u32) -> Option<Vec<u8>> {
-        self.store.as_ref()?.get(&level.to_string(), col, row)
-    }
-}
-
 impl TileSource for XyzSource {
     fn key(&self) -> &str {
         &self.key
@@ -79,42 +72,13 @@ impl TileSource for XyzSource {
     }
 
     fn fetch_encoded(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Vec<u8>>, TileError> {
-        // The service's own bytes (JPEG stays JPEG in a package); fetched through the cache.
-        match self.fetch(level, col, row)? {
-            None => Ok(None),
-            Some(t) => match self.raw(level, col, row) {
-                Some(b) if !b.is_empty() => Ok(Some(b)),
-                _ => jingwei_layers::imagery::encode_png(&t).map(Some),
-            },
-        }
+        let tile = self.fetch(level, col, row)?;
+        http::encoded_through(tile, self.store.as_ref(), &level.to_string(), (col, row))
     }
 
     fn fetch(&self, level: usize, col: u32, row: u32) -> std::result::Result<Option<Tile>, TileError> {
-        let id = level.to_string();
-        if let Some(bytes) = self.store.as_ref().and_then(|s| s.get(&id, col, row)) {
-            if bytes.is_empty() {
-                return Ok(None);
-            }
-            if let Ok(t) = http::decode(&bytes, "cached tile") {
-                return Ok(Some(t));
-            }
-        }
         let url = self.tile_url(level, col, row);
-        match self.client.tile(&url)? {
-            Answer::Empty => {
-                if let Some(s) = &self.store {
-                    s.put(&id, col, row, &[]);
-                }
-                Ok(None)
-            }
-            Answer::Bytes(b) => {
-                let t = http::decode(&b, &redact(&self.client.url(&url)))?;
-                if let Some(s) = &self.store {
-                    s.put(&id, col, row, &b);
-                }
-                Ok(Some(t))
-            }
-        }
+        http::tile_through(&self.client, self.store.as_ref(), &level.to_string(), (col, row), &url, true)
     }
 }
 

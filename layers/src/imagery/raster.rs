@@ -77,7 +77,18 @@ pub struct RasterImage {
     pool: Mutex<Vec<Dataset>>,
 }
 
+/// GDAL's own block cache, MB, unless `GDAL_CACHEMAX` says otherwise: decoded tiles are kept
+/// by [`super::cache::TileCache`] under its own limit, so GDAL's copy of the raw blocks is kept
+/// small (by default GDAL takes 5 % of the memory, which would escape that limit).
+pub const GDAL_BLOCK_CACHE_MB: usize = 64;
+
 fn open_dataset(path: &Path) -> Result<Dataset> {
+    static CACHE_SET: std::sync::Once = std::sync::Once::new();
+    CACHE_SET.call_once(|| {
+        if std::env::var_os("GDAL_CACHEMAX").is_none() {
+            let _ = gdal::config::set_config_option("GDAL_CACHEMAX", &GDAL_BLOCK_CACHE_MB.to_string());
+        }
+    });
     if !path.exists() {
         return Err(LayersError::NotFound { path: path.to_owned() });
     }
