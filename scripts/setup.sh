@@ -66,11 +66,14 @@ fi
 # MapProxy and pygeoapi (PyPI, pinned) for the map-service tests, each in a private virtualenv.
 for tool in mapproxy pygeoapi; do
   venv="$HOME/.cache/jingwei/$tool-venv"
-  if ! "$venv/bin/python" -c "import $tool" 2>/dev/null || [ "scripts/$tool-requirements.txt" -nt "$venv/.installed" ]; then
+  # Installed once per version of the pinned list (its checksum, not its date: a fresh clone
+  # has new dates).
+  want="$(sha256sum "scripts/$tool-requirements.txt" | cut -d' ' -f1)"
+  if ! "$venv/bin/python" -c "import $tool" 2>/dev/null || [ "$(cat "$venv/.installed" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing $tool into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "scripts/$tool-requirements.txt"
-    touch "$venv/.installed"
+    echo "$want" > "$venv/.installed"
   else
     echo "setup: $tool already installed"
   fi
