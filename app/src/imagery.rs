@@ -290,7 +290,10 @@ impl Session {
     ) -> Result<SceneData> {
         if !ws.imagery.iter().any(|l| l.visible && l.source.is_some()) {
             if let Some(st) = self.imagery.lock()?.as_ref() {
-                st.watch.lock()?.pending = None;
+                let mut w = st.watch.lock()?;
+                w.pending = None;
+                w.current = None;
+                w.detail.clear();
             }
             return Ok(build(&|_, _| None));
         }
@@ -329,9 +332,17 @@ impl Session {
             scene: scene.clone(),
             parts,
         });
+        w.current = Some((scene.clone(), scene.images.len()));
+        w.detail.clear();
+        self.start_watcher(&st, &mut w)?;
+        Ok(scene)
+    }
+
+    /// Start the watcher when something is pending and none runs. The flag changes only under
+    /// the watch lock: a watcher that is ending has already cleared it, so a scene is never
+    /// left without one.
+    fn start_watcher(&self, st: &Arc<ImageryState>, w: &mut crate::tiles::Watch) -> Result<()> {
         if w.pending.is_some() && !w.watching {
-            // The flag changes only under this lock: a watcher that is ending has already
-            // cleared it, so a scene is never left without one.
             let (loader, watch_state, sink) = (st.loader.clone(), st.watch.clone(), self.scene_sink.clone());
             std::thread::Builder::new()
                 .name("jingwei-imagery".into())
@@ -339,7 +350,132 @@ impl Session {
                 .map_err(|e| Error::Render(format!("cannot start the imagery thread: {e}")))?;
             w.watching = true;
         }
-        Ok(scene)
+        Ok(())
+    }
+
+    /// Sharpen the imagery under `view` (a `width × height` canvas): where the scene's drape of a
+    /// layer is coarser than the view needs by more than half again, a detail drape of what the
+    /// view sees is added at the view's resolution (at most [`jingwei_scene::imagery::MAX_TEXTURE`]
+    /// pixels, never finer than the imagery), its tiles fetched meanwhile; a view that moved
+    /// little keeps the detail it has. Returns whether a new scene was sent.
+    pub fn refine_imagery(&self, view: &jingwei_scene::view::View, width: u32, height: u32) -> Result<bool> {
+        let Some(st) = self.imagery.lock()?.clone() else { return Ok(false) };
+        if width == 0 || height == 0 {
+            return Ok(false);
+        }
+        self.with_workspace(|ws| {
+            let frame = jingwei_scene::local::LocalFrame::new(ws.origin_xy);
+            // The ground the view sees: a 5 × 5 grid of its pixels on y = 0, within four times
+            // the camera's distance of its target.
+            let reach = f64::from(view.distance_m) * 4.0;
+            let t = view.target;
+            let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+            for j in 0..5 {
+                for i in 0..5 {
+                    let (px, py) = (width as f32 * i as f32 / 4.0, height as f32 * j as f32 / 4.0);
+                    let Some([lx, lz]) = view.ground_point(px.min(width as f32 - 1.0), py.min(height as f32 - 1.0), width, height) else {
+                        continue;
+                    };
+                    let (dx, dz) = (f64::from(lx - t[0]), f64::from(lz - t[2]));
+                    let d = dx.hypot(dz);
+                    let k = if d > reach { reach / d } else { 1.0 };
+                    let (x, y) = frame.to_world(f64::from(t[0]) + dx * k, f64::from(t[2]) + dz * k);
+                    b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+                }
+            }
+            if !(b[0] < b[2] && b[1] < b[3]) {
+                return Ok(false);
+            }
+            let need = f64::from(view.metres_per_pixel(height)).max(0.01);
+            let mut w = st.watch.lock()?;
+            let Some((current, base_count)) = w.current.clone() else {
+                return Ok(false);
+            };
+            let mut wanted: Vec<(String, Target)> = Vec::new();
+            for d in current.images.iter().take(base_count) {
+                let Some(l) = ws.imagery.iter().find(|l| l.id == d.layer_id && l.visible) else {
+                    continue;
+                };
+                let xs = d.mesh.positions.iter().map(|p| p[0]);
+                let span = f64::from(xs.clone().fold(f32::MIN, f32::max) - xs.fold(f32::MAX, f32::min));
+                let base_res = span / f64::from(d.width.max(1));
+                if need * 1.5 >= base_res {
+                    continue;
+                }
+                let Some(mut tg) = jingwei_scene::imagery::target(ws, l, Some(b)) else {
+                    continue;
+                };
+                // At the view's resolution, within the texture limit and the imagery's own.
+                let (ew, eh) = (tg.extent[2] - tg.extent[0], tg.extent[3] - tg.extent[1]);
+                let at_view = (ew.max(eh) / need).ceil().min(f64::from(jingwei_scene::imagery::MAX_TEXTURE));
+                if at_view < f64::from(tg.width.max(tg.height)) {
+                    let s = at_view / ew.max(eh);
+                    (tg.width, tg.height) = (((ew * s).round() as u32).max(1), ((eh * s).round() as u32).max(1));
+                }
+                // No gain when the imagery itself is no finer than the drape already shows.
+                let res = (tg.extent[2] - tg.extent[0]) / f64::from(tg.width.max(1));
+                if res * 1.5 > base_res {
+                    continue;
+                }
+                wanted.push((l.id.clone(), tg));
+            }
+            // The same detail as now (the view moved less than a fifth, the scale by less than a
+            // third): nothing to do.
+            let same = wanted.len() == w.detail.len()
+                && wanted.iter().zip(&w.detail).all(|((id, t), (did, de, dw))| {
+                    let e = t.extent;
+                    let shift = (e[0] - de[0]).abs().max((e[3] - de[3]).abs());
+                    id == did && shift < (e[2] - e[0]) * 0.2 && (f64::from(t.width) / f64::from(*dw) - 1.0).abs() < 0.33
+                });
+            if same {
+                return Ok(false);
+            }
+            let mut scene = current.clone();
+            scene.images.truncate(base_count);
+            let mut parts: Vec<Part> = w
+                .pending
+                .take()
+                .map(|p| p.parts.into_iter().filter(|p| p.image < base_count).collect())
+                .unwrap_or_default();
+            w.detail.clear();
+            for (id, tg) in wanted {
+                let Some(l) = ws.imagery.iter().find(|l| l.id == id) else {
+                    continue;
+                };
+                let Some((src, plan)) = plan_of(l, &tg) else { continue };
+                let mut tiles = plan.preview_tiles();
+                tiles.extend(plan.tiles());
+                st.loader.want(&format!("detail:{id}"), vec![(src.clone(), tiles)]);
+                let c = plan.compose_cached(src.as_ref(), st.loader.cache());
+                let mut d =
+                    jingwei_scene::imagery::drape(&format!("{id}#detail"), l.opacity, &tg, &c, ws.origin_xy, scene.ground.as_deref());
+                // Just above the whole-scene drape of the same layer.
+                for p in &mut d.mesh.positions {
+                    p[1] += 0.05;
+                }
+                if d.missing > 0 {
+                    parts.push(Part {
+                        image: scene.images.len(),
+                        source: src,
+                        plan,
+                    });
+                }
+                w.detail.push((id, tg.extent, tg.width));
+                scene.images.push(d);
+            }
+            w.pending = (!parts.is_empty()).then(|| Pending {
+                scene: scene.clone(),
+                parts,
+            });
+            w.current = Some((scene.clone(), base_count));
+            if let Ok(s) = self.scene_sink.lock()
+                && let Some(sink) = s.as_ref()
+            {
+                sink(scene);
+            }
+            self.start_watcher(&st, &mut w)?;
+            Ok(true)
+        })
     }
 
     /// True while a scene's imagery is still coming.

@@ -34,6 +34,11 @@ pub(crate) struct ImageryState {
 pub(crate) struct Watch {
     pub(crate) pending: Option<Pending>,
     pub(crate) watching: bool,
+    /// The last scene sent with imagery (for adding detail to it), and how many of its images
+    /// are the whole-scene drapes (the detail drapes of the view come after them).
+    pub(crate) current: Option<(SceneData, usize)>,
+    /// The detail drawn for the view now: per layer, the target's extent and size.
+    pub(crate) detail: Vec<(String, [f64; 4], u32)>,
 }
 
 pub(crate) struct Part {
@@ -77,6 +82,9 @@ pub(crate) fn watch(loader: &Loader, state: &Mutex<Watch>, sink: &Mutex<Option<S
             left += c.missing;
         }
         let scene = p.scene.clone();
+        if let Some((cur, _)) = g.current.as_mut() {
+            *cur = scene.clone();
+        }
         // Nothing more will come once the loader is idle: failed tiles stay coarse.
         let done = left == 0 || loader.pending() == 0;
         // Sent before the scene stops being pending: whoever waits for the imagery finds the

@@ -192,3 +192,52 @@ fn epochs_are_read_from_names() {
     assert_eq!(epoch_of("L7_ETMs"), None);
     assert_eq!(epoch_of("tile_12345"), None);
 }
+
+/// A view closer than the scene's drape shows gets a detail drape at its own resolution; the
+/// same view again changes nothing; a view far away moves the detail.
+#[test]
+fn a_close_view_sharpens_the_imagery_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("olinda_2m.tif");
+    // The Landsat scene resampled to 2 m pixels: 5,000 pixels across, finer than the
+    // whole-scene texture can hold.
+    let ok = std::process::Command::new("gdal_translate")
+        .args(["-q", "-outsize", "5000", "5000", "-r", "bilinear", "-co", "TILED=YES"])
+        .arg(landsat())
+        .arg(&big)
+        .status()
+        .expect("gdal_translate (gdal-bin) runs");
+    assert!(ok.success());
+    let (s, scenes) = session(dir.path());
+    s.add_file(&big, &Job::new()).unwrap();
+    assert!(s.wait_imagery(Duration::from_secs(30)));
+    let base = scenes.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(base.images.len(), 1);
+    let e = base.extent_local.unwrap();
+    // Close above the middle: about 1 m per pixel.
+    let mut view = jingwei_scene::view::View::top_down(e, 1.0);
+    view.target = [(e[0] + e[2]) / 2.0, 0.0, (e[1] + e[3]) / 2.0];
+    view.distance_m = 600.0;
+    assert!(s.refine_imagery(&view, 800, 800).unwrap(), "a detail drape is added");
+    assert!(s.wait_imagery(Duration::from_secs(30)));
+    let sharp = scenes.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(sharp.images.len(), 2);
+    let d = &sharp.images[1];
+    assert!(d.layer_id.ends_with("#detail") && d.missing == 0, "{} {}", d.layer_id, d.missing);
+    let span = |d: &jingwei_scene::imagery::ImageDrape| {
+        let xs: Vec<f32> = d.mesh.positions.iter().map(|p| p[0]).collect();
+        f64::from(xs.iter().cloned().fold(f32::MIN, f32::max) - xs.iter().cloned().fold(f32::MAX, f32::min)) / f64::from(d.width)
+    };
+    let (coarse, fine) = (span(&sharp.images[0]), span(d));
+    assert!(fine < coarse / 1.5, "finer: {fine:.2} m vs {coarse:.2} m per pixel");
+    assert!(fine >= 1.98, "never finer than the image's own 2 m: {fine}");
+    let sent = scenes.lock().unwrap().len();
+    assert!(!s.refine_imagery(&view, 800, 800).unwrap(), "the same view: nothing new");
+    assert_eq!(scenes.lock().unwrap().len(), sent);
+    view.target[0] += 3000.0;
+    assert!(s.refine_imagery(&view, 800, 800).unwrap(), "moved: the detail follows");
+    // A whole view needs no detail: the scene is back to its one drape.
+    let whole = jingwei_scene::view::View::top_down(e, 1.0);
+    assert!(s.refine_imagery(&whole, 800, 800).unwrap());
+    assert_eq!(scenes.lock().unwrap().last().unwrap().images.len(), 1);
+}

@@ -52,6 +52,9 @@ pub async fn initial_view(state: S<'_>, width: u32, height: u32) -> Result<View>
 /// readback ms f32) and the RGBA pixels, as binary (no JSON on the way).
 #[tauri::command]
 pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View) -> Result<tauri::ipc::Response> {
+    // Imagery sharper where the view looks closer than the scene's drape shows (tiles come
+    // meanwhile; the page draws again while they do).
+    state.session.refine_imagery(&view, width, height)?;
     let (frame, ms, timing) = state.renderer.render(width, height, view).map_err(Error::Render)?;
     crate::state::frame_shown();
     let mut out = Vec::with_capacity(16 + frame.rgba.len());
