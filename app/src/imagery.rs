@@ -214,6 +214,17 @@ pub fn package_service(
     )?)
 }
 
+fn data_check_bbox(b: [f64; 4]) -> Result<()> {
+    crate::data::check_lonlat(b[0], b[1])?;
+    crate::data::check_lonlat(b[2], b[3])?;
+    if !(b[0] < b[2] && b[1] < b[3]) {
+        return Err(Error::Invalid(format!(
+            "bbox {b:?}: give west,south,east,north with west < east and south < north"
+        )));
+    }
+    Ok(())
+}
+
 /// A raster file's description (`jingwei raster info`).
 pub fn raster_info(path: &Path) -> Result<RasterInfo> {
     Ok(raster::info(path)?)
@@ -544,6 +555,45 @@ impl Session {
             }
         }
         out
+    }
+
+    /// The visible imagery over `bbox` (CGCS2000 west, south, east, north) as one PNG of
+    /// `width × height` pixels in longitude/latitude, layers blended bottom to top with their
+    /// opacity — the 2D preview's imagery when there is no 3D device.
+    pub fn imagery_2d(&self, bbox: [f64; 4], width: u32, height: u32) -> Result<Vec<u8>> {
+        data_check_bbox(bbox)?;
+        if !(1..=4096).contains(&width) || !(1..=4096).contains(&height) {
+            return Err(Error::Invalid(format!("an image of {width}×{height} pixels: give 1 to 4096 each")));
+        }
+        let t = Target {
+            crs: jingwei_layers::Crs::cgcs2000()?,
+            extent: bbox,
+            width,
+            height,
+        };
+        let st = self.imagery_state()?;
+        let mut out = vec![0u8; (width * height * 4) as usize];
+        self.with_workspace(|ws| {
+            for l in ws.imagery.iter().filter(|l| l.visible && l.opacity > 0.0) {
+                let Some(c) = compose_now(l, &t, st.loader.cache()) else { continue };
+                for (o, p) in out.chunks_exact_mut(4).zip(c.rgba.chunks_exact(4)) {
+                    // Straight alpha "over".
+                    let a = f32::from(p[3]) / 255.0 * l.opacity;
+                    let b = f32::from(o[3]) / 255.0;
+                    let ao = a + b * (1.0 - a);
+                    if ao <= 0.0 {
+                        continue;
+                    }
+                    for k in 0..3 {
+                        o[k] = ((f32::from(p[k]) * a + f32::from(o[k]) * b * (1.0 - a)) / ao).round() as u8;
+                    }
+                    o[3] = (ao * 255.0).round() as u8;
+                }
+            }
+            Ok(())
+        })?;
+        let tile = jingwei_layers::imagery::Tile { width, height, rgba: out };
+        jingwei_layers::imagery::encode_png(&tile).map_err(|e| Error::Render(e.to_string()))
     }
 
     /// The layers a map service offers: identifier and title.

@@ -241,3 +241,46 @@ fn a_close_view_sharpens_the_imagery_under_it() {
     assert!(s.refine_imagery(&whole, 800, 800).unwrap());
     assert_eq!(scenes.lock().unwrap().last().unwrap().images.len(), 1);
 }
+
+/// The 2D preview's imagery: the visible layers over a lon/lat box as one PNG, the same
+/// picture as the 3D drape (mean colour), and opacity honoured.
+#[test]
+fn the_2d_preview_gets_the_imagery_in_lonlat() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, scenes) = session(dir.path());
+    s.add_file(&landsat(), &Job::new()).unwrap();
+    assert!(s.wait_imagery(Duration::from_secs(30)));
+    let drape = scenes.lock().unwrap().last().unwrap().images[0].clone();
+    // The middle of the scene in CGCS2000 longitude/latitude.
+    let (ws_crs, e) = s.with_workspace(|ws| Ok((ws.crs.clone(), ws.imagery[0].extent.unwrap()))).unwrap();
+    let t = jingwei_layers::Transformer::new(&ws_crs, &jingwei_layers::Crs::cgcs2000().unwrap()).unwrap();
+    let (w, so) = t.transform(e[0] + (e[2] - e[0]) * 0.2, e[1] + (e[3] - e[1]) * 0.2).unwrap();
+    let (ea, n) = t.transform(e[0] + (e[2] - e[0]) * 0.8, e[1] + (e[3] - e[1]) * 0.8).unwrap();
+    let png = s.imagery_2d([w, so, ea, n], 300, 300).unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (300, 300));
+    let opaque = img.pixels().filter(|p| p[3] == 255).count();
+    assert!(opaque > 300 * 300 * 9 / 10, "the image fills the box: {opaque}");
+    let mean = |it: &mut dyn Iterator<Item = [u8; 4]>| {
+        let (mut m, mut n) = ([0f64; 3], 0f64);
+        for p in it.filter(|p| p[3] == 255) {
+            for c in 0..3 {
+                m[c] += f64::from(p[c]);
+            }
+            n += 1.0;
+        }
+        m.map(|v| v / n)
+    };
+    let a = mean(&mut img.pixels().map(|p| p.0));
+    let b = mean(&mut drape.rgba.chunks_exact(4).map(|p| [p[0], p[1], p[2], p[3]]));
+    assert!(a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 8.0), "2D {a:?} vs 3D {b:?}");
+    s.set_layer_opacity("L7_ETMs", 0.5).unwrap();
+    let half = image::load_from_memory(&s.imagery_2d([w, so, ea, n], 300, 300).unwrap())
+        .unwrap()
+        .to_rgba8();
+    assert!(half.pixels().all(|p| p[3] <= 128), "half opacity");
+    assert!(
+        s.imagery_2d([10.0, 5.0, 9.0, 6.0], 300, 300).is_err(),
+        "a box with west > east is refused"
+    );
+}

@@ -39,3 +39,18 @@ pub async fn add_service(state: S<'_>, spec: ServiceSpec) -> Result<WorkspaceDto
 pub async fn set_imagery_bands(state: S<'_>, id: String, bands: String, stretch: bool) -> Result<Vec<ImageryDto>> {
     state.session.set_imagery_bands(&id, &bands, stretch)
 }
+
+/// The visible imagery over a longitude/latitude box as PNG bytes (the 2D preview).
+#[tauri::command]
+pub async fn imagery_2d(
+    state: S<'_>,
+    west: f64,
+    south: f64,
+    east: f64,
+    north: f64,
+    width: u32,
+    height: u32,
+) -> Result<tauri::ipc::Response> {
+    let png = state.session.imagery_2d([west, south, east, north], width, height)?;
+    Ok(tauri::ipc::Response::new(png))
+}

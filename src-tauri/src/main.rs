@@ -46,6 +46,7 @@ fn main() {
                 imagery_cmd::service_layers,
                 imagery_cmd::add_service,
                 imagery_cmd::set_imagery_bands,
+                imagery_cmd::imagery_2d,
                 cases_cmd::run_violations,
                 cases_cmd::list_cases,
                 cases_cmd::select_case,

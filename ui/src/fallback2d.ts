@@ -28,6 +28,29 @@ export async function ensureData(l: LayerDto) {
   data.set(l.id, fc.features);
 }
 
+// The imagery under the preview: one PNG of the visible imagery layers for the view, fetched
+// when the view changes and drawn under the vector layers once it is in.
+let imageryKey = "";
+let imagery: { key: string; img: HTMLImageElement } | null = null;
+
+function drawImagery(w: number, h: number, k: number) {
+  if (!app.ws?.imagery.some((l) => l.visible && l.open)) return;
+  const west = view2d.cx - w / 2 / (view2d.scale * k), east = view2d.cx + w / 2 / (view2d.scale * k);
+  const south = view2d.cy - h / 2 / view2d.scale, north = view2d.cy + h / 2 / view2d.scale;
+  const key = [west, south, east, north, w, h].map((v) => v.toFixed(6)).join(",") + app.ws.imagery.map((l) => `${l.id}${l.visible}${l.opacity}`).join();
+  if (key !== imageryKey) {
+    imageryKey = key;
+    invoke<ArrayBuffer>("imagery_2d", { west, south, east, north, width: Math.round(w), height: Math.round(h) })
+      .then((buf) => {
+        const img = new Image();
+        img.onload = () => { if (imageryKey === key) { imagery = { key, img }; render2d(); } };
+        img.src = URL.createObjectURL(new Blob([buf], { type: "image/png" }));
+      })
+      .catch(() => undefined);
+  }
+  if (imagery?.key === key) ctx.drawImage(imagery.img, 0, 0, w, h);
+}
+
 export function render2d() {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth, h = canvas.clientHeight;
@@ -37,6 +60,7 @@ export function render2d() {
   const ws = app.ws;
   if (!ws) return;
   const k = Math.cos((view2d.cy * Math.PI) / 180);
+  drawImagery(w, h, k);
   const px = (lon: number, lat: number): [number, number] => [w / 2 + (lon - view2d.cx) * view2d.scale * k, h / 2 - (lat - view2d.cy) * view2d.scale];
   const path = (ring: Ring) => ring.forEach(([x, y], i) => { const [a, b] = px(x, y); i ? ctx.lineTo(a, b) : ctx.moveTo(a, b); });
   for (const layer of ws.layers) {
