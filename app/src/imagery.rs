@@ -374,7 +374,15 @@ impl Session {
         if width == 0 || height == 0 {
             return Ok(false);
         }
-        self.with_workspace(|ws| {
+        // Asked on every frame: a workspace busy elsewhere (a rules run) is not waited for —
+        // the frame is drawn as it is.
+        let guard = match self.workspace.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+            Err(std::sync::TryLockError::Poisoned(_)) => return Err(Error::Poisoned),
+        };
+        let Some(ws) = guard.as_ref() else { return Ok(false) };
+        {
             let frame = jingwei_scene::local::LocalFrame::new(ws.origin_xy);
             // The ground the view sees: a 5 × 5 grid of its pixels on y = 0, within four times
             // the camera's distance of its target.
@@ -486,7 +494,7 @@ impl Session {
             }
             self.start_watcher(&st, &mut w)?;
             Ok(true)
-        })
+        }
     }
 
     /// True while a scene's imagery is still coming.
