@@ -19,6 +19,11 @@ STATE="$RUN/state.env"
 
 alive() { [ -f "$STATE" ] && . "$STATE" && kill -0 "$MAPSERVER_PID" 2>/dev/null && kill -0 "$MAPPROXY_PID" 2>/dev/null && [ -n "${PYGEOAPI_PID:-}" ] && kill -0 "$PYGEOAPI_PID" 2>/dev/null; }
 
+# One start or stop at a time (test binaries start the services in parallel).
+mkdir -p "$(dirname "$RUN")"
+exec 9>"$RUN.lock"
+flock 9
+
 if [ "${1:-start}" = stop ]; then
   if [ -f "$STATE" ]; then . "$STATE"; kill "$MAPSERVER_PID" "$MAPPROXY_PID" ${PYGEOAPI_PID:-} 2>/dev/null || true; rm -f "$STATE"; fi
   exit 0

@@ -11,20 +11,26 @@ use jingwei_app::Session;
 use jingwei_services::ServiceSpec;
 
 fn servers() -> HashMap<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/map-services.sh");
-    let out = std::process::Command::new(&script)
-        .arg("start")
-        .output()
-        .expect("scripts/map-services.sh runs");
-    assert!(
-        out.status.success(),
-        "map services did not start: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
+    // Started once for the tests of this binary, which run at once.
+    static S: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/map-services.sh");
+        let out = std::process::Command::new(&script)
+            .arg("start")
+            .output()
+            .expect("scripts/map-services.sh runs");
+        assert!(
+            out.status.success(),
+            "map services did not start: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect()
+    })
+    .clone()
 }
 
 #[test]
