@@ -19,7 +19,8 @@ STATE="$RUN/state.env"
 
 alive() { [ -f "$STATE" ] && . "$STATE" && kill -0 "$MAPSERVER_PID" 2>/dev/null && kill -0 "$MAPPROXY_PID" 2>/dev/null && [ -n "${PYGEOAPI_PID:-}" ] && kill -0 "$PYGEOAPI_PID" 2>/dev/null; }
 
-# One start or stop at a time (test binaries start the services in parallel).
+# One start or stop at a time (test binaries start the services in parallel); the servers
+# started below do not inherit the lock (9>&-).
 mkdir -p "$(dirname "$RUN")"
 exec 9>"$RUN.lock"
 flock 9
@@ -114,7 +115,7 @@ export MAPSERVER_CONFIG_FILE="$RUN/mapserver.conf"
 exec $(command -v mapserv)
 SH
 chmod +x "$RUN/cgi-bin/mapserv"
-( cd "$RUN" && exec python3 -m http.server --cgi --bind 127.0.0.1 "$MS_PORT" ) > "$RUN/mapserver.log" 2>&1 &
+( cd "$RUN" && exec python3 -m http.server --cgi --bind 127.0.0.1 "$MS_PORT" ) > "$RUN/mapserver.log" 2>&1 9>&- &
 MS_PID=$!
 
 # --- MapProxy ----------------------------------------------------------------------------
@@ -168,7 +169,7 @@ globals:
     axis_order_ne: ['EPSG:4490', 'EPSG:4326', 'EPSG:4550']
     axis_order_en: ['EPSG:3857']
 YAML
-"$VENV/bin/mapproxy-util" serve-develop "$RUN/mapproxy.yaml" -b "127.0.0.1:$MP_PORT" > "$RUN/mapproxy.log" 2>&1 &
+"$VENV/bin/mapproxy-util" serve-develop "$RUN/mapproxy.yaml" -b "127.0.0.1:$MP_PORT" > "$RUN/mapproxy.log" 2>&1 9>&- &
 MP_PID=$!
 
 # --- pygeoapi (OGC API Features of the same buildings) ------------------------------------
@@ -203,7 +204,7 @@ resources:
 YAML
 PYGEOAPI_CONFIG="$RUN/pygeoapi.yml" PYGEOAPI_OPENAPI="$RUN/openapi.yml" \
   "$PG_VENV/bin/pygeoapi" openapi generate "$RUN/pygeoapi.yml" --output-file "$RUN/openapi.yml" > "$RUN/pygeoapi.log" 2>&1
-( export PYGEOAPI_CONFIG="$RUN/pygeoapi.yml" PYGEOAPI_OPENAPI="$RUN/openapi.yml"; exec "$PG_VENV/bin/pygeoapi" serve ) >> "$RUN/pygeoapi.log" 2>&1 &
+( export PYGEOAPI_CONFIG="$RUN/pygeoapi.yml" PYGEOAPI_OPENAPI="$RUN/openapi.yml"; exec "$PG_VENV/bin/pygeoapi" serve ) >> "$RUN/pygeoapi.log" 2>&1 9>&- &
 PG_PID=$!
 
 cat > "$STATE" <<ENV
