@@ -186,12 +186,11 @@ impl Loader {
         self.shared.lock().done
     }
 
-    /// Wait until more than `seen` tiles are done, or nothing is pending, or `timeout`;
-    /// returns the count done.
-    pub fn wait_progress(&self, seen: u64, timeout: Duration) -> u64 {
+    /// Wait while `busy` holds, at most `timeout`; the state at the end.
+    fn wait_while(&self, timeout: Duration, busy: impl Fn(&State) -> bool) -> std::sync::MutexGuard<'_, State> {
         let end = Instant::now() + timeout;
         let mut st = self.shared.lock();
-        while st.done <= seen && !(st.queue.is_empty() && st.in_flight.is_empty()) {
+        while busy(&st) {
             let now = Instant::now();
             if now >= end {
                 break;
@@ -203,26 +202,20 @@ impl Loader {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        st.done
+        st
+    }
+
+    /// Wait until more than `seen` tiles are done, or nothing is pending, or `timeout`;
+    /// returns the count done.
+    pub fn wait_progress(&self, seen: u64, timeout: Duration) -> u64 {
+        self.wait_while(timeout, |st| st.done <= seen && !(st.queue.is_empty() && st.in_flight.is_empty()))
+            .done
     }
 
     /// Wait until nothing is pending or `timeout`; true when idle.
     pub fn wait_idle(&self, timeout: Duration) -> bool {
-        let end = Instant::now() + timeout;
-        let mut st = self.shared.lock();
-        while !(st.queue.is_empty() && st.in_flight.is_empty()) {
-            let now = Instant::now();
-            if now >= end {
-                return false;
-            }
-            st = self
-                .shared
-                .progress
-                .wait_timeout(st, end - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        true
+        let st = self.wait_while(timeout, |st| !(st.queue.is_empty() && st.in_flight.is_empty()));
+        st.queue.is_empty() && st.in_flight.is_empty()
     }
 
     /// A source's health so far.
