@@ -540,14 +540,19 @@ impl Session {
         open_closed_services(ws);
     }
 
-    /// What the visible map service layers (WMS GetFeatureInfo) say is at workspace point
-    /// (`x`, `y`) seen at `mpp` metres per pixel; a service that fails is left out.
-    pub(crate) fn identify_services(&self, ws: &Workspace, x: f64, y: f64, mpp: f64) -> Vec<crate::session::Identified> {
+    /// What the visible map service layers (WMS GetFeatureInfo) say is at `ws_crs` point
+    /// (`x`, `y`) seen at `mpp` metres per pixel; a service that fails is left out. Called
+    /// without holding the workspace: the requests go over the network.
+    pub(crate) fn identify_services(
+        layers: &[(String, Arc<dyn TileSource>)],
+        ws_crs: &jingwei_layers::Crs,
+        (x, y): (f64, f64),
+        mpp: f64,
+    ) -> Vec<crate::session::Identified> {
         let mut out = Vec::new();
-        for l in ws.imagery.iter().rev().filter(|l| l.visible) {
-            let Some(src) = &l.source else { continue };
+        for (title, src) in layers {
             let crs = &src.grid().crs;
-            let Ok(t) = jingwei_layers::Transformer::new(&ws.crs, crs) else {
+            let Ok(t) = jingwei_layers::Transformer::new(ws_crs, crs) else {
                 continue;
             };
             let (Ok((sx, sy)), Ok((sx2, sy2))) = (t.transform(x, y), t.transform(x + mpp, y)) else {
@@ -556,7 +561,7 @@ impl Session {
             let res = (sx2 - sx).hypot(sy2 - sy).max(1e-12);
             if let Ok(found) = src.feature_info(sx, sy, res) {
                 out.extend(found.into_iter().enumerate().map(|(i, attributes)| crate::session::Identified {
-                    layer: l.title.clone(),
+                    layer: title.clone(),
                     fid: i as i64,
                     attributes,
                 }));

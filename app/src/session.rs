@@ -432,15 +432,26 @@ impl Session {
     /// The features under a pixel of the 3D view (the pixel's ray meets the ground, the
     /// visible layers' R-trees answer, topmost layer first, at most five).
     pub fn identify(&self, p: &Pixel) -> Result<Vec<Identified>> {
-        self.with_workspace(|ws| {
+        let mpp = f64::from(p.view.metres_per_pixel(p.height));
+        // The file layers under the lock; the visible services' sources taken along, to be
+        // asked after it is released.
+        let (mut hits, services, crs, at) = self.with_workspace(|ws| {
             let Some((wx, wy)) = self.ground_xy(ws, p) else {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), Vec::new(), ws.crs.clone(), None));
             };
-            let mpp = f64::from(p.view.metres_per_pixel(p.height));
-            let mut hits = identify_at(ws, wx, wy, mpp * 4.0);
-            hits.extend(self.identify_services(ws, wx, wy, mpp));
-            Ok(hits)
-        })
+            let services: Vec<_> = ws
+                .imagery
+                .iter()
+                .rev()
+                .filter(|l| l.visible)
+                .filter_map(|l| Some((l.title.clone(), l.source.clone()?)))
+                .collect();
+            Ok((identify_at(ws, wx, wy, mpp * 4.0), services, ws.crs.clone(), Some((wx, wy))))
+        })?;
+        if let Some(at) = at {
+            hits.extend(Session::identify_services(&services, &crs, at, mpp));
+        }
+        Ok(hits)
     }
 
     /// Features whose text attributes contain `query` (case-insensitive), at most `limit`
