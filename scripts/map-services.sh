@@ -4,7 +4,8 @@
 # 1.1.1/1.3.0 and WFS 2.0 of a test orthophoto and the demo city's buildings; MapProxy (PyPI,
 # in a private virtualenv) in front of it with WMTS (KVP and REST), TMS and WMS on three grids:
 # 天地图-like EPSG:4490 ("tdt_c", level 0 one tile of 1.40625°), GLOBAL_WEBMERCATOR and the demo
-# city's Gauss-Krüger zone (EPSG:4550); pygeoapi (PyPI, a private virtualenv) serving the same
+# city's Gauss-Krüger zone (EPSG:4550), from file, MBTiles and GeoPackage caches; MapServer's
+# OGC API Features of the buildings; pygeoapi (PyPI, a private virtualenv) serving the same
 # buildings as OGC API Features.
 #   scripts/map-services.sh start   start (or find running) and print KEY=VALUE lines
 #   scripts/map-services.sh stop
@@ -72,6 +73,7 @@ MAP
       "ows_srs" "EPSG:4490 EPSG:4550 EPSG:3857 EPSG:4326"
       "ows_onlineresource" "$MS_URL?"
       "wfs_getfeature_formatlist" "geojson,gml3"
+      "oga_enable_request" "*"
     END
   END
   OUTPUTFORMAT NAME "geojson" DRIVER "OGR/GEOJSON" MIMETYPE "application/json; subtype=geojson" FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" END
@@ -102,10 +104,17 @@ MAP
   END
 END
 EOF_MAP
+# MAPS names the map for OGC API Features (…/mapserv/jingwei/ogcapi/…). No
+# "oga_onlineresource" is set, as on many servers in the field: MapServer 8.0 then writes
+# broken `next` links (the path twice, "localhost") that answer 200 with an error document —
+# the client must notice and page by offset.
 cat > "$RUN/mapserver.conf" <<CONF
 CONFIG
   ENV
     "MS_MAPFILE" "$RUN/jingwei.map"
+  END
+  MAPS
+    "jingwei" "$RUN/jingwei.map"
   END
 END
 CONF
@@ -135,11 +144,31 @@ layers:
   - name: ortho
     title: ortho
     sources: [ortho_cache]
+  - name: ortho_mbtiles
+    title: ortho (MBTiles cache)
+    sources: [ortho_mbtiles]
+  - name: ortho_gpkg
+    title: ortho (GeoPackage cache)
+    sources: [ortho_gpkg]
 caches:
   ortho_cache:
     grids: [tdt_c, webmerc, gk]
     sources: [ms_wms]
     format: image/png
+  # The same image kept in MapProxy's MBTiles and GeoPackage caches (files a client can
+  # also open directly).
+  # MBTiles counts rows from the south: a grid with its origin there (MapProxy writes the
+  # grid's own row numbers into the file).
+  ortho_mbtiles:
+    grids: [GLOBAL_MERCATOR]
+    sources: [ms_wms]
+    format: image/png
+    cache: {type: mbtiles, filename: $RUN/cache/ortho.mbtiles}
+  ortho_gpkg:
+    grids: [tdt_c]
+    sources: [ms_wms]
+    format: image/png
+    cache: {type: geopackage, filename: $RUN/cache/ortho.gpkg, table_name: ortho}
 sources:
   ms_wms:
     type: wms
@@ -217,6 +246,7 @@ PYGEOAPI_PID=$PG_PID
 SERVICES_RUN=$RUN
 MARK_LON=$MARK_LON
 MARK_LAT=$MARK_LAT
+GK_ORIGIN=$GX0,$GY1
 ENV
 for _ in $(seq 1 100); do
   if curl -sf "$MS_URL?SERVICE=WMS&REQUEST=GetCapabilities" >/dev/null 2>&1 \

@@ -9,9 +9,10 @@ use std::process::ExitCode;
 /// A map service, as the command line names it.
 #[derive(clap::Args)]
 pub struct ServiceArgs {
-    /// The capabilities URL (WMTS, WMS) or the tile URL template (XYZ: {z}/{x}/{y}).
+    /// The capabilities URL (WMTS, WMS), the tile URL template (XYZ: {z}/{x}/{y}) or the
+    /// ArcGIS REST service (…/MapServer).
     url: String,
-    /// wmts, wms, xyz or tms.
+    /// wmts, wms, xyz, tms or arcgis.
     #[arg(long, default_value = "wmts")]
     kind: String,
     /// The layer; the first when absent.

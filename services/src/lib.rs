@@ -3,7 +3,7 @@
 //! Our own client for the services a municipal deployment draws on (Debian's GDAL 3.6 gets
 //! the 天地图 quirks wrong): [`wmts`] (capabilities, KVP and REST tiles, tile matrix sets in any
 //! CRS), [`wms`] (1.1.1 and 1.3.0 GetMap as 256-pixel tiles, with 1.3.0's axis order) and
-//! [`xyz`] (XYZ/TMS URL templates). Each opens from a [`ServiceSpec`] — what the workspace saves
+//! [`xyz`] (XYZ/TMS URL templates) and [`arcgis`] (ArcGIS REST cached map services). Each opens from a [`ServiceSpec`] — what the workspace saves
 //! — into a [`jingwei_layers::imagery::TileSource`], so services draw, cache and package exactly
 //! like image files. [`http`] holds the client: extra parameters (a `tk` key) and headers on
 //! every request, a disk cache with a size limit, and URLs with their keys blanked out in every
@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod arcgis;
 pub mod crs;
 pub mod features;
 pub mod http;
@@ -57,7 +58,7 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 /// A configured service layer: what the workspace saves, and what opens it again.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceSpec {
-    /// `wmts`, `wms` or `xyz`.
+    /// `wmts`, `wms`, `xyz`, `tms` (a template with the y axis flipped) or `arcgis`.
     pub kind: String,
     /// The capabilities URL (WMTS, WMS) or the tile URL template (XYZ: `{z}`, `{x}`, `{y}` or
     /// `{-y}`, `{s}`).
@@ -150,7 +151,10 @@ pub fn open(spec: &ServiceSpec, ws_crs: &jingwei_layers::Crs, cache: Option<&Dis
         "wmts" => wmts::open(spec, ws_crs, cache),
         "wms" => wms::open(spec, ws_crs, cache),
         "xyz" | "tms" => xyz::open(spec, cache),
-        other => Err(ServiceError::Invalid(format!("service kind '{other}': use wmts, wms or xyz"))),
+        "arcgis" => arcgis::open(spec, cache),
+        other => Err(ServiceError::Invalid(format!(
+            "service kind '{other}': use wmts, wms, xyz, tms or arcgis"
+        ))),
     }
 }
 
@@ -168,6 +172,12 @@ pub fn list_layers(spec: &ServiceSpec) -> Result<Vec<(String, String)>> {
             .map(|l| (l.name.clone(), l.title.clone()))
             .collect()),
         "xyz" | "tms" => Ok(vec![("tiles".into(), spec.url.clone())]),
-        other => Err(ServiceError::Invalid(format!("service kind '{other}': use wmts, wms or xyz"))),
+        "arcgis" => {
+            let o = arcgis::open(spec, None)?;
+            Ok(vec![(o.title.clone(), o.detail)])
+        }
+        other => Err(ServiceError::Invalid(format!(
+            "service kind '{other}': use wmts, wms, xyz, tms or arcgis"
+        ))),
     }
 }

@@ -200,19 +200,16 @@ fn mapserver_wms_draws_what_the_file_holds_in_both_versions() {
     }
 }
 
-/// A server in front of MapProxy with 天地图's capabilities: answers only requests with the
-/// key, maps the 1-based `c`/`w` identifiers to MapProxy's grids, and remembers every request.
-fn tianditu_front(key: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+type Answer = (&'static str, &'static str, Vec<u8>);
+
+/// A small HTTP server on 127.0.0.1 in front of MapProxy: `answer` maps each request target
+/// to a status, a content type and a body; every target is remembered.
+fn front(answer: impl Fn(&str) -> Answer + Send + 'static) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tianditu_capabilities.xml"))
-        .unwrap()
-        .replace("{MAPPROXY}", &base);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let upstream = servers()["MAPPROXY_URL"].clone();
     std::thread::spawn(move || {
-        let http = reqwest::blocking::Client::new();
         for stream in listener.incoming().flatten() {
             let mut r = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
@@ -227,44 +224,7 @@ fn tianditu_front(key: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
             }
             let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
             log.lock().unwrap().push(target.clone());
-            let q: HashMap<String, String> = target
-                .split_once('?')
-                .map(|(_, q)| {
-                    q.split('&')
-                        .filter_map(|kv| kv.split_once('='))
-                        .map(|(k, v)| (k.to_ascii_uppercase(), v.to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let (status, ctype, body): (&str, &str, Vec<u8>) = if q.get("TK").map(String::as_str) != Some(key) {
-                ("403 Forbidden", "text/xml", b"<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows/1.1\"><ows:Exception exceptionCode=\"NoApplicationOrKey\"><ows:ExceptionText>tk missing or wrong</ows:ExceptionText></ows:Exception></ows:ExceptionReport>".to_vec())
-            } else if q.get("REQUEST").is_some_and(|r| r.eq_ignore_ascii_case("GetCapabilities")) {
-                ("200 OK", "text/xml", doc.clone().into_bytes())
-            } else {
-                let grid = if q.get("TILEMATRIXSET").map(String::as_str) == Some("w") {
-                    "webmerc"
-                } else {
-                    "tdt_c"
-                };
-                let url = format!(
-                    "{upstream}/wmts/ortho/{grid}/{:02}/{}/{}.png",
-                    q["TILEMATRIX"].parse::<u32>().unwrap(),
-                    q["TILECOL"],
-                    q["TILEROW"]
-                );
-                match http.get(&url).send() {
-                    Ok(resp) => {
-                        let ok = resp.status().is_success();
-                        let b = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
-                        if ok {
-                            ("200 OK", "image/png", b)
-                        } else {
-                            ("404 Not Found", "text/xml", b)
-                        }
-                    }
-                    Err(_) => ("502 Bad Gateway", "text/plain", b"upstream".to_vec()),
-                }
-            };
+            let (status, ctype, body) = answer(&target);
             let mut s = stream;
             let _ = write!(
                 s,
@@ -275,6 +235,63 @@ fn tianditu_front(key: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (base, seen)
+}
+
+/// A tile of MapProxy's, passed on.
+fn upstream_tile(http: &reqwest::blocking::Client, url: &str) -> Answer {
+    match http.get(url).send() {
+        Ok(resp) => {
+            let ok = resp.status().is_success();
+            let b = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
+            if ok {
+                ("200 OK", "image/png", b)
+            } else {
+                ("404 Not Found", "text/xml", b)
+            }
+        }
+        Err(_) => ("502 Bad Gateway", "text/plain", b"upstream".to_vec()),
+    }
+}
+
+/// A server in front of MapProxy with 天地图's capabilities: answers only requests with the
+/// key, maps the 1-based `c`/`w` identifiers to MapProxy's grids, and remembers every request.
+fn tianditu_front(key: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tianditu_capabilities.xml")).unwrap();
+    let upstream = servers()["MAPPROXY_URL"].clone();
+    let http = reqwest::blocking::Client::new();
+    let base = Arc::new(OnceLock::<String>::new());
+    let b2 = base.clone();
+    let (url, seen) = front(move |target| {
+        let q: HashMap<String, String> = target
+            .split_once('?')
+            .map(|(_, q)| {
+                q.split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_ascii_uppercase(), v.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if q.get("TK").map(String::as_str) != Some(key) {
+            ("403 Forbidden", "text/xml", b"<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows/1.1\"><ows:Exception exceptionCode=\"NoApplicationOrKey\"><ows:ExceptionText>tk missing or wrong</ows:ExceptionText></ows:Exception></ows:ExceptionReport>".to_vec())
+        } else if q.get("REQUEST").is_some_and(|r| r.eq_ignore_ascii_case("GetCapabilities")) {
+            ("200 OK", "text/xml", doc.replace("{MAPPROXY}", b2.get().unwrap()).into_bytes())
+        } else {
+            let grid = if q.get("TILEMATRIXSET").map(String::as_str) == Some("w") {
+                "webmerc"
+            } else {
+                "tdt_c"
+            };
+            let url = format!(
+                "{upstream}/wmts/ortho/{grid}/{:02}/{}/{}.png",
+                q["TILEMATRIX"].parse::<u32>().unwrap(),
+                q["TILECOL"],
+                q["TILEROW"]
+            );
+            upstream_tile(&http, &url)
+        }
+    });
+    base.set(url.clone()).unwrap();
+    (url, seen)
 }
 
 #[test]
@@ -417,5 +434,206 @@ fn wms_get_feature_info_names_the_building_under_the_point() {
                 (p.x(), p.y())
             );
         }
+    }
+}
+
+/// An ArcGIS Server façade in front of MapProxy: each service's JSON (written as ArcGIS
+/// Server 10.x writes it) describes one of MapProxy's grids, and `…/tile/{level}/{row}/{col}`
+/// passes the tile on. Web Mercator is spelled 102100; the CGCS2000 scheme starts at level 3;
+/// the Gauss-Krüger scheme gives its extent in EPSG:4490. `secured` answers a JSON error with
+/// HTTP 200, `dynamic` has no cache.
+fn arcgis_front() -> (String, Arc<Mutex<Vec<String>>>) {
+    use serde_json::json;
+    let s = servers();
+    let mp = s["MAPPROXY_URL"].clone();
+    // The Gauss-Krüger grid's resolutions as MapProxy publishes them, and its top left.
+    let tilemap = reqwest::blocking::get(format!("{mp}/tms/1.0.0/ortho/EPSG4550"))
+        .unwrap()
+        .text()
+        .unwrap();
+    let gk_res: Vec<f64> = tilemap
+        .split("units-per-pixel=\"")
+        .skip(1)
+        .map(|t| t.split('"').next().unwrap().parse().unwrap())
+        .collect();
+    let gk_origin: Vec<f64> = s["GK_ORIGIN"].split(',').map(|v| v.parse().unwrap()).collect();
+    let merc = |lon: f64, lat: f64| {
+        let r = 6_378_137.0;
+        (
+            r * lon.to_radians(),
+            r * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln(),
+        )
+    };
+    let (x0, y0) = merc(121.48, 31.21);
+    let (x1, y1) = merc(121.53, 31.25);
+    let doc = |wkid: u64, latest: u64, origin: [f64; 2], lods: Vec<(u32, f64)>, extent: serde_json::Value| {
+        let sr = json!({ "wkid": wkid, "latestWkid": latest });
+        json!({
+            "currentVersion": 10.81,
+            "serviceDescription": "",
+            "mapName": "Layers",
+            "description": "",
+            "copyrightText": "Landsat 7 ETM+ (r-cran-stars test data)",
+            "supportsDynamicLayers": false,
+            "layers": [ { "id": 0, "name": "ortho", "parentLayerId": -1, "defaultVisibility": true,
+                          "subLayerIds": null, "minScale": 0, "maxScale": 0 } ],
+            "spatialReference": sr,
+            "singleFusedMapCache": true,
+            "tileInfo": {
+                "rows": 256, "cols": 256, "dpi": 96, "format": "PNG32", "compressionQuality": 0,
+                "origin": { "x": origin[0], "y": origin[1] },
+                "spatialReference": sr,
+                "lods": lods.iter().map(|&(l, r)| json!({
+                    "level": l, "resolution": r, "scale": r * 96.0 / 0.0254
+                })).collect::<Vec<_>>()
+            },
+            "initialExtent": extent.clone(),
+            "fullExtent": extent,
+            "units": if wkid == 4490 { "esriDecimalDegrees" } else { "esriMeters" },
+            "supportedImageFormatTypes": "PNG32,PNG24,PNG,JPG,DIB,TIFF,EMF,PS,PDF,GIF,SVG,SVGZ,BMP",
+            "documentInfo": { "Title": "", "Author": "", "Comments": "", "Subject": "", "Keywords": "" },
+            "capabilities": "Map,Query,Data",
+            "exportTilesAllowed": false,
+            "maxImageHeight": 4096,
+            "maxImageWidth": 4096
+        })
+    };
+    let services: HashMap<&'static str, (&'static str, serde_json::Value)> = HashMap::from([
+        (
+            "ortho_webmerc",
+            (
+                "webmerc",
+                doc(
+                    102_100,
+                    3857,
+                    [-20_037_508.342_787, 20_037_508.342_787],
+                    (0..19).map(|z| (z, 156_543.033_928_000_14 / f64::from(1u32 << z))).collect(),
+                    json!({ "xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1,
+                            "spatialReference": { "wkid": 102_100, "latestWkid": 3857 } }),
+                ),
+            ),
+        ),
+        (
+            "ortho_cgcs",
+            (
+                "tdt_c",
+                doc(
+                    4490,
+                    4490,
+                    [-180.0, 90.0],
+                    (3..19).map(|z| (z, 1.40625 / f64::from(1u32 << z))).collect(),
+                    json!({ "xmin": 121.48, "ymin": 31.21, "xmax": 121.53, "ymax": 31.25,
+                            "spatialReference": { "wkid": 4490, "latestWkid": 4490 } }),
+                ),
+            ),
+        ),
+        (
+            "ortho_gk",
+            (
+                "gk",
+                doc(
+                    4550,
+                    4550,
+                    [gk_origin[0], gk_origin[1]],
+                    gk_res.iter().enumerate().map(|(z, &r)| (z as u32, r)).collect(),
+                    json!({ "xmin": 121.48, "ymin": 31.21, "xmax": 121.53, "ymax": 31.25,
+                            "spatialReference": { "wkid": 4490 } }),
+                ),
+            ),
+        ),
+    ]);
+    let http = reqwest::blocking::Client::new();
+    front(move |target| {
+        let path = target.split('?').next().unwrap_or("");
+        let Some(rest) = path.strip_prefix("/arcgis/rest/services/") else {
+            return ("404 Not Found", "text/plain", b"no".to_vec());
+        };
+        let (name, tail) = rest.split_once("/MapServer").unwrap_or((rest, ""));
+        match (name, tail.trim_start_matches('/')) {
+            ("secured", _) => (
+                "200 OK",
+                "application/json",
+                br#"{"error":{"code":499,"message":"Token Required","details":[]}}"#.to_vec(),
+            ),
+            ("dynamic", "") => {
+                let mut d = services["ortho_cgcs"].1.clone();
+                d["singleFusedMapCache"] = json!(false);
+                d.as_object_mut().unwrap().remove("tileInfo");
+                ("200 OK", "application/json", d.to_string().into_bytes())
+            }
+            (name, "") if services.contains_key(name) => ("200 OK", "text/plain;charset=utf-8", services[name].1.to_string().into_bytes()),
+            (name, tile) if services.contains_key(name) && tile.starts_with("tile/") => {
+                let v: Vec<&str> = tile.split('/').collect();
+                let (z, row, col) = (v[1].parse::<u32>().unwrap(), v[2], v[3]);
+                upstream_tile(&http, &format!("{mp}/wmts/ortho/{}/{z:02}/{col}/{row}.png", services[name].0))
+            }
+            _ => (
+                "200 OK",
+                "application/json",
+                br#"{"error":{"code":404,"message":"Service not found","details":[]}}"#.to_vec(),
+            ),
+        }
+    })
+}
+
+#[test]
+fn arcgis_rest_cached_services_in_front_of_mapproxy() {
+    let (base, seen) = arcgis_front();
+    for name in ["ortho_webmerc", "ortho_cgcs", "ortho_gk"] {
+        let spec = ServiceSpec {
+            kind: "arcgis".into(),
+            url: format!("{base}/arcgis/rest/services/{name}/MapServer"),
+            ..Default::default()
+        };
+        let o = open(&spec, &ws(), None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(o.detail.starts_with("ArcGIS REST"), "{}", o.detail);
+        assert_mark(&format!("ArcGIS REST {name}"), o.source.as_ref(), 2.0);
+    }
+    assert!(
+        seen.lock().unwrap().iter().any(|t| t.contains("/ortho_cgcs/MapServer/tile/")),
+        "tiles came through the REST tile path"
+    );
+    for (name, words) in [("secured", "Token Required"), ("dynamic", "without a tile cache")] {
+        let spec = ServiceSpec {
+            kind: "arcgis".into(),
+            url: format!("{base}/arcgis/rest/services/{name}/MapServer"),
+            ..Default::default()
+        };
+        let e = open(&spec, &ws(), None).err().expect("refused").to_string();
+        assert!(e.contains(words) && !e.contains('\n'), "{name}: {e}");
+    }
+}
+
+#[test]
+fn tms_templates_flip_the_rows_as_mapproxy_serves_them() {
+    // MapProxy's tile service counts rows from the south with ?origin=sw: a TMS.
+    let mp = &servers()["MAPPROXY_URL"];
+    for (kind, y) in [("xyz", "{-y}"), ("tms", "{y}")] {
+        let spec = ServiceSpec {
+            kind: kind.into(),
+            url: format!("{mp}/tiles/1.0.0/ortho/EPSG3857/{{z}}/{{x}}/{y}.png?origin=sw"),
+            ..Default::default()
+        };
+        let o = open(&spec, &ws(), None).unwrap();
+        assert_mark(&format!("{kind} {y}"), o.source.as_ref(), 2.0);
+    }
+}
+
+#[test]
+fn mapproxy_mbtiles_and_geopackage_caches() {
+    for (layer, set, file) in [
+        ("ortho_mbtiles", "GLOBAL_MERCATOR", "ortho.mbtiles"),
+        ("ortho_gpkg", "tdt_c", "ortho.gpkg"),
+    ] {
+        let spec = ServiceSpec {
+            layer: Some(layer.into()),
+            ..wmts(set, false)
+        };
+        let o = open(&spec, &ws(), None).unwrap_or_else(|e| panic!("{layer}: {e}"));
+        assert_mark(&format!("WMTS from MapProxy's {file}"), o.source.as_ref(), 2.0);
+        // The cache MapProxy wrote is a file GDAL reads: the tiles it holds show the mark.
+        let path = Path::new(&servers()["SERVICES_RUN"]).join("cache").join(file);
+        let img = RasterImage::open(&path, file, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_mark(&format!("MapProxy's {file} opened as a file"), &img, 2.0);
     }
 }

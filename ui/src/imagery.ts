@@ -46,7 +46,7 @@ export async function buildImagery() {
       .map((l) => `<option value="${esc(l.id)}"${l.id === basemap ? " selected" : ""}>${esc(l.title)}</option>`).join("")}</select></label>
     <ul id="imagery-list"></ul>
     <details id="service-add"><summary>${t("service.add")}</summary>
-      <select id="svc-kind"><option value="wmts">WMTS</option><option value="wms">WMS</option><option value="xyz">XYZ</option></select>
+      <select id="svc-kind"><option value="wmts">WMTS</option><option value="wms">WMS</option><option value="xyz">XYZ</option><option value="tms">TMS</option><option value="arcgis">ArcGIS REST</option></select>
       <input id="svc-url" type="text" placeholder="${t("service.url")}">
       <input id="svc-key" type="text" placeholder="${t("service.key")}" autocomplete="off">
       <button id="svc-list" type="button">${t("service.list")}</button>
@@ -85,11 +85,13 @@ export async function buildImagery() {
   };
   const spec = () => {
     const key = ($("svc-key") as HTMLInputElement).value.trim();
+    const kind = ($("svc-kind") as HTMLSelectElement).value;
     return {
-      kind: ($("svc-kind") as HTMLSelectElement).value,
+      kind,
       url: ($("svc-url") as HTMLInputElement).value.trim(),
       layer: ($("svc-layer") as HTMLSelectElement).value || null,
-      params: key ? [["tk", key]] : [],
+      // 天地图 takes its key as tk, ArcGIS as token.
+      params: key ? [[kind === "arcgis" ? "token" : "tk", key]] : [],
     };
   };
   ($("svc-list") as HTMLButtonElement).onclick = async () => {
