@@ -455,3 +455,44 @@ mod tests {
             .sum()
     }
 }
+
+/// `xml` with every element name whose prefix is not declared (`<name:en>`) written with `_`.
+pub fn undeclared_prefixes_renamed(xml: &str) -> String {
+    let mut declared: Vec<&str> = vec!["xml"];
+    let mut rest = xml;
+    while let Some(i) = rest.find("xmlns:") {
+        let tail = &rest[i + 6..];
+        let end = tail.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(tail.len());
+        declared.push(&tail[..end]);
+        rest = &tail[end..];
+    }
+    let mut out = String::with_capacity(xml.len());
+    let mut chars = xml.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        out.push(c);
+        if c != '<' {
+            continue;
+        }
+        // The element name after `<` or `</`.
+        let start = if xml[i + 1..].starts_with('/') { i + 2 } else { i + 1 };
+        let name_end = xml[start..]
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .map_or(xml.len(), |e| start + e);
+        let name = &xml[start..name_end];
+        if let Some((prefix, local)) = name.split_once(':')
+            && !declared.contains(&prefix)
+            && !prefix.starts_with(['!', '?'])
+        {
+            if start == i + 2 {
+                out.push('/');
+            }
+            out.push_str(prefix);
+            out.push('_');
+            out.push_str(local);
+            while chars.peek().is_some_and(|(j, _)| *j < name_end) {
+                chars.next();
+            }
+        }
+    }
+    out
+}
