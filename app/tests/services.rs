@@ -223,3 +223,42 @@ fn wfs_and_ogc_api_features_layers_equal_the_file_they_serve() {
     assert!(e.contains("cannot connect") && !e.contains('\n'), "{e}");
     assert_eq!(s.describe().unwrap().layers.len(), before);
 }
+
+#[test]
+fn a_service_that_stalls_leaves_the_session_working_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::new(dir.path().join("cases.gpkg"), "测试员".into());
+    s.open_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"))
+        .unwrap();
+    // Accepts, never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let spec = ServiceSpec {
+        kind: "wms".into(),
+        url: format!("http://127.0.0.1:{port}/wms"),
+        timeout_s: Some(2),
+        ..Default::default()
+    };
+    // Meanwhile the session answers: another thread reads the workspace while the request waits.
+    let s = Arc::new(s);
+    let s2 = s.clone();
+    let adding = std::thread::spawn(move || s2.add_service(&spec));
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = std::time::Instant::now();
+    let layers = s.describe().unwrap().layers.len();
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "the workspace is not held while a service is asked"
+    );
+    let e = adding.join().unwrap().unwrap_err().to_string();
+    assert!(e.contains("timed out") && e.contains(&port.to_string()) && !e.contains('\n'), "{e}");
+    let after = s.describe().unwrap();
+    assert_eq!(after.layers.len(), layers);
+    assert!(after.imagery.is_empty(), "nothing half-added");
+}

@@ -1,11 +1,13 @@
-//! The HTTP side: one blocking client per source (called from the tile workers), extra
-//! parameters and headers on every request, answers sorted into tiles, "no tile here",
-//! failures that may pass and failures that will not; a disk cache of raw tiles with a size
-//! limit; and [`redact`], which blanks keys out of every URL a message shows.
+//! The HTTP side: one client per source (documents through a blocking client; tiles on a
+//! small shared runtime, so that a request for a tile that left the view is dropped mid-way
+//! when the loader raises the tile's cancel flag), extra parameters and headers on every
+//! request, a time limit of the user's, answers sorted into tiles, "no tile here", failures
+//! that may pass and failures that will not; a disk cache of raw tiles with a size limit; and
+//! [`redact`], which blanks keys out of every URL a message shows.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use jingwei_layers::imagery::{Tile, TileError};
@@ -58,6 +60,7 @@ fn encode(s: &str) -> String {
 /// A client for one service: its parameters and headers go on every request.
 pub struct Client {
     http: reqwest::blocking::Client,
+    tiles: reqwest::Client,
     params: Vec<(String, String)>,
     headers: Vec<(String, String)>,
 }
@@ -73,14 +76,29 @@ pub enum Answer {
 impl Client {
     /// A client for `spec`'s service.
     pub fn new(spec: &ServiceSpec) -> Result<Client> {
+        let limit = Duration::from_secs(u64::from(spec.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S).clamp(1, 600)));
+        let connect = limit.min(Duration::from_secs(5));
+        let agent = concat!("Jingwei/", env!("CARGO_PKG_VERSION"));
+        let cannot = |e: reqwest::Error| ServiceError::Invalid(format!("cannot make an HTTP client: {e}"));
         let http = reqwest::blocking::Client::builder()
-            .user_agent(concat!("Jingwei/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
+            .user_agent(agent)
+            .connect_timeout(connect)
+            .timeout(limit)
             .build()
-            .map_err(|e| ServiceError::Invalid(format!("cannot make an HTTP client: {e}")))?;
+            .map_err(cannot)?;
+        // (A client of the runtime's, made inside it.)
+        let tiles = runtime()
+            .block_on(async {
+                reqwest::Client::builder()
+                    .user_agent(agent)
+                    .connect_timeout(connect)
+                    .timeout(limit)
+                    .build()
+            })
+            .map_err(cannot)?;
         Ok(Client {
             http,
+            tiles,
             params: spec.params.clone(),
             headers: spec.headers.clone(),
         })
@@ -116,29 +134,61 @@ impl Client {
         Ok(text)
     }
 
-    /// A tile, sorted: bytes, nothing there, or an error that may or may not pass.
+    /// A tile, sorted: bytes, nothing there, or an error that may or may not pass. The
+    /// request is dropped (the connection closed) as soon as the calling loader worker's
+    /// cancel flag rises: [`TileError::Cancelled`].
     pub fn tile(&self, url: &str) -> std::result::Result<Answer, TileError> {
         let full = self.url(url);
         let shown = redact(&full);
-        let resp = self.get(&full).map_err(|e| {
-            let d = format!("{shown}: {}", describe(&e));
-            if e.is_timeout() || e.is_connect() || e.is_request() {
-                TileError::Transient(d)
-            } else {
-                TileError::Failed(d)
+        let flag = jingwei_layers::imagery::cancel::token();
+        let mut req = self.tiles.get(&full);
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let work = async move {
+            let mut resp = req.send().await?;
+            let status = resp.status();
+            let ctype = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await? {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_TILE_BYTES {
+                    break;
+                }
             }
-        })?;
-        let status = resp.status();
-        let ctype = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let mut body = Vec::new();
-        resp.take(64 << 20)
-            .read_to_end(&mut body)
-            .map_err(|e| TileError::Transient(format!("{shown}: {e}")))?;
+            Ok::<_, reqwest::Error>((status, ctype, body))
+        };
+        let run = || {
+            runtime().block_on(async {
+                tokio::select! {
+                    r = work => Some(r),
+                    () = cancelled(flag) => None,
+                }
+            })
+        };
+        // Never block a runtime's own thread: from inside one, wait on a thread of our own.
+        let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| s.spawn(run).join()).map_err(|_| TileError::Failed(format!("{shown}: the request thread failed")))?
+        } else {
+            run()
+        };
+        let (status, ctype, body) = match outcome {
+            None => return Err(TileError::Cancelled),
+            Some(Err(e)) => {
+                let d = format!("{shown}: {}", describe(&e));
+                return Err(if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() {
+                    TileError::Transient(d)
+                } else {
+                    TileError::Failed(d)
+                });
+            }
+            Some(Ok(answer)) => answer,
+        };
         if status.as_u16() == 404 || status.as_u16() == 204 || (status.is_success() && body.is_empty()) {
             return Ok(Answer::Empty);
         }
@@ -166,6 +216,33 @@ impl Client {
             return Err(TileError::Failed(format!("{shown}: HTTP {status}")));
         }
         Ok(Answer::Bytes(body))
+    }
+}
+
+/// Seconds a request may take when the service's settings give none.
+pub const DEFAULT_TIMEOUT_S: u32 = 20;
+/// A tile larger than this is cut off (and will not decode).
+const MAX_TILE_BYTES: usize = 64 << 20;
+
+/// The runtime tile requests run on: one thread driving the connections; each request is
+/// awaited on its caller's thread.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("jingwei-http")
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for tile requests")
+    })
+}
+
+/// Resolves when `flag` rises (never without one).
+async fn cancelled(flag: Option<Arc<AtomicBool>>) {
+    let Some(f) = flag else { return std::future::pending().await };
+    while !f.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

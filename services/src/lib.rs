@@ -93,6 +93,9 @@ pub struct ServiceSpec {
     /// WMTS: request tiles by KVP even where the service publishes REST templates.
     #[serde(default)]
     pub kvp: bool,
+    /// Seconds a request may take (a slow extranet wants more); 20 when absent.
+    #[serde(default)]
+    pub timeout_s: Option<u32>,
 }
 
 impl std::fmt::Debug for ServiceSpec {
@@ -109,6 +112,7 @@ impl std::fmt::Debug for ServiceSpec {
             .field("crs", &self.crs)
             .field("params", &blank(&self.params))
             .field("headers", &blank(&self.headers))
+            .field("timeout_s", &self.timeout_s)
             .finish()
     }
 }

@@ -637,3 +637,102 @@ fn mapproxy_mbtiles_and_geopackage_caches() {
         assert_mark(&format!("MapProxy's {file} opened as a file"), &img, 2.0);
     }
 }
+
+/// A WMTS in front of nothing: its capabilities (天地图's document) come at once, its tiles
+/// never (each request is held `hold`).
+fn stalling_tiles(hold: std::time::Duration) -> (String, Arc<Mutex<Vec<String>>>) {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tianditu_capabilities.xml")).unwrap();
+    let base = Arc::new(OnceLock::<String>::new());
+    let b2 = base.clone();
+    let (url, seen) = front(move |target| {
+        if target.contains("GetCapabilities") {
+            ("200 OK", "text/xml", doc.replace("{MAPPROXY}", b2.get().unwrap()).into_bytes())
+        } else {
+            std::thread::sleep(hold);
+            ("504 Gateway Timeout", "text/plain", b"late".to_vec())
+        }
+    });
+    base.set(url.clone()).unwrap();
+    (url, seen)
+}
+
+#[test]
+fn a_stalling_server_is_reported_not_waited_for() {
+    use jingwei_layers::imagery::loader::{Loader, TRIES};
+    use std::time::{Duration, Instant};
+    // Capabilities never answered: the user's time limit, then one line that says so.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s); // accepted, never answered
+        }
+    });
+    let spec = ServiceSpec {
+        kind: "wmts".into(),
+        url: format!("http://127.0.0.1:{port}/wmts"),
+        timeout_s: Some(2),
+        ..Default::default()
+    };
+    let t0 = Instant::now();
+    let e = open(&spec, &ws(), None).err().expect("no answer").to_string();
+    assert!(e.contains("timed out") && !e.contains('\n'), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+
+    // Capabilities answered, tiles stall: after its tries the tile is a failure that says
+    // why, counted in the layer's health; the loader is idle again.
+    let (base, _) = stalling_tiles(Duration::from_secs(30));
+    let spec = ServiceSpec {
+        kind: "wmts".into(),
+        url: format!("{base}/tdt/img_c/wmts"),
+        layer: Some("img".into()),
+        matrix_set: Some("c".into()),
+        timeout_s: Some(1),
+        ..Default::default()
+    };
+    let o = open(&spec, &ws(), None).unwrap();
+    let loader = Loader::new(2, Arc::new(TileCache::new(8 << 20)), Duration::from_millis(10));
+    loader.want("view", vec![(o.source.clone(), vec![(3, 6, 1)])]);
+    assert!(loader.wait_idle(Duration::from_secs(30)), "the loader gave up");
+    let h = loader.health(o.source.key());
+    assert_eq!((h.failed, h.retries), (1, u64::from(TRIES - 1)), "{h:?}");
+    assert!(h.last_error.as_deref().is_some_and(|e| e.contains("timed out")), "{h:?}");
+}
+
+#[test]
+fn a_tile_request_that_left_the_view_is_dropped_mid_way() {
+    use jingwei_layers::imagery::loader::Loader;
+    use std::time::{Duration, Instant};
+    // Tiles take 30 s; the limit is 60 s: only cancelling ends the request early.
+    let (base, seen) = stalling_tiles(Duration::from_secs(30));
+    let spec = ServiceSpec {
+        kind: "wmts".into(),
+        url: format!("{base}/tdt/img_c/wmts"),
+        layer: Some("img".into()),
+        matrix_set: Some("c".into()),
+        timeout_s: Some(60),
+        ..Default::default()
+    };
+    let o = open(&spec, &ws(), None).unwrap();
+    let loader = Loader::new(2, Arc::new(TileCache::new(8 << 20)), Duration::from_millis(10));
+    loader.want("view", vec![(o.source.clone(), vec![(3, 6, 1)])]);
+    // Wait until the request is at the server.
+    let t0 = Instant::now();
+    while !seen.lock().unwrap().iter().any(|t| t.contains("GetTile")) {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the tile was never asked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Another consumer wanting the same tile keeps it alive; when the view moves on and
+    // the other no longer wants it either, it is cancelled.
+    loader.want("other", vec![(o.source.clone(), vec![(3, 6, 1)])]);
+    loader.want("view", Vec::new());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(loader.pending(), 1, "still wanted by the other consumer");
+    let t1 = Instant::now();
+    loader.want("other", Vec::new());
+    assert!(loader.wait_idle(Duration::from_secs(10)), "the request was dropped");
+    assert!(t1.elapsed() < Duration::from_secs(5), "{:?}", t1.elapsed());
+    let h = loader.health(o.source.key());
+    assert_eq!((h.cancelled, h.failed, h.tiles), (1, 0, 0), "{h:?}");
+}

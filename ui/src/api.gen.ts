@@ -415,6 +415,10 @@ failed: number,
  */
 retries: number, 
 /**
+ * Fetches stopped because the tile left every view that asked for it.
+ */
+cancelled: number, 
+/**
  * The last failure, when the last fetch failed.
  */
 last_error: string | null, };

@@ -1,8 +1,10 @@
 //! Fetch tiles on worker threads into a [`TileCache`]. Each consumer (the 3D scene, the 2D
 //! view, a package export) asks under its own name; a new request replaces what that name
-//! had queued, so tiles that left the view are never fetched. Failures that may pass are
-//! retried with backoff; every source keeps its health (tiles had, empty, failed, the last
-//! error) for the layer tree.
+//! had queued, so tiles that left the view are never fetched, and a tile in flight that no
+//! consumer wants any more is cancelled (its flag in [`super::cancel`] raised: a network
+//! request is dropped mid-way). Failures that may pass are retried with backoff; every
+//! source keeps its health (tiles had, empty, failed, cancelled, the last error) for the
+//! layer tree.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +31,8 @@ pub struct TileHealth {
     pub failed: u64,
     /// Retries made.
     pub retries: u64,
+    /// Fetches stopped because the tile left every view that asked for it.
+    pub cancelled: u64,
     /// The last failure, when the last fetch failed.
     pub last_error: Option<String>,
 }
@@ -39,10 +43,16 @@ struct Job {
     key: TileKey,
 }
 
+/// A tile being fetched: who wants it, and its cancel flag.
+struct Flight {
+    wanted_by: HashSet<Arc<str>>,
+    cancel: Arc<AtomicBool>,
+}
+
 #[derive(Default)]
 struct State {
     queue: VecDeque<Job>,
-    in_flight: HashSet<TileKey>,
+    in_flight: HashMap<TileKey, Flight>,
     health: HashMap<Arc<str>, TileHealth>,
     /// Tiles finished (fetched, empty or failed), for waiting on progress.
     done: u64,
@@ -78,20 +88,36 @@ fn work(shared: Arc<Shared>) {
                     return;
                 }
                 if let Some(job) = st.queue.pop_front() {
-                    if shared.cache.contains(&job.key) || st.in_flight.contains(&job.key) {
+                    if shared.cache.contains(&job.key) {
                         continue;
                     }
-                    st.in_flight.insert(job.key.clone());
-                    break job;
+                    if let Some(f) = st.in_flight.get_mut(&job.key) {
+                        f.wanted_by.insert(job.consumer.clone());
+                        f.cancel.store(false, Ordering::Relaxed);
+                        continue;
+                    }
+                    let cancel = Arc::new(AtomicBool::new(false));
+                    st.in_flight.insert(
+                        job.key.clone(),
+                        Flight {
+                            wanted_by: HashSet::from([job.consumer.clone()]),
+                            cancel: cancel.clone(),
+                        },
+                    );
+                    break (job, cancel);
                 }
                 st = shared.work.wait(st).unwrap_or_else(|p| p.into_inner());
             }
         };
+        let (job, cancel) = job;
         let (_, level, col, row) = job.key.clone();
         let mut tries = 0;
         let result = loop {
             tries += 1;
-            match job.source.fetch(level, col, row) {
+            if cancel.load(Ordering::Relaxed) {
+                break Err(TileError::Cancelled);
+            }
+            match super::cancel::with(cancel.clone(), || job.source.fetch(level, col, row)) {
                 Err(TileError::Transient(_)) if tries < TRIES && !shared.stop.load(Ordering::Relaxed) => {
                     shared.lock().health.entry(job.key.0.clone()).or_default().retries += 1;
                     std::thread::sleep(shared.backoff * 2u32.pow(tries - 1));
@@ -99,6 +125,7 @@ fn work(shared: Arc<Shared>) {
                 r => break r,
             }
         };
+        let was_cancelled = matches!(result, Err(TileError::Cancelled));
         let mut st = shared.lock();
         let h = st.health.entry(job.key.0.clone()).or_default();
         match result {
@@ -112,12 +139,24 @@ fn work(shared: Arc<Shared>) {
                 h.last_error = None;
                 shared.cache.put(job.key.clone(), None);
             }
+            Err(TileError::Cancelled) => h.cancelled += 1,
             Err(e) => {
                 h.failed += 1;
                 h.last_error = Some(e.to_string());
             }
         }
-        st.in_flight.remove(&job.key);
+        let flight = st.in_flight.remove(&job.key);
+        if was_cancelled {
+            // Wanted again while it was being stopped: asked again.
+            if let Some(c) = flight.and_then(|f| f.wanted_by.into_iter().next()) {
+                st.queue.push_front(Job {
+                    consumer: c,
+                    source: job.source.clone(),
+                    key: job.key.clone(),
+                });
+                shared.work.notify_one();
+            }
+        }
         st.done += 1;
         drop(st);
         shared.progress.notify_all();
@@ -153,17 +192,24 @@ impl Loader {
     }
 
     /// `consumer` now wants these tiles, in this order: what it queued before and did not
-    /// start is dropped. Tiles cached or in flight are not asked again.
+    /// start is dropped, and tiles in flight that it alone wanted are cancelled. Tiles cached
+    /// or in flight are not asked again.
     pub fn want(&self, consumer: &str, wanted: Vec<(Arc<dyn TileSource>, Vec<(usize, u32, u32)>)>) {
         let mut st = self.shared.lock();
         st.queue.retain(|j| &*j.consumer != consumer);
         let consumer: Arc<str> = Arc::from(consumer);
+        let mut keys = HashSet::new();
+        let mut jobs = Vec::new();
         for (source, tiles) in wanted {
             let key: Arc<str> = Arc::from(source.key());
             for (l, c, r) in tiles {
                 let k = (key.clone(), l, c, r);
-                if !self.shared.cache.contains(&k) && !st.in_flight.contains(&k) {
-                    st.queue.push_back(Job {
+                keys.insert(k.clone());
+                if let Some(f) = st.in_flight.get_mut(&k) {
+                    f.wanted_by.insert(consumer.clone());
+                    f.cancel.store(false, Ordering::Relaxed);
+                } else if !self.shared.cache.contains(&k) {
+                    jobs.push(Job {
                         consumer: consumer.clone(),
                         source: source.clone(),
                         key: k,
@@ -171,6 +217,12 @@ impl Loader {
                 }
             }
         }
+        for (k, f) in st.in_flight.iter_mut() {
+            if !keys.contains(k) && f.wanted_by.remove(&consumer) && f.wanted_by.is_empty() {
+                f.cancel.store(true, Ordering::Relaxed);
+            }
+        }
+        st.queue.extend(jobs);
         drop(st);
         self.shared.work.notify_all();
     }

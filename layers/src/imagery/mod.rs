@@ -103,6 +103,41 @@ pub enum TileError {
     /// It may come on another try (a timeout, a busy server).
     #[error("{0}")]
     Transient(String),
+    /// Nobody wants it any more (it left the view while it was being fetched).
+    #[error("cancelled: the tile left the view")]
+    Cancelled,
+}
+
+/// Whether the tile a loader worker is fetching is still wanted. The [`loader::Loader`] sets
+/// a flag per tile in flight and raises it when every view that asked for the tile has moved
+/// on; a source whose fetch can stop early (a network request) polls it and answers
+/// [`TileError::Cancelled`].
+pub mod cancel {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    thread_local! {
+        static TOKEN: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+    }
+
+    /// The calling thread's flag for the tile it fetches, if a loader set one.
+    pub fn token() -> Option<Arc<AtomicBool>> {
+        TOKEN.with(|t| t.borrow().clone())
+    }
+
+    /// True when the tile the calling thread fetches is no longer wanted.
+    pub fn is_cancelled() -> bool {
+        TOKEN.with(|t| t.borrow().as_ref().is_some_and(|f| f.load(Ordering::Relaxed)))
+    }
+
+    /// Run `f` with `flag` as the calling thread's flag.
+    pub fn with<T>(flag: Arc<AtomicBool>, f: impl FnOnce() -> T) -> T {
+        let before = TOKEN.with(|t| t.borrow_mut().replace(flag));
+        let out = f();
+        TOKEN.with(|t| *t.borrow_mut() = before);
+        out
+    }
 }
 
 /// A pyramid of tiles: an image file, a tile package or a map service.
