@@ -100,7 +100,7 @@ MAP
       "gml_featureid" "id"
       "wfs_enable_request" "*"
     END
-    CLASS STYLE COLOR 200 80 60 OUTLINECOLOR 90 30 20 END END
+    CLASS NAME "buildings" STYLE COLOR 200 80 60 OUTLINECOLOR 90 30 20 END END
   END
 END
 EOF_MAP
@@ -150,6 +150,12 @@ layers:
   - name: ortho_gpkg
     title: ortho (GeoPackage cache)
     sources: [ortho_gpkg]
+  # With a legend: its WMTS style carries a LegendURL (MapProxy's GetLegendGraphic, which
+  # asks MapServer's).
+  - name: buildings
+    title: buildings
+    sources: [buildings_cache]
+    legendurl: '$MS_URL?SERVICE=WMS&REQUEST=GetLegendGraphic&VERSION=1.3.0&LAYER=buildings&FORMAT=image/png&SLD_VERSION=1.1.0'
 caches:
   ortho_cache:
     grids: [tdt_c, webmerc, gk]
@@ -169,7 +175,16 @@ caches:
     sources: [ms_wms]
     format: image/png
     cache: {type: geopackage, filename: $RUN/cache/ortho.gpkg, table_name: ortho}
+  buildings_cache:
+    grids: [webmerc]
+    sources: [ms_buildings]
+    format: image/png
 sources:
+  ms_buildings:
+    type: wms
+    wms_opts: {legendgraphic: true}
+    req: {url: '$MS_URL?', layers: buildings, transparent: true}
+    supported_srs: ['EPSG:4490', 'EPSG:4550', 'EPSG:3857', 'EPSG:4326']
   ms_wms:
     type: wms
     req: {url: '$MS_URL?', layers: ortho, transparent: true}

@@ -44,6 +44,70 @@ pub fn compose_now(layer: &ImageryLayer, t: &Target, cache: &TileCache) -> Optio
     plan.compose_now(src.as_ref(), cache).ok()
 }
 
+/// What an imagery layer's colours mean, for the layer tree.
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct LegendDto {
+    /// The imagery layer.
+    pub layer_id: String,
+    /// Swatches and icons with labels.
+    pub items: Vec<LegendItemDto>,
+    /// A legend picture the service drew, as a `data:` URL.
+    pub image: Option<String>,
+    /// Why there is no legend, when asking for it failed (the layer stays as it is).
+    pub error: Option<String>,
+}
+
+/// One legend entry.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct LegendItemDto {
+    /// What it stands for.
+    pub label: String,
+    /// A swatch's colour, `#rrggbb` or `rgba(…)`.
+    pub color: Option<String>,
+    /// An icon, as a `data:` URL.
+    pub icon: Option<String>,
+}
+
+/// Image bytes as a `data:` URL (the type read from their first bytes).
+fn data_url(bytes: &[u8]) -> String {
+    let mime = if bytes.starts_with(&[0xFF, 0xD8]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"GIF8") {
+        "image/gif"
+    } else {
+        "image/png"
+    };
+    format!("data:{mime};base64,{}", crate::files::base64(bytes))
+}
+
+impl LegendDto {
+    /// The DTO of a core legend.
+    pub fn of(layer_id: &str, l: jingwei_layers::imagery::Legend) -> LegendDto {
+        LegendDto {
+            layer_id: layer_id.to_owned(),
+            items: l
+                .items
+                .into_iter()
+                .map(|i| LegendItemDto {
+                    label: i.label,
+                    color: i.rgba.map(|[r, g, b, a]| {
+                        if a == 255 {
+                            format!("#{r:02x}{g:02x}{b:02x}")
+                        } else {
+                            format!("rgba({r},{g},{b},{:.3})", f64::from(a) / 255.0)
+                        }
+                    }),
+                    icon: i.icon.as_deref().map(data_url),
+                })
+                .collect(),
+            image: l.image.as_deref().map(data_url),
+            error: None,
+        }
+    }
+}
+
 /// One imagery layer's picture of a small area (a case's site): before and after.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[ts(export_to = "api.gen.ts")]
@@ -645,6 +709,35 @@ impl Session {
                 .ok_or_else(|| Error::Missing(format!("case {key} has no place")))?;
             let b = crate::session::bbox_of(g).ok_or_else(|| Error::Missing(format!("case {key} has no place")))?;
             Ok(chips(ws, b, px))
+        })
+    }
+
+    /// What imagery layer `id`'s colours mean: a file's classes or bands, a service's legend
+    /// picture or symbols. The service is asked without holding the workspace; a failure
+    /// is said in the answer's `error`, never fatal to the layer.
+    pub fn imagery_legend(&self, id: &str) -> Result<LegendDto> {
+        let src = self.with_workspace(|ws| {
+            let l = ws
+                .imagery
+                .iter()
+                .find(|l| l.id == id)
+                .ok_or_else(|| Error::Missing(format!("no imagery layer '{id}'")))?;
+            Ok(l.source.clone())
+        })?;
+        let Some(src) = src else {
+            return Ok(LegendDto {
+                layer_id: id.to_owned(),
+                error: Some(format!("imagery layer '{id}' is closed")),
+                ..Default::default()
+            });
+        };
+        Ok(match src.legend() {
+            Ok(l) => LegendDto::of(id, l),
+            Err(e) => LegendDto {
+                layer_id: id.to_owned(),
+                error: Some(e.to_string()),
+                ..Default::default()
+            },
         })
     }
 

@@ -169,6 +169,14 @@ fn the_pages_types_match_what_the_api_answers() {
         ("ImageryDto", first(to_value(s.imagery().unwrap()).unwrap())),
         ("TileHealth", to_value(&s.imagery().unwrap()[0].health).unwrap()),
         ("ChipDto", first(to_value(s.case_imagery(&key, 64).unwrap()).unwrap())),
+        (
+            "LegendDto",
+            to_value(s.imagery_legend(&s.imagery().unwrap()[0].id).unwrap()).unwrap(),
+        ),
+        (
+            "LegendItemDto",
+            first(to_value(&s.imagery_legend(&s.imagery().unwrap()[0].id).unwrap().items).unwrap()),
+        ),
         ("View", to_value(view).unwrap()),
         ("Identified", first(to_value(s.identify(&px).unwrap()).unwrap())),
         ("SearchHit", to_value(&tower).unwrap()),

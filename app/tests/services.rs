@@ -81,6 +81,25 @@ fn a_wmts_layer_under_the_demo_city_saved_and_opened_again() {
         "tiles on disk"
     );
 
+    // Legends through the session: MapServer's picture of a WMS layer's classes; none for
+    // the orthophoto (its capabilities give no LegendURL), which is not an error.
+    let wms = ServiceSpec {
+        kind: "wms".into(),
+        url: s_env["MAPSERVER_URL"].clone(),
+        layer: Some("buildings".into()),
+        ..Default::default()
+    };
+    let ws = s.add_service(&wms).unwrap();
+    let id = ws.imagery.iter().find(|l| l.kind == "wms").expect("added").id.clone();
+    let lg = s.imagery_legend(&id).unwrap();
+    assert!(
+        lg.error.is_none() && lg.image.as_deref().is_some_and(|u| u.starts_with("data:image/png;base64,")),
+        "{lg:?}"
+    );
+    let lg = s.imagery_legend("ortho").unwrap();
+    assert!(lg.error.is_none() && lg.image.is_none() && lg.items.is_empty(), "{lg:?}");
+    s.remove_layer(&id).unwrap();
+
     let saved = dir.path().join("with_service.gpkg");
     s.save(Some(&saved), None).unwrap();
     let s2 = Session::new(dir.path().join("c2.gpkg"), "测试员".into());

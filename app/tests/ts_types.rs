@@ -31,6 +31,8 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_layers::imagery::loader::TileHealth,
         jingwei_app::data::ImageryDto,
         jingwei_app::imagery::ChipDto,
+        jingwei_app::imagery::LegendDto,
+        jingwei_app::imagery::LegendItemDto,
         jingwei_app::data::LayerDto,
         jingwei_app::data::WorkspaceDto,
         jingwei_app::session::Identified,

@@ -147,3 +147,26 @@ pub fn build_overviews(ds: &gdal::Dataset, resampling: &str, factors: &[i32], pr
         Err(msg.to_string_lossy().into_owned())
     }
 }
+
+/// A band's category names (`GDALGetRasterCategoryNames`): the class of each value, by value.
+pub fn category_names(band: &gdal::raster::RasterBand<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    // SAFETY: the band handle is valid while `band` lives; GDAL returns a NULL-terminated list
+    // of strings it owns (or NULL), which are only read here.
+    unsafe {
+        let list = gdal_sys::GDALGetRasterCategoryNames(band.c_rasterband());
+        if list.is_null() {
+            return out;
+        }
+        let mut i = 0;
+        loop {
+            let p = *list.add(i);
+            if p.is_null() {
+                break;
+            }
+            out.push(CStr::from_ptr(p).to_string_lossy().into_owned());
+            i += 1;
+        }
+    }
+    out
+}

@@ -317,3 +317,70 @@ fn loader_fetches_on_workers_and_a_new_view_cancels_the_old_queue() {
     assert_eq!(loader.health("grid").empty, 1);
     assert_eq!(cache.get(&(Arc::from("grid"), 0, 9, 0)), Some(None));
 }
+
+#[test]
+fn legends_name_a_palettes_classes_and_an_images_bands() {
+    use gdal::raster::{ColorEntry, ColorTable, PaletteInterpretation};
+    let dir = tempfile::tempdir().unwrap();
+    // A land-use map: classes 1 (most), 3, 7 used of a 10-colour palette; 0 is nodata.
+    let path = dir.path().join("landuse.tif");
+    {
+        let driver = DriverManager::get_driver_by_name("GTiff").unwrap();
+        let mut ds = driver.create_with_band_type::<u8, _>(&path, 300, 200, 1).unwrap();
+        ds.set_geo_transform(&[420_000.0, 2.0, 0.0, 3_460_000.0, 0.0, -2.0]).unwrap();
+        ds.set_spatial_ref(&SpatialRef::from_epsg(4549).unwrap()).unwrap();
+        let mut band = ds.rasterband(1).unwrap();
+        let data: Vec<u8> = (0..200)
+            .flat_map(|y| (0..300).map(move |x| (x, y)))
+            .map(|(x, y)| match (x, y) {
+                (x, _) if x < 10 => 0,
+                (x, y) if x < 200 && y < 150 => 1,
+                (x, _) if x < 260 => 3,
+                _ => 7,
+            })
+            .collect();
+        band.write((0, 0), (300, 200), &mut Buffer::new((300, 200), data)).unwrap();
+        band.set_no_data_value(Some(0.0)).unwrap();
+        let mut ct = ColorTable::new(PaletteInterpretation::Rgba);
+        for i in 0..10u16 {
+            ct.set_color_entry(i, &ColorEntry::rgba(i as i16 * 20, 200 - i as i16 * 10, 50, 255));
+        }
+        band.set_color_table(&ct);
+    }
+    // Class names as GDAL keeps them beside a file (PAM).
+    let names = ["", "耕地", "", "林地", "", "", "", "城镇住宅用地"];
+    let cats: String = names.iter().map(|n| format!("<Category>{n}</Category>")).collect();
+    std::fs::write(
+        dir.path().join("landuse.tif.aux.xml"),
+        format!("<PAMDataset><PAMRasterBand band=\"1\"><CategoryNames>{cats}</CategoryNames></PAMRasterBand></PAMDataset>"),
+    )
+    .unwrap();
+    let img = RasterImage::open(&path, "landuse", None).unwrap();
+    let legend = img.legend().unwrap();
+    let got: Vec<(&str, [u8; 4])> = legend.items.iter().map(|i| (i.label.as_str(), i.rgba.unwrap())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("1 耕地", [20, 190, 50, 255]),
+            ("3 林地", [60, 170, 50, 255]),
+            ("7 城镇住宅用地", [140, 130, 50, 255])
+        ],
+        "the classes used, most common first, nodata left out"
+    );
+
+    // An RGB image: which band is drawn as which colour, over which range.
+    let rgb = dir.path().join("rgb.tif");
+    write_tiff(&rgb, 4549, [420_000.0, 1.0, 0.0, 3_460_000.0, 0.0, -1.0], (64, 64), |x, y| {
+        [x as u8, y as u8, 9]
+    });
+    let shown = Display {
+        bands: vec![3, 2, 1],
+        alpha: None,
+        stretch: Some(vec![[0.0, 9.0], [0.0, 63.0], [0.0, 63.0]]),
+    };
+    let img = RasterImage::open(&rgb, "rgb", Some(shown)).unwrap();
+    let labels: Vec<String> = img.legend().unwrap().items.into_iter().map(|i| i.label).collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(labels[0].starts_with("band 3") && labels[0].ends_with("0 – 9"), "{labels:?}");
+    assert!(labels[1].starts_with("band 2") && labels[1].ends_with("0 – 63"), "{labels:?}");
+}

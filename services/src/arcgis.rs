@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
+use jingwei_layers::imagery::{Legend, LegendItem, Level, Tile, TileError, TileGrid, TileSource};
 use jingwei_layers::{Crs, Transformer};
 use serde_json::Value;
 
@@ -99,6 +99,74 @@ impl TileSource for ArcGisSource {
         let id = self.lods.get(level).map_or_else(String::new, i64::to_string);
         http::encoded_through(tile, self.store.as_ref(), &id, (col, row))
     }
+
+    /// `…/legend?f=json`: each layer's symbols as labelled icons (base64 images).
+    fn legend(&self) -> std::result::Result<Legend, TileError> {
+        let url = http::with_params(&format!("{}/legend", self.base), &[("f".into(), "json".into())]);
+        let text = self.client.text(&url).map_err(|e| TileError::Failed(e.to_string()))?;
+        let doc: Value = serde_json::from_str(&text)
+            .map_err(|e| TileError::Failed(format!("{}: the legend is not JSON: {e}", redact(&self.client.url(&url)))))?;
+        if let Some(err) = doc.get("error") {
+            return Err(TileError::Failed(format!(
+                "{}: the service answered error {}: {}",
+                redact(&self.client.url(&url)),
+                err["code"].as_i64().unwrap_or(0),
+                err["message"].as_str().unwrap_or("")
+            )));
+        }
+        let mut items = Vec::new();
+        for layer in doc["layers"].as_array().into_iter().flatten() {
+            let name = layer["layerName"].as_str().unwrap_or("");
+            let entries = layer["legend"].as_array().map_or(&[][..], Vec::as_slice);
+            for e in entries {
+                let label = e["label"].as_str().filter(|l| !l.is_empty()).unwrap_or(name);
+                let icon = e["imageData"]
+                    .as_str()
+                    .and_then(base64_decode)
+                    .filter(|b| image::guess_format(b).is_ok());
+                items.push(LegendItem {
+                    label: if entries.len() > 1 && !name.is_empty() && label != name {
+                        format!("{name}: {label}")
+                    } else {
+                        label.to_owned()
+                    },
+                    rgba: None,
+                    icon,
+                });
+            }
+        }
+        Ok(Legend { items, image: None })
+    }
+}
+
+/// Standard base64 (with or without padding); `None` when it is not.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= val(*c)? << (18 - 6 * i);
+        }
+        let take = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
+    }
+    Some(out)
 }
 
 /// `[xmin, ymin, xmax, ymax]` of an ArcGIS envelope, in `to` (the tiling scheme's CRS).
@@ -268,6 +336,9 @@ mod tests {
         assert!(f64::from(l.matrix[0]) * span >= 121.6 + 400.0);
         assert!(f64::from(l.matrix[0] - 1) * span < 121.6 + 400.0);
         assert!(scheme(&doc, Some(11)).unwrap().1 == vec![10, 11], "a user's deepest level");
+        assert_eq!(base64_decode("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(base64_decode("aGVsbG8").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(base64_decode("aGk*"), None);
         // An unknown code is one line that names it.
         let e = crs_of(&serde_json::json!({ "wkid": 999_999 })).unwrap_err().to_string();
         assert!(e.contains("999999"), "{e}");

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use jingwei_layers::imagery::{Tile, TileError};
+use jingwei_layers::imagery::{Legend, Tile, TileError};
 
 use crate::{DiskCache, Result, ServiceError, ServiceSpec};
 
@@ -572,4 +572,29 @@ pub fn undeclared_prefixes_renamed(xml: &str) -> String {
         }
     }
     out
+}
+
+/// The legend URL of an OGC `Style` element: its `LegendURL`'s `xlink:href` (WMTS) or that of
+/// the `OnlineResource` inside (WMS).
+pub fn legend_url(style: roxmltree::Node<'_, '_>) -> Option<String> {
+    let l = child(style, "LegendURL")?;
+    let href = |n: roxmltree::Node<'_, '_>| n.attributes().find(|a| a.name() == "href").map(|a| a.value().to_owned());
+    href(l)
+        .or_else(|| child(l, "OnlineResource").and_then(href))
+        .filter(|u| !u.is_empty())
+}
+
+/// A legend picture from `url`: its bytes, checked to be an image.
+pub fn legend_image(client: &Client, url: &str) -> std::result::Result<Legend, TileError> {
+    match client.tile(url)? {
+        Answer::Empty => Ok(Legend::default()),
+        Answer::Bytes(b) => {
+            image::guess_format(&b)
+                .map_err(|e| TileError::Failed(format!("{}: the legend is not an image: {e}", redact(&client.url(url)))))?;
+            Ok(Legend {
+                items: Vec::new(),
+                image: Some(b),
+            })
+        }
+    }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use jingwei_layers::Crs;
-use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
+use jingwei_layers::imagery::{Legend, Level, Tile, TileError, TileGrid, TileSource};
 use roxmltree::Node;
 
 use crate::http::{self, Client, TileStore, child, redact, text};
@@ -45,6 +45,8 @@ pub struct LayerInfo {
     pub wgs84_bbox: Option<[f64; 4]>,
     /// Whether GetFeatureInfo answers for it.
     pub queryable: bool,
+    /// Its styles' legend pictures: (style name, URL).
+    pub legends: Vec<(String, String)>,
 }
 
 impl Capabilities {
@@ -125,6 +127,11 @@ impl Capabilities {
                     crs: crs.clone(),
                     wgs84_bbox: bbox,
                     queryable: n.attribute("queryable") == Some("1"),
+                    legends: n
+                        .children()
+                        .filter(|c| c.is_element() && c.tag_name().name() == "Style")
+                        .filter_map(|st| Some((text(child(st, "Name")), http::legend_url(st)?)))
+                        .collect(),
                 });
             }
             for c in n.children().filter(|c| c.is_element() && c.tag_name().name() == "Layer") {
@@ -177,6 +184,8 @@ pub struct WmsSource {
     store: Option<TileStore>,
     /// The GetFeatureInfo format asked for, when the layer is queryable.
     info_format: Option<String>,
+    /// The legend picture: the style's LegendURL, else GetLegendGraphic.
+    legend_url: String,
 }
 
 impl WmsSource {
@@ -258,6 +267,10 @@ pub fn parse_feature_info(body: &str) -> Vec<serde_json::Map<String, serde_json:
 }
 
 impl TileSource for WmsSource {
+    fn legend(&self) -> std::result::Result<Legend, TileError> {
+        http::legend_image(&self.client, &self.legend_url)
+    }
+
     fn feature_info(&self, x: f64, y: f64, res: f64) -> std::result::Result<Vec<serde_json::Map<String, serde_json::Value>>, TileError> {
         let Some(format) = &self.info_format else { return Ok(Vec::new()) };
         let Some(level) = self.grid.level_for(res) else {
@@ -382,12 +395,35 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
         crs_name,
         format
     );
+    let style = spec.style.clone().unwrap_or_default();
+    let legend_url = layer
+        .legends
+        .iter()
+        .find(|(s, _)| *s == style)
+        .or(layer.legends.first())
+        .map(|(_, u)| u.clone())
+        .unwrap_or_else(|| {
+            // The SLD extension's request, which MapServer, GeoServer and MapProxy answer.
+            let mut p = vec![
+                ("SERVICE".into(), "WMS".into()),
+                ("REQUEST".into(), "GetLegendGraphic".into()),
+                ("VERSION".into(), caps.version.clone()),
+                ("LAYER".into(), layer.name.clone()),
+                ("FORMAT".into(), "image/png".into()),
+                ("SLD_VERSION".into(), "1.1.0".into()),
+            ];
+            if !style.is_empty() {
+                p.push(("STYLE".into(), style.clone()));
+            }
+            http::with_params(&base, &p)
+        });
     let source = WmsSource {
         key: identity.clone(),
+        legend_url,
         base,
         version: caps.version.clone(),
         layer: layer.name.clone(),
-        style: spec.style.clone().unwrap_or_default(),
+        style,
         format: format.clone(),
         crs_name: crs_name.clone(),
         lat_first,

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use jingwei_layers::Crs;
-use jingwei_layers::imagery::{Level, Tile, TileError, TileGrid, TileSource};
+use jingwei_layers::imagery::{Legend, Level, Tile, TileError, TileGrid, TileSource};
 use roxmltree::Node;
 
 use crate::http::{self, Client, TileStore, child, redact, text};
@@ -52,6 +52,8 @@ pub struct LayerInfo {
     pub formats: Vec<String>,
     /// Styles: identifier and whether it is the default.
     pub styles: Vec<(String, bool)>,
+    /// Its styles' legend pictures: (style identifier, URL).
+    pub legends: Vec<(String, String)>,
     /// Tile matrix sets it is published in.
     pub sets: Vec<String>,
     /// REST templates of tiles: format and template.
@@ -140,6 +142,9 @@ impl Capabilities {
                 formats: children(l, "Format").map(|f| text(Some(f))).collect(),
                 styles: children(l, "Style")
                     .map(|s| (text(child(s, "Identifier")), s.attribute("isDefault") == Some("true")))
+                    .collect(),
+                legends: children(l, "Style")
+                    .filter_map(|s| Some((text(child(s, "Identifier")), http::legend_url(s)?)))
                     .collect(),
                 sets: children(l, "TileMatrixSetLink").map(|s| text(child(s, "TileMatrixSet"))).collect(),
                 templates: children(l, "ResourceURL")
@@ -342,6 +347,8 @@ pub struct WmtsSource {
     request: Request,
     client: Client,
     store: Option<TileStore>,
+    /// The style's LegendURL, where the capabilities give one.
+    legend_url: Option<String>,
 }
 
 impl WmtsSource {
@@ -403,6 +410,13 @@ fn replace_ci(s: &str, pat: &str, with: &str) -> String {
 }
 
 impl TileSource for WmtsSource {
+    fn legend(&self) -> std::result::Result<Legend, TileError> {
+        match &self.legend_url {
+            Some(u) => http::legend_image(&self.client, u),
+            None => Ok(Legend::default()),
+        }
+    }
+
     fn key(&self) -> &str {
         &self.key
     }
@@ -531,8 +545,10 @@ pub fn from_capabilities(spec: &ServiceSpec, caps: &Capabilities, ws_crs: &Crs, 
             format!(" · fixed: {}", grid.fixes.join("; "))
         }
     );
+    let legend_url = layer.legends.iter().find(|(s, _)| *s == style).map(|(_, u)| u.clone());
     let source = WmtsSource {
         key: identity.clone(),
+        legend_url,
         store: cache.map(|c| TileStore::new(c, &identity)),
         grid,
         layer: layer.identifier.clone(),

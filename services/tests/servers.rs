@@ -542,6 +542,18 @@ fn arcgis_front() -> (String, Arc<Mutex<Vec<String>>>) {
             ),
         ),
     ]);
+    // Its legend: MapServer's picture of the buildings' class, as ArcGIS sends symbols.
+    let symbol = reqwest::blocking::get(format!(
+        "{}?SERVICE=WMS&REQUEST=GetLegendGraphic&VERSION=1.3.0&LAYER=buildings&FORMAT=image/png&SLD_VERSION=1.1.0",
+        s["MAPSERVER_URL"]
+    ))
+    .unwrap()
+    .bytes()
+    .unwrap()
+    .to_vec();
+    let legend = json!({ "layers": [ { "layerId": 0, "layerName": "buildings", "layerType": "Feature Layer",
+        "minScale": 0, "maxScale": 0, "legend": [ { "label": "", "url": "0a1b2c", "imageData": base64(&symbol),
+        "contentType": "image/png", "height": 20, "width": 20 } ] } ] });
     let http = reqwest::blocking::Client::new();
     front(move |target| {
         let path = target.split('?').next().unwrap_or("");
@@ -561,6 +573,7 @@ fn arcgis_front() -> (String, Arc<Mutex<Vec<String>>>) {
                 d.as_object_mut().unwrap().remove("tileInfo");
                 ("200 OK", "application/json", d.to_string().into_bytes())
             }
+            (name, "legend") if services.contains_key(name) => ("200 OK", "application/json", legend.to_string().into_bytes()),
             (name, "") if services.contains_key(name) => ("200 OK", "text/plain;charset=utf-8", services[name].1.to_string().into_bytes()),
             (name, tile) if services.contains_key(name) && tile.starts_with("tile/") => {
                 let v: Vec<&str> = tile.split('/').collect();
@@ -735,4 +748,61 @@ fn a_tile_request_that_left_the_view_is_dropped_mid_way() {
     assert!(t1.elapsed() < Duration::from_secs(5), "{:?}", t1.elapsed());
     let h = loader.health(o.source.key());
     assert_eq!((h.cancelled, h.failed, h.tiles), (1, 0, 0), "{h:?}");
+}
+
+fn base64(b: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Whether a legend picture shows the buildings' class colour (200, 80, 60).
+fn shows_class_colour(bytes: &[u8]) -> bool {
+    let img = image::load_from_memory(bytes).expect("a legend picture").to_rgba8();
+    img.pixels()
+        .any(|p| p[0].abs_diff(200) < 8 && p[1].abs_diff(80) < 8 && p[2].abs_diff(60) < 8)
+}
+
+#[test]
+fn legends_of_wms_wmts_and_arcgis_layers() {
+    // WMS: MapServer's LegendURL.
+    let wms = ServiceSpec {
+        kind: "wms".into(),
+        url: servers()["MAPSERVER_URL"].clone(),
+        layer: Some("buildings".into()),
+        ..Default::default()
+    };
+    let l = open(&wms, &ws(), None).unwrap().source.legend().unwrap();
+    assert!(shows_class_colour(l.image.as_deref().expect("a picture")), "WMS legend");
+    // WMTS: MapProxy's LegendURL in the style, answered from MapServer's.
+    let wmts_spec = ServiceSpec {
+        layer: Some("buildings".into()),
+        ..wmts("webmerc", false)
+    };
+    let l = open(&wmts_spec, &ws(), None).unwrap().source.legend().unwrap();
+    assert!(shows_class_colour(l.image.as_deref().expect("a picture")), "WMTS legend");
+    // A WMTS layer without a LegendURL has no legend, and that is not an error.
+    let l = open(&wmts("webmerc", false), &ws(), None).unwrap().source.legend().unwrap();
+    assert!(l.image.is_none() && l.items.is_empty());
+    // ArcGIS: labelled symbols.
+    let (base, _) = arcgis_front();
+    let spec = ServiceSpec {
+        kind: "arcgis".into(),
+        url: format!("{base}/arcgis/rest/services/ortho_webmerc/MapServer"),
+        ..Default::default()
+    };
+    let l = open(&spec, &ws(), None).unwrap().source.legend().unwrap();
+    assert_eq!(l.items.len(), 1, "{l:?}");
+    assert_eq!(l.items[0].label, "buildings");
+    assert!(shows_class_colour(l.items[0].icon.as_deref().expect("an icon")), "ArcGIS legend");
 }

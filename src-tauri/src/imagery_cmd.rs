@@ -3,7 +3,7 @@
 
 use jingwei_app::Result;
 use jingwei_app::data::{ImageryDto, WorkspaceDto};
-use jingwei_app::imagery::ServiceSpec;
+use jingwei_app::imagery::{LegendDto, ServiceSpec};
 use tauri::State;
 
 use crate::state::AppState;
@@ -20,6 +20,12 @@ pub fn imagery_list(state: S<'_>) -> Result<Vec<ImageryDto>> {
 #[tauri::command]
 pub fn imagery_pending(state: S<'_>) -> bool {
     state.session.imagery_pending()
+}
+
+/// What an imagery layer's colours mean (a service's legend is asked off the main thread).
+#[tauri::command]
+pub async fn imagery_legend(state: S<'_>, id: String) -> Result<LegendDto> {
+    state.session.imagery_legend(&id)
 }
 
 /// The layers a service offers: `[id, title]`.

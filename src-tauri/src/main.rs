@@ -43,6 +43,7 @@ fn main() {
                 commands::browse_folder,
                 imagery_cmd::imagery_list,
                 imagery_cmd::imagery_pending,
+                imagery_cmd::imagery_legend,
                 imagery_cmd::service_layers,
                 imagery_cmd::add_service,
                 imagery_cmd::set_imagery_bands,

@@ -487,6 +487,38 @@ height: number,
  */
 png: string, };
 
+export type LegendDto = { 
+/**
+ * The imagery layer.
+ */
+layer_id: string, 
+/**
+ * Swatches and icons with labels.
+ */
+items: Array<LegendItemDto>, 
+/**
+ * A legend picture the service drew, as a `data:` URL.
+ */
+image: string | null, 
+/**
+ * Why there is no legend, when asking for it failed (the layer stays as it is).
+ */
+error: string | null, };
+
+export type LegendItemDto = { 
+/**
+ * What it stands for.
+ */
+label: string, 
+/**
+ * A swatch's colour, `#rrggbb` or `rgba(…)`.
+ */
+color: string | null, 
+/**
+ * An icon, as a `data:` URL.
+ */
+icon: string | null, };
+
 export type LayerDto = { 
 /**
  * Layer id.

@@ -6,7 +6,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { $, esc } from "./dom";
 import { t } from "./i18n";
 import { app, showError } from "./state";
-import type { ImageryDto, WorkspaceDto } from "./types";
+import type { ImageryDto, LegendDto, WorkspaceDto } from "./types";
 import { requestFrame } from "./view3d";
 
 let refreshing = false;
@@ -25,6 +25,22 @@ export async function refreshWhilePending() {
   } finally {
     refreshing = false;
   }
+}
+
+/** Show or hide a layer's legend: a file's classes or bands, a service's picture or symbols. */
+async function toggleLegend(box: HTMLElement, id: string) {
+  if (!box.hidden) { box.hidden = true; return; }
+  box.hidden = false;
+  box.textContent = t("service.reading");
+  try {
+    const lg = await invoke<LegendDto>("imagery_legend", { id });
+    const items = lg.items.map((i) => `<div class="item">${i.icon
+      ? `<img src="${esc(i.icon)}" alt="">`
+      : `<span class="sw" style="background:${esc(i.color ?? "transparent")}"></span>`}${esc(i.label)}</div>`).join("");
+    const img = lg.image ? `<img class="pic" src="${esc(lg.image)}" alt="${esc(t("imagery.legend"))}">` : "";
+    box.innerHTML = items + img + (lg.error ? `<div class="hint">${esc(lg.error)}</div>` : "")
+      || `<span class="muted">${t("imagery.no_legend")}</span>`;
+  } catch (e) { box.textContent = String((e as { message?: string }).message ?? e); }
 }
 
 function healthText(l: ImageryDto): string {
@@ -62,7 +78,9 @@ export async function buildImagery() {
     li.innerHTML = `<label><input type="checkbox" ${l.visible ? "checked" : ""} ${l.open ? "" : "disabled"}> ${esc(l.title)} <span class="tag">${esc(l.kind.toUpperCase())}</span></label>
       <div class="row2"><input type="range" min="0" max="100" value="${Math.round(l.opacity * 100)}" title="${t("opacity")}">
       <button type="button" data-a="up" title="${t("move_up")}">↑</button><button type="button" data-a="down" title="${t("move_down")}">↓</button>
+      <button type="button" data-a="legend" title="${t("imagery.legend")}">${t("imagery.legend")}</button>
       <button type="button" data-a="rm" title="${t("remove")}">✕</button></div>
+      <div class="legend" hidden></div>
       ${l.hint ? `<div class="hint">${esc(l.hint)}</div>` : ""}${l.health.failed || !l.open ? `<div class="hint">${esc(healthText(l))}</div>` : ""}`;
     const cb = li.querySelector("input[type=checkbox]") as HTMLInputElement;
     cb.onchange = () => invoke("set_layer_visible", { id: l.id, visible: cb.checked }).then(afterChange).catch(showError);
@@ -71,6 +89,7 @@ export async function buildImagery() {
     li.querySelectorAll("button").forEach((b) => {
       (b as HTMLButtonElement).onclick = async () => {
         const a = (b as HTMLElement).dataset.a;
+        if (a === "legend") { await toggleLegend(li.querySelector(".legend") as HTMLElement, l.id); return; }
         if (a === "rm") app.ws = await invoke<WorkspaceDto>("remove_layer", { id: l.id });
         else app.ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: a === "up" ? 1 : -1 });
         await afterChange();

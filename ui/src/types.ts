@@ -4,7 +4,7 @@
 
 export type {
   AllocationDto, CaseDetailDto, ChipDto, CaseRow, CursorDto, DetectionDto, DrillDto, EventDto, Facility, FeedDto, FolderDto, FolderEntry,
-  Group, Health, HeightDto, Identified, ImageryDto, Incident, IncidentDetailDto, IncidentStatus, LayerDto, LogEntry, OpenedDto, Page,
+  Group, Health, HeightDto, Identified, ImageryDto, Incident, LegendDto, IncidentDetailDto, IncidentStatus, LayerDto, LogEntry, OpenedDto, Page,
   ReportsDto, Resource, Ring, SearchHit, SelectedDto, Status, View, WorkspaceDto,
 } from "./api.gen";
 export type { Attachment as CaseAttachment, AuditEntry as CaseAudit, Note as CaseNote } from "./api.gen";

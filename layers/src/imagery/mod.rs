@@ -140,6 +140,28 @@ pub mod cancel {
     }
 }
 
+/// What a layer's colours mean, for the layer tree: swatches with labels (a palette's
+/// classes, the bands an image shows), icons with labels (an ArcGIS legend) or a picture the
+/// service draws (a WMS/WMTS legend graphic).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Legend {
+    /// The entries, in the order shown.
+    pub items: Vec<LegendItem>,
+    /// A legend picture (PNG, JPEG or GIF bytes), as the service drew it.
+    pub image: Option<Vec<u8>>,
+}
+
+/// One legend entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LegendItem {
+    /// What it stands for.
+    pub label: String,
+    /// Its colour, for a swatch.
+    pub rgba: Option<[u8; 4]>,
+    /// Its icon (image bytes), where the service draws one.
+    pub icon: Option<Vec<u8>>,
+}
+
 /// A pyramid of tiles: an image file, a tile package or a map service.
 pub trait TileSource: Send + Sync {
     /// A key unique among the sources of a session (the cache is shared).
@@ -154,6 +176,11 @@ pub trait TileSource: Send + Sync {
     fn feature_info(&self, x: f64, y: f64, res: f64) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, TileError> {
         let _ = (x, y, res);
         Ok(Vec::new())
+    }
+
+    /// What the layer's colours mean (a service may be asked; call it off the frame path).
+    fn legend(&self) -> Result<Legend, TileError> {
+        Ok(Legend::default())
     }
 
     /// The tile as an image file's bytes (PNG or JPEG), for packages: a service's own bytes,

@@ -10,7 +10,7 @@ use gdal::raster::{ColorInterpretation, GdalDataType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use serde::Serialize;
 
-use super::{Level, Tile, TileError, TileGrid, TileSource};
+use super::{Legend, LegendItem, Level, Tile, TileError, TileGrid, TileSource};
 use crate::crs::Crs;
 use crate::error::{LayersError, Result};
 
@@ -486,6 +486,96 @@ impl TileSource for RasterImage {
         }
         out
     }
+
+    fn legend(&self) -> Result<Legend, TileError> {
+        let failed = |e: String| TileError::Failed(format!("{}: {e}", self.path.display()));
+        let ds = open_dataset(&self.path).map_err(|e| failed(e.to_string()))?;
+        let band_name = |b: usize| -> String {
+            let c = self.info.colors.get(b - 1).map_or("", String::as_str);
+            if c.is_empty() || c == "Undefined" {
+                format!("band {b}")
+            } else {
+                format!("band {b} ({c})")
+            }
+        };
+        let range = |i: usize| -> String {
+            match self.display.stretch.as_ref().and_then(|s| s.get(i)) {
+                Some([lo, hi]) => format!("{} – {}", trim_number(*lo), trim_number(*hi)),
+                None => "0 – 255".into(),
+            }
+        };
+        let mut items = Vec::new();
+        match (&self.palette, self.display.bands.as_slice()) {
+            (Some(palette), &[b]) => {
+                // The classes the image uses (counted on a small read; GDAL takes it from an
+                // overview where there is one), most common first, named by the band's
+                // category names where it has them.
+                let band = ds.rasterband(b).map_err(|e| failed(e.to_string()))?;
+                let (w, h) = band.size();
+                let shape = (w.min(512), h.min(512));
+                let buf = band
+                    .read_as::<u8>((0, 0), (w, h), shape, Some(gdal::raster::ResampleAlg::NearestNeighbour))
+                    .map_err(|e| failed(e.to_string()))?;
+                let mut counts = [0u64; 256];
+                for v in buf.data() {
+                    counts[usize::from(*v)] += 1;
+                }
+                let nodata = band.no_data_value().map(|v| v as i64);
+                let names = crate::ffi::category_names(&band);
+                let mut used: Vec<usize> = (0..256)
+                    .filter(|&v| counts[v] > 0 && nodata != Some(v as i64) && v < palette.len())
+                    .collect();
+                used.sort_by(|a, b| counts[*b].cmp(&counts[*a]).then(a.cmp(b)));
+                used.truncate(MAX_LEGEND_CLASSES);
+                for v in used {
+                    let named = names.get(v).map(|n| n.trim()).filter(|n| !n.is_empty());
+                    items.push(LegendItem {
+                        label: named.map_or_else(|| v.to_string(), |n| format!("{v} {n}")),
+                        rgba: Some(palette[v]),
+                        icon: None,
+                    });
+                }
+            }
+            (None, &[b]) => {
+                let r = self
+                    .display
+                    .stretch
+                    .as_ref()
+                    .and_then(|s| s.first())
+                    .copied()
+                    .unwrap_or([0.0, 255.0]);
+                items.push(LegendItem {
+                    label: format!("{} {}", band_name(b), trim_number(r[0])),
+                    rgba: Some([0, 0, 0, 255]),
+                    icon: None,
+                });
+                items.push(LegendItem {
+                    label: format!("{} {}", band_name(b), trim_number(r[1])),
+                    rgba: Some([255, 255, 255, 255]),
+                    icon: None,
+                });
+            }
+            (_, bands) => {
+                for (i, (&b, rgba)) in bands.iter().zip([[255, 0, 0, 255], [0, 160, 0, 255], [0, 0, 255, 255]]).enumerate() {
+                    items.push(LegendItem {
+                        label: format!("{} {}", band_name(b), range(i)),
+                        rgba: Some(rgba),
+                        icon: None,
+                    });
+                }
+            }
+        }
+        Ok(Legend { items, image: None })
+    }
+}
+
+/// Classes a paletted image's legend lists at most.
+pub const MAX_LEGEND_CLASSES: usize = 32;
+
+/// A number as a legend shows it: no trailing zeros.
+fn trim_number(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Build overviews of `path` (factors 2, 4, 8, … until the smallest fits one tile) into an
