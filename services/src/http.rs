@@ -1,6 +1,7 @@
-//! The HTTP side: one client per source (documents through a blocking client; tiles on a
-//! small shared runtime, so that a request for a tile that left the view is dropped mid-way
-//! when the loader raises the tile's cancel flag), extra parameters and headers on every
+//! The HTTP side: one client per source, its requests run on a small shared runtime and
+//! awaited on the caller's thread (callable from plain threads and from an app's async
+//! handlers alike); a request for a tile that left the view is dropped mid-way when the
+//! loader raises the tile's cancel flag; extra parameters and headers on every
 //! request, a time limit of the user's, answers sorted into tiles, "no tile here", failures
 //! that may pass and failures that will not; a disk cache of raw tiles with a size limit; and
 //! [`redact`], which blanks keys out of every URL a message shows.
@@ -59,8 +60,7 @@ fn encode(s: &str) -> String {
 
 /// A client for one service: its parameters and headers go on every request.
 pub struct Client {
-    http: reqwest::blocking::Client,
-    tiles: reqwest::Client,
+    http: reqwest::Client,
     params: Vec<(String, String)>,
     headers: Vec<(String, String)>,
 }
@@ -79,26 +79,15 @@ impl Client {
         let limit = Duration::from_secs(u64::from(spec.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S).clamp(1, 600)));
         let connect = limit.min(Duration::from_secs(5));
         let agent = concat!("Jingwei/", env!("CARGO_PKG_VERSION"));
-        let cannot = |e: reqwest::Error| ServiceError::Invalid(format!("cannot make an HTTP client: {e}"));
-        let http = reqwest::blocking::Client::builder()
+        // (Made anywhere; its requests run on `runtime()`.)
+        let http = reqwest::Client::builder()
             .user_agent(agent)
             .connect_timeout(connect)
             .timeout(limit)
             .build()
-            .map_err(cannot)?;
-        // (A client of the runtime's, made inside it.)
-        let tiles = runtime()
-            .block_on(async {
-                reqwest::Client::builder()
-                    .user_agent(agent)
-                    .connect_timeout(connect)
-                    .timeout(limit)
-                    .build()
-            })
-            .map_err(cannot)?;
+            .map_err(|e| ServiceError::Invalid(format!("cannot make an HTTP client: {e}")))?;
         Ok(Client {
             http,
-            tiles,
             params: spec.params.clone(),
             headers: spec.headers.clone(),
         })
@@ -109,12 +98,12 @@ impl Client {
         with_params(url, &self.params)
     }
 
-    fn get(&self, url: &str) -> std::result::Result<reqwest::blocking::Response, reqwest::Error> {
+    fn request(&self, url: &str) -> reqwest::RequestBuilder {
         let mut req = self.http.get(url);
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
-        req.send()
+        req
     }
 
     /// A document (capabilities): its text, or why not.
@@ -124,9 +113,13 @@ impl Client {
             url: redact(&full),
             detail,
         };
-        let resp = self.get(&full).map_err(|e| err(describe(&e)))?;
-        let status = resp.status();
-        let text = resp.text().map_err(|e| err(describe(&e)))?;
+        let req = self.request(&full);
+        let (status, text) = block(async move {
+            let resp = req.send().await?;
+            let status = resp.status();
+            Ok::<_, reqwest::Error>((status, resp.text().await?))
+        })
+        .map_err(|e| err(describe(&e)))?;
         if !status.is_success() {
             let why = exception_text(&text).unwrap_or_else(|| first_line(&text));
             return Err(err(format!("HTTP {status}: {why}")));
@@ -141,10 +134,7 @@ impl Client {
         let full = self.url(url);
         let shown = redact(&full);
         let flag = jingwei_layers::imagery::cancel::token();
-        let mut req = self.tiles.get(&full);
-        for (k, v) in &self.headers {
-            req = req.header(k, v);
-        }
+        let req = self.request(&full);
         let work = async move {
             let mut resp = req.send().await?;
             let status = resp.status();
@@ -163,20 +153,12 @@ impl Client {
             }
             Ok::<_, reqwest::Error>((status, ctype, body))
         };
-        let run = || {
-            runtime().block_on(async {
-                tokio::select! {
-                    r = work => Some(r),
-                    () = cancelled(flag) => None,
-                }
-            })
-        };
-        // Never block a runtime's own thread: from inside one, wait on a thread of our own.
-        let outcome = if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|s| s.spawn(run).join()).map_err(|_| TileError::Failed(format!("{shown}: the request thread failed")))?
-        } else {
-            run()
-        };
+        let outcome = block(async {
+            tokio::select! {
+                r = work => Some(r),
+                () = cancelled(flag) => None,
+            }
+        });
         let (status, ctype, body) = match outcome {
             None => return Err(TileError::Cancelled),
             Some(Err(e)) => {
@@ -236,6 +218,25 @@ fn runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .expect("a tokio runtime for tile requests")
     })
+}
+
+/// Run a request to its end on [`runtime()`], waiting on the calling thread — or, called
+/// from a thread of some async runtime (an app's command handler), on a thread of its own,
+/// since blocking a runtime's thread is not allowed.
+fn block<F>(work: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| {
+            s.spawn(|| runtime().block_on(work))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    } else {
+        runtime().block_on(work)
+    }
 }
 
 /// Resolves when `flag` rises (never without one).

@@ -209,6 +209,17 @@ fn changed(a: &image::RgbaImage, b: &image::RgbaImage, region: (u32, u32, u32, u
     d as f64 / n.max(1) as f64
 }
 
+/// The map services of `scripts/map-services.sh` (started once, shared with other tests).
+fn map_services() -> std::collections::HashMap<String, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/map-services.sh");
+    let out = Command::new(&script).arg("start").output().expect("scripts/map-services.sh runs");
+    assert!(out.status.success(), "map services: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
 #[test]
 fn webdriver_drives_the_real_app() {
     assert!(
@@ -227,6 +238,7 @@ fn webdriver_drives_the_real_app() {
             .env("JINGWEI_DEMO", &catalog)
             .env("JINGWEI_CASES", dir.path().join("ws.gpkg"))
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
             .env("NO_AT_BRIDGE", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -399,6 +411,52 @@ fn webdriver_drives_the_real_app() {
         "the added layer",
         "return document.querySelectorAll('#tree input[type=checkbox]').length === 11 && document.getElementById('browse-pane').hidden",
     );
-    eprintln!("webdriver e2e: {diff:.3} of the map changed when hiding buildings; measured {measured}");
+    // Imagery: "add service" with MapProxy's WMTS (started on 127.0.0.1 by the test script) —
+    // its layers are listed, the orthophoto is added under the city and the basemap switcher
+    // offers it; the 3D view changes as its tiles arrive; its legend toggle answers.
+    let services = map_services();
+    let before_imagery = d.screenshot();
+    d.js(&format!(
+        "document.getElementById('service-add').open = true; document.getElementById('svc-kind').value = 'wmts'; document.getElementById('svc-url').value = {}; return true",
+        J::String(format!("{}/wmts/1.0.0/WMTSCapabilities.xml", services["MAPPROXY_URL"]))
+    ));
+    d.click("#svc-list");
+    d.wait_for(
+        "the service's answer",
+        "return document.querySelectorAll('#svc-layer option').length > 0 || !document.getElementById('svc-msg').textContent.endsWith('…')",
+    );
+    assert_eq!(
+        d.js("return [...document.querySelectorAll('#svc-layer option')].some((o) => o.value === 'ortho')"),
+        json!(true),
+        "the service's layers are listed: {}",
+        d.text("#svc-msg")
+    );
+    d.js("document.getElementById('svc-layer').value = 'ortho'; return true");
+    d.click("#svc-go");
+    d.wait_for(
+        "the imagery layer and its basemap entry",
+        "return [...document.querySelectorAll('#imagery-list li')].some((li) => li.textContent.includes('ortho')) && [...document.querySelectorAll('#basemap option')].some((o) => o.value === 'ortho')",
+    );
+    let t1 = Instant::now();
+    let imagery_diff = loop {
+        let c = changed(&before_imagery, &d.screenshot(), region);
+        if c > 0.1 || t1.elapsed() > Duration::from_secs(40) {
+            break c;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        imagery_diff > 0.1,
+        "the orthophoto changed {:.1} % of the map",
+        imagery_diff * 100.0
+    );
+    d.js("[...document.querySelectorAll('#imagery-list li')].find((li) => li.textContent.includes('ortho')).querySelector('button[data-a=legend]').click(); return true");
+    d.wait_for(
+        "the legend (the orthophoto has none)",
+        "return [...document.querySelectorAll('#imagery-list .legend')].some((b) => !b.hidden && b.textContent.includes('无图例'))",
+    );
+    eprintln!(
+        "webdriver e2e: {diff:.3} of the map changed when hiding buildings, {imagery_diff:.3} with the orthophoto; measured {measured}"
+    );
     let _ = http(port, "DELETE", &format!("/session/{}", d.session), None);
 }

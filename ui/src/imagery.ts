@@ -4,7 +4,7 @@
 // → add). While a scene's tiles are still coming, the view is drawn again as they arrive.
 import { invoke } from "@tauri-apps/api/core";
 import { $, esc } from "./dom";
-import { t } from "./i18n";
+import { currentLang, t } from "./i18n";
 import { app, showError } from "./state";
 import type { ImageryDto, LegendDto, WorkspaceDto } from "./types";
 import { requestFrame } from "./view3d";
@@ -29,8 +29,9 @@ export async function refreshWhilePending() {
 
 /** Show or hide a layer's legend: a file's classes or bands, a service's picture or symbols. */
 async function toggleLegend(box: HTMLElement, id: string) {
-  if (!box.hidden) { box.hidden = true; return; }
+  if (!box.hidden) { box.hidden = true; openLegends.delete(id); return; }
   box.hidden = false;
+  openLegends.add(id);
   box.textContent = t("service.reading");
   try {
     const lg = await invoke<LegendDto>("imagery_legend", { id });
@@ -51,15 +52,14 @@ function healthText(l: ImageryDto): string {
   return parts.join(" · ");
 }
 
-/** The imagery section of the layer panel. */
-export async function buildImagery() {
-  const box = $("imagery");
-  if (!app.ws) { box.innerHTML = ""; return; }
-  const layers = await invoke<ImageryDto[]>("imagery_list").catch(() => app.ws?.imagery ?? []);
-  const basemap = layers.filter((l) => l.visible).length === 1 ? layers.find((l) => l.visible)?.id ?? "" : "";
+/** Legends the user opened (kept open when the list is drawn again). */
+const openLegends = new Set<string>();
+
+/** The section's fixed parts, made once: the basemap switcher, the list, the "add service"
+ * form (so that redrawing the list while tiles arrive never loses what the user typed). */
+function skeleton(box: HTMLElement) {
   box.innerHTML = `<strong>${t("imagery.title")}</strong>
-    <label class="basemap">${t("imagery.basemap")} <select id="basemap"><option value="">${t("imagery.none")}</option>${layers
-      .map((l) => `<option value="${esc(l.id)}"${l.id === basemap ? " selected" : ""}>${esc(l.title)}</option>`).join("")}</select></label>
+    <label class="basemap">${t("imagery.basemap")} <select id="basemap"></select></label>
     <ul id="imagery-list"></ul>
     <details id="service-add"><summary>${t("service.add")}</summary>
       <select id="svc-kind"><option value="wmts">WMTS</option><option value="wms">WMS</option><option value="xyz">XYZ</option><option value="tms">TMS</option><option value="arcgis">ArcGIS REST</option></select>
@@ -70,38 +70,6 @@ export async function buildImagery() {
       <button id="svc-go" type="button" hidden>${t("service.add_layer")}</button>
       <div id="svc-msg" class="msg"></div>
     </details>`;
-  const ul = $("imagery-list");
-  for (const l of layers.slice().reverse()) {
-    const li = document.createElement("li");
-    li.className = l.open ? (l.health.failed ? "warn" : "") : "closed";
-    li.title = healthText(l);
-    li.innerHTML = `<label><input type="checkbox" ${l.visible ? "checked" : ""} ${l.open ? "" : "disabled"}> ${esc(l.title)} <span class="tag">${esc(l.kind.toUpperCase())}</span></label>
-      <div class="row2"><input type="range" min="0" max="100" value="${Math.round(l.opacity * 100)}" title="${t("opacity")}">
-      <button type="button" data-a="up" title="${t("move_up")}">↑</button><button type="button" data-a="down" title="${t("move_down")}">↓</button>
-      <button type="button" data-a="legend" title="${t("imagery.legend")}">${t("imagery.legend")}</button>
-      <button type="button" data-a="rm" title="${t("remove")}">✕</button></div>
-      <div class="legend" hidden></div>
-      ${l.hint ? `<div class="hint">${esc(l.hint)}</div>` : ""}${l.health.failed || !l.open ? `<div class="hint">${esc(healthText(l))}</div>` : ""}`;
-    const cb = li.querySelector("input[type=checkbox]") as HTMLInputElement;
-    cb.onchange = () => invoke("set_layer_visible", { id: l.id, visible: cb.checked }).then(afterChange).catch(showError);
-    const op = li.querySelector("input[type=range]") as HTMLInputElement;
-    op.oninput = () => { invoke("set_layer_opacity", { id: l.id, opacity: Number(op.value) / 100 }).then(() => requestFrame()).catch(showError); };
-    li.querySelectorAll("button").forEach((b) => {
-      (b as HTMLButtonElement).onclick = async () => {
-        const a = (b as HTMLElement).dataset.a;
-        if (a === "legend") { await toggleLegend(li.querySelector(".legend") as HTMLElement, l.id); return; }
-        if (a === "rm") app.ws = await invoke<WorkspaceDto>("remove_layer", { id: l.id });
-        else app.ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: a === "up" ? 1 : -1 });
-        await afterChange();
-      };
-    });
-    ul.appendChild(li);
-  }
-  ($("basemap") as HTMLSelectElement).onchange = async () => {
-    const pick = ($("basemap") as HTMLSelectElement).value;
-    for (const l of layers) await invoke("set_layer_visible", { id: l.id, visible: pick !== "" && l.id === pick });
-    await afterChange();
-  };
   const spec = () => {
     const key = ($("svc-key") as HTMLInputElement).value.trim();
     const kind = ($("svc-kind") as HTMLSelectElement).value;
@@ -130,9 +98,60 @@ export async function buildImagery() {
     try {
       app.ws = await invoke<WorkspaceDto>("add_service", { spec: spec() });
       $("status").textContent = `${t("service.added")} ${spec().layer ?? ""}`;
+      $("svc-msg").textContent = "";
       await afterChange();
     } catch (e) { $("svc-msg").textContent = String((e as { message?: string }).message ?? e); }
   };
+}
+
+/** The imagery section of the layer panel. */
+export async function buildImagery() {
+  const box = $("imagery");
+  if (!app.ws) { box.innerHTML = ""; delete box.dataset.lang; return; }
+  const layers = await invoke<ImageryDto[]>("imagery_list").catch(() => app.ws?.imagery ?? []);
+  // (Made again only when the language changed.)
+  if (!document.getElementById("service-add") || box.dataset.lang !== currentLang()) {
+    skeleton(box);
+    box.dataset.lang = currentLang();
+  }
+  const basemap = layers.filter((l) => l.visible).length === 1 ? layers.find((l) => l.visible)?.id ?? "" : "";
+  const pick = $("basemap") as HTMLSelectElement;
+  pick.innerHTML = `<option value="">${t("imagery.none")}</option>${layers
+    .map((l) => `<option value="${esc(l.id)}"${l.id === basemap ? " selected" : ""}>${esc(l.title)}</option>`).join("")}`;
+  pick.onchange = async () => {
+    for (const l of layers) await invoke("set_layer_visible", { id: l.id, visible: pick.value !== "" && l.id === pick.value });
+    await afterChange();
+  };
+  const ul = $("imagery-list");
+  ul.innerHTML = "";
+  for (const l of layers.slice().reverse()) {
+    const li = document.createElement("li");
+    li.className = l.open ? (l.health.failed ? "warn" : "") : "closed";
+    li.title = healthText(l);
+    li.innerHTML = `<label><input type="checkbox" ${l.visible ? "checked" : ""} ${l.open ? "" : "disabled"}> ${esc(l.title)} <span class="tag">${esc(l.kind.toUpperCase())}</span></label>
+      <div class="row2"><input type="range" min="0" max="100" value="${Math.round(l.opacity * 100)}" title="${t("opacity")}">
+      <button type="button" data-a="up" title="${t("move_up")}">↑</button><button type="button" data-a="down" title="${t("move_down")}">↓</button>
+      <button type="button" data-a="legend" title="${t("imagery.legend")}">${t("imagery.legend")}</button>
+      <button type="button" data-a="rm" title="${t("remove")}">✕</button></div>
+      <div class="legend" hidden></div>
+      ${l.hint ? `<div class="hint">${esc(l.hint)}</div>` : ""}${l.health.failed || !l.open ? `<div class="hint">${esc(healthText(l))}</div>` : ""}`;
+    const cb = li.querySelector("input[type=checkbox]") as HTMLInputElement;
+    cb.onchange = () => invoke("set_layer_visible", { id: l.id, visible: cb.checked }).then(afterChange).catch(showError);
+    const op = li.querySelector("input[type=range]") as HTMLInputElement;
+    op.oninput = () => { invoke("set_layer_opacity", { id: l.id, opacity: Number(op.value) / 100 }).then(() => requestFrame()).catch(showError); };
+    const legend = li.querySelector(".legend") as HTMLElement;
+    li.querySelectorAll("button").forEach((b) => {
+      (b as HTMLButtonElement).onclick = async () => {
+        const a = (b as HTMLElement).dataset.a;
+        if (a === "legend") { await toggleLegend(legend, l.id); return; }
+        if (a === "rm") app.ws = await invoke<WorkspaceDto>("remove_layer", { id: l.id });
+        else app.ws = await invoke<WorkspaceDto>("move_layer", { id: l.id, delta: a === "up" ? 1 : -1 });
+        await afterChange();
+      };
+    });
+    ul.appendChild(li);
+    if (openLegends.has(l.id)) toggleLegend(legend, l.id).catch(showError);
+  }
 }
 
 async function afterChange() {
