@@ -649,26 +649,34 @@ impl Session {
             height,
         };
         let st = self.imagery_state()?;
-        let mut out = vec![0u8; (width * height * 4) as usize];
-        self.with_workspace(|ws| {
-            for l in ws.imagery.iter().filter(|l| l.visible && l.opacity > 0.0) {
-                let Some(c) = compose_now(l, &t, st.loader.cache()) else { continue };
-                for (o, p) in out.chunks_exact_mut(4).zip(c.rgba.chunks_exact(4)) {
-                    // Straight alpha "over".
-                    let a = f32::from(p[3]) / 255.0 * l.opacity;
-                    let b = f32::from(o[3]) / 255.0;
-                    let ao = a + b * (1.0 - a);
-                    if ao <= 0.0 {
-                        continue;
-                    }
-                    for k in 0..3 {
-                        o[k] = ((f32::from(p[k]) * a + f32::from(o[k]) * b * (1.0 - a)) / ao).round() as u8;
-                    }
-                    o[3] = (ao * 255.0).round() as u8;
-                }
-            }
-            Ok(())
+        // The visible layers' sources and opacities, taken under the lock; the tiles (a
+        // service's over the network) are read after it is released.
+        let layers: Vec<(Arc<dyn TileSource>, f32)> = self.with_workspace(|ws| {
+            Ok(ws
+                .imagery
+                .iter()
+                .filter(|l| l.visible && l.opacity > 0.0)
+                .filter_map(|l| Some((l.source.clone()?, l.opacity)))
+                .collect())
         })?;
+        let mut out = vec![0u8; (width * height * 4) as usize];
+        for (src, opacity) in layers {
+            let Some(plan) = Plan::new(src.grid(), &t, MAX_TILES).ok().flatten() else { continue };
+            let Ok(c) = plan.compose_now(src.as_ref(), st.loader.cache()) else { continue };
+            for (o, p) in out.chunks_exact_mut(4).zip(c.rgba.chunks_exact(4)) {
+                // Straight alpha "over".
+                let a = f32::from(p[3]) / 255.0 * opacity;
+                let b = f32::from(o[3]) / 255.0;
+                let ao = a + b * (1.0 - a);
+                if ao <= 0.0 {
+                    continue;
+                }
+                for k in 0..3 {
+                    o[k] = ((f32::from(p[k]) * a + f32::from(o[k]) * b * (1.0 - a)) / ao).round() as u8;
+                }
+                o[3] = (ao * 255.0).round() as u8;
+            }
+        }
         let tile = jingwei_layers::imagery::Tile { width, height, rgba: out };
         jingwei_layers::imagery::encode_png(&tile).map_err(|e| Error::Render(e.to_string()))
     }
