@@ -661,8 +661,12 @@ impl Session {
         })?;
         let mut out = vec![0u8; (width * height * 4) as usize];
         for (src, opacity) in layers {
-            let Some(plan) = Plan::new(src.grid(), &t, MAX_TILES).ok().flatten() else { continue };
-            let Ok(c) = plan.compose_now(src.as_ref(), st.loader.cache()) else { continue };
+            let Some(plan) = Plan::new(src.grid(), &t, MAX_TILES).ok().flatten() else {
+                continue;
+            };
+            let Ok(c) = plan.compose_now(src.as_ref(), st.loader.cache()) else {
+                continue;
+            };
             for (o, p) in out.chunks_exact_mut(4).zip(c.rgba.chunks_exact(4)) {
                 // Straight alpha "over".
                 let a = f32::from(p[3]) / 255.0 * opacity;
