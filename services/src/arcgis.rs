@@ -122,7 +122,7 @@ impl TileSource for ArcGisSource {
                 let label = e["label"].as_str().filter(|l| !l.is_empty()).unwrap_or(name);
                 let icon = e["imageData"]
                     .as_str()
-                    .and_then(base64_decode)
+                    .and_then(jingwei_layers::encoding::base64_decode)
                     .filter(|b| image::guess_format(b).is_ok());
                 items.push(LegendItem {
                     label: if entries.len() > 1 && !name.is_empty() && label != name {
@@ -137,36 +137,6 @@ impl TileSource for ArcGisSource {
         }
         Ok(Legend { items, image: None })
     }
-}
-
-/// Standard base64 (with or without padding); `None` when it is not.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            n |= val(*c)? << (18 - 6 * i);
-        }
-        let take = match chunk.len() {
-            4 => 3,
-            3 => 2,
-            2 => 1,
-            _ => return None,
-        };
-        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
-    }
-    Some(out)
 }
 
 /// `[xmin, ymin, xmax, ymax]` of an ArcGIS envelope, in `to` (the tiling scheme's CRS).
@@ -336,9 +306,6 @@ mod tests {
         assert!(f64::from(l.matrix[0]) * span >= 121.6 + 400.0);
         assert!(f64::from(l.matrix[0] - 1) * span < 121.6 + 400.0);
         assert!(scheme(&doc, Some(11)).unwrap().1 == vec![10, 11], "a user's deepest level");
-        assert_eq!(base64_decode("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
-        assert_eq!(base64_decode("aGVsbG8").as_deref(), Some(&b"hello"[..]));
-        assert_eq!(base64_decode("aGk*"), None);
         // An unknown code is one line that names it.
         let e = crs_of(&serde_json::json!({ "wkid": 999_999 })).unwrap_err().to_string();
         assert!(e.contains("999999"), "{e}");

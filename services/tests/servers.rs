@@ -552,7 +552,7 @@ fn arcgis_front() -> (String, Arc<Mutex<Vec<String>>>) {
     .unwrap()
     .to_vec();
     let legend = json!({ "layers": [ { "layerId": 0, "layerName": "buildings", "layerType": "Feature Layer",
-        "minScale": 0, "maxScale": 0, "legend": [ { "label": "", "url": "0a1b2c", "imageData": base64(&symbol),
+        "minScale": 0, "maxScale": 0, "legend": [ { "label": "", "url": "0a1b2c", "imageData": jingwei_layers::encoding::base64_encode(&symbol),
         "contentType": "image/png", "height": 20, "width": 20 } ] } ] });
     let http = reqwest::blocking::Client::new();
     front(move |target| {
@@ -748,22 +748,6 @@ fn a_tile_request_that_left_the_view_is_dropped_mid_way() {
     assert!(t1.elapsed() < Duration::from_secs(5), "{:?}", t1.elapsed());
     let h = loader.health(o.source.key());
     assert_eq!((h.cancelled, h.failed, h.tiles), (1, 0, 0), "{h:?}");
-}
-
-fn base64(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Whether a legend picture shows the buildings' class colour (200, 80, 60).
