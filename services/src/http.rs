@@ -475,65 +475,6 @@ fn fnv(s: &str) -> u64 {
     h
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_blanked_out_of_urls() {
-        assert_eq!(
-            redact("http://t0.tianditu.gov.cn/img_c/wmts?SERVICE=WMTS&tk=abc123&x=1"),
-            "http://t0.tianditu.gov.cn/img_c/wmts?SERVICE=WMTS&tk=***&x=1"
-        );
-        assert_eq!(redact("http://h/x?TOKEN=s"), "http://h/x?TOKEN=***");
-        assert_eq!(redact("http://h/x"), "http://h/x");
-        assert_eq!(with_params("http://h/wmts?", &[("tk".into(), "k".into())]), "http://h/wmts?tk=k");
-        assert_eq!(
-            with_params("http://h/wmts?a=1", &[("tk".into(), "k k".into())]),
-            "http://h/wmts?a=1&tk=k%20k"
-        );
-    }
-
-    #[test]
-    fn exception_reports_are_read() {
-        let x = r#"<?xml version="1.0"?><ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.1.0"><ows:Exception exceptionCode="InvalidParameterValue" locator="LAYER"><ows:ExceptionText>unknown layer</ows:ExceptionText></ows:Exception></ows:ExceptionReport>"#;
-        assert_eq!(exception_text(x).unwrap(), "InvalidParameterValue: unknown layer");
-        let wms = r#"<ServiceExceptionReport version="1.1.1"><ServiceException code="LayerNotDefined">no such layer</ServiceException></ServiceExceptionReport>"#;
-        assert_eq!(exception_text(wms).unwrap(), "LayerNotDefined: no such layer");
-    }
-
-    #[test]
-    fn the_disk_cache_stays_under_its_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = DiskCache {
-            dir: dir.path().to_owned(),
-            limit_bytes: 100_000,
-        };
-        let s = TileStore::new(&cache, "svc");
-        for i in 0..50 {
-            s.put("3", i, 0, &[7u8; 10_000]);
-        }
-        trim(dir.path(), cache.limit_bytes);
-        let total: u64 = walk(dir.path());
-        assert!(total <= 100_000, "{total}");
-        assert_eq!(s.get("3", 49, 0).map(|b| b.len()), Some(10_000), "the newest stays");
-    }
-
-    fn walk(p: &Path) -> u64 {
-        std::fs::read_dir(p)
-            .unwrap()
-            .flatten()
-            .map(|e| {
-                if e.path().is_dir() {
-                    walk(&e.path())
-                } else {
-                    e.metadata().unwrap().len()
-                }
-            })
-            .sum()
-    }
-}
-
 /// `xml` with every element name whose prefix is not declared (`<name:en>`) written with `_`.
 pub fn undeclared_prefixes_renamed(xml: &str) -> String {
     let mut declared: Vec<&str> = vec!["xml"];
@@ -597,5 +538,64 @@ pub fn legend_image(client: &Client, url: &str) -> std::result::Result<Legend, T
                 image: Some(b),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_blanked_out_of_urls() {
+        assert_eq!(
+            redact("http://t0.tianditu.gov.cn/img_c/wmts?SERVICE=WMTS&tk=abc123&x=1"),
+            "http://t0.tianditu.gov.cn/img_c/wmts?SERVICE=WMTS&tk=***&x=1"
+        );
+        assert_eq!(redact("http://h/x?TOKEN=s"), "http://h/x?TOKEN=***");
+        assert_eq!(redact("http://h/x"), "http://h/x");
+        assert_eq!(with_params("http://h/wmts?", &[("tk".into(), "k".into())]), "http://h/wmts?tk=k");
+        assert_eq!(
+            with_params("http://h/wmts?a=1", &[("tk".into(), "k k".into())]),
+            "http://h/wmts?a=1&tk=k%20k"
+        );
+    }
+
+    #[test]
+    fn exception_reports_are_read() {
+        let x = r#"<?xml version="1.0"?><ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.1.0"><ows:Exception exceptionCode="InvalidParameterValue" locator="LAYER"><ows:ExceptionText>unknown layer</ows:ExceptionText></ows:Exception></ows:ExceptionReport>"#;
+        assert_eq!(exception_text(x).unwrap(), "InvalidParameterValue: unknown layer");
+        let wms = r#"<ServiceExceptionReport version="1.1.1"><ServiceException code="LayerNotDefined">no such layer</ServiceException></ServiceExceptionReport>"#;
+        assert_eq!(exception_text(wms).unwrap(), "LayerNotDefined: no such layer");
+    }
+
+    #[test]
+    fn the_disk_cache_stays_under_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache {
+            dir: dir.path().to_owned(),
+            limit_bytes: 100_000,
+        };
+        let s = TileStore::new(&cache, "svc");
+        for i in 0..50 {
+            s.put("3", i, 0, &[7u8; 10_000]);
+        }
+        trim(dir.path(), cache.limit_bytes);
+        let total: u64 = walk(dir.path());
+        assert!(total <= 100_000, "{total}");
+        assert_eq!(s.get("3", 49, 0).map(|b| b.len()), Some(10_000), "the newest stays");
+    }
+
+    fn walk(p: &Path) -> u64 {
+        std::fs::read_dir(p)
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                if e.path().is_dir() {
+                    walk(&e.path())
+                } else {
+                    e.metadata().unwrap().len()
+                }
+            })
+            .sum()
     }
 }
