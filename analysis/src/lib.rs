@@ -2,13 +2,16 @@
 //!
 //! The violation rules (无证、超证、占用管控区、新增/扩建) and their geometry core: how much of
 //! each building its permits cover (exactly, as the area of the intersections), and which control
-//! zones each building touches and by how much. No UI dependencies.
+//! zones each building touches and by how much; the planner's 压占分析 ([`overlap`]) with plane
+//! and ellipsoidal areas ([`area`]); impact rings and routing for commanders. No UI dependencies.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod area;
 pub mod coverage;
 pub mod grid;
 pub mod impact;
+pub mod overlap;
 pub mod routing;
 pub mod violations;
 pub mod zones;
