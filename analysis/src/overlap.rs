@@ -142,15 +142,10 @@ fn text(layer: &Layer, row: usize, fields: &[usize]) -> String {
 /// Overlay `redline` (polygons in the workspace's projected CRS) on `layers`. `to_lonlat`
 /// carries the workspace CRS to CGCS2000 longitude/latitude (for the ellipsoidal areas);
 /// overlaps under `sliver_m2` are left out.
-pub fn overlap(
-    redline: &Geometry,
-    layers: &[OverlapLayer<'_>],
-    to_lonlat: &Transformer,
-    sliver_m2: f64,
-) -> Result<Overlap, OverlapError> {
+pub fn overlap(redline: &Geometry, layers: &[OverlapLayer<'_>], to_lonlat: &Transformer, sliver_m2: f64) -> Result<Overlap, OverlapError> {
     let red = as_multi(redline);
-    let red_areas = area::areas(&Geometry::MultiPolygon(red.clone()), to_lonlat)
-        .ok_or_else(|| OverlapError::Transform("the red line".into()))?;
+    let red_areas =
+        area::areas(&Geometry::MultiPolygon(red.clone()), to_lonlat).ok_or_else(|| OverlapError::Transform("the red line".into()))?;
     if red.0.is_empty() || red_areas.plane_m2 <= 0.0 {
         return Err(OverlapError::EmptyRedline);
     }
@@ -164,7 +159,9 @@ pub fn overlap(
     for (li, l) in layers.iter().enumerate() {
         let mut rows: Vec<ClassRow> = Vec::new();
         for row in l.index.candidates(env) {
-            let Some(g) = l.layer.geometries.get(row).and_then(Option::as_ref) else { continue };
+            let Some(g) = l.layer.geometries.get(row).and_then(Option::as_ref) else {
+                continue;
+            };
             let parcel = as_multi(g);
             if parcel.0.is_empty() {
                 continue;

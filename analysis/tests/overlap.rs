@@ -55,7 +55,15 @@ fn ellipsoidal_areas_agree_with_geographiclib_in_several_zones() {
     // 3-degree zones without the zone number (EPSG:4534 = CM 75°E … 4554 = CM 135°E), at
     // several latitudes, parcels of about 1 and 8 km across, off the central meridian.
     let mut worst: f64 = 0.0;
-    for (cm, lat) in [(75.0, 39.5), (87.0, 43.8), (108.0, 34.3), (114.0, 22.5), (123.0, 31.2), (126.0, 45.7), (135.0, 48.3)] {
+    for (cm, lat) in [
+        (75.0, 39.5),
+        (87.0, 43.8),
+        (108.0, 34.3),
+        (114.0, 22.5),
+        (123.0, 31.2),
+        (126.0, 45.7),
+        (135.0, 48.3),
+    ] {
         let epsg = 4534 + ((cm - 75.0) / 3.0) as u32;
         let zone = Crs::from_epsg(epsg).unwrap();
         let to_lonlat = Transformer::new(&zone, &geo4490).unwrap();
@@ -147,14 +155,25 @@ fn the_demo_red_line_against_land_use_and_control_lines_matches_geos() {
         for r in &got.rows {
             let (n, a) = want[&r.class];
             assert_eq!(r.parcels, n, "{} {}: parcels", l.id, r.class);
-            assert!((r.areas.plane_m2 - a).abs() < 0.01, "{} {}: {} m² vs GEOS {a} m²", l.id, r.class, r.areas.plane_m2);
+            assert!(
+                (r.areas.plane_m2 - a).abs() < 0.01,
+                "{} {}: {} m² vs GEOS {a} m²",
+                l.id,
+                r.class,
+                r.areas.plane_m2
+            );
             assert!((r.share - r.areas.plane_m2 / o.redline.plane_m2).abs() < 1e-12);
         }
         // The classes sum to the layer's overlap within 0.01 m², in both areas.
         let sum: f64 = got.rows.iter().map(|r| r.areas.plane_m2).sum();
         let sum_e: f64 = got.rows.iter().map(|r| r.areas.ellipsoid_m2).sum();
         assert!((sum - got.total.areas.plane_m2).abs() < 0.01 && (sum_e - got.total.areas.ellipsoid_m2).abs() < 0.01);
-        let pieces: f64 = o.pieces.iter().filter(|p| layers[p.layer].id == l.id).map(|p| p.areas.plane_m2).sum();
+        let pieces: f64 = o
+            .pieces
+            .iter()
+            .filter(|p| layers[p.layer].id == l.id)
+            .map(|p| p.areas.plane_m2)
+            .sum();
         assert!((pieces - sum).abs() < 0.01, "{}: the pieces layer holds the overlap", l.id);
         eprintln!(
             "{}: {} classes, {:.2} m² = {:.4} 公顷 = {:.2} 亩 ({:.1} % of the red line)",
@@ -188,7 +207,12 @@ fn the_demo_red_line_against_land_use_and_control_lines_matches_geos() {
             inter
         };
         assert_eq!(v.hit, Some(want >= 0.01), "{}: {want} m² by GEOS", v.line);
-        assert!((v.areas.plane_m2 - want).abs() < 0.01, "{}: {} vs GEOS {want}", v.line, v.areas.plane_m2);
+        assert!(
+            (v.areas.plane_m2 - want).abs() < 0.01,
+            "{}: {} vs GEOS {want}",
+            v.line,
+            v.areas.plane_m2
+        );
         eprintln!("{}: {:?} ({:.2} m²)", v.line, v.hit, v.areas.plane_m2);
     }
 }

@@ -21,6 +21,8 @@
 //! - [`imagery`]: image files and tile packages as layers, overviews, imagery in the scene
 //!   without a frame waiting for it.
 //! - [`feature_services`]: WFS and OGC API Features layers, fetched and added like files.
+//! - [`planning`]: the planner's 压占分析 (red line against the layers, plane and ellipsoidal
+//!   areas, control-line verdicts) and its CSV table.
 //! - [`files`]: atomic writes, the user's folders, the recent-workspace list, the actor.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,6 +35,7 @@ pub mod feature_services;
 pub mod feeds;
 pub mod files;
 pub mod imagery;
+pub mod planning;
 pub mod report;
 pub mod roles;
 pub mod session;

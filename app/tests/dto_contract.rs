@@ -162,6 +162,16 @@ fn the_pages_types_match_what_the_api_answers() {
     assert_eq!((reports.cases, reports.with_map), (0, 0));
     assert!(dir.path().join("reports/index.html").exists());
 
+    let overlap = s
+        .overlap(&jingwei_app::planning::OverlapRequest {
+            redline: jingwei_app::planning::Redline::Wkt {
+                wkt: "POLYGON((356500 3458000,357600 3458000,357600 3458900,356500 3458900,356500 3458000))".into(),
+            },
+            layers: vec!["landuse".into()],
+            sliver_m2: None,
+            add_pieces: false,
+        })
+        .unwrap();
     let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
@@ -210,6 +220,11 @@ fn the_pages_types_match_what_the_api_answers() {
             to_value(jingwei_app::files::browse(demo.parent().and_then(Path::to_str)).unwrap()).unwrap(),
         ),
         ("DetectionDto", to_value(&run).unwrap()),
+        ("OverlapDto", to_value(&overlap).unwrap()),
+        ("Areas", to_value(overlap.redline).unwrap()),
+        ("LayerOverlap", to_value(&overlap.layers[0]).unwrap()),
+        ("ClassRow", to_value(&overlap.layers[0].total).unwrap()),
+        ("ControlVerdict", to_value(&overlap.control[0]).unwrap()),
         (
             "Page",
             to_value(s.attribute_page("buildings", TableQuery::default(), 0, 3).unwrap()).unwrap(),

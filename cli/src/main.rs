@@ -13,6 +13,7 @@ mod feeds;
 mod filter;
 mod incidents;
 mod info;
+mod overlap;
 mod query;
 mod raster;
 mod sibling;
@@ -55,6 +56,9 @@ enum Command {
     Transform(transform::Args),
     /// Find suspected illegal construction (违法建设) by rule, headless; optionally store cases.
     Violations(Box<violations::Args>),
+    /// 压占分析: a red line against the workspace's layers, per class, in m², 公顷 and 亩
+    /// (plane and ellipsoidal), with the control-line verdicts; --csv writes the table.
+    Overlap(overlap::Args),
     /// Work with the cases of a workspace: list, show, set-status, assign, note, attach, flag, export.
     Cases(cases::Args),
     /// The k nearest emergency resources of each type to a point, by straight line or by road.
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
             sibling::run("jingwei-render", &all)
         }
         Command::Violations(a) => violations::run(*a),
+        Command::Overlap(a) => overlap::run(a),
         Command::Cases(a) => cases::run(a),
         Command::Feeds(a) => feeds::run(a),
         Command::Incidents(a) => incidents::run(a),

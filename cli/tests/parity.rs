@@ -337,3 +337,87 @@ fn the_batch_cli_links_no_renderer() {
         "the check can see wgpu where it is"
     );
 }
+
+/// 压占分析: a red line from a GeoPackage in CGCS2000 lon/lat gives the same table through the
+/// session (which also adds the pieces as a layer) and `jingwei overlap --json`; the CSV is
+/// UTF-8 with a BOM and carries every class row.
+#[test]
+fn overlap_is_the_same_in_the_app_and_on_the_command_line() {
+    use jingwei_app::planning::{OverlapRequest, Redline, overlap_csv};
+    let dir = tempfile::tempdir().unwrap();
+    // The site, drawn in EPSG:4490 (the workspace is EPSG:4550): ogr2ogr writes it.
+    let site = dir.path().join("site.gpkg");
+    let geojson = dir.path().join("site.geojson");
+    std::fs::write(
+        &geojson,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"项目用地"},"geometry":{"type":"Polygon","coordinates":[[[121.4965,31.2265],[121.5080,31.2265],[121.5080,31.2345],[121.4965,31.2345],[121.4965,31.2265]]]}}]}"#,
+    )
+    .unwrap();
+    let st = Command::new("ogr2ogr")
+        .args(["-q", "-f", "GPKG", "-a_srs", "EPSG:4490"])
+        .arg(&site)
+        .arg(&geojson)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let s = Session::new(dir.path().join("cases.gpkg"), "ci".into());
+    s.open_catalog(&demo()).unwrap();
+    let req = OverlapRequest {
+        redline: Redline::File {
+            path: site.clone(),
+            layer: None,
+        },
+        layers: vec!["landuse".into(), "control_zones".into(), "buildings".into()],
+        sliver_m2: None,
+        add_pieces: true,
+    };
+    let app = s.overlap(&req).unwrap();
+    let pieces = app.pieces_layer.clone().expect("the pieces are a layer");
+    let n_pieces: usize = app.layers.iter().map(|l| l.total.parcels).sum();
+    s.with_workspace(|ws| {
+        let l = &ws.layer(&pieces).unwrap().layer;
+        assert_eq!(l.len(), n_pieces, "one piece per parcel counted");
+        let f = l.field_index("plane_m2").unwrap();
+        let sum: f64 = (0..l.len()).map(|r| l.feature(r).value(f).as_f64().unwrap()).sum();
+        let want: f64 = app.layers.iter().map(|l| l.total.areas.plane_m2).sum();
+        assert!((sum - want).abs() < 0.01, "{sum} vs {want}");
+        Ok(())
+    })
+    .unwrap();
+    let cli = ok_json(&[
+        "overlap",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--redline",
+        site.to_str().unwrap(),
+        "--layers",
+        "landuse,control_zones,buildings",
+        "--json",
+    ]);
+    let mut app_json = serde_json::to_value(&app).unwrap();
+    app_json["pieces_layer"] = J::Null;
+    // (The same up to the last bits of a double: the two workspaces are opened apart.)
+    fn close(a: &J, b: &J) -> bool {
+        match (a, b) {
+            (J::Number(x), J::Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-6)
+            }
+            (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| close(x, y)),
+            (J::Object(x), J::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w))),
+            _ => a == b,
+        }
+    }
+    assert!(
+        close(&cli, &app_json),
+        "the same answer through both front doors:\n{cli}\n{app_json}"
+    );
+    // The site is about 1.1 km × 0.9 km; its two areas differ by the zone's scale only.
+    let r = &app.redline;
+    assert!(r.plane_m2 > 9.0e5 && r.plane_m2 < 1.2e6, "{r:?}");
+    assert!((r.plane_m2 / r.ellipsoid_m2 - 1.0).abs() < 1e-3, "{r:?}");
+    let csv = overlap_csv(&app);
+    assert!(csv.starts_with('\u{feff}'), "a BOM for Excel/WPS");
+    let rows = app.layers.iter().map(|l| l.rows.len() + 1).sum::<usize>() + 1 + 1 + app.control.len();
+    assert_eq!(csv.lines().count(), rows, "{csv}");
+}

@@ -505,6 +505,93 @@ image: string | null,
  */
 error: string | null, };
 
+export type OverlapDto = { 
+/**
+ * The workspace CRS the plane areas are measured in.
+ */
+plane_crs: string, 
+/**
+ * The red line's areas.
+ */
+redline: Areas, 
+/**
+ * Per layer and class.
+ */
+layers: Array<LayerOverlap>, 
+/**
+ * 永久基本农田, 生态保护红线, 城镇开发边界.
+ */
+control: Array<ControlVerdict>, 
+/**
+ * The id of the pieces layer, when it was added.
+ */
+pieces_layer: string | null, };
+
+export type Areas = { 
+/**
+ * Plane area in the projected CRS (平面面积), m².
+ */
+plane_m2: number, 
+/**
+ * Ellipsoidal area on CGCS2000 (椭球面积), m².
+ */
+ellipsoid_m2: number, };
+
+export type ClassRow = { 
+/**
+ * The class (the class fields' values), or the layer's title.
+ */
+class: string, 
+/**
+ * The 坐落单位, where the layer has one.
+ */
+place: string | null, 
+/**
+ * Parcels (图斑) the red line overlaps by more than the sliver tolerance.
+ */
+parcels: number, 
+/**
+ * The overlap's areas, m².
+ */
+areas: Areas, 
+/**
+ * Share of the red line's plane area, 0–1.
+ */
+share: number, };
+
+export type LayerOverlap = { 
+/**
+ * The layer's id.
+ */
+id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * Per class (and place), largest overlap first.
+ */
+rows: Array<ClassRow>, 
+/**
+ * The sum of the rows.
+ */
+total: ClassRow, };
+
+export type ControlVerdict = { 
+/**
+ * `permanent_basic_farmland`, `ecological_red_line` or `urban_development_boundary`.
+ */
+line: string, 
+/**
+ * 是 / 否: touched (farmland, red line) or left (development boundary: some of the red
+ * line lies outside it). `None` when no overlaid layer holds that control line.
+ */
+hit: boolean | null, 
+/**
+ * The area concerned (overlap; for the boundary, the part outside), m².
+ */
+areas: Areas, };
+
 export type LegendItemDto = { 
 /**
  * What it stands for.

@@ -1,0 +1,319 @@
+//! The planner's 一张图 use cases: 压占分析 (a red line against the workspace's layers, per
+//! class with plane and ellipsoidal areas, control-line verdicts, the pieces as a layer) and
+//! its CSV table (UTF-8 with BOM, for Excel and WPS).
+
+use std::path::PathBuf;
+
+use geo::{Geometry, MultiPolygon};
+use jingwei_analysis::area::{Areas, M2_PER_HA, M2_PER_MU};
+use jingwei_analysis::overlap::{self, ControlVerdict, LayerOverlap, OverlapLayer};
+use jingwei_analysis::violations::find_field;
+use jingwei_layers::{Column, Crs, FieldDef, FieldKind, Layer, OpenOptions, RepairMode, Source, Transformer, Value, Workspace};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// Fields that name a parcel's class, first match wins: 三调's 地类编码/地类名称 (DLBM/DLMC),
+/// the 2023 用地用海分类 (YDYHFLDM/YDYHFLMC), a control zone's type, OpenStreetMap's kind.
+pub const CLASS_CODE_FIELDS: [&str; 8] = ["DLBM", "地类编码", "YDYHFLDM", "用地用海代码", "zone_type", "类型", "kind", "class"];
+/// The class name beside its code.
+pub const CLASS_NAME_FIELDS: [&str; 4] = ["DLMC", "地类名称", "YDYHFLMC", "用地用海名称"];
+/// 坐落单位.
+pub const PLACE_FIELDS: [&str; 4] = ["ZLDWMC", "坐落单位名称", "坐落单位", "ZLDWDM"];
+
+/// Where the red line comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Redline {
+    /// A file's polygons (GeoPackage, Shapefile, DXF, GeoJSON, …; any CRS), all of them
+    /// or one layer's.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Its layer; the first when absent.
+        layer: Option<String>,
+    },
+    /// WKT in the workspace's CRS (a polygon drawn in the app).
+    Wkt {
+        /// The text.
+        wkt: String,
+    },
+}
+
+/// What to overlay.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OverlapRequest {
+    /// The red line.
+    pub redline: Redline,
+    /// Layer ids; every polygon layer of the workspace when empty.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// Overlaps under this (m²) are left out; 0.01 when absent.
+    #[serde(default)]
+    pub sliver_m2: Option<f64>,
+    /// Add the overlap pieces to the workspace as a layer.
+    #[serde(default)]
+    pub add_pieces: bool,
+}
+
+/// The answer.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct OverlapDto {
+    /// The workspace CRS the plane areas are measured in.
+    pub plane_crs: String,
+    /// The red line's areas.
+    pub redline: Areas,
+    /// Per layer and class.
+    pub layers: Vec<LayerOverlap>,
+    /// 永久基本农田, 生态保护红线, 城镇开发边界.
+    pub control: Vec<ControlVerdict>,
+    /// The id of the pieces layer, when it was added.
+    pub pieces_layer: Option<String>,
+}
+
+/// The red line's polygons in the workspace CRS.
+fn redline_geometry(ws: &Workspace, r: &Redline) -> Result<Geometry> {
+    let mut polys: Vec<geo::Polygon> = Vec::new();
+    match r {
+        Redline::Wkt { wkt } => {
+            let g = jingwei_layers::ops::from_wkt(wkt).map_err(|e| Error::Invalid(format!("the red line's WKT: {e}")))?;
+            collect(&g, &mut polys);
+        }
+        Redline::File { path, layer } => {
+            let src = Source::open(path, &OpenOptions::default())?;
+            let l = src.read_layer(layer.as_deref())?;
+            let from = l
+                .crs
+                .clone()
+                .ok_or_else(|| Error::Invalid(format!("{}: the red line has no CRS (give a .prj or a GeoPackage)", path.display())))?;
+            let t = Transformer::new(&from, &ws.crs)?;
+            for g in l.geometries.iter().flatten() {
+                let mut g = g.clone();
+                t.transform_geometry(&mut g)?;
+                collect(&g, &mut polys);
+            }
+        }
+    }
+    if polys.is_empty() {
+        return Err(Error::Invalid("the red line holds no polygon".into()));
+    }
+    // Parcels of one site may touch or overlap: their union.
+    Ok(Geometry::MultiPolygon(geo::unary_union(polys.iter())))
+}
+
+fn collect(g: &Geometry, out: &mut Vec<geo::Polygon>) {
+    match g {
+        Geometry::Polygon(p) => out.push(p.clone()),
+        Geometry::MultiPolygon(m) => out.extend(m.0.iter().cloned()),
+        Geometry::GeometryCollection(c) => c.0.iter().for_each(|g| collect(g, out)),
+        _ => {}
+    }
+}
+
+fn is_polygonal(l: &Layer) -> bool {
+    l.geometries
+        .iter()
+        .flatten()
+        .next()
+        .is_some_and(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)))
+}
+
+/// The pieces as a layer of the workspace.
+fn pieces_layer(o: &overlap::Overlap, ids: &[String], crs: &Crs) -> Layer {
+    let names = ["layer", "class", "place", "plane_m2", "ellipsoid_m2", "mu"];
+    let kinds = [
+        FieldKind::Text,
+        FieldKind::Text,
+        FieldKind::Text,
+        FieldKind::Real,
+        FieldKind::Real,
+        FieldKind::Real,
+    ];
+    let mut columns: Vec<Column> = kinds.iter().map(|k| Column::for_kind(*k, o.pieces.len())).collect();
+    for p in &o.pieces {
+        columns[0].push(Value::Text(ids[p.layer].clone()));
+        columns[1].push(Value::Text(p.class.clone()));
+        columns[2].push(p.place.clone().map_or(Value::Null, Value::Text));
+        columns[3].push(Value::Real(p.areas.plane_m2));
+        columns[4].push(Value::Real(p.areas.ellipsoid_m2));
+        columns[5].push(Value::Real(p.areas.plane_m2 / M2_PER_MU));
+    }
+    Layer {
+        name: "压占图斑".into(),
+        source_path: PathBuf::new(),
+        driver: "Memory".into(),
+        geometry_type: "Multi Polygon".into(),
+        crs: Some(crs.clone()),
+        fields: names
+            .iter()
+            .zip(kinds)
+            .map(|(n, kind)| FieldDef {
+                name: (*n).to_owned(),
+                alias: String::new(),
+                kind,
+            })
+            .collect(),
+        columns,
+        fids: (1..=o.pieces.len() as i64).collect(),
+        geometries: o.pieces.iter().map(|p| Some(Geometry::MultiPolygon(p.geometry.clone()))).collect(),
+        encoding: None,
+        issues: Vec::new(),
+    }
+}
+
+/// 压占分析 over `ws` (what [`Session::overlap`] and the CLI run): the answer, and the pieces
+/// as a layer when asked for.
+pub fn overlap_in(ws: &Workspace, req: &OverlapRequest) -> Result<(OverlapDto, Option<Layer>)> {
+    let sliver = req.sliver_m2.unwrap_or(overlap::DEFAULT_SLIVER_M2);
+    if !(0.0..=1e6).contains(&sliver) {
+        return Err(Error::Invalid(format!("a sliver tolerance of {sliver} m²: give 0 to 1000000")));
+    }
+    if ws.crs.is_geographic() {
+        return Err(Error::Invalid(format!(
+            "the workspace CRS {} is geographic: plane areas need a projected CRS (a Gauss-Krüger zone)",
+            ws.crs.label()
+        )));
+    }
+    let red = redline_geometry(ws, &req.redline)?;
+    let chosen: Vec<&jingwei_layers::WorkspaceLayer> = if req.layers.is_empty() {
+        ws.layers.iter().filter(|l| is_polygonal(&l.layer)).collect()
+    } else {
+        req.layers
+            .iter()
+            .map(|id| {
+                ws.layer(id)
+                    .ok_or_else(|| Error::Missing(format!("no layer '{id}' in the workspace")))
+            })
+            .collect::<Result<_>>()?
+    };
+    let mut inputs = Vec::new();
+    for l in &chosen {
+        let code = find_field(&l.layer, None, &CLASS_CODE_FIELDS)?;
+        let name = find_field(&l.layer, None, &CLASS_NAME_FIELDS)?;
+        inputs.push(OverlapLayer {
+            id: &l.id,
+            title: &l.title,
+            layer: &l.layer,
+            index: &l.index,
+            class_fields: code.into_iter().chain(name).collect(),
+            place_field: find_field(&l.layer, None, &PLACE_FIELDS)?,
+        });
+    }
+    let to_lonlat = Transformer::new(&ws.crs, &Crs::cgcs2000()?)?;
+    let o = overlap::overlap(&red, &inputs, &to_lonlat, sliver).map_err(|e| Error::Invalid(e.to_string()))?;
+    let ids: Vec<String> = chosen.iter().map(|l| l.id.clone()).collect();
+    let pieces = (req.add_pieces && !o.pieces.is_empty()).then(|| pieces_layer(&o, &ids, &ws.crs));
+    Ok((
+        OverlapDto {
+            plane_crs: ws.crs.label(),
+            redline: o.redline,
+            layers: o.layers,
+            control: o.control,
+            pieces_layer: None,
+        },
+        pieces,
+    ))
+}
+
+impl Session {
+    /// 压占分析: the red line against the workspace's layers (see [`OverlapRequest`]); the
+    /// pieces are added as a layer when asked for.
+    pub fn overlap(&self, req: &OverlapRequest) -> Result<OverlapDto> {
+        let (dto, pieces) = self.with_workspace(|ws| overlap_in(ws, req))?;
+        let Some(pieces) = pieces else { return Ok(dto) };
+        let id = self.with_workspace_mut(|ws| {
+            let l = ws.add_layer(pieces, RepairMode::Repair)?;
+            let id = l.id.clone();
+            self.rebuild(ws)?;
+            Ok(id)
+        })?;
+        Ok(OverlapDto {
+            pieces_layer: Some(id),
+            ..dto
+        })
+    }
+}
+
+/// Rounded as the land-use reports print: m² to 2 decimals, 公顷 to 4, 亩 to 2.
+fn row(out: &mut String, layer: &str, class: &str, place: &str, parcels: usize, a: &Areas, share: f64) {
+    out.push_str(&format!(
+        "{},{},{},{parcels},{:.2},{:.4},{:.2},{:.2},{:.4},{:.2}\r\n",
+        csv_cell(layer),
+        csv_cell(class),
+        csv_cell(place),
+        a.plane_m2,
+        a.plane_m2 / M2_PER_HA,
+        a.plane_m2 / M2_PER_MU,
+        a.ellipsoid_m2,
+        a.ellipsoid_m2 / M2_PER_HA,
+        share * 100.0
+    ));
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The overlap as CSV, UTF-8 with a byte-order mark (Excel and WPS read it as Chinese text).
+pub fn overlap_csv(o: &OverlapDto) -> String {
+    let mut out = String::from("\u{feff}");
+    out.push_str(&format!(
+        "图层,地类,坐落单位,图斑数,平面面积(m²),平面面积(公顷),平面面积(亩),椭球面积(m²),椭球面积(公顷),占红线比例(%)\r\n"
+    ));
+    row(&mut out, "红线", "用地红线", "", 1, &o.redline, 1.0);
+    for l in &o.layers {
+        for r in &l.rows {
+            row(
+                &mut out,
+                &l.title,
+                &r.class,
+                r.place.as_deref().unwrap_or(""),
+                r.parcels,
+                &r.areas,
+                r.share,
+            );
+        }
+        row(&mut out, &l.title, "合计", "", l.total.parcels, &l.total.areas, l.total.share);
+    }
+    for v in &o.control {
+        let what = match v.line.as_str() {
+            "permanent_basic_farmland" => "压占永久基本农田",
+            "ecological_red_line" => "压占生态保护红线",
+            _ => "超出城镇开发边界",
+        };
+        let yes = match v.hit {
+            Some(true) => "是",
+            Some(false) => "否",
+            None => "无数据",
+        };
+        row(
+            &mut out,
+            "管控线",
+            &format!("{what}: {yes}"),
+            "",
+            0,
+            &v.areas,
+            v.areas.plane_m2 / o.redline.plane_m2.max(f64::MIN_POSITIVE),
+        );
+    }
+    out
+}
+
+/// Areas of the whole site in words, for a report header: `12.3456 公顷 (185.18 亩)`.
+pub fn hectares_and_mu(a: &Areas) -> String {
+    format!("{:.4} 公顷 ({:.2} 亩)", a.plane_m2 / M2_PER_HA, a.plane_m2 / M2_PER_MU)
+}
+
+/// The red line alone, as a multipolygon of the workspace (for drawing it).
+pub fn redline_in(ws: &Workspace, r: &Redline) -> Result<MultiPolygon> {
+    match redline_geometry(ws, r)? {
+        Geometry::MultiPolygon(m) => Ok(m),
+        _ => Ok(MultiPolygon(Vec::new())),
+    }
+}

@@ -1,0 +1,122 @@
+//! `jingwei overlap --catalog … --redline SITE.gpkg [--layers landuse,control_zones] [--csv out.csv] [--json]`
+//! — 压占分析: a red line against the layers of a workspace, per class, in m², 公顷 and 亩, plane
+//! and ellipsoidal, with the control-line verdicts (the same answer as the app's).
+
+use anyhow::{Result, bail};
+use jingwei_analysis::area::{M2_PER_HA, M2_PER_MU};
+use jingwei_app::data::{self, DataRequest};
+use jingwei_app::files;
+use jingwei_app::planning::{self, OverlapRequest, Redline};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workspace catalog (e.g. assets/demo/catalog.json).
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+    /// More layers to overlay: FILE or FILE:LAYER; repeat for several.
+    #[arg(long, value_name = "FILE[:LAYER]")]
+    data: Vec<String>,
+    /// The red line: a file of polygons (GeoPackage, Shapefile, DXF, GeoJSON …), FILE or
+    /// FILE:LAYER.
+    #[arg(long, value_name = "FILE[:LAYER]")]
+    redline: Option<String>,
+    /// The red line as WKT in the workspace CRS.
+    #[arg(long)]
+    wkt: Option<String>,
+    /// Layer ids to overlay, comma-separated (default: every polygon layer).
+    #[arg(long, value_delimiter = ',')]
+    layers: Vec<String>,
+    /// Overlaps under this many m² are slivers, left out.
+    #[arg(long)]
+    sliver: Option<f64>,
+    /// Write the table as CSV (UTF-8 with BOM) here.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    let redline = match (&a.redline, &a.wkt) {
+        (Some(spec), None) => {
+            let (path, layer) = match spec.rsplit_once(':').filter(|(p, _)| std::path::Path::new(p).exists()) {
+                Some((p, l)) => (PathBuf::from(p), Some(l.to_owned())),
+                None => (PathBuf::from(spec), None),
+            };
+            Redline::File { path, layer }
+        }
+        (None, Some(wkt)) => Redline::Wkt { wkt: wkt.clone() },
+        _ => bail!("give the red line: --redline FILE[:LAYER] or --wkt WKT"),
+    };
+    let ids: Vec<String> = (0..a.data.len()).map(|i| format!("cli_{i}")).collect();
+    let opened = data::open(&DataRequest {
+        catalog: a.catalog.clone(),
+        specs: a.data.iter().cloned().zip(ids.iter().cloned()).collect(),
+        crs: None,
+    })?;
+    let req = OverlapRequest {
+        redline,
+        layers: a.layers.clone(),
+        sliver_m2: a.sliver,
+        add_pieces: false,
+    };
+    let (o, _) = planning::overlap_in(&opened.workspace, &req)?;
+    if let Some(path) = &a.csv {
+        files::write_atomic(path, planning::overlap_csv(&o).as_bytes())?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&o)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ha = |m2: f64| m2 / M2_PER_HA;
+    let mu = |m2: f64| m2 / M2_PER_MU;
+    println!(
+        "红线 {:.2} m² = {:.4} 公顷 = {:.2} 亩 (平面, {}); 椭球面积 {:.2} m² (CGCS2000)",
+        o.redline.plane_m2,
+        ha(o.redline.plane_m2),
+        mu(o.redline.plane_m2),
+        o.plane_crs,
+        o.redline.ellipsoid_m2
+    );
+    for v in &o.control {
+        let what = match v.line.as_str() {
+            "permanent_basic_farmland" => "压占永久基本农田",
+            "ecological_red_line" => "压占生态保护红线",
+            _ => "超出城镇开发边界",
+        };
+        let yes = match v.hit {
+            Some(true) => format!("是 ({:.2} m²)", v.areas.plane_m2),
+            Some(false) => "否".into(),
+            None => "无此管控线图层".into(),
+        };
+        println!("{what}: {yes}");
+    }
+    for l in &o.layers {
+        println!("\n{} ({})", l.title, l.id);
+        println!(
+            "  {:<28} {:>6} {:>14} {:>12} {:>12} {:>14} {:>7}",
+            "地类", "图斑数", "平面 m²", "公顷", "亩", "椭球 m²", "占比%"
+        );
+        let total = std::iter::once(&l.total).map(|t| (t, "合计".to_owned()));
+        for (r, label) in l.rows.iter().map(|r| (r, r.class.clone())).chain(total) {
+            let label = match &r.place {
+                Some(p) if !p.is_empty() => format!("{label} · {p}"),
+                _ => label,
+            };
+            println!(
+                "  {:<28} {:>6} {:>14.2} {:>12.4} {:>12.2} {:>14.2} {:>7.2}",
+                label,
+                r.parcels,
+                r.areas.plane_m2,
+                ha(r.areas.plane_m2),
+                mu(r.areas.plane_m2),
+                r.areas.ellipsoid_m2,
+                r.share * 100.0
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
