@@ -220,7 +220,8 @@ pub fn overlap(redline: &Geometry, layers: &[OverlapLayer<'_>], to_lonlat: &Tran
             place: None,
             parcels: rows.iter().map(|r| r.parcels).sum(),
             areas: rows.iter().fold(Areas::default(), |s, r| s.plus(r.areas)),
-            share: rows.iter().map(|r| r.areas.plane_m2).sum::<f64>() / red_areas.plane_m2,
+            // (A fold from +0: an empty `sum` of floats is −0.)
+            share: rows.iter().fold(0.0, |s, r| s + r.areas.plane_m2) / red_areas.plane_m2,
         };
         out.push(LayerOverlap {
             id: l.id.to_owned(),

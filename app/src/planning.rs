@@ -27,7 +27,7 @@ pub const PLACE_FIELDS: [&str; 4] = ["ZLDWMC", "坐落单位名称", "坐落单�
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Redline {
     /// A file's polygons (GeoPackage, Shapefile, DXF, GeoJSON, …; any CRS), all of them
-    /// or one layer's.
+    /// or one layer's; a `.txt` is read as 界址点坐标 (the land-approval exchange format).
     File {
         /// The file.
         path: PathBuf,
@@ -82,8 +82,13 @@ fn redline_geometry(ws: &Workspace, r: &Redline) -> Result<Geometry> {
             collect(&g, &mut polys);
         }
         Redline::File { path, layer } => {
-            let src = Source::open(path, &OpenOptions::default())?;
-            let l = src.read_layer(layer.as_deref())?;
+            let txt = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+            let l = if txt {
+                // 界址点坐标 (the land-approval exchange format).
+                jingwei_layers::boundary_txt::read(path)?
+            } else {
+                Source::open(path, &OpenOptions::default())?.read_layer(layer.as_deref())?
+            };
             let from = l
                 .crs
                 .clone()
