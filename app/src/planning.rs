@@ -310,6 +310,13 @@ pub fn overlap_csv(o: &OverlapDto) -> String {
     out
 }
 
+/// The overlap's CSV in the user's export folder (`压占分析-…csv`), written atomically.
+pub fn save_overlap_csv(o: &OverlapDto) -> Result<PathBuf> {
+    let path = crate::files::export_dir().join(format!("压占分析-{}.csv", crate::files::stamp()));
+    crate::files::write_atomic(&path, overlap_csv(o).as_bytes())?;
+    Ok(path)
+}
+
 /// Areas of the whole site in words, for a report header: `12.3456 公顷 (185.18 亩)`.
 pub fn hectares_and_mu(a: &Areas) -> String {
     format!("{:.4} 公顷 ({:.2} 亩)", a.plane_m2 / M2_PER_HA, a.plane_m2 / M2_PER_MU)

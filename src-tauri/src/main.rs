@@ -7,6 +7,7 @@ mod cases_cmd;
 mod command_cmd;
 mod commands;
 mod imagery_cmd;
+mod planning_cmd;
 mod scene3d;
 #[cfg(feature = "smoke")]
 mod smoke;
@@ -44,6 +45,8 @@ fn main() {
                 imagery_cmd::imagery_list,
                 imagery_cmd::imagery_pending,
                 imagery_cmd::imagery_legend,
+                planning_cmd::overlap,
+                planning_cmd::overlap_csv,
                 imagery_cmd::service_layers,
                 imagery_cmd::add_service,
                 imagery_cmd::set_imagery_bands,

@@ -455,6 +455,28 @@ fn webdriver_drives_the_real_app() {
         "the legend (the orthophoto has none)",
         "return [...document.querySelectorAll('#imagery-list .legend')].some((b) => !b.hidden && b.textContent.includes('无图例'))",
     );
+    // 压占分析: a 界址点 TXT (GBK) as the red line against the checked layers; the verdicts,
+    // the table with its totals, and the pieces added to the tree as a layer.
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../layers/tests/data/jiezhidian_gbk.txt");
+    d.js(&format!(
+        "document.getElementById('ov').open = true; document.getElementById('ov-path').value = {}; return true",
+        J::String(site.display().to_string())
+    ));
+    d.click("#ov-go");
+    d.wait_for(
+        "the overlap table",
+        "return document.querySelectorAll('#ov-result table.ov tr').length > 2 || document.getElementById('ov-msg').textContent.length > 0 && !document.getElementById('ov-msg').textContent.endsWith('…')",
+    );
+    let result = d.text("#ov-result");
+    assert!(
+        result.contains("1.4400 公顷") && result.contains("超出城镇开发边界") && result.contains("合计"),
+        "the overlap answered: {result} {}",
+        d.text("#ov-msg")
+    );
+    d.wait_for(
+        "the pieces layer in the tree",
+        "return document.getElementById('tree').textContent.includes('压占图斑')",
+    );
     eprintln!(
         "webdriver e2e: {diff:.3} of the map changed when hiding buildings, {imagery_diff:.3} with the orthophoto; measured {measured}"
     );

@@ -5,6 +5,7 @@ import { $ } from "./dom";
 import { ensureData, render2d } from "./fallback2d";
 import { t } from "./i18n";
 import { buildImagery } from "./imagery";
+import { buildPlanning } from "./planning";
 import { app, showError } from "./state";
 import { openTable } from "./table";
 import type { View, WorkspaceDto } from "./types";
@@ -16,6 +17,7 @@ export function buildTree() {
   const tree = $("tree");
   tree.innerHTML = `<strong>${t("layers")}</strong>`;
   buildImagery().catch(showError);
+  buildPlanning();
   if (!app.ws) return;
   for (const g of GROUPS) {
     const layers = app.ws.layers.filter((l) => l.group === g);

@@ -1,0 +1,29 @@
+//! The planner's analyses: 压占分析 and its CSV table. Each calls the session (`jingwei_app`).
+
+use jingwei_app::Result;
+use jingwei_app::data::WorkspaceDto;
+use jingwei_app::planning::{self, OverlapDto, OverlapRequest};
+use tauri::State;
+
+use crate::state::AppState;
+
+type S<'a> = State<'a, AppState>;
+
+/// Overlay a red line on the workspace's layers; the workspace as it is after (with the
+/// pieces layer when asked for).
+#[tauri::command]
+pub async fn overlap(state: S<'_>, request: OverlapRequest) -> Result<(OverlapDto, WorkspaceDto)> {
+    let o = state.session.overlap(&request)?;
+    Ok((o, state.session.describe()?))
+}
+
+/// The overlap's table as CSV (UTF-8 with BOM) in the user's export folder; its path.
+#[tauri::command]
+pub async fn overlap_csv(state: S<'_>, request: OverlapRequest) -> Result<String> {
+    let request = OverlapRequest {
+        add_pieces: false,
+        ..request
+    };
+    let o = state.session.overlap(&request)?;
+    Ok(planning::save_overlap_csv(&o)?.display().to_string())
+}
