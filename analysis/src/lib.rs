@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod area;
+pub mod balance;
 pub mod coverage;
 pub mod grid;
 pub mod impact;
