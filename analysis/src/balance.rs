@@ -5,9 +5,10 @@
 //! Balance: per class, the area in 公顷 and its share, for status quo and plan side by side
 //! with the change, first-level subtotals, shares rounded by the largest remainder so that
 //! they add up to exactly 100.00 %. Change: the from→to matrix in 公顷 — every part of each
-//! first-epoch parcel assigned to the second-epoch class it lies in (or to "no data" where the
-//! second epoch has none), so that row sums equal the first epoch's class totals and column
-//! sums the second's (within the first epoch's coverage) — and the changed pieces as a layer.
+//! first-epoch parcel assigned to exactly one second-epoch class (the first parcel's where the
+//! second epoch overlaps itself; "no data" where it has none), so that row sums equal the
+//! first epoch's class totals, and column sums the second's where the second epoch is a
+//! partition covering the first — and the changed pieces as a layer.
 
 use std::collections::BTreeMap;
 
@@ -72,7 +73,7 @@ pub fn shares_largest_remainder(values: &[f64], decimals: u32) -> Vec<f64> {
     let whole = (100.0 * unit).round() as i64;
     let exact: Vec<f64> = values.iter().map(|v| v / total * 100.0 * unit).collect();
     let mut floors: Vec<i64> = exact.iter().map(|e| e.floor() as i64).collect();
-    let mut left = whole - floors.iter().sum::<i64>();
+    let left = whole - floors.iter().sum::<i64>();
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| {
         (exact[b] - exact[b].floor())
@@ -81,7 +82,6 @@ pub fn shares_largest_remainder(values: &[f64], decimals: u32) -> Vec<f64> {
     });
     for &i in order.iter().cycle().take(left.max(0) as usize) {
         floors[i] += 1;
-        left -= 1;
     }
     floors.iter().map(|&f| f as f64 / unit).collect()
 }
@@ -203,8 +203,9 @@ pub fn balance(status: &BTreeMap<String, (String, f64)>, plan: Option<&BTreeMap<
     };
     let s_share = share_of(&|l| l.3);
     let p_share = share_of(&|l| l.4);
-    let status_total: f64 = lines.iter().filter(|l| top(l)).map(|l| l.3).sum();
-    let plan_total: f64 = lines.iter().filter(|l| top(l)).map(|l| l.4).sum();
+    // (Folds from +0: an empty float `sum` is −0.)
+    let status_total = lines.iter().filter(|l| top(l)).fold(0.0, |s, l| s + l.3);
+    let plan_total = lines.iter().filter(|l| top(l)).fold(0.0, |s, l| s + l.4);
     Balance {
         rows: lines
             .iter()
@@ -282,17 +283,22 @@ pub fn transitions(a: &Epoch<'_>, b: &Epoch<'_>, min_m2: f64) -> (Transitions, V
         }
         let from = a.layer.feature(row).value(a.class_field).to_string().trim().to_owned();
         let Some(r) = pa.bounding_rect() else { continue };
-        let mut covered = 0.0;
-        for other in b.index.candidates([r.min().x, r.min().y, r.max().x, r.max().y]) {
+        // Each part of the parcel goes to one second-epoch class: where second-epoch parcels
+        // overlap each other (they should not), the first in the layer's order takes it.
+        let mut rest = pa.clone();
+        let mut candidates: Vec<usize> = b.index.candidates([r.min().x, r.min().y, r.max().x, r.max().y]).collect();
+        candidates.sort_unstable();
+        for other in candidates {
             let Some(gb) = b.layer.geometries.get(other).and_then(Option::as_ref) else {
                 continue;
             };
-            let piece = pa.intersection(&multi(gb));
+            let gb = multi(gb);
+            let piece = rest.intersection(&gb);
             let area = piece.unsigned_area();
             if area <= 0.0 {
                 continue;
             }
-            covered += area;
+            rest = rest.difference(&gb);
             let to = b.layer.feature(other).value(b.class_field).to_string().trim().to_owned();
             *cells.entry((from.clone(), to.clone())).or_default() += area;
             if to != from && area >= min_m2 {
@@ -304,10 +310,10 @@ pub fn transitions(a: &Epoch<'_>, b: &Epoch<'_>, min_m2: f64) -> (Transitions, V
                 });
             }
         }
-        // What the second epoch does not cover (its parcels do not overlap each other).
-        let rest = total - covered;
-        if rest > 1e-6 * total.max(1.0) {
-            *cells.entry((from.clone(), NO_DATA.to_owned())).or_default() += rest;
+        // What the second epoch does not cover.
+        let left = rest.unsigned_area();
+        if left > 1e-6 * total.max(1.0) {
+            *cells.entry((from.clone(), NO_DATA.to_owned())).or_default() += left;
         }
     }
     let mut from: Vec<String> = cells.keys().map(|k| k.0.clone()).collect();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use geo::{Geometry, MultiPolygon};
 use jingwei_analysis::area::{Areas, M2_PER_HA, M2_PER_MU};
+use jingwei_analysis::balance::{self, Balance, Epoch, Transitions};
 use jingwei_analysis::overlap::{self, ControlVerdict, LayerOverlap, OverlapLayer};
 use jingwei_analysis::violations::find_field;
 use jingwei_layers::{Column, Crs, FieldDef, FieldKind, Layer, OpenOptions, RepairMode, Source, Transformer, Value, Workspace};
@@ -238,6 +239,175 @@ impl Session {
             pieces_layer: Some(id),
             ..dto
         })
+    }
+}
+
+/// The class field of a land-use layer (and its name field): the 2023 用地用海分类 or 三调
+/// fields, a zone type, OpenStreetMap's kind.
+fn class_fields(l: &jingwei_layers::WorkspaceLayer) -> Result<(usize, Option<usize>)> {
+    let code = find_field(&l.layer, None, &CLASS_CODE_FIELDS)?.ok_or_else(|| {
+        let names: Vec<&str> = l.layer.fields.iter().map(|f| f.name.as_str()).collect();
+        Error::Missing(format!(
+            "layer '{}' has no class field ({} …; fields: {})",
+            l.id,
+            CLASS_CODE_FIELDS[..4].join(", "),
+            names.join(", ")
+        ))
+    })?;
+    Ok((code, find_field(&l.layer, None, &CLASS_NAME_FIELDS)?))
+}
+
+/// A land-use layer of the workspace: one of polygons.
+fn layer_of<'w>(ws: &'w Workspace, id: &str) -> Result<&'w jingwei_layers::WorkspaceLayer> {
+    let l = ws
+        .layer(id)
+        .ok_or_else(|| Error::Missing(format!("no layer '{id}' in the workspace")))?;
+    if !is_polygonal(&l.layer) {
+        return Err(Error::Invalid(format!(
+            "layer '{id}' holds no polygons ({}): land-use tables need parcels",
+            l.layer.geometry_type
+        )));
+    }
+    Ok(l)
+}
+
+/// 用地平衡表 of layer `status` (and `plan`) of `ws`.
+pub fn balance_in(ws: &Workspace, status: &str, plan: Option<&str>) -> Result<Balance> {
+    let s = layer_of(ws, status)?;
+    let (sc, sn) = class_fields(s)?;
+    let sa = balance::class_areas(&s.layer, sc, sn);
+    let pa = match plan {
+        Some(p) => {
+            let p = layer_of(ws, p)?;
+            let (pc, pn) = class_fields(p)?;
+            Some(balance::class_areas(&p.layer, pc, pn))
+        }
+        None => None,
+    };
+    Ok(balance::balance(&sa, pa.as_ref()))
+}
+
+/// 多期对比 of layers `from` and `to` of `ws`: the matrix, and the changed pieces as a layer
+/// (原地类, 现地类, 面积).
+pub fn change_in(ws: &Workspace, from: &str, to: &str) -> Result<(Transitions, Layer)> {
+    let (a, b) = (layer_of(ws, from)?, layer_of(ws, to)?);
+    let (ac, _) = class_fields(a)?;
+    let (bc, _) = class_fields(b)?;
+    let (m, pieces) = balance::transitions(
+        &Epoch {
+            layer: &a.layer,
+            index: &a.index,
+            class_field: ac,
+        },
+        &Epoch {
+            layer: &b.layer,
+            index: &b.index,
+            class_field: bc,
+        },
+        overlap::DEFAULT_SLIVER_M2,
+    );
+    let kinds = [FieldKind::Text, FieldKind::Text, FieldKind::Real];
+    let mut columns: Vec<Column> = kinds.iter().map(|k| Column::for_kind(*k, pieces.len())).collect();
+    for p in &pieces {
+        columns[0].push(Value::Text(p.from.clone()));
+        columns[1].push(Value::Text(p.to.clone()));
+        columns[2].push(Value::Real(p.area_m2));
+    }
+    let layer = Layer {
+        name: "地类变化".into(),
+        source_path: PathBuf::new(),
+        driver: "Memory".into(),
+        geometry_type: "Multi Polygon".into(),
+        crs: Some(ws.crs.clone()),
+        fields: ["原地类", "现地类", "面积"]
+            .iter()
+            .zip(kinds)
+            .map(|(n, kind)| FieldDef {
+                name: (*n).to_owned(),
+                alias: String::new(),
+                kind,
+            })
+            .collect(),
+        columns,
+        fids: (1..=pieces.len() as i64).collect(),
+        geometries: pieces.into_iter().map(|p| Some(Geometry::MultiPolygon(p.geometry))).collect(),
+        encoding: None,
+        issues: Vec::new(),
+    };
+    Ok((m, layer))
+}
+
+/// The balance as CSV (UTF-8 with BOM).
+pub fn balance_csv(b: &Balance) -> String {
+    let mut out = String::from("\u{feff}地类编码,地类名称,级别,现状面积(公顷),现状占比(%),规划面积(公顷),规划占比(%),增减(公顷)\r\n");
+    let opt = |v: Option<f64>, d: usize| v.map_or(String::new(), |v| format!("{v:.d$}"));
+    for r in &b.rows {
+        out.push_str(&format!(
+            "{},{},{},{:.4},{:.2},{},{},{}\r\n",
+            csv_cell(&r.code),
+            csv_cell(&r.name),
+            r.level,
+            r.status_ha,
+            r.status_share,
+            opt(r.plan_ha, 4),
+            opt(r.plan_share, 2),
+            opt(r.change_ha, 4)
+        ));
+    }
+    out.push_str(&format!(
+        "合计,,,{:.4},100.00,{},{},{}\r\n",
+        b.status_total_ha,
+        opt(b.plan_total_ha, 4),
+        if b.plan_total_ha.is_some() {
+            "100.00".into()
+        } else {
+            String::new()
+        },
+        opt(b.plan_total_ha.map(|p| p - b.status_total_ha), 4)
+    ));
+    out
+}
+
+/// The change matrix as CSV (UTF-8 with BOM): rows the first epoch's classes, columns the
+/// second's, 公顷, with row and column totals.
+pub fn change_csv(m: &Transitions) -> String {
+    let mut out = String::from("\u{feff}原地类\\现地类");
+    for t in &m.to {
+        out.push(',');
+        out.push_str(&csv_cell(t));
+    }
+    out.push_str(",合计\r\n");
+    for (i, f) in m.from.iter().enumerate() {
+        out.push_str(&csv_cell(f));
+        for v in &m.ha[i] {
+            out.push_str(&format!(",{v:.4}"));
+        }
+        out.push_str(&format!(",{:.4}\r\n", m.ha[i].iter().sum::<f64>()));
+    }
+    out.push_str("合计");
+    for j in 0..m.to.len() {
+        out.push_str(&format!(",{:.4}", m.ha.iter().map(|r| r[j]).sum::<f64>()));
+    }
+    out.push_str(&format!(",{:.4}\r\n", m.ha.iter().flatten().sum::<f64>()));
+    out
+}
+
+impl Session {
+    /// 用地平衡表 of the workspace's layer `status` (and `plan`).
+    pub fn land_use_balance(&self, status: &str, plan: Option<&str>) -> Result<Balance> {
+        self.with_workspace(|ws| balance_in(ws, status, plan))
+    }
+
+    /// 多期对比 of layers `from` and `to`; the changed pieces are added as a layer when asked.
+    pub fn land_use_change(&self, from: &str, to: &str, add_pieces: bool) -> Result<Transitions> {
+        let (m, layer) = self.with_workspace(|ws| change_in(ws, from, to))?;
+        if add_pieces && !layer.geometries.is_empty() {
+            self.with_workspace_mut(|ws| {
+                ws.add_layer(layer, RepairMode::Repair)?;
+                self.rebuild(ws)
+            })?;
+        }
+        Ok(m)
     }
 }
 

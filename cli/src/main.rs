@@ -13,6 +13,7 @@ mod feeds;
 mod filter;
 mod incidents;
 mod info;
+mod landuse;
 mod overlap;
 mod query;
 mod raster;
@@ -59,6 +60,11 @@ enum Command {
     /// 压占分析: a red line against the workspace's layers, per class, in m², 公顷 and 亩
     /// (plane and ellipsoidal), with the control-line verdicts; --csv writes the table.
     Overlap(overlap::Args),
+    /// 用地平衡表: per class of the 2023 用地用海分类 (or any class field), status quo and
+    /// plan side by side in 公顷 with shares adding up to 100.00 %.
+    Balance(landuse::BalanceArgs),
+    /// 多期对比: the from→to matrix in 公顷 between two epochs of a land-use layer.
+    Change(landuse::ChangeArgs),
     /// Work with the cases of a workspace: list, show, set-status, assign, note, attach, flag, export.
     Cases(cases::Args),
     /// The k nearest emergency resources of each type to a point, by straight line or by road.
@@ -87,6 +93,8 @@ fn main() -> ExitCode {
         }
         Command::Violations(a) => violations::run(*a),
         Command::Overlap(a) => overlap::run(a),
+        Command::Balance(a) => landuse::balance(a),
+        Command::Change(a) => landuse::change(a),
         Command::Cases(a) => cases::run(a),
         Command::Feeds(a) => feeds::run(a),
         Command::Incidents(a) => incidents::run(a),

@@ -30,6 +30,19 @@ fn jingwei(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Equal JSON, numbers to 1e-9 relative (workspaces opened apart differ in the last bits).
+fn close(a: &J, b: &J) -> bool {
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-6)
+        }
+        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| close(x, y)),
+        (J::Object(x), J::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w))),
+        _ => a == b,
+    }
+}
+
 fn ok_json(args: &[&str]) -> J {
     let out = jingwei(args);
     assert!(out.status.success(), "jingwei {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -397,17 +410,6 @@ fn overlap_is_the_same_in_the_app_and_on_the_command_line() {
     let mut app_json = serde_json::to_value(&app).unwrap();
     app_json["pieces_layer"] = J::Null;
     // (The same up to the last bits of a double: the two workspaces are opened apart.)
-    fn close(a: &J, b: &J) -> bool {
-        match (a, b) {
-            (J::Number(x), J::Number(y)) => {
-                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-6)
-            }
-            (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| close(x, y)),
-            (J::Object(x), J::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w))),
-            _ => a == b,
-        }
-    }
     assert!(
         close(&cli, &app_json),
         "the same answer through both front doors:\n{cli}\n{app_json}"
@@ -420,4 +422,72 @@ fn overlap_is_the_same_in_the_app_and_on_the_command_line() {
     assert!(csv.starts_with('\u{feff}'), "a BOM for Excel/WPS");
     let rows = app.layers.iter().map(|l| l.rows.len() + 1).sum::<usize>() + 1 + 1 + app.control.len();
     assert_eq!(csv.lines().count(), rows, "{csv}");
+}
+
+/// 用地平衡表 and 多期对比 give the same tables in the app and on the command line; the
+/// balance's shares add up to 100.00 % and its total to the polygons' area; a layer of lines
+/// is refused in one line.
+#[test]
+fn balance_and_change_are_the_same_in_the_app_and_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::new(dir.path().join("cases.gpkg"), "ci".into());
+    s.open_catalog(&demo()).unwrap();
+    let app = s.land_use_balance("landuse", None).unwrap();
+    let cli = ok_json(&["balance", "--catalog", demo().to_str().unwrap(), "--status", "landuse", "--json"]);
+    assert!(
+        close(&cli, &serde_json::to_value(&app).unwrap()),
+        "the same balance through both front doors"
+    );
+    let shares: f64 = app.rows.iter().map(|r| r.status_share).sum();
+    assert!((shares - 100.0).abs() < 1e-9, "{shares}");
+    let polygons: f64 = s
+        .with_workspace(|ws| {
+            Ok(ws
+                .layer("landuse")
+                .unwrap()
+                .layer
+                .geometries
+                .iter()
+                .flatten()
+                .map(geo::Area::unsigned_area)
+                .sum::<f64>())
+        })
+        .unwrap();
+    assert!((app.status_total_ha - polygons / 1e4).abs() < 1e-4);
+    // Two epochs: the land use against the control zones (a stand-in second epoch).
+    let m = s.land_use_change("landuse", "control_zones", true).unwrap();
+    let cli = ok_json(&[
+        "change",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--from",
+        "landuse",
+        "--to",
+        "control_zones",
+        "--json",
+    ]);
+    assert_eq!(cli["from"], serde_json::to_value(&m.from).unwrap());
+    assert_eq!(cli["to"], serde_json::to_value(&m.to).unwrap());
+    let rows: f64 = m.ha.iter().flatten().sum();
+    assert!(
+        (rows - app.status_total_ha).abs() < 1e-4,
+        "every hectare of the first epoch is somewhere: {rows}"
+    );
+    assert!(
+        m.to.last().is_some_and(|t| t.starts_with('(')),
+        "land outside the zones is 'no data'"
+    );
+    assert!(
+        s.describe()
+            .unwrap()
+            .layers
+            .iter()
+            .any(|l| l.title == "地类变化" || l.id.contains("地类变化"))
+    );
+    let out = jingwei(&["balance", "--catalog", demo().to_str().unwrap(), "--status", "roads"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("roads") && e.contains("no polygons") && e.trim().lines().count() == 1,
+        "{e}"
+    );
 }
