@@ -9,6 +9,7 @@
 
 pub mod area;
 pub mod balance;
+pub mod compliance;
 pub mod coverage;
 pub mod grid;
 pub mod impact;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use geo::{Geometry, MultiPolygon};
 use jingwei_analysis::area::{Areas, M2_PER_HA, M2_PER_MU};
 use jingwei_analysis::balance::{self, Balance, Epoch, Transitions};
+use jingwei_analysis::compliance::{self, RuleResult, Rules};
 use jingwei_analysis::overlap::{self, ControlVerdict, LayerOverlap, OverlapLayer};
 use jingwei_analysis::violations::find_field;
 use jingwei_layers::{Column, Crs, FieldDef, FieldKind, Layer, OpenOptions, RepairMode, Source, Transformer, Value, Workspace};
@@ -242,6 +243,56 @@ impl Session {
     }
 }
 
+/// A rules file of 合规性审查 (TOML): one line naming the file and the problem when it is not
+/// one.
+pub fn read_rules(path: &std::path::Path) -> Result<Rules> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        let msg = e.to_string();
+        let first = msg.lines().next().unwrap_or("").trim().to_owned();
+        let detail = msg
+            .lines()
+            .last()
+            .map(str::trim)
+            .filter(|l| *l != first)
+            .map(|l| format!(": {l}"))
+            .unwrap_or_default();
+        Error::Invalid(format!("{}: {first}{detail}", path.display()))
+    })
+}
+
+/// The verdicts of a review.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct ReviewDto {
+    /// The rules file's title.
+    pub title: String,
+    /// The red line's areas.
+    pub redline: Areas,
+    /// Per rule, in the file's order.
+    pub results: Vec<RuleResult>,
+}
+
+/// 合规性审查 of a red line by `rules` over `ws`.
+pub fn review_in(ws: &Workspace, rules: &Rules, redline: &Redline) -> Result<ReviewDto> {
+    let mut layers: Vec<String> = rules.rules.iter().map(|r| r.layer.clone()).collect();
+    layers.sort();
+    layers.dedup();
+    let req = OverlapRequest {
+        redline: redline.clone(),
+        layers,
+        sliver_m2: Some(0.0),
+        add_pieces: false,
+    };
+    let (o, _) = overlap_in(ws, &req)?;
+    let results = compliance::judge(rules, o.redline, &o.layers).map_err(Error::Invalid)?;
+    Ok(ReviewDto {
+        title: rules.title.clone(),
+        redline: o.redline,
+        results,
+    })
+}
+
 /// The class field of a land-use layer (and its name field): the 2023 用地用海分类 or 三调
 /// fields, a zone type, OpenStreetMap's kind.
 fn class_fields(l: &jingwei_layers::WorkspaceLayer) -> Result<(usize, Option<usize>)> {
@@ -393,6 +444,12 @@ pub fn change_csv(m: &Transitions) -> String {
 }
 
 impl Session {
+    /// 合规性审查 of a red line by the rules file at `rules`.
+    pub fn review(&self, rules: &std::path::Path, redline: &Redline) -> Result<ReviewDto> {
+        let rules = read_rules(rules)?;
+        self.with_workspace(|ws| review_in(ws, &rules, redline))
+    }
+
     /// 用地平衡表 of the workspace's layer `status` (and `plan`).
     pub fn land_use_balance(&self, status: &str, plan: Option<&str>) -> Result<Balance> {
         self.with_workspace(|ws| balance_in(ws, status, plan))

@@ -172,6 +172,14 @@ fn the_pages_types_match_what_the_api_answers() {
             add_pieces: false,
         })
         .unwrap();
+    let review = s
+        .review(
+            &demo.parent().unwrap().join("compliance/rules.toml"),
+            &jingwei_app::planning::Redline::Wkt {
+                wkt: "POLYGON((356500 3458000,357600 3458000,357600 3458900,356500 3458900,356500 3458000))".into(),
+            },
+        )
+        .unwrap();
     let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
@@ -225,6 +233,8 @@ fn the_pages_types_match_what_the_api_answers() {
         ("LayerOverlap", to_value(&overlap.layers[0]).unwrap()),
         ("ClassRow", to_value(&overlap.layers[0].total).unwrap()),
         ("ControlVerdict", to_value(&overlap.control[0]).unwrap()),
+        ("ReviewDto", to_value(&review).unwrap()),
+        ("RuleResult", to_value(&review.results[0]).unwrap()),
         (
             "Page",
             to_value(s.attribute_page("buildings", TableQuery::default(), 0, 3).unwrap()).unwrap(),

@@ -63,6 +63,9 @@ enum Command {
     /// 用地平衡表: per class of the 2023 用地用海分类 (or any class field), status quo and
     /// plan side by side in 公顷 with shares adding up to 100.00 %.
     Balance(landuse::BalanceArgs),
+    /// 合规性审查: a red line judged by a rules file (符合/不符合/部分符合 with reasons);
+    /// exit status 3 when any rule is not 符合.
+    Review(overlap::ReviewArgs),
     /// 多期对比: the from→to matrix in 公顷 between two epochs of a land-use layer.
     Change(landuse::ChangeArgs),
     /// Work with the cases of a workspace: list, show, set-status, assign, note, attach, flag, export.
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         Command::Violations(a) => violations::run(*a),
         Command::Overlap(a) => overlap::run(a),
         Command::Balance(a) => landuse::balance(a),
+        Command::Review(a) => overlap::review(a),
         Command::Change(a) => landuse::change(a),
         Command::Cases(a) => cases::run(a),
         Command::Feeds(a) => feeds::run(a),

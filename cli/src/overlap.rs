@@ -39,8 +39,9 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(a: Args) -> Result<ExitCode> {
-    let redline = match (&a.redline, &a.wkt) {
+/// The red line of `--redline FILE[:LAYER]` or `--wkt`.
+fn redline_of(redline: &Option<String>, wkt: &Option<String>) -> Result<Redline> {
+    Ok(match (redline, wkt) {
         (Some(spec), None) => {
             let (path, layer) = match spec.rsplit_once(':').filter(|(p, _)| std::path::Path::new(p).exists()) {
                 Some((p, l)) => (PathBuf::from(p), Some(l.to_owned())),
@@ -50,20 +51,78 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
         (None, Some(wkt)) => Redline::Wkt { wkt: wkt.clone() },
         _ => bail!("give the red line: --redline FILE[:LAYER] or --wkt WKT"),
-    };
-    let ids: Vec<String> = (0..a.data.len()).map(|i| format!("cli_{i}")).collect();
-    let opened = data::open(&DataRequest {
-        catalog: a.catalog.clone(),
-        specs: a.data.iter().cloned().zip(ids.iter().cloned()).collect(),
+    })
+}
+
+fn workspace(catalog: &Option<PathBuf>, data_specs: &[String]) -> Result<jingwei_layers::Workspace> {
+    let ids = (0..data_specs.len()).map(|i| format!("cli_{i}"));
+    Ok(data::open(&DataRequest {
+        catalog: catalog.clone(),
+        specs: data_specs.iter().cloned().zip(ids).collect(),
         crs: None,
-    })?;
+    })?
+    .workspace)
+}
+
+#[derive(clap::Args)]
+pub struct ReviewArgs {
+    /// The workspace catalog.
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+    /// More layers: FILE or FILE:LAYER (ids cli_0, cli_1, …).
+    #[arg(long, value_name = "FILE[:LAYER]")]
+    data: Vec<String>,
+    /// The rules file (TOML; see assets/demo/compliance/rules.toml).
+    #[arg(long)]
+    rules: PathBuf,
+    /// The red line: FILE or FILE:LAYER (a .txt is read as 界址点坐标).
+    #[arg(long, value_name = "FILE[:LAYER]")]
+    redline: Option<String>,
+    /// The red line as WKT in the workspace CRS.
+    #[arg(long)]
+    wkt: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// 合规性审查: exit status 0 when every rule is 符合, 3 when any is not.
+pub fn review(a: ReviewArgs) -> Result<ExitCode> {
+    let redline = redline_of(&a.redline, &a.wkt)?;
+    let rules = planning::read_rules(&a.rules)?;
+    let ws = workspace(&a.catalog, &a.data)?;
+    let r = planning::review_in(&ws, &rules, &redline)?;
+    let all = r
+        .results
+        .iter()
+        .all(|x| x.verdict == jingwei_analysis::compliance::Verdict::Complies);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{}\n红线 {:.2} m²（{:.4} 公顷）",
+            r.title,
+            r.redline.plane_m2,
+            r.redline.plane_m2 / M2_PER_HA
+        );
+        for x in &r.results {
+            let v = serde_json::to_value(x.verdict)?;
+            println!("  {}：{} — {}", x.name, v.as_str().unwrap_or(""), x.reason);
+        }
+    }
+    Ok(if all { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    let redline = redline_of(&a.redline, &a.wkt)?;
+    let ws = workspace(&a.catalog, &a.data)?;
     let req = OverlapRequest {
         redline,
         layers: a.layers.clone(),
         sliver_m2: a.sliver,
         add_pieces: false,
     };
-    let (o, _) = planning::overlap_in(&opened.workspace, &req)?;
+    let (o, _) = planning::overlap_in(&ws, &req)?;
     if let Some(path) = &a.csv {
         files::write_atomic(path, planning::overlap_csv(&o).as_bytes())?;
     }

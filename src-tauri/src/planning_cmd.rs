@@ -2,7 +2,7 @@
 
 use jingwei_app::Result;
 use jingwei_app::data::WorkspaceDto;
-use jingwei_app::planning::{self, OverlapDto, OverlapRequest};
+use jingwei_app::planning::{self, OverlapDto, OverlapRequest, Redline, ReviewDto};
 use tauri::State;
 
 use crate::state::AppState;
@@ -26,4 +26,10 @@ pub async fn overlap_csv(state: S<'_>, request: OverlapRequest) -> Result<String
     };
     let o = state.session.overlap(&request)?;
     Ok(planning::save_overlap_csv(&o)?.display().to_string())
+}
+
+/// 合规性审查 of a red line by a rules file.
+#[tauri::command]
+pub async fn review(state: S<'_>, rules: String, redline: Redline) -> Result<ReviewDto> {
+    state.session.review(std::path::Path::new(&rules), &redline)
 }

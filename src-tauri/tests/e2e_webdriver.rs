@@ -477,6 +477,23 @@ fn webdriver_drives_the_real_app() {
         "the pieces layer in the tree",
         "return document.getElementById('tree').textContent.includes('压占图斑')",
     );
+    // 合规性审查 of the same red line by the demo's rules file.
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/compliance/rules.toml");
+    d.js(&format!(
+        "document.getElementById('rv-rules').value = {}; return true",
+        J::String(rules.display().to_string())
+    ));
+    d.click("#rv-go");
+    d.wait_for(
+        "the verdicts",
+        "return document.querySelectorAll('#rv-result li').length === 5 || (document.getElementById('ov-msg').textContent.length > 0 && !document.getElementById('ov-msg').textContent.endsWith('…'))",
+    );
+    let verdicts = d.text("#rv-result");
+    assert!(
+        verdicts.contains("位于城镇开发边界内：符合") && verdicts.contains("不占用永久基本农田：符合"),
+        "{verdicts} {}",
+        d.text("#ov-msg")
+    );
     eprintln!(
         "webdriver e2e: {diff:.3} of the map changed when hiding buildings, {imagery_diff:.3} with the orthophoto; measured {measured}"
     );

@@ -527,6 +527,48 @@ control: Array<ControlVerdict>,
  */
 pieces_layer: string | null, };
 
+export type ReviewDto = { 
+/**
+ * The rules file's title.
+ */
+title: string, 
+/**
+ * The red line's areas.
+ */
+redline: Areas, 
+/**
+ * Per rule, in the file's order.
+ */
+results: Array<RuleResult>, };
+
+export type RuleResult = { 
+/**
+ * The rule's id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * The verdict.
+ */
+verdict: Verdict, 
+/**
+ * Why, in one sentence.
+ */
+reason: string, 
+/**
+ * The red line's overlap with the rule's classes.
+ */
+inside: Areas, 
+/**
+ * The part of the red line outside them.
+ */
+outside: Areas, };
+
+export type Verdict = "符合" | "不符合" | "部分符合";
+
 export type Areas = { 
 /**
  * Plane area in the projected CRS (平面面积), m².

@@ -1,17 +1,25 @@
 // The planner's 压占分析: a red line (a GeoPackage, Shapefile, DXF or GeoJSON file, or a
 // 界址点坐标 TXT of the land-approval format) against the chosen polygon layers; the table per
 // layer and class in m², 公顷 and 亩 (plane and ellipsoidal), the control-line verdicts, the
-// overlap pieces added as a layer, and the table exported as CSV (UTF-8 with BOM).
+// overlap pieces added as a layer, and the table exported as CSV (UTF-8 with BOM); and
+// 合规性审查 of the same red line by a rules file (符合 / 不符合 / 部分符合 with reasons).
 import { invoke } from "@tauri-apps/api/core";
 import { $, esc } from "./dom";
 import { currentLang, t } from "./i18n";
 import { app } from "./state";
-import type { OverlapDto, WorkspaceDto } from "./types";
+import type { OverlapDto, ReviewDto, WorkspaceDto } from "./types";
 import { requestFrame } from "./view3d";
 
 const POLYGONS = /polygon|surface/i;
-/** The last answer (kept when the section is drawn again). */
+/** The last answers (kept when the section is drawn again). */
 let last: OverlapDto | null = null;
+let lastReview: ReviewDto | null = null;
+let rulesPath = "";
+
+function renderReview(r: ReviewDto) {
+  $("rv-result").innerHTML = `<li><b>${esc(r.title)}</b></li>` + r.results.map((x) =>
+    `<li class="${x.verdict === "符合" ? "" : "hit"}">${esc(x.name)}：<b>${esc(x.verdict)}</b> — ${esc(x.reason)}</li>`).join("");
+}
 
 function request(addPieces: boolean) {
   const layers = [...document.querySelectorAll<HTMLInputElement>("#ov-layers input:checked")].map((c) => c.value);
@@ -58,9 +66,21 @@ export function buildPlanning() {
     <div id="ov-layers">${polys.map((l) => `<label><input type="checkbox" value="${esc(l.id)}" ${checked.size ? (checked.has(l.id) ? "checked" : "") : (byDefault(l.id, l.group) ? "checked" : "")}> ${esc(l.title)}</label>`).join("")}</div>
     <label>${t("overlap.sliver")} <input id="ov-sliver" type="number" min="0" step="0.01" value="0.01"> m²</label>
     <div><button id="ov-go" type="button">${t("overlap.run")}</button> <button id="ov-csv" type="button">${t("overlap.csv")}</button></div>
+    <input id="rv-rules" type="text" placeholder="${t("review.rules")}" value="${esc(rulesPath)}">
+    <div><button id="rv-go" type="button">${t("review.run")}</button></div><ul id="rv-result" class="verdicts"></ul>
     <div id="ov-msg" class="msg"></div><div id="ov-result"></div></details>`;
   box.dataset.lang = currentLang();
   if (last) renderResult(last);
+  if (lastReview) renderReview(lastReview);
+  ($("rv-go") as HTMLButtonElement).onclick = async () => {
+    rulesPath = ($("rv-rules") as HTMLInputElement).value.trim();
+    $("ov-msg").textContent = t("overlap.running");
+    try {
+      lastReview = await invoke<ReviewDto>("review", { rules: rulesPath, redline: request(false).redline });
+      $("ov-msg").textContent = "";
+      renderReview(lastReview);
+    } catch (e) { $("ov-msg").textContent = String((e as { message?: string }).message ?? e); }
+  };
   ($("ov-go") as HTMLButtonElement).onclick = async () => {
     $("ov-msg").textContent = t("overlap.running");
     try {
