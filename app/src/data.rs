@@ -132,6 +132,8 @@ pub struct LayerDto {
     pub visible: bool,
     /// Synthetic demo data (marked in the tree).
     pub synthetic: bool,
+    /// Where it comes from (数据来源, version, level).
+    pub provenance: jingwei_layers::catalog::Provenance,
     /// Features with invalid geometry.
     pub invalid: usize,
     /// Opacity 0–1.
@@ -233,6 +235,7 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
                     geometry_type: l.layer.geometry_type.clone(),
                     visible: l.visible,
                     synthetic: l.synthetic,
+                    provenance: l.provenance.clone(),
                     invalid: l.layer.validity_summary().invalid_features,
                     opacity: l.opacity,
                     fill: css(s.fill),

@@ -73,6 +73,8 @@ pub struct OverlapDto {
     pub control: Vec<ControlVerdict>,
     /// The id of the pieces layer, when it was added.
     pub pieces_layer: Option<String>,
+    /// Each overlaid layer's provenance (数据来源 · version · level), by layer id, where known.
+    pub sources: Vec<(String, String)>,
 }
 
 /// The red line's polygons in the workspace CRS.
@@ -219,6 +221,11 @@ pub fn overlap_in(ws: &Workspace, req: &OverlapRequest) -> Result<(OverlapDto, O
             layers: o.layers,
             control: o.control,
             pieces_layer: None,
+            sources: chosen
+                .iter()
+                .filter(|l| !l.provenance.is_empty())
+                .map(|l| (l.id.clone(), l.provenance.line()))
+                .collect(),
         },
         pieces,
     ))
@@ -533,6 +540,10 @@ pub fn overlap_csv(o: &OverlapDto) -> String {
             &v.areas,
             v.areas.plane_m2 / o.redline.plane_m2.max(f64::MIN_POSITIVE),
         );
+    }
+    for (id, line) in &o.sources {
+        let title = o.layers.iter().find(|l| &l.id == id).map_or(id.as_str(), |l| l.title.as_str());
+        out.push_str(&format!("数据来源,{},{},,,,,,,\r\n", csv_cell(title), csv_cell(line)));
     }
     out
 }

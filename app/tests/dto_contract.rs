@@ -234,6 +234,7 @@ fn the_pages_types_match_what_the_api_answers() {
         ("ClassRow", to_value(&overlap.layers[0].total).unwrap()),
         ("ControlVerdict", to_value(&overlap.control[0]).unwrap()),
         ("ReviewDto", to_value(&review).unwrap()),
+        ("Provenance", to_value(&ws.layers[0].provenance).unwrap()),
         ("RuleResult", to_value(&review.results[0]).unwrap()),
         (
             "Page",

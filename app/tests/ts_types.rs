@@ -33,6 +33,7 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_app::imagery::ChipDto,
         jingwei_app::imagery::LegendDto,
         jingwei_app::planning::OverlapDto,
+        jingwei_layers::catalog::Provenance,
         jingwei_app::planning::ReviewDto,
         jingwei_analysis::compliance::RuleResult,
         jingwei_analysis::compliance::Verdict,

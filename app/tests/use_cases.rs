@@ -338,6 +338,14 @@ fn every_use_case_on_the_demo_city() {
     let s2 = Session::new(dir.path().join("other.gpkg"), "测试员".into());
     let opened = s2.open_saved(&saved).unwrap();
     assert_eq!(opened.workspace.layers.len(), ws.layers.len());
+    // The catalog's provenance (数据来源, level) is saved with the layers.
+    let prov = |layers: &[jingwei_app::data::LayerDto]| layers.iter().map(|l| l.provenance.clone()).collect::<Vec<_>>();
+    assert_eq!(prov(&opened.workspace.layers), prov(&ws.layers));
+    assert!(
+        ws.layers
+            .iter()
+            .any(|l| l.provenance.source.as_deref().is_some_and(|s| s.contains("OpenStreetMap")))
+    );
     assert_eq!(opened.view, Some(view));
     assert!(!s2.list_cases(&FilterDto::default()).unwrap().is_empty());
     assert_eq!(jingwei_app::files::recent_workspaces(), vec![saved.display().to_string()]);

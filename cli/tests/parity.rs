@@ -420,7 +420,15 @@ fn overlap_is_the_same_in_the_app_and_on_the_command_line() {
     assert!((r.plane_m2 / r.ellipsoid_m2 - 1.0).abs() < 1e-3, "{r:?}");
     let csv = overlap_csv(&app);
     assert!(csv.starts_with('\u{feff}'), "a BOM for Excel/WPS");
-    let rows = app.layers.iter().map(|l| l.rows.len() + 1).sum::<usize>() + 1 + 1 + app.control.len();
+    let rows = app.layers.iter().map(|l| l.rows.len() + 1).sum::<usize>() + 1 + 1 + app.control.len() + app.sources.len();
+    assert!(
+        app.sources
+            .iter()
+            .any(|(id, line)| id == "landuse" && line.contains("OpenStreetMap")),
+        "the layers' provenance rides along: {:?}",
+        app.sources
+    );
+    assert!(csv.contains("数据来源,用地现状,OpenStreetMap"));
     assert_eq!(csv.lines().count(), rows, "{csv}");
 }
 

@@ -88,6 +88,38 @@ impl Group {
     }
 }
 
+/// Where a layer of the 一张图 comes from: its authority (数据来源), version or date, and
+/// level (国家/省/市/县). Shown in the tree and in reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct Provenance {
+    /// The authority or source (数据来源).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Version or date (`2024年度变更调查`, `2023-12-31`).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Level: 国家, 省, 市, 县 (or anything the office writes).
+    #[serde(default)]
+    pub level: Option<String>,
+}
+
+impl Provenance {
+    /// True when nothing is known.
+    pub fn is_empty(&self) -> bool {
+        self.source.is_none() && self.version.is_none() && self.level.is_none()
+    }
+
+    /// One line: `自然资源局 · 2024年度 · 市级`.
+    pub fn line(&self) -> String {
+        [&self.source, &self.version, &self.level]
+            .iter()
+            .filter_map(|v| v.as_deref())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
 /// One layer of a catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CatalogEntry {
@@ -117,6 +149,9 @@ pub struct CatalogEntry {
     /// For a 3D model (glTF, GLB, b3dm): where it stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<crate::gltf::Placement>,
+    /// Where the layer comes from (`source`, `version`, `level` beside the other keys).
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 fn yes() -> bool {

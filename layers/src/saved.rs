@@ -35,6 +35,9 @@ pub struct SavedLayer {
     pub visible: bool,
     /// Synthetic.
     pub synthetic: bool,
+    /// Where it comes from.
+    #[serde(default)]
+    pub provenance: crate::catalog::Provenance,
     /// Opacity.
     #[serde(default = "one")]
     pub opacity: f32,
@@ -147,6 +150,7 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
             group: wl.group,
             visible: wl.visible,
             synthetic: wl.synthetic,
+            provenance: wl.provenance.clone(),
             opacity: wl.opacity,
             table,
             style: wl.style.clone(),
@@ -302,6 +306,7 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         wl.group = l.group;
         wl.visible = l.visible;
         wl.synthetic = l.synthetic;
+        wl.provenance = l.provenance.clone();
         wl.opacity = l.opacity;
         wl.style = l.style.clone();
         if let Some(surfaces) = read_surfaces(&conn, path, &l.table, wl.layer.len())? {

@@ -24,6 +24,8 @@ pub struct WorkspaceLayer {
     pub group: Group,
     /// True for generated layers.
     pub synthetic: bool,
+    /// Where it comes from (数据来源, version, level).
+    pub provenance: crate::catalog::Provenance,
     /// Shown or hidden.
     pub visible: bool,
     /// Opacity, 0 (invisible) to 1.
@@ -261,6 +263,7 @@ impl Workspace {
             title: layer.name.clone(),
             group: Group::guess(&layer.name),
             synthetic: false,
+            provenance: Default::default(),
             visible: true,
             opacity: 1.0,
             style: None,
@@ -496,6 +499,7 @@ impl Workspace {
             wl.title = entry.title_zh.clone();
             wl.group = entry.group;
             wl.synthetic = entry.synthetic;
+            wl.provenance = entry.provenance.clone();
             wl.visible = entry.visible;
             wl.style = entry.style.clone();
         }

@@ -525,7 +525,25 @@ control: Array<ControlVerdict>,
 /**
  * The id of the pieces layer, when it was added.
  */
-pieces_layer: string | null, };
+pieces_layer: string | null, 
+/**
+ * Each overlaid layer's provenance (数据来源 · version · level), by layer id, where known.
+ */
+sources: Array<[string, string]>, };
+
+export type Provenance = { 
+/**
+ * The authority or source (数据来源).
+ */
+source: string | null, 
+/**
+ * Version or date (`2024年度变更调查`, `2023-12-31`).
+ */
+version: string | null, 
+/**
+ * Level: 国家, 省, 市, 县 (or anything the office writes).
+ */
+level: string | null, };
 
 export type ReviewDto = { 
 /**
@@ -677,6 +695,10 @@ visible: boolean,
  * Synthetic demo data (marked in the tree).
  */
 synthetic: boolean, 
+/**
+ * Where it comes from (数据来源, version, level).
+ */
+provenance: Provenance, 
 /**
  * Features with invalid geometry.
  */

@@ -37,6 +37,13 @@ export function buildTree() {
       row.appendChild(cb);
       row.appendChild(document.createTextNode(l.title));
       if (l.synthetic) { const tag = document.createElement("span"); tag.className = "tag"; tag.textContent = t("synthetic"); row.appendChild(tag); }
+      // Provenance: the level (and version) as a tag, the whole line as the row's tooltip.
+      const prov = [l.provenance.source, l.provenance.version, l.provenance.level].filter((v) => v).join(" · ");
+      if (prov) {
+        row.title = `${t("provenance")}: ${prov}`;
+        const short = [l.provenance.version, l.provenance.level].filter((v) => v).join(" ");
+        if (short) { const tag = document.createElement("span"); tag.className = "tag prov"; tag.textContent = short; row.appendChild(tag); }
+      }
       const c = document.createElement("span"); c.className = "count"; c.textContent = `${l.features}`;
       const tb = document.createElement("button"); tb.type = "button"; tb.className = "tbl"; tb.textContent = t("table.open"); tb.title = t("table.open");
       tb.onclick = (e) => { e.preventDefault(); openTable(l.id, l.title); };
