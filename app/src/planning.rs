@@ -502,9 +502,7 @@ fn csv_cell(s: &str) -> String {
 /// The overlap as CSV, UTF-8 with a byte-order mark (Excel and WPS read it as Chinese text).
 pub fn overlap_csv(o: &OverlapDto) -> String {
     let mut out = String::from("\u{feff}");
-    out.push_str(&format!(
-        "图层,地类,坐落单位,图斑数,平面面积(m²),平面面积(公顷),平面面积(亩),椭球面积(m²),椭球面积(公顷),占红线比例(%)\r\n"
-    ));
+    out.push_str("图层,地类,坐落单位,图斑数,平面面积(m²),平面面积(公顷),平面面积(亩),椭球面积(m²),椭球面积(公顷),占红线比例(%)\r\n");
     row(&mut out, "红线", "用地红线", "", 1, &o.redline, 1.0);
     for l in &o.layers {
         for r in &l.rows {
