@@ -553,6 +553,13 @@ pub fn save_overlap_csv(o: &OverlapDto) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The overlap's XLSX in the user's export folder (`压占分析-…xlsx`), written atomically.
+pub fn save_overlap_xlsx(o: &OverlapDto) -> Result<PathBuf> {
+    let path = crate::files::export_dir().join(format!("压占分析-{}.xlsx", crate::files::stamp()));
+    crate::files::write_atomic(&path, &overlap_xlsx(o)?)?;
+    Ok(path)
+}
+
 /// Areas of the whole site in words, for a report header: `12.3456 公顷 (185.18 亩)`.
 pub fn hectares_and_mu(a: &Areas) -> String {
     format!("{:.4} 公顷 ({:.2} 亩)", a.plane_m2 / M2_PER_HA, a.plane_m2 / M2_PER_MU)
@@ -564,4 +571,205 @@ pub fn redline_in(ws: &Workspace, r: &Redline) -> Result<MultiPolygon> {
         Geometry::MultiPolygon(m) => Ok(m),
         _ => Ok(MultiPolygon(Vec::new())),
     }
+}
+
+/// Number formats of the land-use tables.
+mod xlsx {
+    use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
+
+    pub fn header() -> Format {
+        Format::new()
+            .set_bold()
+            .set_align(FormatAlign::Center)
+            .set_background_color("#E2E8F0")
+    }
+    pub fn m2() -> Format {
+        Format::new().set_num_format("#,##0.00")
+    }
+    pub fn ha() -> Format {
+        Format::new().set_num_format("#,##0.0000")
+    }
+    pub fn mu() -> Format {
+        Format::new().set_num_format("#,##0.00")
+    }
+    pub fn pct() -> Format {
+        Format::new().set_num_format("0.00%")
+    }
+
+    /// A sheet with `headers` in bold on row 0, frozen below them, columns `widths` wide.
+    pub fn sheet<'a>(wb: &'a mut Workbook, name: &str, headers: &[&str], widths: &[f64]) -> Result<&'a mut Worksheet, XlsxError> {
+        let ws = wb.add_worksheet().set_name(name)?;
+        let h = header();
+        for (c, t) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *t, &h)?;
+        }
+        for (c, w) in widths.iter().enumerate() {
+            ws.set_column_width(c as u16, *w)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
+        Ok(ws)
+    }
+}
+
+fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> Error {
+    Error::Invalid(format!("cannot write the XLSX table: {e}"))
+}
+
+/// The overlap as an XLSX workbook: sheet 压占分析 (layer, class, place, parcels, areas with
+/// their number formats, share as a percentage), then the control lines and the sources.
+pub fn overlap_xlsx(o: &OverlapDto) -> Result<Vec<u8>> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let (m2, ha, mu, pct) = (xlsx::m2(), xlsx::ha(), xlsx::mu(), xlsx::pct());
+    let ws = xlsx::sheet(
+        &mut wb,
+        "压占分析",
+        &[
+            "图层",
+            "地类",
+            "坐落单位",
+            "图斑数",
+            "平面面积(m²)",
+            "平面面积(公顷)",
+            "平面面积(亩)",
+            "椭球面积(m²)",
+            "椭球面积(公顷)",
+            "占红线比例",
+        ],
+        &[16.0, 28.0, 16.0, 8.0, 16.0, 16.0, 14.0, 16.0, 16.0, 12.0],
+    )
+    .map_err(xlsx_error)?;
+    let mut r = 1u32;
+    let mut put = |layer: &str,
+                   class: &str,
+                   place: &str,
+                   parcels: usize,
+                   a: &Areas,
+                   share: f64|
+     -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+        ws.write_string(r, 0, layer)?;
+        ws.write_string(r, 1, class)?;
+        ws.write_string(r, 2, place)?;
+        ws.write_number(r, 3, parcels as f64)?;
+        ws.write_number_with_format(r, 4, a.plane_m2, &m2)?;
+        ws.write_number_with_format(r, 5, a.plane_m2 / M2_PER_HA, &ha)?;
+        ws.write_number_with_format(r, 6, a.plane_m2 / M2_PER_MU, &mu)?;
+        ws.write_number_with_format(r, 7, a.ellipsoid_m2, &m2)?;
+        ws.write_number_with_format(r, 8, a.ellipsoid_m2 / M2_PER_HA, &ha)?;
+        ws.write_number_with_format(r, 9, share, &pct)?;
+        r += 1;
+        Ok(())
+    };
+    put("红线", "用地红线", "", 1, &o.redline, 1.0).map_err(xlsx_error)?;
+    for l in &o.layers {
+        for row in &l.rows {
+            put(
+                &l.title,
+                &row.class,
+                row.place.as_deref().unwrap_or(""),
+                row.parcels,
+                &row.areas,
+                row.share,
+            )
+            .map_err(xlsx_error)?;
+        }
+        put(&l.title, "合计", "", l.total.parcels, &l.total.areas, l.total.share).map_err(xlsx_error)?;
+    }
+    let ws = xlsx::sheet(
+        &mut wb,
+        "管控线",
+        &["管控线", "结论", "面积(m²)", "面积(公顷)"],
+        &[24.0, 12.0, 16.0, 16.0],
+    )
+    .map_err(xlsx_error)?;
+    for (i, v) in o.control.iter().enumerate() {
+        let r = i as u32 + 1;
+        let what = match v.line.as_str() {
+            "permanent_basic_farmland" => "压占永久基本农田",
+            "ecological_red_line" => "压占生态保护红线",
+            _ => "超出城镇开发边界",
+        };
+        let yes = match v.hit {
+            Some(true) => "是",
+            Some(false) => "否",
+            None => "无数据",
+        };
+        (|| -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+            ws.write_string(r, 0, what)?;
+            ws.write_string(r, 1, yes)?;
+            ws.write_number_with_format(r, 2, v.areas.plane_m2, &m2)?;
+            ws.write_number_with_format(r, 3, v.areas.plane_m2 / M2_PER_HA, &ha)?;
+            Ok(())
+        })()
+        .map_err(xlsx_error)?;
+    }
+    if !o.sources.is_empty() {
+        let ws = xlsx::sheet(&mut wb, "数据来源", &["图层", "数据来源"], &[16.0, 48.0]).map_err(xlsx_error)?;
+        for (i, (id, line)) in o.sources.iter().enumerate() {
+            let title = o.layers.iter().find(|l| &l.id == id).map_or(id.as_str(), |l| l.title.as_str());
+            ws.write_string(i as u32 + 1, 0, title).map_err(xlsx_error)?;
+            ws.write_string(i as u32 + 1, 1, line).map_err(xlsx_error)?;
+        }
+    }
+    wb.save_to_buffer().map_err(xlsx_error)
+}
+
+/// The balance as an XLSX workbook (公顷 0.0000, shares as percentages).
+pub fn balance_xlsx(b: &Balance) -> Result<Vec<u8>> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let (ha, pct) = (xlsx::ha(), xlsx::pct());
+    let ws = xlsx::sheet(
+        &mut wb,
+        "用地平衡表",
+        &[
+            "地类编码",
+            "地类名称",
+            "现状面积(公顷)",
+            "现状占比",
+            "规划面积(公顷)",
+            "规划占比",
+            "增减(公顷)",
+        ],
+        &[12.0, 28.0, 16.0, 12.0, 16.0, 12.0, 14.0],
+    )
+    .map_err(xlsx_error)?;
+    let bold_ha = xlsx::ha().set_bold();
+    let mut r = 1u32;
+    for row in b.rows.iter() {
+        let f = if row.level == 1 { &bold_ha } else { &ha };
+        (|| -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+            ws.write_string(
+                r,
+                0,
+                if row.level == 2 {
+                    format!("  {}", row.code)
+                } else {
+                    row.code.clone()
+                },
+            )?;
+            ws.write_string(r, 1, &row.name)?;
+            ws.write_number_with_format(r, 2, row.status_ha, f)?;
+            ws.write_number_with_format(r, 3, row.status_share / 100.0, &pct)?;
+            if let (Some(p), Some(s), Some(c)) = (row.plan_ha, row.plan_share, row.change_ha) {
+                ws.write_number_with_format(r, 4, p, f)?;
+                ws.write_number_with_format(r, 5, s / 100.0, &pct)?;
+                ws.write_number_with_format(r, 6, c, f)?;
+            }
+            Ok(())
+        })()
+        .map_err(xlsx_error)?;
+        r += 1;
+    }
+    (|| -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+        ws.write_string(r, 0, "合计")?;
+        ws.write_number_with_format(r, 2, b.status_total_ha, &bold_ha)?;
+        ws.write_number_with_format(r, 3, 1.0, &pct)?;
+        if let Some(p) = b.plan_total_ha {
+            ws.write_number_with_format(r, 4, p, &bold_ha)?;
+            ws.write_number_with_format(r, 5, 1.0, &pct)?;
+            ws.write_number_with_format(r, 6, p - b.status_total_ha, &bold_ha)?;
+        }
+        Ok(())
+    })()
+    .map_err(xlsx_error)?;
+    wb.save_to_buffer().map_err(xlsx_error)
 }

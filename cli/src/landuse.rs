@@ -21,6 +21,9 @@ pub struct Common {
     /// Write the table as CSV (UTF-8 with BOM) here.
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Write the balance as an Excel workbook (XLSX, with number formats) here.
+    #[arg(long)]
+    xlsx: Option<PathBuf>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -66,6 +69,9 @@ pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
     if let Some(p) = &a.common.csv {
         files::write_atomic(p, planning::balance_csv(&b).as_bytes())?;
     }
+    if let Some(p) = &a.common.xlsx {
+        files::write_atomic(p, &planning::balance_xlsx(&b)?)?;
+    }
     if a.common.json {
         println!("{}", serde_json::to_string_pretty(&b)?);
         return Ok(ExitCode::SUCCESS);
@@ -101,6 +107,9 @@ pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
 
 pub fn change(a: ChangeArgs) -> Result<ExitCode> {
     let ws = workspace(&a.common)?;
+    if a.common.xlsx.is_some() {
+        anyhow::bail!("--xlsx: the change matrix is written as CSV (--csv)");
+    }
     let (m, _) = planning::change_in(&ws, &a.from, &a.to)?;
     if let Some(p) = &a.common.csv {
         files::write_atomic(p, planning::change_csv(&m).as_bytes())?;

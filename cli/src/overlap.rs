@@ -34,6 +34,9 @@ pub struct Args {
     /// Write the table as CSV (UTF-8 with BOM) here.
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Write the table as an Excel workbook (XLSX, with number formats) here.
+    #[arg(long)]
+    xlsx: Option<PathBuf>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -125,6 +128,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let (o, _) = planning::overlap_in(&ws, &req)?;
     if let Some(path) = &a.csv {
         files::write_atomic(path, planning::overlap_csv(&o).as_bytes())?;
+    }
+    if let Some(path) = &a.xlsx {
+        files::write_atomic(path, &planning::overlap_xlsx(&o)?)?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&o)?);

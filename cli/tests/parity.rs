@@ -418,6 +418,40 @@ fn overlap_is_the_same_in_the_app_and_on_the_command_line() {
     let r = &app.redline;
     assert!(r.plane_m2 > 9.0e5 && r.plane_m2 < 1.2e6, "{r:?}");
     assert!((r.plane_m2 / r.ellipsoid_m2 - 1.0).abs() < 1e-3, "{r:?}");
+    // The XLSX, read back by GDAL's XLSX driver: the same numbers in numeric cells.
+    let xlsx = dir.path().join("压占.xlsx");
+    let out = jingwei(&[
+        "overlap",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--redline",
+        site.to_str().unwrap(),
+        "--layers",
+        "landuse,control_zones,buildings",
+        "--xlsx",
+        xlsx.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let back = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "/vsistdout/"])
+        .arg(&xlsx)
+        .arg("压占分析")
+        .output()
+        .unwrap();
+    let back: J = serde_json::from_slice(&back.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&back.stderr)));
+    let rows = back["features"].as_array().unwrap();
+    let first_layer = &app.layers[0];
+    let total = rows
+        .iter()
+        .find(|f| f["properties"]["图层"] == J::String(first_layer.title.clone()) && f["properties"]["地类"] == "合计")
+        .expect("the layer's total row");
+    let got = total["properties"]["平面面积(m²)"].as_f64().expect("a number cell");
+    assert!(
+        (got - first_layer.total.areas.plane_m2).abs() < 1e-6,
+        "{got} vs {}",
+        first_layer.total.areas.plane_m2
+    );
+    assert_eq!(rows.len(), app.layers.iter().map(|l| l.rows.len() + 1).sum::<usize>() + 1);
     let csv = overlap_csv(&app);
     assert!(csv.starts_with('\u{feff}'), "a BOM for Excel/WPS");
     let rows = app.layers.iter().map(|l| l.rows.len() + 1).sum::<usize>() + 1 + 1 + app.control.len() + app.sources.len();
@@ -446,6 +480,29 @@ fn balance_and_change_are_the_same_in_the_app_and_on_the_command_line() {
         close(&cli, &serde_json::to_value(&app).unwrap()),
         "the same balance through both front doors"
     );
+    // The XLSX, read back by GDAL: one row per class and the total, areas as numbers.
+    let xlsx = dir.path().join("平衡表.xlsx");
+    let out = jingwei(&[
+        "balance",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--status",
+        "landuse",
+        "--xlsx",
+        xlsx.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let back = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "/vsistdout/"])
+        .arg(&xlsx)
+        .arg("用地平衡表")
+        .output()
+        .unwrap();
+    let back: J = serde_json::from_slice(&back.stdout).unwrap();
+    let rows = back["features"].as_array().unwrap();
+    assert_eq!(rows.len(), app.rows.len() + 1);
+    let total = rows.last().unwrap()["properties"]["现状面积(公顷)"].as_f64().unwrap();
+    assert!((total - app.status_total_ha).abs() < 1e-9, "{total}");
     let shares: f64 = app.rows.iter().map(|r| r.status_share).sum();
     assert!((shares - 100.0).abs() < 1e-9, "{shares}");
     let polygons: f64 = s

@@ -47,6 +47,7 @@ fn main() {
                 imagery_cmd::imagery_legend,
                 planning_cmd::overlap,
                 planning_cmd::overlap_csv,
+                planning_cmd::overlap_xlsx,
                 planning_cmd::review,
                 imagery_cmd::service_layers,
                 imagery_cmd::add_service,

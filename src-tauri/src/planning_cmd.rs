@@ -28,6 +28,17 @@ pub async fn overlap_csv(state: S<'_>, request: OverlapRequest) -> Result<String
     Ok(planning::save_overlap_csv(&o)?.display().to_string())
 }
 
+/// The overlap's table as an Excel workbook in the user's export folder; its path.
+#[tauri::command]
+pub async fn overlap_xlsx(state: S<'_>, request: OverlapRequest) -> Result<String> {
+    let request = OverlapRequest {
+        add_pieces: false,
+        ..request
+    };
+    let o = state.session.overlap(&request)?;
+    Ok(planning::save_overlap_xlsx(&o)?.display().to_string())
+}
+
 /// 合规性审查 of a red line by a rules file.
 #[tauri::command]
 pub async fn review(state: S<'_>, rules: String, redline: Redline) -> Result<ReviewDto> {

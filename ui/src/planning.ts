@@ -65,7 +65,7 @@ export function buildPlanning() {
     <input id="ov-path" type="text" placeholder="${t("overlap.path")}" value="${esc(path)}">
     <div id="ov-layers">${polys.map((l) => `<label><input type="checkbox" value="${esc(l.id)}" ${checked.size ? (checked.has(l.id) ? "checked" : "") : (byDefault(l.id, l.group) ? "checked" : "")}> ${esc(l.title)}</label>`).join("")}</div>
     <label>${t("overlap.sliver")} <input id="ov-sliver" type="number" min="0" step="0.01" value="0.01"> m²</label>
-    <div><button id="ov-go" type="button">${t("overlap.run")}</button> <button id="ov-csv" type="button">${t("overlap.csv")}</button></div>
+    <div><button id="ov-go" type="button">${t("overlap.run")}</button> <button id="ov-csv" type="button">${t("overlap.csv")}</button> <button id="ov-xlsx" type="button">${t("overlap.xlsx")}</button></div>
     <input id="rv-rules" type="text" placeholder="${t("review.rules")}" value="${esc(rulesPath)}">
     <div><button id="rv-go" type="button">${t("review.run")}</button></div><ul id="rv-result" class="verdicts"></ul>
     <div id="ov-msg" class="msg"></div><div id="ov-result"></div></details>`;
@@ -93,11 +93,13 @@ export function buildPlanning() {
       await requestFrame();
     } catch (e) { $("ov-msg").textContent = String((e as { message?: string }).message ?? e); }
   };
-  ($("ov-csv") as HTMLButtonElement).onclick = async () => {
-    $("ov-msg").textContent = t("overlap.running");
-    try {
-      const path = await invoke<string>("overlap_csv", { request: request(false) });
-      $("ov-msg").textContent = `${t("overlap.saved")} ${path}`;
-    } catch (e) { $("ov-msg").textContent = String((e as { message?: string }).message ?? e); }
-  };
+  for (const [button, command] of [["ov-csv", "overlap_csv"], ["ov-xlsx", "overlap_xlsx"]]) {
+    ($(button) as HTMLButtonElement).onclick = async () => {
+      $("ov-msg").textContent = t("overlap.running");
+      try {
+        const path = await invoke<string>(command, { request: request(false) });
+        $("ov-msg").textContent = `${t("overlap.saved")} ${path}`;
+      } catch (e) { $("ov-msg").textContent = String((e as { message?: string }).message ?? e); }
+    };
+  }
 }
