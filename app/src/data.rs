@@ -128,6 +128,9 @@ pub struct LayerDto {
     pub features: usize,
     /// Geometry type.
     pub geometry_type: String,
+    /// Whether its features are polygons (by their geometries, whatever the file declares):
+    /// the layers area analyses take.
+    pub polygonal: bool,
     /// Shown.
     pub visible: bool,
     /// Synthetic demo data (marked in the tree).
@@ -233,6 +236,13 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
                     group: l.group,
                     features: l.layer.len(),
                     geometry_type: l.layer.geometry_type.clone(),
+                    polygonal: l
+                        .layer
+                        .geometries
+                        .iter()
+                        .flatten()
+                        .next()
+                        .is_some_and(|g| matches!(g, geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_))),
                     visible: l.visible,
                     synthetic: l.synthetic,
                     provenance: l.provenance.clone(),

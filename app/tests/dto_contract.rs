@@ -180,6 +180,7 @@ fn the_pages_types_match_what_the_api_answers() {
             },
         )
         .unwrap();
+    let balance = s.land_use_balance("landuse", Some("landuse")).unwrap();
     let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
@@ -234,6 +235,12 @@ fn the_pages_types_match_what_the_api_answers() {
         ("ClassRow", to_value(&overlap.layers[0].total).unwrap()),
         ("ControlVerdict", to_value(&overlap.control[0]).unwrap()),
         ("ReviewDto", to_value(&review).unwrap()),
+        ("Balance", to_value(&balance).unwrap()),
+        ("BalanceRow", to_value(&balance.rows[0]).unwrap()),
+        (
+            "Transitions",
+            to_value(s.land_use_change("landuse", "control_zones", false).unwrap()).unwrap(),
+        ),
         ("Provenance", to_value(&ws.layers[0].provenance).unwrap()),
         ("RuleResult", to_value(&review.results[0]).unwrap()),
         (

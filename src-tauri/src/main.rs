@@ -49,6 +49,8 @@ fn main() {
                 planning_cmd::overlap_csv,
                 planning_cmd::overlap_xlsx,
                 planning_cmd::review,
+                planning_cmd::land_use_balance,
+                planning_cmd::land_use_change,
                 imagery_cmd::service_layers,
                 imagery_cmd::add_service,
                 imagery_cmd::set_imagery_bands,

@@ -1,5 +1,6 @@
 //! The planner's analyses: 压占分析 and its CSV table. Each calls the session (`jingwei_app`).
 
+use jingwei_analysis::balance::{Balance, Transitions};
 use jingwei_app::Result;
 use jingwei_app::data::WorkspaceDto;
 use jingwei_app::planning::{self, OverlapDto, OverlapRequest, Redline, ReviewDto};
@@ -43,4 +44,17 @@ pub async fn overlap_xlsx(state: S<'_>, request: OverlapRequest) -> Result<Strin
 #[tauri::command]
 pub async fn review(state: S<'_>, rules: String, redline: Redline) -> Result<ReviewDto> {
     state.session.review(std::path::Path::new(&rules), &redline)
+}
+
+/// 用地平衡表 of a status-quo layer (and a plan layer).
+#[tauri::command]
+pub async fn land_use_balance(state: S<'_>, status: String, plan: Option<String>) -> Result<Balance> {
+    state.session.land_use_balance(&status, plan.as_deref())
+}
+
+/// 多期对比 of two land-use layers; the changed pieces are added as a layer.
+#[tauri::command]
+pub async fn land_use_change(state: S<'_>, from: String, to: String) -> Result<(Transitions, WorkspaceDto)> {
+    let m = state.session.land_use_change(&from, &to, true)?;
+    Ok((m, state.session.describe()?))
 }

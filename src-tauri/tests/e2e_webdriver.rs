@@ -98,6 +98,15 @@ impl Driver {
         let e = self.find(css);
         self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
     }
+    /// Scroll the side panel to an element first, as a user does (WebKitWebDriver does not
+    /// scroll nested panels on its own), then click it.
+    fn scroll_click(&self, css: &str) {
+        self.js(&format!(
+            "document.querySelector({}).scrollIntoView({{block: 'center'}}); return true",
+            J::String(css.to_owned())
+        ));
+        self.click(css);
+    }
     fn text(&self, css: &str) -> String {
         let e = self.find(css);
         self.cmd("GET", &format!("/element/{e}/text"), None)
@@ -462,7 +471,7 @@ fn webdriver_drives_the_real_app() {
         "document.getElementById('ov').open = true; document.getElementById('ov-path').value = {}; return true",
         J::String(site.display().to_string())
     ));
-    d.click("#ov-go");
+    d.scroll_click("#ov-go");
     d.wait_for(
         "the overlap table",
         "return document.querySelectorAll('#ov-result table.ov tr').length > 2 || document.getElementById('ov-msg').textContent.length > 0 && !document.getElementById('ov-msg').textContent.endsWith('…')",
@@ -483,7 +492,7 @@ fn webdriver_drives_the_real_app() {
         "document.getElementById('rv-rules').value = {}; return true",
         J::String(rules.display().to_string())
     ));
-    d.click("#rv-go");
+    d.scroll_click("#rv-go");
     d.wait_for(
         "the verdicts",
         "return document.querySelectorAll('#rv-result li').length === 5 || (document.getElementById('ov-msg').textContent.length > 0 && !document.getElementById('ov-msg').textContent.endsWith('…'))",
@@ -493,6 +502,19 @@ fn webdriver_drives_the_real_app() {
         verdicts.contains("位于城镇开发边界内：符合") && verdicts.contains("不占用永久基本农田：符合"),
         "{verdicts} {}",
         d.text("#ov-msg")
+    );
+    // 用地平衡表 and 多期对比 (the land use against the control zones as the later epoch).
+    d.js("document.getElementById('lu').open = true; document.getElementById('lu-a').value = 'landuse'; document.getElementById('lu-b').value = 'control_zones'; return true");
+    d.scroll_click("#lu-change");
+    d.wait_for(
+        "the change matrix and its layer",
+        "return document.querySelectorAll('#lu-result table tr').length > 3 && document.getElementById('tree').textContent.includes('地类变化')",
+    );
+    d.js("document.getElementById('lu-b').value = ''; return true");
+    d.scroll_click("#lu-balance");
+    d.wait_for(
+        "the balance table",
+        "return document.getElementById('lu-result').textContent.includes('合计') && document.getElementById('lu-result').textContent.includes('100.00') && !document.getElementById('lu-result').textContent.includes('原地类')",
     );
     eprintln!(
         "webdriver e2e: {diff:.3} of the map changed when hiding buildings, {imagery_diff:.3} with the orthophoto; measured {measured}"

@@ -559,6 +559,69 @@ redline: Areas,
  */
 results: Array<RuleResult>, };
 
+export type Balance = { 
+/**
+ * First-level subtotals each followed by its classes (or the classes alone).
+ */
+rows: Array<BalanceRow>, 
+/**
+ * Status quo total, 公顷.
+ */
+status_total_ha: number, 
+/**
+ * Plan total, 公顷.
+ */
+plan_total_ha: number | null, };
+
+export type BalanceRow = { 
+/**
+ * The class code (or value).
+ */
+code: string, 
+/**
+ * Its name (the data's name field, else the classification's).
+ */
+name: string, 
+/**
+ * 1 for a first-level subtotal, 2 for a class under it (0 where the codes are not of
+ * the 2023 system).
+ */
+level: number, 
+/**
+ * Status quo, 公顷.
+ */
+status_ha: number, 
+/**
+ * Status quo share, % (largest remainder, 2 decimals, among rows of its level).
+ */
+status_share: number, 
+/**
+ * Plan, 公顷 (absent without a plan layer).
+ */
+plan_ha: number | null, 
+/**
+ * Plan share, %.
+ */
+plan_share: number | null, 
+/**
+ * Plan − status, 公顷.
+ */
+change_ha: number | null, };
+
+export type Transitions = { 
+/**
+ * The first epoch's classes (rows).
+ */
+from: Array<string>, 
+/**
+ * The second epoch's classes (columns), [`NO_DATA`] last where it occurs.
+ */
+to: Array<string>, 
+/**
+ * `ha[i][j]`: 公顷 of class `from[i]` that became `to[j]`.
+ */
+ha: Array<Array<number>>, };
+
 export type RuleResult = { 
 /**
  * The rule's id.
@@ -687,6 +750,11 @@ features: number,
  * Geometry type.
  */
 geometry_type: string, 
+/**
+ * Whether its features are polygons (by their geometries, whatever the file declares):
+ * the layers area analyses take.
+ */
+polygonal: boolean, 
 /**
  * Shown.
  */

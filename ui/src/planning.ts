@@ -7,14 +7,28 @@ import { invoke } from "@tauri-apps/api/core";
 import { $, esc } from "./dom";
 import { currentLang, t } from "./i18n";
 import { app } from "./state";
-import type { OverlapDto, ReviewDto, WorkspaceDto } from "./types";
+import type { Balance, OverlapDto, ReviewDto, Transitions, WorkspaceDto } from "./types";
 import { requestFrame } from "./view3d";
 
-const POLYGONS = /polygon|surface/i;
 /** The last answers (kept when the section is drawn again). */
 let last: OverlapDto | null = null;
 let lastReview: ReviewDto | null = null;
-let rulesPath = "";
+let lastTable = "";
+
+function renderBalance(b: Balance) {
+  const plan = b.plan_total_ha !== null;
+  const cell = (v: number | null, d: number) => (v === null ? "" : fmt(v, d));
+  lastTable = `<table class="ov"><thead><tr><th>${t("overlap.class")}</th><th>${t("balance.status")}</th><th>%</th>${plan ? `<th>${t("balance.plan")}</th><th>%</th><th>±</th>` : ""}</tr></thead><tbody>` +
+    b.rows.map((r) => `<tr class="${r.level === 1 ? "layer" : ""}"><td>${r.level === 2 ? "&nbsp;&nbsp;" : ""}${esc(r.code)} ${esc(r.name)}</td><td>${fmt(r.status_ha, 4)}</td><td>${fmt(r.status_share, 2)}</td>${plan ? `<td>${cell(r.plan_ha, 4)}</td><td>${cell(r.plan_share, 2)}</td><td>${cell(r.change_ha, 4)}</td>` : ""}</tr>`).join("") +
+    `<tr class="layer"><td>${t("overlap.total")}</td><td>${fmt(b.status_total_ha, 4)}</td><td>100.00</td>${plan ? `<td>${cell(b.plan_total_ha, 4)}</td><td>100.00</td><td></td>` : ""}</tr></tbody></table>`;
+  $("lu-result").innerHTML = lastTable;
+}
+
+function renderChange(m: Transitions) {
+  lastTable = `<table class="ov"><thead><tr><th>${t("change.from_to")}</th>${m.to.map((c) => `<th>${esc(c)}</th>`).join("")}<th>${t("overlap.total")}</th></tr></thead><tbody>` +
+    m.from.map((f, i) => `<tr><td>${esc(f)}</td>${m.ha[i].map((v) => `<td>${v ? fmt(v, 4) : ""}</td>`).join("")}<td>${fmt(m.ha[i].reduce((a, b) => a + b, 0), 4)}</td></tr>`).join("") + "</tbody></table>";
+  $("lu-result").innerHTML = lastTable;
+}
 
 function renderReview(r: ReviewDto) {
   $("rv-result").innerHTML = `<li><b>${esc(r.title)}</b></li>` + r.results.map((x) =>
@@ -50,36 +64,30 @@ function renderResult(o: OverlapDto) {
     <table class="ov"><thead><tr><th>${t("overlap.class")}</th><th>${t("overlap.parcels")}</th><th>m²</th><th>${t("overlap.ha")}</th><th>${t("overlap.mu")}</th><th>%</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-/** The 压占分析 section under the layers. */
-export function buildPlanning() {
-  const box = $("planning");
-  if (!app.ws) { box.innerHTML = ""; return; }
-  const checked = new Set([...document.querySelectorAll<HTMLInputElement>("#ov-layers input:checked")].map((c) => c.value));
-  const keep = document.getElementById("ov-path") as HTMLInputElement | null;
-  const path = keep?.value ?? "";
-  const open = (document.getElementById("ov") as HTMLDetailsElement | null)?.open ?? false;
-  const polys = app.ws.layers.filter((l) => POLYGONS.test(l.geometry_type));
-  // By default the planning groups, not the buildings (a planner adds them to count demolitions).
-  const byDefault = (id: string, group: string) => id !== "buildings" && ["control", "status_quo", "plan"].includes(group);
-  box.innerHTML = `<details id="ov"${open ? " open" : ""}><summary>${t("overlap.title")}</summary>
-    <input id="ov-path" type="text" placeholder="${t("overlap.path")}" value="${esc(path)}">
-    <div id="ov-layers">${polys.map((l) => `<label><input type="checkbox" value="${esc(l.id)}" ${checked.size ? (checked.has(l.id) ? "checked" : "") : (byDefault(l.id, l.group) ? "checked" : "")}> ${esc(l.title)}</label>`).join("")}</div>
+/** The fixed parts, made once (again only when the language changes), so that drawing the
+ * layer lists again never loses what the planner typed or the answers shown. */
+function skeleton(box: HTMLElement) {
+  box.innerHTML = `<details id="ov"><summary>${t("overlap.title")}</summary>
+    <input id="ov-path" type="text" placeholder="${t("overlap.path")}">
+    <div id="ov-layers"></div>
     <label>${t("overlap.sliver")} <input id="ov-sliver" type="number" min="0" step="0.01" value="0.01"> m²</label>
     <div><button id="ov-go" type="button">${t("overlap.run")}</button> <button id="ov-csv" type="button">${t("overlap.csv")}</button> <button id="ov-xlsx" type="button">${t("overlap.xlsx")}</button></div>
-    <input id="rv-rules" type="text" placeholder="${t("review.rules")}" value="${esc(rulesPath)}">
+    <input id="rv-rules" type="text" placeholder="${t("review.rules")}">
     <div><button id="rv-go" type="button">${t("review.run")}</button></div><ul id="rv-result" class="verdicts"></ul>
-    <div id="ov-msg" class="msg"></div><div id="ov-result"></div></details>`;
+    <div id="ov-msg" class="msg"></div><div id="ov-result"></div></details>
+    <details id="lu"><summary>${t("balance.title")}</summary>
+      <label>${t("balance.status")} <select id="lu-a"></select></label>
+      <label>${t("balance.plan")} <select id="lu-b"></select></label>
+      <div><button id="lu-balance" type="button">${t("balance.run")}</button> <button id="lu-change" type="button">${t("change.run")}</button></div>
+      <div id="lu-msg" class="msg"></div><div id="lu-result">${lastTable}</div></details>`;
   box.dataset.lang = currentLang();
   if (last) renderResult(last);
   if (lastReview) renderReview(lastReview);
-  ($("rv-go") as HTMLButtonElement).onclick = async () => {
-    rulesPath = ($("rv-rules") as HTMLInputElement).value.trim();
-    $("ov-msg").textContent = t("overlap.running");
-    try {
-      lastReview = await invoke<ReviewDto>("review", { rules: rulesPath, redline: request(false).redline });
-      $("ov-msg").textContent = "";
-      renderReview(lastReview);
-    } catch (e) { $("ov-msg").textContent = String((e as { message?: string }).message ?? e); }
+  const failed = (id: string) => (e: unknown) => { $(id).textContent = String((e as { message?: string }).message ?? e); };
+  const redraw = async () => {
+    const { buildTree } = await import("./tree");
+    buildTree();
+    await requestFrame();
   };
   ($("ov-go") as HTMLButtonElement).onclick = async () => {
     $("ov-msg").textContent = t("overlap.running");
@@ -87,11 +95,10 @@ export function buildPlanning() {
       const [o, ws] = await invoke<[OverlapDto, WorkspaceDto]>("overlap", { request: request(true) });
       app.ws = ws;
       last = o;
-      // The tree (and this section, with the answer) drawn again: the pieces are a layer now.
-      const { buildTree } = await import("./tree");
-      buildTree();
-      await requestFrame();
-    } catch (e) { $("ov-msg").textContent = String((e as { message?: string }).message ?? e); }
+      $("ov-msg").textContent = "";
+      renderResult(o);
+      await redraw(); // the pieces are a layer now
+    } catch (e) { failed("ov-msg")(e); }
   };
   for (const [button, command] of [["ov-csv", "overlap_csv"], ["ov-xlsx", "overlap_xlsx"]]) {
     ($(button) as HTMLButtonElement).onclick = async () => {
@@ -99,7 +106,60 @@ export function buildPlanning() {
       try {
         const path = await invoke<string>(command, { request: request(false) });
         $("ov-msg").textContent = `${t("overlap.saved")} ${path}`;
-      } catch (e) { $("ov-msg").textContent = String((e as { message?: string }).message ?? e); }
+      } catch (e) { failed("ov-msg")(e); }
     };
+  }
+  ($("rv-go") as HTMLButtonElement).onclick = async () => {
+    $("ov-msg").textContent = t("overlap.running");
+    try {
+      const rules = ($("rv-rules") as HTMLInputElement).value.trim();
+      lastReview = await invoke<ReviewDto>("review", { rules, redline: request(false).redline });
+      $("ov-msg").textContent = "";
+      renderReview(lastReview);
+    } catch (e) { failed("ov-msg")(e); }
+  };
+  const pick = (id: string) => ($(id) as HTMLSelectElement).value;
+  ($("lu-balance") as HTMLButtonElement).onclick = async () => {
+    $("lu-msg").textContent = t("overlap.running");
+    try {
+      renderBalance(await invoke<Balance>("land_use_balance", { status: pick("lu-a"), plan: pick("lu-b") || null }));
+      $("lu-msg").textContent = "";
+    } catch (e) { failed("lu-msg")(e); }
+  };
+  ($("lu-change") as HTMLButtonElement).onclick = async () => {
+    $("lu-msg").textContent = t("overlap.running");
+    try {
+      if (!pick("lu-b")) throw new Error(t("change.need_two"));
+      const [m, ws] = await invoke<[Transitions, WorkspaceDto]>("land_use_change", { from: pick("lu-a"), to: pick("lu-b") });
+      app.ws = ws;
+      $("lu-msg").textContent = "";
+      renderChange(m);
+      await redraw(); // the changed pieces are a layer now
+    } catch (e) { failed("lu-msg")(e); }
+  };
+}
+
+/** The 压占分析 and land-use sections under the layers: made once, their layer lists kept
+ * up to date with the workspace's polygon layers. */
+export function buildPlanning() {
+  const box = $("planning");
+  if (!app.ws) { box.innerHTML = ""; delete box.dataset.lang; return; }
+  if (!document.getElementById("ov") || box.dataset.lang !== currentLang()) skeleton(box);
+  const polys = app.ws.layers.filter((l) => l.polygonal);
+  const list = $("ov-layers");
+  const had = new Set([...list.querySelectorAll<HTMLInputElement>("input")].map((c) => c.value));
+  const checked = new Set([...list.querySelectorAll<HTMLInputElement>("input:checked")].map((c) => c.value));
+  // By default the planning groups, not the buildings (a planner adds them to count
+  // demolitions) nor layers made by an analysis.
+  const byDefault = (id: string, group: string) => id !== "buildings" && ["control", "status_quo", "plan"].includes(group);
+  list.innerHTML = polys.map((l) => {
+    const on = had.has(l.id) ? checked.has(l.id) : (had.size === 0 && byDefault(l.id, l.group));
+    return `<label><input type="checkbox" value="${esc(l.id)}" ${on ? "checked" : ""}> ${esc(l.title)}</label>`;
+  }).join("");
+  for (const [id, blank] of [["lu-a", false], ["lu-b", true]] as const) {
+    const sel = $(id) as HTMLSelectElement;
+    const was = sel.value;
+    sel.innerHTML = (blank ? `<option value="">—</option>` : "") + polys.map((l) => `<option value="${esc(l.id)}">${esc(l.title)}</option>`).join("");
+    if ([...sel.options].some((o) => o.value === was)) sel.value = was;
   }
 }
