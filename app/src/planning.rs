@@ -10,7 +10,7 @@ use jingwei_analysis::balance::{self, Balance, Epoch, Transitions};
 use jingwei_analysis::compliance::{self, RuleResult, Rules};
 use jingwei_analysis::overlap::{self, ControlVerdict, LayerOverlap, OverlapLayer};
 use jingwei_analysis::violations::find_field;
-use jingwei_layers::{Column, Crs, FieldDef, FieldKind, Layer, OpenOptions, RepairMode, Source, Transformer, Value, Workspace};
+use jingwei_layers::{Crs, FieldKind, Layer, OpenOptions, RepairMode, Source, Transformer, Value, Workspace};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -131,45 +131,39 @@ fn is_polygonal(l: &Layer) -> bool {
 
 /// The pieces as a layer of the workspace.
 fn pieces_layer(o: &overlap::Overlap, ids: &[String], crs: &Crs) -> Layer {
-    let names = ["layer", "class", "place", "plane_m2", "ellipsoid_m2", "mu"];
-    let kinds = [
-        FieldKind::Text,
-        FieldKind::Text,
-        FieldKind::Text,
-        FieldKind::Real,
-        FieldKind::Real,
-        FieldKind::Real,
-    ];
-    let mut columns: Vec<Column> = kinds.iter().map(|k| Column::for_kind(*k, o.pieces.len())).collect();
-    for p in &o.pieces {
-        columns[0].push(Value::Text(ids[p.layer].clone()));
-        columns[1].push(Value::Text(p.class.clone()));
-        columns[2].push(p.place.clone().map_or(Value::Null, Value::Text));
-        columns[3].push(Value::Real(p.areas.plane_m2));
-        columns[4].push(Value::Real(p.areas.ellipsoid_m2));
-        columns[5].push(Value::Real(p.areas.plane_m2 / M2_PER_MU));
-    }
-    Layer {
-        name: "压占图斑".into(),
-        source_path: PathBuf::new(),
-        driver: "Memory".into(),
-        geometry_type: "Multi Polygon".into(),
-        crs: Some(crs.clone()),
-        fields: names
-            .iter()
-            .zip(kinds)
-            .map(|(n, kind)| FieldDef {
-                name: (*n).to_owned(),
-                alias: String::new(),
-                kind,
-            })
-            .collect(),
-        columns,
-        fids: (1..=o.pieces.len() as i64).collect(),
-        geometries: o.pieces.iter().map(|p| Some(Geometry::MultiPolygon(p.geometry.clone()))).collect(),
-        encoding: None,
-        issues: Vec::new(),
-    }
+    let (t, r) = (FieldKind::Text, FieldKind::Real);
+    let rows = o
+        .pieces
+        .iter()
+        .map(|p| {
+            (
+                Some(Geometry::MultiPolygon(p.geometry.clone())),
+                vec![
+                    Value::Text(ids[p.layer].clone()),
+                    Value::Text(p.class.clone()),
+                    p.place.clone().map_or(Value::Null, Value::Text),
+                    Value::Real(p.areas.plane_m2),
+                    Value::Real(p.areas.ellipsoid_m2),
+                    Value::Real(p.areas.plane_m2 / M2_PER_MU),
+                ],
+            )
+        })
+        .collect();
+    Layer::from_rows(
+        "压占图斑",
+        PathBuf::new(),
+        "Memory",
+        Some(crs.clone()),
+        &[
+            ("layer", t),
+            ("class", t),
+            ("place", t),
+            ("plane_m2", r),
+            ("ellipsoid_m2", r),
+            ("mu", r),
+        ],
+        rows,
+    )
 }
 
 /// 压占分析 over `ws` (what [`Session::overlap`] and the CLI run): the answer, and the pieces
@@ -364,34 +358,23 @@ pub fn change_in(ws: &Workspace, from: &str, to: &str) -> Result<(Transitions, L
         },
         overlap::DEFAULT_SLIVER_M2,
     );
-    let kinds = [FieldKind::Text, FieldKind::Text, FieldKind::Real];
-    let mut columns: Vec<Column> = kinds.iter().map(|k| Column::for_kind(*k, pieces.len())).collect();
-    for p in &pieces {
-        columns[0].push(Value::Text(p.from.clone()));
-        columns[1].push(Value::Text(p.to.clone()));
-        columns[2].push(Value::Real(p.area_m2));
-    }
-    let layer = Layer {
-        name: "地类变化".into(),
-        source_path: PathBuf::new(),
-        driver: "Memory".into(),
-        geometry_type: "Multi Polygon".into(),
-        crs: Some(ws.crs.clone()),
-        fields: ["原地类", "现地类", "面积"]
-            .iter()
-            .zip(kinds)
-            .map(|(n, kind)| FieldDef {
-                name: (*n).to_owned(),
-                alias: String::new(),
-                kind,
-            })
-            .collect(),
-        columns,
-        fids: (1..=pieces.len() as i64).collect(),
-        geometries: pieces.into_iter().map(|p| Some(Geometry::MultiPolygon(p.geometry))).collect(),
-        encoding: None,
-        issues: Vec::new(),
-    };
+    let rows = pieces
+        .into_iter()
+        .map(|p| {
+            (
+                Some(Geometry::MultiPolygon(p.geometry)),
+                vec![Value::Text(p.from), Value::Text(p.to), Value::Real(p.area_m2)],
+            )
+        })
+        .collect();
+    let layer = Layer::from_rows(
+        "地类变化",
+        PathBuf::new(),
+        "Memory",
+        Some(ws.crs.clone()),
+        &[("原地类", FieldKind::Text), ("现地类", FieldKind::Text), ("面积", FieldKind::Real)],
+        rows,
+    );
     Ok((m, layer))
 }
 
@@ -475,6 +458,21 @@ impl Session {
     }
 }
 
+/// A control line's verdict in the reports' words: (压占永久基本农田 …, 是 / 否 / 无数据).
+pub fn control_words(v: &ControlVerdict) -> (&'static str, &'static str) {
+    let what = match v.line.as_str() {
+        "permanent_basic_farmland" => "压占永久基本农田",
+        "ecological_red_line" => "压占生态保护红线",
+        _ => "超出城镇开发边界",
+    };
+    let yes = match v.hit {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => "无数据",
+    };
+    (what, yes)
+}
+
 /// Rounded as the land-use reports print: m² to 2 decimals, 公顷 to 4, 亩 to 2.
 fn row(out: &mut String, layer: &str, class: &str, place: &str, parcels: usize, a: &Areas, share: f64) {
     out.push_str(&format!(
@@ -519,16 +517,7 @@ pub fn overlap_csv(o: &OverlapDto) -> String {
         row(&mut out, &l.title, "合计", "", l.total.parcels, &l.total.areas, l.total.share);
     }
     for v in &o.control {
-        let what = match v.line.as_str() {
-            "permanent_basic_farmland" => "压占永久基本农田",
-            "ecological_red_line" => "压占生态保护红线",
-            _ => "超出城镇开发边界",
-        };
-        let yes = match v.hit {
-            Some(true) => "是",
-            Some(false) => "否",
-            None => "无数据",
-        };
+        let (what, yes) = control_words(v);
         row(
             &mut out,
             "管控线",
@@ -683,16 +672,7 @@ pub fn overlap_xlsx(o: &OverlapDto) -> Result<Vec<u8>> {
     .map_err(xlsx_error)?;
     for (i, v) in o.control.iter().enumerate() {
         let r = i as u32 + 1;
-        let what = match v.line.as_str() {
-            "permanent_basic_farmland" => "压占永久基本农田",
-            "ecological_red_line" => "压占生态保护红线",
-            _ => "超出城镇开发边界",
-        };
-        let yes = match v.hit {
-            Some(true) => "是",
-            Some(false) => "否",
-            None => "无数据",
-        };
+        let (what, yes) = control_words(v);
         (|| -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
             ws.write_string(r, 0, what)?;
             ws.write_string(r, 1, yes)?;

@@ -147,11 +147,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         o.redline.ellipsoid_m2
     );
     for v in &o.control {
-        let what = match v.line.as_str() {
-            "permanent_basic_farmland" => "压占永久基本农田",
-            "ecological_red_line" => "压占生态保护红线",
-            _ => "超出城镇开发边界",
-        };
+        let (what, _) = planning::control_words(v);
         let yes = match v.hit {
             Some(true) => format!("是 ({:.2} m²)", v.areas.plane_m2),
             Some(false) => "否".into(),

@@ -91,6 +91,53 @@ pub struct ValiditySummary {
 }
 
 impl Layer {
+    /// A layer made in memory (an analysis's result): `fields` named and typed, one row of
+    /// values per feature in the fields' order.
+    pub fn from_rows(
+        name: &str,
+        source_path: PathBuf,
+        driver: &str,
+        crs: Option<Crs>,
+        fields: &[(&str, crate::value::FieldKind)],
+        rows: Vec<(Option<Geometry>, Vec<Value>)>,
+    ) -> Layer {
+        let mut columns: Vec<Column> = fields.iter().map(|(_, k)| Column::for_kind(*k, rows.len())).collect();
+        let mut geometries = Vec::with_capacity(rows.len());
+        for (g, values) in rows {
+            for (c, v) in columns.iter_mut().zip(values.into_iter().chain(std::iter::repeat(Value::Null))) {
+                c.push(v);
+            }
+            geometries.push(g);
+        }
+        let geometry_type = match geometries.iter().flatten().next() {
+            Some(Geometry::Polygon(_)) => "Polygon",
+            Some(Geometry::MultiPolygon(_)) => "Multi Polygon",
+            Some(Geometry::LineString(_) | Geometry::MultiLineString(_)) => "Line String",
+            Some(Geometry::Point(_) | Geometry::MultiPoint(_)) => "Point",
+            _ => "Unknown (any)",
+        };
+        Layer {
+            name: name.to_owned(),
+            source_path,
+            driver: driver.to_owned(),
+            geometry_type: geometry_type.into(),
+            crs,
+            fields: fields
+                .iter()
+                .map(|(n, kind)| FieldDef {
+                    name: (*n).to_owned(),
+                    alias: String::new(),
+                    kind: *kind,
+                })
+                .collect(),
+            columns,
+            fids: (1..=geometries.len() as i64).collect(),
+            geometries,
+            encoding: None,
+            issues: Vec::new(),
+        }
+    }
+
     /// A layer of one geometry and no fields (a drawn shape, a highlight, a query area).
     pub fn single(name: &str, crs: Option<Crs>, geometry: Geometry) -> Layer {
         Layer {
