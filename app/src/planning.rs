@@ -41,6 +41,13 @@ pub enum Redline {
         /// The text.
         wkt: String,
     },
+    /// Features of a workspace layer (those selected in the attribute table), by fid.
+    Features {
+        /// The layer's id.
+        layer: String,
+        /// The features' ids.
+        fids: Vec<i64>,
+    },
 }
 
 /// What to overlay.
@@ -84,6 +91,20 @@ fn redline_geometry(ws: &Workspace, r: &Redline) -> Result<Geometry> {
         Redline::Wkt { wkt } => {
             let g = jingwei_layers::ops::from_wkt(wkt).map_err(|e| Error::Invalid(format!("the red line's WKT: {e}")))?;
             collect(&g, &mut polys);
+        }
+        Redline::Features { layer, fids } => {
+            let wl = ws
+                .layer(layer)
+                .ok_or_else(|| Error::Missing(format!("no layer '{layer}' in the workspace")))?;
+            for fid in fids {
+                let row = wl
+                    .layer
+                    .row_of_fid(*fid)
+                    .ok_or_else(|| Error::Missing(format!("layer '{layer}' has no feature {fid}")))?;
+                if let Some(g) = &wl.layer.geometries[row] {
+                    collect(g, &mut polys);
+                }
+            }
         }
         Redline::File { path, layer } => {
             let txt = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"));

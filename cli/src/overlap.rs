@@ -25,6 +25,9 @@ pub struct Args {
     /// The red line as WKT in the workspace CRS.
     #[arg(long)]
     wkt: Option<String>,
+    /// The red line as features of a layer of the workspace: LAYER:FID,FID…
+    #[arg(long, value_name = "LAYER:FIDS")]
+    redline_features: Option<String>,
     /// Layer ids to overlay, comma-separated (default: every polygon layer).
     #[arg(long, value_delimiter = ',')]
     layers: Vec<String>,
@@ -42,8 +45,26 @@ pub struct Args {
     json: bool,
 }
 
-/// The red line of `--redline FILE[:LAYER]` or `--wkt`.
-fn redline_of(redline: &Option<String>, wkt: &Option<String>) -> Result<Redline> {
+/// The red line of `--redline FILE[:LAYER]`, `--wkt`, or `--redline-features LAYER:FID,FID…`.
+fn redline_of(redline: &Option<String>, wkt: &Option<String>, features: &Option<String>) -> Result<Redline> {
+    if let Some(spec) = features {
+        anyhow::ensure!(redline.is_none() && wkt.is_none(), "give one red line");
+        let (layer, fids) = spec
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("--redline-features '{spec}': give LAYER:FID,FID…"))?;
+        let fids = fids
+            .split(',')
+            .map(|f| {
+                f.trim()
+                    .parse::<i64>()
+                    .map_err(|_| anyhow::anyhow!("--redline-features: '{f}' is not a feature id"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Redline::Features {
+            layer: layer.to_owned(),
+            fids,
+        });
+    }
     Ok(match (redline, wkt) {
         (Some(spec), None) => {
             let (path, layer) = match spec.rsplit_once(':').filter(|(p, _)| std::path::Path::new(p).exists()) {
@@ -84,6 +105,9 @@ pub struct ReviewArgs {
     /// The red line as WKT in the workspace CRS.
     #[arg(long)]
     wkt: Option<String>,
+    /// The red line as features of a layer of the workspace: LAYER:FID,FID…
+    #[arg(long, value_name = "LAYER:FIDS")]
+    redline_features: Option<String>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -91,7 +115,7 @@ pub struct ReviewArgs {
 
 /// 合规性审查: exit status 0 when every rule is 符合, 3 when any is not.
 pub fn review(a: ReviewArgs) -> Result<ExitCode> {
-    let redline = redline_of(&a.redline, &a.wkt)?;
+    let redline = redline_of(&a.redline, &a.wkt, &a.redline_features)?;
     let rules = planning::read_rules(&a.rules)?;
     let ws = workspace(&a.catalog, &a.data)?;
     let r = planning::review_in(&ws, &rules, &redline)?;
@@ -117,7 +141,7 @@ pub fn review(a: ReviewArgs) -> Result<ExitCode> {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let redline = redline_of(&a.redline, &a.wkt)?;
+    let redline = redline_of(&a.redline, &a.wkt, &a.redline_features)?;
     let ws = workspace(&a.catalog, &a.data)?;
     let req = OverlapRequest {
         redline,

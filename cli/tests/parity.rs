@@ -409,6 +409,33 @@ fn overlap_is_the_same_in_the_app_and_on_the_command_line() {
     ]);
     let mut app_json = serde_json::to_value(&app).unwrap();
     app_json["pieces_layer"] = J::Null;
+    // The red line as features of a layer: the control zones' farmland parcels, overlaid on
+    // the zones themselves — the farmland verdict is 是 with their whole area.
+    let farm = ok_json(&[
+        "overlap",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--redline-features",
+        "control_zones:5,6",
+        "--layers",
+        "control_zones",
+        "--json",
+    ]);
+    let farmland = farm["control"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["line"] == "permanent_basic_farmland")
+        .unwrap();
+    assert_eq!(farmland["hit"], J::Bool(true), "{farm}");
+    let (red, hit) = (
+        farm["redline"]["plane_m2"].as_f64().unwrap(),
+        farmland["areas"]["plane_m2"].as_f64().unwrap(),
+    );
+    assert!(
+        (red - hit).abs() < 0.01 && red > 2.0e5,
+        "the whole red line is farmland: {red} vs {hit}"
+    );
     // (The same up to the last bits of a double: the two workspaces are opened apart.)
     assert!(
         close(&cli, &app_json),

@@ -8,6 +8,7 @@ import { $, esc } from "./dom";
 import { currentLang, t } from "./i18n";
 import { app } from "./state";
 import type { Balance, OverlapDto, ReviewDto, Transitions, WorkspaceDto } from "./types";
+import { tableSelection } from "./table";
 import { requestFrame } from "./view3d";
 
 /** The last answers (kept when the section is drawn again). */
@@ -35,11 +36,20 @@ function renderReview(r: ReviewDto) {
     `<li class="${x.verdict === "符合" ? "" : "hit"}">${esc(x.name)}：<b>${esc(x.verdict)}</b> — ${esc(x.reason)}</li>`).join("");
 }
 
+/** The red line: the file typed, else the features selected in the attribute table. */
+function redline() {
+  const path = ($("ov-path") as HTMLInputElement).value.trim();
+  const sel = tableSelection();
+  if (!path && sel) return { kind: "features", layer: sel.layer, fids: sel.fids };
+  if (!path) throw new Error(t("overlap.no_redline"));
+  return { kind: "file", path, layer: null };
+}
+
 function request(addPieces: boolean) {
   const layers = [...document.querySelectorAll<HTMLInputElement>("#ov-layers input:checked")].map((c) => c.value);
   const sliver = Number(($("ov-sliver") as HTMLInputElement).value);
   return {
-    redline: { kind: "file", path: ($("ov-path") as HTMLInputElement).value.trim(), layer: null },
+    redline: redline(),
     layers,
     sliver_m2: Number.isFinite(sliver) && sliver >= 0 ? sliver : null,
     add_pieces: addPieces,

@@ -39,6 +39,11 @@ export function tableTexts() {
   ($("table-filter") as HTMLInputElement).placeholder = t("table.filter");
 }
 
+/** The features selected in the attribute table (a red line for the planning analyses). */
+export function tableSelection(): { layer: string; fids: number[] } | null {
+  return layer && selected.size ? { layer, fids: [...selected] } : null;
+}
+
 export async function openTable(id: string, name: string) {
   layer = id; title = name; sort = null; desc = false; filter = ""; selected.clear();
   ($("table-filter") as HTMLInputElement).value = "";
