@@ -114,10 +114,19 @@ fn redline_geometry(ws: &Workspace, r: &Redline) -> Result<Geometry> {
             } else {
                 Source::open(path, &OpenOptions::default())?.read_layer(layer.as_deref())?
             };
-            let from = l
-                .crs
-                .clone()
-                .ok_or_else(|| Error::Invalid(format!("{}: the red line has no CRS (give a .prj or a GeoPackage)", path.display())))?;
+            let from = match l.crs.clone() {
+                Some(c) => c,
+                // CAD files (DXF) carry no CRS: drawn in the workspace's zone when every point
+                // lies within 10 km of its layers, else the user must say.
+                None if within_workspace(ws, &l) => ws.crs.clone(),
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "{}: the red line has no CRS and does not lie in the workspace's {} (give a .prj or a GeoPackage)",
+                        path.display(),
+                        ws.crs.label()
+                    )));
+                }
+            };
             let t = Transformer::new(&from, &ws.crs)?;
             for g in l.geometries.iter().flatten() {
                 let mut g = g.clone();
@@ -133,10 +142,39 @@ fn redline_geometry(ws: &Workspace, r: &Redline) -> Result<Geometry> {
     Ok(Geometry::MultiPolygon(geo::unary_union(polys.iter())))
 }
 
+/// Whether every point of `l` lies within 10 km of the workspace's layers (in its CRS).
+fn within_workspace(ws: &Workspace, l: &Layer) -> bool {
+    use geo::BoundingRect;
+    let ext = ws
+        .layers
+        .iter()
+        .filter_map(|w| w.index.extent())
+        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]);
+    let Some(e) = ext else { return false };
+    let margin = 10_000.0;
+    let mut any = false;
+    for g in l.geometries.iter().flatten() {
+        let Some(r) = g.bounding_rect() else { continue };
+        any = true;
+        if r.min().x < e[0] - margin || r.min().y < e[1] - margin || r.max().x > e[2] + margin || r.max().y > e[3] + margin {
+            return false;
+        }
+    }
+    any
+}
+
 fn collect(g: &Geometry, out: &mut Vec<geo::Polygon>) {
+    // A closed line is a ring: CAD red lines (DXF) come as closed polylines, not polygons.
+    let ring = |l: &geo::LineString, out: &mut Vec<geo::Polygon>| {
+        if l.0.len() >= 4 && l.is_closed() {
+            out.push(geo::Polygon::new(l.clone(), Vec::new()));
+        }
+    };
     match g {
         Geometry::Polygon(p) => out.push(p.clone()),
         Geometry::MultiPolygon(m) => out.extend(m.0.iter().cloned()),
+        Geometry::LineString(l) => ring(l, out),
+        Geometry::MultiLineString(m) => m.0.iter().for_each(|l| ring(l, out)),
         Geometry::GeometryCollection(c) => c.0.iter().for_each(|g| collect(g, out)),
         _ => {}
     }

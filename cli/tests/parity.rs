@@ -436,6 +436,63 @@ fn overlap_is_the_same_in_the_app_and_on_the_command_line() {
         (red - hit).abs() < 0.01 && red > 2.0e5,
         "the whole red line is farmland: {red} vs {hit}"
     );
+    // A CAD red line: the same site as a closed polyline in a DXF, which carries no CRS: its
+    // points lie in the workspace's zone, so they are read in it.
+    let dxf = dir.path().join("site.dxf");
+    let line = dir.path().join("site_line.geojson");
+    std::fs::write(
+        &line,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[356500,3458000],[357600,3458000],[357600,3458900],[356500,3458900],[356500,3458000]]}}]}"#,
+    )
+    .unwrap();
+    let st = Command::new("ogr2ogr")
+        .args(["-q", "-f", "DXF"])
+        .arg(&dxf)
+        .arg(&line)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Far away (a DXF in another zone), it is refused in one line.
+    let far = dir.path().join("far.geojson");
+    std::fs::write(&far, std::fs::read_to_string(&line).unwrap().replace("3458", "2458")).unwrap();
+    let far_dxf = dir.path().join("far.dxf");
+    assert!(
+        Command::new("ogr2ogr")
+            .args(["-q", "-f", "DXF"])
+            .arg(&far_dxf)
+            .arg(&far)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = jingwei(&[
+        "overlap",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--redline",
+        far_dxf.to_str().unwrap(),
+        "--json",
+    ]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("far.dxf") && e.contains("no CRS") && e.trim().lines().count() == 1,
+        "{e}"
+    );
+    let cad = ok_json(&[
+        "overlap",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--redline",
+        dxf.to_str().unwrap(),
+        "--layers",
+        "landuse",
+        "--json",
+    ]);
+    assert!(
+        (cad["redline"]["plane_m2"].as_f64().unwrap() - 990_000.0).abs() < 0.01,
+        "{}",
+        cad["redline"]
+    );
     // (The same up to the last bits of a double: the two workspaces are opened apart.)
     assert!(
         close(&cli, &app_json),
