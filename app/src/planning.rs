@@ -285,6 +285,37 @@ pub fn overlap_in(ws: &Workspace, req: &OverlapRequest) -> Result<(OverlapDto, O
 }
 
 impl Session {
+    /// A red line drawn on the map: the ground under each corner (pixels of a view), as WKT
+    /// in the workspace CRS (for [`Redline::Wkt`]).
+    pub fn redline_from_screen(&self, corners: &[[f32; 2]], width: u32, height: u32, view: jingwei_scene::view::View) -> Result<String> {
+        if corners.len() < 3 {
+            return Err(Error::Invalid("a red line needs at least three corners".into()));
+        }
+        self.with_workspace(|ws| {
+            let mut ring = Vec::with_capacity(corners.len() + 1);
+            for [x, y] in corners {
+                let p = crate::session::Pixel {
+                    x: *x,
+                    y: *y,
+                    width,
+                    height,
+                    view,
+                };
+                ring.push(
+                    self.ground_xy(ws, &p)
+                        .ok_or_else(|| Error::Invalid("a corner is not on the ground (below the horizon?)".into()))?,
+                );
+            }
+            ring.push(ring[0]);
+            let area = geo::Area::unsigned_area(&geo::Polygon::new(geo::LineString::from(ring.clone()), Vec::new()));
+            if !(area >= 1.0) {
+                return Err(Error::Invalid("the red line has no area: draw at least three corners apart".into()));
+            }
+            let pts: Vec<String> = ring.iter().map(|(x, y)| format!("{x} {y}")).collect();
+            Ok(format!("POLYGON(({}))", pts.join(",")))
+        })
+    }
+
     /// 压占分析: the red line against the workspace's layers (see [`OverlapRequest`]); the
     /// pieces are added as a layer when asked for.
     pub fn overlap(&self, req: &OverlapRequest) -> Result<OverlapDto> {

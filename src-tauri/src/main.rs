@@ -51,6 +51,7 @@ fn main() {
                 planning_cmd::review,
                 planning_cmd::land_use_balance,
                 planning_cmd::land_use_change,
+                planning_cmd::redline_from_screen,
                 imagery_cmd::service_layers,
                 imagery_cmd::add_service,
                 imagery_cmd::set_imagery_bands,

@@ -58,3 +58,15 @@ pub async fn land_use_change(state: S<'_>, from: String, to: String) -> Result<(
     let m = state.session.land_use_change(&from, &to, true)?;
     Ok((m, state.session.describe()?))
 }
+
+/// A red line drawn on the map, as WKT in the workspace CRS.
+#[tauri::command]
+pub async fn redline_from_screen(
+    state: S<'_>,
+    points: Vec<[f32; 2]>,
+    width: u32,
+    height: u32,
+    view: jingwei_scene::view::View,
+) -> Result<String> {
+    state.session.redline_from_screen(&points, width, height, view)
+}

@@ -503,6 +503,29 @@ fn webdriver_drives_the_real_app() {
         "{verdicts} {}",
         d.text("#ov-msg")
     );
+    // A red line drawn on the map: four clicks on the ground, Enter; then the overlap of it.
+    d.js("document.getElementById('ov-path').value = ''; return true");
+    d.scroll_click("#ov-draw");
+    for (fx, fy) in [(0.4, 0.55), (0.6, 0.55), (0.6, 0.7), (0.4, 0.7)] {
+        d.click_canvas(fx, fy);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let map = d.find("#map");
+    d.cmd("POST", &format!("/element/{map}/value"), Some(json!({"text": "\u{E007}"})));
+    d.wait_for(
+        "the drawn red line",
+        "return document.getElementById('ov-drawn').textContent.length > 0",
+    );
+    d.scroll_click("#ov-go");
+    d.wait_for(
+        "the overlap of the drawn red line",
+        "return document.querySelector('#ov-result .head') !== null && !document.querySelector('#ov-result .head').textContent.includes('1.4400') && (document.getElementById('ov-msg').textContent === '')",
+    );
+    let drawn = d.text("#ov-result .head");
+    assert!(
+        drawn.contains("m²") && !drawn.contains(" 0.00 m²"),
+        "the drawn red line has an area: {drawn}"
+    );
     // 用地平衡表 and 多期对比 (the land use against the control zones as the later epoch).
     d.js("document.getElementById('lu').open = true; document.getElementById('lu-a').value = 'landuse'; document.getElementById('lu-b').value = 'control_zones'; return true");
     d.scroll_click("#lu-change");

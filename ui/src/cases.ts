@@ -24,7 +24,15 @@ let hooks: MapHooks;
 let rows: CaseRow[] = [];
 let selected: CaseDetailDto | null = null;
 /** The tool the next click on the map uses. */
-export let tool: "none" | "building" | "polygon" = "none";
+export let tool: "none" | "building" | "polygon" | "redline" = "none";
+/** Where a red line drawn with the polygon tool goes (the planning section). */
+let redlineDone: ((wkt: string) => void) | null = null;
+
+/** Draw a red line on the map (clicks, then Enter or a double-click); `done` gets its WKT. */
+export function drawRedline(done: (wkt: string) => void) {
+  redlineDone = done;
+  setTool("redline");
+}
 let polygon: [number, number][] = [];
 
 function say(msg: string, error = false) {
@@ -40,7 +48,7 @@ export function initCases(h: MapHooks) {
   $("tool-building").onclick = () => setTool(tool === "building" ? "none" : "building");
   $("tool-polygon").onclick = () => setTool(tool === "polygon" ? "none" : "polygon");
   window.addEventListener("keydown", (e) => {
-    if (tool !== "polygon") return;
+    if (tool !== "polygon" && tool !== "redline") return;
     if (e.key === "Enter") finishPolygon();
     if (e.key === "Escape") setTool("none");
   });
@@ -71,7 +79,7 @@ function setTool(next: typeof tool) {
   drawPolygon();
   $("tool-building").classList.toggle("on", tool === "building");
   $("tool-polygon").classList.toggle("on", tool === "polygon");
-  say(tool === "building" ? t("cases.hint_building") : tool === "polygon" ? t("cases.hint_polygon") : "");
+  say(tool === "building" ? t("cases.hint_building") : tool === "polygon" || tool === "redline" ? t("cases.hint_polygon") : "");
 }
 
 export async function detectNow() {
@@ -227,10 +235,19 @@ export async function mapClick(x: number, y: number): Promise<boolean> {
 /** Finish the drawn polygon (Enter or double-click). */
 export async function finishPolygon(): Promise<CaseRow | null> {
   const v = hooks.view();
-  if (tool !== "polygon" || polygon.length < 3 || !v) return null;
+  if ((tool !== "polygon" && tool !== "redline") || polygon.length < 3 || !v) return null;
   const dpr = hooks.dpr();
   const [w, h] = hooks.pixels();
   const points = polygon.map(([x, y]) => [x * dpr, y * dpr]);
+  if (tool === "redline") {
+    const done = redlineDone;
+    try {
+      const wkt = await invoke<string>("redline_from_screen", { points, width: w, height: h, view: v });
+      setTool("none");
+      done?.(wkt);
+    } catch (e) { say(errorText(e), true); }
+    return null;
+  }
   const r = await invoke<CaseRow>("flag_polygon", { points, width: w, height: h, view: v, title: t("cases.manual_title") });
   setTool("none");
   say(`${t("cases.flagged")} ${r.case_no}`);
@@ -241,7 +258,7 @@ export async function finishPolygon(): Promise<CaseRow | null> {
 
 /** The view moved: a half-drawn polygon no longer matches the ground. */
 export function viewMoved() {
-  if (tool === "polygon" && polygon.length) { polygon = []; drawPolygon(); }
+  if ((tool === "polygon" || tool === "redline") && polygon.length) { polygon = []; drawPolygon(); }
 }
 
 function drawPolygon() {

@@ -101,7 +101,7 @@ $("search").addEventListener("input", (e) => {
 initCamera(async (x, y) => {
   if (!(await measureClick(x, y)) && !(await mapClick(x, y)) && !(await commandClick(x, y))) await showIdentify(x, y);
 });
-canvas.addEventListener("dblclick", () => { if (tool === "polygon") finishPolygon(); });
+canvas.addEventListener("dblclick", () => { if (tool === "polygon" || tool === "redline") finishPolygon(); });
 const hooks = {
   view: () => app.view,
   setView: (v: View) => { app.view = v; },

@@ -8,6 +8,7 @@ import { $, esc } from "./dom";
 import { currentLang, t } from "./i18n";
 import { app } from "./state";
 import type { Balance, OverlapDto, ReviewDto, Transitions, WorkspaceDto } from "./types";
+import { drawRedline } from "./cases";
 import { tableSelection } from "./table";
 import { requestFrame } from "./view3d";
 
@@ -15,6 +16,8 @@ import { requestFrame } from "./view3d";
 let last: OverlapDto | null = null;
 let lastReview: ReviewDto | null = null;
 let lastTable = "";
+/** A red line drawn on the map (WKT in the workspace CRS). */
+let drawn: string | null = null;
 
 function renderBalance(b: Balance) {
   const plan = b.plan_total_ha !== null;
@@ -36,10 +39,12 @@ function renderReview(r: ReviewDto) {
     `<li class="${x.verdict === "符合" ? "" : "hit"}">${esc(x.name)}：<b>${esc(x.verdict)}</b> — ${esc(x.reason)}</li>`).join("");
 }
 
-/** The red line: the file typed, else the features selected in the attribute table. */
+/** The red line: the file typed, else the one drawn on the map, else the features selected
+ * in the attribute table. */
 function redline() {
   const path = ($("ov-path") as HTMLInputElement).value.trim();
   const sel = tableSelection();
+  if (!path && drawn) return { kind: "wkt", wkt: drawn };
   if (!path && sel) return { kind: "features", layer: sel.layer, fids: sel.fids };
   if (!path) throw new Error(t("overlap.no_redline"));
   return { kind: "file", path, layer: null };
@@ -79,6 +84,7 @@ function renderResult(o: OverlapDto) {
 function skeleton(box: HTMLElement) {
   box.innerHTML = `<details id="ov"><summary>${t("overlap.title")}</summary>
     <input id="ov-path" type="text" placeholder="${t("overlap.path")}">
+    <div><button id="ov-draw" type="button">${t("overlap.draw")}</button> <span id="ov-drawn" class="muted"></span></div>
     <div id="ov-layers"></div>
     <label>${t("overlap.sliver")} <input id="ov-sliver" type="number" min="0" step="0.01" value="0.01"> m²</label>
     <div><button id="ov-go" type="button">${t("overlap.run")}</button> <button id="ov-csv" type="button">${t("overlap.csv")}</button> <button id="ov-xlsx" type="button">${t("overlap.xlsx")}</button></div>
@@ -99,6 +105,14 @@ function skeleton(box: HTMLElement) {
     buildTree();
     await requestFrame();
   };
+  ($("ov-draw") as HTMLButtonElement).onclick = () => {
+    drawRedline((wkt) => {
+      drawn = wkt;
+      ($("ov-path") as HTMLInputElement).value = "";
+      $("ov-drawn").textContent = t("overlap.drawn");
+    });
+  };
+  if (drawn) $("ov-drawn").textContent = t("overlap.drawn");
   ($("ov-go") as HTMLButtonElement).onclick = async () => {
     $("ov-msg").textContent = t("overlap.running");
     try {
