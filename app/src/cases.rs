@@ -235,27 +235,41 @@ impl Session {
         })
     }
 
+    /// The closed ring on the ground under a polygon's corners (canvas pixels of `view`), in
+    /// the workspace CRS.
+    pub(crate) fn ground_ring(
+        &self,
+        ws: &jingwei_layers::Workspace,
+        corners: &[[f32; 2]],
+        width: u32,
+        height: u32,
+        view: View,
+    ) -> Result<Vec<(f64, f64)>> {
+        let mut ring: Vec<(f64, f64)> = Vec::with_capacity(corners.len() + 1);
+        for [x, y] in corners {
+            let p = Pixel {
+                x: *x,
+                y: *y,
+                width,
+                height,
+                view,
+            };
+            ring.push(
+                self.ground_xy(ws, &p)
+                    .ok_or_else(|| Error::Invalid("a corner is not on the ground (below the horizon?)".into()))?,
+            );
+        }
+        ring.push(ring[0]);
+        Ok(ring)
+    }
+
     /// Flag a new case on a polygon drawn on the 3D view (its corners as canvas pixels).
     pub fn flag_polygon(&self, corners: &[[f32; 2]], width: u32, height: u32, view: View, title: &str) -> Result<CaseRow> {
         if corners.len() < 3 {
             return Err(Error::Invalid("a polygon needs at least three corners".into()));
         }
         self.with_workspace(|ws| {
-            let mut ring: Vec<(f64, f64)> = Vec::with_capacity(corners.len() + 1);
-            for [x, y] in corners {
-                let p = Pixel {
-                    x: *x,
-                    y: *y,
-                    width,
-                    height,
-                    view,
-                };
-                ring.push(
-                    self.ground_xy(ws, &p)
-                        .ok_or_else(|| Error::Invalid("a corner is not on the ground (below the horizon?)".into()))?,
-                );
-            }
-            ring.push(ring[0]);
+            let ring = self.ground_ring(ws, corners, width, height, view)?;
             let g = Geometry::Polygon(Polygon::new(LineString::from(ring), vec![]));
             // Corners on one line give a sliver of rounding error, not a site.
             if !(g.unsigned_area() >= 1.0) {

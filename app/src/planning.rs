@@ -292,21 +292,7 @@ impl Session {
             return Err(Error::Invalid("a red line needs at least three corners".into()));
         }
         self.with_workspace(|ws| {
-            let mut ring = Vec::with_capacity(corners.len() + 1);
-            for [x, y] in corners {
-                let p = crate::session::Pixel {
-                    x: *x,
-                    y: *y,
-                    width,
-                    height,
-                    view,
-                };
-                ring.push(
-                    self.ground_xy(ws, &p)
-                        .ok_or_else(|| Error::Invalid("a corner is not on the ground (below the horizon?)".into()))?,
-                );
-            }
-            ring.push(ring[0]);
+            let ring = self.ground_ring(ws, corners, width, height, view)?;
             let area = geo::Area::unsigned_area(&geo::Polygon::new(geo::LineString::from(ring.clone()), Vec::new()));
             if !(area >= 1.0) {
                 return Err(Error::Invalid("the red line has no area: draw at least three corners apart".into()));
