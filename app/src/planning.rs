@@ -829,3 +829,36 @@ pub fn balance_xlsx(b: &Balance) -> Result<Vec<u8>> {
     .map_err(xlsx_error)?;
     wb.save_to_buffer().map_err(xlsx_error)
 }
+
+/// The change matrix as an XLSX workbook: rows the first epoch's classes, columns the
+/// second's, 公顷 0.0000, with row and column totals.
+pub fn change_xlsx(m: &Transitions) -> Result<Vec<u8>> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ha = xlsx::ha();
+    let bold = xlsx::ha().set_bold();
+    let mut headers: Vec<&str> = vec!["原地类＼现地类"];
+    headers.extend(m.to.iter().map(String::as_str));
+    headers.push("合计");
+    let widths = vec![16.0; headers.len()];
+    let ws = xlsx::sheet(&mut wb, "多期对比", &headers, &widths).map_err(xlsx_error)?;
+    let write = |ws: &mut rust_xlsxwriter::Worksheet| -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+        let last = m.to.len() as u16 + 1;
+        for (i, f) in m.from.iter().enumerate() {
+            let r = i as u32 + 1;
+            ws.write_string(r, 0, f)?;
+            for (j, v) in m.ha[i].iter().enumerate() {
+                ws.write_number_with_format(r, j as u16 + 1, *v, &ha)?;
+            }
+            ws.write_number_with_format(r, last, m.ha[i].iter().sum::<f64>(), &bold)?;
+        }
+        let r = m.from.len() as u32 + 1;
+        ws.write_string(r, 0, "合计")?;
+        for j in 0..m.to.len() {
+            ws.write_number_with_format(r, j as u16 + 1, m.ha.iter().map(|row| row[j]).sum::<f64>(), &bold)?;
+        }
+        ws.write_number_with_format(r, last, m.ha.iter().flatten().sum::<f64>(), &bold)?;
+        Ok(())
+    };
+    write(ws).map_err(xlsx_error)?;
+    wb.save_to_buffer().map_err(xlsx_error)
+}

@@ -21,7 +21,7 @@ pub struct Common {
     /// Write the table as CSV (UTF-8 with BOM) here.
     #[arg(long)]
     csv: Option<PathBuf>,
-    /// Write the balance as an Excel workbook (XLSX, with number formats) here.
+    /// Write the table as an Excel workbook (XLSX, with number formats) here.
     #[arg(long)]
     xlsx: Option<PathBuf>,
     /// JSON output.
@@ -107,10 +107,10 @@ pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
 
 pub fn change(a: ChangeArgs) -> Result<ExitCode> {
     let ws = workspace(&a.common)?;
-    if a.common.xlsx.is_some() {
-        anyhow::bail!("--xlsx: the change matrix is written as CSV (--csv)");
-    }
     let (m, _) = planning::change_in(&ws, &a.from, &a.to)?;
+    if let Some(p) = &a.common.xlsx {
+        files::write_atomic(p, &planning::change_xlsx(&m)?)?;
+    }
     if let Some(p) = &a.common.csv {
         files::write_atomic(p, planning::change_csv(&m).as_bytes())?;
     }

@@ -617,7 +617,32 @@ fn balance_and_change_are_the_same_in_the_app_and_on_the_command_line() {
     ]);
     assert_eq!(cli["from"], serde_json::to_value(&m.from).unwrap());
     assert_eq!(cli["to"], serde_json::to_value(&m.to).unwrap());
+    // The matrix as XLSX, read back by GDAL: the grand total is every hectare.
+    let mx = dir.path().join("变化.xlsx");
+    let out = jingwei(&[
+        "change",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--from",
+        "landuse",
+        "--to",
+        "control_zones",
+        "--xlsx",
+        mx.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let back = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "/vsistdout/"])
+        .arg(&mx)
+        .arg("多期对比")
+        .output()
+        .unwrap();
+    let back: J = serde_json::from_slice(&back.stdout).unwrap();
+    let rows_back = back["features"].as_array().unwrap();
+    assert_eq!(rows_back.len(), m.from.len() + 1);
+    let grand = rows_back.last().unwrap()["properties"]["合计"].as_f64().unwrap();
     let rows: f64 = m.ha.iter().flatten().sum();
+    assert!((grand - rows).abs() < 1e-6, "{grand} vs {rows}");
     assert!(
         (rows - app.status_total_ha).abs() < 1e-4,
         "every hectare of the first epoch is somewhere: {rows}"
