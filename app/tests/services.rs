@@ -4,7 +4,6 @@
 //! GeoJSON and as GML, OGC API Features from pygeoapi and from MapServer) hold exactly the
 //! features of the file they serve.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,28 +11,9 @@ use std::time::Duration;
 use jingwei_app::Session;
 use jingwei_services::ServiceSpec;
 
-fn servers() -> HashMap<String, String> {
-    // Started once for the tests of this binary, which run at once.
-    static S: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
-    S.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/map-services.sh");
-        let out = std::process::Command::new(&script)
-            .arg("start")
-            .output()
-            .expect("scripts/map-services.sh runs");
-        assert!(
-            out.status.success(),
-            "map services did not start: {}{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-            .collect()
-    })
-    .clone()
-}
+#[path = "../../services/tests/support/map_services.rs"]
+mod map_services;
+use map_services::servers;
 
 #[test]
 fn a_wmts_layer_under_the_demo_city_saved_and_opened_again() {

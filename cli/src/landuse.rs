@@ -10,23 +10,44 @@ use jingwei_app::planning;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Where the layers come from: a catalog and files (the planning commands).
 #[derive(clap::Args)]
-pub struct Common {
+pub struct Sources {
     /// The workspace catalog.
     #[arg(long)]
     catalog: Option<PathBuf>,
-    /// Land-use layers from files: FILE or FILE:LAYER (ids cli_0, cli_1, … in that order).
+    /// Layers from files: FILE or FILE:LAYER (ids cli_0, cli_1, … in that order).
     #[arg(long, value_name = "FILE[:LAYER]")]
     data: Vec<String>,
+}
+
+impl Sources {
+    /// The workspace of the catalog and the files.
+    pub fn open(&self) -> Result<jingwei_layers::Workspace> {
+        let ids = (0..self.data.len()).map(|i| format!("cli_{i}"));
+        Ok(data::open(&DataRequest {
+            catalog: self.catalog.clone(),
+            specs: self.data.iter().cloned().zip(ids).collect(),
+            crs: None,
+        })?
+        .workspace)
+    }
+}
+
+/// The layers, and where a table goes.
+#[derive(clap::Args)]
+pub struct Common {
+    #[command(flatten)]
+    pub sources: Sources,
     /// Write the table as CSV (UTF-8 with BOM) here.
     #[arg(long)]
-    csv: Option<PathBuf>,
+    pub csv: Option<PathBuf>,
     /// Write the table as an Excel workbook (XLSX, with number formats) here.
     #[arg(long)]
-    xlsx: Option<PathBuf>,
+    pub xlsx: Option<PathBuf>,
     /// JSON output.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(clap::Args)]
@@ -53,18 +74,8 @@ pub struct ChangeArgs {
     to: String,
 }
 
-fn workspace(c: &Common) -> Result<jingwei_layers::Workspace> {
-    let ids = (0..c.data.len()).map(|i| format!("cli_{i}"));
-    Ok(data::open(&DataRequest {
-        catalog: c.catalog.clone(),
-        specs: c.data.iter().cloned().zip(ids).collect(),
-        crs: None,
-    })?
-    .workspace)
-}
-
 pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
-    let ws = workspace(&a.common)?;
+    let ws = a.common.sources.open()?;
     let b = planning::balance_in(&ws, &a.status, a.plan.as_deref())?;
     if let Some(p) = &a.common.csv {
         files::write_atomic(p, planning::balance_csv(&b).as_bytes())?;
@@ -106,7 +117,7 @@ pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
 }
 
 pub fn change(a: ChangeArgs) -> Result<ExitCode> {
-    let ws = workspace(&a.common)?;
+    let ws = a.common.sources.open()?;
     let (m, _) = planning::change_in(&ws, &a.from, &a.to)?;
     if let Some(p) = &a.common.xlsx {
         files::write_atomic(p, &planning::change_xlsx(&m)?)?;

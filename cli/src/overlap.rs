@@ -4,22 +4,18 @@
 
 use anyhow::{Result, bail};
 use jingwei_analysis::area::{M2_PER_HA, M2_PER_MU};
-use jingwei_app::data::{self, DataRequest};
 use jingwei_app::files;
 use jingwei_app::planning::{self, OverlapRequest, Redline};
+
+use crate::landuse::{Common, Sources};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The red line: one of a file, WKT, or features of a layer.
 #[derive(clap::Args)]
-pub struct Args {
-    /// The workspace catalog (e.g. assets/demo/catalog.json).
-    #[arg(long)]
-    catalog: Option<PathBuf>,
-    /// More layers to overlay: FILE or FILE:LAYER; repeat for several.
-    #[arg(long, value_name = "FILE[:LAYER]")]
-    data: Vec<String>,
-    /// The red line: a file of polygons (GeoPackage, Shapefile, DXF, GeoJSON …), FILE or
-    /// FILE:LAYER.
+pub struct RedlineArgs {
+    /// The red line: a file of polygons (GeoPackage, Shapefile, DXF, GeoJSON …; a .txt is read
+    /// as 界址点坐标), FILE or FILE:LAYER.
     #[arg(long, value_name = "FILE[:LAYER]")]
     redline: Option<String>,
     /// The red line as WKT in the workspace CRS.
@@ -28,86 +24,67 @@ pub struct Args {
     /// The red line as features of a layer of the workspace: LAYER:FID,FID…
     #[arg(long, value_name = "LAYER:FIDS")]
     redline_features: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    red: RedlineArgs,
     /// Layer ids to overlay, comma-separated (default: every polygon layer).
     #[arg(long, value_delimiter = ',')]
     layers: Vec<String>,
     /// Overlaps under this many m² are slivers, left out.
     #[arg(long)]
     sliver: Option<f64>,
-    /// Write the table as CSV (UTF-8 with BOM) here.
-    #[arg(long)]
-    csv: Option<PathBuf>,
-    /// Write the table as an Excel workbook (XLSX, with number formats) here.
-    #[arg(long)]
-    xlsx: Option<PathBuf>,
-    /// JSON output.
-    #[arg(long)]
-    json: bool,
 }
 
-/// The red line of `--redline FILE[:LAYER]`, `--wkt`, or `--redline-features LAYER:FID,FID…`.
-fn redline_of(redline: &Option<String>, wkt: &Option<String>, features: &Option<String>) -> Result<Redline> {
-    if let Some(spec) = features {
-        anyhow::ensure!(redline.is_none() && wkt.is_none(), "give one red line");
-        let (layer, fids) = spec
-            .split_once(':')
-            .ok_or_else(|| anyhow::anyhow!("--redline-features '{spec}': give LAYER:FID,FID…"))?;
-        let fids = fids
-            .split(',')
-            .map(|f| {
-                f.trim()
-                    .parse::<i64>()
-                    .map_err(|_| anyhow::anyhow!("--redline-features: '{f}' is not a feature id"))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        return Ok(Redline::Features {
-            layer: layer.to_owned(),
-            fids,
-        });
-    }
-    Ok(match (redline, wkt) {
-        (Some(spec), None) => {
-            let (path, layer) = match spec.rsplit_once(':').filter(|(p, _)| std::path::Path::new(p).exists()) {
-                Some((p, l)) => (PathBuf::from(p), Some(l.to_owned())),
-                None => (PathBuf::from(spec), None),
-            };
-            Redline::File { path, layer }
+impl RedlineArgs {
+    /// The red line of `--redline FILE[:LAYER]`, `--wkt`, or `--redline-features LAYER:FID,FID…`.
+    fn redline(&self) -> Result<Redline> {
+        let (redline, wkt) = (&self.redline, &self.wkt);
+        if let Some(spec) = &self.redline_features {
+            anyhow::ensure!(redline.is_none() && wkt.is_none(), "give one red line");
+            let (layer, fids) = spec
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!("--redline-features '{spec}': give LAYER:FID,FID…"))?;
+            let fids = fids
+                .split(',')
+                .map(|f| {
+                    f.trim()
+                        .parse::<i64>()
+                        .map_err(|_| anyhow::anyhow!("--redline-features: '{f}' is not a feature id"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Redline::Features {
+                layer: layer.to_owned(),
+                fids,
+            });
         }
-        (None, Some(wkt)) => Redline::Wkt { wkt: wkt.clone() },
-        _ => bail!("give the red line: --redline FILE[:LAYER] or --wkt WKT"),
-    })
-}
-
-fn workspace(catalog: &Option<PathBuf>, data_specs: &[String]) -> Result<jingwei_layers::Workspace> {
-    let ids = (0..data_specs.len()).map(|i| format!("cli_{i}"));
-    Ok(data::open(&DataRequest {
-        catalog: catalog.clone(),
-        specs: data_specs.iter().cloned().zip(ids).collect(),
-        crs: None,
-    })?
-    .workspace)
+        Ok(match (redline, wkt) {
+            (Some(spec), None) => {
+                let (path, layer) = match spec.rsplit_once(':').filter(|(p, _)| std::path::Path::new(p).exists()) {
+                    Some((p, l)) => (PathBuf::from(p), Some(l.to_owned())),
+                    None => (PathBuf::from(spec), None),
+                };
+                Redline::File { path, layer }
+            }
+            (None, Some(wkt)) => Redline::Wkt { wkt: wkt.clone() },
+            _ => bail!("give the red line: --redline FILE[:LAYER] or --wkt WKT"),
+        })
+    }
 }
 
 #[derive(clap::Args)]
 pub struct ReviewArgs {
-    /// The workspace catalog.
-    #[arg(long)]
-    catalog: Option<PathBuf>,
-    /// More layers: FILE or FILE:LAYER (ids cli_0, cli_1, …).
-    #[arg(long, value_name = "FILE[:LAYER]")]
-    data: Vec<String>,
+    #[command(flatten)]
+    sources: Sources,
     /// The rules file (TOML; see assets/demo/compliance/rules.toml).
     #[arg(long)]
     rules: PathBuf,
-    /// The red line: FILE or FILE:LAYER (a .txt is read as 界址点坐标).
-    #[arg(long, value_name = "FILE[:LAYER]")]
-    redline: Option<String>,
-    /// The red line as WKT in the workspace CRS.
-    #[arg(long)]
-    wkt: Option<String>,
-    /// The red line as features of a layer of the workspace: LAYER:FID,FID…
-    #[arg(long, value_name = "LAYER:FIDS")]
-    redline_features: Option<String>,
+    #[command(flatten)]
+    red: RedlineArgs,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -115,9 +92,9 @@ pub struct ReviewArgs {
 
 /// 合规性审查: exit status 0 when every rule is 符合, 3 when any is not.
 pub fn review(a: ReviewArgs) -> Result<ExitCode> {
-    let redline = redline_of(&a.redline, &a.wkt, &a.redline_features)?;
+    let redline = a.red.redline()?;
     let rules = planning::read_rules(&a.rules)?;
-    let ws = workspace(&a.catalog, &a.data)?;
+    let ws = a.sources.open()?;
     let r = planning::review_in(&ws, &rules, &redline)?;
     let all = r
         .results
@@ -141,8 +118,8 @@ pub fn review(a: ReviewArgs) -> Result<ExitCode> {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let redline = redline_of(&a.redline, &a.wkt, &a.redline_features)?;
-    let ws = workspace(&a.catalog, &a.data)?;
+    let redline = a.red.redline()?;
+    let ws = a.common.sources.open()?;
     let req = OverlapRequest {
         redline,
         layers: a.layers.clone(),
@@ -150,13 +127,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
         add_pieces: false,
     };
     let (o, _) = planning::overlap_in(&ws, &req)?;
-    if let Some(path) = &a.csv {
+    if let Some(path) = &a.common.csv {
         files::write_atomic(path, planning::overlap_csv(&o).as_bytes())?;
     }
-    if let Some(path) = &a.xlsx {
+    if let Some(path) = &a.common.xlsx {
         files::write_atomic(path, &planning::overlap_xlsx(&o)?)?;
     }
-    if a.json {
+    if a.common.json {
         println!("{}", serde_json::to_string_pretty(&o)?);
         return Ok(ExitCode::SUCCESS);
     }

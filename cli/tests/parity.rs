@@ -43,6 +43,19 @@ fn close(a: &J, b: &J) -> bool {
     }
 }
 
+/// The rows of a sheet of an XLSX file as GDAL's XLSX driver reads them (GeoJSON features).
+fn xlsx_rows(path: &Path, sheet: &str) -> Vec<J> {
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "/vsistdout/"])
+        .arg(path)
+        .arg(sheet)
+        .output()
+        .unwrap();
+    let v: J =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: {e}: {}", path.display(), String::from_utf8_lossy(&out.stderr)));
+    v["features"].as_array().unwrap().clone()
+}
+
 fn ok_json(args: &[&str]) -> J {
     let out = jingwei(args);
     assert!(out.status.success(), "jingwei {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -516,14 +529,7 @@ fn overlap_is_the_same_in_the_app_and_on_the_command_line() {
         xlsx.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let back = Command::new("ogr2ogr")
-        .args(["-f", "GeoJSON", "/vsistdout/"])
-        .arg(&xlsx)
-        .arg("压占分析")
-        .output()
-        .unwrap();
-    let back: J = serde_json::from_slice(&back.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&back.stderr)));
-    let rows = back["features"].as_array().unwrap();
+    let rows = &xlsx_rows(&xlsx, "压占分析");
     let first_layer = &app.layers[0];
     let total = rows
         .iter()
@@ -576,14 +582,7 @@ fn balance_and_change_are_the_same_in_the_app_and_on_the_command_line() {
         xlsx.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let back = Command::new("ogr2ogr")
-        .args(["-f", "GeoJSON", "/vsistdout/"])
-        .arg(&xlsx)
-        .arg("用地平衡表")
-        .output()
-        .unwrap();
-    let back: J = serde_json::from_slice(&back.stdout).unwrap();
-    let rows = back["features"].as_array().unwrap();
+    let rows = &xlsx_rows(&xlsx, "用地平衡表");
     assert_eq!(rows.len(), app.rows.len() + 1);
     let total = rows.last().unwrap()["properties"]["现状面积(公顷)"].as_f64().unwrap();
     assert!((total - app.status_total_ha).abs() < 1e-9, "{total}");
@@ -631,14 +630,7 @@ fn balance_and_change_are_the_same_in_the_app_and_on_the_command_line() {
         mx.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let back = Command::new("ogr2ogr")
-        .args(["-f", "GeoJSON", "/vsistdout/"])
-        .arg(&mx)
-        .arg("多期对比")
-        .output()
-        .unwrap();
-    let back: J = serde_json::from_slice(&back.stdout).unwrap();
-    let rows_back = back["features"].as_array().unwrap();
+    let rows_back = &xlsx_rows(&mx, "多期对比");
     assert_eq!(rows_back.len(), m.from.len() + 1);
     let grand = rows_back.last().unwrap()["properties"]["合计"].as_f64().unwrap();
     let rows: f64 = m.ha.iter().flatten().sum();

@@ -11,8 +11,8 @@
 
 use std::sync::Arc;
 
+use jingwei_layers::Crs;
 use jingwei_layers::imagery::{Legend, LegendItem, Level, Tile, TileError, TileGrid, TileSource};
-use jingwei_layers::{Crs, Transformer};
 use serde_json::Value;
 
 use crate::http::{self, Client, TileStore, redact};
@@ -146,22 +146,8 @@ fn envelope(v: &Value, to: &Crs) -> Option<[f64; 4]> {
         return None;
     }
     let Ok(from) = crs_of(&v["spatialReference"]) else { return Some(e) };
-    if from.label() == to.label() {
-        return Some(e);
-    }
-    // Another CRS: the corners and edge midpoints carried over.
-    let t = Transformer::new(&from, to).ok()?;
-    let mut out = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-    for i in 0..=4 {
-        for j in 0..=4 {
-            let x = e[0] + (e[2] - e[0]) * f64::from(i) / 4.0;
-            let y = e[1] + (e[3] - e[1]) * f64::from(j) / 4.0;
-            if let Ok((a, b)) = t.transform(x, y) {
-                out = [out[0].min(a), out[1].min(b), out[2].max(a), out[3].max(b)];
-            }
-        }
-    }
-    out[0].is_finite().then_some(out)
+    // Another CRS: carried over like any extent.
+    jingwei_layers::workspace::extent_in(&from, e, to).ok()
 }
 
 /// The tiling scheme of a service's JSON: the grid, and each level's number.

@@ -19,25 +19,9 @@ use jingwei_layers::imagery::warp::{Composite, Plan, Target};
 use jingwei_layers::{Crs, Transformer};
 use jingwei_services::{ServiceSpec, open};
 
-fn servers() -> &'static HashMap<String, String> {
-    static S: OnceLock<HashMap<String, String>> = OnceLock::new();
-    S.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/map-services.sh");
-        let out = std::process::Command::new(&script)
-            .arg("start")
-            .output()
-            .expect("scripts/map-services.sh runs");
-        assert!(
-            out.status.success(),
-            "map services did not start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-            .collect()
-    })
-}
+#[path = "support/map_services.rs"]
+mod map_services;
+use map_services::servers;
 
 fn ws() -> Crs {
     Crs::from_epsg(4550).unwrap() // the demo city's zone: CGCS2000 / 3-degree Gauss-Kruger CM 123E
@@ -669,6 +653,18 @@ fn stalling_tiles(hold: std::time::Duration) -> (String, Arc<Mutex<Vec<String>>>
     (url, seen)
 }
 
+/// The `c` set of [`stalling_tiles`]' WMTS, with a time limit of `timeout_s`.
+fn stalling_wmts(base: &str, timeout_s: u32) -> ServiceSpec {
+    ServiceSpec {
+        kind: "wmts".into(),
+        url: format!("{base}/tdt/img_c/wmts"),
+        layer: Some("img".into()),
+        matrix_set: Some("c".into()),
+        timeout_s: Some(timeout_s),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn a_stalling_server_is_reported_not_waited_for() {
     use jingwei_layers::imagery::loader::{Loader, TRIES};
@@ -696,15 +692,7 @@ fn a_stalling_server_is_reported_not_waited_for() {
     // Capabilities answered, tiles stall: after its tries the tile is a failure that says
     // why, counted in the layer's health; the loader is idle again.
     let (base, _) = stalling_tiles(Duration::from_secs(30));
-    let spec = ServiceSpec {
-        kind: "wmts".into(),
-        url: format!("{base}/tdt/img_c/wmts"),
-        layer: Some("img".into()),
-        matrix_set: Some("c".into()),
-        timeout_s: Some(1),
-        ..Default::default()
-    };
-    let o = open(&spec, &ws(), None).unwrap();
+    let o = open(&stalling_wmts(&base, 1), &ws(), None).unwrap();
     let loader = Loader::new(2, Arc::new(TileCache::new(8 << 20)), Duration::from_millis(10));
     loader.want("view", vec![(o.source.clone(), vec![(3, 6, 1)])]);
     assert!(loader.wait_idle(Duration::from_secs(30)), "the loader gave up");
@@ -719,15 +707,7 @@ fn a_tile_request_that_left_the_view_is_dropped_mid_way() {
     use std::time::{Duration, Instant};
     // Tiles take 30 s; the limit is 60 s: only cancelling ends the request early.
     let (base, seen) = stalling_tiles(Duration::from_secs(30));
-    let spec = ServiceSpec {
-        kind: "wmts".into(),
-        url: format!("{base}/tdt/img_c/wmts"),
-        layer: Some("img".into()),
-        matrix_set: Some("c".into()),
-        timeout_s: Some(60),
-        ..Default::default()
-    };
-    let o = open(&spec, &ws(), None).unwrap();
+    let o = open(&stalling_wmts(&base, 60), &ws(), None).unwrap();
     let loader = Loader::new(2, Arc::new(TileCache::new(8 << 20)), Duration::from_millis(10));
     loader.want("view", vec![(o.source.clone(), vec![(3, 6, 1)])]);
     // Wait until the request is at the server.

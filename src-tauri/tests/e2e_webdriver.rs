@@ -218,16 +218,8 @@ fn changed(a: &image::RgbaImage, b: &image::RgbaImage, region: (u32, u32, u32, u
     d as f64 / n.max(1) as f64
 }
 
-/// The map services of `scripts/map-services.sh` (started once, shared with other tests).
-fn map_services() -> std::collections::HashMap<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/map-services.sh");
-    let out = Command::new(&script).arg("start").output().expect("scripts/map-services.sh runs");
-    assert!(out.status.success(), "map services: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
+#[path = "../../services/tests/support/map_services.rs"]
+mod map_services;
 
 #[test]
 fn webdriver_drives_the_real_app() {
@@ -423,7 +415,7 @@ fn webdriver_drives_the_real_app() {
     // Imagery: "add service" with MapProxy's WMTS (started on 127.0.0.1 by the test script) —
     // its layers are listed, the orthophoto is added under the city and the basemap switcher
     // offers it; the 3D view changes as its tiles arrive; its legend toggle answers.
-    let services = map_services();
+    let services = map_services::servers();
     let before_imagery = d.screenshot();
     d.js(&format!(
         "document.getElementById('service-add').open = true; document.getElementById('svc-kind').value = 'wmts'; document.getElementById('svc-url').value = {}; return true",
