@@ -56,6 +56,9 @@ pub enum Error {
     /// From a style file.
     #[error(transparent)]
     Style(#[from] jingwei_scene::style::StyleError),
+    /// A print template or layout (the template file named).
+    #[error(transparent)]
+    Print(#[from] jingwei_print::PrintError),
     /// Rendering a site map or encoding a frame.
     #[error("{0}")]
     Render(String),
@@ -80,6 +83,7 @@ impl Error {
             Error::Feed(_) => "feed",
             Error::Service(_) => "service",
             Error::Style(_) => "style",
+            Error::Print(_) => "print",
             Error::Render(_) => "render",
             Error::Poisoned => "internal",
         }

@@ -648,6 +648,13 @@ impl Session {
             width,
             height,
         };
+        let tile = self.compose_visible(&t)?;
+        jingwei_layers::imagery::encode_png(&tile).map_err(|e| Error::Render(e.to_string()))
+    }
+
+    /// The visible imagery layers composed for a target (any CRS), fetched here and now
+    /// through the session's tile cache: transparent where there is none.
+    pub fn compose_visible(&self, t: &Target) -> Result<jingwei_layers::imagery::Tile> {
         let st = self.imagery_state()?;
         // The visible layers' sources and opacities, taken under the lock; the tiles (a
         // service's over the network) are read after it is released.
@@ -659,30 +666,7 @@ impl Session {
                 .filter_map(|l| Some((l.source.clone()?, l.opacity)))
                 .collect())
         })?;
-        let mut out = vec![0u8; (width * height * 4) as usize];
-        for (src, opacity) in layers {
-            let Some(plan) = Plan::new(src.grid(), &t, MAX_TILES).ok().flatten() else {
-                continue;
-            };
-            let Ok(c) = plan.compose_now(src.as_ref(), st.loader.cache()) else {
-                continue;
-            };
-            for (o, p) in out.chunks_exact_mut(4).zip(c.rgba.chunks_exact(4)) {
-                // Straight alpha "over".
-                let a = f32::from(p[3]) / 255.0 * opacity;
-                let b = f32::from(o[3]) / 255.0;
-                let ao = a + b * (1.0 - a);
-                if ao <= 0.0 {
-                    continue;
-                }
-                for k in 0..3 {
-                    o[k] = ((f32::from(p[k]) * a + f32::from(o[k]) * b * (1.0 - a)) / ao).round() as u8;
-                }
-                o[3] = (ao * 255.0).round() as u8;
-            }
-        }
-        let tile = jingwei_layers::imagery::Tile { width, height, rgba: out };
-        jingwei_layers::imagery::encode_png(&tile).map_err(|e| Error::Render(e.to_string()))
+        Ok(compose_layers(&layers, t, st.loader.cache()))
     }
 
     /// The layers a map service offers: identifier and title.
@@ -757,4 +741,46 @@ impl Session {
     pub fn tile_cache_usage(&self) -> Result<(usize, usize, usize)> {
         Ok(self.imagery_state()?.loader.cache().usage())
     }
+}
+
+/// Imagery layers (source, opacity; bottom first) composed for a target, the tiles fetched
+/// here and now through `cache`: transparent where there is none.
+pub fn compose_layers(layers: &[(Arc<dyn TileSource>, f32)], t: &Target, cache: &TileCache) -> jingwei_layers::imagery::Tile {
+    let (width, height) = (t.width, t.height);
+    let mut out = vec![0u8; (width * height * 4) as usize];
+    for (src, opacity) in layers {
+        let opacity = *opacity;
+        let Some(plan) = Plan::new(src.grid(), t, MAX_TILES).ok().flatten() else {
+            continue;
+        };
+        let Ok(c) = plan.compose_now(src.as_ref(), cache) else {
+            continue;
+        };
+        for (o, p) in out.chunks_exact_mut(4).zip(c.rgba.chunks_exact(4)) {
+            // Straight alpha "over".
+            let a = f32::from(p[3]) / 255.0 * opacity;
+            let b = f32::from(o[3]) / 255.0;
+            let ao = a + b * (1.0 - a);
+            if ao <= 0.0 {
+                continue;
+            }
+            for k in 0..3 {
+                o[k] = ((f32::from(p[k]) * a + f32::from(o[k]) * b * (1.0 - a)) / ao).round() as u8;
+            }
+            o[3] = (ao * 255.0).round() as u8;
+        }
+    }
+    jingwei_layers::imagery::Tile { width, height, rgba: out }
+}
+
+/// A workspace's visible imagery composed for a target, for batch use (the CLI's prints) with a
+/// cache of its own.
+pub fn compose_workspace(ws: &Workspace, t: &Target) -> jingwei_layers::imagery::Tile {
+    let layers: Vec<(Arc<dyn TileSource>, f32)> = ws
+        .imagery
+        .iter()
+        .filter(|l| l.visible && l.opacity > 0.0)
+        .filter_map(|l| Some((l.source.clone()?, l.opacity)))
+        .collect();
+    compose_layers(&layers, t, &TileCache::new(256 << 20))
 }

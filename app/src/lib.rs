@@ -23,6 +23,8 @@
 //! - [`feature_services`]: WFS and OGC API Features layers, fetched and added like files.
 //! - [`planning`]: the planner's 压占分析 (red line against the layers, plane and ellipsoidal
 //!   areas, control-line verdicts) and its CSV table.
+//! - [`print`]: print layouts (map sheets at a scale, overlap and balance reports) as PDF or
+//!   PNG at 300 dpi.
 //! - [`files`]: atomic writes, the user's folders, the recent-workspace list, the actor.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -36,6 +38,7 @@ pub mod feeds;
 pub mod files;
 pub mod imagery;
 pub mod planning;
+pub mod print;
 pub mod report;
 pub mod roles;
 pub mod session;

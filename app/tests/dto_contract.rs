@@ -235,6 +235,18 @@ fn the_pages_types_match_what_the_api_answers() {
         ("ClassRow", to_value(&overlap.layers[0].total).unwrap()),
         ("ControlVerdict", to_value(&overlap.control[0]).unwrap()),
         ("ReviewDto", to_value(&review).unwrap()),
+        (
+            "PrintedDto",
+            to_value(
+                s.print_map(&jingwei_app::print::PrintRequest {
+                    scale: Some(5000),
+                    out: dir.path().join("map.pdf"),
+                    ..Default::default()
+                })
+                .unwrap(),
+            )
+            .unwrap(),
+        ),
         ("Balance", to_value(&balance).unwrap()),
         ("BalanceRow", to_value(&balance.rows[0]).unwrap()),
         (

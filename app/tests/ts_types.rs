@@ -35,6 +35,7 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_app::planning::OverlapDto,
         jingwei_layers::catalog::Provenance,
         jingwei_app::planning::ReviewDto,
+        jingwei_app::print::PrintedDto,
         jingwei_analysis::balance::Balance,
         jingwei_analysis::balance::BalanceRow,
         jingwei_analysis::balance::Transitions,

@@ -60,6 +60,11 @@ pub struct BalanceArgs {
     /// The plan layer's id.
     #[arg(long)]
     plan: Option<String>,
+    /// Print the table as a report here: .pdf or .png.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    layout: crate::print::Layout,
 }
 
 #[derive(clap::Args)]
@@ -82,6 +87,12 @@ pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
     }
     if let Some(p) = &a.common.xlsx {
         files::write_atomic(p, &planning::balance_xlsx(&b)?)?;
+    }
+    if let Some(out) = &a.report {
+        let p = jingwei_app::print::print_balance_in(&ws, &a.status, a.plan.as_deref(), &a.layout.request(out.clone())?)?;
+        if !a.common.json {
+            crate::print::report(&p, false)?;
+        }
     }
     if a.common.json {
         println!("{}", serde_json::to_string_pretty(&b)?);

@@ -15,6 +15,7 @@ mod incidents;
 mod info;
 mod landuse;
 mod overlap;
+mod print;
 mod query;
 mod raster;
 mod sibling;
@@ -68,6 +69,9 @@ enum Command {
     Review(overlap::ReviewArgs),
     /// 多期对比: the from→to matrix in 公顷 between two epochs of a land-use layer.
     Change(landuse::ChangeArgs),
+    /// Print the map on an A4/A3 sheet at a scale (title, legend, scale bar, north arrow, CRS,
+    /// the template's fields) as PDF or PNG at 300 dpi.
+    Print(print::Args),
     /// Work with the cases of a workspace: list, show, set-status, assign, note, attach, flag, export.
     Cases(cases::Args),
     /// The k nearest emergency resources of each type to a point, by straight line or by road.
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         Command::Balance(a) => landuse::balance(a),
         Command::Review(a) => overlap::review(a),
         Command::Change(a) => landuse::change(a),
+        Command::Print(a) => print::run(a),
         Command::Cases(a) => cases::run(a),
         Command::Feeds(a) => feeds::run(a),
         Command::Incidents(a) => incidents::run(a),

@@ -38,6 +38,11 @@ pub struct Args {
     /// Overlaps under this many m² are slivers, left out.
     #[arg(long)]
     sliver: Option<f64>,
+    /// Print the report (the red line on the map sheet, then the tables) here: .pdf or .png.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    layout: crate::print::Layout,
 }
 
 impl RedlineArgs {
@@ -127,6 +132,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         add_pieces: false,
     };
     let (o, _) = planning::overlap_in(&ws, &req)?;
+    if let Some(out) = &a.report {
+        let p = jingwei_app::print::print_overlap_in(&ws, &req, &a.layout.request(out.clone())?, &jingwei_app::print::compose_batch(&ws))?;
+        if !a.common.json {
+            crate::print::report(&p, false)?;
+        }
+    }
     if let Some(path) = &a.common.csv {
         files::write_atomic(path, planning::overlap_csv(&o).as_bytes())?;
     }

@@ -11,6 +11,12 @@ use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 use crate::view::{Frame, View};
 
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoSansCJKsc-Regular-subset.otf");
+/// The bundled font (Noto Sans CJK SC, a subset; OFL), for whatever else draws text: printed
+/// layouts embed it.
+pub fn font_bytes() -> &'static [u8] {
+    FONT_BYTES
+}
+
 static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| FontRef::try_from_slice(FONT_BYTES).expect("the bundled font parses"));
 
 /// Label text size in pixels (the em: a CJK character is this wide).

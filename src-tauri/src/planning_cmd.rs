@@ -4,6 +4,7 @@ use jingwei_analysis::balance::{Balance, Transitions};
 use jingwei_app::Result;
 use jingwei_app::data::WorkspaceDto;
 use jingwei_app::planning::{self, OverlapDto, OverlapRequest, Redline, ReviewDto};
+use jingwei_app::print::{PrintRequest, PrintedDto};
 use tauri::State;
 
 use crate::state::AppState;
@@ -69,4 +70,22 @@ pub async fn redline_from_screen(
     view: jingwei_scene::view::View,
 ) -> Result<String> {
     state.session.redline_from_screen(&points, width, height, view)
+}
+
+/// Print the map sheet (PDF or PNG); what was written.
+#[tauri::command]
+pub async fn print_map(state: S<'_>, print: PrintRequest) -> Result<PrintedDto> {
+    state.session.print_map(&print)
+}
+
+/// Print the 压占分析 report of a red line.
+#[tauri::command]
+pub async fn print_overlap(state: S<'_>, request: OverlapRequest, print: PrintRequest) -> Result<PrintedDto> {
+    state.session.print_overlap(&request, &print)
+}
+
+/// Print the 用地平衡表.
+#[tauri::command]
+pub async fn print_balance(state: S<'_>, status: String, plan: Option<String>, print: PrintRequest) -> Result<PrintedDto> {
+    state.session.print_balance(&status, plan.as_deref(), &print)
 }

@@ -559,6 +559,52 @@ redline: Areas,
  */
 results: Array<RuleResult>, };
 
+export type PrintedDto = { 
+/**
+ * The files written.
+ */
+files: Array<string>, 
+/**
+ * Pages.
+ */
+pages: number, 
+/**
+ * `A4` or `A3`.
+ */
+paper: string, 
+/**
+ * `portrait` or `landscape`.
+ */
+orientation: string, 
+/**
+ * The map's scale denominator, when there is a map.
+ */
+scale: number | null, 
+/**
+ * Resolution of PNG pages.
+ */
+dpi: number | null, 
+/**
+ * The map frame on the page, `[x, y, w, h]` mm.
+ */
+map_mm: [number, number, number, number] | null, 
+/**
+ * The ground in the frame, workspace metres.
+ */
+ground_extent: [number, number, number, number] | null, 
+/**
+ * The graphic scale bar's ground length, metres.
+ */
+bar_metres: number | null, 
+/**
+ * The graphic scale bar on the page, `[x, y, w, h]` mm.
+ */
+bar_mm: [number, number, number, number] | null, 
+/**
+ * The legend's labels.
+ */
+legend: Array<string>, };
+
 export type Balance = { 
 /**
  * First-level subtotals each followed by its classes (or the classes alone).

@@ -7,7 +7,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { $, esc } from "./dom";
 import { currentLang, t } from "./i18n";
 import { app } from "./state";
-import type { Balance, OverlapDto, ReviewDto, Transitions, WorkspaceDto } from "./types";
+import type { Balance, OverlapDto, PrintedDto, ReviewDto, Transitions, WorkspaceDto } from "./types";
 import { drawRedline } from "./cases";
 import { tableSelection } from "./table";
 import { requestFrame } from "./view3d";
@@ -95,7 +95,17 @@ function skeleton(box: HTMLElement) {
       <label>${t("balance.status")} <select id="lu-a"></select></label>
       <label>${t("balance.plan")} <select id="lu-b"></select></label>
       <div><button id="lu-balance" type="button">${t("balance.run")}</button> <button id="lu-change" type="button">${t("change.run")}</button></div>
-      <div id="lu-msg" class="msg"></div><div id="lu-result">${lastTable}</div></details>`;
+      <div id="lu-msg" class="msg"></div><div id="lu-result">${lastTable}</div></details>
+    <details id="pr"><summary>${t("print.title")}</summary>
+      <input id="pr-template" type="text" placeholder="${t("print.template")}">
+      <label>${t("print.name")} <input id="pr-name" type="text"></label>
+      <label>${t("print.paper")} <select id="pr-paper"><option>A4</option><option>A3</option></select></label>
+      <label>${t("print.orientation")} <select id="pr-orient"><option value="landscape">${t("print.landscape")}</option><option value="portrait">${t("print.portrait")}</option></select></label>
+      <label>${t("print.scale")} <select id="pr-scale"><option value="">${t("print.auto")}</option>${[500, 1000, 2000, 5000, 10000].map((s) => `<option value="${s}">1:${s}</option>`).join("")}</select></label>
+      <label>${t("print.unit")} <input id="pr-unit" type="text"></label>
+      <input id="pr-out" type="text" placeholder="${t("print.out")}">
+      <div><button id="pr-map" type="button">${t("print.map")}</button> <button id="pr-overlap" type="button">${t("print.overlap")}</button> <button id="pr-balance" type="button">${t("print.balance")}</button></div>
+      <div id="pr-msg" class="msg"></div></details>`;
   box.dataset.lang = currentLang();
   if (last) renderResult(last);
   if (lastReview) renderReview(lastReview);
@@ -143,6 +153,31 @@ function skeleton(box: HTMLElement) {
     } catch (e) { failed("ov-msg")(e); }
   };
   const pick = (id: string) => ($(id) as HTMLSelectElement).value;
+  // Print: what the form says (empty fields leave the template's values), centred on the view.
+  const value = (id: string) => ($(id) as HTMLInputElement).value.trim() || null;
+  const printRequest = () => ({
+    template: value("pr-template"),
+    title: value("pr-name"),
+    paper: pick("pr-paper"),
+    orientation: pick("pr-orient"),
+    scale: pick("pr-scale") ? Number(pick("pr-scale")) : null,
+    unit: value("pr-unit"),
+    out: value("pr-out") ?? "",
+    view: app.view ?? null,
+  });
+  const printed = (p: PrintedDto) => {
+    $("pr-msg").textContent = `${t("print.saved")} ${p.pages} ${t("print.pages")}${p.scale ? ` (1:${p.scale})` : ""}: ${p.files.join(", ")}`;
+  };
+  for (const [button, go] of [
+    ["pr-map", () => invoke<PrintedDto>("print_map", { print: printRequest() })],
+    ["pr-overlap", () => invoke<PrintedDto>("print_overlap", { request: request(false), print: printRequest() })],
+    ["pr-balance", () => invoke<PrintedDto>("print_balance", { status: pick("lu-a"), plan: pick("lu-b") || null, print: printRequest() })],
+  ] as const) {
+    ($(button) as HTMLButtonElement).onclick = async () => {
+      $("pr-msg").textContent = t("overlap.running");
+      try { printed(await go()); } catch (e) { failed("pr-msg")(e); }
+    };
+  }
   ($("lu-balance") as HTMLButtonElement).onclick = async () => {
     $("lu-msg").textContent = t("overlap.running");
     try {
