@@ -84,13 +84,13 @@ pub struct PrintedDto {
     /// Resolution of PNG pages.
     pub dpi: Option<u32>,
     /// The map frame on the page, `[x, y, w, h]` mm.
-    pub map_mm: Option<[f32; 4]>,
+    pub map_mm: Option<[f64; 4]>,
     /// The ground in the frame, workspace metres.
     pub ground_extent: Option<[f64; 4]>,
     /// The graphic scale bar's ground length, metres.
     pub bar_metres: Option<f64>,
     /// The graphic scale bar on the page, `[x, y, w, h]` mm.
-    pub bar_mm: Option<[f32; 4]>,
+    pub bar_mm: Option<[f64; 4]>,
     /// The legend's labels.
     pub legend: Vec<String>,
 }
@@ -258,10 +258,10 @@ fn write(printed: &Printed, t: &Template, out: &Path, format: Format) -> Result<
         .into(),
         scale: f.map(|f| f.scale),
         dpi: out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")).then_some(t.dpi),
-        map_mm: f.map(|f| f.map_rect_mm),
+        map_mm: f.map(|f| f.map_rect_mm.map(f64::from)),
         ground_extent: f.map(|f| f.ground_extent),
         bar_metres: f.map(|f| f.bar_metres),
-        bar_mm: f.map(|f| f.bar_rect_mm),
+        bar_mm: f.map(|f| f.bar_rect_mm.map(f64::from)),
         legend: f.map(|f| f.legend.clone()).unwrap_or_default(),
     })
 }

@@ -111,9 +111,9 @@ fn an_overlap_report_prints_at_its_scale_and_reads_back() {
     }
 
     // Render the map sheet back at 150 dpi.
-    let dpi = 150.0;
+    let dpi: f64 = 150.0;
     let img = poppler(&pdf, 1, dpi as u32);
-    let px_per_mm = dpi / 25.4;
+    let px_per_mm = dpi / 25.4_f64;
     let [mx, my, mw, mh] = p.map_mm.unwrap();
     let (x0, y0) = ((mx * px_per_mm) as u32 + 2, (my * px_per_mm) as u32 + 2);
     let (x1, y1) = (((mx + mw) * px_per_mm) as u32 - 2, ((my + mh) * px_per_mm) as u32 - 2);
@@ -138,7 +138,7 @@ fn an_overlap_report_prints_at_its_scale_and_reads_back() {
     let (l, r) =
         dark_span(&img, row, ((bx - 2.0) * px_per_mm) as u32, ((bx + bw + 2.0) * px_per_mm) as u32).expect("the scale bar is drawn");
     let bar_px = f64::from(r - l + 1);
-    let bar_mm = bar_px / f64::from(px_per_mm);
+    let bar_mm = bar_px / px_per_mm;
     let stated_mm = p.bar_metres.unwrap() * 1000.0 / 2000.0;
     assert!(
         (bar_mm - stated_mm).abs() / stated_mm < 0.01,
@@ -161,7 +161,7 @@ fn an_overlap_report_prints_at_its_scale_and_reads_back() {
     assert!(rx1 > rx0 && ry1 > ry0, "the red line is drawn");
     // Outer edge to outer edge less one stroke width (0.6 mm) is centre line to centre line.
     let m_per_px = p.bar_metres.unwrap() / bar_px;
-    let stroke_px = 0.6 * f64::from(px_per_mm);
+    let stroke_px = 0.6 * px_per_mm;
     let w_m = (f64::from(rx1 - rx0 + 1) - stroke_px) * m_per_px;
     let h_m = (f64::from(ry1 - ry0 + 1) - stroke_px) * m_per_px;
     assert!(

@@ -82,6 +82,7 @@ impl Layout {
             fields,
             dpi: self.dpi,
             centre_xy,
+            view: None,
             out,
         })
     }

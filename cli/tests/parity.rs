@@ -657,3 +657,73 @@ fn balance_and_change_are_the_same_in_the_app_and_on_the_command_line() {
         "{e}"
     );
 }
+
+/// `jingwei print` and `overlap --report` lay out the same pages as the app: the same scale,
+/// frame, ground, scale bar and legend; the files are PDFs that poppler reads.
+#[test]
+fn prints_are_the_same_in_the_app_and_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::new(dir.path().join("cases.gpkg"), "ci".into());
+    s.open_catalog(&demo()).unwrap();
+    let template = demo().parent().unwrap().join("print/template.toml");
+    let app = s
+        .print_map(&jingwei_app::print::PrintRequest {
+            template: Some(template.clone()),
+            paper: Some("A3".into()),
+            out: dir.path().join("app.pdf"),
+            ..Default::default()
+        })
+        .unwrap();
+    let out = dir.path().join("cli.pdf");
+    let cli = ok_json(&[
+        "print",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--template",
+        template.to_str().unwrap(),
+        "--paper",
+        "A3",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let mut app = serde_json::to_value(&app).unwrap();
+    app["files"] = cli["files"].clone();
+    assert!(close(&cli, &app), "the same sheet through both front doors:\n{cli}\n{app}");
+    assert_eq!(cli["paper"], "A3");
+    let info = Command::new("pdfinfo").arg(&out).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains("Pages:           1") && info.contains("1190.55 x 841.89 pts (A3)"),
+        "A3 landscape:\n{info}"
+    );
+    // The overlap report from the command line: a map sheet and the tables.
+    let report = dir.path().join("report.pdf");
+    let o = jingwei(&[
+        "overlap",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--wkt",
+        "POLYGON((357640 3457792,357940 3457792,357940 3457992,357640 3457992,357640 3457792))",
+        "--report",
+        report.to_str().unwrap(),
+        "--scale",
+        "2500",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info = Command::new("pdfinfo").arg(&report).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("Pages:           2"), "{info}");
+    let bad = jingwei(&[
+        "print",
+        "--catalog",
+        demo().to_str().unwrap(),
+        "--out",
+        dir.path().join("x.tif").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.trim().lines().count() == 1 && err.contains("x.tif"),
+        "{err}"
+    );
+}

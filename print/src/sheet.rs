@@ -163,8 +163,7 @@ pub fn wrap(text: &str, size_mm: f32, width: f32) -> Vec<String> {
                     ' ' | '/' | ',' | '，' | '、' | '：' | ';' | '；' => Some(i + ch.len_utf8()),
                     _ => None,
                 })
-                .filter(|i| *i * 2 >= cur.len() && *i < cur.len())
-                .next_back();
+                .rfind(|i| *i * 2 >= cur.len() && *i < cur.len());
             match cut {
                 Some(i) => {
                     let rest = cur.split_off(i);

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod colour;
+pub mod compare;
 pub mod extrude;
 pub mod imagery;
 pub mod landuse;

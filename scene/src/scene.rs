@@ -264,6 +264,15 @@ pub type ComposeImagery<'a> = &'a dyn Fn(&jingwei_layers::ImageryLayer, &Target)
 /// [`build_scene_highlighted`], with the visible imagery layers drawn by `compose` and draped
 /// on the ground under the vector layers.
 pub fn build_scene_with(ws: &Workspace, h: &Highlight, compose: Option<ComposeImagery<'_>>) -> SceneData {
+    build_scene_shown(ws, h, compose, &|_, visible| visible)
+}
+
+/// Whether a layer (vector or imagery, by id) is drawn, given its own visibility: one side of a
+/// comparison shows its layers and hides the other side's without touching the workspace.
+pub type Shown<'a> = &'a dyn Fn(&str, bool) -> bool;
+
+/// [`build_scene_with`] with the layers' visibility decided by `shown`.
+pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeImagery<'_>>, shown: Shown<'_>) -> SceneData {
     let origin = ws.origin_xy;
     let mut scene = SceneData::default();
     let mut ext = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
@@ -271,7 +280,7 @@ pub fn build_scene_with(ws: &Workspace, h: &Highlight, compose: Option<ComposeIm
     let data_extent = ws
         .layers
         .iter()
-        .filter(|l| l.visible)
+        .filter(|l| shown(&l.id, l.visible))
         .filter_map(|l| l.layer.extent())
         .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
         .map(|e| {
@@ -297,7 +306,7 @@ pub fn build_scene_with(ws: &Workspace, h: &Highlight, compose: Option<ComposeIm
     scene.ground = ground.clone().map(std::sync::Arc::new);
     let ground = ground.as_ref();
     if let Some(compose) = compose {
-        for l in ws.imagery.iter().filter(|l| l.visible && l.opacity > 0.0) {
+        for l in ws.imagery.iter().filter(|l| shown(&l.id, l.visible) && l.opacity > 0.0) {
             let Some(t) = crate::imagery::target(ws, l, data_extent) else {
                 continue;
             };
@@ -316,7 +325,13 @@ pub fn build_scene_with(ws: &Workspace, h: &Highlight, compose: Option<ComposeIm
         let rows: Vec<usize> = fids.iter().filter_map(|f| ws.layers[li].layer.row_of_fid(*f)).collect();
         (!rows.is_empty()).then_some((li, rows))
     });
-    for (order, (li, wl)) in ws.layers.iter().enumerate().enumerate().filter(|(_, (_, l))| l.visible) {
+    for (order, (li, wl)) in ws
+        .layers
+        .iter()
+        .enumerate()
+        .enumerate()
+        .filter(|(_, (_, l))| shown(&l.id, l.visible))
+    {
         let mut skip: Vec<usize> = hidden.filter(|(hl, _)| *hl == li).map(|(_, row)| row).into_iter().collect();
         if let Some((sl, rows)) = &selected
             && *sl == li

@@ -531,6 +531,19 @@ fn webdriver_drives_the_real_app() {
         "the balance table",
         "return document.getElementById('lu-result').textContent.includes('合计') && document.getElementById('lu-result').textContent.includes('100.00') && !document.getElementById('lu-result').textContent.includes('原地类')",
     );
+    // 打印出图: the overlap report of the drawn red line at 1:2000 as a PDF, centred on it.
+    let pdf = dir.path().join("打印-压占.pdf");
+    d.js(&format!(
+        "document.getElementById('pr').open = true; document.getElementById('pr-scale').value = '2000'; document.getElementById('pr-out').value = {}; return true",
+        json!(pdf.display().to_string())
+    ));
+    d.scroll_click("#pr-overlap");
+    d.wait_for(
+        "the printed overlap report",
+        "return document.getElementById('pr-msg').textContent.includes('.pdf') && document.getElementById('pr-msg').textContent.includes('1:2000')",
+    );
+    let head = std::fs::read(&pdf).expect("the report was written");
+    assert!(head.starts_with(b"%PDF-") && head.len() > 10_000, "a PDF of {} bytes", head.len());
     eprintln!(
         "webdriver e2e: {diff:.3} of the map changed when hiding buildings, {imagery_diff:.3} with the orthophoto; measured {measured}"
     );

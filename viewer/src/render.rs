@@ -19,6 +19,9 @@ use bevy::render::texture::GpuImage;
 use bevy::render::{RenderApp, RenderPlugin};
 use bevy::window::ExitCondition;
 
+use bevy::camera::visibility::RenderLayers;
+use bevy::camera::{SubCameraView, Viewport};
+use jingwei_scene::compare::Pane;
 use jingwei_scene::extrude::MeshData;
 use jingwei_scene::overlay::{Annotation, Placed};
 use jingwei_scene::scene::{MeshKind, SceneData};
@@ -60,9 +63,11 @@ impl Plugin for MapRenderPlugin {
     }
 }
 
-/// Marks entities that belong to the current scene (replaced on [`Renderer::set_scene`]).
+/// Marks entities that belong to scene `slot` (0 the main scene; 1, 2, 3 the other scenes of
+/// a comparison), replaced on [`Renderer::set_scene`] or [`Renderer::set_scene_slot`]. Slot
+/// `k` is drawn on render layer `k`, which only the cameras of its panes see.
 #[derive(Component)]
-struct SceneEntity;
+struct SceneEntity(usize);
 
 /// A persistent offscreen renderer: one Bevy world, one camera, one target image.
 pub struct Renderer {
@@ -79,10 +84,30 @@ pub struct Renderer {
     /// Where frames are copied for the CPU: made once, reused for every frame.
     readback: Option<Buffer>,
     last_timing: FrameTiming,
-    /// Symbols and labels of the scene, drawn over each frame.
-    annotations: Vec<Annotation>,
+    /// Symbols and labels of each scene slot, drawn over each frame.
+    annotations: Vec<Vec<Annotation>>,
     view: Option<View>,
     last_placed: Vec<Placed>,
+    /// Cameras of the panes after the first (`camera`).
+    pane_cameras: Vec<Entity>,
+    /// A comparison's panes; `None`: one scene, one camera, the whole frame.
+    panes: Option<Vec<Pane>>,
+}
+
+const BACKGROUND: Color = Color::srgb_u8(238, 241, 244);
+
+/// Point a camera as `view` says.
+fn aim(world: &mut World, camera: Entity, view: &View) {
+    if let Some(mut t) = world.get_mut::<Transform>(camera) {
+        *t = camera_transform(view);
+    }
+    if let Some(mut p) = world.get_mut::<Projection>(camera)
+        && let Projection::Perspective(pp) = p.as_mut()
+    {
+        pp.fov = view.fov_deg.to_radians();
+        pp.near = (view.distance_m / 1000.0).clamp(0.5, 50.0);
+        pp.far = view.distance_m * 20.0 + 10_000.0;
+    }
 }
 
 /// Where the time of the last [`Renderer::render`] went, in milliseconds.
@@ -160,7 +185,7 @@ impl Renderer {
             .spawn((
                 Camera3d::default(),
                 Camera {
-                    clear_color: ClearColorConfig::Custom(Color::srgb_u8(238, 241, 244)),
+                    clear_color: ClearColorConfig::Custom(BACKGROUND),
                     ..default()
                 },
                 RenderTarget::from(target.clone()),
@@ -191,6 +216,8 @@ impl Renderer {
             annotations: Vec::new(),
             view: None,
             last_placed: Vec::new(),
+            pane_cameras: Vec::new(),
+            panes: None,
         })
     }
 
@@ -221,11 +248,32 @@ impl Renderer {
 
     /// Replace the scene's meshes and annotations.
     pub fn set_scene(&mut self, scene: &SceneData) {
-        self.needs_warmup = true;
-        self.annotations = scene.annotations.clone();
+        self.set_scene_slot(0, scene);
+    }
+
+    /// Remove the scenes of slots `from` on (a comparison ended).
+    pub fn clear_slots_from(&mut self, from: usize) {
         let world = self.apps.main.world_mut();
-        let mut q = world.query_filtered::<Entity, With<SceneEntity>>();
-        let old: Vec<Entity> = q.iter(world).collect();
+        let mut q = world.query::<(Entity, &SceneEntity)>();
+        let old: Vec<Entity> = q.iter(world).filter(|(_, s)| s.0 >= from).map(|(e, _)| e).collect();
+        for e in old {
+            world.despawn(e);
+        }
+        self.annotations.truncate(from.max(1));
+    }
+
+    /// Replace the meshes and annotations of scene `slot` (0 the main scene; a comparison's
+    /// other scenes in 1–3).
+    pub fn set_scene_slot(&mut self, slot: usize, scene: &SceneData) {
+        self.needs_warmup = true;
+        if self.annotations.len() <= slot {
+            self.annotations.resize(slot + 1, Vec::new());
+        }
+        self.annotations[slot] = scene.annotations.clone();
+        let layers = RenderLayers::layer(slot);
+        let world = self.apps.main.world_mut();
+        let mut q = world.query::<(Entity, &SceneEntity)>();
+        let old: Vec<Entity> = q.iter(world).filter(|(_, s)| s.0 == slot).map(|(e, _)| e).collect();
         for e in old {
             world.despawn(e);
         }
@@ -256,7 +304,13 @@ impl Renderer {
                 .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, d.uvs.clone())
                 .with_inserted_indices(Indices::U32(d.mesh.indices.clone()));
             let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
-            world.spawn((Mesh3d(mesh), MeshMaterial3d(material), Transform::IDENTITY, SceneEntity));
+            world.spawn((
+                Mesh3d(mesh),
+                MeshMaterial3d(material),
+                Transform::IDENTITY,
+                SceneEntity(slot),
+                layers.clone(),
+            ));
         }
         for lm in &scene.meshes {
             if lm.mesh.indices.is_empty() {
@@ -268,7 +322,13 @@ impl Renderer {
                 let material = world.resource_mut::<Assets<ScreenLineMaterial>>().add(ScreenLineMaterial { color });
                 for m in to_meshes(&lm.mesh) {
                     let mesh = world.resource_mut::<Assets<Mesh>>().add(m);
-                    world.spawn((Mesh3d(mesh), MeshMaterial3d(material.clone()), Transform::IDENTITY, SceneEntity));
+                    world.spawn((
+                        Mesh3d(mesh),
+                        MeshMaterial3d(material.clone()),
+                        Transform::IDENTITY,
+                        SceneEntity(slot),
+                        layers.clone(),
+                    ));
                 }
                 continue;
             }
@@ -280,7 +340,13 @@ impl Renderer {
             let material = world.resource_mut::<Assets<MapMaterial>>().add(material);
             for m in to_meshes(&lm.mesh) {
                 let mesh = world.resource_mut::<Assets<Mesh>>().add(m);
-                world.spawn((Mesh3d(mesh), MeshMaterial3d(material.clone()), Transform::IDENTITY, SceneEntity));
+                world.spawn((
+                    Mesh3d(mesh),
+                    MeshMaterial3d(material.clone()),
+                    Transform::IDENTITY,
+                    SceneEntity(slot),
+                    layers.clone(),
+                ));
             }
         }
     }
@@ -288,17 +354,80 @@ impl Renderer {
     /// Move the camera.
     pub fn set_view(&mut self, view: &View) {
         self.view = Some(*view);
+        let camera = self.camera;
+        aim(self.apps.main.world_mut(), camera, view);
+    }
+
+    /// Share the frame among scenes (see `jingwei_scene::compare::panes`), or — `None` — go
+    /// back to one scene seen whole through [`Renderer::set_view`]'s camera.
+    pub fn set_panes(&mut self, panes: Option<Vec<Pane>>) {
+        let (w, h) = (self.width, self.height);
+        let panes = panes.map(|ps| {
+            ps.into_iter()
+                .filter(|p| p.rect[2] > 0 && p.rect[3] > 0 && p.rect[0] + p.rect[2] <= w && p.rect[1] + p.rect[3] <= h)
+                .collect::<Vec<_>>()
+        });
+        let n = panes.as_ref().map_or(1, Vec::len).max(1);
+        while self.pane_cameras.len() + 1 < n {
+            let order = self.pane_cameras.len() as isize + 1;
+            let target = self.target.clone();
+            let e = self
+                .apps
+                .main
+                .world_mut()
+                .spawn((
+                    Camera3d::default(),
+                    Camera {
+                        clear_color: ClearColorConfig::None,
+                        order,
+                        ..default()
+                    },
+                    RenderTarget::from(target),
+                    Tonemapping::None,
+                    bevy::render::view::Msaa::Off,
+                    Projection::Perspective(PerspectiveProjection::default()),
+                    Transform::default(),
+                ))
+                .id();
+            self.pane_cameras.push(e);
+        }
+        let cameras: Vec<Entity> = std::iter::once(self.camera).chain(self.pane_cameras.iter().copied()).collect();
         let world = self.apps.main.world_mut();
-        if let Some(mut t) = world.get_mut::<Transform>(self.camera) {
-            *t = camera_transform(view);
+        for (i, cam) in cameras.iter().enumerate() {
+            let pane = panes.as_ref().and_then(|ps| ps.get(i));
+            if let Some(mut c) = world.get_mut::<Camera>(*cam) {
+                c.is_active = i == 0 || pane.is_some();
+                match pane {
+                    Some(p) => {
+                        c.viewport = Some(Viewport {
+                            physical_position: UVec2::new(p.rect[0], p.rect[1]),
+                            physical_size: UVec2::new(p.rect[2], p.rect[3]),
+                            ..default()
+                        });
+                        c.sub_camera_view = p.full.map(|(fw, fh)| SubCameraView {
+                            full_size: UVec2::new(fw, fh),
+                            offset: Vec2::new(p.rect[0] as f32, p.rect[1] as f32),
+                            size: UVec2::new(p.rect[2], p.rect[3]),
+                        });
+                    }
+                    None => {
+                        c.viewport = None;
+                        c.sub_camera_view = None;
+                    }
+                }
+            }
+            let slot = pane.map_or(0, |p| p.slot);
+            world.entity_mut(*cam).insert(RenderLayers::layer(slot));
+            if let Some(p) = pane {
+                aim(world, *cam, &p.view);
+            }
         }
-        if let Some(mut p) = world.get_mut::<Projection>(self.camera)
-            && let Projection::Perspective(pp) = p.as_mut()
+        if panes.is_none()
+            && let Some(v) = self.view
         {
-            pp.fov = view.fov_deg.to_radians();
-            pp.near = (view.distance_m / 1000.0).clamp(0.5, 50.0);
-            pp.far = view.distance_m * 20.0 + 10_000.0;
+            aim(world, self.camera, &v);
         }
+        self.panes = panes;
     }
 
     fn update(&mut self) {
@@ -330,8 +459,14 @@ impl Renderer {
         let t2 = Instant::now();
         let mut frame = self.read_back()?;
         let t3 = Instant::now();
-        self.last_placed = match &self.view {
-            Some(v) if !self.annotations.is_empty() => jingwei_scene::overlay::draw(&mut frame, &self.annotations, v),
+        self.last_placed = match (&self.panes, &self.view) {
+            (Some(panes), _) => {
+                overlay_panes(&mut frame, panes, &self.annotations);
+                Vec::new()
+            }
+            (None, Some(v)) if self.annotations.first().is_some_and(|a| !a.is_empty()) => {
+                jingwei_scene::overlay::draw(&mut frame, &self.annotations[0], v)
+            }
             _ => Vec::new(),
         };
         let t4 = Instant::now();
@@ -414,6 +549,40 @@ impl Renderer {
         buffer.unmap();
         Ok(Frame { width, height, rgba })
     }
+}
+
+/// Symbols and labels of each pane's scene, drawn as that pane's camera sees them and kept
+/// inside the pane; then the dividers.
+fn overlay_panes(frame: &mut Frame, panes: &[Pane], annotations: &[Vec<Annotation>]) {
+    for p in panes {
+        let Some(anns) = annotations.get(p.slot).filter(|a| !a.is_empty()) else {
+            continue;
+        };
+        let [x, y, w, h] = p.rect;
+        // The pane's own picture: the whole frame for a swipe (its camera sees the whole frame),
+        // else just its rectangle.
+        let (mut tmp, ox, oy) = match p.full {
+            Some(_) => (frame.clone(), 0, 0),
+            None => (crop(frame, p.rect), x, y),
+        };
+        jingwei_scene::overlay::draw(&mut tmp, anns, &p.view);
+        for yy in y..y + h {
+            let src = (((yy - oy) * tmp.width + (x - ox)) * 4) as usize;
+            let dst = ((yy * frame.width + x) * 4) as usize;
+            frame.rgba[dst..dst + (w * 4) as usize].copy_from_slice(&tmp.rgba[src..src + (w * 4) as usize]);
+        }
+    }
+    jingwei_scene::compare::draw_dividers(frame, panes);
+}
+
+fn crop(frame: &Frame, r: [u32; 4]) -> Frame {
+    let [x, y, w, h] = r;
+    let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+    for yy in y..y + h {
+        let at = ((yy * frame.width + x) * 4) as usize;
+        rgba.extend_from_slice(&frame.rgba[at..at + (w * 4) as usize]);
+    }
+    Frame { width: w, height: h, rgba }
 }
 
 impl Renderer {
