@@ -147,6 +147,8 @@ pub struct LayerDto {
     pub stroke: String,
     /// The classes present in the layer (land-use classes, categories): label and fill.
     pub legend: Vec<(String, String)>,
+    /// Fields of dates (the time slider can step through them).
+    pub date_fields: Vec<String>,
 }
 
 /// An imagery layer as the layer tree shows it.
@@ -251,6 +253,18 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
                     fill: css(s.fill),
                     stroke: css(s.stroke),
                     legend: s.legend(&l.layer).into_iter().map(|(label, c)| (label, css(c))).collect(),
+                    date_fields: l
+                        .layer
+                        .fields
+                        .iter()
+                        .filter(|f| {
+                            matches!(
+                                f.kind,
+                                jingwei_layers::value::FieldKind::Date | jingwei_layers::value::FieldKind::DateTime
+                            )
+                        })
+                        .map(|f| f.name.clone())
+                        .collect(),
                 }
             })
             .collect(),

@@ -23,6 +23,7 @@
 //! - [`feature_services`]: WFS and OGC API Features layers, fetched and added like files.
 //! - [`planning`]: the planner's 压占分析 (red line against the layers, plane and ellipsoidal
 //!   areas, control-line verdicts) and its CSV table.
+//! - [`compare`]: comparison views — swipe, split screens, the time slider's epochs.
 //! - [`print`]: print layouts (map sheets at a scale, overlap and balance reports) as PDF or
 //!   PNG at 300 dpi.
 //! - [`files`]: atomic writes, the user's folders, the recent-workspace list, the actor.
@@ -30,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod cases;
+pub mod compare;
 pub mod data;
 pub mod emergency;
 pub mod error;

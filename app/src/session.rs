@@ -120,6 +120,11 @@ pub struct Session {
     /// The live feeds of the command panel (started on first use).
     pub(crate) feeds: tokio::sync::Mutex<Option<FeedsState>>,
     pub(crate) scene_sink: Arc<Mutex<Option<SceneSink>>>,
+    /// The comparison under way (its sides' scenes go to `compare_sink`).
+    pub(crate) compare: Mutex<Option<crate::compare::CompareRequest>>,
+    pub(crate) compare_sink: Mutex<Option<crate::compare::CompareSink>>,
+    /// The time slider over a date field.
+    pub(crate) time_filter: Mutex<Option<crate::compare::TimeFilter>>,
     /// Tiles of imagery: cache, loader, the scene still waiting for them (made on first use).
     pub(crate) imagery: Mutex<Option<Arc<crate::tiles::ImageryState>>>,
     /// The tile cache's size.
@@ -155,6 +160,9 @@ impl Session {
             drill: AtomicBool::new(false),
             feeds: tokio::sync::Mutex::new(None),
             scene_sink: Arc::new(Mutex::new(None)),
+            compare: Mutex::new(None),
+            compare_sink: Mutex::new(None),
+            time_filter: Mutex::new(None),
             imagery: Mutex::new(None),
             tile_cache_bytes: std::env::var("JINGWEI_TILE_CACHE_MB")
                 .ok()
@@ -193,7 +201,19 @@ impl Session {
     pub(crate) fn rebuild(&self, ws: &Workspace) -> Result<()> {
         let mut h = self.highlight.lock()?.clone();
         h.extra.extend(self.overlay.lock()?.values().flatten().cloned());
-        let scene = self.scene_with_imagery(ws, |compose| build_scene_with(ws, &h, Some(compose)))?;
+        if let Some(t) = self.time_filter.lock()?.as_ref() {
+            // A layer removed since: nothing to hide.
+            if let Ok(rows) = crate::compare::hidden_rows(ws, t) {
+                h.hidden.push((t.layer.clone(), rows));
+            }
+        }
+        let cmp = self.compare.lock()?.clone();
+        let scene = match &cmp {
+            Some(c) => self.scene_with_imagery(ws, |compose| {
+                jingwei_scene::scene::build_scene_shown(ws, &h, Some(compose), &|id, v| crate::compare::shown_in(c, 0, id, v))
+            })?,
+            None => self.scene_with_imagery(ws, |compose| build_scene_with(ws, &h, Some(compose)))?,
+        };
         {
             let mut extent = self.extent.lock()?;
             if extent.is_none() {
@@ -203,6 +223,19 @@ impl Session {
         *self.ground.lock()? = scene.ground.clone();
         if let Some(sink) = self.scene_sink.lock()?.as_ref() {
             sink(scene);
+        }
+        let update = match &cmp {
+            Some(c) => crate::compare::CompareUpdate {
+                compare: Some(c.compare.clone()),
+                scenes: Some(self.compare_scenes(ws, c, &h)?),
+            },
+            None => crate::compare::CompareUpdate {
+                compare: None,
+                scenes: None,
+            },
+        };
+        if let Some(sink) = self.compare_sink.lock()?.as_ref() {
+            sink(update);
         }
         Ok(())
     }

@@ -71,6 +71,8 @@ fn interfaces(ts: &str) -> BTreeMap<String, Vec<String>> {
             }
             if depth == 0 && (c.is_alphanumeric() || c == '_' || c == '?') {
                 token.push(c);
+            } else if c == '"' {
+                // A quoted name (the tag of a tagged enum: `"mode": "swipe"`).
             } else if depth == 0 && !c.is_whitespace() {
                 token.clear();
             }
@@ -172,6 +174,30 @@ fn the_pages_types_match_what_the_api_answers() {
             add_pieces: false,
         })
         .unwrap();
+    s.set_compare(Some(jingwei_app::compare::CompareRequest {
+        compare: jingwei_scene::compare::Compare::Swipe {
+            vertical: true,
+            position: 0.5,
+        },
+        sides: vec![vec!["landuse".into()], vec!["buildings".into()]],
+    }))
+    .unwrap();
+    let compare = s.compare().unwrap().unwrap();
+    s.set_compare(None).unwrap();
+    let epoch = {
+        let c = dir.path().join("epochs.json");
+        let gpkg = demo.parent().unwrap().join("lujiazui_osm.gpkg");
+        let e = |id: &str, v: &str| serde_json::json!({"id": id, "title_zh": id, "title_en": id, "group": "status_quo", "file": gpkg, "layer": "landuse_polygon", "version": v});
+        std::fs::write(
+            &c,
+            serde_json::json!({"title_zh": "多期", "title_en": "Epochs", "attribution": [], "layers": [e("a", "2023"), e("b", "2024")]})
+                .to_string(),
+        )
+        .unwrap();
+        let s2 = Session::new(dir.path().join("e.gpkg"), "c".into());
+        s2.open_catalog(&c).unwrap();
+        s2.epochs().unwrap().remove(0)
+    };
     let review = s
         .review(
             &demo.parent().unwrap().join("compliance/rules.toml"),
@@ -235,6 +261,19 @@ fn the_pages_types_match_what_the_api_answers() {
         ("ClassRow", to_value(&overlap.layers[0].total).unwrap()),
         ("ControlVerdict", to_value(&overlap.control[0]).unwrap()),
         ("ReviewDto", to_value(&review).unwrap()),
+        ("Compare", to_value(&compare.compare).unwrap()),
+        ("CompareRequest", to_value(&compare).unwrap()),
+        ("EpochDto", to_value(&epoch).unwrap()),
+        (
+            "TimeFilter",
+            to_value(jingwei_app::compare::TimeFilter {
+                layer: "permits".into(),
+                field: "issue_date".into(),
+                until: s.date_epochs("permits", "issue_date").unwrap()[0].clone(),
+                cumulative: true,
+            })
+            .unwrap(),
+        ),
         (
             "PrintedDto",
             to_value(

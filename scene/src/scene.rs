@@ -211,6 +211,8 @@ pub struct Highlight {
     /// Further shapes drawn on top, each with a style id (`incident_ring`, `incident_route`,
     /// `incident_point`, `alert_area`, …; see `style::for_layer`).
     pub extra: Vec<(String, Geometry)>,
+    /// Rows left out of a layer (layer id, rows): features after the time slider's date.
+    pub hidden: Vec<(String, Vec<usize>)>,
 }
 
 fn find_row(ws: &Workspace, (layer, fid): &(String, i64)) -> Option<(usize, usize)> {
@@ -338,6 +340,11 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
         {
             skip.extend(rows);
         }
+        for (_, rows) in h.hidden.iter().filter(|(id, _)| *id == wl.id) {
+            skip.extend(rows);
+        }
+        skip.sort_unstable();
+        skip.dedup();
         let first = scene.meshes.len();
         let st = style::for_workspace_layer(wl).unwrap_or_else(|_| style::for_layer(&wl.id, &wl.layer));
         match &wl.surfaces {
@@ -430,7 +437,7 @@ fn add_layer(
     let label_field = st.label_field.as_ref().and_then(|f| layer.field_index(f));
     for (row, g) in layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
-        if skip.contains(&row) {
+        if skip.binary_search(&row).is_ok() {
             continue;
         }
         let text = label_field
@@ -556,7 +563,7 @@ fn add_surfaces(
     let z0 = surfaces.min_z().unwrap_or(0.0);
     let mut mesh = MeshData::default();
     for (row, faces) in surfaces.rows.iter().enumerate() {
-        if skip.contains(&row) {
+        if skip.binary_search(&row).is_ok() {
             continue;
         }
         for face in faces {

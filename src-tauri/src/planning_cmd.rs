@@ -89,3 +89,34 @@ pub async fn print_overlap(state: S<'_>, request: OverlapRequest, print: PrintRe
 pub async fn print_balance(state: S<'_>, status: String, plan: Option<String>, print: PrintRequest) -> Result<PrintedDto> {
     state.session.print_balance(&status, plan.as_deref(), &print)
 }
+
+/// Start, change or end (`null`) a comparison view.
+#[tauri::command]
+pub async fn set_compare(state: S<'_>, request: Option<jingwei_app::compare::CompareRequest>) -> Result<()> {
+    state.session.set_compare(request)
+}
+
+/// The time slider's epochs: layers with a period, oldest first.
+#[tauri::command]
+pub async fn epochs(state: S<'_>) -> Result<Vec<jingwei_app::compare::EpochDto>> {
+    state.session.epochs()
+}
+
+/// Show one epoch and hide the others; the workspace as it is after.
+#[tauri::command]
+pub async fn show_epoch(state: S<'_>, layer_id: String) -> Result<WorkspaceDto> {
+    state.session.show_epoch(&layer_id)?;
+    state.session.describe()
+}
+
+/// The years of a layer's date field (the time slider's steps).
+#[tauri::command]
+pub async fn date_epochs(state: S<'_>, layer: String, field: String) -> Result<Vec<String>> {
+    state.session.date_epochs(&layer, &field)
+}
+
+/// Show a layer's features dated up to a date (`null`: all of them again).
+#[tauri::command]
+pub async fn set_time_filter(state: S<'_>, filter: Option<jingwei_app::compare::TimeFilter>) -> Result<()> {
+    state.session.set_time_filter(filter)
+}

@@ -2,7 +2,9 @@
 //! its world there), fed scenes and views, answering with RGBA frames. Case reports' site maps
 //! are drawn by a renderer of their own size.
 
+use jingwei_app::compare::CompareUpdate;
 use jingwei_app::report::{MAP_H, MAP_W, SiteMapRenderer};
+use jingwei_scene::compare::{Compare, panes};
 use jingwei_scene::scene::SceneData;
 use jingwei_scene::view::{Frame, View};
 use jingwei_viewer::render::{FrameTiming, Renderer};
@@ -13,6 +15,7 @@ type Reply = Sender<Result<(Frame, f64, FrameTiming), String>>;
 
 enum Job {
     Scene(SceneData),
+    Compare(CompareUpdate),
     Render {
         width: u32,
         height: u32,
@@ -36,11 +39,26 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
     let mut site: Option<Renderer> = None;
     let mut scene = SceneData::default();
     let mut scene_dirty = true;
+    // A comparison: how the frame is shared and the other sides' scenes (slots 1…).
+    let mut compare: Option<Compare> = None;
+    let mut others: Vec<SceneData> = Vec::new();
+    let mut others_dirty = false;
+    let mut had_panes = false;
     while let Ok(job) = rx.recv() {
         match job {
             Job::Scene(s) => {
                 scene = s;
                 scene_dirty = true;
+            }
+            Job::Compare(u) => {
+                compare = u.compare;
+                if let Some(s) = u.scenes {
+                    others = s;
+                    others_dirty = true;
+                }
+                if compare.is_none() {
+                    others.clear();
+                }
             }
             Job::Render {
                 width,
@@ -54,6 +72,8 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                         Ok(r) => {
                             renderer = Some(r);
                             scene_dirty = true;
+                            others_dirty = true;
+                            had_panes = false;
                         }
                         Err(e) => {
                             let _ = reply.send(Err(e.to_string()));
@@ -67,6 +87,25 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                     scene_dirty = false;
                 }
                 r.set_view(&view);
+                match &compare {
+                    Some(c) => {
+                        if others_dirty {
+                            r.clear_slots_from(1 + others.len());
+                            for (i, s) in others.iter().enumerate() {
+                                r.set_scene_slot(i + 1, s);
+                            }
+                            others_dirty = false;
+                        }
+                        r.set_panes(Some(panes(c, &view, width, height)));
+                        had_panes = true;
+                    }
+                    None if had_panes => {
+                        r.set_panes(None);
+                        r.clear_slots_from(1);
+                        had_panes = false;
+                    }
+                    None => {}
+                }
                 let out = r
                     .render()
                     .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0, r.last_timing()))
@@ -103,6 +142,14 @@ impl RenderService {
         let tx = self.tx.clone();
         Box::new(move |s| {
             let _ = tx.send(Job::Scene(s));
+        })
+    }
+
+    /// Where the session sends its comparisons.
+    pub fn compare_sink(&self) -> jingwei_app::compare::CompareSink {
+        let tx = self.tx.clone();
+        Box::new(move |u| {
+            let _ = tx.send(Job::Compare(u));
         })
     }
 

@@ -43,6 +43,7 @@ impl AppState {
         let session = Session::default();
         // A fresh session's lock cannot be poisoned; were it, scenes would simply not show.
         let _ = session.set_scene_sink(renderer.scene_sink());
+        let _ = session.set_compare_sink(renderer.compare_sink());
         AppState { session, renderer }
     }
 }

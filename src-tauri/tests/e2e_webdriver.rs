@@ -544,6 +544,23 @@ fn webdriver_drives_the_real_app() {
     );
     let head = std::fs::read(&pdf).expect("the report was written");
     assert!(head.starts_with(b"%PDF-") && head.len() > 10_000, "a PDF of {} bytes", head.len());
+    // 卷帘: land use on the left, buildings on the right, the divider drawn down the middle.
+    let divider_script = "const c = document.getElementById('map'); const g = c.getContext('2d'); const x = Math.round(c.width * 0.5); const d = g.getImageData(x - 1, 0, 1, c.height).data; let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] === 255 && d[i + 1] === 255 && d[i + 2] === 255) n++; return n / c.height;";
+    d.js("document.getElementById('cmp').open = true; const m = document.getElementById('cmp-mode'); m.value = 'swipe_v'; m.dispatchEvent(new Event('change')); return true");
+    d.wait_for(
+        "the swipe's sides",
+        "return document.querySelectorAll('#cmp-sides fieldset').length === 2",
+    );
+    d.js("document.querySelector('#cmp-sides input[data-side=\"0\"][value=\"landuse\"]').click(); document.querySelector('#cmp-sides input[data-side=\"1\"][value=\"buildings\"]').click(); return true");
+    d.wait_for(
+        "the swipe's divider on the map",
+        &divider_script.replace("return n / c.height;", "return n / c.height > 0.9;"),
+    );
+    d.js("const m = document.getElementById('cmp-mode'); m.value = 'off'; m.dispatchEvent(new Event('change')); return true");
+    d.wait_for(
+        "the swipe ended",
+        &divider_script.replace("return n / c.height;", "return n / c.height < 0.5;"),
+    );
     eprintln!(
         "webdriver e2e: {diff:.3} of the map changed when hiding buildings, {imagery_diff:.3} with the orthophoto; measured {measured}"
     );

@@ -605,6 +605,69 @@ bar_mm: [number, number, number, number] | null,
  */
 legend: Array<string>, };
 
+export type CompareRequest = { 
+/**
+ * Swipe or split.
+ */
+compare: Compare, 
+/**
+ * Per scene (2 for a swipe, 2 or 4 for a split), the layers it shows; a layer of no side
+ * shows in every pane as the layer tree says.
+ */
+sides: Array<Array<string>>, };
+
+export type EpochDto = { 
+/**
+ * The layer (vector or imagery).
+ */
+layer_id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * Its period as the catalog writes it (`2023`, `2024年度变更调查`, `2023-12-31`).
+ */
+period: string, };
+
+export type TimeFilter = { 
+/**
+ * The layer.
+ */
+layer: string, 
+/**
+ * Its date field.
+ */
+field: string, 
+/**
+ * The last date shown, ISO 8601 (`2015`, `2015-12-31`; compared as text, so a year stands
+ * for its whole year).
+ */
+until: string, 
+/**
+ * Everything up to `until` (approvals so far); else only `until`'s year.
+ */
+cumulative: boolean, };
+
+export type Compare = { "mode": "swipe", 
+/**
+ * A vertical divider (left | right); else horizontal (top / bottom).
+ */
+vertical: boolean, 
+/**
+ * Where the divider is, 0–1 across (or down) the frame.
+ */
+position: number, } | { "mode": "split", 
+/**
+ * 2 or 4.
+ */
+panes: number, 
+/**
+ * Per pane, how much closer than the shared view it looks (1: centre and scale linked;
+ * another factor: only the centre). Missing entries are 1.
+ */
+zoom: Array<number>, };
+
 export type Balance = { 
 /**
  * First-level subtotals each followed by its classes (or the classes alone).
@@ -832,7 +895,11 @@ stroke: string,
 /**
  * The classes present in the layer (land-use classes, categories): label and fill.
  */
-legend: Array<[string, string]>, };
+legend: Array<[string, string]>, 
+/**
+ * Fields of dates (the time slider can step through them).
+ */
+date_fields: Array<string>, };
 
 export type WorkspaceDto = { 
 /**

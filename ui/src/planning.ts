@@ -9,6 +9,7 @@ import { currentLang, t } from "./i18n";
 import { app } from "./state";
 import type { Balance, OverlapDto, PrintedDto, ReviewDto, Transitions, WorkspaceDto } from "./types";
 import { drawRedline } from "./cases";
+import { buildCompare } from "./compare";
 import { tableSelection } from "./table";
 import { requestFrame } from "./view3d";
 
@@ -105,7 +106,8 @@ function skeleton(box: HTMLElement) {
       <label>${t("print.unit")} <input id="pr-unit" type="text"></label>
       <input id="pr-out" type="text" placeholder="${t("print.out")}">
       <div><button id="pr-map" type="button">${t("print.map")}</button> <button id="pr-overlap" type="button">${t("print.overlap")}</button> <button id="pr-balance" type="button">${t("print.balance")}</button></div>
-      <div id="pr-msg" class="msg"></div></details>`;
+      <div id="pr-msg" class="msg"></div></details>
+    <div id="compare-box"></div>`;
   box.dataset.lang = currentLang();
   if (last) renderResult(last);
   if (lastReview) renderReview(lastReview);
@@ -204,6 +206,7 @@ export function buildPlanning() {
   const box = $("planning");
   if (!app.ws) { box.innerHTML = ""; delete box.dataset.lang; return; }
   if (!document.getElementById("ov") || box.dataset.lang !== currentLang()) skeleton(box);
+  void buildCompare();
   const polys = app.ws.layers.filter((l) => l.polygonal);
   const list = $("ov-layers");
   const had = new Set([...list.querySelectorAll<HTMLInputElement>("input")].map((c) => c.value));

@@ -28,14 +28,14 @@ export function lastSize(): [number, number] { return size; }
 let size: [number, number] = [0, 0];
 
 /** Save the current view as a PNG map (title, legend, scale bar, north arrow). */
-export async function exportView(): Promise<string | null> {
+export async function exportView(title?: string): Promise<string | null> {
   const { view, ws } = app;
   if (!lastPixels || !view || !ws) return null;
   const [w, h] = size;
   const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / h;
   const path = await exportMap({
     frame: new ImageData(new Uint8ClampedArray(lastPixels), w, h),
-    title: t("title"),
+    title: title ?? t("title"),
     subtitle: `${ws.crs} · ${new Date().toISOString().slice(0, 10)} · ${ws.attribution[0] ?? ""}`,
     legend: ws.layers.filter((l) => l.visible).flatMap((l) => l.legend.length
       ? l.legend.map(([label, fill]) => ({ title: `${l.title} · ${label}`, fill, stroke: fill }))

@@ -40,15 +40,17 @@ fn changed(a: &Frame, b: &Frame) -> usize {
 #[test]
 fn a_swipe_is_a_left_of_the_divider_and_b_right_of_it() {
     let ws = demo();
-    // A: the status quo without buildings; B: the buildings and the control zones without the
-    // land use — plan against status quo in miniature, so the two differ almost everywhere.
-    const A_IDS: [&str; 3] = ["landuse", "water", "rivers"];
+    // A: water and roads; B: the buildings and the control zones — so the two differ almost
+    // everywhere. The land use is left out of both: overlapping polygons of one layer (a park
+    // drawn inside a residential area) lie at one height, and which wins the depth test may
+    // differ with the camera's set-up — a z-fight of OSM land use, not what this test is about.
+    const A_IDS: [&str; 3] = ["water", "rivers", "roads"];
     const B_IDS: [&str; 2] = ["buildings", "control_zones"];
     let side = |ids: &'static [&'static str], other: &'static [&'static str]| {
         move |id: &str, visible: bool| {
             if ids.contains(&id) {
                 true
-            } else if other.contains(&id) {
+            } else if other.contains(&id) || id == "landuse" {
                 false
             } else {
                 visible
@@ -94,11 +96,8 @@ fn a_swipe_is_a_left_of_the_divider_and_b_right_of_it() {
             let db = differing(&only_b, 0, 0, &swiped, b_part, 8);
             let (na, nb) = (a_part[2] * a_part[3], b_part[2] * b_part[3]);
             eprintln!("{label} swipe vertical={vertical}: {da} of {na} pixels differ from A, {db} of {nb} from B");
-            // Overlapping polygons of one layer lie at one height; where they overlap the depth
-            // test decides, and a camera that sees a part of the frame rounds depth a little
-            // differently: a few pixels of such overlaps may differ, nothing else.
-            assert!((da as f64) < 0.005 * f64::from(na), "{label}: the A side is A: {da} of {na} differ");
-            assert!((db as f64) < 0.005 * f64::from(nb), "{label}: the B side is B: {db} of {nb} differ");
+            assert!((da as f64) < 0.001 * f64::from(na), "{label}: the A side is A: {da} of {na} differ");
+            assert!((db as f64) < 0.001 * f64::from(nb), "{label}: the B side is B: {db} of {nb} differ");
             // And not the other way round.
             assert!(
                 differing(&only_b, 0, 0, &swiped, a_part, 8) as f64 > 0.02 * f64::from(na),
@@ -120,7 +119,7 @@ fn a_swipe_is_a_left_of_the_divider_and_b_right_of_it() {
             let d = differing(&alone, p.rect[0], p.rect[1], &split, inner, 8);
             eprintln!("{label} split pane {}: {d} of {} pixels differ", p.slot, inner[2] * inner[3]);
             assert!(
-                (d as f64) < 0.005 * f64::from(inner[2] * inner[3]),
+                (d as f64) < 0.001 * f64::from(inner[2] * inner[3]),
                 "{label}: pane {} shows its scene",
                 p.slot
             );
