@@ -2,15 +2,15 @@
 //! epochs, plan against status quo —, split screens of two or four linked panes, and a time
 //! slider over the layers that carry a period. The session builds one scene per side (the
 //! side's layers shown, the other sides' hidden, everything else as it is) and hands them to
-//! the renderer, which shares the frame among them (`jingwei_scene::compare`).
+//! the renderer, which shares the frame among them (`jingwei_scene::compare`). The session's
+//! use cases are in `comparing`; here the types and what they decide over a workspace.
 
 use jingwei_layers::Workspace;
 use jingwei_scene::compare::Compare;
-use jingwei_scene::scene::{SceneData, build_scene_shown};
+use jingwei_scene::scene::SceneData;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// A comparison: how the frame is shared, and the layers (vector or imagery ids) of each side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -47,7 +47,8 @@ pub fn shown_in(req: &CompareRequest, side: usize, id: &str, visible: bool) -> b
     }
 }
 
-fn check(ws: &Workspace, req: &CompareRequest) -> Result<()> {
+/// Check a request against the workspace: the numbers, the sides' count, every layer there.
+pub fn check(ws: &Workspace, req: &CompareRequest) -> Result<()> {
     req.compare.check().map_err(Error::Invalid)?;
     if req.sides.len() != req.compare.scenes() {
         return Err(Error::Invalid(format!(
@@ -118,7 +119,8 @@ fn yes() -> bool {
     true
 }
 
-fn date_column<'w>(ws: &'w Workspace, layer: &str, field: &str) -> Result<(&'w jingwei_layers::WorkspaceLayer, usize)> {
+/// A layer's date (or text) field by name.
+pub fn date_column<'w>(ws: &'w Workspace, layer: &str, field: &str) -> Result<(&'w jingwei_layers::WorkspaceLayer, usize)> {
     let wl = ws.layer(layer).ok_or_else(|| Error::NoLayer(layer.into()))?;
     let f = wl
         .layer
@@ -167,94 +169,4 @@ pub fn hidden_rows(ws: &Workspace, t: &TimeFilter) -> Result<Vec<usize>> {
             }
         })
         .collect())
-}
-
-impl Session {
-    /// The years of a layer's date field (the time slider's steps).
-    pub fn date_epochs(&self, layer: &str, field: &str) -> Result<Vec<String>> {
-        self.with_workspace(|ws| date_epochs_of(ws, layer, field))
-    }
-
-    /// Show only what a date field places up to a date (`None`: everything again).
-    pub fn set_time_filter(&self, t: Option<TimeFilter>) -> Result<()> {
-        self.with_workspace(|ws| {
-            if let Some(t) = &t {
-                date_column(ws, &t.layer, &t.field)?;
-            }
-            *self.time_filter.lock()? = t;
-            self.rebuild(ws)
-        })
-    }
-
-    /// Send comparison updates to `sink` (the renderer).
-    pub fn set_compare_sink(&self, sink: CompareSink) -> Result<()> {
-        *self.compare_sink.lock()? = Some(sink);
-        Ok(())
-    }
-
-    /// Start, change or (`None`) end a comparison; the scenes are built and sent.
-    pub fn set_compare(&self, req: Option<CompareRequest>) -> Result<()> {
-        self.with_workspace(|ws| {
-            if let Some(r) = &req {
-                check(ws, r)?;
-            }
-            let was = self.compare.lock()?.clone();
-            *self.compare.lock()? = req.clone();
-            // Only the divider or the zoom moved: the scenes stay.
-            if let (Some(a), Some(b)) = (&was, &req)
-                && a.sides == b.sides
-                && std::mem::discriminant(&a.compare) == std::mem::discriminant(&b.compare)
-                && a.compare.scenes() == b.compare.scenes()
-            {
-                if let Some(sink) = self.compare_sink.lock()?.as_ref() {
-                    sink(CompareUpdate {
-                        compare: Some(b.compare.clone()),
-                        scenes: None,
-                    });
-                }
-                return Ok(());
-            }
-            self.rebuild(ws)
-        })
-    }
-
-    /// The comparison under way.
-    pub fn compare(&self) -> Result<Option<CompareRequest>> {
-        Ok(self.compare.lock()?.clone())
-    }
-
-    /// The scenes of sides 1… of `req` (side 0 is the main scene), their imagery read now.
-    pub(crate) fn compare_scenes(
-        &self,
-        ws: &Workspace,
-        req: &CompareRequest,
-        h: &jingwei_scene::scene::Highlight,
-    ) -> Result<Vec<SceneData>> {
-        let st = self.imagery_state()?;
-        let cache = st.loader.cache();
-        let compose =
-            |l: &jingwei_layers::ImageryLayer, t: &jingwei_layers::imagery::warp::Target| crate::imagery::compose_now(l, t, cache);
-        Ok((1..req.compare.scenes())
-            .map(|side| build_scene_shown(ws, h, Some(&compose), &|id, v| shown_in(req, side, id, v)))
-            .collect())
-    }
-
-    /// The time slider's epochs: layers with a period, oldest first.
-    pub fn epochs(&self) -> Result<Vec<EpochDto>> {
-        self.with_workspace(|ws| Ok(epochs_of(ws)))
-    }
-
-    /// Show epoch `layer_id` and hide the other epochs (one redraw).
-    pub fn show_epoch(&self, layer_id: &str) -> Result<()> {
-        self.with_workspace_mut(|ws| {
-            let ids: Vec<String> = epochs_of(ws).into_iter().map(|e| e.layer_id).collect();
-            if !ids.iter().any(|i| i == layer_id) {
-                return Err(Error::Invalid(format!("'{layer_id}' is not a layer with a period")));
-            }
-            for l in ws.layers.iter_mut().filter(|l| ids.contains(&l.id)) {
-                l.visible = l.id == layer_id;
-            }
-            self.rebuild(ws)
-        })
-    }
 }

@@ -658,14 +658,7 @@ impl Session {
         let st = self.imagery_state()?;
         // The visible layers' sources and opacities, taken under the lock; the tiles (a
         // service's over the network) are read after it is released.
-        let layers: Vec<(Arc<dyn TileSource>, f32)> = self.with_workspace(|ws| {
-            Ok(ws
-                .imagery
-                .iter()
-                .filter(|l| l.visible && l.opacity > 0.0)
-                .filter_map(|l| Some((l.source.clone()?, l.opacity)))
-                .collect())
-        })?;
+        let layers = self.with_workspace(|ws| Ok(visible_sources(ws)))?;
         Ok(compose_layers(&layers, t, st.loader.cache()))
     }
 
@@ -776,11 +769,14 @@ pub fn compose_layers(layers: &[(Arc<dyn TileSource>, f32)], t: &Target, cache: 
 /// A workspace's visible imagery composed for a target, for batch use (the CLI's prints) with a
 /// cache of its own.
 pub fn compose_workspace(ws: &Workspace, t: &Target) -> jingwei_layers::imagery::Tile {
-    let layers: Vec<(Arc<dyn TileSource>, f32)> = ws
-        .imagery
+    compose_layers(&visible_sources(ws), t, &TileCache::new(256 << 20))
+}
+
+/// The visible imagery layers' sources and opacities, bottom first.
+pub(crate) fn visible_sources(ws: &Workspace) -> Vec<(Arc<dyn TileSource>, f32)> {
+    ws.imagery
         .iter()
         .filter(|l| l.visible && l.opacity > 0.0)
         .filter_map(|l| Some((l.source.clone()?, l.opacity)))
-        .collect();
-    compose_layers(&layers, t, &TileCache::new(256 << 20))
+        .collect()
 }

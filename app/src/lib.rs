@@ -24,7 +24,7 @@
 //! - [`planning`]: the planner's 压占分析 (red line against the layers, plane and ellipsoidal
 //!   areas, control-line verdicts) and its CSV table.
 //! - [`compare`]: comparison views — swipe, split screens, the time slider's epochs.
-//! - [`print`]: print layouts (map sheets at a scale, overlap and balance reports) as PDF or
+//! - [`print`](mod@print): print layouts (map sheets at a scale, overlap and balance reports) as PDF or
 //!   PNG at 300 dpi.
 //! - [`files`]: atomic writes, the user's folders, the recent-workspace list, the actor.
 #![forbid(unsafe_code)]
@@ -32,6 +32,7 @@
 
 pub mod cases;
 pub mod compare;
+pub mod comparing;
 pub mod data;
 pub mod emergency;
 pub mod error;

@@ -5,13 +5,12 @@
 //! template's dpi (300 by default). The layout itself is `jingwei-print`'s.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use jingwei_analysis::area::{Areas, M2_PER_HA, M2_PER_MU};
 use jingwei_analysis::balance::Balance;
 use jingwei_layers::Workspace;
+use jingwei_layers::imagery::Tile;
 use jingwei_layers::imagery::warp::Target;
-use jingwei_layers::imagery::{Tile, TileSource};
 use jingwei_print::map::{self, Extra, MapFrame};
 use jingwei_print::page::Stroke;
 use jingwei_print::sheet::{self, Column, MapSheet, Printed, Table};
@@ -19,6 +18,7 @@ use jingwei_print::template::{self, Orientation, Template};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::imagery::visible_sources;
 use crate::planning::{self, OverlapDto, OverlapRequest};
 use crate::session::Session;
 
@@ -388,6 +388,57 @@ pub fn balance_tables(b: &Balance, status: &str, plan: Option<&str>) -> Vec<Tabl
     }]
 }
 
+/// The 多期对比 matrix as a report prints it: rows the first epoch's classes, columns the
+/// second's, 公顷, with row and column totals.
+pub fn change_tables(m: &jingwei_analysis::balance::Transitions, from: &str, to: &str) -> Vec<Table> {
+    let col = |h: &str, numeric: bool| Column { header: h.into(), numeric };
+    let mut columns = vec![col("原地类＼现地类", false)];
+    columns.extend(m.to.iter().map(|t| col(t, true)));
+    columns.push(col("合计", true));
+    let cell = |v: f64| if v == 0.0 { String::new() } else { format!("{v:.4}") };
+    let mut rows: Vec<Vec<String>> = m
+        .from
+        .iter()
+        .zip(&m.ha)
+        .map(|(f, r)| {
+            let mut row = vec![f.clone()];
+            row.extend(r.iter().map(|v| cell(*v)));
+            row.push(format!("{:.4}", r.iter().sum::<f64>()));
+            row
+        })
+        .collect();
+    let mut total = vec!["合计".to_string()];
+    total.extend((0..m.to.len()).map(|j| format!("{:.4}", m.ha.iter().map(|r| r[j]).sum::<f64>())));
+    total.push(format!("{:.4}", m.ha.iter().flatten().sum::<f64>()));
+    rows.push(total);
+    vec![Table {
+        title: "多期对比 地类转移矩阵（公顷）".into(),
+        lines: vec![
+            format!("前期：{from}"),
+            format!("后期：{to}"),
+            "行合计为前期各地类面积，列合计为后期各地类面积。".into(),
+        ],
+        columns,
+        rows,
+    }]
+}
+
+/// The 多期对比 report (the transition matrix).
+pub fn print_change_in(ws: &Workspace, from: &str, to: &str, req: &PrintRequest) -> Result<PrintedDto> {
+    let (m, _) = planning::change_in(ws, from, to)?;
+    let tables = change_tables(&m, &layer_title(ws, from), &layer_title(ws, to));
+    print_in(ws, req, "多期对比分析", None, &blank, &[], &tables)
+}
+
+/// No imagery (reports of tables only).
+fn blank(t: &Target) -> Tile {
+    Tile {
+        width: t.width,
+        height: t.height,
+        rgba: vec![0; (t.width * t.height * 4) as usize],
+    }
+}
+
 fn layer_title(ws: &Workspace, id: &str) -> String {
     ws.layer(id).map_or_else(|| id.to_string(), |l| l.title.clone())
 }
@@ -449,19 +500,7 @@ pub fn print_overlap_in(ws: &Workspace, o: &OverlapRequest, req: &PrintRequest, 
 pub fn print_balance_in(ws: &Workspace, status: &str, plan: Option<&str>, req: &PrintRequest) -> Result<PrintedDto> {
     let b = planning::balance_in(ws, status, plan)?;
     let tables = balance_tables(&b, &layer_title(ws, status), plan.map(|p| layer_title(ws, p)).as_deref());
-    print_in(
-        ws,
-        req,
-        "用地平衡表",
-        None,
-        &|t| Tile {
-            width: t.width,
-            height: t.height,
-            rgba: vec![0; (t.width * t.height * 4) as usize],
-        },
-        &[],
-        &tables,
-    )
+    print_in(ws, req, "用地平衡表", None, &blank, &[], &tables)
 }
 
 /// A workspace's visible imagery composed for print with a cache of its own (the CLI).
@@ -488,16 +527,13 @@ impl Session {
         })
     }
 
+    /// Print the 多期对比 matrix of two epochs of a land-use layer.
+    pub fn print_change(&self, from: &str, to: &str, req: &PrintRequest) -> Result<PrintedDto> {
+        self.with_workspace(|ws| print_change_in(ws, from, to, req))
+    }
+
     /// Print the 用地平衡表 of a status-quo layer (and a plan layer).
     pub fn print_balance(&self, status: &str, plan: Option<&str>, req: &PrintRequest) -> Result<PrintedDto> {
         self.with_workspace(|ws| print_balance_in(ws, status, plan, req))
     }
-}
-
-fn visible_sources(ws: &Workspace) -> Vec<(Arc<dyn TileSource>, f32)> {
-    ws.imagery
-        .iter()
-        .filter(|l| l.visible && l.opacity > 0.0)
-        .filter_map(|l| Some((l.source.clone()?, l.opacity)))
-        .collect()
 }

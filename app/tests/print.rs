@@ -293,3 +293,30 @@ fn the_balance_report_prints_its_table_with_totals() {
         assert!(text.contains(&format!("{:.4}", r.status_ha)), "{} {}", r.code, r.status_ha);
     }
 }
+
+#[test]
+fn the_change_matrix_prints_with_its_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(dir.path());
+    let pdf = dir.path().join("change.pdf");
+    let p = s
+        .print_change(
+            "landuse",
+            "control_zones",
+            &PrintRequest {
+                paper: Some("A3".into()),
+                out: pdf.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(p.pages >= 1 && p.paper == "A3");
+    let m = s.land_use_change("landuse", "control_zones", false).unwrap();
+    let text = tool("pdftotext", &["-layout"], &pdf).replace(' ', "");
+    assert!(text.contains("地类转移矩阵") && text.contains("原地类"), "{text}");
+    let total: f64 = m.ha.iter().flatten().sum();
+    assert!(
+        text.contains(&format!("{total:.4}")),
+        "the grand total {total:.4} is printed:\n{text}"
+    );
+}

@@ -64,7 +64,7 @@ pub struct BalanceArgs {
     #[arg(long)]
     report: Option<PathBuf>,
     #[command(flatten)]
-    layout: crate::print::Layout,
+    layout: crate::layout::Layout,
 }
 
 #[derive(clap::Args)]
@@ -77,6 +77,11 @@ pub struct ChangeArgs {
     /// The second epoch's layer id.
     #[arg(long)]
     to: String,
+    /// Print the matrix as a report here: .pdf or .png.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    layout: crate::layout::Layout,
 }
 
 pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
@@ -91,7 +96,7 @@ pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
     if let Some(out) = &a.report {
         let p = jingwei_app::print::print_balance_in(&ws, &a.status, a.plan.as_deref(), &a.layout.request(out.clone())?)?;
         if !a.common.json {
-            crate::print::report(&p, false)?;
+            crate::layout::report(&p, false)?;
         }
     }
     if a.common.json {
@@ -130,6 +135,12 @@ pub fn balance(a: BalanceArgs) -> Result<ExitCode> {
 pub fn change(a: ChangeArgs) -> Result<ExitCode> {
     let ws = a.common.sources.open()?;
     let (m, _) = planning::change_in(&ws, &a.from, &a.to)?;
+    if let Some(out) = &a.report {
+        let p = jingwei_app::print::print_change_in(&ws, &a.from, &a.to, &a.layout.request(out.clone())?)?;
+        if !a.common.json {
+            crate::layout::report(&p, false)?;
+        }
+    }
     if let Some(p) = &a.common.xlsx {
         files::write_atomic(p, &planning::change_xlsx(&m)?)?;
     }

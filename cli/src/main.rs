@@ -14,6 +14,7 @@ mod filter;
 mod incidents;
 mod info;
 mod landuse;
+mod layout;
 mod overlap;
 mod print;
 mod query;

@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(long)]
     report: Option<PathBuf>,
     #[command(flatten)]
-    layout: crate::print::Layout,
+    layout: crate::layout::Layout,
 }
 
 impl RedlineArgs {
@@ -135,7 +135,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     if let Some(out) = &a.report {
         let p = jingwei_app::print::print_overlap_in(&ws, &req, &a.layout.request(out.clone())?, &jingwei_app::print::compose_batch(&ws))?;
         if !a.common.json {
-            crate::print::report(&p, false)?;
+            crate::layout::report(&p, false)?;
         }
     }
     if let Some(path) = &a.common.csv {

@@ -55,6 +55,7 @@ fn main() {
                 planning_cmd::print_map,
                 planning_cmd::print_overlap,
                 planning_cmd::print_balance,
+                planning_cmd::print_change,
                 planning_cmd::set_compare,
                 planning_cmd::epochs,
                 planning_cmd::show_epoch,

@@ -84,6 +84,12 @@ pub async fn print_overlap(state: S<'_>, request: OverlapRequest, print: PrintRe
     state.session.print_overlap(&request, &print)
 }
 
+/// Print the 多期对比 matrix.
+#[tauri::command]
+pub async fn print_change(state: S<'_>, from: String, to: String, print: PrintRequest) -> Result<PrintedDto> {
+    state.session.print_change(&from, &to, &print)
+}
+
 /// Print the 用地平衡表.
 #[tauri::command]
 pub async fn print_balance(state: S<'_>, status: String, plan: Option<String>, print: PrintRequest) -> Result<PrintedDto> {

@@ -105,7 +105,7 @@ function skeleton(box: HTMLElement) {
       <label>${t("print.scale")} <select id="pr-scale"><option value="">${t("print.auto")}</option>${[500, 1000, 2000, 5000, 10000].map((s) => `<option value="${s}">1:${s}</option>`).join("")}</select></label>
       <label>${t("print.unit")} <input id="pr-unit" type="text"></label>
       <input id="pr-out" type="text" placeholder="${t("print.out")}">
-      <div><button id="pr-map" type="button">${t("print.map")}</button> <button id="pr-overlap" type="button">${t("print.overlap")}</button> <button id="pr-balance" type="button">${t("print.balance")}</button></div>
+      <div><button id="pr-map" type="button">${t("print.map")}</button> <button id="pr-overlap" type="button">${t("print.overlap")}</button> <button id="pr-balance" type="button">${t("print.balance")}</button> <button id="pr-change" type="button">${t("print.change")}</button></div>
       <div id="pr-msg" class="msg"></div></details>
     <div id="compare-box"></div>`;
   box.dataset.lang = currentLang();
@@ -174,6 +174,7 @@ function skeleton(box: HTMLElement) {
     ["pr-map", () => invoke<PrintedDto>("print_map", { print: printRequest() })],
     ["pr-overlap", () => invoke<PrintedDto>("print_overlap", { request: request(false), print: printRequest() })],
     ["pr-balance", () => invoke<PrintedDto>("print_balance", { status: pick("lu-a"), plan: pick("lu-b") || null, print: printRequest() })],
+    ["pr-change", () => { if (!pick("lu-b")) throw new Error(t("change.need_two")); return invoke<PrintedDto>("print_change", { from: pick("lu-a"), to: pick("lu-b"), print: printRequest() }); }],
   ] as const) {
     ($(button) as HTMLButtonElement).onclick = async () => {
       $("pr-msg").textContent = t("overlap.running");
