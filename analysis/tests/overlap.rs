@@ -216,3 +216,76 @@ fn the_demo_red_line_against_land_use_and_control_lines_matches_geos() {
         eprintln!("{}: {:?} ({:.2} m²)", v.line, v.hit, v.areas.plane_m2);
     }
 }
+
+/// 坐落单位: rows split by class and place, each (class, place) as GEOS sums it; the places of a
+/// class add up to the class. The demo's land use has no 坐落单位 field, so its OSM `name`
+/// stands in for one (every parcel with a name is "located" in it).
+#[test]
+fn rows_split_by_place_where_the_layer_has_one() {
+    let ws = Workspace::open_catalog(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json"),
+        None,
+        RepairMode::Repair,
+    )
+    .unwrap();
+    let to_lonlat = Transformer::new(&ws.crs, &Crs::from_epsg(4490).unwrap()).unwrap();
+    let lu = ws.layer("landuse").unwrap();
+    let (class_f, place_f) = (lu.layer.field_index("kind").unwrap(), lu.layer.field_index("name").unwrap());
+    let red = Geometry::Polygon(parcel(357_700.0, 3_457_900.0, 500.0, 11));
+    let with_place = [OverlapLayer {
+        id: "landuse",
+        title: "用地现状",
+        layer: &lu.layer,
+        index: &lu.index,
+        class_fields: vec![class_f],
+        place_field: Some(place_f),
+    }];
+    let without = [OverlapLayer {
+        id: "landuse",
+        title: "用地现状",
+        layer: &lu.layer,
+        index: &lu.index,
+        class_fields: vec![class_f],
+        place_field: None,
+    }];
+    let o = overlap(&red, &with_place, &to_lonlat, 0.01).unwrap();
+    let plain = overlap(&red, &without, &to_lonlat, 0.01).unwrap();
+    let red_g = red.to_gdal().unwrap();
+    let mut want: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
+    for (row, g) in lu.layer.geometries.iter().enumerate() {
+        let Some(g) = g else { continue };
+        let i = g.to_gdal().unwrap().intersection(&red_g).map_or(0.0, |i| i.area());
+        if i >= 0.01 {
+            let key = (
+                lu.layer.feature(row).value(class_f).to_string(),
+                lu.layer.feature(row).value(place_f).to_string(),
+            );
+            let e = want.entry(key).or_default();
+            e.0 += 1;
+            e.1 += i;
+        }
+    }
+    let rows = &o.layers[0].rows;
+    assert!(
+        rows.iter().filter(|r| r.place.as_deref().is_some_and(|p| !p.is_empty())).count() >= 2,
+        "named parcels under the red line: {rows:?}"
+    );
+    assert_eq!(rows.len(), want.len(), "{rows:?} vs GEOS {want:?}");
+    for r in rows {
+        let (n, a) = want[&(r.class.clone(), r.place.clone().unwrap_or_default())];
+        assert_eq!(r.parcels, n, "{} · {:?}", r.class, r.place);
+        assert!(
+            (r.areas.plane_m2 - a).abs() < 0.01,
+            "{} · {:?}: {} vs GEOS {a}",
+            r.class,
+            r.place,
+            r.areas.plane_m2
+        );
+    }
+    // Per class, the places add up to the class without places.
+    for c in &plain.layers[0].rows {
+        let sum: f64 = rows.iter().filter(|r| r.class == c.class).map(|r| r.areas.plane_m2).sum();
+        assert!((sum - c.areas.plane_m2).abs() < 0.01, "{}: {sum} vs {}", c.class, c.areas.plane_m2);
+    }
+    assert!((o.layers[0].total.areas.plane_m2 - plain.layers[0].total.areas.plane_m2).abs() < 1e-6);
+}
