@@ -164,6 +164,9 @@ fn an_overlap_report_prints_at_its_scale_and_reads_back() {
     let stroke_px = 0.6 * px_per_mm;
     let w_m = (f64::from(rx1 - rx0 + 1) - stroke_px) * m_per_px;
     let h_m = (f64::from(ry1 - ry0 + 1) - stroke_px) * m_per_px;
+    eprintln!(
+        "printed at 1:2000, read back at 150 dpi: bar {bar_mm:.2} mm for {stated_mm} mm stated; red line {w_m:.1} m × {h_m:.1} m (300 × 200 on the ground)"
+    );
     assert!(
         (w_m - 300.0).abs() / 300.0 < 0.01,
         "red line {w_m:.1} m wide on the print, 300 m on the ground"
