@@ -363,7 +363,18 @@ impl Session {
         ws: &Workspace,
         build: impl FnOnce(jingwei_scene::scene::ComposeImagery<'_>) -> SceneData,
     ) -> Result<SceneData> {
-        if !ws.imagery.iter().any(|l| l.visible && l.source.is_some()) {
+        self.scene_with_imagery_shown(ws, &|_, v| v, build)
+    }
+
+    /// [`Session::scene_with_imagery`] with the imagery layers' visibility decided by `shown`
+    /// (one side of a comparison).
+    pub(crate) fn scene_with_imagery_shown(
+        &self,
+        ws: &Workspace,
+        shown: jingwei_scene::scene::Shown<'_>,
+        build: impl FnOnce(jingwei_scene::scene::ComposeImagery<'_>) -> SceneData,
+    ) -> Result<SceneData> {
+        if !ws.imagery.iter().any(|l| shown(&l.id, l.visible) && l.source.is_some()) {
             if let Some(st) = self.imagery.lock()?.as_ref() {
                 let mut w = st.watch.lock()?;
                 w.pending = None;

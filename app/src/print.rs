@@ -161,10 +161,9 @@ fn frame_for(ws: &Workspace, t: &Template, req: &PrintRequest, subject: Option<[
         let (x, y) = jingwei_scene::local::LocalFrame::new(ws.origin_xy).to_world(f64::from(v.target[0]), f64::from(v.target[2]));
         [x, y]
     });
-    let centre = req
-        .centre_xy
-        .or(from_view)
-        .unwrap_or([(ext[0] + ext[2]) / 2.0, (ext[1] + ext[3]) / 2.0]);
+    // A report's subject (the red line) comes before the view: its scale is fitted to it.
+    let middle = [(ext[0] + ext[2]) / 2.0, (ext[1] + ext[3]) / 2.0];
+    let centre = req.centre_xy.or(subject.map(|_| middle)).or(from_view).unwrap_or(middle);
     if !(centre[0].is_finite() && centre[1].is_finite()) {
         return Err(Error::Invalid("the map's centre is not a point".into()));
     }

@@ -209,7 +209,7 @@ impl Session {
         }
         let cmp = self.compare.lock()?.clone();
         let scene = match &cmp {
-            Some(c) => self.scene_with_imagery(ws, |compose| {
+            Some(c) => self.scene_with_imagery_shown(ws, &|id, v| crate::compare::shown_in(c, 0, id, v), |compose| {
                 jingwei_scene::scene::build_scene_shown(ws, &h, Some(compose), &|id, v| crate::compare::shown_in(c, 0, id, v))
             })?,
             None => self.scene_with_imagery(ws, |compose| build_scene_with(ws, &h, Some(compose)))?,
@@ -281,6 +281,9 @@ impl Session {
         *self.extent.lock()? = None;
         self.overlay.lock()?.clear();
         *self.highlight.lock()? = Highlight::default();
+        // A comparison and a time filter name the old workspace's layers.
+        *self.compare.lock()? = None;
+        *self.time_filter.lock()? = None;
         self.drill.store(false, Ordering::SeqCst);
         Ok(())
     }

@@ -125,7 +125,12 @@ fn each_side_shows_its_layers() {
         let e = s.set_compare(Some(bad)).unwrap_err().to_string();
         assert!(e.contains(want) && !e.contains('\n'), "{e}");
     }
+    // Opening another workspace ends the comparison (its sides named the old layers).
+    s.set_compare(Some(req.clone())).unwrap();
+    s.open_catalog(&demo("catalog.json")).unwrap();
+    assert!(s.compare().unwrap().is_none(), "a new workspace starts without a comparison");
     // Off again.
+    s.set_compare(Some(req.clone())).unwrap();
     s.set_compare(None).unwrap();
     assert_eq!(updates.lock().unwrap().last().unwrap().compare, None);
     assert!(s.compare().unwrap().is_none());

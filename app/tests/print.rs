@@ -77,6 +77,14 @@ fn an_overlap_report_prints_at_its_scale_and_reads_back() {
     let req = PrintRequest {
         template: Some(demo("print/template.toml")),
         title: Some("示范项目用地压占分析".into()),
+        // The app sends its view; a report is centred on its red line all the same.
+        view: Some(jingwei_scene::view::View {
+            target: [-4000.0, 0.0, 3000.0],
+            distance_m: 800.0,
+            pitch_deg: 60.0,
+            yaw_deg: 10.0,
+            fov_deg: 40.0,
+        }),
         out: pdf.clone(),
         ..Default::default()
     };

@@ -333,11 +333,10 @@ pub fn fitting_scale(extent: [f64; 4], w_mm: f32, h_mm: f32) -> u32 {
             return s;
         }
     }
-    // Beyond the usual ones: round 1-2-5 steps.
+    // Beyond the usual ones: 1:100 000, 1:200 000, 1:500 000, 1:1 000 000 (the largest).
     let need = (gw / f64::from(w_mm)).max(gh / f64::from(h_mm)) * 1000.0;
-    let mut s = 100_000.0;
-    while s < need && s < 1e6 {
-        s *= 2.0;
-    }
-    s.min(1e6) as u32
+    [100_000, 200_000, 500_000]
+        .into_iter()
+        .find(|s| f64::from(*s) >= need)
+        .unwrap_or(1_000_000)
 }

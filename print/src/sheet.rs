@@ -149,6 +149,9 @@ fn footers(pages: &mut [Page], t: &Template, date: &str) {
 /// Lines of at most `width` mm: broken after a space or punctuation in the line's second half
 /// (so `EPSG:4550` stays whole), else between any two characters (CJK text has no spaces).
 pub fn wrap(text: &str, size_mm: f32, width: f32) -> Vec<String> {
+    if text.contains('\n') {
+        return text.lines().flat_map(|l| wrap(l, size_mm, width)).collect();
+    }
     let mut lines = Vec::new();
     let mut cur = String::new();
     for c in text.chars() {
@@ -261,11 +264,9 @@ fn north_and_scale(p: &mut Page, x: f32, y: f32, w: f32, scale: u32) -> (f32, f6
             Some(Stroke::solid(BLACK, 0.15)),
         );
     }
-    for (k, label) in [
-        (0.0, "0".to_string()),
-        (0.5, format!("{}", metres / 2.0)),
-        (1.0, metres_text(metres)),
-    ] {
+    // The middle label in the end label's unit (千米 from 1 km on).
+    let half = if metres >= 1000.0 { metres / 2000.0 } else { metres / 2.0 };
+    for (k, label) in [(0.0, "0".to_string()), (0.5, format!("{half}")), (1.0, metres_text(metres))] {
         let anchor = if k == 1.0 && width_mm(&label, 2.5) > 6.0 {
             Anchor::Start
         } else {
@@ -341,17 +342,26 @@ fn info_lines(t: &Template, crs_name: &str, crs_label: &str) -> Vec<String> {
 const INFO_SIZE: f32 = 2.6;
 const INFO_ROW: f32 = 4.0;
 
-fn info_height(lines: &[String], w: f32) -> f32 {
-    lines.iter().map(|l| wrap(l, INFO_SIZE, w).len() as f32 * INFO_ROW).sum::<f32>() + 2.0
+/// The info block's lines, wrapped, at most `max_h` mm of them (the last one says how many
+/// more there were).
+fn info_rows(lines: &[String], w: f32, max_h: f32) -> Vec<String> {
+    let mut rows: Vec<String> = lines.iter().flat_map(|l| wrap(l, INFO_SIZE, w)).collect();
+    let fits = (((max_h - 2.0) / INFO_ROW).floor().max(1.0)) as usize;
+    if rows.len() > fits {
+        let more = rows.len() - fits + 1;
+        rows.truncate(fits - 1);
+        rows.push(format!("…… 另有 {more} 行"));
+    }
+    rows
 }
 
-fn info_block(p: &mut Page, x: f32, y: f32, w: f32, lines: &[String]) {
-    let mut yy = y + 3.0;
-    for l in lines {
-        for part in wrap(l, INFO_SIZE, w) {
-            p.text([x, yy], INFO_SIZE, part, Anchor::Start);
-            yy += INFO_ROW;
-        }
+fn info_height(rows: &[String]) -> f32 {
+    rows.len() as f32 * INFO_ROW + 2.0
+}
+
+fn info_block(p: &mut Page, x: f32, y: f32, rows: &[String]) {
+    for (i, r) in rows.iter().enumerate() {
+        p.text([x, y + 3.0 + i as f32 * INFO_ROW], INFO_SIZE, r.clone(), Anchor::Start);
     }
 }
 
@@ -373,9 +383,10 @@ pub fn map_page(s: &MapSheet<'_>) -> Result<(Page, Facts)> {
         Orientation::Landscape => {
             let (x, w) = (rect[0] + rect[2] + GAP + 1.0, PANEL_W - 2.0);
             let (nh, m, bar) = north_and_scale(&mut p, x, c[1], w, s.scale);
-            let ih = info_height(&lines, w);
-            let iy = c[1] + c[3] - ih;
-            info_block(&mut p, x, iy, w, &lines);
+            // The info block takes what the legend leaves (at least four legend rows stay).
+            let rows = info_rows(&lines, w, c[3] - nh - 2.0 - 7.0 - 4.0 * LEGEND_ROW - 2.0);
+            let iy = c[1] + c[3] - info_height(&rows);
+            info_block(&mut p, x, iy, &rows);
             let printed = legend_block(&mut p, x, c[1] + nh + 2.0, w, iy - (c[1] + nh + 2.0) - 2.0, &legend);
             (m, bar, printed)
         }
@@ -385,7 +396,8 @@ pub fn map_page(s: &MapSheet<'_>) -> Result<(Page, Facts)> {
             let x0 = c[0];
             let (_, m, bar) = north_and_scale(&mut p, x0, y, ws[0] - 2.0, s.scale);
             let printed = legend_block(&mut p, x0 + ws[0], y, ws[1] - 3.0, h, &legend);
-            info_block(&mut p, x0 + ws[0] + ws[1], y, ws[2], &lines);
+            let rows = info_rows(&lines, ws[2], h);
+            info_block(&mut p, x0 + ws[0] + ws[1], y, &rows);
             (m, bar, printed)
         }
     };

@@ -117,15 +117,15 @@ pub fn panes(compare: &Compare, view: &View, width: u32, height: u32) -> Vec<Pan
 /// Draw the dividers between panes: a 2-pixel line, white with dark edges.
 pub fn draw_dividers(frame: &mut Frame, panes: &[Pane]) {
     let (w, h) = (frame.width, frame.height);
-    let mut put = |x: u32, y: u32, c: [u8; 3]| {
-        if x < w && y < h {
-            let i = ((y * w + x) * 4) as usize;
+    let mut put = |x: i64, y: i64, c: [u8; 3]| {
+        if x >= 0 && y >= 0 && x < i64::from(w) && y < i64::from(h) {
+            let i = ((y as u32 * w + x as u32) * 4) as usize;
             frame.rgba[i..i + 3].copy_from_slice(&c);
             frame.rgba[i + 3] = 255;
         }
     };
     for p in panes {
-        let [x, y, pw, ph] = p.rect;
+        let [x, y, pw, ph] = p.rect.map(i64::from);
         // The left and top edges of every pane not at the frame's edge.
         if x > 0 {
             for yy in y..y + ph {
@@ -141,6 +141,49 @@ pub fn draw_dividers(frame: &mut Frame, panes: &[Pane]) {
                 put(xx, y, [255, 255, 255]);
                 put(xx, y - 2, [51, 65, 85]);
                 put(xx, y + 1, [51, 65, 85]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> View {
+        View {
+            target: [0.0, 0.0, 0.0],
+            distance_m: 1000.0,
+            pitch_deg: 90.0,
+            yaw_deg: 0.0,
+            fov_deg: 40.0,
+        }
+    }
+
+    #[test]
+    fn dividers_at_any_position_stay_in_the_frame() {
+        for (w, h) in [(1u32, 1u32), (2, 3), (60, 40), (641, 479)] {
+            for position in [0.0, 0.001, 0.01, 0.02, 0.5, 0.99, 0.999, 1.0] {
+                for vertical in [true, false] {
+                    let ps = panes(&Compare::Swipe { vertical, position }, &view(), w, h);
+                    let area: u32 = ps.iter().map(|p| p.rect[2] * p.rect[3]).sum();
+                    assert_eq!(area, w * h, "{w}×{h} at {position}: the panes cover the frame once");
+                    let mut f = Frame {
+                        width: w,
+                        height: h,
+                        rgba: vec![0; (w * h * 4) as usize],
+                    };
+                    draw_dividers(&mut f, &ps);
+                }
+            }
+            for n in [2u8, 4] {
+                let ps = panes(&Compare::Split { panes: n, zoom: vec![] }, &view(), w, h);
+                let mut f = Frame {
+                    width: w,
+                    height: h,
+                    rgba: vec![0; (w * h * 4) as usize],
+                };
+                draw_dividers(&mut f, &ps);
             }
         }
     }

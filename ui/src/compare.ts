@@ -51,10 +51,12 @@ function drawSides() {
   const mode = ($("cmp-mode") as HTMLSelectElement).value as Mode;
   const n = mode === "split_4" ? 4 : mode === "off" ? 0 : 2;
   const layers = [...ws.imagery.map((l) => ({ id: l.id, title: l.title })), ...ws.layers.map((l) => ({ id: l.id, title: l.title }))];
+  const zooms = new Map<string, string>();
+  document.querySelectorAll<HTMLInputElement>("#cmp-sides input[type=number]").forEach((z) => zooms.set(z.id, z.value));
   const had = new Map<string, boolean>();
   document.querySelectorAll<HTMLInputElement>("#cmp-sides input").forEach((c) => had.set(`${c.dataset.side}:${c.value}`, c.checked));
   const names = ["A", "B", "C", "D"];
-  $("cmp-sides").innerHTML = [...Array(n).keys()].map((i) => `<fieldset><legend>${t("compare.side")} ${names[i]}${mode.startsWith("split") ? ` <label>${t("compare.zoom")} <input id="cmp-zoom-${i}" type="number" min="0.1" max="10" step="0.5" value="1"></label>` : ""}</legend>` +
+  $("cmp-sides").innerHTML = [...Array(n).keys()].map((i) => `<fieldset><legend>${t("compare.side")} ${names[i]}${mode.startsWith("split") ? ` <label>${t("compare.zoom")} <input id="cmp-zoom-${i}" type="number" min="0.1" max="10" step="0.5" value="${zooms.get(`cmp-zoom-${i}`) ?? "1"}"></label>` : ""}</legend>` +
     layers.map((l) => `<label><input type="checkbox" data-side="${i}" value="${esc(l.id)}" ${had.get(`${i}:${l.id}`) ? "checked" : ""}> ${esc(l.title)}</label>`).join("") + "</fieldset>").join("");
   $("cmp-pos-row").style.display = mode.startsWith("swipe") ? "" : "none";
   document.querySelectorAll<HTMLInputElement>("#cmp-sides input").forEach((c) => { c.onchange = apply; });
