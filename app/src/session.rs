@@ -257,6 +257,30 @@ impl Session {
         self.with_workspace(|ws| self.highlight(ws, Highlight::default()))
     }
 
+    /// The pixel as its pane of a split screen sees it (a swipe shares one camera: unchanged).
+    pub fn in_pane(&self, p: &Pixel) -> Pixel {
+        let Ok(g) = self.compare.lock() else { return *p };
+        let Some(c) = g
+            .as_ref()
+            .filter(|c| matches!(c.compare, jingwei_scene::compare::Compare::Split { .. }))
+        else {
+            return *p;
+        };
+        for pane in jingwei_scene::compare::panes(&c.compare, &p.view, p.width, p.height) {
+            let [x, y, w, h] = pane.rect.map(|v| v as f32);
+            if p.x >= x && p.x < x + w && p.y >= y && p.y < y + h {
+                return Pixel {
+                    x: p.x - x,
+                    y: p.y - y,
+                    width: pane.rect[2],
+                    height: pane.rect[3],
+                    view: pane.view,
+                };
+            }
+        }
+        *p
+    }
+
     /// The terrain of the scene on screen, if it has one.
     pub fn ground(&self) -> Option<Arc<Ground>> {
         self.ground.lock().ok()?.clone()
@@ -268,6 +292,7 @@ impl Session {
         if !p.is_valid() {
             return None;
         }
+        let p = &self.in_pane(p);
         let [lx, lz] = p.view.terrain_point(p.x, p.y, p.width, p.height, self.ground().as_deref())?;
         Some(LocalFrame::new(ws.origin_xy).to_world(f64::from(lx), f64::from(lz)))
     }
@@ -468,7 +493,8 @@ impl Session {
     /// The features under a pixel of the 3D view (the pixel's ray meets the ground, the
     /// visible layers' R-trees answer, topmost layer first, at most five).
     pub fn identify(&self, p: &Pixel) -> Result<Vec<Identified>> {
-        let mpp = f64::from(p.view.metres_per_pixel(p.height));
+        let pane = self.in_pane(p);
+        let mpp = f64::from(pane.view.metres_per_pixel(pane.height));
         // The file layers under the lock; the visible services' sources taken along, to be
         // asked after it is released.
         let (mut hits, services, crs, at) = self.with_workspace(|ws| {

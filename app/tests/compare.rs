@@ -88,6 +88,33 @@ fn each_side_shows_its_layers() {
     };
     s.set_compare(Some(four)).unwrap();
     assert_eq!(updates.lock().unwrap().last().unwrap().scenes.as_ref().unwrap().len(), 3);
+    // Clicks land in their pane: the same spot of each pane (same centre and scale) is the same
+    // ground, and a pane zoomed ×2 sees half as far from the centre.
+    let view = jingwei_scene::view::View::top_down(main.lock().unwrap().last().unwrap().extent_local.unwrap(), 4.0 / 3.0);
+    let px = |x: f32, y: f32| jingwei_app::session::Pixel {
+        x,
+        y,
+        width: 800,
+        height: 600,
+        view,
+    };
+    let at = |x: f32, y: f32| s.cursor_position(&px(x, y)).unwrap().unwrap();
+    // Four panes of 400 × 300; pane 1 (top right) zooms ×2.
+    let (a0, a2) = (at(100.0, 100.0), at(100.0, 400.0));
+    assert!(
+        (a0.x - a2.x).abs() < 0.01 && (a0.y - a2.y).abs() < 0.01,
+        "panes 0 and 2 at the same spot: {a0:?} {a2:?}"
+    );
+    let (c0, c1) = (at(200.0, 150.0), at(600.0, 150.0));
+    let (e0, e1) = (at(100.0, 150.0), at(500.0, 150.0));
+    let (d0, d1) = (c0.x - e0.x, c1.x - e1.x);
+    // The pixel at a pane's middle is the shared centre, within a pixel of the scale.
+    let metres_per_px = d0 / 100.0;
+    assert!(
+        (c0.x - c1.x).abs() < metres_per_px && (c0.y - c1.y).abs() < metres_per_px,
+        "the panes share their centre: {c0:?} {c1:?}"
+    );
+    assert!((d0 / d1 - 2.0).abs() < 0.01, "the zoomed pane sees half as far: {d0} vs {d1}");
     // Bad requests, one line each.
     for (bad, want) in [
         (
