@@ -458,7 +458,7 @@ pub fn print_overlap_in(ws: &Workspace, o: &OverlapRequest, req: &PrintRequest, 
         },
     )?;
     let red = planning::redline_in(ws, &o.redline)?;
-    let subject = geo::BoundingRect::bounding_rect(&red).map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let subject = extent_of(&red);
     let mut extras = Vec::new();
     if let Some(p) = pieces {
         let pieces: Vec<geo::Polygon> = p
@@ -502,6 +502,24 @@ pub fn print_balance_in(ws: &Workspace, status: &str, plan: Option<&str>, req: &
     print_in(ws, req, "用地平衡表", None, &blank, &[], &tables)
 }
 
+fn extent_of(red: &geo::MultiPolygon) -> Option<[f64; 4]> {
+    geo::BoundingRect::bounding_rect(red).map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+/// The request with its map's centre and scale settled, and the imagery target of that map
+/// (when imagery is visible): what the session composes without holding the workspace.
+fn settle(ws: &Workspace, req: &PrintRequest, subject: Option<[f64; 4]>) -> Result<(PrintRequest, Option<Target>)> {
+    let t = template_of(req)?;
+    let frame = frame_for(ws, &t, req, subject)?;
+    let settled = PrintRequest {
+        centre_xy: Some(frame.centre_xy),
+        scale: Some(frame.scale as u32),
+        ..req.clone()
+    };
+    let any = ws.imagery.iter().any(|l| l.visible && l.source.is_some());
+    Ok((settled, any.then(|| map::imagery_target(&ws.crs, &frame))))
+}
+
 /// A workspace's visible imagery composed for print with a cache of its own (the CLI).
 pub fn compose_batch(ws: &Workspace) -> impl Fn(&Target) -> Tile + '_ {
     move |t| crate::imagery::compose_workspace(ws, t)
@@ -510,20 +528,45 @@ pub fn compose_batch(ws: &Workspace) -> impl Fn(&Target) -> Tile + '_ {
 impl Session {
     /// Print the map (the visible layers and imagery) on a sheet at a scale: PDF or PNG.
     pub fn print_map(&self, req: &PrintRequest) -> Result<PrintedDto> {
-        let cache = self.imagery_state()?;
-        self.with_workspace(|ws| {
-            let layers = visible_sources(ws);
-            print_map_in(ws, req, &|t| crate::imagery::compose_layers(&layers, t, cache.loader.cache()))
-        })
+        let (settled, tile) = self.imagery_for_print(req, |_| Ok(None))?;
+        self.with_workspace(|ws| print_map_in(ws, &settled, &|t| self.print_imagery(ws, t, &tile)))
     }
 
     /// Print the 压占分析 report of a red line.
     pub fn print_overlap(&self, o: &OverlapRequest, req: &PrintRequest) -> Result<PrintedDto> {
+        let (settled, tile) = self.imagery_for_print(req, |ws| Ok(extent_of(&planning::redline_in(ws, &o.redline)?)))?;
+        self.with_workspace(|ws| print_overlap_in(ws, o, &settled, &|t| self.print_imagery(ws, t, &tile)))
+    }
+
+    /// Settle the map's centre and scale under the workspace lock, then compose its imagery
+    /// without holding it (a map service may take its time; other commands go on meanwhile).
+    fn imagery_for_print(
+        &self,
+        req: &PrintRequest,
+        subject: impl FnOnce(&Workspace) -> Result<Option<[f64; 4]>>,
+    ) -> Result<(PrintRequest, Option<(Target, Tile)>)> {
         let cache = self.imagery_state()?;
-        self.with_workspace(|ws| {
-            let layers = visible_sources(ws);
-            print_overlap_in(ws, o, req, &|t| crate::imagery::compose_layers(&layers, t, cache.loader.cache()))
-        })
+        let (settled, target, layers) = self.with_workspace(|ws| {
+            let (settled, target) = settle(ws, req, subject(ws)?)?;
+            Ok((settled, target, visible_sources(ws)))
+        })?;
+        let tile = target.map(|t| {
+            let tile = crate::imagery::compose_layers(&layers, &t, cache.loader.cache());
+            (t, tile)
+        });
+        Ok((settled, tile))
+    }
+
+    /// The imagery composed before, for the target it was composed for; composed now when the
+    /// workspace changed in between and the map needs another.
+    fn print_imagery(&self, ws: &Workspace, t: &Target, ready: &Option<(Target, Tile)>) -> Tile {
+        match ready {
+            Some((rt, tile)) if rt.extent == t.extent && rt.width == t.width && rt.height == t.height && rt.crs == t.crs => tile.clone(),
+            _ => match self.imagery_state() {
+                Ok(st) => crate::imagery::compose_layers(&visible_sources(ws), t, st.loader.cache()),
+                Err(_) => blank(t),
+            },
+        }
     }
 
     /// Print the 多期对比 matrix of two epochs of a land-use layer.

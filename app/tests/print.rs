@@ -331,3 +331,62 @@ fn the_change_matrix_prints_with_its_totals() {
         "the grand total {total:.4} is printed:\n{text}"
     );
 }
+
+/// Imagery under the map: composed for the sheet (without holding the workspace while tiles
+/// are read) and embedded as one picture; the vector layers stay vector over it.
+#[test]
+fn imagery_prints_under_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session(dir.path());
+    let image = dir.path().join("over_lujiazui.tif");
+    let landsat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/imagery/L7_ETMs.tif");
+    let ok = Command::new("gdal_translate")
+        .args(["-q", "-a_srs", "EPSG:4490", "-a_ullr", "121.48", "31.25", "121.53", "31.21"])
+        .arg(&landsat)
+        .arg(&image)
+        .status()
+        .expect("gdal_translate (gdal-bin) runs");
+    assert!(ok.success());
+    let req = |out: &str| PrintRequest {
+        scale: Some(10_000),
+        out: dir.path().join(out),
+        ..Default::default()
+    };
+    let without = s.print_map(&req("plain.png")).unwrap();
+    s.add_file(&image, &jingwei_layers::Job::new()).unwrap();
+    let with = s.print_map(&req("imagery.png")).unwrap();
+    assert_eq!(without.ground_extent, with.ground_extent, "the same map frame");
+    let pdf = dir.path().join("imagery.pdf");
+    s.print_map(&PrintRequest {
+        out: pdf.clone(),
+        ..req("x.png")
+    })
+    .unwrap();
+    let list = Command::new("pdfimages").arg("-list").arg(&pdf).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(
+        list.lines().skip(2).filter(|l| l.contains("image")).count(),
+        1,
+        "one picture, the rest vector:\n{list}"
+    );
+    let (a, b) = (
+        image::open(&without.files[0]).unwrap().to_rgb8(),
+        image::open(&with.files[0]).unwrap().to_rgb8(),
+    );
+    let [mx, my, mw, mh] = with.map_mm.unwrap();
+    let k = 300.0 / 25.4;
+    let (mut n, mut changed) = (0usize, 0usize);
+    for y in ((my * k) as u32 + 5..((my + mh) * k) as u32 - 5).step_by(7) {
+        for x in ((mx * k) as u32 + 5..((mx + mw) * k) as u32 - 5).step_by(7) {
+            n += 1;
+            let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
+            if (0..3).any(|i| p[i].abs_diff(q[i]) > 24) {
+                changed += 1;
+            }
+        }
+    }
+    assert!(
+        changed * 4 > n,
+        "the orthophoto shows under the map: {changed} of {n} samples changed"
+    );
+}
