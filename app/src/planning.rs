@@ -84,8 +84,8 @@ pub struct OverlapDto {
     pub sources: Vec<(String, String)>,
 }
 
-/// The red line's polygons in the workspace CRS.
-fn redline_geometry(ws: &Workspace, r: &Redline) -> Result<Geometry> {
+/// The red line's polygons in the workspace CRS (parcels that touch or overlap as their union).
+pub fn redline_in(ws: &Workspace, r: &Redline) -> Result<MultiPolygon> {
     let mut polys: Vec<geo::Polygon> = Vec::new();
     match r {
         Redline::Wkt { wkt } => {
@@ -139,17 +139,13 @@ fn redline_geometry(ws: &Workspace, r: &Redline) -> Result<Geometry> {
         return Err(Error::Invalid("the red line holds no polygon".into()));
     }
     // Parcels of one site may touch or overlap: their union.
-    Ok(Geometry::MultiPolygon(geo::unary_union(polys.iter())))
+    Ok(geo::unary_union(polys.iter()))
 }
 
 /// Whether every point of `l` lies within 10 km of the workspace's layers (in its CRS).
 fn within_workspace(ws: &Workspace, l: &Layer) -> bool {
     use geo::BoundingRect;
-    let ext = ws
-        .layers
-        .iter()
-        .filter_map(|w| w.index.extent())
-        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]);
+    let ext = crate::session::union(ws.layers.iter().filter_map(|w| w.index.extent()));
     let Some(e) = ext else { return false };
     let margin = 10_000.0;
     let mut any = false;
@@ -228,6 +224,13 @@ fn pieces_layer(o: &overlap::Overlap, ids: &[String], crs: &Crs) -> Layer {
 /// 压占分析 over `ws` (what [`Session::overlap`] and the CLI run): the answer, and the pieces
 /// as a layer when asked for.
 pub fn overlap_in(ws: &Workspace, req: &OverlapRequest) -> Result<(OverlapDto, Option<Layer>)> {
+    // The request is checked before the red line's file is read.
+    overlap_sliver(ws, req)?;
+    overlap_of(ws, &redline_in(ws, &req.redline)?, req)
+}
+
+/// The request's sliver tolerance, checked, and the workspace's CRS checked for plane areas.
+fn overlap_sliver(ws: &Workspace, req: &OverlapRequest) -> Result<f64> {
     let sliver = req.sliver_m2.unwrap_or(overlap::DEFAULT_SLIVER_M2);
     if !(0.0..=1e6).contains(&sliver) {
         return Err(Error::Invalid(format!("a sliver tolerance of {sliver} m²: give 0 to 1000000")));
@@ -238,7 +241,13 @@ pub fn overlap_in(ws: &Workspace, req: &OverlapRequest) -> Result<(OverlapDto, O
             ws.crs.label()
         )));
     }
-    let red = redline_geometry(ws, &req.redline)?;
+    Ok(sliver)
+}
+
+/// [`overlap_in`] with the red line already read (`req.redline` is not read again).
+pub fn overlap_of(ws: &Workspace, red: &MultiPolygon, req: &OverlapRequest) -> Result<(OverlapDto, Option<Layer>)> {
+    let sliver = overlap_sliver(ws, req)?;
+    let red = Geometry::MultiPolygon(red.clone());
     let chosen: Vec<&jingwei_layers::WorkspaceLayer> = if req.layers.is_empty() {
         ws.layers.iter().filter(|l| is_polygonal(&l.layer)).collect()
     } else {
@@ -628,14 +637,6 @@ pub fn save_overlap_xlsx(o: &OverlapDto) -> Result<PathBuf> {
 /// Areas of the whole site in words, for a report header: `12.3456 公顷 (185.18 亩)`.
 pub fn hectares_and_mu(a: &Areas) -> String {
     format!("{:.4} 公顷 ({:.2} 亩)", a.plane_m2 / M2_PER_HA, a.plane_m2 / M2_PER_MU)
-}
-
-/// The red line alone, as a multipolygon of the workspace (for drawing it).
-pub fn redline_in(ws: &Workspace, r: &Redline) -> Result<MultiPolygon> {
-    match redline_geometry(ws, r)? {
-        Geometry::MultiPolygon(m) => Ok(m),
-        _ => Ok(MultiPolygon(Vec::new())),
-    }
 }
 
 /// Number formats of the land-use tables.

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::imagery::visible_sources;
 use crate::planning::{self, OverlapDto, OverlapRequest};
-use crate::session::Session;
+use crate::session::{Session, bbox_of};
 
 /// How to print: a template file and settings over it, where the map is centred, and where the
 /// pages go.
@@ -142,11 +142,7 @@ fn format_of(out: &Path) -> Result<Format> {
 
 /// The extent of the visible vector layers, workspace metres.
 fn visible_extent(ws: &Workspace) -> Option<[f64; 4]> {
-    ws.layers
-        .iter()
-        .filter(|l| l.visible)
-        .filter_map(|l| l.layer.extent())
-        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+    crate::session::union(ws.layers.iter().filter(|l| l.visible).filter_map(|l| l.layer.extent()))
 }
 
 /// Where the map goes: centred on the request's point or the subject, at the template's scale
@@ -448,17 +444,34 @@ pub fn print_map_in(ws: &Workspace, req: &PrintRequest, compose: &dyn Fn(&Target
     print_in(ws, req, "地图", Some(None), compose, &[], &[])
 }
 
-/// The 压占分析 report: the red line and its overlap pieces on the map sheet, then the tables.
-pub fn print_overlap_in(ws: &Workspace, o: &OverlapRequest, req: &PrintRequest, compose: &dyn Fn(&Target) -> Tile) -> Result<PrintedDto> {
-    let (dto, pieces) = planning::overlap_in(
-        ws,
-        &OverlapRequest {
-            add_pieces: true,
-            ..o.clone()
-        },
-    )?;
-    let red = planning::redline_in(ws, &o.redline)?;
-    let subject = extent_of(&red);
+/// The 压占分析 report of red line `red` (read from `o.redline`): the overlap run with its
+/// pieces, then [`print_overlap_report`].
+fn print_overlap_of(
+    ws: &Workspace,
+    red: &geo::MultiPolygon,
+    o: &OverlapRequest,
+    req: &PrintRequest,
+    compose: &dyn Fn(&Target) -> Tile,
+) -> Result<PrintedDto> {
+    let with_pieces = OverlapRequest {
+        add_pieces: true,
+        ..o.clone()
+    };
+    let (dto, pieces) = planning::overlap_of(ws, red, &with_pieces)?;
+    print_overlap_report(ws, red, &dto, pieces.as_ref(), req, compose)
+}
+
+/// The 压占分析 report of an overlap already computed (`pieces`: its pieces layer, when asked
+/// for): the red line and the pieces on the map sheet, then the tables.
+pub fn print_overlap_report(
+    ws: &Workspace,
+    red: &geo::MultiPolygon,
+    dto: &OverlapDto,
+    pieces: Option<&jingwei_layers::Layer>,
+    req: &PrintRequest,
+    compose: &dyn Fn(&Target) -> Tile,
+) -> Result<PrintedDto> {
+    let subject = bbox_of(red);
     let mut extras = Vec::new();
     if let Some(p) = pieces {
         let pieces: Vec<geo::Polygon> = p
@@ -480,7 +493,7 @@ pub fn print_overlap_in(ws: &Workspace, o: &OverlapRequest, req: &PrintRequest, 
     }
     extras.push(Extra {
         label: "用地红线".into(),
-        geometry: geo::Geometry::MultiPolygon(red),
+        geometry: geo::Geometry::MultiPolygon(red.clone()),
         fill: None,
         stroke: Stroke::solid(REDLINE_RGBA, 0.6),
     });
@@ -491,7 +504,7 @@ pub fn print_overlap_in(ws: &Workspace, o: &OverlapRequest, req: &PrintRequest, 
         Some(subject),
         compose,
         &extras,
-        &overlap_tables(&dto),
+        &overlap_tables(dto),
     )
 }
 
@@ -500,10 +513,6 @@ pub fn print_balance_in(ws: &Workspace, status: &str, plan: Option<&str>, req: &
     let b = planning::balance_in(ws, status, plan)?;
     let tables = balance_tables(&b, &layer_title(ws, status), plan.map(|p| layer_title(ws, p)).as_deref());
     print_in(ws, req, "用地平衡表", None, &blank, &[], &tables)
-}
-
-fn extent_of(red: &geo::MultiPolygon) -> Option<[f64; 4]> {
-    geo::BoundingRect::bounding_rect(red).map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
 /// The request with its map's centre and scale settled, and the imagery target of that map
@@ -534,8 +543,16 @@ impl Session {
 
     /// Print the 压占分析 report of a red line.
     pub fn print_overlap(&self, o: &OverlapRequest, req: &PrintRequest) -> Result<PrintedDto> {
-        let (settled, tile) = self.imagery_for_print(req, |ws| Ok(extent_of(&planning::redline_in(ws, &o.redline)?)))?;
-        self.with_workspace(|ws| print_overlap_in(ws, o, &settled, &|t| self.print_imagery(ws, t, &tile)))
+        // The red line is read once: for the map's frame, then for the overlap.
+        let mut red = None;
+        let (settled, tile) = self.imagery_for_print(req, |ws| {
+            let r = planning::redline_in(ws, &o.redline)?;
+            let subject = bbox_of(&r);
+            red = Some(r);
+            Ok(subject)
+        })?;
+        let red = red.ok_or_else(|| Error::Missing("the red line".into()))?;
+        self.with_workspace(|ws| print_overlap_of(ws, &red, o, &settled, &|t| self.print_imagery(ws, t, &tile)))
     }
 
     /// Settle the map's centre and scale under the workspace lock, then compose its imagery

@@ -926,12 +926,13 @@ pub struct DrillDto {
 }
 
 /// The box of a geometry (`[min_x, min_y, max_x, max_y]`).
-pub fn bbox_of(g: &Geometry) -> Option<[f64; 4]> {
+pub fn bbox_of<G: BoundingRect<f64, Output = Option<geo::Rect<f64>>>>(g: &G) -> Option<[f64; 4]> {
     let r = g.bounding_rect()?;
     Some([r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
-fn union(boxes: impl Iterator<Item = [f64; 4]>) -> Option<[f64; 4]> {
+/// The box around boxes (`None` for none).
+pub(crate) fn union(boxes: impl Iterator<Item = [f64; 4]>) -> Option<[f64; 4]> {
     boxes.reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
 }
 

@@ -131,13 +131,25 @@ pub fn run(a: Args) -> Result<ExitCode> {
         sliver_m2: a.sliver,
         add_pieces: false,
     };
-    let (o, _) = planning::overlap_in(&ws, &req)?;
-    if let Some(out) = &a.report {
-        let p = jingwei_app::print::print_overlap_in(&ws, &req, &a.layout.request(out.clone())?, &jingwei_app::print::compose_batch(&ws))?;
-        if !a.common.json {
-            crate::layout::report(&p, false)?;
+    let o = match &a.report {
+        None => planning::overlap_in(&ws, &req)?.0,
+        // With a report, the red line is read and overlaid once for the table and the print.
+        Some(out) => {
+            let layout = a.layout.request(out.clone())?;
+            let red = planning::redline_in(&ws, &req.redline)?;
+            let with_pieces = OverlapRequest {
+                add_pieces: true,
+                ..req.clone()
+            };
+            let (o, pieces) = planning::overlap_of(&ws, &red, &with_pieces)?;
+            let p =
+                jingwei_app::print::print_overlap_report(&ws, &red, &o, pieces.as_ref(), &layout, &jingwei_app::print::compose_batch(&ws))?;
+            if !a.common.json {
+                crate::layout::report(&p, false)?;
+            }
+            o
         }
-    }
+    };
     if let Some(path) = &a.common.csv {
         files::write_atomic(path, planning::overlap_csv(&o).as_bytes())?;
     }
