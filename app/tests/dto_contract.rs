@@ -3,6 +3,9 @@
 //! Rust type serialises to, taken from real use cases on the demo city — so the generator's
 //! reading of the serde attributes (skip, flatten, rename) is checked too.
 
+#[path = "support/lujiazui_image.rs"]
+mod support;
+
 use jingwei_analysis::violations::Thresholds;
 use jingwei_app::Session;
 use jingwei_app::cases::FilterDto;
@@ -94,15 +97,7 @@ fn the_pages_types_match_what_the_api_answers() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/catalog.json");
     s.open_catalog(&demo).unwrap();
     // An image over Lujiazui (the Landsat scene's pixels, placed there by gdal_translate).
-    let image = dir.path().join("over_lujiazui.tif");
-    let landsat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/imagery/L7_ETMs.tif");
-    let ok = std::process::Command::new("gdal_translate")
-        .args(["-q", "-a_srs", "EPSG:4490", "-a_ullr", "121.48", "31.25", "121.53", "31.21"])
-        .arg(&landsat)
-        .arg(&image)
-        .status()
-        .expect("gdal_translate (gdal-bin) runs");
-    assert!(ok.success());
+    let image = support::over_lujiazui(dir.path());
     let ws = s.add_file(&image, &Job::new()).unwrap();
     assert_eq!(ws.imagery.len(), 1);
     let canvas = Canvas {

@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/lujiazui_image.rs"]
+mod support;
+
 use jingwei_app::Session;
 use jingwei_app::planning::{OverlapRequest, Redline};
 use jingwei_app::print::{PrintRequest, REDLINE_RGBA};
@@ -338,15 +341,7 @@ fn the_change_matrix_prints_with_its_totals() {
 fn imagery_prints_under_the_map() {
     let dir = tempfile::tempdir().unwrap();
     let s = session(dir.path());
-    let image = dir.path().join("over_lujiazui.tif");
-    let landsat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/imagery/L7_ETMs.tif");
-    let ok = Command::new("gdal_translate")
-        .args(["-q", "-a_srs", "EPSG:4490", "-a_ullr", "121.48", "31.25", "121.53", "31.21"])
-        .arg(&landsat)
-        .arg(&image)
-        .status()
-        .expect("gdal_translate (gdal-bin) runs");
-    assert!(ok.success());
+    let image = support::over_lujiazui(dir.path());
     let req = |out: &str| PrintRequest {
         scale: Some(10_000),
         out: dir.path().join(out),

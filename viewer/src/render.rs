@@ -270,7 +270,6 @@ impl Renderer {
             self.annotations.resize(slot + 1, Vec::new());
         }
         self.annotations[slot] = scene.annotations.clone();
-        let layers = RenderLayers::layer(slot);
         let world = self.apps.main.world_mut();
         let mut q = world.query::<(Entity, &SceneEntity)>();
         let old: Vec<Entity> = q.iter(world).filter(|(_, s)| s.0 == slot).map(|(e, _)| e).collect();
@@ -303,14 +302,7 @@ impl Renderer {
                 .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, d.mesh.positions.clone())
                 .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, d.uvs.clone())
                 .with_inserted_indices(Indices::U32(d.mesh.indices.clone()));
-            let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
-            world.spawn((
-                Mesh3d(mesh),
-                MeshMaterial3d(material),
-                Transform::IDENTITY,
-                SceneEntity(slot),
-                layers.clone(),
-            ));
+            spawn_mesh(world, mesh, material, slot);
         }
         for lm in &scene.meshes {
             if lm.mesh.indices.is_empty() {
@@ -321,14 +313,7 @@ impl Renderer {
             if lm.kind == MeshKind::ScreenLine {
                 let material = world.resource_mut::<Assets<ScreenLineMaterial>>().add(ScreenLineMaterial { color });
                 for m in to_meshes(&lm.mesh) {
-                    let mesh = world.resource_mut::<Assets<Mesh>>().add(m);
-                    world.spawn((
-                        Mesh3d(mesh),
-                        MeshMaterial3d(material.clone()),
-                        Transform::IDENTITY,
-                        SceneEntity(slot),
-                        layers.clone(),
-                    ));
+                    spawn_mesh(world, m, material.clone(), slot);
                 }
                 continue;
             }
@@ -339,14 +324,7 @@ impl Renderer {
             };
             let material = world.resource_mut::<Assets<MapMaterial>>().add(material);
             for m in to_meshes(&lm.mesh) {
-                let mesh = world.resource_mut::<Assets<Mesh>>().add(m);
-                world.spawn((
-                    Mesh3d(mesh),
-                    MeshMaterial3d(material.clone()),
-                    Transform::IDENTITY,
-                    SceneEntity(slot),
-                    layers.clone(),
-                ));
+                spawn_mesh(world, m, material.clone(), slot);
             }
         }
     }
@@ -549,6 +527,18 @@ impl Renderer {
         buffer.unmap();
         Ok(Frame { width, height, rgba })
     }
+}
+
+/// One mesh of scene `slot` with its material, drawn on the slot's render layer.
+fn spawn_mesh<M: bevy::pbr::Material>(world: &mut World, mesh: Mesh, material: Handle<M>, slot: usize) {
+    let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
+    world.spawn((
+        Mesh3d(mesh),
+        MeshMaterial3d(material),
+        Transform::IDENTITY,
+        SceneEntity(slot),
+        RenderLayers::layer(slot),
+    ));
 }
 
 /// Symbols and labels of each pane's scene, drawn as that pane's camera sees them and kept
