@@ -92,7 +92,11 @@ pub fn user_point(ws: &Workspace, xy: (f64, f64), in_crs: Option<&str>, native: 
         (None, Some(n)) => n.clone(),
         (None, None) => Crs::cgcs2000()?,
     };
-    typed_point(xy, &from, &ws.crs)
+    if from.is_geographic() {
+        check_lonlat(xy.0, xy.1)?;
+    }
+    let (t, data) = ws.user_input(&from)?;
+    Ok(t.point(xy.0, xy.1, data)?)
 }
 
 /// A point typed by the user in `from`, in `to`; longitude/latitude checked to be one.
@@ -100,7 +104,7 @@ pub fn typed_point(xy: (f64, f64), from: &Crs, to: &Crs) -> Result<(f64, f64)> {
     if from.is_geographic() {
         check_lonlat(xy.0, xy.1)?;
     }
-    Ok(jingwei_layers::Transformer::new(from, to)?.transform(xy.0, xy.1)?)
+    Ok(jingwei_layers::Transformer::new(from, to)?.point(xy.0, xy.1, None)?)
 }
 
 /// Parse `X,Y`.

@@ -630,7 +630,8 @@ impl Session {
             let Ok(t) = jingwei_layers::Transformer::new(ws_crs, crs) else {
                 continue;
             };
-            let (Ok((sx, sy)), Ok((sx2, sy2))) = (t.transform(x, y), t.transform(x + mpp, y)) else {
+            // A click outside the service CRS's area of use asks nothing of it.
+            let (Ok((sx, sy)), Ok((sx2, sy2))) = (t.point(x, y, None), t.transform(x + mpp, y)) else {
                 continue;
             };
             let res = (sx2 - sx).hypot(sy2 - sy).max(1e-12);

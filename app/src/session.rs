@@ -501,6 +501,8 @@ impl Session {
             let Some((wx, wy)) = self.ground_xy(ws, p) else {
                 return Ok((Vec::new(), Vec::new(), ws.crs.clone(), None));
             };
+            // Beyond the workspace CRS's area of use and the data: one clear error.
+            ws.to_lonlat()?.point(wx, wy, ws.lonlat_extent())?;
             let services: Vec<_> = ws
                 .imagery
                 .iter()

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use jingwei_layers::validity::RepairMode;
-use jingwei_layers::{Crs, Hit, Layer, OpenOptions, Source, SpatialIndex, Transformer, Workspace};
+use jingwei_layers::{Crs, Hit, Layer, OpenOptions, Source, SpatialIndex, Workspace};
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -74,6 +74,8 @@ enum Query {
     Bbox([f64; 4]),
     /// An envelope given in another CRS, as a densified polygon in the workspace CRS.
     Area(geo::Geometry),
+    /// An envelope wholly outside the area where the CRSs are meant to be used.
+    Nothing,
     Point(f64, f64),
     Nearest(usize, f64, f64),
     Within(f64, f64, f64),
@@ -114,34 +116,28 @@ fn parse_query(a: &Args) -> Result<Query> {
     })
 }
 
-fn transform_query(q: Query, t: &Transformer) -> Result<Query> {
+/// The query in the workspace: an envelope clipped to where the CRSs are meant to be used
+/// (an unbounded one means every feature), a point outside that area one clear error.
+fn transform_query(q: Query, ws: &Workspace, from: &Crs) -> Result<Query> {
+    let (t, data) = ws.user_input(from)?;
     Ok(match q {
         Query::Bbox(b) if t.is_identity() => Query::Bbox(b),
-        Query::Bbox(b) => {
-            // Densify the envelope's edges so that the reprojected ring follows the curves.
-            let corners = [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])];
-            let mut ring = Vec::with_capacity(4 * 64);
-            for (k, &(x0, y0)) in corners.iter().enumerate() {
-                let (x1, y1) = corners[(k + 1) % 4];
-                for i in 0..64 {
-                    let f = f64::from(i) / 64.0;
-                    ring.push((x0 + (x1 - x0) * f, y0 + (y1 - y0) * f));
-                }
-            }
-            t.transform_in_place(&mut ring)?;
-            Query::Area(geo::Geometry::Polygon(geo::Polygon::new(ring.into(), vec![])))
-        }
+        Query::Bbox(b) => match t.envelope(b, data)? {
+            Some(ring) => Query::Area(geo::Geometry::Polygon(ring)),
+            None => Query::Nothing,
+        },
         Query::Area(g) => Query::Area(g),
+        Query::Nothing => Query::Nothing,
         Query::Point(x, y) => {
-            let (x, y) = t.transform(x, y)?;
+            let (x, y) = t.point(x, y, data)?;
             Query::Point(x, y)
         }
         Query::Nearest(k, x, y) => {
-            let (x, y) = t.transform(x, y)?;
+            let (x, y) = t.point(x, y, data)?;
             Query::Nearest(k, x, y)
         }
         Query::Within(d, x, y) => {
-            let (x, y) = t.transform(x, y)?;
+            let (x, y) = t.point(x, y, data)?;
             Query::Within(d, x, y)
         }
     })
@@ -150,6 +146,7 @@ fn transform_query(q: Query, t: &Transformer) -> Result<Query> {
 fn execute(q: &Query, layer: &Layer, index: &SpatialIndex, tolerance: f64) -> Vec<(usize, Option<f64>)> {
     let with_d = |hits: Vec<Hit>| hits.into_iter().map(|h| (h.row, Some(h.distance))).collect();
     match *q {
+        Query::Nothing => Vec::new(),
         Query::Bbox(b) => index.in_envelope(&layer.geometries, b).into_iter().map(|r| (r, None)).collect(),
         Query::Area(ref g) => index.intersecting(&layer.geometries, g).into_iter().map(|r| (r, None)).collect(),
         Query::Point(x, y) => with_d(index.at_point(&layer.geometries, x, y, tolerance)),
@@ -197,7 +194,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 Some(s) => Crs::parse(s)?,
                 None => native,
             };
-            let q = transform_query(query, &Transformer::new(&q_crs, &ws.crs)?)?;
+            let q = transform_query(query, &ws, &q_crs)?;
             let to_ll = ws.to_lonlat()?;
             let wl = ws.layers.pop().expect("one layer");
             (wl.layer, wl.index, q, Some(to_ll), "m")

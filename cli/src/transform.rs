@@ -1,4 +1,5 @@
 //! `jingwei transform --from CRS --to CRS` — "x y [rest]" lines on stdin to transformed lines.
+//! A point outside the area of use of either CRS is a `*` line and one message naming the area.
 
 use anyhow::{Context, Result};
 use jingwei_layers::{Crs, Transformer};
@@ -76,7 +77,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         if swap_in {
             std::mem::swap(&mut x, &mut y);
         }
-        match t.transform(x, y) {
+        match t.point(x, y, None) {
             Ok((mut ox, mut oy)) => {
                 if swap_out {
                     std::mem::swap(&mut ox, &mut oy);

@@ -183,9 +183,9 @@ fn query_point_bbox_and_nearest_agree_with_brute_force() {
 
 #[test]
 fn transform_matches_the_check_vectors_in_both_axis_orders() {
-    let input = "121.4997 31.2397\n116.3975 39.9087 extra\n";
+    let input = "116.9 39.1\n116.3975 39.9087 extra\n";
     let out = jingwei_stdin(&["transform", "--from", "EPSG:4490", "--to", "EPSG:4548"], input);
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let second: Vec<f64> = lines[1].split_whitespace().take(2).map(|t| t.parse().unwrap()).collect();
@@ -217,6 +217,11 @@ fn transform_matches_the_check_vectors_in_both_axis_orders() {
         .map(|t| t.parse().unwrap())
         .collect();
     assert!((v[0] - 121.5272106).abs() < 1e-8 && (v[1] - 31.1774276).abs() < 1e-8, "{v:?}");
+    // Shanghai lies outside the CM 117°E zone's area of use: marked, with the area named.
+    let out = jingwei_stdin(&["transform", "--from", "EPSG:4490", "--to", "EPSG:4548"], "121.4997 31.2397\n");
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "*\t*\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the area of use of EPSG:4548 (longitude 115.50…118.50"));
     // A bad line is reported with its number and marked, the rest still transformed.
     let out = jingwei_stdin(&["transform", "--from", "4490", "--to", "4547"], "abc\n114 30\n");
     assert!(!out.status.success());

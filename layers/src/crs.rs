@@ -87,6 +87,7 @@ impl Crs {
     /// string, WKT, or anything else OSR's `SetFromUserInput` accepts.
     pub fn parse(input: &str) -> Result<Crs> {
         crate::ffi::quiet_gdal();
+        crate::ffi::quiet_proj();
         let trimmed = input.trim();
         let upper = trimmed.to_ascii_uppercase().replace(['-', '_', ' '], "");
         if upper == "GCJ02" {
@@ -268,6 +269,16 @@ impl Crs {
     }
 }
 
+/// `detail` followed by what PROJ logged while failing (e.g. "tmerc: Invalid latitude").
+fn with_proj_messages(detail: String) -> String {
+    let said = crate::ffi::take_proj_messages();
+    if said.is_empty() {
+        detail
+    } else {
+        format!("{detail} (PROJ: {})", said.join("; "))
+    }
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_owned()
 }
@@ -298,6 +309,18 @@ fn geographic_datum(c: &Crs) -> Option<DatumKey> {
         return None;
     }
     datum_key(&srs)
+}
+
+/// The central meridian of a Transverse Mercator CRS, in degrees.
+pub(crate) fn central_meridian(c: &Crs) -> Option<f64> {
+    if c.kind != CrsKind::Projected {
+        return None;
+    }
+    let srs = SpatialRef::from_definition(&c.definition).ok()?;
+    if srs.get_attr_value("PROJECTION", 0).ok().flatten()? != "Transverse_Mercator" {
+        return None;
+    }
+    srs.get_proj_param("central_meridian").ok().flatten()
 }
 
 /// Transverse Mercator parameters (latitude of origin 0, metres) and datum of a projected CRS.
@@ -366,6 +389,7 @@ impl std::fmt::Debug for Transformer {
 }
 
 fn proj_step(from: &str, to: &str) -> Result<Step> {
+    crate::ffi::quiet_proj();
     let p = proj::Proj::new_known_crs(from, to, None).map_err(|e| LayersError::Transform {
         from: from.to_owned(),
         to: to.to_owned(),
@@ -380,6 +404,7 @@ impl Transformer {
         // A CRS with a user-given shift goes through CGCS2000 by an explicit pipeline.
         if from.to_cgcs2000.is_some() || to.to_cgcs2000.is_some() {
             let cgcs = Crs::cgcs2000()?;
+            crate::ffi::quiet_proj();
             let pipeline = |c: &Crs, reverse: bool| -> Result<Step> {
                 let def = c.pipeline_to_cgcs2000(reverse)?;
                 proj::Proj::new(&def).map(Step::Proj).map_err(|e| LayersError::Transform {
@@ -482,11 +507,13 @@ impl Transformer {
         for step in &self.steps {
             match step {
                 Step::Proj(p) => {
+                    crate::ffi::take_proj_messages();
                     p.convert_array(coords).map_err(|e| LayersError::Transform {
                         from: self.from.label(),
                         to: self.to.label(),
-                        detail: e.to_string(),
+                        detail: with_proj_messages(e.to_string()),
                     })?;
+                    crate::ffi::take_proj_messages();
                 }
                 Step::TmercForward(t) => coords.iter_mut().for_each(|c| *c = t.forward(c.0, c.1)),
                 Step::TmercInverse(t) => coords.iter_mut().for_each(|c| *c = t.inverse(c.0, c.1)),

@@ -43,6 +43,9 @@ pub enum LayersError {
     /// PROJ failed to transform coordinates.
     #[error("cannot transform from {from} to {to}: {detail}")]
     Transform { from: String, to: String, detail: String },
+    /// A point lies outside the area where the CRSs of a transformation are meant to be used.
+    #[error("{point} ({from}) lies outside {area}")]
+    OutsideArea { point: String, from: String, area: String },
     /// Invalid user input that is not tied to a file.
     #[error("{0}")]
     Invalid(String),

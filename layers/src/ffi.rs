@@ -170,3 +170,43 @@ pub fn category_names(band: &gdal::raster::RasterBand<'_>) -> Vec<String> {
     }
     out
 }
+
+thread_local! {
+    /// PROJ's messages on this thread since they were last taken (at most a few).
+    static PROJ_MESSAGES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// PROJ's logger: messages are kept for the error they explain instead of going to stderr.
+unsafe extern "C" fn proj_logger(_app: *mut std::ffi::c_void, _level: std::ffi::c_int, msg: *const std::ffi::c_char) {
+    if msg.is_null() {
+        return;
+    }
+    // SAFETY: PROJ hands a valid NUL-terminated string that lives for the duration of the call.
+    let text = unsafe { CStr::from_ptr(msg) }.to_string_lossy().trim().to_owned();
+    // A message logged while the list is borrowed (never, as nothing calls PROJ while taking
+    // it) or beyond the first eight is dropped: one failure can log once per point.
+    let _ = PROJ_MESSAGES.try_with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut()
+            && m.len() < 8
+            && !m.contains(&text)
+        {
+            m.push(text);
+        }
+    });
+}
+
+/// Route PROJ's log into [`take_proj_messages`] instead of stderr. PROJ contexts copy the
+/// default context's logger when created, so this runs before the first one is.
+pub fn quiet_proj() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a NULL context names PROJ's default context; the callback is a plain
+        // function valid for the life of the program and ignores its (NULL) user data.
+        unsafe { proj_sys::proj_log_func(std::ptr::null_mut(), std::ptr::null_mut(), Some(proj_logger)) };
+    });
+}
+
+/// PROJ's messages on this thread since the last call (duplicates dropped).
+pub fn take_proj_messages() -> Vec<String> {
+    PROJ_MESSAGES.with(|m| std::mem::take(&mut *m.borrow_mut()))
+}

@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod area;
 pub mod boundary_txt;
 pub mod btree;
 pub mod catalog;

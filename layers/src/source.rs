@@ -93,10 +93,10 @@ impl Source {
         let mut encoding = None;
         let mut open_options: Vec<String> = Vec::new();
         match ext.as_str() {
-            "shp" => {
+            "shp" | "dbf" => {
                 let shx = sibling(&path, "shx");
-                let dbf = sibling(&path, "dbf");
-                if shx.is_none() {
+                let dbf = if ext == "dbf" { Some(path.clone()) } else { sibling(&path, "dbf") };
+                if ext == "shp" && shx.is_none() {
                     return Err(LayersError::ShapefileSidecar {
                         missing: ".shx",
                         expected: path.with_extension("shx"),

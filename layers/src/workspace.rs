@@ -516,6 +516,27 @@ impl Workspace {
         self.layers.iter().find(|l| l.id == id)
     }
 
+    /// Where the workspace's layers lie, in CGCS2000 longitude/latitude, with a margin (2% of
+    /// its size, at least 0.01°) so that a densified envelope's chords still hold its corners.
+    pub fn lonlat_extent(&self) -> Option<crate::area::LonLatBox> {
+        let e = self.layers.iter().filter_map(|l| l.index.extent()).reduce(crate::area::union)?;
+        let b = extent_in(&self.crs, e, &Crs::cgcs2000().ok()?).ok()?;
+        let (mx, my) = ((0.02 * (b[2] - b[0])).max(0.01), (0.02 * (b[3] - b[1])).max(0.01));
+        Some([
+            (b[0] - mx).max(-180.0),
+            (b[1] - my).max(-90.0),
+            (b[2] + mx).min(180.0),
+            (b[3] + my).min(90.0),
+        ])
+    }
+
+    /// A transformer for points and envelopes a user gives in `from`: [`Transformer::point`] and
+    /// [`Transformer::envelope`] with [`Workspace::lonlat_extent`] accept what the CRS's area of
+    /// use or the data covers.
+    pub fn user_input(&self, from: &Crs) -> Result<(Transformer, Option<crate::area::LonLatBox>)> {
+        Ok((Transformer::new(from, &self.crs)?, self.lonlat_extent()))
+    }
+
     /// Transformer from the workspace CRS to CGCS2000 lon/lat.
     pub fn to_lonlat(&self) -> Result<Transformer> {
         Transformer::new(&self.crs, &Crs::cgcs2000()?)
