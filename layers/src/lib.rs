@@ -19,6 +19,7 @@ pub mod dem;
 pub mod encoding;
 pub mod error;
 mod ffi;
+pub mod fgb;
 pub mod gcj02;
 pub mod geojson;
 pub mod gltf;

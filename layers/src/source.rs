@@ -150,6 +150,10 @@ impl Source {
                     }
                 }
             }
+            // GDAL uses a FlatGeobuf index only for spatial filters: check it before reading.
+            "fgb" => {
+                crate::fgb::check(&path)?;
+            }
             // GDAL's GML reader writes a `.gfs` schema file beside the data unless told not to:
             // opening a file must never write next to it (read-only shares, shared test data).
             "gml" => open_options.push("WRITE_GFS=NO".into()),
@@ -194,6 +198,10 @@ impl Source {
         })?;
         let driver = dataset.driver().short_name();
         if dataset.layer_count() == 0 {
+            // A driver that took the file but refused its content says why.
+            if let Some(why) = ffi::last_failure().filter(|m| !m.trim().is_empty()) {
+                return Err(LayersError::Corrupt { path, detail: tidy(&why) });
+            }
             return Err(LayersError::UnknownFormat {
                 path,
                 detail: format!("the {driver} driver found no vector layers"),
