@@ -133,7 +133,8 @@ pub fn check_index(nodes: &[u8], items: u64, node_size: u16, features_len: u64) 
     let mut last = None;
     for i in leaf_start..leaf_end {
         let (b, off) = node(i).ok_or("the index is cut short")?;
-        if !(b[0] <= b[2] && b[1] <= b[3]) && !b.iter().all(|v| v.is_nan()) {
+        let empty = b.iter().all(|v| v.is_nan());
+        if !(empty || (b[0] <= b[2] && b[1] <= b[3])) {
             return Err(format!("index leaf {} has an inverted box", i - leaf_start));
         }
         if off >= features_len {
@@ -188,7 +189,7 @@ pub fn check(path: &Path) -> Result<Header> {
         return Err(corrupt("magic bytes are wrong (not FlatGeobuf version 3)".into()));
     }
     let header_len = u32::from_le_bytes(prefix[8..12].try_into().expect("4 bytes"));
-    if header_len < 8 || header_len > MAX_HEADER || 12 + u64::from(header_len) > file_len {
+    if !(8..=MAX_HEADER).contains(&header_len) || 12 + u64::from(header_len) > file_len {
         return Err(corrupt(format!(
             "header length {header_len} does not fit the file ({file_len} bytes)"
         )));
@@ -223,7 +224,7 @@ pub fn check(path: &Path) -> Result<Header> {
         header.index_node_size,
         file_len - index_start - index_len,
     )
-    .map_err(|e| corrupt(e))?;
+    .map_err(corrupt)?;
     Ok(header)
 }
 
