@@ -19,7 +19,7 @@ PKGS=(
   xvfb xauth dbus-x11 at-spi2-core webkit2gtk-driver
   mesa-vulkan-drivers libvulkan1
   cgi-mapserver mapserver-bin python3-venv
-  geographiclib-tools poppler-utils
+  geographiclib-tools poppler-utils xmlsec1 openssl
   nodejs npm
 )
 

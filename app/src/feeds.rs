@@ -51,6 +51,15 @@ pub struct EventDto {
     pub time: Option<String>,
     /// Where (CGCS2000 lon/lat).
     pub lonlat: Option<(f64, f64)>,
+    /// CAP: whether the alert follows its CAP version's rules (`None` for other feeds).
+    pub valid: Option<bool>,
+    /// CAP: the rules it breaks, as `<element>: rule` (kept by a lenient feed).
+    pub violations: Vec<String>,
+    /// CAP: its XML signature — `valid`, `invalid`, `unverified` (signed, no certificate
+    /// configured for the feed) or `unsigned`; `None` for other feeds.
+    pub signature: Option<String>,
+    /// The signer of a valid signature, or why an invalid one fails.
+    pub signature_detail: Option<String>,
 }
 
 /// The folder of the demo's recorded feeds (beside its catalog).
@@ -66,6 +75,7 @@ fn start(dir: &std::path::Path) -> Result<FeedsState> {
             format: Some(format),
             parse: ParseOptions {
                 thresholds: Thresholds(thresholds),
+                ..ParseOptions::default()
             },
             retries: 1,
             ..FeedConfig::new(&format!("{base}{path}"))
@@ -142,6 +152,17 @@ impl Session {
                         severity: e.severity.clone(),
                         time: e.time_ms.map(jingwei_feeds::time::iso8601),
                         lonlat: e.point,
+                        valid: e.properties["valid"].as_bool(),
+                        violations: e.properties["violations"]
+                            .as_array()
+                            .map(|v| {
+                                v.iter()
+                                    .map(|x| format!("<{}>: {}", x["element"].as_str().unwrap_or(""), x["rule"].as_str().unwrap_or("")))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        signature: e.properties["signature"]["status"].as_str().map(str::to_owned),
+                        signature_detail: e.properties["signature"]["detail"].as_str().map(str::to_owned),
                     })
                     .collect(),
             });

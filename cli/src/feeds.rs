@@ -31,6 +31,8 @@ enum Cmd {
         /// A SensorThings threshold, DATASTREAM>MAX or DATASTREAM<MIN (repeatable).
         #[arg(long)]
         threshold: Vec<String>,
+        #[command(flatten)]
+        cap: CapArgs,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -49,6 +51,8 @@ enum Cmd {
         /// A SensorThings threshold, DATASTREAM>MAX or DATASTREAM<MIN (repeatable).
         #[arg(long)]
         threshold: Vec<String>,
+        #[command(flatten)]
+        cap: CapArgs,
         /// Time limit of one request, seconds.
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
@@ -88,8 +92,41 @@ fn format_of(s: &Option<String>) -> Result<Option<FeedFormat>> {
         .transpose()
 }
 
-fn options(thresholds: &[String]) -> Result<ParseOptions> {
+/// How CAP alerts are checked.
+#[derive(clap::Args)]
+struct CapArgs {
+    /// Keep CAP alerts that break the standard's rules, marked invalid with each violation,
+    /// instead of refusing them.
+    #[arg(long)]
+    lenient: bool,
+    /// A PEM file of the certificate(s) whose XML signatures on CAP alerts are trusted
+    /// (repeatable); signed alerts are reported valid, invalid or unverified.
+    #[arg(long, value_name = "PEM")]
+    cert: Vec<PathBuf>,
+}
+
+impl CapArgs {
+    fn options(&self) -> Result<jingwei_feeds::cap::CapOptions> {
+        let mut pem = String::new();
+        for f in &self.cert {
+            pem.push_str(&std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?);
+            pem.push('\n');
+        }
+        let names: Vec<String> = self.cert.iter().map(|f| f.display().to_string()).collect();
+        Ok(jingwei_feeds::cap::CapOptions {
+            lenient: self.lenient,
+            trust: if pem.is_empty() {
+                Default::default()
+            } else {
+                jingwei_feeds::dsig::Trust::from_pem(&pem, &names.join(", "))?
+            },
+        })
+    }
+}
+
+fn options(thresholds: &[String], cap: &CapArgs) -> Result<ParseOptions> {
     Ok(ParseOptions {
+        cap: cap.options()?,
         thresholds: Thresholds(
             thresholds
                 .iter()
@@ -102,14 +139,30 @@ fn options(thresholds: &[String]) -> Result<ParseOptions> {
 fn line(e: &Event) -> String {
     let when = e.time_ms.map(jingwei_feeds::time::iso8601).unwrap_or_default();
     let at = e.point.map(|(x, y)| format!("{x:.4},{y:.4}")).unwrap_or_default();
-    format!(
+    let mut s = format!(
         "{when}  {:<10} {:<9} {}  {}  [{}]",
         e.kind.chars().take(10).collect::<String>(),
         e.severity.as_deref().unwrap_or("-"),
         e.title,
         at,
         e.id
-    )
+    );
+    // CAP: the alert's standing against the standard and its signature.
+    if let Some(v) = e.properties["violations"].as_array().filter(|v| !v.is_empty()) {
+        let list: Vec<String> = v
+            .iter()
+            .map(|x| format!("<{}>: {}", x["element"].as_str().unwrap_or(""), x["rule"].as_str().unwrap_or("")))
+            .collect();
+        s.push_str(&format!("  INVALID CAP ({})", list.join("; ")));
+    }
+    let sig = &e.properties["signature"];
+    if let Some(status) = sig["status"].as_str() {
+        s.push_str(&format!("  signature: {status}"));
+        if let Some(d) = sig["detail"].as_str() {
+            s.push_str(&format!(" ({d})"));
+        }
+    }
+    s
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
@@ -118,10 +171,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
             file,
             format,
             threshold,
+            cap,
             json,
         } => {
             let bytes = std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
-            let p = parse(&bytes, format_of(&format)?, &options(&threshold)?).with_context(|| file.display().to_string())?;
+            let p = parse(&bytes, format_of(&format)?, &options(&threshold, &cap)?).with_context(|| file.display().to_string())?;
             let mut out = std::io::stdout().lock();
             if json {
                 serde_json::to_writer(&mut out, &p)?;
@@ -149,6 +203,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             interval,
             format,
             threshold,
+            cap,
             timeout,
             retries,
             stale_after,
@@ -167,7 +222,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 timeout: seconds(timeout, "--timeout")?,
                 retries,
                 stale_after: stale_after.max(1),
-                parse: options(&threshold)?,
+                parse: options(&threshold, &cap)?,
                 ..FeedConfig::new(&url)
             };
             let mut feed = Feed::new(cfg).map_err(anyhow::Error::msg)?;

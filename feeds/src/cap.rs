@@ -118,9 +118,228 @@ pub fn identity(sender: &str, identifier: &str) -> String {
     format!("{sender},{identifier}")
 }
 
-/// Parse one CAP alert.
+/// How CAP alerts are read.
+#[derive(Debug, Clone, Default)]
+pub struct CapOptions {
+    /// Lenient: an alert that breaks CAP's rules is kept, marked invalid with its violations,
+    /// instead of refused.
+    pub lenient: bool,
+    /// The certificates whose signatures the feed trusts.
+    pub trust: crate::dsig::Trust,
+}
+
+/// One rule of CAP an alert breaks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// Where: `alert/info[2]/urgency`.
+    pub element: String,
+    /// What: "missing", "'Soon' is not one of Immediate, Expected, Future, Past, Unknown".
+    pub rule: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{}>: {}", self.element, self.rule)
+    }
+}
+
+/// The CAP version of a namespace: 10, 11 or 12.
+fn version(ns: &str) -> u8 {
+    match ns {
+        "urn:oasis:names:tc:emergency:cap:1.2" => 12,
+        "urn:oasis:names:tc:emergency:cap:1.1" => 11,
+        _ => 10,
+    }
+}
+
+/// Check an alert against the rules of its CAP version (1.0, 1.1 or 1.2): required elements,
+/// enumerated values, and the forms of times, references and each area form (polygon,
+/// circle, geocode).
+pub fn violations(root: Node) -> Vec<Violation> {
+    let v = version(root.tag_name().namespace().unwrap_or(""));
+    let mut out = Vec::new();
+    let mut bad = |element: String, rule: String| out.push(Violation { element, rule });
+    let one_of = |value: &str, allowed: &[&str]| allowed.contains(&value);
+    for name in ["identifier", "sender", "sent", "status", "msgType", "scope"] {
+        if text(root, name).is_none() {
+            bad(format!("alert/{name}"), "missing".into());
+        }
+    }
+    for name in ["identifier", "sender"] {
+        if let Some(t) = text(root, name)
+            && t.contains(|c: char| c.is_whitespace() || c == ',' || c == '<' || c == '&')
+        {
+            bad(format!("alert/{name}"), format!("'{t}' contains a space, comma, '<' or '&'"));
+        }
+    }
+    if let Some(t) = text(root, "sent")
+        && parse_iso8601(&t).is_none()
+    {
+        bad("alert/sent".into(), format!("'{t}' is not a date-time with a time zone"));
+    }
+    let status: &[&str] = if v >= 11 {
+        &["Actual", "Exercise", "System", "Test", "Draft"]
+    } else {
+        &["Actual", "Exercise", "System", "Test"]
+    };
+    let enumerated = |n: Node, path: &str, name: &str, allowed: &[&str], bad: &mut dyn FnMut(String, String)| {
+        for c in children(n, name) {
+            let t = c.text().unwrap_or("").trim();
+            if !one_of(t, allowed) {
+                bad(format!("{path}/{name}"), format!("'{t}' is not one of {}", allowed.join(", ")));
+            }
+        }
+    };
+    enumerated(root, "alert", "status", status, &mut bad);
+    enumerated(root, "alert", "msgType", &["Alert", "Update", "Cancel", "Ack", "Error"], &mut bad);
+    enumerated(root, "alert", "scope", &["Public", "Restricted", "Private"], &mut bad);
+    match text(root, "scope").as_deref() {
+        Some("Restricted") if text(root, "restriction").is_none() => bad("alert/restriction".into(), "missing for scope Restricted".into()),
+        Some("Private") if text(root, "addresses").is_none() => bad("alert/addresses".into(), "missing for scope Private".into()),
+        _ => {}
+    }
+    if matches!(text(root, "msgType").as_deref(), Some("Update" | "Cancel")) && child(root, "references").is_none() {
+        bad("alert/references".into(), "missing for an Update or Cancel".into());
+    }
+    if let Some(r) = child(root, "references") {
+        let t = r.text().unwrap_or("").trim();
+        if t.is_empty() {
+            bad(
+                "alert/references".into(),
+                "empty (give sender,identifier,sent triples or leave it out)".into(),
+            );
+        }
+        for triple in t.split_whitespace() {
+            if triple.split(',').count() != 3 {
+                bad("alert/references".into(), format!("'{triple}' is not sender,identifier,sent"));
+            }
+        }
+    }
+    for (i, info) in children(root, "info").enumerate() {
+        let path = format!("alert/info[{}]", i + 1);
+        for name in ["event", "urgency", "severity", "certainty"] {
+            if text(info, name).is_none() {
+                bad(format!("{path}/{name}"), "missing".into());
+            }
+        }
+        if children(info, "category").next().is_none() {
+            bad(format!("{path}/category"), "missing".into());
+        }
+        enumerated(
+            info,
+            &path,
+            "category",
+            &[
+                "Geo",
+                "Met",
+                "Safety",
+                "Security",
+                "Rescue",
+                "Fire",
+                "Health",
+                "Env",
+                "Transport",
+                "Infra",
+                "CBRNE",
+                "Other",
+            ],
+            &mut bad,
+        );
+        enumerated(
+            info,
+            &path,
+            "urgency",
+            &["Immediate", "Expected", "Future", "Past", "Unknown"],
+            &mut bad,
+        );
+        enumerated(
+            info,
+            &path,
+            "severity",
+            &["Extreme", "Severe", "Moderate", "Minor", "Unknown"],
+            &mut bad,
+        );
+        // "Very Likely" was CAP 1.0's; 1.1 kept it for backward compatibility, 1.2 dropped it.
+        let certainty: &[&str] = if v <= 11 {
+            &["Observed", "Very Likely", "Likely", "Possible", "Unlikely", "Unknown"]
+        } else {
+            &["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+        };
+        enumerated(info, &path, "certainty", certainty, &mut bad);
+        if v >= 11 {
+            let response: &[&str] = if v >= 12 {
+                &[
+                    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None",
+                ]
+            } else {
+                &["Shelter", "Evacuate", "Prepare", "Execute", "Monitor", "Assess", "None"]
+            };
+            enumerated(info, &path, "responseType", response, &mut bad);
+        }
+        for name in ["effective", "onset", "expires"] {
+            if let Some(t) = text(info, name)
+                && parse_iso8601(&t).is_none()
+            {
+                bad(format!("{path}/{name}"), format!("'{t}' is not a date-time with a time zone"));
+            }
+        }
+        for (j, r) in children(info, "resource").enumerate() {
+            let rp = format!("{path}/resource[{}]", j + 1);
+            if text(r, "resourceDesc").is_none() {
+                bad(format!("{rp}/resourceDesc"), "missing".into());
+            }
+            if v >= 12 && text(r, "mimeType").is_none() {
+                bad(format!("{rp}/mimeType"), "missing".into());
+            }
+        }
+        for (j, a) in children(info, "area").enumerate() {
+            let ap = format!("{path}/area[{}]", j + 1);
+            if text(a, "areaDesc").is_none() {
+                bad(format!("{ap}/areaDesc"), "missing".into());
+            }
+            // Each area form as its version writes it: polygons of closed lat,lon pairs,
+            // circles of a centre and radius, geocodes (1.0: the code as text; 1.1 and 1.2:
+            // valueName and value). An area may also be described in words alone.
+            if let Err(e) = area(a) {
+                bad(ap.clone(), e.to_string());
+            }
+            for (k, g) in children(a, "geocode").enumerate() {
+                let ok = if v == 10 {
+                    !g.text().unwrap_or("").trim().is_empty() || (text(g, "valueName").is_some() && text(g, "value").is_some())
+                } else {
+                    text(g, "valueName").is_some() && text(g, "value").is_some()
+                };
+                if !ok {
+                    bad(
+                        format!("{ap}/geocode[{}]", k + 1),
+                        if v == 10 { "empty" } else { "needs valueName and value" }.into(),
+                    );
+                }
+            }
+            if child(a, "ceiling").is_some() && child(a, "altitude").is_none() {
+                bad(format!("{ap}/ceiling"), "given without altitude".into());
+            }
+        }
+    }
+    out
+}
+
+/// Parse one CAP alert, strictly (an alert that breaks CAP's rules is refused, each violation
+/// named) and without trusted certificates.
 pub fn parse(bytes: &[u8]) -> Result<Event, FeedError> {
-    let text_all = std::str::from_utf8(bytes).map_err(|e| FeedError::Xml(format!("not UTF-8: {e}")))?;
+    parse_with(bytes, &CapOptions::default())
+}
+
+/// Parse one CAP alert in the encoding its XML declaration names, checked against its CAP
+/// version's rules and its XML Signature verified against `opts.trust`. Strict: violations are
+/// an error listing each; lenient: the alert is kept with `properties.valid` false and
+/// `properties.violations`. The signature status is `properties.signature`.
+pub fn parse_with(bytes: &[u8], opts: &CapOptions) -> Result<Event, FeedError> {
+    parse_text(&crate::xmltext::to_utf8(bytes)?, opts)
+}
+
+/// [`parse_with`] on a document already decoded (its declaration's encoding is ignored).
+pub fn parse_text(text_all: &str, opts: &CapOptions) -> Result<Event, FeedError> {
     let doc = xml(text_all)?;
     let root = doc.root_element();
     if root.tag_name().name() != "alert" {
@@ -133,12 +352,25 @@ pub fn parse(bytes: &[u8]) -> Result<Event, FeedError> {
     if !NAMESPACES.contains(&ns) {
         return Err(FeedError::Invalid(format!("unknown CAP namespace '{ns}'")));
     }
+    let found = violations(root);
+    let v = version(ns);
+    let cap_version = format!("{}.{}", v / 10, v % 10);
+    if !found.is_empty() && !opts.lenient {
+        let list: Vec<String> = found.iter().map(ToString::to_string).collect();
+        return Err(FeedError::Invalid(format!(
+            "the alert breaks {} rule(s) of CAP {cap_version}: {}",
+            found.len(),
+            list.join("; ")
+        )));
+    }
+    let signature = crate::dsig::verify(&doc, &opts.trust);
     let req = |name: &str| text(root, name).ok_or_else(|| FeedError::Invalid(format!("the alert has no <{name}>")));
+    // Without these an alert cannot be told apart from the next, lenient or not.
     let identifier = req("identifier")?;
     let sender = req("sender")?;
     let sent = time(root, "sent")?.ok_or_else(|| FeedError::Invalid("the alert has no <sent>".into()))?;
-    let status = req("status")?;
-    let msg_type = match req("msgType")?.as_str() {
+    let status = text(root, "status").unwrap_or_default();
+    let msg_type = match text(root, "msgType").unwrap_or_else(|| "Alert".into()).as_str() {
         "Alert" => MsgType::Alert,
         "Update" => MsgType::Update,
         "Cancel" => MsgType::Cancel,
@@ -157,18 +389,28 @@ pub fn parse(bytes: &[u8]) -> Result<Event, FeedError> {
                 .collect()
         })
         .unwrap_or_default();
-    if msg_type != MsgType::Alert && references.is_empty() {
-        return Err(FeedError::Invalid(format!("a {msg_type:?} without <references>")));
-    }
+    // An update or cancellation that names nothing (a violation, refused when strict) is kept
+    // leniently as an alert of its own.
+    let msg_type = if references.is_empty() { MsgType::Alert } else { msg_type };
     let infos: Vec<Node> = children(root, "info").collect();
     let first = infos.first().copied();
     let mut areas = Vec::new();
     let mut expires = None;
     for i in &infos {
         for a in children(*i, "area") {
-            areas.push(area(a)?);
+            // Lenient: an area whose shapes do not parse is listed among the violations.
+            match area(a) {
+                Ok(x) => areas.push(x),
+                Err(e) if !opts.lenient => return Err(e),
+                Err(_) => {}
+            }
         }
-        if let Some(e) = time(*i, "expires")? {
+        let expires_at = if opts.lenient {
+            time(*i, "expires").ok().flatten()
+        } else {
+            time(*i, "expires")?
+        };
+        if let Some(e) = expires_at {
             expires = Some(expires.map_or(e, |x: i64| x.max(e)));
         }
     }
@@ -176,7 +418,7 @@ pub fn parse(bytes: &[u8]) -> Result<Event, FeedError> {
     let kind = get("event").unwrap_or_else(|| "alert".into());
     let title = get("headline").unwrap_or_else(|| kind.clone());
     let onset = match first {
-        Some(i) => time(i, "onset")?.or(time(i, "effective")?),
+        Some(i) => time(i, "onset").ok().flatten().or(time(i, "effective").ok().flatten()),
         None => None,
     };
     // A representative point: the first circle's centre, else the first polygon's mean vertex.
@@ -217,6 +459,10 @@ pub fn parse(bytes: &[u8]) -> Result<Event, FeedError> {
             "instruction": get("instruction"),
             "language": get("language"),
             "infos": infos.len(),
+            "cap_version": cap_version,
+            "valid": found.is_empty(),
+            "violations": found,
+            "signature": signature,
         }),
     })
 }

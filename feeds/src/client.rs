@@ -239,7 +239,7 @@ impl Feed {
                             .map(|u| u.to_string())
                             .unwrap_or_else(|_| entry.link.clone());
                         let got = match self.fetch(&link, false, &mut requests).await {
-                            Ok(Fetch::Body(b, ..)) => crate::cap::parse(&b).map_err(|e| format!("{link}: {e}")),
+                            Ok(Fetch::Body(b, ..)) => crate::cap::parse_with(&b, &self.cfg.parse.cap).map_err(|e| format!("{link}: {e}")),
                             Ok(Fetch::NotModified) => Err(format!("{link}: unexpected 304")),
                             Err(e) => Err(e),
                         };

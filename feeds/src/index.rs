@@ -19,7 +19,11 @@ pub struct Entry {
 
 /// Parse an Atom `<feed>` or an RSS `<rss><channel>`.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, FeedError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| FeedError::Xml(format!("not UTF-8: {e}")))?;
+    parse_text(&crate::xmltext::to_utf8(bytes)?)
+}
+
+/// [`parse`] on a document already decoded (its declaration's encoding is ignored).
+pub fn parse_text(text: &str) -> Result<Vec<Entry>, FeedError> {
     let doc = xml(text)?;
     let root = doc.root_element();
     fn el<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {

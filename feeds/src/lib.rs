@@ -15,12 +15,14 @@
 
 pub mod cap;
 pub mod client;
+pub mod dsig;
 pub mod index;
 pub mod quake;
 pub mod server;
 pub mod sta;
 mod store;
 pub mod time;
+pub mod xmltext;
 
 pub use store::{Change, ChangeKind, EventStore};
 
@@ -220,15 +222,38 @@ pub fn detect(bytes: &[u8]) -> Option<FeedFormat> {
     None
 }
 
+/// True for bytes that start (after a byte-order mark and white space) like an XML document.
+fn looks_like_xml(bytes: &[u8]) -> bool {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    b.starts_with(b"\xFF\xFE") || b.starts_with(b"\xFE\xFF") || b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'<')
+}
+
+/// Standard base64 with white space ignored (as XML Signature values are wrapped).
+pub(crate) fn base64(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let clean: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(clean).ok()
+}
+
 /// Options of parsing.
 #[derive(Debug, Clone, Default)]
 pub struct ParseOptions {
     /// Thresholds of SensorThings datastreams.
     pub thresholds: sta::Thresholds,
+    /// How CAP alerts are checked: strict or lenient, and the certificates trusted.
+    pub cap: cap::CapOptions,
 }
 
 /// Parse a feed document (format given, or detected).
 pub fn parse(bytes: &[u8], format: Option<FeedFormat>, opts: &ParseOptions) -> Result<Parsed, FeedError> {
+    // XML in whatever encoding it declares becomes UTF-8 first, so that a DTD hidden in UTF-16
+    // or GBK is still seen and the root element still recognised.
+    let decoded = if looks_like_xml(bytes) {
+        Some(xmltext::to_utf8(bytes)?)
+    } else {
+        None
+    };
+    let bytes = decoded.as_deref().map_or(bytes, str::as_bytes);
     let head = &bytes[..bytes.len().min(4096)];
     if head.windows(9).any(|w| w == b"<!DOCTYPE") || head.windows(8).any(|w| w == b"<!ENTITY") {
         return Err(FeedError::Xml("a DTD or entity declaration is not allowed in a feed".into()));
@@ -242,8 +267,14 @@ pub fn parse(bytes: &[u8], format: Option<FeedFormat>, opts: &ParseOptions) -> R
     };
     let (events, entries) = match format {
         FeedFormat::GeojsonEvents => (quake::parse(bytes)?, Vec::new()),
-        FeedFormat::Cap => (vec![cap::parse(bytes)?], Vec::new()),
-        FeedFormat::CapIndex => (Vec::new(), index::parse(bytes)?),
+        FeedFormat::Cap => match &decoded {
+            Some(text) => (vec![cap::parse_text(text, &opts.cap)?], Vec::new()),
+            None => (vec![cap::parse_with(bytes, &opts.cap)?], Vec::new()),
+        },
+        FeedFormat::CapIndex => match &decoded {
+            Some(text) => (Vec::new(), index::parse_text(text)?),
+            None => (Vec::new(), index::parse(bytes)?),
+        },
         FeedFormat::SensorThings => (sta::parse(bytes, &opts.thresholds)?, Vec::new()),
     };
     Ok(Parsed { format, events, entries })

@@ -83,6 +83,7 @@ fn sensorthings_thresholds_raise_events() {
             Threshold::parse("datastream name 1>3.5").unwrap(),
             Threshold::parse("datastream name 2<5.5").unwrap(),
         ]),
+        ..ParseOptions::default()
     };
     let p = parse(&bytes, None, &opts).unwrap();
     let got: Vec<(String, f64)> = p
@@ -115,7 +116,8 @@ fn unsafe_or_broken_documents_are_refused_clearly() {
     let e = cap::parse(b"<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><identifier>x</identifier>").unwrap_err();
     assert!(matches!(e, FeedError::Xml(_)), "{e}");
     let no_sent = br#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier><sender>s</sender><status>Actual</status><msgType>Alert</msgType></alert>"#;
-    assert!(cap::parse(no_sent).unwrap_err().to_string().contains("<sent>"));
+    let e = cap::parse(no_sent).unwrap_err().to_string();
+    assert!(e.contains("<alert/sent>: missing") && e.contains("<alert/scope>: missing"), "{e}");
     let bad_poly = r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier><sender>s</sender><sent>2026-11-22T10:00:00+08:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope><info><event>Flood</event><urgency>Immediate</urgency><severity>Severe</severity><certainty>Observed</certainty><area><areaDesc>浦东新区</areaDesc><polygon>31.2,121.5 31.3,121.6 31.2,121.5</polygon></area></info></alert>"#.as_bytes();
     let e = cap::parse(bad_poly).unwrap_err().to_string();
     assert!(e.contains("浦东新区") && e.contains("four points"), "{e}");

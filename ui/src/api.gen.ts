@@ -1263,7 +1263,24 @@ time: string | null,
 /**
  * Where (CGCS2000 lon/lat).
  */
-lonlat: [number, number] | null, };
+lonlat: [number, number] | null, 
+/**
+ * CAP: whether the alert follows its CAP version's rules (`None` for other feeds).
+ */
+valid: boolean | null, 
+/**
+ * CAP: the rules it breaks, as `<element>: rule` (kept by a lenient feed).
+ */
+violations: Array<string>, 
+/**
+ * CAP: its XML signature — `valid`, `invalid`, `unverified` (signed, no certificate
+ * configured for the feed) or `unsigned`; `None` for other feeds.
+ */
+signature: string | null, 
+/**
+ * The signer of a valid signature, or why an invalid one fails.
+ */
+signature_detail: string | null, };
 
 export type FeedDto = { 
 /**

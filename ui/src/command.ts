@@ -67,11 +67,24 @@ export async function pollFeeds() {
 /** live, failed (the last poll failed, not yet stale) or stale. */
 const state = (f: FeedDto) => (f.error && f.health === "live" ? "failed" : f.health);
 
+/** A CAP alert's standing: rules it breaks and its signature, as badges with the detail on hover. */
+function checks(e: FeedDto["events"][number]): string {
+  let s = "";
+  if (e.valid === false) {
+    s += ` <span class="badge bad" title="${esc(e.violations.join("\n"))}">${esc(t("cap.invalid"))} (${e.violations.length})</span>`;
+  }
+  if (e.signature && e.signature !== "unsigned") {
+    const cls = e.signature === "valid" ? "good" : e.signature === "invalid" ? "bad" : "";
+    s += ` <span class="badge ${cls}" data-signature="${esc(e.signature)}" title="${esc(e.signature_detail ?? "")}">${esc(t(`cap.signature_${e.signature}`))}</span>`;
+  }
+  return s;
+}
+
 function renderFeeds() {
   $("feed-list").innerHTML = feeds.map((f) =>
     `<li><span class="health h-${state(f)}">${esc(t(`health.${state(f)}`))}</span> <b>${esc(f.name)}</b>` +
     `<small> ${esc(f.last_ok ? f.last_ok.slice(11, 19) : "—")}</small>${f.error ? `<div class="error">${esc(f.error)}</div>` : ""}` +
-    `<ul>${f.events.map((e) => `<li>${esc(e.severity ?? "")} ${esc(e.title)} <button type="button" data-feed="${f.index}" data-event="${esc(e.id)}">${esc(t("cmd.open_incident"))}</button></li>`).join("")}</ul></li>`).join("");
+    `<ul>${f.events.map((e) => `<li>${esc(e.severity ?? "")} ${esc(e.title)}${checks(e)} <button type="button" data-feed="${f.index}" data-event="${esc(e.id)}">${esc(t("cmd.open_incident"))}</button></li>`).join("")}</ul></li>`).join("");
   $("feed-list").querySelectorAll("button[data-event]").forEach((b) => {
     const el = b as HTMLElement;
     el.onclick = () => fromEvent(Number(el.dataset.feed), el.dataset.event!).catch((e) => say(errorText(e), true));
