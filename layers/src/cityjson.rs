@@ -95,8 +95,13 @@ fn epsg_of(rs: &str) -> Option<u32> {
 
 /// Read a CityJSON file into one layer per city object type (buildings first).
 pub fn read(path: &Path) -> Result<Vec<CityLayer>> {
-    let text = std::fs::read_to_string(path).map_err(|e| LayersError::io(path, e))?;
-    let doc: J = serde_json::from_str(&text).map_err(|e| corrupt(path, e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| LayersError::io(path, e))?;
+    parse(path, &bytes)
+}
+
+/// [`read`] on the file's bytes (`path` names it in errors).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<CityLayer>> {
+    let doc: J = serde_json::from_slice(bytes).map_err(|e| corrupt(path, e.to_string()))?;
     if doc["type"] != "CityJSON" {
         return Err(corrupt(path, "not a CityJSON document (no \"type\": \"CityJSON\")"));
     }

@@ -52,15 +52,21 @@ fn corrupt(path: &Path, detail: impl Into<String>) -> LayersError {
 /// Read the triangles of a `.gltf`, `.glb` or `.b3dm`.
 pub fn read(path: &Path) -> Result<Triangles> {
     let bytes = std::fs::read(path).map_err(|e| LayersError::io(path, e))?;
+    parse(path, &bytes)
+}
+
+/// [`read`] on the file's bytes (`path` names it in errors; a `.gltf`'s external buffers are
+/// looked up beside it).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Triangles> {
     let u32_at = |b: &[u8], i: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?)) };
     // A b3dm: a 28-byte header, feature and batch tables, then a GLB.
     let glb: &[u8] = if bytes.starts_with(b"b3dm") {
-        let skip: usize = (3..7).map(|k| u32_at(&bytes, 4 * k).unwrap_or(0) as usize).sum();
+        let skip: usize = (3..7).map(|k| u32_at(bytes, 4 * k).unwrap_or(0) as usize).sum();
         bytes
             .get(28 + skip..)
             .ok_or_else(|| corrupt(path, "b3dm shorter than its header says"))?
     } else {
-        &bytes
+        bytes
     };
     let (json, bin): (J, Option<&[u8]>) = if glb.starts_with(b"glTF") {
         let jlen = u32_at(glb, 12).ok_or_else(|| corrupt(path, "GLB header"))? as usize;

@@ -20,6 +20,9 @@ pub enum WkbError {
     /// Not a GeoPackage blob.
     #[error("not a GeoPackage geometry blob")]
     NotGpkg,
+    /// A part whose type its collection cannot hold (a polygon in a MultiLineString).
+    #[error("WKB {0} holds a part of type {1}")]
+    WrongPart(&'static str, u32),
 }
 
 struct Reader<'a> {
@@ -131,6 +134,25 @@ fn read_geometry(r: &mut Reader<'_>) -> Result<Geometry, WkbError> {
             let mut parts = Vec::with_capacity(n);
             for _ in 0..n {
                 parts.push(read_geometry(r)?);
+            }
+            // As GDAL: a multi-geometry holds only parts of its own kind.
+            let (want, name): (fn(&Geometry) -> bool, &'static str) = match base {
+                4 => (|g| matches!(g, Geometry::Point(_)), "MultiPoint"),
+                5 => (|g| matches!(g, Geometry::LineString(_)), "MultiLineString"),
+                6 => (|g| matches!(g, Geometry::Polygon(_)), "MultiPolygon"),
+                _ => (|_| true, "GeometryCollection"),
+            };
+            if let Some(bad) = parts.iter().find(|g| !want(g)) {
+                let t = match bad {
+                    Geometry::Point(_) => 1,
+                    Geometry::LineString(_) | Geometry::Line(_) => 2,
+                    Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => 3,
+                    Geometry::MultiPoint(_) => 4,
+                    Geometry::MultiLineString(_) => 5,
+                    Geometry::MultiPolygon(_) => 6,
+                    Geometry::GeometryCollection(_) => 7,
+                };
+                return Err(WkbError::WrongPart(name, t));
             }
             match base {
                 4 => Geometry::MultiPoint(MultiPoint(
@@ -366,6 +388,24 @@ pub fn gpkg_blob(g: &Geometry, srs_id: i32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_collection_holds_only_its_own_kind() {
+        // A MultiLineString whose one part is a polygon: GDAL refuses it, so do we.
+        let mut b = vec![1u8];
+        b.extend(5u32.to_le_bytes());
+        b.extend(1u32.to_le_bytes());
+        b.extend(le_poly());
+        assert_eq!(parse_wkb(&b), Err(WkbError::WrongPart("MultiLineString", 3)));
+        // A part with a byte order that is neither 0 nor 1.
+        let mut b = vec![1u8];
+        b.extend(6u32.to_le_bytes());
+        b.extend(1u32.to_le_bytes());
+        let mut p = le_poly();
+        p[0] = 0x40;
+        b.extend(p);
+        assert_eq!(parse_wkb(&b), Err(WkbError::ByteOrder(0x40)));
+    }
 
     fn le_poly() -> Vec<u8> {
         let mut b = vec![1u8];

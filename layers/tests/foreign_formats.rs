@@ -156,3 +156,77 @@ fn flatgeobuf_with_a_broken_prefix_header_or_index_is_refused() {
         assert!(e.starts_with(&path.display().to_string()) && e.contains(says), "{what}: {e}");
     }
 }
+
+/// GDAL's (ogrinfo's) error while reading every feature of `layer`, if any.
+fn gdal_error(path: &Path, layer: &str) -> Option<String> {
+    let out = std::process::Command::new("ogrinfo")
+        .arg("-ro")
+        .arg("-q")
+        .arg(path)
+        .arg(layer)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (!out.status.success() || err.contains("ERROR")).then_some(err)
+}
+
+#[test]
+fn a_damaged_geopackage_is_refused_wherever_gdal_refuses_it() {
+    // The demo city's GeoPackage with bytes overwritten on a few pages (a fixed pseudo-random
+    // sequence): every layer GDAL cannot read without an error, our native B-tree reader (or
+    // its fallback) refuses too, naming the file; the layers GDAL reads, we read alike.
+    let src = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/lujiazui_osm.gpkg")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pages = src.len() / 4096;
+    let (mut refused, mut compared) = (0, 0);
+    for round in 0..4 {
+        let mut bytes = src.clone();
+        for _ in 0..3 {
+            let page = pages / 3 + (next() as usize) % (pages - pages / 3);
+            for _ in 0..16 {
+                let at = page * 4096 + (next() as usize) % 4096;
+                bytes[at] = next() as u8;
+            }
+        }
+        let path = std::env::temp_dir().join(format!("damaged{round}.gpkg"));
+        std::fs::write(&path, &bytes).unwrap();
+        let Ok(source) = Source::open(&path, &OpenOptions::default()) else {
+            // Refused whole: so must GDAL have.
+            assert!(gdal_error(&path, "").is_some(), "round {round}: refused, but GDAL reads it");
+            continue;
+        };
+        for layer in source.layer_names() {
+            compared += 1;
+            let ours = source.read_layer(Some(&layer));
+            if let Some(why) = gdal_error(&path, &layer) {
+                // GDAL errs: we refuse the layer naming the file, or read it with the features
+                // whose geometry GDAL could not read listed as unreadable (GDAL's own outcome:
+                // the feature with no geometry, and an error).
+                match ours {
+                    Err(e) => assert!(e.to_string().contains(&path.display().to_string()), "{e}"),
+                    Ok(l) => assert!(
+                        l.issues.iter().any(|i| i.detail.contains("unreadable geometry")),
+                        "round {round}, layer {layer}: GDAL says {why}; we read it without a word"
+                    ),
+                }
+                refused += 1;
+            } else if let Ok(l) = ours {
+                let want = gdal::Dataset::open(&path)
+                    .unwrap()
+                    .layer_by_name(&layer)
+                    .unwrap()
+                    .features()
+                    .count();
+                assert_eq!(l.len(), want, "round {round}, layer {layer}");
+            }
+        }
+    }
+    assert!(refused >= 2 && compared > 40, "refused {refused} of {compared}");
+}

@@ -1,0 +1,138 @@
+//! The fuzz targets' bodies: every parser that reads bytes a user or a server hands Jingwei.
+//! Shared by the libFuzzer binaries (`fuzz/fuzz_targets/*.rs`, run by `scripts/fuzz.sh`) and
+//! by the regression test that replays the kept corpus and every crash found
+//! (`tests/tests/fuzz_regressions.rs`), so a fixed crash stays fixed in every CI run.
+//!
+//! A target passes an input when it returns: errors are fine, panics, aborts and
+//! allocations out of proportion to the input are not.
+
+use std::path::Path;
+
+/// A target's body.
+pub type Target = fn(&[u8]);
+
+/// Name and body of every target.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("wkb", wkb),
+    ("gpkg_btree", gpkg_btree),
+    ("dbf_text", dbf_text),
+    ("flatgeobuf", flatgeobuf),
+    ("cityjson", cityjson),
+    ("gltf", gltf),
+    ("cap", cap),
+    ("feeds", feeds),
+    ("xml_dsig", xml_dsig),
+    ("ogc_capabilities", ogc_capabilities),
+];
+
+/// WKB and GeoPackage geometry blobs.
+pub fn wkb(data: &[u8]) {
+    let _ = jingwei_layers::wkb::parse_wkb(data);
+    let _ = jingwei_layers::wkb::parse_gpkg_blob(data);
+    let mut out = Vec::new();
+    let _ = jingwei_layers::wkb::push_wkb_coords(data, &mut out);
+}
+
+/// The GeoPackage (SQLite) B-tree and record reader on a whole database file: its table `t`
+/// with columns `fid` (INTEGER PRIMARY KEY), `geom` and `name`, as the seeds have it.
+pub fn gpkg_btree(data: &[u8]) {
+    let path = std::env::temp_dir().join(format!("jingwei-fuzz-{}.gpkg", std::process::id()));
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    if let Ok(t) = jingwei_layers::btree::Table::open(&path, "t", "fid", &["geom", "name"]) {
+        let _ = t.count("SELECT count(*) FROM t", None);
+        let _ = t.scan::<jingwei_layers::btree::NotDirect>(i64::MIN, i64::MAX, |_, row| {
+            for v in row {
+                if let Ok(b) = v.as_blob() {
+                    let _ = jingwei_layers::wkb::parse_gpkg_blob(b);
+                }
+            }
+            Ok(())
+        });
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// The DBF header and text sample, the encoding decision, and `.cpg` labels.
+pub fn dbf_text(data: &[u8]) {
+    let path = Path::new("fuzz.dbf");
+    if let Ok(sample) = jingwei_layers::encoding::sample_dbf(path, data, 1 << 16) {
+        let _ = jingwei_layers::encoding::decide(path, None, None, &sample);
+        let label = String::from_utf8_lossy(&data[..data.len().min(48)]);
+        let _ = jingwei_layers::encoding::decide(path, None, Some(&label), &sample);
+        if let Some(enc) = jingwei_layers::encoding::lookup(&label) {
+            let _ = enc.decode(&sample.text);
+        }
+    }
+}
+
+/// The FlatGeobuf header table and packed R-tree checks.
+pub fn flatgeobuf(data: &[u8]) {
+    let _ = jingwei_layers::fgb::parse_header(data);
+    if data.len() >= 10 {
+        let items = u64::from(u32::from_le_bytes(data[..4].try_into().expect("4 bytes")) % 100_000);
+        let node = u16::from_le_bytes([data[4], data[5]]);
+        let len = u64::from(u32::from_le_bytes(data[6..10].try_into().expect("4 bytes")));
+        if items > 0 && node >= 2 {
+            let _ = jingwei_layers::fgb::check_index(&data[10..], items, node, len);
+        }
+    }
+}
+
+/// CityJSON documents.
+pub fn cityjson(data: &[u8]) {
+    let _ = jingwei_layers::cityjson::parse(Path::new("fuzz.city.json"), data);
+}
+
+/// glTF, GLB and b3dm.
+pub fn gltf(data: &[u8]) {
+    let _ = jingwei_layers::gltf::parse(Path::new("fuzz.glb"), data);
+}
+
+/// One CAP alert, strict and lenient, in any declared encoding.
+pub fn cap(data: &[u8]) {
+    let _ = jingwei_feeds::cap::parse(data);
+    let lenient = jingwei_feeds::cap::CapOptions {
+        lenient: true,
+        ..Default::default()
+    };
+    let _ = jingwei_feeds::cap::parse_with(data, &lenient);
+}
+
+/// Any feed document, detected: GeoJSON events, CAP, Atom/RSS indexes, SensorThings.
+pub fn feeds(data: &[u8]) {
+    let opts = jingwei_feeds::ParseOptions {
+        thresholds: jingwei_feeds::sta::Thresholds(vec![jingwei_feeds::sta::Threshold::parse("水位>4.8").expect("valid")]),
+        ..Default::default()
+    };
+    let _ = jingwei_feeds::parse(data, None, &opts);
+    let _ = jingwei_feeds::xmltext::to_utf8(data);
+}
+
+/// XML Signature: certificates (PEM and DER) and signed alerts verified against a real
+/// certificate, so that canonicalization and the RSA check run.
+pub fn xml_dsig(data: &[u8]) {
+    let _ = jingwei_feeds::dsig::spki_of_certificate(data);
+    let text = String::from_utf8_lossy(data);
+    let _ = jingwei_feeds::dsig::Trust::from_pem(&text, "fuzz");
+    thread_local! {
+        static TRUST: jingwei_feeds::dsig::Trust =
+            jingwei_feeds::dsig::Trust::from_pem(include_str!("trusted.pem"), "trusted.pem").expect("a certificate");
+    }
+    TRUST.with(|t| {
+        let opts = jingwei_feeds::cap::CapOptions {
+            lenient: true,
+            trust: t.clone(),
+        };
+        let _ = jingwei_feeds::cap::parse_with(data, &opts);
+    });
+}
+
+/// WMTS and WMS capabilities and WMS GetFeatureInfo answers.
+pub fn ogc_capabilities(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = jingwei_services::wmts::Capabilities::parse(&text);
+    let _ = jingwei_services::wms::Capabilities::parse(&text);
+    let _ = jingwei_services::wms::parse_feature_info(&text);
+}
