@@ -195,7 +195,7 @@ fn a_damaged_geopackage_is_refused_wherever_gdal_refuses_it() {
                 bytes[at] = next() as u8;
             }
         }
-        let path = std::env::temp_dir().join(format!("damaged{round}.gpkg"));
+        let path = dir.path().join(format!("damaged{round}.gpkg"));
         std::fs::write(&path, &bytes).unwrap();
         let Ok(source) = Source::open(&path, &OpenOptions::default()) else {
             // Refused whole: so must GDAL have.
