@@ -24,8 +24,21 @@ pub(crate) fn xml(text: &str) -> Result<Document<'_>, FeedError> {
         nodes_limit: 2_000_000,
         ..ParsingOptions::default()
     };
-    Document::parse_with_options(text, opts).map_err(|e| FeedError::Xml(e.to_string()))
+    let doc = Document::parse_with_options(text, opts).map_err(|e| FeedError::Xml(e.to_string()))?;
+    // Feeds nest a few levels (CAP about six, with a signature); what walks the tree
+    // recursively (canonicalization) must not meet thousands.
+    let mut stack = vec![(doc.root(), 0usize)];
+    while let Some((n, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            return Err(FeedError::Xml(format!("elements nested more than {MAX_DEPTH} deep")));
+        }
+        stack.extend(n.children().filter(|c| c.is_element()).map(|c| (c, depth + 1)));
+    }
+    Ok(doc)
 }
+
+/// How deep the elements of a feed document may nest.
+const MAX_DEPTH: usize = 64;
 
 fn child<'a>(n: Node<'a, 'a>, name: &str) -> Option<Node<'a, 'a>> {
     n.children().find(|c| c.is_element() && c.tag_name().name() == name)

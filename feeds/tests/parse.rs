@@ -164,3 +164,13 @@ fn updates_replace_and_cancellations_withdraw() {
     assert!(store.is_empty());
     assert!(store.apply(ev(&c)).is_empty());
 }
+
+#[test]
+fn deeply_nested_documents_are_refused_not_overflowing() {
+    let mut doc = String::from(r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">"#);
+    doc.push_str(&"<a>".repeat(20_000));
+    doc.push_str(&"</a>".repeat(20_000));
+    doc.push_str("</alert>");
+    let e = cap::parse(doc.as_bytes()).unwrap_err().to_string();
+    assert!(e.contains("nested more than 64 deep"), "{e}");
+}

@@ -230,9 +230,15 @@ pub fn sample_dbf(path: &Path, dbf: &[u8], max_bytes: usize) -> Result<DbfSample
     if dbf.len() < 32 {
         return Err(bad("header is truncated"));
     }
-    let records = u32::from_le_bytes([dbf[4], dbf[5], dbf[6], dbf[7]]) as usize;
     let header_len = u16::from_le_bytes([dbf[8], dbf[9]]) as usize;
     let record_len = u16::from_le_bytes([dbf[10], dbf[11]]) as usize;
+    // No more records than the file holds, whatever the header claims (found by fuzzing: a
+    // count of 1.6 billion and a record length of 0 spun here for minutes). Whether such a
+    // table opens at all is GDAL's call.
+    let records = match record_len {
+        0 => 0,
+        len => (u32::from_le_bytes([dbf[4], dbf[5], dbf[6], dbf[7]]) as usize).min(dbf.len().saturating_sub(header_len) / len),
+    };
     let ldid = dbf[29];
     let mut fields = Vec::new();
     let mut offset = 1usize; // deletion flag

@@ -20,12 +20,19 @@ pub enum WkbError {
     /// Not a GeoPackage blob.
     #[error("not a GeoPackage geometry blob")]
     NotGpkg,
+    /// Collections nested deeper than GDAL reads.
+    #[error("WKB collections nested more than {MAX_DEPTH} deep")]
+    TooDeep,
     /// A part whose type its collection cannot hold (a polygon in a MultiLineString).
     #[error("WKB {0} holds a part of type {1}")]
     WrongPart(&'static str, u32),
 }
 
+/// How deep collections may nest (GDAL's limit too): deeper is an error, not a stack overflow.
+const MAX_DEPTH: usize = 32;
+
 struct Reader<'a> {
+    depth: usize,
     buf: &'a [u8],
     pos: usize,
     unclosed_rings: usize,
@@ -82,6 +89,7 @@ pub fn parse_wkb_counting(buf: &[u8]) -> Result<(Geometry, usize), WkbError> {
         buf,
         pos: 0,
         unclosed_rings: 0,
+        depth: 0,
     };
     let g = read_geometry(&mut r)?;
     Ok((g, r.unclosed_rings))
@@ -132,9 +140,14 @@ fn read_geometry(r: &mut Reader<'_>) -> Result<Geometry, WkbError> {
                 return Err(WkbError::Truncated(r.pos));
             }
             let mut parts = Vec::with_capacity(n);
+            r.depth += 1;
+            if r.depth > MAX_DEPTH {
+                return Err(WkbError::TooDeep);
+            }
             for _ in 0..n {
                 parts.push(read_geometry(r)?);
             }
+            r.depth -= 1;
             // As GDAL: a multi-geometry holds only parts of its own kind.
             let (want, name): (fn(&Geometry) -> bool, &'static str) = match base {
                 4 => (|g| matches!(g, Geometry::Point(_)), "MultiPoint"),
@@ -211,6 +224,7 @@ pub fn push_wkb_coords(buf: &[u8], out: &mut Vec<(f64, f64)>) -> Result<usize, W
         buf,
         pos: 0,
         unclosed_rings: 0,
+        depth: 0,
     };
     let before = out.len();
     walk_coords(&mut r, out)?;
@@ -259,9 +273,14 @@ fn walk_coords(r: &mut Reader<'_>, out: &mut Vec<(f64, f64)>) -> Result<(), WkbE
         }
         4..=7 => {
             let n = r.u32(le)?;
+            r.depth += 1;
+            if r.depth > MAX_DEPTH {
+                return Err(WkbError::TooDeep);
+            }
             for _ in 0..n {
                 walk_coords(r, out)?;
             }
+            r.depth -= 1;
             Ok(())
         }
         other => Err(WkbError::UnsupportedType(other)),

@@ -87,7 +87,11 @@ impl Capabilities {
                 .and_then(|g| g.descendants().find(|n| n.is_element() && n.tag_name().name() == "OnlineResource"))
                 .and_then(|o| o.attributes().find(|a| a.name() == "href").map(|a| a.value().to_owned()));
         }
-        fn walk(n: Node<'_, '_>, crs: &[String], bbox: Option<[f64; 4]>, out: &mut Vec<LayerInfo>) {
+        fn walk(n: Node<'_, '_>, crs: &[String], bbox: Option<[f64; 4]>, out: &mut Vec<LayerInfo>, depth: usize) {
+            // Layer trees a few levels deep are usual; 64 is plenty and keeps the stack bounded.
+            if depth > 64 {
+                return;
+            }
             let mut crs = crs.to_vec();
             for c in n
                 .children()
@@ -135,12 +139,12 @@ impl Capabilities {
                 });
             }
             for c in n.children().filter(|c| c.is_element() && c.tag_name().name() == "Layer") {
-                walk(c, &crs, bbox, out);
+                walk(c, &crs, bbox, out, depth + 1);
             }
         }
         if let Some(cap) = child(root, "Capability") {
             for l in cap.children().filter(|c| c.is_element() && c.tag_name().name() == "Layer") {
-                walk(l, &[], None, &mut caps.layers);
+                walk(l, &[], None, &mut caps.layers, 0);
             }
         }
         if caps.layers.is_empty() {

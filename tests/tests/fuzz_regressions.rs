@@ -21,6 +21,9 @@ fn fuzz_corpus_and_crashes_replay_without_panics() {
             files.sort();
             for f in files {
                 let data = std::fs::read(&f).unwrap();
+                if std::env::var_os("JINGWEI_FUZZ_TRACE").is_some() {
+                    eprintln!("{}", f.display());
+                }
                 if std::panic::catch_unwind(|| body(&data)).is_err() {
                     failures.push(f.display().to_string());
                 }
