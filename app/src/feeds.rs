@@ -4,7 +4,9 @@
 
 use geo::{Coord, Geometry, LineString, Point, Polygon};
 use jingwei_cases::incidents::Incident;
+use jingwei_feeds::cap::CapOptions;
 use jingwei_feeds::client::{Feed, FeedConfig, Health, Outcome};
+use jingwei_feeds::dsig::Trust;
 use jingwei_feeds::server::{ServeOptions, serve};
 use jingwei_feeds::sta::{Threshold, Thresholds};
 use jingwei_feeds::{FeedFormat, ParseOptions};
@@ -67,15 +69,43 @@ pub fn demo_feeds_dir() -> PathBuf {
     crate::files::demo_catalog().parent().map(|d| d.join("feeds")).unwrap_or_default()
 }
 
+/// Lenient CAP checking, trusting every PEM certificate in `certs` (none when it is absent).
+fn cap_options(certs: &std::path::Path) -> Result<CapOptions> {
+    let mut pem = String::new();
+    if let Ok(entries) = std::fs::read_dir(certs) {
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+            .collect();
+        files.sort();
+        for f in files {
+            pem.push_str(&std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?);
+            pem.push('\n');
+        }
+    }
+    Ok(CapOptions {
+        lenient: true,
+        trust: if pem.is_empty() {
+            Trust::default()
+        } else {
+            Trust::from_pem(&pem, &certs.display().to_string()).map_err(|e| Error::Invalid(e.to_string()))?
+        },
+    })
+}
+
 fn start(dir: &std::path::Path) -> Result<FeedsState> {
     let server = serve(dir, 0, ServeOptions::default()).map_err(|e| Error::io(dir, e))?;
     let base = server.url();
+    // CAP alerts: kept when they break the standard (marked invalid in the panel), their
+    // signatures checked against the certificates in the feeds' `certs/` folder.
+    let cap = cap_options(&dir.join("certs"))?;
     let mk = |name: &str, path: &str, format: FeedFormat, thresholds: Vec<Threshold>| -> Result<(String, Feed, Option<String>)> {
         let cfg = FeedConfig {
             format: Some(format),
             parse: ParseOptions {
                 thresholds: Thresholds(thresholds),
-                ..ParseOptions::default()
+                cap: cap.clone(),
             },
             retries: 1,
             ..FeedConfig::new(&format!("{base}{path}"))

@@ -312,6 +312,15 @@ fn every_use_case_on_the_demo_city() {
     let feeds = rt.block_on(s.poll_feeds()).unwrap();
     let cap = feeds.iter().find(|f| f.url.contains("cap/")).unwrap();
     assert!(!cap.events.is_empty(), "{cap:?}");
+    // The demo alerts are signed; the feed trusts the demo certificate in feeds/certs.
+    for e in &cap.events {
+        assert_eq!(e.signature.as_deref(), Some("valid"), "{e:?}");
+        assert!(
+            e.signature_detail.as_deref().is_some_and(|d| d.contains("经纬演示预警发布中心")),
+            "{e:?}"
+        );
+        assert_eq!(e.valid, Some(true));
+    }
     let from_event = rt.block_on(s.incident_from_event(cap.index, &cap.events[0].id)).unwrap();
     assert_eq!(from_event.kind, cap.events[0].incident_type);
     assert_eq!(from_event.rings_m, jingwei_analysis::impact::default_rings(&from_event.kind));
