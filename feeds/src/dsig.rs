@@ -436,6 +436,12 @@ fn digest(uri: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
     })
 }
 
+/// An RSA PKCS#1 v1.5 signature over `signed` with digest `D`.
+fn rsa_verifies<D: sha2::Digest + rsa::pkcs8::AssociatedOid>(k: &rsa::RsaPublicKey, signed: &str, value: &[u8]) -> bool {
+    k.verify(rsa::Pkcs1v15Sign::new::<D>(), &D::digest(signed.as_bytes()), value)
+        .is_ok()
+}
+
 /// Verify one `<Signature>` element: its reference's digest, then its signature value with
 /// each trusted key. Ok with the signer's subject.
 fn verify_one(doc: &Document, sig: Node, trust: &Trust) -> Result<String, String> {
@@ -496,33 +502,9 @@ fn verify_one(doc: &Document, sig: Node, trust: &Trust) -> Result<String, String
     let mut last = String::from("no configured certificate verifies it");
     for (subject, key) in &trust.keys {
         let ok = match (sig_alg, key) {
-            ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", Key::Rsa(k)) => {
-                use sha2::Digest;
-                k.verify(
-                    rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
-                    &sha1::Sha1::digest(signed.as_bytes()),
-                    &value,
-                )
-                .is_ok()
-            }
-            ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", Key::Rsa(k)) => {
-                use sha2::Digest;
-                k.verify(
-                    rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-                    &sha2::Sha256::digest(signed.as_bytes()),
-                    &value,
-                )
-                .is_ok()
-            }
-            ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", Key::Rsa(k)) => {
-                use sha2::Digest;
-                k.verify(
-                    rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
-                    &sha2::Sha512::digest(signed.as_bytes()),
-                    &value,
-                )
-                .is_ok()
-            }
+            ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", Key::Rsa(k)) => rsa_verifies::<sha1::Sha1>(k, &signed, &value),
+            ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", Key::Rsa(k)) => rsa_verifies::<sha2::Sha256>(k, &signed, &value),
+            ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", Key::Rsa(k)) => rsa_verifies::<sha2::Sha512>(k, &signed, &value),
             ("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", Key::P256(k)) => {
                 use p256::ecdsa::signature::Verifier;
                 p256::ecdsa::Signature::from_slice(&value).is_ok_and(|s| k.verify(signed.as_bytes(), &s).is_ok())
