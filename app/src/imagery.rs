@@ -623,6 +623,7 @@ impl Session {
         ws_crs: &jingwei_layers::Crs,
         (x, y): (f64, f64),
         mpp: f64,
+        data: Option<jingwei_layers::area::LonLatBox>,
     ) -> Vec<crate::session::Identified> {
         let mut out = Vec::new();
         for (title, src) in layers {
@@ -631,7 +632,7 @@ impl Session {
                 continue;
             };
             // A click outside the service CRS's area of use asks nothing of it.
-            let (Ok((sx, sy)), Ok((sx2, sy2))) = (t.point(x, y, None), t.transform(x + mpp, y)) else {
+            let (Ok((sx, sy)), Ok((sx2, sy2))) = (t.point(x, y, data), t.transform(x + mpp, y)) else {
                 continue;
             };
             let res = (sx2 - sx).hypot(sy2 - sy).max(1e-12);

@@ -502,7 +502,8 @@ impl Session {
                 return Ok((Vec::new(), Vec::new(), ws.crs.clone(), None));
             };
             // Beyond the workspace CRS's area of use and the data: one clear error.
-            ws.to_lonlat()?.point(wx, wy, ws.lonlat_extent())?;
+            let data = ws.lonlat_extent();
+            ws.to_lonlat()?.point(wx, wy, data)?;
             let services: Vec<_> = ws
                 .imagery
                 .iter()
@@ -510,10 +511,10 @@ impl Session {
                 .filter(|l| l.visible)
                 .filter_map(|l| Some((l.title.clone(), l.source.clone()?)))
                 .collect();
-            Ok((identify_at(ws, wx, wy, mpp * 4.0), services, ws.crs.clone(), Some((wx, wy))))
+            Ok((identify_at(ws, wx, wy, mpp * 4.0), services, ws.crs.clone(), Some(((wx, wy), data))))
         })?;
-        if let Some(at) = at {
-            hits.extend(Session::identify_services(&services, &crs, at, mpp));
+        if let Some((at, data)) = at {
+            hits.extend(Session::identify_services(&services, &crs, at, mpp, data));
         }
         Ok(hits)
     }

@@ -52,7 +52,7 @@ fn unbounded_envelopes_mean_every_feature_without_proj_noise() {
 fn points_outside_the_area_are_one_line() {
     for args in [
         vec!["--point", "0,0"],
-        vec!["--nearest", "1", "--at", "1e9,1e9", "--in", "EPSG:4550"],
+        vec!["--nearest", "1", "--at", "1e9,1e9", "--in", "EPSG:4547"],
         vec!["--within", "10", "--at", "-75,40"],
     ] {
         let mut a = vec!["query", GBK];

@@ -48,11 +48,15 @@ fn children<'a>(n: Node<'a, 'a>, name: &'a str) -> impl Iterator<Item = Node<'a,
     n.children().filter(move |c| c.is_element() && c.tag_name().name() == name)
 }
 
+/// All the text inside an element, comments and child elements skipped. Not `Node::text`,
+/// which stops at the first comment: comments fall outside a signature's digest, so
+/// `<expires><!---->2024-…</expires>` must read the same as without the comment.
+fn inner(n: Node) -> String {
+    n.descendants().filter(|d| d.is_text()).filter_map(|d| d.text()).collect()
+}
+
 fn text(n: Node, name: &str) -> Option<String> {
-    child(n, name)
-        .and_then(|c| c.text())
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
+    child(n, name).map(inner).map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
 /// A CAP time, with the element's name in the error.
@@ -90,7 +94,8 @@ fn area(a: Node) -> Result<Area, FeedError> {
         ..Area::default()
     };
     for p in children(a, "polygon") {
-        let t = p.text().unwrap_or("").trim();
+        let t = inner(p);
+        let t = t.trim();
         if t.is_empty() {
             continue; // An empty <polygon/> appears in real messages: no shape.
         }
@@ -104,7 +109,8 @@ fn area(a: Node) -> Result<Area, FeedError> {
         out.polygons.push(ring);
     }
     for c in children(a, "circle") {
-        let t = c.text().unwrap_or("").trim();
+        let t = inner(c);
+        let t = t.trim();
         let what = format!("circle of area '{desc}'");
         let (centre, r) = t
             .split_once(char::is_whitespace)
@@ -156,6 +162,35 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// A CAP date-time: from 1.1 on exactly `YYYY-MM-DDThh:mm:ss±hh:mm` (no "Z", UTC written
+/// -00:00, no fractions, as the schema's pattern says); 1.0 takes any ISO 8601 time with a zone.
+fn cap_time(t: &str, version: u8) -> bool {
+    if parse_iso8601(t).is_none() {
+        return false;
+    }
+    if version < 11 {
+        return true;
+    }
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b[i].is_ascii_digit());
+    b.len() == 25
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && (b[19] == b'+' || b[19] == b'-')
+        && digits(20..22)
+        && b[22] == b':'
+        && digits(23..25)
+}
+
 /// The CAP version of a namespace: 10, 11 or 12.
 fn version(ns: &str) -> u8 {
     match ns {
@@ -186,9 +221,12 @@ pub fn violations(root: Node) -> Vec<Violation> {
         }
     }
     if let Some(t) = text(root, "sent")
-        && parse_iso8601(&t).is_none()
+        && !cap_time(&t, v)
     {
-        bad("alert/sent".into(), format!("'{t}' is not a date-time with a time zone"));
+        bad(
+            "alert/sent".into(),
+            format!("'{t}' is not a CAP date-time (e.g. 2026-07-05T08:30:00+08:00)"),
+        );
     }
     let status: &[&str] = if v >= 11 {
         &["Actual", "Exercise", "System", "Test", "Draft"]
@@ -197,7 +235,8 @@ pub fn violations(root: Node) -> Vec<Violation> {
     };
     let enumerated = |n: Node, path: &str, name: &str, allowed: &[&str], bad: &mut dyn FnMut(String, String)| {
         for c in children(n, name) {
-            let t = c.text().unwrap_or("").trim();
+            let t = inner(c);
+            let t = t.trim();
             if !one_of(t, allowed) {
                 bad(format!("{path}/{name}"), format!("'{t}' is not one of {}", allowed.join(", ")));
             }
@@ -215,7 +254,8 @@ pub fn violations(root: Node) -> Vec<Violation> {
         bad("alert/references".into(), "missing for an Update or Cancel".into());
     }
     if let Some(r) = child(root, "references") {
-        let t = r.text().unwrap_or("").trim();
+        let t = inner(r);
+        let t = t.trim();
         if t.is_empty() {
             bad(
                 "alert/references".into(),
@@ -291,9 +331,12 @@ pub fn violations(root: Node) -> Vec<Violation> {
         }
         for name in ["effective", "onset", "expires"] {
             if let Some(t) = text(info, name)
-                && parse_iso8601(&t).is_none()
+                && !cap_time(&t, v)
             {
-                bad(format!("{path}/{name}"), format!("'{t}' is not a date-time with a time zone"));
+                bad(
+                    format!("{path}/{name}"),
+                    format!("'{t}' is not a CAP date-time (e.g. 2026-07-05T08:30:00+08:00)"),
+                );
             }
         }
         for (j, r) in children(info, "resource").enumerate() {
@@ -318,7 +361,7 @@ pub fn violations(root: Node) -> Vec<Violation> {
             }
             for (k, g) in children(a, "geocode").enumerate() {
                 let ok = if v == 10 {
-                    !g.text().unwrap_or("").trim().is_empty() || (text(g, "valueName").is_some() && text(g, "value").is_some())
+                    !inner(g).trim().is_empty() || (text(g, "valueName").is_some() && text(g, "value").is_some())
                 } else {
                     text(g, "valueName").is_some() && text(g, "value").is_some()
                 };
@@ -389,6 +432,8 @@ pub fn parse_text(text_all: &str, opts: &CapOptions) -> Result<Event, FeedError>
         "Cancel" => MsgType::Cancel,
         // Ack and Error acknowledge other messages; they carry no hazard.
         other @ ("Ack" | "Error") => return Err(FeedError::Invalid(format!("msgType {other} carries no hazard event"))),
+        // Lenient: an unknown message type (a violation) is read as an alert.
+        _ if opts.lenient => MsgType::Alert,
         other => return Err(FeedError::Invalid(format!("unknown msgType '{other}'"))),
     };
     // references: "sender,identifier,sent" triples separated by white space.

@@ -217,6 +217,16 @@ fn real_signed_alerts_verify_against_their_certificates() {
         let (status, detail) = signature(&cap::parse_with(tampered.as_bytes(), &opts).unwrap());
         assert_eq!(status, "invalid", "{file}");
         assert!(detail.contains("changed after it was signed"), "{detail}");
+        // Comments are outside the digest: one splitting a value leaves the signature valid,
+        // so the value must read the same with it (not cut at the comment).
+        let split =
+            text.replacen("<sent>", "<sent>20<!-- inserted -->", 1)
+                .replacen("<sent>20<!-- inserted -->20", "<sent>20<!-- inserted -->", 1);
+        assert_ne!(split, text);
+        let with_comment = cap::parse_with(split.as_bytes(), &opts).unwrap();
+        assert_eq!(signature(&with_comment).0, "valid", "{file}");
+        assert_eq!(with_comment.version_ms, e.version_ms, "{file}");
+        assert_eq!(with_comment.title, e.title);
         // Signed, but no certificate configured: unverified; someone else's certificate: invalid.
         assert_eq!(signature(&cap::parse_with(&bytes, &lenient()).unwrap()).0, "unverified");
         let other = if file == ipaws[0] { ipaws[1] } else { ipaws[0] };

@@ -112,12 +112,38 @@ impl Crs {
     }
 }
 
+/// What the area checks of one [`Transformer`] reuse.
+pub(crate) struct Cached {
+    from_domain: LonLatBox,
+    to_domain: LonLatBox,
+    /// For a source CRS that is not lon/lat: to CGCS2000 lon/lat and back.
+    round_trip: Option<Box<(Transformer, Transformer)>>,
+}
+
 impl Transformer {
+    fn cached(&self) -> &Cached {
+        self.area_cache.get_or_init(|| Cached {
+            from_domain: self.from().domain(),
+            to_domain: self.to().domain(),
+            round_trip: if self.from().is_geographic() {
+                None
+            } else {
+                Crs::cgcs2000().ok().and_then(|ll| {
+                    Some(Box::new((
+                        Transformer::new(self.from(), &ll).ok()?,
+                        Transformer::new(&ll, self.from()).ok()?,
+                    )))
+                })
+            },
+        })
+    }
+
     /// Where the transformation is meant to be used, in longitude/latitude: where the domains
     /// of both CRSs meet, each widened by `also` (where data already lies).
     pub fn area(&self, also: Option<LonLatBox>) -> Option<LonLatBox> {
+        let c = self.cached();
         let widen = |d: LonLatBox| also.map_or(d, |a| union(d, a));
-        intersection(widen(self.from().domain()), widen(self.to().domain()))
+        intersection(widen(c.from_domain), widen(c.to_domain))
     }
 
     fn area_text(&self, area: Option<LonLatBox>) -> String {
@@ -141,8 +167,12 @@ impl Transformer {
     }
 
     /// One point a user gave, transformed; a point outside [`Transformer::area`] is an error
-    /// that names the area, never a PROJ failure or a far-away number.
+    /// that names the area, never a PROJ failure or a far-away number. A transformation that
+    /// changes nothing checks nothing.
     pub fn point(&self, x: f64, y: f64, also: Option<LonLatBox>) -> Result<(f64, f64)> {
+        if self.is_identity() {
+            return Ok((x, y));
+        }
         let area = self.area(also);
         let outside = || LayersError::OutsideArea {
             point: format!("{x},{y}"),
@@ -160,12 +190,15 @@ impl Transformer {
             }
             (x, y)
         } else {
-            if !contains(self.from().box_of(a)?, x, y) {
+            // To lon/lat and back: a point far outside the projection comes back elsewhere
+            // (or not at all), whatever the inverse made of it.
+            let (to_ll, back) = self.cached().round_trip.as_deref().ok_or_else(outside)?;
+            let ll = to_ll.transform(x, y).map_err(|_| outside())?;
+            let (bx, by) = back.transform(ll.0, ll.1).map_err(|_| outside())?;
+            if (bx - x).hypot(by - y) > 1e-3 * (1.0 + x.abs().max(y.abs()) * 1e-6) {
                 return Err(outside());
             }
-            Transformer::new(self.from(), &Crs::cgcs2000()?)?
-                .transform(x, y)
-                .map_err(|_| outside())?
+            ll
         };
         if !contains(a, lonlat.0, lonlat.1) {
             return Err(outside());

@@ -380,6 +380,9 @@ pub struct Transformer {
     from: Crs,
     to: Crs,
     steps: Vec<Step>,
+    /// The CRSs' domains and the source's way to and from lon/lat, made on first use by the
+    /// area checks (`crate::area`), so that checking each of many points costs no PROJ setup.
+    pub(crate) area_cache: std::cell::OnceCell<crate::area::Cached>,
 }
 
 impl std::fmt::Debug for Transformer {
@@ -431,6 +434,7 @@ impl Transformer {
                 from: from.clone(),
                 to: to.clone(),
                 steps,
+                area_cache: Default::default(),
             });
         }
         let wgs = "EPSG:4326";
@@ -463,6 +467,7 @@ impl Transformer {
             from: from.clone(),
             to: to.clone(),
             steps,
+            area_cache: Default::default(),
         })
     }
 
@@ -472,6 +477,7 @@ impl Transformer {
             from: from.clone(),
             to: to.clone(),
             steps: vec![proj_step(&from.definition, &to.definition)?],
+            area_cache: Default::default(),
         })
     }
 

@@ -133,7 +133,9 @@ pub fn check_index(nodes: &[u8], items: u64, node_size: u16, features_len: u64) 
     let mut last = None;
     for i in leaf_start..leaf_end {
         let (b, off) = node(i).ok_or("the index is cut short")?;
-        let empty = b.iter().all(|v| v.is_nan());
+        // A feature with no geometry is indexed with an empty box: NaN, or +inf/-inf as the
+        // reference writer starts a box.
+        let empty = b.iter().all(|v| v.is_nan()) || (b[0] == f64::INFINITY && b[2] == f64::NEG_INFINITY);
         if !(empty || (b[0] <= b[2] && b[1] <= b[3])) {
             return Err(format!("index leaf {} has an inverted box", i - leaf_start));
         }
@@ -160,7 +162,8 @@ pub fn check_index(nodes: &[u8], items: u64, node_size: u16, features_len: u64) 
             for c in first..(first + u64::from(node_size)).min(child_end) {
                 let (cb, _) = node(c).ok_or("the index is cut short")?;
                 let inside = cb[0] >= b[0] && cb[1] >= b[1] && cb[2] <= b[2] && cb[3] <= b[3];
-                if !inside && !cb.iter().all(|v| v.is_nan()) {
+                let empty = cb.iter().all(|v| v.is_nan()) || (cb[0] == f64::INFINITY && cb[2] == f64::NEG_INFINITY);
+                if !inside && !empty {
                     return Err(format!("index node {i}'s box does not hold its child {c}"));
                 }
             }

@@ -145,7 +145,11 @@ fn read_geometry(r: &mut Reader<'_>) -> Result<Geometry, WkbError> {
                 return Err(WkbError::TooDeep);
             }
             for _ in 0..n {
-                parts.push(read_geometry(r)?);
+                match read_geometry(r)? {
+                    // POINT EMPTY (NaN, NaN) inside a MultiPoint: no part, as GDAL reads it.
+                    Geometry::MultiPoint(m) if base == 4 && m.0.is_empty() => {}
+                    g => parts.push(g),
+                }
             }
             r.depth -= 1;
             // As GDAL: a multi-geometry holds only parts of its own kind.
