@@ -88,7 +88,7 @@ for t in "${TARGETS[@]}"; do
     -timeout=10 -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
   crashes=0
   for a in artifacts/"$t"/*; do
     [ -f "$a" ] || continue
@@ -104,11 +104,13 @@ for t in "${TARGETS[@]}"; do
   find "corpus/$t" -type f -size +"$((MAXLEN / 1024))"k -delete
   # What is committed stays small: the largest inputs go first until the target's corpus is
   # under 512 KiB (the smaller ones reach the same code in most cases).
-  while [ "$(du -sk --apparent-size "corpus/$t" | cut -f1)" -gt 512 ]; do
-    biggest=$(ls -S "corpus/$t" | head -1)
-    [ -n "$biggest" ] || break
-    rm -f "corpus/$t/$biggest"
-  done
+  find "corpus/$t" -type f -printf '%s %p\n' | sort -rn >"$tmp/sizes"
+  total=$(awk '{s += $1} END {print s + 0}' "$tmp/sizes")
+  while read -r size file; do
+    [ "$total" -le 524288 ] && break
+    rm -f "$file"
+    total=$((total - size))
+  done <"$tmp/sizes"
   rm -rf "$tmp" "$log"
   SUMMARY+=("$(printf '%-18s %12s executions  %3d crash(es)  corpus %4d files' "$t" "${runs:-?}" "$crashes" "$(ls "corpus/$t" | wc -l)")")
 done
