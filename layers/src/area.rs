@@ -5,7 +5,7 @@
 //! clipped to where both CRSs are meant to be used before it is transformed (an unbounded
 //! envelope means every feature), and a point outside that area is one clear error.
 
-use crate::crs::{Crs, CrsKind, Transformer};
+use crate::crs::{AreaCache, Crs, CrsKind, Transformer};
 use crate::error::{LayersError, Result};
 
 /// A longitude/latitude box in degrees: west, south, east, north.
@@ -112,17 +112,9 @@ impl Crs {
     }
 }
 
-/// What the area checks of one [`Transformer`] reuse.
-pub(crate) struct Cached {
-    from_domain: LonLatBox,
-    to_domain: LonLatBox,
-    /// For a source CRS that is not lon/lat: to CGCS2000 lon/lat and back.
-    round_trip: Option<Box<(Transformer, Transformer)>>,
-}
-
 impl Transformer {
-    fn cached(&self) -> &Cached {
-        self.area_cache.get_or_init(|| Cached {
+    fn cached(&self) -> &AreaCache {
+        self.area_cache.get_or_init(|| AreaCache {
             from_domain: self.from().domain(),
             to_domain: self.to().domain(),
             round_trip: if self.from().is_geographic() {

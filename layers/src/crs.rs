@@ -381,8 +381,18 @@ pub struct Transformer {
     to: Crs,
     steps: Vec<Step>,
     /// The CRSs' domains and the source's way to and from lon/lat, made on first use by the
-    /// area checks (`crate::area`), so that checking each of many points costs no PROJ setup.
-    pub(crate) area_cache: std::cell::OnceCell<crate::area::Cached>,
+    /// area checks of the `area` module, so that checking each of many points costs no PROJ setup.
+    pub(crate) area_cache: std::cell::OnceCell<AreaCache>,
+}
+
+/// What the area checks of one [`Transformer`] reuse (filled by the `area` module).
+pub(crate) struct AreaCache {
+    /// The source CRS's domain, in longitude/latitude degrees.
+    pub(crate) from_domain: [f64; 4],
+    /// The target CRS's domain.
+    pub(crate) to_domain: [f64; 4],
+    /// For a source CRS that is not lon/lat: to CGCS2000 lon/lat and back.
+    pub(crate) round_trip: Option<Box<(Transformer, Transformer)>>,
 }
 
 impl std::fmt::Debug for Transformer {
