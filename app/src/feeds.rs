@@ -71,26 +71,9 @@ pub fn demo_feeds_dir() -> PathBuf {
 
 /// Lenient CAP checking, trusting every PEM certificate in `certs` (none when it is absent).
 fn cap_options(certs: &std::path::Path) -> Result<CapOptions> {
-    let mut pem = String::new();
-    if let Ok(entries) = std::fs::read_dir(certs) {
-        let mut files: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "pem"))
-            .collect();
-        files.sort();
-        for f in files {
-            pem.push_str(&std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?);
-            pem.push('\n');
-        }
-    }
     Ok(CapOptions {
         lenient: true,
-        trust: if pem.is_empty() {
-            Trust::default()
-        } else {
-            Trust::from_pem(&pem, &certs.display().to_string()).map_err(|e| Error::Invalid(e.to_string()))?
-        },
+        trust: Trust::from_pem_dir(certs).map_err(|e| Error::Invalid(e.to_string()))?,
     })
 }
 
@@ -183,16 +166,9 @@ impl Session {
                         time: e.time_ms.map(jingwei_feeds::time::iso8601),
                         lonlat: e.point,
                         valid: e.properties["valid"].as_bool(),
-                        violations: e.properties["violations"]
-                            .as_array()
-                            .map(|v| {
-                                v.iter()
-                                    .map(|x| format!("<{}>: {}", x["element"].as_str().unwrap_or(""), x["rule"].as_str().unwrap_or("")))
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        signature: e.properties["signature"]["status"].as_str().map(str::to_owned),
-                        signature_detail: e.properties["signature"]["detail"].as_str().map(str::to_owned),
+                        violations: e.cap_violations(),
+                        signature: e.signature().map(|s| s.0),
+                        signature_detail: e.signature().and_then(|s| s.1),
                     })
                     .collect(),
             });

@@ -107,19 +107,9 @@ struct CapArgs {
 
 impl CapArgs {
     fn options(&self) -> Result<jingwei_feeds::cap::CapOptions> {
-        let mut pem = String::new();
-        for f in &self.cert {
-            pem.push_str(&std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?);
-            pem.push('\n');
-        }
-        let names: Vec<String> = self.cert.iter().map(|f| f.display().to_string()).collect();
         Ok(jingwei_feeds::cap::CapOptions {
             lenient: self.lenient,
-            trust: if pem.is_empty() {
-                Default::default()
-            } else {
-                jingwei_feeds::dsig::Trust::from_pem(&pem, &names.join(", "))?
-            },
+            trust: jingwei_feeds::dsig::Trust::from_pem_files(&self.cert)?,
         })
     }
 }
@@ -148,17 +138,13 @@ fn line(e: &Event) -> String {
         e.id
     );
     // CAP: the alert's standing against the standard and its signature.
-    if let Some(v) = e.properties["violations"].as_array().filter(|v| !v.is_empty()) {
-        let list: Vec<String> = v
-            .iter()
-            .map(|x| format!("<{}>: {}", x["element"].as_str().unwrap_or(""), x["rule"].as_str().unwrap_or("")))
-            .collect();
-        s.push_str(&format!("  INVALID CAP ({})", list.join("; ")));
+    let violations = e.cap_violations();
+    if !violations.is_empty() {
+        s.push_str(&format!("  INVALID CAP ({})", violations.join("; ")));
     }
-    let sig = &e.properties["signature"];
-    if let Some(status) = sig["status"].as_str() {
+    if let Some((status, detail)) = e.signature() {
         s.push_str(&format!("  signature: {status}"));
-        if let Some(d) = sig["detail"].as_str() {
+        if let Some(d) = detail {
             s.push_str(&format!(" ({d})"));
         }
     }

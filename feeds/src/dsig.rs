@@ -152,6 +152,31 @@ impl Trust {
         Ok(Trust { keys })
     }
 
+    /// Certificates from PEM files (none for no files); an unreadable or bad file is an error
+    /// naming it.
+    pub fn from_pem_files(files: &[std::path::PathBuf]) -> Result<Trust, FeedError> {
+        let mut keys = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(f).map_err(|e| FeedError::Config(format!("{}: cannot read ({e})", f.display())))?;
+            keys.extend(Trust::from_pem(&text, &f.display().to_string())?.keys);
+        }
+        Ok(Trust { keys })
+    }
+
+    /// Certificates from every `.pem` file in `dir` (none when it does not exist).
+    pub fn from_pem_dir(dir: &std::path::Path) -> Result<Trust, FeedError> {
+        let mut files: Vec<std::path::PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        Trust::from_pem_files(&files)
+    }
+
     /// True when no certificate is configured.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()

@@ -119,6 +119,26 @@ pub struct Event {
 }
 
 impl Event {
+    /// CAP: the rules the alert breaks, as `<element>: rule` (empty for a valid alert and for
+    /// other feeds).
+    pub fn cap_violations(&self) -> Vec<String> {
+        self.properties["violations"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .map(|x| format!("<{}>: {}", x["element"].as_str().unwrap_or(""), x["rule"].as_str().unwrap_or("")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// CAP: the signature's status (`valid`, `invalid`, `unverified`, `unsigned`) and its
+    /// detail; `None` for other feeds.
+    pub fn signature(&self) -> Option<(String, Option<String>)> {
+        let s = &self.properties["signature"];
+        Some((s["status"].as_str()?.to_owned(), s["detail"].as_str().map(str::to_owned)))
+    }
+
     /// The event's area as one lon/lat geometry: its polygons and circles (as 72-gons), or
     /// `None` for a point event.
     pub fn area(&self) -> Option<geo::Geometry> {
