@@ -74,18 +74,25 @@ pub fn demo_store() -> PathBuf {
         .unwrap_or_else(|| data_dir().join("demo-cases.gpkg"))
 }
 
-/// The demo city's catalog: `JINGWEI_DEMO`, beside the executable, or the source tree.
+/// The demo city's catalog: `JINGWEI_DEMO`; else the package's `<prefix>/share/jingwei/demo`
+/// (the executable in `<prefix>/bin`); else `assets/demo` beside the executable; else the
+/// source tree.
 pub fn demo_catalog() -> PathBuf {
     if let Some(p) = std::env::var_os("JINGWEI_DEMO") {
         return PathBuf::from(p);
     }
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join("assets/demo/catalog.json")));
-    match beside {
-        Some(p) if p.exists() => p,
-        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/catalog.json")),
-    }
+    let exe_dir = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf));
+    demo_catalog_near(exe_dir.as_deref())
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo/catalog.json")))
+}
+
+/// The demo catalog of an installed package or of a folder of programs, from the folder the
+/// executable is in.
+fn demo_catalog_near(exe_dir: Option<&Path>) -> Option<PathBuf> {
+    let d = exe_dir?;
+    [d.join("../share/jingwei/demo/catalog.json"), d.join("assets/demo/catalog.json")]
+        .into_iter()
+        .find(|p| p.exists())
 }
 
 fn recent_file() -> PathBuf {
@@ -182,6 +189,19 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_installed_program_finds_the_demo_city_in_its_share_folder() {
+        let prefix = tempfile::tempdir().unwrap();
+        let bin = prefix.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        assert_eq!(demo_catalog_near(Some(&bin)), None);
+        let demo = prefix.path().join("share/jingwei/demo");
+        std::fs::create_dir_all(&demo).unwrap();
+        std::fs::write(demo.join("catalog.json"), "{}").unwrap();
+        let found = demo_catalog_near(Some(&bin)).unwrap();
+        assert_eq!(found.canonicalize().unwrap(), demo.join("catalog.json").canonicalize().unwrap());
+    }
 
     #[test]
     fn an_atomic_write_replaces_the_file_and_leaves_no_temporary() {

@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod about;
 pub mod cases;
 pub mod compare;
 pub mod comparing;

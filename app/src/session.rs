@@ -343,6 +343,13 @@ impl Session {
         self.open_catalog(&files::demo_catalog())
     }
 
+    /// The About box: version, commit, libraries, and the licences of the bundled data and of
+    /// the open workspace's layers.
+    pub fn about(&self) -> Result<crate::about::AboutDto> {
+        let guard = self.workspace.lock()?;
+        Ok(crate::about::about(guard.as_ref()))
+    }
+
     /// Describe the open workspace.
     pub fn describe(&self) -> Result<WorkspaceDto> {
         self.with_workspace(|ws| Ok(data::describe(ws)))

@@ -205,6 +205,9 @@ fn the_pages_types_match_what_the_api_answers() {
     let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
+        ("AboutDto", to_value(s.about().unwrap()).unwrap()),
+        ("ComponentDto", to_value(&s.about().unwrap().components[0]).unwrap()),
+        ("NoticeDto", to_value(s.about().unwrap().data.last().unwrap()).unwrap()),
         ("WorkspaceDto", to_value(&ws).unwrap()),
         ("ImageryDto", first(to_value(s.imagery().unwrap()).unwrap())),
         ("TileHealth", to_value(&s.imagery().unwrap()[0].health).unwrap()),

@@ -70,6 +70,9 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_app::emergency::IncidentDetailDto,
         jingwei_app::emergency::ShelterUse,
         jingwei_app::emergency::AllocationDto,
+        jingwei_app::about::ComponentDto,
+        jingwei_app::about::NoticeDto,
+        jingwei_app::about::AboutDto,
     ]
 }
 

@@ -6,6 +6,7 @@
 // not links.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod about;
 mod cases;
 mod emergency;
 mod exit;
@@ -28,11 +29,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "jingwei",
-    version,
-    about = "Jingwei 经纬 — GIS and digital-twin workstation (command line)"
-)]
+#[command(name = "jingwei", about = "Jingwei 经纬 — GIS and digital-twin workstation (command line)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,6 +37,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Version, commit, GDAL/PROJ/GEOS/SQLite versions and the licences of the bundled data (the app's About box).
+    About(about::Args),
     /// Describe a GIS file: driver, layers, counts, geometry type, CRS, extent, fields, encoding.
     Info(info::Args),
     /// Query a layer through its R-tree: envelope, identify at a point, k nearest, within a distance.
@@ -87,8 +86,9 @@ enum Command {
 
 fn main() -> ExitCode {
     exit::panic_hook("jingwei");
-    let cli = Cli::parse();
+    let cli = parse();
     let result = match cli.command {
+        Command::About(a) => about::run(a),
         Command::Info(a) => info::run(a),
         Command::Query(a) => query::run(a),
         Command::Transform(a) => transform::run(a),
@@ -112,6 +112,20 @@ fn main() -> ExitCode {
         Command::Impact(a) => emergency::run_impact(a),
     };
     exit::finish("jingwei", result)
+}
+
+/// The arguments, with `-V` (version and commit) and `--version` (and the libraries).
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    // clap keeps version texts as `&'static str`; these two are made once per process.
+    let short: &'static str = Box::leak(jingwei_app::about::version_line().into_boxed_str());
+    let mut cmd = Cli::command().version(short);
+    // The long text asks GDAL and PROJ: only when it is wanted.
+    if std::env::args_os().skip(1).any(|a| a == "--version") {
+        cmd = cmd.long_version(&*Box::leak(about::long_version().into_boxed_str()));
+    }
+    let matches = cmd.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// A progress bar on stderr that draws only when stderr is a terminal.

@@ -727,3 +727,40 @@ fn prints_are_the_same_in_the_app_and_on_the_command_line() {
         "{err}"
     );
 }
+
+/// The About box and `jingwei about` answer alike for the same workspace; `--version` names the
+/// commit (from this checkout's git) and the GDAL the process runs on.
+#[test]
+fn about_is_the_same_through_both_doors_and_names_the_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Session::new(tmp.path().join("s.gpkg"), "c".into());
+    s.open_catalog(&demo()).unwrap();
+    let app = serde_json::to_value(s.about().unwrap()).unwrap();
+    let demo_path = demo();
+    let cli = ok_json(&["about", "--catalog", demo_path.to_str().unwrap(), "--json"]);
+    // The licence folder is found from the executable (the test binary vs `jingwei`): both in
+    // this source tree, so the same.
+    assert_eq!(app, cli);
+    let layers = cli["data"].as_array().unwrap();
+    assert!(
+        layers
+            .iter()
+            .any(|n| n["licence"] == "ODbL-1.0" && n["what"].as_str().unwrap().contains("建筑现状")),
+        "{layers:?}"
+    );
+
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let commit = String::from_utf8(commit.stdout).unwrap();
+    let version = jingwei(&["--version"]);
+    assert!(version.status.success());
+    let text = String::from_utf8(version.stdout).unwrap();
+    assert!(text.contains(commit.trim()), "--version does not name HEAD {commit}: {text}");
+    let gdal = cli["components"].as_array().unwrap().iter().find(|c| c["name"] == "GDAL").unwrap()["version"].clone();
+    assert!(text.contains(&format!("GDAL {}", gdal.as_str().unwrap())), "{text}");
+    let short = String::from_utf8(jingwei(&["-V"]).stdout).unwrap();
+    assert!(short.starts_with("jingwei ") && short.lines().count() == 1, "{short}");
+}

@@ -210,3 +210,49 @@ pub fn quiet_proj() {
 pub fn take_proj_messages() -> Vec<String> {
     PROJ_MESSAGES.with(|m| std::mem::take(&mut *m.borrow_mut()))
 }
+
+/// Versions of the C libraries this build runs on (read at run time: a package links whatever
+/// the distribution ships).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LibraryVersions {
+    /// GDAL's release name, e.g. "3.6.2".
+    pub gdal: String,
+    /// PROJ's release, e.g. "9.1.1".
+    pub proj: String,
+    /// The GEOS that GDAL was built with, when it was.
+    pub geos: Option<String>,
+    /// SQLite (GeoPackage stores).
+    pub sqlite: String,
+}
+
+/// The versions of GDAL, PROJ, GEOS (through GDAL) and SQLite in this process.
+pub fn library_versions() -> LibraryVersions {
+    let key = CString::new("RELEASE_NAME").expect("static");
+    // SAFETY: GDALVersionInfo returns a pointer to a static (or thread-local) NUL-terminated
+    // string owned by GDAL; it is copied at once. proj_info returns a struct by value whose
+    // `release`/`version` point to static strings of PROJ. OGRGetGEOSVersion writes three ints
+    // through valid pointers.
+    let (gdal, proj, geos) = unsafe {
+        let g = gdal_sys::GDALVersionInfo(key.as_ptr());
+        let gdal = if g.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(g).to_string_lossy().into_owned()
+        };
+        let info = proj_sys::proj_info();
+        let proj = if info.version.is_null() {
+            format!("{}.{}.{}", info.major, info.minor, info.patch)
+        } else {
+            CStr::from_ptr(info.version).to_string_lossy().into_owned()
+        };
+        let (mut a, mut b, mut c) = (0, 0, 0);
+        let geos = gdal_sys::OGRGetGEOSVersion(&mut a, &mut b, &mut c).then(|| format!("{a}.{b}.{c}"));
+        (gdal, proj, geos)
+    };
+    LibraryVersions {
+        gdal,
+        proj,
+        geos,
+        sqlite: rusqlite::version().to_owned(),
+    }
+}

@@ -41,6 +41,7 @@ pub mod write;
 
 pub use crs::{Crs, CrsKind, Transformer};
 pub use error::{LayersError, Result};
+pub use ffi::{LibraryVersions, library_versions};
 pub use index::{Hit, SpatialIndex};
 pub use job::{Cancelled, Job};
 pub use layer::{FeatureRef, Layer, ValiditySummary};

@@ -42,6 +42,12 @@ pub async fn layer_geojson(state: S<'_>, id: String) -> Result<String> {
     state.session.layer_geojson(&id)
 }
 
+/// The About box: version, commit, GDAL/PROJ versions, data licences.
+#[tauri::command]
+pub async fn about(state: S<'_>) -> Result<jingwei_app::about::AboutDto> {
+    state.session.about()
+}
+
 /// The view that frames the whole workspace obliquely in a `width × height` canvas.
 #[tauri::command]
 pub async fn initial_view(state: S<'_>, width: u32, height: u32) -> Result<View> {

@@ -20,6 +20,7 @@ fn main() {
         ($($extra:path),*) => {
             tauri::generate_handler![
                 commands::open_demo,
+                commands::about,
                 commands::layer_geojson,
                 commands::initial_view,
                 commands::render_view,

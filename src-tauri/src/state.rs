@@ -18,7 +18,12 @@ pub fn mark_start() {
 /// Note that a frame went to the page (the first one sets the cold-start figure).
 pub fn frame_shown() {
     if let Some(t0) = STARTED.get() {
-        FIRST_FRAME_S.get_or_init(|| t0.elapsed().as_secs_f64());
+        // One line on stderr, once: what an installer's check (and IT reading a log) looks for.
+        FIRST_FRAME_S.get_or_init(|| {
+            let s = t0.elapsed().as_secs_f64();
+            eprintln!("jingwei-desktop: first 3D frame after {s:.1} s");
+            s
+        });
     }
 }
 

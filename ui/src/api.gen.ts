@@ -1420,3 +1420,66 @@ left_over_buildings: Array<number>,
  */
 shelters: Array<ShelterUse>, };
 
+export type ComponentDto = { 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * The version in this process (run-time for the C libraries, compile-time for crates).
+ */
+version: string, 
+/**
+ * Its licence (SPDX).
+ */
+licence: string, };
+
+export type NoticeDto = { 
+/**
+ * What it is (a file, or the layers of the open workspace that share a source).
+ */
+what: string, 
+/**
+ * The licence or terms.
+ */
+licence: string, 
+/**
+ * The source or copyright line.
+ */
+source: string, };
+
+export type AboutDto = { 
+/**
+ * 经纬 Jingwei.
+ */
+product: string, 
+/**
+ * The product version.
+ */
+version: string, 
+/**
+ * The commit of the build.
+ */
+commit: string, 
+/**
+ * The commit's date.
+ */
+commit_date: string, 
+/**
+ * The target it was compiled for (`x86_64-unknown-linux-gnu`, `aarch64-unknown-linux-gnu`).
+ */
+target: string, 
+/**
+ * GDAL, PROJ, GEOS, SQLite, Bevy, Tauri, geo, rstar.
+ */
+components: Array<ComponentDto>, 
+/**
+ * The bundled data and fonts, then the open workspace's layer sources.
+ */
+data: Array<NoticeDto>, 
+/**
+ * The folder holding the full licence texts and attributions (the package's
+ * `/usr/share/doc/jingwei`, or the source tree).
+ */
+licence_dir: string, };
+

@@ -5,6 +5,7 @@
 import "@fontsource/noto-sans-sc/400.css";
 import { invoke } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { aboutTexts, showAbout } from "./about";
 import { casesTexts, finishPolygon, initCases, mapClick, tool } from "./cases";
 import { commandClick, commandTexts, initCommand } from "./command";
 import { $, errorText } from "./dom";
@@ -23,6 +24,7 @@ import { addFile, browse, openWorkspace, saveWorkspace, showOpen } from "./works
 function texts() {
   $("title").textContent = t("title");
   $("lang").textContent = t("lang");
+  aboutTexts();
   ($("search") as HTMLInputElement).placeholder = t("search");
   $("export").textContent = t("export");
   $("add-go").textContent = t("add_data");
@@ -75,6 +77,7 @@ async function start() {
 }
 
 $("lang").addEventListener("click", () => { toggleLang(); texts(); });
+$("about").addEventListener("click", () => showAbout().catch(showError));
 $("ws-save").addEventListener("click", () => saveWorkspace().catch(showError));
 initJob();
 $("add-browse").addEventListener("click", () => {

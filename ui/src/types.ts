@@ -3,7 +3,7 @@
 // renamed in Rust breaks `tsc` here instead of the page at run time. The names the panels use.
 
 export type {
-  AllocationDto, CaseDetailDto, ChipDto, CaseRow, CursorDto, DetectionDto, DrillDto, EventDto, Facility, FeedDto, FolderDto, FolderEntry,
+  AboutDto, AllocationDto, CaseDetailDto, ChipDto, CaseRow, CursorDto, DetectionDto, DrillDto, EventDto, Facility, FeedDto, FolderDto, FolderEntry,
   Group, Health, HeightDto, Identified, ImageryDto, Incident, LegendDto, IncidentDetailDto, IncidentStatus, LayerDto, LogEntry, OpenedDto, Page,
   ReportsDto, Resource, Ring, OverlapDto, Balance, BalanceRow, Transitions, Provenance, ReviewDto, RuleResult, Verdict, PrintedDto, EpochDto, CompareRequest, Compare, TimeFilter, Areas, LayerOverlap, ClassRow, ControlVerdict, SearchHit, SelectedDto, Status, View, WorkspaceDto,
 } from "./api.gen";
