@@ -10,7 +10,7 @@
 #     as a new user would (CLI on the demo city, the app under Xvfb, a screenshot checked).
 # Usage: scripts/release.sh [--arch amd64|arm64|all] [--no-tests] [--allow-dirty]
 # Needs root or sudo (packages, binfmt_misc, chroot) and Debian's package mirror; the aarch64
-# Rust standard library comes from rustup. Writes dist/REPORT.md (sizes, build and test times).
+# Rust standard library comes from rustup. Appends to dist/REPORT.md (sizes, build and test times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCHES=(amd64 arm64)
@@ -48,14 +48,16 @@ VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 DIST="$PWD/dist"
 mkdir -p "$DIST"
 REPORT="$DIST/REPORT.md"
+# One section per run (runs for one architecture each may follow one another).
 {
-  echo "# Release $VERSION ($JINGWEI_COMMIT, $JINGWEI_COMMIT_DATE)"
   echo
-  echo "Built $(date -u +'%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(uname -m)), load $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "## Release $VERSION ($JINGWEI_COMMIT, $JINGWEI_COMMIT_DATE): ${ARCHES[*]}"
+  echo
+  echo "Started $(date -u +'%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(uname -m)), load $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "| step | result | seconds |"
   echo "|---|---|---:|"
-} > "$REPORT"
+} >> "$REPORT"
 step() { # step NAME RESULT SECONDS
   printf '| %s | %s | %s |\n' "$1" "$2" "$3" >> "$REPORT"
   echo "release: $1: $2 (${3} s)"
@@ -298,4 +300,3 @@ if [ "$TESTS" -eq 1 ]; then
   done
 fi
 echo "release: done; $REPORT"
-cat "$REPORT"
