@@ -43,6 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 $SUDO tar -C "$ROOT" -xf "$BASE"
+$SUDO chmod 755 "$ROOT" # the root's "/" (mktemp, and the tarball's ".", make it 0700: no user could enter)
 $SUDO mount -t proc proc "$ROOT/proc"
 $SUDO mount -t sysfs sysfs "$ROOT/sys"
 $SUDO mount --bind /dev "$ROOT/dev"
@@ -118,10 +119,11 @@ grep -q "first 3D frame" "$OUT/app.log" 2> /dev/null || fail "the installed app 
 colours="$(cat "$OUT/colours.txt" 2> /dev/null || echo 0)"
 [ "$colours" -ge 1000 ] || fail "the screenshot's map area has $colours colours: no city drawn (dist/install-test/shot.png)"
 echo "install-test: the app drew its first 3D frame ($(grep -o 'after [0-9.]* s' "$OUT/app.log")); the map area has $colours colours"
-# The user's records in their XDG folders; nothing written beside the program.
-written="$($SUDO find "$ROOT/usr" -newer "$ROOT/tmp/.mark" -type f 2> /dev/null | sed "s|^$ROOT||" | grep -v '^/usr/lib/python3' || true)"
-[ -z "$written" ] || fail "the app wrote under /usr: $written"
-$SUDO test -d "$ROOT/home/planner/.local/share/jingwei" || fail "the app kept no records in ~/.local/share/jingwei"
+# Nothing written beside the program or anywhere but the user's home and /tmp.
+written="$($SUDO find "$ROOT" -xdev -newer "$ROOT/tmp/.mark" -type f 2> /dev/null | sed "s|^$ROOT||" \
+  | grep -v -e '^/tmp/' -e '^/home/planner/' -e '^/var/tmp/' -e '^/var/cache/fontconfig/' || true)"
+[ -z "$written" ] || fail "the app wrote outside the user's folders: $written"
+echo "install-test: the app wrote only in the user's folders: $($SUDO find "$ROOT/home/planner" -newer "$ROOT/tmp/.mark" -type f | sed "s|^$ROOT/home/planner/||" | tr '\n' ' ')"
 
 # ---- removal ----------------------------------------------------------------------------------
 in_root apt-get remove -y -q jingwei > "$OUT/apt-remove.log" 2>&1

@@ -45,6 +45,9 @@ fi
 export JINGWEI_COMMIT="$(git rev-parse --short=12 HEAD)$dirty"
 export JINGWEI_COMMIT_DATE="$(git log -1 --format=%cs HEAD)"
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
+# The Debian revision of this packaging of VERSION; the maintainer a bureau's packager may set.
+DEB_VERSION="$VERSION-${JINGWEI_DEB_REVISION:-1}"
+MAINTAINER="${JINGWEI_MAINTAINER:-The Jingwei developers <jingwei-dev@example.org>}"
 DIST="$PWD/dist"
 mkdir -p "$DIST"
 REPORT="$DIST/REPORT.md"
@@ -78,7 +81,7 @@ need_pkgs() {
 }
 
 scripts/setup.sh # the build's own packages, the web UI (ui/dist, compiled into the app)
-need_pkgs dpkg-dev fakeroot lintian desktop-file-utils binutils
+need_pkgs dpkg-dev fakeroot lintian desktop-file-utils binutils help2man
 . scripts/env.sh
 
 BINS=(jingwei jingwei-render jingwei-desktop)
@@ -162,6 +165,13 @@ build() { # build ARCH -> prints the folder holding the binaries
   fi
 }
 
+man_name() {
+  case "$1" in
+    jingwei) echo "the Jingwei GIS workstation from the shell (data, planning, cases, incidents, feeds)" ;;
+    jingwei-render) echo "headless renders and printable case reports of Jingwei" ;;
+  esac
+}
+
 stage() { # stage ARCH BINDIR
   local arch="$1" bindir="$2" st="$DIST/stage-$1" strip=strip triple=x86_64-unknown-linux-gnu
   [ "$arch" = arm64 ] && strip=aarch64-linux-gnu-strip && triple=aarch64-unknown-linux-gnu
@@ -179,6 +189,19 @@ stage() { # stage ARCH BINDIR
   mkdir -p "$doc"
   install -m 644 packaging/copyright "$doc/copyright"
   gzip -9n < CHANGELOG.md > "$doc/changelog.gz"
+  {
+    printf 'jingwei (%s) bookworm; urgency=medium\n\n' "$DEB_VERSION"
+    printf '  * Release %s, built from commit %s (%s). See changelog.gz.\n\n' "$VERSION" "$JINGWEI_COMMIT" "$JINGWEI_COMMIT_DATE"
+    printf ' -- %s  %s\n' "$MAINTAINER" "$(date -R -d "$JINGWEI_COMMIT_DATE 12:00 UTC")"
+  } | gzip -9n > "$doc/changelog.Debian.gz"
+  # Manual pages: the two command lines' from their --help (help2man, run on the amd64 build
+  # for both architectures: the text is the same), the app's written by hand.
+  local man="$st/usr/share/man/man1"
+  mkdir -p "$man"
+  for b in jingwei jingwei-render; do
+    help2man --no-info --version-string="$VERSION" --name="$(man_name "$b")" "$DIST/host-bin/$b" | gzip -9n > "$man/$b.1.gz"
+  done
+  gzip -9n < packaging/jingwei-desktop.1 > "$man/jingwei-desktop.1.gz"
   install -m 644 README.md LICENSE-MIT LICENSE-APACHE assets/ATTRIBUTION.md "$doc/"
   install -m 644 assets/fonts/OFL.txt "$doc/OFL.txt"
   install -m 644 ui/NotoSansSC-OFL.txt "$doc/NotoSansSC-OFL.txt"
@@ -211,9 +234,9 @@ package() { # package ARCH DEPENDS
   # Mesa's lavapipe renders on the CPU when the workstation has no GPU driver of its own.
   cat > "$st/DEBIAN/control" <<CONTROL
 Package: jingwei
-Version: $VERSION
+Version: $DEB_VERSION
 Architecture: $arch
-Maintainer: The Jingwei developers <jingwei@localhost>
+Maintainer: $MAINTAINER
 Installed-Size: $(du -sk --exclude=DEBIAN "$st" | cut -f1)
 Depends: $depends, libvulkan1, mesa-vulkan-drivers | vulkan-icd, gdal-data, proj-data
 Section: science
@@ -227,7 +250,7 @@ Description: GIS and digital-twin workstation for city governments (经纬)
  needs the internet at run time. Includes the jingwei command line and the
  Lujiazui demo city (OpenStreetMap data, ODbL).
 CONTROL
-  local deb="$DIST/jingwei_${VERSION}_${arch}.deb"
+  local deb="$DIST/jingwei_${DEB_VERSION}_${arch}.deb"
   dpkg-deb --root-owner-group -Zxz --build "$st" "$deb" > /dev/null
   echo "$deb"
 }
@@ -235,7 +258,7 @@ CONTROL
 check_package() { # lintian and desktop-file-validate; their findings go in the report
   local deb="$1" arch="$2"
   desktop-file-validate "$DIST/stage-$arch/usr/share/applications/jingwei.desktop"
-  lintian --no-tag-display-limit "$deb" > "$DIST/lintian-$arch.txt" 2>&1 || true
+  lintian --tag-display-limit 0 "$deb" > "$DIST/lintian-$arch.txt" 2>&1 || true
   local e w
   e=$(grep -c '^E:' "$DIST/lintian-$arch.txt" || true)
   w=$(grep -c '^W:' "$DIST/lintian-$arch.txt" || true)
@@ -255,6 +278,10 @@ for arch in "${ARCHES[@]}"; do
   t0=$SECONDS
   bindir="$(build "$arch")"
   build_s=$((SECONDS - t0))
+  if [ "$arch" = amd64 ]; then
+    rm -rf "$DIST/host-bin" && mkdir -p "$DIST/host-bin" && cp "$bindir/jingwei" "$bindir/jingwei-render" "$DIST/host-bin/"
+  fi
+  [ -x "$DIST/host-bin/jingwei" ] || { echo "release: the manual pages are written from the amd64 build: run --arch amd64 first" >&2; exit 1; }
   stage "$arch" "$bindir"
   if [ "$arch" = amd64 ]; then
     SHLIBS="$(shlibs_amd64)"
@@ -294,7 +321,7 @@ if [ "$TESTS" -eq 1 ]; then
       [ "$result" = passed ] || { grep -E '^(test .* FAILED|---- )' "$log" | head -20 >&2; exit 1; }
     else
       t0=$SECONDS
-      scripts/install-test.sh "$DIST/jingwei_${VERSION}_amd64.deb"
+      scripts/install-test.sh "$DIST/jingwei_${DEB_VERSION}_amd64.deb"
       step "install test (clean Debian 12 root, Xvfb)" "passed (dist/install-test/)" $((SECONDS - t0))
     fi
   done
