@@ -89,8 +89,9 @@ BINS=(jingwei jingwei-render jingwei-desktop)
 # ---- the arm64 sysroot ------------------------------------------------------------------------
 SYSROOT="$HOME/.cache/jingwei/sysroot-arm64"
 # -dev packages the build links against, and what the tests need at run time (GDAL's and PROJ's
-# data, the software Vulkan driver that renders without a GPU).
-SYSROOT_PKGS="libc6-dev,libstdc++-12-dev,libgdal-dev,libproj-dev,libsqlite3-dev,libwebkit2gtk-4.1-dev,libgtk-3-dev,libsoup-3.0-dev,libjavascriptcoregtk-4.1-dev,libxdo-dev,librsvg2-dev,libssl-dev,libx11-dev,libxkbcommon-dev,libxcursor-dev,libxrandr-dev,libxi-dev,libwayland-dev,gdal-data,proj-data,libvulkan1,mesa-vulkan-drivers"
+# data, the software Vulkan driver that renders without a GPU). debootstrap does not resolve
+# virtual packages: libsysprof-4-dev provides libsoup's and WebKit's libsysprof-capture-4-dev.
+SYSROOT_PKGS="libc6-dev,libstdc++-12-dev,libgdal-dev,libproj-dev,libsqlite3-dev,libwebkit2gtk-4.1-dev,libgtk-3-dev,libsoup-3.0-dev,libsysprof-4-dev,libjavascriptcoregtk-4.1-dev,libxdo-dev,librsvg2-dev,libssl-dev,libx11-dev,libxkbcommon-dev,libxcursor-dev,libxrandr-dev,libxi-dev,libwayland-dev,gdal-data,proj-data,libvulkan1,mesa-vulkan-drivers"
 MIRROR="${JINGWEI_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 make_sysroot() {
@@ -191,7 +192,8 @@ stage() { # stage ARCH BINDIR
   gzip -9n < CHANGELOG.md > "$doc/changelog.gz"
   {
     printf 'jingwei (%s) bookworm; urgency=medium\n\n' "$DEB_VERSION"
-    printf '  * Release %s, built from commit %s (%s). See changelog.gz.\n\n' "$VERSION" "$JINGWEI_COMMIT" "$JINGWEI_COMMIT_DATE"
+    printf '  * Release %s, built from commit %s (%s).\n' "$VERSION" "$JINGWEI_COMMIT" "$JINGWEI_COMMIT_DATE"
+    printf '    The upstream changes are in changelog.gz.\n\n'
     printf ' -- %s  %s\n' "$MAINTAINER" "$(date -R -d "$JINGWEI_COMMIT_DATE 12:00 UTC")"
   } | gzip -9n > "$doc/changelog.Debian.gz"
   # Manual pages: the two command lines' from their --help (help2man, run on the amd64 build

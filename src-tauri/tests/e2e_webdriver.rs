@@ -303,6 +303,25 @@ fn webdriver_drives_the_real_app() {
     assert!(!d.text("#identify").is_empty());
     d.click("#idclose");
 
+    // The About box (关于) names the build's commit, the GDAL it runs on and the data licences;
+    // the buttons use the bundled CJK font, not whatever the system has.
+    d.click("#about");
+    d.wait_for(
+        "the About box",
+        "const b = document.getElementById('about-box'); return b.open && b.textContent.includes('GDAL')",
+    );
+    let about = d.text("#about-box");
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let commit = String::from_utf8(commit.stdout).unwrap();
+    assert!(about.contains(commit.trim()) && about.contains("ODbL-1.0") && about.contains("PROJ"), "{about}");
+    let font = d.js("return getComputedStyle(document.getElementById('about')).fontFamily");
+    assert!(font.as_str().unwrap_or("").contains("Noto Sans SC"), "the buttons' font: {font}");
+    d.click("#about-close");
+
     // The attribute table of the buildings.
     d.js("document.querySelector('input[data-layer=\"buildings\"]').parentElement.querySelector('button.tbl').click(); return true;");
     d.wait_for(
