@@ -224,6 +224,18 @@ shlibs_amd64() {
   rm -rf "$work"
 }
 
+sysroot_package_of() { # the package (with ">= version") of the arm64 sysroot holding a library
+  local deb
+  for deb in "$SYSROOT"/var/cache/apt/archives/*.deb; do
+    if dpkg-deb -c "$deb" | grep -q "/aarch64-linux-gnu/$1\$\|/aarch64-linux-gnu/$1 ->"; then
+      local v
+      v="$(dpkg-deb -f "$deb" Version)"
+      echo "$(dpkg-deb -f "$deb" Package) (>= ${v%%-*})"
+      return
+    fi
+  done
+}
+
 needed() { # the NEEDED sonames of the staged binaries, less the loader
   for b in "$1"/usr/bin/*; do readelf -d "$b" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'; done \
     | grep -v '^ld-linux' | sort -u
@@ -293,12 +305,19 @@ for arch in "${ARCHES[@]}"; do
       [ -d "$DIST/stage-amd64/usr/bin" ] || { echo "release: the arm64 package takes its Depends from the amd64 build: run --arch amd64 first" >&2; exit 1; }
       SHLIBS="$(shlibs_amd64)"
     fi
-    if ! diff <(needed "$DIST/stage-amd64") <(needed "$DIST/stage-arm64") > "$DIST/needed-diff.txt"; then
-      echo "release: the arm64 binaries need other libraries than the amd64 ones (dist/needed-diff.txt)" >&2
-      exit 1
-    fi
+    # Libraries only the arm64 binaries link (the linkers drop different unused ones): the
+    # sysroot's package that holds each, at least at the sysroot's version.
+    extra=""
+    for so in $(comm -13 <(needed "$DIST/stage-amd64") <(needed "$DIST/stage-arm64")); do
+      pkg="$(sysroot_package_of "$so")"
+      [ -n "$pkg" ] || { echo "release: no package of the arm64 sysroot holds $so" >&2; exit 1; }
+      case ", $SHLIBS," in *", $pkg "* | *", $pkg,"*) ;; *) extra="$extra, $pkg" ;; esac
+    done
+    comm -3 <(needed "$DIST/stage-amd64") <(needed "$DIST/stage-arm64") > "$DIST/needed-diff.txt" || true
   fi
-  deb="$(package "$arch" "$SHLIBS")"
+  depends="$SHLIBS"
+  [ "$arch" = arm64 ] && depends="$SHLIBS$extra"
+  deb="$(package "$arch" "$depends")"
   step "build $arch (cargo build --release)" "$(basename "$deb"): $(du -h "$deb" | cut -f1) ($(stat -c %s "$deb") bytes), installed $(du -sh --exclude=DEBIAN "$DIST/stage-$arch" | cut -f1)" "$build_s"
   check_package "$deb" "$arch"
 done
