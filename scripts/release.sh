@@ -93,10 +93,11 @@ SYSROOT="$HOME/.cache/jingwei/sysroot-arm64"
 # virtual packages: libsysprof-4-dev provides libsoup's and WebKit's libsysprof-capture-4-dev.
 SYSROOT_PKGS="libc6-dev,libstdc++-12-dev,libgdal-dev,libproj-dev,libsqlite3-dev,libwebkit2gtk-4.1-dev,libgtk-3-dev,libsoup-3.0-dev,libsysprof-4-dev,libjavascriptcoregtk-4.1-dev,libxdo-dev,librsvg2-dev,libssl-dev,libx11-dev,libxkbcommon-dev,libxcursor-dev,libxrandr-dev,libxi-dev,libwayland-dev,gdal-data,proj-data,libvulkan1,mesa-vulkan-drivers"
 MIRROR="${JINGWEI_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+SYSROOT_STAMP="$SYSROOT_PKGS; links relative"
 
 make_sysroot() {
   local stamp="$SYSROOT/.jingwei-sysroot"
-  if [ "$(cat "$stamp" 2>/dev/null)" = "$SYSROOT_PKGS" ]; then
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$SYSROOT_STAMP" ]; then
     echo "release: arm64 sysroot already made ($SYSROOT)"
     return
   fi
@@ -119,7 +120,17 @@ make_sysroot() {
       [ -e "$f" ] && $SUDO ln -sf "$alt/$(basename "$f")" "$lib/$(basename "$f")"
     done
   done
-  echo "$SYSROOT_PKGS" | $SUDO tee "$stamp" > /dev/null
+  # Absolute links (libz.so -> /lib/aarch64-linux-gnu/libz.so.1) would point into the build
+  # host; the linker, finding them broken, silently took the static archives (zlib, lzma,
+  # expat, … copied into the binaries). Made relative, they stay inside the sysroot.
+  $SUDO find "$SYSROOT" -xdev -type l -lname '/*' -print0 | while IFS= read -r -d '' l; do
+    $SUDO ln -sfn "$(realpath -m --relative-to="$(dirname "$l")" "$SYSROOT$(readlink "$l")")" "$l"
+  done
+  echo "$SYSROOT_STAMP" | $SUDO tee "$stamp" > /dev/null
+  # Programs linked against an earlier sysroot are linked again (cargo does not track the
+  # system's libraries).
+  cargo clean --release --target aarch64-unknown-linux-gnu $(cargo metadata --no-deps --format-version 1 \
+    | python3 -c 'import json,sys; print(" ".join("-p " + p["name"] for p in json.load(sys.stdin)["packages"]))') 2> /dev/null || true
   step "arm64 sysroot (Debian 12, $(ls "$SYSROOT"/var/cache/apt/archives/*.deb | wc -l) packages)" "made" $((SECONDS - t0))
 }
 
@@ -139,6 +150,10 @@ cross_env() {
   # aarch64 programs (tests, and the CLI they start) run through binfmt_misc and qemu-user,
   # which finds the loader, the libraries and /usr/share/{proj,gdal} under this prefix.
   export QEMU_LD_PREFIX="$SYSROOT"
+  # The Vulkan loader lists the host's driver folder (x86_64 drivers); the sysroot's lavapipe
+  # is named instead (its library path then resolves under the prefix).
+  export VK_DRIVER_FILES="$SYSROOT/usr/share/vulkan/icd.d/lvp_icd.aarch64.json"
+  export VK_ICD_FILENAMES="$VK_DRIVER_FILES"
 }
 
 enable_qemu() {
@@ -277,6 +292,11 @@ check_package() { # lintian and desktop-file-validate; their findings go in the 
   e=$(grep -c '^E:' "$DIST/lintian-$arch.txt" || true)
   w=$(grep -c '^W:' "$DIST/lintian-$arch.txt" || true)
   step "lintian $arch" "$e errors, $w warnings (dist/lintian-$arch.txt)" 0
+  if [ "$e" -ne 0 ]; then
+    grep '^E:' "$DIST/lintian-$arch.txt" >&2
+    echo "release: lintian finds errors in $(basename "$deb")" >&2
+    exit 1
+  fi
 }
 
 SHLIBS=""
