@@ -394,7 +394,9 @@ fn same_shape(a: Option<&geo::Geometry>, b: Option<&geo::Geometry>) -> bool {
         (None, None) => true,
         (Some(a), Some(b)) => {
             a.coords_count() == b.coords_count()
-                && a.coords_iter().zip(b.coords_iter()).all(|(p, q)| (p.x - q.x).abs() <= 1e-5 && (p.y - q.y).abs() <= 1e-5)
+                && a.coords_iter()
+                    .zip(b.coords_iter())
+                    .all(|(p, q)| (p.x - q.x).abs() <= 1e-5 && (p.y - q.y).abs() <= 1e-5)
         }
         _ => false,
     }

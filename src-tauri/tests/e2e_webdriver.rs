@@ -317,7 +317,10 @@ fn webdriver_drives_the_real_app() {
         .output()
         .unwrap();
     let commit = String::from_utf8(commit.stdout).unwrap();
-    assert!(about.contains(commit.trim()) && about.contains("ODbL-1.0") && about.contains("PROJ"), "{about}");
+    assert!(
+        about.contains(commit.trim()) && about.contains("ODbL-1.0") && about.contains("PROJ"),
+        "{about}"
+    );
     let font = d.js("return getComputedStyle(document.getElementById('about')).fontFamily");
     assert!(font.as_str().unwrap_or("").contains("Noto Sans SC"), "the buttons' font: {font}");
     d.click("#about-close");

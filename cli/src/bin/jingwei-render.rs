@@ -33,10 +33,7 @@ fn parse() -> Cli {
 }
 
 #[derive(Parser)]
-#[command(
-    name = "jingwei-render",
-    about = "Jingwei 经纬 — headless renders and printable case reports"
-)]
+#[command(name = "jingwei-render", about = "Jingwei 经纬 — headless renders and printable case reports")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
