@@ -3,15 +3,18 @@
 //! - `JINGWEI_COMMIT` / `JINGWEI_COMMIT_DATE` (set by `scripts/release.sh`, or by whoever builds
 //!   from a source archive without `.git`) win; else `git` is asked; else "unknown".
 //! - Bevy, Tauri, geo and rstar come from `Cargo.lock`, the versions actually compiled in.
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The crate's folder, as cargo says when it runs this script. Not `env!`: a build script
+/// compiled in another checkout that shares the target folder is reused with that checkout's
+/// path baked in (seen: a removed clean clone's path, so "unknown" commit and versions).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+}
+
 fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()?;
+    let out = Command::new("git").args(args).current_dir(manifest_dir()).output().ok()?;
     let s = String::from_utf8(out.stdout).ok()?.trim().to_owned();
     (out.status.success() && !s.is_empty()).then_some(s)
 }
@@ -28,7 +31,7 @@ fn locked(lock: &str, name: &str) -> String {
 fn main() {
     println!("cargo:rerun-if-env-changed=JINGWEI_COMMIT");
     println!("cargo:rerun-if-env-changed=JINGWEI_COMMIT_DATE");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = manifest_dir().join("..");
     // A new commit moves HEAD or the branch it names (loose or packed).
     // Only paths that exist: cargo reruns a build script on every build for a missing one. The
     // refs folder is watched whole, as a commit in a fresh clone writes a branch file that was
