@@ -22,9 +22,8 @@ BASE="$HOME/.cache/jingwei/debian12-minbase.tar"
 OUT="$PWD/dist/install-test"
 rm -rf "$OUT"; mkdir -p "$OUT"
 
-if ! command -v debootstrap > /dev/null; then
-  $SUDO apt-get install -y -q --no-install-recommends debootstrap
-fi
+. scripts/apt.sh
+need_pkgs install-test debootstrap
 if [ ! -s "$BASE" ]; then
   echo "install-test: making a minimal Debian 12 root (debootstrap, once; kept in $BASE)"
   tmp="$(mktemp -d /var/tmp/jingwei-debootstrap.XXXXXX)"

@@ -66,22 +66,10 @@ step() { # step NAME RESULT SECONDS
   echo "release: $1: $2 (${3} s)"
 }
 
-need_pkgs() {
-  local missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    echo "release: installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -q
-    $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" \
-      || { $SUDO apt-get install -f -y -q; $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; }
-  fi
-}
+. scripts/apt.sh
 
 scripts/setup.sh # the build's own packages, the web UI (ui/dist, compiled into the app)
-need_pkgs dpkg-dev fakeroot lintian desktop-file-utils binutils help2man
+need_pkgs release dpkg-dev fakeroot lintian desktop-file-utils binutils help2man
 . scripts/env.sh
 
 BINS=(jingwei jingwei-render jingwei-desktop)
@@ -157,7 +145,7 @@ cross_env() {
 }
 
 enable_qemu() {
-  need_pkgs qemu-user-static binfmt-support
+  need_pkgs release qemu-user-static binfmt-support
   if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
     $SUDO mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
   fi
@@ -302,7 +290,7 @@ check_package() { # lintian and desktop-file-validate; their findings go in the 
 SHLIBS=""
 for arch in "${ARCHES[@]}"; do
   if [ "$arch" = arm64 ]; then
-    need_pkgs debootstrap crossbuild-essential-arm64
+    need_pkgs release debootstrap crossbuild-essential-arm64
     rustup target add aarch64-unknown-linux-gnu > /dev/null 2>&1 \
       || rustup target list --installed | grep -q aarch64-unknown-linux-gnu \
       || { echo "release: rustup could not add the aarch64-unknown-linux-gnu standard library" >&2; exit 1; }

@@ -23,26 +23,13 @@ PKGS=(
   nodejs npm
 )
 
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-# Node from another source (nvm, the image) counts as installed.
+# Node.js and npm from elsewhere (a newer Node, see below) count as present.
 if command -v node >/dev/null && command -v npm >/dev/null; then
-  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+  PKGS=("${PKGS[@]/nodejs}"); PKGS=("${PKGS[@]/npm}")
 fi
-read -r -a missing <<< "${missing[*]}"
-if ((${#missing[@]})); then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  echo "setup: installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  # One retry: an archive is sometimes briefly unreachable.
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" \
-    || { $SUDO apt-get install -f -y -q; $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; }
-else
-  echo "setup: Debian packages already installed"
-fi
+read -r -a PKGS <<< "${PKGS[*]}"
+. scripts/apt.sh
+need_pkgs setup "${PKGS[@]}"
 
 # Rust comes from rustup (the toolchain is pinned in rust-toolchain.toml); it is not a Debian
 # package, so it is checked rather than installed.

@@ -2,8 +2,8 @@
 //! shows, from the same use case.
 
 use anyhow::Result;
-use jingwei_app::Session;
 use jingwei_app::about::{self, AboutDto};
+use jingwei_layers::{RepairMode, Workspace};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,14 +33,12 @@ pub fn long_version() -> String {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let dto = match &a.catalog {
-        Some(c) => {
-            let session = Session::new(std::env::temp_dir().join("jingwei-about-unused.gpkg"), "about".into());
-            session.open_catalog(c)?;
-            session.about()?
-        }
-        None => about::about(None),
+    // The workspace opened as the app's session opens a catalog.
+    let workspace = match &a.catalog {
+        Some(c) => Some(Workspace::open_catalog(c, None, RepairMode::Repair)?),
+        None => None,
     };
+    let dto = about::about(workspace.as_ref());
     let mut out = std::io::stdout().lock();
     if a.json {
         serde_json::to_writer_pretty(&mut out, &dto)?;

@@ -7,6 +7,7 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod about;
+mod args;
 mod cases;
 mod emergency;
 mod exit;
@@ -116,16 +117,9 @@ fn main() -> ExitCode {
 
 /// The arguments, with `-V` (version and commit) and `--version` (and the libraries).
 fn parse() -> Cli {
-    use clap::{CommandFactory, FromArgMatches};
-    // clap keeps version texts as `&'static str`; these two are made once per process.
-    let short: &'static str = Box::leak(jingwei_app::about::version_line().into_boxed_str());
-    let mut cmd = Cli::command().version(short);
     // The long text asks GDAL and PROJ: only when it is wanted.
-    if std::env::args_os().skip(1).any(|a| a == "--version") {
-        cmd = cmd.long_version(&*Box::leak(about::long_version().into_boxed_str()));
-    }
-    let matches = cmd.get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let wants_long = std::env::args_os().skip(1).any(|a| a == "--version");
+    args::parse(wants_long.then(about::long_version))
 }
 
 /// A progress bar on stderr that draws only when stderr is a terminal.

@@ -227,18 +227,9 @@ pub struct LibraryVersions {
 
 /// The versions of GDAL, PROJ, GEOS (through GDAL) and SQLite in this process.
 pub fn library_versions() -> LibraryVersions {
-    let key = CString::new("RELEASE_NAME").expect("static");
-    // SAFETY: GDALVersionInfo returns a pointer to a static (or thread-local) NUL-terminated
-    // string owned by GDAL; it is copied at once. proj_info returns a struct by value whose
-    // `release`/`version` point to static strings of PROJ. OGRGetGEOSVersion writes three ints
-    // through valid pointers.
-    let (gdal, proj, geos) = unsafe {
-        let g = gdal_sys::GDALVersionInfo(key.as_ptr());
-        let gdal = if g.is_null() {
-            String::new()
-        } else {
-            CStr::from_ptr(g).to_string_lossy().into_owned()
-        };
+    // SAFETY: proj_info returns a struct by value whose `version` points to a static string of
+    // PROJ, copied at once; OGRGetGEOSVersion writes three ints through valid pointers.
+    let (proj, geos) = unsafe {
         let info = proj_sys::proj_info();
         let proj = if info.version.is_null() {
             format!("{}.{}.{}", info.major, info.minor, info.patch)
@@ -247,10 +238,10 @@ pub fn library_versions() -> LibraryVersions {
         };
         let (mut a, mut b, mut c) = (0, 0, 0);
         let geos = gdal_sys::OGRGetGEOSVersion(&mut a, &mut b, &mut c).then(|| format!("{a}.{b}.{c}"));
-        (gdal, proj, geos)
+        (proj, geos)
     };
     LibraryVersions {
-        gdal,
+        gdal: gdal::version::version_info("RELEASE_NAME"),
         proj,
         geos,
         sqlite: rusqlite::version().to_owned(),

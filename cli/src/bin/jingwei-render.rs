@@ -7,6 +7,8 @@
 // not links.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+#[path = "../args.rs"]
+mod args;
 #[path = "../exit.rs"]
 mod exit;
 #[path = "../filter.rs"]
@@ -23,14 +25,6 @@ use jingwei_scene::view::View;
 use jingwei_viewer::render::Renderer;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// The arguments; `--version` names the build as `jingwei -V` does.
-fn parse() -> Cli {
-    use clap::{CommandFactory, FromArgMatches};
-    let version: &'static str = Box::leak(jingwei_app::about::version_line().into_boxed_str());
-    let matches = Cli::command().version(version).get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
-}
 
 #[derive(Parser)]
 #[command(name = "jingwei-render", about = "Jingwei 经纬 — headless renders and printable case reports")]
@@ -98,7 +92,7 @@ fn report(a: ReportArgs) -> Result<ExitCode> {
 fn main() -> ExitCode {
     exit::panic_hook("jingwei-render");
     render::prepare_environment();
-    let result = match parse().command {
+    let result = match args::parse::<Cli>(None).command {
         Command::Render(a) => render::run(a),
         Command::Report(a) => report(a),
     };
