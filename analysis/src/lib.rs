@@ -14,7 +14,9 @@ pub mod coverage;
 pub mod grid;
 pub mod impact;
 pub mod overlap;
+pub mod pipes;
 pub mod routing;
+pub mod scenario;
 pub mod violations;
 pub mod zones;
 
