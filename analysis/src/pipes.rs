@@ -197,7 +197,10 @@ impl Network {
             pipes: pipes.len(),
             ..TopologyReport::default()
         };
-        let pipes: Vec<PipeIn> = pipes.into_iter().filter(|p| p.line.0.len() >= 2 && length(&p.line) > tol.snap_m).collect();
+        let pipes: Vec<PipeIn> = pipes
+            .into_iter()
+            .filter(|p| p.line.0.len() >= 2 && length(&p.line) > tol.snap_m)
+            .collect();
         report.pipes_skipped = report.pipes - pipes.len();
         // End nodes, snapped.
         let mut nodes: Vec<[f64; 2]> = Vec::new();
@@ -225,7 +228,11 @@ impl Network {
             pipes
                 .iter()
                 .enumerate()
-                .flat_map(|(i, p)| p.line.lines().map(move |s| GeomWithData::new(Line::new([s.start.x, s.start.y], [s.end.x, s.end.y]), i as u32)))
+                .flat_map(|(i, p)| {
+                    p.line
+                        .lines()
+                        .map(move |s| GeomWithData::new(Line::new([s.start.x, s.start.y], [s.end.x, s.end.y]), i as u32))
+                })
                 .collect(),
         );
         // Loose ends: nodes used by one pipe end only.
@@ -333,7 +340,9 @@ impl Network {
                 .enumerate()
                 .flat_map(|(k, e)| {
                     let pts = cut(&pipes[e.pipe as usize].line, e.from_m, e.to_m);
-                    pts.windows(2).map(move |w| GeomWithData::new(Line::new(w[0], w[1]), k as u32)).collect::<Vec<_>>()
+                    pts.windows(2)
+                        .map(move |w| GeomWithData::new(Line::new(w[0], w[1]), k as u32))
+                        .collect::<Vec<_>>()
                 })
                 .collect(),
         );
@@ -655,11 +664,7 @@ pub fn lattice(n: usize, spacing: f64, block: usize) -> (Vec<PipeIn>, Vec<PointI
                 let mid = ((a.x + b.x) / 2.0, (a.y + b.y) / 2.0);
                 // A pipe crosses a block boundary when its ends lie in different blocks.
                 if c / block != c2 / block || r / block != r2 / block {
-                    valves.push(PointIn {
-                        fid,
-                        x: mid.0,
-                        y: mid.1,
-                    });
+                    valves.push(PointIn { fid, x: mid.0, y: mid.1 });
                 }
                 customers.push(PointIn {
                     fid,
@@ -708,8 +713,20 @@ mod tests {
             // A pipe ending on pipe 5's interior (T-junction without a vertex).
             pipe(7, &[(150.0, -100.0), (150.0, -150.0)]),
         ];
-        let valves = [pt(10, 50.0, 0.0), pt(11, 150.0, 0.0), pt(12, 250.0, 0.0), pt(13, 100.0, -50.0), pt(14, 999.0, 999.0)];
-        let customers = [pt(100, 120.0, 3.0), pt(101, 180.0, -95.0), pt(102, 280.0, 5.0), pt(103, 40.0, 2.0), pt(104, 152.0, -140.0)];
+        let valves = [
+            pt(10, 50.0, 0.0),
+            pt(11, 150.0, 0.0),
+            pt(12, 250.0, 0.0),
+            pt(13, 100.0, -50.0),
+            pt(14, 999.0, 999.0),
+        ];
+        let customers = [
+            pt(100, 120.0, 3.0),
+            pt(101, 180.0, -95.0),
+            pt(102, 280.0, 5.0),
+            pt(103, 40.0, 2.0),
+            pt(104, 152.0, -140.0),
+        ];
         Network::build(pipes, &valves, &[pt(1, 0.0, 0.0)], &customers, Tolerances::default())
     }
 
@@ -756,7 +773,11 @@ mod tests {
         let n = network();
         let (e, _) = n.nearest_edge(100.0, -20.0).unwrap();
         let down: BTreeSet<i64> = n.trace(e, true).iter().map(|k| n.edge_pipe(*k)).collect();
-        assert_eq!(down.into_iter().collect::<Vec<_>>(), [4, 5, 7], "pipe 7 leaves pipe 5 at the T-junction");
+        assert_eq!(
+            down.into_iter().collect::<Vec<_>>(),
+            [4, 5, 7],
+            "pipe 7 leaves pipe 5 at the T-junction"
+        );
         let up: BTreeSet<i64> = n.trace(e, false).iter().map(|k| n.edge_pipe(*k)).collect();
         assert_eq!(up.into_iter().collect::<Vec<_>>(), [1, 4]);
     }
@@ -773,6 +794,9 @@ mod tests {
         let plan = n.isolate(e);
         assert_eq!(plan.main.valves.len(), 16);
         assert!((plan.main.isolated_length_m - (24.0 * 50.0 + 16.0 * 25.0)).abs() < 1e-6);
-        assert!(plan.main.cut_off_pipes.is_empty(), "the lattice is looped: nothing else loses supply");
+        assert!(
+            plan.main.cut_off_pipes.is_empty(),
+            "the lattice is looped: nothing else loses supply"
+        );
     }
 }

@@ -91,12 +91,9 @@ pub fn from_level(dem: &Dem, x: f64, y: f64, level: f64) -> Result<Flood, Invali
     if !level.is_finite() {
         return Err(Invalid(format!("water level {level}: give metres")));
     }
-    let (c, r) = grid.cell_of(x, y).ok_or_else(|| {
-        Invalid(format!(
-            "the point ({x:.6}, {y:.6}) is outside the DEM {}",
-            dem.path.display()
-        ))
-    })?;
+    let (c, r) = grid
+        .cell_of(x, y)
+        .ok_or_else(|| Invalid(format!("the point ({x:.6}, {y:.6}) is outside the DEM {}", dem.path.display())))?;
     let (cols, rows) = (grid.cols, grid.rows);
     let seed = r * cols + c;
     let ground = dem.heights[seed];
@@ -409,7 +406,11 @@ mod tests {
         // 100 × 100 m area gives 500 m³ in a 400 m² flat pit: 1.25 m of water.
         let d = dem(100, 100, 1.0, |x, y| {
             let (dx, dy) = ((x - 50.0).abs(), (-y - 50.0).abs());
-            if dx < 10.0 && dy < 10.0 { 8.0 } else { 10.0 + 0.01 * dx.max(dy) as f32 }
+            if dx < 10.0 && dy < 10.0 {
+                8.0
+            } else {
+                10.0 + 0.01 * dx.max(dy) as f32
+            }
         });
         // Rain on all but the edge cells (they are outlets: their rain leaves the grid): 98 × 98
         // cells × 50 mm = 480.2 m³, all of which runs into the pit: 1.2005 m of water.

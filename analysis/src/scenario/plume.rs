@@ -158,7 +158,11 @@ impl Release {
             0.5 * (lo + hi)
         };
         let start = if first == 0 { xs[0] } else { edge(xs[first - 1], xs[first], true) };
-        let end = if last == xs.len() - 1 { xs[last] } else { edge(xs[last], xs[last + 1], false) };
+        let end = if last == xs.len() - 1 {
+            xs[last]
+        } else {
+            edge(xs[last], xs[last + 1], false)
+        };
         Some((start, end))
     }
 
@@ -174,9 +178,7 @@ impl Release {
         }
         // Dense near the source, where the width changes fastest.
         let n = 160;
-        let xs: Vec<f64> = (0..=n)
-            .map(|i| x0 * (x1 / x0).powf(f64::from(i) / f64::from(n)))
-            .collect();
+        let xs: Vec<f64> = (0..=n).map(|i| x0 * (x1 / x0).powf(f64::from(i) / f64::from(n))).collect();
         let (ux, uy) = self.downwind();
         let place = |x: f64, y: f64| Coord {
             x: self.x + x * ux - y * uy,

@@ -191,7 +191,11 @@ mod tests {
     #[test]
     fn a_wall_hides_what_lies_behind_it() {
         // Flat ground at 0 with a 10 m wall from x = 50 to 52; camera at x = 10, 2 m up.
-        let s = Surface::new([0.0, 0.0, 100.0, 20.0], 1.0, |x, _| if (50.0..52.0).contains(&x) { 10.0 } else { 0.0 });
+        let s = Surface::new(
+            [0.0, 0.0, 100.0, 20.0],
+            1.0,
+            |x, _| if (50.0..52.0).contains(&x) { 10.0 } else { 0.0 },
+        );
         let cam = Camera {
             x: 10.5,
             y: 10.5,
@@ -207,7 +211,10 @@ mod tests {
         // A camera on a 30 m mast sees over it, except the strip in the wall's shadow:
         // the surface between cell centres keeps the wall's 10 m top to x = 51.5, and the line
         // from (10.5, 30) over (51.5, 10) reaches the ground at x = 10.5 + 41·30/20 = 72.
-        let mast = Camera { height_m: 30.0, ..cam.clone() };
+        let mast = Camera {
+            height_m: 30.0,
+            ..cam.clone()
+        };
         let v = viewshed(&s, &mast, 0.0, 0.0);
         let at = |x: f64| v[s.cell_of(x, 10.5).unwrap()];
         assert!(!at(60.5) && !at(71.5) && at(74.5) && at(90.5));
