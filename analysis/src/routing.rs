@@ -263,6 +263,45 @@ impl RoadGraph {
         })
     }
 
+    /// The same network with the edges whose segment `closed` says is impassable (a flooded
+    /// street, a closed zone) removed; and how many directed edges that closed.
+    pub fn with_closed(&self, closed: impl Fn([f64; 2], [f64; 2]) -> bool) -> (RoadGraph, usize) {
+        let mut shut = 0;
+        let mut cost_s = self.cost_s.clone();
+        for a in 0..self.xy.len() {
+            for k in self.offsets[a] as usize..self.offsets[a + 1] as usize {
+                if closed(self.xy[a], self.xy[self.to[k] as usize]) {
+                    cost_s[k] = f32::INFINITY;
+                    shut += 1;
+                }
+            }
+        }
+        let mut r_cost_s = self.r_cost_s.clone();
+        for b in 0..self.xy.len() {
+            for k in self.r_offsets[b] as usize..self.r_offsets[b + 1] as usize {
+                if closed(self.xy[self.r_to[k] as usize], self.xy[b]) {
+                    r_cost_s[k] = f32::INFINITY;
+                }
+            }
+        }
+        (
+            RoadGraph {
+                xy: self.xy.clone(),
+                offsets: self.offsets.clone(),
+                to: self.to.clone(),
+                cost_s,
+                r_offsets: self.r_offsets.clone(),
+                r_to: self.r_to.clone(),
+                r_cost_s,
+                nodes: self.nodes.clone(),
+                in_main: self.in_main.clone(),
+                lines_used: self.lines_used,
+                lines_skipped: self.lines_skipped,
+            },
+            shut,
+        )
+    }
+
     /// Number of junctions and vertices.
     pub fn node_count(&self) -> usize {
         self.xy.len()

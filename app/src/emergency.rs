@@ -499,6 +499,17 @@ impl Session {
         })
     }
 
+    /// Record an incident of `kind` at a longitude/latitude (CGCS2000) by hand.
+    pub fn add_incident_at(&self, kind: &str, lon: f64, lat: f64) -> Result<Incident> {
+        if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+            return Err(Error::Invalid(format!("({lon}, {lat}) is not a longitude/latitude")));
+        }
+        self.with_workspace(|ws| {
+            let input = IncidentInput::manual(kind, Geometry::Point(Point::new(lon, lat)));
+            self.with_store_in(ws, |s| create_incident(s, &input, self.actor()))
+        })
+    }
+
     /// Select an incident: its rings and what they reach, the nearest resources of each type
     /// by road with their routes drawn, its log; the view flies there.
     pub fn select_incident(&self, key: &str, canvas: Canvas) -> Result<IncidentDetailDto> {

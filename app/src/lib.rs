@@ -45,6 +45,7 @@ pub mod planning;
 pub mod print;
 pub mod report;
 pub mod roles;
+pub mod scenario;
 pub mod session;
 mod tiles;
 pub mod violations;

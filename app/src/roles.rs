@@ -24,6 +24,13 @@ pub enum Role {
     Resources,
     /// Points of interest with critical facilities (schools, hospitals, …).
     Facilities,
+    /// A pipe network's pipes (a line layer that says pipe / 管网 / 管线).
+    Pipes,
+    /// A pipe network's points: valves, supply points, customers (a point layer that says
+    /// pipe_point / valve / 管点 / 阀门), told apart by a kind field.
+    PipePoints,
+    /// Video cameras (a point layer that says camera / 视频 / 摄像 / 监控).
+    Cameras,
 }
 
 impl Role {
@@ -34,6 +41,9 @@ impl Role {
             Role::Permits => &["permit", "许可"],
             Role::Roads => &["road", "道路"],
             Role::Facilities => &["兴趣点", "公共服务设施"],
+            Role::Pipes => &["pipe", "管网", "管线"],
+            Role::PipePoints => &["pipe_point", "valve", "管点", "阀门"],
+            Role::Cameras => &["camera", "视频", "摄像", "监控"],
             Role::Zones | Role::Resources => &[],
         }
     }
@@ -56,6 +66,9 @@ impl Role {
             Role::Roads => "the workspace has no roads layer (a layer named road or 道路)",
             Role::Resources => "the workspace has no emergency resources (the catalog's 应急 group)",
             Role::Facilities => "the workspace has no points of interest (a layer named pois)",
+            Role::Pipes => "the workspace has no pipe network (a line layer named pipe, 管网 or 管线)",
+            Role::PipePoints => "the workspace has no valves (a point layer named valve, pipe_point, 阀门 or 管点)",
+            Role::Cameras => "the workspace has no cameras (a point layer named camera, 视频 or 摄像)",
         }
     }
 }
@@ -69,7 +82,13 @@ pub fn plays(wl: &WorkspaceLayer, role: Role) -> bool {
         return true;
     }
     let n = format!("{} {} {}", wl.id, wl.layer.name, wl.title).to_lowercase();
-    role.words().iter().any(|w| n.contains(w))
+    let gt = wl.layer.geometry_type.to_lowercase();
+    let shape_fits = match role {
+        Role::Pipes => gt.contains("line") || gt.contains("curve"),
+        Role::PipePoints | Role::Cameras => gt.contains("point"),
+        _ => true,
+    };
+    shape_fits && role.words().iter().any(|w| n.contains(w))
 }
 
 /// Every layer playing `role`, in tree order.
@@ -113,6 +132,22 @@ pub enum Field {
     Name,
     /// How many people a shelter holds.
     Capacity,
+    /// What a pipe network's point is (valve, source, customer).
+    PointKind,
+    /// People a customer supplies.
+    People,
+    /// A camera's heading (degrees from north).
+    Heading,
+    /// A camera's horizontal field of view (degrees).
+    FieldOfView,
+    /// A camera's range (m).
+    Range,
+    /// A camera's or a pipe's height or depth (m).
+    MountHeight,
+    /// A pipe's diameter (mm).
+    Diameter,
+    /// A pipe's depth below ground (m).
+    Depth,
 }
 
 impl Field {
@@ -127,6 +162,14 @@ impl Field {
             Field::ResourceType => &["category", "type", "kind", "amenity", "类型"],
             Field::Name => &["name", "名称", "mc"],
             Field::Capacity => &["capacity", "容量", "容纳人数"],
+            Field::PointKind => &["kind", "type", "node_type", "类型", "category"],
+            Field::People => &["people", "population", "人口", "户数"],
+            Field::Heading => &["heading_deg", "heading", "azimuth", "方向", "朝向"],
+            Field::FieldOfView => &["fov_deg", "fov", "视场角"],
+            Field::Range => &["range_m", "range", "可视距离"],
+            Field::MountHeight => &["height_m", "mount_height", "安装高度"],
+            Field::Diameter => &["diameter_mm", "diameter", "dn", "管径"],
+            Field::Depth => &["depth_m", "depth", "埋深"],
         }
     }
 

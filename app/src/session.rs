@@ -129,6 +129,8 @@ pub struct Session {
     pub(crate) imagery: Mutex<Option<Arc<crate::tiles::ImageryState>>>,
     /// The tile cache's size.
     pub(crate) tile_cache_bytes: usize,
+    /// The shapes of each step of the last what-if scenario (the time slider shows one).
+    pub(crate) scenario: Mutex<Option<crate::scenario::Frames>>,
     /// Who acts (the audit trail's actor).
     actor: String,
 }
@@ -168,6 +170,7 @@ impl Session {
                 .ok()
                 .and_then(|v| v.parse::<usize>().ok())
                 .map_or(crate::tiles::DEFAULT_CACHE_BYTES, |mb| mb << 20),
+            scenario: Mutex::new(None),
             actor,
         }
     }

@@ -90,7 +90,7 @@ pub struct LogEntry {
     pub at: String,
     /// Who.
     pub actor: String,
-    /// What: `create`, `status`, `action`, `rings`.
+    /// What: `create`, `status`, `action`, `rings`, `scenario`.
     pub action: String,
     /// Details.
     pub detail: Option<String>,
@@ -240,6 +240,22 @@ impl CaseStore {
             tx.execute("UPDATE incidents SET updated_at = ?1 WHERE fid = ?2", params![now, id])?;
             log(tx, id, &now, actor, "action", Some(text))
         })
+    }
+
+    /// Record a what-if scenario run on an incident: `detail` holds its model, parameters and
+    /// results (JSON), so that it can be replayed.
+    pub fn log_scenario(&mut self, key: &str, detail: &str, actor: &str) -> Result<LogEntry> {
+        let id = self.incident_id(key)?;
+        let now = now_utc();
+        self.write(|tx, _| {
+            tx.execute("UPDATE incidents SET updated_at = ?1 WHERE fid = ?2", params![now, id])?;
+            log(tx, id, &now, actor, "scenario", Some(detail))
+        })?;
+        self.incident_log(key)?
+            .into_iter()
+            .rev()
+            .find(|e| e.action == "scenario")
+            .ok_or_else(|| CaseError::Invalid("the scenario was not logged".into()))
     }
 
     /// Change an incident's status.

@@ -170,6 +170,10 @@ pub struct Catalog {
     pub attribution: Vec<String>,
     /// Layers, bottom to top.
     pub layers: Vec<CatalogEntry>,
+    /// A DEM for the what-if models (flood, viewshed), relative to the catalog; not drawn as
+    /// terrain.
+    #[serde(default)]
+    pub dem: Option<String>,
     /// Where the catalog was read from (entries' files are relative to its folder).
     #[serde(skip)]
     pub base_dir: PathBuf,

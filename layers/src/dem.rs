@@ -122,6 +122,55 @@ impl Dem {
     }
 }
 
+/// Write a one-band Float32 grid as a tiled, compressed GeoTIFF (a DEM, a flood's depths):
+/// `values` row-major from the top row, `nodata` marking cells without a value, `metadata`
+/// as dataset metadata items (e.g. `SYNTHETIC=YES`).
+pub fn write_grid(
+    path: &Path,
+    crs: &Crs,
+    geo_transform: [f64; 6],
+    size: (usize, usize),
+    values: Vec<f32>,
+    nodata: Option<f64>,
+    metadata: &[(&str, &str)],
+) -> Result<()> {
+    use gdal::Metadata;
+    let fail = |e: gdal::errors::GdalError| LayersError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("cannot write the grid: {e}"),
+    };
+    if values.len() != size.0 * size.1 {
+        return Err(LayersError::Invalid(format!(
+            "{}: {} values for {} × {} cells",
+            path.display(),
+            values.len(),
+            size.0,
+            size.1
+        )));
+    }
+    let wkt = crs
+        .wkt()
+        .ok_or_else(|| LayersError::Invalid(format!("{}: the CRS {} has no WKT", path.display(), crs.label())))?;
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff").map_err(fail)?;
+    let opts = gdal::raster::RasterCreationOptions::from_iter(["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES"]);
+    let mut ds = drv
+        .create_with_band_type_with_options::<f32, _>(path, size.0, size.1, 1, &opts)
+        .map_err(fail)?;
+    ds.set_geo_transform(&geo_transform).map_err(fail)?;
+    ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_wkt(&wkt).map_err(fail)?)
+        .map_err(fail)?;
+    for (k, v) in metadata {
+        ds.set_metadata_item(k, v, "").map_err(fail)?;
+    }
+    let mut band = ds.rasterband(1).map_err(fail)?;
+    if let Some(n) = nodata {
+        band.set_no_data_value(Some(n)).map_err(fail)?;
+    }
+    let mut buf = gdal::raster::Buffer::new(size, values);
+    band.write((0, 0), size, &mut buf).map_err(fail)?;
+    Ok(())
+}
+
 /// A DEM seen from a workspace: heights at workspace coordinates (through [`Terrain::sampler`]).
 #[derive(Debug)]
 pub struct Terrain {

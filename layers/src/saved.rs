@@ -70,6 +70,9 @@ pub struct SavedWorkspace {
     /// The DEM the workspace is draped on (its file, read again on opening).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terrain: Option<std::path::PathBuf>,
+    /// The DEM of the what-if models that is not drawn (its file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hazard_dem: Option<std::path::PathBuf>,
     /// Imagery layers, bottom first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub imagery: Vec<SavedImagery>,
@@ -170,6 +173,7 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
         layers,
         view,
         terrain: ws.terrain.as_ref().map(|t| t.dem.path.clone()),
+        hazard_dem: ws.hazard_dem.as_ref().map(|d| d.path.clone()),
         imagery: ws
             .imagery
             .iter()
@@ -293,6 +297,9 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         let mut some = Some(ws);
         let _ = Workspace::set_terrain_file(&mut some, dem);
         ws = some.expect("kept");
+    }
+    if let Some(dem) = &saved.hazard_dem {
+        ws.hazard_dem = crate::dem::Dem::open(dem).ok().map(std::sync::Arc::new);
     }
     let src = Source::open(path, &OpenOptions::default())?;
     // One connection for every layer's surfaces.

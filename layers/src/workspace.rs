@@ -54,6 +54,9 @@ pub struct Workspace {
     pub attribution: Vec<String>,
     /// The ground the layers are draped on, when a DEM was added.
     pub terrain: Option<std::sync::Arc<crate::dem::Terrain>>,
+    /// A DEM for the what-if models (flood, viewshed) that is not drawn: a catalog's `dem`.
+    /// The models use the drawn terrain's DEM when there is one.
+    pub hazard_dem: Option<std::sync::Arc<crate::dem::Dem>>,
     /// Imagery (orthophotos, tile packages, map services), drawn under the layers, bottom first.
     pub imagery: Vec<ImageryLayer>,
 }
@@ -214,6 +217,7 @@ impl Workspace {
             layers: Vec::new(),
             attribution: Vec::new(),
             terrain: None,
+            hazard_dem: None,
             imagery: Vec::new(),
         })
     }
@@ -368,6 +372,9 @@ impl Workspace {
         if other.terrain.is_some() {
             self.terrain = other.terrain;
         }
+        if other.hazard_dem.is_some() {
+            self.hazard_dem = other.hazard_dem;
+        }
         Ok(())
     }
 
@@ -379,6 +386,7 @@ impl Workspace {
             layers: Vec::new(),
             attribution: Vec::new(),
             terrain: self.terrain.clone(),
+            hazard_dem: self.hazard_dem.clone(),
             imagery: Vec::new(),
         }
     }
@@ -508,7 +516,15 @@ impl Workspace {
             detail: "catalog lists no layers".into(),
         })?;
         ws.attribution = catalog.attribution;
+        if let Some(rel) = &catalog.dem {
+            ws.hazard_dem = Some(std::sync::Arc::new(crate::dem::Dem::open(&catalog.base_dir.join(rel))?));
+        }
         Ok(ws)
+    }
+
+    /// The DEM the what-if models run on: the drawn terrain's, else the hazard DEM.
+    pub fn analysis_dem(&self) -> Option<&crate::dem::Dem> {
+        self.terrain.as_ref().map(|t| &t.dem).or(self.hazard_dem.as_deref())
     }
 
     /// Layer by id.

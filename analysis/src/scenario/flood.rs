@@ -136,6 +136,30 @@ pub fn from_level(dem: &Dem, x: f64, y: f64, level: f64) -> Result<Flood, Invali
     })
 }
 
+/// Where the water at a place is: the centre of the lowest cell within `radius_cells` cells of
+/// (x, y) (DEM CRS). A gauge stands on the bank or the wall and a commander clicks beside the
+/// river; the water level is the river's, whose bed is the lowest ground nearby.
+pub fn water_near(dem: &Dem, x: f64, y: f64, radius_cells: usize) -> Option<(f64, f64)> {
+    let grid = CellGrid::of(dem);
+    let (c0, r0) = grid.cell_of(x, y)?;
+    let mut best: Option<(f32, f64, usize, usize)> = None;
+    for r in r0.saturating_sub(radius_cells)..=(r0 + radius_cells).min(grid.rows - 1) {
+        for c in c0.saturating_sub(radius_cells)..=(c0 + radius_cells).min(grid.cols - 1) {
+            let h = dem.heights[r * grid.cols + c];
+            let (cx, cy) = grid.centre(c, r);
+            let d = (cx - x).hypot(cy - y);
+            if h.is_nan() || d > radius_cells as f64 * grid.gt[1].abs() {
+                continue;
+            }
+            // Lowest, then nearest.
+            if best.is_none_or(|b| h < b.0 || (h == b.0 && d < b.1)) {
+                best = Some((h, d, c, r));
+            }
+        }
+    }
+    best.map(|(_, _, c, r)| grid.centre(c, r))
+}
+
 #[derive(PartialEq)]
 struct Low(f32, u32);
 impl Eq for Low {}

@@ -14,6 +14,8 @@ mod bench_imagery;
 mod demo;
 #[path = "../exit.rs"]
 mod exit;
+#[path = "../lifelines_demo.rs"]
+mod lifelines_demo;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +39,8 @@ enum Command {
     BenchImagery(bench_imagery::Args),
     /// Generate the demo city's synthetic planning and emergency layers from the OSM extract.
     GenerateDemo(demo::Args),
+    /// Generate the demo city's synthetic water network, cameras and terrain from the OSM extract.
+    GenerateLifelines(lifelines_demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::BenchPeer(a) => bench::run(a),
         Command::GenerateDemo(a) => demo::run(a),
+        Command::GenerateLifelines(a) => lifelines_demo::run(a),
         Command::BenchImagery(a) => bench_imagery::run(a),
     };
     exit::finish("jingwei-tools", result)
