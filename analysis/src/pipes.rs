@@ -507,7 +507,7 @@ impl Network {
             let s: BTreeSet<i64> = edges.iter().map(|e| self.edge_pipe(*e)).collect();
             s.into_iter().collect()
         };
-        let len = |edges: &[usize]| edges.iter().map(|e| self.edges[*e].length).sum::<f64>();
+        let len = |edges: &[usize]| edges.iter().map(|e| self.edges[*e].length).fold(0.0, |a, b| a + b);
         let mut closing: Vec<(i64, [f64; 2])> = valves
             .iter()
             .filter_map(|n| Some((self.valve[*n as usize]?, self.nodes[*n as usize])))

@@ -41,6 +41,7 @@ pub mod feature_services;
 pub mod feeds;
 pub mod files;
 pub mod imagery;
+pub mod lifelines;
 pub mod planning;
 pub mod print;
 pub mod report;

@@ -914,10 +914,13 @@ impl Session {
         })
     }
 
-    /// Take the last scenario off the map.
+    /// Take the last scenario, and any lifeline drawing, off the map.
     pub fn clear_scenario(&self) -> Result<()> {
         *self.scenario.lock()? = None;
-        self.with_workspace(|ws| self.set_overlay(ws, "scenario", Vec::new()))
+        self.with_workspace(|ws| {
+            self.overlay.lock()?.remove("lifelines");
+            self.set_overlay(ws, "scenario", Vec::new())
+        })
     }
 
     fn scenario_at(&self, input: &ScenarioInput, canvas: Canvas, log: bool) -> Result<ScenarioDto> {
@@ -1016,7 +1019,7 @@ impl Session {
         })?;
         *self.scenario.lock()? = Some(frames);
         dto.ms = t0.elapsed().as_secs_f64() * 1000.0;
-        dto.drill = self.with_store(|s| Ok(s.is_drill()?))?;
+        dto.drill = self.drill.load(std::sync::atomic::Ordering::SeqCst);
         if log && let Some(key) = &input.incident {
             let detail = serde_json::json!({
                 "input": input,

@@ -106,7 +106,7 @@ pub struct Session {
     /// What the scene highlights.
     highlight: Mutex<Highlight>,
     /// Feed events and open incidents (by source), always drawn on top.
-    overlay: Mutex<BTreeMap<&'static str, Vec<(String, Geometry)>>>,
+    pub(crate) overlay: Mutex<BTreeMap<&'static str, Vec<(String, Geometry)>>>,
     /// The first scene's extent (local metres) and tallest building: the initial view.
     extent: Mutex<Option<([f32; 4], f32)>>,
     /// The terrain of the scene last built: clicks and measurements find the ground on it.
@@ -131,6 +131,8 @@ pub struct Session {
     pub(crate) tile_cache_bytes: usize,
     /// The shapes of each step of the last what-if scenario (the time slider shows one).
     pub(crate) scenario: Mutex<Option<crate::scenario::Frames>>,
+    /// The pipe network (built on first use).
+    pub(crate) pipes: Mutex<Option<crate::lifelines::PipeNetwork>>,
     /// Who acts (the audit trail's actor).
     actor: String,
 }
@@ -171,6 +173,7 @@ impl Session {
                 .and_then(|v| v.parse::<usize>().ok())
                 .map_or(crate::tiles::DEFAULT_CACHE_BYTES, |mb| mb << 20),
             scenario: Mutex::new(None),
+            pipes: Mutex::new(None),
             actor,
         }
     }
@@ -300,11 +303,23 @@ impl Session {
         Some(LocalFrame::new(ws.origin_xy).to_world(f64::from(lx), f64::from(lz)))
     }
 
+    /// The longitude/latitude (CGCS2000) of the ground under a pixel of the 3D view.
+    pub fn pixel_lonlat(&self, p: &Pixel) -> Result<[f64; 2]> {
+        self.with_workspace(|ws| {
+            let (x, y) = self
+                .ground_xy(ws, p)
+                .ok_or_else(|| Error::Invalid("that point is not on the ground".into()))?;
+            let (lon, lat) = ws.to_lonlat()?.transform(x, y)?;
+            Ok([lon, lat])
+        })
+    }
+
     // ---- opening data ---------------------------------------------------------------------
 
     fn reset(&self) -> Result<()> {
         *self.store.lock()? = None;
         *self.graph.lock()? = None;
+        *self.pipes.lock()? = None;
         *self.table.lock()? = None;
         *self.extent.lock()? = None;
         self.overlay.lock()?.clear();
@@ -403,6 +418,7 @@ impl Session {
         let ws = guard.as_ref().ok_or(Error::NoWorkspace)?;
         job.report(1, 1);
         *self.graph.lock()? = None;
+        *self.pipes.lock()? = None;
         self.rebuild(ws)?;
         Ok(data::describe(ws))
     }
@@ -473,6 +489,7 @@ impl Session {
             ws.layers.remove(i);
             *self.table.lock()? = None;
             *self.graph.lock()? = None;
+            *self.pipes.lock()? = None;
             self.rebuild(ws)?;
             Ok(data::describe(ws))
         })

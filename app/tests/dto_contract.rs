@@ -202,6 +202,28 @@ fn the_pages_types_match_what_the_api_answers() {
         )
         .unwrap();
     let balance = s.land_use_balance("landuse", Some("landuse")).unwrap();
+    let flood = s
+        .run_scenario(
+            &jingwei_app::scenario::ScenarioInput {
+                model: jingwei_app::scenario::Model::Flood {
+                    level_m: 5.6,
+                    from_m: Some(4.6),
+                    steps: 2,
+                    passable_m: 0.3,
+                },
+                incident: Some(inc.id.to_string()),
+                at: None,
+                evacuate_min: Some(20.0),
+            },
+            canvas,
+        )
+        .unwrap();
+    let topology = s.pipe_topology().unwrap();
+    let burst = s.pipe_burst(Some([121.5055, 31.2369]), None, canvas).unwrap();
+    let trace = s.pipe_trace(burst.pipe, true).unwrap();
+    let seeing = s.cameras_seeing(121.5055, 31.2369).unwrap();
+    let viewshed = s.camera_viewshed(seeing[0].fid, canvas).unwrap();
+    let coverage = s.camera_coverage(&inc.id.to_string(), 150.0).unwrap();
     let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
@@ -248,6 +270,21 @@ fn the_pages_types_match_what_the_api_answers() {
         ("Case", to_value(&detail.detail.case).unwrap()),
         ("CaseDetail", to_value(&detail.detail).unwrap()),
         ("DrillDto", to_value(s.drill_state().unwrap()).unwrap()),
+        ("ScenarioDto", to_value(&flood).unwrap()),
+        ("ScenarioStep", to_value(&flood.steps[0]).unwrap()),
+        ("ScenarioBand", to_value(&flood.bands[0]).unwrap()),
+        ("ReachedBuilding", first(to_value(&flood.reached).unwrap())),
+        ("ScenarioInput", serde_json::from_str::<Value>(&flood.input).unwrap()),
+        // A union of the models; the parser reads its first (flood) variant.
+        ("Model", serde_json::from_str::<Value>(&flood.input).unwrap()["model"].clone()),
+        ("TopologyReport", to_value(&topology).unwrap()),
+        ("Gap", first(to_value(&topology.gaps).unwrap())),
+        ("BurstDto", to_value(&burst).unwrap()),
+        ("ValveFailureDto", first(to_value(&burst.if_valve_fails).unwrap())),
+        ("TraceDto", to_value(&trace).unwrap()),
+        ("CameraHit", first(to_value(&seeing).unwrap())),
+        ("ViewshedDto", to_value(&viewshed).unwrap()),
+        ("CoverageDto", to_value(&coverage).unwrap()),
         (
             "FolderDto",
             to_value(jingwei_app::files::browse(demo.parent().and_then(Path::to_str)).unwrap()).unwrap(),

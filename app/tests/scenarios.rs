@@ -177,3 +177,43 @@ fn plume_quake_and_rain_reach_buildings_and_bad_parameters_are_refused() {
         .to_string();
     assert!(off.contains("outside the DEM"), "{off}");
 }
+
+#[test]
+fn a_burst_main_closes_its_valves_and_cameras_see_the_street() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::new(dir.path().join("cases.gpkg"), "值班长".into());
+    s.open_catalog(&demo()).unwrap();
+    let topo = s.pipe_topology().unwrap();
+    assert!(topo.pipes > 1000 && topo.valves > 1000, "{topo:?}");
+    assert_eq!(topo.sources, 2);
+    assert!(topo.customers > 1000 && topo.customers_unattached.len() < 50, "{topo:?}");
+    // A break near the gauge's street.
+    let plan = s.pipe_burst(Some([121.5055, 31.2369]), None, canvas()).unwrap();
+    assert!(!plan.valves.is_empty() && plan.valves.len() <= 12, "{plan:?}");
+    assert!(plan.isolated_pipes >= 1 && plan.isolated_m > 0.0);
+    // A valve that sticks needs more valves closed (or the same set, where it bordered a
+    // dead end); never fewer customers out.
+    for f in &plan.if_valve_fails {
+        assert!(f.customers_out >= plan.isolated_customers, "{f:?}");
+        assert!(!f.next_valves.contains(&f.failed));
+    }
+    let down = s.pipe_trace(plan.pipe, true).unwrap();
+    assert!(down.pipes.contains(&plan.pipe));
+    // A camera sees part of what lies in its range, and a point it sees lists it.
+    let cams = s
+        .with_workspace(|ws| {
+            let l = ws.layer("cameras").unwrap();
+            Ok((0..l.layer.len()).map(|r| l.layer.fids[r]).take(3).collect::<Vec<_>>())
+        })
+        .unwrap();
+    for fid in cams {
+        let v = s.camera_viewshed(fid, canvas()).unwrap();
+        assert!(v.seen_m2 > 0.0 && v.seen_m2 < v.covered_m2, "{v:?}");
+    }
+    assert!(
+        s.pipe_burst(Some([121.0, 31.0]), None, canvas())
+            .unwrap_err()
+            .to_string()
+            .contains("no pipe within 50 m")
+    );
+}

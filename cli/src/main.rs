@@ -21,6 +21,7 @@ mod overlap;
 mod print;
 mod query;
 mod raster;
+mod scenario;
 mod sibling;
 mod tiles;
 mod transform;
@@ -83,6 +84,13 @@ enum Command {
     Incidents(incidents::Args),
     /// Hazard feeds: parse a document, watch a feed, serve recorded feeds on 127.0.0.1.
     Feeds(feeds::Args),
+    /// What-if scenarios (模拟推演): flood, rainfall, gas release, earthquake — at a place or an
+    /// incident (logged on it), with evacuation; replay a logged run.
+    Scenario(scenario::Args),
+    /// The pipe network (城市生命线): topology check, burst isolation (爆管关阀), traces.
+    Pipes(scenario::PipesArgs),
+    /// Video cameras: what one sees, which see a point, how much of an incident's area is seen.
+    Cameras(scenario::CamerasArgs),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +119,9 @@ fn main() -> ExitCode {
         Command::Incidents(a) => incidents::run(a),
         Command::Nearest(a) => emergency::nearest(a),
         Command::Impact(a) => emergency::run_impact(a),
+        Command::Scenario(a) => scenario::run(a),
+        Command::Pipes(a) => scenario::pipes(a),
+        Command::Cameras(a) => scenario::cameras(a),
     };
     exit::finish("jingwei", result)
 }

@@ -241,6 +241,62 @@ pub fn for_layer(id: &str, layer: &Layer) -> Style {
         s.landuse = Some(lu);
         return s;
     }
+    // What-if scenarios and lifelines (drawn by the command panel).
+    if let Some(k) = n.split("scenario_flood_").nth(1).and_then(|r| r.chars().next()) {
+        // Flood depth bands: light to dark blue, translucent over the city.
+        let (c, a) = match k {
+            '1' => (rgb(125, 211, 252, 1.0), 0.55),
+            '2' => (rgb(59, 130, 246, 1.0), 0.6),
+            _ => (rgb(30, 58, 138, 1.0), 0.65),
+        };
+        let mut s = Style::base([c[0], c[1], c[2], a], c);
+        s.stroke_width_m = 0.0;
+        return s;
+    }
+    if let Some(k) = n.split("scenario_band_").nth(1).and_then(|r| r.chars().next()) {
+        // Threshold or intensity bands, strongest first: red, orange, amber, yellow.
+        let c = match k {
+            '0' => rgb(220, 38, 38, 1.0),
+            '1' => rgb(234, 88, 12, 1.0),
+            '2' => rgb(245, 158, 11, 1.0),
+            _ => rgb(250, 204, 21, 1.0),
+        };
+        let mut s = Style::base([c[0], c[1], c[2], 0.28], c);
+        s.stroke_width_m = 3.0;
+        return s;
+    }
+    if n.contains("scenario_road_closed") {
+        let mut s = Style::base(rgb(185, 28, 28, 1.0), rgb(185, 28, 28, 1.0));
+        s.line_width_m = 8.0;
+        return s;
+    }
+    if n.contains("pipe_isolated") {
+        let mut s = Style::base(rgb(220, 38, 38, 1.0), rgb(220, 38, 38, 1.0));
+        s.line_width_m = 7.0;
+        return s;
+    }
+    if n.contains("pipe_cut_off") {
+        let mut s = Style::base(rgb(249, 115, 22, 1.0), rgb(249, 115, 22, 1.0));
+        s.line_width_m = 5.0;
+        return s;
+    }
+    if n.contains("valve_close") {
+        let mut s = Style::base(rgb(22, 163, 74, 1.0), rgb(20, 83, 45, 1.0));
+        s.marker = rgb(22, 163, 74, 1.0);
+        s.marker_size_m = 18.0;
+        return s;
+    }
+    if n.contains("viewshed") {
+        let mut s = Style::base(rgb(34, 197, 94, 0.35), rgb(34, 197, 94, 1.0));
+        s.stroke_width_m = 0.0;
+        return s;
+    }
+    if n.contains("camera_point") {
+        let mut s = Style::base(rgb(37, 99, 235, 1.0), rgb(30, 64, 175, 1.0));
+        s.marker = rgb(37, 99, 235, 1.0);
+        s.marker_size_m = 16.0;
+        return s;
+    }
     if n.contains("incident_ring") {
         // Impact rings: an amber outline over a faint tint.
         let mut s = Style::base(rgb(245, 158, 11, 0.10), rgb(217, 119, 6, 1.0));

@@ -2,9 +2,12 @@
 //! cases: feeds, incidents from events or placed on the map, rings, what they reach, the
 //! nearest resources by road, the action log, drill mode.
 
+use jingwei_analysis::pipes::TopologyReport;
 use jingwei_app::Result;
 use jingwei_app::emergency::IncidentDetailDto;
 use jingwei_app::feeds::FeedDto;
+use jingwei_app::lifelines::{BurstDto, CameraHit, CoverageDto, TraceDto, ViewshedDto};
+use jingwei_app::scenario::{ScenarioDto, ScenarioInput};
 use jingwei_app::session::{Canvas, DrillDto};
 use jingwei_cases::incidents::{Incident, LogEntry};
 use jingwei_scene::view::View;
@@ -73,4 +76,76 @@ pub async fn drill_start(state: S<'_>) -> Result<DrillDto> {
 #[tauri::command]
 pub async fn drill_state(state: S<'_>) -> Result<DrillDto> {
     state.session.drill_state()
+}
+
+/// Run a what-if scenario (flood, rain, plume, quake) at an incident; it is drawn and logged.
+#[tauri::command]
+pub async fn scenario_run(state: S<'_>, input: ScenarioInput, width: u32, height: u32, current: Option<View>) -> Result<ScenarioDto> {
+    state.session.run_scenario(&input, Canvas { width, height, current })
+}
+
+/// Run again a scenario logged on an incident.
+#[tauri::command]
+pub async fn scenario_replay(state: S<'_>, id: i64, log_id: i64, width: u32, height: u32, current: Option<View>) -> Result<ScenarioDto> {
+    state
+        .session
+        .replay_scenario(&id.to_string(), log_id, Canvas { width, height, current })
+}
+
+/// Show step `k` of the last scenario (the time slider); returns the number of steps.
+#[tauri::command]
+pub async fn scenario_step(state: S<'_>, k: usize) -> Result<usize> {
+    state.session.scenario_step(k)
+}
+
+/// Take the last scenario (and any lifeline drawing) off the map.
+#[tauri::command]
+pub async fn scenario_clear(state: S<'_>) -> Result<()> {
+    state.session.clear_scenario()
+}
+
+/// The pipe network's topology (gaps marked on the map).
+#[tauri::command]
+pub async fn pipe_topology(state: S<'_>) -> Result<TopologyReport> {
+    state.session.pipe_topology()
+}
+
+/// Burst isolation for a break on the pipe under the clicked point.
+#[tauri::command]
+pub async fn pipe_burst(state: S<'_>, x: f32, y: f32, width: u32, height: u32, view: View) -> Result<BurstDto> {
+    let at = state.session.pixel_lonlat(&pixel(x, y, width, height, view))?;
+    state.session.pipe_burst(
+        Some(at),
+        None,
+        Canvas {
+            width,
+            height,
+            current: Some(view),
+        },
+    )
+}
+
+/// The pipes downstream (or upstream) of a pipe.
+#[tauri::command]
+pub async fn pipe_trace(state: S<'_>, pipe: i64, downstream: bool) -> Result<TraceDto> {
+    state.session.pipe_trace(pipe, downstream)
+}
+
+/// The cameras that see the clicked point.
+#[tauri::command]
+pub async fn cameras_seeing(state: S<'_>, x: f32, y: f32, width: u32, height: u32, view: View) -> Result<Vec<CameraHit>> {
+    let [lon, lat] = state.session.pixel_lonlat(&pixel(x, y, width, height, view))?;
+    state.session.cameras_seeing(lon, lat)
+}
+
+/// What a camera sees (drawn).
+#[tauri::command]
+pub async fn camera_viewshed(state: S<'_>, fid: i64, width: u32, height: u32, current: Option<View>) -> Result<ViewshedDto> {
+    state.session.camera_viewshed(fid, Canvas { width, height, current })
+}
+
+/// The share of an incident's area (or a circle about it) the cameras see.
+#[tauri::command]
+pub async fn camera_coverage(state: S<'_>, id: i64, radius: f64) -> Result<CoverageDto> {
+    state.session.camera_coverage(&id.to_string(), radius)
 }

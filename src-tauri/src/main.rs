@@ -87,7 +87,17 @@ fn main() {
                 command_cmd::incident_rings,
                 command_cmd::incident_status,
                 command_cmd::drill_start,
-                command_cmd::drill_state
+                command_cmd::drill_state,
+                command_cmd::scenario_run,
+                command_cmd::scenario_replay,
+                command_cmd::scenario_step,
+                command_cmd::scenario_clear,
+                command_cmd::pipe_topology,
+                command_cmd::pipe_burst,
+                command_cmd::pipe_trace,
+                command_cmd::cameras_seeing,
+                command_cmd::camera_viewshed,
+                command_cmd::camera_coverage
                 $(, $extra)*
             ]
         };

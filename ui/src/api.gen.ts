@@ -335,7 +335,7 @@ at: string,
  */
 actor: string, 
 /**
- * What: `create`, `status`, `action`, `rings`.
+ * What: `create`, `status`, `action`, `rings`, `scenario`.
  */
 action: string, 
 /**
@@ -1419,6 +1419,466 @@ left_over_buildings: Array<number>,
  * Every shelter considered.
  */
 shelters: Array<ShelterUse>, };
+
+export type Model = { "model": "flood", 
+/**
+ * The water level, m.
+ */
+level_m: number, 
+/**
+ * Rising from this level (m) in `steps` steps; the last step is `level_m`.
+ */
+from_m: number | null, 
+/**
+ * Steps of the rise (1: only the final level).
+ */
+steps: number, 
+/**
+ * Roads under more water than this (m) are closed.
+ */
+passable_m: number, } | { "model": "rain", 
+/**
+ * Rainfall, mm.
+ */
+depth_mm: number, 
+/**
+ * The share that runs off (0–1; 0.9 for a city's sealed ground).
+ */
+runoff: number, 
+/**
+ * The circle's radius (m) when the incident is a point (default 1,000 m).
+ */
+radius_m: number | null, 
+/**
+ * Roads under more water than this (m) are closed.
+ */
+passable_m: number, } | { "model": "plume", 
+/**
+ * Release rate, g/s.
+ */
+rate_g_s: number, 
+/**
+ * Wind speed, m/s.
+ */
+wind_m_s: number, 
+/**
+ * Where the wind blows from, degrees from true north.
+ */
+wind_from_deg: number, 
+/**
+ * Pasquill–Gifford class A–F.
+ */
+stability: string, 
+/**
+ * Release height, m.
+ */
+height_m: number, 
+/**
+ * Thresholds (mg/m³), e.g. AEGL-3, AEGL-2, AEGL-1 of the substance.
+ */
+thresholds_mg_m3: Array<number>, 
+/**
+ * Minutes since the release began (the plume's front); steps divide them.
+ */
+minutes: number, 
+/**
+ * Steps of the time slider.
+ */
+steps: number, 
+/**
+ * Receptor height, m.
+ */
+receptor_m: number, } | { "model": "quake", 
+/**
+ * Surface-wave magnitude.
+ */
+magnitude: number, 
+/**
+ * The fault's strike, degrees from true north (the isoseismals' long axis).
+ */
+strike_deg: number, 
+/**
+ * `east` or `west` China (default: by longitude).
+ */
+region: string | null, };
+
+export type ScenarioInput = { 
+/**
+ * The model.
+ */
+model: Model, 
+/**
+ * The incident it is run for (its place, and its log).
+ */
+incident: string | null, 
+/**
+ * The place as longitude/latitude (CGCS2000), instead of the incident's.
+ */
+at: [number, number] | null, 
+/**
+ * Evacuate the people reached to shelters within this many minutes by road.
+ */
+evacuate_min: number | null, };
+
+export type ScenarioStep = { 
+/**
+ * The water level (m) or the minutes since the release.
+ */
+value: number, 
+/**
+ * `m` or `min`.
+ */
+unit: string, 
+/**
+ * Area reached, m².
+ */
+area_m2: number, 
+/**
+ * Buildings reached.
+ */
+buildings: number, 
+/**
+ * Estimated people in them.
+ */
+people: number, };
+
+export type ScenarioBand = { 
+/**
+ * Label, e.g. `≥ 1.5 m`, `≥ 150 mg/m³`, `VII`.
+ */
+label: string, 
+/**
+ * The band's lower value.
+ */
+lower: number, 
+/**
+ * Its upper value (none: open).
+ */
+upper: number | null, 
+/**
+ * Area, m².
+ */
+area_m2: number, 
+/**
+ * Buildings.
+ */
+buildings: number, 
+/**
+ * Their floor area, m².
+ */
+floor_area_m2: number, 
+/**
+ * Estimated people.
+ */
+people: number, };
+
+export type ReachedBuilding = { 
+/**
+ * Feature id.
+ */
+fid: number, 
+/**
+ * Name.
+ */
+name: string | null, 
+/**
+ * Water depth (m), concentration (mg/m³) or intensity at it.
+ */
+value: number, 
+/**
+ * Estimated people.
+ */
+people: number, };
+
+export type ScenarioDto = { 
+/**
+ * `flood`, `rain`, `plume` or `quake`.
+ */
+model: string, 
+/**
+ * The input, as JSON (what the log keeps and a replay reads).
+ */
+input: string, 
+/**
+ * Steps for the time slider (at least one; the last is the full scenario).
+ */
+steps: Array<ScenarioStep>, 
+/**
+ * Bands of the last step.
+ */
+bands: Array<ScenarioBand>, 
+/**
+ * Area reached, m².
+ */
+area_m2: number, 
+/**
+ * The largest value: deepest water (m), highest concentration (mg/m³) or intensity.
+ */
+max_value: number, 
+/**
+ * Water volume (m³; floods).
+ */
+volume_m3: number | null, 
+/**
+ * Rain that ran off the DEM (m³; rainfall).
+ */
+runoff_m3: number | null, 
+/**
+ * Buildings reached.
+ */
+buildings: number, 
+/**
+ * Estimated people in them.
+ */
+people: number, 
+/**
+ * The buildings reached, highest value first (at most [`LISTED`]).
+ */
+reached: Array<ReachedBuilding>, 
+/**
+ * Road segments closed (floods).
+ */
+roads_closed: number, 
+/**
+ * Their length, m.
+ */
+roads_closed_m: number, 
+/**
+ * Shelters left out because the scenario reaches them.
+ */
+shelters_unusable: number, 
+/**
+ * The evacuation, when asked for.
+ */
+evacuation: AllocationDto | null, 
+/**
+ * The log entry that records the run (runs for an incident).
+ */
+log_id: number | null, 
+/**
+ * Whether it ran in a drill.
+ */
+drill: boolean, 
+/**
+ * Milliseconds it took.
+ */
+ms: number, 
+/**
+ * The view framing it.
+ */
+view: View | null, };
+
+export type Gap = { 
+/**
+ * The pipe with the loose end.
+ */
+pipe: number, 
+/**
+ * The pipe it nearly touches.
+ */
+near_pipe: number, 
+/**
+ * Where the end is.
+ */
+x: number, 
+/**
+ * Where the end is.
+ */
+y: number, 
+/**
+ * How far it is from the other pipe (m).
+ */
+distance_m: number, };
+
+export type TopologyReport = { 
+/**
+ * Pipes read.
+ */
+pipes: number, 
+/**
+ * Pipes left out (no line, or shorter than the snap tolerance).
+ */
+pipes_skipped: number, 
+/**
+ * Nodes of the graph.
+ */
+nodes: number, 
+/**
+ * Pieces of pipe between nodes.
+ */
+edges: number, 
+/**
+ * Loose ends joined to another pipe's interior.
+ */
+t_junctions: number, 
+/**
+ * Loose ends near another pipe but not joined.
+ */
+gaps: Array<Gap>, 
+/**
+ * Valves placed on the network.
+ */
+valves: number, 
+/**
+ * Valves farther than the snap tolerance from every pipe.
+ */
+valves_off_network: Array<number>, 
+/**
+ * Sources placed (at their nearest node).
+ */
+sources: number, 
+/**
+ * Customers attached to a pipe.
+ */
+customers: number, 
+/**
+ * Customers farther than the service distance from every pipe.
+ */
+customers_unattached: Array<number>, 
+/**
+ * Connected pieces of the network.
+ */
+components: number, };
+
+export type ValveFailureDto = { 
+/**
+ * The valve.
+ */
+failed: number, 
+/**
+ * What to close next.
+ */
+next_valves: Array<number>, 
+/**
+ * Customers out then.
+ */
+customers_out: number, };
+
+export type BurstDto = { 
+/**
+ * The broken pipe (fid).
+ */
+pipe: number, 
+/**
+ * Where the break is (workspace CRS).
+ */
+at: [number, number], 
+/**
+ * Valves to close (fids of the pipe points).
+ */
+valves: Array<number>, 
+/**
+ * Pipes isolated.
+ */
+isolated_pipes: number, 
+/**
+ * Their length, m.
+ */
+isolated_m: number, 
+/**
+ * Customers (points) on them.
+ */
+isolated_customers: number, 
+/**
+ * Pipes without supply once the valves are closed.
+ */
+cut_off_pipes: number, 
+/**
+ * Their length, m.
+ */
+cut_off_m: number, 
+/**
+ * Customers without supply (isolated ones included).
+ */
+customers_out: number, 
+/**
+ * People those customers supply (their people field, when there is one).
+ */
+people_out: number, 
+/**
+ * For each valve: the valves to close next if it fails.
+ */
+if_valve_fails: Array<ValveFailureDto>, 
+/**
+ * Supply points in the network (0: only the isolated section counts).
+ */
+sources: number, 
+/**
+ * Milliseconds the analysis took.
+ */
+ms: number, 
+/**
+ * The view framing it.
+ */
+view: View | null, };
+
+export type TraceDto = { 
+/**
+ * The pipe traced from.
+ */
+pipe: number, 
+/**
+ * Downstream (else upstream).
+ */
+downstream: boolean, 
+/**
+ * Pipes reached.
+ */
+pipes: Array<number>, 
+/**
+ * Their length, m.
+ */
+length_m: number, };
+
+export type CameraHit = { 
+/**
+ * Feature id.
+ */
+fid: number, 
+/**
+ * Name.
+ */
+name: string | null, 
+/**
+ * Distance, m.
+ */
+distance_m: number, };
+
+export type ViewshedDto = { 
+/**
+ * The camera.
+ */
+fid: number, 
+/**
+ * Area seen, m².
+ */
+seen_m2: number, 
+/**
+ * Area in its range and field of view, m².
+ */
+covered_m2: number, 
+/**
+ * Cell size of the analysis, m.
+ */
+cell_m: number, 
+/**
+ * The view framing it.
+ */
+view: View | null, };
+
+export type CoverageDto = { 
+/**
+ * The area's size, m².
+ */
+area_m2: number, 
+/**
+ * The share some camera sees (0–1).
+ */
+seen_share: number, 
+/**
+ * The cameras that see part of it, most first: (fid, share of the area).
+ */
+cameras: Array<[number, number]>, };
 
 export type ComponentDto = { 
 /**
