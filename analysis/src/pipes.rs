@@ -23,8 +23,8 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use geo::{Coord, LineString};
+use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
-use rstar::{PointDistance, RTree};
 use serde::Serialize;
 
 /// A pipe as read from a layer.
@@ -137,6 +137,8 @@ pub struct Network {
     /// Customers per edge: (fid).
     customers: Vec<Vec<i64>>,
     edge_index: RTree<GeomWithData<Line<[f64; 2]>, u32>>,
+    /// The pieces no source reaches with every valve open (not a burst's doing).
+    unsupplied_before: Vec<bool>,
     /// What the build found.
     pub report: TopologyReport,
 }
@@ -204,16 +206,30 @@ impl Network {
         report.pipes_skipped = report.pipes - pipes.len();
         // End nodes, snapped.
         let mut nodes: Vec<[f64; 2]> = Vec::new();
-        let mut node_tree: RTree<GeomWithData<[f64; 2], u32>> = RTree::new();
+        // Snapping through a hash grid of snap-sized cells: the nearest node within the
+        // tolerance lies in the 3 × 3 cells about a point.
+        let cell = tol.snap_m.max(1e-6);
+        let mut grid: std::collections::HashMap<(i64, i64), Vec<u32>> = std::collections::HashMap::new();
         let mut node_at = |p: [f64; 2], nodes: &mut Vec<[f64; 2]>| -> u32 {
-            if let Some(n) = node_tree.nearest_neighbor(&p)
-                && n.geom().distance_2(&p) <= tol.snap_m * tol.snap_m
-            {
-                return n.data;
+            let (cx, cy) = ((p[0] / cell).floor() as i64, (p[1] / cell).floor() as i64);
+            let mut best: Option<(f64, u32)> = None;
+            for dx in -1..=1 {
+                for dy in -1..=1 {
+                    for &n in grid.get(&(cx + dx, cy + dy)).map_or(&[][..], |v| v.as_slice()) {
+                        let q = nodes[n as usize];
+                        let d2 = (q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2);
+                        if d2 <= tol.snap_m * tol.snap_m && best.is_none_or(|b| d2 < b.0) {
+                            best = Some((d2, n));
+                        }
+                    }
+                }
+            }
+            if let Some((_, n)) = best {
+                return n;
             }
             let id = nodes.len() as u32;
             nodes.push(p);
-            node_tree.insert(GeomWithData::new(p, id));
+            grid.entry((cx, cy)).or_default().push(id);
             id
         };
         // Split points per pipe: (chainage, node).
@@ -375,9 +391,11 @@ impl Network {
             sources: src,
             customers: per_edge,
             edge_index: final_tree,
+            unsupplied_before: Vec::new(),
             report,
         };
         net.report.components = net.components();
+        net.unsupplied_before = net.unsupplied(&vec![false; net.edges.len()], &BTreeSet::new());
         net
     }
 
@@ -495,9 +513,8 @@ impl Network {
         let cut_off = if self.sources.is_empty() {
             vec![false; self.edges.len()]
         } else {
-            let before = self.unsupplied(&vec![false; self.edges.len()], &BTreeSet::new());
             let after = self.unsupplied(&isolated, &valves);
-            after.iter().zip(&before).map(|(a, b)| *a && !*b).collect()
+            after.iter().zip(&self.unsupplied_before).map(|(a, b)| *a && !*b).collect()
         };
         let pick = |set: &[bool]| -> Vec<usize> { set.iter().enumerate().filter(|(_, x)| **x).map(|(k, _)| k).collect() };
         let isolated = pick(&isolated);

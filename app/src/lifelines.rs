@@ -17,12 +17,6 @@ use crate::error::{Error, Result};
 use crate::roles::{self, Field, Role};
 use crate::session::{Canvas, Session, bbox_of, frame_box};
 
-/// The pipe network of a workspace, built once per layer.
-pub(crate) struct PipeNetwork {
-    layer: String,
-    net: Arc<Network>,
-}
-
 /// What kind a pipe network point is, from its kind field's value.
 fn point_kind(v: &str) -> Option<&'static str> {
     let v = v.to_lowercase();
@@ -264,14 +258,14 @@ impl Session {
     pub(crate) fn network(&self, ws: &Workspace) -> Result<Arc<Network>> {
         let id = roles::require(ws, Role::Pipes)?.id.clone();
         let mut g = self.pipes.lock()?;
-        if let Some(p) = g.as_ref()
-            && p.layer == id
+        if let Some((layer, net)) = g.as_ref()
+            && *layer == id
         {
-            return Ok(p.net.clone());
+            return Ok(net.clone());
         }
         let (layer, net) = build_network(ws)?;
         let net = Arc::new(net);
-        *g = Some(PipeNetwork { layer, net: net.clone() });
+        *g = Some((layer, net.clone()));
         Ok(net)
     }
 

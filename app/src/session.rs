@@ -130,9 +130,9 @@ pub struct Session {
     /// The tile cache's size.
     pub(crate) tile_cache_bytes: usize,
     /// The shapes of each step of the last what-if scenario (the time slider shows one).
-    pub(crate) scenario: Mutex<Option<crate::scenario::Frames>>,
-    /// The pipe network (built on first use).
-    pub(crate) pipes: Mutex<Option<crate::lifelines::PipeNetwork>>,
+    pub(crate) scenario: Mutex<Option<Vec<Vec<(String, Geometry)>>>>,
+    /// The pipe network (built on first use): its layer's id and the graph.
+    pub(crate) pipes: Mutex<Option<(String, Arc<jingwei_analysis::pipes::Network>)>>,
     /// Who acts (the audit trail's actor).
     actor: String,
 }

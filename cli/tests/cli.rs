@@ -617,3 +617,49 @@ fn render_takes_style_files_and_names_a_bad_one() {
     std::fs::write(&style, r##"{ "fil": "#fff" }"##).unwrap();
     assert_clean_error(&args, &["landuse.json", "unknown field `fil`"]);
 }
+
+#[test]
+fn the_lifelines_generator_is_deterministic_and_marks_its_data_synthetic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gpkg, tif) = (dir.path().join("l.gpkg"), dir.path().join("t.tif"));
+    let out = Command::new(env!("CARGO_BIN_EXE_jingwei-tools"))
+        .args([
+            "generate-lifelines",
+            "--osm",
+            demo().to_str().unwrap(),
+            "--out",
+            gpkg.to_str().unwrap(),
+            "--dem",
+        ])
+        .arg(&tif)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shipped = Source::open(root().join("assets/demo/lifelines_synthetic.gpkg"), &OpenOptions::default()).unwrap();
+    let again = Source::open(&gpkg, &OpenOptions::default()).unwrap();
+    assert_eq!(shipped.layer_names(), again.layer_names());
+    for name in shipped.layer_names() {
+        let (a, b) = (shipped.read_layer(Some(&name)).unwrap(), again.read_layer(Some(&name)).unwrap());
+        assert!(!a.is_empty(), "{name} is empty");
+        assert_eq!(a.len(), b.len(), "{name}");
+        for (r, (ga, gb)) in a.geometries.iter().zip(&b.geometries).enumerate() {
+            assert!(same_shape(ga.as_ref(), gb.as_ref()), "{name} row {r}");
+        }
+        for r in 0..a.len() {
+            assert_eq!(
+                a.feature(r).value_by_name("synthetic"),
+                Some(jingwei_layers::Value::Integer(1)),
+                "{name} row {r}"
+            );
+        }
+    }
+    // The DEM: the same heights (to a millimetre: aarch64 fuses multiply-adds) and marked.
+    let (d1, d2) = (
+        jingwei_layers::dem::Dem::open(&root().join("assets/demo/terrain_synthetic.tif")).unwrap(),
+        jingwei_layers::dem::Dem::open(&tif).unwrap(),
+    );
+    assert_eq!(d1.size, d2.size);
+    assert!(d1.heights.iter().zip(&d2.heights).all(|(a, b)| (a - b).abs() < 1e-3));
+    let info = Command::new("gdalinfo").arg(&tif).output().unwrap();
+    assert!(String::from_utf8_lossy(&info.stdout).contains("SYNTHETIC=YES"));
+}

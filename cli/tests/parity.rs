@@ -764,3 +764,85 @@ fn about_is_the_same_through_both_doors_and_names_the_commit() {
     let short = String::from_utf8(jingwei(&["-V"]).stdout).unwrap();
     assert!(short.starts_with("jingwei ") && short.lines().count() == 1, "{short}");
 }
+
+/// What-if scenarios, burst isolation and cameras: the same answer from the CLI and the API
+/// (timings and the view, which depend on the run and the canvas, aside).
+#[test]
+fn scenarios_pipes_and_cameras_agree_through_both_front_doors() {
+    use jingwei_app::scenario::{Model, ScenarioInput};
+    use jingwei_app::session::Canvas;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::new(dir.path().join("cases.gpkg"), "ci".into());
+    s.open_catalog(&demo()).unwrap();
+    let canvas = Canvas {
+        width: 1280,
+        height: 720,
+        current: None,
+    };
+    let strip = |mut v: J| {
+        for k in ["ms", "view"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    let app = s
+        .run_scenario(
+            &ScenarioInput {
+                model: Model::Flood {
+                    level_m: 5.2,
+                    from_m: Some(4.6),
+                    steps: 3,
+                    passable_m: 0.3,
+                },
+                incident: None,
+                at: Some([121.4948, 31.2354]),
+                evacuate_min: Some(20.0),
+            },
+            canvas,
+        )
+        .unwrap();
+    let cli = ok_json(&[
+        "scenario",
+        "flood",
+        "--at",
+        "121.4948,31.2354",
+        "--level",
+        "5.2",
+        "--from",
+        "4.6",
+        "--steps",
+        "3",
+        "--evacuate",
+        "20",
+        "--json",
+    ]);
+    let app = strip(serde_json::to_value(&app).unwrap());
+    assert!(app["buildings"].as_u64().unwrap() > 0);
+    assert!(close(&strip(cli), &app), "flood");
+    let app = strip(serde_json::to_value(s.pipe_burst(Some([121.5055, 31.2369]), None, canvas).unwrap()).unwrap());
+    let cli = strip(ok_json(&["pipes", "burst", "--at", "121.5055,31.2369", "--json"]));
+    assert!(close(&cli, &app), "burst:\n{cli}\n{app}");
+    let app = serde_json::to_value(s.cameras_seeing(121.5055, 31.2369).unwrap()).unwrap();
+    let cli = ok_json(&["cameras", "see", "--at", "121.5055,31.2369", "--json"]);
+    assert!(close(&cli, &app), "cameras:\n{cli}\n{app}");
+    // A bad parameter is one line naming it, from the CLI as from the API.
+    let out = jingwei(&[
+        "scenario",
+        "plume",
+        "--at",
+        "121.505,31.235",
+        "--rate",
+        "100",
+        "--wind",
+        "0",
+        "--wind-from",
+        "90",
+        "--thresholds",
+        "10",
+    ]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("wind speed 0 m/s") && e.trim().lines().count() == 1,
+        "{e}"
+    );
+}

@@ -302,4 +302,19 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     let drill = jingwei_cases::CaseStore::open(std::path::Path::new(c["drill_store"].as_str().unwrap())).unwrap();
     assert!(drill.is_drill().unwrap());
     assert_eq!(drill.incidents(true).unwrap().len(), 2);
+    // The flood scenario ran on the drill's gauge incident, logged in the drill copy only.
+    let sc = &c["scenario"];
+    assert_eq!(sc["steps"], 3, "{c}");
+    assert!(sc["buildings"].as_u64().unwrap() > 0 && sc["drill"] == true, "{c}");
+    let gauge = drill
+        .incidents(true)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.incident_no == c["drill_incident"].as_str().unwrap())
+        .unwrap();
+    let logged = drill.incident_log(&gauge.incident_no).unwrap();
+    assert!(
+        logged.iter().any(|l| l.action == "scenario" && Some(l.id) == sc["log_id"].as_i64()),
+        "{logged:?}"
+    );
 }

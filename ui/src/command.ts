@@ -6,6 +6,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
 import type { MapHooks } from "./cases";
 import type { FeedDto, Incident, IncidentDetailDto, LogEntry } from "./types";
+import { bindReplay, logLine, runScenario, showStep, whatIfFor, whatIfTexts } from "./whatif";
 
 
 const KINDS = ["fire", "hazardous_chemical_leak", "gas_leak", "building_collapse", "flood", "earthquake"];
@@ -56,6 +57,7 @@ export function commandTexts() {
   renderFeeds();
   renderIncidents();
   if (selected) renderDetail(selected);
+  whatIfTexts();
 }
 
 export async function pollFeeds() {
@@ -141,7 +143,9 @@ function renderDetail(d: IncidentDetailDto) {
     `<div class="next">${next}</div>` +
     `<div class="note"><input id="rings-text" value="${d.incident.rings_m.join(",")}"><button id="rings-btn" type="button">${esc(t("cmd.set_rings"))}</button></div>` +
     `<div class="note"><input id="action-text" placeholder="${esc(t("cmd.action"))}"><button id="action-btn" type="button">${esc(t("cmd.log"))}</button></div>` +
-    `<ul class="notes">${d.log.map((l) => `<li>${esc(l.at.slice(11, 19))} <b>${esc(l.actor)}</b> ${esc(l.action)} ${esc(l.detail ?? "")}</li>`).join("")}</ul>`;
+    `<ul class="notes">${d.log.map((l) => `<li>${esc(l.at.slice(11, 19))} <b>${esc(l.actor)}</b> ${l.action === "scenario" ? logLine(l) : `${esc(l.action)} ${esc(l.detail ?? "")}`}</li>`).join("")}</ul>`;
+  bindReplay($("incident-detail"), d.incident.id);
+  whatIfFor(d.incident.id);
   $("incident-detail").querySelectorAll("button[data-istatus]").forEach((b) => {
     (b as HTMLElement).onclick = () => invoke("incident_status", { id: d.incident.id, status: (b as HTMLElement).dataset.istatus })
       .then(() => refreshIncidents()).then(() => selectIncident(d.incident.id)).catch((e) => say(errorText(e), true));
@@ -200,11 +204,15 @@ export async function commandSmoke(redShare: () => number): Promise<Record<strin
   const drill = await startDrill();
   const inDrill = await fromEvent(gauge.index, gauge.events[gauge.events.length - 1].id);
   const drillResources = selected!.resources.length;
+  // 模拟推演 on the drill's gauge incident: the Huangpu rising through the weak wall.
+  const flood = await runScenario({ model: { model: "flood", level_m: 5.6, from_m: 4.6, steps: 3, passable_m: 0.3 }, incident: String(inDrill.id), at: null, evacuate_min: 30 });
+  await showStep(0);
   const drillIncidents = await refreshIncidents();
   return {
     feeds: f.map((x) => ({ health: x.health, events: x.events.length })), incident: inc.incident_no, kind: inc.kind,
     rings: d.rings.map((r) => r.buildings), rings_after: resized.rings.map((r) => r.radius_m), resources: d.resources.length, routed: d.resources.every((r) => (r.travel_s ?? 0) > 0),
     route_ms: d.route_ms, red_before: before, drill: drill.drill, drill_store: drill.store, drill_incident: inDrill.incident_no, drill_resources: drillResources,
     drill_incidents: drillIncidents.length,
+    scenario: { steps: flood.steps.length, buildings: flood.buildings, people: flood.people, log_id: flood.log_id, drill: flood.drill, evacuated: flood.evacuation?.placed ?? 0 },
   };
 }

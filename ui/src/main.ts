@@ -8,6 +8,7 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { aboutTexts, showAbout } from "./about";
 import { casesTexts, finishPolygon, initCases, mapClick, tool } from "./cases";
 import { commandClick, commandTexts, initCommand } from "./command";
+import { initWhatIf, whatIfClick } from "./whatif";
 import { $, errorText } from "./dom";
 import { search, showIdentify } from "./explore";
 import { ensureData, render2d } from "./fallback2d";
@@ -102,7 +103,7 @@ $("search").addEventListener("input", (e) => {
 // A click that did not drag: the measuring tool, the violation panel's tools, the command
 // panel's placing, else identify.
 initCamera(async (x, y) => {
-  if (!(await measureClick(x, y)) && !(await mapClick(x, y)) && !(await commandClick(x, y))) await showIdentify(x, y);
+  if (!(await measureClick(x, y)) && !(await mapClick(x, y)) && !(await commandClick(x, y)) && !(await whatIfClick(x, y))) await showIdentify(x, y);
 });
 canvas.addEventListener("dblclick", () => { if (tool === "polygon" || tool === "redline") finishPolygon(); });
 const hooks = {
@@ -117,4 +118,5 @@ initCases(hooks);
 initTable(hooks);
 initMeasure(hooks);
 initCommand(hooks);
+initWhatIf(hooks);
 start();

@@ -10,6 +10,8 @@
 mod bench;
 #[path = "../bench_imagery.rs"]
 mod bench_imagery;
+#[path = "../bench_pipes.rs"]
+mod bench_pipes;
 #[path = "../demo.rs"]
 mod demo;
 #[path = "../exit.rs"]
@@ -37,6 +39,8 @@ enum Command {
     BenchPeer(bench::Args),
     /// Imagery figures: first frame of a large GeoTIFF, memory while panning, tiles per second.
     BenchImagery(bench_imagery::Args),
+    /// Burst isolation on a synthetic lattice pipe network (100,800 pipes by default), ms.
+    BenchPipes(bench_pipes::Args),
     /// Generate the demo city's synthetic planning and emergency layers from the OSM extract.
     GenerateDemo(demo::Args),
     /// Generate the demo city's synthetic water network, cameras and terrain from the OSM extract.
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::GenerateDemo(a) => demo::run(a),
         Command::GenerateLifelines(a) => lifelines_demo::run(a),
         Command::BenchImagery(a) => bench_imagery::run(a),
+        Command::BenchPipes(a) => bench_pipes::run(a),
     };
     exit::finish("jingwei-tools", result)
 }
