@@ -179,6 +179,25 @@ pub struct CoverageDto {
     pub cameras: Vec<(i64, f64)>,
 }
 
+/// A sensor reading attached to the pipe network.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct SensorDto {
+    /// The reading and its alarm state.
+    pub reading: jingwei_feeds::sta::Reading,
+    /// The pipe (fid) it sits on, when one lies within [`SENSOR_ATTACH_M`].
+    pub pipe: Option<i64>,
+    /// Its distance from that pipe, m.
+    pub distance_m: Option<f64>,
+}
+
+/// A sensor farther than this (m) from every pipe is not attached to one.
+pub const SENSOR_ATTACH_M: f64 = 20.0;
+
+/// The demo's pipe sensors (SensorThings), beside its feeds.
+pub fn demo_pipe_sensors() -> std::path::PathBuf {
+    crate::feeds::demo_feeds_dir().join("pipe_sensors.json")
+}
+
 /// A camera of a camera layer row.
 fn camera_of(l: &WorkspaceLayer, row: usize) -> Option<Camera> {
     let c = l.layer.geometries[row].as_ref()?.centroid()?;
@@ -267,6 +286,22 @@ impl Session {
         let net = Arc::new(net);
         *g = Some((layer, net.clone()));
         Ok(net)
+    }
+
+    /// Show the pipe layers in 3D at their depth under a see-through ground (`opacity`, 0–1);
+    /// returns their ids.
+    pub fn show_underground(&self, opacity: f32) -> Result<Vec<String>> {
+        let ids = self.with_workspace(|ws| Ok(roles::layers(ws, Role::Pipes).iter().map(|l| l.id.clone()).collect::<Vec<_>>()))?;
+        if ids.is_empty() {
+            return Err(Error::Missing(
+                "the workspace has no pipe network (a line layer named pipe, 管网 or 管线)".into(),
+            ));
+        }
+        for id in &ids {
+            self.set_layer_visible(id, true)?;
+        }
+        self.set_ground_opacity(Some(opacity))?;
+        Ok(ids)
     }
 
     /// The pipe network's topology: nodes, pieces, T-junctions joined, gaps (drawn), stray
@@ -408,6 +443,43 @@ impl Session {
                 pipes,
                 length_m,
             })
+        })
+    }
+
+    /// The latest readings of a SensorThings document (a file) attached to the pipe network,
+    /// with their alarm states (limits from `thresholds`, e.g. `管网压力<0.16`, else from each
+    /// Datastream's `alarm_below`/`alarm_above`); drawn, alarms in red.
+    pub fn pipe_sensors(&self, source: &std::path::Path, thresholds: &[String]) -> Result<Vec<SensorDto>> {
+        let bytes = std::fs::read(source).map_err(|e| Error::io(source, e))?;
+        let t = jingwei_feeds::sta::Thresholds(
+            thresholds
+                .iter()
+                .map(|s| jingwei_feeds::sta::Threshold::parse(s))
+                .collect::<std::result::Result<_, _>>()?,
+        );
+        let readings = jingwei_feeds::sta::readings(&bytes, &t).map_err(|e| Error::Invalid(format!("{}: {e}", source.display())))?;
+        self.with_workspace(|ws| {
+            let net = self.network(ws)?;
+            let to_ws = ws.crs.from_lonlat()?;
+            let mut marks = Vec::new();
+            let out = readings
+                .into_iter()
+                .map(|reading| {
+                    let xy = reading.lonlat.and_then(|(lon, lat)| to_ws.transform(lon, lat).ok());
+                    let near = xy.and_then(|(x, y)| net.nearest_edge(x, y)).filter(|(_, d)| *d <= SENSOR_ATTACH_M);
+                    if let Some((x, y)) = xy {
+                        let style = if reading.state == "ok" { "sensor_ok" } else { "sensor_alarm" };
+                        marks.push((style.to_string(), Geometry::Point(Point::new(x, y))));
+                    }
+                    SensorDto {
+                        pipe: near.map(|(e, _)| net.edge_pipe(e)),
+                        distance_m: near.map(|(_, d)| d),
+                        reading,
+                    }
+                })
+                .collect();
+            self.set_overlay(ws, "sensors", marks)?;
+            Ok(out)
         })
     }
 

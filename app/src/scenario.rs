@@ -109,8 +109,10 @@ pub enum Model {
     },
     /// An earthquake at the place.
     Quake {
-        /// Surface-wave magnitude.
-        magnitude: f64,
+        /// Surface-wave magnitude; none: read from the incident's title (a feed event's
+        /// "M 5.1 - …" or "…5.1级…").
+        #[serde(default)]
+        magnitude: Option<f64>,
         /// The fault's strike, degrees from true north (the isoseismals' long axis).
         #[serde(default)]
         strike_deg: f64,
@@ -561,7 +563,25 @@ fn check_steps(steps: u32) -> Result<u32> {
 }
 
 /// Run a model at (x, y) in the workspace CRS; `area` is the incident's area, if it has one.
-fn run_model(ws: &Workspace, input: &ScenarioInput, x: f64, y: f64, area: Option<&Geometry>) -> Result<Run> {
+/// The magnitude an earthquake's title states: `M 5.1 …`, `Mw6.2`, `5.1级`.
+pub fn magnitude_in(title: &str) -> Option<f64> {
+    let num = |s: &str| -> Option<f64> {
+        let n: String = s.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        n.parse().ok().filter(|m: &f64| (0.0..10.0).contains(m))
+    };
+    for (i, _) in title.match_indices('M') {
+        let rest = &title[i + 1..];
+        let rest = rest.strip_prefix(['w', 's', 'L', 'b']).unwrap_or(rest);
+        if let Some(m) = num(rest) {
+            return Some(m);
+        }
+    }
+    let i = title.find('级')?;
+    let before: String = title[..i].chars().rev().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    num(&before.chars().rev().collect::<String>())
+}
+
+fn run_model(ws: &Workspace, input: &ScenarioInput, x: f64, y: f64, area: Option<&Geometry>, title: Option<&str>) -> Result<Run> {
     let mut dto = empty_dto(input)?;
     let mut frames: Frames = Vec::new();
     match &input.model {
@@ -765,10 +785,16 @@ fn run_model(ws: &Workspace, input: &ScenarioInput, x: f64, y: f64, area: Option
                 Some(r) => return Err(Error::Invalid(format!("region '{r}': give east or west"))),
             };
             check_range("strike", *strike_deg, 0.0, 360.0, "°")?;
+            let magnitude = match magnitude {
+                Some(m) => *m,
+                None => title
+                    .and_then(magnitude_in)
+                    .ok_or_else(|| Error::Invalid("give a magnitude (the incident's title states none)".into()))?,
+            };
             let q = Quake {
                 x,
                 y,
-                magnitude: *magnitude,
+                magnitude,
                 strike_deg: (strike_deg + grid_north(ws, x, y)?).rem_euclid(360.0),
                 region,
             };
@@ -818,7 +844,7 @@ fn run_model(ws: &Workspace, input: &ScenarioInput, x: f64, y: f64, area: Option
             dto.people = hits.iter().map(|h| h.3).fold(0.0, |a, b| a + b).round();
             dto.reached = listed(b, &hits);
             dto.steps.push(ScenarioStep {
-                value: *magnitude,
+                value: magnitude,
                 unit: "M".into(),
                 area_m2: dto.area_m2,
                 buildings: hits.len(),
@@ -926,10 +952,10 @@ impl Session {
     fn scenario_at(&self, input: &ScenarioInput, canvas: Canvas, log: bool) -> Result<ScenarioDto> {
         let t0 = std::time::Instant::now();
         let (mut dto, frames) = self.with_workspace(|ws| {
-            let (x, y, area) = match (&input.at, &input.incident) {
+            let (x, y, area, title) = match (&input.at, &input.incident) {
                 (Some([lon, lat]), _) => {
                     let (x, y) = ws.crs.from_lonlat()?.transform(*lon, *lat)?;
-                    (x, y, None)
+                    (x, y, None, None)
                 }
                 (None, Some(key)) => {
                     let inc = self.with_store_in(ws, |s| Ok(s.incident(key)?))?;
@@ -939,11 +965,11 @@ impl Session {
                     let c = g
                         .centroid()
                         .ok_or_else(|| Error::Missing(format!("incident {key} has no location")))?;
-                    (c.x(), c.y(), Some(g))
+                    (c.x(), c.y(), Some(g), Some(inc.title))
                 }
                 (None, None) => return Err(Error::Invalid("say where: an incident or a longitude/latitude".into())),
             };
-            let run = run_model(ws, input, x, y, area.as_ref())?;
+            let run = run_model(ws, input, x, y, area.as_ref(), title.as_deref())?;
             let Run {
                 mut dto,
                 frames,
@@ -1034,5 +1060,18 @@ impl Session {
             dto.log_id = Some(entry.id);
         }
         Ok(dto)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::magnitude_in;
+
+    #[test]
+    fn magnitudes_are_read_from_event_titles() {
+        assert_eq!(magnitude_in("M 5.1 - 10 km SSW of Anza, CA"), Some(5.1));
+        assert_eq!(magnitude_in("Mw6.2 Sichuan"), Some(6.2));
+        assert_eq!(magnitude_in("四川泸定县发生6.8级地震"), Some(6.8));
+        assert_eq!(magnitude_in("Heavy rain"), None);
     }
 }

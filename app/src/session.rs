@@ -131,6 +131,8 @@ pub struct Session {
     pub(crate) tile_cache_bytes: usize,
     /// The shapes of each step of the last what-if scenario (the time slider shows one).
     pub(crate) scenario: Mutex<Option<Vec<Vec<(String, Geometry)>>>>,
+    /// The ground's opacity when it is made see-through (pipes beneath); `None`: opaque.
+    ground_opacity: Mutex<Option<f32>>,
     /// The pipe network (built on first use): its layer's id and the graph.
     pub(crate) pipes: Mutex<Option<(String, Arc<jingwei_analysis::pipes::Network>)>>,
     /// Who acts (the audit trail's actor).
@@ -173,6 +175,7 @@ impl Session {
                 .and_then(|v| v.parse::<usize>().ok())
                 .map_or(crate::tiles::DEFAULT_CACHE_BYTES, |mb| mb << 20),
             scenario: Mutex::new(None),
+            ground_opacity: Mutex::new(None),
             pipes: Mutex::new(None),
             actor,
         }
@@ -207,6 +210,7 @@ impl Session {
     pub(crate) fn rebuild(&self, ws: &Workspace) -> Result<()> {
         let mut h = self.highlight.lock()?.clone();
         h.extra.extend(self.overlay.lock()?.values().flatten().cloned());
+        h.ground_opacity = *self.ground_opacity.lock()?;
         if let Some(t) = self.time_filter.lock()?.as_ref() {
             // A layer removed since: nothing to hide.
             if let Ok(rows) = crate::compare::hidden_rows(ws, t) {
@@ -438,6 +442,18 @@ impl Session {
             }
             self.rebuild(ws)
         })
+    }
+
+    /// Make the ground see-through (0–1) to show what lies beneath it — pipes at their depth,
+    /// tunnels — or opaque again (`None`).
+    pub fn set_ground_opacity(&self, opacity: Option<f32>) -> Result<()> {
+        if let Some(a) = opacity
+            && !(a.is_finite() && (0.0..=1.0).contains(&a))
+        {
+            return Err(Error::Invalid(format!("ground opacity {a}: give 0–1")));
+        }
+        *self.ground_opacity.lock()? = opacity;
+        self.with_workspace(|ws| self.rebuild(ws))
     }
 
     /// Set a layer's opacity (clamped to 0–1).

@@ -224,6 +224,7 @@ fn the_pages_types_match_what_the_api_answers() {
     let seeing = s.cameras_seeing(121.5055, 31.2369).unwrap();
     let viewshed = s.camera_viewshed(seeing[0].fid, canvas).unwrap();
     let coverage = s.camera_coverage(&inc.id.to_string(), 150.0).unwrap();
+    let sensors = s.pipe_sensors(&jingwei_app::lifelines::demo_pipe_sensors(), &[]).unwrap();
     let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
@@ -285,6 +286,8 @@ fn the_pages_types_match_what_the_api_answers() {
         ("CameraHit", first(to_value(&seeing).unwrap())),
         ("ViewshedDto", to_value(&viewshed).unwrap()),
         ("CoverageDto", to_value(&coverage).unwrap()),
+        ("SensorDto", first(to_value(&sensors).unwrap())),
+        ("Reading", to_value(&sensors[0].reading).unwrap()),
         (
             "FolderDto",
             to_value(jingwei_app::files::browse(demo.parent().and_then(Path::to_str)).unwrap()).unwrap(),

@@ -116,7 +116,7 @@ fn plume_quake_and_rain_reach_buildings_and_bad_parameters_are_refused() {
     // The 10 mg/m³ zone holds the 100 mg/m³ zone.
     assert!(plume.bands[1].buildings >= plume.bands[0].buildings && plume.bands[1].area_m2 > plume.bands[0].area_m2);
     let quake = go(Model::Quake {
-        magnitude: 6.0,
+        magnitude: Some(6.0),
         strike_deg: 45.0,
         region: None,
     })
@@ -154,7 +154,7 @@ fn plume_quake_and_rain_reach_buildings_and_bad_parameters_are_refused() {
             passable_m: 0.3,
         },
         Model::Quake {
-            magnitude: 11.0,
+            magnitude: Some(11.0),
             strike_deg: 0.0,
             region: None,
         },
@@ -216,4 +216,65 @@ fn a_burst_main_closes_its_valves_and_cameras_see_the_street() {
             .to_string()
             .contains("no pipe within 50 m")
     );
+}
+
+#[test]
+fn pipes_stand_at_their_depth_under_a_see_through_ground_and_sensors_attach() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::new(dir.path().join("cases.gpkg"), "值班长".into());
+    let last: Arc<Mutex<Option<jingwei_scene::scene::SceneData>>> = Arc::new(Mutex::new(None));
+    let sink = last.clone();
+    s.set_scene_sink(Box::new(move |scene| *sink.lock().unwrap() = Some(scene)))
+        .unwrap();
+    s.open_catalog(&demo()).unwrap();
+    assert_eq!(s.show_underground(0.3).unwrap(), ["water_pipes"]);
+    let scene = last.lock().unwrap().clone().unwrap();
+    let tubes: Vec<_> = scene.meshes.iter().filter(|m| m.layer_id == "water_pipes").collect();
+    assert!(!tubes.is_empty());
+    // Mains (DN600 at 1.8 m) and distribution pipes (DN200 at 1.2 m): every vertex lies between
+    // 1.2 m and 1.8 + 0.6 m below the ground, lit like a building.
+    for m in &tubes {
+        assert_eq!(m.kind, jingwei_scene::scene::MeshKind::Building);
+        for p in &m.mesh.positions {
+            assert!(p[1] <= -1.2 + 1e-3 && p[1] >= -2.4 - 1e-3, "{}", p[1]);
+        }
+    }
+    // The ground's fills see-through, the overlays not.
+    let land = scene
+        .meshes
+        .iter()
+        .find(|m| m.layer_id == "landuse" && m.kind == jingwei_scene::scene::MeshKind::Fill)
+        .unwrap();
+    assert!(land.color[3] <= 0.3 + 1e-6, "{:?}", land.color);
+    assert!(s.set_ground_opacity(Some(1.5)).is_err());
+    s.set_ground_opacity(None).unwrap();
+    let scene = last.lock().unwrap().clone().unwrap();
+    let land = scene
+        .meshes
+        .iter()
+        .find(|m| m.layer_id == "landuse" && m.kind == jingwei_scene::scene::MeshKind::Fill)
+        .unwrap();
+    assert!(land.color[3] > 0.3);
+
+    // The demo's pipe sensors: attached to the pipes they sit on, P-01's low pressure an alarm.
+    let list = s.pipe_sensors(&jingwei_app::lifelines::demo_pipe_sensors(), &[]).unwrap();
+    assert_eq!(list.len(), 5);
+    let p01 = list.iter().find(|r| r.reading.thing.contains("P-01")).unwrap();
+    assert_eq!((p01.reading.value, p01.reading.state.as_str()), (0.07, "low"));
+    assert!(p01.pipe.is_some() && p01.distance_m.unwrap() < 1.0);
+    assert_eq!(
+        list.iter().filter(|r| r.reading.state != "ok").count(),
+        2,
+        "P-01 pressure, F-03 flow"
+    );
+    // A threshold given by the user wins over the document's own.
+    let strict = s
+        .pipe_sensors(&jingwei_app::lifelines::demo_pipe_sensors(), &["管网压力<0.3".into()])
+        .unwrap();
+    assert_eq!(strict.iter().filter(|r| r.reading.state == "low").count(), 2, "P-01 and P-02");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"value\": 3}").unwrap();
+    let e = s.pipe_sensors(&bad, &[]).unwrap_err().to_string();
+    assert!(e.contains("bad.json") && e.contains("not an array"), "{e}");
 }

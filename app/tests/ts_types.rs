@@ -84,6 +84,8 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_app::lifelines::CameraHit,
         jingwei_app::lifelines::ViewshedDto,
         jingwei_app::lifelines::CoverageDto,
+        jingwei_feeds::sta::Reading,
+        jingwei_app::lifelines::SensorDto,
         jingwei_app::about::ComponentDto,
         jingwei_app::about::NoticeDto,
         jingwei_app::about::AboutDto,

@@ -117,9 +117,9 @@ enum Cmd {
     },
     /// An earthquake (intensity by the 汪素云 et al. 2000 attenuation relations).
     Quake {
-        /// Surface-wave magnitude.
+        /// Surface-wave magnitude (default: the one the incident's title states).
         #[arg(long)]
-        magnitude: f64,
+        magnitude: Option<f64>,
         /// The fault's strike, degrees from north.
         #[arg(long, default_value_t = 0.0)]
         strike: f64,
@@ -354,6 +354,17 @@ enum PipesCmd {
         #[command(flatten)]
         p: Place,
     },
+    /// The latest readings of pipe sensors (a SensorThings document) on the network, with alarms.
+    Sensors {
+        /// The SensorThings document (default: the demo's pipe sensors).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Alarm limits, DATASTREAM<MIN or DATASTREAM>MAX (repeatable; else the Datastreams' own).
+        #[arg(long)]
+        threshold: Vec<String>,
+        #[command(flatten)]
+        p: Place,
+    },
     /// The pipes downstream (or with --up upstream) of a pipe.
     Trace {
         /// The pipe's fid.
@@ -418,6 +429,28 @@ pub fn pipes(a: PipesArgs) -> Result<ExitCode> {
                     )?;
                 }
                 writeln!(w, "{:.1} ms", b.ms)
+            })
+        }
+        PipesCmd::Sensors { file, threshold, p } => {
+            let (s, _tmp) = session(&p)?;
+            let file = file.unwrap_or_else(jingwei_app::lifelines::demo_pipe_sensors);
+            let list = s.pipe_sensors(&file, &threshold)?;
+            print(p.json, &list, |w| {
+                for r in &list {
+                    let g = &r.reading;
+                    writeln!(
+                        w,
+                        "{} {} {}{} at {} [{}]{}",
+                        g.thing,
+                        g.datastream,
+                        g.value,
+                        g.unit,
+                        g.time,
+                        g.state,
+                        r.pipe.map(|p| format!(" on pipe {p}")).unwrap_or_default()
+                    )?;
+                }
+                Ok(())
             })
         }
         PipesCmd::Trace { pipe, up, p } => {

@@ -210,3 +210,78 @@ pub fn parse(bytes: &[u8], t: &Thresholds) -> Result<Vec<Event>, FeedError> {
     }
     Ok(out)
 }
+
+/// The latest reading of one datastream of a Thing, with its alarm state.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+pub struct Reading {
+    /// The Thing's name.
+    pub thing: String,
+    /// The datastream's name (or id).
+    pub datastream: String,
+    /// Unit symbol.
+    pub unit: String,
+    /// The Thing's location (longitude, latitude), if it has one.
+    pub lonlat: Option<(f64, f64)>,
+    /// When (ISO 8601, UTC).
+    pub time: String,
+    /// The latest result.
+    pub value: f64,
+    /// The limits that apply (below, above).
+    pub limits: (Option<f64>, Option<f64>),
+    /// `ok`, `low` or `high`.
+    pub state: String,
+}
+
+/// The latest reading of every datastream in a SensorThings document (Things with their
+/// Datastreams and Observations, one or a `{"value": […]}` collection), judged against the
+/// thresholds given and those a Datastream states in its `properties` (`alarm_below`,
+/// `alarm_above`; the given ones win).
+pub fn readings(bytes: &[u8], t: &Thresholds) -> Result<Vec<Reading>, FeedError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| FeedError::Json(e.to_string()))?;
+    let things: Vec<&Value> = match v.get("value") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(_) => return Err(FeedError::Invalid("\"value\" is not an array".into())),
+        None => vec![&v],
+    };
+    let mut out = Vec::new();
+    for th in things {
+        let Some(dss) = th["Datastreams"].as_array() else { continue };
+        for ds in dss {
+            let name = ds["name"].as_str().map(str::to_string);
+            let id = id_of(ds);
+            let Some(label) = name.clone().or_else(|| id.clone()) else {
+                return Err(FeedError::Invalid("a Datastream with neither a name nor an @iot.id".into()));
+            };
+            let latest = ds["Observations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| {
+                    let pt = o["phenomenonTime"].as_str()?;
+                    let at = parse_iso8601(pt.rsplit('/').next().unwrap_or(pt))?;
+                    Some((at, o["result"].as_f64()?))
+                })
+                .max_by_key(|(at, _)| *at);
+            let Some((at, value)) = latest else { continue };
+            let own = (ds["properties"]["alarm_below"].as_f64(), ds["properties"]["alarm_above"].as_f64());
+            let given = t.for_datastream(name.as_deref().unwrap_or(""), id.as_deref().unwrap_or(""));
+            let limits = (given.and_then(|g| g.0).or(own.0), given.and_then(|g| g.1).or(own.1));
+            let state = match limits {
+                (_, Some(mx)) if value > mx => "high",
+                (Some(mn), _) if value < mn => "low",
+                _ => "ok",
+            };
+            out.push(Reading {
+                thing: th["name"].as_str().unwrap_or("").to_string(),
+                datastream: label,
+                unit: ds["unitOfMeasurement"]["symbol"].as_str().unwrap_or("").to_string(),
+                lonlat: location(th),
+                time: crate::time::iso8601(at),
+                value,
+                limits,
+                state: state.into(),
+            });
+        }
+    }
+    Ok(out)
+}

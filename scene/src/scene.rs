@@ -213,6 +213,10 @@ pub struct Highlight {
     pub extra: Vec<(String, Geometry)>,
     /// Rows left out of a layer (layer id, rows): features after the time slider's date.
     pub hidden: Vec<(String, Vec<usize>)>,
+    /// The ground's opacity (0–1) when it is made see-through to show what lies beneath
+    /// (pipes, tunnels): fills, flat lines, terrain and imagery of the layers take it; the
+    /// highlight and overlays keep theirs. `None`: opaque.
+    pub ground_opacity: Option<f32>,
 }
 
 fn find_row(ws: &Workspace, (layer, fid): &(String, i64)) -> Option<(usize, usize)> {
@@ -357,6 +361,17 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
             }
         }
     }
+    if let Some(a) = h.ground_opacity {
+        let a = a.clamp(0.0, 1.0);
+        for m in &mut scene.meshes {
+            if matches!(m.kind, MeshKind::Fill | MeshKind::Line | MeshKind::Terrain | MeshKind::ScreenLine) {
+                m.color[3] *= a;
+            }
+        }
+        for i in &mut scene.images {
+            i.opacity *= a;
+        }
+    }
     let mut extra: Vec<(&str, Layer)> = Vec::new();
     for z in &h.zones {
         if let Some((li, row)) = find_row(ws, z) {
@@ -426,6 +441,10 @@ fn add_layer(
 ) {
     // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
     let h = 0.3 * order as f32;
+    if let Some(p) = PipeFields::of(layer) {
+        add_pipes(scene, ext, id, layer, &p, origin, skip, ground);
+        return;
+    }
     if is_building_layer(id, layer) {
         let mesh = if skip.is_empty() {
             extrude_layer(layer, &HeightRule::for_layer(layer), origin)
@@ -553,6 +572,159 @@ fn add_layer(
                 mesh,
             });
         }
+    }
+}
+
+/// The fields that make a line layer a pipe network drawn in 3D below the ground.
+pub struct PipeFields {
+    /// Depth of the pipe's top (or centre line) below the ground, m.
+    pub depth: usize,
+    /// Diameter, mm.
+    pub diameter: Option<usize>,
+    /// The network (给水, 排水, 燃气, 热力, …), for its colour.
+    pub network: Option<usize>,
+}
+
+impl PipeFields {
+    /// A line layer with a depth field (`depth_m`, `depth`, `埋深`, `ms`).
+    pub fn of(layer: &Layer) -> Option<PipeFields> {
+        let gt = layer.geometry_type.to_lowercase();
+        if !(gt.contains("line") || gt.contains("curve")) {
+            return None;
+        }
+        let find = |names: &[&str]| {
+            layer
+                .fields
+                .iter()
+                .position(|f| names.iter().any(|n| f.name.eq_ignore_ascii_case(n)))
+        };
+        Some(PipeFields {
+            depth: find(&["depth_m", "depth", "埋深", "ms"])?,
+            diameter: find(&["diameter_mm", "diameter", "dn", "管径", "gj"]),
+            network: find(&["network", "管网类型", "管线类型", "type"]),
+        })
+    }
+}
+
+/// The colour of a pipe network by the national colour code of underground pipelines (给水 blue,
+/// 排水 brown, 燃气 yellow, 热力 orange-red, 电力 red, 通信 green).
+pub fn pipe_colour(network: &str) -> Rgba {
+    let n = network.to_lowercase();
+    let c = |r: u8, g: u8, b: u8| [f32::from(r) / 255.0, f32::from(g) / 255.0, f32::from(b) / 255.0, 1.0];
+    if n.contains("排水") || n.contains("雨水") || n.contains("污水") || n.contains("drain") || n.contains("sewer") {
+        c(146, 64, 14)
+    } else if n.contains("燃气") || n.contains("gas") {
+        c(234, 179, 8)
+    } else if n.contains("热") || n.contains("heat") {
+        c(234, 88, 12)
+    } else if n.contains("电") || n.contains("power") {
+        c(220, 38, 38)
+    } else if n.contains("通信") || n.contains("telecom") {
+        c(22, 163, 74)
+    } else {
+        c(37, 99, 235)
+    }
+}
+
+/// Sides of a pipe's tube.
+const TUBE_SIDES: usize = 8;
+
+/// A tube of `radius` m along a line whose centre lies `depth` m below the ground.
+fn tube(l: &LineString, radius: f32, depth: f32, origin: [f64; 2], row: u32, ground: Option<&crate::terrain::Ground>, out: &mut MeshData) {
+    for w in l.0.windows(2) {
+        let mut a = local(w[0].x, w[0].y, -depth, origin);
+        let mut b = local(w[1].x, w[1].y, -depth, origin);
+        if let Some(g) = ground {
+            a[1] += g.y(a[0], a[2]);
+            b[1] += g.y(b[0], b[2]);
+        }
+        let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let len = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        if len < 1e-3 {
+            continue;
+        }
+        let u = [d[0] / len, d[1] / len, d[2] / len];
+        // Two unit vectors across the axis: horizontal (n) and the cross product (m).
+        let h = (u[0] * u[0] + u[2] * u[2]).sqrt().max(1e-6);
+        let n = [-u[2] / h, 0.0, u[0] / h];
+        let m = [u[1] * n[2] - u[2] * n[1], u[2] * n[0] - u[0] * n[2], u[0] * n[1] - u[1] * n[0]];
+        let s = out.positions.len() as u32;
+        for end in [a, b] {
+            for k in 0..TUBE_SIDES {
+                let t = k as f32 * std::f32::consts::TAU / TUBE_SIDES as f32;
+                let (c, si) = (t.cos() * radius, t.sin() * radius);
+                out.positions.push([
+                    end[0] + n[0] * c + m[0] * si,
+                    end[1] + n[1] * c + m[1] * si,
+                    end[2] + n[2] * c + m[2] * si,
+                ]);
+            }
+        }
+        let k = TUBE_SIDES as u32;
+        for i in 0..k {
+            let j = (i + 1) % k;
+            // Outward: a side quad (a_i, a_j, b_j, b_i) wound one way; the shader lights both
+            // sides the same, the winding only has to be consistent.
+            out.indices.extend([s + i, s + k + i, s + k + j, s + i, s + k + j, s + j]);
+            out.triangle_rows.extend([row, row]);
+        }
+    }
+}
+
+/// A pipe layer as lit tubes below the ground, one mesh per network colour.
+#[allow(clippy::too_many_arguments)]
+fn add_pipes(
+    scene: &mut SceneData,
+    ext: &mut [f32; 4],
+    id: &str,
+    layer: &Layer,
+    f: &PipeFields,
+    origin: [f64; 2],
+    skip: &[usize],
+    ground: Option<&crate::terrain::Ground>,
+) {
+    let mut by_colour: Vec<(Rgba, MeshData)> = Vec::new();
+    for (row, g) in layer.geometries.iter().enumerate() {
+        let Some(g) = g else { continue };
+        if skip.binary_search(&row).is_ok() {
+            continue;
+        }
+        let feat = layer.feature(row);
+        let depth = feat.value(f.depth).as_f64().filter(|d| d.is_finite() && *d >= 0.0).unwrap_or(1.0);
+        let dia_m = f
+            .diameter
+            .and_then(|i| feat.value(i).as_f64())
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map_or(0.3, |mm| mm / 1000.0);
+        let colour = pipe_colour(
+            &f.network
+                .and_then(|i| feat.value(i).as_str().map(str::to_string))
+                .unwrap_or_default(),
+        );
+        let mesh = match by_colour.iter_mut().find(|(c, _)| *c == colour) {
+            Some((_, m)) => m,
+            None => {
+                by_colour.push((colour, MeshData::default()));
+                &mut by_colour.last_mut().expect("just pushed").1
+            }
+        };
+        let r = (dia_m / 2.0) as f32;
+        for l in lines(g) {
+            // The depth is to the pipe's top (覆土深度): its centre lies a radius lower.
+            tube(l, r, depth as f32 + r, origin, row as u32, ground, mesh);
+        }
+    }
+    for (color, mesh) in by_colour {
+        if mesh.indices.is_empty() {
+            continue;
+        }
+        grow(ext, &mesh);
+        scene.meshes.push(LayerMesh {
+            layer_id: id.to_string(),
+            kind: MeshKind::Building,
+            color,
+            mesh,
+        });
     }
 }
 

@@ -291,6 +291,17 @@ pub fn for_layer(id: &str, layer: &Layer) -> Style {
         s.stroke_width_m = 0.0;
         return s;
     }
+    if n.contains("sensor_alarm") || n.contains("sensor_ok") {
+        let c = if n.contains("alarm") {
+            rgb(220, 38, 38, 1.0)
+        } else {
+            rgb(22, 163, 74, 1.0)
+        };
+        let mut s = Style::base(c, c);
+        s.marker = c;
+        s.marker_size_m = 20.0;
+        return s;
+    }
     if n.contains("camera_point") {
         let mut s = Style::base(rgb(37, 99, 235, 1.0), rgb(30, 64, 175, 1.0));
         s.marker = rgb(37, 99, 235, 1.0);

@@ -6,7 +6,7 @@ use jingwei_analysis::pipes::TopologyReport;
 use jingwei_app::Result;
 use jingwei_app::emergency::IncidentDetailDto;
 use jingwei_app::feeds::FeedDto;
-use jingwei_app::lifelines::{BurstDto, CameraHit, CoverageDto, TraceDto, ViewshedDto};
+use jingwei_app::lifelines::{BurstDto, CameraHit, CoverageDto, SensorDto, TraceDto, ViewshedDto};
 use jingwei_app::scenario::{ScenarioDto, ScenarioInput};
 use jingwei_app::session::{Canvas, DrillDto};
 use jingwei_cases::incidents::{Incident, LogEntry};
@@ -148,4 +148,22 @@ pub async fn camera_viewshed(state: S<'_>, fid: i64, width: u32, height: u32, cu
 #[tauri::command]
 pub async fn camera_coverage(state: S<'_>, id: i64, radius: f64) -> Result<CoverageDto> {
     state.session.camera_coverage(&id.to_string(), radius)
+}
+
+/// The pipe sensors' latest readings on the network, alarms drawn in red.
+#[tauri::command]
+pub async fn pipe_sensors(state: S<'_>) -> Result<Vec<SensorDto>> {
+    state.session.pipe_sensors(&jingwei_app::lifelines::demo_pipe_sensors(), &[])
+}
+
+/// Make the ground see-through (0–1) to show the pipes beneath, or opaque again (null).
+#[tauri::command]
+pub async fn set_ground_opacity(state: S<'_>, opacity: Option<f32>) -> Result<()> {
+    state.session.set_ground_opacity(opacity)
+}
+
+/// Show the pipe layers in 3D under a see-through ground.
+#[tauri::command]
+pub async fn show_underground(state: S<'_>, opacity: f32) -> Result<Vec<String>> {
+    state.session.show_underground(opacity)
 }

@@ -97,7 +97,10 @@ fn main() {
                 command_cmd::pipe_trace,
                 command_cmd::cameras_seeing,
                 command_cmd::camera_viewshed,
-                command_cmd::camera_coverage
+                command_cmd::camera_coverage,
+                command_cmd::pipe_sensors,
+                command_cmd::set_ground_opacity,
+                command_cmd::show_underground
                 $(, $extra)*
             ]
         };

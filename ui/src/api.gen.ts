@@ -1490,9 +1490,10 @@ steps: number,
  */
 receptor_m: number, } | { "model": "quake", 
 /**
- * Surface-wave magnitude.
+ * Surface-wave magnitude; none: read from the incident's title (a feed event's
+ * "M 5.1 - …" or "…5.1级…").
  */
-magnitude: number, 
+magnitude: number | null, 
 /**
  * The fault's strike, degrees from true north (the isoseismals' long axis).
  */
@@ -1879,6 +1880,54 @@ seen_share: number,
  * The cameras that see part of it, most first: (fid, share of the area).
  */
 cameras: Array<[number, number]>, };
+
+export type Reading = { 
+/**
+ * The Thing's name.
+ */
+thing: string, 
+/**
+ * The datastream's name (or id).
+ */
+datastream: string, 
+/**
+ * Unit symbol.
+ */
+unit: string, 
+/**
+ * The Thing's location (longitude, latitude), if it has one.
+ */
+lonlat: [number, number] | null, 
+/**
+ * When (ISO 8601, UTC).
+ */
+time: string, 
+/**
+ * The latest result.
+ */
+value: number, 
+/**
+ * The limits that apply (below, above).
+ */
+limits: [number | null, number | null], 
+/**
+ * `ok`, `low` or `high`.
+ */
+state: string, };
+
+export type SensorDto = { 
+/**
+ * The reading and its alarm state.
+ */
+reading: Reading, 
+/**
+ * The pipe (fid) it sits on, when one lies within [`SENSOR_ATTACH_M`].
+ */
+pipe: number | null, 
+/**
+ * Its distance from that pipe, m.
+ */
+distance_m: number | null, };
 
 export type ComponentDto = { 
 /**

@@ -6,7 +6,7 @@ import { $, esc, errorText } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
 import type { MapHooks } from "./cases";
-import type { BurstDto, CameraHit, CoverageDto, LogEntry, Model, ScenarioDto, ScenarioInput, TopologyReport, ViewshedDto } from "./types";
+import type { BurstDto, CameraHit, CoverageDto, LogEntry, Model, ScenarioDto, ScenarioInput, SensorDto, TopologyReport, ViewshedDto } from "./types";
 
 type ModelName = Model["model"];
 const MODELS: ModelName[] = ["flood", "rain", "plume", "quake"];
@@ -16,7 +16,7 @@ const PARAMS: Record<ModelName, [string, string][]> = {
   flood: [["level_m", "5.6"], ["from_m", "4.6"], ["steps", "4"], ["passable_m", "0.3"]],
   rain: [["depth_mm", "150"], ["runoff", "0.9"], ["radius_m", "800"], ["passable_m", "0.3"]],
   plume: [["rate_g_s", "500"], ["wind_m_s", "3"], ["wind_from_deg", "90"], ["stability", "D"], ["height_m", "0"], ["thresholds_mg_m3", "10,100"], ["minutes", "30"], ["steps", "3"]],
-  quake: [["magnitude", "6"], ["strike_deg", "0"]],
+  quake: [["magnitude", ""], ["strike_deg", "0"]],
 };
 
 let hooks: MapHooks;
@@ -61,7 +61,10 @@ export function whatIfTexts() {
     `<div class="tools"><button id="wi-topo" type="button">${esc(t("wi.topology"))}</button>` +
     `<button id="wi-burst" type="button">${esc(t("wi.burst"))}</button>` +
     `<button id="wi-see" type="button">${esc(t("wi.see"))}</button>` +
-    `<button id="wi-cover" type="button">${esc(t("wi.coverage"))}</button></div>` +
+    `<button id="wi-cover" type="button">${esc(t("wi.coverage"))}</button>` +
+    `<button id="wi-sensors" type="button">${esc(t("wi.sensors"))}</button></div>` +
+    `<div class="tools"><label>${esc(t("wi.ground"))} <input id="wi-ground" type="range" min="0" max="100" value="100"></label>` +
+    `<button id="wi-pipes" type="button">${esc(t("wi.show_pipes"))}</button></div>` +
     `<div id="wi-life"></div>`;
   renderParams(m);
   ($("wi-model") as HTMLSelectElement).onchange = () => renderParams(($("wi-model") as HTMLSelectElement).value as ModelName);
@@ -71,6 +74,13 @@ export function whatIfTexts() {
   $("wi-burst").onclick = () => pick("burst");
   $("wi-see").onclick = () => pick("see");
   $("wi-cover").onclick = () => coverage().catch(fail);
+  $("wi-sensors").onclick = () => sensors().catch(fail);
+  const ground = $("wi-ground") as HTMLInputElement;
+  ground.onchange = () => {
+    const v = Number(ground.value) / 100;
+    invoke("set_ground_opacity", { opacity: v >= 1 ? null : v }).then(() => hooks.redraw()).catch(fail);
+  };
+  $("wi-pipes").onclick = () => showPipes().catch(fail);
   if (last) renderResult(last);
 }
 
@@ -93,7 +103,7 @@ function model(): Model {
       model: "plume", rate_g_s: n("rate_g_s"), wind_m_s: n("wind_m_s"), wind_from_deg: n("wind_from_deg"), stability: v.stability,
       height_m: n("height_m"), thresholds_mg_m3: v.thresholds_mg_m3.split(/[,，\s]+/).filter((x) => x).map(Number), minutes: n("minutes"), steps: n("steps") || 1, receptor_m: 1.5,
     };
-    case "quake": return { model: "quake", magnitude: n("magnitude"), strike_deg: n("strike_deg"), region: null };
+    case "quake": return { model: "quake", magnitude: opt("magnitude"), strike_deg: n("strike_deg"), region: null };
   }
 }
 
@@ -229,6 +239,24 @@ async function viewshed(fid: number) {
   if (v.view) hooks.setView(v.view);
   say(`${esc(t("wi.viewshed"))} #${fid}：${m2(v.seen_m2)} / ${m2(v.covered_m2)}`);
   await hooks.redraw();
+}
+
+/** The pipes in 3D at their depth under a see-through ground (the layer shown, the ground at 35 %). */
+export async function showPipes() {
+  await invoke("show_underground", { opacity: 0.35 });
+  ($("wi-ground") as HTMLInputElement).value = "35";
+  await hooks.redraw();
+}
+
+export async function sensors(): Promise<SensorDto[]> {
+  const list = await invoke<SensorDto[]>("pipe_sensors");
+  $("wi-life").innerHTML = `<ul class="notes">${list.map((r) => {
+    const g = r.reading;
+    return `<li class="${g.state === "ok" ? "" : "error"}">${esc(g.thing)} · ${esc(g.datastream)} ${g.value} ${esc(g.unit)} · ${esc(t(`wi.state.${g.state}`))}` +
+      `${r.pipe !== null ? ` · ${esc(t("wi.on_pipe"))} #${r.pipe}` : ""} <small>${esc(g.time.slice(0, 16))}</small></li>`;
+  }).join("")}</ul>`;
+  await hooks.redraw();
+  return list;
 }
 
 async function coverage() {
