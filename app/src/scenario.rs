@@ -981,7 +981,7 @@ impl Session {
             if let Some(limit) = input.evacuate_min {
                 check_range("time limit", limit, 0.1, 24.0 * 60.0, " min")?;
                 let graph = self.road_graph(ws)?;
-                let (open, _) = graph.with_closed(|a, b| closed(a, b));
+                let (open, _) = graph.with_closed(closed);
                 let b = roles::require(ws, Role::Buildings)?;
                 let evacuees: Vec<(usize, f64, f64, f64)> = people
                     .iter()
