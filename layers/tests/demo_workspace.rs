@@ -75,6 +75,9 @@ fn catalog_style_files_are_read_kept_and_saved() {
         let f = l["file"].as_str().unwrap().to_string();
         l["file"] = serde_json::json!(demo.join(f));
     }
+    if let Some(dem) = catalog["dem"].as_str().map(str::to_string) {
+        catalog["dem"] = serde_json::json!(demo.join(dem));
+    }
     catalog["layers"][0]["style"] = serde_json::json!("styles/landuse.json");
     std::fs::create_dir_all(dir.path().join("styles")).unwrap();
     std::fs::write(dir.path().join("styles/landuse.json"), r##"{"fill": "#123456"}"##).unwrap();

@@ -439,7 +439,7 @@ fn webdriver_drives_the_real_app() {
     d.click("#browse-list li.dataset");
     d.wait_for(
         "the added layer",
-        "return document.querySelectorAll('#tree input[type=checkbox]').length === 11 && document.getElementById('browse-pane').hidden",
+        &"return document.querySelectorAll('#tree input[type=checkbox]').length === LAYERS && document.getElementById('browse-pane').hidden".replace("LAYERS", &(demo_layers() + 1).to_string()),
     );
     // Imagery: "add service" with MapProxy's WMTS (started on 127.0.0.1 by the test script) —
     // its layers are listed, the orthophoto is added under the city and the basemap switcher

@@ -207,6 +207,9 @@ export async function commandSmoke(redShare: () => number): Promise<Record<strin
   // 模拟推演 on the drill's gauge incident: the Huangpu rising through the weak wall.
   const flood = await runScenario({ model: { model: "flood", level_m: 5.6, from_m: 4.6, steps: 3, passable_m: 0.3 }, incident: String(inDrill.id), at: null, evacuate_min: 30 });
   await showStep(0);
+  // Off the map again, the view back on the incident (the rest of the smoke run expects it).
+  await invoke("scenario_clear");
+  await selectIncident(inDrill.id);
   const drillIncidents = await refreshIncidents();
   return {
     feeds: f.map((x) => ({ health: x.health, events: x.events.length })), incident: inc.incident_no, kind: inc.kind,
