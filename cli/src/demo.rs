@@ -26,6 +26,31 @@ pub struct Args {
     seed: u64,
 }
 
+/// Write one synthetic layer into the GeoPackage `out` (the layer's name and geometry type,
+/// its description and the file's metadata saying SYNTHETIC).
+pub(crate) fn write_synthetic(
+    out: &std::path::Path,
+    crs: &jingwei_layers::Crs,
+    metadata: &[(&str, &str)],
+    description: &str,
+    (name, geometry_type): (&str, gdal_sys::OGRwkbGeometryType::Type),
+    fields: &[FieldDef],
+    features: &[(Option<Geometry>, Vec<Value>)],
+) -> jingwei_layers::Result<()> {
+    write_gpkg_layer(
+        out,
+        &NewLayer {
+            name,
+            crs,
+            geometry_type,
+            fields,
+            description,
+            metadata,
+        },
+        features,
+    )
+}
+
 /// PCG-XSH-RR 32: small, portable, deterministic.
 struct Rng(u64);
 impl Rng {
@@ -43,7 +68,7 @@ impl Rng {
     }
 }
 
-fn field(name: &str, kind: FieldKind) -> FieldDef {
+pub(crate) fn field(name: &str, kind: FieldKind) -> FieldDef {
     FieldDef {
         name: name.into(),
         alias: String::new(),
@@ -87,17 +112,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     ];
     // Every layer goes to the same file, in the workspace CRS, marked SYNTHETIC.
     let write = |name: &str, what: &str, geometry_type, fields: &[FieldDef], features: &[(Option<Geometry>, Vec<Value>)]| {
-        let description = format!("{what} — {NOTE}");
-        write_gpkg_layer(
+        write_synthetic(
             &a.out,
-            &NewLayer {
-                name,
-                crs: &crs,
-                geometry_type,
-                fields,
-                description: &description,
-                metadata: &meta,
-            },
+            &crs,
+            &meta,
+            &format!("{what} — {NOTE}"),
+            (name, geometry_type),
+            fields,
             features,
         )
     };

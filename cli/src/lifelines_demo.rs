@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::demo::{field, write_synthetic};
 use anyhow::{Context, Result};
 use geo::{Area, BoundingRect, Centroid, Coord, Geometry, LineString, Point, Polygon};
-use jingwei_layers::write::{NewLayer, write_gpkg_layer};
 use jingwei_layers::{FieldDef, FieldKind, OpenOptions, RepairMode, Source, Value, Workspace};
 
 #[derive(clap::Args)]
@@ -43,14 +43,6 @@ pub const INLAND_RISE_M: f64 = 2.5;
 pub const WEAK_RADIUS_M: f64 = 60.0;
 /// The demo gauge (assets/demo/feeds/gauge_lujiazui.json), longitude/latitude.
 pub const GAUGE: (f64, f64) = (121.4948, 31.2354);
-
-fn field(name: &str, kind: FieldKind) -> FieldDef {
-    FieldDef {
-        name: name.into(),
-        alias: String::new(),
-        kind,
-    }
-}
 
 /// Cells of a `cols` × `rows` grid (top-left `x0`, `y0`) whose centre lies in `poly`.
 fn rasterize(poly: &Polygon, x0: f64, y0: f64, cols: usize, rows: usize, out: &mut [bool]) {
@@ -431,17 +423,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     let meta = [("SYNTHETIC", "YES"), ("GENERATOR", "jingwei-tools generate-lifelines")];
     let write = |name: &str, what: &str, geometry_type, fields: &[FieldDef], features: &[(Option<Geometry>, Vec<Value>)]| {
-        let description = format!("{what} — {NOTE}");
-        write_gpkg_layer(
+        write_synthetic(
             &a.out,
-            &NewLayer {
-                name,
-                crs: &crs,
-                geometry_type,
-                fields,
-                description: &description,
-                metadata: &meta,
-            },
+            &crs,
+            &meta,
+            &format!("{what} — {NOTE}"),
+            (name, geometry_type),
+            fields,
             features,
         )
     };

@@ -359,7 +359,7 @@ enum PipesCmd {
         /// The SensorThings document (default: the demo's pipe sensors).
         #[arg(long)]
         file: Option<PathBuf>,
-        /// Alarm limits, DATASTREAM<MIN or DATASTREAM>MAX (repeatable; else the Datastreams' own).
+        /// Alarm limits, `DATASTREAM<MIN` or `DATASTREAM>MAX` (repeatable; else the Datastreams' own).
         #[arg(long)]
         threshold: Vec<String>,
         #[command(flatten)]

@@ -714,17 +714,9 @@ fn add_pipes(
             tube(l, r, depth as f32 + r, origin, row as u32, ground, mesh);
         }
     }
-    for (color, mesh) in by_colour {
-        if mesh.indices.is_empty() {
-            continue;
-        }
-        grow(ext, &mesh);
-        scene.meshes.push(LayerMesh {
-            layer_id: id.to_string(),
-            kind: MeshKind::Building,
-            color,
-            mesh,
-        });
+    for (color, mesh) in by_colour.into_iter().filter(|(_, m)| !m.indices.is_empty()) {
+        // Already on the terrain: no draping again.
+        push_standing(scene, ext, id, color, mesh, None);
     }
 }
 
