@@ -16,9 +16,9 @@
 //! same search with that valve failing (stuck open) gives the valves to close next and what more is
 //! cut off. A valve at a junction closes the junction.
 //!
-//! **Traces.** Downstream follows each pipe from its first to its last vertex (drainage is drawn
-//! in the direction of flow; the app flips pipes whose invert levels say otherwise), upstream the
-//! reverse.
+//! **Traces.** Downstream follows each pipe from its first to its last vertex (drainage networks
+//! are drawn in the direction of flow), upstream the reverse. Pipes drawn against the flow are
+//! traced wrongly: invert levels are not read yet.
 
 use std::collections::{BTreeSet, VecDeque};
 

@@ -590,6 +590,45 @@ fn webdriver_drives_the_real_app() {
         "the swipe ended",
         &divider_script.replace("return n / c.height;", "return n / c.height < 0.5;"),
     );
+    // 应急指挥 → 模拟推演: the gauge's event becomes an incident, a rising flood runs on it with its
+    // time slider, the pipe network is checked and the pipe sensors show their alarms.
+    d.scroll_click("#tab-command");
+    d.wait_for(
+        "the gauge's event",
+        "return Array.from(document.querySelectorAll('#feed-list button[data-event]')).some((b) => b.closest('li').textContent.includes('黄浦江水位'))",
+    );
+    d.js("Array.from(document.querySelectorAll('#feed-list button[data-event]')).filter((b) => b.closest('li').textContent.includes('黄浦江水位')).pop().click(); return true");
+    d.wait_for(
+        "the what-if panel",
+        "return !document.getElementById('whatif').hidden && !!document.getElementById('wi-run')",
+    );
+    d.js("const m = document.getElementById('wi-model'); m.value = 'flood'; m.dispatchEvent(new Event('change')); document.getElementById('wi-evac').value = '30'; return true");
+    d.scroll_click("#wi-run");
+    d.wait_for(
+        "the flood's result",
+        "const s = document.querySelector('#wi-result .summary'); return !!s && s.dataset.model === 'flood' && !!document.getElementById('wi-step')",
+    );
+    let flooded = d.js("return document.querySelector('#wi-result .summary').textContent");
+    d.js("const r = document.getElementById('wi-step'); r.value = '0'; r.dispatchEvent(new Event('input')); return true");
+    d.wait_for(
+        "the first step",
+        "return document.getElementById('wi-step-label').textContent.startsWith('4.6 m')",
+    );
+    d.wait_for(
+        "the logged scenario with its replay button",
+        "return document.querySelectorAll('#incident-detail button[data-replay]').length >= 1",
+    );
+    d.scroll_click("#wi-topo");
+    d.wait_for(
+        "the network check",
+        "return document.getElementById('wi-life').textContent.includes('管线')",
+    );
+    d.scroll_click("#wi-sensors");
+    d.wait_for(
+        "the pipe sensors, one in alarm",
+        "return document.querySelectorAll('#wi-life li').length === 5 && document.querySelectorAll('#wi-life li.error').length === 2",
+    );
+    eprintln!("webdriver e2e: flood {flooded}");
     eprintln!(
         "webdriver e2e: {diff:.3} of the map changed when hiding buildings, {imagery_diff:.3} with the orthophoto; measured {measured}"
     );
