@@ -6,7 +6,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
 import type { MapHooks } from "./cases";
 import type { FeedDto, Incident, IncidentDetailDto, LogEntry } from "./types";
-import { bindReplay, logLine, runScenario, showStep, whatIfFor, whatIfTexts } from "./whatif";
+import { bindReplay, logLine, runScenario, setOnLogged, showStep, whatIfFor, whatIfTexts } from "./whatif";
 
 
 const KINDS = ["fire", "hazardous_chemical_leak", "gas_leak", "building_collapse", "flood", "earthquake"];
@@ -31,6 +31,7 @@ export function initCommand(h: MapHooks) {
   for (const b of Array.from(document.querySelectorAll("#tabs button"))) {
     (b as HTMLElement).onclick = () => showTab((b as HTMLElement).dataset.tab!);
   }
+  setOnLogged(refreshLog);
   commandTexts();
   // Feeds are polled while the app runs.
   setInterval(() => { if (!$("command-pane").hidden) pollFeeds().catch(() => {}); }, 30000);
@@ -155,6 +156,15 @@ function renderDetail(d: IncidentDetailDto) {
     invoke("incident_rings", { id: d.incident.id, rings }).then(() => selectIncident(d.incident.id)).catch((e) => say(errorText(e), true));
   };
   $("action-btn").onclick = () => logAction(d.incident.id, ($("action-text") as HTMLInputElement).value).catch((e) => say(errorText(e), true));
+}
+
+/** Re-read an incident's detail (its log) without moving the view. */
+async function refreshLog(id: number) {
+  const [w, h] = hooks.pixels();
+  const d = await invoke<IncidentDetailDto>("incident_select", { id, width: w, height: h, current: hooks.view() });
+  selected = d;
+  renderDetail(d);
+  await hooks.redraw();
 }
 
 export async function logAction(id: number, text: string) {

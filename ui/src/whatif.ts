@@ -24,6 +24,12 @@ let incidentId: number | null = null;
 let last: ScenarioDto | null = null;
 let mode: "burst" | "see" | null = null;
 let playing: number | null = null;
+/** Called after a run is logged on the incident (the command panel re-reads its log). */
+let onLogged: (id: number) => Promise<unknown> = async () => {};
+
+export function setOnLogged(f: (id: number) => Promise<unknown>) {
+  onLogged = f;
+}
 
 function say(msg: string, error = false) {
   const s = $("wi-msg");
@@ -40,10 +46,12 @@ export function initWhatIf(h: MapHooks) {
 
 /** Show the panel for the selected incident (null: hide it). */
 export function whatIfFor(id: number | null) {
-  if (id !== incidentId) last = null;
+  const changed = id !== incidentId;
+  if (changed) last = null;
   incidentId = id;
   $("whatif").hidden = id === null;
-  if (id !== null) whatIfTexts();
+  // The same incident again (its log re-read): the form and the result stay as they are.
+  if (id !== null && changed) whatIfTexts();
 }
 
 export function whatIfTexts() {
@@ -118,7 +126,9 @@ async function run() {
   if (incidentId === null) return;
   const evac = ($("wi-evac") as HTMLInputElement).value.trim();
   say(t("wi.running"));
-  const d = await runScenario({ model: model(), incident: String(incidentId), at: null, evacuate_min: evac ? Number(evac) : null });
+  const id = incidentId;
+  const d = await runScenario({ model: model(), incident: String(id), at: null, evacuate_min: evac ? Number(evac) : null });
+  await onLogged(id);
   say(`${d.ms.toFixed(0)} ms`);
 }
 
