@@ -82,10 +82,9 @@ pub fn plays(wl: &WorkspaceLayer, role: Role) -> bool {
         return true;
     }
     let n = format!("{} {} {}", wl.id, wl.layer.name, wl.title).to_lowercase();
-    let gt = wl.layer.geometry_type.to_lowercase();
     let shape_fits = match role {
-        Role::Pipes => gt.contains("line") || gt.contains("curve"),
-        Role::PipePoints | Role::Cameras => gt.contains("point"),
+        Role::Pipes => wl.layer.geometry_kind() == "line",
+        Role::PipePoints | Role::Cameras => wl.layer.geometry_kind() == "point",
         _ => true,
     };
     shape_fits && role.words().iter().any(|w| n.contains(w))

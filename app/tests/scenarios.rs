@@ -216,6 +216,16 @@ fn a_burst_main_closes_its_valves_and_cameras_see_the_street() {
             .to_string()
             .contains("no pipe within 50 m")
     );
+    // Saved and reopened (layers saved as "any geometry"), the network and the DEM are still found.
+    let saved = s.save(Some(&dir.path().join("ws.gpkg")), None).unwrap();
+    let again = Session::new(dir.path().join("other.gpkg"), "值班长".into());
+    again.open_saved(&saved).unwrap();
+    assert_eq!(again.pipe_topology().unwrap().pipes, topo.pipes);
+    assert_eq!(
+        again.pipe_burst(Some([121.5055, 31.2369]), None, canvas()).unwrap().valves,
+        plan.valves
+    );
+    assert!(again.with_workspace(|ws| Ok(ws.analysis_dem().is_some())).unwrap());
 }
 
 #[test]

@@ -138,6 +138,32 @@ impl Layer {
         }
     }
 
+    /// What the layer's features are: `point`, `line` or `polygon`, from its declared geometry
+    /// type, else (a layer saved as "any geometry") from its first geometry; `""` when unknown.
+    pub fn geometry_kind(&self) -> &'static str {
+        let gt = self.geometry_type.to_lowercase();
+        let from_type = if gt.contains("point") {
+            "point"
+        } else if gt.contains("line") || gt.contains("curve") {
+            "line"
+        } else if gt.contains("polygon") || gt.contains("surface") {
+            "polygon"
+        } else {
+            ""
+        };
+        if !from_type.is_empty() {
+            return from_type;
+        }
+        match self.geometries.iter().flatten().next() {
+            Some(geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_)) => "point",
+            Some(geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_) | geo::Geometry::Line(_)) => "line",
+            Some(geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_) | geo::Geometry::Rect(_) | geo::Geometry::Triangle(_)) => {
+                "polygon"
+            }
+            _ => "",
+        }
+    }
+
     /// A layer of one geometry and no fields (a drawn shape, a highlight, a query area).
     pub fn single(name: &str, crs: Option<Crs>, geometry: Geometry) -> Layer {
         Layer {

@@ -588,8 +588,7 @@ pub struct PipeFields {
 impl PipeFields {
     /// A line layer with a depth field (`depth_m`, `depth`, `埋深`, `ms`).
     pub fn of(layer: &Layer) -> Option<PipeFields> {
-        let gt = layer.geometry_type.to_lowercase();
-        if !(gt.contains("line") || gt.contains("curve")) {
+        if layer.geometry_kind() != "line" {
             return None;
         }
         let find = |names: &[&str]| {

@@ -620,9 +620,11 @@ fn webdriver_drives_the_real_app() {
     );
     d.scroll_click("#wi-topo");
     d.wait_for(
-        "the network check",
-        "return document.getElementById('wi-life').textContent.includes('管线')",
+        "the network check (or its error)",
+        "return document.getElementById('wi-life').textContent.includes('管线') || document.getElementById('wi-msg').className === 'error'",
     );
+    let topo = d.js("return [document.getElementById('wi-life').textContent, document.getElementById('wi-msg').textContent]");
+    assert!(topo[0].as_str().unwrap_or("").contains('管'), "the network check: {topo}");
     d.scroll_click("#wi-sensors");
     d.wait_for(
         "the pipe sensors, one in alarm",
