@@ -525,14 +525,12 @@ impl Network {
             s.into_iter().collect()
         };
         let len = |edges: &[usize]| edges.iter().map(|e| self.edges[*e].length).fold(0.0, |a, b| a + b);
-        let mut closing: Vec<(i64, [f64; 2])> = valves
-            .iter()
-            .filter_map(|n| Some((self.valve[*n as usize]?, self.nodes[*n as usize])))
-            .collect();
+        let mut closing: Vec<(i64, u32)> = valves.iter().filter_map(|n| Some((self.valve[*n as usize]?, *n))).collect();
         closing.sort_by_key(|v| v.0);
         Isolation {
             valves: closing.iter().map(|v| v.0).collect(),
-            valve_xy: closing.iter().map(|v| v.1).collect(),
+            valve_xy: closing.iter().map(|v| self.nodes[v.1 as usize]).collect(),
+            valve_nodes: closing.iter().map(|v| v.1).collect(),
             isolated_pipes: pipes(&isolated),
             isolated_length_m: len(&isolated),
             isolated_customers: customers(&isolated),
@@ -548,19 +546,18 @@ impl Network {
     /// for each of those valves, what happens if it fails to close.
     pub fn isolate(&self, edge: usize) -> BurstPlan {
         let main = self.outcome(edge, &BTreeSet::new());
-        let node_of = |fid: i64| self.valve.iter().position(|v| *v == Some(fid)).map(|n| n as u32);
         let fallback = main
             .valves
             .iter()
-            .filter_map(|fid| {
-                let n = node_of(*fid)?;
-                let alt = self.outcome(edge, &BTreeSet::from([n]));
+            .zip(&main.valve_nodes)
+            .map(|(fid, n)| {
+                let alt = self.outcome(edge, &BTreeSet::from([*n]));
                 let extra: Vec<i64> = alt.valves.iter().filter(|v| !main.valves.contains(v)).copied().collect();
-                Some(ValveFailure {
+                ValveFailure {
                     failed: *fid,
                     next_valves: extra,
                     outcome: alt,
-                })
+                }
             })
             .collect();
         BurstPlan {
@@ -604,6 +601,9 @@ pub struct Isolation {
     pub valves: Vec<i64>,
     /// Where they are.
     pub valve_xy: Vec<[f64; 2]>,
+    /// Their nodes in the network.
+    #[serde(skip)]
+    pub valve_nodes: Vec<u32>,
     /// Pipes (fids) in the isolated section.
     pub isolated_pipes: Vec<i64>,
     /// Its length (m).

@@ -292,17 +292,8 @@ pub fn allocate_shelters(
         return Err(Error::Invalid(format!("time limit {limit_min}: give minutes, more than 0")));
     }
     let sl = &shelters.layer;
-    let cap = Field::Capacity
-        .find(sl)
-        .ok_or_else(|| Error::Missing(format!("{}: the shelters have no capacity field", sl.name)))?;
-    let cat = Field::ResourceType.find(sl);
-    let list: Vec<(usize, f64, f64, f64)> = (0..sl.len())
-        .filter(|r| all_features || cat.is_none_or(|c| sl.feature(*r).value(c).as_str() == Some("shelter")))
-        .filter_map(|r| {
-            let c = sl.geometries[r].as_ref()?.centroid()?;
-            Some((r, c.x(), c.y(), sl.feature(r).value(cap).as_f64()?))
-        })
-        .collect();
+    let list =
+        shelters_in(shelters, all_features).ok_or_else(|| Error::Missing(format!("{}: the shelters have no capacity field", sl.name)))?;
     let bin = buildings_in(buildings);
     let people: Vec<(usize, f64, f64, f64)> = affected(at, radius_m, &bin)
         .into_iter()
@@ -330,6 +321,24 @@ pub fn allocate_shelters(
             })
             .collect(),
     })
+}
+
+/// The shelters of a layer as (row, x, y, capacity): all of its features when `all_features`,
+/// else those of type `shelter` (every feature when it has no type field); features without a
+/// location or a capacity are left out. `None` when the layer has no capacity field.
+pub fn shelters_in(shelters: &WorkspaceLayer, all_features: bool) -> Option<Vec<(usize, f64, f64, f64)>> {
+    let sl = &shelters.layer;
+    let cap = Field::Capacity.find(sl)?;
+    let cat = Field::ResourceType.find(sl);
+    Some(
+        (0..sl.len())
+            .filter(|r| all_features || cat.is_none_or(|c| sl.feature(*r).value(c).as_str() == Some("shelter")))
+            .filter_map(|r| {
+                let c = sl.geometries[r].as_ref()?.centroid()?;
+                Some((r, c.x(), c.y(), sl.feature(r).value(cap).as_f64()?))
+            })
+            .collect(),
+    )
 }
 
 /// A circle of radius `r` about `c` as a 72-gon.

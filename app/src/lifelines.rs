@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use geo::{Centroid, Coord, Geometry, LineString, MultiLineString, Point, Polygon};
 use jingwei_analysis::pipes::{Network, PipeIn, PointIn, Tolerances, TopologyReport};
+use jingwei_analysis::scenario::row_runs;
 use jingwei_analysis::scenario::viewshed::{self, Camera, Surface};
 use jingwei_layers::{Workspace, WorkspaceLayer};
 use jingwei_scene::view::View;
@@ -212,38 +213,21 @@ fn camera_of(l: &WorkspaceLayer, row: usize) -> Option<Camera> {
     })
 }
 
-/// The ground's height at workspace points: the analysis DEM (else 0).
-struct Ground {
-    dem: Option<jingwei_layers::dem::Dem>,
-    to_dem: Option<jingwei_layers::Transformer>,
-}
+/// The ground's height at workspace points: the analysis DEM's (else 0).
+struct Ground<'a>(Option<jingwei_layers::dem::TerrainSampler<'a>>);
 
-impl Ground {
-    fn of(ws: &Workspace) -> Result<Ground> {
-        let dem = ws.analysis_dem().cloned();
-        let to_dem = match &dem {
-            Some(d) if d.crs != ws.crs => Some(jingwei_layers::Transformer::new(&ws.crs, &d.crs)?),
-            _ => None,
-        };
-        Ok(Ground { dem, to_dem })
-    }
-
+impl Ground<'_> {
     fn at(&self, x: f64, y: f64) -> f64 {
-        let Some(d) = &self.dem else { return 0.0 };
-        let p = match &self.to_dem {
-            None => Some((x, y)),
-            Some(t) => t.transform(x, y).ok(),
-        };
-        p.and_then(|(a, b)| d.height_at(a, b)).unwrap_or(0.0)
+        self.0.as_ref().and_then(|s| s.height_at(x, y)).unwrap_or(0.0)
     }
 }
 
 /// A height surface over `bbox` with `cell`-metre cells: the ground, with the buildings raised
 /// to their roofs (height field, else floors × 3 m, else 3 m).
-fn surface(ws: &Workspace, bbox: [f64; 4], cell: f64) -> Result<(Surface, Ground)> {
-    let ground = Ground::of(ws)?;
+fn surface(ws: &Workspace, bbox: [f64; 4], cell: f64) -> Result<(Surface, Ground<'_>)> {
+    let ground = Ground(ws.analysis_terrain().map(|t| t.sampler()).transpose()?);
     let mut s = Surface::new(bbox, cell, |_, _| 0.0);
-    if ground.dem.is_some() {
+    if ground.0.is_some() {
         for i in 0..s.z.len() {
             let (x, y) = s.centre(i);
             s.z[i] = ground.at(x, y) as f32;
@@ -506,23 +490,14 @@ impl Session {
                 .count();
             let seen_n = seen.iter().filter(|v| **v).count();
             // Row strips of the cells seen.
-            let mut polys = Vec::new();
-            for r in 0..s.rows {
-                let mut c = 0;
-                while c < s.cols {
-                    if !seen[r * s.cols + c] {
-                        c += 1;
-                        continue;
-                    }
-                    let start = c;
-                    while c < s.cols && seen[r * s.cols + c] {
-                        c += 1;
-                    }
-                    let (x0, x1) = (s.x0 + start as f64 * s.cell, s.x0 + c as f64 * s.cell);
+            let polys = row_runs(s.cols, s.rows, |i| seen[i])
+                .into_iter()
+                .map(|(r, start, end)| {
+                    let (x0, x1) = (s.x0 + start as f64 * s.cell, s.x0 + end as f64 * s.cell);
                     let (y0, y1) = (s.y0 - (r + 1) as f64 * s.cell, s.y0 - r as f64 * s.cell);
-                    polys.push(geo::Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 }).to_polygon());
-                }
-            }
+                    geo::Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 }).to_polygon()
+                })
+                .collect();
             let shapes = vec![
                 ("viewshed".to_string(), Geometry::MultiPolygon(geo::MultiPolygon::new(polys))),
                 ("camera_point".to_string(), Geometry::Point(Point::new(cam.x, cam.y))),

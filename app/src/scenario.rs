@@ -10,13 +10,13 @@ use jingwei_analysis::routing::allocate;
 use jingwei_analysis::scenario::flood::{self, Flood};
 use jingwei_analysis::scenario::plume::{Release, Stability};
 use jingwei_analysis::scenario::quake::{self, Quake, Region};
-use jingwei_analysis::scenario::{Invalid, check_range};
+use jingwei_analysis::scenario::{Invalid, check_range, row_runs};
 use jingwei_layers::dem::Dem;
 use jingwei_layers::{Transformer, Workspace, WorkspaceLayer};
 use jingwei_scene::view::View;
 use serde::{Deserialize, Serialize};
 
-use crate::emergency::{AllocationDto, ShelterUse, buildings_in, circle};
+use crate::emergency::{AllocationDto, ShelterUse, buildings_in, circle, shelters_in};
 use crate::error::{Error, Result};
 use crate::roles::{self, Field, Role};
 use crate::session::{Canvas, Session, frame_box};
@@ -287,34 +287,20 @@ impl DemLink {
     /// The flooded cells with depth in `lo..hi` as row strips in the workspace CRS.
     fn strips(&self, f: &Flood, lo: f32, hi: f32) -> MultiPolygon {
         let g = &f.grid;
-        let mut polys = Vec::new();
-        for r in 0..g.rows {
-            let mut c = 0;
-            while c < g.cols {
-                let inside = |c: usize| {
-                    let d = f.depth[r * g.cols + c];
-                    d > 0.0 && d >= lo && d < hi
-                };
-                if !inside(c) {
-                    c += 1;
-                    continue;
-                }
-                let start = c;
-                while c < g.cols && inside(c) {
-                    c += 1;
-                }
-                let a = g.cell_ring(start, r);
-                let b = g.cell_ring(c - 1, r);
-                let corners = [a[0], b[1], b[2], a[3], a[0]];
-                let ring: Option<Vec<Coord>> = corners
-                    .iter()
-                    .map(|(x, y)| self.ws_xy(*x, *y).map(|(x, y)| Coord { x, y }))
-                    .collect();
-                if let Some(ring) = ring {
-                    polys.push(Polygon::new(LineString::new(ring), Vec::new()));
-                }
-            }
-        }
+        let polys = row_runs(g.cols, g.rows, |i| {
+            let d = f.depth[i];
+            d > 0.0 && d >= lo && d < hi
+        })
+        .into_iter()
+        .filter_map(|(r, start, end)| {
+            let (a, b) = (g.cell_ring(start, r), g.cell_ring(end - 1, r));
+            let ring: Option<Vec<Coord>> = [a[0], b[1], b[2], a[3], a[0]]
+                .iter()
+                .map(|(x, y)| self.ws_xy(*x, *y).map(|(x, y)| Coord { x, y }))
+                .collect();
+            Some(Polygon::new(LineString::new(ring?), Vec::new()))
+        })
+        .collect();
         MultiPolygon::new(polys)
     }
 }
@@ -608,10 +594,11 @@ fn run_model(ws: &Workspace, input: &ScenarioInput, x: f64, y: f64, area: Option
             let (sx, sy) = flood::water_near(dem, dx, dy, reach).unwrap_or((dx, dy));
             let mut runs = Vec::new();
             for k in 1..=steps {
-                let l = if steps == 1 {
+                // Intermediate levels to the centimetre (what a gauge reads and the slider shows).
+                let l = if steps == 1 || k == steps {
                     *level_m
                 } else {
-                    start + (level_m - start) * f64::from(k - 1) / f64::from(steps - 1)
+                    ((start + (level_m - start) * f64::from(k - 1) / f64::from(steps - 1)) * 100.0).round() / 100.0
                 };
                 match flood::from_level(dem, sx, sy, l) {
                     Ok(f) => runs.push((l, f)),
@@ -865,18 +852,6 @@ fn run_model(ws: &Workspace, input: &ScenarioInput, x: f64, y: f64, area: Option
     }
 }
 
-/// Depth (m) at workspace points of a flood on `dem`.
-fn depth_fn(ws: &Workspace, dem: &Dem, f: Flood) -> Result<impl Fn(f64, f64) -> f64 + 'static> {
-    let t = (dem.crs != ws.crs).then(|| Transformer::new(&ws.crs, &dem.crs)).transpose()?;
-    Ok(move |x: f64, y: f64| {
-        let p = match &t {
-            None => Some((x, y)),
-            Some(t) => t.transform(x, y).ok(),
-        };
-        p.and_then(|(dx, dy)| f.depth_at(dx, dy)).unwrap_or(0.0)
-    })
-}
-
 /// A flood's run: shelters under water are not used, roads under more than `passable_m` close.
 fn flood_run(
     ws: &Workspace,
@@ -887,17 +862,16 @@ fn flood_run(
     people: Vec<(usize, f64)>,
     passable_m: f64,
 ) -> Result<Run> {
-    let wet = depth_fn(ws, dem, f.clone())?;
-    let deep = depth_fn(ws, dem, f)?;
+    // One flood and one link to its DEM for both questions.
+    let (f, link) = (std::rc::Rc::new(f), std::rc::Rc::new(DemLink::new(ws, dem)?));
+    let (f2, link2) = (f.clone(), link.clone());
     Ok(Run {
         dto,
         frames,
         people,
-        hazard: Box::new(move |x, y| wet(x, y) > 0.0),
-        closed: Box::new(move |a, b| {
-            let mid = [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
-            [a, mid, b].iter().any(|p| deep(p[0], p[1]) > passable_m)
-        }),
+        hazard: Box::new(move |x, y| link.depth(&f, x, y) > 0.0),
+        // The same test as the closed roads reported and drawn (`closed_roads`).
+        closed: Box::new(move |a, b| segment_flooded(&link2, &f2, a, b, passable_m)),
         bbox: None,
     })
 }
@@ -994,26 +968,14 @@ impl Session {
                 let mut unusable = 0;
                 let mut names = Vec::new();
                 for sl in roles::layers(ws, Role::Resources) {
-                    let (Some(cap), cat) = (Field::Capacity.find(&sl.layer), Field::ResourceType.find(&sl.layer)) else {
-                        continue;
-                    };
                     let name = Field::Name.find(&sl.layer);
-                    for r in 0..sl.layer.len() {
-                        if cat.is_some_and(|c| sl.layer.feature(r).value(c).as_str() != Some("shelter")) {
-                            continue;
-                        }
-                        let Some(c) = sl.layer.geometries[r].as_ref().and_then(|g| g.centroid()) else {
-                            continue;
-                        };
-                        let Some(capacity) = sl.layer.feature(r).value(cap).as_f64() else {
-                            continue;
-                        };
-                        if hazard(c.x(), c.y()) {
+                    for (r, x, y, capacity) in shelters_in(sl, false).unwrap_or_default() {
+                        if hazard(x, y) {
                             unusable += 1;
                             continue;
                         }
                         names.push((sl.layer.fids[r], roles::text(&sl.layer, name, r)));
-                        shelters.push((names.len() - 1, c.x(), c.y(), capacity));
+                        shelters.push((names.len() - 1, x, y, capacity));
                     }
                 }
                 let al = allocate(&open, &evacuees, &shelters, limit * 60.0);

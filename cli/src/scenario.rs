@@ -161,11 +161,8 @@ pub(crate) fn session(p: &Place) -> Result<(Session, Option<tempfile::TempDir>)>
 }
 
 pub(crate) fn lonlat(at: &str) -> Result<[f64; 2]> {
-    let (a, b) = at.split_once(',').context("--at: give LON,LAT")?;
-    Ok([
-        a.trim().parse().context("--at: longitude")?,
-        b.trim().parse().context("--at: latitude")?,
-    ])
+    let (lon, lat) = jingwei_app::data::parse_xy(at).context("--at")?;
+    Ok([lon, lat])
 }
 
 pub(crate) fn canvas() -> Canvas {

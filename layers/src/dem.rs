@@ -89,28 +89,7 @@ impl Dem {
         // Continuous pixel coordinates of the sample centres.
         let c = (x - g[0]) / g[1] - 0.5;
         let r = (y - g[3]) / g[5] - 0.5;
-        let (cols, rows) = self.size;
-        // Inside the grid but in the half pixel beyond the outermost centres: the edge value.
-        if !(c >= -0.5 && r >= -0.5 && c <= cols as f64 - 0.5 && r <= rows as f64 - 0.5) {
-            return None;
-        }
-        let (c, r) = (c.clamp(0.0, (cols - 1) as f64), r.clamp(0.0, (rows - 1) as f64));
-        let (c0, r0) = (c.floor() as usize, r.floor() as usize);
-        let (c1, r1) = ((c0 + 1).min(cols - 1), (r0 + 1).min(rows - 1));
-        let (fx, fy) = (c - c0 as f64, r - r0 as f64);
-        // Samples with no weight do not count (a no-data neighbour of an exact sample).
-        let mut v = 0.0;
-        for (c, r, w) in [
-            (c0, r0, (1.0 - fx) * (1.0 - fy)),
-            (c1, r0, fx * (1.0 - fy)),
-            (c0, r1, (1.0 - fx) * fy),
-            (c1, r1, fx * fy),
-        ] {
-            if w > 0.0 {
-                v += f64::from(self.heights[r * cols + c]) * w;
-            }
-        }
-        v.is_finite().then_some(v)
+        bilinear(&self.heights, self.size, c, r)
     }
 
     /// The grid's extent in its CRS: `[min_x, min_y, max_x, max_y]`.
@@ -169,6 +148,35 @@ pub fn write_grid(
     let mut buf = gdal::raster::Buffer::new(size, values);
     band.write((0, 0), size, &mut buf).map_err(fail)?;
     Ok(())
+}
+
+/// The bilinear value of a row-major grid of `size` (columns, rows) at continuous pixel
+/// coordinates of the sample centres (`c`, `r`; 0 at the first centre); `None` outside the grid
+/// (beyond the half pixel past the outermost centres, where the edge value holds) or where a
+/// sample with weight is NaN.
+pub fn bilinear(heights: &[f32], size: (usize, usize), c: f64, r: f64) -> Option<f64> {
+    let (cols, rows) = size;
+    // Inside the grid but in the half pixel beyond the outermost centres: the edge value.
+    if !(c >= -0.5 && r >= -0.5 && c <= cols as f64 - 0.5 && r <= rows as f64 - 0.5) {
+        return None;
+    }
+    let (c, r) = (c.clamp(0.0, (cols - 1) as f64), r.clamp(0.0, (rows - 1) as f64));
+    let (c0, r0) = (c.floor() as usize, r.floor() as usize);
+    let (c1, r1) = ((c0 + 1).min(cols - 1), (r0 + 1).min(rows - 1));
+    let (fx, fy) = (c - c0 as f64, r - r0 as f64);
+    // Samples with no weight do not count (a no-data neighbour of an exact sample).
+    let mut v = 0.0;
+    for (c, r, w) in [
+        (c0, r0, (1.0 - fx) * (1.0 - fy)),
+        (c1, r0, fx * (1.0 - fy)),
+        (c0, r1, (1.0 - fx) * fy),
+        (c1, r1, fx * fy),
+    ] {
+        if w > 0.0 {
+            v += f64::from(heights[r * cols + c]) * w;
+        }
+    }
+    v.is_finite().then_some(v)
 }
 
 /// A DEM seen from a workspace: heights at workspace coordinates (through [`Terrain::sampler`]).

@@ -173,7 +173,7 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
         layers,
         view,
         terrain: ws.terrain.as_ref().map(|t| t.dem.path.clone()),
-        hazard_dem: ws.hazard_dem.as_ref().map(|d| d.path.clone()),
+        hazard_dem: ws.hazard_dem.as_ref().map(|t| t.dem.path.clone()),
         imagery: ws
             .imagery
             .iter()
@@ -299,7 +299,10 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         ws = some.expect("kept");
     }
     if let Some(dem) = &saved.hazard_dem {
-        ws.hazard_dem = crate::dem::Dem::open(dem).ok().map(std::sync::Arc::new);
+        ws.hazard_dem = crate::dem::Dem::open(dem)
+            .ok()
+            .and_then(|d| crate::dem::Terrain::new(d, &ws.crs).ok())
+            .map(std::sync::Arc::new);
     }
     let src = Source::open(path, &OpenOptions::default())?;
     // One connection for every layer's surfaces.

@@ -56,7 +56,7 @@ pub struct Workspace {
     pub terrain: Option<std::sync::Arc<crate::dem::Terrain>>,
     /// A DEM for the what-if models (flood, viewshed) that is not drawn: a catalog's `dem`.
     /// The models use the drawn terrain's DEM when there is one.
-    pub hazard_dem: Option<std::sync::Arc<crate::dem::Dem>>,
+    pub hazard_dem: Option<std::sync::Arc<crate::dem::Terrain>>,
     /// Imagery (orthophotos, tile packages, map services), drawn under the layers, bottom first.
     pub imagery: Vec<ImageryLayer>,
 }
@@ -517,14 +517,21 @@ impl Workspace {
         })?;
         ws.attribution = catalog.attribution;
         if let Some(rel) = &catalog.dem {
-            ws.hazard_dem = Some(std::sync::Arc::new(crate::dem::Dem::open(&catalog.base_dir.join(rel))?));
+            let dem = crate::dem::Dem::open(&catalog.base_dir.join(rel))?;
+            ws.hazard_dem = Some(std::sync::Arc::new(crate::dem::Terrain::new(dem, &ws.crs)?));
         }
         Ok(ws)
     }
 
-    /// The DEM the what-if models run on: the drawn terrain's, else the hazard DEM.
+    /// The DEM the what-if models run on, seen from the workspace: the drawn terrain, else the
+    /// hazard DEM.
+    pub fn analysis_terrain(&self) -> Option<&crate::dem::Terrain> {
+        self.terrain.as_deref().or(self.hazard_dem.as_deref())
+    }
+
+    /// The DEM the what-if models run on (see [`Workspace::analysis_terrain`]).
     pub fn analysis_dem(&self) -> Option<&crate::dem::Dem> {
-        self.terrain.as_ref().map(|t| &t.dem).or(self.hazard_dem.as_deref())
+        self.analysis_terrain().map(|t| &t.dem)
     }
 
     /// Layer by id.

@@ -29,8 +29,6 @@ pub struct Flood {
     pub grid: CellGrid,
     /// Water depth (m) per cell, row-major from the top row; 0 where dry.
     pub depth: Vec<f32>,
-    /// The water surface level (m) per cell; NaN where dry.
-    pub level: Vec<f32>,
     /// Rain volume that ran off the grid (m³; rainfall floods only).
     pub runoff_m3: f64,
 }
@@ -108,19 +106,16 @@ pub fn from_level(dem: &Dem, x: f64, y: f64, level: f64) -> Result<Flood, Invali
             "water level {level} m is not above the ground at the point ({ground} m)"
         )));
     }
-    let lv = level as f32;
     let wet = |i: usize| {
         let h = dem.heights[i];
         !h.is_nan() && f64::from(h) < level
     };
     let mut depth = vec![0.0_f32; cols * rows];
-    let mut surface = vec![f32::NAN; cols * rows];
     let mut seen = vec![false; cols * rows];
     let mut queue = VecDeque::from([seed]);
     seen[seed] = true;
     while let Some(i) = queue.pop_front() {
         depth[i] = (level - f64::from(dem.heights[i])) as f32;
-        surface[i] = lv;
         for n in neighbours(i, cols, rows) {
             if !seen[n] && wet(n) {
                 seen[n] = true;
@@ -131,7 +126,6 @@ pub fn from_level(dem: &Dem, x: f64, y: f64, level: f64) -> Result<Flood, Invali
     Ok(Flood {
         grid,
         depth,
-        level: surface,
         runoff_m3: 0.0,
     })
 }
@@ -341,7 +335,6 @@ pub fn from_rain(dem: &Dem, area: &MultiPolygon, depth_m: f64, runoff: f64) -> R
         }
     }
     let mut depth = vec![0.0_f32; n];
-    let mut surface = vec![f32::NAN; n];
     for (b, cells) in members.iter().enumerate() {
         let l = level[b];
         if l.is_nan() {
@@ -351,16 +344,10 @@ pub fn from_rain(dem: &Dem, area: &MultiPolygon, depth_m: f64, runoff: f64) -> R
             let h = dem.heights[i as usize];
             if h < l {
                 depth[i as usize] = l - h;
-                surface[i as usize] = l;
             }
         }
     }
-    Ok(Flood {
-        grid,
-        depth,
-        level: surface,
-        runoff_m3,
-    })
+    Ok(Flood { grid, depth, runoff_m3 })
 }
 
 #[cfg(test)]

@@ -85,6 +85,28 @@ impl CellGrid {
     }
 }
 
+/// The runs of consecutive cells of each row of a `cols` × `rows` grid for which `inside(i)`
+/// holds (`i` the row-major index): `(row, first column, end column)`, end exclusive. A grid's
+/// cells drawn as one rectangle per run instead of one per cell.
+pub fn row_runs(cols: usize, rows: usize, inside: impl Fn(usize) -> bool) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    for r in 0..rows {
+        let mut c = 0;
+        while c < cols {
+            if !inside(r * cols + c) {
+                c += 1;
+                continue;
+            }
+            let start = c;
+            while c < cols && inside(r * cols + c) {
+                c += 1;
+            }
+            out.push((r, start, c));
+        }
+    }
+    out
+}
+
 /// Check that `v` is a finite number in `lo..=hi` (a parameter named `what`, in `unit`).
 pub fn check_range(what: &str, v: f64, lo: f64, hi: f64, unit: &str) -> Result<f64, Invalid> {
     if v.is_finite() && v >= lo && v <= hi {

@@ -85,19 +85,11 @@ impl Surface {
         }
     }
 
-    /// Height at (x, y) between the cell centres (bilinear); NaN off the grid.
+    /// Height at (x, y) between the cell centres (bilinear, as a DEM is sampled); NaN off the
+    /// grid or where it has no height.
     pub fn height_at(&self, x: f64, y: f64) -> f64 {
-        let c = (x - self.x0) / self.cell - 0.5;
-        let r = (self.y0 - y) / self.cell - 0.5;
-        if !(c >= -0.5 && r >= -0.5 && c <= self.cols as f64 - 0.5 && r <= self.rows as f64 - 0.5) {
-            return f64::NAN;
-        }
-        let (c, r) = (c.clamp(0.0, (self.cols - 1) as f64), r.clamp(0.0, (self.rows - 1) as f64));
-        let (c0, r0) = (c.floor() as usize, r.floor() as usize);
-        let (c1, r1) = ((c0 + 1).min(self.cols - 1), (r0 + 1).min(self.rows - 1));
-        let (fx, fy) = (c - c0 as f64, r - r0 as f64);
-        let z = |c: usize, r: usize| f64::from(self.z[r * self.cols + c]);
-        z(c0, r0) * (1.0 - fx) * (1.0 - fy) + z(c1, r0) * fx * (1.0 - fy) + z(c0, r1) * (1.0 - fx) * fy + z(c1, r1) * fx * fy
+        let (c, r) = ((x - self.x0) / self.cell - 0.5, (self.y0 - y) / self.cell - 0.5);
+        jingwei_layers::dem::bilinear(&self.z, (self.cols, self.rows), c, r).unwrap_or(f64::NAN)
     }
 }
 
