@@ -16,8 +16,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod chain;
 mod export;
 pub mod incidents;
+pub mod seal;
 mod schema;
 
 pub use export::{CsvOptions, csv_string, geojson_value};
