@@ -1,0 +1,383 @@
+-- Jingwei shared store, migration 1: departments and users, cases with notes and attachments,
+-- incidents with their log, the SM3 audit chain and its checkpoints; row-level security by
+-- department, the case loop and versions enforced by triggers, notifications carrying ids only.
+-- Runs as jingwei_owner (a role that cannot log in), which then owns every object.
+
+CREATE TABLE jingwei.departments (
+    code text PRIMARY KEY,
+    name text NOT NULL
+);
+
+-- One row per login role of the store. Inspectors and commanders belong to a department;
+-- auditors and administrators see no cases and need none.
+CREATE TABLE jingwei.users (
+    name text PRIMARY KEY,
+    role text NOT NULL CHECK (role IN ('inspector', 'commander', 'auditor', 'admin')),
+    department text REFERENCES jingwei.departments (code),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CHECK (role NOT IN ('inspector', 'commander') OR department IS NOT NULL)
+);
+
+CREATE FUNCTION jingwei.my_department() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, jingwei
+    AS $$ SELECT department FROM jingwei.users WHERE name = session_user $$;
+
+CREATE FUNCTION jingwei.my_role() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, jingwei
+    AS $$ SELECT role FROM jingwei.users WHERE name = session_user $$;
+
+-- The case loop, the same table as jingwei_cases::Status::next (a test compares them).
+CREATE TABLE jingwei.case_transitions (
+    from_status text NOT NULL,
+    to_status text NOT NULL,
+    PRIMARY KEY (from_status, to_status)
+);
+INSERT INTO jingwei.case_transitions VALUES
+    ('pending', 'confirmed'), ('pending', 'dismissed'),
+    ('confirmed', 'rectifying'), ('confirmed', 'closed'), ('confirmed', 'dismissed'),
+    ('rectifying', 'closed'), ('rectifying', 'confirmed'),
+    ('dismissed', 'closed'), ('dismissed', 'pending'),
+    ('closed', 'pending');
+
+CREATE SEQUENCE jingwei.case_no_seq;
+CREATE SEQUENCE jingwei.incident_no_seq;
+CREATE TABLE jingwei.cases (
+    id bigserial PRIMARY KEY,
+    case_no text NOT NULL UNIQUE
+        DEFAULT 'WJ' || to_char(now(), 'YYYY') || '-' || lpad(nextval('jingwei.case_no_seq')::text, 6, '0'),
+    department text NOT NULL DEFAULT jingwei.my_department() REFERENCES jingwei.departments (code),
+    status text NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'confirmed', 'dismissed', 'rectifying', 'closed')),
+    priority double precision NOT NULL DEFAULT 0,
+    rules text NOT NULL DEFAULT '',
+    title text NOT NULL DEFAULT '',
+    source text NOT NULL DEFAULT 'manual' CHECK (source IN ('detected', 'manual')),
+    building_layer text,
+    building_fid bigint,
+    assignee text,
+    evidence text,
+    -- Personal fields, SM4-GCM sealed by the client (jingwei_cases::seal); never in clear here.
+    phone bytea,
+    id_number bytea,
+    geom geometry(Geometry, 4490),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text NOT NULL DEFAULT session_user,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by text NOT NULL DEFAULT session_user,
+    version integer NOT NULL DEFAULT 1
+);
+CREATE INDEX cases_department ON jingwei.cases (department);
+CREATE INDEX cases_geom ON jingwei.cases USING gist (geom);
+
+CREATE TABLE jingwei.case_notes (
+    id bigserial PRIMARY KEY,
+    case_id bigint NOT NULL REFERENCES jingwei.cases (id),
+    department text NOT NULL DEFAULT jingwei.my_department() REFERENCES jingwei.departments (code),
+    at timestamptz NOT NULL DEFAULT now(),
+    actor text NOT NULL DEFAULT session_user,
+    text text NOT NULL CHECK (btrim(text) <> '')
+);
+CREATE INDEX case_notes_case ON jingwei.case_notes (case_id);
+
+CREATE TABLE jingwei.case_attachments (
+    id bigserial PRIMARY KEY,
+    case_id bigint NOT NULL REFERENCES jingwei.cases (id),
+    department text NOT NULL DEFAULT jingwei.my_department() REFERENCES jingwei.departments (code),
+    at timestamptz NOT NULL DEFAULT now(),
+    actor text NOT NULL DEFAULT session_user,
+    name text NOT NULL,
+    mime text NOT NULL,
+    size bigint NOT NULL,
+    -- SM3 of the clear bytes (hex), so the audit names what was attached without holding it.
+    sm3 text NOT NULL,
+    -- SM4-GCM sealed by the client.
+    data bytea NOT NULL
+);
+CREATE INDEX case_attachments_case ON jingwei.case_attachments (case_id);
+
+CREATE TABLE jingwei.incidents (
+    id bigserial PRIMARY KEY,
+    incident_no text NOT NULL UNIQUE
+        DEFAULT 'SJ' || to_char(now(), 'YYYY') || '-' || lpad(nextval('jingwei.incident_no_seq')::text, 6, '0'),
+    department text NOT NULL DEFAULT jingwei.my_department() REFERENCES jingwei.departments (code),
+    type text NOT NULL,
+    severity text,
+    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'contained', 'closed')),
+    title text NOT NULL DEFAULT '',
+    source text NOT NULL DEFAULT 'manual',
+    event_id text,
+    rings_m text,
+    occurred_at timestamptz,
+    geom geometry(Geometry, 4490),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text NOT NULL DEFAULT session_user,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by text NOT NULL DEFAULT session_user,
+    version integer NOT NULL DEFAULT 1
+);
+
+CREATE TABLE jingwei.incident_log (
+    id bigserial PRIMARY KEY,
+    incident_id bigint NOT NULL REFERENCES jingwei.incidents (id),
+    department text NOT NULL DEFAULT jingwei.my_department() REFERENCES jingwei.departments (code),
+    at timestamptz NOT NULL DEFAULT now(),
+    actor text NOT NULL DEFAULT session_user,
+    action text NOT NULL,
+    detail text
+);
+
+-- The audit chain (layout: jingwei_cases::chain, version 1). Rows are appended only by
+-- jingwei.audit_append, which holds the head row's lock until the change commits: one chain,
+-- no gaps, and no row of a change that rolled back.
+CREATE TABLE jingwei.audit (
+    seq bigint PRIMARY KEY,
+    at text NOT NULL,
+    actor text NOT NULL,
+    department text,
+    action text NOT NULL,
+    entity text NOT NULL,
+    entity_id bigint,
+    detail text,
+    prev bytea NOT NULL,
+    hash bytea NOT NULL
+);
+CREATE TABLE jingwei.audit_head (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    seq bigint NOT NULL,
+    hash bytea NOT NULL
+);
+INSERT INTO jingwei.audit_head VALUES (true, 0, '\x0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TABLE jingwei.audit_checkpoint (
+    id bigserial PRIMARY KEY,
+    seq bigint NOT NULL,
+    head bytea NOT NULL,
+    at text NOT NULL,
+    key text NOT NULL,
+    signature bytea NOT NULL,
+    signed_by text NOT NULL DEFAULT session_user
+);
+
+CREATE FUNCTION jingwei.audit_field(t text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE WHEN t IS NULL THEN '\xffffffff'::bytea
+                      ELSE int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') END $$;
+
+CREATE FUNCTION jingwei.audit_append(p_action text, p_entity text, p_entity_id bigint, p_detail text)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei, public
+    AS $$
+DECLARE
+    head record;
+    v_seq bigint;
+    v_at text;
+    v_dept text := jingwei.my_department();
+    v_hash bytea;
+BEGIN
+    SELECT seq, hash INTO head FROM jingwei.audit_head FOR UPDATE;
+    v_seq := head.seq + 1;
+    v_at := to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    v_hash := digest(
+        convert_to('JWA1', 'UTF8') || int8send(v_seq) || head.hash
+        || jingwei.audit_field(v_at) || jingwei.audit_field(session_user::text)
+        || jingwei.audit_field(v_dept) || jingwei.audit_field(p_action)
+        || jingwei.audit_field(p_entity) || jingwei.audit_field(p_entity_id::text)
+        || jingwei.audit_field(p_detail),
+        'sm3');
+    INSERT INTO jingwei.audit (seq, at, actor, department, action, entity, entity_id, detail, prev, hash)
+        VALUES (v_seq, v_at, session_user, v_dept, p_action, p_entity, p_entity_id, p_detail, head.hash, v_hash);
+    UPDATE jingwei.audit_head SET seq = v_seq, hash = v_hash;
+END $$;
+REVOKE ALL ON FUNCTION jingwei.audit_append(text, text, bigint, text) FROM PUBLIC;
+
+CREATE FUNCTION jingwei.refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$ BEGIN
+    RAISE EXCEPTION '%: the audit trail is append-only (% refused)', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON jingwei.audit
+    FOR EACH ROW EXECUTE FUNCTION jingwei.refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON jingwei.audit
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_change();
+CREATE TRIGGER checkpoint_append_only BEFORE UPDATE OR DELETE ON jingwei.audit_checkpoint
+    FOR EACH ROW EXECUTE FUNCTION jingwei.refuse_change();
+CREATE TRIGGER checkpoint_no_truncate BEFORE TRUNCATE ON jingwei.audit_checkpoint
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_change();
+CREATE TRIGGER head_no_truncate BEFORE TRUNCATE ON jingwei.audit_head
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_change();
+CREATE FUNCTION jingwei.refuse_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$ BEGIN
+    RAISE EXCEPTION '%: records are closed, never deleted', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER cases_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.cases
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
+CREATE TRIGGER incidents_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.incidents
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
+CREATE TRIGGER notes_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.case_notes
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
+CREATE TRIGGER attachments_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.case_attachments
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
+CREATE TRIGGER incident_log_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.incident_log
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
+
+-- Versions, the loop and who may do what, for cases and incidents alike.
+CREATE FUNCTION jingwei.guard() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei, public
+    AS $$
+DECLARE
+    v_role text := jingwei.my_role();
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.version := 1;
+        NEW.created_at := now();
+        NEW.created_by := session_user;
+        NEW.updated_at := NEW.created_at;
+        NEW.updated_by := session_user;
+        IF TG_TABLE_NAME = 'cases' AND NEW.status <> 'pending' THEN
+            RAISE EXCEPTION 'case %: a new case starts as pending, not %', NEW.case_no, NEW.status
+                USING ERRCODE = 'check_violation';
+        END IF;
+        IF TG_TABLE_NAME = 'incidents' AND v_role IS DISTINCT FROM 'commander' THEN
+            RAISE EXCEPTION 'only commanders open incidents' USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NEW;
+    END IF;
+    -- A write carries the version it read: exactly one more than the row's.
+    IF NEW.version IS DISTINCT FROM OLD.version + 1 THEN
+        RAISE EXCEPTION '% %: stale write (version % read, the row is at %)', TG_TABLE_NAME, OLD.id,
+            NEW.version - 1, OLD.version USING ERRCODE = 'serialization_failure', HINT = 'jingwei:stale';
+    END IF;
+    IF NEW.id <> OLD.id OR NEW.department <> OLD.department OR NEW.created_at <> OLD.created_at
+       OR NEW.created_by <> OLD.created_by THEN
+        RAISE EXCEPTION '% %: id, department and creation are fixed', TG_TABLE_NAME, OLD.id
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF TG_TABLE_NAME = 'cases' THEN
+        IF NEW.case_no <> OLD.case_no THEN
+            RAISE EXCEPTION 'case %: the case number is fixed', OLD.case_no USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF NEW.status <> OLD.status THEN
+            IF NOT EXISTS (SELECT 1 FROM jingwei.case_transitions
+                           WHERE from_status = OLD.status AND to_status = NEW.status) THEN
+                RAISE EXCEPTION 'case %: cannot go from % to %', OLD.case_no, OLD.status, NEW.status
+                    USING ERRCODE = 'check_violation', HINT = 'jingwei:transition';
+            END IF;
+            IF (NEW.status = 'closed' OR OLD.status = 'closed') AND v_role IS DISTINCT FROM 'commander' THEN
+                RAISE EXCEPTION 'case %: only commanders close or reopen cases', OLD.case_no
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+        END IF;
+    ELSE
+        IF NEW.incident_no <> OLD.incident_no THEN
+            RAISE EXCEPTION 'incident %: the number is fixed', OLD.incident_no USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
+    NEW.updated_at := now();
+    NEW.updated_by := session_user;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER cases_guard BEFORE INSERT OR UPDATE ON jingwei.cases
+    FOR EACH ROW EXECUTE FUNCTION jingwei.guard();
+CREATE TRIGGER incidents_guard BEFORE INSERT OR UPDATE ON jingwei.incidents
+    FOR EACH ROW EXECUTE FUNCTION jingwei.guard();
+
+-- Every change: one audit row in the same transaction, and a notification carrying only
+-- '<table>:<id>' (notifications are seen by every listener; they re-read through their rights).
+CREATE FUNCTION jingwei.record() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei, public
+    AS $$
+DECLARE
+    v_new jsonb := to_jsonb(NEW) - 'updated_at' - 'updated_by' - 'created_at';
+    v_detail jsonb;
+    v_id bigint := NEW.id;
+    v_key text := TG_TABLE_NAME || ':' || NEW.id;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        v_detail := v_new;
+    ELSE
+        SELECT coalesce(jsonb_object_agg(n.key, jsonb_build_array(o.value, n.value)), '{}'::jsonb) INTO v_detail
+            FROM jsonb_each(v_new) n JOIN jsonb_each(to_jsonb(OLD)) o ON o.key = n.key
+            WHERE o.value IS DISTINCT FROM n.value;
+    END IF;
+    IF TG_TABLE_NAME = 'case_attachments' THEN
+        v_detail := v_detail - 'data';
+    END IF;
+    IF TG_TABLE_NAME IN ('case_notes', 'case_attachments') THEN
+        v_key := 'cases:' || NEW.case_id;
+    ELSIF TG_TABLE_NAME = 'incident_log' THEN
+        v_key := 'incidents:' || NEW.incident_id;
+    END IF;
+    PERFORM jingwei.audit_append(TG_TABLE_NAME || '.' || lower(TG_OP), TG_TABLE_NAME, v_id, v_detail::text);
+    PERFORM pg_notify('jingwei', v_key);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER cases_record AFTER INSERT OR UPDATE ON jingwei.cases
+    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
+CREATE TRIGGER case_notes_record AFTER INSERT OR UPDATE ON jingwei.case_notes
+    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
+CREATE TRIGGER case_attachments_record AFTER INSERT OR UPDATE ON jingwei.case_attachments
+    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
+CREATE TRIGGER incidents_record AFTER INSERT OR UPDATE ON jingwei.incidents
+    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
+CREATE TRIGGER incident_log_record AFTER INSERT OR UPDATE ON jingwei.incident_log
+    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
+CREATE FUNCTION jingwei.record_users() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei, public
+    AS $$ BEGIN
+    PERFORM jingwei.audit_append(TG_TABLE_NAME || '.' || lower(TG_OP), TG_TABLE_NAME, NULL,
+        jsonb_build_object('old', CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END,
+                           'new', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END)::text);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER users_record AFTER INSERT OR UPDATE OR DELETE ON jingwei.users
+    FOR EACH ROW EXECUTE FUNCTION jingwei.record_users();
+CREATE TRIGGER departments_record AFTER INSERT OR UPDATE OR DELETE ON jingwei.departments
+    FOR EACH ROW EXECUTE FUNCTION jingwei.record_users();
+
+-- Row-level security, forced (the owner too): a user's own department only.
+ALTER TABLE jingwei.cases ENABLE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.cases FORCE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.case_notes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.case_notes FORCE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.case_attachments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.case_attachments FORCE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.incidents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.incidents FORCE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.incident_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.incident_log FORCE ROW LEVEL SECURITY;
+CREATE POLICY own_department ON jingwei.cases
+    USING (department = jingwei.my_department()) WITH CHECK (department = jingwei.my_department());
+CREATE POLICY own_department ON jingwei.case_notes
+    USING (department = jingwei.my_department())
+    WITH CHECK (department = jingwei.my_department()
+                AND EXISTS (SELECT 1 FROM jingwei.cases c WHERE c.id = case_id));
+CREATE POLICY own_department ON jingwei.case_attachments
+    USING (department = jingwei.my_department())
+    WITH CHECK (department = jingwei.my_department()
+                AND EXISTS (SELECT 1 FROM jingwei.cases c WHERE c.id = case_id));
+CREATE POLICY own_department ON jingwei.incidents
+    USING (department = jingwei.my_department()) WITH CHECK (department = jingwei.my_department());
+CREATE POLICY own_department ON jingwei.incident_log
+    USING (department = jingwei.my_department())
+    WITH CHECK (department = jingwei.my_department()
+                AND EXISTS (SELECT 1 FROM jingwei.incidents i WHERE i.id = incident_id));
+
+-- What each role may do. Nobody deletes; nobody but jingwei.audit_append writes the audit.
+GRANT USAGE ON SCHEMA jingwei TO jingwei_inspector, jingwei_commander, jingwei_auditor, jingwei_admin;
+GRANT EXECUTE ON FUNCTION jingwei.my_department(), jingwei.my_role()
+    TO jingwei_inspector, jingwei_commander, jingwei_auditor, jingwei_admin;
+GRANT SELECT ON jingwei.departments, jingwei.case_transitions
+    TO jingwei_inspector, jingwei_commander, jingwei_auditor, jingwei_admin;
+GRANT SELECT, INSERT, UPDATE ON jingwei.cases TO jingwei_inspector, jingwei_commander;
+GRANT SELECT, INSERT ON jingwei.case_notes, jingwei.case_attachments TO jingwei_inspector, jingwei_commander;
+GRANT USAGE ON SEQUENCE jingwei.case_no_seq, jingwei.cases_id_seq, jingwei.case_notes_id_seq, jingwei.case_attachments_id_seq
+    TO jingwei_inspector, jingwei_commander;
+GRANT SELECT ON jingwei.incidents, jingwei.incident_log TO jingwei_inspector, jingwei_commander;
+GRANT INSERT, UPDATE ON jingwei.incidents TO jingwei_commander;
+GRANT INSERT ON jingwei.incident_log TO jingwei_commander;
+GRANT USAGE ON SEQUENCE jingwei.incident_no_seq, jingwei.incidents_id_seq, jingwei.incident_log_id_seq TO jingwei_commander;
+GRANT SELECT ON jingwei.audit, jingwei.audit_head, jingwei.audit_checkpoint, jingwei.users TO jingwei_auditor;
+GRANT INSERT ON jingwei.audit_checkpoint TO jingwei_auditor;
+GRANT USAGE ON SEQUENCE jingwei.audit_checkpoint_id_seq TO jingwei_auditor;
+GRANT SELECT, INSERT, UPDATE ON jingwei.users, jingwei.departments TO jingwei_admin;

@@ -1,0 +1,277 @@
+//! The store's schema: the roles, versioned migrations, departments and users.
+
+use crate::{Connect, Result, Shared, StoreError, error_of};
+use serde::Serialize;
+
+/// A versioned migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Version (applied in order, each once).
+    pub version: i32,
+    /// What it does.
+    pub name: &'static str,
+    /// Its SQL, run as `jingwei_owner` in one transaction.
+    pub sql: &'static str,
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "shared store: departments, users, cases, incidents, SM3 audit chain, row-level security",
+    sql: include_str!("../migrations/0001_shared_store.sql"),
+}];
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 执法队员: flags and works cases of their department.
+    Inspector,
+    /// 指挥员: also closes cases and runs incidents.
+    Commander,
+    /// 审计员: reads and checks the audit, signs checkpoints; sees no cases.
+    Auditor,
+    /// 系统管理员: manages users and departments; sees no cases.
+    Admin,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Role::Inspector, Role::Commander, Role::Auditor, Role::Admin];
+
+    /// Identifier.
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::Inspector => "inspector",
+            Role::Commander => "commander",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parse an identifier.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.id() == s.trim())
+    }
+
+    /// The database group role.
+    pub fn group(self) -> String {
+        format!("jingwei_{}", self.id())
+    }
+}
+
+const BOOTSTRAP: &str = r#"
+DO $$
+DECLARE r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['jingwei_owner', 'jingwei_inspector', 'jingwei_commander', 'jingwei_auditor', 'jingwei_admin'] LOOP
+        BEGIN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END LOOP;
+END $$;
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE SCHEMA IF NOT EXISTS jingwei AUTHORIZATION jingwei_owner;
+CREATE TABLE IF NOT EXISTS jingwei.schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE jingwei.schema_migrations OWNER TO jingwei_owner;
+GRANT USAGE ON SCHEMA jingwei TO PUBLIC;
+GRANT SELECT ON jingwei.schema_migrations TO PUBLIC;
+"#;
+
+fn valid_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with("pg_")
+        && !name.starts_with("jingwei_");
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "user name '{name}': lower-case letters, digits and _ (at most 63, not starting with pg_ or jingwei_)"
+        )))
+    }
+}
+
+impl Shared {
+    /// Create the roles, extensions and schema and apply every migration: `jingwei store
+    /// init`, as a superuser (or a role that may create roles, extensions and schemas). Safe to
+    /// run again. Returns the migrations applied now.
+    pub fn init(connect: &Connect) -> Result<Vec<i32>> {
+        let mut client = connect.client()?;
+        client
+            .batch_execute(BOOTSTRAP)
+            .map_err(|e| error_of(&connect.target(), "creating the roles, extensions and schema", e))?;
+        drop(client);
+        Shared::migrate(connect)
+    }
+
+    /// Apply the migrations not yet applied (`jingwei store migrate`), each in one transaction
+    /// as `jingwei_owner`. Refuses a store newer than this program.
+    pub fn migrate(connect: &Connect) -> Result<Vec<i32>> {
+        let target = connect.target();
+        let mut client = connect.client()?;
+        let e = |what: &str| {
+            let what = what.to_owned();
+            let target = target.clone();
+            move |err| error_of(&target, &what, err)
+        };
+        let mut applied = Vec::new();
+        for m in MIGRATIONS {
+            let mut tx = client.transaction().map_err(e("starting a migration"))?;
+            // One migrator at a time (a second waits, then finds the work done).
+            tx.execute("SELECT pg_advisory_xact_lock(7146170002)", &[])
+                .map_err(e("waiting for another migration"))?;
+            let done: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM jingwei.schema_migrations WHERE version = $1)",
+                    &[&m.version],
+                )
+                .map_err(e("reading the schema version (run `jingwei store init` first)"))?
+                .get(0);
+            if done {
+                continue;
+            }
+            tx.batch_execute("SET LOCAL ROLE jingwei_owner")
+                .map_err(e("becoming jingwei_owner"))?;
+            tx.batch_execute(m.sql)
+                .map_err(e(&format!("migration {} ({})", m.version, m.name)))?;
+            tx.execute(
+                "INSERT INTO jingwei.schema_migrations (version, name) VALUES ($1, $2)",
+                &[&m.version, &m.name],
+            )
+            .map_err(e("recording the migration"))?;
+            tx.commit().map_err(e("committing the migration"))?;
+            applied.push(m.version);
+        }
+        let newest: Option<i32> = client
+            .query_one("SELECT max(version) FROM jingwei.schema_migrations", &[])
+            .map_err(e("reading the schema version"))?
+            .get(0);
+        let ours = MIGRATIONS.last().map(|m| m.version);
+        if newest > ours {
+            return Err(StoreError::Schema {
+                target,
+                why: format!(
+                    "the store is at schema version {}; this Jingwei knows up to {} (update Jingwei)",
+                    newest.unwrap_or(0),
+                    ours.unwrap_or(0)
+                ),
+            });
+        }
+        Ok(applied)
+    }
+
+    pub(crate) fn check_schema(&mut self) -> Result<()> {
+        let target = self.target();
+        let v: Option<i32> = match self.client.query_one("SELECT max(version) FROM jingwei.schema_migrations", &[]) {
+            Ok(r) => r.get(0),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => {
+                return Err(StoreError::Schema {
+                    target,
+                    why: "not a Jingwei store (run `jingwei store init` as the database's owner)".into(),
+                });
+            }
+            Err(e) => return Err(self.err("reading the schema version", e)),
+        };
+        let ours = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
+        match v {
+            Some(v) if v == ours => Ok(()),
+            Some(v) if v > ours => Err(StoreError::Schema {
+                target,
+                why: format!("the store is at schema version {v}; this Jingwei knows up to {ours} (update Jingwei)"),
+            }),
+            v => Err(StoreError::Schema {
+                target,
+                why: format!(
+                    "the store is at schema version {}; run `jingwei store migrate` to bring it to {ours}",
+                    v.unwrap_or(0)
+                ),
+            }),
+        }
+    }
+
+    /// Add or rename a department (administrators).
+    pub fn add_department(&mut self, code: &str, name: &str) -> Result<()> {
+        if code.trim().is_empty() {
+            return Err(StoreError::Invalid("a department needs a code".into()));
+        }
+        self.q(
+            "adding a department",
+            "INSERT INTO jingwei.departments (code, name) VALUES ($1, $2) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name",
+            &[&code, &name],
+        )?;
+        Ok(())
+    }
+
+    /// Add a user with a role and (for inspectors and commanders) a department: a login role
+    /// that is a member of the role's group, with a SCRAM-SHA-256 password computed here (the
+    /// password never reaches the server in clear). Administrators (with CREATEROLE) or the
+    /// superuser. An existing login role gets the new password and membership.
+    pub fn add_user(&mut self, name: &str, role: Role, department: Option<&str>, password: &str) -> Result<()> {
+        valid_name(name)?;
+        if password.chars().count() < 8 {
+            return Err(StoreError::Invalid(format!("user {name}: a password of at least 8 characters")));
+        }
+        if matches!(role, Role::Inspector | Role::Commander) && department.is_none() {
+            return Err(StoreError::Invalid(format!("user {name}: {} need a department", role.id())));
+        }
+        let verifier = postgres_protocol_scram(password);
+        let exists = !self
+            .q("looking up the role", "SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])?
+            .is_empty();
+        let extra = if role == Role::Admin { " CREATEROLE" } else { "" };
+        let stmt: String = self
+            .q_one(
+                "preparing the role",
+                if exists {
+                    "SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)"
+                } else {
+                    "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)"
+                },
+                &[&name, &verifier],
+            )?
+            .get(0);
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(|e| error_of(&self.connect.target(), "adding a user", e))?;
+        let target = self.connect.target();
+        let run = |tx: &mut postgres::Transaction<'_>, sql: &str| -> Result<()> {
+            tx.batch_execute(sql).map_err(|e| error_of(&target, "adding a user", e))
+        };
+        run(&mut tx, &format!("{stmt}{extra}"))?;
+        for other in Role::ALL.into_iter().filter(|r| *r != role) {
+            let revoke: String = tx
+                .query_one("SELECT format('REVOKE %I FROM %I', $1::text, $2::text)", &[&other.group(), &name])
+                .map_err(|e| error_of(&target, "adding a user", e))?
+                .get(0);
+            run(&mut tx, &revoke)?;
+        }
+        let grant: String = tx
+            .query_one("SELECT format('GRANT %I TO %I', $1::text, $2::text)", &[&role.group(), &name])
+            .map_err(|e| error_of(&target, "adding a user", e))?
+            .get(0);
+        run(&mut tx, &grant)?;
+        tx.execute(
+            "INSERT INTO jingwei.users (name, role, department) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, department = excluded.department",
+            &[&name, &role.id(), &department],
+        )
+        .map_err(|e| error_of(&target, "adding a user", e))?;
+        tx.commit().map_err(|e| error_of(&target, "adding a user", e))?;
+        Ok(())
+    }
+}
+
+fn postgres_protocol_scram(password: &str) -> String {
+    postgres_protocol::password::scram_sha_256(password.as_bytes())
+}
