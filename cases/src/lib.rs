@@ -19,8 +19,8 @@
 pub mod chain;
 mod export;
 pub mod incidents;
-pub mod seal;
 mod schema;
+pub mod seal;
 
 pub use export::{CsvOptions, csv_string, geojson_value};
 

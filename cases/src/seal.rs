@@ -217,8 +217,8 @@ impl AuditSigner {
 
     /// A key from PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, as `openssl genpkey -algorithm SM2` writes).
     pub fn from_pem(pem: &str) -> Result<AuditSigner, SealError> {
-        let secret = sm2::SecretKey::from_pkcs8_pem(pem)
-            .map_err(|e| SealError::Key(format!("not an SM2 private key in PKCS#8 PEM: {e}")))?;
+        let secret =
+            sm2::SecretKey::from_pkcs8_pem(pem).map_err(|e| SealError::Key(format!("not an SM2 private key in PKCS#8 PEM: {e}")))?;
         Ok(AuditSigner {
             key: sm2::dsa::SigningKey::new(DEFAULT_DISTID, &secret).map_err(|e| SealError::Key(e.to_string()))?,
         })
@@ -260,8 +260,7 @@ impl AuditVerifier {
 
     /// A key from SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`).
     pub fn from_pem(pem: &str) -> Result<AuditVerifier, SealError> {
-        let public = sm2::PublicKey::from_public_key_pem(pem)
-            .map_err(|e| SealError::Key(format!("not an SM2 public key in PEM: {e}")))?;
+        let public = sm2::PublicKey::from_public_key_pem(pem).map_err(|e| SealError::Key(format!("not an SM2 public key in PEM: {e}")))?;
         Ok(AuditVerifier {
             key: sm2::dsa::VerifyingKey::new(DEFAULT_DISTID, public).map_err(|e| SealError::Key(e.to_string()))?,
         })

@@ -75,11 +75,7 @@ fn sm2_verifies_the_standards_signature_and_refuses_an_altered_one() {
 
 fn openssl(args: &[&str], dir: &std::path::Path) -> std::process::Output {
     let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
 
@@ -102,10 +98,7 @@ fn sm3_and_sm4_agree_with_openssl() {
         mine.extend_from_slice(&b);
     }
     std::fs::write(dir.path().join("blocks"), &data[..256]).unwrap();
-    let out = openssl(
-        &["enc", "-sm4-ecb", "-nopad", "-K", &hex(&key), "-in", "blocks"],
-        dir.path(),
-    );
+    let out = openssl(&["enc", "-sm4-ecb", "-nopad", "-K", &hex(&key), "-in", "blocks"], dir.path());
     assert_eq!(hex(&out.stdout), hex(&mine));
 }
 
@@ -119,8 +112,19 @@ fn sm2_signatures_cross_with_openssl() {
     std::fs::write(p.join("msg"), "JWC1 checkpoint 审计").unwrap();
     openssl(
         &[
-            "pkeyutl", "-sign", "-rawin", "-digest", "sm3", "-inkey", "key.pem", "-in", "msg", "-out", "sig.der",
-            "-pkeyopt", "distid:1234567812345678",
+            "pkeyutl",
+            "-sign",
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-inkey",
+            "key.pem",
+            "-in",
+            "msg",
+            "-out",
+            "sig.der",
+            "-pkeyopt",
+            "distid:1234567812345678",
         ],
         p,
     );
@@ -133,8 +137,20 @@ fn sm2_signatures_cross_with_openssl() {
     std::fs::write(p.join("sig2.der"), rs_to_der(&ours.sign("JWC1 checkpoint 审计".as_bytes()))).unwrap();
     let out = Command::new("openssl")
         .args([
-            "pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pubin", "-inkey", "pub.pem", "-in", "msg", "-sigfile",
-            "sig2.der", "-pkeyopt", "distid:1234567812345678",
+            "pkeyutl",
+            "-verify",
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pubin",
+            "-inkey",
+            "pub.pem",
+            "-in",
+            "msg",
+            "-sigfile",
+            "sig2.der",
+            "-pkeyopt",
+            "distid:1234567812345678",
         ])
         .current_dir(p)
         .output()

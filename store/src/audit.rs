@@ -79,16 +79,17 @@ impl Shared {
             .collect()
     }
 
-    /// Check the chain and its checkpoints (their signatures with `key`); names the first
-    /// broken row.
-    pub fn verify_audit(&mut self, key: Option<&AuditVerifier>) -> Result<AuditReport> {
+    /// Check the chain against its checkpoints (the store's and those `kept` by the auditor
+    /// outside it; their signatures with `key`); names the first broken row.
+    pub fn verify_audit(&mut self, key: Option<&AuditVerifier>, kept: &[Checkpoint]) -> Result<AuditReport> {
         // One snapshot for rows and checkpoints.
         self.client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .map_err(|e| self.err("starting a snapshot", e))?;
         let r = (|| {
             let rows = self.audit_rows()?;
-            let cps = self.checkpoints()?;
+            let mut cps = self.checkpoints()?;
+            cps.extend_from_slice(kept);
             Ok(chain::verify(&self.target(), rows, &cps, key))
         })();
         let _ = self.client.batch_execute("COMMIT");
@@ -98,7 +99,7 @@ impl Shared {
     /// Sign the chain's current head (auditors): checks the chain first, and refuses to sign a
     /// broken one.
     pub fn sign_checkpoint(&mut self, signer: &AuditSigner) -> Result<Checkpoint> {
-        let report = self.verify_audit(Some(&signer.verifier()))?;
+        let report = self.verify_audit(Some(&signer.verifier()), &[])?;
         if let Some(b) = report.broken {
             return Err(StoreError::Invalid(format!(
                 "{}: the chain is broken at row {} ({}); no checkpoint signed",

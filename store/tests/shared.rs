@@ -218,7 +218,7 @@ fn two_writers_one_case_a_thousand_rounds_exactly_one_wins_each() {
     .unwrap();
     assert_eq!(updates as usize, total);
     let mut auditor = open(&db, "auditor1");
-    let report = auditor.verify_audit(None).unwrap();
+    let report = auditor.verify_audit(None, &[]).unwrap();
     assert!(report.ok(), "{report:?}");
 }
 
@@ -344,7 +344,7 @@ fn the_audit_chain_is_appended_by_the_database_and_checked_here() {
     let signer = AuditSigner::generate();
     let cp = auditor.sign_checkpoint(&signer).unwrap();
     assert_eq!(cp.seq, rows.last().unwrap().seq);
-    let r = auditor.verify_audit(Some(&signer.verifier())).unwrap();
+    let r = auditor.verify_audit(Some(&signer.verifier()), &[]).unwrap();
     assert!(r.ok() && r.checkpoints == 1, "{r:?}");
     // Nobody rewrites it: not the writers, not the auditor, not the owner.
     for who in ["cmd_east", "auditor1", "admin1"] {
@@ -384,5 +384,5 @@ fn the_audit_chain_is_appended_by_the_database_and_checked_here() {
         assert!(!owner.status.success(), "the owner ran {sql}");
         assert!(String::from_utf8_lossy(&owner.stderr).contains("append-only"));
     }
-    assert!(auditor.verify_audit(None).unwrap().ok());
+    assert!(auditor.verify_audit(None, &[]).unwrap().ok());
 }
