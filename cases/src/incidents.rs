@@ -145,8 +145,8 @@ fn log(tx: &rusqlite::Transaction<'_>, id: i64, at: &str, actor: &str, action: &
     tx.execute(
         "INSERT INTO incident_log(incident_fid, at, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, at, actor, action, detail],
-    )
-    .map(|_| ())
+    )?;
+    crate::chain_append(tx, at, actor, &format!("incident.{action}"), "incidents", Some(id), detail)
 }
 
 impl CaseStore {

@@ -935,6 +935,58 @@ fn audit(
     tx.execute(
         "INSERT INTO case_audit(case_fid, at, actor, action, field, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![case, at, actor, action, field, old, new],
+    )?;
+    let detail = serde_json::json!({"field": field, "old": old, "new": new}).to_string();
+    chain_append(tx, at, actor, &format!("case.{action}"), "cases", Some(case), Some(&detail))
+}
+
+/// Append a row to the audit chain inside the caller's (immediate) transaction: the write lock
+/// is held, so the head read here is the head.
+pub(crate) fn chain_append(
+    tx: &rusqlite::Transaction<'_>,
+    at: &str,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i64>,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    let head: Option<(i64, Vec<u8>)> = tx
+        .query_row("SELECT seq, hash FROM jingwei_audit ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (seq, prev) = match head {
+        Some((seq, h)) => (seq + 1, h.try_into().unwrap_or([0xff; 32])),
+        None => (1, chain::GENESIS),
+    };
+    let mut row = chain::AuditRow {
+        seq,
+        at: at.to_owned(),
+        actor: actor.to_owned(),
+        department: None,
+        action: action.to_owned(),
+        entity: entity.to_owned(),
+        entity_id,
+        detail: detail.map(str::to_owned),
+        prev,
+        hash: [0; 32],
+    };
+    row.seal_after(prev);
+    tx.execute(
+        "INSERT INTO jingwei_audit(seq, at, actor, department, action, entity, entity_id, detail, prev, hash) \
+         VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            row.seq,
+            row.at,
+            row.actor,
+            row.action,
+            row.entity,
+            row.entity_id,
+            row.detail,
+            &row.prev[..],
+            &row.hash[..]
+        ],
     )
     .map(|_| ())
 }

@@ -134,6 +134,7 @@ pub fn ensure(conn: &Connection, path: &Path, crs: &Crs) -> Result<i32> {
             size INTEGER NOT NULL, data BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS jingwei_metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         {INCIDENT_TABLES}
+        {CHAIN_TABLES}
         CREATE TRIGGER IF NOT EXISTS case_audit_append_only_u BEFORE UPDATE ON case_audit
             BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         CREATE TRIGGER IF NOT EXISTS case_audit_append_only_d BEFORE DELETE ON case_audit
@@ -195,6 +196,30 @@ pub fn ensure(conn: &Connection, path: &Path, crs: &Crs) -> Result<i32> {
         }
     }
 }
+
+/// The tamper-evident audit chain (`crate::chain`, layout 1) and its signed checkpoints; every
+/// write of the store appends to it in the same transaction. A store made before the chain gets
+/// the tables when it is next opened, and its chain starts there.
+pub(crate) const CHAIN_TABLES: &str = "
+        CREATE TABLE IF NOT EXISTS jingwei_audit (
+            seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, department TEXT,
+            action TEXT NOT NULL, entity TEXT NOT NULL, entity_id INTEGER, detail TEXT,
+            prev BLOB NOT NULL, hash BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS jingwei_audit_checkpoint (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL, head BLOB NOT NULL,
+            at TEXT NOT NULL, key TEXT NOT NULL, signature BLOB NOT NULL);
+        CREATE TRIGGER IF NOT EXISTS jingwei_audit_append_only_u BEFORE UPDATE ON jingwei_audit
+            BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS jingwei_audit_append_only_d BEFORE DELETE ON jingwei_audit
+            BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS jingwei_checkpoint_append_only_u BEFORE UPDATE ON jingwei_audit_checkpoint
+            BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS jingwei_checkpoint_append_only_d BEFORE DELETE ON jingwei_audit_checkpoint
+            BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+        INSERT OR IGNORE INTO gpkg_contents(table_name, data_type, identifier, description, srs_id)
+            VALUES ('jingwei_audit', 'attributes', 'jingwei_audit', 'Jingwei: SM3 audit chain (append-only)', NULL),
+                   ('jingwei_audit_checkpoint', 'attributes', 'jingwei_audit_checkpoint', 'Jingwei: SM2-signed checkpoints of the audit chain', NULL);
+";
 
 /// The incident tables: a feature table and its append-only action log.
 const INCIDENT_TABLES: &str = "
@@ -263,6 +288,10 @@ pub fn check(conn: &Connection, path: &Path) -> Result<(i32, Option<Crs>)> {
                 why: format!("a GeoPackage without Jingwei's case tables (no '{t}')"),
             });
         }
+    }
+    // Stores made before the audit chain get its tables now (one transaction; idempotent).
+    if !table_exists(conn, path, "jingwei_audit")? {
+        sql(path, conn.execute_batch(&format!("BEGIN IMMEDIATE; {CHAIN_TABLES} COMMIT;")))?;
     }
     let (srs_id, org, org_id, def): (i32, String, i64, String) = sql(
         path,

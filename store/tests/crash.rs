@@ -73,7 +73,12 @@ fn write_loop(db: &str, who: &str, deadline: Instant, stop: &AtomicBool) -> Writ
             }
         };
         // What the server acknowledged is never behind.
-        assert!(read.version >= w.acked[&id], "{who}: case {id} went back from {} to {}", w.acked[&id], read.version);
+        assert!(
+            read.version >= w.acked[&id],
+            "{who}: case {id} went back from {} to {}",
+            w.acked[&id],
+            read.version
+        );
         let t = Instant::now();
         let r = if n % 3 == 0 {
             me.add_note(id, &format!("巡查记录 {n}")).map(|_| None)
@@ -106,7 +111,10 @@ fn write_loop(db: &str, who: &str, deadline: Instant, stop: &AtomicBool) -> Writ
 
 #[test]
 fn no_acknowledged_change_is_lost_when_backends_die_and_the_server_stops_at_once() {
-    let secs: u64 = std::env::var("JINGWEI_STORE_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let secs: u64 = std::env::var("JINGWEI_STORE_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     let db = fresh_store("crash");
     let signer = AuditSigner::generate();
     let before = open(&db, "auditor1").sign_checkpoint(&signer).unwrap();
@@ -126,13 +134,19 @@ fn no_acknowledged_change_is_lost_when_backends_die_and_the_server_stops_at_once
         let at = |f: f64| start + Duration::from_secs_f64(secs as f64 * f);
         let sleep_until = |t: Instant| std::thread::sleep(t.saturating_duration_since(Instant::now()));
         sleep_until(at(0.25));
-        psql(&db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename LIKE 'w_'");
+        psql(
+            &db,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename LIKE 'w_'",
+        );
         sleep_until(at(0.5));
         run_script("crash");
         std::thread::sleep(Duration::from_secs(1));
         run_script("start");
         sleep_until(at(0.75));
-        psql(&db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename LIKE 'w_'");
+        psql(
+            &db,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename LIKE 'w_'",
+        );
         let ws: Vec<Writer> = hs.into_iter().map(|h| h.join().unwrap()).collect();
         stop.store(true, Ordering::Relaxed);
         ws
@@ -161,7 +175,9 @@ fn no_acknowledged_change_is_lost_when_backends_die_and_the_server_stops_at_once
         "SELECT (SELECT count(*) FROM jingwei.case_notes) = (SELECT count(*) FROM jingwei.audit WHERE action = 'case_notes.insert')",
     );
     assert_eq!(notes_match, "t");
-    let report = open(&db, "auditor1").verify_audit(Some(&signer.verifier()), std::slice::from_ref(&before)).unwrap();
+    let report = open(&db, "auditor1")
+        .verify_audit(Some(&signer.verifier()), std::slice::from_ref(&before))
+        .unwrap();
     assert!(report.ok(), "{report:?}");
     lat.sort();
     let pct = |p: usize| lat[(lat.len() * p / 100).min(lat.len() - 1)];
