@@ -28,7 +28,7 @@ running() { [ -f "$STATE" ] && as_pg "$BIN/pg_ctl" -D "$RUN/data" status >/dev/n
 case "${1:-start}" in
   stop)
     if [ -d "$RUN/data" ]; then as_pg "$BIN/pg_ctl" -D "$RUN/data" -m fast stop >/dev/null 2>&1 || true; fi
-    rm -rf "$RUN"; exit 0 ;;
+    rm -rf "$RUN" "$RUN.lock"; exit 0 ;;
   crash)
     as_pg "$BIN/pg_ctl" -D "$RUN/data" -m immediate stop >/dev/null; exit 0 ;;
   start) ;;

@@ -4,7 +4,7 @@
 # Debian packages: GDAL/PROJ (+ their command-line tools, used as test oracles), libclang
 # (proj-sys bindings), WebKitGTK & co. (Tauri), Xvfb (the app under a virtual display),
 # Vulkan software rendering (lavapipe, for the 3D scene), WebKitWebDriver (end-to-end tests),
-# MapServer (map-service tests), poppler-utils (printed PDFs rendered back in tests), GRASS GIS (r.lake and r.viewshed as the flood and viewshed oracles). PyPI: MapProxy and pygeoapi (map-service tests), each into a
+# MapServer (map-service tests), poppler-utils (printed PDFs rendered back in tests), GRASS GIS (r.lake and r.viewshed as the flood and viewshed oracles), PostgreSQL 15 + PostGIS 3 (the shared store's tests start a throwaway cluster of their own: scripts/pg-store.sh). PyPI: MapProxy and pygeoapi (map-service tests), each into a
 # private virtualenv.
 # Cargo: tauri-driver (the WebDriver front of Tauri apps), into a private folder. npm packages:
 # ui/ (locked).
@@ -20,6 +20,7 @@ PKGS=(
   mesa-vulkan-drivers libvulkan1
   cgi-mapserver mapserver-bin python3-venv
   geographiclib-tools poppler-utils xmlsec1 openssl grass-core
+  postgresql postgresql-contrib postgresql-postgis
   nodejs npm
 )
 

@@ -16,7 +16,10 @@ scripts/setup.sh
 # The map-service tests start MapServer and MapProxy on 127.0.0.1 (scripts/map-services.sh);
 # they are stopped when the run ends, whatever its outcome.
 export JINGWEI_SERVICES_RUN="${TMPDIR:-/tmp}/jingwei-services-test-$$"
-trap 'scripts/map-services.sh stop; rm -rf "$JINGWEI_SERVICES_RUN"' EXIT
+# The shared store's tests start a throwaway PostgreSQL + PostGIS cluster (scripts/pg-store.sh),
+# removed with its data when the run ends.
+export JINGWEI_PG_RUN="${TMPDIR:-/tmp}/jingwei-pg-test-$$"
+trap 'scripts/map-services.sh stop; rm -rf "$JINGWEI_SERVICES_RUN"; scripts/pg-store.sh stop' EXIT
 if cargo fmt --version >/dev/null 2>&1; then
   echo "test-all: cargo fmt --check"
   cargo fmt --all -- --check

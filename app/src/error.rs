@@ -44,6 +44,9 @@ pub enum Error {
     /// From the case and incident store.
     #[error(transparent)]
     Cases(#[from] jingwei_cases::CaseError),
+    /// From the shared store (PostgreSQL).
+    #[error(transparent)]
+    Store(#[from] jingwei_store::StoreError),
     /// From the analyses.
     #[error(transparent)]
     Analysis(#[from] jingwei_analysis::AnalysisError),
@@ -79,6 +82,9 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Layers(_) => "layers",
             Error::Cases(_) => "cases",
+            Error::Store(jingwei_store::StoreError::Stale { .. }) => "stale",
+            Error::Store(jingwei_store::StoreError::Denied { .. }) => "denied",
+            Error::Store(_) => "store",
             Error::Analysis(_) => "analysis",
             Error::Feed(_) => "feed",
             Error::Service(_) => "service",

@@ -48,6 +48,7 @@ pub mod report;
 pub mod roles;
 pub mod scenario;
 pub mod session;
+pub mod shared;
 mod tiles;
 pub mod violations;
 

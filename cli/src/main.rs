@@ -23,6 +23,7 @@ mod query;
 mod raster;
 mod scenario;
 mod sibling;
+mod store;
 mod tiles;
 mod transform;
 mod violations;
@@ -91,6 +92,12 @@ enum Command {
     Pipes(scenario::PipesArgs),
     /// Video cameras: what one sees, which see a point, how much of an incident's area is seen.
     Cameras(scenario::CamerasArgs),
+    /// The shared store (PostgreSQL + PostGIS): create and migrate it, departments and users,
+    /// cases as your role and department see them, live changes, the SM4 data key.
+    Store(store::Args),
+    /// The tamper-evident audit chain (SM3, SM2-signed checkpoints) of a shared store or a
+    /// workspace GeoPackage: verify, sign a checkpoint, make an auditor's key.
+    Audit(store::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +129,8 @@ fn main() -> ExitCode {
         Command::Scenario(a) => scenario::run(a),
         Command::Pipes(a) => scenario::pipes(a),
         Command::Cameras(a) => scenario::cameras(a),
+        Command::Store(a) => store::run(a),
+        Command::Audit(a) => store::audit(a),
     };
     exit::finish("jingwei", result)
 }

@@ -1,0 +1,313 @@
+//! `jingwei store …` and `jingwei audit …` end to end against the throwaway PostgreSQL +
+//! PostGIS cluster of scripts/pg-store.sh (TLS, password and client certificate), as an
+//! administrator, an inspector, a commander and an auditor would use them; and `jingwei audit
+//! verify` on a workspace GeoPackage. The answers are the application API's (checked once).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cluster() -> HashMap<String, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-store.sh");
+    let out = Command::new(script).arg("start").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
+fn psql(c: &HashMap<String, String>, db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            &c["PG_SOCKET"],
+            "-p",
+            &c["PG_PORT"],
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn url(c: &HashMap<String, String>, db: &str, who: &str) -> String {
+    if who == "postgres" {
+        return format!("postgresql://postgres@localhost:{}/{db}?host={}", c["PG_PORT"], c["PG_SOCKET"]);
+    }
+    let t = &c["PG_TLS"];
+    format!(
+        "postgresql://{who}@{}:{}/{db}?hostaddr={}&sslrootcert={t}/ca.crt&sslcert={t}/{who}.crt&sslkey={t}/{who}.key",
+        c["PG_HOST"], c["PG_PORT"], c["PG_HOSTADDR"]
+    )
+}
+
+fn jw(who: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jingwei"))
+        .args(args)
+        .env("PGPASSWORD", format!("{who}-password"))
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn refused(o: &Output) -> String {
+    assert!(!o.status.success(), "went through: {}", String::from_utf8_lossy(&o.stdout));
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(e.trim().lines().count(), 1, "one line: {e}");
+    e
+}
+
+#[test]
+fn a_bureau_sets_up_works_and_audits_its_shared_store_from_the_command_line() {
+    let c = cluster();
+    let db = format!("jw_cli_{}", std::process::id());
+    psql(&c, "postgres", &format!("DROP DATABASE IF EXISTS {db}"));
+    psql(&c, "postgres", &format!("CREATE DATABASE {db}"));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let su = url(&c, &db, "postgres");
+    let init: serde_json::Value = serde_json::from_str(&ok(&jw("postgres", &["store", "init", "-s", &su, "--json"]))).unwrap();
+    assert_eq!(init["applied"], serde_json::json!([1]));
+    // Again: nothing to do.
+    let again: serde_json::Value = serde_json::from_str(&ok(&jw("postgres", &["store", "migrate", "-s", &su, "--json"]))).unwrap();
+    assert_eq!(again["applied"], serde_json::json!([]));
+    ok(&jw("postgres", &["store", "department", "城东", "城东区", "-s", &su]));
+    for (who, role, dept) in [
+        ("insp_east", "inspector", Some("城东")),
+        ("cmd_east", "commander", Some("城东")),
+        ("auditor1", "auditor", None),
+    ] {
+        let pw = d.join(format!("{who}.pw"));
+        std::fs::write(&pw, format!("{who}-password\n")).unwrap();
+        let mut args = vec![
+            "store",
+            "user",
+            who,
+            "--role",
+            role,
+            "--password-file",
+            pw.to_str().unwrap(),
+            "-s",
+            &su,
+        ];
+        if let Some(dp) = dept {
+            args.extend(["--department", dp]);
+        }
+        ok(&jw("postgres", &args));
+    }
+    let e = refused(&jw(
+        "postgres",
+        &[
+            "store",
+            "user",
+            "x",
+            "--role",
+            "chief",
+            "--password-file",
+            "/nonexistent",
+            "-s",
+            &su,
+        ],
+    ));
+    assert!(e.contains("/nonexistent"), "{e}");
+
+    let insp = url(&c, &db, "insp_east");
+    let cmd = url(&c, &db, "cmd_east");
+    let who: serde_json::Value = serde_json::from_str(&ok(&jw("insp_east", &["store", "whoami", "-s", &insp, "--json"]))).unwrap();
+    assert_eq!(
+        (who["role"].as_str(), who["department"].as_str()),
+        (Some("inspector"), Some("城东"))
+    );
+    // A wrong password is one line naming the store.
+    let bad = Command::new(env!("CARGO_BIN_EXE_jingwei"))
+        .args(["store", "whoami", "-s", &insp])
+        .env("PGPASSWORD", "wrong-password")
+        .output()
+        .unwrap();
+    let e = refused(&bad);
+    assert!(e.contains("insp_east@localhost"), "{e}");
+
+    // Personal fields need the data key.
+    let key = d.join("data.key");
+    ok(&jw("insp_east", &["store", "data-key", key.to_str().unwrap()]));
+    let e = refused(&jw(
+        "insp_east",
+        &[
+            "store",
+            "flag",
+            "--title",
+            "违建",
+            "--at",
+            "121.5,31.23",
+            "--phone",
+            "13912345678",
+            "-s",
+            &insp,
+        ],
+    ));
+    assert!(e.contains("data key"), "{e}");
+    let flagged: serde_json::Value = serde_json::from_str(&ok(&jw(
+        "insp_east",
+        &[
+            "store",
+            "flag",
+            "--title",
+            "违建",
+            "--at",
+            "121.5,31.23",
+            "--phone",
+            "13912345678",
+            "--data-key",
+            key.to_str().unwrap(),
+            "-s",
+            &insp,
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let id = flagged["id"].as_i64().unwrap().to_string();
+    assert_eq!(flagged["phone"], "13912345678");
+    assert_eq!(flagged["version"], 1);
+    ok(&jw(
+        "insp_east",
+        &[
+            "store",
+            "set-status",
+            &id,
+            "confirmed",
+            "--version",
+            "1",
+            "--comment",
+            "现场核实",
+            "-s",
+            &insp,
+        ],
+    ));
+    // A stale write names who changed it and both versions.
+    let e = refused(&jw(
+        "cmd_east",
+        &["store", "set-status", &id, "dismissed", "--version", "1", "-s", &cmd],
+    ));
+    assert!(
+        e.contains("insp_east") && e.contains("version 2") && e.contains("read version 1"),
+        "{e}"
+    );
+    // Only commanders close.
+    let e = refused(&jw("insp_east", &["store", "set-status", &id, "closed", "-s", &insp]));
+    assert!(e.contains("only commanders"), "{e}");
+    ok(&jw("cmd_east", &["store", "set-status", &id, "closed", "-s", &cmd]));
+    let listed = ok(&jw("insp_east", &["store", "cases", "-s", &insp, "--json"]));
+    let cases: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(cases[0]["status"], "closed");
+    assert_eq!(cases[0]["personal_sealed"], true, "no key given: sealed");
+    // The same answer as the application API's.
+    let with_pw = insp.replacen("insp_east@", "insp_east:insp_east-password@", 1);
+    let api = jingwei_app::shared::shared_cases(&jingwei_app::shared::StoreAt::parse(&with_pw).unwrap(), None, &[]).unwrap();
+    assert_eq!(serde_json::to_value(&api).unwrap(), cases);
+
+    // The auditor's key, a checkpoint kept outside, verify; then a superuser's edit is named.
+    let akey = d.join("auditor.pem");
+    ok(&jw("auditor1", &["audit", "keygen", akey.to_str().unwrap()]));
+    let pubkey = d.join("auditor.pem.pub");
+    let kept = d.join("checkpoints.jsonl");
+    let aud = url(&c, &db, "auditor1");
+    ok(&jw(
+        "auditor1",
+        &[
+            "audit",
+            "checkpoint",
+            "-s",
+            &aud,
+            "--key",
+            akey.to_str().unwrap(),
+            "--keep",
+            kept.to_str().unwrap(),
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&ok(&jw(
+        "auditor1",
+        &[
+            "audit",
+            "verify",
+            "-s",
+            &aud,
+            "--pubkey",
+            pubkey.to_str().unwrap(),
+            "--kept",
+            kept.to_str().unwrap(),
+            "--json",
+        ],
+    )))
+    .unwrap();
+    assert!(
+        v["broken"].is_null() && v["checkpoints"] == 1 && v["signatures_checked"] == true,
+        "{v}"
+    );
+    // Inspectors cannot read the audit.
+    let e = refused(&jw("insp_east", &["audit", "verify", "-s", &insp]));
+    assert!(e.contains("permission denied"), "{e}");
+    psql(
+        &c,
+        &db,
+        "SET session_replication_role = replica; UPDATE jingwei.audit SET actor = 'nobody' WHERE seq = 3",
+    );
+    let o = jw(
+        "auditor1",
+        &[
+            "audit",
+            "verify",
+            "-s",
+            &aud,
+            "--pubkey",
+            pubkey.to_str().unwrap(),
+            "--kept",
+            kept.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("BROKEN at row 3"), "{text}");
+
+    // A workspace GeoPackage's chain, the same way.
+    let w = d.join("w.gpkg");
+    ok(&jw(
+        "x",
+        &[
+            "cases",
+            "flag",
+            "-w",
+            w.to_str().unwrap(),
+            "--wkt",
+            "POINT (121.5 31.23)",
+            "--in",
+            "EPSG:4490",
+            "--title",
+            "本地案件",
+        ],
+    ));
+    let o = ok(&jw("x", &["audit", "verify", "-s", w.to_str().unwrap(), "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+    assert!(v["broken"].is_null() && v["rows"].as_i64().unwrap() >= 1, "{v}");
+}
