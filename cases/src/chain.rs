@@ -287,6 +287,83 @@ pub fn verify(
     report
 }
 
+impl crate::CaseStore {
+    /// The GeoPackage's audit chain in sequence order.
+    pub fn audit_chain(&self) -> crate::Result<Vec<AuditRow>> {
+        let read = || -> rusqlite::Result<Vec<AuditRow>> {
+            let mut st = self.conn.prepare(
+                "SELECT seq, at, actor, department, action, entity, entity_id, detail, prev, hash FROM jingwei_audit ORDER BY seq",
+            )?;
+            let rows = st.query_map([], |r| {
+                let h = |v: Vec<u8>| v.try_into().unwrap_or([0xff; 32]);
+                Ok(AuditRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    department: r.get(3)?,
+                    action: r.get(4)?,
+                    entity: r.get(5)?,
+                    entity_id: r.get(6)?,
+                    detail: r.get(7)?,
+                    prev: h(r.get(8)?),
+                    hash: h(r.get(9)?),
+                })
+            })?;
+            rows.collect()
+        };
+        self.sql(read())
+    }
+
+    /// The GeoPackage's signed checkpoints.
+    pub fn chain_checkpoints(&self) -> crate::Result<Vec<Checkpoint>> {
+        let read = || -> rusqlite::Result<Vec<Checkpoint>> {
+            let mut st = self
+                .conn
+                .prepare("SELECT seq, head, at, key, signature FROM jingwei_audit_checkpoint ORDER BY seq, id")?;
+            let rows = st.query_map([], |r| {
+                Ok(Checkpoint {
+                    seq: r.get(0)?,
+                    head: r.get::<_, Vec<u8>>(1)?.try_into().unwrap_or([0xff; 32]),
+                    at: r.get(2)?,
+                    key: r.get(3)?,
+                    signature: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        };
+        self.sql(read())
+    }
+
+    /// Check the chain against its checkpoints and those `kept` outside the file.
+    pub fn verify_audit(&self, key: Option<&AuditVerifier>, kept: &[Checkpoint]) -> crate::Result<AuditReport> {
+        let mut cps = self.chain_checkpoints()?;
+        cps.extend_from_slice(kept);
+        Ok(verify(&self.path().display().to_string(), self.audit_chain()?, &cps, key))
+    }
+
+    /// Sign the chain's head (refused when the chain is broken).
+    pub fn sign_checkpoint(&mut self, signer: &AuditSigner) -> crate::Result<Checkpoint> {
+        let report = self.verify_audit(Some(&signer.verifier()), &[])?;
+        if let Some(b) = report.broken {
+            return Err(crate::CaseError::Invalid(format!(
+                "{}: the audit chain is broken at row {} ({}); no checkpoint signed",
+                self.path().display(),
+                b.seq,
+                b.why
+            )));
+        }
+        let head: [u8; 32] = crate::seal::unhex(&report.head).and_then(|h| h.try_into().ok()).unwrap_or(GENESIS);
+        let cp = Checkpoint::sign(report.last_seq, head, &crate::now_utc(), signer);
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT INTO jingwei_audit_checkpoint(seq, head, at, key, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![cp.seq, &cp.head[..], cp.at, cp.key, cp.signature],
+            )
+        })?;
+        Ok(cp)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,82 +456,5 @@ mod tests {
         let r = verify("t", rows, &[cp, back], Some(&v));
         assert!(r.ok() && r.checkpoints == 1, "{r:?}");
         assert!(Checkpoint::from_line("{}").is_err());
-    }
-}
-
-impl crate::CaseStore {
-    /// The GeoPackage's audit chain in sequence order.
-    pub fn audit_chain(&self) -> crate::Result<Vec<AuditRow>> {
-        let read = || -> rusqlite::Result<Vec<AuditRow>> {
-            let mut st = self.conn.prepare(
-                "SELECT seq, at, actor, department, action, entity, entity_id, detail, prev, hash FROM jingwei_audit ORDER BY seq",
-            )?;
-            let rows = st.query_map([], |r| {
-                let h = |v: Vec<u8>| v.try_into().unwrap_or([0xff; 32]);
-                Ok(AuditRow {
-                    seq: r.get(0)?,
-                    at: r.get(1)?,
-                    actor: r.get(2)?,
-                    department: r.get(3)?,
-                    action: r.get(4)?,
-                    entity: r.get(5)?,
-                    entity_id: r.get(6)?,
-                    detail: r.get(7)?,
-                    prev: h(r.get(8)?),
-                    hash: h(r.get(9)?),
-                })
-            })?;
-            rows.collect()
-        };
-        self.sql(read())
-    }
-
-    /// The GeoPackage's signed checkpoints.
-    pub fn chain_checkpoints(&self) -> crate::Result<Vec<Checkpoint>> {
-        let read = || -> rusqlite::Result<Vec<Checkpoint>> {
-            let mut st = self
-                .conn
-                .prepare("SELECT seq, head, at, key, signature FROM jingwei_audit_checkpoint ORDER BY seq, id")?;
-            let rows = st.query_map([], |r| {
-                Ok(Checkpoint {
-                    seq: r.get(0)?,
-                    head: r.get::<_, Vec<u8>>(1)?.try_into().unwrap_or([0xff; 32]),
-                    at: r.get(2)?,
-                    key: r.get(3)?,
-                    signature: r.get(4)?,
-                })
-            })?;
-            rows.collect()
-        };
-        self.sql(read())
-    }
-
-    /// Check the chain against its checkpoints and those `kept` outside the file.
-    pub fn verify_audit(&self, key: Option<&AuditVerifier>, kept: &[Checkpoint]) -> crate::Result<AuditReport> {
-        let mut cps = self.chain_checkpoints()?;
-        cps.extend_from_slice(kept);
-        Ok(verify(&self.path().display().to_string(), self.audit_chain()?, &cps, key))
-    }
-
-    /// Sign the chain's head (refused when the chain is broken).
-    pub fn sign_checkpoint(&mut self, signer: &AuditSigner) -> crate::Result<Checkpoint> {
-        let report = self.verify_audit(Some(&signer.verifier()), &[])?;
-        if let Some(b) = report.broken {
-            return Err(crate::CaseError::Invalid(format!(
-                "{}: the audit chain is broken at row {} ({}); no checkpoint signed",
-                self.path().display(),
-                b.seq,
-                b.why
-            )));
-        }
-        let head: [u8; 32] = crate::seal::unhex(&report.head).and_then(|h| h.try_into().ok()).unwrap_or(GENESIS);
-        let cp = Checkpoint::sign(report.last_seq, head, &crate::now_utc(), signer);
-        self.write(|tx, _| {
-            tx.execute(
-                "INSERT INTO jingwei_audit_checkpoint(seq, head, at, key, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![cp.seq, &cp.head[..], cp.at, cp.key, cp.signature],
-            )
-        })?;
-        Ok(cp)
     }
 }

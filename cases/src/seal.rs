@@ -31,7 +31,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Bytes from hex (whitespace ignored); `None` for anything else.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks(2)

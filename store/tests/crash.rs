@@ -80,7 +80,7 @@ fn write_loop(db: &str, who: &str, deadline: Instant, stop: &AtomicBool) -> Writ
             read.version
         );
         let t = Instant::now();
-        let r = if n % 3 == 0 {
+        let r = if n.is_multiple_of(3) {
             me.add_note(id, &format!("巡查记录 {n}")).map(|_| None)
         } else {
             me.assign(id, read.version, Some(&format!("{who}-{n}"))).map(|c| Some(c.version))
