@@ -345,3 +345,31 @@ pub fn data_keygen(out: &Path) -> Result<KeyFiles> {
         fingerprint: k.fingerprint(),
     })
 }
+
+pub use jingwei_store::{CheckinReport, CheckoutSummary, Conflict};
+
+/// Check out the user's cases (within `bbox`, lon/lat, when given) to a new GeoPackage for
+/// offline work.
+pub fn check_out(at: &StoreAt, bbox: Option<[f64; 4]>, out: &Path) -> Result<CheckoutSummary> {
+    Ok(Shared::open(at.postgres("check-out")?)?.check_out(bbox, out)?)
+}
+
+/// Check a file back in: one transaction; disjoint edits merge, conflicts are recorded.
+pub fn check_in(at: &StoreAt, file: &Path) -> Result<CheckinReport> {
+    Ok(Shared::open(at.postgres("check-in")?)?.check_in(file)?)
+}
+
+/// The department's conflicts (open ones unless `all`).
+pub fn conflicts(at: &StoreAt, all: bool) -> Result<Vec<Conflict>> {
+    Ok(Shared::open(at.postgres("conflicts")?)?.conflicts(all)?)
+}
+
+/// Resolve a conflict (commanders): `mine` applies the field's value, `theirs` keeps the store's.
+pub fn resolve_conflict(at: &StoreAt, id: i64, take: &str) -> Result<Conflict> {
+    let mine = match take {
+        "mine" => true,
+        "theirs" => false,
+        t => return Err(Error::Invalid(format!("'{t}': take mine or theirs"))),
+    };
+    Ok(Shared::open(at.postgres("resolving")?)?.resolve_conflict(id, mine)?)
+}

@@ -288,6 +288,35 @@ pub struct AuditEntry {
     pub new_value: Option<String>,
 }
 
+/// A case copied from another store, as it is there.
+#[derive(Debug, Clone)]
+pub struct CaseCopy {
+    /// Its number there.
+    pub case_no: String,
+    /// Status.
+    pub status: Status,
+    /// Priority.
+    pub priority: f64,
+    /// Rules.
+    pub rules: Vec<String>,
+    /// Title.
+    pub title: String,
+    /// `detected` or `manual`.
+    pub source: String,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Evidence.
+    pub evidence: serde_json::Value,
+    /// Geometry in this store's CRS.
+    pub geometry: Option<Geometry>,
+    /// Created.
+    pub created_at: String,
+    /// By.
+    pub created_by: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
 /// A case with everything attached to it.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CaseDetail {
@@ -423,6 +452,48 @@ impl CaseStore {
             params![key, value],
         );
         self.sql(r).map(|_| ())
+    }
+
+    /// Put a copy of a case from another store (the shared store's check-out) into this one as it
+    /// is: its number, status, assignee and times kept; audited as `checkout`. Returns its id here.
+    pub fn insert_copy(&mut self, c: &CaseCopy, actor: &str) -> Result<i64> {
+        let now = now_utc();
+        self.write(|tx, srs| {
+            let geom = c.geometry.as_ref().map(|g| gpkg_blob(g, srs));
+            tx.execute(
+                "INSERT INTO cases(geom, case_no, status, priority, rules, title, source, assignee, evidence, created_at, created_by, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    geom,
+                    c.case_no,
+                    c.status.id(),
+                    c.priority,
+                    c.rules.join(","),
+                    c.title,
+                    c.source,
+                    c.assignee,
+                    c.evidence.to_string(),
+                    c.created_at,
+                    c.created_by,
+                    c.updated_at
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            audit(tx, id, &now, actor, "checkout", None, None, Some(&c.case_no))?;
+            Ok(id)
+        })
+    }
+
+    /// Add a note as it was written elsewhere (who and when kept), without an audit entry of
+    /// its own: the copy's `checkout` entry covers it.
+    pub fn insert_note_copy(&mut self, case_id: i64, at: &str, actor: &str, text: &str) -> Result<i64> {
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT INTO case_notes(case_fid, at, actor, text) VALUES (?1, ?2, ?3, ?4)",
+                params![case_id, at, actor, text],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
     }
 
     /// A metadata value.

@@ -118,6 +118,42 @@ enum Cmd {
         #[command(flatten)]
         on: On,
     },
+    /// Check out your cases (within --bbox) to a new GeoPackage for work without a network;
+    /// work on it with `jingwei cases … -w FILE`, then check it in.
+    Checkout {
+        /// The GeoPackage to write (new).
+        out: PathBuf,
+        /// MINLON,MINLAT,MAXLON,MAXLAT.
+        #[arg(long, value_delimiter = ',', num_args = 4, allow_hyphen_values = true)]
+        bbox: Vec<f64>,
+        #[command(flatten)]
+        on: On,
+    },
+    /// Check a checked-out GeoPackage back in (one transaction; conflicts recorded, never overwritten).
+    Checkin {
+        /// The checked-out GeoPackage.
+        file: PathBuf,
+        #[command(flatten)]
+        on: On,
+    },
+    /// Conflicts of offline check-ins in your department (open ones unless --all).
+    Conflicts {
+        /// Resolved ones too.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        on: On,
+    },
+    /// Resolve a conflict (commanders): --take mine applies the field's value, theirs keeps the store's.
+    Resolve {
+        /// Conflict id.
+        id: i64,
+        /// mine or theirs.
+        #[arg(long)]
+        take: String,
+        #[command(flatten)]
+        on: On,
+    },
     /// Make a new SM4 data key file (32 hex digits, mode 600) for photos and personal fields.
     DataKey {
         /// The key file to write (never overwritten).
@@ -198,6 +234,23 @@ fn case_line(c: &shared::SharedCase, w: &mut dyn Write) -> std::io::Result<()> {
         c.title,
         c.updated_by,
         if c.personal_sealed { "  (personal fields sealed)" } else { "" }
+    )
+}
+
+fn conflict_line(c: &shared::Conflict, w: &mut dyn Write) -> std::io::Result<()> {
+    let v = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".into());
+    writeln!(
+        w,
+        "conflict {} case {} {}: base {}, store {}, field {} (by {}){}{}",
+        c.id,
+        c.case_id,
+        c.field,
+        v(&c.base),
+        v(&c.theirs),
+        v(&c.mine),
+        c.mine_by,
+        if c.why.is_empty() { String::new() } else { format!(": {}", c.why) },
+        c.resolution.as_deref().map(|r| format!(" — resolved: {r}")).unwrap_or_default()
     )
 }
 
@@ -296,6 +349,37 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             shared::shared_watch(&at(&on)?, seconds, &mut out)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Checkout { out, bbox, on } => {
+            let bbox = (bbox.len() == 4).then(|| [bbox[0], bbox[1], bbox[2], bbox[3]]);
+            let r = shared::check_out(&at(&on)?, bbox, &out)?;
+            print(on.json, &r, |w| {
+                writeln!(w, "{}: {} cases, {} notes from {}", r.file, r.cases, r.notes, r.store)
+            })
+        }
+        Cmd::Checkin { file, on } => {
+            let r = shared::check_in(&at(&on)?, &file)?;
+            print(on.json, &r, |w| {
+                writeln!(
+                    w,
+                    "{}: {} cases updated ({} merged with changes in the store), {} added, {} notes, {} conflict(s) for a commander",
+                    file.display(),
+                    r.updated,
+                    r.merged,
+                    r.added,
+                    r.notes,
+                    r.conflicts.len()
+                )?;
+                r.conflicts.iter().try_for_each(|c| conflict_line(c, w))
+            })
+        }
+        Cmd::Conflicts { all, on } => {
+            let cs = shared::conflicts(&at(&on)?, all)?;
+            print(on.json, &cs, |w| cs.iter().try_for_each(|c| conflict_line(c, w)))
+        }
+        Cmd::Resolve { id, take, on } => {
+            let c = shared::resolve_conflict(&at(&on)?, id, &take)?;
+            print(on.json, &c, |w| conflict_line(&c, w))
         }
         Cmd::DataKey { out, json } => {
             let k = shared::data_keygen(&out)?;

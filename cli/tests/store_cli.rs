@@ -89,7 +89,7 @@ fn a_bureau_sets_up_works_and_audits_its_shared_store_from_the_command_line() {
     let d = dir.path();
     let su = url(&c, &db, "postgres");
     let init: serde_json::Value = serde_json::from_str(&ok(&jw("postgres", &["store", "init", "-s", &su, "--json"]))).unwrap();
-    assert_eq!(init["applied"], serde_json::json!([1]));
+    assert_eq!(init["applied"], serde_json::json!([1, 2]));
     // Again: nothing to do.
     let again: serde_json::Value = serde_json::from_str(&ok(&jw("postgres", &["store", "migrate", "-s", &su, "--json"]))).unwrap();
     assert_eq!(again["applied"], serde_json::json!([]));
@@ -226,6 +226,43 @@ fn a_bureau_sets_up_works_and_audits_its_shared_store_from_the_command_line() {
     let with_pw = insp.replacen("insp_east@", "insp_east:insp_east-password@", 1);
     let api = jingwei_app::shared::shared_cases(&jingwei_app::shared::StoreAt::parse(&with_pw).unwrap(), None, &[]).unwrap();
     assert_eq!(serde_json::to_value(&api).unwrap(), cases);
+
+    // Field work without a network: check out, work with `jingwei cases`, check in.
+    let field = d.join("field.gpkg");
+    let co: serde_json::Value = serde_json::from_str(&ok(&jw(
+        "insp_east",
+        &["store", "checkout", field.to_str().unwrap(), "-s", &insp, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(co["cases"], 1);
+    let local: serde_json::Value =
+        serde_json::from_str(&ok(&jw("x", &["cases", "list", "-w", field.to_str().unwrap(), "--json"]))).unwrap();
+    let lid = local[0]["id"].to_string();
+    ok(&jw(
+        "x",
+        &[
+            "cases",
+            "note",
+            &lid,
+            "离线补充材料",
+            "-w",
+            field.to_str().unwrap(),
+            "--actor",
+            "insp_east",
+        ],
+    ));
+    let ci: serde_json::Value = serde_json::from_str(&ok(&jw(
+        "insp_east",
+        &["store", "checkin", field.to_str().unwrap(), "-s", &insp, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        (ci["notes"].as_i64(), ci["conflicts"].as_array().map(Vec::len)),
+        (Some(1), Some(0)),
+        "{ci}"
+    );
+    let e = refused(&jw("insp_east", &["store", "checkin", field.to_str().unwrap(), "-s", &insp]));
+    assert!(e.contains("already checked in"), "{e}");
 
     // The auditor's key, a checkpoint kept outside, verify; then a superuser's edit is named.
     let akey = d.join("auditor.pem");

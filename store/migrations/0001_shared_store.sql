@@ -303,10 +303,12 @@ BEGIN
     IF TG_TABLE_NAME = 'case_attachments' THEN
         v_detail := v_detail - 'data';
     END IF;
-    IF TG_TABLE_NAME IN ('case_notes', 'case_attachments') THEN
-        v_key := 'cases:' || NEW.case_id;
-    ELSIF TG_TABLE_NAME = 'incident_log' THEN
-        v_key := 'incidents:' || NEW.incident_id;
+    -- A row that belongs to a case or an incident (a note, an attachment, a log entry, …) is
+    -- announced as a change of that case or incident.
+    IF v_new ? 'case_id' THEN
+        v_key := 'cases:' || (v_new ->> 'case_id');
+    ELSIF v_new ? 'incident_id' THEN
+        v_key := 'incidents:' || (v_new ->> 'incident_id');
     END IF;
     PERFORM jingwei.audit_append(TG_TABLE_NAME || '.' || lower(TG_OP), TG_TABLE_NAME, v_id, v_detail::text);
     PERFORM pg_notify('jingwei', v_key);

@@ -26,12 +26,14 @@ mod audit;
 mod cases;
 mod connect;
 mod listen;
+mod offline;
 mod schema;
 
 pub use audit::{AuditSummary, RoleCheck};
 pub use cases::{NewSharedCase, SharedAttachment, SharedCase, SharedFilter, SharedNote};
 pub use connect::Connect;
 pub use listen::{Change, Listener};
+pub use offline::{CheckinReport, CheckoutSummary, Conflict};
 pub use schema::{MIGRATIONS, Migration, Role};
 
 use jingwei_cases::seal::{DataKey, SealError};

@@ -15,11 +15,18 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "shared store: departments, users, cases, incidents, SM3 audit chain, row-level security",
-    sql: include_str!("../migrations/0001_shared_store.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "shared store: departments, users, cases, incidents, SM3 audit chain, row-level security",
+        sql: include_str!("../migrations/0001_shared_store.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "conflict records of offline check-ins",
+        sql: include_str!("../migrations/0002_conflicts.sql"),
+    },
+];
 
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
