@@ -288,35 +288,6 @@ pub struct AuditEntry {
     pub new_value: Option<String>,
 }
 
-/// A case copied from another store, as it is there.
-#[derive(Debug, Clone)]
-pub struct CaseCopy {
-    /// Its number there.
-    pub case_no: String,
-    /// Status.
-    pub status: Status,
-    /// Priority.
-    pub priority: f64,
-    /// Rules.
-    pub rules: Vec<String>,
-    /// Title.
-    pub title: String,
-    /// `detected` or `manual`.
-    pub source: String,
-    /// Assignee.
-    pub assignee: Option<String>,
-    /// Evidence.
-    pub evidence: serde_json::Value,
-    /// Geometry in this store's CRS.
-    pub geometry: Option<Geometry>,
-    /// Created.
-    pub created_at: String,
-    /// By.
-    pub created_by: String,
-    /// Last change.
-    pub updated_at: String,
-}
-
 /// A case with everything attached to it.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CaseDetail {
@@ -377,6 +348,31 @@ pub struct CaseStore {
     path: PathBuf,
     pub(crate) srs_id: i32,
     crs: Option<Crs>,
+    /// Seals attachments at rest (SM4-GCM) and opens them.
+    key: Option<seal::DataKey>,
+}
+
+/// The environment variable naming the SM4 data key file (32 hex digits) that case stores seal
+/// attachments with when opened.
+pub const DATA_KEY_ENV: &str = "JINGWEI_DATA_KEY_FILE";
+
+/// The data key named by [`DATA_KEY_ENV`], if set.
+pub fn data_key_from_env() -> Result<Option<seal::DataKey>> {
+    let Some(path) = std::env::var_os(DATA_KEY_ENV) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).map_err(|source| CaseError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    seal::DataKey::from_hex(text.trim())
+        .map(Some)
+        .map_err(|e| CaseError::Invalid(format!("{} ({DATA_KEY_ENV}): {e}", path.display())))
+}
+
+fn attachment_context(case_fid: i64, name: &str) -> Vec<u8> {
+    format!("jingwei:gpkg-attachment:{case_fid}:{name}").into_bytes()
 }
 
 const CASE_COLUMNS: &str = "fid, case_no, status, priority, rules, title, source, building_layer, building_fid, assignee, evidence, created_at, created_by, updated_at, geom";
@@ -393,6 +389,7 @@ impl CaseStore {
             path: path.to_path_buf(),
             srs_id,
             crs: Some(crs.clone()),
+            key: data_key_from_env()?,
         })
     }
 
@@ -411,7 +408,15 @@ impl CaseStore {
             path: path.to_path_buf(),
             srs_id,
             crs,
+            key: data_key_from_env()?,
         })
+    }
+
+    /// Seal new attachments with this SM4 data key, and open sealed ones (instead of the key
+    /// named by [`DATA_KEY_ENV`]).
+    pub fn with_data_key(mut self, key: seal::DataKey) -> CaseStore {
+        self.key = Some(key);
+        self
     }
 
     /// The file.
@@ -455,14 +460,15 @@ impl CaseStore {
     }
 
     /// Put a copy of a case from another store (the shared store's check-out) into this one as it
-    /// is: its number, status, assignee and times kept; audited as `checkout`. Returns its id here.
-    pub fn insert_copy(&mut self, c: &CaseCopy, actor: &str) -> Result<i64> {
+    /// is: its number, status, assignee and times kept (its `id` is not: it gets one here, which
+    /// is returned); audited as `checkout`. The geometry must be in this store's CRS.
+    pub fn insert_copy(&mut self, c: &Case, actor: &str) -> Result<i64> {
         let now = now_utc();
         self.write(|tx, srs| {
             let geom = c.geometry.as_ref().map(|g| gpkg_blob(g, srs));
             tx.execute(
-                "INSERT INTO cases(geom, case_no, status, priority, rules, title, source, assignee, evidence, created_at, created_by, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO cases(geom, case_no, status, priority, rules, title, source, assignee, evidence, created_at, created_by, updated_at, building_layer, building_fid) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     geom,
                     c.case_no,
@@ -475,7 +481,9 @@ impl CaseStore {
                     c.evidence.to_string(),
                     c.created_at,
                     c.created_by,
-                    c.updated_at
+                    c.updated_at,
+                    c.building_layer,
+                    c.building_fid
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -863,10 +871,15 @@ impl CaseStore {
         let mime = mime_of(name);
         let id = self.resolve(key)?;
         let now = now_utc();
+        // Sealed at rest when the store has a data key: the file then holds no photo in clear.
+        let data: std::borrow::Cow<'_, [u8]> = match &self.key {
+            Some(k) => k.seal(bytes, &attachment_context(id, name)).into(),
+            None => bytes.into(),
+        };
         self.write(|tx, _| {
             tx.execute(
                 "INSERT INTO case_attachments(case_fid, at, actor, name, mime, size, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, now, actor, name, mime, bytes.len() as i64, bytes],
+                params![id, now, actor, name, mime, bytes.len() as i64, data.as_ref()],
             )?;
             let att = tx.last_insert_rowid();
             tx.execute("UPDATE cases SET updated_at = ?1 WHERE fid = ?2", params![now, id])?;
@@ -880,15 +893,29 @@ impl CaseStore {
         let r = self
             .conn
             .query_row(
-                "SELECT id, at, actor, name, mime, size, data FROM case_attachments WHERE id = ?1",
+                "SELECT id, at, actor, name, mime, size, data, case_fid FROM case_attachments WHERE id = ?1",
                 [attachment_id],
-                |r| Ok((attachment_row(r)?, r.get(6)?)),
+                |r| Ok((attachment_row(r)?, r.get::<_, Vec<u8>>(6)?, r.get::<_, i64>(7)?)),
             )
             .optional();
-        self.sql(r)?.ok_or_else(|| CaseError::NoCase {
+        let (a, data, case_fid) = self.sql(r)?.ok_or_else(|| CaseError::NoCase {
             path: self.path.clone(),
             id: format!("attachment {attachment_id}"),
-        })
+        })?;
+        if !seal::is_sealed(&data) {
+            return Ok((a, data));
+        }
+        let key = self.key.as_ref().ok_or_else(|| {
+            CaseError::Invalid(format!(
+                "{}: attachment {} is sealed (SM4-GCM); give the data key ({DATA_KEY_ENV})",
+                self.path.display(),
+                a.name
+            ))
+        })?;
+        let clear = key
+            .open(&data, &attachment_context(case_fid, &a.name))
+            .map_err(|e| CaseError::Invalid(format!("{}: attachment {}: {e}", self.path.display(), a.name)))?;
+        Ok((a, clear))
     }
 
     /// Copy the cases matching `filter`, with their notes, attachments and audit trail, into a

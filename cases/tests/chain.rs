@@ -106,3 +106,35 @@ fn a_drill_copy_carries_the_chain_and_goes_on_from_it() {
     assert_eq!(r.rows as usize, before + 1);
     assert_eq!(s.audit_chain().unwrap().len(), before, "the real store is untouched");
 }
+
+#[test]
+fn photos_are_sealed_at_rest_when_the_store_has_a_data_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = jingwei_cases::seal::DataKey::generate();
+    let crs = Crs::from_epsg(4549).unwrap();
+    let path = dir.path().join("w.gpkg");
+    let mut s = CaseStore::open_or_create(&path, &crs).unwrap().with_data_key(key.clone());
+    let c = s
+        .flag(&Geometry::Point(Point::new(500_000.0, 3_450_000.0)), None, "拍照", None, "insp")
+        .unwrap();
+    let photo: Vec<u8> = (0..40_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let id = s.attach_bytes(&c.id.to_string(), "现场.jpg", &photo, "insp").unwrap();
+    let (a, back) = s.attachment_data(id).unwrap();
+    assert_eq!((back, a.size), (photo.clone(), photo.len() as i64));
+    drop(s);
+    // The file holds it sealed: not the photo, not even a run of it.
+    let raw = std::fs::read(&path).unwrap();
+    assert!(!raw.windows(64).any(|w| w == &photo[1000..1064]));
+    // Without the key: refused by name; with another: refused.
+    let plain = CaseStore::open(&path).unwrap();
+    let e = plain.attachment_data(id).unwrap_err().to_string();
+    assert!(e.contains("sealed") && e.contains("w.gpkg"), "{e}");
+    let other = CaseStore::open(&path)
+        .unwrap()
+        .with_data_key(jingwei_cases::seal::DataKey::generate());
+    assert!(other.attachment_data(id).unwrap_err().to_string().contains("another data key"));
+    // A store without a key keeps working with clear attachments as before.
+    let mut clear = CaseStore::open(&path).unwrap();
+    let id2 = clear.attach_bytes(&c.id.to_string(), "a.txt", b"clear text", "insp").unwrap();
+    assert_eq!(clear.attachment_data(id2).unwrap().1, b"clear text");
+}

@@ -3,45 +3,12 @@
 //! administrator, an inspector, a commander and an auditor would use them; and `jingwei audit
 //! verify` on a workspace GeoPackage. The answers are the application API's (checked once).
 
+#[path = "../../store/tests/support/pg_cluster.rs"]
+mod pg_cluster;
+
+use pg_cluster::{cluster, psql};
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::{Command, Output};
-
-fn cluster() -> HashMap<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-store.sh");
-    let out = Command::new(script).arg("start").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
-
-fn psql(c: &HashMap<String, String>, db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            &c["PG_SOCKET"],
-            "-p",
-            &c["PG_PORT"],
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn url(c: &HashMap<String, String>, db: &str, who: &str) -> String {
     if who == "postgres" {
@@ -81,10 +48,10 @@ fn refused(o: &Output) -> String {
 
 #[test]
 fn a_bureau_sets_up_works_and_audits_its_shared_store_from_the_command_line() {
-    let c = cluster();
+    let c = cluster().clone();
     let db = format!("jw_cli_{}", std::process::id());
-    psql(&c, "postgres", &format!("DROP DATABASE IF EXISTS {db}"));
-    psql(&c, "postgres", &format!("CREATE DATABASE {db}"));
+    psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
+    psql("postgres", &format!("CREATE DATABASE {db}"));
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let su = url(&c, &db, "postgres");
@@ -306,7 +273,6 @@ fn a_bureau_sets_up_works_and_audits_its_shared_store_from_the_command_line() {
     let e = refused(&jw("insp_east", &["audit", "verify", "-s", &insp]));
     assert!(e.contains("permission denied"), "{e}");
     psql(
-        &c,
         &db,
         "SET session_replication_role = replica; UPDATE jingwei.audit SET actor = 'nobody' WHERE seq = 3",
     );

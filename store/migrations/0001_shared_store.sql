@@ -210,16 +210,6 @@ CREATE FUNCTION jingwei.refuse_delete() RETURNS trigger
     AS $$ BEGIN
     RAISE EXCEPTION '%: records are closed, never deleted', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
 END $$;
-CREATE TRIGGER cases_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.cases
-    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
-CREATE TRIGGER incidents_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.incidents
-    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
-CREATE TRIGGER notes_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.case_notes
-    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
-CREATE TRIGGER attachments_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.case_attachments
-    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
-CREATE TRIGGER incident_log_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.incident_log
-    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
 
 -- Versions, the loop and who may do what, for cases and incidents alike.
 CREATE FUNCTION jingwei.guard() RETURNS trigger
@@ -314,16 +304,6 @@ BEGIN
     PERFORM pg_notify('jingwei', v_key);
     RETURN NULL;
 END $$;
-CREATE TRIGGER cases_record AFTER INSERT OR UPDATE ON jingwei.cases
-    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
-CREATE TRIGGER case_notes_record AFTER INSERT OR UPDATE ON jingwei.case_notes
-    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
-CREATE TRIGGER case_attachments_record AFTER INSERT OR UPDATE ON jingwei.case_attachments
-    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
-CREATE TRIGGER incidents_record AFTER INSERT OR UPDATE ON jingwei.incidents
-    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
-CREATE TRIGGER incident_log_record AFTER INSERT OR UPDATE ON jingwei.incident_log
-    FOR EACH ROW EXECUTE FUNCTION jingwei.record();
 CREATE FUNCTION jingwei.record_users() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei, public
     AS $$ BEGIN
@@ -337,17 +317,20 @@ CREATE TRIGGER users_record AFTER INSERT OR UPDATE OR DELETE ON jingwei.users
 CREATE TRIGGER departments_record AFTER INSERT OR UPDATE OR DELETE ON jingwei.departments
     FOR EACH ROW EXECUTE FUNCTION jingwei.record_users();
 
--- Row-level security, forced (the owner too): a user's own department only.
-ALTER TABLE jingwei.cases ENABLE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.cases FORCE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.case_notes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.case_notes FORCE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.case_attachments ENABLE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.case_attachments FORCE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.incidents ENABLE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.incidents FORCE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.incident_log ENABLE ROW LEVEL SECURITY;
-ALTER TABLE jingwei.incident_log FORCE ROW LEVEL SECURITY;
+-- The records: never deleted; every change audited and announced (jingwei.record); row-level
+-- security, forced (the owner too): a user's own department only.
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['cases', 'case_notes', 'case_attachments', 'incidents', 'incident_log'] LOOP
+        EXECUTE format('CREATE TRIGGER %I BEFORE DELETE OR TRUNCATE ON jingwei.%I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete()', t || '_never_deleted', t);
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE ON jingwei.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION jingwei.record()', t || '_record', t);
+        EXECUTE format('ALTER TABLE jingwei.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE jingwei.%I FORCE ROW LEVEL SECURITY', t);
+    END LOOP;
+END $$;
 CREATE POLICY own_department ON jingwei.cases
     USING (department = jingwei.my_department()) WITH CHECK (department = jingwei.my_department());
 CREATE POLICY own_department ON jingwei.case_notes

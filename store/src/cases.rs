@@ -28,6 +28,10 @@ pub struct SharedCase {
     pub source: String,
     /// Assigned inspector.
     pub assignee: Option<String>,
+    /// The buildings layer the case concerns.
+    pub building_layer: Option<String>,
+    /// The building's feature id there.
+    pub building_fid: Option<i64>,
     /// Evidence (JSON).
     #[ts(type = "any")]
     pub evidence: serde_json::Value,
@@ -127,7 +131,7 @@ fn case_select() -> String {
     format!(
         "SELECT id, case_no, department, status, priority, rules, title, source, assignee, evidence, phone, id_number, \
          ST_AsBinary(geom), to_char(created_at AT TIME ZONE 'UTC', {TS}), created_by, \
-         to_char(updated_at AT TIME ZONE 'UTC', {TS}), updated_by, version FROM jingwei.cases"
+         to_char(updated_at AT TIME ZONE 'UTC', {TS}), updated_by, version, building_layer, building_fid FROM jingwei.cases"
     )
 }
 
@@ -206,6 +210,8 @@ impl Shared {
             updated_at: r.get(15),
             updated_by: r.get(16),
             version: r.get(17),
+            building_layer: r.get(18),
+            building_fid: r.get(19),
             case_no,
         })
     }

@@ -13,7 +13,7 @@
 //! A file is checked in once.
 
 use crate::{Result, Shared, StoreError, error_of};
-use jingwei_cases::{CaseCopy, CaseStore, Status};
+use jingwei_cases::{Case, CaseStore, Status};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -117,19 +117,22 @@ impl Shared {
         let mut file = local(CaseStore::open_or_create(out, &crs))?;
         let mut notes = 0;
         for c in &cases {
-            let copy = CaseCopy {
+            let copy = Case {
+                id: 0,
                 case_no: c.case_no.clone(),
                 status: c.status,
                 priority: c.priority,
                 rules: c.rules.clone(),
                 title: c.title.clone(),
                 source: c.source.clone(),
+                building_layer: c.building_layer.clone(),
+                building_fid: c.building_fid,
                 assignee: c.assignee.clone(),
                 evidence: c.evidence.clone(),
-                geometry: c.geometry.clone(),
                 created_at: c.created_at.clone(),
                 created_by: c.created_by.clone(),
                 updated_at: c.updated_at.clone(),
+                geometry: c.geometry.clone(),
             };
             let lid = local(file.insert_copy(&copy, &user))?;
             for n in self.notes(c.id)? {

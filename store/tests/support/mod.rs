@@ -3,33 +3,12 @@
 //! and the test users added.
 #![allow(dead_code)]
 
+pub mod pg_cluster;
+
 use jingwei_store::{Connect, Role, Shared};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-pub fn cluster() -> &'static HashMap<String, String> {
-    static S: OnceLock<HashMap<String, String>> = OnceLock::new();
-    S.get_or_init(|| run_script("start"))
-}
-
-pub fn run_script(verb: &str) -> HashMap<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-store.sh");
-    let out = std::process::Command::new(&script)
-        .arg(verb)
-        .output()
-        .expect("scripts/pg-store.sh runs");
-    assert!(
-        out.status.success(),
-        "pg-store.sh {verb}: {}{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
+#[allow(unused_imports)]
+pub use pg_cluster::{cluster, psql, run_script};
+use std::path::PathBuf;
 
 /// The superuser over the Unix socket.
 pub fn superuser(db: &str) -> Connect {
@@ -64,33 +43,6 @@ pub fn user(db: &str, name: &str) -> Connect {
         ca: Some(tls.join("ca.crt")),
         cert: Some((tls.join(format!("{name}.crt")), tls.join(format!("{name}.key")))),
     }
-}
-
-pub fn psql(db: &str, sql: &str) -> String {
-    let c = cluster();
-    let out = std::process::Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            &c["PG_SOCKET"],
-            "-p",
-            &c["PG_PORT"],
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A new database with the store, departments 城东 and 城西 and the test users:
