@@ -54,23 +54,24 @@ fn write_loop(db: &str, who: &str, deadline: Instant, stop: &AtomicBool) -> Writ
             c.id
         })
         .collect();
+    // After an error: log in again (the server may be restarting), or stop at the end.
+    let recover = |me: &mut Shared, w: &mut Writer| match reconnect(db, who, stop) {
+        Some(s) => {
+            *me = s;
+            w.errors += 1;
+            w.reconnects += 1;
+            true
+        }
+        None => false,
+    };
     let mut n = 0usize;
     while Instant::now() < deadline {
         let id = cases[n % cases.len()];
         n += 1;
         let read = match me.case(id) {
             Ok(c) => c,
-            Err(_) => {
-                w.errors += 1;
-                match reconnect(db, who, stop) {
-                    Some(s) => {
-                        me = s;
-                        w.reconnects += 1;
-                        continue;
-                    }
-                    None => break,
-                }
-            }
+            Err(_) if recover(&mut me, &mut w) => continue,
+            Err(_) => break,
         };
         // What the server acknowledged is never behind.
         assert!(
@@ -93,17 +94,9 @@ fn write_loop(db: &str, who: &str, deadline: Instant, stop: &AtomicBool) -> Writ
                 }
             }
             Err(StoreError::Stale { .. }) => panic!("{who}: stale write on its own case"),
-            Err(_) => {
-                // In doubt (the connection died around the commit): re-read after reconnecting.
-                w.errors += 1;
-                match reconnect(db, who, stop) {
-                    Some(s) => {
-                        me = s;
-                        w.reconnects += 1;
-                    }
-                    None => break,
-                }
-            }
+            // In doubt (the connection died around the commit): re-read after reconnecting.
+            Err(_) if recover(&mut me, &mut w) => {}
+            Err(_) => break,
         }
     }
     w
