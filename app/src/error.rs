@@ -82,7 +82,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Layers(_) => "layers",
             Error::Cases(_) => "cases",
-            Error::Store(jingwei_store::StoreError::Stale { .. }) => "stale",
+            Error::Store(jingwei_store::StoreError::Stale { .. } | jingwei_store::StoreError::StaleIncident { .. }) => "stale",
             Error::Store(jingwei_store::StoreError::Denied { .. }) => "denied",
             Error::Store(_) => "store",
             Error::Analysis(_) => "analysis",

@@ -1,6 +1,6 @@
 //! The commercial ciphers the record is protected with (GB/T 39786-2021 asks for them for the
 //! integrity and confidentiality of important data):
-//! - SM3 (GB/T 32905-2016), the hash of the audit chain ([`sm3`]);
+//! - SM3 (GB/T 32905-2016), the hash of the audit chain ([`sm3()`]);
 //! - SM4 (GB/T 32907-2016) in GCM mode (RFC 8998), for photos and personal fields at rest
 //!   ([`DataKey`]);
 //! - SM2 (GB/T 32918-2016) signatures with SM3 and a distinguishing identifier, for the audit

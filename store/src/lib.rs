@@ -17,6 +17,8 @@
 //!   and truncation of the audit are refused.
 //! - **Notifications** on channel `jingwei` carry only `table:id`.
 //!
+//! Incidents: commanders open them and keep their log; the department reads them.
+//!
 //! Personal fields and attachments are sealed with SM4-GCM by the client
 //! ([`jingwei_cases::seal::DataKey`]) before they reach the server.
 #![forbid(unsafe_code)]
@@ -25,6 +27,7 @@
 mod audit;
 mod cases;
 mod connect;
+mod incidents;
 mod listen;
 mod offline;
 mod schema;
@@ -32,6 +35,7 @@ mod schema;
 pub use audit::{AuditSummary, RoleCheck};
 pub use cases::{NewSharedCase, SharedAttachment, SharedCase, SharedFilter, SharedNote};
 pub use connect::Connect;
+pub use incidents::SharedIncident;
 pub use listen::{Change, Listener};
 pub use offline::{CheckinReport, CheckoutSummary, Conflict};
 pub use schema::{MIGRATIONS, Migration, Role};
@@ -76,6 +80,14 @@ pub enum StoreError {
         read_version: i32,
         /// The row as it is now.
         theirs: Box<SharedCase>,
+    },
+    /// Someone else changed the incident since it was read.
+    #[error("incident {}: changed by {} at {} (version {}) since you read version {}; read it again", theirs.incident_no, theirs.updated_by, theirs.updated_at, theirs.version, read_version)]
+    StaleIncident {
+        /// The version the write carried.
+        read_version: i32,
+        /// The incident as it is now.
+        theirs: Box<SharedIncident>,
     },
     /// A status change the case loop does not allow.
     #[error("{0}")]
