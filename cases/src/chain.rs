@@ -179,6 +179,8 @@ pub struct AuditReport {
     pub checkpoints: usize,
     /// Whether a key was given to check the checkpoints' signatures.
     pub signatures_checked: bool,
+    /// Checkpoints signed with other keys (another auditor's), not used when a key is given.
+    pub other_keys: usize,
     /// The first break, if any.
     pub broken: Option<Broken>,
 }
@@ -205,9 +207,18 @@ pub fn verify(
         head: hex(&GENESIS),
         checkpoints: 0,
         signatures_checked: key.is_some(),
+        other_keys: 0,
         broken: None,
     };
-    let mut cps: Vec<&Checkpoint> = checkpoints.iter().collect();
+    // With a key, the checkpoints that name it are checked (one that names it and does not
+    // verify is a forgery); those of other keys are counted, not used. The empty chain's
+    // checkpoint says nothing.
+    let mut cps: Vec<&Checkpoint> = checkpoints
+        .iter()
+        .filter(|c| c.seq > 0)
+        .filter(|c| key.is_none_or(|k| c.key == k.fingerprint()))
+        .collect();
+    report.other_keys = checkpoints.iter().filter(|c| c.seq > 0).count() - cps.len();
     cps.sort_by(|a, b| (a.seq, &a.signature).cmp(&(b.seq, &b.signature)));
     // The store's copy and the auditor's file hold the same checkpoints.
     cps.dedup_by(|a, b| a.seq == b.seq && a.head == b.head && a.signature == b.signature);
@@ -445,10 +456,15 @@ mod tests {
         assert_eq!(b.seq, 8);
         assert!(b.why.contains("rewritten"), "{}", b.why);
 
-        // A checkpoint forged with another key.
-        let forged = Checkpoint::sign(8, rows[7].hash, "2026-12-06T04:00:00Z", &AuditSigner::generate());
+        // A checkpoint forged with another key in the auditor's name.
+        let mut forged = Checkpoint::sign(8, rows[7].hash, "2026-12-06T04:00:00Z", &AuditSigner::generate());
+        let honest_other = forged.clone();
+        forged.key = cp.key.clone();
         let b = verify("t", rows.clone(), &[forged], Some(&v)).broken.unwrap();
         assert!(b.why.contains("not signed by the given key"), "{}", b.why);
+        // Another auditor's checkpoint under its own name: counted, not used, not a break.
+        let r = verify("t", rows.clone(), &[honest_other], Some(&v));
+        assert!(r.ok() && r.other_keys == 1 && r.checkpoints == 0, "{r:?}");
 
         // Through the auditor's file and back; the same checkpoint twice counts once.
         let back = Checkpoint::from_line(&cp.to_line()).unwrap();

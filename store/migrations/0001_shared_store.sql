@@ -219,6 +219,21 @@ DECLARE
     v_role text := jingwei.my_role();
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        -- Ids and numbers are the store's to issue: a client cannot take one another department
+        -- will need (nor learn which are taken).
+        NEW.id := nextval(pg_get_serial_sequence('jingwei.' || TG_TABLE_NAME, 'id'));
+        IF TG_TABLE_NAME = 'cases' THEN
+            -- The number drawn in this session (the client seals personal fields to it first).
+            IF NEW.case_no IS DISTINCT FROM
+               'WJ' || to_char(now(), 'YYYY') || '-' || lpad(currval('jingwei.case_no_seq')::text, 6, '0') THEN
+                RAISE EXCEPTION 'case number % was not issued to this session', NEW.case_no
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+        ELSE
+            NEW.incident_no := 'SJ' || to_char(now(), 'YYYY') || '-'
+                || lpad(nextval('jingwei.incident_no_seq')::text, 6, '0');
+            NEW.status := 'active';
+        END IF;
         NEW.version := 1;
         NEW.created_at := now();
         NEW.created_by := session_user;
@@ -244,6 +259,10 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF TG_TABLE_NAME = 'cases' THEN
+        IF OLD.status = 'closed' AND v_role IS DISTINCT FROM 'commander' THEN
+            RAISE EXCEPTION 'case %: closed; only commanders change or reopen it', OLD.case_no
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
         IF NEW.case_no <> OLD.case_no THEN
             RAISE EXCEPTION 'case %: the case number is fixed', OLD.case_no USING ERRCODE = 'insufficient_privilege';
         END IF;
@@ -271,6 +290,24 @@ CREATE TRIGGER cases_guard BEFORE INSERT OR UPDATE ON jingwei.cases
     FOR EACH ROW EXECUTE FUNCTION jingwei.guard();
 CREATE TRIGGER incidents_guard BEFORE INSERT OR UPDATE ON jingwei.incidents
     FOR EACH ROW EXECUTE FUNCTION jingwei.guard();
+
+-- Rows appended to a record (notes, attachments, log entries, checkpoints): the id, the author
+-- and the time are the store's, never the client's.
+CREATE FUNCTION jingwei.stamp() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei
+    AS $$
+BEGIN
+    NEW.id := nextval(pg_get_serial_sequence('jingwei.' || TG_TABLE_NAME, 'id'));
+    IF TG_TABLE_NAME = 'audit_checkpoint' THEN
+        NEW.signed_by := session_user;
+    ELSE
+        NEW.actor := session_user;
+        NEW.at := now();
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER audit_checkpoint_stamp BEFORE INSERT ON jingwei.audit_checkpoint
+    FOR EACH ROW EXECUTE FUNCTION jingwei.stamp();
 
 -- Every change: one audit row in the same transaction, and a notification carrying only
 -- '<table>:<id>' (notifications are seen by every listener; they re-read through their rights).
@@ -322,6 +359,10 @@ CREATE TRIGGER departments_record AFTER INSERT OR UPDATE OR DELETE ON jingwei.de
 DO $$
 DECLARE t text;
 BEGIN
+    FOREACH t IN ARRAY ARRAY['case_notes', 'case_attachments', 'incident_log'] LOOP
+        EXECUTE format('CREATE TRIGGER %I BEFORE INSERT ON jingwei.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION jingwei.stamp()', t || '_stamp', t);
+    END LOOP;
     FOREACH t IN ARRAY ARRAY['cases', 'case_notes', 'case_attachments', 'incidents', 'incident_log'] LOOP
         EXECUTE format('CREATE TRIGGER %I BEFORE DELETE OR TRUNCATE ON jingwei.%I '
                        'FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete()', t || '_never_deleted', t);
@@ -365,4 +406,54 @@ GRANT USAGE ON SEQUENCE jingwei.incident_no_seq, jingwei.incidents_id_seq, jingw
 GRANT SELECT ON jingwei.audit, jingwei.audit_head, jingwei.audit_checkpoint, jingwei.users TO jingwei_auditor;
 GRANT INSERT ON jingwei.audit_checkpoint TO jingwei_auditor;
 GRANT USAGE ON SEQUENCE jingwei.audit_checkpoint_id_seq TO jingwei_auditor;
-GRANT SELECT, INSERT, UPDATE ON jingwei.users, jingwei.departments TO jingwei_admin;
+GRANT SELECT, INSERT, UPDATE ON jingwei.departments TO jingwei_admin;
+GRANT SELECT ON jingwei.users TO jingwei_admin;
+
+-- Users are made and changed only here (administrators hold no CREATEROLE: with it they could
+-- grant themselves jingwei_owner). Runs as jingwei_owner, which may create roles: a login role
+-- of a checked name, a SCRAM verifier computed by the client, membership of exactly one group,
+-- the users row. Administrators make inspectors, commanders and auditors; only a superuser makes
+-- administrators; a login that is no store user is never touched.
+CREATE FUNCTION jingwei.set_user(p_name text, p_role text, p_department text, p_verifier text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei
+    AS $$
+DECLARE
+    v_super boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = session_user);
+    g text;
+BEGIN
+    IF p_name !~ '^[a-z_][a-z0-9_]{0,62}$' OR p_name ~ '^(pg_|jingwei_)' THEN
+        RAISE EXCEPTION 'user name %: lower-case letters, digits and _', p_name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_role NOT IN ('inspector', 'commander', 'auditor', 'admin') THEN
+        RAISE EXCEPTION 'role %: inspector, commander, auditor or admin', p_role USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT v_super AND (jingwei.my_role() IS DISTINCT FROM 'admin' OR p_role = 'admin') THEN
+        RAISE EXCEPTION 'only administrators add users, and only a superuser adds administrators'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_verifier !~ '^SCRAM-SHA-256\$' THEN
+        RAISE EXCEPTION 'a password is set as a SCRAM-SHA-256 verifier' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_name) THEN
+        IF NOT EXISTS (SELECT 1 FROM jingwei.users WHERE name = p_name) AND NOT v_super THEN
+            RAISE EXCEPTION 'login % exists and is not a user of this store', p_name USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF (SELECT rolsuper FROM pg_roles WHERE rolname = p_name) THEN
+            RAISE EXCEPTION 'login % is a superuser', p_name USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        EXECUTE format('ALTER ROLE %I LOGIN NOCREATEROLE PASSWORD %L', p_name, p_verifier);
+    ELSE
+        EXECUTE format('CREATE ROLE %I LOGIN NOCREATEROLE PASSWORD %L', p_name, p_verifier);
+    END IF;
+    FOREACH g IN ARRAY ARRAY['inspector', 'commander', 'auditor', 'admin'] LOOP
+        IF g = p_role THEN
+            EXECUTE format('GRANT %I TO %I', 'jingwei_' || g, p_name);
+        ELSE
+            EXECUTE format('REVOKE %I FROM %I', 'jingwei_' || g, p_name);
+        END IF;
+    END LOOP;
+    INSERT INTO jingwei.users (name, role, department) VALUES (p_name, p_role, p_department)
+        ON CONFLICT (name) DO UPDATE SET role = excluded.role, department = excluded.department;
+END $$;
+REVOKE ALL ON FUNCTION jingwei.set_user(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION jingwei.set_user(text, text, text, text) TO jingwei_admin;

@@ -20,9 +20,43 @@ CREATE TABLE jingwei.conflicts (
 );
 CREATE INDEX conflicts_case ON jingwei.conflicts (case_id);
 
+-- A conflict is recorded as the store's: its id, who checked in, when, unresolved.
+CREATE FUNCTION jingwei.stamp_conflict() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei
+    AS $$
+BEGIN
+    NEW.id := nextval('jingwei.conflicts_id_seq');
+    NEW.mine_by := session_user;
+    NEW.at := now();
+    NEW.resolution := NULL;
+    NEW.resolved_by := NULL;
+    NEW.resolved_at := NULL;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER conflicts_stamp BEFORE INSERT ON jingwei.conflicts
+    FOR EACH ROW EXECUTE FUNCTION jingwei.stamp_conflict();
+
+-- Each check-out once: the check-in consumes its row in the same transaction, so a retry after
+-- a lost acknowledgement, a copy of the file or a file of another store is refused.
+CREATE TABLE jingwei.checkouts (
+    id text PRIMARY KEY DEFAULT md5(random()::text || clock_timestamp()::text),
+    by text NOT NULL DEFAULT session_user,
+    department text NOT NULL DEFAULT jingwei.my_department() REFERENCES jingwei.departments (code),
+    taken_at timestamptz NOT NULL DEFAULT now(),
+    checked_in_at timestamptz
+);
+ALTER TABLE jingwei.checkouts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE jingwei.checkouts FORCE ROW LEVEL SECURITY;
+CREATE POLICY own_checkouts ON jingwei.checkouts
+    USING (by = session_user) WITH CHECK (by = session_user AND department = jingwei.my_department());
+GRANT SELECT, INSERT ON jingwei.checkouts TO jingwei_inspector, jingwei_commander;
+GRANT UPDATE (checked_in_at) ON jingwei.checkouts TO jingwei_inspector, jingwei_commander;
+CREATE TRIGGER checkouts_never_deleted BEFORE DELETE OR TRUNCATE ON jingwei.checkouts
+    FOR EACH STATEMENT EXECUTE FUNCTION jingwei.refuse_delete();
+
 -- Only commanders resolve, once, and a resolution changes nothing but itself.
 CREATE FUNCTION jingwei.guard_conflict() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei, public
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, jingwei
     AS $$
 BEGIN
     IF jingwei.my_role() IS DISTINCT FROM 'commander' THEN

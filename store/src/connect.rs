@@ -141,7 +141,9 @@ impl Connect {
             .dbname(&self.dbname)
             .port(self.port)
             .application_name("jingwei")
-            .connect_timeout(std::time::Duration::from_secs(10));
+            .connect_timeout(std::time::Duration::from_secs(10))
+            // A half-open connection (a cable pulled, a server gone) is noticed in about a minute.
+            .keepalives_idle(std::time::Duration::from_secs(30));
         if self.is_socket() {
             config.host_path(&self.host);
         } else {
@@ -170,7 +172,17 @@ impl Connect {
         })?;
         let tls_err = |what: &str, e: openssl::error::ErrorStack| StoreError::Invalid(format!("{target}: {what}: {e}"));
         let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| tls_err("TLS", e))?;
-        b.set_ca_file(ca).map_err(|e| tls_err(&format!("CA file {}", ca.display()), e))?;
+        // Only the given CA: not the system's roots as well (libpq's sslrootcert with verify-full).
+        let pem = std::fs::read(ca).map_err(|e| StoreError::Invalid(format!("{target}: CA file {}: {e}", ca.display())))?;
+        let certs = openssl::x509::X509::stack_from_pem(&pem).map_err(|e| tls_err(&format!("CA file {}", ca.display()), e))?;
+        if certs.is_empty() {
+            return Err(StoreError::Invalid(format!("{target}: CA file {}: no certificate", ca.display())));
+        }
+        let mut store = openssl::x509::store::X509StoreBuilder::new().map_err(|e| tls_err("TLS", e))?;
+        for c in certs {
+            store.add_cert(c).map_err(|e| tls_err(&format!("CA file {}", ca.display()), e))?;
+        }
+        b.set_cert_store(store.build());
         b.set_verify(SslVerifyMode::PEER);
         if let Some((cert, key)) = &self.cert {
             b.set_certificate_chain_file(cert)

@@ -23,6 +23,7 @@ const AT: &str = "checkout:at";
 const AUDIT_MAX: &str = "checkout:audit_max";
 const NOTES_MAX: &str = "checkout:notes_max";
 const CHECKED_IN: &str = "checkout:checked_in";
+const ID: &str = "checkout:id";
 
 /// What a case was at check-out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +110,14 @@ impl Shared {
             )));
         }
         let user = self.connect.user.clone();
+        // The store's record of this check-out: consumed by the check-in.
+        let checkout_id: String = self
+            .q_one(
+                "recording the check-out",
+                "INSERT INTO jingwei.checkouts DEFAULT VALUES RETURNING id",
+                &[],
+            )?
+            .get(0);
         let cases = self.cases(&crate::SharedFilter {
             bbox,
             ..Default::default()
@@ -156,6 +165,7 @@ impl Shared {
             .max()
             .unwrap_or(0);
         for (k, v) in [
+            (ID, checkout_id),
             (OF, self.target()),
             (BY, user),
             (AT, jingwei_cases::now_utc()),
@@ -196,8 +206,22 @@ impl Shared {
             let w = what.to_owned();
             move |e| error_of(&t, &w, e)
         };
+        let checkout_id = local(store.metadata(ID))?.unwrap_or_default();
         let mut report = CheckinReport::default();
         let mut tx = self.client.transaction().map_err(err("checking in"))?;
+        // Once, by whoever took it, in this store: the row is consumed in this transaction.
+        let n = tx
+            .execute(
+                "UPDATE jingwei.checkouts SET checked_in_at = now() WHERE id = $1 AND checked_in_at IS NULL",
+                &[&checkout_id],
+            )
+            .map_err(err("checking in"))?;
+        if n != 1 {
+            return Err(StoreError::Invalid(format!(
+                "{name}: this check-out was already checked in, or is not {}'s check-out of this store",
+                self.connect.user
+            )));
+        }
         for c in local(store.list(&Default::default()))? {
             let detail = local(store.detail(&c.id.to_string()))?;
             // Status steps made offline, in order.
@@ -309,6 +333,13 @@ impl Shared {
                                     .query_one("SELECT status FROM jingwei.cases WHERE id = $1", &[&id])
                                     .map_err(err("reading a case"))?
                                     .get(0);
+                                // The steps after it are not applied either: said in the record.
+                                let rest: Vec<&str> = steps.iter().skip_while(|s| *s != step).skip(1).map(String::as_str).collect();
+                                let why = if rest.is_empty() {
+                                    why
+                                } else {
+                                    format!("{why}; not applied after it: {}", rest.join(" → "))
+                                };
                                 conflict(&mut tx, "status", Some(&base_status), Some(&now), Some(step), &why)?;
                                 break;
                             }
@@ -390,10 +421,22 @@ impl Shared {
             })?;
         let c = conflict_row(&row);
         if take_mine {
-            let v: i32 = tx
-                .query_one("SELECT version FROM jingwei.cases WHERE id = $1 FOR UPDATE", &[&c.case_id])
-                .map_err(err("reading the case"))?
-                .get(0);
+            let now = tx
+                .query_one(
+                    "SELECT version, status, assignee FROM jingwei.cases WHERE id = $1 FOR UPDATE",
+                    &[&c.case_id],
+                )
+                .map_err(err("reading the case"))?;
+            let v: i32 = now.get(0);
+            let held: Option<String> = if c.field == "status" { Some(now.get(1)) } else { now.get(2) };
+            if held != c.theirs {
+                return Err(StoreError::Invalid(format!(
+                    "conflict {}: the case's {} changed again since ({} now); look at it before choosing",
+                    c.id,
+                    c.field,
+                    held.as_deref().unwrap_or("—")
+                )));
+            }
             match c.field.as_str() {
                 "status" => {
                     let to = as_status(c.mine.as_deref().unwrap_or(""))?;

@@ -77,6 +77,12 @@ BEGIN
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
         END;
     END LOOP;
+    -- The owner makes the users (through jingwei.set_user only: it cannot log in).
+    ALTER ROLE jingwei_owner CREATEROLE;
+    -- A transaction left open holds the audit chain's head, and so every writer: ended after a
+    -- minute idle; a writer waits at most 30 s for a lock.
+    EXECUTE format('ALTER DATABASE %I SET idle_in_transaction_session_timeout = %L', current_database(), '60s');
+    EXECUTE format('ALTER DATABASE %I SET lock_timeout = %L', current_database(), '30s');
 END $$;
 CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
@@ -219,10 +225,11 @@ impl Shared {
         Ok(())
     }
 
-    /// Add a user with a role and (for inspectors and commanders) a department: a login role
-    /// that is a member of the role's group, with a SCRAM-SHA-256 password computed here (the
-    /// password never reaches the server in clear). Administrators (with CREATEROLE) or the
-    /// superuser. An existing login role gets the new password and membership.
+    /// Add a user with a role and (for inspectors and commanders) a department, or give an
+    /// existing store user a new password, role or department: through `jingwei.set_user`, which
+    /// makes the login role and its one group membership (administrators add inspectors,
+    /// commanders and auditors; a superuser adds administrators). The password reaches the
+    /// server only as a SCRAM-SHA-256 verifier computed here.
     pub fn add_user(&mut self, name: &str, role: Role, department: Option<&str>, password: &str) -> Result<()> {
         valid_name(name)?;
         if password.chars().count() < 8 {
@@ -232,49 +239,11 @@ impl Shared {
             return Err(StoreError::Invalid(format!("user {name}: {} need a department", role.id())));
         }
         let verifier = postgres_protocol_scram(password);
-        let exists = !self
-            .q("looking up the role", "SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])?
-            .is_empty();
-        let extra = if role == Role::Admin { " CREATEROLE" } else { "" };
-        let stmt: String = self
-            .q_one(
-                "preparing the role",
-                if exists {
-                    "SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)"
-                } else {
-                    "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)"
-                },
-                &[&name, &verifier],
-            )?
-            .get(0);
-        let mut tx = self
-            .client
-            .transaction()
-            .map_err(|e| error_of(&self.connect.target(), "adding a user", e))?;
-        let target = self.connect.target();
-        let run = |tx: &mut postgres::Transaction<'_>, sql: &str| -> Result<()> {
-            tx.batch_execute(sql).map_err(|e| error_of(&target, "adding a user", e))
-        };
-        run(&mut tx, &format!("{stmt}{extra}"))?;
-        for other in Role::ALL.into_iter().filter(|r| *r != role) {
-            let revoke: String = tx
-                .query_one("SELECT format('REVOKE %I FROM %I', $1::text, $2::text)", &[&other.group(), &name])
-                .map_err(|e| error_of(&target, "adding a user", e))?
-                .get(0);
-            run(&mut tx, &revoke)?;
-        }
-        let grant: String = tx
-            .query_one("SELECT format('GRANT %I TO %I', $1::text, $2::text)", &[&role.group(), &name])
-            .map_err(|e| error_of(&target, "adding a user", e))?
-            .get(0);
-        run(&mut tx, &grant)?;
-        tx.execute(
-            "INSERT INTO jingwei.users (name, role, department) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET role = excluded.role, department = excluded.department",
-            &[&name, &role.id(), &department],
-        )
-        .map_err(|e| error_of(&target, "adding a user", e))?;
-        tx.commit().map_err(|e| error_of(&target, "adding a user", e))?;
+        self.q(
+            "adding a user",
+            "SELECT jingwei.set_user($1, $2, $3, $4)",
+            &[&name, &role.id(), &department, &verifier],
+        )?;
         Ok(())
     }
 }

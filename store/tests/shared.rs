@@ -386,3 +386,69 @@ fn the_audit_chain_is_appended_by_the_database_and_checked_here() {
     }
     assert!(auditor.verify_audit(None, &[]).unwrap().ok());
 }
+
+#[test]
+fn the_store_issues_ids_authors_and_users_and_nobody_climbs_to_the_owner() {
+    let db = fresh_store("hardening");
+    let as_ = |who: &str, sql: &str| psql_as(&user(&db, who), sql);
+    // Administrators hold no CREATEROLE: they cannot make themselves the owner or a superuser's peer.
+    for sql in [
+        "GRANT jingwei_owner TO admin1",
+        "CREATE ROLE sneaky LOGIN",
+        "UPDATE jingwei.users SET role = 'commander' WHERE name = 'insp_east'",
+    ] {
+        assert!(as_("admin1", sql).is_err(), "admin1: {sql}");
+    }
+    // They add inspectors, commanders and auditors through the store's function, not administrators.
+    let mut admin = open(&db, "admin1");
+    admin.add_user("w7", Role::Commander, Some("城东"), &password("w7")).unwrap();
+    assert_eq!(open(&db, "w7").role(), Some(Role::Commander));
+    admin.add_user("w7", Role::Inspector, Some("城东"), &password("w7")).unwrap();
+    assert_eq!(open(&db, "w7").role(), Some(Role::Inspector));
+    assert!(matches!(
+        admin.add_user("w6", Role::Admin, None, &password("w6")),
+        Err(StoreError::Denied { .. })
+    ));
+    // A login that is no user of this store is not touched.
+    psql(
+        &db,
+        "DO $$ BEGIN CREATE ROLE outsider LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    );
+    assert!(
+        admin
+            .add_user("outsider", Role::Inspector, Some("城东"), "whatever-password")
+            .is_err()
+    );
+    // Ids, numbers, authors and times are the store's.
+    let mut east = open(&db, "insp_east");
+    let c = east.flag_case(&new_case("stamped")).unwrap();
+    assert!(
+        as_(
+            "insp_east",
+            "INSERT INTO jingwei.cases (id, case_no, title) VALUES (999999, 'WJ2099-999999', 'x')"
+        )
+        .is_err(),
+        "a number not issued"
+    );
+    as_(
+        "insp_east",
+        &format!(
+            "INSERT INTO jingwei.case_notes (id, case_id, text, actor, at) VALUES (777777, {}, '冒名', 'cmd_east', '2020-01-01')",
+            c.id
+        ),
+    )
+    .unwrap();
+    let n = east.notes(c.id).unwrap();
+    let forged = n.iter().find(|x| x.text == "冒名").unwrap();
+    assert_eq!(forged.actor, "insp_east");
+    assert!(forged.id != 777_777 && !forged.at.starts_with("2020"));
+    // A closed case is frozen for everyone but commanders.
+    let mut cmd = open(&db, "cmd_east");
+    let c = cmd.set_status(c.id, c.version, Status::Confirmed, None).unwrap();
+    let c = cmd.set_status(c.id, c.version, Status::Closed, None).unwrap();
+    assert!(matches!(
+        east.assign(c.id, c.version, Some("insp_east")),
+        Err(StoreError::Denied { .. })
+    ));
+    assert!(cmd.assign(c.id, c.version, Some("cmd_east")).is_ok());
+}

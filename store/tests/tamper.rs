@@ -130,7 +130,8 @@ fn a_rewritten_chain_is_found_by_the_signed_checkpoint() {
         &format!("SELECT encode(hash, 'hex') FROM jingwei.audit WHERE seq = {}", cp.seq),
     ))
     .unwrap();
-    let forged = Checkpoint::sign(cp.seq, head.try_into().unwrap(), &cp.at, &forger);
+    let mut forged = Checkpoint::sign(cp.seq, head.try_into().unwrap(), &cp.at, &forger);
+    forged.key = cp.key.clone(); // in the auditor's name
     as_superuser(
         &db,
         &format!(
