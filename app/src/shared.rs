@@ -354,9 +354,10 @@ pub fn check_out(at: &StoreAt, bbox: Option<[f64; 4]>, out: &Path) -> Result<Che
     Ok(Shared::open(at.postgres("check-out")?)?.check_out(bbox, out)?)
 }
 
-/// Check a file back in: one transaction; disjoint edits merge, conflicts are recorded.
-pub fn check_in(at: &StoreAt, file: &Path) -> Result<CheckinReport> {
-    Ok(Shared::open(at.postgres("check-in")?)?.check_in(file)?)
+/// Check a file back in: one transaction; disjoint edits merge, conflicts are recorded; photos
+/// taken offline go up sealed with the data key (needed when there are any).
+pub fn check_in(at: &StoreAt, key: Option<&Path>, file: &Path) -> Result<CheckinReport> {
+    Ok(open_shared(at, key)?.check_in(file)?)
 }
 
 /// The department's conflicts (open ones unless `all`).

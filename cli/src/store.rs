@@ -133,6 +133,9 @@ enum Cmd {
     Checkin {
         /// The checked-out GeoPackage.
         file: PathBuf,
+        /// The SM4 data key file (needed when photos were attached offline).
+        #[arg(long)]
+        data_key: Option<PathBuf>,
         #[command(flatten)]
         on: On,
     },
@@ -357,17 +360,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 writeln!(w, "{}: {} cases, {} notes from {}", r.file, r.cases, r.notes, r.store)
             })
         }
-        Cmd::Checkin { file, on } => {
-            let r = shared::check_in(&at(&on)?, &file)?;
+        Cmd::Checkin { file, data_key, on } => {
+            let r = shared::check_in(&at(&on)?, data_key.as_deref(), &file)?;
             print(on.json, &r, |w| {
                 writeln!(
                     w,
-                    "{}: {} cases updated ({} merged with changes in the store), {} added, {} notes, {} conflict(s) for a commander",
+                    "{}: {} cases updated ({} merged with changes in the store), {} added, {} notes, {} attachments, {} conflict(s) for a commander",
                     file.display(),
                     r.updated,
                     r.merged,
                     r.added,
                     r.notes,
+                    r.attachments,
                     r.conflicts.len()
                 )?;
                 r.conflicts.iter().try_for_each(|c| conflict_line(c, w))

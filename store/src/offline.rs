@@ -8,11 +8,14 @@
 //!   commander (never a silent overwrite); to the same value, nothing to do;
 //! - a status step the store refuses (the loop from the store's status, closing by an
 //!   inspector) becomes a conflict record too;
-//! - cases flagged offline are added, with their status steps and notes.
+//! - cases flagged offline are added, with their status steps and notes;
+//! - photos and files attached offline go up sealed with the data key (without it, nothing is
+//!   checked in).
 //!
 //! A file is checked in once.
 
 use crate::{Result, Shared, StoreError, error_of};
+use jingwei_cases::seal::{hex, sm3};
 use jingwei_cases::{Case, CaseStore, Status};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -87,6 +90,8 @@ pub struct CheckinReport {
     pub added: usize,
     /// Notes added.
     pub notes: usize,
+    /// Attachments (photos) added, sealed with the data key.
+    pub attachments: usize,
     /// Conflicts recorded for a commander.
     pub conflicts: Vec<Conflict>,
 }
@@ -207,6 +212,20 @@ impl Shared {
             move |e| error_of(&t, &w, e)
         };
         let checkout_id = local(store.metadata(ID))?.unwrap_or_default();
+        // Photos taken offline go up sealed: without the data key, nothing is checked in (rather
+        // than the photos left behind).
+        let cases_here = local(store.list(&Default::default()))?;
+        let details = cases_here
+            .iter()
+            .map(|c| local(store.detail(&c.id.to_string())))
+            .collect::<Result<Vec<_>>>()?;
+        let photos: usize = details.iter().map(|d| d.attachments.len()).sum();
+        if photos > 0 && self.key.is_none() {
+            return Err(StoreError::Invalid(format!(
+                "{name}: {photos} attachment(s) were added offline; check in with the data key (they are kept only sealed)"
+            )));
+        }
+        let key = self.key.clone();
         let mut report = CheckinReport::default();
         let mut tx = self.client.transaction().map_err(err("checking in"))?;
         // Once, by whoever took it, in this store: the row is consumed in this transaction.
@@ -222,8 +241,7 @@ impl Shared {
                 self.connect.user
             )));
         }
-        for c in local(store.list(&Default::default()))? {
-            let detail = local(store.detail(&c.id.to_string()))?;
+        for (c, detail) in cases_here.iter().zip(&details) {
             // Status steps made offline, in order.
             let steps: Vec<String> = detail
                 .audit
@@ -233,11 +251,11 @@ impl Shared {
                 .collect();
             let new_notes: Vec<_> = detail.notes.iter().filter(|n| n.id > notes_max).collect();
             let base: Option<Base> = local(store.metadata(&base_key(c.id)))?.and_then(|v| serde_json::from_str(&v).ok());
-            let (id, mut version, cur_status, cur_assignee, base) = match base {
+            let (id, mut version, cur_status, cur_assignee, case_no, base) = match base {
                 Some(b) => {
                     let row = tx
                         .query_opt(
-                            "SELECT version, status, assignee FROM jingwei.cases WHERE id = $1 FOR UPDATE",
+                            "SELECT version, status, assignee, case_no FROM jingwei.cases WHERE id = $1 FOR UPDATE",
                             &[&b.id],
                         )
                         .map_err(err("reading a case"))?
@@ -251,6 +269,7 @@ impl Shared {
                         row.get::<_, i32>(0),
                         row.get::<_, String>(1),
                         row.get::<_, Option<String>>(2),
+                        row.get::<_, String>(3),
                         Some(b),
                     )
                 }
@@ -260,12 +279,12 @@ impl Shared {
                     let row = tx
                         .query_one(
                             "INSERT INTO jingwei.cases (priority, rules, title, source, evidence, geom) \
-                             VALUES ($1, $2, $3, $4, $5, ST_GeomFromEWKB($6)) RETURNING id, version",
+                             VALUES ($1, $2, $3, $4, $5, ST_GeomFromEWKB($6)) RETURNING id, version, case_no",
                             &[&c.priority, &c.rules.join(","), &c.title, &c.source, &c.evidence.to_string(), &ewkb],
                         )
                         .map_err(err("adding a case flagged offline"))?;
                     report.added += 1;
-                    (row.get(0), row.get(1), "pending".to_owned(), None, None)
+                    (row.get(0), row.get(1), "pending".to_owned(), None, row.get(2), None)
                 }
             };
             let base_status = base.as_ref().map_or("pending".to_owned(), |b| b.status.clone());
@@ -374,6 +393,18 @@ impl Shared {
                 )
                 .map_err(err("checking in a note"))?;
                 report.notes += 1;
+            }
+            for a in &detail.attachments {
+                let (_, bytes) = local(store.attachment_data(a.id))?;
+                let k = key.as_ref().expect("checked before the transaction");
+                let digest = hex(&sm3(&bytes));
+                let sealed = k.seal(&bytes, format!("jingwei:attachment:{case_no}:{digest}").as_bytes());
+                tx.execute(
+                    "INSERT INTO jingwei.case_attachments (case_id, name, mime, size, sm3, data) VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&id, &a.name, &a.mime, &(bytes.len() as i64), &digest, &sealed],
+                )
+                .map_err(err("checking in an attachment"))?;
+                report.attachments += 1;
             }
             if changed && base.is_some() {
                 report.updated += 1;

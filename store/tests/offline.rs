@@ -10,6 +10,8 @@ use jingwei_cases::{CaseStore, Status};
 use jingwei_store::{NewSharedCase, SharedFilter, StoreError};
 use support::*;
 
+const PHOTO: &[u8] = b"\xff\xd8\xff\xe0 a photo taken in the field \xff\xd9";
+
 fn case(title: &str, x: f64) -> NewSharedCase {
     NewSharedCase {
         title: title.into(),
@@ -63,6 +65,8 @@ fn field_work_offline_merges_conflicts_and_adds_without_losing_anything() {
             )
             .unwrap();
         f.set_status(&new.id.to_string(), Status::Confirmed, None, "insp_east").unwrap();
+        f.attach_bytes(&new.id.to_string(), "现场.jpg", PHOTO, "insp_east").unwrap();
+        f.attach_bytes(&la, "整改前.png", b"\x89PNG offline", "insp_east").unwrap();
     }
     // Meanwhile, in the store.
     let a2 = cmd.set_status(a.id, a.version, Status::Confirmed, None).unwrap();
@@ -78,8 +82,14 @@ fn field_work_offline_merges_conflicts_and_adds_without_losing_anything() {
             .to_string()
             .contains("checked out by insp_east")
     );
+    // Photos were taken offline: without the data key nothing is checked in, not even the rest.
+    let e = insp.check_in(&file).unwrap_err().to_string();
+    assert!(e.contains("2 attachment(s)") && e.contains("data key"), "{e}");
+    assert_eq!(cmd.cases(&SharedFilter::default()).unwrap().len(), 5, "nothing added yet");
+    let key = jingwei_cases::seal::DataKey::generate();
+    let mut insp = open(&db, "insp_east").with_key(key.clone());
     let r = insp.check_in(&file).unwrap();
-    assert_eq!((r.updated, r.merged, r.added), (1, 1, 1), "{r:?}");
+    assert_eq!((r.updated, r.merged, r.added, r.attachments), (1, 1, 1, 2), "{r:?}");
     // The field note on 甲, the flag note and the rectification comment on 丙 (its case exists).
     assert_eq!(r.notes, 3, "{r:?}");
     let mut fields: Vec<(&str, Option<&str>, Option<&str>)> = r
@@ -112,6 +122,15 @@ fn field_work_offline_merges_conflicts_and_adds_without_losing_anything() {
     let found = all.iter().find(|x| x.title == "戊 found in the field").unwrap();
     assert_eq!(found.status, Status::Confirmed);
     assert!(all.iter().any(|x| x.title == "己 added in the store"));
+    // The photo arrived sealed and opens with the key.
+    let photo_id: i64 = psql(
+        &db,
+        &format!("SELECT id FROM jingwei.case_attachments WHERE case_id = {}", found.id),
+    )
+    .parse()
+    .unwrap();
+    let (att, bytes) = insp.attachment_data(photo_id).unwrap();
+    assert_eq!((att.name.as_str(), bytes.as_slice()), ("现场.jpg", PHOTO));
     assert_eq!(cmd.case(far.id).unwrap().version, 1, "outside the area: untouched");
 
     // A commander resolves: the inspector's assignee wins on 乙; the close on 丙 stands.
