@@ -143,6 +143,21 @@ impl Checkpoint {
         })
     }
 
+    /// Sign the head of the chain `report` checked, at `at`; refused (the break named) when the
+    /// chain is broken: a checkpoint never vouches for a damaged chain.
+    pub fn after(report: &AuditReport, at: &str, signer: &AuditSigner) -> Result<Checkpoint, String> {
+        if let Some(b) = &report.broken {
+            return Err(format!(
+                "{}: the audit chain is broken at row {} ({}); no checkpoint signed",
+                report.store, b.seq, b.why
+            ));
+        }
+        let head: [u8; 32] = crate::seal::unhex(&report.head)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| format!("{}: the head hash '{}' is not 32 bytes of hex", report.store, report.head))?;
+        Ok(Checkpoint::sign(report.last_seq, head, at, signer))
+    }
+
     /// Sign the chain's head now.
     pub fn sign(seq: i64, head: [u8; 32], at: &str, signer: &AuditSigner) -> Checkpoint {
         Checkpoint {
@@ -355,16 +370,7 @@ impl crate::CaseStore {
     /// Sign the chain's head (refused when the chain is broken).
     pub fn sign_checkpoint(&mut self, signer: &AuditSigner) -> crate::Result<Checkpoint> {
         let report = self.verify_audit(Some(&signer.verifier()), &[])?;
-        if let Some(b) = report.broken {
-            return Err(crate::CaseError::Invalid(format!(
-                "{}: the audit chain is broken at row {} ({}); no checkpoint signed",
-                self.path().display(),
-                b.seq,
-                b.why
-            )));
-        }
-        let head: [u8; 32] = crate::seal::unhex(&report.head).and_then(|h| h.try_into().ok()).unwrap_or(GENESIS);
-        let cp = Checkpoint::sign(report.last_seq, head, &crate::now_utc(), signer);
+        let cp = Checkpoint::after(&report, &crate::now_utc(), signer).map_err(crate::CaseError::Invalid)?;
         self.write(|tx, _| {
             tx.execute(
                 "INSERT INTO jingwei_audit_checkpoint(seq, head, at, key, signature) VALUES (?1, ?2, ?3, ?4, ?5)",

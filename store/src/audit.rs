@@ -100,21 +100,6 @@ impl Shared {
     /// broken one.
     pub fn sign_checkpoint(&mut self, signer: &AuditSigner) -> Result<Checkpoint> {
         let report = self.verify_audit(Some(&signer.verifier()), &[])?;
-        if let Some(b) = report.broken {
-            return Err(StoreError::Invalid(format!(
-                "{}: the chain is broken at row {} ({}); no checkpoint signed",
-                self.target(),
-                b.seq,
-                b.why
-            )));
-        }
-        let head: [u8; 32] = if report.last_seq == 0 {
-            chain::GENESIS
-        } else {
-            jingwei_cases::seal::unhex(&report.head)
-                .and_then(|v| v.try_into().ok())
-                .ok_or_else(|| StoreError::Invalid("head hash".into()))?
-        };
         let at: String = self
             .q_one(
                 "reading the time",
@@ -122,7 +107,7 @@ impl Shared {
                 &[],
             )?
             .get(0);
-        let cp = Checkpoint::sign(report.last_seq, head, &at, signer);
+        let cp = Checkpoint::after(&report, &at, signer).map_err(StoreError::Invalid)?;
         self.q(
             "storing the checkpoint",
             "INSERT INTO jingwei.audit_checkpoint (seq, head, at, key, signature) VALUES ($1, $2, $3, $4, $5)",

@@ -1,7 +1,7 @@
 //! Cases in the shared store: flag, list, read, change status or assignee with the version
 //! read, notes and sealed attachments.
 
-use crate::{Result, Shared, StoreError, error_of};
+use crate::{Result, Shared, StoreError, TS, error_of, geometry_of, not_found};
 use geo::Geometry;
 use jingwei_cases::Status;
 use jingwei_cases::seal::{DataKey, hex, is_sealed, sm3};
@@ -125,8 +125,6 @@ pub struct SharedAttachment {
     pub sm3: String,
 }
 
-const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"#;
-
 fn case_select() -> String {
     format!(
         "SELECT id, case_no, department, status, priority, rules, title, source, assignee, evidence, phone, id_number, \
@@ -183,10 +181,7 @@ impl Shared {
         let mut sealed = false;
         let phone = open_personal(self.key.as_ref(), &case_no, "phone", r.get(10), &mut sealed);
         let id_number = open_personal(self.key.as_ref(), &case_no, "id_number", r.get(11), &mut sealed);
-        let geometry = match r.get::<_, Option<Vec<u8>>>(12) {
-            Some(b) => Some(jingwei_layers::wkb::parse_wkb(&b).map_err(|e| StoreError::Invalid(format!("case {case_no}: geometry: {e}")))?),
-            None => None,
-        };
+        let geometry = geometry_of(r.get(12), &format!("case {case_no}"))?;
         let rules: String = r.get(5);
         Ok(SharedCase {
             id: r.get(0),
@@ -284,11 +279,7 @@ impl Shared {
         let rows = self.q("reading a case", &format!("{} WHERE id = $1", case_select()), &[&id])?;
         match rows.first() {
             Some(r) => self.row_to_case(r),
-            None => Err(StoreError::NotFound {
-                target: self.target(),
-                what: "case",
-                id: id.to_string(),
-            }),
+            None => Err(not_found(&self.target(), "case", id)),
         }
     }
 
@@ -401,11 +392,7 @@ impl Shared {
         )?;
         match r.first() {
             Some(r) => Ok(r.get(0)),
-            None => Err(StoreError::NotFound {
-                target: self.target(),
-                what: "case",
-                id: id.to_string(),
-            }),
+            None => Err(not_found(&self.target(), "case", id)),
         }
     }
 
@@ -474,11 +461,7 @@ impl Shared {
             ),
             &[&attachment_id],
         )?;
-        let r = rows.first().ok_or_else(|| StoreError::NotFound {
-            target: self.target(),
-            what: "attachment",
-            id: attachment_id.to_string(),
-        })?;
+        let r = rows.first().ok_or_else(|| not_found(&self.target(), "attachment", attachment_id))?;
         let a = SharedAttachment {
             id: r.get(0),
             case_id: r.get(1),

@@ -2,7 +2,7 @@
 //! the department reads them. Each change carries the version read, like cases, and is audited
 //! and announced (`incidents:id`) by the database.
 
-use crate::{Result, Shared, StoreError, error_of};
+use crate::{Result, Shared, StoreError, TS, error_of, geometry_of, not_found};
 use geo::Geometry;
 use jingwei_cases::incidents::{IncidentStatus, LogEntry, NewIncident};
 use serde::Serialize;
@@ -48,8 +48,6 @@ pub struct SharedIncident {
     pub version: i32,
 }
 
-const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"#;
-
 fn select() -> String {
     format!(
         "SELECT id, incident_no, department, type, severity, status, title, source, event_id, rings_m, \
@@ -73,10 +71,7 @@ fn row(r: &postgres::Row) -> Result<SharedIncident> {
         event_id: r.get(8),
         rings_m: rings.unwrap_or_default().split(',').filter_map(|v| v.trim().parse().ok()).collect(),
         occurred_at: r.get(10),
-        geometry: match r.get::<_, Option<Vec<u8>>>(11) {
-            Some(b) => Some(jingwei_layers::wkb::parse_wkb(&b).map_err(|e| StoreError::Invalid(format!("incident {no}: {e}")))?),
-            None => None,
-        },
+        geometry: geometry_of(r.get(11), &format!("incident {no}"))?,
         created_at: r.get(12),
         created_by: r.get(13),
         updated_at: r.get(14),
@@ -130,11 +125,7 @@ impl Shared {
         let rows = self.q("reading an incident", &format!("{} WHERE id = $1", select()), &[&id])?;
         match rows.first() {
             Some(r) => row(r),
-            None => Err(StoreError::NotFound {
-                target: self.target(),
-                what: "incident",
-                id: id.to_string(),
-            }),
+            None => Err(not_found(&self.target(), "incident", id)),
         }
     }
 
@@ -161,11 +152,7 @@ impl Shared {
         )?;
         match r.first() {
             Some(r) => Ok(r.get(0)),
-            None => Err(StoreError::NotFound {
-                target: self.target(),
-                what: "incident",
-                id: id.to_string(),
-            }),
+            None => Err(not_found(&self.target(), "incident", id)),
         }
     }
 

@@ -227,6 +227,24 @@ impl Shared {
     }
 }
 
+/// How the store's queries give times: ISO 8601 UTC with milliseconds (`to_char` pattern).
+pub(crate) const TS: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"#;
+
+/// No `what` with this key visible to the user.
+pub(crate) fn not_found(target: &str, what: &'static str, id: impl ToString) -> StoreError {
+    StoreError::NotFound {
+        target: target.to_owned(),
+        what,
+        id: id.to_string(),
+    }
+}
+
+/// A geometry read with `ST_AsBinary` (NULL: none); `record` names it in an error.
+pub(crate) fn geometry_of(wkb: Option<Vec<u8>>, record: &str) -> Result<Option<geo::Geometry>> {
+    wkb.map(|b| jingwei_layers::wkb::parse_wkb(&b).map_err(|e| StoreError::Invalid(format!("{record}: geometry: {e}"))))
+        .transpose()
+}
+
 /// A driver error as one of ours: refusals by rights or row security as [`StoreError::Denied`],
 /// the rest as [`StoreError::Sql`] with the server's message and code.
 pub(crate) fn error_of(target: &str, what: &str, e: postgres::Error) -> StoreError {

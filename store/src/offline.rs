@@ -14,7 +14,7 @@
 //!
 //! A file is checked in once.
 
-use crate::{Result, Shared, StoreError, error_of};
+use crate::{Result, Shared, StoreError, error_of, not_found};
 use jingwei_cases::seal::{hex, sm3};
 use jingwei_cases::{Case, CaseStore, Status};
 use serde::{Deserialize, Serialize};
@@ -130,6 +130,8 @@ impl Shared {
         let crs = jingwei_layers::Crs::from_epsg(4490).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut file = local(CaseStore::open_or_create(out, &crs))?;
         let mut notes = 0;
+        // Notes above this id were written offline.
+        let mut notes_max = 0i64;
         for c in &cases {
             let copy = Case {
                 id: 0,
@@ -150,7 +152,7 @@ impl Shared {
             };
             let lid = local(file.insert_copy(&copy, &user))?;
             for n in self.notes(c.id)? {
-                local(file.insert_note_copy(lid, &n.at, &n.actor, &n.text))?;
+                notes_max = notes_max.max(local(file.insert_note_copy(lid, &n.at, &n.actor, &n.text))?);
                 notes += 1;
             }
             let base = Base {
@@ -162,13 +164,6 @@ impl Shared {
             local(file.set_metadata(&base_key(lid), &serde_json::to_string(&base).expect("serialisable")))?;
         }
         let audit_max = local(file.audit_trail(None))?.last().map_or(0, |a| a.id);
-        let notes_max = local(file.list(&Default::default()))?
-            .iter()
-            .map(|c| local(file.detail(&c.id.to_string())).map(|d| d.notes.iter().map(|n| n.id).max().unwrap_or(0)))
-            .collect::<Result<Vec<i64>>>()?
-            .into_iter()
-            .max()
-            .unwrap_or(0);
         for (k, v) in [
             (ID, checkout_id),
             (OF, self.target()),
@@ -259,11 +254,7 @@ impl Shared {
                             &[&b.id],
                         )
                         .map_err(err("reading a case"))?
-                        .ok_or_else(|| StoreError::NotFound {
-                            target: target.clone(),
-                            what: "case",
-                            id: c.case_no.clone(),
-                        })?;
+                        .ok_or_else(|| not_found(&target, "case", &c.case_no))?;
                     (
                         b.id,
                         row.get::<_, i32>(0),
@@ -445,11 +436,7 @@ impl Shared {
                 &[&conflict_id],
             )
             .map_err(err("reading a conflict"))?
-            .ok_or_else(|| StoreError::NotFound {
-                target: target.clone(),
-                what: "conflict",
-                id: conflict_id.to_string(),
-            })?;
+            .ok_or_else(|| not_found(&target, "conflict", conflict_id))?;
         let c = conflict_row(&row);
         if take_mine {
             let now = tx
