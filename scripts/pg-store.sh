@@ -14,7 +14,7 @@ STATE="$RUN/state.env"
 BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -x "$BIN/initdb" ] || { echo "pg-store: PostgreSQL's server is missing; run scripts/setup.sh" >&2; exit 1; }
 # The test users: each gets a client certificate (the password is the name followed by -pw).
-USERS="postgres admin1 auditor1 insp_east insp_west cmd_east cmd_west w1 w2 w3 w4 w5 w6 w7 w8"
+USERS="postgres admin1 auditor1 insp_east insp_west cmd_east cmd_west w1 w2 w3 w4 w5 w6 w7 w8 gw1"
 
 mkdir -p "$(dirname "$RUN")"
 exec 9>"$RUN.lock"

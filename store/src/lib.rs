@@ -27,6 +27,7 @@
 mod audit;
 mod cases;
 mod connect;
+mod gateway;
 mod incidents;
 mod listen;
 mod offline;
@@ -35,6 +36,7 @@ mod schema;
 pub use audit::{AuditSummary, RoleCheck};
 pub use cases::{NewSharedCase, SharedAttachment, SharedCase, SharedFilter, SharedNote};
 pub use connect::Connect;
+pub use gateway::scram_matches;
 pub use incidents::SharedIncident;
 pub use listen::{Change, Listener};
 pub use offline::{CheckinReport, CheckoutSummary, Conflict};

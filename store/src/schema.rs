@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "conflict records of offline check-ins",
         sql: include_str!("../migrations/0002_conflicts.sql"),
     },
+    Migration {
+        version: 3,
+        name: "the field-app gateway acts as each user; personal fields only sealed; definers search no public",
+        sql: include_str!("../migrations/0003_gateway.sql"),
+    },
 ];
 
 /// A user's role.
@@ -40,11 +45,14 @@ pub enum Role {
     Auditor,
     /// 系统管理员: manages users and departments; sees no cases.
     Admin,
+    /// The field-app API server (`jingwei serve`): no rights of its own; acts for an inspector
+    /// or commander it has authenticated, with their rights and in their name.
+    Gateway,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 4] = [Role::Inspector, Role::Commander, Role::Auditor, Role::Admin];
+    pub const ALL: [Role; 5] = [Role::Inspector, Role::Commander, Role::Auditor, Role::Admin, Role::Gateway];
 
     /// Identifier.
     pub fn id(self) -> &'static str {
@@ -53,6 +61,7 @@ impl Role {
             Role::Commander => "commander",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Gateway => "gateway",
         }
     }
 
@@ -71,7 +80,8 @@ const BOOTSTRAP: &str = r#"
 DO $$
 DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['jingwei_owner', 'jingwei_inspector', 'jingwei_commander', 'jingwei_auditor', 'jingwei_admin'] LOOP
+    FOREACH r IN ARRAY ARRAY['jingwei_owner', 'jingwei_inspector', 'jingwei_commander', 'jingwei_auditor', 'jingwei_admin',
+                             'jingwei_gateway'] LOOP
         BEGIN
             EXECUTE format('CREATE ROLE %I NOLOGIN', r);
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
@@ -79,6 +89,8 @@ BEGIN
     END LOOP;
     -- The owner makes the users (through jingwei.set_user only: it cannot log in).
     ALTER ROLE jingwei_owner CREATEROLE;
+    -- The field-app gateway holds no user's rights until it becomes that user (SET ROLE).
+    ALTER ROLE jingwei_gateway NOINHERIT;
     -- A transaction left open holds the audit chain's head, and so every writer: ended after a
     -- minute idle; a writer waits at most 30 s for a lock.
     EXECUTE format('ALTER DATABASE %I SET idle_in_transaction_session_timeout = %L', current_database(), '60s');
@@ -95,9 +107,27 @@ CREATE TABLE IF NOT EXISTS jingwei.schema_migrations (
 ALTER TABLE jingwei.schema_migrations OWNER TO jingwei_owner;
 GRANT USAGE ON SCHEMA jingwei TO PUBLIC;
 GRANT SELECT ON jingwei.schema_migrations TO PUBLIC;
+-- The gateway checks a field user's password against the SCRAM verifier PostgreSQL keeps, as
+-- PgBouncer's auth_query does: only the superuser reads pg_authid, so this function is the
+-- superuser's; it answers only gateways, and only for inspectors and commanders who may log in.
+CREATE OR REPLACE FUNCTION jingwei.login_verifier(p_name text) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog
+    AS $f$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_auth_members m
+                   JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles l ON l.oid = m.member
+                   WHERE g.rolname = 'jingwei_gateway' AND l.rolname = session_user) THEN
+        RAISE EXCEPTION 'only the gateway checks passwords' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN (SELECT a.rolpassword FROM pg_authid a JOIN jingwei.users u ON u.name = a.rolname
+            WHERE a.rolname = p_name AND u.role IN ('inspector', 'commander') AND a.rolcanlogin
+              AND (a.rolvaliduntil IS NULL OR a.rolvaliduntil > now()));
+END $f$;
+REVOKE ALL ON FUNCTION jingwei.login_verifier(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION jingwei.login_verifier(text) TO jingwei_gateway;
 "#;
 
-fn valid_name(name: &str) -> Result<()> {
+pub(crate) fn valid_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
@@ -237,6 +267,9 @@ impl Shared {
         }
         if matches!(role, Role::Inspector | Role::Commander) && department.is_none() {
             return Err(StoreError::Invalid(format!("user {name}: {} need a department", role.id())));
+        }
+        if role == Role::Gateway && department.is_some() {
+            return Err(StoreError::Invalid(format!("user {name}: a gateway belongs to no department")));
         }
         let verifier = postgres_protocol_scram(password);
         self.q(
