@@ -52,8 +52,9 @@ if ! node_ok; then
   node_ok || { echo "setup: could not get Node.js ^20.19 or >= 22.12" >&2; exit 1; }
 fi
 
-# MapProxy and pygeoapi (PyPI, pinned) for the map-service tests, each in a private virtualenv.
-for tool in mapproxy pygeoapi; do
+# MapProxy and pygeoapi (PyPI, pinned) for the map-service tests and schemathesis for the field-app
+# API's, each in a private virtualenv.
+for tool in mapproxy pygeoapi schemathesis; do
   venv="$HOME/.cache/jingwei/$tool-venv"
   # Installed once per version of the pinned list (its checksum, not its date: a fresh clone
   # has new dates).

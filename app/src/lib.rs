@@ -40,6 +40,7 @@ pub mod error;
 pub mod feature_services;
 pub mod feeds;
 pub mod files;
+pub mod gateway;
 pub mod imagery;
 pub mod lifelines;
 pub mod planning;

@@ -22,6 +22,7 @@ mod print;
 mod query;
 mod raster;
 mod scenario;
+mod serve;
 mod sibling;
 mod store;
 mod tiles;
@@ -98,6 +99,10 @@ enum Command {
     /// The tamper-evident audit chain (SM3, SM2-signed checkpoints) of a shared store or a
     /// workspace GeoPackage: verify, sign a checkpoint, make an auditor's key.
     Audit(store::AuditArgs),
+    /// The field-app API: cases (read, flag, change with If-Match) and incidents (read) of the
+    /// shared store as OGC API – Features with Part 4 transactions, over TLS with a client
+    /// certificate and a password per user.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -131,6 +136,7 @@ fn main() -> ExitCode {
         Command::Cameras(a) => scenario::cameras(a),
         Command::Store(a) => store::run(a),
         Command::Audit(a) => store::audit(a),
+        Command::Serve(a) => serve::run(a),
     };
     exit::finish("jingwei", result)
 }

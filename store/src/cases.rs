@@ -87,6 +87,21 @@ pub struct SharedFilter {
     pub ids: Vec<i64>,
     /// Only cases whose geometry meets this envelope (lon/lat min x, min y, max x, max y).
     pub bbox: Option<[f64; 4]>,
+    /// At most this many (all when `None`), after skipping `offset`.
+    pub limit: Option<i64>,
+    /// How many to skip, newest first.
+    pub offset: i64,
+}
+
+/// What a change of a case sets (`None`: left as it is).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseChange {
+    /// The new status (the loop and who may close apply).
+    pub status: Option<Status>,
+    /// The new assignee (`Some(None)` clears it).
+    pub assignee: Option<Option<String>>,
+    /// A note to add with the change.
+    pub comment: Option<String>,
 }
 
 /// A note.
@@ -132,6 +147,11 @@ fn case_select() -> String {
          to_char(updated_at AT TIME ZONE 'UTC', {TS}), updated_by, version, building_layer, building_fid FROM jingwei.cases"
     )
 }
+
+/// The filter of [`Shared::cases`]: statuses `$1`, ids `$2`, envelope `$3`.
+const CASE_FILTER: &str = "(cardinality($1::text[]) = 0 OR status = ANY($1)) \
+     AND (cardinality($2::bigint[]) = 0 OR id = ANY($2)) \
+     AND (cardinality($3::float8[]) = 0 OR geom && ST_MakeEnvelope($3[1], $3[2], $3[3], $3[4], 4490))";
 
 /// The EWKB of a geometry in CGCS2000 (SRID 4490).
 pub(crate) fn ewkb(g: &Geometry) -> Vec<u8> {
@@ -289,16 +309,22 @@ impl Shared {
         let bbox: Vec<f64> = f.bbox.map(|b| b.to_vec()).unwrap_or_default();
         let rows = self.q(
             "listing cases",
-            &format!(
-                "{} WHERE (cardinality($1::text[]) = 0 OR status = ANY($1)) \
-                 AND (cardinality($2::bigint[]) = 0 OR id = ANY($2)) \
-                 AND (cardinality($3::float8[]) = 0 OR geom && ST_MakeEnvelope($3[1], $3[2], $3[3], $3[4], 4490)) \
-                 ORDER BY id DESC",
-                case_select()
-            ),
-            &[&statuses, &f.ids, &bbox],
+            &format!("{} WHERE {CASE_FILTER} ORDER BY id DESC LIMIT $4 OFFSET $5", case_select()),
+            &[&statuses, &f.ids, &bbox, &f.limit, &f.offset.max(0)],
         )?;
         rows.iter().map(|r| self.row_to_case(r)).collect()
+    }
+
+    /// How many cases the user may see match the filter (its limit and offset aside).
+    pub fn count_cases(&mut self, f: &SharedFilter) -> Result<i64> {
+        let statuses: Vec<String> = f.statuses.iter().map(|s| s.id().to_owned()).collect();
+        let bbox: Vec<f64> = f.bbox.map(|b| b.to_vec()).unwrap_or_default();
+        let r = self.q_one(
+            "counting cases",
+            &format!("SELECT count(*) FROM jingwei.cases WHERE {CASE_FILTER}"),
+            &[&statuses, &f.ids, &bbox],
+        )?;
+        Ok(r.get(0))
     }
 
     /// After a write that touched no row: the case is gone from view, or someone else wrote first.
@@ -315,17 +341,47 @@ impl Shared {
     /// Move a case to another status, carrying the version read; a note with the reason when
     /// given. One transaction: the change, its note and their audit rows.
     pub fn set_status(&mut self, id: i64, read_version: i32, to: Status, comment: Option<&str>) -> Result<SharedCase> {
+        self.change_case(
+            id,
+            read_version,
+            &CaseChange {
+                status: Some(to),
+                comment: comment.map(str::to_owned),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Assign a case (or clear the assignee), carrying the version read.
+    pub fn assign(&mut self, id: i64, read_version: i32, assignee: Option<&str>) -> Result<SharedCase> {
+        self.change_case(
+            id,
+            read_version,
+            &CaseChange {
+                assignee: Some(assignee.map(str::to_owned)),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Change a case's status, assignee or both and add a note, carrying the version read: one
+    /// transaction, one new version (a note alone makes one too: it is a change of the case).
+    pub fn change_case(&mut self, id: i64, read_version: i32, change: &CaseChange) -> Result<SharedCase> {
+        let comment = change.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        if change.status.is_none() && change.assignee.is_none() && comment.is_none() {
+            return Err(StoreError::Invalid(format!("case {id}: nothing to change (a status, an assignee or a note)")));
+        }
         let target = self.target();
         let role = self.role;
-        let mut tx = self.client.transaction().map_err(|e| error_of(&target, "changing a status", e))?;
+        let mut tx = self.client.transaction().map_err(|e| error_of(&target, "changing a case", e))?;
         // The loop is checked here for a clear answer, and again by the database's trigger.
         let now = tx
             .query_opt(
                 "SELECT status, version, case_no FROM jingwei.cases WHERE id = $1 FOR UPDATE",
                 &[&id],
             )
-            .map_err(|e| error_of(&target, "changing a status", e))?;
-        if let Some(row) = &now {
+            .map_err(|e| error_of(&target, "changing a case", e))?;
+        if let (Some(row), Some(to)) = (&now, change.status) {
             let (status, version, case_no): (String, i32, String) = (row.get(0), row.get(1), row.get(2));
             if version == read_version {
                 let from =
@@ -347,36 +403,28 @@ impl Shared {
                 }
             }
         }
+        let status = change.status.map(|s| s.id());
+        let (set_assignee, assignee) = match &change.assignee {
+            Some(a) => (true, a.as_deref()),
+            None => (false, None),
+        };
         let n = tx
             .execute(
-                "UPDATE jingwei.cases SET status = $1, version = $2 + 1 WHERE id = $3 AND version = $2",
-                &[&to.id(), &read_version, &id],
+                "UPDATE jingwei.cases SET status = coalesce($1, status), \
+                 assignee = CASE WHEN $2 THEN $3 ELSE assignee END, version = $4 + 1 \
+                 WHERE id = $5 AND version = $4",
+                &[&status, &set_assignee, &assignee, &read_version, &id],
             )
-            .map_err(|e| error_of(&target, "changing a status", e))?;
+            .map_err(|e| error_of(&target, "changing a case", e))?;
         if n == 0 {
             drop(tx);
             return Err(self.stale_or_missing(id, read_version));
         }
-        if let Some(c) = comment.map(str::trim).filter(|c| !c.is_empty()) {
+        if let Some(c) = comment {
             tx.execute("INSERT INTO jingwei.case_notes (case_id, text) VALUES ($1, $2)", &[&id, &c])
                 .map_err(|e| error_of(&target, "noting the change", e))?;
         }
-        tx.commit().map_err(|e| error_of(&target, "changing a status", e))?;
-        self.case(id)
-    }
-
-    /// Assign a case (or clear the assignee), carrying the version read.
-    pub fn assign(&mut self, id: i64, read_version: i32, assignee: Option<&str>) -> Result<SharedCase> {
-        let n = self
-            .client
-            .execute(
-                "UPDATE jingwei.cases SET assignee = $1, version = $2 + 1 WHERE id = $3 AND version = $2",
-                &[&assignee, &read_version, &id],
-            )
-            .map_err(|e| self.err("assigning a case", e))?;
-        if n == 0 {
-            return Err(self.stale_or_missing(id, read_version));
-        }
+        tx.commit().map_err(|e| error_of(&target, "changing a case", e))?;
         self.case(id)
     }
 

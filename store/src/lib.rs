@@ -34,7 +34,7 @@ mod offline;
 mod schema;
 
 pub use audit::{AuditSummary, RoleCheck};
-pub use cases::{NewSharedCase, SharedAttachment, SharedCase, SharedFilter, SharedNote};
+pub use cases::{CaseChange, NewSharedCase, SharedAttachment, SharedCase, SharedFilter, SharedNote};
 pub use connect::Connect;
 pub use gateway::scram_matches;
 pub use incidents::SharedIncident;
