@@ -303,11 +303,7 @@ impl Gateway {
             .filter(|i| statuses.is_empty() || statuses.contains(&i.status))
             .collect();
         let matched = all.len() as i64;
-        let items = all
-            .into_iter()
-            .skip(offset.max(0) as usize)
-            .take(limit.max(0) as usize)
-            .collect();
+        let items = all.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect();
         Ok(Page { items, matched })
     }
 

@@ -8,8 +8,8 @@ use geo::{Geometry, Point};
 use jingwei_cases::chain::{AuditReport, Checkpoint};
 use jingwei_cases::seal::{AuditSigner, AuditVerifier, DataKey};
 use jingwei_cases::{CaseStore, Status};
-pub use jingwei_store::{SharedCase, StoreError};
 use jingwei_store::{Change, Connect, Listener, NewSharedCase, Role, Shared, SharedFilter};
+pub use jingwei_store::{SharedCase, StoreError};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -113,7 +113,8 @@ pub fn store_add_department(at: &StoreAt, code: &str, name: &str) -> Result<()> 
 
 /// Add a user (administrators).
 pub fn store_add_user(at: &StoreAt, name: &str, role: &str, department: Option<&str>, password: &str) -> Result<()> {
-    let role = Role::parse(role).ok_or_else(|| Error::Invalid(format!("role '{role}': one of inspector, commander, auditor, admin, gateway")))?;
+    let role =
+        Role::parse(role).ok_or_else(|| Error::Invalid(format!("role '{role}': one of inspector, commander, auditor, admin, gateway")))?;
     Shared::open(at.postgres("adding a user")?)?.add_user(name, role, department, password)?;
     Ok(())
 }

@@ -216,7 +216,10 @@ fn common_name(s: &SslStream<TcpStream>) -> Option<String> {
     let cert = s.ssl().peer_certificate()?;
     let cn = cert.subject_name().entries_by_nid(Nid::COMMONNAME).next()?;
     // PrintableString or UTF8String: the bytes are UTF-8; a name with a NUL is nobody's.
-    std::str::from_utf8(cn.data().as_slice()).ok().filter(|s| !s.contains('\0')).map(str::to_owned)
+    std::str::from_utf8(cn.data().as_slice())
+        .ok()
+        .filter(|s| !s.contains('\0'))
+        .map(str::to_owned)
 }
 
 fn serve_connection(acceptor: &SslAcceptor, tcp: TcpStream, handle: &(dyn Fn(&Request) -> Response + Send + Sync)) {
@@ -334,16 +337,14 @@ pub fn decode(s: &str, plus: bool) -> String {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                Ok(v) => {
+                    out.push(v);
+                    i += 3;
+                    continue;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b'+' if plus => out.push(b' '),
             c => out.push(c),
         }
@@ -380,7 +381,10 @@ mod tests {
         let mut src = &raw[..];
         let mut buf = Vec::new();
         let (r, close) = read_request(&mut src, &mut buf, "insp_east").unwrap().unwrap();
-        assert_eq!((r.method.as_str(), r.path.as_str(), close), ("PATCH", "/collections/cases/items/7", false));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), close),
+            ("PATCH", "/collections/cases/items/7", false)
+        );
         assert_eq!(r.query, vec![("a".to_owned(), "城 东".to_owned()), ("b".to_owned(), String::new())]);
         assert_eq!(r.body, b"{\"a\"");
         let (r, close) = read_request(&mut src, &mut buf, "insp_east").unwrap().unwrap();

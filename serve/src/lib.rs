@@ -92,9 +92,8 @@ impl Api {
 
     fn authenticate(&self, req: &Request) -> Answer<String> {
         use base64::Engine;
-        let challenge = |why: &str| {
-            Response::error(401, "unauthenticated", why).with("WWW-Authenticate", "Basic realm=\"jingwei\", charset=\"UTF-8\"")
-        };
+        let challenge =
+            |why: &str| Response::error(401, "unauthenticated", why).with("WWW-Authenticate", "Basic realm=\"jingwei\", charset=\"UTF-8\"");
         let Some(auth) = req.header("authorization") else {
             return Err(challenge("log in with your store user name and password (HTTP Basic)"));
         };
@@ -184,8 +183,9 @@ impl Api {
             },
             ["collections", "cases", "items", id] => {
                 if !matches!(m, "GET" | "PUT" | "PATCH") {
-                    return Err(not_allowed("GET, PUT, PATCH")
-                        .with_description("cases are never deleted: dismiss or close them (PATCH status)"));
+                    return Err(
+                        not_allowed("GET, PUT, PATCH").with_description("cases are never deleted: dismiss or close them (PATCH status)")
+                    );
                 }
                 let id = item_id(id)?;
                 match m {
@@ -204,9 +204,8 @@ impl Api {
                 allow_query(req, &["f"])?;
                 let i = self.gateway.incident(&user, id).map_err(|e| failure(&e))?;
                 let etag = format!("\"i{}.v{}\"", i.id, i.version);
-                Ok(if_none_match(req, &etag).unwrap_or_else(|| {
-                    Response::json(200, GEOJSON, &incident_feature(&base, &i)).with("ETag", etag)
-                }))
+                Ok(if_none_match(req, &etag)
+                    .unwrap_or_else(|| Response::json(200, GEOJSON, &incident_feature(&base, &i)).with("ETag", etag)))
             }
             ["collections", _, "items", ..] | ["collections", _, ..] => {
                 Err(Response::error(404, "not_found", &format!("no collection or item at {}", req.path)))
@@ -225,7 +224,9 @@ impl Api {
         let statuses = match query(req, "status") {
             Some(s) => s
                 .split(',')
-                .map(|x| Status::parse(x.trim()).ok_or_else(|| bad(format!("status '{x}': pending, confirmed, dismissed, rectifying or closed"))))
+                .map(|x| {
+                    Status::parse(x.trim()).ok_or_else(|| bad(format!("status '{x}': pending, confirmed, dismissed, rectifying or closed")))
+                })
                 .collect::<Answer<Vec<_>>>()?,
             None => Vec::new(),
         };
@@ -259,10 +260,7 @@ impl Api {
                 .collect::<Answer<Vec<_>>>()?,
             None => Vec::new(),
         };
-        let page = self
-            .gateway
-            .incidents(user, &statuses, limit, offset)
-            .map_err(|e| failure(&e))?;
+        let page = self.gateway.incidents(user, &statuses, limit, offset).map_err(|e| failure(&e))?;
         let features: Vec<J> = page.items.iter().map(|i| incident_feature(base, i)).collect();
         Ok(Response::json(
             200,
@@ -282,8 +280,8 @@ impl Api {
         let props = object(obj.get("properties").unwrap_or(&J::Null), "properties")?;
         allow_keys(props, &["title", "priority", "phone", "id_number"], "a new case's properties")?;
         let title = match props.get("title") {
-            Some(J::String(t)) if !t.trim().is_empty() && t.chars().count() <= 200 => t.trim().to_owned(),
-            _ => return Err(bad("properties.title: a text of 1 to 200 characters")),
+            Some(J::String(t)) if text_ok(t, 200) => t.trim().to_owned(),
+            _ => return Err(bad("properties.title: a text of 1 to 200 characters (no NUL)")),
         };
         let priority = match props.get("priority") {
             None => 50.0,
@@ -295,7 +293,7 @@ impl Api {
         let personal = |k: &str| -> Answer<Option<String>> {
             match props.get(k) {
                 None | Some(J::Null) => Ok(None),
-                Some(J::String(s)) if !s.trim().is_empty() && s.chars().count() <= 64 => Ok(Some(s.trim().to_owned())),
+                Some(J::String(s)) if text_ok(s, 64) => Ok(Some(s.trim().to_owned())),
                 Some(_) => Err(bad(format!("properties.{k}: a text of 1 to 64 characters"))),
             }
         };
@@ -341,7 +339,11 @@ impl Api {
         }
         let prefix = format!("\"c{id}.v");
         for tag in m.split(',').map(str::trim) {
-            if let Some(v) = tag.strip_prefix(&prefix).and_then(|t| t.strip_suffix('"')).and_then(|v| v.parse().ok()) {
+            if let Some(v) = tag
+                .strip_prefix(&prefix)
+                .and_then(|t| t.strip_suffix('"'))
+                .and_then(|v| v.parse().ok())
+            {
                 return Ok(v);
             }
         }
@@ -444,7 +446,11 @@ impl Api {
                 "assignee" => change.assignee = Some(assignee_of(v)?),
                 "comment" => change.comment = comment_of(Some(v))?,
                 k if openapi::CASE_READ_ONLY.contains(&k) => {
-                    return Err(Response::error(409, "fixed", &format!("properties.{k} is the store's, not changed by a patch")));
+                    return Err(Response::error(
+                        409,
+                        "fixed",
+                        &format!("properties.{k} is the store's, not changed by a patch"),
+                    ));
                 }
                 k => return Err(bad(format!("properties.{k}: not a property of a case"))),
             }
@@ -483,7 +489,11 @@ fn not_allowed(allow: &str) -> Response {
 fn known_collection<'a>(c: &'a str) -> Answer<&'a str> {
     match c {
         "cases" | "incidents" => Ok(c),
-        _ => Err(Response::error(404, "not_found", &format!("no collection '{c}' (cases, incidents)"))),
+        _ => Err(Response::error(
+            404,
+            "not_found",
+            &format!("no collection '{c}' (cases, incidents)"),
+        )),
     }
 }
 
@@ -553,9 +563,7 @@ fn parse_bbox(s: &str) -> Answer<[f64; 4]> {
         {
             Ok([*a, *b, *c, *d])
         }
-        _ => Err(bad(format!(
-            "bbox={s}: min lon, min lat, max lon, max lat (CRS84, min before max)"
-        ))),
+        _ => Err(bad(format!("bbox={s}: min lon, min lat, max lon, max lat (CRS84, min before max)"))),
     }
 }
 
@@ -583,10 +591,15 @@ fn allow_keys(o: &Map<String, J>, allowed: &[&str], what: &str) -> Answer<()> {
     }
 }
 
+/// Something besides blanks, at most `max` characters, no NUL.
+fn text_ok(s: &str, max: usize) -> bool {
+    !s.trim().is_empty() && s.chars().count() <= max && !s.contains('\0')
+}
+
 fn assignee_of(v: &J) -> Answer<Option<String>> {
     match v {
         J::Null => Ok(None),
-        J::String(s) if !s.trim().is_empty() && s.chars().count() <= 63 => Ok(Some(s.trim().to_owned())),
+        J::String(s) if text_ok(s, 63) => Ok(Some(s.trim().to_owned())),
         _ => Err(bad("properties.assignee: a user name of 1 to 63 characters, or null")),
     }
 }
@@ -594,7 +607,7 @@ fn assignee_of(v: &J) -> Answer<Option<String>> {
 fn comment_of(v: Option<&J>) -> Answer<Option<String>> {
     match v {
         None | Some(J::Null) => Ok(None),
-        Some(J::String(s)) if !s.trim().is_empty() && s.chars().count() <= 2000 => Ok(Some(s.trim().to_owned())),
+        Some(J::String(s)) if text_ok(s, 2000) => Ok(Some(s.trim().to_owned())),
         Some(_) => Err(bad("properties.comment: a text of 1 to 2000 characters")),
     }
 }
@@ -627,7 +640,10 @@ fn landing(base: &str) -> J {
 
 fn collection(base: &str, id: &str) -> J {
     let (title, description) = match id {
-        "cases" => ("线索 Cases", "Cases of your department: read, flag (POST), change status or assignee (PUT, PATCH with If-Match)."),
+        "cases" => (
+            "线索 Cases",
+            "Cases of your department: read, flag (POST), change status or assignee (PUT, PATCH with If-Match).",
+        ),
         _ => ("事件 Incidents", "Incidents of your department, read-only."),
     };
     json!({
@@ -811,6 +827,7 @@ fn failure(e: &Error) -> Response {
         Error::Store(S::Connect { .. }) => (503, "unavailable"),
         Error::Store(S::Sql { code: None, .. }) => (503, "unavailable"),
         Error::Store(S::Sql { code: Some(c), .. }) if c.starts_with("23") => (422, "refused"),
+        Error::Store(S::Sql { code: Some(c), .. }) if c.starts_with("22") => (400, "invalid"),
         Error::Store(S::Sql { code: Some(c), .. }) if c == "40001" || c == "40P01" => (409, "conflict"),
         Error::Store(S::Sql { code: Some(c), .. }) if c == "55P03" || c == "57014" || c.starts_with("08") || c.starts_with("57P") => {
             (503, "unavailable")

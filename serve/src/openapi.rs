@@ -25,6 +25,9 @@ pub const CASE_READ_ONLY: &[&str] = &[
     "version",
 ];
 
+/// A text with something in it and no NUL (PostgreSQL's text cannot hold one).
+const TEXT: &str = "^[^\\u0000]*\\S[^\\u0000]*$";
+
 fn r(name: &str) -> J {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
@@ -306,24 +309,24 @@ fn schemas() -> J {
             "properties": { "type": { "type": "string", "enum": ["Feature"] }, "geometry": r("NewGeometry"),
                 "properties": { "type": "object", "required": ["title"], "additionalProperties": false,
                     "properties": {
-                        "title": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S" },
+                        "title": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT },
                         "priority": { "type": "number", "minimum": 0, "maximum": 100 },
-                        "phone": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S", "nullable": true,
+                        "phone": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT, "nullable": true,
                             "description": "sealed with SM4 by the server; refused (422) when it runs without the data key" },
-                        "id_number": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S", "nullable": true } } } } },
+                        "id_number": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT, "nullable": true } } } } },
         "CaseReplace": { "type": "object", "required": ["type", "properties"], "additionalProperties": false,
             "description": "the case with its status and assignee as they should be; the store's properties may be sent back as read and are not changed; the geometry, if sent, must be the case's",
             "properties": { "type": { "type": "string", "enum": ["Feature"] }, "id": { "type": "integer" },
                 "geometry": r("Geometry"), "links": r("Links"),
                 "properties": { "type": "object", "required": ["status"],
                     "properties": { "status": r("CaseStatus"),
-                        "assignee": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "\\S", "nullable": true },
-                        "comment": { "type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S", "nullable": true } } } } },
+                        "assignee": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": TEXT, "nullable": true },
+                        "comment": { "type": "string", "minLength": 1, "maxLength": 2000, "pattern": TEXT, "nullable": true } } } } },
         "CasePatch": { "type": "object", "additionalProperties": false,
             "properties": { "properties": { "type": "object", "additionalProperties": false,
                 "properties": { "status": r("CaseStatus"),
-                    "assignee": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "\\S", "nullable": true },
-                    "comment": { "type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S", "nullable": true } } } } },
+                    "assignee": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": TEXT, "nullable": true },
+                    "comment": { "type": "string", "minLength": 1, "maxLength": 2000, "pattern": TEXT, "nullable": true } } } } },
         "IncidentFeature": { "type": "object", "required": ["type", "id", "geometry", "properties"],
             "properties": { "type": { "type": "string", "enum": ["Feature"] }, "id": { "type": "integer" },
                 "geometry": r("Geometry"), "links": r("Links"),

@@ -96,7 +96,10 @@ impl Served {
         if body.is_some() {
             c.args(["--data-binary", "@-"]);
         }
-        c.arg(self.url(path)).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.arg(self.url(path))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().expect("curl runs");
         if let Some(b) = body {
             use std::io::Write;
@@ -105,7 +108,11 @@ impl Served {
             drop(child.stdin.take());
         }
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "curl {method} {path}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "curl {method} {path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
         let headers = std::fs::read_to_string(&hfile)
             .unwrap()
@@ -189,18 +196,34 @@ fn field_apps_read_and_write_cases_as_their_user_with_etags_and_nothing_else() {
     let landing = s.get("insp_east", "/").json();
     assert!(landing["links"].as_array().unwrap().iter().any(|l| l["rel"] == "service-desc"));
     let conf = s.get("insp_east", "/conformance").json();
-    assert!(conf["conformsTo"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().ends_with("ogcapi-features-4/1.0/conf/update")));
+    assert!(
+        conf["conformsTo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().ends_with("ogcapi-features-4/1.0/conf/update"))
+    );
     let api = s.get("insp_east", "/api");
     assert!(api.header("content-type").starts_with("application/vnd.oai.openapi+json"));
     assert_eq!(api.json()["openapi"], "3.0.3");
-    assert_eq!(s.get("insp_east", "/collections").json()["collections"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s.get("insp_east", "/collections").json()["collections"].as_array().unwrap().len(),
+        2
+    );
     assert_eq!(s.get("insp_east", "/collections/nope").status, 404);
     assert_eq!(s.get("insp_east", "/collections/cases/items?foo=1").status, 400);
     assert_eq!(s.get("insp_east", "/collections/cases/items?limit=0").status, 400);
     assert_eq!(s.get("insp_east", "/collections/cases/items?bbox=1,2,3").status, 400);
 
     // Flag: 201, where it is, its ETag; the store's number, department, author — and audit.
-    let made = s.call("insp_east", None, "POST", "/collections/cases/items", &[GEO], Some(&new_case("违建 东一", 121.50, 31.23)));
+    let made = s.call(
+        "insp_east",
+        None,
+        "POST",
+        "/collections/cases/items",
+        &[GEO],
+        Some(&new_case("违建 东一", 121.50, 31.23)),
+    );
     assert_eq!(made.status, 201, "{}", made.body);
     let f = made.json();
     let id = f["id"].as_i64().unwrap();
@@ -211,21 +234,48 @@ fn field_apps_read_and_write_cases_as_their_user_with_etags_and_nothing_else() {
     assert_eq!(f["properties"]["status"], "pending");
     assert_eq!(f["geometry"]["coordinates"], json!([121.5, 31.23]));
     assert_eq!(
-        su.raw(&format!("SELECT actor FROM jingwei.audit WHERE action = 'cases.insert' AND entity_id = {id}")).unwrap(),
+        su.raw(&format!(
+            "SELECT actor FROM jingwei.audit WHERE action = 'cases.insert' AND entity_id = {id}"
+        ))
+        .unwrap(),
         "insp_east"
     );
     for _ in 0..4 {
-        assert_eq!(s.call("insp_east", None, "POST", "/collections/cases/items", &[GEO], Some(&new_case("东", 121.6, 31.3))).status, 201);
+        assert_eq!(
+            s.call(
+                "insp_east",
+                None,
+                "POST",
+                "/collections/cases/items",
+                &[GEO],
+                Some(&new_case("东", 121.6, 31.3))
+            )
+            .status,
+            201
+        );
     }
-    let west = s.call("insp_west", None, "POST", "/collections/cases/items", &[GEO], Some(&new_case("西", 121.40, 31.20)));
+    let west = s.call(
+        "insp_west",
+        None,
+        "POST",
+        "/collections/cases/items",
+        &[GEO],
+        Some(&new_case("西", 121.40, 31.20)),
+    );
     let west_id = west.json()["id"].as_i64().unwrap();
 
     // Reading: only one's department; pages with next links; bbox and status filters.
     let page = s.get("insp_east", "/collections/cases/items?limit=2");
     assert_eq!(page.header("content-type"), "application/geo+json");
     let page = page.json();
-    assert_eq!((page["numberMatched"].as_i64(), page["numberReturned"].as_i64()), (Some(5), Some(2)));
-    let next = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap()["href"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (page["numberMatched"].as_i64(), page["numberReturned"].as_i64()),
+        (Some(5), Some(2))
+    );
+    let next = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(next.contains("offset=2"));
     let last = s.get("insp_east", "/collections/cases/items?limit=2&offset=4").json();
     assert_eq!(last["numberReturned"], 1);
@@ -233,14 +283,25 @@ fn field_apps_read_and_write_cases_as_their_user_with_etags_and_nothing_else() {
     let near = s.get("insp_east", "/collections/cases/items?bbox=121.45,31.2,121.55,31.25").json();
     assert_eq!(near["numberMatched"], 1);
     assert_eq!(near["features"][0]["id"], id);
-    assert_eq!(s.get("insp_east", "/collections/cases/items?status=confirmed").json()["numberMatched"], 0);
+    assert_eq!(
+        s.get("insp_east", "/collections/cases/items?status=confirmed").json()["numberMatched"],
+        0
+    );
     assert_eq!(s.get("insp_west", "/collections/cases/items").json()["numberMatched"], 1);
     assert_eq!(s.get("insp_east", &format!("/collections/cases/items/{west_id}")).status, 404);
     let one = s.get("insp_east", &format!("/collections/cases/items/{id}"));
     assert_eq!(one.status, 200);
     let etag = one.header("etag").to_owned();
     assert_eq!(
-        s.call("insp_east", None, "GET", &format!("/collections/cases/items/{id}"), &[("If-None-Match", &etag)], None).status,
+        s.call(
+            "insp_east",
+            None,
+            "GET",
+            &format!("/collections/cases/items/{id}"),
+            &[("If-None-Match", &etag)],
+            None
+        )
+        .status,
         304
     );
 
@@ -269,14 +330,25 @@ fn field_apps_read_and_write_cases_as_their_user_with_etags_and_nothing_else() {
     let stale = s.call("insp_east", None, "PATCH", &item, &[MERGE, ("If-Match", &etag)], Some(&assign));
     assert_eq!(stale.status, 412, "{}", stale.body);
     let st = stale.json();
-    assert_eq!((st["read_version"].as_i64(), st["current"]["properties"]["version"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(
+        (st["read_version"].as_i64(), st["current"]["properties"]["version"].as_i64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(stale.header("etag"), format!("\"c{id}.v2\""));
     // The loop and who may close, as the store says.
     let v2 = format!("\"c{id}.v2\"");
     let back = json!({"properties": {"status": "pending"}}).to_string();
-    assert_eq!(s.call("insp_east", None, "PATCH", &item, &[MERGE, ("If-Match", &v2)], Some(&back)).status, 409);
+    assert_eq!(
+        s.call("insp_east", None, "PATCH", &item, &[MERGE, ("If-Match", &v2)], Some(&back))
+            .status,
+        409
+    );
     let close = json!({"type": "Feature", "properties": {"status": "closed", "assignee": "cmd_east"}}).to_string();
-    assert_eq!(s.call("insp_east", None, "PUT", &item, &[GEO, ("If-Match", &v2)], Some(&close)).status, 403);
+    assert_eq!(
+        s.call("insp_east", None, "PUT", &item, &[GEO, ("If-Match", &v2)], Some(&close))
+            .status,
+        403
+    );
     // PUT with what was read sent back (the store's properties unchanged) by a commander.
     let mut read = s.get("cmd_east", &item).json();
     read["properties"]["status"] = json!("closed");
@@ -287,12 +359,24 @@ fn field_apps_read_and_write_cases_as_their_user_with_etags_and_nothing_else() {
     assert_eq!(closed.json()["properties"]["assignee"], "cmd_east");
     // The location is fixed; records are never deleted; incidents are read-only.
     let moved = json!({"geometry": {"type": "Point", "coordinates": [0, 0]}}).to_string();
-    assert_eq!(s.call("cmd_east", None, "PATCH", &item, &[MERGE, ("If-Match", "*")], Some(&moved)).status, 409);
+    assert_eq!(
+        s.call("cmd_east", None, "PATCH", &item, &[MERGE, ("If-Match", "*")], Some(&moved))
+            .status,
+        409
+    );
     let del = s.call("cmd_east", None, "DELETE", &item, &[], None);
     assert_eq!((del.status, del.header("allow")), (405, "GET, PUT, PATCH"));
-    assert_eq!(s.call("cmd_east", None, "POST", "/collections/incidents/items", &[GEO], Some("{}")).status, 405);
+    assert_eq!(
+        s.call("cmd_east", None, "POST", "/collections/incidents/items", &[GEO], Some("{}"))
+            .status,
+        405
+    );
     assert_eq!(s.get("cmd_east", &item).json()["properties"]["version"], 3);
-    let notes = su.raw(&format!("SELECT string_agg(actor || ':' || text, ',') FROM jingwei.case_notes WHERE case_id = {id}")).unwrap();
+    let notes = su
+        .raw(&format!(
+            "SELECT string_agg(actor || ':' || text, ',') FROM jingwei.case_notes WHERE case_id = {id}"
+        ))
+        .unwrap();
     assert_eq!(notes, "insp_east:现场核实");
 
     // Bad bodies: one clear answer each, nothing written.
@@ -300,18 +384,41 @@ fn field_apps_read_and_write_cases_as_their_user_with_etags_and_nothing_else() {
     for (ct, body, status) in [
         ("application/geo+json", "{not json", 400),
         ("text/plain", &new_case("x", 121.5, 31.2) as &str, 415),
-        ("application/geo+json", r#"{"type":"Feature","properties":{"title":"x","case_no":"WJ1"}}"#, 400),
+        (
+            "application/geo+json",
+            r#"{"type":"Feature","properties":{"title":"x","case_no":"WJ1"}}"#,
+            400,
+        ),
         ("application/geo+json", r#"{"type":"Feature","properties":{"title":"  "}}"#, 400),
-        ("application/geo+json", r#"{"type":"Feature","properties":{"title":"x","priority":101}}"#, 400),
+        (
+            "application/geo+json",
+            r#"{"type":"Feature","properties":{"title":"x","priority":101}}"#,
+            400,
+        ),
         (
             "application/geo+json",
             r#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[121,31],[122,31],[122,32]]]},"properties":{"title":"x"}}"#,
             400,
         ),
-        ("application/geo+json", r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[200,31]},"properties":{"title":"x"}}"#, 400),
-        ("application/geo+json", r#"{"type":"Feature","properties":{"title":"x","phone":"13800138000"}}"#, 422),
+        (
+            "application/geo+json",
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[200,31]},"properties":{"title":"x"}}"#,
+            400,
+        ),
+        (
+            "application/geo+json",
+            r#"{"type":"Feature","properties":{"title":"x","phone":"13800138000"}}"#,
+            422,
+        ),
     ] {
-        let got = s.call("insp_east", None, "POST", "/collections/cases/items", &[("Content-Type", ct)], Some(body));
+        let got = s.call(
+            "insp_east",
+            None,
+            "POST",
+            "/collections/cases/items",
+            &[("Content-Type", ct)],
+            Some(body),
+        );
         assert_eq!(got.status, status, "{body}: {}", got.body);
         assert!(got.json()["description"].as_str().is_some_and(|d| !d.is_empty()));
     }
@@ -338,7 +445,18 @@ fn field_apps_read_and_write_cases_as_their_user_with_etags_and_nothing_else() {
     assert_eq!(s.get("insp_west", "/collections/incidents/items").json()["numberMatched"], 0);
     let one = s.get("insp_east", &format!("/collections/incidents/items/{}", inc.id));
     assert_eq!((one.status, one.header("etag")), (200, format!("\"i{}.v1\"", inc.id).as_str()));
-    assert_eq!(s.call("insp_east", None, "PATCH", &format!("/collections/incidents/items/{}", inc.id), &[MERGE], Some("{}")).status, 405);
+    assert_eq!(
+        s.call(
+            "insp_east",
+            None,
+            "PATCH",
+            &format!("/collections/incidents/items/{}", inc.id),
+            &[MERGE],
+            Some("{}")
+        )
+        .status,
+        405
+    );
 }
 
 #[test]
@@ -378,7 +496,14 @@ fn schemathesis_finds_the_server_true_to_its_openapi_document() {
     let s = serve("serve_fuzz", None);
     // Something to find: cases of the user's department.
     for i in 0..3 {
-        let got = s.call("w1", None, "POST", "/collections/cases/items", &[GEO], Some(&new_case(&format!("样例{i}"), 121.5, 31.2)));
+        let got = s.call(
+            "w1",
+            None,
+            "POST",
+            "/collections/cases/items",
+            &[GEO],
+            Some(&new_case(&format!("样例{i}"), 121.5, 31.2)),
+        );
         assert_eq!(got.status, 201);
     }
     let at = geo::Geometry::Point(geo::Point::new(121.5, 31.2));
@@ -442,7 +567,11 @@ fn schemathesis_finds_the_server_true_to_its_openapi_document() {
     assert!(out.status.success(), "schemathesis found problems:\n{text}");
     // It did test the operations, and the writes among them.
     let junit = std::fs::read_to_string(&report).unwrap();
-    for op in ["POST /collections/cases/items", "PATCH /collections/cases/items/{featureId}", "GET /collections/incidents/items"] {
+    for op in [
+        "POST /collections/cases/items",
+        "PATCH /collections/cases/items/{featureId}",
+        "GET /collections/incidents/items",
+    ] {
         assert!(junit.contains(op), "{op} not tested:\n{text}");
     }
 }

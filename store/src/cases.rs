@@ -233,6 +233,9 @@ impl Shared {
 
     /// Flag a new case in the user's department; it starts as pending, version 1.
     pub fn flag_case(&mut self, c: &NewSharedCase) -> Result<SharedCase> {
+        if c.title.contains('\0') || c.rules.iter().any(|r| r.contains('\0')) {
+            return Err(StoreError::Invalid("a case's title and rules hold no NUL character".into()));
+        }
         if !(0.0..=100.0).contains(&c.priority) {
             return Err(StoreError::Invalid(format!("priority {} is outside 0–100", c.priority)));
         }
@@ -368,8 +371,21 @@ impl Shared {
     /// transaction, one new version (a note alone makes one too: it is a change of the case).
     pub fn change_case(&mut self, id: i64, read_version: i32, change: &CaseChange) -> Result<SharedCase> {
         let comment = change.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        if comment.is_some_and(|c| c.contains('\0'))
+            || change
+                .assignee
+                .as_ref()
+                .and_then(|a| a.as_deref())
+                .is_some_and(|a| a.contains('\0'))
+        {
+            return Err(StoreError::Invalid(format!(
+                "case {id}: a note or an assignee holds no NUL character"
+            )));
+        }
         if change.status.is_none() && change.assignee.is_none() && comment.is_none() {
-            return Err(StoreError::Invalid(format!("case {id}: nothing to change (a status, an assignee or a note)")));
+            return Err(StoreError::Invalid(format!(
+                "case {id}: nothing to change (a status, an assignee or a note)"
+            )));
         }
         let target = self.target();
         let role = self.role;

@@ -56,7 +56,8 @@ fn the_gateway_acts_only_as_field_users_it_has_checked_and_in_their_name() {
     // A user cannot read verifiers.
     assert!(open(&db, "insp_east").check_password("insp_west", &password("insp_west")).is_err());
     // A login that may not log in any more is refused.
-    su.add_user("gate_expired", Role::Inspector, Some("城东"), &password("gate_expired")).unwrap();
+    su.add_user("gate_expired", Role::Inspector, Some("城东"), &password("gate_expired"))
+        .unwrap();
     assert!(gw.check_password("gate_expired", &password("gate_expired")).unwrap());
     su.raw("ALTER ROLE gate_expired VALID UNTIL '2000-01-01'").unwrap();
     assert!(!gw.check_password("gate_expired", &password("gate_expired")).unwrap());
