@@ -10,6 +10,9 @@ use pg_cluster::{cluster, psql};
 use std::collections::HashMap;
 use std::process::{Command, Output};
 
+/// The cluster's roles are shared: one test at a time makes and alters them.
+static ROLES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn url(c: &HashMap<String, String>, db: &str, who: &str) -> String {
     if who == "postgres" {
         return format!("postgresql://postgres@localhost:{}/{db}?host={}", c["PG_PORT"], c["PG_SOCKET"]);
@@ -48,6 +51,7 @@ fn refused(o: &Output) -> String {
 
 #[test]
 fn a_bureau_sets_up_works_and_audits_its_shared_store_from_the_command_line() {
+    let _one = ROLES.lock().unwrap_or_else(|e| e.into_inner());
     let c = cluster().clone();
     let db = format!("jw_cli_{}", std::process::id());
     psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
@@ -56,7 +60,7 @@ fn a_bureau_sets_up_works_and_audits_its_shared_store_from_the_command_line() {
     let d = dir.path();
     let su = url(&c, &db, "postgres");
     let init: serde_json::Value = serde_json::from_str(&ok(&jw("postgres", &["store", "init", "-s", &su, "--json"]))).unwrap();
-    assert_eq!(init["applied"], serde_json::json!([1, 2]));
+    assert_eq!(init["applied"], serde_json::json!([1, 2, 3]));
     // Again: nothing to do.
     let again: serde_json::Value = serde_json::from_str(&ok(&jw("postgres", &["store", "migrate", "-s", &su, "--json"]))).unwrap();
     assert_eq!(again["applied"], serde_json::json!([]));
@@ -313,4 +317,103 @@ fn a_bureau_sets_up_works_and_audits_its_shared_store_from_the_command_line() {
     let o = ok(&jw("x", &["audit", "verify", "-s", w.to_str().unwrap(), "--json"]));
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     assert!(v["broken"].is_null() && v["rows"].as_i64().unwrap() >= 1, "{v}");
+}
+
+/// `jingwei store user … --role gateway` and `jingwei serve`: the field-app API from the command
+/// line, answering curl with what `jingwei store cases` answers.
+#[test]
+fn the_field_app_api_runs_from_the_command_line() {
+    let _one = ROLES.lock().unwrap_or_else(|e| e.into_inner());
+    use std::io::BufRead;
+    let c = cluster().clone();
+    let db = format!("jw_cli_serve_{}", std::process::id());
+    psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
+    psql("postgres", &format!("CREATE DATABASE {db}"));
+    let dir = tempfile::tempdir().unwrap();
+    let su = url(&c, &db, "postgres");
+    ok(&jw("postgres", &["store", "init", "-s", &su]));
+    ok(&jw("postgres", &["store", "department", "城东", "城东区", "-s", &su]));
+    for (who, role) in [("insp_east", "inspector"), ("gw1", "gateway")] {
+        let pw = dir.path().join(format!("{who}.pw"));
+        std::fs::write(&pw, format!("{who}-password\n")).unwrap();
+        let mut args = vec![
+            "store",
+            "user",
+            who,
+            "--role",
+            role,
+            "--password-file",
+            pw.to_str().unwrap(),
+            "-s",
+            &su,
+        ];
+        if role == "inspector" {
+            args.extend(["--department", "城东"]);
+        }
+        ok(&jw("postgres", &args));
+    }
+    let insp = url(&c, &db, "insp_east");
+    ok(&jw(
+        "insp_east",
+        &["store", "flag", "--title", "违建", "--at", "121.5,31.23", "-s", &insp],
+    ));
+    let t = std::path::PathBuf::from(&c["PG_TLS"]);
+    let serve = |who: &str| {
+        Command::new(env!("CARGO_BIN_EXE_jingwei"))
+            .args([
+                "serve",
+                "-s",
+                &url(&c, &db, who),
+                "--listen",
+                "127.0.0.1:0",
+                "--quiet",
+                "--tls-cert",
+            ])
+            .arg(t.join("server.crt"))
+            .arg("--tls-key")
+            .arg(t.join("server.key"))
+            .arg("--client-ca")
+            .arg(t.join("ca.crt"))
+            .env("PGPASSWORD", format!("{who}-password"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // An inspector's login is no gateway: refused in one line.
+    let not_gateway = serve("insp_east").wait_with_output().unwrap();
+    let e = refused(&not_gateway);
+    assert!(e.contains("no gateway"), "{e}");
+    let mut child = serve("gw1");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line
+        .split("https://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let got = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(t.join("ca.crt"))
+        .arg("--cert")
+        .arg(t.join("insp_east.crt"))
+        .arg("--key")
+        .arg(t.join("insp_east.key"))
+        .args([
+            "-u",
+            "insp_east:insp_east-password",
+            &format!("https://{addr}/collections/cases/items"),
+        ])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let fc: serde_json::Value =
+        serde_json::from_slice(&got.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&got.stderr)));
+    let cli: serde_json::Value = serde_json::from_str(&ok(&jw("insp_east", &["store", "cases", "-s", &insp, "--json"]))).unwrap();
+    assert_eq!(fc["numberMatched"], 1);
+    assert_eq!(fc["features"][0]["id"], cli[0]["id"]);
+    assert_eq!(fc["features"][0]["properties"]["case_no"], cli[0]["case_no"]);
+    assert_eq!(fc["features"][0]["properties"]["version"], cli[0]["version"]);
 }
