@@ -50,6 +50,7 @@ pub mod roles;
 pub mod scenario;
 pub mod session;
 pub mod shared;
+pub mod shared_link;
 mod tiles;
 pub mod violations;
 

@@ -135,6 +135,8 @@ pub struct Session {
     ground_opacity: Mutex<Option<f32>>,
     /// The pipe network (built on first use): its layer's id and the graph.
     pub(crate) pipes: Mutex<Option<(String, Arc<jingwei_analysis::pipes::Network>)>>,
+    /// The link to the shared store, when the user logged in to one.
+    pub(crate) shared: Mutex<Option<crate::shared_link::SharedLink>>,
     /// Who acts (the audit trail's actor).
     actor: String,
 }
@@ -177,6 +179,7 @@ impl Session {
             scenario: Mutex::new(None),
             ground_opacity: Mutex::new(None),
             pipes: Mutex::new(None),
+            shared: Mutex::new(None),
             actor,
         }
     }

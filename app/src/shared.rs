@@ -120,7 +120,7 @@ pub fn store_add_user(at: &StoreAt, name: &str, role: &str, department: Option<&
 }
 
 /// Who the user is in the store.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Whoami {
     /// `user@host:port/db`.
     pub store: String,
