@@ -8,7 +8,7 @@
 //! gathers what arrives within a short window into one batch with each id once, so the page
 //! re-reads each changed case once however often it changed.
 
-use crate::shared::{read_data_key, Whoami};
+use crate::shared::{Whoami, read_data_key};
 use crate::{Error, Result, Session};
 use jingwei_cases::Status;
 use jingwei_store::{CaseChange, Change, Connect, Listener, Shared, SharedCase, SharedFilter, SharedNote, StoreError};
@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 pub(crate) struct SharedLink {
     connect: Connect,
     conn: Shared,
-    /// Each case as last shown to the user (the version a change of theirs carries).
-    seen: HashMap<i64, SharedCase>,
+    /// The last few versions of each case read for the user (a change carries one of them:
+    /// the one the page shows, perhaps older than one re-read since).
+    seen: HashMap<i64, Vec<SharedCase>>,
 }
 
 /// A shared case with its notes.
@@ -231,17 +232,15 @@ impl Session {
     /// versions and nothing written.
     pub fn shared_change(&self, input: &SharedChangeInput) -> Result<SharedWrite> {
         let status = match input.status.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => Some(Status::parse(s).ok_or_else(|| {
-                Error::Invalid(format!("status '{s}': one of pending, confirmed, dismissed, rectifying, closed"))
-            })?),
+            Some(s) => Some(
+                Status::parse(s)
+                    .ok_or_else(|| Error::Invalid(format!("status '{s}': one of pending, confirmed, dismissed, rectifying, closed")))?,
+            ),
             None => None,
         };
         let change = CaseChange {
             status,
-            assignee: input
-                .assignee
-                .as_ref()
-                .map(|a| Some(a.trim().to_owned()).filter(|a| !a.is_empty())),
+            assignee: input.assignee.as_ref().map(|a| Some(a.trim().to_owned()).filter(|a| !a.is_empty())),
             comment: input.comment.clone(),
         };
         let mut tried = Vec::new();
@@ -263,8 +262,8 @@ impl Session {
             Err(Error::Store(StoreError::Stale { theirs, .. })) => {
                 let mut guard = self.shared.lock()?;
                 let yours = guard.as_mut().and_then(|l| {
-                    let seen = l.seen.get(&input.id).filter(|c| c.version == input.version).cloned();
-                    l.seen.insert(theirs.id, (*theirs).clone());
+                    let seen = l.seen.get(&input.id)?.iter().find(|c| c.version == input.version).cloned();
+                    remember(l, std::slice::from_ref(&theirs));
                     seen
                 });
                 Ok(SharedWrite::Stale {
@@ -297,8 +296,21 @@ struct SharedLinkGuard<'a>(std::sync::MutexGuard<'a, Option<SharedLink>>);
 impl SharedLinkGuard<'_> {
     fn remember(&mut self, cases: &[SharedCase]) {
         if let Some(l) = self.0.as_mut() {
-            for c in cases {
-                l.seen.insert(c.id, c.clone());
+            remember(l, cases);
+        }
+    }
+}
+
+/// Versions of a case kept (the page shows one of the last few).
+const VERSIONS_KEPT: usize = 4;
+
+fn remember(l: &mut SharedLink, cases: &[SharedCase]) {
+    for c in cases {
+        let v = l.seen.entry(c.id).or_default();
+        if !v.iter().any(|o| o.version == c.version) {
+            v.push(c.clone());
+            if v.len() > VERSIONS_KEPT {
+                v.remove(0);
             }
         }
     }

@@ -42,7 +42,9 @@ fn the_app_works_shared_cases_sees_both_versions_when_stale_and_hears_changes_on
     // Only field users work cases in the app; a wrong password is refused.
     assert!(s.shared_connect(&url(&db, "auditor1"), Some(&password("auditor1")), None).is_err());
     assert!(s.shared_connect(&url(&db, "insp_east"), Some("wrong-password"), None).is_err());
-    let who = s.shared_connect(&url(&db, "insp_east"), Some(&password("insp_east")), None).unwrap();
+    let who = s
+        .shared_connect(&url(&db, "insp_east"), Some(&password("insp_east")), None)
+        .unwrap();
     assert_eq!(who.department.as_deref(), Some("城东"));
     let listed = s.shared_list(&[]).unwrap();
     assert_eq!(listed.len(), 3, "only 城东's cases");
@@ -66,6 +68,8 @@ fn the_app_works_shared_cases_sees_both_versions_when_stale_and_hears_changes_on
     // Someone else first: both versions come back, nothing is written.
     s.shared_detail(ids[1]).unwrap();
     other.assign(ids[1], 1, Some("w3")).unwrap();
+    // Heard and re-read (as the page does) before the user acts on what they still see.
+    assert_eq!(s.shared_cases(&[ids[1]]).unwrap()[0].version, 2);
     let w = s
         .shared_change(&SharedChangeInput {
             id: ids[1],
@@ -74,10 +78,15 @@ fn the_app_works_shared_cases_sees_both_versions_when_stale_and_hears_changes_on
             ..Default::default()
         })
         .unwrap();
-    let SharedWrite::Stale { yours, tried, theirs } = w else { panic!("{w:?}") };
+    let SharedWrite::Stale { yours, tried, theirs } = w else {
+        panic!("{w:?}")
+    };
     let yours = yours.expect("the version shown");
     assert_eq!((yours.version, yours.assignee.as_deref()), (1, None));
-    assert_eq!((theirs.version, theirs.assignee.as_deref(), theirs.updated_by.as_str()), (2, Some("w3"), "cmd_east"));
+    assert_eq!(
+        (theirs.version, theirs.assignee.as_deref(), theirs.updated_by.as_str()),
+        (2, Some("w3"), "cmd_east")
+    );
     assert_eq!(theirs.status, Status::Pending, "nothing written");
     assert!(tried.contains("已排除") || tried.contains("dismissed"), "{tried}");
 
@@ -129,6 +138,9 @@ fn the_app_works_shared_cases_sees_both_versions_when_stale_and_hears_changes_on
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(s.shared_list(&[]).unwrap().len(), 3);
     // The watcher answers a resync after its connection came back.
-    let b = watcher.next_batch(Duration::from_secs(10), Duration::from_millis(100)).unwrap().expect("a resync");
+    let b = watcher
+        .next_batch(Duration::from_secs(10), Duration::from_millis(100))
+        .unwrap()
+        .expect("a resync");
     assert!(b.resync, "{b:?}");
 }

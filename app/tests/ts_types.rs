@@ -89,6 +89,14 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_app::about::ComponentDto,
         jingwei_app::about::NoticeDto,
         jingwei_app::about::AboutDto,
+        jingwei_store::Role,
+        jingwei_store::SharedCase,
+        jingwei_store::SharedNote,
+        jingwei_app::shared::Whoami,
+        jingwei_app::shared_link::SharedDetail,
+        jingwei_app::shared_link::SharedChangeInput,
+        jingwei_app::shared_link::SharedWrite,
+        jingwei_app::shared_link::ChangeBatch,
     ]
 }
 

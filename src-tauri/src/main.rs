@@ -9,6 +9,7 @@ mod commands;
 mod imagery_cmd;
 mod planning_cmd;
 mod scene3d;
+mod shared_cmd;
 #[cfg(feature = "smoke")]
 mod smoke;
 mod state;
@@ -78,6 +79,13 @@ fn main() {
                 cases_cmd::flag_polygon,
                 cases_cmd::case_report,
                 cases_cmd::case_imagery,
+                shared_cmd::shared_connect,
+                shared_cmd::shared_disconnect,
+                shared_cmd::shared_whoami,
+                shared_cmd::shared_list,
+                shared_cmd::shared_cases,
+                shared_cmd::shared_detail,
+                shared_cmd::shared_change,
                 command_cmd::feeds_poll,
                 command_cmd::incident_from_event,
                 command_cmd::incident_place,

@@ -39,6 +39,9 @@ pub struct AppState {
     pub session: Session,
     /// The 3D view.
     pub renderer: RenderService,
+    /// Bumped by each log-in to (and log-out of) the shared store: the watcher of an older link
+    /// stops.
+    pub shared_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
@@ -49,6 +52,10 @@ impl AppState {
         // A fresh session's lock cannot be poisoned; were it, scenes would simply not show.
         let _ = session.set_scene_sink(renderer.scene_sink());
         let _ = session.set_compare_sink(renderer.compare_sink());
-        AppState { session, renderer }
+        AppState {
+            session,
+            renderer,
+            shared_generation: Default::default(),
+        }
     }
 }

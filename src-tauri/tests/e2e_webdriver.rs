@@ -4,6 +4,9 @@
 //! it, identify answers, the attribute table opens, a distance is measured, the workspace is
 //! saved and reopened.
 
+#[path = "../../store/tests/support/mod.rs"]
+mod support;
+
 use serde_json::{Value as J, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -125,7 +128,7 @@ impl Driver {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        let status = self.js("return document.getElementById('status').textContent + ' | tree ' + document.querySelectorAll('#tree input[type=checkbox]').length + ' | browse hidden ' + document.getElementById('browse-pane').hidden");
+        let status = self.js("return document.getElementById('status').textContent + ' | tree ' + document.querySelectorAll('#tree input[type=checkbox]').length + ' | browse hidden ' + document.getElementById('browse-pane').hidden + ' | shared: ' + document.getElementById('shared-msg').textContent + ' / ' + document.getElementById('shared-who').textContent + ' / ' + document.querySelectorAll('#shared-list li').length");
         panic!("timed out waiting for {what}; the status bar says {status}");
     }
     fn screenshot(&self) -> image::RgbaImage {
@@ -630,9 +633,94 @@ fn webdriver_drives_the_real_app() {
         "the pipe sensors, one in alarm",
         "return document.querySelectorAll('#wi-life li').length === 5 && document.querySelectorAll('#wi-life li.error').length === 2",
     );
+    let shared = shared_store(&d);
     eprintln!("webdriver e2e: flood {flooded}");
+    eprintln!("webdriver e2e: shared store: another user's change shown after {shared:.2} s");
     eprintln!(
         "webdriver e2e: {diff:.3} of the map changed when hiding buildings, {imagery_diff:.3} with the orthophoto; measured {measured}"
     );
     let _ = http(port, "DELETE", &format!("/session/{}", d.session), None);
+}
+
+/// The shared store in the real app: log in as an inspector, open a case, see another user's
+/// change arrive, be refused on the old version with both versions shown, then save on the
+/// new one. Answers how long the other user's change took to show.
+fn shared_store(d: &Driver) -> f64 {
+    use jingwei_store::NewSharedCase;
+    let db = support::fresh_store("desktop");
+    let mut other = support::open(&db, "cmd_east");
+    let mut ids = Vec::new();
+    for title in ["东风路加建", "南港临建"] {
+        let c = other
+            .flag_case(&NewSharedCase {
+                title: title.into(),
+                priority: 40.0,
+                ..Default::default()
+            })
+            .unwrap();
+        ids.push(c.id);
+    }
+    let c = support::cluster();
+    let t = &c["PG_TLS"];
+    let url = format!(
+        "postgresql://insp_east@{}:{}/{db}?hostaddr={}&sslrootcert={t}/ca.crt&sslcert={t}/insp_east.crt&sslkey={t}/insp_east.key",
+        c["PG_HOST"], c["PG_PORT"], c["PG_HOSTADDR"]
+    );
+    d.js(&format!(
+        "document.getElementById('tab-cases').click(); document.getElementById('shared-box').open = true; \
+         document.getElementById('shared-url').value = {}; document.getElementById('shared-pw').value = {}; return true",
+        J::String(url),
+        J::String(support::password("insp_east"))
+    ));
+    d.scroll_click("#shared-connect");
+    d.wait_for(
+        "the shared cases",
+        "return document.querySelectorAll('#shared-list li').length === 2 || document.getElementById('shared-msg').className === 'error'",
+    );
+    assert!(d.text("#shared-who").contains("城东"), "{}", d.text("#shared-msg"));
+    let id = ids[0];
+    d.scroll_click(&format!("#shared-list button[data-open='{id}']"));
+    d.wait_for("the case", "return document.getElementById('shared-version')?.textContent === '1'");
+
+    // Another user changes it: the row and a banner show it; the open case is not swapped.
+    let t0 = Instant::now();
+    other.assign(id, 1, Some("w3")).unwrap();
+    d.wait_for(
+        "the other user's change",
+        &format!(
+            "const b = document.getElementById('shared-changed-banner'); \
+             return !!b && !b.hidden && document.querySelector('#shared-list li[data-id=\"{id}\"]').dataset.version === '2'"
+        ),
+    );
+    let shown_after = t0.elapsed().as_secs_f64();
+    // Within a second as a rule; the bound leaves room for a loaded CI machine and the 250 ms
+    // the driver's polling adds (the figure is printed).
+    assert!(shown_after < 3.0, "another user's change took {shown_after:.2} s to show");
+    assert_eq!(d.text("#shared-version"), "1");
+
+    // A change on the version shown is refused; both versions side by side.
+    d.scroll_click("#shared-detail button[data-step='confirmed']");
+    d.wait_for("the stale dialog", "return document.getElementById('stale-box').open");
+    let (yours, theirs) = (d.text("#stale-box .yours .v"), d.text("#stale-box .theirs .v"));
+    assert_eq!((yours.as_str(), theirs.as_str()), ("1", "2"));
+    assert!(d.text("#stale-box .theirs .by").contains("cmd_east"));
+    assert_eq!(other.case(id).unwrap().status, jingwei_cases::Status::Pending, "nothing written");
+
+    // On the version now, it is saved, in the inspector's name.
+    d.click("#stale-reload");
+    d.wait_for(
+        "the version now",
+        "return document.getElementById('shared-version')?.textContent === '2'",
+    );
+    d.scroll_click("#shared-detail button[data-step='confirmed']");
+    d.wait_for(
+        "the saved change",
+        "return document.getElementById('shared-status')?.dataset.status === 'confirmed'",
+    );
+    let now = other.case(id).unwrap();
+    assert_eq!(
+        (now.status, now.version, now.updated_by.as_str()),
+        (jingwei_cases::Status::Confirmed, 3, "insp_east")
+    );
+    shown_after
 }

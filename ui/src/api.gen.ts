@@ -1992,3 +1992,191 @@ data: Array<NoticeDto>,
  */
 licence_dir: string, };
 
+export type Role = "inspector" | "commander" | "auditor" | "admin" | "gateway";
+
+export type SharedCase = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * Case number (`WJ2026-000042`).
+ */
+case_no: string, 
+/**
+ * Department (区/街道).
+ */
+department: string, 
+/**
+ * Status.
+ */
+status: Status, 
+/**
+ * Priority 0–100.
+ */
+priority: number, 
+/**
+ * Rules broken.
+ */
+rules: Array<string>, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * `detected` or `manual`.
+ */
+source: string, 
+/**
+ * Assigned inspector.
+ */
+assignee: string | null, 
+/**
+ * The buildings layer the case concerns.
+ */
+building_layer: string | null, 
+/**
+ * The building's feature id there.
+ */
+building_fid: number | null, 
+/**
+ * Evidence (JSON).
+ */
+evidence: any, 
+/**
+ * Phone of the party, opened with the data key.
+ */
+phone: string | null, 
+/**
+ * ID number of the party, opened with the data key.
+ */
+id_number: string | null, 
+/**
+ * Whether sealed personal fields were left closed (no data key, or another one).
+ */
+personal_sealed: boolean, 
+/**
+ * Created (ISO 8601 UTC).
+ */
+created_at: string, 
+/**
+ * By.
+ */
+created_by: string, 
+/**
+ * Last change.
+ */
+updated_at: string, 
+/**
+ * By.
+ */
+updated_by: string, 
+/**
+ * Version: 1 when created, one more with each change.
+ */
+version: number, };
+
+export type SharedNote = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * The case.
+ */
+case_id: number, 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * Who.
+ */
+actor: string, 
+/**
+ * Text.
+ */
+text: string, };
+
+export type Whoami = { 
+/**
+ * `user@host:port/db`.
+ */
+store: string, 
+/**
+ * Role.
+ */
+role: Role | null, 
+/**
+ * Department.
+ */
+department: string | null, };
+
+export type SharedDetail = { 
+/**
+ * The case.
+ */
+case: SharedCase, 
+/**
+ * Its notes, oldest first.
+ */
+notes: Array<SharedNote>, };
+
+export type SharedChangeInput = { 
+/**
+ * The case.
+ */
+id: number, 
+/**
+ * The version the user saw.
+ */
+version: number, 
+/**
+ * A new status.
+ */
+status?: string, 
+/**
+ * A new assignee (`""` clears it).
+ */
+assignee?: string, 
+/**
+ * A note with the change.
+ */
+comment?: string, };
+
+export type SharedWrite = { "outcome": "saved", 
+/**
+ * The case.
+ */
+case: SharedCase, } | { "outcome": "stale", 
+/**
+ * The case as the user saw it (when this session showed it).
+ */
+yours: SharedCase | null, 
+/**
+ * What the user tried, in words.
+ */
+tried: string, 
+/**
+ * The case as it is now.
+ */
+theirs: SharedCase, };
+
+export type ChangeBatch = { 
+/**
+ * Cases changed (their notes, attachments, conflicts included).
+ */
+cases: Array<number>, 
+/**
+ * Incidents changed (their log included).
+ */
+incidents: Array<number>, 
+/**
+ * The connection dropped and came back: what was missed is unknown; read everything again.
+ */
+resync: boolean, 
+/**
+ * Notifications gathered into this batch.
+ */
+heard: number, };
+

@@ -7,6 +7,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { aboutTexts, showAbout } from "./about";
 import { casesTexts, finishPolygon, initCases, mapClick, tool } from "./cases";
+import { initShared, sharedTexts } from "./shared";
 import { commandClick, commandTexts, initCommand } from "./command";
 import { initWhatIf, whatIfClick } from "./whatif";
 import { $, errorText } from "./dom";
@@ -41,6 +42,7 @@ function texts() {
   status();
   buildTree();
   casesTexts();
+  sharedTexts();
   commandTexts();
   tableTexts();
   measureTexts();
@@ -115,6 +117,7 @@ const hooks = {
 
 };
 initCases(hooks);
+initShared();
 initTable(hooks);
 initMeasure(hooks);
 initCommand(hooks);
