@@ -60,16 +60,16 @@ pub enum SharedWrite {
     /// Saved: the case as it is now.
     Saved {
         /// The case.
-        case: SharedCase,
+        case: Box<SharedCase>,
     },
     /// Someone changed the case since the user saw it; nothing was written.
     Stale {
         /// The case as the user saw it (when this session showed it).
-        yours: Option<SharedCase>,
+        yours: Option<Box<SharedCase>>,
         /// What the user tried, in words.
         tried: String,
         /// The case as it is now.
-        theirs: SharedCase,
+        theirs: Box<SharedCase>,
     },
 }
 
@@ -257,19 +257,25 @@ impl Session {
         match result {
             Ok((case, mut g)) => {
                 g.remember(std::slice::from_ref(&case));
-                Ok(SharedWrite::Saved { case })
+                Ok(SharedWrite::Saved { case: Box::new(case) })
             }
             Err(Error::Store(StoreError::Stale { theirs, .. })) => {
                 let mut guard = self.shared.lock()?;
                 let yours = guard.as_mut().and_then(|l| {
-                    let seen = l.seen.get(&input.id)?.iter().find(|c| c.version == input.version).cloned();
+                    let seen = l
+                        .seen
+                        .get(&input.id)?
+                        .iter()
+                        .find(|c| c.version == input.version)
+                        .cloned()
+                        .map(Box::new);
                     remember(l, std::slice::from_ref(&theirs));
                     seen
                 });
                 Ok(SharedWrite::Stale {
                     yours,
                     tried: tried.join("；"),
-                    theirs: *theirs,
+                    theirs,
                 })
             }
             Err(e) => Err(e),

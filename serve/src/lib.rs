@@ -486,7 +486,7 @@ fn not_allowed(allow: &str) -> Response {
     Response::error(405, "method_not_allowed", &format!("allowed here: {allow}")).with("Allow", allow)
 }
 
-fn known_collection<'a>(c: &'a str) -> Answer<&'a str> {
+fn known_collection(c: &str) -> Answer<&str> {
     match c {
         "cases" | "incidents" => Ok(c),
         _ => Err(Response::error(
