@@ -561,6 +561,8 @@ fn schemathesis_finds_the_server_true_to_its_openapi_document() {
         .arg(s.tls.join("ca.crt"))
         .args(["-a", &format!("w1:{}", password("w1"))])
         .env("SCHEMATHESIS_HOOKS", "")
+        // Its caches go to the test's folder, not the checkout.
+        .current_dir(s._dir.path())
         .output()
         .expect("schemathesis runs");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
