@@ -7,8 +7,9 @@
 //! Logins: a password is checked against the verifier PostgreSQL keeps for the user (the
 //! second factor, a client certificate whose CN is the user, is the front door's to check).
 //! Five wrong passwords in a row lock the name for five minutes (GB/T 22239's handling of
-//! failed logins); a right one is remembered for a minute so that a burst of requests does not
-//! pay for PBKDF2 each time.
+//! failed logins). The verifier is read for every request; the PBKDF2 of a password against it
+//! is remembered for five minutes, so that a burst of requests does not pay for it each time,
+//! while a new password, an expired or disabled login takes effect at once.
 
 use crate::shared::{StoreAt, read_data_key};
 use crate::{Error, Result};
@@ -27,8 +28,9 @@ use std::time::{Duration, Instant};
 pub const LOCK_AFTER: u32 = 5;
 /// How long a name stays locked.
 pub const LOCK_FOR: Duration = Duration::from_secs(300);
-/// How long a checked password is remembered.
-const REMEMBER: Duration = Duration::from_secs(60);
+/// How long a password checked against a verifier is remembered (the verifier is read anew
+/// each time, so a changed password or a login ended counts at once).
+const REMEMBER: Duration = Duration::from_secs(300);
 /// Connections kept open between requests.
 const KEEP_IDLE: usize = 8;
 
@@ -167,40 +169,48 @@ impl Gateway {
         }
     }
 
-    /// Check `user`'s password.
+    /// Check `user`'s password. The attempt counts against the name before the check runs, so
+    /// that parallel guesses cannot slip past the lock; a right password clears the count.
     pub fn login(&self, user: &str, password: &str) -> Result<Login> {
         let now = Instant::now();
-        if let Some((n, at)) = self.failures.lock().map_err(|_| Error::Poisoned)?.get(user)
-            && *n >= LOCK_AFTER
         {
-            let left = LOCK_FOR.saturating_sub(now - *at);
-            if !left.is_zero() {
-                return Ok(Login::Locked(left.as_secs().max(1)));
-            }
-        }
-        let token = sm3(format!("{user}\0{password}").as_bytes());
-        {
-            let mut remembered = self.remembered.lock().map_err(|_| Error::Poisoned)?;
-            remembered.retain(|_, at| now - *at < REMEMBER);
-            if remembered.contains_key(&token) {
-                return Ok(Login::Ok);
-            }
-        }
-        let mut s = self.connection()?;
-        let ok = s.check_password(user, password);
-        self.give_back(s);
-        let mut failures = self.failures.lock().map_err(|_| Error::Poisoned)?;
-        if ok? {
-            failures.remove(user);
-            self.remembered.lock().map_err(|_| Error::Poisoned)?.insert(token, now);
-            Ok(Login::Ok)
-        } else {
+            let mut failures = self.failures.lock().map_err(|_| Error::Poisoned)?;
             let e = failures.entry(user.to_owned()).or_insert((0, now));
-            if now - e.1 >= LOCK_FOR {
+            if e.0 >= LOCK_AFTER {
+                let left = LOCK_FOR.saturating_sub(now - e.1);
+                if !left.is_zero() {
+                    return Ok(Login::Locked(left.as_secs().max(1)));
+                }
                 *e = (0, now);
             }
             e.0 += 1;
             e.1 = now;
+        }
+        // The verifier is read every time (a new password, an expiry or NOLOGIN count at once);
+        // only the PBKDF2 over it is remembered, keyed by the verifier and the password.
+        let mut s = self.connection()?;
+        let verifier = s.login_verifier(user);
+        self.give_back(s);
+        let ok = match verifier? {
+            None => false,
+            Some(v) => {
+                let token = sm3(format!("{v}\0{password}").as_bytes());
+                let known = {
+                    let mut remembered = self.remembered.lock().map_err(|_| Error::Poisoned)?;
+                    remembered.retain(|_, at| now - *at < REMEMBER);
+                    remembered.contains_key(&token)
+                };
+                let ok = known || jingwei_store::scram_matches(&v, password);
+                if ok && !known {
+                    self.remembered.lock().map_err(|_| Error::Poisoned)?.insert(token, now);
+                }
+                ok
+            }
+        };
+        if ok {
+            self.failures.lock().map_err(|_| Error::Poisoned)?.remove(user);
+            Ok(Login::Ok)
+        } else {
             Ok(Login::Wrong)
         }
     }

@@ -36,7 +36,7 @@ pub struct SharedDetail {
 }
 
 /// A change of a shared case from the page.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ts_rs::TS)]
 pub struct SharedChangeInput {
     /// The case.
     pub id: i64,

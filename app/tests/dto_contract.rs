@@ -226,6 +226,36 @@ fn the_pages_types_match_what_the_api_answers() {
     let coverage = s.camera_coverage(&inc.id.to_string(), 150.0).unwrap();
     let sensors = s.pipe_sensors(&jingwei_app::lifelines::demo_pipe_sensors(), &[]).unwrap();
     let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).unwrap_or(Value::Null);
+    let shared_case = jingwei_store::SharedCase {
+        id: 1,
+        case_no: "WJ2026-000001".into(),
+        department: "城东".into(),
+        status: jingwei_cases::Status::Pending,
+        priority: 50.0,
+        rules: vec![],
+        title: "违建".into(),
+        source: "manual".into(),
+        assignee: None,
+        building_layer: None,
+        building_fid: None,
+        evidence: serde_json::Value::Null,
+        phone: None,
+        id_number: None,
+        personal_sealed: false,
+        geometry: None,
+        created_at: "2026-12-06T00:00:00.000Z".into(),
+        created_by: "insp_east".into(),
+        updated_at: "2026-12-06T00:00:00.000Z".into(),
+        updated_by: "insp_east".into(),
+        version: 1,
+    };
+    let shared_note = jingwei_store::SharedNote {
+        id: 1,
+        case_id: 1,
+        at: "2026-12-06T00:00:00.000Z".into(),
+        actor: "insp_east".into(),
+        text: "现场核实".into(),
+    };
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
         ("AboutDto", to_value(s.about().unwrap()).unwrap()),
@@ -335,6 +365,46 @@ fn the_pages_types_match_what_the_api_answers() {
         (
             "Page",
             to_value(s.attribute_page("buildings", TableQuery::default(), 0, 3).unwrap()).unwrap(),
+        ),
+        // The shared store's answers (the live ones are checked against a cluster in
+        // app/tests/shared_link.rs and the WebDriver test; here, their shapes).
+        ("SharedCase", to_value(&shared_case).unwrap()),
+        ("SharedNote", to_value(&shared_note).unwrap()),
+        (
+            "SharedDetail",
+            to_value(jingwei_app::shared_link::SharedDetail {
+                case: shared_case.clone(),
+                notes: vec![shared_note.clone()],
+            })
+            .unwrap(),
+        ),
+        (
+            "SharedWrite",
+            to_value(jingwei_app::shared_link::SharedWrite::Saved {
+                case: Box::new(shared_case.clone()),
+            })
+            .unwrap(),
+        ),
+        (
+            "SharedChangeInput",
+            to_value(jingwei_app::shared_link::SharedChangeInput {
+                id: 1,
+                version: 1,
+                status: Some("confirmed".into()),
+                assignee: Some("w1".into()),
+                comment: Some("现场核实".into()),
+            })
+            .unwrap(),
+        ),
+        ("ChangeBatch", to_value(jingwei_app::shared_link::ChangeBatch::default()).unwrap()),
+        (
+            "Whoami",
+            to_value(jingwei_app::shared::Whoami {
+                store: "insp_east@localhost:5432/jingwei".into(),
+                role: Some(jingwei_store::Role::Inspector),
+                department: Some("城东".into()),
+            })
+            .unwrap(),
         ),
     ]);
     // What the page reads must have a sample; the CLI's allocation types may go without.

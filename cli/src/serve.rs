@@ -28,6 +28,10 @@ pub struct Args {
     /// The CA of the users' client certificates (PEM); a certificate's CN is its user.
     #[arg(long)]
     client_ca: PathBuf,
+    /// The CA's certificate revocation list (PEM): revoked certificates (a lost phone) are
+    /// refused during the handshake.
+    #[arg(long)]
+    client_crl: Option<PathBuf>,
     /// The SM4 data key: personal fields are shown and accepted (sealed) only with it.
     #[arg(long)]
     data_key: Option<PathBuf>,
@@ -43,6 +47,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         cert: a.tls_cert,
         key: a.tls_key,
         client_ca: a.client_ca,
+        client_crl: a.client_crl,
     };
     let server = jingwei_serve::start(gateway, a.listen, &tls, !a.quiet)
         .map_err(anyhow::Error::msg)

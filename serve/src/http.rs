@@ -1,7 +1,10 @@
 //! A small HTTP/1.1 server over TLS on the standard library and OpenSSL: a thread per
-//! connection (at most [`MAX_CONNECTIONS`]), keep-alive, request heads parsed by `httparse`,
-//! bodies by Content-Length only, bounded sizes and time-outs. The peer's certificate is
-//! verified against the configured CA during the handshake; its CN is handed to the handler.
+//! connection (at most [`MAX_CONNECTIONS`], [`MAX_PER_PEER`] from one address; more are closed
+//! at once), keep-alive, request heads parsed by `httparse`, bodies by one Content-Length only,
+//! bounded sizes, and deadlines for the handshake, for each request as a whole and for an idle
+//! connection (a client that trickles bytes is cut off). The peer's certificate is verified
+//! against the configured CA (and its revocation list, when given) during the handshake; its
+//! CN is handed to the handler.
 
 use openssl::nid::Nid;
 use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod, SslStream, SslVerifyMode};
@@ -13,14 +16,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// Connections served at once; more are answered 503 and closed.
-pub const MAX_CONNECTIONS: usize = 64;
+/// Connections served at once; more are closed at once.
+pub const MAX_CONNECTIONS: usize = 256;
+/// Connections served at once from one address.
+pub const MAX_PER_PEER: usize = 16;
+/// How long the TLS handshake may take.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+/// How long one request may take to arrive, head and body.
+const REQUEST: Duration = Duration::from_secs(30);
 /// The largest request head.
 const MAX_HEAD: usize = 32 * 1024;
 /// The largest request body.
 pub const MAX_BODY: usize = 1024 * 1024;
-/// How long a connection may sit idle or a request take to arrive.
-const IDLE: Duration = Duration::from_secs(30);
+/// How long a kept-alive connection may sit idle between requests.
+const IDLE: Duration = Duration::from_secs(15);
 
 /// TLS settings: the server's certificate chain and key, and the CA whose certificates the
 /// clients must present.
@@ -32,6 +41,8 @@ pub struct Tls {
     pub key: PathBuf,
     /// PEM CA certificate(s) that issue the clients' certificates.
     pub client_ca: PathBuf,
+    /// PEM revocation list(s) of that CA: a revoked certificate ends the handshake.
+    pub client_crl: Option<PathBuf>,
 }
 
 /// A request.
@@ -143,6 +154,7 @@ impl Server {
         let handle = Arc::new(handle);
         let live = Arc::new(AtomicUsize::new(0));
         let stop2 = stop.clone();
+        let peers: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> = Default::default();
         let thread = std::thread::Builder::new()
             .name("jingwei-serve".into())
             .spawn(move || {
@@ -150,19 +162,52 @@ impl Server {
                     if stop2.load(Ordering::SeqCst) {
                         break;
                     }
-                    let Ok(stream) = stream else { continue };
-                    if live.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                        live.fetch_sub(1, Ordering::SeqCst);
+                    let stream = match stream {
+                        Ok(s) => s,
+                        // Out of descriptors, say: wait a little rather than spin.
+                        Err(_) => {
+                            std::thread::sleep(Duration::from_millis(50));
+                            continue;
+                        }
+                    };
+                    let Ok(ip) = stream.peer_addr().map(|a| a.ip()) else { continue };
+                    let admitted = {
+                        let mut p = peers.lock().unwrap_or_else(|e| e.into_inner());
+                        let n = p.entry(ip).or_insert(0);
+                        if *n >= MAX_PER_PEER || live.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                            false
+                        } else {
+                            *n += 1;
+                            live.fetch_add(1, Ordering::SeqCst);
+                            true
+                        }
+                    };
+                    if !admitted {
                         drop(stream);
                         continue;
                     }
-                    let (acceptor, handle, live) = (acceptor.clone(), handle.clone(), live.clone());
+                    let release = {
+                        let (live, peers) = (live.clone(), peers.clone());
+                        move || {
+                            live.fetch_sub(1, Ordering::SeqCst);
+                            let mut p = peers.lock().unwrap_or_else(|e| e.into_inner());
+                            if let Some(n) = p.get_mut(&ip) {
+                                *n -= 1;
+                                if *n == 0 {
+                                    p.remove(&ip);
+                                }
+                            }
+                        }
+                    };
+                    let (acceptor, handle) = (acceptor.clone(), handle.clone());
+                    let release2 = release.clone();
                     let spawned = std::thread::Builder::new().name("jingwei-serve-conn".into()).spawn(move || {
                         serve_connection(&acceptor, stream, &*handle);
-                        live.fetch_sub(1, Ordering::SeqCst);
+                        release2();
                     });
                     if spawned.is_err() {
-                        // Out of threads: the connection was dropped with the closure.
+                        // No thread: the connection was dropped with the closure; free its slot.
+                        release();
                     }
                 }
             })
@@ -206,6 +251,15 @@ fn acceptor(tls: &Tls) -> Result<Arc<SslAcceptor>, String> {
     b.check_private_key()
         .map_err(|e| format!("{} does not match {}: {e}", tls.key.display(), tls.cert.display()))?;
     b.set_ca_file(&tls.client_ca).map_err(|e| at(&tls.client_ca, e))?;
+    if let Some(crl) = &tls.client_crl {
+        use openssl::x509::store::X509Lookup;
+        use openssl::x509::verify::X509VerifyFlags;
+        b.cert_store_mut()
+            .add_lookup(X509Lookup::file())
+            .and_then(|l| l.load_crl_file(crl, SslFiletype::PEM))
+            .map_err(|e| at(crl, e))?;
+        b.cert_store_mut().set_flags(X509VerifyFlags::CRL_CHECK).map_err(|e| at(crl, e))?;
+    }
     b.set_client_ca_list(X509Name::load_client_ca_file(&tls.client_ca).map_err(|e| at(&tls.client_ca, e))?);
     // Every client shows a certificate of the CA: the first factor of every login.
     b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
@@ -222,9 +276,26 @@ fn common_name(s: &SslStream<TcpStream>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A stream whose reads stop at a deadline (each read waits at most until then).
+struct Deadline<'a> {
+    s: &'a mut SslStream<TcpStream>,
+    until: std::time::Instant,
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.s.get_ref().set_read_timeout(Some(left))?;
+        self.s.read(out)
+    }
+}
+
 fn serve_connection(acceptor: &SslAcceptor, tcp: TcpStream, handle: &(dyn Fn(&Request) -> Response + Send + Sync)) {
-    let _ = tcp.set_read_timeout(Some(IDLE));
-    let _ = tcp.set_write_timeout(Some(IDLE));
+    let _ = tcp.set_read_timeout(Some(HANDSHAKE));
+    let _ = tcp.set_write_timeout(Some(REQUEST));
     let _ = tcp.set_nodelay(true);
     let Ok(mut tls) = acceptor.accept(tcp) else {
         return;
@@ -234,7 +305,20 @@ fn serve_connection(acceptor: &SslAcceptor, tcp: TcpStream, handle: &(dyn Fn(&Re
     };
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
     loop {
-        let (req, close) = match read_request(&mut tls, &mut buf, &peer) {
+        // Idle until the next request begins, then the whole request within REQUEST.
+        if buf.is_empty() {
+            let _ = tls.get_ref().set_read_timeout(Some(IDLE));
+            let mut first = [0u8; 8192];
+            match tls.read(&mut first) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&first[..n]),
+            }
+        }
+        let mut timed = Deadline {
+            s: &mut tls,
+            until: std::time::Instant::now() + REQUEST,
+        };
+        let (req, close) = match read_request(&mut timed, &mut buf, &peer) {
             Ok(Some(r)) => r,
             Ok(None) => return,
             Err(resp) => {
@@ -290,11 +374,16 @@ fn read_request(s: &mut impl Read, buf: &mut Vec<u8>, peer: &str) -> Result<Opti
     if header("transfer-encoding").is_some() {
         return Err(Response::error(411, "length", "send the body with a Content-Length"));
     }
-    let len: usize = match header("content-length") {
-        None => 0,
-        Some(v) => v
-            .parse()
-            .map_err(|_| Response::error(400, "length", "Content-Length is not a number"))?,
+    // One Content-Length, of digits only (RFC 9112 §6.3): anything else could be read two ways.
+    let lengths: Vec<&str> = headers
+        .iter()
+        .filter(|(n, _)| n == "content-length")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let len: usize = match lengths.as_slice() {
+        [] => 0,
+        [v] if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => v.parse().unwrap_or(usize::MAX),
+        _ => return Err(Response::error(400, "length", "one Content-Length, a number")),
     };
     if len > MAX_BODY {
         return Err(Response::error(413, "too_large", &format!("a body of at most {MAX_BODY} bytes")));
@@ -337,14 +426,12 @@ pub fn decode(s: &str, plus: bool) -> String {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' if i + 2 < b.len() => match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                Ok(v) => {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-                Err(_) => out.push(b'%'),
-            },
+            b'%' if i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() => {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
+                i += 3;
+                continue;
+            }
             b'+' if plus => out.push(b' '),
             c => out.push(c),
         }
@@ -393,6 +480,8 @@ mod tests {
         for (bad, status) in [
             (&b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"[..], 411),
             (b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413),
             (b"\x01\x02 / HTTP/1.1\r\n\r\n", 400),
         ] {
@@ -401,6 +490,7 @@ mod tests {
             assert_eq!(read_request(&mut src, &mut buf, "x").unwrap_err().status, status);
         }
         assert_eq!(decode("%zz%4", false), "%zz%4");
+        assert_eq!(decode("%+F", false), "%+F");
         assert_eq!(decode("a%2Fb", false), "a/b");
     }
 }

@@ -81,8 +81,9 @@ impl Api {
                 jingwei_cases::now_utc(),
                 req.peer,
                 who,
-                req.method,
-                req.path,
+                req.method.escape_debug(),
+                // Decoded from the request: a %0A must not start a line of its own.
+                req.path.escape_debug(),
                 resp.status,
                 t.elapsed().as_secs_f64() * 1e3
             );
@@ -338,18 +339,25 @@ impl Api {
             return Ok(self.gateway.case(user, id).map_err(|e| failure(&e))?.version);
         }
         let prefix = format!("\"c{id}.v");
-        for tag in m.split(',').map(str::trim) {
-            if let Some(v) = tag
-                .strip_prefix(&prefix)
-                .and_then(|t| t.strip_suffix('"'))
-                .and_then(|v| v.parse().ok())
-            {
-                return Ok(v);
-            }
+        let versions: Vec<i32> = m
+            .split(',')
+            .map(str::trim)
+            .filter_map(|tag| {
+                tag.strip_prefix(&prefix)
+                    .and_then(|t| t.strip_suffix('"'))
+                    .and_then(|v| v.parse().ok())
+            })
+            .collect();
+        if let [v] = versions.as_slice() {
+            return Ok(*v);
         }
-        // Not an ETag of this case at all: the precondition fails against the case as it is.
+        // Several ETags: the one that is the case's now, if any (RFC 9110 §13.1.1); none of
+        // this case at all: the precondition fails against the case as it is.
         let now = self.gateway.case(user, id).map_err(|e| failure(&e))?;
-        Err(stale(base_url(req).as_str(), None, &now))
+        if versions.contains(&now.version) {
+            return Ok(now.version);
+        }
+        Err(stale(base_url(req).as_str(), versions.first().copied(), &now))
     }
 
     fn replace_case(&self, req: &Request, user: &str, base: &str, id: i64) -> Answer<Response> {
@@ -837,10 +845,14 @@ fn failure(e: &Error) -> Response {
     if status >= 500 {
         eprintln!("jingwei serve: {e}");
     }
-    let description = match status {
-        503 => "the store is out of reach or busy; try again shortly".to_owned(),
-        500 => "the server failed on this request; it is logged".to_owned(),
-        _ => e.to_string(),
+    // The client learns what was refused, not where the store is.
+    let description = match e {
+        _ if status == 503 => "the store is out of reach or busy; try again shortly".to_owned(),
+        _ if status == 500 => "the server failed on this request; it is logged".to_owned(),
+        Error::Store(S::Denied { message, .. }) => format!("refused: {message}"),
+        Error::Store(S::NotFound { what, id, .. }) => format!("no {what} '{id}' in your department"),
+        Error::Store(S::Sql { message, .. }) => message.clone(),
+        e => e.to_string(),
     };
     let r = Response::error(status, code, &description);
     if status == 503 { r.with("Retry-After", "5") } else { r }

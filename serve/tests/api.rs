@@ -41,6 +41,10 @@ impl Got {
 }
 
 fn serve(name: &str, data_key: Option<&Path>) -> Served {
+    serve_with(name, data_key, None)
+}
+
+fn serve_with(name: &str, data_key: Option<&Path>, crl: Option<PathBuf>) -> Served {
     let db = fresh_store(name);
     let mut su = Shared::open(&superuser(&db)).unwrap();
     su.add_user("gw1", Role::Gateway, None, &password("gw1")).unwrap();
@@ -53,6 +57,7 @@ fn serve(name: &str, data_key: Option<&Path>) -> Served {
             cert: tls.join("server.crt"),
             key: tls.join("server.key"),
             client_ca: tls.join("ca.crt"),
+            client_crl: crl,
         },
         false,
     )
@@ -576,4 +581,60 @@ fn schemathesis_finds_the_server_true_to_its_openapi_document() {
     ] {
         assert!(junit.contains(op), "{op} not tested:\n{text}");
     }
+}
+
+/// A lost phone's certificate, revoked by the bureau's CA, ends the handshake; the others work.
+#[test]
+fn a_revoked_certificate_is_refused_at_the_handshake() {
+    let tls = PathBuf::from(&cluster()["PG_TLS"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("index.txt"), "").unwrap();
+    std::fs::write(d.join("crlnumber"), "01\n").unwrap();
+    std::fs::write(
+        d.join("ca.cnf"),
+        format!(
+            "[ca]\ndefault_ca = the_ca\n[the_ca]\ndatabase = {0}/index.txt\ncrlnumber = {0}/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let ca = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .arg("ca")
+            .arg("-config")
+            .arg(d.join("ca.cnf"))
+            .arg("-keyfile")
+            .arg(tls.join("ca.key"))
+            .arg("-cert")
+            .arg(tls.join("ca.crt"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl ca {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ca(&["-revoke", tls.join("insp_west.crt").to_str().unwrap()]);
+    let crl = d.join("crl.pem");
+    ca(&["-gencrl", "-out", crl.to_str().unwrap()]);
+    let s = serve_with("serve_crl", None, Some(crl));
+    assert_eq!(s.get("insp_east", "/").status, 200);
+    let revoked = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(tls.join("ca.crt"))
+        .arg("--cert")
+        .arg(tls.join("insp_west.crt"))
+        .arg("--key")
+        .arg(tls.join("insp_west.key"))
+        .args(["-u", &format!("insp_west:{}", password("insp_west")), &s.url("/")])
+        .output()
+        .unwrap();
+    assert!(
+        !revoked.status.success(),
+        "a revoked certificate got an answer: {}",
+        String::from_utf8_lossy(&revoked.stdout)
+    );
 }

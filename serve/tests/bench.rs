@@ -78,12 +78,7 @@ impl Client {
         }
         let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
         let status = head[9..12].parse().unwrap();
-        let etag = head
-            .lines()
-            .find_map(|l| l.strip_prefix("ETag: "))
-            .unwrap_or("")
-            .trim()
-            .to_owned();
+        let etag = head.lines().find_map(|l| l.strip_prefix("ETag: ")).unwrap_or("").trim().to_owned();
         (status, etag, String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned())
     }
 }
@@ -96,7 +91,10 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 #[test]
 #[ignore = "benchmark: scripts/bench-store.sh"]
 fn bench_serve_under_load() {
-    let secs: u64 = std::env::var("JINGWEI_SERVE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let secs: u64 = std::env::var("JINGWEI_SERVE_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     let db = fresh_store("serve_bench");
     Shared::open(&superuser(&db))
         .unwrap()
@@ -111,6 +109,7 @@ fn bench_serve_under_load() {
             cert: tls.join("server.crt"),
             key: tls.join("server.key"),
             client_ca: tls.join("ca.crt"),
+            client_crl: None,
         },
         false,
     )
@@ -126,7 +125,12 @@ fn bench_serve_under_load() {
                 let body = format!(
                     r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[121.5,31.2]}},"properties":{{"title":"压测 {who}"}}}}"#
                 );
-                let (st, mut etag, made) = c.call("POST", "/collections/cases/items", &[("Content-Type", "application/geo+json")], &body);
+                let (st, mut etag, made) = c.call(
+                    "POST",
+                    "/collections/cases/items",
+                    &[("Content-Type", "application/geo+json")],
+                    &body,
+                );
                 assert_eq!(st, 201, "{made}");
                 let id = serde_json::from_str::<serde_json::Value>(&made).unwrap()["id"].as_i64().unwrap();
                 let (mut patch, mut list) = (Vec::new(), Vec::new());

@@ -94,8 +94,9 @@ BEGIN
         RAISE EXCEPTION 'role %: inspector, commander, auditor, admin or gateway', p_role
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT v_super AND (jingwei.my_role() IS DISTINCT FROM 'admin' OR p_role IN ('admin', 'gateway')) THEN
-        RAISE EXCEPTION 'only administrators add users, and only a superuser adds administrators and gateways'
+    IF NOT v_super AND (jingwei.my_role() IS DISTINCT FROM 'admin' OR p_role IN ('admin', 'gateway')
+                        OR EXISTS (SELECT 1 FROM jingwei.users WHERE name = p_name AND role IN ('admin', 'gateway'))) THEN
+        RAISE EXCEPTION 'only administrators add users, and only a superuser adds or changes administrators and gateways'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF p_verifier !~ '^SCRAM-SHA-256\$' THEN

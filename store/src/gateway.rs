@@ -23,9 +23,14 @@ impl Shared {
     /// verifier the server keeps (`jingwei.login_verifier`). `false` for a user who is no
     /// inspector or commander of the store, who may not log in, or whose login has expired.
     pub fn check_password(&mut self, user: &str, password: &str) -> Result<bool> {
+        Ok(self.login_verifier(user)?.is_some_and(|v| scram_matches(&v, password)))
+    }
+
+    /// As the gateway: the SCRAM-SHA-256 verifier of `user`, if an inspector or commander of
+    /// the store who may log in now.
+    pub fn login_verifier(&mut self, user: &str) -> Result<Option<String>> {
         let r = self.q_one("checking a password", "SELECT jingwei.login_verifier($1)", &[&user])?;
-        let verifier: Option<String> = r.get(0);
-        Ok(verifier.is_some_and(|v| scram_matches(&v, password)))
+        Ok(r.get(0))
     }
 
     /// As the gateway: act as `user` (an inspector or commander of the store) from now on, or

@@ -32,6 +32,15 @@ fn the_gateway_acts_only_as_field_users_it_has_checked_and_in_their_name() {
     ));
     assert!(su.add_user("gw1", Role::Gateway, Some("城东"), &password("gw1")).is_err());
     su.add_user("gw1", Role::Gateway, None, &password("gw1")).unwrap();
+    // Nor does an administrator re-password or demote a gateway or another administrator.
+    su.add_user("admin2", Role::Admin, None, &password("admin2")).unwrap();
+    for (who, role) in [("gw1", Role::Auditor), ("gw1", Role::Inspector), ("admin2", Role::Auditor)] {
+        let dept = (role == Role::Inspector).then_some("城东");
+        assert!(
+            matches!(admin.add_user(who, role, dept, "taken-over-pw"), Err(StoreError::Denied { .. })),
+            "{who} as {role:?}"
+        );
+    }
     let west = open(&db, "insp_west").flag_case(&new_case("西")).unwrap();
 
     let mut gw = open(&db, "gw1");
@@ -58,6 +67,8 @@ fn the_gateway_acts_only_as_field_users_it_has_checked_and_in_their_name() {
     // A login that may not log in any more is refused.
     su.add_user("gate_expired", Role::Inspector, Some("城东"), &password("gate_expired"))
         .unwrap();
+    // (The cluster's roles outlive a run: undo the last run's expiry first.)
+    su.raw("ALTER ROLE gate_expired VALID UNTIL 'infinity'").unwrap();
     assert!(gw.check_password("gate_expired", &password("gate_expired")).unwrap());
     su.raw("ALTER ROLE gate_expired VALID UNTIL '2000-01-01'").unwrap();
     assert!(!gw.check_password("gate_expired", &password("gate_expired")).unwrap());
