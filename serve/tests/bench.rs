@@ -136,7 +136,7 @@ fn bench_serve_under_load() {
                 let (mut patch, mut list) = (Vec::new(), Vec::new());
                 let mut n = 0u64;
                 while Instant::now() < until {
-                    let assignee = if n % 2 == 0 { "w1" } else { "w2" };
+                    let assignee = if n.is_multiple_of(2) { "w1" } else { "w2" };
                     let t = Instant::now();
                     let (st, e, b) = c.call(
                         "PATCH",
@@ -148,7 +148,7 @@ fn bench_serve_under_load() {
                     assert_eq!(st, 200, "{b}");
                     etag = e;
                     n += 1;
-                    if n % 10 == 0 {
+                    if n.is_multiple_of(10) {
                         let t = Instant::now();
                         let (st, _, _) = c.call("GET", "/collections/cases/items?limit=50", &[], "");
                         list.push(t.elapsed().as_secs_f64() * 1e3);
