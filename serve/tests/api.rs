@@ -2,19 +2,16 @@
 //! store (scripts/pg-store.sh), spoken to by curl — a client of its own — and fuzzed by
 //! schemathesis (PyPI, installed by scripts/setup.sh) against the server's OpenAPI document.
 
-#[path = "../../store/tests/support/mod.rs"]
-mod support;
+mod common;
 
-use jingwei_app::gateway::Gateway;
-use jingwei_app::shared::StoreAt;
+use common::support::*;
 use jingwei_cases::incidents::NewIncident;
-use jingwei_store::{Change, Listener, Role, Shared};
+use jingwei_store::{Change, Listener, Shared};
 use serde_json::{Value as J, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::*;
 
 struct Served {
     server: jingwei_serve::Server,
@@ -45,23 +42,7 @@ fn serve(name: &str, data_key: Option<&Path>) -> Served {
 }
 
 fn serve_with(name: &str, data_key: Option<&Path>, crl: Option<PathBuf>) -> Served {
-    let db = fresh_store(name);
-    let mut su = Shared::open(&superuser(&db)).unwrap();
-    su.add_user("gw1", Role::Gateway, None, &password("gw1")).unwrap();
-    let gateway = Gateway::open(&StoreAt::Postgres(user(&db, "gw1")), data_key).expect("the gateway logs in");
-    let tls = PathBuf::from(&cluster()["PG_TLS"]);
-    let server = jingwei_serve::start(
-        gateway,
-        "127.0.0.1:0".parse().unwrap(),
-        &jingwei_serve::Tls {
-            cert: tls.join("server.crt"),
-            key: tls.join("server.key"),
-            client_ca: tls.join("ca.crt"),
-            client_crl: crl,
-        },
-        false,
-    )
-    .expect("the server starts");
+    let (server, db, tls) = common::start_server(name, data_key, crl);
     Served {
         server,
         tls,

@@ -4,18 +4,15 @@
 //! JINGWEI_SERVE_BENCH_SECS (default 20), and read pages of cases in between. Prints requests per
 //! second and latency percentiles; every change must be in the store and the audit afterwards.
 
-#[path = "../../store/tests/support/mod.rs"]
-mod support;
+mod common;
 
-use jingwei_app::gateway::Gateway;
-use jingwei_app::shared::StoreAt;
-use jingwei_store::{Role, Shared};
+use common::support::*;
+use jingwei_store::Shared;
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslStream};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::*;
 
 struct Client {
     s: SslStream<TcpStream>,
@@ -95,25 +92,7 @@ fn bench_serve_under_load() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    let db = fresh_store("serve_bench");
-    Shared::open(&superuser(&db))
-        .unwrap()
-        .add_user("gw1", Role::Gateway, None, &password("gw1"))
-        .unwrap();
-    let gateway = Gateway::open(&StoreAt::Postgres(user(&db, "gw1")), None).unwrap();
-    let tls = std::path::PathBuf::from(&cluster()["PG_TLS"]);
-    let server = jingwei_serve::start(
-        gateway,
-        "127.0.0.1:0".parse().unwrap(),
-        &jingwei_serve::Tls {
-            cert: tls.join("server.crt"),
-            key: tls.join("server.key"),
-            client_ca: tls.join("ca.crt"),
-            client_crl: None,
-        },
-        false,
-    )
-    .unwrap();
+    let (server, db, tls) = common::start_server("serve_bench", None, None);
     let addr = server.addr();
     let until = Instant::now() + Duration::from_secs(secs);
     let threads: Vec<_> = (1..=8)
