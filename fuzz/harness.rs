@@ -19,6 +19,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("flatgeobuf", flatgeobuf),
     ("cityjson", cityjson),
     ("gltf", gltf),
+    ("tiles3d", tiles3d),
     ("cap", cap),
     ("feeds", feeds),
     ("xml_dsig", xml_dsig),
@@ -88,6 +89,11 @@ pub fn cityjson(data: &[u8]) {
 /// glTF, GLB and b3dm.
 pub fn gltf(data: &[u8]) {
     let _ = jingwei_layers::gltf::parse(Path::new("fuzz.glb"), data);
+}
+
+/// 3D Tiles contents' headers (b3dm, i3dm, pnts, cmpt, GLB).
+pub fn tiles3d(data: &[u8]) {
+    let _ = jingwei_layers::tiles3d::parse_content(Path::new("fuzz.cmpt"), data);
 }
 
 /// One CAP alert, strict and lenient, in any declared encoding.

@@ -52,6 +52,7 @@ pub mod session;
 pub mod shared;
 pub mod shared_link;
 mod tiles;
+pub mod tileset;
 pub mod violations;
 
 pub use error::{Error, Result};

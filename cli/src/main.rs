@@ -26,6 +26,7 @@ mod serve;
 mod sibling;
 mod store;
 mod tiles;
+mod tileset;
 mod transform;
 mod violations;
 
@@ -58,6 +59,9 @@ enum Command {
     Raster(raster::Args),
     /// Map services: list their layers, package their tiles for offline use.
     Tiles(tiles::Args),
+    /// Check a 3D Tiles tileset (1.0, 1.1): its tree, external tilesets and every content's
+    /// header; broken contents named one per line, exit status 3.
+    Tileset(tileset::Args),
     /// Transform "x y" lines from stdin between CRSs (like PROJ's cs2cs); GCJ02 is accepted.
     Transform(transform::Args),
     /// Find suspected illegal construction (违法建设) by rule, headless; optionally store cases.
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
         Command::Transform(a) => transform::run(a),
         Command::Raster(a) => raster::run(a),
         Command::Tiles(a) => tiles::run(a),
+        Command::Tileset(a) => tileset::run(a),
         Command::Render { args } => {
             let mut all: Vec<std::ffi::OsString> = vec!["render".into()];
             all.extend(args);

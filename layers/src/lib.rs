@@ -32,6 +32,7 @@ pub mod ops;
 pub mod saved;
 pub mod source;
 pub mod table;
+pub mod tiles3d;
 pub mod tmerc;
 pub mod validity;
 pub mod value;
