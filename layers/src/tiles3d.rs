@@ -434,15 +434,12 @@ fn tile(
             .ok_or_else(|| bad(path, format!("{at}.content: no uri")))?;
         uris.push(uri.to_owned());
     }
-    let implicit = match j.get("implicitTiling") {
-        None => None,
-        Some(i) => Some(Implicit {
-            scheme: i.get("subdivisionScheme").and_then(J::as_str).unwrap_or("").to_owned(),
-            subtree_levels: i.get("subtreeLevels").and_then(J::as_u64).unwrap_or(0) as u32,
-            available_levels: i.get("availableLevels").and_then(J::as_u64).unwrap_or(0) as u32,
-            subtrees: i.pointer("/subtrees/uri").and_then(J::as_str).unwrap_or("").to_owned(),
-        }),
-    };
+    let implicit = j.get("implicitTiling").map(|i| Implicit {
+        scheme: i.get("subdivisionScheme").and_then(J::as_str).unwrap_or("").to_owned(),
+        subtree_levels: i.get("subtreeLevels").and_then(J::as_u64).unwrap_or(0) as u32,
+        available_levels: i.get("availableLevels").and_then(J::as_u64).unwrap_or(0) as u32,
+        subtrees: i.pointer("/subtrees/uri").and_then(J::as_str).unwrap_or("").to_owned(),
+    });
     if let Some(i) = &implicit
         && (!matches!(i.scheme.as_str(), "QUADTREE" | "OCTREE") || i.subtree_levels == 0 || i.subtrees.is_empty())
     {
