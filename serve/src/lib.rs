@@ -5,7 +5,8 @@
 //! (Part 1 Core, GeoJSON, OpenAPI 3.0) with Part 4 transactions: POST creates a case, PUT
 //! replaces its status and assignee, PATCH (JSON merge patch) changes them or adds a note;
 //! every item carries an ETag (its version) and every write must carry `If-Match` with the
-//! ETag it read — a write on a stale one is refused with 412 and the case as it is now.
+//! ETag it read — a write on a stale one is refused with 412 and the case as it is now; `*`
+//! (RFC 9110: whatever is there) is the client's explicit choice to overwrite.
 //! Records are never deleted: DELETE answers 405.
 //!
 //! Every request is one user's: TLS with a client certificate of the store's CA whose CN is
