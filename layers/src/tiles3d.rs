@@ -218,6 +218,38 @@ pub fn geodetic_to_ecef(lon: f64, lat: f64, h: f64) -> V3 {
     ]
 }
 
+/// ECEF to geodetic longitude, latitude (radians) and height (metres) on the same ellipsoid as
+/// [`geodetic_to_ecef`]: Bowring's start refined by Newton steps on the latitude (sub-millimetre
+/// anywhere near the Earth; the tests hold it to PROJ's `cart` inverse).
+pub fn ecef_to_geodetic(p: V3) -> (f64, f64, f64) {
+    const A: f64 = 6_378_137.0;
+    const F: f64 = 1.0 / 298.257_223_563;
+    let e2 = F * (2.0 - F);
+    let b = A * (1.0 - F);
+    let ep2 = (A * A - b * b) / (b * b);
+    let lon = p[1].atan2(p[0]);
+    let r = (p[0] * p[0] + p[1] * p[1]).sqrt();
+    if r < 1e-9 {
+        // On the axis.
+        let lat = std::f64::consts::FRAC_PI_2.copysign(p[2]);
+        return (lon, lat, p[2].abs() - b);
+    }
+    let theta = (p[2] * A).atan2(r * b);
+    let mut lat = (p[2] + ep2 * b * theta.sin().powi(3)).atan2(r - e2 * A * theta.cos().powi(3));
+    for _ in 0..4 {
+        let n = A / (1.0 - e2 * lat.sin().powi(2)).sqrt();
+        let h = r / lat.cos() - n;
+        lat = (p[2] / r / (1.0 - e2 * n / (n + h))).atan();
+    }
+    let n = A / (1.0 - e2 * lat.sin().powi(2)).sqrt();
+    let h = if lat.cos().abs() > 1e-3 {
+        r / lat.cos() - n
+    } else {
+        p[2] / lat.sin() - n * (1.0 - e2)
+    };
+    (lon, lat, h)
+}
+
 fn numbers<const N: usize>(path: &Path, v: &J, what: &str) -> Result<[f64; N]> {
     let a = v
         .as_array()
