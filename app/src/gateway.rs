@@ -133,7 +133,7 @@ impl Gateway {
                 s.target()
             )));
         }
-        g.give_back(s);
+        g.give_back(s, false);
         Ok(g)
     }
 
@@ -149,19 +149,21 @@ impl Gateway {
     }
 
     fn connection(&self) -> Result<Shared> {
-        let idle = self.idle.lock().map_err(|_| Error::Poisoned)?.pop();
-        let s = match idle {
-            Some(s) => s,
-            None => Shared::open(&self.connect)?,
-        };
+        if let Some(s) = self.idle.lock().map_err(|_| Error::Poisoned)?.pop() {
+            return Ok(s);
+        }
+        let s = Shared::open(&self.connect)?;
+        // The key goes with the connection, once, into the pool.
         Ok(match &self.key {
             Some(k) => s.with_key(k.clone()),
             None => s,
         })
     }
 
-    fn give_back(&self, mut s: Shared) {
-        if s.act_as(None).is_ok()
+    /// Put a connection back for the next request; one that acted as a user first becomes the
+    /// gateway again (no rights).
+    fn give_back(&self, mut s: Shared, acted: bool) {
+        if (!acted || s.act_as(None).is_ok())
             && let Ok(mut idle) = self.idle.lock()
             && idle.len() < KEEP_IDLE
         {
@@ -190,7 +192,7 @@ impl Gateway {
         // only the PBKDF2 over it is remembered, keyed by the verifier and the password.
         let mut s = self.connection()?;
         let verifier = s.login_verifier(user);
-        self.give_back(s);
+        self.give_back(s, false);
         let ok = match verifier? {
             None => false,
             Some(v) => {
@@ -220,15 +222,11 @@ impl Gateway {
     fn as_user<T>(&self, user: &str, f: impl FnOnce(&mut Shared) -> jingwei_store::Result<T>) -> Result<T> {
         let mut s = self.connection()?;
         let r = s.act_as(Some(user)).and_then(|_| f(&mut s));
-        if s.is_alive() {
-            self.give_back(s);
+        // Only a failure needs asking whether the connection still stands.
+        if r.is_ok() || s.is_alive() {
+            self.give_back(s, true);
         }
         Ok(r?)
-    }
-
-    /// The user's role and department (`None` for a user the gateway may not act for).
-    pub fn whoami(&self, user: &str) -> Result<(Option<jingwei_store::Role>, Option<String>)> {
-        self.as_user(user, |s| Ok((s.role(), s.department().map(str::to_owned))))
     }
 
     /// A page of the cases the user may see.

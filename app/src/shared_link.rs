@@ -186,9 +186,8 @@ impl Session {
             .as_mut()
             .ok_or_else(|| Error::Invalid("not connected to a shared store".into()))?;
         let r = match f(&mut link.conn) {
-            Err(e) if !link.conn.is_alive() => {
+            Err(_) if !link.conn.is_alive() => {
                 link.conn.reconnect()?;
-                let _ = e;
                 f(&mut link.conn)
             }
             r => r,

@@ -205,10 +205,13 @@ fn cross(a: V3, b: V3) -> V3 {
     [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 }
 
-/// WGS 84 (and CGCS2000, whose ellipsoid differs by 0.1 mm in b) geodetic to ECEF.
+/// The WGS 84 ellipsoid of 3D Tiles' ECEF (CGCS2000's differs by 0.1 mm in b): semi-major axis.
+const A: f64 = 6_378_137.0;
+/// Its flattening.
+const F: f64 = 1.0 / 298.257_223_563;
+
+/// WGS 84 (and CGCS2000) geodetic to ECEF.
 pub fn geodetic_to_ecef(lon: f64, lat: f64, h: f64) -> V3 {
-    const A: f64 = 6_378_137.0;
-    const F: f64 = 1.0 / 298.257_223_563;
     let e2 = F * (2.0 - F);
     let n = A / (1.0 - e2 * lat.sin().powi(2)).sqrt();
     [
@@ -222,8 +225,6 @@ pub fn geodetic_to_ecef(lon: f64, lat: f64, h: f64) -> V3 {
 /// [`geodetic_to_ecef`]: Bowring's start refined by Newton steps on the latitude (sub-millimetre
 /// anywhere near the Earth; the tests hold it to PROJ's `cart` inverse).
 pub fn ecef_to_geodetic(p: V3) -> (f64, f64, f64) {
-    const A: f64 = 6_378_137.0;
-    const F: f64 = 1.0 / 298.257_223_563;
     let e2 = F * (2.0 - F);
     let b = A * (1.0 - F);
     let ep2 = (A * A - b * b) / (b * b);

@@ -223,15 +223,7 @@ impl Api {
             Some(b) => Some(parse_bbox(b)?),
             None => None,
         };
-        let statuses = match query(req, "status") {
-            Some(s) => s
-                .split(',')
-                .map(|x| {
-                    Status::parse(x.trim()).ok_or_else(|| bad(format!("status '{x}': pending, confirmed, dismissed, rectifying or closed")))
-                })
-                .collect::<Answer<Vec<_>>>()?,
-            None => Vec::new(),
-        };
+        let statuses = statuses(req, Status::parse, "pending, confirmed, dismissed, rectifying or closed")?;
         let page = self
             .gateway
             .cases(
@@ -255,13 +247,7 @@ impl Api {
     fn list_incidents(&self, req: &Request, user: &str, base: &str) -> Answer<Response> {
         allow_query(req, &["f", "limit", "offset", "status"])?;
         let (limit, offset) = paging(req)?;
-        let statuses = match query(req, "status") {
-            Some(s) => s
-                .split(',')
-                .map(|x| IncidentStatus::parse(x.trim()).ok_or_else(|| bad(format!("status '{x}': active, contained or closed"))))
-                .collect::<Answer<Vec<_>>>()?,
-            None => Vec::new(),
-        };
+        let statuses = statuses(req, IncidentStatus::parse, "active, contained or closed")?;
         let page = self.gateway.incidents(user, &statuses, limit, offset).map_err(|e| failure(&e))?;
         let features: Vec<J> = page.items.iter().map(|i| incident_feature(base, i)).collect();
         Ok(Response::json(
@@ -532,6 +518,17 @@ fn allow_query(req: &Request, allowed: &[&str]) -> Answer<()> {
         }
     }
     Ok(())
+}
+
+/// The `status` parameter, a comma-separated list (empty: all), each parsed by `parse`.
+fn statuses<T>(req: &Request, parse: fn(&str) -> Option<T>, allowed: &str) -> Answer<Vec<T>> {
+    query(req, "status")
+        .map(|s| {
+            s.split(',')
+                .map(|x| parse(x.trim()).ok_or_else(|| bad(format!("status '{x}': {allowed}"))))
+                .collect()
+        })
+        .unwrap_or(Ok(Vec::new()))
 }
 
 fn paging(req: &Request) -> Answer<(i64, i64)> {
