@@ -91,9 +91,41 @@ pub fn gltf(data: &[u8]) {
     let _ = jingwei_layers::gltf::parse(Path::new("fuzz.glb"), data);
 }
 
-/// 3D Tiles contents' headers (b3dm, i3dm, pnts, cmpt, GLB).
+/// 3D Tiles contents (b3dm, i3dm, pnts, cmpt, GLB): the headers, then the whole decode into a
+/// Gauss-Krüger workspace; and the same bytes as an implicit tiling subtree file.
 pub fn tiles3d(data: &[u8]) {
-    let _ = jingwei_layers::tiles3d::parse_content(Path::new("fuzz.cmpt"), data);
+    use jingwei_layers::tiles3d::{self, Refine, Tile, Volume, decode, implicit};
+    thread_local! {
+        static PLACER: Option<decode::Placer> = jingwei_layers::crs::Crs::from_epsg(4547)
+            .ok()
+            .and_then(|c| decode::Placer::new(&c).ok());
+    }
+    let path = Path::new("fuzz.cmpt");
+    let _ = tiles3d::parse_content(path, data);
+    let tile = Tile {
+        parent: None,
+        children: Vec::new(),
+        bounds: Volume::Sphere {
+            center: tiles3d::geodetic_to_ecef(114.06f64.to_radians(), 22.54f64.to_radians(), 0.0),
+            radius: 100.0,
+        },
+        request_volume: None,
+        geometric_error: 1.0,
+        refine: Refine::Replace,
+        transform: [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.],
+        contents: Vec::new(),
+        implicit: None,
+        coord: None,
+        pending: false,
+        depth: 0,
+        source: path.to_owned(),
+    };
+    PLACER.with(|p| {
+        if let Some(p) = p {
+            let _ = decode::decode(path, data, &tile, p);
+        }
+    });
+    let _ = implicit::read_subtree(Path::new("fuzz.subtree"), data, 21, 64);
 }
 
 /// One CAP alert, strict and lenient, in any declared encoding.

@@ -215,6 +215,71 @@ pub struct WorkspaceDto {
     pub attribution: Vec<String>,
     /// Imagery layers, bottom first, drawn under the layers.
     pub imagery: Vec<ImageryDto>,
+    /// 3D Tiles tilesets (the city twin), streamed for the view.
+    pub tilesets: Vec<TilesetDto>,
+}
+
+/// A 3D Tiles tileset as the layer tree shows it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct TilesetDto {
+    /// Id.
+    pub id: String,
+    /// Title (its folder's name).
+    pub title: String,
+    /// The root `tileset.json`.
+    pub path: String,
+    /// Shown.
+    pub visible: bool,
+    /// Tiles known so far (implicit subtrees are read as the view reaches them).
+    pub tiles: usize,
+    /// Tiles resident, and their bytes.
+    pub resident: usize,
+    /// Bytes of geometry resident.
+    pub resident_bytes: usize,
+    /// The memory budget (bytes).
+    pub budget_bytes: usize,
+    /// Contents that could not be loaded, one line each (file and problem), at most 20.
+    pub broken: Vec<String>,
+}
+
+/// Describe the workspace's tilesets for the tree.
+pub fn describe_tilesets(ws: &Workspace) -> Vec<TilesetDto> {
+    ws.tilesets
+        .iter()
+        .map(|t| {
+            let (tiles, resident, resident_bytes, budget_bytes, broken) = match t.stream.lock() {
+                Ok(s) => {
+                    let mut broken: Vec<String> = s
+                        .broken()
+                        .map(|(_, b)| b.to_owned())
+                        .chain(s.tileset().broken.iter().cloned())
+                        .collect();
+                    broken.sort();
+                    broken.truncate(20);
+                    (
+                        s.tileset().tiles.len(),
+                        s.resident_tiles().count(),
+                        s.resident_bytes(),
+                        s.options().budget_bytes,
+                        broken,
+                    )
+                }
+                Err(_) => (0, 0, 0, 0, Vec::new()),
+            };
+            TilesetDto {
+                id: t.id.clone(),
+                title: t.title.clone(),
+                path: t.path.display().to_string(),
+                visible: t.visible,
+                tiles,
+                resident,
+                resident_bytes,
+                budget_bytes,
+                broken,
+            }
+        })
+        .collect()
 }
 
 fn css(c: Rgba) -> String {
@@ -231,6 +296,7 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
         origin_xy: ws.origin_xy,
         attribution: ws.attribution.clone(),
         imagery: describe_imagery(ws, None),
+        tilesets: describe_tilesets(ws),
         layers: ws
             .layers
             .iter()

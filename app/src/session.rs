@@ -230,7 +230,15 @@ impl Session {
         {
             let mut extent = self.extent.lock()?;
             if extent.is_none() {
-                *extent = scene.extent_local.map(|e| (e, scene.max_height_m));
+                // The data's extent, with the 3D Tiles' root volumes.
+                *extent = match (scene.extent_local, jingwei_scene::tiles::extent_local(ws)) {
+                    (Some(e), Some((t, h))) => Some((
+                        [e[0].min(t[0]), e[1].min(t[1]), e[2].max(t[2]), e[3].max(t[3])],
+                        scene.max_height_m.max(h),
+                    )),
+                    (Some(e), None) => Some((e, scene.max_height_m)),
+                    (None, t) => t,
+                };
             }
         }
         *self.ground.lock()? = scene.ground.clone();
@@ -439,6 +447,11 @@ impl Session {
     /// Show or hide a layer.
     pub fn set_layer_visible(&self, id: &str, visible: bool) -> Result<()> {
         self.with_workspace_mut(|ws| {
+            if let Some(t) = ws.tilesets.iter_mut().find(|l| l.id == id) {
+                // Streamed per frame: no scene to build again.
+                t.visible = visible;
+                return Ok(());
+            }
             match ws.imagery.iter_mut().find(|l| l.id == id) {
                 Some(l) => l.visible = visible,
                 None => Self::layer_mut(ws, id)?.visible = visible,
@@ -496,6 +509,12 @@ impl Session {
     /// Remove a layer from the workspace (its file is not touched).
     pub fn remove_layer(&self, id: &str) -> Result<WorkspaceDto> {
         self.with_workspace_mut(|ws| {
+            if let Some(i) = ws.tilesets.iter().position(|l| l.id == id) {
+                // Its stream (workers, resident tiles) goes with the last copy of it: the
+                // renderer drops its tiles at the next frame.
+                ws.tilesets.remove(i);
+                return Ok(data::describe(ws));
+            }
             if let Some(i) = ws.imagery.iter().position(|l| l.id == id) {
                 let l = ws.imagery.remove(i);
                 if let (Some(src), Some(st)) = (&l.source, self.imagery.lock()?.as_ref()) {

@@ -27,8 +27,10 @@ pub struct TilesetReport {
     pub features: u64,
     /// Bytes of content.
     pub bytes: u64,
-    /// Tiles whose implicit tiling is declared (not expanded here).
+    /// Tiles that declare implicit tiling.
     pub implicit_roots: usize,
+    /// Subtree files of implicit tiling read (every one is, to check the whole tileset).
+    pub subtrees: usize,
     /// One line per broken content: the file and the problem.
     pub broken: Vec<String>,
 }
@@ -36,7 +38,8 @@ pub struct TilesetReport {
 /// Read the tileset and check every content's header (a tileset that cannot be read at all is
 /// the error; broken contents are listed).
 pub fn check_tileset(path: &Path) -> Result<TilesetReport> {
-    let ts = tiles3d::open(path)?;
+    let mut ts = tiles3d::open(path)?;
+    tiles3d::implicit::expand_all(&mut ts)?;
     let mut r = TilesetReport {
         path: path.display().to_string(),
         version: ts.version.clone(),
@@ -47,12 +50,10 @@ pub fn check_tileset(path: &Path) -> Result<TilesetReport> {
         features: 0,
         bytes: 0,
         implicit_roots: ts.tiles.iter().filter(|t| t.implicit.is_some()).count(),
-        broken: Vec::new(),
+        subtrees: ts.subtrees_read,
+        broken: ts.broken.clone(),
     };
     for t in &ts.tiles {
-        if t.implicit.is_some() {
-            continue;
-        }
         for c in &t.contents {
             let kind = format!("{:?}", c.kind).to_lowercase();
             *r.contents.entry(kind).or_default() += 1;

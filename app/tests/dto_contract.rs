@@ -256,6 +256,17 @@ fn the_pages_types_match_what_the_api_answers() {
         actor: "insp_east".into(),
         text: "现场核实".into(),
     };
+    // A city twin: the CesiumGS sample tileset in a workspace of its own (UTM zone 18N).
+    let twin = Session::new(dir.path().join("twin.gpkg"), "c".into())
+        .add_file(
+            &std::env::var_os("JINGWEI_SHARED_DATA")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+                .join("3d/tiles3d/1.0/TilesetWithRequestVolume/tileset.json"),
+            &Job::new(),
+        )
+        .unwrap();
+    assert_eq!((twin.crs.as_str(), twin.tilesets.len(), twin.layers.len()), ("EPSG:32618", 1, 0));
     let samples: BTreeMap<&str, Value> = BTreeMap::from([
         ("LayerDto", to_value(&ws.layers[0]).unwrap()),
         ("AboutDto", to_value(s.about().unwrap()).unwrap()),
@@ -263,6 +274,7 @@ fn the_pages_types_match_what_the_api_answers() {
         ("NoticeDto", to_value(s.about().unwrap().data.last().unwrap()).unwrap()),
         ("WorkspaceDto", to_value(&ws).unwrap()),
         ("ImageryDto", first(to_value(s.imagery().unwrap()).unwrap())),
+        ("TilesetDto", to_value(&twin.tilesets[0]).unwrap()),
         ("TileHealth", to_value(&s.imagery().unwrap()[0].health).unwrap()),
         ("ChipDto", first(to_value(s.case_imagery(&key, 64).unwrap()).unwrap())),
         (

@@ -30,6 +30,7 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_feeds::client::Health,
         jingwei_layers::imagery::loader::TileHealth,
         jingwei_app::data::ImageryDto,
+        jingwei_app::data::TilesetDto,
         jingwei_app::imagery::ChipDto,
         jingwei_app::imagery::LegendDto,
         jingwei_app::planning::OverlapDto,

@@ -43,6 +43,12 @@ pub struct Args {
     /// Stretch the image files' bands over their 2nd–98th percentile.
     #[arg(long)]
     stretch: bool,
+    /// How long a picture waits for 3D Tiles to stream in (seconds).
+    #[arg(long, default_value_t = 120.0)]
+    tiles_wait: f64,
+    /// The 3D Tiles memory budget (MiB).
+    #[arg(long, default_value_t = 512)]
+    tiles_budget: usize,
     /// A benchmark: after the first frame, render this many orbit steps (5° each) with the same
     /// renderer and print where each frame's time went as one JSON line on stdout.
     #[arg(long, default_value_t = 0)]
@@ -145,20 +151,53 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let cache = jingwei_layers::imagery::cache::TileCache::new(256 << 20);
     let compose =
         |l: &jingwei_layers::ImageryLayer, t: &jingwei_layers::imagery::warp::Target| jingwei_app::imagery::compose_now(l, t, &cache);
+    for t in &ws.tilesets {
+        if let Ok(mut s) = t.stream.lock() {
+            s.set_budget(a.tiles_budget << 20);
+        }
+    }
     let scene = build_scene_with(&ws, &Highlight::default(), Some(&compose));
-    let extent = scene.extent_local.context("the layers have no geometry to draw")?;
+    let twin = jingwei_scene::tiles::extent_local(&ws);
+    let (extent, top) = match (scene.extent_local, twin) {
+        (Some(e), Some((t, h))) => (
+            [e[0].min(t[0]), e[1].min(t[1]), e[2].max(t[2]), e[3].max(t[3])],
+            scene.max_height_m.max(h),
+        ),
+        (Some(e), None) => (e, scene.max_height_m),
+        (None, Some(t)) => t,
+        (None, None) => bail!("the layers have no geometry to draw"),
+    };
     let aspect = w as f32 / h as f32;
     let view = match a.view.as_str() {
         "top" => View::top_down(extent, aspect),
-        "oblique" => View::frame(extent, scene.max_height_m, aspect, a.pitch, a.yaw),
+        "oblique" => View::frame(extent, top, aspect, a.pitch, a.yaw),
         other => bail!("--view '{other}': use oblique or top"),
     };
     let t0 = std::time::Instant::now();
     let mut renderer = Renderer::new(w, h)?;
     renderer.set_scene(&scene);
     renderer.set_view(&view);
+    let mut tiles = None;
+    if let Some(src) = jingwei_scene::tiles::Sources::of(&ws) {
+        let f = jingwei_scene::tiles::settle(&src, &view, w, h, std::time::Duration::from_secs_f64(a.tiles_wait.max(0.0)));
+        renderer.set_tiles(ws.origin_xy, &f.tiles);
+        tiles = Some(f);
+    }
     let frame = renderer.render()?;
     let first_s = t0.elapsed().as_secs_f64();
+    if let Some(f) = &tiles {
+        for (id, u) in &f.updates {
+            eprintln!(
+                "{id}: {} tiles drawn, {} wanted ({} at their detail), {} culled, {:.1} MB resident{}",
+                f.tiles.iter().filter(|t| &t.layer_id == id).count(),
+                u.wanted,
+                u.wanted_resident,
+                u.culled,
+                u.resident_bytes as f64 / 1e6,
+                if u.settled { "" } else { " — not settled in time" }
+            );
+        }
+    }
     if a.frames > 0 {
         let mut steps = Vec::new();
         let mut v = view;

@@ -35,7 +35,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             r.features,
             r.bytes as f64 / 1e6,
             if r.implicit_roots > 0 {
-                format!(" · {} implicit roots (not expanded)", r.implicit_roots)
+                format!(" · {} implicit roots, {} subtree files", r.implicit_roots, r.subtrees)
             } else {
                 String::new()
             }

@@ -57,4 +57,46 @@ fn a_tileset_is_checked_and_a_broken_content_is_named() {
     let broken: Vec<&str> = text.lines().filter(|l| l.starts_with("broken: ")).collect();
     assert_eq!(broken.len(), 1, "{text}");
     assert!(broken[0].contains("ul.b3dm") && broken[0].contains("the header says"), "{text}");
+
+    // Implicit tiling is expanded to check it: the CC0 sparse quadtree's 9 subtrees and 32 GLBs.
+    let quad = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/foreign/tiles3d/1.1/SparseImplicitQuadtree/tileset.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_jingwei"))
+        .args(["tileset", "--json"])
+        .arg(&quad)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((r["subtrees"].as_u64(), r["contents"]["glb"].as_u64()), (Some(9), Some(32)), "{r}");
+}
+
+/// `jingwei-render` draws a tileset streamed for its view: the CesiumGS city, from above, its
+/// blocks and building spread over the frame that its root region frames (the footprint comes
+/// from the region, the pixels from the decoded b3dm: two paths that must agree).
+#[test]
+fn a_tileset_renders_where_its_region_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("city.png");
+    let out = Command::new(env!("CARGO_BIN_EXE_jingwei-render"))
+        .args(["render", "--view", "top", "--size", "400x300", "--out"])
+        .arg(&png)
+        .arg(sample().join("tileset.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("5 tiles drawn") && !err.contains("not settled"), "{err}");
+    let img = image::open(&png).unwrap().to_rgba8();
+    let (w, h) = img.dimensions();
+    let (mut n, mut bb) = (0u32, [w, h, 0, 0]);
+    for (x, y, p) in img.enumerate_pixels() {
+        // The background is (238, 241, 244).
+        if (i32::from(p[0]) - 238).abs() + (i32::from(p[1]) - 241).abs() + (i32::from(p[2]) - 244).abs() > 12 {
+            n += 1;
+            bb = [bb[0].min(x), bb[1].min(y), bb[2].max(x), bb[3].max(y)];
+        }
+    }
+    let share = f64::from(n) / f64::from(w * h);
+    assert!((0.005..0.5).contains(&share), "{share}");
+    assert!(bb[2] - bb[0] > w / 3 && bb[3] - bb[1] > h / 3, "drawn within {bb:?} of {w}×{h}");
 }

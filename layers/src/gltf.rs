@@ -58,6 +58,36 @@ pub fn read(path: &Path) -> Result<Triangles> {
 /// [`read`] on the file's bytes (`path` names it in errors; a `.gltf`'s external buffers are
 /// looked up beside it).
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Triangles> {
+    let m = parse_model(path, bytes)?;
+    if m.indices.is_empty() {
+        return Err(corrupt(path, "no triangles in the default scene"));
+    }
+    Ok(m.indices
+        .chunks_exact(3)
+        .map(|t| [m.positions[t[0] as usize], m.positions[t[1] as usize], m.positions[t[2] as usize]])
+        .collect())
+}
+
+/// A model's geometry in its own frame (y up), node and instance transforms applied.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Vertices of the triangles.
+    pub positions: Vec<[f64; 3]>,
+    /// Triangles, three indices each, counter-clockwise from outside.
+    pub indices: Vec<u32>,
+    /// Each triangle's feature: `_BATCHID` (b3dm) or `_FEATURE_ID_0` (EXT_mesh_features) of its
+    /// first vertex; `u32::MAX` where there is none.
+    pub triangle_features: Vec<u32>,
+    /// Points of POINTS primitives.
+    pub points: Vec<[f64; 3]>,
+    /// Their colours (`COLOR_0`), one per point, or none at all.
+    pub point_colors: Vec<[u8; 4]>,
+    /// The centre that positions are relative to (`CESIUM_RTC`), in the z-up tile frame.
+    pub rtc_center: Option<[f64; 3]>,
+}
+
+/// The geometry of a `.gltf`, `.glb` or `.b3dm`: triangles with their features, and points.
+pub fn parse_model(path: &Path, bytes: &[u8]) -> Result<Model> {
     let u32_at = |b: &[u8], i: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?)) };
     // A b3dm: a 28-byte header, feature and batch tables, then a GLB.
     let glb: &[u8] = if bytes.starts_with(b"b3dm") {
@@ -79,7 +109,18 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Triangles> {
         (serde_json::from_slice(glb).map_err(|e| corrupt(path, e.to_string()))?, None)
     };
     // Extensions read here; any other that the file requires is refused by name.
-    const READ: &[&str] = &["EXT_mesh_gpu_instancing"];
+    // Materials' and metadata extensions change no geometry.
+    const READ: &[&str] = &[
+        "EXT_mesh_gpu_instancing",
+        "KHR_mesh_quantization",
+        "CESIUM_RTC",
+        "KHR_materials_unlit",
+        "KHR_texture_transform",
+        "KHR_texture_basisu",
+        "EXT_mesh_features",
+        "EXT_structural_metadata",
+        "EXT_instance_features",
+    ];
     if let Some(ext) = json["extensionsRequired"]
         .as_array()
         .into_iter()
@@ -119,6 +160,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Triangles> {
         let ty = a["type"].as_str().unwrap_or("");
         let comps = match ty {
             "SCALAR" => 1,
+            "VEC2" => 2,
             "VEC3" => 3,
             "VEC4" => 4,
             other => return Err(format!("accessor type {other}")),
@@ -174,7 +216,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Triangles> {
         Ok(out)
     };
     // Walk the default scene's nodes with their transforms.
-    let mut tris = Triangles::new();
+    let mut model = Model {
+        rtc_center: json["extensions"]["CESIUM_RTC"]["center"]
+            .as_array()
+            .filter(|c| c.len() == 3)
+            .map(|c| std::array::from_fn(|k| c[k].as_f64().unwrap_or(0.0))),
+        ..Model::default()
+    };
     let scene = json["scene"].as_u64().unwrap_or(0) as usize;
     let roots: Vec<u64> = match json["scenes"][scene]["nodes"].as_array() {
         Some(n) => n.iter().filter_map(J::as_u64).collect(),
@@ -208,17 +256,37 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Triangles> {
                     .map(|i| mul(&m, i))
                     .collect(),
             };
-            if tris.len().saturating_add(instances.len()) > MAX_TRIANGLES {
-                return Err(corrupt(path, "more than 50 million triangles"));
-            }
             for p in json["meshes"][mesh as usize]["primitives"].as_array().into_iter().flatten() {
-                if p["mode"].as_u64().unwrap_or(4) != 4 {
+                let mode = p["mode"].as_u64().unwrap_or(4);
+                if mode != 4 && mode != 0 {
                     continue;
                 }
                 let pos = p["attributes"]["POSITION"]
                     .as_u64()
                     .ok_or_else(|| corrupt(path, "a primitive without POSITION"))?;
                 let pos = accessor(pos, 3).map_err(|e| corrupt(path, e))?;
+                if mode == 0 {
+                    if model.points.len().saturating_add(pos.len().saturating_mul(instances.len())) > MAX_TRIANGLES {
+                        return Err(corrupt(path, "more than 50 million points"));
+                    }
+                    let colors = match p["attributes"]["COLOR_0"].as_u64() {
+                        None => None,
+                        Some(c) => Some(
+                            accessor(c, 4)
+                                .or_else(|_| accessor(c, 3).map(|v| v.into_iter().map(|[r, g, b, _]| [r, g, b, 1.0]).collect()))
+                                .map_err(|e| corrupt(path, e))?,
+                        ),
+                    };
+                    for m in &instances {
+                        for (k, q) in pos.iter().enumerate() {
+                            model.points.push(apply(m, [q[0], q[1], q[2]]));
+                            if let Some(c) = colors.as_ref().and_then(|c| c.get(k)) {
+                                model.point_colors.push(c.map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
+                            }
+                        }
+                    }
+                    continue;
+                }
                 let idx: Vec<usize> = match p["indices"].as_u64() {
                     Some(i) => accessor(i, 1)
                         .map_err(|e| corrupt(path, e))?
@@ -230,19 +298,26 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Triangles> {
                 if idx.iter().any(|&i| i >= pos.len()) {
                     return Err(corrupt(path, "an index past the vertices"));
                 }
-                if tris.len().saturating_add((idx.len() / 3).saturating_mul(instances.len())) > MAX_TRIANGLES {
+                let feature = ["_FEATURE_ID_0", "_BATCHID", "BATCHID"]
+                    .iter()
+                    .find_map(|a| p["attributes"][*a].as_u64())
+                    .map(|a| accessor(a, 1).map_err(|e| corrupt(path, e)))
+                    .transpose()?;
+                let tris = model.indices.len() / 3;
+                if tris.saturating_add((idx.len() / 3).saturating_mul(instances.len())) > MAX_TRIANGLES {
                     return Err(corrupt(path, "more than 50 million triangles"));
                 }
                 for m in &instances {
                     // A mirroring transform turns faces inside out: the spec reverses their winding.
                     let mirrored = det3(m) < 0.0;
+                    let base = model.positions.len() as u32;
+                    model.positions.extend(pos.iter().map(|q| apply(m, [q[0], q[1], q[2]])));
                     for t in idx.chunks_exact(3) {
-                        let v = |i: usize| {
-                            let p = pos[i];
-                            apply(m, [p[0], p[1], p[2]])
-                        };
-                        let (a, b, c) = (v(t[0]), v(t[1]), v(t[2]));
-                        tris.push(if mirrored { [a, c, b] } else { [a, b, c] });
+                        let [a, b, c] = [t[0] as u32 + base, t[1] as u32 + base, t[2] as u32 + base];
+                        model.indices.extend(if mirrored { [a, c, b] } else { [a, b, c] });
+                        model
+                            .triangle_features
+                            .push(feature.as_ref().and_then(|f| f.get(t[0])).map_or(u32::MAX, |v| v[0] as u32));
                     }
                 }
             }
@@ -251,10 +326,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Triangles> {
             stack.push((c, m));
         }
     }
-    if tris.is_empty() {
-        return Err(corrupt(path, "no triangles in the default scene"));
+    if model.indices.is_empty() && model.points.is_empty() {
+        return Err(corrupt(path, "no triangles or points in the default scene"));
     }
-    Ok(tris)
+    Ok(model)
 }
 
 /// The most triangles one model may hold (a guard against instancing bombs).

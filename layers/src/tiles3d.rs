@@ -7,10 +7,17 @@
 //! error as cesium-native computes it (geometric error × screen height ÷ (2 × distance ×
 //! tan(fov/2)), 16 pixels by default).
 //!
+//! Implicit tiling (quadtrees and octrees of subtree files with availability bitstreams) is
+//! expanded lazily, a subtree when the selection first reaches it (`implicit`); the tiles'
+//! contents become geometry in the workspace CRS in `decode`, and `stream` keeps what the
+//! camera needs loaded within a memory budget.
+//!
 //! Bad input — truncated or inconsistent headers, wrong byte lengths, bad JSON, a missing file —
 //! is an error naming the file and the problem, never a panic (the binary parsers are fuzzed).
-//! Not yet here: expanding implicit tiling's subtrees into tiles (the roots are kept, marked),
-//! frustum culling and streaming.
+
+pub mod decode;
+pub mod implicit;
+pub mod stream;
 
 use crate::{LayersError, Result};
 use serde_json::Value as J;
@@ -116,6 +123,23 @@ pub struct Implicit {
     pub available_levels: u32,
     /// The subtrees' URI template (`{level}`, `{x}`, `{y}`, `{z}`).
     pub subtrees: String,
+    /// The contents' URI templates.
+    pub contents: Vec<String>,
+}
+
+/// Where a tile of implicit tiling sits: its implicit root and its level and coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coord {
+    /// The tile that declares the implicit tiling.
+    pub root: usize,
+    /// Level below that root (0 for the root).
+    pub level: u32,
+    /// Column.
+    pub x: u32,
+    /// Row.
+    pub y: u32,
+    /// Layer (octrees; 0 for quadtrees).
+    pub z: u32,
 }
 
 /// A tile.
@@ -137,8 +161,13 @@ pub struct Tile {
     pub transform: [f64; 16],
     /// Contents (none for an empty tile; an external tileset's root is a child instead).
     pub contents: Vec<Content>,
-    /// Implicit tiling rooted here, not yet expanded.
+    /// Implicit tiling rooted here.
     pub implicit: Option<Implicit>,
+    /// For a tile of implicit tiling: where it sits.
+    pub coord: Option<Coord>,
+    /// The root of a subtree whose file has not been read yet: its contents and children are
+    /// not known (see [`implicit::expand`]).
+    pub pending: bool,
     /// Depth in the tree (0 for the root).
     pub depth: u32,
     /// The tileset file the tile is written in.
@@ -158,6 +187,11 @@ pub struct Tileset {
     pub tiles: Vec<Tile>,
     /// The tileset files read (the root's first).
     pub files: Vec<PathBuf>,
+    /// Subtree files read.
+    pub subtrees_read: usize,
+    /// What could not be read while expanding implicit tiling (one line each, naming the file);
+    /// the tiles below stay out, the rest is drawn.
+    pub broken: Vec<String>,
 }
 
 const IDENTITY: [f64; 16] = [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.];
@@ -332,20 +366,7 @@ impl Volume {
                 sq.sqrt()
             }
             Volume::Region(r) => {
-                let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
-                for i in 0..=2 {
-                    for j in 0..=2 {
-                        for h in [r[4], r[5]] {
-                            let lon = r[0] + (r[2] - r[0]) * i as f64 / 2.0;
-                            let lat = r[1] + (r[3] - r[1]) * j as f64 / 2.0;
-                            let q = geodetic_to_ecef(lon, lat, h);
-                            for k in 0..3 {
-                                lo[k] = lo[k].min(q[k]);
-                                hi[k] = hi[k].max(q[k]);
-                            }
-                        }
-                    }
-                }
+                let (lo, hi) = region_box(r);
                 (0..3)
                     .map(|k| (lo[k] - p[k]).max(p[k] - hi[k]).max(0.0).powi(2))
                     .sum::<f64>()
@@ -353,6 +374,73 @@ impl Volume {
             }
         }
     }
+}
+
+/// Whether a JSON file is a 3D Tiles tileset (`asset.version` and a `root`, read from its
+/// first 64 KiB without parsing the whole).
+pub fn is_tileset(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    if f.take(65_536).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&head);
+    text.trim_start().starts_with('{') && text.contains("\"asset\"") && text.contains("\"root\"") && text.contains("\"geometricError\"")
+}
+
+/// A volume's footprint in a workspace CRS (`[min_x, min_y, max_x, max_y]`) and its lowest and
+/// highest height, from points sampled on it.
+pub fn footprint(v: &Volume, placer: &decode::Placer) -> Result<([f64; 4], [f64; 2])> {
+    let pts: Vec<V3> = match v {
+        Volume::Region(r) => {
+            let mut p = Vec::new();
+            for i in 0..=4 {
+                for j in 0..=4 {
+                    for h in [r[4], r[5]] {
+                        p.push(geodetic_to_ecef(
+                            r[0] + (r[2] - r[0]) * f64::from(i) / 4.0,
+                            r[1] + (r[3] - r[1]) * f64::from(j) / 4.0,
+                            h,
+                        ));
+                    }
+                }
+            }
+            p
+        }
+        Volume::Box { center, half_axes } => {
+            let mut p = Vec::new();
+            for a in [-1.0, 0.0, 1.0] {
+                for b in [-1.0, 0.0, 1.0] {
+                    for c in [-1.0, 1.0] {
+                        p.push([0, 1, 2].map(|k| center[k] + half_axes[0][k] * a + half_axes[1][k] * b + half_axes[2][k] * c));
+                    }
+                }
+            }
+            p
+        }
+        Volume::Sphere { center, radius } => {
+            let mut p = vec![*center];
+            for k in 0..3 {
+                for s in [-1.0, 1.0] {
+                    let mut q = *center;
+                    q[k] += s * radius;
+                    p.push(q);
+                }
+            }
+            p
+        }
+    };
+    let placed = placer.place(&pts)?;
+    let mut e = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut h = [f64::INFINITY, f64::NEG_INFINITY];
+    for p in placed {
+        e = [e[0].min(p[0]), e[1].min(p[1]), e[2].max(p[0]), e[3].max(p[1])];
+        h = [h[0].min(p[2]), h[1].max(p[2])];
+    }
+    Ok((e, h))
 }
 
 /// Read a tileset and every external tileset it reaches.
@@ -363,6 +451,8 @@ pub fn open(path: &Path) -> Result<Tileset> {
         geometric_error: 0.0,
         tiles: Vec::new(),
         files: Vec::new(),
+        subtrees_read: 0,
+        broken: Vec::new(),
     };
     let mut seen = HashSet::new();
     let (version, ge) = load(&mut ts, path, None, &IDENTITY, Refine::Replace, 0, &mut seen)?;
@@ -467,20 +557,32 @@ fn tile(
             .ok_or_else(|| bad(path, format!("{at}.content: no uri")))?;
         uris.push(uri.to_owned());
     }
-    let implicit = j.get("implicitTiling").map(|i| Implicit {
+    let mut implicit = j.get("implicitTiling").map(|i| Implicit {
         scheme: i.get("subdivisionScheme").and_then(J::as_str).unwrap_or("").to_owned(),
-        subtree_levels: i.get("subtreeLevels").and_then(J::as_u64).unwrap_or(0) as u32,
-        available_levels: i.get("availableLevels").and_then(J::as_u64).unwrap_or(0) as u32,
+        subtree_levels: i.get("subtreeLevels").and_then(J::as_u64).unwrap_or(0).min(31) as u32,
+        available_levels: i.get("availableLevels").and_then(J::as_u64).unwrap_or(0).min(31) as u32,
         subtrees: i.pointer("/subtrees/uri").and_then(J::as_str).unwrap_or("").to_owned(),
+        contents: Vec::new(),
     });
     if let Some(i) = &implicit
-        && (!matches!(i.scheme.as_str(), "QUADTREE" | "OCTREE") || i.subtree_levels == 0 || i.subtrees.is_empty())
+        && (!matches!(i.scheme.as_str(), "QUADTREE" | "OCTREE")
+            || i.subtree_levels == 0
+            || i.available_levels == 0
+            || i.subtrees.is_empty())
     {
         return Err(bad(
             path,
-            format!("{at}.implicitTiling: a QUADTREE or OCTREE scheme, subtreeLevels ≥ 1 and a subtrees uri"),
+            format!("{at}.implicitTiling: a QUADTREE or OCTREE scheme, subtreeLevels and availableLevels ≥ 1 and a subtrees uri"),
         ));
     }
+    if implicit.is_some() && matches!(bounds, Volume::Sphere { .. }) {
+        return Err(bad(path, format!("{at}: implicit tiling needs a box or region, not a sphere")));
+    }
+    if let Some(i) = &mut implicit {
+        // The contents are templates, resolved per tile when its subtree is read.
+        i.contents = std::mem::take(&mut uris);
+    }
+    let pending = implicit.is_some();
     let me = ts.tiles.len();
     ts.tiles.push(Tile {
         parent,
@@ -491,7 +593,15 @@ fn tile(
         refine,
         transform: m,
         contents: Vec::new(),
+        coord: implicit.as_ref().map(|_| Coord {
+            root: ts.tiles.len(),
+            level: 0,
+            x: 0,
+            y: 0,
+            z: 0,
+        }),
         implicit,
+        pending,
         depth,
         source: path.to_owned(),
     });
@@ -500,9 +610,8 @@ fn tile(
     }
     for uri in uris {
         let kind = ContentKind::of(&uri);
-        // A template of implicit tiling is not a file.
         let file = dir.join(uri.split(['?', '#']).next().unwrap_or(&uri));
-        if kind == ContentKind::Tileset && ts.tiles[me].implicit.is_none() {
+        if kind == ContentKind::Tileset {
             load(ts, &file, Some(me), &m, refine, nesting + 1, seen)?;
         } else {
             ts.tiles[me].contents.push(Content { uri, path: file, kind });
@@ -716,6 +825,132 @@ pub struct Camera {
     pub screen_height: f64,
     /// Vertical field of view (radians).
     pub fov_y: f64,
+    /// The view's six planes (`n·p + d ≥ 0` inside; ECEF), when culling to the view: left,
+    /// right, bottom, top, near, far.
+    pub frustum: Option<[[f64; 4]; 6]>,
+    /// Where the camera looks (unit vector, ECEF), for load priorities.
+    pub forward: V3,
+}
+
+impl Camera {
+    /// A camera at `eye` looking at `target`, `up` roughly up (all ECEF), with a vertical field
+    /// of view, an aspect (width ÷ height), a frame `screen_height` pixels high and a far
+    /// distance; its frustum culls.
+    pub fn looking(eye: V3, target: V3, up: V3, fov_y: f64, aspect: f64, screen_height: f64, far: f64) -> Camera {
+        let unit = |v: V3| {
+            let l = norm(v).max(1e-12);
+            [v[0] / l, v[1] / l, v[2] / l]
+        };
+        let f = unit(sub(target, eye));
+        let r = unit(cross(f, up));
+        let u = cross(r, f);
+        let (th, tw) = ((fov_y / 2.0).tan(), (fov_y / 2.0).tan() * aspect);
+        // Inward normals of the side planes through the eye.
+        let plane = |n: V3| {
+            let n = unit(n);
+            [n[0], n[1], n[2], -dot(n, eye)]
+        };
+        let comb = |a: V3, ka: f64, b: V3, kb: f64| [a[0] * ka + b[0] * kb, a[1] * ka + b[1] * kb, a[2] * ka + b[2] * kb];
+        let left = plane(comb(r, 1.0, f, tw));
+        let right = plane(comb(r, -1.0, f, tw));
+        let bottom = plane(comb(u, 1.0, f, th));
+        let top = plane(comb(u, -1.0, f, th));
+        let near = [f[0], f[1], f[2], -dot(f, eye)];
+        let far_p = [-f[0], -f[1], -f[2], dot(f, eye) + far];
+        Camera {
+            position: eye,
+            screen_height,
+            fov_y,
+            frustum: Some([left, right, bottom, top, near, far_p]),
+            forward: f,
+        }
+    }
+
+    /// A tile's screen-space error from here (pixels); infinite inside its volume.
+    pub fn sse(&self, t: &Tile) -> f64 {
+        let d = t.bounds.distance(self.position);
+        if d <= 0.0 {
+            return f64::INFINITY;
+        }
+        t.geometric_error * self.screen_height / (2.0 * d * (self.fov_y / 2.0).tan())
+    }
+
+    /// Whether a volume lies wholly outside the view (never, without a frustum).
+    pub fn culls(&self, v: &Volume) -> bool {
+        let Some(planes) = &self.frustum else {
+            return false;
+        };
+        let outside = |center: V3, half_axes: &[V3; 3]| {
+            planes.iter().any(|p| {
+                let n = [p[0], p[1], p[2]];
+                let ext: f64 = half_axes.iter().map(|a| dot(*a, n).abs()).sum();
+                dot(n, center) + p[3] < -ext
+            })
+        };
+        match v {
+            Volume::Sphere { center, radius } => planes.iter().any(|p| dot([p[0], p[1], p[2]], *center) + p[3] < -radius),
+            Volume::Box { center, half_axes } => outside(*center, half_axes),
+            Volume::Region(r) => {
+                let (lo, hi) = region_box(r);
+                let h = [0, 1, 2].map(|k| (hi[k] - lo[k]) / 2.0);
+                outside(
+                    [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0),
+                    &[[h[0], 0.0, 0.0], [0.0, h[1], 0.0], [0.0, 0.0, h[2]]],
+                )
+            }
+        }
+    }
+}
+
+impl Volume {
+    /// A sphere around the volume (centre, radius; ECEF).
+    pub fn bounding_sphere(&self) -> (V3, f64) {
+        match self {
+            Volume::Sphere { center, radius } => (*center, *radius),
+            Volume::Box { center, half_axes } => {
+                let [u, v, w] = half_axes;
+                (
+                    *center,
+                    norm([u[0] + v[0] + w[0], u[1] + v[1] + w[1], u[2] + v[2] + w[2]]).max(
+                        // The longest diagonal of the box.
+                        [[1.0, 1.0, -1.0], [1.0, -1.0, 1.0], [-1.0, 1.0, 1.0]]
+                            .iter()
+                            .map(|s| norm([0, 1, 2].map(|k| u[k] * s[0] + v[k] * s[1] + w[k] * s[2])))
+                            .fold(0.0, f64::max),
+                    ),
+                )
+            }
+            Volume::Region(r) => {
+                let (lo, hi) = region_box(r);
+                let c = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
+                (c, norm(sub(hi, lo)) / 2.0)
+            }
+        }
+    }
+
+    /// The volume's centre (ECEF).
+    pub fn center(&self) -> V3 {
+        self.bounding_sphere().0
+    }
+}
+
+/// The ECEF box around points sampled on a region (a little larger than the region itself).
+fn region_box(r: &[f64; 6]) -> (V3, V3) {
+    let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for i in 0..=2 {
+        for j in 0..=2 {
+            for h in [r[4], r[5]] {
+                let lon = r[0] + (r[2] - r[0]) * i as f64 / 2.0;
+                let lat = r[1] + (r[3] - r[1]) * j as f64 / 2.0;
+                let q = geodetic_to_ecef(lon, lat, h);
+                for k in 0..3 {
+                    lo[k] = lo[k].min(q[k]);
+                    hi[k] = hi[k].max(q[k]);
+                }
+            }
+        }
+    }
+    (lo, hi)
 }
 
 /// The tiles to draw.
@@ -725,23 +960,15 @@ pub struct Selection {
     pub draw: Vec<usize>,
     /// Tiles visited.
     pub visited: usize,
-}
-
-impl Camera {
-    /// A tile's screen-space error from here (pixels); infinite inside its volume.
-    pub fn sse(&self, t: &Tile) -> f64 {
-        let d = t.bounds.distance(self.position);
-        if d <= 0.0 {
-            return f64::INFINITY;
-        }
-        t.geometric_error * self.screen_height / (2.0 * d * (self.fov_y / 2.0).tan())
-    }
+    /// Tiles left out because they lie outside the view.
+    pub culled: usize,
 }
 
 /// The tiles to draw from `cam` so that no drawn tile's screen-space error exceeds `max_sse`
 /// where a finer one exists: a tile within it is drawn and not refined; one above it is
-/// refined (its children replace it, or are drawn with it for ADD).
-pub fn select(ts: &Tileset, cam: &Camera, max_sse: f64) -> Selection {
+/// refined (its children replace it, or are drawn with it for ADD). Tiles outside the view
+/// (and their subtrees) are left out; subtrees of implicit tiling are read as they are reached.
+pub fn select(ts: &mut Tileset, cam: &Camera, max_sse: f64) -> Selection {
     let mut s = Selection::default();
     if !ts.tiles.is_empty() {
         visit(ts, 0, cam, max_sse, &mut s);
@@ -749,14 +976,25 @@ pub fn select(ts: &Tileset, cam: &Camera, max_sse: f64) -> Selection {
     s
 }
 
-fn visit(ts: &Tileset, i: usize, cam: &Camera, max_sse: f64, s: &mut Selection) {
-    let t = &ts.tiles[i];
+fn visit(ts: &mut Tileset, i: usize, cam: &Camera, max_sse: f64, s: &mut Selection) {
     s.visited += 1;
-    if let Some(v) = &t.request_volume
-        && v.distance(cam.position) > 0.0
     {
-        return;
+        let t = &ts.tiles[i];
+        if let Some(v) = &t.request_volume
+            && v.distance(cam.position) > 0.0
+        {
+            return;
+        }
+        if cam.culls(&t.bounds) {
+            s.culled += 1;
+            return;
+        }
     }
+    if ts.tiles[i].pending && implicit::expand(ts, i).is_err() {
+        // Past the tile limit: draw what is there.
+        ts.tiles[i].children.clear();
+    }
+    let t = &ts.tiles[i];
     let refine = cam.sse(t) > max_sse && !t.children.is_empty();
     if !refine || t.refine == Refine::Add {
         if !t.contents.is_empty() {
@@ -766,7 +1004,8 @@ fn visit(ts: &Tileset, i: usize, cam: &Camera, max_sse: f64, s: &mut Selection) 
             return;
         }
     }
-    for &c in &t.children {
+    let children = t.children.clone();
+    for c in children {
         visit(ts, c, cam, max_sse, s);
     }
 }

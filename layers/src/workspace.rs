@@ -59,6 +59,39 @@ pub struct Workspace {
     pub hazard_dem: Option<std::sync::Arc<crate::dem::Terrain>>,
     /// Imagery (orthophotos, tile packages, map services), drawn under the layers, bottom first.
     pub imagery: Vec<ImageryLayer>,
+    /// 3D Tiles tilesets, streamed for the view.
+    pub tilesets: Vec<TilesetLayer>,
+}
+
+/// A 3D Tiles tileset in the workspace: streamed into its CRS (see [`crate::tiles3d::stream`]).
+#[derive(Clone)]
+pub struct TilesetLayer {
+    /// Stable id, unique among the workspace's layers.
+    pub id: String,
+    /// Display title (the folder's name).
+    pub title: String,
+    /// The root `tileset.json`.
+    pub path: std::path::PathBuf,
+    /// Shown or hidden.
+    pub visible: bool,
+    /// The root's volume in the workspace CRS: `[min_x, min_y, max_x, max_y]` and the lowest and
+    /// highest heights.
+    pub extent: [f64; 4],
+    /// Lowest and highest height of the root's volume (metres).
+    pub heights: [f64; 2],
+    /// The stream (shared by the copies of the workspace; one view drives it).
+    pub stream: std::sync::Arc<std::sync::Mutex<crate::tiles3d::stream::Streamer>>,
+}
+
+impl std::fmt::Debug for TilesetLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TilesetLayer")
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .field("visible", &self.visible)
+            .field("extent", &self.extent)
+            .finish()
+    }
 }
 
 /// An imagery layer: how to open it again, and the open source when it could be opened.
@@ -219,6 +252,7 @@ impl Workspace {
             terrain: None,
             hazard_dem: None,
             imagery: Vec::new(),
+            tilesets: Vec::new(),
         })
     }
 
@@ -285,6 +319,10 @@ impl Workspace {
     pub fn load_file(ws: &mut Option<Workspace>, path: &std::path::Path, job: Option<crate::job::Job>) -> Result<usize> {
         let mut added = 0;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        if ext == "json" && crate::tiles3d::is_tileset(path) {
+            Workspace::add_tileset(ws, path, crate::tiles3d::stream::StreamOptions::default())?;
+            return Ok(1);
+        }
         if matches!(ext.as_str(), "glb" | "gltf" | "b3dm") {
             // A model with no placement of its own stands at the workspace's origin; alone, at
             // 0° E 0° N (in the UTM zone there), which only shows the model itself.
@@ -369,6 +407,10 @@ impl Workspace {
             il.id = self.unique_imagery_id(&il.id);
             self.imagery.push(il);
         }
+        for mut t in other.tilesets {
+            t.id = self.unique_imagery_id(&t.id);
+            self.tilesets.push(t);
+        }
         if other.terrain.is_some() {
             self.terrain = other.terrain;
         }
@@ -388,7 +430,66 @@ impl Workspace {
             terrain: self.terrain.clone(),
             hazard_dem: self.hazard_dem.clone(),
             imagery: Vec::new(),
+            tilesets: Vec::new(),
         }
+    }
+
+    /// Add a 3D Tiles tileset (its external tilesets read now, implicit subtrees as the view
+    /// reaches them) to `ws` — made for the tileset's place when `None`, the origin set by it
+    /// when the workspace has none —, streamed with `opts`.
+    pub fn add_tileset<'a>(
+        ws: &'a mut Option<Workspace>,
+        path: &std::path::Path,
+        opts: crate::tiles3d::stream::StreamOptions,
+    ) -> Result<&'a TilesetLayer> {
+        let ts = crate::tiles3d::open(path)?;
+        let (lon, lat, _) = crate::tiles3d::ecef_to_geodetic(ts.tiles[0].bounds.center());
+        if !(lon.is_finite() && lat.is_finite()) || ts.tiles[0].bounds.center().iter().map(|v| v * v).sum::<f64>().sqrt() < 6.0e6 {
+            return Err(LayersError::Invalid(format!(
+                "{}: the tileset is not placed on the Earth (its root volume is not near the surface in ECEF): nothing to put it on the map by",
+                path.display()
+            )));
+        }
+        if ws.is_none() {
+            *ws = Some(Workspace::for_lonlat(lon.to_degrees(), lat.to_degrees())?);
+        }
+        let w = ws.as_mut().expect("set above");
+        let (lon_d, lat_d) = (lon.to_degrees(), lat.to_degrees());
+        let d = w.crs.domain();
+        if !(d[0] - 0.5..=d[2] + 0.5).contains(&lon_d) || !(d[1] - 0.5..=d[3] + 0.5).contains(&lat_d) {
+            return Err(LayersError::Invalid(format!(
+                "{}: the tileset stands at {lon_d:.4}° E {lat_d:.4}° N, outside the workspace CRS {} (longitude {:.1}…{:.1}, latitude {:.1}…{:.1}); open it in a workspace of its own",
+                path.display(),
+                w.crs.label(),
+                d[0],
+                d[2],
+                d[1],
+                d[3]
+            )));
+        }
+        let placer = crate::tiles3d::decode::Placer::new(&w.crs)?;
+        let (extent, heights) = crate::tiles3d::footprint(&ts.tiles[0].bounds, &placer)?;
+        if w.origin_xy[0].is_nan() {
+            let e = extent;
+            w.origin_xy = [((e[0] + e[2]) / 200.0).round() * 100.0, ((e[1] + e[3]) / 200.0).round() * 100.0];
+        }
+        let title = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "tileset".into());
+        let id = w.unique_imagery_id(&format!("3dtiles_{title}"));
+        let stream = crate::tiles3d::stream::Streamer::new(ts, &w.crs, std::sync::Arc::new(crate::tiles3d::stream::Files), opts)?;
+        w.tilesets.push(TilesetLayer {
+            id,
+            title,
+            path: path.to_owned(),
+            visible: true,
+            extent,
+            heights,
+            stream: std::sync::Arc::new(std::sync::Mutex::new(stream)),
+        });
+        Ok(w.tilesets.last().expect("pushed"))
     }
 
     /// Place a glTF/GLB/b3dm model (see [`crate::gltf`]) in `ws` (made for its place when `None`).
@@ -405,7 +506,9 @@ impl Workspace {
 
     /// An id not yet taken by a layer or an imagery layer.
     pub fn unique_imagery_id(&self, want: &str) -> String {
-        let taken = |id: &str| self.layers.iter().any(|l| l.id == id) || self.imagery.iter().any(|l| l.id == id);
+        let taken = |id: &str| {
+            self.layers.iter().any(|l| l.id == id) || self.imagery.iter().any(|l| l.id == id) || self.tilesets.iter().any(|l| l.id == id)
+        };
         if !taken(want) {
             return want.to_owned();
         }

@@ -84,7 +84,7 @@ fn the_sample_tileset_reads_as_one_tree_with_its_external_tileset() {
 
 #[test]
 fn tiles_are_chosen_by_screen_space_error_and_request_volumes() {
-    let ts = tiles3d::open(&sample().join("tileset.json")).unwrap();
+    let mut ts = tiles3d::open(&sample().join("tileset.json")).unwrap();
     let building = ts
         .tiles
         .iter()
@@ -102,25 +102,27 @@ fn tiles_are_chosen_by_screen_space_error_and_request_volumes() {
         position: p,
         screen_height: 720.0,
         fov_y: 60f64.to_radians(),
+        frustum: None,
+        forward: [0.0, 0.0, 1.0],
     };
     let up = |d: f64| {
         let n = (pc[0].powi(2) + pc[1].powi(2) + pc[2].powi(2)).sqrt();
         [pc[0] * (1.0 + d / n), pc[1] * (1.0 + d / n), pc[2] * (1.0 + d / n)]
     };
     // From 1000 km nothing needs refining: the root has no content of its own.
-    let far = tiles3d::select(&ts, &cam(up(1_000_000.0)), 16.0);
+    let far = tiles3d::select(&mut ts, &cam(up(1_000_000.0)), 16.0);
     assert!(far.draw.is_empty(), "{far:?}");
     assert_eq!(far.visited, 1);
     // From 2 km up the root refines (ADD): the building and the city's blocks, not the points.
-    let mid = tiles3d::select(&ts, &cam(up(2_000.0)), 16.0);
+    let mid = tiles3d::select(&mut ts, &cam(up(2_000.0)), 16.0);
     assert!(mid.draw.contains(&building), "{mid:?}");
     assert!(!mid.draw.contains(&points));
     assert_eq!(mid.draw.len(), 5, "{mid:?}");
     // Inside the request volume the point cloud too.
-    let near = tiles3d::select(&ts, &cam(up(5.0)), 16.0);
+    let near = tiles3d::select(&mut ts, &cam(up(5.0)), 16.0);
     assert!(near.draw.contains(&points) && near.draw.contains(&building), "{near:?}");
     // A stricter error bound refines more; a looser one less.
-    let loose = tiles3d::select(&ts, &cam(up(20_000.0)), 1e9);
+    let loose = tiles3d::select(&mut ts, &cam(up(20_000.0)), 1e9);
     assert!(loose.draw.is_empty());
 }
 

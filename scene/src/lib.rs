@@ -12,6 +12,7 @@
 //! - [`pick`]: the building a view ray hits first (roof or wall), in f64 workspace metres.
 //! - [`landuse`]: the national land-use classification (2023) and its planning colours (TD/T 1065-2021).
 //! - [`terrain`]: the ground from a DEM, and the map draped on it.
+//! - [`tiles`]: 3D Tiles streamed for a view, as meshes about each tile's own origin.
 //! - [`overlay`]: point symbols and labels (bundled CJK font) drawn in screen space over a frame.
 //!
 //! The Bevy renderer of these scenes is `jingwei-viewer`.
@@ -29,4 +30,5 @@ pub mod pick;
 pub mod scene;
 pub mod style;
 pub mod terrain;
+pub mod tiles;
 pub mod view;

@@ -54,20 +54,23 @@ pub async fn initial_view(state: S<'_>, width: u32, height: u32) -> Result<View>
     state.session.initial_view(width, height)
 }
 
-/// Render the 3D view: a 16-byte header (width u32, height u32, render+readback ms f32,
-/// readback ms f32) and the RGBA pixels, as binary (no JSON on the way).
+/// Render the 3D view: a 20-byte header (width u32, height u32, render+readback ms f32,
+/// readback ms f32, 3D tiles still coming u32 0/1) and the RGBA pixels, as binary (no JSON on
+/// the way).
 #[tauri::command]
 pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View) -> Result<tauri::ipc::Response> {
     // Imagery sharper where the view looks closer than the scene's drape shows (tiles come
     // meanwhile; the page draws again while they do).
     state.session.refine_imagery(&view, width, height)?;
-    let (frame, ms, timing) = state.renderer.render(width, height, view).map_err(Error::Render)?;
+    let twin = state.session.twin_sources();
+    let (frame, ms, timing, pending) = state.renderer.render(width, height, view, twin).map_err(Error::Render)?;
     crate::state::frame_shown();
-    let mut out = Vec::with_capacity(16 + frame.rgba.len());
+    let mut out = Vec::with_capacity(20 + frame.rgba.len());
     out.extend(frame.width.to_le_bytes());
     out.extend(frame.height.to_le_bytes());
     out.extend((ms as f32).to_le_bytes());
     out.extend((timing.readback_ms as f32).to_le_bytes());
+    out.extend(u32::from(pending).to_le_bytes());
     out.extend(frame.rgba);
     Ok(tauri::ipc::Response::new(out))
 }

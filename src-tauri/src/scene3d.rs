@@ -6,12 +6,17 @@ use jingwei_app::compare::CompareUpdate;
 use jingwei_app::report::{MAP_H, MAP_W, SiteMapRenderer};
 use jingwei_scene::compare::{Compare, panes};
 use jingwei_scene::scene::SceneData;
+use jingwei_scene::tiles::Sources;
 use jingwei_scene::view::{Frame, View};
 use jingwei_viewer::render::{FrameTiming, Renderer};
 use std::sync::mpsc::{Sender, channel};
 use std::time::Instant;
 
-type Reply = Sender<Result<(Frame, f64, FrameTiming), String>>;
+/// A frame, the milliseconds spent on it, the renderer's split of them, and whether 3D tiles the
+/// view wants are still coming (the page draws again soon).
+pub type Rendered = (Frame, f64, FrameTiming, bool);
+
+type Reply = Sender<Result<Rendered, String>>;
 
 enum Job {
     Scene(SceneData),
@@ -20,6 +25,7 @@ enum Job {
         width: u32,
         height: u32,
         view: View,
+        twin: Option<Option<Sources>>,
         reply: Reply,
     },
     SiteMap {
@@ -64,6 +70,7 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                 width,
                 height,
                 view,
+                twin,
                 reply,
             } => {
                 let t0 = Instant::now();
@@ -87,6 +94,21 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                     scene_dirty = false;
                 }
                 r.set_view(&view);
+                // The tilesets streamed for this view: loads start or finish on their workers,
+                // the frame shows what is resident.
+                let pending = match &twin {
+                    Some(Some(src)) => {
+                        let f = jingwei_scene::tiles::stream(src, &view, width, height);
+                        r.set_tiles(src.origin_xy, &f.tiles);
+                        !f.settled
+                    }
+                    Some(None) => {
+                        r.set_tiles([0.0; 2], &[]);
+                        false
+                    }
+                    // The workspace was busy: the tiles stay as they were; ask again soon.
+                    None => true,
+                };
                 match &compare {
                     Some(c) => {
                         if others_dirty {
@@ -108,7 +130,7 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                 }
                 let out = r
                     .render()
-                    .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0, r.last_timing()))
+                    .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0, r.last_timing(), pending))
                     .map_err(|e| e.to_string());
                 let _ = reply.send(out);
             }
@@ -153,15 +175,18 @@ impl RenderService {
         })
     }
 
-    /// Render a frame; returns it with the milliseconds spent on the render thread (render,
-    /// readback and any renderer set-up) and the renderer's own split of them.
-    pub fn render(&self, width: u32, height: u32, view: View) -> Result<(Frame, f64, FrameTiming), String> {
+    /// Render a frame with the tilesets of `twin` streamed for it (`Some(None)`: none; `None`:
+    /// keep the tiles drawn); returns it with the
+    /// milliseconds spent on the render thread (render, readback and any renderer set-up), the
+    /// renderer's own split of them, and whether tiles are still coming.
+    pub fn render(&self, width: u32, height: u32, view: View, twin: Option<Option<Sources>>) -> Result<Rendered, String> {
         let (reply, rx) = channel();
         self.tx
             .send(Job::Render {
                 width,
                 height,
                 view,
+                twin,
                 reply,
             })
             .map_err(|_| "the renderer has stopped".to_string())?;

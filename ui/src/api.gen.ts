@@ -461,6 +461,44 @@ open: boolean,
  */
 health: TileHealth, };
 
+export type TilesetDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Title (its folder's name).
+ */
+title: string, 
+/**
+ * The root `tileset.json`.
+ */
+path: string, 
+/**
+ * Shown.
+ */
+visible: boolean, 
+/**
+ * Tiles known so far (implicit subtrees are read as the view reaches them).
+ */
+tiles: number, 
+/**
+ * Tiles resident, and their bytes.
+ */
+resident: number, 
+/**
+ * Bytes of geometry resident.
+ */
+resident_bytes: number, 
+/**
+ * The memory budget (bytes).
+ */
+budget_bytes: number, 
+/**
+ * Contents that could not be loaded, one line each (file and problem), at most 20.
+ */
+broken: Array<string>, };
+
 export type ChipDto = { 
 /**
  * The imagery layer.
@@ -925,7 +963,11 @@ attribution: Array<string>,
 /**
  * Imagery layers, bottom first, drawn under the layers.
  */
-imagery: Array<ImageryDto>, };
+imagery: Array<ImageryDto>, 
+/**
+ * 3D Tiles tilesets (the city twin), streamed for the view.
+ */
+tilesets: Array<TilesetDto>, };
 
 export type Identified = { 
 /**

@@ -19,6 +19,7 @@ export function buildTree() {
   buildImagery().catch(showError);
   buildPlanning();
   if (!app.ws) return;
+  buildTilesets(tree);
   for (const g of GROUPS) {
     const layers = app.ws.layers.filter((l) => l.group === g);
     if (!layers.length) continue;
@@ -81,3 +82,37 @@ export function buildTree() {
   }
 }
 
+
+/** The city twin's tilesets: shown or hidden, what is resident against the budget, what could
+ * not be read; removed. */
+function buildTilesets(tree: HTMLElement) {
+  const sets = app.ws?.tilesets ?? [];
+  if (!sets.length) return;
+  const h = document.createElement("h3");
+  h.textContent = t("twin.title");
+  tree.appendChild(h);
+  for (const s of sets) {
+    const row = document.createElement("label");
+    row.className = "tileset";
+    const cb = document.createElement("input");
+    cb.type = "checkbox"; cb.checked = s.visible; cb.dataset.tileset = s.id;
+    cb.onchange = async () => {
+      s.visible = cb.checked;
+      await invoke("set_layer_visible", { id: s.id, visible: s.visible }).catch(showError);
+      requestFrame();
+    };
+    row.appendChild(cb);
+    row.appendChild(document.createTextNode(s.title));
+    const mb = (b: number) => (b / 1048576).toFixed(0);
+    row.title = `${s.path}\n${t("twin.tiles")} ${s.tiles} · ${t("twin.resident")} ${s.resident} (${mb(s.resident_bytes)} MiB) · ${t("twin.budget")} ${mb(s.budget_bytes)} MiB`
+      + (s.broken.length ? `\n${t("twin.broken")}: ${s.broken.join("\n")}` : "");
+    if (s.broken.length) { const tag = document.createElement("span"); tag.className = "tag warn"; tag.textContent = `${t("twin.broken")} ${s.broken.length}`; row.appendChild(tag); }
+    const rm = document.createElement("button"); rm.type = "button"; rm.textContent = "✕"; rm.title = t("remove");
+    rm.onclick = async (e) => {
+      e.preventDefault();
+      try { app.ws = await invoke<WorkspaceDto>("remove_layer", { id: s.id }); buildTree(); await requestFrame(); } catch (err) { showError(err); }
+    };
+    row.appendChild(rm);
+    tree.appendChild(row);
+  }
+}

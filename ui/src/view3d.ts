@@ -62,9 +62,11 @@ export async function draw3d(): Promise<number> {
   const t0 = performance.now();
   const buf = await invoke<ArrayBuffer>("render_view", { width: w, height: h, view: app.view });
   const t1 = performance.now();
-  const head = new DataView(buf, 0, 16);
+  const head = new DataView(buf, 0, 20);
   const fw = head.getUint32(0, true), fh = head.getUint32(4, true), renderMs = head.getFloat32(8, true), readbackMs = head.getFloat32(12, true);
-  const pixels = new Uint8ClampedArray(buf, 16, fw * fh * 4);
+  // 3D tiles the view wants are still loading: draw again shortly.
+  if (head.getUint32(16, true) !== 0) setTimeout(() => void requestFrame(), 80);
+  const pixels = new Uint8ClampedArray(buf, 20, fw * fh * 4);
   ctx.putImageData(new ImageData(pixels, fw, fh), 0, 0);
   const t2 = performance.now();
   lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, transfer: t1 - t0 - renderMs, draw: t2 - t1, width: fw, height: fh };

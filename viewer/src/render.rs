@@ -69,6 +69,26 @@ impl Plugin for MapRenderPlugin {
 #[derive(Component)]
 struct SceneEntity(usize);
 
+/// A 3D tile's entity: its origin (local metres, f64).
+#[derive(Component)]
+struct TileEntity {
+    origin: [f64; 3],
+}
+
+/// Where an entity with its vertices about `origin` stands in a world drawn about `shift`:
+/// the difference is taken in f64 and is small near the camera.
+fn placed(origin: [f64; 3], shift: Vec3) -> Transform {
+    Transform::from_translation(Vec3::new(
+        (origin[0] - f64::from(shift.x)) as f32,
+        (origin[1] - f64::from(shift.y)) as f32,
+        (origin[2] - f64::from(shift.z)) as f32,
+    ))
+}
+
+/// The grid the world's drawing origin snaps to (metres): it moves with the camera in steps,
+/// so that what is drawn near the camera has small coordinates in f32 wherever it is.
+const SHIFT_GRID_M: f32 = 1024.0;
+
 /// A persistent offscreen renderer: one Bevy world, one camera, one target image.
 pub struct Renderer {
     apps: SubApps,
@@ -92,14 +112,20 @@ pub struct Renderer {
     pane_cameras: Vec<Entity>,
     /// A comparison's panes; `None`: one scene, one camera, the whole frame.
     panes: Option<Vec<Pane>>,
+    /// The local point the world is drawn about (camera-relative rendering: every entity and
+    /// camera is moved by −shift, in f64 where it has an f64 origin).
+    shift: Vec3,
+    /// The 3D tiles drawn, by key.
+    tiles: std::collections::HashMap<u64, Vec<Entity>>,
 }
 
 const BACKGROUND: Color = Color::srgb_u8(238, 241, 244);
 
-/// Point a camera as `view` says.
-fn aim(world: &mut World, camera: Entity, view: &View) {
+/// Point a camera as `view` says, in a world drawn about `shift` (see [`Renderer::set_view`]).
+fn aim(world: &mut World, camera: Entity, view: &View, shift: Vec3) {
     if let Some(mut t) = world.get_mut::<Transform>(camera) {
         *t = camera_transform(view);
+        t.translation -= shift;
     }
     if let Some(mut p) = world.get_mut::<Projection>(camera)
         && let Projection::Perspective(pp) = p.as_mut()
@@ -218,6 +244,8 @@ impl Renderer {
             last_placed: Vec::new(),
             pane_cameras: Vec::new(),
             panes: None,
+            shift: Vec3::ZERO,
+            tiles: std::collections::HashMap::new(),
         })
     }
 
@@ -270,8 +298,9 @@ impl Renderer {
             self.annotations.resize(slot + 1, Vec::new());
         }
         self.annotations[slot] = scene.annotations.clone();
+        let shift = self.shift;
         let world = self.apps.main.world_mut();
-        let mut q = world.query::<(Entity, &SceneEntity)>();
+        let mut q = world.query_filtered::<(Entity, &SceneEntity), Without<TileEntity>>();
         let old: Vec<Entity> = q.iter(world).filter(|(_, s)| s.0 == slot).map(|(e, _)| e).collect();
         for e in old {
             world.despawn(e);
@@ -302,7 +331,7 @@ impl Renderer {
                 .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, d.mesh.positions.clone())
                 .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, d.uvs.clone())
                 .with_inserted_indices(Indices::U32(d.mesh.indices.clone()));
-            spawn_mesh(world, mesh, material, slot);
+            spawn_mesh(world, mesh, material, slot, shift);
         }
         for lm in &scene.meshes {
             if lm.mesh.indices.is_empty() {
@@ -313,7 +342,7 @@ impl Renderer {
             if lm.kind == MeshKind::ScreenLine {
                 let material = world.resource_mut::<Assets<ScreenLineMaterial>>().add(ScreenLineMaterial { color });
                 for m in to_meshes(&lm.mesh) {
-                    spawn_mesh(world, m, material.clone(), slot);
+                    spawn_mesh(world, m, material.clone(), slot, shift);
                 }
                 continue;
             }
@@ -324,16 +353,75 @@ impl Renderer {
             };
             let material = world.resource_mut::<Assets<MapMaterial>>().add(material);
             for m in to_meshes(&lm.mesh) {
-                spawn_mesh(world, m, material.clone(), slot);
+                spawn_mesh(world, m, material.clone(), slot, shift);
             }
         }
     }
 
-    /// Move the camera.
+    /// Move the camera. The world is drawn about a point near what it looks at (on a
+    /// 1,024 m grid): entities are moved by the difference, so that vertices near the camera
+    /// are small numbers in f32 even 100 km from the workspace's origin.
     pub fn set_view(&mut self, view: &View) {
         self.view = Some(*view);
+        let t = Vec3::from(view.target);
+        let shift = Vec3::new(
+            (t.x / SHIFT_GRID_M).round() * SHIFT_GRID_M,
+            0.0,
+            (t.z / SHIFT_GRID_M).round() * SHIFT_GRID_M,
+        );
+        if shift != self.shift {
+            self.shift = shift;
+            let world = self.apps.main.world_mut();
+            let mut q = world.query_filtered::<(&mut Transform, Option<&TileEntity>), With<SceneEntity>>();
+            for (mut tr, tile) in q.iter_mut(world) {
+                *tr = placed(tile.map_or([0.0; 3], |t| t.origin), shift);
+            }
+        }
         let camera = self.camera;
-        aim(self.apps.main.world_mut(), camera, view);
+        aim(self.apps.main.world_mut(), camera, view, shift);
+    }
+
+    /// The 3D tiles drawn in the main scene: tiles no longer listed are removed, new ones are
+    /// meshed (about their own origins; see `jingwei_scene::tiles::meshes`) and added; the rest
+    /// stay as they are. `origin_xy` is the workspace's origin.
+    pub fn set_tiles(&mut self, origin_xy: [f64; 2], tiles: &[jingwei_scene::tiles::DrawTile]) {
+        let keep: std::collections::HashSet<u64> = tiles.iter().map(|t| t.key).collect();
+        let gone: Vec<u64> = self.tiles.keys().copied().filter(|k| !keep.contains(k)).collect();
+        let shift = self.shift;
+        let world = self.apps.main.world_mut();
+        for k in gone {
+            for e in self.tiles.remove(&k).unwrap_or_default() {
+                world.despawn(e);
+            }
+        }
+        for t in tiles {
+            if self.tiles.contains_key(&t.key) {
+                continue;
+            }
+            let mut entities = Vec::new();
+            for tm in jingwei_scene::tiles::meshes(origin_xy, t) {
+                let [r, g, b, a] = tm.color;
+                let material = world.resource_mut::<Assets<MapMaterial>>().add(MapMaterial {
+                    color: Color::srgba(r, g, b, a).to_linear(),
+                    lit: tm.kind == MeshKind::Building,
+                    terrain: false,
+                });
+                for m in to_meshes(&tm.mesh) {
+                    let e = spawn_mesh(world, m, material.clone(), 0, shift);
+                    world
+                        .entity_mut(e)
+                        .insert((TileEntity { origin: tm.origin }, placed(tm.origin, shift)));
+                    entities.push(e);
+                }
+            }
+            self.needs_warmup = true;
+            self.tiles.insert(t.key, entities);
+        }
+    }
+
+    /// Keys of the 3D tiles drawn.
+    pub fn tile_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.tiles.keys().copied()
     }
 
     /// Share the frame among scenes (see `jingwei_scene::compare::panes`), or — `None` — go
@@ -397,13 +485,13 @@ impl Renderer {
             let slot = pane.map_or(0, |p| p.slot);
             world.entity_mut(*cam).insert(RenderLayers::layer(slot));
             if let Some(p) = pane {
-                aim(world, *cam, &p.view);
+                aim(world, *cam, &p.view, self.shift);
             }
         }
         if panes.is_none()
             && let Some(v) = self.view
         {
-            aim(world, self.camera, &v);
+            aim(world, self.camera, &v, self.shift);
         }
         self.panes = panes;
     }
@@ -530,15 +618,17 @@ impl Renderer {
 }
 
 /// One mesh of scene `slot` with its material, drawn on the slot's render layer.
-fn spawn_mesh<M: bevy::pbr::Material>(world: &mut World, mesh: Mesh, material: Handle<M>, slot: usize) {
+fn spawn_mesh<M: bevy::pbr::Material>(world: &mut World, mesh: Mesh, material: Handle<M>, slot: usize, shift: Vec3) -> Entity {
     let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
-    world.spawn((
-        Mesh3d(mesh),
-        MeshMaterial3d(material),
-        Transform::IDENTITY,
-        SceneEntity(slot),
-        RenderLayers::layer(slot),
-    ));
+    world
+        .spawn((
+            Mesh3d(mesh),
+            MeshMaterial3d(material),
+            Transform::from_translation(-shift),
+            SceneEntity(slot),
+            RenderLayers::layer(slot),
+        ))
+        .id()
 }
 
 /// Symbols and labels of each pane's scene, drawn as that pane's camera sees them and kept

@@ -1,0 +1,247 @@
+//! 3D Tiles in the scene: the view's camera carried into ECEF for the workspace's tileset
+//! streams, and the streamed tiles' geometry as meshes about each tile's own origin (f64), so
+//! that a renderer places each tile by its origin and draws vertices that stay small wherever
+//! the tile is.
+
+use std::sync::Arc;
+
+use jingwei_layers::Workspace;
+use jingwei_layers::tiles3d::{self, Camera, decode::TileGeometry, stream::Update};
+
+use crate::extrude::MeshData;
+use crate::local::LocalFrame;
+use crate::scene::MeshKind;
+use crate::style::Rgba;
+use crate::view::View;
+
+/// A tile to draw.
+#[derive(Debug, Clone)]
+pub struct DrawTile {
+    /// Stable while the tile is resident: the tileset's and the tile's.
+    pub key: u64,
+    /// The tileset layer's id.
+    pub layer_id: String,
+    /// The tile's index in its tileset.
+    pub tile: usize,
+    /// Its contents' geometry.
+    pub geoms: Vec<Arc<TileGeometry>>,
+}
+
+/// One mesh of a tile, about its origin.
+#[derive(Debug, Clone)]
+pub struct TileMesh {
+    /// The origin in local metres (x east, y up, z south), f64.
+    pub origin: [f64; 3],
+    /// Vertices relative to `origin`, local axes.
+    pub mesh: MeshData,
+    /// What it draws (models lit as buildings; points as small squares).
+    pub kind: MeshKind,
+    /// Colour.
+    pub color: Rgba,
+}
+
+/// What the tilesets draw for one view.
+#[derive(Debug, Clone, Default)]
+pub struct TilesFrame {
+    /// The tiles, every visible tileset's.
+    pub tiles: Vec<DrawTile>,
+    /// Each tileset's update (its id and what it decided).
+    pub updates: Vec<(String, Update)>,
+    /// Every stream has what the view wants (nothing in flight).
+    pub settled: bool,
+}
+
+/// Models' colour (the textures are not drawn yet).
+pub const MODEL_COLOR: Rgba = [0.86, 0.84, 0.80, 1.0];
+/// Points' colour where a cloud has none.
+pub const POINT_COLOR: Rgba = [0.35, 0.45, 0.60, 1.0];
+
+/// The tilesets a view streams: the workspace's CRS and origin, and its visible tilesets'
+/// streams (shared with the workspace; cheap to clone and to send to a render thread).
+#[derive(Clone)]
+pub struct Sources {
+    /// The workspace CRS.
+    pub crs: jingwei_layers::Crs,
+    /// The workspace origin.
+    pub origin_xy: [f64; 2],
+    /// Each visible tileset's id and stream.
+    pub streams: Vec<(String, Arc<std::sync::Mutex<jingwei_layers::tiles3d::stream::Streamer>>)>,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("origin_xy", &self.origin_xy)
+            .field("streams", &self.streams.len())
+            .finish()
+    }
+}
+
+impl Sources {
+    /// The workspace's visible tilesets (None when it has none, or no origin yet).
+    pub fn of(ws: &Workspace) -> Option<Sources> {
+        let streams: Vec<_> = ws
+            .tilesets
+            .iter()
+            .filter(|t| t.visible)
+            .map(|t| (t.id.clone(), t.stream.clone()))
+            .collect();
+        (!streams.is_empty() && !ws.origin_xy[0].is_nan()).then(|| Sources {
+            crs: ws.crs.clone(),
+            origin_xy: ws.origin_xy,
+            streams,
+        })
+    }
+}
+
+/// The view's camera in ECEF for a frame of `width × height`.
+pub fn camera(src: &Sources, view: &View, width: u32, height: u32) -> Option<Camera> {
+    let frame = LocalFrame::new(src.origin_xy);
+    let pose = view.pose();
+    let eye = pose.translation;
+    let fwd = pose.rotation * glam::Vec3::NEG_Z;
+    let look = eye + fwd * view.distance_m.max(1.0);
+    let to_lonlat = jingwei_layers::Transformer::new(&src.crs, &jingwei_layers::Crs::cgcs2000().ok()?).ok()?;
+    let ecef = |p: glam::Vec3| -> Option<[f64; 3]> {
+        let (x, y) = frame.to_world(f64::from(p.x), f64::from(p.z));
+        let (lon, lat) = to_lonlat.transform(x, y).ok()?;
+        Some(tiles3d::geodetic_to_ecef(lon.to_radians(), lat.to_radians(), f64::from(p.y)))
+    };
+    let (e, t) = (ecef(eye)?, ecef(look)?);
+    let (lon, lat) = {
+        let (x, y) = frame.to_world(f64::from(eye.x), f64::from(eye.z));
+        to_lonlat.transform(x, y).ok()?
+    };
+    let (lon, lat) = (lon.to_radians(), lat.to_radians());
+    let up = [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()];
+    let far = f64::from(view.distance_m) * 20.0 + 10_000.0;
+    Some(Camera::looking(
+        e,
+        t,
+        up,
+        f64::from(view.fov_deg).to_radians(),
+        f64::from(width) / f64::from(height.max(1)),
+        f64::from(height),
+        far,
+    ))
+}
+
+fn key(layer: &str, tile: usize) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    layer.hash(&mut h);
+    tile.hash(&mut h);
+    h.finish()
+}
+
+/// Update every stream for `view` and gather what to draw.
+pub fn stream(src: &Sources, view: &View, width: u32, height: u32) -> TilesFrame {
+    let mut out = TilesFrame {
+        settled: true,
+        ..TilesFrame::default()
+    };
+    let Some(cam) = camera(src, view, width, height) else {
+        return out;
+    };
+    for (id, stream) in &src.streams {
+        let Ok(mut s) = stream.lock() else {
+            continue;
+        };
+        let u = s.update(&cam);
+        out.settled &= u.settled;
+        out.tiles.extend(u.draw.iter().map(|(tile, geoms)| DrawTile {
+            key: key(id, *tile),
+            layer_id: id.clone(),
+            tile: *tile,
+            geoms: geoms.clone(),
+        }));
+        out.updates.push((id.clone(), Update { draw: Vec::new(), ..u }));
+    }
+    out
+}
+
+/// [`stream`] until every stream has settled or `timeout` has passed: what a still picture
+/// waits for.
+pub fn settle(src: &Sources, view: &View, width: u32, height: u32, timeout: std::time::Duration) -> TilesFrame {
+    let start = std::time::Instant::now();
+    loop {
+        let f = stream(src, view, width, height);
+        if f.settled || start.elapsed() > timeout {
+            return f;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Side of the square a point of a cloud is drawn as (metres).
+const POINT_SIZE_M: f32 = 0.25;
+
+/// The meshes of a tile in the local frame of a workspace whose origin is `origin_xy`, each
+/// about its own origin (see [`TileMesh`]).
+pub fn meshes(origin_xy: [f64; 2], tile: &DrawTile) -> Vec<TileMesh> {
+    let frame = LocalFrame::new(origin_xy);
+    let mut out = Vec::new();
+    for g in &tile.geoms {
+        let [lx, lz] = frame.to_local(g.origin[0], g.origin[1]);
+        let origin = [lx, g.origin[2], lz];
+        // East, north, up → x east, y up, z south: a rotation, so windings keep their sense.
+        let local = |p: &[f32; 3]| [p[0], p[2], -p[1]];
+        if !g.indices.is_empty() {
+            let mesh = MeshData {
+                positions: g.positions.iter().map(local).collect(),
+                indices: g.indices.clone(),
+                triangle_rows: g.triangle_features.clone(),
+                extra: Vec::new(),
+            };
+            out.push(TileMesh {
+                origin,
+                mesh,
+                kind: MeshKind::Building,
+                color: MODEL_COLOR,
+            });
+        }
+        if !g.points.is_empty() {
+            let h = POINT_SIZE_M / 2.0;
+            let mut mesh = MeshData::default();
+            for (k, p) in g.points.iter().enumerate() {
+                let [x, y, z] = local(p);
+                let s = mesh.positions.len() as u32;
+                mesh.positions
+                    .extend([[x - h, y, z - h], [x - h, y, z + h], [x + h, y, z + h], [x + h, y, z - h]]);
+                mesh.indices.extend([s, s + 1, s + 2, s, s + 2, s + 3]);
+                mesh.triangle_rows.extend([k as u32, k as u32]);
+            }
+            let color = if g.point_colors.is_empty() {
+                POINT_COLOR
+            } else {
+                // One colour per cloud for now: the mean of its points'.
+                let n = g.point_colors.len() as f32;
+                let sum = g.point_colors.iter().fold([0.0f32; 3], |a, c| {
+                    [a[0] + f32::from(c[0]), a[1] + f32::from(c[1]), a[2] + f32::from(c[2])]
+                });
+                [sum[0] / n / 255.0, sum[1] / n / 255.0, sum[2] / n / 255.0, 1.0]
+            };
+            out.push(TileMesh {
+                origin,
+                mesh,
+                kind: MeshKind::Fill,
+                color,
+            });
+        }
+    }
+    out
+}
+
+/// The local extent (`[min_x, min_z, max_x, max_z]`) and top of the visible tilesets' root
+/// volumes, for framing a view on them.
+pub fn extent_local(ws: &Workspace) -> Option<([f32; 4], f32)> {
+    let frame = LocalFrame::new(ws.origin_xy);
+    ws.tilesets.iter().filter(|t| t.visible).fold(None, |acc, t| {
+        let e = frame.extent_to_local(t.extent);
+        let top = t.heights[1] as f32;
+        Some(match acc {
+            None => (e, top),
+            Some((a, h)) => ([a[0].min(e[0]), a[1].min(e[1]), a[2].max(e[2]), a[3].max(e[3])], h.max(top)),
+        })
+    })
+}
