@@ -125,7 +125,7 @@ pub fn tiles3d(data: &[u8]) {
             let _ = decode::decode(path, data, &tile, p);
         }
     });
-    let _ = implicit::read_subtree(Path::new("fuzz.subtree"), data, 21, 64);
+    let _ = implicit::read_subtree(Path::new("fuzz.subtree"), data, 21, 64, &tiles3d::Files);
 }
 
 /// One CAP alert, strict and lenient, in any declared encoding.

@@ -62,6 +62,9 @@ enum Command {
     /// Check a 3D Tiles tileset (1.0, 1.1): its tree, external tilesets and every content's
     /// header; broken contents named one per line, exit status 3.
     Tileset(tileset::Args),
+    /// Build a 3D Tiles tileset of a city's buildings (extruded, a quadtree with the tallest
+    /// buildings in the coarser tiles, ADD refinement), for the city twin.
+    TilesetBuild(tileset::BuildArgs),
     /// Transform "x y" lines from stdin between CRSs (like PROJ's cs2cs); GCJ02 is accepted.
     Transform(transform::Args),
     /// Find suspected illegal construction (违法建设) by rule, headless; optionally store cases.
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Raster(a) => raster::run(a),
         Command::Tiles(a) => tiles::run(a),
         Command::Tileset(a) => tileset::run(a),
+        Command::TilesetBuild(a) => tileset::run_build(a),
         Command::Render { args } => {
             let mut all: Vec<std::ffi::OsString> = vec!["render".into()];
             all.extend(args);

@@ -50,3 +50,45 @@ pub fn run(a: Args) -> Result<ExitCode> {
         ExitCode::from(3)
     })
 }
+
+/// `jingwei tileset-build BUILDINGS --out DIR [--layer L] [--leaf N] [--json]`.
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// Building footprints with a height or floors field (GeoPackage, Shapefile, …).
+    source: PathBuf,
+    /// The folder to write tileset.json and content/ into.
+    #[arg(long)]
+    out: PathBuf,
+    /// The layer (the first polygon layer by default).
+    #[arg(long)]
+    layer: Option<String>,
+    /// Buildings per leaf tile at most.
+    #[arg(long, default_value_t = 2000)]
+    leaf: usize,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_build(a: BuildArgs) -> Result<ExitCode> {
+    let r = jingwei_app::tileset::build_city_tileset(&jingwei_app::tileset::BuildRequest {
+        source: a.source,
+        layer: a.layer,
+        out: a.out,
+        leaf_max: a.leaf,
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{}: {} buildings in {} tiles (depth {}), {} triangles, {:.1} MB",
+            r.tileset,
+            r.buildings,
+            r.tiles,
+            r.depth,
+            r.triangles,
+            r.bytes as f64 / 1e6
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

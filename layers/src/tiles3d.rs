@@ -15,9 +15,12 @@
 //! Bad input — truncated or inconsistent headers, wrong byte lengths, bad JSON, a missing file —
 //! is an error naming the file and the problem, never a panic (the binary parsers are fuzzed).
 
+pub mod archive;
 pub mod decode;
 pub mod implicit;
 pub mod stream;
+
+pub use archive::{Archive, Fetch, Files};
 
 use crate::{LayersError, Result};
 use serde_json::Value as J;
@@ -192,6 +195,8 @@ pub struct Tileset {
     /// What could not be read while expanding implicit tiling (one line each, naming the file);
     /// the tiles below stay out, the rest is drawn.
     pub broken: Vec<String>,
+    /// Where its files come from: a folder, or a `.3tz` archive.
+    pub fetch: std::sync::Arc<dyn Fetch>,
 }
 
 const IDENTITY: [f64; 16] = [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.];
@@ -443,8 +448,23 @@ pub fn footprint(v: &Volume, placer: &decode::Placer) -> Result<([f64; 4], [f64;
     Ok((e, h))
 }
 
-/// Read a tileset and every external tileset it reaches.
+/// Read a tileset and every external tileset it reaches: a `tileset.json` in a folder, or a
+/// `.3tz` archive (its `tileset.json`; every path inside it is the archive's path joined with
+/// the file's name in it).
 pub fn open(path: &Path) -> Result<Tileset> {
+    let is_3tz = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("3tz"));
+    if is_3tz {
+        let archive = Archive::open(path)?;
+        return open_with(&path.join("tileset.json"), std::sync::Arc::new(archive));
+    }
+    open_with(path, std::sync::Arc::new(Files))
+}
+
+/// [`open`] with the files read through `fetch`.
+pub fn open_with(path: &Path, fetch: std::sync::Arc<dyn Fetch>) -> Result<Tileset> {
     let mut ts = Tileset {
         path: path.to_owned(),
         version: String::new(),
@@ -453,6 +473,7 @@ pub fn open(path: &Path) -> Result<Tileset> {
         files: Vec::new(),
         subtrees_read: 0,
         broken: Vec::new(),
+        fetch,
     };
     let mut seen = HashSet::new();
     let (version, ge) = load(&mut ts, path, None, &IDENTITY, Refine::Replace, 0, &mut seen)?;
@@ -474,11 +495,11 @@ fn load(
     if nesting > MAX_NESTING {
         return Err(bad(path, format!("external tilesets nested more than {MAX_NESTING} deep")));
     }
-    let key = path.canonicalize().map_err(|e| LayersError::io(path, e))?;
+    let bytes = ts.fetch.fetch(path)?;
+    let key = path.canonicalize().unwrap_or_else(|_| archive::normalize(path));
     if !seen.insert(key) {
         return Err(bad(path, "an external tileset refers back to itself (a cycle)"));
     }
-    let bytes = std::fs::read(path).map_err(|e| LayersError::io(path, e))?;
     let j: J = serde_json::from_slice(&bytes).map_err(|e| bad(path, format!("not JSON: {e}")))?;
     let version = j
         .pointer("/asset/version")
@@ -610,7 +631,7 @@ fn tile(
     }
     for uri in uris {
         let kind = ContentKind::of(&uri);
-        let file = dir.join(uri.split(['?', '#']).next().unwrap_or(&uri));
+        let file = archive::normalize(&dir.join(uri.split(['?', '#']).next().unwrap_or(&uri)));
         if kind == ContentKind::Tileset {
             load(ts, &file, Some(me), &m, refine, nesting + 1, seen)?;
         } else {

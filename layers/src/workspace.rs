@@ -319,7 +319,7 @@ impl Workspace {
     pub fn load_file(ws: &mut Option<Workspace>, path: &std::path::Path, job: Option<crate::job::Job>) -> Result<usize> {
         let mut added = 0;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        if ext == "json" && crate::tiles3d::is_tileset(path) {
+        if ext == "3tz" || (ext == "json" && crate::tiles3d::is_tileset(path)) {
             Workspace::add_tileset(ws, path, crate::tiles3d::stream::StreamOptions::default())?;
             return Ok(1);
         }
@@ -473,13 +473,14 @@ impl Workspace {
             let e = extent;
             w.origin_xy = [((e[0] + e[2]) / 200.0).round() * 100.0, ((e[1] + e[3]) / 200.0).round() * 100.0];
         }
-        let title = path
-            .parent()
-            .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "tileset".into());
+        let named = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("3tz")) {
+            path.file_stem()
+        } else {
+            path.parent().and_then(|p| p.file_name())
+        };
+        let title = named.map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "tileset".into());
         let id = w.unique_imagery_id(&format!("3dtiles_{title}"));
-        let stream = crate::tiles3d::stream::Streamer::new(ts, &w.crs, std::sync::Arc::new(crate::tiles3d::stream::Files), opts)?;
+        let stream = crate::tiles3d::stream::Streamer::new(ts, &w.crs, opts)?;
         w.tilesets.push(TilesetLayer {
             id,
             title,

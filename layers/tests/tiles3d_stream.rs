@@ -7,13 +7,12 @@
 
 use jingwei_layers::crs::Crs;
 use jingwei_layers::tiles3d::decode::{Placer, decode_file};
-use jingwei_layers::tiles3d::stream::{Files, StreamOptions, Streamer};
+use jingwei_layers::tiles3d::stream::{StreamOptions, Streamer};
 use jingwei_layers::tiles3d::{self, Camera, implicit};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 fn foreign(rel: &str) -> PathBuf {
@@ -148,7 +147,7 @@ fn broken_subtrees_are_listed_by_file_and_the_rest_still_expands() {
     assert_eq!(contents, 32 - 3 * 4, "the other five subtrees' contents");
     // Every truncation of a subtree is an error, never a panic.
     for n in 0..bytes.len() {
-        let _ = implicit::read_subtree(Path::new("x.subtree"), &bytes[..n], 21, 64);
+        let _ = implicit::read_subtree(Path::new("x.subtree"), &bytes[..n], 21, 64, &tiles3d::Files);
     }
 }
 
@@ -314,7 +313,7 @@ fn streaming_culls_cancels_and_keeps_to_its_budget() {
         workers: 1,
         ..StreamOptions::default()
     };
-    let mut s = Streamer::new(ts.clone(), &crs, Arc::new(Files), opts).unwrap();
+    let mut s = Streamer::new(ts.clone(), &crs, opts).unwrap();
     let near = city_camera(&ts, 300.0, false);
     let u = s.settle(&near, Duration::from_secs(60));
     assert!(u.settled, "{u:?}");
@@ -332,7 +331,7 @@ fn streaming_culls_cancels_and_keeps_to_its_budget() {
     assert!(u.draw.is_empty());
 
     // Loads still under way when their tiles leave the view are called off.
-    let mut s = Streamer::new(ts.clone(), &crs, Arc::new(Files), opts).unwrap();
+    let mut s = Streamer::new(ts.clone(), &crs, opts).unwrap();
     let first = s.update(&near);
     assert!(first.in_flight > 0);
     let u = s.update(&away);
@@ -367,7 +366,7 @@ fn over_its_budget_a_stream_drops_detail_and_coarse_tiles_stand_in() {
         ..StreamOptions::default()
     };
     let near = city_camera(&ts, 150.0, false);
-    let mut s = Streamer::new(ts.clone(), &crs, Arc::new(Files), opts).unwrap();
+    let mut s = Streamer::new(ts.clone(), &crs, opts).unwrap();
     // The first update asks for the root too: it stands in while the blocks load.
     let first = s.update(&near);
     assert_eq!(first.wanted, 4, "{first:?}");
@@ -391,7 +390,6 @@ fn over_its_budget_a_stream_drops_detail_and_coarse_tiles_stand_in() {
     let mut s = Streamer::new(
         ts.clone(),
         &crs,
-        Arc::new(Files),
         StreamOptions {
             budget_bytes: budget,
             ..opts
@@ -413,4 +411,53 @@ fn over_its_budget_a_stream_drops_detail_and_coarse_tiles_stand_in() {
     assert!(u.resident_bytes <= budget, "{u:?}");
     assert_eq!(u.draw.iter().map(|(t, _)| *t).collect::<Vec<_>>(), vec![0], "the root alone: {u:?}");
     assert!(over < 10, "over the budget in {over} of 300 updates");
+}
+
+/// A folder as a `.3tz` archive (Python's zipfile, deflated), its files at the root.
+fn archive(dir: &Path, name: &str, out: &Path) -> PathBuf {
+    let path = out.join(name);
+    let st = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, os, zipfile\nz = zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED)\nfor r, _, fs in os.walk(sys.argv[1]):\n    for f in fs:\n        p = os.path.join(r, f)\n        z.write(p, os.path.relpath(p, sys.argv[1]))\nz.close()",
+        ])
+        .arg(dir)
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    path
+}
+
+#[test]
+fn tilesets_stream_out_of_3tz_archives() {
+    let dir = tempfile::tempdir().unwrap();
+    // External tileset and contents inside the archive.
+    let a = archive(&shared().join("3d/tiles3d/1.0/TilesetWithRequestVolume"), "city.3tz", dir.path());
+    let ts = tiles3d::open(&a).unwrap();
+    assert_eq!((ts.tiles.len(), ts.files.len()), (9, 2));
+    let crs = Crs::from_epsg(32618).unwrap();
+    let near = city_camera(&ts, 300.0, false);
+    let mut s = Streamer::new(ts, &crs, StreamOptions::default()).unwrap();
+    let u = s.settle(&near, Duration::from_secs(60));
+    assert_eq!((u.wanted_resident, u.draw.len()), (5, 5), "{u:?}");
+    assert_eq!(s.broken().count(), 0);
+
+    // Implicit tiling: the subtrees read out of the archive as the tree grows.
+    let a = archive(&foreign("1.1/SparseImplicitQuadtree"), "quad.3tz", dir.path());
+    let mut ts = tiles3d::open(&a).unwrap();
+    implicit::expand_all(&mut ts).unwrap();
+    assert!(ts.broken.is_empty(), "{:?}", ts.broken);
+    assert_eq!(ts.subtrees_read, 9);
+    let contents: Vec<_> = ts.tiles.iter().flat_map(|t| t.contents.iter()).collect();
+    assert_eq!(contents.len(), 32);
+    assert!(contents.iter().all(|c| ts.fetch.size(&c.path).is_some_and(|n| n > 1000)));
+
+    // Not an archive, and a member that is not there: errors naming the file.
+    let bad = dir.path().join("bad.3tz");
+    std::fs::write(&bad, b"PK\x03\x04 not really").unwrap();
+    let e = tiles3d::open(&bad).unwrap_err().to_string();
+    assert!(e.contains("bad.3tz") && e.contains("ZIP"), "{e}");
+    let e = ts.fetch.fetch(&a.join("content/nothing.glb")).unwrap_err().to_string();
+    assert!(e.contains("nothing.glb"), "{e}");
 }

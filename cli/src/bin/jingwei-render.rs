@@ -9,6 +9,8 @@
 
 #[path = "../args.rs"]
 mod args;
+#[path = "../bench_twin.rs"]
+mod bench_twin;
 #[path = "../exit.rs"]
 mod exit;
 #[path = "../filter.rs"]
@@ -39,6 +41,8 @@ enum Command {
     Render(render::Args),
     /// Printable case reports: one HTML page per case with its site map, and an index.
     Report(ReportArgs),
+    /// The city twin's fly-through benchmark: frame times and memory over a scripted flight.
+    BenchTwin(bench_twin::Args),
 }
 
 #[derive(clap::Args)]
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
     let result = match args::parse::<Cli>(None).command {
         Command::Render(a) => render::run(a),
         Command::Report(a) => report(a),
+        Command::BenchTwin(a) => bench_twin::run(a),
     };
     // Errors read as the `jingwei` command's: that is the command the user typed.
     exit::finish("jingwei", result)

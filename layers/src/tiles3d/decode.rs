@@ -94,6 +94,11 @@ struct Raw {
 
 /// Decode a content file of `tile` and place it in the workspace.
 pub fn decode(path: &Path, bytes: &[u8], tile: &Tile, placer: &Placer) -> Result<TileGeometry> {
+    decode_with(path, bytes, tile, placer, &super::Files)
+}
+
+/// [`decode`], reading what a content refers to (an i3dm's external glTF) through `fetch`.
+pub fn decode_with(path: &Path, bytes: &[u8], tile: &Tile, placer: &Placer, fetch: &dyn super::Fetch) -> Result<TileGeometry> {
     let mut raw = Raw::default();
     let kind = match bytes.get(0..4) {
         Some(b"glTF") => ContentKind::Glb,
@@ -106,7 +111,7 @@ pub fn decode(path: &Path, bytes: &[u8], tile: &Tile, placer: &Placer) -> Result
     } else {
         // Checks every length before anything is read.
         super::parse_content(path, bytes)?;
-        content_into(path, bytes, &tile.transform, 0, &mut raw)?;
+        content_into(path, bytes, &tile.transform, 0, fetch, &mut raw)?;
     }
     // The origin: the workspace point under the centre of the tile's volume.
     let origin = placer.place(&[tile.bounds.center()])?[0];
@@ -241,7 +246,7 @@ fn pad_colors(raw: &mut Raw, colors: &[[u8; 4]], added: usize) {
     }
 }
 
-fn content_into(path: &Path, b: &[u8], m: &[f64; 16], nesting: usize, raw: &mut Raw) -> Result<()> {
+fn content_into(path: &Path, b: &[u8], m: &[f64; 16], nesting: usize, fetch: &dyn super::Fetch, raw: &mut Raw) -> Result<()> {
     match b.get(0..4) {
         Some(b"glTF") => gltf_into(path, b, m, None, raw),
         Some(b"b3dm") => {
@@ -250,7 +255,7 @@ fn content_into(path: &Path, b: &[u8], m: &[f64; 16], nesting: usize, raw: &mut 
             raw.batch_tables.push(bt);
             gltf_into(path, &b[end..], m, vec3_global(&ft, "RTC_CENTER"), raw)
         }
-        Some(b"i3dm") => i3dm(path, b, m, raw),
+        Some(b"i3dm") => i3dm(path, b, m, fetch, raw),
         Some(b"pnts") => pnts(path, b, m, raw),
         Some(b"cmpt") => {
             if nesting > 8 {
@@ -263,7 +268,7 @@ fn content_into(path: &Path, b: &[u8], m: &[f64; 16], nesting: usize, raw: &mut 
                 let inner = b
                     .get(at..at.saturating_add(len))
                     .ok_or_else(|| bad(path, "cmpt: an inner tile runs past the end"))?;
-                content_into(path, inner, m, nesting + 1, raw)?;
+                content_into(path, inner, m, nesting + 1, fetch, raw)?;
                 at += len.max(12);
             }
             Ok(())
@@ -272,7 +277,7 @@ fn content_into(path: &Path, b: &[u8], m: &[f64; 16], nesting: usize, raw: &mut 
     }
 }
 
-fn i3dm(path: &Path, b: &[u8], m: &[f64; 16], raw: &mut Raw) -> Result<()> {
+fn i3dm(path: &Path, b: &[u8], m: &[f64; 16], fetch: &dyn super::Fetch, raw: &mut Raw) -> Result<()> {
     let (ft, bin, bt, end) = tables(path, b, 32)?;
     let n = ft
         .get("INSTANCES_LENGTH")
@@ -288,8 +293,8 @@ fn i3dm(path: &Path, b: &[u8], m: &[f64; 16], raw: &mut Raw) -> Result<()> {
     let glb: &[u8] = if u32_at(b, 28) == 0 {
         // gltfFormat 0: a URI to the model.
         let uri = String::from_utf8_lossy(glb).trim_end_matches(['\0', ' ']).to_owned();
-        let file = path.parent().unwrap_or(Path::new(".")).join(&uri);
-        glb_owned = std::fs::read(&file).map_err(|e| LayersError::io(&file, e))?;
+        let file = super::archive::normalize(&path.parent().unwrap_or(Path::new(".")).join(&uri));
+        glb_owned = fetch.fetch(&file)?;
         &glb_owned
     } else {
         glb

@@ -51,7 +51,7 @@ pub struct Subtree {
 /// Read a subtree file: binary (`subt`, version 1) or JSON. `bits` is the number of tile bits
 /// it must hold and `child_bits` that of child subtrees; bitstreams too short for them are an
 /// error naming the file.
-pub fn read_subtree(path: &Path, bytes: &[u8], bits: usize, child_bits: usize) -> Result<Subtree> {
+pub fn read_subtree(path: &Path, bytes: &[u8], bits: usize, child_bits: usize, fetch: &dyn super::Fetch) -> Result<Subtree> {
     let (json, bin): (J, &[u8]) = if bytes.starts_with(b"subt") {
         let u32_at = |i: usize| bytes.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         let u64_at = |i: usize| bytes.get(i..i + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
@@ -87,10 +87,7 @@ pub fn read_subtree(path: &Path, bytes: &[u8], bits: usize, child_bits: usize) -
         let len = b.get("byteLength").and_then(J::as_u64).unwrap_or(0) as usize;
         let data = match b.get("uri").and_then(J::as_str) {
             None => bin.to_vec(),
-            Some(uri) => {
-                let f = dir.join(uri);
-                std::fs::read(&f).map_err(|e| LayersError::io(&f, e))?
-            }
+            Some(uri) => fetch.fetch(&super::archive::normalize(&dir.join(uri)))?,
         };
         if data.len() < len {
             return Err(bad(path, format!("subtree: buffer {i} says {len} bytes, {} are there", data.len())));
@@ -242,7 +239,7 @@ pub fn expand(ts: &mut Tileset, i: usize) -> Result<()> {
         return Ok(());
     };
     let dir = root.source.parent().unwrap_or(Path::new(".")).to_owned();
-    let path = dir.join(fill(&imp.subtrees, &c));
+    let path = super::archive::normalize(&dir.join(fill(&imp.subtrees, &c)));
     ts.subtrees_read += 1;
     match subtree_tiles(ts, i, c, &imp, &dir, &path) {
         Ok(()) => Ok(()),
@@ -267,8 +264,9 @@ fn subtree_tiles(ts: &mut Tileset, i: usize, c: Coord, imp: &Implicit, dir: &Pat
             format!("subtreeLevels {}: more than 10 are not read", imp.subtree_levels),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| LayersError::io(path, e))?;
-    let st = read_subtree(path, &bytes, bits, child_bits)?;
+    let fetch = ts.fetch.clone();
+    let bytes = fetch.fetch(path)?;
+    let st = read_subtree(path, &bytes, bits, child_bits, fetch.as_ref())?;
     if !st.tiles.get(0) {
         return Err(bad(path, "subtree: its root tile is not available, though its parent says it is"));
     }
@@ -281,7 +279,7 @@ fn subtree_tiles(ts: &mut Tileset, i: usize, c: Coord, imp: &Implicit, dir: &Pat
             .map(|(_, t)| {
                 let uri = fill(t, at);
                 Content {
-                    path: dir.join(uri.split(['?', '#']).next().unwrap_or(&uri)),
+                    path: super::archive::normalize(&dir.join(uri.split(['?', '#']).next().unwrap_or(&uri))),
                     kind: ContentKind::of(&uri),
                     uri,
                 }

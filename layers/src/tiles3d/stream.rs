@@ -43,28 +43,7 @@ impl Default for StreamOptions {
     }
 }
 
-/// Reads a content's bytes (a folder's file; archives and servers plug in here).
-pub trait Fetch: Send + Sync {
-    /// The bytes of `path`.
-    fn fetch(&self, path: &std::path::Path) -> Result<Vec<u8>>;
-    /// Its size, where known without fetching it.
-    fn size(&self, path: &std::path::Path) -> Option<u64> {
-        let _ = path;
-        None
-    }
-}
-
-/// Files on disk.
-pub struct Files;
-
-impl Fetch for Files {
-    fn fetch(&self, path: &std::path::Path) -> Result<Vec<u8>> {
-        std::fs::read(path).map_err(|e| LayersError::io(path, e))
-    }
-    fn size(&self, path: &std::path::Path) -> Option<u64> {
-        std::fs::metadata(path).ok().map(|m| m.len())
-    }
-}
+pub use super::archive::{Fetch, Files};
 
 struct Job {
     tile: usize,
@@ -134,8 +113,9 @@ pub struct Streamer {
 }
 
 impl Streamer {
-    /// Stream `ts` into the workspace CRS `crs`, reading contents through `fetch`.
-    pub fn new(ts: Tileset, crs: &Crs, fetch: Arc<dyn Fetch>, opts: StreamOptions) -> Result<Streamer> {
+    /// Stream `ts` into the workspace CRS `crs`, reading contents as it reads its files.
+    pub fn new(ts: Tileset, crs: &Crs, opts: StreamOptions) -> Result<Streamer> {
+        let fetch = ts.fetch.clone();
         // Fail here, not in a worker, when the CRS cannot be reached.
         Placer::new(crs)?;
         let (jobs, job_rx) = channel::<Job>();
@@ -487,7 +467,7 @@ fn load(job: &Job, fetch: &dyn Fetch, placer: &Placer, file_bytes: &mut usize) -
         if job.cancel.load(Ordering::Relaxed) {
             return Err(String::new());
         }
-        let g = super::decode::decode(&c.path, &bytes, &job.data, placer).map_err(|e| e.to_string())?;
+        let g = super::decode::decode_with(&c.path, &bytes, &job.data, placer, fetch).map_err(|e| e.to_string())?;
         out.push(Arc::new(g));
     }
     Ok(out)
