@@ -581,7 +581,33 @@ impl Session {
         if let Some((at, data)) = at {
             hits.extend(Session::identify_services(&services, &crs, at, mpp, data));
         }
+        // A city twin's tile feature in front of the ground comes first.
+        if let Some(hit) = self.identify_tiles(&pane) {
+            hits.insert(0, hit);
+        }
         Ok(hits)
+    }
+
+    /// The feature of a drawn 3D tile under a pixel: its batch table's properties, the tile's
+    /// content and where the ray meets it.
+    fn identify_tiles(&self, p: &Pixel) -> Option<Identified> {
+        let (src, titles) = {
+            let guard = self.workspace.lock().ok()?;
+            let ws = guard.as_ref()?;
+            let titles: BTreeMap<String, String> = ws.tilesets.iter().map(|t| (t.id.clone(), t.title.clone())).collect();
+            (jingwei_scene::tiles::Sources::of(ws)?, titles)
+        };
+        let hit = jingwei_scene::tiles::pick(&src, &p.view, p.x, p.y, p.width, p.height)?;
+        let mut attributes = hit.properties;
+        attributes.insert("content".into(), hit.uri.into());
+        attributes.insert("x".into(), serde_json::json!((hit.at[0] * 100.0).round() / 100.0));
+        attributes.insert("y".into(), serde_json::json!((hit.at[1] * 100.0).round() / 100.0));
+        attributes.insert("height_m".into(), serde_json::json!((hit.at[2] * 100.0).round() / 100.0));
+        Some(Identified {
+            layer: titles.get(&hit.layer_id).cloned().unwrap_or(hit.layer_id),
+            fid: hit.feature.map_or(-1, i64::from),
+            attributes,
+        })
     }
 
     /// Features whose text attributes contain `query` (case-insensitive), at most `limit`

@@ -247,17 +247,7 @@ pub fn build_city_tileset(req: &BuildRequest) -> Result<BuildReport> {
     }
     // The tree, each tile's region the union of its own and its children's.
     fn tile_json(n: &Node, written: &std::collections::HashMap<String, ([f64; 6], u64, u64)>) -> (serde_json::Value, [f64; 6]) {
-        let mut region = written.get(&n.id).map_or(
-            [
-                f64::INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-            ],
-            |w| w.0,
-        );
+        let mut region = written.get(&n.id).map_or(EMPTY_REGION, |w| w.0);
         let children: Vec<serde_json::Value> = n
             .children
             .iter()
@@ -310,6 +300,16 @@ pub fn build_city_tileset(req: &BuildRequest) -> Result<BuildReport> {
     })
 }
 
+/// A region that any point widens (west, south, east, north, lowest, highest).
+const EMPTY_REGION: [f64; 6] = [
+    f64::INFINITY,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NEG_INFINITY,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+];
+
 /// One tile's GLB: the mesh (local metres about `origin`, x east, y up, z south) through
 /// longitude/latitude into ECEF about the tile's centre (`CESIUM_RTC`), glTF's y up. Returns the
 /// bytes, the region (radians, heights) and the triangle count.
@@ -324,14 +324,7 @@ fn tile_glb(
         .map(|p| (origin[0] + f64::from(p[0]), origin[1] - f64::from(p[2])))
         .collect();
     to_ll.transform_in_place(&mut xy)?;
-    let mut region = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    ];
+    let mut region = EMPTY_REGION;
     let ecef: Vec<[f64; 3]> = xy
         .iter()
         .zip(&mesh.positions)

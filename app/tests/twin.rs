@@ -74,3 +74,165 @@ fn a_city_becomes_a_tileset_that_reads_back_where_its_buildings_stand() {
     assert!(vertices > 10_000);
     assert!(worst < 1e-3, "a vertex {worst} m from its footprint");
 }
+
+/// Identify on the twin: the CesiumGS city's blocks carry each building's longitude, latitude and
+/// height in their batch tables. Looking straight down, the pixel over each building's place
+/// (through PROJ into the workspace, then the view) identifies that very building, with its
+/// properties, and the ray meets it at its roof.
+#[test]
+fn identify_on_a_tile_names_the_building_under_the_pixel() {
+    use jingwei_app::session::{Pixel, Session};
+    use jingwei_layers::{Crs, Transformer};
+    use jingwei_scene::local::LocalFrame;
+    let dir = tempfile::tempdir().unwrap();
+    let city = std::env::var_os("JINGWEI_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+        .join("3d/tiles3d/1.0/TilesetWithRequestVolume/city/tileset.json");
+    let s = Session::new(dir.path().join("c.gpkg"), "t".into());
+    let ws = s.add_file(&city, &jingwei_layers::Job::new()).unwrap();
+    let (w, h) = (1000u32, 800u32);
+    let view = {
+        let v = s.initial_view(w, h).unwrap();
+        jingwei_scene::view::View { pitch_deg: 90.0, ..v }
+    };
+    let src = s.twin_sources().unwrap().unwrap();
+    let f = jingwei_scene::tiles::settle(&src, &view, w, h, std::time::Duration::from_secs(60));
+    assert!(f.settled && f.tiles.len() == 4, "{:?}", f.updates);
+    let crs = Crs::parse(&ws.crs).unwrap();
+    let to_ws = Transformer::new(&Crs::cgcs2000().unwrap(), &crs).unwrap();
+    let frame = LocalFrame::new(ws.origin_xy);
+    let bytes = std::fs::read(city.with_file_name("ll.b3dm")).unwrap();
+    let (fj, fb, bj) = [12, 16, 20]
+        .map(|i| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap()) as usize)
+        .into();
+    let bt: serde_json::Value = serde_json::from_slice(&bytes[28 + fj + fb..28 + fj + fb + bj]).unwrap();
+    let mut named = 0;
+    for k in 0..10 {
+        let lon = bt["Longitude"][k].as_f64().unwrap().to_degrees();
+        let lat = bt["Latitude"][k].as_f64().unwrap().to_degrees();
+        let height = bt["Height"][k].as_f64().unwrap();
+        let (x, y) = to_ws.transform(lon, lat).unwrap();
+        let [lx, lz] = frame.to_local(x, y);
+        let Some([px, py]) = view.project([lx as f32, height as f32, lz as f32], w, h) else {
+            continue;
+        };
+        let hits = s
+            .identify(&Pixel {
+                x: px,
+                y: py,
+                width: w,
+                height: h,
+                view,
+            })
+            .unwrap();
+        let top = &hits[0];
+        assert_eq!(top.layer, "city", "{hits:?}");
+        if top.fid == k as i64 {
+            named += 1;
+            assert_eq!(top.attributes["Longitude"], bt["Longitude"][k]);
+            let roof = top.attributes["height_m"].as_f64().unwrap();
+            assert!((roof - height).abs() < 1.0, "building {k}: roof at {roof}, batch table {height}");
+        }
+    }
+    // Buildings overlap in places (a lower one's centre under a taller neighbour's roof).
+    assert!(named >= 8, "{named} of 10 named");
+}
+
+/// 压平: a square over the Shanghai Tower presses the twin down to 10 m inside it — every vertex
+/// drawn there is at most 10 m up, where before the tower rose hundreds of metres — and nothing
+/// outside it moves; cleared, the tower stands again.
+#[test]
+fn flattening_presses_the_twin_down_inside_its_polygons_only() {
+    use jingwei_app::session::Session;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/lujiazui_osm.gpkg");
+    build_city_tileset(&BuildRequest {
+        source: demo,
+        layer: Some("buildings_polygon".into()),
+        out: dir.path().join("twin"),
+        leaf_max: 400,
+    })
+    .unwrap();
+    let square = dir.path().join("site.geojson");
+    std::fs::write(
+        &square,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"site"},"geometry":{"type":"Polygon","coordinates":[[[121.4995,31.2340],[121.5030,31.2340],[121.5030,31.2375],[121.4995,31.2375],[121.4995,31.2340]]]}}]}"#,
+    )
+    .unwrap();
+    let s = Session::new(dir.path().join("c.gpkg"), "t".into());
+    let ws = s.add_file(&square, &jingwei_layers::Job::new()).unwrap();
+    let site = ws.layers[0].id.clone();
+    let ws = s
+        .add_file(&dir.path().join("twin/tileset.json"), &jingwei_layers::Job::new())
+        .unwrap();
+    let (w, h) = (800u32, 600u32);
+    let view = s
+        .zoom_to_layer(
+            &site,
+            jingwei_app::session::Canvas {
+                width: w,
+                height: h,
+                current: None,
+            },
+        )
+        .unwrap();
+    // Every vertex drawn, in workspace metres and height, with the site's box in the workspace.
+    let vertices = |s: &Session| -> Vec<[f64; 3]> {
+        let src = s.twin_sources().unwrap().unwrap();
+        let f = jingwei_scene::tiles::settle(&src, &view, w, h, std::time::Duration::from_secs(60));
+        assert!(f.settled);
+        f.tiles
+            .iter()
+            .flat_map(|t| jingwei_scene::tiles::meshes(ws.origin_xy, t))
+            .flat_map(|m| {
+                m.mesh
+                    .positions
+                    .iter()
+                    .map(|p| {
+                        [
+                            ws.origin_xy[0] + m.origin[0] + f64::from(p[0]),
+                            ws.origin_xy[1] - (m.origin[2] + f64::from(p[2])),
+                            m.origin[1] + f64::from(p[1]),
+                        ]
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let crs = jingwei_layers::Crs::parse(&ws.crs).unwrap();
+    let to_ws = jingwei_layers::Transformer::new(&jingwei_layers::Crs::cgcs2000().unwrap(), &crs).unwrap();
+    let corners: Vec<(f64, f64)> = [(121.4995, 31.2340), (121.5030, 31.2340), (121.5030, 31.2375), (121.4995, 31.2375)]
+        .iter()
+        .map(|(lon, lat)| to_ws.transform(*lon, *lat).unwrap())
+        .collect();
+    // Well inside the square (its sides are not quite straight in the projection).
+    let (x0, x1) = (
+        corners.iter().map(|c| c.0).fold(f64::MAX, f64::min) + 10.0,
+        corners.iter().map(|c| c.0).fold(f64::MIN, f64::max) - 10.0,
+    );
+    let (y0, y1) = (
+        corners.iter().map(|c| c.1).fold(f64::MAX, f64::min) + 10.0,
+        corners.iter().map(|c| c.1).fold(f64::MIN, f64::max) - 10.0,
+    );
+    let within = |v: &[f64; 3]| v[0] > x0 && v[0] < x1 && v[1] > y0 && v[1] < y1;
+
+    let before = vertices(&s);
+    let tallest_inside = before.iter().filter(|v| within(v)).map(|v| v[2]).fold(0.0, f64::max);
+    assert!(tallest_inside > 200.0, "the tower stands: {tallest_inside} m");
+    assert_eq!(s.set_flatten(Some(&site), 10.0).unwrap(), 1);
+    let after = vertices(&s);
+    let inside_after: Vec<&[f64; 3]> = after.iter().filter(|v| within(v)).collect();
+    assert!(!inside_after.is_empty());
+    assert!(inside_after.iter().all(|v| v[2] <= 10.0 + 1e-3), "pressed to 10 m");
+    let outside = |vs: &[[f64; 3]]| {
+        vs.iter()
+            .filter(|v| !within(v) && (v[0] < x0 - 400.0 || v[0] > x1 + 400.0))
+            .map(|v| v[2])
+            .fold(0.0, f64::max)
+    };
+    assert_eq!(outside(&before), outside(&after), "nothing moves outside");
+    s.set_flatten(None, 0.0).unwrap();
+    let again = vertices(&s);
+    assert_eq!(again.iter().filter(|v| within(v)).map(|v| v[2]).fold(0.0, f64::max), tallest_inside);
+}

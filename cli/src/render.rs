@@ -46,6 +46,9 @@ pub struct Args {
     /// How long a picture waits for 3D Tiles to stream in (seconds).
     #[arg(long, default_value_t = 120.0)]
     tiles_wait: f64,
+    /// Press the 3D Tiles down inside a layer's polygons (压平), as LAYER:HEIGHT (metres).
+    #[arg(long, value_name = "LAYER:HEIGHT")]
+    flatten: Option<String>,
     /// The 3D Tiles memory budget (MiB).
     #[arg(long, default_value_t = 512)]
     tiles_budget: usize,
@@ -151,6 +154,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let cache = jingwei_layers::imagery::cache::TileCache::new(256 << 20);
     let compose =
         |l: &jingwei_layers::ImageryLayer, t: &jingwei_layers::imagery::warp::Target| jingwei_app::imagery::compose_now(l, t, &cache);
+    if let Some(f) = &a.flatten {
+        let (layer, h) = f
+            .rsplit_once(':')
+            .with_context(|| format!("--flatten '{f}' must be LAYER:HEIGHT"))?;
+        let h: f64 = h.trim().parse().with_context(|| format!("--flatten '{f}': the height is metres"))?;
+        ws.set_flatten(Some(layer), h)?;
+    }
     for t in &ws.tilesets {
         if let Ok(mut s) = t.stream.lock() {
             s.set_budget(a.tiles_budget << 20);

@@ -61,6 +61,9 @@ pub struct Workspace {
     pub imagery: Vec<ImageryLayer>,
     /// 3D Tiles tilesets, streamed for the view.
     pub tilesets: Vec<TilesetLayer>,
+    /// Areas where the tilesets are pressed down to a height (压平): a planned building shown in
+    /// the photographed city, a site cleared. Polygons in the workspace CRS, heights in metres.
+    pub flatten: Vec<(geo::Polygon, f64)>,
 }
 
 /// A 3D Tiles tileset in the workspace: streamed into its CRS (see [`crate::tiles3d::stream`]).
@@ -253,6 +256,7 @@ impl Workspace {
             hazard_dem: None,
             imagery: Vec::new(),
             tilesets: Vec::new(),
+            flatten: Vec::new(),
         })
     }
 
@@ -431,6 +435,7 @@ impl Workspace {
             hazard_dem: self.hazard_dem.clone(),
             imagery: Vec::new(),
             tilesets: Vec::new(),
+            flatten: self.flatten.clone(),
         }
     }
 
@@ -491,6 +496,40 @@ impl Workspace {
             stream: std::sync::Arc::new(std::sync::Mutex::new(stream)),
         });
         Ok(w.tilesets.last().expect("pushed"))
+    }
+
+    /// Press the tilesets down to `height_m` inside every polygon of layer `id` (压平: a planned
+    /// building's footprint, a cleared site), or — `None` — nowhere. Returns the polygons taken.
+    pub fn set_flatten(&mut self, id: Option<&str>, height_m: f64) -> Result<usize> {
+        let Some(id) = id else {
+            self.flatten.clear();
+            return Ok(0);
+        };
+        if !height_m.is_finite() {
+            return Err(LayersError::Invalid(format!("flattening height {height_m}: a number of metres")));
+        }
+        let wl = self
+            .layers
+            .iter()
+            .find(|l| l.id == id || l.layer.name == id)
+            .ok_or_else(|| LayersError::Invalid(format!("no layer '{id}' to flatten by")))?;
+        let polys: Vec<(geo::Polygon, f64)> = wl
+            .layer
+            .geometries
+            .iter()
+            .flatten()
+            .flat_map(|g| match g {
+                geo::Geometry::Polygon(p) => vec![p.clone()],
+                geo::Geometry::MultiPolygon(m) => m.0.clone(),
+                _ => Vec::new(),
+            })
+            .map(|p| (p, height_m))
+            .collect();
+        if polys.is_empty() {
+            return Err(LayersError::Invalid(format!("layer '{id}' has no polygons to flatten by")));
+        }
+        self.flatten = polys;
+        Ok(self.flatten.len())
     }
 
     /// Place a glTF/GLB/b3dm model (see [`crate::gltf`]) in `ws` (made for its place when `None`).

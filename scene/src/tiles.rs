@@ -17,6 +17,8 @@ use crate::view::View;
 /// A tile to draw.
 #[derive(Debug, Clone)]
 pub struct DrawTile {
+    /// Where it is pressed down (shared by every tile of a frame).
+    pub flatten: Arc<Vec<(geo::Polygon, f64)>>,
     /// Stable while the tile is resident: the tileset's and the tile's.
     pub key: u64,
     /// The tileset layer's id.
@@ -66,6 +68,8 @@ pub struct Sources {
     pub origin_xy: [f64; 2],
     /// Each visible tileset's id and stream.
     pub streams: Vec<(String, Arc<std::sync::Mutex<jingwei_layers::tiles3d::stream::Streamer>>)>,
+    /// Where the tiles are pressed down (压平): polygons (workspace CRS) and heights.
+    pub flatten: Arc<Vec<(geo::Polygon, f64)>>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -90,7 +94,23 @@ impl Sources {
             crs: ws.crs.clone(),
             origin_xy: ws.origin_xy,
             streams,
+            flatten: Arc::new(ws.flatten.clone()),
         })
+    }
+
+    /// A number that changes when the flattening does (tiles drawn under another must be
+    /// meshed again).
+    pub fn flatten_key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for (p, z) in self.flatten.iter() {
+            z.to_bits().hash(&mut h);
+            for c in p.exterior().0.iter() {
+                c.x.to_bits().hash(&mut h);
+                c.y.to_bits().hash(&mut h);
+            }
+        }
+        h.finish()
     }
 }
 
@@ -126,11 +146,12 @@ pub fn camera(src: &Sources, view: &View, width: u32, height: u32) -> Option<Cam
     ))
 }
 
-fn key(layer: &str, tile: usize) -> u64 {
+fn key(layer: &str, tile: usize, flatten: u64) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     layer.hash(&mut h);
     tile.hash(&mut h);
+    flatten.hash(&mut h);
     h.finish()
 }
 
@@ -143,6 +164,7 @@ pub fn stream(src: &Sources, view: &View, width: u32, height: u32) -> TilesFrame
     let Some(cam) = camera(src, view, width, height) else {
         return out;
     };
+    let fk = src.flatten_key();
     for (id, stream) in &src.streams {
         let Ok(mut s) = stream.lock() else {
             continue;
@@ -150,7 +172,8 @@ pub fn stream(src: &Sources, view: &View, width: u32, height: u32) -> TilesFrame
         let u = s.update(&cam);
         out.settled &= u.settled;
         out.tiles.extend(u.draw.iter().map(|(tile, geoms)| DrawTile {
-            key: key(id, *tile),
+            flatten: src.flatten.clone(),
+            key: key(id, *tile, fk),
             layer_id: id.clone(),
             tile: *tile,
             geoms: geoms.clone(),
@@ -184,8 +207,33 @@ pub fn meshes(origin_xy: [f64; 2], tile: &DrawTile) -> Vec<TileMesh> {
     for g in &tile.geoms {
         let [lx, lz] = frame.to_local(g.origin[0], g.origin[1]);
         let origin = [lx, g.origin[2], lz];
+        // The flattening areas that reach this content, with their boxes.
+        let areas: Vec<(&geo::Polygon, f64, geo::Rect)> = tile
+            .flatten
+            .iter()
+            .filter_map(|(p, z)| Some((p, *z, geo::BoundingRect::bounding_rect(p)?)))
+            .collect();
         // East, north, up → x east, y up, z south: a rotation, so windings keep their sense.
-        let local = |p: &[f32; 3]| [p[0], p[2], -p[1]];
+        // Inside a flattening area a vertex above its height comes down to it.
+        let local = |p: &[f32; 3]| {
+            let mut up = p[2];
+            if !areas.is_empty() {
+                let (x, y) = (g.origin[0] + f64::from(p[0]), g.origin[1] + f64::from(p[1]));
+                for (poly, z, r) in &areas {
+                    let floor = (z - g.origin[2]) as f32;
+                    if up > floor
+                        && x >= r.min().x
+                        && x <= r.max().x
+                        && y >= r.min().y
+                        && y <= r.max().y
+                        && geo::Contains::contains(*poly, &geo::Point::new(x, y))
+                    {
+                        up = floor;
+                    }
+                }
+            }
+            [p[0], up, -p[1]]
+        };
         if !g.indices.is_empty() {
             let mesh = MeshData {
                 positions: g.positions.iter().map(local).collect(),
@@ -244,4 +292,119 @@ pub fn extent_local(ws: &Workspace) -> Option<([f32; 4], f32)> {
             Some((a, h)) => ([a[0].min(e[0]), a[1].min(e[1]), a[2].max(e[2]), a[3].max(e[3])], h.max(top)),
         })
     })
+}
+
+/// A tile feature under a pixel.
+#[derive(Debug, Clone)]
+pub struct TileHit {
+    /// The tileset layer's id.
+    pub layer_id: String,
+    /// The tile.
+    pub tile: usize,
+    /// The content's URI.
+    pub uri: String,
+    /// The feature (batch id), when the content has features.
+    pub feature: Option<u32>,
+    /// Its properties from the batch table (JSON arrays indexed by feature).
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// Where the ray meets it: workspace x, y and height.
+    pub at: [f64; 3],
+    /// How far from the eye (metres).
+    pub distance: f64,
+}
+
+/// The nearest triangle of a drawn tile under pixel (`px`, `py`) of a `width × height` frame of
+/// `view`: the pixel's ray tested against every triangle of the tiles the streams last drew, in
+/// each tile's own frame (f64).
+pub fn pick(src: &Sources, view: &View, px: f32, py: f32, width: u32, height: u32) -> Option<TileHit> {
+    let (o, d) = view.ray(px, py, width, height);
+    let mut best: Option<TileHit> = None;
+    for (id, stream) in &src.streams {
+        let Ok(s) = stream.lock() else { continue };
+        let ts = s.tileset();
+        for (tile, geoms) in s.drawn() {
+            for (k, g) in geoms.iter().enumerate() {
+                // The ray in the tile's frame: east, north, up of its origin.
+                let ro = [
+                    src.origin_xy[0] + f64::from(o.x) - g.origin[0],
+                    src.origin_xy[1] - f64::from(o.z) - g.origin[1],
+                    f64::from(o.y) - g.origin[2],
+                ];
+                let rd = [f64::from(d.x), -f64::from(d.z), f64::from(d.y)];
+                let Some((t, tri)) = nearest_triangle(g, ro, rd) else { continue };
+                if best.as_ref().is_some_and(|b| b.distance <= t) {
+                    continue;
+                }
+                let feature = g.triangle_features.get(tri).copied().filter(|f| *f != u32::MAX);
+                let mut properties = serde_json::Map::new();
+                if let Some(f) = feature {
+                    for bt in g.batch_tables.iter().filter_map(|b| b.as_object()) {
+                        for (name, v) in bt {
+                            if let Some(x) = v.as_array().and_then(|a| a.get(f as usize)) {
+                                properties.insert(name.clone(), x.clone());
+                            }
+                        }
+                    }
+                }
+                best = Some(TileHit {
+                    layer_id: id.clone(),
+                    tile,
+                    uri: ts
+                        .tiles
+                        .get(tile)
+                        .and_then(|t| t.contents.get(k))
+                        .map(|c| c.uri.clone())
+                        .unwrap_or_default(),
+                    feature,
+                    properties,
+                    at: [
+                        g.origin[0] + ro[0] + rd[0] * t,
+                        g.origin[1] + ro[1] + rd[1] * t,
+                        g.origin[2] + ro[2] + rd[2] * t,
+                    ],
+                    distance: t,
+                });
+            }
+        }
+    }
+    best
+}
+
+/// The nearest triangle a ray meets (Möller–Trumbore, both faces): distance and index.
+fn nearest_triangle(g: &TileGeometry, o: [f64; 3], d: [f64; 3]) -> Option<(f64, usize)> {
+    let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    let cross = |a: [f64; 3], b: [f64; 3]| [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let p = |i: u32| {
+        g.positions
+            .get(i as usize)
+            .map(|v| [f64::from(v[0]), f64::from(v[1]), f64::from(v[2])])
+    };
+    let mut best: Option<(f64, usize)> = None;
+    for (k, t) in g.indices.chunks_exact(3).enumerate() {
+        let (Some(a), Some(b), Some(c)) = (p(t[0]), p(t[1]), p(t[2])) else {
+            continue;
+        };
+        let (e1, e2) = (sub(b, a), sub(c, a));
+        let h = cross(d, e2);
+        let det = dot(e1, h);
+        if det.abs() < 1e-12 {
+            continue;
+        }
+        let s = sub(o, a);
+        let u = dot(s, h) / det;
+        if !(0.0..=1.0).contains(&u) {
+            continue;
+        }
+        let q = cross(s, e1);
+        let v = dot(d, q) / det;
+        if v < 0.0 || u + v > 1.0 {
+            continue;
+        }
+        let dist = dot(e2, q) / det;
+        if dist > 1e-6 && best.is_none_or(|(b, _)| dist < b) {
+            best = Some((dist, k));
+        }
+    }
+    best
 }

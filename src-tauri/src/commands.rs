@@ -185,6 +185,13 @@ pub async fn remove_layer(state: S<'_>, id: String) -> Result<WorkspaceDto> {
     state.session.remove_layer(&id)
 }
 
+/// Press the city twin down to `height_m` inside a layer's polygons (压平), or nowhere (no
+/// layer); returns the polygons taken.
+#[tauri::command]
+pub async fn set_flatten(state: S<'_>, layer_id: Option<String>, height_m: f64) -> Result<usize> {
+    state.session.set_flatten(layer_id.as_deref(), height_m)
+}
+
 /// A view framing a layer.
 #[tauri::command]
 pub async fn zoom_to_layer(state: S<'_>, id: String, width: u32, height: u32, current: Option<View>) -> Result<View> {

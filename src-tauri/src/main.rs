@@ -40,6 +40,7 @@ fn main() {
                 commands::set_layer_opacity,
                 commands::move_layer,
                 commands::remove_layer,
+                commands::set_flatten,
                 commands::zoom_to_layer,
                 commands::add_file,
                 commands::cancel_job,

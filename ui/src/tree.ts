@@ -1,7 +1,7 @@
 // The layer tree: the 一张图 groups, each layer with its visibility, swatch, count, table,
 // opacity, zoom, order, removal and the legend of its classes.
 import { invoke } from "@tauri-apps/api/core";
-import { $ } from "./dom";
+import { $, esc } from "./dom";
 import { ensureData, render2d } from "./fallback2d";
 import { t } from "./i18n";
 import { buildImagery } from "./imagery";
@@ -115,4 +115,19 @@ function buildTilesets(tree: HTMLElement) {
     row.appendChild(rm);
     tree.appendChild(row);
   }
+  // 压平: the tilesets pressed down to a height inside a polygon layer's shapes.
+  const polys = (app.ws?.layers ?? []).filter((l) => l.polygonal);
+  if (!polys.length) return;
+  const fl = document.createElement("div"); fl.className = "row2 flatten";
+  fl.innerHTML = `<span>${t("twin.flatten")}</span>
+    <select id="flatten-layer"><option value="">${t("twin.flatten_none")}</option>${polys.map((l) => `<option value="${esc(l.id)}">${esc(l.title)}</option>`).join("")}</select>
+    <input id="flatten-height" type="number" step="0.5" value="0" title="${t("twin.flatten_height")}"> m`;
+  const apply = async () => {
+    const id = (fl.querySelector("#flatten-layer") as HTMLSelectElement).value;
+    const hm = Number((fl.querySelector("#flatten-height") as HTMLInputElement).value);
+    try { await invoke<number>("set_flatten", { layerId: id || null, heightM: Number.isFinite(hm) ? hm : 0 }); await requestFrame(); } catch (err) { showError(err); }
+  };
+  (fl.querySelector("#flatten-layer") as HTMLSelectElement).onchange = apply;
+  (fl.querySelector("#flatten-height") as HTMLInputElement).onchange = apply;
+  tree.appendChild(fl);
 }

@@ -203,6 +203,20 @@ fn property(path: &Path, ft: &J, bin: &[u8], name: &str, n: usize, comps: usize,
     ))
 }
 
+/// The positions of a feature table (`n` × 3): POSITION, or POSITION_QUANTIZED in its volume.
+fn positions(path: &Path, ft: &J, bin: &[u8], n: usize, what: &str) -> Result<Vec<f64>> {
+    if let Some(p) = property(path, ft, bin, "POSITION", n, 3, "FLOAT")? {
+        return Ok(p);
+    }
+    let q = property(path, ft, bin, "POSITION_QUANTIZED", n, 3, "UNSIGNED_SHORT")?
+        .ok_or_else(|| bad(path, format!("{what}: neither POSITION nor POSITION_QUANTIZED")))?;
+    let off = vec3_global(ft, "QUANTIZED_VOLUME_OFFSET").ok_or_else(|| bad(path, format!("{what}: no QUANTIZED_VOLUME_OFFSET")))?;
+    let scale = vec3_global(ft, "QUANTIZED_VOLUME_SCALE").ok_or_else(|| bad(path, format!("{what}: no QUANTIZED_VOLUME_SCALE")))?;
+    Ok(q.chunks_exact(3)
+        .flat_map(|c| (0..3).map(move |k| off[k] + c[k] / 65535.0 * scale[k]))
+        .collect())
+}
+
 fn v3(v: &[f64], k: usize) -> V3 {
     [v[3 * k], v[3 * k + 1], v[3 * k + 2]]
 }
@@ -300,18 +314,7 @@ fn i3dm(path: &Path, b: &[u8], m: &[f64; 16], fetch: &dyn super::Fetch, raw: &mu
         glb
     };
     let model = crate::gltf::parse_model(path, glb)?;
-    let positions = match property(path, &ft, bin, "POSITION", n, 3, "FLOAT")? {
-        Some(p) => p,
-        None => {
-            let q = property(path, &ft, bin, "POSITION_QUANTIZED", n, 3, "UNSIGNED_SHORT")?
-                .ok_or_else(|| bad(path, "i3dm: neither POSITION nor POSITION_QUANTIZED"))?;
-            let off = vec3_global(&ft, "QUANTIZED_VOLUME_OFFSET").ok_or_else(|| bad(path, "i3dm: no QUANTIZED_VOLUME_OFFSET"))?;
-            let scale = vec3_global(&ft, "QUANTIZED_VOLUME_SCALE").ok_or_else(|| bad(path, "i3dm: no QUANTIZED_VOLUME_SCALE"))?;
-            q.chunks_exact(3)
-                .flat_map(|c| (0..3).map(move |k| off[k] + c[k] / 65535.0 * scale[k]))
-                .collect()
-        }
-    };
+    let positions = positions(path, &ft, bin, n, "i3dm")?;
     let rtc = vec3_global(&ft, "RTC_CENTER").unwrap_or([0.0; 3]);
     let ups = property(path, &ft, bin, "NORMAL_UP", n, 3, "FLOAT")?;
     let rights = property(path, &ft, bin, "NORMAL_RIGHT", n, 3, "FLOAT")?;
@@ -385,18 +388,7 @@ fn pnts(path: &Path, b: &[u8], m: &[f64; 16], raw: &mut Raw) -> Result<()> {
     }
     raw.count += n as u64;
     raw.batch_tables.push(bt);
-    let positions = match property(path, &ft, bin, "POSITION", n, 3, "FLOAT")? {
-        Some(p) => p,
-        None => {
-            let q = property(path, &ft, bin, "POSITION_QUANTIZED", n, 3, "UNSIGNED_SHORT")?
-                .ok_or_else(|| bad(path, "pnts: neither POSITION nor POSITION_QUANTIZED"))?;
-            let off = vec3_global(&ft, "QUANTIZED_VOLUME_OFFSET").ok_or_else(|| bad(path, "pnts: no QUANTIZED_VOLUME_OFFSET"))?;
-            let scale = vec3_global(&ft, "QUANTIZED_VOLUME_SCALE").ok_or_else(|| bad(path, "pnts: no QUANTIZED_VOLUME_SCALE"))?;
-            q.chunks_exact(3)
-                .flat_map(|c| (0..3).map(move |k| off[k] + c[k] / 65535.0 * scale[k]))
-                .collect()
-        }
-    };
+    let positions = positions(path, &ft, bin, n, "pnts")?;
     let rtc = vec3_global(&ft, "RTC_CENTER").unwrap_or([0.0; 3]);
     let before = raw.points.len();
     raw.points.extend((0..n).map(|k| {

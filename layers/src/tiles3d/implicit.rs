@@ -322,14 +322,7 @@ fn subtree_tiles(ts: &mut Tileset, i: usize, c: Coord, imp: &Implicit, dir: &Pat
             let Some(&parent) = at.get(&(l - 1, m / branch)) else {
                 return Err(bad(path, format!("subtree: a tile at level {l} whose parent is not available")));
             };
-            let (x, y, z) = demorton(m, octree);
-            let g = Coord {
-                root: c.root,
-                level: c.level + l,
-                x: (c.x << l) | x,
-                y: (c.y << l) | y,
-                z: (c.z << l) | z,
-            };
+            let g = below(&c, l, m, octree);
             let contents = contents_of(k, &g);
             let t = new_tile(ts, parent, g, false, contents)?;
             at.insert((l, m), t);
@@ -345,18 +338,22 @@ fn subtree_tiles(ts: &mut Tileset, i: usize, c: Coord, imp: &Implicit, dir: &Pat
             let Some(&parent) = at.get(&(l - 1, m / branch)) else {
                 return Err(bad(path, "subtree: a child subtree whose parent tile is not available"));
             };
-            let (x, y, z) = demorton(m, octree);
-            let g = Coord {
-                root: c.root,
-                level: c.level + l,
-                x: (c.x << l) | x,
-                y: (c.y << l) | y,
-                z: (c.z << l) | z,
-            };
-            new_tile(ts, parent, g, true, Vec::new())?;
+            new_tile(ts, parent, below(&c, l, m, octree), true, Vec::new())?;
         }
     }
     Ok(())
+}
+
+/// The tile `l` levels below `c` at Morton index `m` of that level (within `c`'s subtree).
+fn below(c: &Coord, l: u32, m: u64, octree: bool) -> Coord {
+    let (x, y, z) = demorton(m, octree);
+    Coord {
+        root: c.root,
+        level: c.level + l,
+        x: (c.x << l) | x,
+        y: (c.y << l) | y,
+        z: (c.z << l) | z,
+    }
 }
 
 /// Expand every subtree (for a check of the whole tileset); stops at [`MAX_TILES`].

@@ -108,6 +108,8 @@ pub struct Streamer {
     fetch: Arc<dyn Fetch>,
     /// The detail that last starved, and when.
     starved: Option<(f64, Instant)>,
+    /// The tiles the last update drew.
+    last_drawn: Vec<usize>,
     /// Decoded bytes and file bytes of the loads so far: their ratio estimates a load's cost.
     seen: (usize, usize),
 }
@@ -142,6 +144,7 @@ impl Streamer {
             sse_factor: 1.0,
             resident_bytes: 0,
             seen: (0, 0),
+            last_drawn: Vec::new(),
             starved: None,
             fetch,
         })
@@ -171,6 +174,14 @@ impl Streamer {
     /// Bytes resident.
     pub fn resident_bytes(&self) -> usize {
         self.resident_bytes
+    }
+
+    /// The tiles the last update drew, with their geometry (for picking what is seen).
+    pub fn drawn(&self) -> Vec<(usize, Vec<Arc<TileGeometry>>)> {
+        self.last_drawn
+            .iter()
+            .filter_map(|t| self.resident.get(t).map(|r| (*t, r.geoms.clone())))
+            .collect()
     }
 
     /// Tiles resident.
@@ -388,6 +399,7 @@ impl Streamer {
             .into_iter()
             .filter_map(|t| self.resident.get(&t).map(|r| (t, r.geoms.clone())))
             .collect();
+        self.last_drawn = u.draw.iter().map(|(t, _)| *t).collect();
         u.in_flight = self.in_flight.len();
         u.resident = self.resident.len();
         u.resident_bytes = self.resident_bytes;
