@@ -76,6 +76,27 @@ pub struct SavedWorkspace {
     /// Imagery layers, bottom first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub imagery: Vec<SavedImagery>,
+    /// 3D Tiles tilesets (opened again from their files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tilesets: Vec<SavedTileset>,
+    /// Where the tilesets are pressed down (压平): each polygon's rings (workspace CRS) and height.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flatten: Vec<(Vec<Vec<[f64; 2]>>, f64)>,
+}
+
+/// A saved tileset: its place in the tree and its file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SavedTileset {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// The `tileset.json` or `.3tz`.
+    pub path: std::path::PathBuf,
+    /// Shown.
+    pub visible: bool,
+    /// Its memory budget (bytes).
+    pub budget_bytes: usize,
 }
 
 /// A saved imagery layer: its place in the tree and what opens it again.
@@ -183,6 +204,28 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
                 visible: l.visible,
                 opacity: l.opacity,
                 spec: l.spec.clone(),
+            })
+            .collect(),
+        tilesets: ws
+            .tilesets
+            .iter()
+            .map(|t| SavedTileset {
+                id: t.id.clone(),
+                title: t.title.clone(),
+                path: t.path.clone(),
+                visible: t.visible,
+                budget_bytes: t.stream.lock().map_or(512 << 20, |s| s.options().budget_bytes),
+            })
+            .collect(),
+        flatten: ws
+            .flatten
+            .iter()
+            .map(|(p, h)| {
+                let ring = |l: &geo::LineString| l.0.iter().map(|c| [c.x, c.y]).collect::<Vec<_>>();
+                (
+                    std::iter::once(ring(p.exterior())).chain(p.interiors().iter().map(ring)).collect(),
+                    *h,
+                )
             })
             .collect(),
     };
@@ -336,6 +379,31 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         layer.opacity = l.opacity;
         ws.imagery.push(layer);
     }
+    // Tilesets are opened again from their files; one that cannot be (moved, unreadable) is
+    // left out of the tree — its file is not touched.
+    for t in &saved.tilesets {
+        let opts = crate::tiles3d::stream::StreamOptions {
+            budget_bytes: t.budget_bytes,
+            ..Default::default()
+        };
+        let mut some = Some(ws);
+        if Workspace::add_tileset(&mut some, &t.path, opts).is_ok() {
+            let w = some.as_mut().expect("kept");
+            if let Some(l) = w.tilesets.last_mut() {
+                l.id = t.id.clone();
+                l.title = t.title.clone();
+                l.visible = t.visible;
+            }
+        }
+        ws = some.expect("kept");
+    }
+    let line = |r: &Vec<[f64; 2]>| geo::LineString::from(r.iter().map(|c| (c[0], c[1])).collect::<Vec<_>>());
+    ws.flatten = saved
+        .flatten
+        .iter()
+        .filter(|(rings, h)| !rings.is_empty() && h.is_finite())
+        .map(|(rings, h)| (geo::Polygon::new(line(&rings[0]), rings[1..].iter().map(line).collect()), *h))
+        .collect();
     ws.attribution = saved.attribution;
     Ok((ws, saved.view))
 }

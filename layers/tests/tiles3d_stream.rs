@@ -461,3 +461,43 @@ fn tilesets_stream_out_of_3tz_archives() {
     let e = ts.fetch.fetch(&a.join("content/nothing.glb")).unwrap_err().to_string();
     assert!(e.contains("nothing.glb"), "{e}");
 }
+
+/// A saved workspace keeps its tilesets (file, title, shown, budget) and its 压平 areas; opened
+/// again, the tileset streams as before.
+#[test]
+fn saved_workspaces_keep_their_tilesets_and_flattening() {
+    use jingwei_layers::Workspace;
+    let dir = tempfile::tempdir().unwrap();
+    let path = shared().join("3d/tiles3d/1.0/TilesetWithRequestVolume/tileset.json");
+    let mut ws = None;
+    Workspace::add_tileset(
+        &mut ws,
+        &path,
+        StreamOptions {
+            budget_bytes: 64 << 20,
+            ..StreamOptions::default()
+        },
+    )
+    .unwrap();
+    let mut ws = ws.unwrap();
+    ws.tilesets[0].visible = false;
+    ws.tilesets[0].title = "费城街区".into();
+    let [x, y] = ws.origin_xy;
+    let square = geo::Polygon::new(
+        geo::LineString::from(vec![(x, y), (x + 50.0, y), (x + 50.0, y + 50.0), (x, y + 50.0), (x, y)]),
+        vec![],
+    );
+    ws.flatten = vec![(square.clone(), 5.5)];
+    let file = dir.path().join("twin.gpkg");
+    jingwei_layers::saved::save_workspace(&ws, &file, None).unwrap();
+    let (back, _) = jingwei_layers::saved::open_workspace(&file).unwrap();
+    assert_eq!(back.tilesets.len(), 1);
+    let t = &back.tilesets[0];
+    assert_eq!(
+        (t.id.as_str(), t.title.as_str(), t.visible, t.path.as_path()),
+        (ws.tilesets[0].id.as_str(), "费城街区", false, path.as_path())
+    );
+    assert_eq!(t.stream.lock().unwrap().options().budget_bytes, 64 << 20);
+    assert_eq!(back.flatten, vec![(square, 5.5)]);
+    assert_eq!(back.origin_xy, ws.origin_xy);
+}
