@@ -544,6 +544,19 @@ impl Session {
     /// A view framing a layer.
     pub fn zoom_to_layer(&self, id: &str, canvas: Canvas) -> Result<View> {
         self.with_workspace(|ws| {
+            // A tileset: its root volume, up to its top.
+            if let Some(t) = ws.tilesets.iter().find(|t| t.id == id) {
+                let (pitch, yaw) = canvas.current.map_or((50.0, 20.0), |v| (v.pitch_deg.max(5.0), v.yaw_deg));
+                return Ok(View::frame_world(
+                    ws.origin_xy,
+                    t.extent,
+                    20.0,
+                    t.heights[1].max(0.0) as f32,
+                    canvas.width.max(1) as f32 / canvas.height.max(1) as f32,
+                    pitch,
+                    yaw,
+                ));
+            }
             let wl = ws.layer(id).ok_or_else(|| Error::NoLayer(id.into()))?;
             let e = wl
                 .layer

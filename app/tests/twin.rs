@@ -92,10 +92,21 @@ fn identify_on_a_tile_names_the_building_under_the_pixel() {
     let s = Session::new(dir.path().join("c.gpkg"), "t".into());
     let ws = s.add_file(&city, &jingwei_layers::Job::new()).unwrap();
     let (w, h) = (1000u32, 800u32);
-    let view = {
-        let v = s.initial_view(w, h).unwrap();
-        jingwei_scene::view::View { pitch_deg: 90.0, ..v }
-    };
+    // Fly-to the tileset: the view frames its root volume, here straight down.
+    let view = s
+        .zoom_to_layer(
+            &ws.tilesets[0].id,
+            jingwei_app::session::Canvas {
+                width: w,
+                height: h,
+                current: Some(jingwei_scene::view::View {
+                    pitch_deg: 90.0,
+                    ..s.initial_view(w, h).unwrap()
+                }),
+            },
+        )
+        .unwrap();
+    assert_eq!(view.pitch_deg, 90.0);
     let src = s.twin_sources().unwrap().unwrap();
     let f = jingwei_scene::tiles::settle(&src, &view, w, h, std::time::Duration::from_secs(60));
     assert!(f.settled && f.tiles.len() == 4, "{:?}", f.updates);

@@ -107,6 +107,12 @@ function buildTilesets(tree: HTMLElement) {
     row.title = `${s.path}\n${t("twin.tiles")} ${s.tiles} · ${t("twin.resident")} ${s.resident} (${mb(s.resident_bytes)} MiB) · ${t("twin.budget")} ${mb(s.budget_bytes)} MiB`
       + (s.broken.length ? `\n${t("twin.broken")}: ${s.broken.join("\n")}` : "");
     if (s.broken.length) { const tag = document.createElement("span"); tag.className = "tag warn"; tag.textContent = `${t("twin.broken")} ${s.broken.length}`; row.appendChild(tag); }
+    const zoom = document.createElement("button"); zoom.type = "button"; zoom.textContent = "⊕"; zoom.title = t("zoom_layer");
+    zoom.onclick = async (e) => {
+      e.preventDefault();
+      try { const [w, h] = canvasPixels(); app.view = await invoke<View>("zoom_to_layer", { id: s.id, width: w, height: h, current: app.view }); await requestFrame(); } catch (err) { showError(err); }
+    };
+    row.appendChild(zoom);
     const rm = document.createElement("button"); rm.type = "button"; rm.textContent = "✕"; rm.title = t("remove");
     rm.onclick = async (e) => {
       e.preventDefault();
