@@ -189,6 +189,23 @@ fn ecef_by_hand(b3dm: &Path, translate: [f64; 3], n: usize) -> Vec<[f64; 3]> {
         .collect()
 }
 
+/// The first vertices of `g` (origin + offset, east/north/up) against PROJ's answers for them
+/// (`north_first`: PROJ gives northing, easting), each within a millimetre.
+fn within_a_millimetre(g: &tiles3d::decode::TileGeometry, proj: &[Vec<f64>], north_first: bool) {
+    assert!(!proj.is_empty());
+    for (k, theirs) in proj.iter().enumerate() {
+        let p = g.positions[k];
+        let ours = [0, 1, 2].map(|i| g.origin[i] + f64::from(p[i]));
+        let (e, n) = if north_first {
+            (theirs[1], theirs[0])
+        } else {
+            (theirs[0], theirs[1])
+        };
+        let d = ((ours[0] - e).powi(2) + (ours[1] - n).powi(2) + (ours[2] - theirs[2]).powi(2)).sqrt();
+        assert!(d < 1e-3, "vertex {k}: ours {ours:?}, PROJ {theirs:?} (north first: {north_first})");
+    }
+}
+
 #[test]
 fn contents_land_in_the_workspace_crs_where_proj_puts_them() {
     // Pennsylvania, UTM zone 18N.
@@ -204,17 +221,7 @@ fn contents_land_in_the_workspace_crs_where_proj_puts_them() {
         "every triangle in one of the 10 batches"
     );
     let ecef = ecef_by_hand(&t.contents[0].path, [0.0; 3], 50);
-    let proj = cs2cs("EPSG:32618", &ecef);
-    for (k, theirs) in proj.iter().enumerate() {
-        let p = g.positions[k];
-        let ours = [
-            g.origin[0] + f64::from(p[0]),
-            g.origin[1] + f64::from(p[1]),
-            g.origin[2] + f64::from(p[2]),
-        ];
-        let d = (0..3).map(|i| (ours[i] - theirs[i]).powi(2)).sum::<f64>().sqrt();
-        assert!(d < 1e-3, "vertex {k}: ours {ours:?}, PROJ {theirs:?}");
-    }
+    within_a_millimetre(&g, &cs2cs("EPSG:32618", &ecef), false);
     // Vertices are small about their origin.
     assert!(g.positions.iter().all(|p| p.iter().all(|v| v.abs() < 200.0)));
 
@@ -236,18 +243,8 @@ fn contents_land_in_the_workspace_crs_where_proj_puts_them() {
     let placer = Placer::new(&Crs::from_epsg(4528).unwrap()).unwrap();
     let g = decode_file(&ts.tiles[0].contents[0].path, &ts.tiles[0], &placer).unwrap();
     let ecef = ecef_by_hand(&city.join("ll.b3dm"), tr, 50);
-    let proj = cs2cs("EPSG:4528", &ecef);
     assert!(g.origin[0] > 40_000_000.0 && g.origin[1] > 3_000_000.0, "{:?}", g.origin);
-    for (k, theirs) in proj.iter().enumerate() {
-        let p = g.positions[k];
-        let ours = [
-            g.origin[0] + f64::from(p[0]),
-            g.origin[1] + f64::from(p[1]),
-            g.origin[2] + f64::from(p[2]),
-        ];
-        let d = ((ours[0] - theirs[1]).powi(2) + (ours[1] - theirs[0]).powi(2) + (ours[2] - theirs[2]).powi(2)).sqrt();
-        assert!(d < 1e-3, "vertex {k}: ours {ours:?}, PROJ (N, E, h) {theirs:?}");
-    }
+    within_a_millimetre(&g, &cs2cs("EPSG:4528", &ecef), true);
 }
 
 #[test]

@@ -122,17 +122,14 @@ pub fn camera(src: &Sources, view: &View, width: u32, height: u32) -> Option<Cam
     let fwd = pose.rotation * glam::Vec3::NEG_Z;
     let look = eye + fwd * view.distance_m.max(1.0);
     let to_lonlat = jingwei_layers::Transformer::new(&src.crs, &jingwei_layers::Crs::cgcs2000().ok()?).ok()?;
-    let ecef = |p: glam::Vec3| -> Option<[f64; 3]> {
+    // A local point's longitude and latitude (radians) and its ECEF position.
+    let ecef = |p: glam::Vec3| -> Option<(f64, f64, [f64; 3])> {
         let (x, y) = frame.to_world(f64::from(p.x), f64::from(p.z));
         let (lon, lat) = to_lonlat.transform(x, y).ok()?;
-        Some(tiles3d::geodetic_to_ecef(lon.to_radians(), lat.to_radians(), f64::from(p.y)))
+        let (lon, lat) = (lon.to_radians(), lat.to_radians());
+        Some((lon, lat, tiles3d::geodetic_to_ecef(lon, lat, f64::from(p.y))))
     };
-    let (e, t) = (ecef(eye)?, ecef(look)?);
-    let (lon, lat) = {
-        let (x, y) = frame.to_world(f64::from(eye.x), f64::from(eye.z));
-        to_lonlat.transform(x, y).ok()?
-    };
-    let (lon, lat) = (lon.to_radians(), lat.to_radians());
+    let ((lon, lat, e), (_, _, t)) = (ecef(eye)?, ecef(look)?);
     let up = [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()];
     let far = f64::from(view.distance_m) * 20.0 + 10_000.0;
     Some(Camera::looking(

@@ -10,7 +10,6 @@ use super::{Camera, Refine, Tile, Tileset, decode::Placer, decode::TileGeometry,
 use crate::crs::Crs;
 use crate::{LayersError, Result};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -342,7 +341,10 @@ impl Streamer {
             let cos = super::dot(d, cam.forward) / super::norm(d).max(1e-9);
             dist * (2.0 - cos)
         };
-        missing.sort_by(|a, b| prio(&self.ts.tiles[*a]).total_cmp(&prio(&self.ts.tiles[*b])));
+        // Each tile's priority once (a region's volume is sampled to measure it), then sorted.
+        let mut ranked: Vec<(f64, usize)> = missing.iter().map(|&t| (prio(&self.ts.tiles[t]), t)).collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let missing: Vec<usize> = ranked.into_iter().map(|(_, t)| t).collect();
         ancestors.retain(|t| !self.in_flight.contains_key(t));
         let ratio = if self.seen.1 > 0 {
             self.seen.0 as f64 / self.seen.1 as f64
@@ -483,9 +485,4 @@ fn load(job: &Job, fetch: &dyn Fetch, placer: &Placer, file_bytes: &mut usize) -
         out.push(Arc::new(g));
     }
     Ok(out)
-}
-
-/// The tile files a streamer would fetch (for checks): every content of every tile.
-pub fn content_paths(ts: &Tileset) -> Vec<PathBuf> {
-    ts.tiles.iter().flat_map(|t| t.contents.iter().map(|c| c.path.clone())).collect()
 }
