@@ -52,9 +52,10 @@ if ! node_ok; then
   node_ok || { echo "setup: could not get Node.js ^20.19 or >= 22.12" >&2; exit 1; }
 fi
 
-# MapProxy and pygeoapi (PyPI, pinned) for the map-service tests and schemathesis for the field-app
-# API's, each in a private virtualenv.
-for tool in mapproxy pygeoapi schemathesis; do
+# MapProxy and pygeoapi (PyPI, pinned) for the map-service tests, schemathesis for the field-app
+# API's and IfcOpenShell (LGPL-3.0, a test tool only: the IFC tests hold our reader to it), each in
+# a private virtualenv.
+for tool in mapproxy pygeoapi schemathesis ifcopenshell; do
   venv="$HOME/.cache/jingwei/$tool-venv"
   # Installed once per version of the pinned list (its checksum, not its date: a fresh clone
   # has new dates).

@@ -27,6 +27,9 @@ pub type Surface = Vec<Vec<[f64; 3]>>;
 pub struct Surfaces {
     /// For each row, its surfaces.
     pub rows: Vec<Vec<Surface>>,
+    /// The height that stands on the ground when drawn; `None`: the lowest vertex. Layers of
+    /// one model (an IFC file's storeys) share their model's, so that each keeps its height.
+    pub base_z: Option<f64>,
 }
 
 impl Surfaces {
@@ -44,6 +47,11 @@ impl Surfaces {
             }
         }
         Ok(())
+    }
+
+    /// The height drawn at ground level: [`Surfaces::base_z`], else the lowest vertex.
+    pub fn ground_z(&self) -> Option<f64> {
+        self.base_z.or_else(|| self.min_z())
     }
 
     /// Lowest z of all vertices.
@@ -294,6 +302,7 @@ fn city_layer(
     let n = rows.len();
     let surfaces = Surfaces {
         rows: rows.into_iter().map(|(_, _, s)| s).collect(),
+        base_z: None,
     };
     CityLayer {
         layer: Layer {

@@ -516,7 +516,10 @@ pub fn place(path: &Path, tris: &Triangles, at: &Placement, crs: &Crs) -> Result
     };
     Ok(CityLayer {
         layer,
-        surfaces: Arc::new(Surfaces { rows: vec![surfaces] }),
+        surfaces: Arc::new(Surfaces {
+            rows: vec![surfaces],
+            base_z: None,
+        }),
     })
 }
 

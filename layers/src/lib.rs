@@ -24,6 +24,7 @@ pub mod gcj02;
 pub mod geojson;
 pub mod gltf;
 pub mod gpkg;
+pub mod ifc;
 pub mod imagery;
 pub mod index;
 pub mod job;

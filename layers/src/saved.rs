@@ -268,6 +268,12 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
             let mut insert = tx
                 .prepare(&format!("INSERT INTO {}(row, part, surfaces) VALUES (?1, ?2, ?3)", quote_ident(&t)))
                 .map_err(|e| corrupt(&tmp, e))?;
+            if let Some(z) = surfaces.base_z {
+                // Row −1 holds the height drawn at ground level (an IFC model's storeys share it).
+                insert
+                    .execute(params![-1i64, 0i64, z.to_le_bytes().to_vec()])
+                    .map_err(|e| corrupt(&tmp, e))?;
+            }
             for (row, faces) in surfaces.rows.iter().enumerate().filter(|(_, f)| !f.is_empty()) {
                 // A big model (one glTF is one feature) goes in parts of about 8 MB: SQLite's
                 // blobs stop at 1 GB.
@@ -516,6 +522,7 @@ fn read_surfaces(conn: &Connection, path: &Path, table: &str, rows: usize) -> Re
     }
     let mut out = crate::cityjson::Surfaces {
         rows: vec![Vec::new(); rows],
+        base_z: None,
     };
     let mut st = conn
         .prepare(&format!("SELECT row, surfaces FROM {} ORDER BY row, part", quote_ident(&t)))
@@ -524,6 +531,14 @@ fn read_surfaces(conn: &Connection, path: &Path, table: &str, rows: usize) -> Re
     while let Some(r) = q.next().map_err(|e| corrupt(path, e))? {
         let row: i64 = r.get(0).map_err(|e| corrupt(path, e))?;
         let bytes: Vec<u8> = r.get(1).map_err(|e| corrupt(path, e))?;
+        if row == -1 {
+            let z: [u8; 8] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| corrupt(path, format!("{t}: the ground height is damaged")))?;
+            out.base_z = Some(f64::from_le_bytes(z));
+            continue;
+        }
         let slot = usize::try_from(row)
             .ok()
             .and_then(|i| out.rows.get_mut(i))

@@ -327,6 +327,9 @@ impl Workspace {
             Workspace::add_tileset(ws, path, crate::tiles3d::stream::StreamOptions::default())?;
             return Ok(1);
         }
+        if ext == "ifc" {
+            return Workspace::add_ifc(ws, path, None);
+        }
         if matches!(ext.as_str(), "glb" | "gltf" | "b3dm") {
             // A model with no placement of its own stands at the workspace's origin; alone, at
             // 0° E 0° N (in the UTM zone there), which only shows the model itself.
@@ -544,6 +547,48 @@ impl Workspace {
         Ok(())
     }
 
+    /// Add an IFC model (see [`crate::ifc`]) to `ws` (made for its place when `None`): a layer per
+    /// storey and one per storey's spaces (hidden), in the order of its spatial tree. It stands
+    /// where its georeference says, unless `at` places it. Returns how many layers were added.
+    pub fn add_ifc(ws: &mut Option<Workspace>, path: &std::path::Path, at: Option<&crate::gltf::Placement>) -> Result<usize> {
+        let model = crate::ifc::read(path)?;
+        // Without a georeference, a model stands at the workspace's origin (as a glTF does).
+        let origin_at;
+        let at = match (at, &model.georef, ws.as_ref().filter(|w| !w.origin_xy[0].is_nan())) {
+            (None, crate::ifc::Georef::None, Some(w)) => {
+                let (lon, lat) = Transformer::new(&w.crs, &Crs::cgcs2000()?)?.transform(w.origin_xy[0], w.origin_xy[1])?;
+                origin_at = crate::gltf::Placement {
+                    lon,
+                    lat,
+                    height_m: 0.0,
+                    heading_deg: 0.0,
+                    scale: 1.0,
+                };
+                Some(&origin_at)
+            }
+            (at, _, _) => at,
+        };
+        if ws.is_none() {
+            let probe = model.placement(at, &Crs::cgcs2000()?)?;
+            *ws = Some(Workspace::for_lonlat(probe.lonlat.0, probe.lonlat.1)?);
+        }
+        let w = ws.as_mut().expect("set above");
+        let placed = model.placement(at, &w.crs)?;
+        let layers = model.layers(path, &placed, &w.crs)?;
+        let n = layers.len();
+        for city in layers {
+            let spaces = city.layer.name.ends_with("› IfcSpace");
+            let wl = w.add_city_layer(city)?;
+            if spaces {
+                let id = wl.id.clone();
+                if let Some(l) = w.layers.iter_mut().find(|l| l.id == id) {
+                    l.visible = false;
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// An id not yet taken by a layer or an imagery layer.
     pub fn unique_imagery_id(&self, want: &str) -> String {
         let taken = |id: &str| {
@@ -632,7 +677,10 @@ impl Workspace {
         let mut ws: Option<Workspace> = crs.map(Workspace::new).transpose()?;
         for entry in &catalog.layers {
             let file = catalog.resolve(entry);
-            if let Some(at) = &entry.place {
+            if crate::ifc::is_ifc(&file) {
+                // A BIM model: where its file says, or at its place.
+                Workspace::add_ifc(&mut ws, &file, entry.place.as_ref())?;
+            } else if let Some(at) = &entry.place {
                 // A 3D model (glTF, GLB, b3dm) at its place.
                 Workspace::add_model(&mut ws, &file, at)?;
             } else {

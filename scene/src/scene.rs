@@ -732,7 +732,7 @@ fn add_surfaces(
     skip: &[usize],
     ground: Option<&crate::terrain::Ground>,
 ) {
-    let z0 = surfaces.min_z().unwrap_or(0.0);
+    let z0 = surfaces.ground_z().unwrap_or(0.0);
     let mut mesh = MeshData::default();
     for (row, faces) in surfaces.rows.iter().enumerate() {
         if skip.binary_search(&row).is_ok() {

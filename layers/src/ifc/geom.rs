@@ -1,0 +1,1033 @@
+//! IFC geometry as planar faces: placements, extrusions of profiles, faceted B-reps, surface
+//! models, IFC4's tessellated face sets, mapped items, and Boolean clipping by half-spaces (the
+//! cut closed by a cap). Coordinates stay in the file's length unit; the caller scales.
+//!
+//! What is not drawn is named: an item of another kind adds its type to [`Geom::skipped`].
+
+use super::step::{Entity, Step, V};
+use std::collections::BTreeMap;
+
+/// A point.
+pub type P3 = [f64; 3];
+/// A planar face: its outer ring, then its holes (no closing repeat).
+pub type Face = Vec<Vec<P3>>;
+
+/// An affine transform: the images of the x, y and z axes, and the translation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Xf {
+    /// Columns: the images of x, y, z.
+    pub m: [P3; 3],
+    /// Translation.
+    pub t: P3,
+}
+
+impl Xf {
+    /// The identity.
+    pub const ID: Xf = Xf {
+        m: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        t: [0.0; 3],
+    };
+
+    /// Transform a point.
+    pub fn apply(&self, p: P3) -> P3 {
+        let d = self.dir(p);
+        [d[0] + self.t[0], d[1] + self.t[1], d[2] + self.t[2]]
+    }
+
+    /// Transform a direction (no translation).
+    pub fn dir(&self, p: P3) -> P3 {
+        let m = &self.m;
+        [
+            m[0][0] * p[0] + m[1][0] * p[1] + m[2][0] * p[2],
+            m[0][1] * p[0] + m[1][1] * p[1] + m[2][1] * p[2],
+            m[0][2] * p[0] + m[1][2] * p[1] + m[2][2] * p[2],
+        ]
+    }
+
+    /// `self ∘ o`: first `o`, then `self`.
+    pub fn then(&self, o: &Xf) -> Xf {
+        Xf {
+            m: [self.dir(o.m[0]), self.dir(o.m[1]), self.dir(o.m[2])],
+            t: self.apply(o.t),
+        }
+    }
+
+    fn det(&self) -> f64 {
+        dot(self.m[0], cross(self.m[1], self.m[2]))
+    }
+}
+
+fn sub(a: P3, b: P3) -> P3 {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+fn dot(a: P3, b: P3) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+fn cross(a: P3, b: P3) -> P3 {
+    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+}
+fn scale(a: P3, s: f64) -> P3 {
+    [a[0] * s, a[1] * s, a[2] * s]
+}
+fn norm(a: P3) -> Option<P3> {
+    let l = dot(a, a).sqrt();
+    (l > 1e-12 && l.is_finite()).then(|| scale(a, 1.0 / l))
+}
+
+/// The geometry reader of one file.
+pub struct Geom<'a> {
+    step: &'a Step,
+    /// Plane angle unit in radians (for trimming parameters).
+    pub angle: f64,
+    /// Length unit in metres (to size circles' segments).
+    pub length: f64,
+    /// Item types met and not drawn, with how many times.
+    pub skipped: BTreeMap<String, usize>,
+}
+
+impl<'a> Geom<'a> {
+    /// A reader with the file's units.
+    pub fn new(step: &'a Step, length: f64, angle: f64) -> Self {
+        Geom {
+            step,
+            angle,
+            length,
+            skipped: BTreeMap::new(),
+        }
+    }
+
+    fn ent(&self, v: &V) -> Option<&'a Entity> {
+        self.step.deref(v)
+    }
+
+    fn skip(&mut self, ty: &str) {
+        *self.skipped.entry(ty.to_owned()).or_default() += 1;
+    }
+
+    fn point(&self, v: &V) -> Option<P3> {
+        let e = self.ent(v)?;
+        let c: Vec<f64> = e.arg(0).list().iter().filter_map(V::num).collect();
+        match c.len() {
+            2 => Some([c[0], c[1], 0.0]),
+            3 => Some([c[0], c[1], c[2]]),
+            _ => None,
+        }
+    }
+
+    fn direction(&self, v: &V) -> Option<P3> {
+        let e = self.ent(v)?;
+        let c: Vec<f64> = e.arg(0).list().iter().filter_map(V::num).collect();
+        match c.len() {
+            2 => norm([c[0], c[1], 0.0]),
+            3 => norm([c[0], c[1], c[2]]),
+            _ => None,
+        }
+    }
+
+    /// An IfcAxis2Placement3D or 2D (identity when absent).
+    pub fn placement(&self, v: &V) -> Xf {
+        let Some(e) = self.ent(v) else {
+            return Xf::ID;
+        };
+        let origin = self.point(e.arg(0)).unwrap_or([0.0; 3]);
+        let (z, xref) = match e.ty.as_str() {
+            "IFCAXIS2PLACEMENT2D" => ([0.0, 0.0, 1.0], self.direction(e.arg(1))),
+            _ => (self.direction(e.arg(1)).unwrap_or([0.0, 0.0, 1.0]), self.direction(e.arg(2))),
+        };
+        frame(origin, z, xref)
+    }
+
+    /// An IfcLocalPlacement down its chain of relative placements.
+    pub fn local_placement(&self, v: &V) -> Xf {
+        let mut xf = Xf::ID;
+        let mut cur = self.ent(v);
+        let mut hops = 0;
+        while let Some(e) = cur {
+            if e.ty != "IFCLOCALPLACEMENT" || hops > 64 {
+                break;
+            }
+            xf = self.placement(e.arg(1)).then(&xf);
+            cur = self.ent(e.arg(0));
+            hops += 1;
+        }
+        xf
+    }
+
+    fn operator(&self, v: &V) -> Xf {
+        // IfcCartesianTransformationOperator3D(Axis1, Axis2, LocalOrigin, Scale, Axis3[, Scale2, Scale3]).
+        let Some(e) = self.ent(v) else {
+            return Xf::ID;
+        };
+        let origin = self.point(e.arg(2)).unwrap_or([0.0; 3]);
+        let z = self.direction(e.arg(4)).unwrap_or([0.0, 0.0, 1.0]);
+        let mut xf = frame(origin, z, self.direction(e.arg(0)));
+        if let Some(y) = self.direction(e.arg(1))
+            && dot(y, xf.m[1]) < 0.0
+        {
+            xf.m[1] = scale(xf.m[1], -1.0);
+        }
+        let s1 = e.arg(3).num().unwrap_or(1.0);
+        let s2 = e.arg(5).num().unwrap_or(s1);
+        let s3 = e.arg(6).num().unwrap_or(s1);
+        xf.m = [scale(xf.m[0], s1), scale(xf.m[1], s2), scale(xf.m[2], s3)];
+        xf
+    }
+
+    /// The faces of the body of a product: its `Body` shape representation (else the first
+    /// solid-like one), placed by `xf`.
+    pub fn product(&mut self, shape: &V, xf: &Xf, out: &mut Vec<Face>) {
+        let Some(pds) = self.ent(shape) else { return };
+        let reps: Vec<&Entity> = pds.arg(2).list().iter().filter_map(|r| self.ent(r)).collect();
+        let ident = |r: &Entity| r.arg(1).text().unwrap_or("").to_ascii_lowercase();
+        let kind = |r: &Entity| r.arg(2).text().unwrap_or("").to_ascii_lowercase();
+        let solid = |r: &Entity| {
+            matches!(
+                kind(r).as_str(),
+                "sweptsolid"
+                    | "advancedsweptsolid"
+                    | "brep"
+                    | "advancedbrep"
+                    | "surfacemodel"
+                    | "clipping"
+                    | "csg"
+                    | "tessellation"
+                    | "mappedrepresentation"
+                    | "solidmodel"
+            )
+        };
+        let body = reps
+            .iter()
+            .find(|r| ident(r) == "body" && solid(r))
+            .or_else(|| reps.iter().find(|r| ident(r) == "body"))
+            .or_else(|| {
+                reps.iter()
+                    .find(|r| solid(r) && !matches!(ident(r).as_str(), "box" | "axis" | "footprint"))
+            });
+        if let Some(rep) = body {
+            for item in rep.arg(3).list() {
+                self.item(item, xf, out, 0);
+            }
+        }
+    }
+
+    fn item(&mut self, v: &V, xf: &Xf, out: &mut Vec<Face>, depth: usize) {
+        let Some(e) = self.ent(v) else { return };
+        if depth > 32 {
+            return;
+        }
+        match e.ty.as_str() {
+            "IFCEXTRUDEDAREASOLID" | "IFCEXTRUDEDAREASOLIDTAPERED" => self.extrusion(e, xf, out),
+            "IFCFACETEDBREP" | "IFCFACETEDBREPWITHVOIDS" => {
+                self.shell(e.arg(0), xf, out);
+                if e.ty == "IFCFACETEDBREPWITHVOIDS" {
+                    for v in e.arg(1).list() {
+                        self.shell(v, xf, out);
+                    }
+                }
+            }
+            "IFCCLOSEDSHELL" | "IFCOPENSHELL" | "IFCCONNECTEDFACESET" => self.shell(v, xf, out),
+            "IFCFACEBASEDSURFACEMODEL" | "IFCSHELLBASEDSURFACEMODEL" => {
+                for s in e.arg(0).list() {
+                    self.shell(s, xf, out);
+                }
+            }
+            "IFCTRIANGULATEDFACESET" | "IFCTRIANGULATEDIRREGULARNETWORK" => self.triangulated(e, xf, out),
+            "IFCPOLYGONALFACESET" => self.polygonal(e, xf, out),
+            "IFCMAPPEDITEM" => {
+                let Some(map) = self.ent(e.arg(0)) else { return };
+                let to = xf.then(&self.operator(e.arg(1))).then(&self.placement(map.arg(0)));
+                if let Some(rep) = self.ent(map.arg(1)) {
+                    for it in rep.arg(3).list() {
+                        self.item(it, &to, out, depth + 1);
+                    }
+                }
+            }
+            "IFCBOOLEANCLIPPINGRESULT" | "IFCBOOLEANRESULT" => {
+                let op = e.arg(0).enumeration().unwrap_or("");
+                let mut first = Vec::new();
+                self.item(e.arg(1), xf, &mut first, depth + 1);
+                match op {
+                    "DIFFERENCE" => match self.half_space(e.arg(2), xf) {
+                        // Bounded by a polygon: what lies outside the boundary's prism stays,
+                        // what lies inside is cut by the plane. A convex boundary is exact (the
+                        // operand split by each side's plane); another that holds all of the
+                        // operand cuts it as the plane would; else the operand stays whole.
+                        Some((o, n, Some((frame, ring)))) => {
+                            if let Some(sides) = convex_sides(&frame, &ring) {
+                                let mut inside = first;
+                                for (p, outward) in sides {
+                                    out.extend(clip(inside.clone(), p, outward));
+                                    inside = clip(inside, p, scale(outward, -1.0));
+                                }
+                                out.extend(clip(inside, o, n));
+                            } else if all_inside(&first, &frame, &ring) {
+                                out.extend(clip(first, o, n));
+                            } else {
+                                self.skip("IFCPOLYGONALBOUNDEDHALFSPACE (not convex)");
+                                out.extend(first);
+                            }
+                        }
+                        Some((o, n, _)) => out.extend(clip(first, o, n)),
+                        None => {
+                            // Subtracting a general solid is not done: the first operand whole.
+                            if let Some(s) = self.ent(e.arg(2)) {
+                                let ty = format!("{} (subtracted)", s.ty);
+                                self.skip(&ty);
+                            }
+                            out.extend(first);
+                        }
+                    },
+                    "UNION" => {
+                        out.extend(first);
+                        self.item(e.arg(2), xf, out, depth + 1);
+                    }
+                    _ => {
+                        self.skip(&format!("{} {op}", e.ty));
+                        out.extend(first);
+                    }
+                }
+            }
+            "IFCBLOCK" => {
+                let (x, y, z) = (
+                    e.arg(1).num().unwrap_or(0.0),
+                    e.arg(2).num().unwrap_or(0.0),
+                    e.arg(3).num().unwrap_or(0.0),
+                );
+                let ring = vec![vec![[0.0, 0.0], [x, 0.0], [x, y], [0.0, y]]];
+                let to = xf.then(&self.placement(e.arg(0)));
+                extrude(&ring, [0.0, 0.0, 1.0], z, &to, out);
+            }
+            "IFCCSGSOLID" => self.item(e.arg(0), xf, out, depth + 1),
+            other => self.skip(other),
+        }
+    }
+
+    /// A half-space operand as (a point on its plane, the normal of the side kept, and for a
+    /// polygonal bounded one its boundary's frame and polygon).
+    #[allow(clippy::type_complexity)]
+    fn half_space(&mut self, v: &V, xf: &Xf) -> Option<(P3, P3, Option<(Xf, Vec<[f64; 2]>)>)> {
+        let e = self.ent(v)?;
+        if !matches!(
+            e.ty.as_str(),
+            "IFCHALFSPACESOLID" | "IFCPOLYGONALBOUNDEDHALFSPACE" | "IFCBOXEDHALFSPACE"
+        ) {
+            return None;
+        }
+        let plane = self.ent(e.arg(0)).filter(|p| p.ty == "IFCPLANE")?;
+        let p = xf.then(&self.placement(plane.arg(0)));
+        let n = norm(p.m[2])?;
+        // AgreementFlag true: the plane's normal points away from the half-space's material,
+        // so what a DIFFERENCE keeps lies on the normal's side.
+        let agree = e.arg(1).enumeration() != Some("F");
+        let bound = (e.ty == "IFCPOLYGONALBOUNDEDHALFSPACE").then(|| (xf.then(&self.placement(e.arg(2))), self.curve(e.arg(3))));
+        Some((p.t, if agree { n } else { scale(n, -1.0) }, bound))
+    }
+
+    fn shell(&mut self, v: &V, xf: &Xf, out: &mut Vec<Face>) {
+        let Some(s) = self.ent(v) else { return };
+        let mirror = xf.det() < 0.0;
+        for f in s.arg(0).list() {
+            let Some(face) = self.ent(f) else { continue };
+            let mut rings: Vec<(bool, Vec<P3>)> = Vec::new();
+            for b in face.arg(0).list() {
+                let Some(bound) = self.ent(b) else { continue };
+                let Some(lp) = self.ent(bound.arg(0)) else { continue };
+                let mut ring: Vec<P3> = match lp.ty.as_str() {
+                    "IFCPOLYLOOP" => lp.arg(0).list().iter().filter_map(|p| self.point(p)).map(|p| xf.apply(p)).collect(),
+                    other => {
+                        self.skip(other);
+                        continue;
+                    }
+                };
+                if bound.arg(1).enumeration() == Some("F") {
+                    ring.reverse();
+                }
+                if mirror {
+                    ring.reverse();
+                }
+                dedup_ring(&mut ring);
+                if ring.len() >= 3 {
+                    rings.push((bound.ty == "IFCFACEOUTERBOUND", ring));
+                }
+            }
+            if rings.is_empty() {
+                continue;
+            }
+            let outer = rings.iter().position(|r| r.0).unwrap_or(0);
+            let mut face = vec![rings.swap_remove(outer).1];
+            face.extend(rings.into_iter().map(|r| r.1));
+            out.push(face);
+        }
+    }
+
+    fn coords(&self, v: &V) -> Vec<P3> {
+        self.ent(v)
+            .map(|l| {
+                l.arg(0)
+                    .list()
+                    .iter()
+                    .map(|p| {
+                        let c: Vec<f64> = p.list().iter().filter_map(V::num).collect();
+                        [
+                            c.first().copied().unwrap_or(0.0),
+                            c.get(1).copied().unwrap_or(0.0),
+                            c.get(2).copied().unwrap_or(0.0),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn triangulated(&self, e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
+        let pts = self.coords(e.arg(0));
+        let pn: Vec<usize> = e.arg(4).list().iter().filter_map(V::num).map(|i| i as usize).collect();
+        let at = |i: f64| -> Option<P3> {
+            let i = i as usize;
+            let i = if pn.is_empty() { i } else { *pn.get(i.checked_sub(1)?)? };
+            pts.get(i.checked_sub(1)?).map(|p| xf.apply(*p))
+        };
+        for t in e.arg(3).list() {
+            let ring: Option<Vec<P3>> = t.list().iter().filter_map(V::num).map(at).collect();
+            if let Some(r) = ring.filter(|r| r.len() == 3) {
+                out.push(vec![r]);
+            }
+        }
+    }
+
+    fn polygonal(&self, e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
+        let pts = self.coords(e.arg(0));
+        let pn: Vec<usize> = e.arg(3).list().iter().filter_map(V::num).map(|i| i as usize).collect();
+        let ring = |l: &V| -> Option<Vec<P3>> {
+            l.list()
+                .iter()
+                .filter_map(V::num)
+                .map(|i| {
+                    let i = i as usize;
+                    let i = if pn.is_empty() { i } else { *pn.get(i.checked_sub(1)?)? };
+                    pts.get(i.checked_sub(1)?).map(|p| xf.apply(*p))
+                })
+                .collect()
+        };
+        for f in e.arg(2).list() {
+            let Some(face) = self.ent(f) else { continue };
+            let Some(outer) = ring(face.arg(0)).filter(|r| r.len() >= 3) else {
+                continue;
+            };
+            let mut rings = vec![outer];
+            rings.extend(face.arg(1).list().iter().filter_map(ring).filter(|r| r.len() >= 3));
+            out.push(rings);
+        }
+    }
+
+    fn extrusion(&mut self, e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
+        let Some(rings) = self.profile(e.arg(0)) else { return };
+        let to = xf.then(&self.placement(e.arg(1)));
+        let Some(dir) = self.direction(e.arg(2)) else { return };
+        let depth = e.arg(3).num().unwrap_or(0.0);
+        extrude(&rings, dir, depth, &to, out);
+    }
+
+    /// A profile as rings in its plane: the outer one counter-clockwise, holes clockwise.
+    fn profile(&mut self, v: &V) -> Option<Vec<Vec<[f64; 2]>>> {
+        let e = self.ent(v)?;
+        let pos = |g: &Self, i: usize| g.placement(e.arg(i));
+        let place = |xf: Xf, r: Vec<[f64; 2]>| -> Vec<[f64; 2]> {
+            r.into_iter()
+                .map(|p| {
+                    let q = xf.apply([p[0], p[1], 0.0]);
+                    [q[0], q[1]]
+                })
+                .collect()
+        };
+        let mut rings = match e.ty.as_str() {
+            "IFCRECTANGLEPROFILEDEF" | "IFCRECTANGLEHOLLOWPROFILEDEF" | "IFCROUNDEDRECTANGLEPROFILEDEF" => {
+                let (x, y) = (e.arg(3).num()? / 2.0, e.arg(4).num()? / 2.0);
+                let mut rings = vec![vec![[-x, -y], [x, -y], [x, y], [-x, y]]];
+                if e.ty == "IFCRECTANGLEHOLLOWPROFILEDEF" {
+                    let t = e.arg(5).num().unwrap_or(0.0);
+                    if t > 0.0 && t < x && t < y {
+                        rings.push(vec![[-x + t, -y + t], [-x + t, y - t], [x - t, y - t], [x - t, -y + t]]);
+                    }
+                }
+                let xf = pos(self, 2);
+                rings.into_iter().map(|r| place(xf, r)).collect()
+            }
+            "IFCCIRCLEPROFILEDEF" | "IFCCIRCLEHOLLOWPROFILEDEF" => {
+                let r = e.arg(3).num()?;
+                let mut rings = vec![self.arc(r, 0.0, std::f64::consts::TAU, true)];
+                rings[0].pop();
+                if e.ty == "IFCCIRCLEHOLLOWPROFILEDEF" {
+                    let t = e.arg(4).num().unwrap_or(0.0);
+                    if t > 0.0 && t < r {
+                        let mut inner = self.arc(r - t, 0.0, std::f64::consts::TAU, true);
+                        inner.pop();
+                        inner.reverse();
+                        rings.push(inner);
+                    }
+                }
+                let xf = pos(self, 2);
+                rings.into_iter().map(|r| place(xf, r)).collect()
+            }
+            "IFCARBITRARYCLOSEDPROFILEDEF" | "IFCARBITRARYPROFILEDEFWITHVOIDS" => {
+                let mut rings = vec![self.curve(e.arg(2))];
+                for c in e.arg(3).list() {
+                    rings.push(self.curve(c));
+                }
+                rings
+            }
+            "IFCDERIVEDPROFILEDEF" => {
+                let parent = self.profile(e.arg(2))?;
+                let xf = self.operator(e.arg(3));
+                parent.into_iter().map(|r| place(xf, r)).collect()
+            }
+            "IFCISHAPEPROFILEDEF" => {
+                let (w, d, tw, tf) = (e.arg(3).num()? / 2.0, e.arg(4).num()? / 2.0, e.arg(5).num()? / 2.0, e.arg(6).num()?);
+                let r = vec![
+                    [-w, -d],
+                    [w, -d],
+                    [w, -d + tf],
+                    [tw, -d + tf],
+                    [tw, d - tf],
+                    [w, d - tf],
+                    [w, d],
+                    [-w, d],
+                    [-w, d - tf],
+                    [-tw, d - tf],
+                    [-tw, -d + tf],
+                    [-w, -d + tf],
+                ];
+                let xf = pos(self, 2);
+                vec![place(xf, r)]
+            }
+            other => {
+                let other = other.to_owned();
+                self.skip(&other);
+                return None;
+            }
+        };
+        for r in &mut rings {
+            if r.len() > 1 && r.first() == r.last() {
+                r.pop();
+            }
+        }
+        rings.retain(|r| r.len() >= 3);
+        if rings.is_empty() {
+            return None;
+        }
+        for (i, r) in rings.iter_mut().enumerate() {
+            let ccw = area2(r) > 0.0;
+            if ccw != (i == 0) {
+                r.reverse();
+            }
+        }
+        Some(rings)
+    }
+
+    /// Points along a circle of radius `r` about the origin from angle `a0` to `a1` (radians),
+    /// counter-clockwise when `ccw`; about one segment per 10° (finer on large circles).
+    fn arc(&self, r: f64, a0: f64, a1: f64, ccw: bool) -> Vec<[f64; 2]> {
+        let mut sweep = a1 - a0;
+        if ccw {
+            while sweep <= 0.0 {
+                sweep += std::f64::consts::TAU;
+            }
+        } else {
+            while sweep >= 0.0 {
+                sweep -= std::f64::consts::TAU;
+            }
+        }
+        // A segment every 10°, or every 0.5 m of arc on large circles.
+        let by_angle = (sweep.abs() / 10f64.to_radians()).ceil();
+        let by_length = (sweep.abs() * r * self.length / 0.5).ceil();
+        let n = by_angle.max(by_length).clamp(2.0, 720.0) as usize;
+        (0..=n)
+            .map(|i| {
+                let a = a0 + sweep * i as f64 / n as f64;
+                [r * a.cos(), r * a.sin()]
+            })
+            .collect()
+    }
+
+    /// A curve as a 2D polyline (profiles lie in a plane).
+    fn curve(&mut self, v: &V) -> Vec<[f64; 2]> {
+        let Some(e) = self.ent(v) else { return Vec::new() };
+        match e.ty.as_str() {
+            "IFCPOLYLINE" => e.arg(0).list().iter().filter_map(|p| self.point(p)).map(|p| [p[0], p[1]]).collect(),
+            "IFCCOMPOSITECURVE" => {
+                let mut out: Vec<[f64; 2]> = Vec::new();
+                for s in e.arg(0).list() {
+                    let Some(seg) = self.ent(s) else { continue };
+                    let mut pts = self.curve(seg.arg(2));
+                    if seg.arg(1).enumeration() == Some("F") {
+                        pts.reverse();
+                    }
+                    for p in pts {
+                        if out.last().is_none_or(|q| (q[0] - p[0]).abs() + (q[1] - p[1]).abs() > 1e-9) {
+                            out.push(p);
+                        }
+                    }
+                }
+                out
+            }
+            "IFCTRIMMEDCURVE" => {
+                let Some(basis) = self.ent(e.arg(0)) else { return Vec::new() };
+                let sense = e.arg(3).enumeration() != Some("F");
+                match basis.ty.as_str() {
+                    "IFCCIRCLE" | "IFCELLIPSE" => {
+                        let xf = self.placement(basis.arg(0));
+                        let (ra, rb) = (basis.arg(1).num().unwrap_or(0.0), basis.arg(2).num());
+                        let rb = if basis.ty == "IFCELLIPSE" { rb.unwrap_or(ra) } else { ra };
+                        let prefer_cartesian = e.arg(4).enumeration() == Some("CARTESIAN");
+                        let angle = |trim: &V| -> Option<f64> {
+                            let param = trim.list().iter().find_map(|t| match t {
+                                V::Typed(ty, v) if ty == "IFCPARAMETERVALUE" => v.num(),
+                                V::Real(r) => Some(*r),
+                                _ => None,
+                            });
+                            let cart = trim.list().iter().find_map(|t| self.point(t)).map(|p| {
+                                // Into the circle's frame: x along its x axis.
+                                let d = sub(p, xf.t);
+                                (dot(d, xf.m[1]) / rb).atan2(dot(d, xf.m[0]) / ra)
+                            });
+                            match (param, cart) {
+                                (Some(_), Some(c)) if prefer_cartesian => Some(c),
+                                (Some(p), _) => Some(p * self.angle),
+                                (None, c) => c,
+                            }
+                        };
+                        let (Some(a0), Some(a1)) = (angle(e.arg(1)), angle(e.arg(2))) else {
+                            return Vec::new();
+                        };
+                        self.arc(1.0, a0, a1, sense)
+                            .into_iter()
+                            .map(|p| {
+                                let q = xf.apply([p[0] * ra, p[1] * rb, 0.0]);
+                                [q[0], q[1]]
+                            })
+                            .collect()
+                    }
+                    "IFCLINE" | "IFCPOLYLINE" => {
+                        let ends: Vec<[f64; 2]> = [e.arg(1), e.arg(2)]
+                            .iter()
+                            .filter_map(|t| t.list().iter().find_map(|t| self.point(t)))
+                            .map(|p| [p[0], p[1]])
+                            .collect();
+                        if ends.len() == 2 {
+                            if sense { ends } else { ends.into_iter().rev().collect() }
+                        } else {
+                            let mut pts = self.curve(e.arg(0));
+                            if !sense {
+                                pts.reverse();
+                            }
+                            pts
+                        }
+                    }
+                    other => {
+                        let other = format!("IFCTRIMMEDCURVE of {other}");
+                        self.skip(&other);
+                        Vec::new()
+                    }
+                }
+            }
+            "IFCCIRCLE" | "IFCELLIPSE" => {
+                let xf = self.placement(e.arg(0));
+                let ra = e.arg(1).num().unwrap_or(0.0);
+                let rb = if e.ty == "IFCELLIPSE" { e.arg(2).num().unwrap_or(ra) } else { ra };
+                let mut pts = self.arc(1.0, 0.0, std::f64::consts::TAU, true);
+                pts.pop();
+                pts.into_iter()
+                    .map(|p| {
+                        let q = xf.apply([p[0] * ra, p[1] * rb, 0.0]);
+                        [q[0], q[1]]
+                    })
+                    .collect()
+            }
+            "IFCINDEXEDPOLYCURVE" => {
+                let pts = self.coords(e.arg(0));
+                let at = |i: f64| pts.get((i as usize).wrapping_sub(1)).map(|p| [p[0], p[1]]);
+                let segs = e.arg(1).list();
+                if segs.is_empty() {
+                    return pts.iter().map(|p| [p[0], p[1]]).collect();
+                }
+                let mut out: Vec<[f64; 2]> = Vec::new();
+                for s in segs {
+                    // IfcLineIndex and IfcArcIndex: arcs through their three points are kept
+                    // as those points joined, a chord approximation.
+                    for p in s.list().iter().filter_map(V::num).filter_map(at) {
+                        if out.last() != Some(&p) {
+                            out.push(p);
+                        }
+                    }
+                }
+                out
+            }
+            other => {
+                let other = other.to_owned();
+                self.skip(&other);
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// A right-handed frame at `origin` with z along `z` and x as near `xref` as is perpendicular.
+fn frame(origin: P3, z: P3, xref: Option<P3>) -> Xf {
+    let z = norm(z).unwrap_or([0.0, 0.0, 1.0]);
+    let guess = xref.unwrap_or(if z[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] });
+    let x = norm(sub(guess, scale(z, dot(guess, z))))
+        .or_else(|| norm(cross([0.0, 1.0, 0.0], z)))
+        .unwrap_or([1.0, 0.0, 0.0]);
+    let y = cross(z, x);
+    Xf { m: [x, y, z], t: origin }
+}
+
+fn newell(r: &[P3]) -> P3 {
+    let mut n = [0.0; 3];
+    for (i, a) in r.iter().enumerate() {
+        let b = r[(i + 1) % r.len()];
+        n[0] += (a[1] - b[1]) * (a[2] + b[2]);
+        n[1] += (a[2] - b[2]) * (a[0] + b[0]);
+        n[2] += (a[0] - b[0]) * (a[1] + b[1]);
+    }
+    n
+}
+
+fn area2(r: &[[f64; 2]]) -> f64 {
+    (0..r.len())
+        .map(|i| {
+            let (a, b) = (r[i], r[(i + 1) % r.len()]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum()
+}
+
+fn dedup_ring(r: &mut Vec<P3>) {
+    r.dedup_by(|a, b| sub(*a, *b).iter().all(|d| d.abs() < 1e-9));
+    while r.len() > 1 && sub(r[0], r[r.len() - 1]).iter().all(|d| d.abs() < 1e-9) {
+        r.pop();
+    }
+}
+
+/// Extrude rings (outer counter-clockwise, holes clockwise, in the xy plane of `to`) along
+/// `dir` by `depth`: bottom, top and sides, each facing outwards.
+fn extrude(rings: &[Vec<[f64; 2]>], dir: P3, depth: f64, to: &Xf, out: &mut Vec<Face>) {
+    if depth.abs() < 1e-12 || rings.is_empty() {
+        return;
+    }
+    let d = scale(dir, depth);
+    // Outward faces need the sweep to leave the profile's plane on its positive side, in a
+    // right-handed frame; otherwise every face turns round.
+    let flip = (d[2] < 0.0) != (to.det() < 0.0);
+    let bottom: Vec<Vec<P3>> = rings
+        .iter()
+        .map(|r| r.iter().map(|p| to.apply([p[0], p[1], 0.0])).collect())
+        .collect();
+    let top: Vec<Vec<P3>> = rings
+        .iter()
+        .map(|r| r.iter().map(|p| to.apply([p[0] + d[0], p[1] + d[1], d[2]])).collect())
+        .collect();
+    let mut push = |mut f: Face| {
+        if flip {
+            f.iter_mut().for_each(|r| r.reverse());
+        }
+        out.push(f);
+    };
+    push(bottom.iter().map(|r| r.iter().rev().copied().collect()).collect());
+    push(top.clone());
+    for (b, t) in bottom.iter().zip(&top) {
+        for i in 0..b.len() {
+            let j = (i + 1) % b.len();
+            push(vec![vec![b[i], b[j], t[j], t[i]]]);
+        }
+    }
+}
+
+/// Keep what lies on the side of the plane through `o` that `n` points to, and close the cut
+/// with caps (the cut's loops, the largest one outer and those inside it its holes).
+pub fn clip(faces: Vec<Face>, o: P3, n: P3) -> Vec<Face> {
+    // Distances within a nanometre of the plane count as on it.
+    let side = |p: P3| {
+        let d = dot(sub(p, o), n);
+        if d.abs() <= 1e-9 { 0.0 } else { d }
+    };
+    let mut out = Vec::with_capacity(faces.len());
+    let mut cuts: Vec<(P3, P3)> = Vec::new();
+    // Edges lying in the plane, of faces kept whole and of faces dropped whole: where a kept
+    // face meets a dropped one along the plane, the cut's cap has that edge too.
+    let mut kept_edges: Vec<(P3, P3)> = Vec::new();
+    let mut dropped_edges: std::collections::HashSet<([i64; 3], [i64; 3])> = Default::default();
+    let on_plane = |face: &Face, ds: &[Vec<f64>]| -> Vec<(P3, P3)> {
+        let mut e = Vec::new();
+        for (ring, d) in face.iter().zip(ds) {
+            for i in 0..ring.len() {
+                let j = (i + 1) % ring.len();
+                if d[i] == 0.0 && d[j] == 0.0 {
+                    e.push((ring[i], ring[j]));
+                }
+            }
+        }
+        e
+    };
+    for face in faces {
+        let ds: Vec<Vec<f64>> = face.iter().map(|r| r.iter().map(|p| side(*p)).collect()).collect();
+        if ds.iter().flatten().all(|d| *d == 0.0) {
+            // A face in the plane bounds the kept part only if it faces away from it.
+            if dot(newell(&face[0]), n) < 0.0 {
+                out.push(face);
+            }
+            continue;
+        }
+        if ds.iter().flatten().all(|d| *d >= 0.0) {
+            kept_edges.extend(on_plane(&face, &ds));
+            out.push(face);
+            continue;
+        }
+        if ds.iter().flatten().all(|d| *d <= 0.0) {
+            dropped_edges.extend(on_plane(&face, &ds).into_iter().map(|(a, b)| (key(a), key(b))));
+            continue;
+        }
+        let mut kept: Face = Vec::new();
+        for (ring, d) in face.iter().zip(&ds) {
+            let mut r = Vec::with_capacity(ring.len() + 2);
+            // Each exit from the kept side pairs with the next entry; the kept ring runs along
+            // the plane from the exit to the entry, so the cap runs from the entry to the exit.
+            let mut exit: Option<P3> = None;
+            let mut first_entry: Option<P3> = None;
+            for i in 0..ring.len() {
+                let j = (i + 1) % ring.len();
+                let (a, b, da, db) = (ring[i], ring[j], d[i], d[j]);
+                if da >= 0.0 {
+                    r.push(a);
+                }
+                if (da >= 0.0) != (db >= 0.0) {
+                    let t = da / (da - db);
+                    let p = [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+                    r.push(p);
+                    if da >= 0.0 {
+                        exit = Some(p);
+                    } else if let Some(x) = exit.take() {
+                        cuts.push((p, x));
+                    } else {
+                        first_entry = Some(p);
+                    }
+                }
+            }
+            if let (Some(x), Some(y)) = (exit, first_entry) {
+                cuts.push((y, x));
+            }
+            dedup_ring(&mut r);
+            if r.len() >= 3 {
+                kept.push(r);
+            } else if kept.is_empty() {
+                break;
+            }
+        }
+        if kept.first().is_some_and(|r| r.len() >= 3) {
+            out.push(kept);
+        }
+    }
+    for (a, b) in kept_edges {
+        if dropped_edges.contains(&(key(b), key(a))) {
+            cuts.push((b, a));
+        }
+    }
+    out.extend(caps(cuts, n));
+    out
+}
+
+/// A point rounded to a micrometre, to match edges and chain segments.
+fn key(p: P3) -> [i64; 3] {
+    [
+        (p[0] * 1e6).round() as i64,
+        (p[1] * 1e6).round() as i64,
+        (p[2] * 1e6).round() as i64,
+    ]
+}
+
+/// Chain the cut's segments into loops and make faces of them facing `-n` (out of the kept part).
+fn caps(segs: Vec<(P3, P3)>, n: P3) -> Vec<Face> {
+    if segs.len() < 3 {
+        return Vec::new();
+    }
+    let mut next: BTreeMap<[i64; 3], Vec<usize>> = BTreeMap::new();
+    for (i, s) in segs.iter().enumerate() {
+        next.entry(key(s.0)).or_default().push(i);
+    }
+    let mut used = vec![false; segs.len()];
+    let mut loops: Vec<Vec<P3>> = Vec::new();
+    for start in 0..segs.len() {
+        if used[start] {
+            continue;
+        }
+        let mut ring = vec![segs[start].0];
+        used[start] = true;
+        let mut at = segs[start].1;
+        let first = key(segs[start].0);
+        for _ in 0..segs.len() {
+            if key(at) == first {
+                break;
+            }
+            ring.push(at);
+            let Some(i) = next.get(&key(at)).and_then(|c| c.iter().copied().find(|i| !used[*i])) else {
+                break;
+            };
+            used[i] = true;
+            at = segs[i].1;
+        }
+        dedup_ring(&mut ring);
+        if ring.len() >= 3 && key(at) == first {
+            loops.push(ring);
+        }
+    }
+    // Measure loops in the cut plane; orient each to face −n.
+    let u = norm(cross(n, if n[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] })).unwrap_or([1.0, 0.0, 0.0]);
+    let v = cross(n, u);
+    let flat = |r: &Vec<P3>| -> Vec<[f64; 2]> { r.iter().map(|p| [dot(*p, u), dot(*p, v)]).collect() };
+    let mut rings: Vec<(f64, Vec<[f64; 2]>, Vec<P3>)> = loops
+        .into_iter()
+        .map(|r| {
+            let f = flat(&r);
+            (area2(&f), f, r)
+        })
+        .collect();
+    rings.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+    let mut faces: Vec<(Vec<[f64; 2]>, Face)> = Vec::new();
+    for (a, f, mut r) in rings {
+        // Seen from +n (u, v, n right-handed), counter-clockwise faces +n: the cap wants −n for
+        // an outer ring, +n for a hole.
+        let holder = faces.iter().position(|(outer, _)| inside(f[0], outer));
+        let want_ccw = holder.is_some();
+        if (a > 0.0) != want_ccw {
+            r.reverse();
+        }
+        match holder {
+            Some(h) => faces[h].1.push(r),
+            None => faces.push((f, vec![r])),
+        }
+    }
+    faces.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The side planes (a point, the outward normal) of the prism over a convex polygon in `frame`'s
+/// xy plane; `None` when the polygon is not convex.
+fn convex_sides(frame: &Xf, ring: &[[f64; 2]]) -> Option<Vec<(P3, P3)>> {
+    let mut r: Vec<[f64; 2]> = ring.to_vec();
+    if r.len() > 1 && r.first() == r.last() {
+        r.pop();
+    }
+    r.dedup();
+    if r.len() < 3 {
+        return None;
+    }
+    if area2(&r) < 0.0 {
+        r.reverse();
+    }
+    let k = r.len();
+    let turns_left = (0..k).all(|i| {
+        let (a, b, c) = (r[i], r[(i + 1) % k], r[(i + 2) % k]);
+        (b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0]) >= -1e-12
+    });
+    if !turns_left {
+        return None;
+    }
+    Some(
+        (0..k)
+            .filter_map(|i| {
+                let (a, b) = (r[i], r[(i + 1) % k]);
+                let out = norm(frame.dir([b[1] - a[1], a[0] - b[0], 0.0]))?;
+                Some((frame.apply([a[0], a[1], 0.0]), out))
+            })
+            .collect(),
+    )
+}
+
+/// Whether every vertex of `faces`, seen in `frame`'s xy plane, lies in `ring` (or on it).
+fn all_inside(faces: &[Face], frame: &Xf, ring: &[[f64; 2]]) -> bool {
+    if ring.len() < 3 {
+        return false;
+    }
+    let (u, v) = (
+        norm(frame.m[0]).unwrap_or([1.0, 0.0, 0.0]),
+        norm(frame.m[1]).unwrap_or([0.0, 1.0, 0.0]),
+    );
+    let tol = 1e-6 * ring.iter().map(|p| p[0].abs().max(p[1].abs())).fold(1.0, f64::max);
+    faces.iter().flatten().flatten().all(|p| {
+        let d = sub(*p, frame.t);
+        let q = [dot(d, u), dot(d, v)];
+        inside(q, ring) || (0..ring.len()).any(|i| seg_dist(q, ring[i], ring[(i + 1) % ring.len()]) < tol)
+    })
+}
+
+fn seg_dist(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let l = dx * dx + dy * dy;
+    let t = if l > 0.0 {
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    ((p[0] - a[0] - t * dx).powi(2) + (p[1] - a[1] - t * dy).powi(2)).sqrt()
+}
+
+fn inside(p: [f64; 2], ring: &[[f64; 2]]) -> bool {
+    let mut c = false;
+    for i in 0..ring.len() {
+        let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
+        if (a[1] > p[1]) != (b[1] > p[1]) && p[0] < a[0] + (p[1] - a[1]) * (b[0] - a[0]) / (b[1] - a[1]) {
+            c = !c;
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn volume(faces: &[Face]) -> f64 {
+        // Divergence theorem over fan triangles of each outer ring (holes subtract).
+        let mut v = 0.0;
+        for f in faces {
+            for r in f {
+                for i in 1..r.len() - 1 {
+                    v += dot(r[0], cross(r[i], r[i + 1])) / 6.0;
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn a_box_clipped_by_a_slanted_plane_stays_closed() {
+        let mut faces = Vec::new();
+        extrude(
+            &[vec![[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [0.0, 1.0]]],
+            [0.0, 0.0, 1.0],
+            3.0,
+            &Xf::ID,
+            &mut faces,
+        );
+        assert!((volume(&faces) - 6.0).abs() < 1e-9, "{}", volume(&faces));
+        // Keep z ≤ 2: the normal of the kept side points down.
+        let low = clip(faces.clone(), [0.0, 0.0, 2.0], [0.0, 0.0, -1.0]);
+        assert!((volume(&low) - 4.0).abs() < 1e-9, "{}", volume(&low));
+        // A roof pitch, keeping z ≤ 1 + x: below it within the 2×1×3 box lie ∫₀² (1 + x) dx = 4
+        // m³; the plane runs exactly through the box's top edge at x = 2, so the cap's edge
+        // there comes from a face that only touches the plane.
+        let n = norm([1.0, 0.0, -1.0]).unwrap();
+        let pitched = clip(faces.clone(), [0.0, 0.0, 1.0], n);
+        assert!((volume(&pitched) - 4.0).abs() < 1e-9, "{}", volume(&pitched));
+        // And one that cuts the box's sides only: z ≤ 1.5 + x / 2, ∫₀² (1.5 + x/2) dx = 4.
+        let n = norm([0.5, 0.0, -1.0]).unwrap();
+        let pitched = clip(faces, [0.0, 0.0, 1.5], n);
+        assert!((volume(&pitched) - 4.0).abs() < 1e-9, "{}", volume(&pitched));
+    }
+
+    #[test]
+    fn frames_are_right_handed() {
+        let f = frame([1.0, 2.0, 3.0], [0.0, 0.0, 1.0], Some([0.0, 1.0, 0.0]));
+        assert_eq!(f.apply([1.0, 0.0, 0.0]), [1.0, 3.0, 3.0]);
+        assert!((f.det() - 1.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,320 @@
+//! IFC models held to IfcOpenShell (0.9, from PyPI, installed by `scripts/setup.sh`): the spatial
+//! tree, every product's class and container, its property sets, and the box of its body as
+//! IfcOpenShell triangulates it — on the IFC files of `../shared/data/3d/ifc/`.
+
+use jingwei_layers::ifc::{self, Georef};
+use jingwei_layers::{Crs, Transformer, Workspace};
+use serde_json::Value as J;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/3d/ifc").join(name)
+}
+
+/// IfcOpenShell's reading of a file (scripts/ifc-reference.py).
+fn reference(file: &Path) -> J {
+    let python = dirs_home().join(".cache/jingwei/ifcopenshell-venv/bin/python");
+    assert!(python.exists(), "{} is missing: run scripts/setup.sh", python.display());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ifc-reference.py");
+    let out = std::process::Command::new(&python)
+        .arg(script)
+        .arg(file)
+        .output()
+        .expect("run IfcOpenShell");
+    assert!(
+        out.status.success(),
+        "IfcOpenShell failed on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("its JSON")
+}
+
+fn dirs_home() -> PathBuf {
+    PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+}
+
+fn bbox(faces: &[ifc::geom::Face]) -> Option<[f64; 6]> {
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for p in faces.iter().flatten().flatten() {
+        for k in 0..3 {
+            b[k] = b[k].min(p[k]);
+            b[k + 3] = b[k + 3].max(p[k]);
+        }
+    }
+    b[0].is_finite().then_some(b)
+}
+
+/// Compare one file with IfcOpenShell; returns (products compared, boxes compared, worst box
+/// difference in metres).
+fn compare(name: &str) -> (usize, usize, f64) {
+    let path = data(name);
+    let want = reference(&path);
+    let model = ifc::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        model.schema,
+        want["schema"].as_str().unwrap().to_ascii_uppercase(),
+        "{name}: schema"
+    );
+
+    // The spatial tree: the same sites, buildings and storeys, with their elevations.
+    let mut ours: Vec<(String, String)> = model
+        .spatial
+        .iter()
+        .filter(|s| s.class != "IfcSpace")
+        .map(|s| (s.class.clone(), s.name.clone()))
+        .collect();
+    let mut theirs: Vec<(String, String)> = want["spatial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["class"].as_str().unwrap().to_owned(), s["name"].as_str().unwrap().to_owned()))
+        .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "{name}: spatial tree");
+    for s in want["spatial"].as_array().unwrap() {
+        if let Some(z) = s["elevation"].as_f64() {
+            let mine = model.spatial.iter().find(|m| m.name == s["name"].as_str().unwrap()).unwrap();
+            assert!(
+                (mine.elevation.unwrap() - z * model.length_unit).abs() < 1e-6,
+                "{name}: {} elevation",
+                mine.name
+            );
+        }
+    }
+    let products = want["products"].as_object().unwrap();
+    let by_gid: BTreeMap<&str, &ifc::Product> = model.products.iter().map(|p| (p.global_id.as_str(), p)).collect();
+    let mut boxes = 0;
+    let mut worst = 0.0f64;
+    let mut problems = Vec::new();
+    for (g, w) in products {
+        let class = w["class"].as_str().unwrap();
+        if class == "IfcSpace" {
+            continue;
+        }
+        let Some(p) = by_gid.get(g.as_str()) else {
+            problems.push(format!("{g} ({class}) not read"));
+            continue;
+        };
+        if p.class != class {
+            problems.push(format!("{g}: class {} against {class}", p.class));
+        }
+        // Containers by GlobalId: ours are instance ids of spatial elements.
+        let container = p.container.map(|c| spatial_gid(&path, c));
+        // Ports are not IfcElements, so IfcOpenShell finds no ContainedInStructure on them;
+        // the file's IfcRelContainedInSpatialStructure names them, and we follow the file.
+        let port = class.ends_with("Port") && w["container"].is_null();
+        if container.as_deref() != w["container"].as_str() && !port {
+            problems.push(format!("{g} ({class}): container {container:?} against {:?}", w["container"]));
+        }
+        let psets: BTreeMap<String, Vec<String>> = p
+            .psets
+            .iter()
+            .map(|(s, props)| {
+                let mut k: Vec<String> = props.iter().map(|(k, _)| k.clone()).collect();
+                k.sort();
+                k.dedup();
+                (s.clone(), k)
+            })
+            .collect();
+        let theirs: BTreeMap<String, Vec<String>> = serde_json::from_value(w["psets"].clone()).unwrap();
+        if psets != theirs {
+            problems.push(format!("{g} ({class}): property sets {psets:?} against {theirs:?}"));
+        }
+        if let Some(b) = w["bbox"].as_array() {
+            if matches!(class, "IfcOpeningElement" | "IfcAnnotation" | "IfcVirtualElement") {
+                continue;
+            }
+            let b: Vec<f64> = b.iter().map(|v| v.as_f64().unwrap()).collect();
+            match bbox(&p.faces) {
+                Some(m) => {
+                    let d = (0..6).map(|k| (m[k] - b[k]).abs()).fold(0.0, f64::max);
+                    if d > 0.02 {
+                        problems.push(format!("{g} ({class} {:?}): box off by {d:.3} m: {m:?} against {b:?}", p.name));
+                    }
+                    worst = worst.max(d);
+                    boxes += 1;
+                }
+                None => problems.push(format!("{g} ({class}): no geometry read; IfcOpenShell has {b:?}")),
+            }
+        }
+    }
+    let shown: Vec<String> = problems.iter().take(25).map(|p| p.chars().take(400).collect()).collect();
+    assert!(problems.is_empty(), "{name}: {} problems:\n{}", problems.len(), shown.join("\n"));
+    (products.len(), boxes, worst)
+}
+
+/// The GlobalId of instance `id` (a spatial element), read from the file's text.
+fn spatial_gid(path: &Path, id: u32) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let step = ifc::step::parse(text.as_bytes()).unwrap();
+    step.get(id).unwrap().arg(0).text().unwrap().to_owned()
+}
+
+#[test]
+fn fzk_haus_matches_ifcopenshell() {
+    let (n, boxes, worst) = compare("AC20-FZK-Haus.ifc");
+    eprintln!("FZK-Haus: {n} products, {boxes} boxes, worst {worst:.4} m");
+    assert!(boxes >= 80, "{boxes}");
+    // Both storeys hold elements, in the counts per class IfcOpenShell gives (checked above one
+    // by one); here the totals a planner sees in the tree.
+    let model = ifc::read(&data("AC20-FZK-Haus.ifc")).unwrap();
+    let mut per: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for p in &model.products {
+        if let Some(s) = p.container.and_then(|c| model.spatial.iter().find(|s| s.id == c)) {
+            *per.entry((s.name.clone(), p.class.clone())).or_default() += 1;
+        }
+    }
+    let ground = per.iter().filter(|((s, _), _)| s == "Erdgeschoss").map(|(_, n)| n).sum::<usize>();
+    let roof = per.iter().filter(|((s, _), _)| s == "Dachgeschoss").map(|(_, n)| n).sum::<usize>();
+    assert!(ground > 10 && roof > 10, "{per:?}");
+}
+
+#[test]
+fn other_models_match_ifcopenshell() {
+    for name in ["IfcOpenHouse_IFC4.ifc", "duplex.ifc", "example.ifc", "Sample_entities.ifc"] {
+        let (n, boxes, worst) = compare(name);
+        eprintln!("{name}: {n} products, {boxes} boxes, worst {worst:.4} m");
+        assert!(boxes > 0, "{name}");
+    }
+}
+
+#[test]
+fn ifc4x3_is_refused_by_name() {
+    let path = data("KIT-Simple-Road-Test-Web-IFC4x3_RC2.ifc");
+    let e = ifc::read(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("KIT-Simple-Road-Test") && e.contains("IFC4X3_RC2") && e.contains("not supported"),
+        "{e}"
+    );
+    let mut ws = None;
+    let e = Workspace::load_file(&mut ws, &path, None).unwrap_err().to_string();
+    assert!(e.contains("IFC4X3_RC2"), "{e}");
+    assert!(ws.is_none());
+}
+
+#[test]
+fn damaged_files_are_errors_naming_the_file() {
+    let text = std::fs::read(data("AC20-FZK-Haus.ifc")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for cut in [10, 1000, text.len() / 2, text.len() - 30] {
+        let p = dir.path().join(format!("cut{cut}.ifc"));
+        std::fs::write(&p, &text[..cut]).unwrap();
+        let e = ifc::read(&p).unwrap_err().to_string();
+        assert!(e.contains(&format!("cut{cut}.ifc")), "{e}");
+    }
+}
+
+#[test]
+fn fzk_haus_stands_at_its_site_in_a_gauss_kruger_workspace() {
+    let path = data("AC20-FZK-Haus.ifc");
+    let model = ifc::read(&path).unwrap();
+    let Georef::Site { lat, lon, elevation, .. } = model.georef else {
+        panic!("{:?}", model.georef)
+    };
+    // IfcSite: (49,6,1,566000) and (8,26,11,540400), 110 m.
+    assert!((lat - (49.0 + 6.0 / 60.0 + 1.566 / 3600.0)).abs() < 1e-12);
+    assert!((lon - (8.0 + 26.0 / 60.0 + 11.5404 / 3600.0)).abs() < 1e-12);
+    assert_eq!(elevation, 110.0);
+    let mut ws = None;
+    let added = Workspace::load_file(&mut ws, &path, None).unwrap();
+    let ws = ws.unwrap();
+    // A layer per storey, and the storeys' rooms hidden.
+    let titles: Vec<&str> = ws.layers.iter().map(|l| l.title.as_str()).collect();
+    assert_eq!(added, ws.layers.len());
+    assert!(
+        titles.contains(&"AC20-FZK-Haus › Erdgeschoss") && titles.contains(&"AC20-FZK-Haus › Dachgeschoss"),
+        "{titles:?}"
+    );
+    for l in &ws.layers {
+        assert_eq!(l.visible, !l.title.ends_with("IfcSpace"), "{}", l.title);
+    }
+    // The model's origin is the site's point: back through PROJ to longitude and latitude.
+    let placed = model.placement(None, &ws.crs).unwrap();
+    let o = placed.apply([0.0, 0.0, 0.0]).unwrap();
+    let (blon, blat) = Transformer::new(&ws.crs, &Crs::cgcs2000().unwrap())
+        .unwrap()
+        .transform(o[0], o[1])
+        .unwrap();
+    assert!((blon - lon).abs() < 1e-8 && (blat - lat).abs() < 1e-8, "{blon} {blat}");
+    assert_eq!(o[2], 110.0);
+    // A wall 12 m long stays 12 m long in the projected workspace (to a millimetre).
+    let a = placed.apply([0.0, 0.0, 0.0]).unwrap();
+    let b = placed.apply([12.0, 0.0, 0.0]).unwrap();
+    let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+    assert!((len - 12.0).abs() < 0.005, "{len}");
+    // Every storey's layer shares the model's ground height: the upper storey is drawn high.
+    let bases: Vec<f64> = ws.layers.iter().filter_map(|l| l.surfaces.as_ref()?.base_z).collect();
+    assert!(bases.len() >= 2 && bases.iter().all(|b| *b == bases[0]), "{bases:?}");
+    // Identify-style attributes: a wall's common property set is in its row.
+    let eg = ws.layers.iter().find(|l| l.title == "AC20-FZK-Haus › Erdgeschoss").unwrap();
+    let col = eg
+        .layer
+        .fields
+        .iter()
+        .position(|f| f.name == "Pset_WallCommon.ThermalTransmittance")
+        .expect("the wall set");
+    let class = eg.layer.fields.iter().position(|f| f.name == "ifc_class").unwrap();
+    let walls: Vec<usize> = (0..eg.layer.fids.len())
+        .filter(|r| eg.layer.columns[class].get(*r, jingwei_layers::FieldKind::Text).to_string() == "IfcWallStandardCase")
+        .collect();
+    assert!(!walls.is_empty());
+    assert!(
+        walls
+            .iter()
+            .any(|r| eg.layer.columns[col].get(*r, jingwei_layers::FieldKind::Real) == jingwei_layers::Value::Real(1.5))
+    );
+}
+
+#[test]
+fn a_map_conversion_places_the_model_through_proj() {
+    // IfcOpenHouse with an IfcMapConversion into CGCS2000 / 3-degree Gauss-Kruger CM 120E
+    // (EPSG:4549), the model's x axis 30° north of east.
+    let text = std::fs::read_to_string(data("IfcOpenHouse_IFC4.ifc")).unwrap();
+    let ctx = text
+        .lines()
+        .find(|l| l.contains("IFCGEOMETRICREPRESENTATIONCONTEXT("))
+        .and_then(|l| l.split('=').next())
+        .unwrap()
+        .trim()
+        .to_owned();
+    let (a, b) = (30f64.to_radians().cos(), 30f64.to_radians().sin());
+    let extra = format!(
+        "#900001=IFCPROJECTEDCRS('EPSG:4549',$,$,$,$,$,$);\n#900002=IFCMAPCONVERSION({ctx},#900001,500123.5,3456789.25,12.,{a},{b},$);\n"
+    );
+    let text = text.replacen("ENDSEC;\nEND-ISO", &format!("{extra}ENDSEC;\nEND-ISO"), 1);
+    assert!(text.contains("#900002"), "no DATA end found");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("house.ifc");
+    std::fs::write(&p, text).unwrap();
+    let model = ifc::read(&p).unwrap();
+    assert!(matches!(model.georef, Georef::Map { .. }), "{:?}", model.georef);
+    let ws_crs = Crs::parse("EPSG:4528").unwrap();
+    let placed = model.placement(None, &ws_crs).unwrap();
+    let to = Transformer::new(&Crs::parse("EPSG:4549").unwrap(), &ws_crs).unwrap();
+    for p in [[0.0, 0.0, 0.0], [10.0, 0.0, 3.0], [-4.0, 7.5, 1.0]] {
+        let got = placed.apply(p).unwrap();
+        let (e, n) = (500123.5 + a * p[0] - b * p[1], 3456789.25 + b * p[0] + a * p[1]);
+        let (x, y) = to.transform(e, n).unwrap();
+        assert!((got[0] - x).abs() < 1e-6 && (got[1] - y).abs() < 1e-6, "{got:?} against {x} {y}");
+        assert_eq!(got[2], 12.0 + p[2]);
+    }
+    let mut ws = None;
+    Workspace::add_ifc(&mut ws, &p, None).unwrap();
+    let ws = ws.unwrap();
+    // A workspace made for the model is in the Gauss-Krüger zone of its place.
+    assert!(
+        ws.crs.label().contains("4549") || ws.crs.label().contains("120"),
+        "{}",
+        ws.crs.label()
+    );
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""What IfcOpenShell reads in an IFC file, as JSON, for the IFC tests to hold Jingwei's reader to.
+
+Usage: ifc-reference.py FILE.ifc  (run with the interpreter of ~/.cache/jingwei/ifcopenshell-venv)
+
+Prints {schema, spatial: [{class, name, elevation}], products: {GlobalId: {class, container,
+psets: {set: [property names]}, bbox: [minx, miny, minz, maxx, maxy, maxz] | null}}}, where the
+container is the GlobalId of the spatial element holding the product (directly or through the
+element it is part of) and the box is of IfcOpenShell's own triangulation in world coordinates,
+metres, openings subtracted.
+"""
+import json
+import sys
+
+import ifcopenshell
+import ifcopenshell.geom
+import ifcopenshell.util.element as element
+
+f = ifcopenshell.open(sys.argv[1])
+SPATIAL = ("IfcSite", "IfcBuilding", "IfcBuildingStorey", "IfcSpace")
+
+
+def container(e):
+    for _ in range(64):
+        c = element.get_container(e)
+        if c is not None:
+            return c
+        whole = element.get_aggregate(e)
+        if whole is None:
+            return None
+        if whole.is_a() in SPATIAL:
+            return whole
+        e = whole
+    return None
+
+
+spatial = []
+for s in f.by_type("IfcSpatialStructureElement"):
+    if s.is_a() in SPATIAL[:3]:
+        elev = s.Elevation if s.is_a("IfcBuildingStorey") else None
+        spatial.append({"class": s.is_a(), "name": s.Name or s.LongName or s.is_a(),
+                        "elevation": elev})
+
+products = {}
+for p in f.by_type("IfcProduct"):
+    if p.is_a() in SPATIAL[:3] or p.ObjectPlacement is None:
+        continue
+    c = container(p)
+    psets = element.get_psets(p)
+    products[p.GlobalId] = {
+        "class": p.is_a(),
+        "container": c.GlobalId if c is not None else None,
+        "psets": {k: sorted(x for x in v if x != "id") for k, v in psets.items()},
+        "bbox": None,
+    }
+
+settings = ifcopenshell.geom.settings()
+settings.set("use-world-coords", True)
+it = ifcopenshell.geom.iterator(settings, f, 1)
+if it.initialize():
+    while True:
+        shape = it.get()
+        v = shape.geometry.verts
+        if len(v) >= 3 and shape.guid in products:
+            xs, ys, zs = v[0::3], v[1::3], v[2::3]
+            products[shape.guid]["bbox"] = [min(xs), min(ys), min(zs), max(xs), max(ys), max(zs)]
+        if not it.next():
+            break
+
+json.dump({"schema": f.schema, "spatial": spatial, "products": products}, sys.stdout, indent=1)
