@@ -19,6 +19,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("flatgeobuf", flatgeobuf),
     ("cityjson", cityjson),
     ("gltf", gltf),
+    ("ifc", ifc),
     ("tiles3d", tiles3d),
     ("cap", cap),
     ("feeds", feeds),
@@ -84,6 +85,11 @@ pub fn flatgeobuf(data: &[u8]) {
 /// CityJSON documents.
 pub fn cityjson(data: &[u8]) {
     let _ = jingwei_layers::cityjson::parse(Path::new("fuzz.city.json"), data);
+}
+
+/// IFC files: the STEP parser, the spatial tree, property sets and every body's geometry.
+pub fn ifc(data: &[u8]) {
+    let _ = jingwei_layers::ifc::parse(Path::new("fuzz.ifc"), data);
 }
 
 /// glTF, GLB and b3dm.

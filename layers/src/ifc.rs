@@ -839,15 +839,17 @@ impl Model {
                 ),
                 ("storey".into(), rows.iter().map(|_| Some(storey.clone())).collect()),
             ];
-            // One column per property, named `set.property`, in the order first met.
+            // One column per property, named `set.property`, in the order first met; names that
+            // differ only in case share a column (GeoPackage's columns are case-blind).
             let mut names: Vec<String> = Vec::new();
             let mut index: HashMap<String, usize> = HashMap::new();
             for i in &rows {
                 for (set, props) in &self.products[*i].psets {
                     for (k, _) in props {
                         let col = format!("{set}.{k}");
-                        if !index.contains_key(&col) {
-                            index.insert(col.clone(), names.len());
+                        let key = col.to_lowercase();
+                        if !index.contains_key(&key) && !["ifc_class", "globalid", "name", "objecttype", "storey"].contains(&key.as_str()) {
+                            index.insert(key, names.len());
                             names.push(col);
                         }
                     }
@@ -857,7 +859,9 @@ impl Model {
             for (r, i) in rows.iter().enumerate() {
                 for (set, props) in &self.products[*i].psets {
                     for (k, v) in props {
-                        values[index[&format!("{set}.{k}")]][r] = Some(v.clone()).filter(|v| !v.is_empty());
+                        if let Some(c) = index.get(&format!("{set}.{k}").to_lowercase()) {
+                            values[*c][r] = Some(v.clone()).filter(|v| !v.is_empty());
+                        }
                     }
                 }
             }

@@ -318,3 +318,39 @@ fn a_map_conversion_places_the_model_through_proj() {
         ws.crs.label()
     );
 }
+
+#[test]
+fn a_small_house_in_millimetres_at_shanghai() {
+    // The fuzz seed: units in millimetres, a site in Shanghai named 场地 (\X2\ escapes), a
+    // 6 m wall whose left half a roof plane bounded by a polygon cuts down from 3 m.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/ifc/seed-house.ifc");
+    let model = ifc::read(&path).unwrap();
+    assert_eq!(model.length_unit, 0.001);
+    assert_eq!(
+        model.spatial.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["场地", "B", "1F"]
+    );
+    let wall = model.products.iter().find(|p| p.class == "IfcWall").unwrap();
+    let top = |left: bool| {
+        wall.faces
+            .iter()
+            .flatten()
+            .flatten()
+            .filter(|p| (p[0] < -1e-9) == left && p[0].abs() > 1e-9)
+            .map(|p| p[2])
+            .fold(f64::MIN, f64::max)
+    };
+    // Right half whole; left half under the plane z = 2.5 + 0.577·x (x ≤ 0).
+    assert!((top(false) - 3.0).abs() < 1e-9, "{}", top(false));
+    assert!(top(true) < 2.5 + 1e-6, "{}", top(true));
+    assert_eq!(
+        wall.psets,
+        vec![("Pset_WallCommon".to_owned(), vec![("IsExternal".to_owned(), "true".to_owned())])]
+    );
+    let mut ws = None;
+    Workspace::add_ifc(&mut ws, &path, None).unwrap();
+    let ws = ws.unwrap();
+    // A workspace made for it: the CGCS2000 Gauss-Krüger zone of Shanghai (CM 120° or 121.5°).
+    let label = ws.crs.label();
+    assert!(label.contains("EPSG:45"), "{label}");
+}

@@ -26,8 +26,18 @@ export function buildTree() {
     const h = document.createElement("h3");
     h.textContent = t(`group.${g}`);
     tree.appendChild(h);
+    // A model's layers (an IFC file's storeys: "model › storey") under the model's name, each
+    // row named by the rest of its path.
+    let model = "";
     for (const l of layers.slice().reverse()) {
+      const path = l.title.split(" › ");
+      if (path.length > 1 && path[0] !== model) {
+        const m = document.createElement("div"); m.className = "model"; m.textContent = path[0];
+        tree.appendChild(m);
+      }
+      model = path.length > 1 ? path[0] : "";
       const row = document.createElement("label");
+      if (path.length > 1) row.className = "in-model";
       const cb = document.createElement("input");
       cb.type = "checkbox"; cb.checked = l.visible; cb.dataset.layer = l.id;
       cb.onchange = async () => {
@@ -36,7 +46,7 @@ export function buildTree() {
         else { await ensureData(l); render2d(); }
       };
       row.appendChild(cb);
-      row.appendChild(document.createTextNode(l.title));
+      row.appendChild(document.createTextNode(path.length > 1 ? path.slice(1).join(" › ") : l.title));
       if (l.synthetic) { const tag = document.createElement("span"); tag.className = "tag"; tag.textContent = t("synthetic"); row.appendChild(tag); }
       // Provenance: the level (and version) as a tag, the whole line as the row's tooltip.
       const prov = [l.provenance.source, l.provenance.version, l.provenance.level].filter((v) => v).join(" · ");

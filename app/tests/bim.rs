@@ -1,0 +1,71 @@
+//! A BIM model through the application API: FZK-Haus (IFC4) added as a file stands at its
+//! site, a layer per storey in the tree (rooms hidden), the upper storey drawn at its height,
+//! a wall's property sets in identify, and all of it the same after saving and opening again.
+
+use jingwei_app::session::{Session, identify_at};
+use jingwei_layers::Job;
+use std::path::Path;
+
+fn fzk() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/3d/ifc/AC20-FZK-Haus.ifc")
+}
+
+/// The scene's highest point above the model's ground, metres, and the number of meshes.
+fn heights(s: &Session) -> (f32, usize) {
+    s.with_workspace(|ws| {
+        let scene = jingwei_scene::scene::build_scene(ws);
+        Ok((scene.max_height_m, scene.meshes.len()))
+    })
+    .unwrap()
+}
+
+#[test]
+fn an_ifc_model_is_a_tree_of_storeys_that_identify_and_saving_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::new(dir.path().join("cases.gpkg"), "ci".into());
+    let dto = s.add_file(&fzk(), &Job::new()).unwrap();
+    let titles: Vec<(&str, bool)> = dto.layers.iter().map(|l| (l.title.as_str(), l.visible)).collect();
+    assert!(titles.contains(&("AC20-FZK-Haus › Erdgeschoss", true)), "{titles:?}");
+    assert!(titles.contains(&("AC20-FZK-Haus › Dachgeschoss", true)), "{titles:?}");
+    assert!(titles.contains(&("AC20-FZK-Haus › Erdgeschoss › IfcSpace", false)), "{titles:?}");
+
+    // The ridge is 6.2 m above the ground floor's slab underside (the model's lowest point lies
+    // at the foundation, −0.3 m): drawn as such, not with the upper storey dropped to the ground.
+    let (top, meshes) = heights(&s);
+    assert!(meshes >= 2, "{meshes}");
+    assert!((6.0..7.5).contains(&top), "highest point {top} m");
+
+    // Identify on a wall of the ground floor: its row with its property sets.
+    let wall = s
+        .with_workspace(|ws| {
+            let l = ws.layers.iter().find(|l| l.title == "AC20-FZK-Haus › Erdgeschoss").unwrap();
+            let class = l.layer.fields.iter().position(|f| f.name == "ifc_class").unwrap();
+            let row = (0..l.layer.fids.len())
+                .find(|r| l.layer.columns[class].get(*r, jingwei_layers::FieldKind::Text).to_string() == "IfcWallStandardCase")
+                .unwrap();
+            let g = l.layer.geometries[row].as_ref().unwrap();
+            let c = geo::Centroid::centroid(g).unwrap();
+            Ok(identify_at(ws, c.x(), c.y(), 0.05))
+        })
+        .unwrap();
+    let hit = wall
+        .iter()
+        .find(|h| h.attributes.get("ifc_class").and_then(|v| v.as_str()) == Some("IfcWallStandardCase"))
+        .unwrap_or_else(|| panic!("{wall:?}"));
+    assert!(
+        hit.attributes.keys().any(|k| k.starts_with("Pset_WallCommon.")),
+        "{:?}",
+        hit.attributes.keys()
+    );
+    assert!(hit.attributes.contains_key("GlobalId"));
+
+    // Saved and opened again: the same tree and the same heights.
+    let saved = dir.path().join("house.gpkg");
+    s.save(Some(&saved), None).unwrap();
+    let s2 = Session::new(dir.path().join("cases2.gpkg"), "ci".into());
+    let opened = s2.open_saved(&saved).unwrap();
+    let again: Vec<(&str, bool)> = opened.workspace.layers.iter().map(|l| (l.title.as_str(), l.visible)).collect();
+    assert_eq!(again, titles);
+    let (top2, _) = heights(&s2);
+    assert!((top2 - top).abs() < 1e-3, "{top2} against {top}");
+}
