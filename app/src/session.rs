@@ -151,6 +151,8 @@ impl Session {
     /// A session with nothing open; cases and incidents of a workspace without a file of its
     /// own go to `default_store`; `actor` signs every change.
     pub fn new(default_store: PathBuf, actor: String) -> Session {
+        // Tilesets named by http(s) URLs are read through the map-service client.
+        jingwei_services::tileset::register();
         Session {
             workspace: Mutex::new(None),
             origin: Mutex::new(Origin::None),

@@ -114,6 +114,7 @@ enum Command {
 
 fn main() -> ExitCode {
     exit::panic_hook("jingwei");
+    jingwei_services::tileset::register();
     let cli = parse();
     let result = match cli.command {
         Command::About(a) => about::run(a),

@@ -452,6 +452,12 @@ pub fn footprint(v: &Volume, placer: &decode::Placer) -> Result<([f64; 4], [f64;
 /// `.3tz` archive (its `tileset.json`; every path inside it is the archive's path joined with
 /// the file's name in it).
 pub fn open(path: &Path) -> Result<Tileset> {
+    if archive::is_url(path) {
+        let (root, fetch) = archive::open_remote(&path.to_string_lossy())?;
+        let mut ts = open_with(&root, fetch)?;
+        ts.path = path.to_owned();
+        return Ok(ts);
+    }
     let is_3tz = path
         .extension()
         .and_then(|e| e.to_str())

@@ -323,7 +323,7 @@ impl Workspace {
     pub fn load_file(ws: &mut Option<Workspace>, path: &std::path::Path, job: Option<crate::job::Job>) -> Result<usize> {
         let mut added = 0;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        if ext == "3tz" || (ext == "json" && crate::tiles3d::is_tileset(path)) {
+        if ext == "3tz" || crate::tiles3d::archive::is_url(path) || (ext == "json" && crate::tiles3d::is_tileset(path)) {
             Workspace::add_tileset(ws, path, crate::tiles3d::stream::StreamOptions::default())?;
             return Ok(1);
         }

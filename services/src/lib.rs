@@ -15,6 +15,7 @@ pub mod arcgis;
 pub mod crs;
 pub mod features;
 pub mod http;
+pub mod tileset;
 pub mod wms;
 pub mod wmts;
 pub mod xyz;

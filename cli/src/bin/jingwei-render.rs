@@ -95,6 +95,7 @@ fn report(a: ReportArgs) -> Result<ExitCode> {
 
 fn main() -> ExitCode {
     exit::panic_hook("jingwei-render");
+    jingwei_services::tileset::register();
     render::prepare_environment();
     let result = match args::parse::<Cli>(None).command {
         Command::Render(a) => render::run(a),

@@ -48,6 +48,35 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// Opens a tileset named by an `http://` or `https://` URL: the path its files are addressed by
+/// (the root `tileset.json` under a folder standing for the URL's own) and what fetches them.
+pub type RemoteOpener = fn(&str) -> Result<(PathBuf, std::sync::Arc<dyn Fetch>)>;
+
+static REMOTE: std::sync::OnceLock<RemoteOpener> = std::sync::OnceLock::new();
+
+/// Register the opener of HTTP(S) tilesets (the map-service crate's client: the core makes no
+/// network requests of its own). The first registration stays.
+pub fn register_remote(opener: RemoteOpener) {
+    let _ = REMOTE.set(opener);
+}
+
+/// Whether `path` is an `http://` or `https://` URL.
+pub fn is_url(path: &Path) -> bool {
+    let s = path.to_string_lossy();
+    let lower = s.get(..8).unwrap_or(&s).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Open an HTTP(S) tileset through the registered opener.
+pub fn open_remote(url: &str) -> Result<(PathBuf, std::sync::Arc<dyn Fetch>)> {
+    match REMOTE.get() {
+        Some(open) => open(url),
+        None => Err(LayersError::Invalid(format!(
+            "{url}: HTTP tilesets are read through the map-service client, which this program does not include"
+        ))),
+    }
+}
+
 /// A `.3tz` archive.
 pub struct Archive {
     path: PathBuf,
