@@ -53,9 +53,10 @@ if ! node_ok; then
 fi
 
 # MapProxy and pygeoapi (PyPI, pinned) for the map-service tests, schemathesis for the field-app
-# API's and IfcOpenShell (LGPL-3.0, a test tool only: the IFC tests hold our reader to it), each in
+# API's, IfcOpenShell (LGPL-3.0) and laspy with LASzip (BSD, Apache-2.0) — test tools only: the IFC
+# and point-cloud tests hold our readers to them —, each in
 # a private virtualenv.
-for tool in mapproxy pygeoapi schemathesis ifcopenshell; do
+for tool in mapproxy pygeoapi schemathesis ifcopenshell laspy; do
   venv="$HOME/.cache/jingwei/$tool-venv"
   # Installed once per version of the pinned list (its checksum, not its date: a fresh clone
   # has new dates).

@@ -263,6 +263,18 @@ impl Crs {
         SpatialRef::from_definition(&self.definition).ok()?.to_wkt().ok()
     }
 
+    /// Metres per linear unit of a projected CRS (0.3048… for feet); 1 for others.
+    pub fn linear_unit_m(&self) -> f64 {
+        if self.kind != CrsKind::Projected {
+            return 1.0;
+        }
+        SpatialRef::from_definition(&self.definition)
+            .map(|s| s.linear_units())
+            .ok()
+            .filter(|u| u.is_finite() && *u > 0.0)
+            .unwrap_or(1.0)
+    }
+
     /// True for geographic and GCJ-02 CRSs (degrees).
     pub fn is_geographic(&self) -> bool {
         matches!(self.kind, CrsKind::Geographic | CrsKind::Gcj02)

@@ -323,7 +323,12 @@ impl Workspace {
     pub fn load_file(ws: &mut Option<Workspace>, path: &std::path::Path, job: Option<crate::job::Job>) -> Result<usize> {
         let mut added = 0;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        if ext == "3tz" || crate::tiles3d::archive::is_url(path) || (ext == "json" && crate::tiles3d::is_tileset(path)) {
+        if ext == "3tz"
+            || ext == "las"
+            || ext == "laz"
+            || crate::tiles3d::archive::is_url(path)
+            || (ext == "json" && crate::tiles3d::is_tileset(path))
+        {
             Workspace::add_tileset(ws, path, crate::tiles3d::stream::StreamOptions::default())?;
             return Ok(1);
         }
@@ -450,7 +455,20 @@ impl Workspace {
         path: &std::path::Path,
         opts: crate::tiles3d::stream::StreamOptions,
     ) -> Result<&'a TilesetLayer> {
-        let ts = crate::tiles3d::open(path)?;
+        let ts = if crate::pointcloud::is_pointcloud(path) {
+            // A point cloud is placed through the workspace CRS (see `pointcloud::open_in`): the
+            // workspace is made for its centre first when there is none.
+            if ws.is_none() {
+                let info = crate::pointcloud::info(path)?;
+                let b = info.bounds;
+                let (lon, lat) = Transformer::new(&info.crs, &Crs::cgcs2000()?)?.transform((b[0] + b[3]) / 2.0, (b[1] + b[4]) / 2.0)?;
+                *ws = Some(Workspace::for_lonlat(lon, lat)?);
+            }
+            let crs = ws.as_ref().map(|w| w.crs.clone());
+            crate::pointcloud::open_in(path, crate::pointcloud::CloudOptions::default(), crs.as_ref())?
+        } else {
+            crate::tiles3d::open(path)?
+        };
         let (lon, lat, _) = crate::tiles3d::ecef_to_geodetic(ts.tiles[0].bounds.center());
         if !(lon.is_finite() && lat.is_finite()) || ts.tiles[0].bounds.center().iter().map(|v| v * v).sum::<f64>().sqrt() < 6.0e6 {
             return Err(LayersError::Invalid(format!(
@@ -481,7 +499,7 @@ impl Workspace {
             let e = extent;
             w.origin_xy = [((e[0] + e[2]) / 200.0).round() * 100.0, ((e[1] + e[3]) / 200.0).round() * 100.0];
         }
-        let named = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("3tz")) {
+        let named = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("3tz")) || crate::pointcloud::is_pointcloud(path) {
             path.file_stem()
         } else {
             path.parent().and_then(|p| p.file_name())

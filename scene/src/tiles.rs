@@ -247,31 +247,39 @@ pub fn meshes(origin_xy: [f64; 2], tile: &DrawTile) -> Vec<TileMesh> {
         }
         if !g.points.is_empty() {
             let h = POINT_SIZE_M / 2.0;
-            let mut mesh = MeshData::default();
+            // Points grouped by colour, four levels a channel (64 groups at most), each group
+            // one mesh in its members' mean colour: a cloud coloured by class, height or RGB
+            // shows as such without a colour per vertex.
+            let bin = |c: &[u8; 4]| usize::from(c[0] >> 6) * 16 + usize::from(c[1] >> 6) * 4 + usize::from(c[2] >> 6);
+            let mut groups: Vec<(MeshData, [f32; 3], f32)> = Vec::new();
+            let mut slot = [usize::MAX; 64];
             for (k, p) in g.points.iter().enumerate() {
+                let (b, c) = match g.point_colors.get(k) {
+                    Some(c) => (bin(c), [f32::from(c[0]), f32::from(c[1]), f32::from(c[2])]),
+                    None => (0, [POINT_COLOR[0] * 255.0, POINT_COLOR[1] * 255.0, POINT_COLOR[2] * 255.0]),
+                };
+                if slot[b] == usize::MAX {
+                    slot[b] = groups.len();
+                    groups.push((MeshData::default(), [0.0; 3], 0.0));
+                }
+                let (mesh, sum, n) = &mut groups[slot[b]];
                 let [x, y, z] = local(p);
                 let s = mesh.positions.len() as u32;
                 mesh.positions
                     .extend([[x - h, y, z - h], [x - h, y, z + h], [x + h, y, z + h], [x + h, y, z - h]]);
                 mesh.indices.extend([s, s + 1, s + 2, s, s + 2, s + 3]);
                 mesh.triangle_rows.extend([k as u32, k as u32]);
+                *sum = [sum[0] + c[0], sum[1] + c[1], sum[2] + c[2]];
+                *n += 1.0;
             }
-            let color = if g.point_colors.is_empty() {
-                POINT_COLOR
-            } else {
-                // One colour per cloud for now: the mean of its points'.
-                let n = g.point_colors.len() as f32;
-                let sum = g.point_colors.iter().fold([0.0f32; 3], |a, c| {
-                    [a[0] + f32::from(c[0]), a[1] + f32::from(c[1]), a[2] + f32::from(c[2])]
+            for (mesh, sum, n) in groups {
+                out.push(TileMesh {
+                    origin,
+                    mesh,
+                    kind: MeshKind::Fill,
+                    color: [sum[0] / n / 255.0, sum[1] / n / 255.0, sum[2] / n / 255.0, 1.0],
                 });
-                [sum[0] / n / 255.0, sum[1] / n / 255.0, sum[2] / n / 255.0, 1.0]
-            };
-            out.push(TileMesh {
-                origin,
-                mesh,
-                kind: MeshKind::Fill,
-                color,
-            });
+            }
         }
     }
     out
@@ -404,4 +412,42 @@ fn nearest_triangle(g: &TileGeometry, o: [f64; 3], d: [f64; 3]) -> Option<(f64, 
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jingwei_layers::tiles3d::decode::TileGeometry;
+
+    #[test]
+    fn points_are_drawn_in_their_colours() {
+        // Ground (brown) and building (red) points, classification colours: two meshes.
+        let ground = jingwei_layers::pointcloud::classification_colour(2);
+        let building = jingwei_layers::pointcloud::classification_colour(6);
+        let g = TileGeometry {
+            origin: [1000.0, 2000.0, 5.0],
+            points: vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 10.0]],
+            point_colors: vec![
+                [ground[0], ground[1], ground[2], 255],
+                [ground[0], ground[1], ground[2], 255],
+                [building[0], building[1], building[2], 255],
+            ],
+            ..Default::default()
+        };
+        let tile = DrawTile {
+            flatten: Arc::new(Vec::new()),
+            key: 1,
+            layer_id: "c".into(),
+            tile: 0,
+            geoms: vec![Arc::new(g)],
+        };
+        let meshes = meshes([1000.0, 2000.0], &tile);
+        assert_eq!(meshes.len(), 2);
+        let colour = |c: [u8; 3]| [f32::from(c[0]) / 255.0, f32::from(c[1]) / 255.0, f32::from(c[2]) / 255.0, 1.0];
+        assert_eq!(meshes[0].color, colour(ground));
+        assert_eq!(meshes[1].color, colour(building));
+        assert_eq!(meshes[0].mesh.positions.len(), 8);
+        // The building point stands 10 m above the ground points.
+        assert!((meshes[1].mesh.positions[0][1] - 10.0).abs() < 1e-6);
+    }
 }
