@@ -53,7 +53,7 @@ pub mod shared;
 pub mod shared_link;
 mod tiles;
 pub mod tileset;
-mod twin;
+pub mod twin;
 pub mod violations;
 
 pub use error::{Error, Result};

@@ -35,6 +35,27 @@ fn an_ifc_model_is_a_tree_of_storeys_that_identify_and_saving_keep() {
     assert!(meshes >= 2, "{meshes}");
     assert!((6.0..7.5).contains(&top), "highest point {top} m");
 
+    // 剖切 above the ground floor (2.7 m above its floor, which stands 0.3 m above the model's
+    // lowest point): the roof is gone, the walls below stay.
+    s.set_clip(&jingwei_app::twin::ClipRequest {
+        top_m: Some(2.5),
+        ..Default::default()
+    })
+    .unwrap();
+    let cut = s
+        .with_workspace(|ws| {
+            let scene = jingwei_scene::scene::build_scene(ws);
+            Ok(scene
+                .meshes
+                .iter()
+                .flat_map(|m| m.mesh.indices.iter().map(|i| m.mesh.positions[*i as usize][1]))
+                .fold(f32::MIN, f32::max))
+        })
+        .unwrap();
+    assert!((2.0..=2.5 + 1e-4).contains(&cut), "highest point drawn {cut} m");
+    s.set_clip(&Default::default()).unwrap();
+    assert!((heights(&s).0 - top).abs() < 1e-4);
+
     // Identify on a wall of the ground floor: its row with its property sets.
     let wall = s
         .with_workspace(|ws| {

@@ -343,6 +343,18 @@ fn the_pages_types_match_what_the_api_answers() {
         ("ReviewDto", to_value(&review).unwrap()),
         ("Compare", to_value(&compare.compare).unwrap()),
         ("CompareRequest", to_value(&compare).unwrap()),
+        ("ClipRequest", {
+            // A storey plan's cut, applied and cleared again.
+            let applied = s
+                .set_clip(&jingwei_app::twin::ClipRequest {
+                    top_m: Some(30.0),
+                    section: Some([[0.0, 0.0], [1.0, 1.0]]),
+                    ..Default::default()
+                })
+                .unwrap();
+            s.set_clip(&Default::default()).unwrap();
+            to_value(&applied).unwrap()
+        }),
         ("EpochDto", to_value(&epoch).unwrap()),
         (
             "TimeFilter",

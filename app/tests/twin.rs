@@ -246,4 +246,56 @@ fn flattening_presses_the_twin_down_inside_its_polygons_only() {
     s.set_flatten(None, 0.0).unwrap();
     let again = vertices(&s);
     assert_eq!(again.iter().filter(|v| within(v)).map(|v| v[2]).fold(0.0, f64::max), tallest_inside);
+
+    // 剖切: the triangles drawn, as their three vertices in workspace metres and height.
+    let triangles = |s: &Session| -> Vec<[[f64; 3]; 3]> {
+        let src = s.twin_sources().unwrap().unwrap();
+        let f = jingwei_scene::tiles::settle(&src, &view, w, h, std::time::Duration::from_secs(60));
+        let mut out = Vec::new();
+        for m in f.tiles.iter().flat_map(|t| jingwei_scene::tiles::meshes(ws.origin_xy, t)) {
+            let at = |i: u32| {
+                let p = m.mesh.positions[i as usize];
+                [
+                    ws.origin_xy[0] + m.origin[0] + f64::from(p[0]),
+                    ws.origin_xy[1] - (m.origin[2] + f64::from(p[2])),
+                    m.origin[1] + f64::from(p[1]),
+                ]
+            };
+            out.extend(m.mesh.indices.chunks_exact(3).map(|t| [at(t[0]), at(t[1]), at(t[2])]));
+        }
+        out
+    };
+    let centre = |t: &[[f64; 3]; 3]| [(t[0][0] + t[1][0] + t[2][0]) / 3.0, (t[0][1] + t[1][1] + t[2][1]) / 3.0, 0.0];
+    let all = triangles(&s);
+    assert!(all.iter().any(|t| within(&centre(t))));
+    // A hole where the site is: nothing drawn inside, everything well outside as before.
+    s.set_clip(&jingwei_app::twin::ClipRequest {
+        area_layer: Some(site.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let holed = triangles(&s);
+    assert!(!holed.iter().any(|t| within(&centre(t))), "the site is cut away");
+    let far = |ts: &[[[f64; 3]; 3]]| ts.iter().filter(|t| centre(t)[0] < x0 - 400.0 || centre(t)[0] > x1 + 400.0).count();
+    assert_eq!(far(&holed), far(&all));
+    // Only the site, and everything cut at 100 m: the tower's top is gone, its base is there.
+    s.set_clip(&jingwei_app::twin::ClipRequest {
+        top_m: Some(100.0),
+        area_layer: Some(site.clone()),
+        keep_inside: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let kept = triangles(&s);
+    assert!(!kept.is_empty() && kept.iter().all(|t| within(&centre(t)) || !far_enough(&centre(t), x0, x1, y0, y1)));
+    let top = kept.iter().flatten().map(|v| v[2]).fold(f64::MIN, f64::max);
+    assert!(top <= 100.0 + 1e-3 && top > 90.0, "cut at {top} m");
+    s.set_clip(&Default::default()).unwrap();
+    assert_eq!(triangles(&s).len(), all.len());
+}
+
+/// Whether a point is more than 20 m outside the box (triangles straddling the square's
+/// slightly curved sides go by their centroids).
+fn far_enough(p: &[f64; 3], x0: f64, x1: f64, y0: f64, y1: f64) -> bool {
+    p[0] < x0 - 30.0 || p[0] > x1 + 30.0 || p[1] < y0 - 30.0 || p[1] > y1 + 30.0
 }

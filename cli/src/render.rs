@@ -49,6 +49,17 @@ pub struct Args {
     /// Press the 3D Tiles down inside a layer's polygons (压平), as LAYER:HEIGHT (metres).
     #[arg(long, value_name = "LAYER:HEIGHT")]
     flatten: Option<String>,
+    /// Cut the view away above this height (剖切, metres as drawn).
+    #[arg(long, value_name = "METRES")]
+    clip_top: Option<f64>,
+    /// Cut the view by a layer's polygons, as LAYER (a hole: what they hold is cut away) or
+    /// LAYER:keep (only what they hold is drawn).
+    #[arg(long, value_name = "LAYER[:keep]")]
+    clip_area: Option<String>,
+    /// Cut the view by a vertical section through two points (workspace CRS), as X1,Y1,X2,Y2:
+    /// the right of the line from the first to the second is cut away.
+    #[arg(long, value_name = "X1,Y1,X2,Y2")]
+    clip_section: Option<String>,
     /// The 3D Tiles memory budget (MiB).
     #[arg(long, default_value_t = 512)]
     tiles_budget: usize,
@@ -160,6 +171,35 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("--flatten '{f}' must be LAYER:HEIGHT"))?;
         let h: f64 = h.trim().parse().with_context(|| format!("--flatten '{f}': the height is metres"))?;
         ws.set_flatten(Some(layer), h)?;
+    }
+    if a.clip_top.is_some() || a.clip_area.is_some() || a.clip_section.is_some() {
+        let area = match &a.clip_area {
+            Some(spec) => {
+                let (layer, keep) = match spec.rsplit_once(':') {
+                    Some((l, "keep")) => (l, true),
+                    _ => (spec.as_str(), false),
+                };
+                Some((ws.polygons_of(layer)?, keep))
+            }
+            None => None,
+        };
+        let section = match &a.clip_section {
+            Some(s) => {
+                let v: Vec<f64> = s
+                    .split(',')
+                    .map(|v| v.trim().parse::<f64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .with_context(|| format!("--clip-section '{s}' must be X1,Y1,X2,Y2"))?;
+                anyhow::ensure!(v.len() == 4, "--clip-section '{s}' must be X1,Y1,X2,Y2");
+                Some([[v[0], v[1]], [v[2], v[3]]])
+            }
+            None => None,
+        };
+        ws.clip = jingwei_layers::workspace::Clip {
+            top_m: a.clip_top,
+            section,
+            area,
+        };
     }
     for t in &ws.tilesets {
         if let Ok(mut s) = t.stream.lock() {

@@ -64,6 +64,51 @@ pub struct Workspace {
     /// Areas where the tilesets are pressed down to a height (压平): a planned building shown in
     /// the photographed city, a site cleared. Polygons in the workspace CRS, heights in metres.
     pub flatten: Vec<(geo::Polygon, f64)>,
+    /// What the 3D view cuts away (剖切): above a height, one side of a vertical section, inside
+    /// or outside an area.
+    pub clip: Clip,
+}
+
+/// What the 3D view cuts away, for seeing into buildings, under the ground and through a
+/// photographed city. Heights are as drawn (a city model stands on its lowest point; tiles and
+/// point clouds at their own heights).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Clip {
+    /// Everything above this height is cut away (a storey plan of a building, metres).
+    pub top_m: Option<f64>,
+    /// A vertical section through two points (workspace CRS): what lies to the right of the
+    /// line from the first to the second is cut away.
+    pub section: Option<[[f64; 2]; 2]>,
+    /// Areas (workspace CRS) and whether what lies inside them is kept (`true`: only inside is
+    /// drawn) or cut away (`false`: a hole, through the ground to pipes and tunnels below).
+    pub area: Option<(geo::MultiPolygon, bool)>,
+}
+
+impl Clip {
+    /// Whether it cuts anything.
+    pub fn is_active(&self) -> bool {
+        self.top_m.is_some() || self.section.is_some() || self.area.is_some()
+    }
+
+    /// A number that changes when the clip does.
+    pub fn key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.top_m.map(f64::to_bits).hash(&mut h);
+        if let Some(s) = self.section {
+            s.iter().flatten().for_each(|v| v.to_bits().hash(&mut h));
+        }
+        if let Some((m, keep)) = &self.area {
+            keep.hash(&mut h);
+            for p in &m.0 {
+                for c in p.exterior().0.iter() {
+                    c.x.to_bits().hash(&mut h);
+                    c.y.to_bits().hash(&mut h);
+                }
+            }
+        }
+        h.finish()
+    }
 }
 
 /// A 3D Tiles tileset in the workspace: streamed into its CRS (see [`crate::tiles3d::stream`]).
@@ -257,6 +302,7 @@ impl Workspace {
             imagery: Vec::new(),
             tilesets: Vec::new(),
             flatten: Vec::new(),
+            clip: Clip::default(),
         })
     }
 
@@ -444,6 +490,7 @@ impl Workspace {
             imagery: Vec::new(),
             tilesets: Vec::new(),
             flatten: self.flatten.clone(),
+            clip: self.clip.clone(),
         }
     }
 
@@ -551,6 +598,30 @@ impl Workspace {
         }
         self.flatten = polys;
         Ok(self.flatten.len())
+    }
+
+    /// The polygons of a layer (by id or name), for flattening and clipping.
+    pub fn polygons_of(&self, id: &str) -> Result<geo::MultiPolygon> {
+        let wl = self
+            .layers
+            .iter()
+            .find(|l| l.id == id || l.layer.name == id)
+            .ok_or_else(|| LayersError::Invalid(format!("no layer '{id}'")))?;
+        let polys: Vec<geo::Polygon> = wl
+            .layer
+            .geometries
+            .iter()
+            .flatten()
+            .flat_map(|g| match g {
+                geo::Geometry::Polygon(p) => vec![p.clone()],
+                geo::Geometry::MultiPolygon(m) => m.0.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        if polys.is_empty() {
+            return Err(LayersError::Invalid(format!("layer '{id}' has no polygons")));
+        }
+        Ok(geo::MultiPolygon(polys))
     }
 
     /// Place a glTF/GLB/b3dm model (see [`crate::gltf`]) in `ws` (made for its place when `None`).

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clip;
 pub mod colour;
 pub mod compare;
 pub mod extrude;

@@ -414,6 +414,12 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
         );
     }
     scene.extent_local = (ext[0] <= ext[2]).then_some(ext);
+    // 剖切: what the view cuts away (the extent stays that of the whole data).
+    if ws.clip.is_active() {
+        for m in &mut scene.meshes {
+            crate::clip::clip_mesh(&mut m.mesh, [0.0; 3], origin, &ws.clip);
+        }
+    }
     scene
 }
 

@@ -19,6 +19,8 @@ use crate::view::View;
 pub struct DrawTile {
     /// Where it is pressed down (shared by every tile of a frame).
     pub flatten: Arc<Vec<(geo::Polygon, f64)>>,
+    /// What the view cuts away (shared by every tile of a frame).
+    pub clip: Arc<jingwei_layers::workspace::Clip>,
     /// Stable while the tile is resident: the tileset's and the tile's.
     pub key: u64,
     /// The tileset layer's id.
@@ -70,6 +72,8 @@ pub struct Sources {
     pub streams: Vec<(String, Arc<std::sync::Mutex<jingwei_layers::tiles3d::stream::Streamer>>)>,
     /// Where the tiles are pressed down (压平): polygons (workspace CRS) and heights.
     pub flatten: Arc<Vec<(geo::Polygon, f64)>>,
+    /// What the view cuts away (剖切).
+    pub clip: Arc<jingwei_layers::workspace::Clip>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -95,6 +99,7 @@ impl Sources {
             origin_xy: ws.origin_xy,
             streams,
             flatten: Arc::new(ws.flatten.clone()),
+            clip: Arc::new(ws.clip.clone()),
         })
     }
 
@@ -110,6 +115,8 @@ impl Sources {
                 c.y.to_bits().hash(&mut h);
             }
         }
+        // Tiles cut otherwise are meshed again too.
+        self.clip.key().hash(&mut h);
         h.finish()
     }
 }
@@ -170,6 +177,7 @@ pub fn stream(src: &Sources, view: &View, width: u32, height: u32) -> TilesFrame
         out.settled &= u.settled;
         out.tiles.extend(u.draw.iter().map(|(tile, geoms)| DrawTile {
             flatten: src.flatten.clone(),
+            clip: src.clip.clone(),
             key: key(id, *tile, fk),
             layer_id: id.clone(),
             tile: *tile,
@@ -281,6 +289,12 @@ pub fn meshes(origin_xy: [f64; 2], tile: &DrawTile) -> Vec<TileMesh> {
                 });
             }
         }
+    }
+    if tile.clip.is_active() {
+        for m in &mut out {
+            crate::clip::clip_mesh(&mut m.mesh, m.origin, origin_xy, &tile.clip);
+        }
+        out.retain(|m| !m.mesh.indices.is_empty());
     }
     out
 }
@@ -436,6 +450,7 @@ mod tests {
         };
         let tile = DrawTile {
             flatten: Arc::new(Vec::new()),
+            clip: Arc::new(Default::default()),
             key: 1,
             layer_id: "c".into(),
             tile: 0,

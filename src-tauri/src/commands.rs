@@ -192,6 +192,12 @@ pub async fn set_flatten(state: S<'_>, layer_id: Option<String>, height_m: f64) 
     state.session.set_flatten(layer_id.as_deref(), height_m)
 }
 
+/// Cut the 3D view (剖切): above a height, beyond a section, inside or outside an area.
+#[tauri::command]
+pub async fn set_clip(state: S<'_>, req: jingwei_app::twin::ClipRequest) -> Result<jingwei_app::twin::ClipRequest> {
+    state.session.set_clip(&req)
+}
+
 /// A view framing a layer.
 #[tauri::command]
 pub async fn zoom_to_layer(state: S<'_>, id: String, width: u32, height: u32, current: Option<View>) -> Result<View> {

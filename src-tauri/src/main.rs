@@ -41,6 +41,7 @@ fn main() {
                 commands::move_layer,
                 commands::remove_layer,
                 commands::set_flatten,
+                commands::set_clip,
                 commands::zoom_to_layer,
                 commands::add_file,
                 commands::cancel_job,

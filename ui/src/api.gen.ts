@@ -499,6 +499,26 @@ budget_bytes: number,
  */
 broken: Array<string>, };
 
+export type ClipRequest = { 
+/**
+ * Cut away everything above this height (metres, as drawn).
+ */
+top_m: number | null, 
+/**
+ * A vertical section through two points (workspace CRS): the right of the line from the
+ * first to the second is cut away.
+ */
+section: [[number, number], [number, number]] | null, 
+/**
+ * A polygon layer's id: its areas keep (`keep_inside`) or cut away what they hold.
+ */
+area_layer: string | null, 
+/**
+ * With `area_layer`: draw only inside (`true`) or cut a hole (`false`, the default: to see
+ * pipes and tunnels under the ground).
+ */
+keep_inside: boolean, };
+
 export type ChipDto = { 
 /**
  * The imagery layer.

@@ -8,7 +8,7 @@ import { buildImagery } from "./imagery";
 import { buildPlanning } from "./planning";
 import { app, showError } from "./state";
 import { openTable } from "./table";
-import type { View, WorkspaceDto } from "./types";
+import type { ClipRequest, View, WorkspaceDto } from "./types";
 import { canvasPixels, requestFrame } from "./view3d";
 
 const GROUPS = ["status_quo", "plan", "control", "thematic", "emergency"];
@@ -20,6 +20,7 @@ export function buildTree() {
   buildPlanning();
   if (!app.ws) return;
   buildTilesets(tree);
+  buildClip(tree);
   for (const g of GROUPS) {
     const layers = app.ws.layers.filter((l) => l.group === g);
     if (!layers.length) continue;
@@ -92,6 +93,44 @@ export function buildTree() {
   }
 }
 
+
+/** The clip the 3D view is cut by (kept across rebuilds of the tree). */
+let clip: ClipRequest = { top_m: null, section: null, area_layer: null, keep_inside: false };
+
+/** 剖切: cut the 3D view above a height and inside (or outside) a polygon layer's areas — into
+ * a building's storeys, through the ground to pipes and tunnels. Sections through two points are
+ * the command line's and the API's. */
+function buildClip(tree: HTMLElement) {
+  if (!app.ws || app.mode !== "3d") return;
+  const polys = app.ws.layers.filter((l) => l.polygonal);
+  const box = document.createElement("details"); box.className = "clip";
+  box.open = clip.top_m !== null || clip.area_layer !== null;
+  box.innerHTML = `<summary>${t("clip.title")}</summary>
+    <div class="row2"><span>${t("clip.top")}</span><input id="clip-top" type="number" step="0.5" value="${clip.top_m ?? ""}"></div>
+    <div class="row2"><span>${t("clip.area")}</span><select id="clip-area"><option value="">${t("clip.area_none")}</option>${polys.map((l) => `<option value="${esc(l.id)}"${l.id === clip.area_layer ? " selected" : ""}>${esc(l.title)}</option>`).join("")}</select>
+    <select id="clip-mode"><option value="cut"${clip.keep_inside ? "" : " selected"}>${t("clip.cut_inside")}</option><option value="keep"${clip.keep_inside ? " selected" : ""}>${t("clip.keep_inside")}</option></select></div>
+    <button type="button" id="clip-clear">${t("clip.clear")}</button>`;
+  const q = <T extends HTMLElement>(sel: string) => box.querySelector(sel) as T;
+  const apply = async () => {
+    const top = q<HTMLInputElement>("#clip-top").value.trim();
+    const area = q<HTMLSelectElement>("#clip-area").value;
+    const next: ClipRequest = {
+      top_m: top === "" || !Number.isFinite(Number(top)) ? null : Number(top),
+      section: null,
+      area_layer: area || null,
+      keep_inside: q<HTMLSelectElement>("#clip-mode").value === "keep",
+    };
+    try { clip = await invoke<ClipRequest>("set_clip", { req: next }); await requestFrame(); } catch (err) { showError(err); }
+  };
+  q<HTMLInputElement>("#clip-top").onchange = apply;
+  q<HTMLSelectElement>("#clip-area").onchange = apply;
+  q<HTMLSelectElement>("#clip-mode").onchange = apply;
+  q<HTMLButtonElement>("#clip-clear").onclick = async () => {
+    q<HTMLInputElement>("#clip-top").value = ""; q<HTMLSelectElement>("#clip-area").value = "";
+    await apply();
+  };
+  tree.appendChild(box);
+}
 
 /** The city twin's tilesets: shown or hidden, what is resident against the budget, what could
  * not be read; removed. */
