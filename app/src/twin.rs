@@ -7,6 +7,23 @@ use crate::session::Session;
 use jingwei_scene::tiles::Sources;
 use serde::{Deserialize, Serialize};
 
+/// A point on what is drawn under a pixel, for measuring on the model's surface.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct SurfacePointDto {
+    /// Workspace x (east, metres).
+    pub x: f64,
+    /// Workspace y (north).
+    pub y: f64,
+    /// Height as drawn (metres).
+    pub z: f64,
+    /// What it lies on: `tile`, `model` (a city model's or BIM storey's face), `building` (an
+    /// extruded footprint) or `ground`.
+    pub on: String,
+    /// The layer's title (none for the ground).
+    pub layer: Option<String>,
+}
+
 /// What the 3D view cuts away (剖切): above a height, beyond a vertical section, inside or
 /// outside a polygon layer's areas. It cuts the city models, BIM storeys, tilesets, point clouds
 /// and the ground alike.
@@ -63,6 +80,83 @@ impl Session {
         };
         self.rebuild(ws)?;
         Ok(req.clone())
+    }
+
+    /// The point under a pixel on whatever is drawn there first — a tile of the twin, a city
+    /// model's or BIM storey's face, an extruded building, else the ground — for measuring on the
+    /// model's surface. Heights are as drawn.
+    pub fn surface_point(&self, p: &crate::session::Pixel) -> crate::Result<Option<SurfacePointDto>> {
+        if !p.is_valid() {
+            return Ok(None);
+        }
+        let p = self.in_pane(p);
+        let mut best: Option<(f64, SurfacePointDto)> = None;
+        let mut consider = |t: f64, at: [f64; 3], on: &str, layer: Option<String>| {
+            if t.is_finite() && best.as_ref().is_none_or(|(b, _)| t < *b) {
+                best = Some((
+                    t,
+                    SurfacePointDto {
+                        x: at[0],
+                        y: at[1],
+                        z: at[2],
+                        on: on.into(),
+                        layer,
+                    },
+                ));
+            }
+        };
+        let ground = self.ground();
+        self.with_workspace(|ws| {
+            for wl in ws.layers.iter().filter(|l| l.visible) {
+                if let Some(s) = &wl.surfaces {
+                    if let Some(h) = jingwei_scene::pick::pick_surfaces(s, &[], ws.origin_xy, &p.view, p.x, p.y, p.width, p.height) {
+                        consider(h.t, h.point, "model", Some(wl.title.clone()));
+                    }
+                } else if jingwei_scene::scene::is_building_layer(&wl.id, &wl.layer) {
+                    let rule = jingwei_scene::extrude::HeightRule::for_layer(&wl.layer);
+                    if let Some(h) = jingwei_scene::pick::pick_prism(
+                        &wl.layer,
+                        &wl.index,
+                        &rule,
+                        ws.origin_xy,
+                        &p.view,
+                        p.x,
+                        p.y,
+                        p.width,
+                        p.height,
+                        ground.as_deref(),
+                    ) {
+                        consider(h.t, h.point, "building", Some(wl.title.clone()));
+                    }
+                }
+            }
+            // The ground: where the ray meets it, found along the ray.
+            let (o, d) = p.view.ray(p.x, p.y, p.width, p.height);
+            if let Some([lx, lz]) = p.view.terrain_point(p.x, p.y, p.width, p.height, ground.as_deref()) {
+                let horiz = (d.x * d.x + d.z * d.z).sqrt();
+                if horiz > 1e-9 {
+                    let t = f64::from(((lx - o.x).powi(2) + (lz - o.z).powi(2)).sqrt() / horiz);
+                    let (x, y) = jingwei_scene::view::LocalFrame::new(ws.origin_xy).to_world(f64::from(lx), f64::from(lz));
+                    consider(t, [x, y, f64::from(o.y) + f64::from(d.y) * t], "ground", None);
+                }
+            }
+            Ok(())
+        })?;
+        // The twin's tiles (their heights are their own, in metres).
+        let tiles = {
+            let guard = self.workspace.lock()?;
+            guard.as_ref().and_then(|ws| {
+                let titles: std::collections::BTreeMap<String, String> =
+                    ws.tilesets.iter().map(|t| (t.id.clone(), t.title.clone())).collect();
+                Sources::of(ws).map(|s| (s, titles))
+            })
+        };
+        if let Some((src, titles)) = tiles
+            && let Some(hit) = jingwei_scene::tiles::pick(&src, &p.view, p.x, p.y, p.width, p.height)
+        {
+            consider(hit.distance, hit.at, "tile", titles.get(&hit.layer_id).cloned());
+        }
+        Ok(best.map(|b| b.1))
     }
 
     /// The visible tilesets' streams, for the renderer: `Some(None)` when there are none;

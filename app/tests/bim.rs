@@ -56,6 +56,42 @@ fn an_ifc_model_is_a_tree_of_storeys_that_identify_and_saving_keep() {
     s.set_clip(&Default::default()).unwrap();
     assert!((heights(&s).0 - top).abs() < 1e-4);
 
+    // Measuring on the model: a pixel looking down on the house from above meets its roof,
+    // not the ground; one far off to the side meets the ground.
+    let (roof, ground) = s
+        .with_workspace(|ws| {
+            let l = ws.layers.iter().find(|l| l.title == "AC20-FZK-Haus › Dachgeschoss").unwrap();
+            let e = l.layer.extent().unwrap();
+            let [cx, cz] = jingwei_scene::view::LocalFrame::new(ws.origin_xy).to_local((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0);
+            Ok((cx, cz))
+        })
+        .map(|(cx, cz)| {
+            let view = jingwei_scene::view::View {
+                target: [cx as f32, 0.0, cz as f32],
+                distance_m: 60.0,
+                pitch_deg: 89.0,
+                yaw_deg: 0.0,
+                fov_deg: 45.0,
+            };
+            let at = |x: f32, y: f32| {
+                s.surface_point(&jingwei_app::session::Pixel {
+                    x,
+                    y,
+                    width: 400,
+                    height: 300,
+                    view,
+                })
+                .unwrap()
+                .unwrap()
+            };
+            (at(200.0, 150.0), at(5.0, 5.0))
+        })
+        .unwrap();
+    assert_eq!(roof.on, "model", "{roof:?}");
+    assert!(roof.z > 4.0 && roof.z < 7.0, "{roof:?}");
+    assert_eq!(ground.on, "ground", "{ground:?}");
+    assert!(ground.z.abs() < 0.01, "{ground:?}");
+
     // Identify on a wall of the ground floor: its row with its property sets.
     let wall = s
         .with_workspace(|ws| {

@@ -291,6 +291,10 @@ fn the_pages_types_match_what_the_api_answers() {
         ("CursorDto", to_value(s.cursor_position(&px).unwrap()).unwrap()),
         ("HeightDto", to_value(s.measure_height(&px).unwrap()).unwrap()),
         (
+            "SurfacePointDto",
+            to_value(s.surface_point(&px).unwrap().expect("the middle of the view shows something")).unwrap(),
+        ),
+        (
             "OpenedDto",
             to_value(Session::new(dir.path().join("o.gpkg"), "c".into()).open_saved(&saved).unwrap()).unwrap(),
         ),

@@ -32,6 +32,7 @@ fn declarations(cfg: &Config) -> Vec<String> {
         jingwei_app::data::ImageryDto,
         jingwei_app::data::TilesetDto,
         jingwei_app::twin::ClipRequest,
+        jingwei_app::twin::SurfacePointDto,
         jingwei_app::imagery::ChipDto,
         jingwei_app::imagery::LegendDto,
         jingwei_app::planning::OverlapDto,

@@ -118,3 +118,93 @@ pub fn pick_prism(
     }
     best
 }
+
+/// A city model's surface (CityJSON, glTF, an IFC storey) hit by a ray.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SurfaceHit {
+    /// Row in the layer.
+    pub row: usize,
+    /// Distance along the ray (m).
+    pub t: f64,
+    /// The hit point: workspace x, y and height as drawn (m above the model's ground).
+    pub point: [f64; 3],
+}
+
+/// The nearest face of `surfaces` (a city model layer's, in the workspace CRS; drawn standing on
+/// their ground height, see `Surfaces::ground_z`) hit by the ray through pixel (`px`, `py`):
+/// each planar face met where the ray crosses its plane inside its outer ring and outside its
+/// holes.
+#[allow(clippy::too_many_arguments)]
+pub fn pick_surfaces(
+    surfaces: &jingwei_layers::cityjson::Surfaces,
+    skip: &[usize],
+    origin: [f64; 2],
+    view: &View,
+    px: f32,
+    py: f32,
+    width: u32,
+    height: u32,
+) -> Option<SurfaceHit> {
+    let (o, d) = view.ray(px, py, width, height);
+    let frame = crate::local::LocalFrame::new(origin);
+    let z0 = surfaces.ground_z().unwrap_or(0.0);
+    // The ray in world coordinates (x east, y north, z the model's height).
+    let (ox, oy) = frame.to_world(f64::from(o.x), f64::from(o.z));
+    let o = [ox, oy, f64::from(o.y) + z0];
+    let d = [f64::from(d.x), -f64::from(d.z), f64::from(d.y)];
+    let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let mut best: Option<SurfaceHit> = None;
+    for (row, faces) in surfaces.rows.iter().enumerate() {
+        if skip.binary_search(&row).is_ok() {
+            continue;
+        }
+        for face in faces {
+            let Some(outer) = face.first().filter(|r| r.len() >= 3) else {
+                continue;
+            };
+            // Newell normal.
+            let mut n = [0.0f64; 3];
+            for (i, a) in outer.iter().enumerate() {
+                let b = outer[(i + 1) % outer.len()];
+                n[0] += (a[1] - b[1]) * (a[2] + b[2]);
+                n[1] += (a[2] - b[2]) * (a[0] + b[0]);
+                n[2] += (a[0] - b[0]) * (a[1] + b[1]);
+            }
+            let denom = dot(n, d);
+            if denom.abs() < 1e-12 {
+                continue;
+            }
+            let t = dot(n, sub(outer[0], o)) / denom;
+            if t <= 0.0 || best.is_some_and(|b| t >= b.t) {
+                continue;
+            }
+            let p = [o[0] + d[0] * t, o[1] + d[1] * t, o[2] + d[2] * t];
+            // Inside, in the plane the normal is most perpendicular to.
+            let drop = (0..3).max_by(|&i, &j| n[i].abs().total_cmp(&n[j].abs())).unwrap_or(2);
+            let (u, v) = match drop {
+                0 => (1, 2),
+                1 => (2, 0),
+                _ => (0, 1),
+            };
+            let inside = |ring: &Vec<[f64; 3]>| {
+                let mut c = false;
+                for i in 0..ring.len() {
+                    let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
+                    if (a[v] > p[v]) != (b[v] > p[v]) && p[u] < a[u] + (p[v] - a[v]) * (b[u] - a[u]) / (b[v] - a[v]) {
+                        c = !c;
+                    }
+                }
+                c
+            };
+            if inside(outer) && !face[1..].iter().any(inside) {
+                best = Some(SurfaceHit {
+                    row,
+                    t,
+                    point: [p[0], p[1], p[2] - z0],
+                });
+            }
+        }
+    }
+    best
+}

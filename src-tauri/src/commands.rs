@@ -142,6 +142,19 @@ pub async fn measure_height(state: S<'_>, x: f32, y: f32, width: u32, height: u3
     state.session.measure_height(&pixel(x, y, width, height, view))
 }
 
+/// The point under a pixel on the first thing drawn there (tile, model, building, ground).
+#[tauri::command]
+pub async fn surface_point(
+    state: S<'_>,
+    x: f32,
+    y: f32,
+    width: u32,
+    height: u32,
+    view: View,
+) -> Result<Option<jingwei_app::twin::SurfacePointDto>> {
+    state.session.surface_point(&pixel(x, y, width, height, view))
+}
+
 /// Save a PNG the page composed; returns its path.
 #[tauri::command]
 pub async fn save_png(bytes: Vec<u8>) -> Result<String> {

@@ -42,6 +42,7 @@ fn main() {
                 commands::remove_layer,
                 commands::set_flatten,
                 commands::set_clip,
+                commands::surface_point,
                 commands::zoom_to_layer,
                 commands::add_file,
                 commands::cancel_job,

@@ -519,6 +519,29 @@ area_layer: string | null,
  */
 keep_inside: boolean, };
 
+export type SurfacePointDto = { 
+/**
+ * Workspace x (east, metres).
+ */
+x: number, 
+/**
+ * Workspace y (north).
+ */
+y: number, 
+/**
+ * Height as drawn (metres).
+ */
+z: number, 
+/**
+ * What it lies on: `tile`, `model` (a city model's or BIM storey's face), `building` (an
+ * extruded footprint) or `ground`.
+ */
+on: string, 
+/**
+ * The layer's title (none for the ground).
+ */
+layer: string | null, };
+
 export type ChipDto = { 
 /**
  * The imagery layer.

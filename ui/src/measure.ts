@@ -4,13 +4,13 @@ import { $ } from "./dom";
 import { invoke } from "@tauri-apps/api/core";
 import { t } from "./i18n";
 import type { MapHooks } from "./cases";
-import type { CursorDto, HeightDto, View } from "./types";
+import type { CursorDto, HeightDto, SurfacePointDto, View } from "./types";
 
 type Tool = "none" | "distance" | "area" | "height";
 
 let hooks: MapHooks;
 export let measuring: Tool = "none";
-let pts: { px: [number, number]; xy: [number, number] }[] = [];
+let pts: { px: [number, number]; xy: [number, number]; z: number | null }[] = [];
 
 export function initMeasure(h: MapHooks) {
   hooks = h;
@@ -64,15 +64,35 @@ export async function measureClick(x: number, y: number): Promise<boolean> {
     $("m-result").textContent = r ? `${r.name ?? r.layer + " #" + r.fid}：${t("m.height_is")} ${r.height_m.toFixed(1)} m（${r.base_m.toFixed(1)}–${r.top_m.toFixed(1)} m）` : t("m.no_building");
     return true;
   }
-  const c = await invoke<CursorDto | null>("cursor_position", { x: x * dpr, y: y * dpr, width: w, height: h, view: v });
-  if (!c) return true;
-  pts.push({ px: [x, y], xy: [c.x, c.y] });
+  if (measuring === "distance") {
+    // On the model's surface: the first thing drawn under the pointer (tile, model, building,
+    // ground), so a distance runs along roofs and façades in 3D.
+    const s = await invoke<SurfacePointDto | null>("surface_point", { x: x * dpr, y: y * dpr, width: w, height: h, view: v });
+    if (!s) return true;
+    pts.push({ px: [x, y], xy: [s.x, s.y], z: s.z });
+  } else {
+    const c = await invoke<CursorDto | null>("cursor_position", { x: x * dpr, y: y * dpr, width: w, height: h, view: v });
+    if (!c) return true;
+    pts.push({ px: [x, y], xy: [c.x, c.y], z: null });
+  }
   const xy = pts.map((p) => p.xy);
   $("m-result").textContent = measuring === "distance"
-    ? `${t("m.distance")} ${fmtLen(length(xy))}`
+    ? distanceText()
     : `${t("m.area")} ${pts.length >= 3 ? fmtArea(area(xy)) : "—"} · ${t("m.perimeter")} ${fmtLen(length([...xy, xy[0]]))}`;
   drawMeasure();
   return true;
+}
+
+/** A distance in 3D along the picked points, with its horizontal length and height change. */
+function distanceText(): string {
+  let slant = 0;
+  for (let i = 1; i < pts.length; i++) {
+    const [a, b] = [pts[i - 1], pts[i]];
+    slant += Math.hypot(b.xy[0] - a.xy[0], b.xy[1] - a.xy[1], (b.z ?? 0) - (a.z ?? 0));
+  }
+  const flat = length(pts.map((p) => p.xy));
+  const dz = pts.length >= 2 ? (pts[pts.length - 1].z ?? 0) - (pts[0].z ?? 0) : 0;
+  return `${t("m.distance")} ${fmtLen(slant)} · ${t("m.horizontal")} ${fmtLen(flat)} · Δh ${dz.toFixed(2)} m`;
 }
 
 /** The view moved: the drawn points no longer match the picture. */
