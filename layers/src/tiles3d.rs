@@ -40,8 +40,10 @@ pub enum Volume {
         /// Half-axes (x, y, z).
         half_axes: [V3; 3],
     },
-    /// West, south, east, north (radians), minimum and maximum height (metres).
-    Region([f64; 6]),
+    /// West, south, east, north (radians), minimum and maximum height (metres); and the ECEF
+    /// box (low and high corners) around points sampled on it, made once by [`Volume::region`]
+    /// (culling and screen-space errors ask for it every frame).
+    Region([f64; 6], [V3; 2]),
     /// Centre and radius.
     Sphere {
         /// Centre.
@@ -326,7 +328,7 @@ fn volume(path: &Path, v: &J, m: &[f64; 16], what: &str) -> Result<Volume> {
                 format!("{what}.region: south above north, or minimum height above maximum"),
             ));
         }
-        return Ok(Volume::Region(r));
+        return Ok(Volume::region(r));
     }
     if let Some(s) = v.get("sphere") {
         let s: [f64; 4] = numbers(path, s, &format!("{what}.sphere"))?;
@@ -343,6 +345,12 @@ fn volume(path: &Path, v: &J, m: &[f64; 16], what: &str) -> Result<Volume> {
 }
 
 impl Volume {
+    /// A region (west, south, east, north radians; lowest and highest height, metres).
+    pub fn region(r: [f64; 6]) -> Volume {
+        let (lo, hi) = region_box(&r);
+        Volume::Region(r, [lo, hi])
+    }
+
     /// Distance (metres) from an ECEF point to the volume; 0 inside. A region is taken as the
     /// ECEF box around points sampled on it (a little larger than the region itself).
     pub fn distance(&self, p: V3) -> f64 {
@@ -370,13 +378,10 @@ impl Volume {
                 }
                 sq.sqrt()
             }
-            Volume::Region(r) => {
-                let (lo, hi) = region_box(r);
-                (0..3)
-                    .map(|k| (lo[k] - p[k]).max(p[k] - hi[k]).max(0.0).powi(2))
-                    .sum::<f64>()
-                    .sqrt()
-            }
+            Volume::Region(_, [lo, hi]) => (0..3)
+                .map(|k| (lo[k] - p[k]).max(p[k] - hi[k]).max(0.0).powi(2))
+                .sum::<f64>()
+                .sqrt(),
         }
     }
 }
@@ -400,7 +405,7 @@ pub fn is_tileset(path: &Path) -> bool {
 /// highest height, from points sampled on it.
 pub fn footprint(v: &Volume, placer: &decode::Placer) -> Result<([f64; 4], [f64; 2])> {
     let pts: Vec<V3> = match v {
-        Volume::Region(r) => {
+        Volume::Region(r, _) => {
             let mut p = Vec::new();
             for i in 0..=4 {
                 for j in 0..=4 {
@@ -920,8 +925,7 @@ impl Camera {
         match v {
             Volume::Sphere { center, radius } => planes.iter().any(|p| dot([p[0], p[1], p[2]], *center) + p[3] < -radius),
             Volume::Box { center, half_axes } => outside(*center, half_axes),
-            Volume::Region(r) => {
-                let (lo, hi) = region_box(r);
+            Volume::Region(_, [lo, hi]) => {
                 let h = [0, 1, 2].map(|k| (hi[k] - lo[k]) / 2.0);
                 outside(
                     [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0),
@@ -950,10 +954,9 @@ impl Volume {
                     ),
                 )
             }
-            Volume::Region(r) => {
-                let (lo, hi) = region_box(r);
+            Volume::Region(_, [lo, hi]) => {
                 let c = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
-                (c, norm(sub(hi, lo)) / 2.0)
+                (c, norm(sub(*hi, *lo)) / 2.0)
             }
         }
     }

@@ -128,11 +128,25 @@ pub fn camera(src: &Sources, view: &View, width: u32, height: u32) -> Option<Cam
     let eye = pose.translation;
     let fwd = pose.rotation * glam::Vec3::NEG_Z;
     let look = eye + fwd * view.distance_m.max(1.0);
-    let to_lonlat = jingwei_layers::Transformer::new(&src.crs, &jingwei_layers::Crs::cgcs2000().ok()?).ok()?;
-    // A local point's longitude and latitude (radians) and its ECEF position.
+    // A local point's longitude and latitude (radians) and its ECEF position, through a PROJ
+    // transformer kept for the thread (a frame's camera would otherwise make one each frame).
+    thread_local! {
+        static TO_LONLAT: std::cell::RefCell<Option<(jingwei_layers::Crs, jingwei_layers::Transformer)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let lonlat = |x: f64, y: f64| -> Option<(f64, f64)> {
+        TO_LONLAT.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.as_ref().is_none_or(|(c, _)| *c != src.crs) {
+                let t = jingwei_layers::Transformer::new(&src.crs, &jingwei_layers::Crs::cgcs2000().ok()?).ok()?;
+                *cell = Some((src.crs.clone(), t));
+            }
+            cell.as_ref()?.1.transform(x, y).ok()
+        })
+    };
     let ecef = |p: glam::Vec3| -> Option<(f64, f64, [f64; 3])> {
         let (x, y) = frame.to_world(f64::from(p.x), f64::from(p.z));
-        let (lon, lat) = to_lonlat.transform(x, y).ok()?;
+        let (lon, lat) = lonlat(x, y)?;
         let (lon, lat) = (lon.to_radians(), lat.to_radians());
         Some((lon, lat, tiles3d::geodetic_to_ecef(lon, lat, f64::from(p.y))))
     };

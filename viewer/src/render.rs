@@ -117,6 +117,8 @@ pub struct Renderer {
     shift: Vec3,
     /// The 3D tiles drawn, by key.
     tiles: std::collections::HashMap<u64, Vec<Entity>>,
+    /// The tiles' materials, one per colour and lighting (a tile's meshes share them).
+    tile_materials: std::collections::HashMap<([u32; 4], bool), Handle<MapMaterial>>,
 }
 
 const BACKGROUND: Color = Color::srgb_u8(238, 241, 244);
@@ -246,6 +248,7 @@ impl Renderer {
             panes: None,
             shift: Vec3::ZERO,
             tiles: std::collections::HashMap::new(),
+            tile_materials: std::collections::HashMap::new(),
         })
     }
 
@@ -401,11 +404,18 @@ impl Renderer {
             let mut entities = Vec::new();
             for tm in jingwei_scene::tiles::meshes(origin_xy, t) {
                 let [r, g, b, a] = tm.color;
-                let material = world.resource_mut::<Assets<MapMaterial>>().add(MapMaterial {
-                    color: Color::srgba(r, g, b, a).to_linear(),
-                    lit: tm.kind == MeshKind::Building,
-                    terrain: false,
-                });
+                let lit = tm.kind == MeshKind::Building;
+                let material = self
+                    .tile_materials
+                    .entry((tm.color.map(f32::to_bits), lit))
+                    .or_insert_with(|| {
+                        world.resource_mut::<Assets<MapMaterial>>().add(MapMaterial {
+                            color: Color::srgba(r, g, b, a).to_linear(),
+                            lit,
+                            terrain: false,
+                        })
+                    })
+                    .clone();
                 for m in to_meshes(&tm.mesh) {
                     let e = spawn_mesh(world, m, material.clone(), 0, shift);
                     world

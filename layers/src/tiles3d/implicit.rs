@@ -202,7 +202,7 @@ pub fn subdivide(root: &Volume, c: &Coord, octree: bool) -> Volume {
                 half_axes: [u.map(|k| k / n), v.map(|k| k / n), w2],
             }
         }
-        Volume::Region(r) => {
+        Volume::Region(r, _) => {
             let (dx, dy) = ((r[2] - r[0]) / n, (r[3] - r[1]) / n);
             let (h0, h1) = if octree {
                 let dh = (r[5] - r[4]) / n;
@@ -210,7 +210,7 @@ pub fn subdivide(root: &Volume, c: &Coord, octree: bool) -> Volume {
             } else {
                 (r[4], r[5])
             };
-            Volume::Region([
+            Volume::region([
                 r[0] + dx * f64::from(c.x),
                 r[1] + dy * f64::from(c.y),
                 r[0] + dx * f64::from(c.x + 1),
