@@ -4,10 +4,11 @@
 Usage: ifc-reference.py FILE.ifc  (run with the interpreter of ~/.cache/jingwei/ifcopenshell-venv)
 
 Prints {schema, spatial: [{class, name, elevation}], products: {GlobalId: {class, container,
-psets: {set: [property names]}, bbox: [minx, miny, minz, maxx, maxy, maxz] | null}}}, where the
+psets: {set: [property names]}, bbox: [minx, miny, minz, maxx, maxy, maxz] | null, colour:
+[r, g, b, a] | null}}}, where the
 container is the GlobalId of the spatial element holding the product (directly or through the
 element it is part of) and the box is of IfcOpenShell's own triangulation in world coordinates,
-metres, openings subtracted.
+metres, openings subtracted, and the colour is that of most of its triangles.
 """
 import json
 import sys
@@ -52,6 +53,7 @@ for p in f.by_type("IfcProduct"):
         "container": c.GlobalId if c is not None else None,
         "psets": {k: sorted(x for x in v if x != "id") for k, v in psets.items()},
         "bbox": None,
+        "colour": None,
     }
 
 settings = ifcopenshell.geom.settings()
@@ -64,6 +66,17 @@ if it.initialize():
         if len(v) >= 3 and shape.guid in products:
             xs, ys, zs = v[0::3], v[1::3], v[2::3]
             products[shape.guid]["bbox"] = [min(xs), min(ys), min(zs), max(xs), max(ys), max(zs)]
+            # The colour most of its triangles have (diffuse, and opacity from transparency).
+            counts = {}
+            for m in shape.geometry.material_ids:
+                counts[m] = counts.get(m, 0) + 1
+            mats = shape.geometry.materials
+            if counts and mats:
+                best = max(counts, key=lambda k: counts[k])
+                if 0 <= best < len(mats):
+                    d, t = mats[best].diffuse, mats[best].transparency
+                    t = 0.0 if t != t else t
+                    products[shape.guid]["colour"] = [round(d.r() * 255), round(d.g() * 255), round(d.b() * 255), round((1 - t) * 255)]
         if not it.next():
             break
 

@@ -35,6 +35,32 @@ fn an_ifc_model_is_a_tree_of_storeys_that_identify_and_saving_keep() {
     assert!(meshes >= 2, "{meshes}");
     assert!((6.0..7.5).contains(&top), "highest point {top} m");
 
+    // Drawn in the file's colours: the ground floor's walls, windows, doors and slabs apart.
+    let colours = s
+        .with_workspace(|ws| {
+            let id = ws
+                .layers
+                .iter()
+                .find(|l| l.title == "AC20-FZK-Haus › Erdgeschoss")
+                .unwrap()
+                .id
+                .clone();
+            let scene = jingwei_scene::scene::build_scene(ws);
+            let mut c: Vec<[u32; 4]> = scene
+                .meshes
+                .iter()
+                .filter(|m| m.layer_id == id)
+                .map(|m| m.color.map(|v| (v * 255.0).round() as u32))
+                .collect();
+            c.sort_unstable();
+            c.dedup();
+            Ok(c)
+        })
+        .unwrap();
+    assert!(colours.len() >= 3, "{colours:?}");
+    // The walls' rendering: surface colour (1, 1, 1) times a diffuse ratio of 0.81.
+    assert!(colours.contains(&[207, 207, 207, 255]), "{colours:?}");
+
     // 剖切 above the ground floor (2.7 m above its floor, which stands 0.3 m above the model's
     // lowest point): the roof is gone, the walls below stay.
     s.set_clip(&jingwei_app::twin::ClipRequest {

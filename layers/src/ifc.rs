@@ -66,6 +66,9 @@ pub struct Product {
     pub faces: Vec<Face>,
     /// Property and quantity sets: (set name, [(property, value)]).
     pub psets: Vec<(String, Vec<(String, String)>)>,
+    /// The colour (RGBA) most of its faces have by the file's styles (IfcStyledItem on its
+    /// body's items); `None` where they have none.
+    pub colour: Option<[u8; 4]>,
 }
 
 /// Where the model stands.
@@ -280,6 +283,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Model> {
         };
         let mut faces = Vec::new();
         g.product(e.arg(6), &xf, &mut faces);
+        let colour = g.take_colour();
         for f in &mut faces {
             for r in f {
                 for p in r {
@@ -323,6 +327,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Model> {
             container,
             faces,
             psets,
+            colour,
         });
     }
     let skipped = std::mem::take(&mut g.skipped);
@@ -679,6 +684,27 @@ pub fn class_name(upper: &str) -> String {
         })
 }
 
+/// A class's colour where the file styles none: light walls, glass, timber doors, tiled roofs.
+pub fn class_colour(class: &str) -> [u8; 4] {
+    let c = class.strip_suffix("StandardCase").unwrap_or(class);
+    match c {
+        "IfcWall" | "IfcWallElementedCase" | "IfcCurtainWall" => [226, 222, 214, 255],
+        "IfcWindow" | "IfcPlate" => [150, 196, 230, 150],
+        "IfcDoor" => [156, 110, 66, 255],
+        "IfcRoof" => [170, 74, 56, 255],
+        "IfcSlab" | "IfcCovering" => [180, 178, 170, 255],
+        "IfcBeam" | "IfcColumn" | "IfcMember" | "IfcFooting" | "IfcPile" => [160, 160, 165, 255],
+        "IfcStair" | "IfcStairFlight" | "IfcRamp" | "IfcRampFlight" => [196, 186, 168, 255],
+        "IfcRailing" => [90, 90, 96, 255],
+        "IfcSpace" => [120, 170, 220, 60],
+        "IfcFurnishingElement" | "IfcFurniture" => [176, 140, 100, 255],
+        _ if c.starts_with("IfcFlow") || c.starts_with("IfcDistribution") || c.ends_with("Segment") || c.ends_with("Fitting") => {
+            [80, 150, 120, 255]
+        }
+        _ => [200, 196, 188, 255],
+    }
+}
+
 /// Classes that are drawn in no layer.
 const NOT_DRAWN: [&str; 4] = ["IfcOpeningElement", "IfcOpeningStandardCase", "IfcAnnotation", "IfcVirtualElement"];
 
@@ -838,6 +864,16 @@ impl Model {
                         .collect(),
                 ),
                 ("storey".into(), rows.iter().map(|_| Some(storey.clone())).collect()),
+                (
+                    "colour".into(),
+                    rows.iter()
+                        .map(|i| {
+                            let p = &self.products[*i];
+                            let [r, g, b, a] = p.colour.unwrap_or_else(|| class_colour(&p.class));
+                            Some(format!("#{r:02x}{g:02x}{b:02x}{a:02x}"))
+                        })
+                        .collect(),
+                ),
             ];
             // One column per property, named `set.property`, in the order first met; names that
             // differ only in case share a column (GeoPackage's columns are case-blind).
@@ -848,7 +884,9 @@ impl Model {
                     for (k, _) in props {
                         let col = format!("{set}.{k}");
                         let key = col.to_lowercase();
-                        if !index.contains_key(&key) && !["ifc_class", "globalid", "name", "objecttype", "storey"].contains(&key.as_str()) {
+                        if !index.contains_key(&key)
+                            && !["ifc_class", "globalid", "name", "objecttype", "storey", "colour"].contains(&key.as_str())
+                        {
                             index.insert(key, names.len());
                             names.push(col);
                         }

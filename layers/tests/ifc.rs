@@ -95,6 +95,8 @@ fn compare(name: &str) -> (usize, usize, f64) {
     let by_gid: BTreeMap<&str, &ifc::Product> = model.products.iter().map(|p| (p.global_id.as_str(), p)).collect();
     let mut boxes = 0;
     let mut worst = 0.0f64;
+    let mut colours = (0usize, 0usize);
+    let mut colour_misses: Vec<String> = Vec::new();
     let mut problems = Vec::new();
     for (g, w) in products {
         let class = w["class"].as_str().unwrap();
@@ -130,6 +132,16 @@ fn compare(name: &str) -> (usize, usize, f64) {
         if psets != theirs {
             problems.push(format!("{g} ({class}): property sets {psets:?} against {theirs:?}"));
         }
+        // Colours from the file's styles: the one most faces have, as IfcOpenShell sees it.
+        if let (Some(mine), Some(theirs)) = (p.colour, w["colour"].as_array()) {
+            let theirs: Vec<i64> = theirs.iter().map(|v| v.as_i64().unwrap()).collect();
+            colours.0 += 1;
+            if (0..4).all(|k| (i64::from(mine[k]) - theirs[k]).abs() <= 1) {
+                colours.1 += 1;
+            } else {
+                colour_misses.push(format!("{g} ({class}): {mine:?} against {theirs:?}"));
+            }
+        }
         if let Some(b) = w["bbox"].as_array() {
             if matches!(class, "IfcOpeningElement" | "IfcAnnotation" | "IfcVirtualElement") {
                 continue;
@@ -148,6 +160,16 @@ fn compare(name: &str) -> (usize, usize, f64) {
             }
         }
     }
+    eprintln!("{name}: styled colours agreeing with IfcOpenShell: {} of {}", colours.1, colours.0);
+    for m in colour_misses.iter().take(5) {
+        eprintln!("  {m}");
+    }
+    // Most products whose faces the file styles directly agree (IfcOpenShell also reads styles
+    // given through materials, which take over where both are given).
+    assert!(
+        colours.0 == 0 || colours.1 * 10 >= colours.0 * 8,
+        "{name}: colours {colours:?}: {colour_misses:?}"
+    );
     let shown: Vec<String> = problems.iter().take(25).map(|p| p.chars().take(400).collect()).collect();
     assert!(problems.is_empty(), "{name}: {} problems:\n{}", problems.len(), shown.join("\n"));
     (products.len(), boxes, worst)

@@ -352,7 +352,22 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
         let first = scene.meshes.len();
         let st = style::for_workspace_layer(wl).unwrap_or_else(|_| style::for_layer(&wl.id, &wl.layer));
         match &wl.surfaces {
-            Some(surfaces) => add_surfaces(&mut scene, &mut ext, &wl.id, surfaces, &st, origin, &skip, ground),
+            Some(surfaces) => {
+                // A model's own colours row by row (an IFC file's styles), unless the user
+                // styled the layer.
+                let colours = wl.style.is_none().then(|| row_colours(&wl.layer)).flatten();
+                add_surfaces(
+                    &mut scene,
+                    &mut ext,
+                    &wl.id,
+                    surfaces,
+                    &st,
+                    colours.as_deref(),
+                    origin,
+                    &skip,
+                    ground,
+                )
+            }
             None => add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order + lift, origin, &skip, ground),
         }
         if wl.opacity < 1.0 {
@@ -734,24 +749,54 @@ fn add_surfaces(
     id: &str,
     surfaces: &jingwei_layers::cityjson::Surfaces,
     st: &style::Style,
+    colours: Option<&[Option<Rgba>]>,
     origin: [f64; 2],
     skip: &[usize],
     ground: Option<&crate::terrain::Ground>,
 ) {
     let z0 = surfaces.ground_z().unwrap_or(0.0);
-    let mut mesh = MeshData::default();
+    // One mesh per colour, in the order first met.
+    let mut meshes: Vec<(Rgba, MeshData)> = Vec::new();
     for (row, faces) in surfaces.rows.iter().enumerate() {
         if skip.binary_search(&row).is_ok() {
             continue;
         }
+        let colour = colours.and_then(|c| c.get(row).copied().flatten()).unwrap_or(st.fill);
+        let k = match meshes.iter().position(|(c, _)| *c == colour) {
+            Some(k) => k,
+            None => {
+                meshes.push((colour, MeshData::default()));
+                meshes.len() - 1
+            }
+        };
         for face in faces {
-            triangulate_face(face, z0, origin, row as u32, &mut mesh);
+            triangulate_face(face, z0, origin, row as u32, &mut meshes[k].1);
         }
     }
-    if mesh.indices.is_empty() {
-        return;
+    for (colour, mesh) in meshes {
+        if !mesh.indices.is_empty() {
+            push_standing(scene, ext, id, colour, mesh, ground);
+        }
     }
-    push_standing(scene, ext, id, st.fill, mesh, ground);
+}
+
+/// A layer's colours row by row, from a `colour` column of `#rrggbb` or `#rrggbbaa` (an IFC
+/// model's styles); `None` without one.
+fn row_colours(layer: &jingwei_layers::Layer) -> Option<Vec<Option<Rgba>>> {
+    let col = layer.fields.iter().position(|f| f.name == "colour")?;
+    let jingwei_layers::Column::Text(values) = &layer.columns[col] else {
+        return None;
+    };
+    let parse = |s: &str| -> Option<Rgba> {
+        let h = s.strip_prefix('#')?;
+        let byte = |i: usize| u8::from_str_radix(h.get(i..i + 2)?, 16).ok().map(|v| f32::from(v) / 255.0);
+        match h.len() {
+            6 => Some([byte(0)?, byte(2)?, byte(4)?, 1.0]),
+            8 => Some([byte(0)?, byte(2)?, byte(4)?, byte(6)?]),
+            _ => None,
+        }
+    };
+    Some(values.iter().map(|v| v.as_deref().and_then(parse)).collect())
 }
 
 /// Add a lit mesh of standing objects (extruded buildings, city models): on a DEM each object

@@ -83,17 +83,45 @@ pub struct Geom<'a> {
     pub length: f64,
     /// Item types met and not drawn, with how many times.
     pub skipped: BTreeMap<String, usize>,
+    /// Surface colours of styled representation items (IfcStyledItem), by item id: RGBA.
+    styles: std::collections::HashMap<u32, [u8; 4]>,
+    /// The current product's faces by colour (a styled item's, or none).
+    pub tally: Vec<(Option<[u8; 4]>, usize)>,
 }
 
 impl<'a> Geom<'a> {
     /// A reader with the file's units.
     pub fn new(step: &'a Step, length: f64, angle: f64) -> Self {
+        let mut styles = std::collections::HashMap::new();
+        for id in step.of_type("IFCSTYLEDITEM") {
+            let e = step.get(id).expect("listed");
+            let (Some(item), Some(c)) = (e.arg(0).id(), surface_colour(step, e.arg(1))) else {
+                continue;
+            };
+            styles.insert(item, c);
+        }
         Geom {
             step,
             angle,
             length,
             skipped: BTreeMap::new(),
+            styles,
+            tally: Vec::new(),
         }
+    }
+
+    /// The colour most of the current product's faces have, from the file's styles; and
+    /// start counting afresh.
+    pub fn take_colour(&mut self) -> Option<[u8; 4]> {
+        let mut by: Vec<([u8; 4], usize)> = Vec::new();
+        for (c, n) in self.tally.drain(..) {
+            let Some(c) = c else { continue };
+            match by.iter_mut().find(|(k, _)| *k == c) {
+                Some(e) => e.1 += n,
+                None => by.push((c, n)),
+            }
+        }
+        by.into_iter().max_by_key(|(_, n)| *n).map(|(c, _)| c)
     }
 
     fn ent(&self, v: &V) -> Option<&'a Entity> {
@@ -205,16 +233,30 @@ impl<'a> Geom<'a> {
             });
         if let Some(rep) = body {
             for item in rep.arg(3).list() {
-                self.item(item, xf, out, 0);
+                self.item(item, xf, out, 0, None);
             }
         }
     }
 
-    fn item(&mut self, v: &V, xf: &Xf, out: &mut Vec<Face>, depth: usize) {
+    fn item(&mut self, v: &V, xf: &Xf, out: &mut Vec<Face>, depth: usize, outer: Option<[u8; 4]>) {
         let Some(e) = self.ent(v) else { return };
         if depth > 32 {
             return;
         }
+        // An item's own style, else the style of what holds it.
+        let style = v.id().and_then(|id| self.styles.get(&id).copied()).or(outer);
+        let before = out.len();
+        let leaf = !matches!(
+            e.ty.as_str(),
+            "IFCMAPPEDITEM" | "IFCBOOLEANCLIPPINGRESULT" | "IFCBOOLEANRESULT" | "IFCCSGSOLID"
+        );
+        self.item_faces(e, xf, out, depth, style);
+        if leaf && out.len() > before {
+            self.tally.push((style, out.len() - before));
+        }
+    }
+
+    fn item_faces(&mut self, e: &'a Entity, xf: &Xf, out: &mut Vec<Face>, depth: usize, style: Option<[u8; 4]>) {
         match e.ty.as_str() {
             "IFCEXTRUDEDAREASOLID" | "IFCEXTRUDEDAREASOLIDTAPERED" => self.extrusion(e, xf, out),
             "IFCFACETEDBREP" | "IFCFACETEDBREPWITHVOIDS" => {
@@ -225,7 +267,7 @@ impl<'a> Geom<'a> {
                     }
                 }
             }
-            "IFCCLOSEDSHELL" | "IFCOPENSHELL" | "IFCCONNECTEDFACESET" => self.shell(v, xf, out),
+            "IFCCLOSEDSHELL" | "IFCOPENSHELL" | "IFCCONNECTEDFACESET" => self.shell_of(e, xf, out),
             "IFCFACEBASEDSURFACEMODEL" | "IFCSHELLBASEDSURFACEMODEL" => {
                 for s in e.arg(0).list() {
                     self.shell(s, xf, out);
@@ -238,14 +280,14 @@ impl<'a> Geom<'a> {
                 let to = xf.then(&self.operator(e.arg(1))).then(&self.placement(map.arg(0)));
                 if let Some(rep) = self.ent(map.arg(1)) {
                     for it in rep.arg(3).list() {
-                        self.item(it, &to, out, depth + 1);
+                        self.item(it, &to, out, depth + 1, style);
                     }
                 }
             }
             "IFCBOOLEANCLIPPINGRESULT" | "IFCBOOLEANRESULT" => {
                 let op = e.arg(0).enumeration().unwrap_or("");
                 let mut first = Vec::new();
-                self.item(e.arg(1), xf, &mut first, depth + 1);
+                self.item(e.arg(1), xf, &mut first, depth + 1, style);
                 match op {
                     "DIFFERENCE" => match self.half_space(e.arg(2), xf) {
                         // Bounded by a polygon: what lies outside the boundary's prism stays,
@@ -279,7 +321,7 @@ impl<'a> Geom<'a> {
                     },
                     "UNION" => {
                         out.extend(first);
-                        self.item(e.arg(2), xf, out, depth + 1);
+                        self.item(e.arg(2), xf, out, depth + 1, style);
                     }
                     _ => {
                         self.skip(&format!("{} {op}", e.ty));
@@ -297,7 +339,7 @@ impl<'a> Geom<'a> {
                 let to = xf.then(&self.placement(e.arg(0)));
                 extrude(&ring, [0.0, 0.0, 1.0], z, &to, out);
             }
-            "IFCCSGSOLID" => self.item(e.arg(0), xf, out, depth + 1),
+            "IFCCSGSOLID" => self.item(e.arg(0), xf, out, depth + 1, style),
             other => self.skip(other),
         }
     }
@@ -325,6 +367,10 @@ impl<'a> Geom<'a> {
 
     fn shell(&mut self, v: &V, xf: &Xf, out: &mut Vec<Face>) {
         let Some(s) = self.ent(v) else { return };
+        self.shell_of(s, xf, out);
+    }
+
+    fn shell_of(&mut self, s: &Entity, xf: &Xf, out: &mut Vec<Face>) {
         let mirror = xf.det() < 0.0;
         for f in s.arg(0).list() {
             let Some(face) = self.ent(f) else { continue };
@@ -669,6 +715,44 @@ impl<'a> Geom<'a> {
             }
         }
     }
+}
+
+/// The surface colour (RGBA) of an IfcStyledItem's styles: through IfcPresentationStyleAssignment
+/// (IFC2X3) or directly, the IfcSurfaceStyle's shading or rendering colour and transparency.
+fn surface_colour(step: &Step, styles: &V) -> Option<[u8; 4]> {
+    let mut pending: Vec<&V> = styles.list().iter().collect();
+    let mut hops = 0;
+    while let Some(v) = pending.pop() {
+        hops += 1;
+        if hops > 64 {
+            break;
+        }
+        let Some(e) = step.deref(v) else { continue };
+        match e.ty.as_str() {
+            "IFCPRESENTATIONSTYLEASSIGNMENT" => pending.extend(e.arg(0).list().iter()),
+            "IFCSURFACESTYLE" => pending.extend(e.arg(2).list().iter()),
+            "IFCSURFACESTYLESHADING" | "IFCSURFACESTYLERENDERING" => {
+                let surface = step.deref(e.arg(0)).filter(|c| c.ty == "IFCCOLOURRGB")?;
+                let rgb = |c: &Entity| [1, 2, 3].map(|i| c.arg(i).num().unwrap_or(0.8).clamp(0.0, 1.0));
+                // A rendering's diffuse colour: its own, or the surface colour scaled by a ratio.
+                let diffuse = match (e.ty.as_str(), e.arg(2)) {
+                    ("IFCSURFACESTYLERENDERING", V::Ref(_)) => {
+                        step.deref(e.arg(2)).filter(|c| c.ty == "IFCCOLOURRGB").map_or(rgb(surface), rgb)
+                    }
+                    ("IFCSURFACESTYLERENDERING", v) => {
+                        let k = v.num().unwrap_or(1.0).clamp(0.0, 1.0);
+                        rgb(surface).map(|c| c * k)
+                    }
+                    _ => rgb(surface),
+                };
+                let t = e.arg(1).num().unwrap_or(0.0).clamp(0.0, 1.0);
+                let [r, g, b] = diffuse.map(|c| (c * 255.0).round() as u8);
+                return Some([r, g, b, ((1.0 - t) * 255.0).round() as u8]);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A right-handed frame at `origin` with z along `z` and x as near `xref` as is perpendicular.
