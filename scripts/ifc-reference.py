@@ -54,6 +54,7 @@ for p in f.by_type("IfcProduct"):
         "psets": {k: sorted(x for x in v if x != "id") for k, v in psets.items()},
         "bbox": None,
         "colour": None,
+        "volume": None,
     }
 
 settings = ifcopenshell.geom.settings()
@@ -66,6 +67,13 @@ if it.initialize():
         if len(v) >= 3 and shape.guid in products:
             xs, ys, zs = v[0::3], v[1::3], v[2::3]
             products[shape.guid]["bbox"] = [min(xs), min(ys), min(zs), max(xs), max(ys), max(zs)]
+            # The volume its triangles close (openings subtracted).
+            fs = shape.geometry.faces
+            vol = 0.0
+            for k in range(0, len(fs), 3):
+                a, b, c = (v[3 * fs[k]:3 * fs[k] + 3], v[3 * fs[k + 1]:3 * fs[k + 1] + 3], v[3 * fs[k + 2]:3 * fs[k + 2] + 3])
+                vol += (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0])) / 6.0
+            products[shape.guid]["volume"] = vol
             # The colour most of its triangles have (diffuse, and opacity from transparency).
             counts = {}
             for m in shape.geometry.material_ids:

@@ -7,8 +7,8 @@
 //!
 //! A model becomes city layers ([`crate::cityjson::CityLayer`]): one per storey (or other
 //! container) with a row per element and its surfaces, and the storey's spaces (rooms) in a
-//! layer of their own. Openings, annotations and virtual elements are not drawn. Openings are
-//! not cut out of their walls: the windows and doors that fill them are drawn in place.
+//! layer of their own. Openings, annotations and virtual elements are not drawn; a convex
+//! opening (the usual box) is cut out of the element it voids, so that its window or door shows.
 //!
 //! Other schemas (IFC4X3's roads and bridges among them) are refused by name.
 
@@ -173,6 +173,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Model> {
     let mut contained_in: HashMap<u32, u32> = HashMap::new();
     let mut defined_by: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut typed_by: HashMap<u32, u32> = HashMap::new();
+    let mut voided_by: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut ids: Vec<&u32> = step.entities.keys().collect();
     ids.sort_unstable();
     for id in &ids {
@@ -190,6 +191,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Model> {
             "IFCRELVOIDSELEMENT" => {
                 if let (Some(el), Some(op)) = (e.arg(4).id(), e.arg(5).id()) {
                     parent.entry(op).or_insert(el);
+                    voided_by.entry(el).or_default().push(op);
                 }
             }
             "IFCRELCONTAINEDINSPATIALSTRUCTURE" => {
@@ -284,6 +286,27 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Model> {
         let mut faces = Vec::new();
         g.product(e.arg(6), &xf, &mut faces);
         let colour = g.take_colour();
+        // Openings cut out of the element (windows and doors then show through the wall).
+        for op in voided_by.get(id).into_iter().flatten() {
+            let Some(o) = step.get(*op) else { continue };
+            let at = g.local_placement(o.arg(5));
+            let items = g.product_items(o.arg(6), &at);
+            g.tally.clear();
+            for hole in items.into_iter().filter(|h| !h.is_empty()) {
+                if faces.is_empty() {
+                    break;
+                }
+                match geom::subtract_convex(std::mem::take(&mut faces), &hole) {
+                    Ok(cut) => faces = cut,
+                    Err(kept) => {
+                        faces = kept;
+                        *g.skipped
+                            .entry("IFCOPENINGELEMENT (not convex, or its element not closed)".into())
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
         for f in &mut faces {
             for r in f {
                 for p in r {

@@ -204,8 +204,27 @@ impl<'a> Geom<'a> {
     /// The faces of the body of a product: its `Body` shape representation (else the first
     /// solid-like one), placed by `xf`.
     pub fn product(&mut self, shape: &V, xf: &Xf, out: &mut Vec<Face>) {
-        let Some(pds) = self.ent(shape) else { return };
-        let reps: Vec<&Entity> = pds.arg(2).list().iter().filter_map(|r| self.ent(r)).collect();
+        for item in self.product_items(shape, xf) {
+            out.extend(item);
+        }
+    }
+
+    /// [`Geom::product`] item by item (an opening made of two boxes is two convex solids).
+    pub fn product_items(&mut self, shape: &V, xf: &Xf) -> Vec<Vec<Face>> {
+        let Some(rep) = self.body(shape) else { return Vec::new() };
+        let mut items = Vec::new();
+        for item in rep.arg(3).list() {
+            let mut faces = Vec::new();
+            self.item(item, xf, &mut faces, 0, None);
+            items.push(faces);
+        }
+        items
+    }
+
+    /// A product's body representation: `Body` (solid-like first), else the first solid-like one.
+    fn body(&self, shape: &V) -> Option<&'a Entity> {
+        let pds = self.ent(shape)?;
+        let reps: Vec<&'a Entity> = pds.arg(2).list().iter().filter_map(|r| self.ent(r)).collect();
         let ident = |r: &Entity| r.arg(1).text().unwrap_or("").to_ascii_lowercase();
         let kind = |r: &Entity| r.arg(2).text().unwrap_or("").to_ascii_lowercase();
         let solid = |r: &Entity| {
@@ -223,19 +242,14 @@ impl<'a> Geom<'a> {
                     | "solidmodel"
             )
         };
-        let body = reps
-            .iter()
+        reps.iter()
             .find(|r| ident(r) == "body" && solid(r))
             .or_else(|| reps.iter().find(|r| ident(r) == "body"))
             .or_else(|| {
                 reps.iter()
                     .find(|r| solid(r) && !matches!(ident(r).as_str(), "box" | "axis" | "footprint"))
-            });
-        if let Some(rep) = body {
-            for item in rep.arg(3).list() {
-                self.item(item, xf, out, 0, None);
-            }
-        }
+            })
+            .copied()
     }
 
     fn item(&mut self, v: &V, xf: &Xf, out: &mut Vec<Face>, depth: usize, outer: Option<[u8; 4]>) {
@@ -827,6 +841,80 @@ fn extrude(rings: &[Vec<[f64; 2]>], dir: P3, depth: f64, to: &Xf, out: &mut Vec<
     }
 }
 
+/// `faces` (a closed solid) less the convex solid `hole`: the solid split by each of the hole's
+/// face planes in turn, the pieces outside kept (they meet along faces inside the material, which
+/// never show). `Err` gives `faces` back when the hole is not convex.
+#[allow(clippy::result_large_err)]
+pub fn subtract_convex(faces: Vec<Face>, hole: &[Face]) -> std::result::Result<Vec<Face>, Vec<Face>> {
+    // (A solid the cut would enlarge — one not closed — is given back too.)
+    let pts: Vec<P3> = hole.iter().flatten().flatten().copied().collect();
+    let Some(first) = pts.first().copied() else { return Err(faces) };
+    let scale_of = pts
+        .iter()
+        .map(|p| dot(sub(*p, first), sub(*p, first)).sqrt())
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let tol = 1e-9 * scale_of.max(1.0);
+    // The hole's planes, outward, each once.
+    let mut planes: Vec<(P3, P3)> = Vec::new();
+    for f in hole {
+        let Some(n) = norm(newell(&f[0])) else { continue };
+        let o = f[0][0];
+        let side: Vec<f64> = pts.iter().map(|p| dot(sub(*p, o), n)).collect();
+        let n = if side.iter().all(|d| *d <= tol) {
+            n
+        } else if side.iter().all(|d| *d >= -tol) {
+            scale(n, -1.0)
+        } else {
+            return Err(faces);
+        };
+        if !planes
+            .iter()
+            .any(|(q, m)| dot(*m, n) > 1.0 - 1e-9 && dot(sub(o, *q), *m).abs() <= tol)
+        {
+            planes.push((o, n));
+        }
+    }
+    if planes.len() < 4 {
+        return Err(faces);
+    }
+    // Nothing to do when the solid lies wholly outside one of the planes.
+    let solid: Vec<P3> = faces.iter().flatten().flatten().copied().collect();
+    if planes.iter().any(|(o, n)| solid.iter().all(|p| dot(sub(*p, *o), *n) >= -tol)) {
+        return Ok(faces);
+    }
+    let before = volume(&faces);
+    let mut out = Vec::new();
+    let mut rest = faces.clone();
+    for (o, n) in planes {
+        out.extend(clip(rest.clone(), o, n));
+        rest = clip(rest, o, scale(n, -1.0));
+        if rest.is_empty() {
+            break;
+        }
+    }
+    // A cut never adds material: where the solid was not closed and consistently wound (so the
+    // pieces do not add up), the solid stays whole.
+    let after = volume(&out);
+    if after < -1e-9 || after > before + 1e-6 * before.abs() + 1e-9 {
+        return Err(faces);
+    }
+    Ok(out)
+}
+
+/// The signed volume planar faces close (divergence theorem over each ring's fan).
+pub fn volume(faces: &[Face]) -> f64 {
+    let mut v = 0.0;
+    for f in faces {
+        for r in f {
+            for i in 1..r.len().saturating_sub(1) {
+                v += dot(r[0], cross(r[i], r[i + 1])) / 6.0;
+            }
+        }
+    }
+    v
+}
+
 /// Keep what lies on the side of the plane through `o` that `n` points to, and close the cut
 /// with caps (the cut's loops, the largest one outer and those inside it its holes).
 pub fn clip(faces: Vec<Face>, o: P3, n: P3) -> Vec<Face> {
@@ -1068,19 +1156,6 @@ fn inside(p: [f64; 2], ring: &[[f64; 2]]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn volume(faces: &[Face]) -> f64 {
-        // Divergence theorem over fan triangles of each outer ring (holes subtract).
-        let mut v = 0.0;
-        for f in faces {
-            for r in f {
-                for i in 1..r.len() - 1 {
-                    v += dot(r[0], cross(r[i], r[i + 1])) / 6.0;
-                }
-            }
-        }
-        v
-    }
 
     #[test]
     fn a_box_clipped_by_a_slanted_plane_stays_closed() {
