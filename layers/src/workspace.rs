@@ -576,26 +576,13 @@ impl Workspace {
         if !height_m.is_finite() {
             return Err(LayersError::Invalid(format!("flattening height {height_m}: a number of metres")));
         }
-        let wl = self
-            .layers
-            .iter()
-            .find(|l| l.id == id || l.layer.name == id)
-            .ok_or_else(|| LayersError::Invalid(format!("no layer '{id}' to flatten by")))?;
-        let polys: Vec<(geo::Polygon, f64)> = wl
-            .layer
-            .geometries
-            .iter()
-            .flatten()
-            .flat_map(|g| match g {
-                geo::Geometry::Polygon(p) => vec![p.clone()],
-                geo::Geometry::MultiPolygon(m) => m.0.clone(),
-                _ => Vec::new(),
-            })
+        let polys: Vec<(geo::Polygon, f64)> = self
+            .polygons_of(id)
+            .map_err(|e| LayersError::Invalid(format!("{e}: nothing to flatten by")))?
+            .0
+            .into_iter()
             .map(|p| (p, height_m))
             .collect();
-        if polys.is_empty() {
-            return Err(LayersError::Invalid(format!("layer '{id}' has no polygons to flatten by")));
-        }
         self.flatten = polys;
         Ok(self.flatten.len())
     }

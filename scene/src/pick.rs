@@ -48,12 +48,8 @@ pub fn pick_prism(
     height: u32,
     ground: Option<&Ground>,
 ) -> Option<PrismHit> {
-    let (o, d) = view.ray(px, py, width, height);
-    // World coordinates: x east, y north, z up (local x, -z, y).
     let frame = crate::local::LocalFrame::new(origin);
-    let (ox, oy) = frame.to_world(f64::from(o.x), f64::from(o.z));
-    let oz = f64::from(o.y);
-    let (dx, dy, dz) = (f64::from(d.x), -f64::from(d.z), f64::from(d.y));
+    let ([ox, oy, oz], [dx, dy, dz]) = world_ray(view, origin, px, py, width, height);
     if dz >= 0.0 {
         return None;
     }
@@ -119,6 +115,14 @@ pub fn pick_prism(
     best
 }
 
+/// The ray through a pixel in world coordinates (x east, y north, z up; local x, −z, y): its
+/// origin and unit direction.
+fn world_ray(view: &View, origin: [f64; 2], px: f32, py: f32, width: u32, height: u32) -> ([f64; 3], [f64; 3]) {
+    let (o, d) = view.ray(px, py, width, height);
+    let (ox, oy) = crate::local::LocalFrame::new(origin).to_world(f64::from(o.x), f64::from(o.z));
+    ([ox, oy, f64::from(o.y)], [f64::from(d.x), -f64::from(d.z), f64::from(d.y)])
+}
+
 /// A city model's surface (CityJSON, glTF, an IFC storey) hit by a ray.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SurfaceHit {
@@ -145,13 +149,10 @@ pub fn pick_surfaces(
     width: u32,
     height: u32,
 ) -> Option<SurfaceHit> {
-    let (o, d) = view.ray(px, py, width, height);
-    let frame = crate::local::LocalFrame::new(origin);
     let z0 = surfaces.ground_z().unwrap_or(0.0);
-    // The ray in world coordinates (x east, y north, z the model's height).
-    let (ox, oy) = frame.to_world(f64::from(o.x), f64::from(o.z));
-    let o = [ox, oy, f64::from(o.y) + z0];
-    let d = [f64::from(d.x), -f64::from(d.z), f64::from(d.y)];
+    // The ray in world coordinates, its height the model's.
+    let (o, d) = world_ray(view, origin, px, py, width, height);
+    let o = [o[0], o[1], o[2] + z0];
     let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
     let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
     let mut best: Option<SurfaceHit> = None;
@@ -163,14 +164,7 @@ pub fn pick_surfaces(
             let Some(outer) = face.first().filter(|r| r.len() >= 3) else {
                 continue;
             };
-            // Newell normal.
-            let mut n = [0.0f64; 3];
-            for (i, a) in outer.iter().enumerate() {
-                let b = outer[(i + 1) % outer.len()];
-                n[0] += (a[1] - b[1]) * (a[2] + b[2]);
-                n[1] += (a[2] - b[2]) * (a[0] + b[0]);
-                n[2] += (a[0] - b[0]) * (a[1] + b[1]);
-            }
+            let (n, drop) = crate::scene::plane_of(outer);
             let denom = dot(n, d);
             if denom.abs() < 1e-12 {
                 continue;
@@ -181,7 +175,6 @@ pub fn pick_surfaces(
             }
             let p = [o[0] + d[0] * t, o[1] + d[1] * t, o[2] + d[2] * t];
             // Inside, in the plane the normal is most perpendicular to.
-            let drop = (0..3).max_by(|&i, &j| n[i].abs().total_cmp(&n[j].abs())).unwrap_or(2);
             let (u, v) = match drop {
                 0 => (1, 2),
                 1 => (2, 0),

@@ -822,6 +822,20 @@ fn push_standing(
     });
 }
 
+/// A ring's (Newell) normal, and the axis it is most nearly along (the one a face is projected
+/// away from to work in 2D).
+pub(crate) fn plane_of(ring: &[[f64; 3]]) -> ([f64; 3], usize) {
+    let mut n = [0.0f64; 3];
+    for (i, a) in ring.iter().enumerate() {
+        let b = ring[(i + 1) % ring.len()];
+        n[0] += (a[1] - b[1]) * (a[2] + b[2]);
+        n[1] += (a[2] - b[2]) * (a[0] + b[0]);
+        n[2] += (a[0] - b[0]) * (a[1] + b[1]);
+    }
+    let drop = (0..3).max_by(|&i, &j| n[i].abs().total_cmp(&n[j].abs())).unwrap_or(2);
+    (n, drop)
+}
+
 /// Triangulate one planar face (outer ring, holes) in 3D: earcut in the plane its normal is most
 /// perpendicular to, triangles turned to face the way the ring's (Newell) normal does.
 fn triangulate_face(face: &[Vec<[f64; 3]>], z0: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
@@ -829,14 +843,7 @@ fn triangulate_face(face: &[Vec<[f64; 3]>], z0: f64, origin: [f64; 2], row: u32,
     let Some(outer) = face.first().filter(|r| r.len() >= 3) else {
         return;
     };
-    let mut n = [0.0f64; 3];
-    for (i, a) in outer.iter().enumerate() {
-        let b = outer[(i + 1) % outer.len()];
-        n[0] += (a[1] - b[1]) * (a[2] + b[2]);
-        n[1] += (a[2] - b[2]) * (a[0] + b[0]);
-        n[2] += (a[0] - b[0]) * (a[1] + b[1]);
-    }
-    let drop = (0..3).max_by(|&i, &j| n[i].abs().total_cmp(&n[j].abs())).unwrap_or(2);
+    let (n, drop) = plane_of(outer);
     if n[drop].abs() < 1e-12 {
         return;
     }
