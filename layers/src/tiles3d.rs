@@ -457,9 +457,6 @@ pub fn footprint(v: &Volume, placer: &decode::Placer) -> Result<([f64; 4], [f64;
 /// `.3tz` archive (its `tileset.json`; every path inside it is the archive's path joined with
 /// the file's name in it).
 pub fn open(path: &Path) -> Result<Tileset> {
-    if crate::pointcloud::is_pointcloud(path) {
-        return crate::pointcloud::open(path, crate::pointcloud::CloudOptions::default());
-    }
     if archive::is_url(path) {
         let (root, fetch) = archive::open_remote(&path.to_string_lossy())?;
         let mut ts = open_with(&root, fetch)?;
