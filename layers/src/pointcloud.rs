@@ -169,7 +169,8 @@ impl ToLonLat {
     }
 }
 
-/// [`open`] for a workspace in `target` (see [`ToLonLat`]).
+/// [`open`] for a workspace in `target`: points go through the workspace CRS on their way to
+/// ECEF, so that the trip is the one PROJ takes from the file to the workspace.
 pub fn open_in(path: &Path, opts: CloudOptions, target: Option<&Crs>) -> Result<Tileset> {
     let info = info(path)?;
     let to_lonlat = ToLonLat::new(&info.crs, target)?;
