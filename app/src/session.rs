@@ -727,19 +727,7 @@ impl Session {
             let ground = self.ground();
             let mut best: Option<(f64, HeightDto)> = None;
             for wl in ws.layers.iter().filter(|l| l.visible && is_building_layer(&l.id, &l.layer)) {
-                let rule = HeightRule::for_layer(&wl.layer);
-                let Some(hit) = jingwei_scene::pick::pick_prism(
-                    &wl.layer,
-                    &wl.index,
-                    &rule,
-                    ws.origin_xy,
-                    &p.view,
-                    p.x,
-                    p.y,
-                    p.width,
-                    p.height,
-                    ground.as_deref(),
-                ) else {
+                let Some(hit) = pick_building(ws, wl, p, ground.as_deref()) else {
                     continue;
                 };
                 if best.as_ref().is_some_and(|(t, _)| hit.t >= *t) {
@@ -978,6 +966,29 @@ pub fn search(ws: &Workspace, query: &str, limit: usize) -> Vec<SearchHit> {
         }
     }
     out
+}
+
+/// The nearest building of an extruded-building layer hit by the ray through a pixel (see
+/// `jingwei_scene::pick::pick_prism`), standing on `ground` where the scene has one.
+pub(crate) fn pick_building(
+    ws: &Workspace,
+    wl: &WorkspaceLayer,
+    p: &Pixel,
+    ground: Option<&Ground>,
+) -> Option<jingwei_scene::pick::PrismHit> {
+    let rule = HeightRule::for_layer(&wl.layer);
+    jingwei_scene::pick::pick_prism(
+        &wl.layer,
+        &wl.index,
+        &rule,
+        ws.origin_xy,
+        &p.view,
+        p.x,
+        p.y,
+        p.width,
+        p.height,
+        ground,
+    )
 }
 
 /// Where the cursor is: CGCS2000 lon/lat and workspace x/y (Gauss-Krüger metres).

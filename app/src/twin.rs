@@ -112,22 +112,10 @@ impl Session {
                     if let Some(h) = jingwei_scene::pick::pick_surfaces(s, &[], ws.origin_xy, &p.view, p.x, p.y, p.width, p.height) {
                         consider(h.t, h.point, "model", Some(wl.title.clone()));
                     }
-                } else if jingwei_scene::scene::is_building_layer(&wl.id, &wl.layer) {
-                    let rule = jingwei_scene::extrude::HeightRule::for_layer(&wl.layer);
-                    if let Some(h) = jingwei_scene::pick::pick_prism(
-                        &wl.layer,
-                        &wl.index,
-                        &rule,
-                        ws.origin_xy,
-                        &p.view,
-                        p.x,
-                        p.y,
-                        p.width,
-                        p.height,
-                        ground.as_deref(),
-                    ) {
-                        consider(h.t, h.point, "building", Some(wl.title.clone()));
-                    }
+                } else if jingwei_scene::scene::is_building_layer(&wl.id, &wl.layer)
+                    && let Some(h) = crate::session::pick_building(ws, wl, &p, ground.as_deref())
+                {
+                    consider(h.t, h.point, "building", Some(wl.title.clone()));
                 }
             }
             // The ground: where the ray meets it, found along the ray.

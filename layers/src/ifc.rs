@@ -35,6 +35,8 @@ pub const SCHEMAS: [&str; 2] = ["IFC2X3", "IFC4"];
 pub struct Spatial {
     /// Instance id.
     pub id: u32,
+    /// IFC GlobalId.
+    pub global_id: String,
     /// Class (`IfcBuildingStorey`).
     pub class: String,
     /// Name (else long name, else the class).
@@ -234,6 +236,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Model> {
         let name = e.arg(2).text().or(e.arg(7).text()).filter(|s| !s.is_empty()).map(str::to_owned);
         spatial.push(Spatial {
             id,
+            global_id: e.arg(0).text().unwrap_or("").to_owned(),
             class: class_name(&e.ty),
             name: name.unwrap_or_else(|| class_name(&e.ty)),
             elevation: (e.ty == "IFCBUILDINGSTOREY")
