@@ -125,6 +125,7 @@ pub fn tiles3d(data: &[u8]) {
         pending: false,
         depth: 0,
         source: path.to_owned(),
+        external: None,
     };
     PLACER.with(|p| {
         if let Some(p) = p {

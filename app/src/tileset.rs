@@ -426,3 +426,14 @@ fn tile_glb(
     glb.extend(&bin);
     Ok((glb, region, (mesh.indices.len() / 3) as u64))
 }
+
+/// An oblique model (OSGB) converted to 3D Tiles.
+pub use jingwei_layers::osgb::Converted;
+
+/// Convert an oblique-photography model (a ContextCapture-style folder with `metadata.xml` and
+/// `Data/Tile_*/…osgb`) into a 3D Tiles 1.1 tileset in `out` (`jingwei tiles convert`): every
+/// `.osgb` file becomes an external tileset, every PagedLOD node a tile with a GLB content
+/// (textures embedded), placed in ECEF — for a Cesium-based platform, or for the archive.
+pub fn convert_oblique(source: &Path, out: &Path) -> Result<Converted> {
+    Ok(jingwei_layers::osgb::convert(source, out)?)
+}

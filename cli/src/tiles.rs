@@ -96,10 +96,37 @@ enum Sub {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Convert an oblique-photography model (OSGB: a folder with metadata.xml and
+    /// Data/Tile_*/…osgb) to a 3D Tiles 1.1 tileset, textures embedded.
+    Convert {
+        /// The model's folder (or its metadata.xml).
+        source: PathBuf,
+        /// The folder to write the tileset into (absent or empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
     match a.command {
+        Sub::Convert { source, out, json } => {
+            let r = jingwei_app::tileset::convert_oblique(&source, &out)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "{}: {} OSGB files → {} tiles, {:.1} MB",
+                    out.join("tileset.json").display(),
+                    r.files,
+                    r.contents,
+                    r.bytes as f64 / 1e6
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Sub::Layers { service, json } => {
             let layers = jingwei_services::list_layers(&service.spec()?)?;
             if json {

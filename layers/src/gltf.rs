@@ -84,6 +84,14 @@ pub struct Model {
     pub point_colors: Vec<[u8; 4]>,
     /// The centre that positions are relative to (`CESIUM_RTC`), in the z-up tile frame.
     pub rtc_center: Option<[f64; 3]>,
+    /// Texture coordinates (`TEXCOORD_0` of textured primitives), one per position, or none at
+    /// all where no primitive is textured.
+    pub uvs: Vec<[f32; 2]>,
+    /// Each triangle's base colour texture (an index into `images`), `u32::MAX` for none; empty
+    /// where no primitive is textured.
+    pub triangle_textures: Vec<u32>,
+    /// The images textured triangles use, as their files hold them (PNG, JPEG).
+    pub images: Vec<Vec<u8>>,
 }
 
 /// The geometry of a `.gltf`, `.glb` or `.b3dm`: triangles with their features, and points.
@@ -215,6 +223,40 @@ pub fn parse_model(path: &Path, bytes: &[u8]) -> Result<Model> {
         }
         Ok(out)
     };
+    // A primitive's base colour image (its index in `json.images`), if its material has one.
+    let base_image = |p: &J| -> Option<u64> {
+        let m = &json["materials"][p["material"].as_u64()? as usize];
+        let t = m["pbrMetallicRoughness"]["baseColorTexture"]["index"].as_u64()?;
+        json["textures"][t as usize]["source"].as_u64()
+    };
+    // An image's bytes: a buffer view, a data: URI or a file beside the model.
+    let image_bytes = |i: u64| -> std::result::Result<Vec<u8>, String> {
+        let im = &json["images"][i as usize];
+        if let Some(v) = im["bufferView"].as_u64() {
+            let bv = &json["bufferViews"][v as usize];
+            let buf = buffers
+                .get(bv["buffer"].as_u64().unwrap_or(0) as usize)
+                .ok_or(format!("image {i}: no buffer"))?;
+            let start = bv["byteOffset"].as_u64().unwrap_or(0) as usize;
+            let len = bv["byteLength"].as_u64().unwrap_or(0) as usize;
+            return buf
+                .get(start..start.saturating_add(len))
+                .map(<[u8]>::to_vec)
+                .ok_or(format!("image {i} reads past its buffer"));
+        }
+        match im["uri"].as_str() {
+            Some(uri) if uri.starts_with("data:") => uri
+                .split_once(";base64,")
+                .and_then(|(_, d)| base64_decode(d))
+                .ok_or(format!("image {i}: a data: URI that is not base64")),
+            Some(uri) => {
+                let file = path.parent().unwrap_or(Path::new(".")).join(uri);
+                std::fs::read(&file).map_err(|e| format!("image {i}: {}: {e}", file.display()))
+            }
+            None => Err(format!("image {i} has no data")),
+        }
+    };
+    let mut image_slot: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
     // Walk the default scene's nodes with their transforms.
     let mut model = Model {
         rtc_center: json["extensions"]["CESIUM_RTC"]["center"]
@@ -307,10 +349,44 @@ pub fn parse_model(path: &Path, bytes: &[u8]) -> Result<Model> {
                 if tris.saturating_add((idx.len() / 3).saturating_mul(instances.len())) > MAX_TRIANGLES {
                     return Err(corrupt(path, "more than 50 million triangles"));
                 }
+                // A base colour texture with its coordinates (an image that cannot be read
+                // leaves the primitive untextured: its geometry still counts).
+                let textured = match (base_image(p), p["attributes"]["TEXCOORD_0"].as_u64()) {
+                    (Some(im), Some(uv)) => {
+                        let uv = accessor(uv, 2).map_err(|e| corrupt(path, e))?;
+                        if uv.len() != pos.len() {
+                            return Err(corrupt(path, "TEXCOORD_0 and POSITION differ in count"));
+                        }
+                        let slot = match image_slot.get(&im) {
+                            Some(s) => Some(*s),
+                            None => match image_bytes(im) {
+                                Ok(b) => {
+                                    model.images.push(b);
+                                    let s = model.images.len() as u32 - 1;
+                                    image_slot.insert(im, s);
+                                    Some(s)
+                                }
+                                Err(_) => None,
+                            },
+                        };
+                        slot.map(|s| (s, uv))
+                    }
+                    _ => None,
+                };
                 for m in &instances {
                     // A mirroring transform turns faces inside out: the spec reverses their winding.
                     let mirrored = det3(m) < 0.0;
                     let base = model.positions.len() as u32;
+                    if textured.is_some() || !model.uvs.is_empty() {
+                        model.uvs.resize(base as usize, [0.0; 2]);
+                        model.triangle_textures.resize(model.indices.len() / 3, u32::MAX);
+                        match &textured {
+                            Some((_, uv)) => model.uvs.extend(uv.iter().map(|v| [v[0] as f32, v[1] as f32])),
+                            None => model.uvs.resize(base as usize + pos.len(), [0.0; 2]),
+                        }
+                        let t = textured.as_ref().map_or(u32::MAX, |(s, _)| *s);
+                        model.triangle_textures.resize(model.indices.len() / 3 + idx.len() / 3, t);
+                    }
                     model.positions.extend(pos.iter().map(|q| apply(m, [q[0], q[1], q[2]])));
                     for t in idx.chunks_exact(3) {
                         let [a, b, c] = [t[0] as u32 + base, t[1] as u32 + base, t[2] as u32 + base];

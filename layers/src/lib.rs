@@ -30,6 +30,7 @@ pub mod index;
 pub mod job;
 pub mod layer;
 pub mod ops;
+pub mod osgb;
 pub mod pointcloud;
 pub mod saved;
 pub mod source;

@@ -177,6 +177,9 @@ pub struct Tile {
     pub depth: u32,
     /// The tileset file the tile is written in.
     pub source: PathBuf,
+    /// An external tileset under this tile, read when the tile is first reached (tilesets
+    /// opened with [`open_lazy`]); the tile is `pending` until then.
+    pub external: Option<PathBuf>,
 }
 
 /// A tileset with its external tilesets, as one tree.
@@ -199,6 +202,9 @@ pub struct Tileset {
     pub broken: Vec<String>,
     /// Where its files come from: a folder, or a `.3tz` archive.
     pub fetch: std::sync::Arc<dyn Fetch>,
+    /// External tilesets are read when their tile is first reached, not when the tileset is
+    /// opened (see [`open_lazy`]).
+    pub lazy: bool,
 }
 
 const IDENTITY: [f64; 16] = [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.];
@@ -476,7 +482,23 @@ pub fn open(path: &Path) -> Result<Tileset> {
 
 /// [`open`] with the files read through `fetch`.
 pub fn open_with(path: &Path, fetch: std::sync::Arc<dyn Fetch>) -> Result<Tileset> {
+    open_tree(path, fetch, false)
+}
+
+/// [`open_with`], reading each external tileset only when the streamer first reaches its tile
+/// (as Cesium does): a tree of many thousand files — an oblique model's — opens at once, and
+/// only the parts ever looked at are read. A file that cannot be read then leaves its tile
+/// without children and is listed in [`Tileset::broken`].
+pub fn open_lazy(path: &Path, fetch: std::sync::Arc<dyn Fetch>) -> Result<Tileset> {
+    open_tree(path, fetch, true)
+}
+
+/// The deepest a lazily read tree may grow (its external tilesets are not checked for cycles).
+const MAX_LAZY_DEPTH: u32 = 256;
+
+fn open_tree(path: &Path, fetch: std::sync::Arc<dyn Fetch>, lazy: bool) -> Result<Tileset> {
     let mut ts = Tileset {
+        lazy,
         path: path.to_owned(),
         version: String::new(),
         geometric_error: 0.0,
@@ -636,6 +658,7 @@ fn tile(
         pending,
         depth,
         source: path.to_owned(),
+        external: None,
     });
     if let Some(p) = parent {
         ts.tiles[p].children.push(me);
@@ -643,7 +666,10 @@ fn tile(
     for uri in uris {
         let kind = ContentKind::of(&uri);
         let file = archive::normalize(&dir.join(uri.split(['?', '#']).next().unwrap_or(&uri)));
-        if kind == ContentKind::Tileset {
+        if kind == ContentKind::Tileset && ts.lazy && ts.tiles[me].external.is_none() {
+            ts.tiles[me].external = Some(file);
+            ts.tiles[me].pending = true;
+        } else if kind == ContentKind::Tileset {
             load(ts, &file, Some(me), &m, refine, nesting + 1, seen)?;
         } else {
             ts.tiles[me].contents.push(Content { uri, path: file, kind });
@@ -667,6 +693,33 @@ fn tile(
         }
     }
     Ok(me)
+}
+
+/// Read the external tileset of pending tile `i` (see [`open_lazy`]): its root becomes `i`'s
+/// child. A file that cannot be read is listed in `ts.broken` and leaves `i` as it is.
+fn expand_external(ts: &mut Tileset, i: usize) -> Result<()> {
+    let Some(file) = ts.tiles[i].external.take() else {
+        return Ok(());
+    };
+    ts.tiles[i].pending = false;
+    if ts.tiles.len() >= implicit::MAX_TILES {
+        return Err(bad(&file, format!("the tileset grows past {} tiles", implicit::MAX_TILES)));
+    }
+    if ts.tiles[i].depth >= MAX_LAZY_DEPTH {
+        ts.broken.push(format!("{}: deeper than {MAX_LAZY_DEPTH} tiles", file.display()));
+        return Ok(());
+    }
+    let (m, refine, before) = (ts.tiles[i].transform, ts.tiles[i].refine, ts.tiles.len());
+    if let Err(e) = load(ts, &file, Some(i), &m, refine, 0, &mut HashSet::new()) {
+        // Nothing half-read stays: the tiles added before the error go again.
+        ts.tiles.truncate(before);
+        ts.tiles[i].children.retain(|c| *c < before);
+        for t in &mut ts.tiles {
+            t.children.retain(|c| *c < before);
+        }
+        ts.broken.push(e.to_string());
+    }
+    Ok(())
 }
 
 /// The header of a tile content, checked.
@@ -1020,7 +1073,9 @@ fn visit(ts: &mut Tileset, i: usize, cam: &Camera, max_sse: f64, s: &mut Selecti
             return;
         }
     }
-    if ts.tiles[i].pending && implicit::expand(ts, i).is_err() {
+    // An external tileset read lazily is read only when its tile is to be refined.
+    let pending = ts.tiles[i].pending && (ts.tiles[i].external.is_none() || cam.sse(&ts.tiles[i]) > max_sse);
+    if pending && implicit::expand(ts, i).is_err() {
         // Past the tile limit: draw what is there.
         ts.tiles[i].children.clear();
     }

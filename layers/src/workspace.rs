@@ -374,6 +374,7 @@ impl Workspace {
             || ext == "laz"
             || crate::tiles3d::archive::is_url(path)
             || (ext == "json" && crate::tiles3d::is_tileset(path))
+            || crate::osgb::is_oblique(path)
         {
             Workspace::add_tileset(ws, path, crate::tiles3d::stream::StreamOptions::default())?;
             return Ok(1);
@@ -513,6 +514,14 @@ impl Workspace {
             }
             let crs = ws.as_ref().map(|w| w.crs.clone());
             crate::pointcloud::open_in(path, crate::pointcloud::CloudOptions::default(), crs.as_ref())?
+        } else if crate::osgb::is_oblique(path) {
+            // Oblique photography too goes through the workspace CRS (see `osgb`).
+            if ws.is_none() {
+                let (lon, lat) = crate::osgb::lonlat(&crate::osgb::metadata(path)?)?;
+                *ws = Some(Workspace::for_lonlat(lon, lat)?);
+            }
+            let crs = ws.as_ref().map(|w| w.crs.clone());
+            crate::osgb::open_in(path, crs.as_ref())?
         } else {
             crate::tiles3d::open(path)?
         };
@@ -548,6 +557,8 @@ impl Workspace {
         }
         let named = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("3tz")) || crate::pointcloud::is_pointcloud(path) {
             path.file_stem()
+        } else if path.is_dir() {
+            path.file_name()
         } else {
             path.parent().and_then(|p| p.file_name())
         };

@@ -89,6 +89,10 @@ pub fn clip_mesh(mesh: &mut MeshData, base: [f64; 3], origin_xy: [f64; 2], clip:
                     let (a, b) = (mesh.positions[poly[k] as usize], mesh.positions[poly[j] as usize]);
                     mesh.positions
                         .push([a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f]);
+                    if !mesh.uvs.is_empty() {
+                        let (a, b) = (mesh.uvs[poly[k] as usize], mesh.uvs[poly[j] as usize]);
+                        mesh.uvs.push([a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f]);
+                    }
                     next.push(mesh.positions.len() as u32 - 1);
                 }
             }
@@ -154,6 +158,7 @@ mod tests {
             positions,
             indices,
             extra: Vec::new(),
+            uvs: Vec::new(),
         }
     }
 

@@ -86,6 +86,9 @@ pub struct MeshData {
     /// Per vertex, for lines of a width in pixels only: the segment's other end (xyz) and the
     /// signed half width in pixels that the vertex shader pushes the vertex sideways by.
     pub extra: Vec<[f32; 4]>,
+    /// Texture coordinates, one per vertex, for textured meshes only (3D Tiles, oblique
+    /// photography); empty otherwise.
+    pub uvs: Vec<[f32; 2]>,
 }
 
 /// A chunk as uploaded: positions, `u16` indices, and the per-vertex extra data if any.

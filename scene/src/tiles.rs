@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use jingwei_layers::Workspace;
-use jingwei_layers::tiles3d::{self, Camera, decode::TileGeometry, stream::Update};
+use jingwei_layers::tiles3d::{self, Camera, decode::Texture, decode::TileGeometry, stream::Update};
 
 use crate::extrude::MeshData;
 use crate::local::LocalFrame;
@@ -40,8 +40,10 @@ pub struct TileMesh {
     pub mesh: MeshData,
     /// What it draws (models lit as buildings; points as small squares).
     pub kind: MeshKind,
-    /// Colour.
+    /// Colour (white under a texture).
     pub color: Rgba,
+    /// The texture drawn on it (with `mesh.uvs`), unlit: photographed models carry their light.
+    pub texture: Option<Arc<Texture>>,
 }
 
 /// What the tilesets draw for one view.
@@ -55,7 +57,7 @@ pub struct TilesFrame {
     pub settled: bool,
 }
 
-/// Models' colour (the textures are not drawn yet).
+/// Untextured models' colour.
 pub const MODEL_COLOR: Rgba = [0.86, 0.84, 0.80, 1.0];
 /// Points' colour where a cloud has none.
 pub const POINT_COLOR: Rgba = [0.35, 0.45, 0.60, 1.0];
@@ -253,19 +255,63 @@ pub fn meshes(origin_xy: [f64; 2], tile: &DrawTile) -> Vec<TileMesh> {
             }
             [p[0], up, -p[1]]
         };
-        if !g.indices.is_empty() {
+        if !g.indices.is_empty() && g.textures.is_empty() {
             let mesh = MeshData {
                 positions: g.positions.iter().map(local).collect(),
                 indices: g.indices.clone(),
                 triangle_rows: g.triangle_features.clone(),
                 extra: Vec::new(),
+                uvs: Vec::new(),
             };
             out.push(TileMesh {
                 origin,
                 mesh,
                 kind: MeshKind::Building,
                 color: MODEL_COLOR,
+                texture: None,
             });
+        } else if !g.indices.is_empty() {
+            // One mesh per texture (and one for untextured triangles), each with only the
+            // vertices its triangles use.
+            let tris = g.indices.len() / 3;
+            let mut order: Vec<usize> = (0..tris).collect();
+            let tex = |t: usize| g.triangle_textures.get(t).copied().unwrap_or(u32::MAX);
+            order.sort_by_key(|t| tex(*t));
+            let mut map = vec![u32::MAX; g.positions.len()];
+            let mut at = 0;
+            while at < order.len() {
+                let t = tex(order[at]);
+                let mut mesh = MeshData::default();
+                let mut used = Vec::new();
+                while at < order.len() && tex(order[at]) == t {
+                    let k = order[at];
+                    for &v in &g.indices[3 * k..3 * k + 3] {
+                        if map[v as usize] == u32::MAX {
+                            map[v as usize] = mesh.positions.len() as u32;
+                            mesh.positions.push(local(&g.positions[v as usize]));
+                            mesh.uvs.push(g.uvs.get(v as usize).copied().unwrap_or([0.0; 2]));
+                            used.push(v);
+                        }
+                        mesh.indices.push(map[v as usize]);
+                    }
+                    mesh.triangle_rows.push(g.triangle_features.get(k).copied().unwrap_or(u32::MAX));
+                    at += 1;
+                }
+                for v in used {
+                    map[v as usize] = u32::MAX;
+                }
+                let texture = g.textures.get(t as usize).cloned();
+                if texture.is_none() {
+                    mesh.uvs.clear();
+                }
+                out.push(TileMesh {
+                    origin,
+                    mesh,
+                    kind: MeshKind::Building,
+                    color: if texture.is_some() { [1.0; 4] } else { MODEL_COLOR },
+                    texture,
+                });
+            }
         }
         if !g.points.is_empty() {
             let h = POINT_SIZE_M / 2.0;
@@ -300,6 +346,7 @@ pub fn meshes(origin_xy: [f64; 2], tile: &DrawTile) -> Vec<TileMesh> {
                     mesh,
                     kind: MeshKind::Fill,
                     color: [sum[0] / n / 255.0, sum[1] / n / 255.0, sum[2] / n / 255.0, 1.0],
+                    texture: None,
                 });
             }
         }

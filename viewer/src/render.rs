@@ -403,6 +403,40 @@ impl Renderer {
             }
             let mut entities = Vec::new();
             for tm in jingwei_scene::tiles::meshes(origin_xy, t) {
+                if let Some(tex) = &tm.texture {
+                    // A photographed texture: unlit, its own material, freed with the tile.
+                    if tm.mesh.uvs.len() != tm.mesh.positions.len() || tex.rgba.len() != (tex.width * tex.height * 4) as usize {
+                        continue;
+                    }
+                    let image = Image::new(
+                        Extent3d {
+                            width: tex.width,
+                            height: tex.height,
+                            depth_or_array_layers: 1,
+                        },
+                        TextureDimension::D2,
+                        tex.rgba.clone(),
+                        TextureFormat::Rgba8UnormSrgb,
+                        RenderAssetUsages::RENDER_WORLD,
+                    );
+                    let image = world.resource_mut::<Assets<Image>>().add(image);
+                    let material = world
+                        .resource_mut::<Assets<crate::material::ImageMaterial>>()
+                        .add(crate::material::ImageMaterial {
+                            tint: LinearRgba::new(1.0, 1.0, 1.0, 1.0),
+                            image,
+                        });
+                    let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+                        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, tm.mesh.positions.clone())
+                        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, tm.mesh.uvs.clone())
+                        .with_inserted_indices(Indices::U32(tm.mesh.indices.clone()));
+                    let e = spawn_mesh(world, mesh, material, 0, shift);
+                    world
+                        .entity_mut(e)
+                        .insert((TileEntity { origin: tm.origin }, placed(tm.origin, shift)));
+                    entities.push(e);
+                    continue;
+                }
                 let [r, g, b, a] = tm.color;
                 let lit = tm.kind == MeshKind::Building;
                 let material = self

@@ -36,6 +36,45 @@ pub struct TileGeometry {
     pub features: u64,
     /// The batch tables' JSON (properties per feature, as arrays), one per inner content.
     pub batch_tables: Vec<J>,
+    /// Texture coordinates, one per vertex of `positions`, or none where nothing is textured.
+    pub uvs: Vec<[f32; 2]>,
+    /// Each triangle's texture (an index into `textures`), `u32::MAX` for none; empty where
+    /// nothing is textured.
+    pub triangle_textures: Vec<u32>,
+    /// The textures, decoded (off the frame path, where contents are decoded).
+    pub textures: Vec<std::sync::Arc<Texture>>,
+}
+
+/// A texture decoded for drawing: RGBA8, rows from the top, at most [`MAX_TEXTURE`] a side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Texture {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The pixels, four bytes each.
+    pub rgba: Vec<u8>,
+}
+
+/// The largest texture side drawn; larger images are scaled down when decoded.
+pub const MAX_TEXTURE: u32 = 2048;
+
+impl Texture {
+    /// Decode a PNG or JPEG image, scaled down to [`MAX_TEXTURE`] a side where it is larger.
+    pub fn decode(bytes: &[u8]) -> std::result::Result<Texture, String> {
+        let img = image::load_from_memory(bytes).map_err(|e| e.to_string())?;
+        let img = if img.width() > MAX_TEXTURE || img.height() > MAX_TEXTURE {
+            img.resize(MAX_TEXTURE, MAX_TEXTURE, image::imageops::FilterType::Triangle)
+        } else {
+            img
+        };
+        let rgba = img.to_rgba8();
+        Ok(Texture {
+            width: rgba.width(),
+            height: rgba.height(),
+            rgba: rgba.into_raw(),
+        })
+    }
 }
 
 impl TileGeometry {
@@ -47,6 +86,9 @@ impl TileGeometry {
             + self.points.len() * 12
             + self.point_colors.len() * 4
             + self.batch_tables.iter().map(|j| j.to_string().len()).sum::<usize>()
+            + self.uvs.len() * 8
+            + self.triangle_textures.len() * 4
+            + self.textures.iter().map(|t| t.rgba.len()).sum::<usize>()
             + std::mem::size_of::<Self>()
     }
 }
@@ -90,6 +132,9 @@ struct Raw {
     colors: Vec<[u8; 4]>,
     count: u64,
     batch_tables: Vec<J>,
+    uvs: Vec<[f32; 2]>,
+    triangle_textures: Vec<u32>,
+    images: Vec<Vec<u8>>,
 }
 
 /// Decode a content file of `tile` and place it in the workspace.
@@ -118,6 +163,28 @@ pub fn decode_with(path: &Path, bytes: &[u8], tile: &Tile, placer: &Placer, fetc
     let rel = |q: [f64; 3]| [(q[0] - origin[0]) as f32, (q[1] - origin[1]) as f32, (q[2] - origin[2]) as f32];
     let positions = placer.place(&raw.positions)?.into_iter().map(rel).collect();
     let points = placer.place(&raw.points)?.into_iter().map(rel).collect();
+    // Textures decoded here, on the worker; one that cannot be decoded leaves its triangles
+    // untextured rather than losing the tile.
+    let mut uvs = raw.uvs;
+    let mut triangle_textures = raw.triangle_textures;
+    if !uvs.is_empty() {
+        uvs.resize(raw.positions.len(), [0.0; 2]);
+        triangle_textures.resize(raw.indices.len() / 3, u32::MAX);
+    }
+    let mut textures = Vec::with_capacity(raw.images.len());
+    let mut slot = Vec::with_capacity(raw.images.len());
+    for b in &raw.images {
+        match Texture::decode(b) {
+            Ok(t) => {
+                slot.push(textures.len() as u32);
+                textures.push(std::sync::Arc::new(t));
+            }
+            Err(_) => slot.push(u32::MAX),
+        }
+    }
+    for t in &mut triangle_textures {
+        *t = slot.get(*t as usize).copied().unwrap_or(u32::MAX);
+    }
     Ok(TileGeometry {
         origin,
         positions,
@@ -127,6 +194,9 @@ pub fn decode_with(path: &Path, bytes: &[u8], tile: &Tile, placer: &Placer, fetc
         point_colors: raw.colors,
         features: raw.count,
         batch_tables: raw.batch_tables,
+        uvs: if textures.is_empty() { Vec::new() } else { uvs },
+        triangle_textures: if textures.is_empty() { Vec::new() } else { triangle_textures },
+        textures,
     })
 }
 
@@ -239,6 +309,25 @@ fn gltf_into(path: &Path, bytes: &[u8], m: &[f64; 16], rtc: Option<V3>, raw: &mu
     let rtc = rtc.or(model.rtc_center).unwrap_or([0.0; 3]);
     let full = mul(&mul(m, &translation(rtc)), &Y_UP_TO_Z_UP);
     let base = raw.positions.len() as u32;
+    // Texture coordinates and textures kept one per vertex and triangle once any has them.
+    if !model.uvs.is_empty() || !raw.uvs.is_empty() {
+        raw.uvs.resize(base as usize, [0.0; 2]);
+        raw.triangle_textures.resize(raw.indices.len() / 3, u32::MAX);
+        if model.uvs.is_empty() {
+            raw.uvs.resize(base as usize + model.positions.len(), [0.0; 2]);
+            raw.triangle_textures.resize(raw.indices.len() / 3 + model.indices.len() / 3, u32::MAX);
+        } else {
+            let first = raw.images.len() as u32;
+            raw.uvs.extend_from_slice(&model.uvs);
+            raw.triangle_textures.extend(
+                model
+                    .triangle_textures
+                    .iter()
+                    .map(|t| if *t == u32::MAX { u32::MAX } else { t + first }),
+            );
+            raw.images.extend(model.images);
+        }
+    }
     raw.positions.extend(model.positions.iter().map(|p| point(&full, *p)));
     raw.indices.extend(model.indices.iter().map(|i| i + base));
     raw.features.extend(model.triangle_features);

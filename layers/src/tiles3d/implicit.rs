@@ -230,6 +230,9 @@ pub fn subdivide(root: &Volume, c: &Coord, octree: bool) -> Volume {
 /// and is listed in `ts.broken`; the call itself fails only when the tileset would grow past
 /// [`MAX_TILES`].
 pub fn expand(ts: &mut Tileset, i: usize) -> Result<()> {
+    if ts.tiles[i].external.is_some() {
+        return super::expand_external(ts, i);
+    }
     let Some(c) = ts.tiles[i].coord.filter(|_| ts.tiles[i].pending) else {
         return Ok(());
     };
@@ -309,6 +312,7 @@ fn subtree_tiles(ts: &mut Tileset, i: usize, c: Coord, imp: &Implicit, dir: &Pat
             pending,
             depth: root.depth + g.level,
             source: root.source.clone(),
+            external: None,
         });
         ts.tiles[parent].children.push(k);
         Ok(k)

@@ -1,0 +1,508 @@
+//! Oblique photography (OSGB): a ContextCapture-style model built by OpenSceneGraph 3.6.5's own
+//! `osgconv` (Debian's `openscenegraph`) from the Andorra SRTM DEM of `../shared/data/raster/`
+//! — a height field with a hill-shaded texture, two root tiles, each a PagedLOD with a coarse
+//! level inline and a finer file of two PagedLODs — read natively and held to what `osgconv`
+//! itself exports of the same files (OBJ), streamed, placed through PROJ and converted to 3D
+//! Tiles.
+
+use jingwei_layers::osgb::{self, read};
+use jingwei_layers::tiles3d::{self, Camera, decode, implicit, stream};
+use jingwei_layers::{Crs, Transformer};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const DEM: &str = "../../shared/data/raster/srtm3_N42E001_andorra.tif";
+/// Pixels of the DEM per tile side (each tile a square of them).
+const TILE_PX: usize = 32;
+/// The UTM zone the model is in, and its origin there.
+const SRS: &str = "EPSG:32631";
+const ORIGIN: [f64; 3] = [380_000.0, 4_710_000.0, 0.0];
+
+fn dem() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(DEM)
+}
+
+/// A grid of DEM pixels as a mesh in the model's SRS (relative to its origin): vertices,
+/// texture coordinates over the grid, triangles.
+struct Grid {
+    positions: Vec<[f64; 3]>,
+    uvs: Vec<[f64; 2]>,
+    indices: Vec<u32>,
+}
+
+/// The DEM's heights in a window, with the window's pixel centres' UTM coordinates.
+fn heights(x0: usize, y0: usize, n: usize) -> Vec<Vec<[f64; 3]>> {
+    let ds = gdal::Dataset::open(dem()).unwrap();
+    let gt = ds.geo_transform().unwrap();
+    let band = ds.rasterband(1).unwrap();
+    let buf = band
+        .read_as::<f64>((x0 as isize, y0 as isize), (n, n), (n, n), None)
+        .unwrap();
+    let to_utm = Transformer::new(&Crs::parse("EPSG:4326").unwrap(), &Crs::parse(SRS).unwrap()).unwrap();
+    let data = buf.data();
+    (0..n)
+        .map(|j| {
+            (0..n)
+                .map(|i| {
+                    let lon = gt[0] + (x0 + i) as f64 * gt[1] + gt[1] / 2.0;
+                    let lat = gt[3] + (y0 + j) as f64 * gt[5] + gt[5] / 2.0;
+                    let (x, y) = to_utm.transform(lon, lat).unwrap();
+                    [x - ORIGIN[0], y - ORIGIN[1], data[j * n + i]]
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every `step`-th row and column of `rows` × `cols` of the window, as a mesh.
+fn grid(h: &[Vec<[f64; 3]>], cols: std::ops::Range<usize>, step: usize) -> Grid {
+    let n = h.len();
+    let xs: Vec<usize> = cols.clone().step_by(step).collect();
+    let ys: Vec<usize> = (0..n).step_by(step).collect();
+    let mut g = Grid {
+        positions: Vec::new(),
+        uvs: Vec::new(),
+        indices: Vec::new(),
+    };
+    for &j in &ys {
+        for &i in &xs {
+            g.positions.push(h[j][i]);
+            // OpenGL's texture origin: the bottom row is t = 0; the window's first row is north.
+            g.uvs.push([i as f64 / (n - 1) as f64, 1.0 - j as f64 / (n - 1) as f64]);
+        }
+    }
+    let w = xs.len() as u32;
+    for r in 0..ys.len() as u32 - 1 {
+        for c in 0..w - 1 {
+            let a = r * w + c;
+            // Counter-clockwise from above (y north, rows going south).
+            g.indices.extend([a, a + w, a + 1, a + 1, a + w, a + w + 1]);
+        }
+    }
+    g
+}
+
+/// A hill-shaded picture of the window, as JPEG.
+fn texture(h: &[Vec<[f64; 3]>]) -> Vec<u8> {
+    let n = h.len();
+    let mut img = image::RgbImage::new(n as u32 * 4, n as u32 * 4);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        let (i, j) = ((x as usize / 4).clamp(1, n - 2), (y as usize / 4).clamp(1, n - 2));
+        let dx = h[j][i + 1][2] - h[j][i - 1][2];
+        let dy = h[j - 1][i][2] - h[j + 1][i][2];
+        let shade = (128.0 + (dx - dy) * 0.8).clamp(0.0, 255.0) as u8;
+        let green = (h[j][i][2] / 3000.0 * 255.0).clamp(0.0, 255.0) as u8;
+        *p = image::Rgb([shade, green.max(shade / 2), 90]);
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// A Geode with one textured Geometry, in OpenSceneGraph's ASCII format.
+fn geode(g: &Grid, image: &str, id: &mut u32) -> String {
+    let mut next = || {
+        *id += 1;
+        *id
+    };
+    let mut s = String::new();
+    writeln!(s, "osg::Geode {{ UniqueID {} Drawables 1 {{ osg::Geometry {{ UniqueID {}", next(), next()).unwrap();
+    writeln!(
+        s,
+        "StateSet TRUE {{ osg::StateSet {{ UniqueID {} TextureModeList 1 {{ Data 1 {{ GL_TEXTURE_2D ON }} }} \
+         TextureAttributeList 1 {{ Data 1 {{ osg::Texture2D {{ UniqueID {} WRAP_S CLAMP_TO_EDGE WRAP_T CLAMP_TO_EDGE \
+         MIN_FILTER LINEAR MAG_FILTER LINEAR Image TRUE {{ ClassName osg::Image UniqueID {} FileName \"{image}\" WriteHint 0 2 }} }} Value OFF }} }} }} }}",
+        next(),
+        next(),
+        next()
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "PrimitiveSetList 1 {{ osg::DrawElementsUInt {{ UniqueID {} Mode TRIANGLES vector {} {{",
+        next(),
+        g.indices.len()
+    )
+    .unwrap();
+    for t in g.indices.chunks(3) {
+        writeln!(s, "{} {} {}", t[0], t[1], t[2]).unwrap();
+    }
+    writeln!(s, "}} }} }}").unwrap();
+    writeln!(
+        s,
+        "VertexArray TRUE {{ osg::Vec3Array {{ UniqueID {} Binding BIND_PER_VERTEX vector {} {{",
+        next(),
+        g.positions.len()
+    )
+    .unwrap();
+    for p in &g.positions {
+        writeln!(s, "{:.4} {:.4} {:.2}", p[0], p[1], p[2]).unwrap();
+    }
+    writeln!(s, "}} }} }}").unwrap();
+    writeln!(
+        s,
+        "TexCoordArrayList 1 {{ osg::Vec2Array {{ UniqueID {} Binding BIND_PER_VERTEX vector {} {{",
+        next(),
+        g.uvs.len()
+    )
+    .unwrap();
+    for t in &g.uvs {
+        writeln!(s, "{:.6} {:.6}", t[0], t[1]).unwrap();
+    }
+    writeln!(s, "}} }} }} }} }} }}").unwrap();
+    s
+}
+
+/// A PagedLOD about `g`'s vertices: its inline child and, when `file` is given, the finer file
+/// shown from `px` pixels on.
+fn paged(name: &str, g: &Grid, child: &str, file: Option<(&str, f64)>, id: &mut u32) -> String {
+    let (c, r) = sphere(&g.positions);
+    *id += 1;
+    let mut s = format!(
+        "osg::PagedLOD {{ UniqueID {id} Name \"{name}\" CenterMode USER_DEFINED_CENTER UserCenter {} {} {} {} RangeMode PIXEL_SIZE_ON_SCREEN\n",
+        c[0], c[1], c[2], r
+    );
+    match file {
+        Some((f, px)) => write!(
+            s,
+            "RangeList 2 {{ 0 {px} {px} 1e+30 }} DatabasePath FALSE RangeDataList 2 {{ \"\" \"{f}\" }} PriorityList 2 {{ 0 1 0 1 }}\n"
+        )
+        .unwrap(),
+        None => s.push_str("RangeList 1 { 0 1e+30 } DatabasePath FALSE RangeDataList 1 { \"\" } PriorityList 1 { 0 1 }\n"),
+    }
+    write!(s, "Children 1 {{ {child} }} }}\n").unwrap();
+    s
+}
+
+fn sphere(p: &[[f64; 3]]) -> ([f64; 3], f64) {
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for q in p {
+        for k in 0..3 {
+            lo[k] = lo[k].min(q[k]);
+            hi[k] = hi[k].max(q[k]);
+        }
+    }
+    let c = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
+    (c, (0..3).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt() / 2.0)
+}
+
+fn osgconv(dir: &Path, args: &[&str]) {
+    let out = Command::new("osgconv")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("osgconv (Debian's openscenegraph; scripts/setup.sh installs it)");
+    assert!(out.status.success(), "osgconv {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Write the model into `dir`: `metadata.xml` and `Data/Tile_+00k_+000/` for two tiles, each
+/// a root file (a PagedLOD with a coarse level, every fourth pixel, shown below 100 pixels)
+/// and `_L16_0.osgb`, two PagedLODs of the west and east halves at full detail.
+fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
+    std::fs::write(
+        dir.join("metadata.xml"),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ModelMetadata version=\"1\">\n\t<SRS>{SRS}</SRS>\n\t<SRSOrigin>{},{},{}</SRSOrigin>\n\t<Texture>\n\t\t<ColorSource>Visible</ColorSource>\n\t</Texture>\n</ModelMetadata>\n",
+            ORIGIN[0], ORIGIN[1], ORIGIN[2]
+        ),
+    )
+    .unwrap();
+    let mut files = Vec::new();
+    for k in 0..2 {
+        let name = format!("Tile_+00{k}_+000");
+        let tile = dir.join("Data").join(&name);
+        std::fs::create_dir_all(&tile).unwrap();
+        let h = heights(600 + k * (TILE_PX - 1), 500, TILE_PX);
+        std::fs::write(tile.join("tex.jpg"), texture(&h)).unwrap();
+        let mut id = 0;
+        // The root: the coarse level, and the finer file.
+        let coarse = grid(&h, 0..TILE_PX, 4);
+        let g = geode(&coarse, "tex.jpg", &mut id);
+        let fine_file = format!("{name}_L16_0.osgb");
+        let root = paged(&name, &grid(&h, 0..TILE_PX, 1), &g, Some((&fine_file, 100.0)), &mut id);
+        std::fs::write(tile.join(format!("{name}.osgt")), format!("#Ascii Scene\n#Version 161\n#Generator OpenSceneGraph 3.6.5\n\n{root}")).unwrap();
+        // The finer level: two halves.
+        let mut id = 0;
+        let half = TILE_PX / 2;
+        let mut halves = String::new();
+        for (part, cols) in [(0, 0..half + 1), (1, half..TILE_PX)] {
+            let g = grid(&h, cols, 1);
+            let geo = geode(&g, "tex.jpg", &mut id);
+            halves.push_str(&paged(&format!("{name}_L16_{part}"), &g, &geo, None, &mut id));
+        }
+        id += 1;
+        std::fs::write(
+            tile.join(format!("{name}_L16_0.osgt")),
+            format!("#Ascii Scene\n#Version 161\n#Generator OpenSceneGraph 3.6.5\n\nosg::Group {{ UniqueID {id} Children 2 {{ {halves} }} }}\n"),
+        )
+        .unwrap();
+        for f in [format!("{name}.osgt"), format!("{name}_L16_0.osgt")] {
+            let osgb = f.replace(".osgt", ".osgb");
+            osgconv(&tile, &["-O", options, f.as_str(), osgb.as_str()]);
+            std::fs::remove_file(tile.join(&f)).unwrap();
+            files.push(tile.join(osgb));
+        }
+        // The texture lives inside the files now.
+        std::fs::remove_file(tile.join("tex.jpg")).unwrap();
+    }
+    files
+}
+
+/// What `osgconv` exports of a file as OBJ: vertices (model coordinates), texture
+/// coordinates and triangles, sorted for comparison.
+fn osg_obj(file: &Path) -> (Vec<[f64; 3]>, Vec<[f64; 2]>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let obj = dir.path().join("out.obj");
+    osgconv(dir.path(), &[file.to_str().unwrap(), obj.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&obj).unwrap();
+    let (mut v, mut vt, mut tris) = (Vec::new(), Vec::new(), 0);
+    for l in text.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        match f.first() {
+            Some(&"v") => v.push([f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap()]),
+            Some(&"vt") => vt.push([f[1].parse().unwrap(), f[2].parse().unwrap()]),
+            Some(&"f") => tris += f.len() - 3,
+            _ => {}
+        }
+    }
+    (v, vt, tris)
+}
+
+/// Every geometry of a scene, with its texture.
+fn geometries(n: &read::Node, tex: Option<&std::sync::Arc<read::Image>>, out: &mut Vec<(read::Geometry, Option<read::Image>)>) {
+    match n {
+        read::Node::Group(c) | read::Node::Transform(_, c) => c.iter().for_each(|c| geometries(c, tex, out)),
+        read::Node::Textured(t, c) => c.iter().for_each(|c| geometries(c, Some(t), out)),
+        read::Node::PagedLod(p) => p.children.iter().for_each(|c| geometries(c, tex, out)),
+        read::Node::Geometry(g) => out.push(((**g).clone(), g.texture.as_deref().or(tex.map(|t| &**t)).cloned())),
+    }
+}
+
+fn sorted<const N: usize>(mut v: Vec<[f64; N]>) -> Vec<[f64; N]> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v
+}
+
+#[test]
+fn osgconv_files_read_as_osg_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = build(dir.path(), "WriteImageHint=IncludeFile");
+    assert_eq!(files.len(), 4);
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), 161, "{}: OSG 3.6.5 writes version 161", f.display());
+        let scene = read::parse(f, &bytes).unwrap();
+        let mut geoms = Vec::new();
+        geometries(&scene, None, &mut geoms);
+        // OSG's own export of the same file.
+        let (v, vt, tris) = osg_obj(f);
+        let ours_v: Vec<[f64; 3]> = geoms.iter().flat_map(|(g, _)| g.positions.clone()).collect();
+        let ours_vt: Vec<[f64; 2]> = geoms
+            .iter()
+            .flat_map(|(g, _)| g.uvs.iter().map(|t| [f64::from(t[0]), f64::from(t[1])]).collect::<Vec<_>>())
+            .collect();
+        let ours_tris: usize = geoms.iter().map(|(g, _)| g.indices.len() / 3).sum();
+        assert!(tris >= 2 * 7 * 7 && !v.is_empty(), "{}: OSG exports {tris} triangles", f.display());
+        assert_eq!(ours_tris, tris, "{}: triangles", f.display());
+        assert_eq!(ours_v.len(), v.len(), "{}: vertices", f.display());
+        for (a, b) in sorted(ours_v).iter().zip(sorted(v)) {
+            assert!((0..3).all(|k| (a[k] - b[k]).abs() < 1e-3), "{}: vertex {a:?} against OSG's {b:?}", f.display());
+        }
+        assert_eq!(ours_vt.len(), vt.len());
+        for (a, b) in sorted(ours_vt).iter().zip(sorted(vt)) {
+            assert!((0..2).all(|k| (a[k] - b[k]).abs() < 1e-5), "{}: uv {a:?} against OSG's {b:?}", f.display());
+        }
+        // The texture is the JPEG the model was made with, byte for byte.
+        for (_, t) in &geoms {
+            match t {
+                Some(read::Image::File(b)) => {
+                    assert!(b.starts_with(&[0xFF, 0xD8]));
+                    let img = image::load_from_memory(b).unwrap();
+                    assert_eq!((img.width(), img.height()), (TILE_PX as u32 * 4, TILE_PX as u32 * 4));
+                }
+                other => panic!("{}: texture {other:?}", f.display()),
+            }
+        }
+    }
+}
+
+/// Every geometry of a file, in order.
+fn file_geometries(f: &Path) -> Vec<(read::Geometry, Option<read::Image>)> {
+    let scene = read::parse(f, &std::fs::read(f).unwrap()).unwrap();
+    let mut out = Vec::new();
+    geometries(&scene, None, &mut out);
+    out
+}
+
+#[test]
+fn what_osgconv_writes_with_other_options_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = build(dir.path(), "WriteImageHint=IncludeFile");
+    let reference: Vec<_> = base.iter().map(|f| file_geometries(f)).collect();
+    // zlib-compressed, format version 148 (32-bit brackets), no brackets at all, and the
+    // default image hint (raw pixels, bottom row first).
+    for options in [
+        "WriteImageHint=IncludeFile Compressor=zlib",
+        "WriteImageHint=IncludeFile TargetFileVersion=148",
+        "WriteImageHint=IncludeFile RobustBinaryFormat=false",
+        "WriteImageHint=IncludeData",
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let files = build(d.path(), options);
+        for (f, want) in files.iter().zip(&reference) {
+            let got = file_geometries(f);
+            assert_eq!(got.len(), want.len(), "{options}: {}", f.display());
+            for ((g, t), (w, wt)) in got.iter().zip(want) {
+                assert_eq!(g.positions, w.positions, "{options}");
+                assert_eq!(g.uvs, w.uvs, "{options}");
+                assert_eq!(g.indices, w.indices, "{options}");
+                let (Some(t), Some(read::Image::File(jpeg))) = (t, wt) else {
+                    panic!("{options}: no texture");
+                };
+                // Raw pixels are OSG's decoding of the JPEG: ours of the same file agrees to
+                // a few levels (two JPEG decoders), once the rows are put top first.
+                let (png, _) = t.encoded(f).unwrap();
+                let a = image::load_from_memory(&png).unwrap().to_rgba8();
+                let b = image::load_from_memory(jpeg).unwrap().to_rgba8();
+                assert_eq!(a.dimensions(), b.dimensions());
+                let diff: f64 =
+                    a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| f64::from(x.abs_diff(*y))).sum::<f64>() / a.as_raw().len() as f64;
+                assert!(diff < 3.0, "{options}: the texture differs by {diff} levels on average");
+            }
+        }
+    }
+    // Versions before 112 are refused by name.
+    let d = tempfile::tempdir().unwrap();
+    let old = build(d.path(), "WriteImageHint=IncludeFile TargetFileVersion=111");
+    let e = read::parse(&old[0], &std::fs::read(&old[0]).unwrap()).unwrap_err().to_string();
+    assert!(e.contains("format version 111") && e.contains(old[0].to_str().unwrap()), "{e}");
+}
+
+#[test]
+fn damaged_files_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = build(dir.path(), "WriteImageHint=IncludeFile");
+    let bytes = std::fs::read(&files[1]).unwrap();
+    // Every truncation is an error naming the file (never a panic).
+    for cut in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
+        let e = read::parse(&files[1], &bytes[..cut]).expect_err("a truncated file").to_string();
+        assert!(e.contains(files[1].to_str().unwrap()), "{e}");
+    }
+    // Flipped bytes: an error or a scene, never a panic.
+    for k in (16..bytes.len()).step_by(bytes.len() / 211 + 1) {
+        let mut b = bytes.clone();
+        b[k] ^= 0xA5;
+        let _ = read::parse(&files[1], &b);
+    }
+    let e = read::parse(Path::new("x.osgb"), b"not a scene at all").unwrap_err().to_string();
+    assert!(e.contains("x.osgb") && e.contains("not an OSGB file"), "{e}");
+    // metadata.xml without an SRS.
+    std::fs::write(dir.path().join("metadata.xml"), "<ModelMetadata><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>").unwrap();
+    let e = osgb::open_in(dir.path(), None).unwrap_err().to_string();
+    assert!(e.contains("metadata.xml") && e.contains("no SRS"), "{e}");
+}
+
+fn unit(v: [f64; 3]) -> [f64; 3] {
+    let l = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    v.map(|x| x / l)
+}
+
+/// A camera `height` metres straight above `at` (ECEF), looking down.
+fn above(at: [f64; 3], height: f64) -> Camera {
+    let up = unit(at);
+    let eye = [0, 1, 2].map(|k| at[k] + up[k] * height);
+    Camera::looking(eye, at, [0.0, 0.0, 1.0], 60f64.to_radians(), 1.5, 720.0, height * 10.0)
+}
+
+#[test]
+fn the_model_streams_as_a_tileset_placed_through_proj() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = build(dir.path(), "WriteImageHint=IncludeFile");
+    // A workspace CRS other than the model's: the vertices go through PROJ between them.
+    let ws = Crs::parse("EPSG:3035").unwrap();
+    let mut ts = osgb::open_in(dir.path(), Some(&ws)).unwrap();
+    let before = ts.tiles.len();
+    assert_eq!(ts.tiles[0].children.len(), 2, "one tile per root file");
+    // From afar: the root files' coarse levels only, their finer files not read.
+    let centre = ts.tiles[0].bounds.center();
+    let far = tiles3d::select(&mut ts, &above(centre, 200_000.0), 16.0);
+    assert_eq!(far.draw.len(), 2, "{far:?}");
+    assert!(far.draw.iter().all(|&t| !ts.tiles[t].source.to_string_lossy().contains("_L16_")));
+    assert!(!ts.files.iter().any(|f| f.to_string_lossy().contains("_L16_")), "{:?}", ts.files);
+    // Close over the first tile: its finer file is read, and its halves drawn.
+    let t0 = ts.tiles[ts.tiles[0].children[0]].bounds.center();
+    let near = tiles3d::select(&mut ts, &above(t0, 800.0), 16.0);
+    assert!(ts.tiles.len() > before);
+    let fine: Vec<usize> = near
+        .draw
+        .iter()
+        .copied()
+        .filter(|&t| ts.tiles[t].source.to_string_lossy().contains("Tile_+000_+000_L16_0"))
+        .collect();
+    assert!(!fine.is_empty(), "{near:?}");
+    assert!(fine.len() <= 2, "the two halves: {near:?}");
+
+    // A content decoded: textured, placed where PROJ puts the model's vertices.
+    let placer = decode::Placer::new(&ws).unwrap();
+    let root_tile = far.draw.iter().copied().find(|&t| ts.tiles[t].source.to_string_lossy().contains("Tile_+000_+000.osgb")).unwrap();
+    let content = &ts.tiles[root_tile].contents[0];
+    let bytes = ts.fetch.fetch(&content.path).unwrap();
+    let g = decode::decode_with(&content.path, &bytes, &ts.tiles[root_tile], &placer, ts.fetch.as_ref()).unwrap();
+    assert_eq!(g.textures.len(), 1);
+    assert_eq!((g.textures[0].width, g.textures[0].height), (TILE_PX as u32 * 4, TILE_PX as u32 * 4));
+    assert_eq!(g.uvs.len(), g.positions.len());
+    assert!(g.triangle_textures.iter().all(|t| *t == 0));
+    let model = &file_geometries(&files[0])[0].0;
+    assert_eq!(g.positions.len(), model.positions.len());
+    assert_eq!(g.indices.len(), model.indices.len());
+    let proj = Transformer::new(&Crs::parse(SRS).unwrap(), &ws).unwrap();
+    let mut worst: f64 = 0.0;
+    for (p, m) in g.positions.iter().zip(&model.positions) {
+        let (x, y) = proj.transform(m[0] + ORIGIN[0], m[1] + ORIGIN[1]).unwrap();
+        let got = [g.origin[0] + f64::from(p[0]), g.origin[1] + f64::from(p[1]), g.origin[2] + f64::from(p[2])];
+        worst = worst.max((got[0] - x).hypot(got[1] - y)).max((got[2] - m[2] - ORIGIN[2]).abs());
+    }
+    eprintln!("OSGB placement: worst {:.2} mm from PROJ", worst * 1000.0);
+    assert!(worst < 0.005, "worst {worst} m from PROJ");
+    // The texture coordinates: OpenGL's turned to glTF's (v = 1 − t).
+    for (uv, m) in g.uvs.iter().zip(&model.uvs) {
+        assert!((uv[0] - m[0]).abs() < 1e-6 && (uv[1] - (1.0 - m[1])).abs() < 1e-6);
+    }
+
+    // Streamed: the near view settles with textured tiles within the budget.
+    let ts = osgb::open_in(dir.path(), Some(&ws)).unwrap();
+    let mut s = stream::Streamer::new(ts, &ws, stream::StreamOptions::default()).unwrap();
+    let u = s.settle(&above(t0, 800.0), std::time::Duration::from_secs(60));
+    assert!(u.settled && !u.draw.is_empty(), "{u:?}");
+    assert!(u.draw.iter().all(|(_, gs)| gs.iter().all(|g| !g.textures.is_empty())));
+    assert!(s.broken().next().is_none());
+}
+
+#[test]
+fn the_model_converts_to_3d_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), "WriteImageHint=IncludeFile");
+    let out = dir.path().join("tiles");
+    let r = osgb::convert(dir.path(), &out).unwrap();
+    assert_eq!((r.files, r.contents), (4, 6), "{r:?}");
+    // The written tileset, read as any 3D Tiles (external tilesets at once), is the tree the
+    // model streams as, wholly expanded.
+    let written = tiles3d::open(&out.join("tileset.json")).unwrap();
+    let mut lazy = osgb::open_in(dir.path(), None).unwrap();
+    implicit::expand_all(&mut lazy).unwrap();
+    assert_eq!(written.tiles.len(), lazy.tiles.len());
+    assert_eq!(written.version, "1.1");
+    let contents: usize = written.tiles.iter().map(|t| t.contents.len()).sum();
+    assert_eq!(contents, 6);
+    for t in &written.tiles {
+        for c in &t.contents {
+            let h = tiles3d::read_content(&c.path).unwrap();
+            assert_eq!(h.kind, tiles3d::ContentKind::Glb, "{}", c.path.display());
+        }
+    }
+    // Into a folder that is not empty: refused.
+    let e = osgb::convert(dir.path(), &out).unwrap_err().to_string();
+    assert!(e.contains("not empty"), "{e}");
+}
