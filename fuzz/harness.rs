@@ -20,6 +20,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cityjson", cityjson),
     ("gltf", gltf),
     ("ifc", ifc),
+    ("osgb", osgb),
     ("tiles3d", tiles3d),
     ("cap", cap),
     ("feeds", feeds),
@@ -85,6 +86,11 @@ pub fn flatgeobuf(data: &[u8]) {
 /// CityJSON documents.
 pub fn cityjson(data: &[u8]) {
     let _ = jingwei_layers::cityjson::parse(Path::new("fuzz.city.json"), data);
+}
+
+/// OpenSceneGraph binary files of oblique models.
+pub fn osgb(data: &[u8]) {
+    let _ = jingwei_layers::osgb::read::parse(Path::new("fuzz.osgb"), data);
 }
 
 /// IFC files: the STEP parser, the spatial tree, property sets and every body's geometry.

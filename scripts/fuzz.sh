@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECS=${1:-60}
 shift || true
-ALL=(wkb gpkg_btree dbf_text flatgeobuf cityjson gltf ifc tiles3d cap feeds xml_dsig ogc_capabilities)
+ALL=(wkb gpkg_btree dbf_text flatgeobuf cityjson gltf ifc osgb tiles3d cap feeds xml_dsig ogc_capabilities)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
@@ -63,6 +63,7 @@ for kind in points polygons; do
 done
 seed dbf_text $(find testdata/foreign/dbf "$SHARED/encoding" -iname '*.dbf' -size -200k)
 seed cityjson "$SHARED"/3d/cityjson/minimal.json "$SHARED"/3d/cityjson/DH_01_subs.city.json "$SHARED"/3d/cityjson/rotterdam_subset.json
+seed osgb fuzz/corpus/osgb/seed-*.osgb
 seed ifc fuzz/corpus/ifc/seed-house.ifc "$SHARED"/3d/ifc/Sample_entities.ifc
 seed gltf $(find "$SHARED/3d" \( -name '*.glb' -o -name '*.b3dm' -o -name '*.gltf' \) -size -100k | head -20)
 seed tiles3d $(find "$SHARED/3d/tiles3d" testdata/foreign/tiles3d \( -name '*.b3dm' -o -name '*.pnts' -o -name '*.i3dm' -o -name '*.cmpt' -o -name '*.glb' \) -size -100k | head -20) $(find testdata/foreign/tiles3d -name '*.subtree' | head -6)

@@ -20,6 +20,7 @@ PKGS=(
   mesa-vulkan-drivers libvulkan1
   cgi-mapserver mapserver-bin python3-venv
   geographiclib-tools poppler-utils xmlsec1 openssl grass-core
+  openscenegraph
   postgresql postgresql-contrib postgresql-postgis
   nodejs npm
 )

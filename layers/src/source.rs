@@ -548,7 +548,9 @@ pub fn list_readable(dir: &Path) -> Result<Vec<FolderEntry>> {
         // Follow links: a linked folder is a folder.
         let Ok(meta) = std::fs::metadata(&path) else { continue };
         let ext = ext_of(&path);
-        let dataset = READABLE_EXTENSIONS.contains(&ext.as_str()) && (meta.is_file() || ext == "gdb");
+        // An oblique model is opened by its metadata.xml (beside its Data/ folder).
+        let dataset = (READABLE_EXTENSIONS.contains(&ext.as_str()) && (meta.is_file() || ext == "gdb"))
+            || (meta.is_file() && ext == "xml" && crate::osgb::is_oblique(&path));
         if meta.is_dir() && ext != "gdb" {
             out.push(FolderEntry {
                 name,

@@ -1129,3 +1129,72 @@ fn parse_inner(path: &Path, bytes: &[u8]) -> R<Node> {
         _ => Err("the file holds no scene node".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed(name: &str) -> Node {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/osgb").join(name);
+        parse(&p, &std::fs::read(&p).unwrap()).unwrap()
+    }
+
+    fn all(n: &Node, m: Option<[f64; 16]>, tex: Option<Arc<Image>>, out: &mut Vec<(Arc<Geometry>, Option<[f64; 16]>, Option<Arc<Image>>)>) {
+        match n {
+            Node::Group(c) => c.iter().for_each(|c| all(c, m, tex.clone(), out)),
+            Node::Transform(t, c) => c.iter().for_each(|c| all(c, Some(*t), tex.clone(), out)),
+            Node::Textured(t, c) => c.iter().for_each(|c| all(c, m, Some(t.clone()), out)),
+            Node::PagedLod(p) => p.children.iter().for_each(|c| all(c, m, tex.clone(), out)),
+            Node::Geometry(g) => out.push((g.clone(), m, g.texture.clone().or(tex.clone()))),
+        }
+    }
+
+    #[test]
+    fn every_primitive_kind_a_transform_raw_pixels_and_a_shared_state_set() {
+        // Written by osgconv 3.6.5 from a hand-made scene (see the fuzz corpus): a
+        // MatrixTransform (translation 100, 200, 300), user data, a state set shared by two
+        // geometries with a 4×2 raw RGB texture, blend, cull face and material.
+        for name in ["seed-complex.osgb", "seed-complex_zlib.osgb", "seed-complex_v148.osgb", "seed-complex_norobust.osgb"] {
+            let mut g = Vec::new();
+            all(&seed(name), None, None, &mut g);
+            assert_eq!(g.len(), 2, "{name}");
+            let (first, m, tex) = &g[0];
+            assert_eq!(m.unwrap()[12..15], [100.0, 200.0, 300.0], "{name}");
+            // Triangles (6 indices), DrawArrays of 3, a fan of 4 (2 triangles); points none.
+            assert_eq!(first.indices.len(), 6 + 3 + 6, "{name}");
+            assert_eq!(first.uvs.len(), first.positions.len());
+            match tex.as_deref() {
+                Some(Image::Pixels { width: 4, height: 2, rgba, top_first: false }) => assert_eq!(rgba.len(), 32),
+                other => panic!("{name}: {other:?}"),
+            }
+            // The second geometry: a strip of 4 (2 triangles), the same texture (shared).
+            assert_eq!(g[1].0.indices.len(), 6, "{name}");
+            assert!(Arc::ptr_eq(g[1].2.as_ref().unwrap(), tex.as_ref().unwrap()), "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_classes_are_passed_over_and_paths_kept() {
+        // A LightModel, a Switch and a Uniform: passed over by their brackets.
+        let (Node::Textured(_, c) | Node::Group(c)) = seed("seed-unknown.osgb") else {
+            panic!("a group");
+        };
+        assert!(!c.is_empty());
+        // A PagedLOD with a database path, its centre left to its children (radius −1).
+        let Node::PagedLod(p) = seed("seed-extra.osgb") else {
+            panic!("a PagedLOD");
+        };
+        assert_eq!(p.database_path, "C:/data/tiles/");
+        assert!(p.radius < 0.0 && !p.pixel_size);
+        assert_eq!(p.ranges, vec![[0.0, 1e30]]);
+        // Its PagedLOD's child: a ranged child with a file (two ranges, the second a file).
+        let Node::PagedLod(p) = seed("seed-pagedlod.osgb") else {
+            panic!("a PagedLOD");
+        };
+        assert_eq!(p.files, vec![String::new(), "Tile_+000_+000_L16_0.osgb".to_owned()]);
+        assert_eq!(p.center, [10.5, -20.25, 30.125]);
+        assert_eq!(p.radius, 55.5);
+        assert!(p.pixel_size);
+        assert_eq!(p.ranges, vec![[0.0, 276.5], [276.5, 1e30]]);
+    }
+}
