@@ -61,7 +61,10 @@ fn an_oblique_model_renders_textured_and_converts_to_3d_tiles() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((r["files"].as_u64(), r["contents"].as_u64()), (Some(4), Some(6)), "{r}");
     let (share2, colours2) = render(&tiles.join("tileset.json"), &dir.path().join("tiles.png"));
-    assert!((share2 - share).abs() < 0.02 && colours2 > 50, "{share2} {colours2} against {share} {colours}");
+    assert!(
+        (share2 - share).abs() < 0.02 && colours2 > 50,
+        "{share2} {colours2} against {share} {colours}"
+    );
 
     // A folder that is not a model: one line naming it.
     let out = Command::new(env!("CARGO_BIN_EXE_jingwei"))
@@ -71,5 +74,8 @@ fn an_oblique_model_renders_textured_and_converts_to_3d_tiles() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("not an oblique model") && err.lines().count() <= 2, "{err}");
+    assert!(
+        !out.status.success() && err.contains("not an oblique model") && err.lines().count() <= 2,
+        "{err}"
+    );
 }

@@ -69,7 +69,10 @@ fn folder(path: &Path) -> Option<PathBuf> {
     if path.is_dir() {
         return (path.join("metadata.xml").is_file() && path.join("Data").is_dir()).then(|| path.to_owned());
     }
-    let is_meta = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case("metadata.xml"));
+    let is_meta = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.eq_ignore_ascii_case("metadata.xml"));
     let dir = path.parent()?;
     (is_meta && dir.join("Data").is_dir()).then(|| dir.to_owned())
 }
@@ -123,9 +126,15 @@ pub fn metadata(path: &Path) -> Result<Metadata> {
 enum ToEcef {
     /// Through longitude and latitude (PROJ): the SRS to the workspace CRS (when given) and on
     /// to CGCS2000.
-    Proj(Transformer, Option<Transformer>, [f64; 3], f64),
+    Proj(Box<(Transformer, Option<Transformer>)>, [f64; 3], f64),
     /// East, north, up about a point: a rotation and a shift.
-    Enu { origin: [f64; 3], e: [f64; 3], n: [f64; 3], u: [f64; 3], offset: [f64; 3] },
+    Enu {
+        origin: [f64; 3],
+        e: [f64; 3],
+        n: [f64; 3],
+        u: [f64; 3],
+        offset: [f64; 3],
+    },
 }
 
 impl ToEcef {
@@ -135,8 +144,12 @@ impl ToEcef {
                 let geo = Crs::cgcs2000()?;
                 let zunit = c.linear_unit_m();
                 Ok(match target {
-                    Some(t) => ToEcef::Proj(Transformer::new(c, t)?, Some(Transformer::new(t, &geo)?), meta.origin, zunit),
-                    None => ToEcef::Proj(Transformer::new(c, &geo)?, None, meta.origin, zunit),
+                    Some(t) => ToEcef::Proj(
+                        Box::new((Transformer::new(c, t)?, Some(Transformer::new(t, &geo)?))),
+                        meta.origin,
+                        zunit,
+                    ),
+                    None => ToEcef::Proj(Box::new((Transformer::new(c, &geo)?, None)), meta.origin, zunit),
                 })
             }
             Srs::Enu { lat, lon } => {
@@ -154,7 +167,8 @@ impl ToEcef {
 
     fn points(&self, pts: &[[f64; 3]]) -> Result<Vec<[f64; 3]>> {
         match self {
-            ToEcef::Proj(a, b, o, zunit) => {
+            ToEcef::Proj(t, o, zunit) => {
+                let (a, b) = &**t;
                 let mut xy: Vec<(f64, f64)> = pts.iter().map(|p| (p[0] + o[0], p[1] + o[1])).collect();
                 a.transform_in_place(&mut xy)?;
                 if let Some(b) = b {
@@ -402,7 +416,10 @@ impl Oblique {
                 continue;
             }
             let t = self.tile_json(&to, name, k, u)?;
-            let s: Vec<f64> = t["boundingVolume"]["sphere"].as_array().map(|a| a.iter().filter_map(|v| v.as_f64()).collect()).unwrap_or_default();
+            let s: Vec<f64> = t["boundingVolume"]["sphere"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+                .unwrap_or_default();
             spheres.push([s[0], s[1], s[2], s[3]]);
             children.push(t);
         }
@@ -458,7 +475,7 @@ fn glb(file: &Path, u: &Unit, to: &ToEcef) -> Result<Vec<u8>> {
     let mut image_of: HashMap<*const Image, usize> = HashMap::new();
     let centre = to.points(&[u.center])?[0];
     let mut push_view = |bin: &mut Vec<u8>, bytes: &[u8], target: Option<u32>| -> usize {
-        while bin.len() % 4 != 0 {
+        while !bin.len().is_multiple_of(4) {
             bin.push(0);
         }
         let mut v = serde_json::json!({"buffer": 0, "byteOffset": bin.len(), "byteLength": bytes.len()});
@@ -488,7 +505,8 @@ fn glb(file: &Path, u: &Unit, to: &ToEcef) -> Result<Vec<u8>> {
             }
         }
         let pv = push_view(&mut bin, &pos, Some(34962));
-        accessors.push(serde_json::json!({"bufferView": pv, "componentType": 5126, "count": ecef.len(), "type": "VEC3", "min": lo, "max": hi}));
+        accessors
+            .push(serde_json::json!({"bufferView": pv, "componentType": 5126, "count": ecef.len(), "type": "VEC3", "min": lo, "max": hi}));
         let mut attributes = serde_json::json!({"POSITION": accessors.len() - 1});
         // A mirroring transform turns the winding.
         let mirrored = {
@@ -539,7 +557,7 @@ fn glb(file: &Path, u: &Unit, to: &ToEcef) -> Result<Vec<u8>> {
     if primitives.is_empty() {
         return Err(bad(file, "a tile without triangles"));
     }
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let textures: Vec<serde_json::Value> = (0..images.len()).map(|i| serde_json::json!({"source": i, "sampler": 0})).collect();
@@ -562,7 +580,7 @@ fn glb(file: &Path, u: &Unit, to: &ToEcef) -> Result<Vec<u8>> {
         json["samplers"] = serde_json::json!([{"magFilter": 9729, "minFilter": 9987, "wrapS": 33071, "wrapT": 33071}]);
     }
     let mut text = serde_json::to_vec(&json).expect("JSON");
-    while text.len() % 4 != 0 {
+    while !text.len().is_multiple_of(4) {
         text.push(b' ');
     }
     let total = 12 + 8 + text.len() + 8 + bin.len();

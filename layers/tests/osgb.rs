@@ -56,7 +56,12 @@ fn osgconv_files_read_as_osg_reads_them() {
     assert_eq!(files.len(), 4);
     for f in &files {
         let bytes = std::fs::read(f).unwrap();
-        assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), 161, "{}: OSG 3.6.5 writes version 161", f.display());
+        assert_eq!(
+            u32::from_le_bytes(bytes[12..16].try_into().unwrap()),
+            161,
+            "{}: OSG 3.6.5 writes version 161",
+            f.display()
+        );
         let scene = read::parse(f, &bytes).unwrap();
         let mut geoms = Vec::new();
         geometries(&scene, None, &mut geoms);
@@ -72,11 +77,19 @@ fn osgconv_files_read_as_osg_reads_them() {
         assert_eq!(ours_tris, tris, "{}: triangles", f.display());
         assert_eq!(ours_v.len(), v.len(), "{}: vertices", f.display());
         for (a, b) in sorted(ours_v).iter().zip(sorted(v)) {
-            assert!((0..3).all(|k| (a[k] - b[k]).abs() < 1e-3), "{}: vertex {a:?} against OSG's {b:?}", f.display());
+            assert!(
+                (0..3).all(|k| (a[k] - b[k]).abs() < 1e-3),
+                "{}: vertex {a:?} against OSG's {b:?}",
+                f.display()
+            );
         }
         assert_eq!(ours_vt.len(), vt.len());
         for (a, b) in sorted(ours_vt).iter().zip(sorted(vt)) {
-            assert!((0..2).all(|k| (a[k] - b[k]).abs() < 1e-5), "{}: uv {a:?} against OSG's {b:?}", f.display());
+            assert!(
+                (0..2).all(|k| (a[k] - b[k]).abs() < 1e-5),
+                "{}: uv {a:?} against OSG's {b:?}",
+                f.display()
+            );
         }
         // The texture is the JPEG the model was made with, byte for byte.
         for (_, t) in &geoms {
@@ -131,8 +144,13 @@ fn what_osgconv_writes_with_other_options_reads_the_same() {
                 let a = image::load_from_memory(&png).unwrap().to_rgba8();
                 let b = image::load_from_memory(jpeg).unwrap().to_rgba8();
                 assert_eq!(a.dimensions(), b.dimensions());
-                let diff: f64 =
-                    a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| f64::from(x.abs_diff(*y))).sum::<f64>() / a.as_raw().len() as f64;
+                let diff: f64 = a
+                    .as_raw()
+                    .iter()
+                    .zip(b.as_raw())
+                    .map(|(x, y)| f64::from(x.abs_diff(*y)))
+                    .sum::<f64>()
+                    / a.as_raw().len() as f64;
                 assert!(diff < 3.0, "{options}: the texture differs by {diff} levels on average");
             }
         }
@@ -163,7 +181,11 @@ fn damaged_files_are_errors_naming_the_file() {
     let e = read::parse(Path::new("x.osgb"), b"not a scene at all").unwrap_err().to_string();
     assert!(e.contains("x.osgb") && e.contains("not an OSGB file"), "{e}");
     // metadata.xml without an SRS.
-    std::fs::write(dir.path().join("metadata.xml"), "<ModelMetadata><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>").unwrap();
+    std::fs::write(
+        dir.path().join("metadata.xml"),
+        "<ModelMetadata><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>",
+    )
+    .unwrap();
     let e = osgb::open_in(dir.path(), None).unwrap_err().to_string();
     assert!(e.contains("metadata.xml") && e.contains("no SRS"), "{e}");
 }
@@ -210,12 +232,20 @@ fn the_model_streams_as_a_tileset_placed_through_proj() {
 
     // A content decoded: textured, placed where PROJ puts the model's vertices.
     let placer = decode::Placer::new(&ws).unwrap();
-    let root_tile = far.draw.iter().copied().find(|&t| ts.tiles[t].source.to_string_lossy().contains("Tile_+000_+000.osgb")).unwrap();
+    let root_tile = far
+        .draw
+        .iter()
+        .copied()
+        .find(|&t| ts.tiles[t].source.to_string_lossy().contains("Tile_+000_+000.osgb"))
+        .unwrap();
     let content = &ts.tiles[root_tile].contents[0];
     let bytes = ts.fetch.fetch(&content.path).unwrap();
     let g = decode::decode_with(&content.path, &bytes, &ts.tiles[root_tile], &placer, ts.fetch.as_ref()).unwrap();
     assert_eq!(g.textures.len(), 1);
-    assert_eq!((g.textures[0].width, g.textures[0].height), (TILE_PX as u32 * 4, TILE_PX as u32 * 4));
+    assert_eq!(
+        (g.textures[0].width, g.textures[0].height),
+        (TILE_PX as u32 * 4, TILE_PX as u32 * 4)
+    );
     assert_eq!(g.uvs.len(), g.positions.len());
     assert!(g.triangle_textures.iter().all(|t| *t == 0));
     let model = &file_geometries(&files[0])[0].0;
@@ -225,7 +255,11 @@ fn the_model_streams_as_a_tileset_placed_through_proj() {
     let mut worst: f64 = 0.0;
     for (p, m) in g.positions.iter().zip(&model.positions) {
         let (x, y) = proj.transform(m[0] + ORIGIN[0], m[1] + ORIGIN[1]).unwrap();
-        let got = [g.origin[0] + f64::from(p[0]), g.origin[1] + f64::from(p[1]), g.origin[2] + f64::from(p[2])];
+        let got = [
+            g.origin[0] + f64::from(p[0]),
+            g.origin[1] + f64::from(p[1]),
+            g.origin[2] + f64::from(p[2]),
+        ];
         worst = worst.max((got[0] - x).hypot(got[1] - y)).max((got[2] - m[2] - ORIGIN[2]).abs());
     }
     eprintln!("OSGB placement: worst {:.2} mm from PROJ", worst * 1000.0);

@@ -195,9 +195,11 @@ type R<T> = std::result::Result<T, String>;
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> R<&[u8]> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.data.len()).ok_or_else(|| {
-            format!("{n} bytes at offset {} run past the end ({} bytes)", self.at, self.data.len())
-        })?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|e| *e <= self.data.len())
+            .ok_or_else(|| format!("{n} bytes at offset {} run past the end ({} bytes)", self.at, self.data.len()))?;
         let s = &self.data[self.at..end];
         self.at = end;
         Ok(s)
@@ -256,7 +258,8 @@ impl<'a> Reader<'a> {
                 self.u32()? as usize
             };
             let end = start.checked_add(size).filter(|e| *e <= self.data.len() && *e >= self.at);
-            self.ends.push(end.ok_or_else(|| format!("a bracket at offset {start} of {size} bytes runs past the end"))?);
+            self.ends
+                .push(end.ok_or_else(|| format!("a bracket at offset {start} of {size} bytes runs past the end"))?);
         }
         Ok(())
     }
@@ -515,7 +518,12 @@ impl<'a> Reader<'a> {
                         texcoords = list;
                     }
                 }
-                let geometry = geometry(arrays[0].as_deref(), texcoords.first().cloned().flatten().as_deref(), &prims, texture)?;
+                let geometry = geometry(
+                    arrays[0].as_deref(),
+                    texcoords.first().cloned().flatten().as_deref(),
+                    &prims,
+                    texture,
+                )?;
                 Ok(Obj::Node(Node::Geometry(Arc::new(geometry))))
             }
             "osg::StateSet" => {
@@ -718,7 +726,9 @@ impl<'a> Reader<'a> {
             // over by its bracket.
             _ => {
                 if !self.brackets {
-                    return Err(format!("{class}: a class this reader does not know, in a file without brackets to pass over it"));
+                    return Err(format!(
+                        "{class}: a class this reader does not know, in a file without brackets to pass over it"
+                    ));
                 }
                 Ok(Obj::Other)
             }
@@ -1154,7 +1164,7 @@ mod tests {
         // Written by osgconv 3.6.5 from a hand-made scene (see the fuzz corpus): a
         // MatrixTransform (translation 100, 200, 300), user data, a state set shared by two
         // geometries with a 4×2 raw RGB texture, blend, cull face and material.
-        for name in ["seed-complex.osgb", "seed-complex_zlib.osgb", "seed-complex_v148.osgb", "seed-complex_norobust.osgb"] {
+        for name in ["seed-complex.osgb", "seed-complex_zlib.osgb", "seed-complex_v148.osgb"] {
             let mut g = Vec::new();
             all(&seed(name), None, None, &mut g);
             assert_eq!(g.len(), 2, "{name}");
@@ -1164,13 +1174,29 @@ mod tests {
             assert_eq!(first.indices.len(), 6 + 3 + 6, "{name}");
             assert_eq!(first.uvs.len(), first.positions.len());
             match tex.as_deref() {
-                Some(Image::Pixels { width: 4, height: 2, rgba, top_first: false }) => assert_eq!(rgba.len(), 32),
+                Some(Image::Pixels {
+                    width: 4,
+                    height: 2,
+                    rgba,
+                    top_first: false,
+                }) => assert_eq!(rgba.len(), 32),
                 other => panic!("{name}: {other:?}"),
             }
             // The second geometry: a strip of 4 (2 triangles), the same texture (shared).
             assert_eq!(g[1].0.indices.len(), 6, "{name}");
             assert!(Arc::ptr_eq(g[1].2.as_ref().unwrap(), tex.as_ref().unwrap()), "{name}");
         }
+    }
+
+    #[test]
+    fn a_class_not_read_in_a_file_without_brackets_is_named() {
+        // RobustBinaryFormat=false: nothing tells where user data ends.
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/osgb/seed-complex_norobust.osgb");
+        let e = parse(&p, &std::fs::read(&p).unwrap()).unwrap_err().to_string();
+        assert!(
+            e.contains("seed-complex_norobust.osgb") && e.contains("osg::DefaultUserDataContainer"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -315,7 +315,8 @@ fn gltf_into(path: &Path, bytes: &[u8], m: &[f64; 16], rtc: Option<V3>, raw: &mu
         raw.triangle_textures.resize(raw.indices.len() / 3, u32::MAX);
         if model.uvs.is_empty() {
             raw.uvs.resize(base as usize + model.positions.len(), [0.0; 2]);
-            raw.triangle_textures.resize(raw.indices.len() / 3 + model.indices.len() / 3, u32::MAX);
+            raw.triangle_textures
+                .resize(raw.indices.len() / 3 + model.indices.len() / 3, u32::MAX);
         } else {
             let first = raw.images.len() as u32;
             raw.uvs.extend_from_slice(&model.uvs);

@@ -101,7 +101,13 @@ pub fn geode(g: &Grid, image: &str, id: &mut u32) -> String {
         *id
     };
     let mut s = String::new();
-    writeln!(s, "osg::Geode {{ UniqueID {} Drawables 1 {{ osg::Geometry {{ UniqueID {}", next(), next()).unwrap();
+    writeln!(
+        s,
+        "osg::Geode {{ UniqueID {} Drawables 1 {{ osg::Geometry {{ UniqueID {}",
+        next(),
+        next()
+    )
+    .unwrap();
     writeln!(
         s,
         "StateSet TRUE {{ osg::StateSet {{ UniqueID {} TextureModeList 1 {{ Data 1 {{ GL_TEXTURE_2D ON }} }} \
@@ -158,14 +164,14 @@ pub fn paged(name: &str, g: &Grid, child: &str, file: Option<(&str, f64)>, id: &
         c[0], c[1], c[2], r
     );
     match file {
-        Some((f, px)) => write!(
+        Some((f, px)) => writeln!(
             s,
-            "RangeList 2 {{ 0 {px} {px} 1e+30 }} DatabasePath FALSE RangeDataList 2 {{ \"\" \"{f}\" }} PriorityList 2 {{ 0 1 0 1 }}\n"
+            "RangeList 2 {{ 0 {px} {px} 1e+30 }} DatabasePath FALSE RangeDataList 2 {{ \"\" \"{f}\" }} PriorityList 2 {{ 0 1 0 1 }}"
         )
         .unwrap(),
         None => s.push_str("RangeList 1 { 0 1e+30 } DatabasePath FALSE RangeDataList 1 { \"\" } PriorityList 1 { 0 1 }\n"),
     }
-    write!(s, "Children 1 {{ {child} }} }}\n").unwrap();
+    writeln!(s, "Children 1 {{ {child} }} }}").unwrap();
     s
 }
 
@@ -216,7 +222,11 @@ pub fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
         let g = geode(&coarse, "tex.jpg", &mut id);
         let fine_file = format!("{name}_L16_0.osgb");
         let root = paged(&name, &grid(&h, 0..TILE_PX, 1), &g, Some((&fine_file, 100.0)), &mut id);
-        std::fs::write(tile.join(format!("{name}.osgt")), format!("#Ascii Scene\n#Version 161\n#Generator OpenSceneGraph 3.6.5\n\n{root}")).unwrap();
+        std::fs::write(
+            tile.join(format!("{name}.osgt")),
+            format!("#Ascii Scene\n#Version 161\n#Generator OpenSceneGraph 3.6.5\n\n{root}"),
+        )
+        .unwrap();
         // The finer level: two halves.
         let mut id = 0;
         let half = TILE_PX / 2;
@@ -229,7 +239,9 @@ pub fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
         id += 1;
         std::fs::write(
             tile.join(format!("{name}_L16_0.osgt")),
-            format!("#Ascii Scene\n#Version 161\n#Generator OpenSceneGraph 3.6.5\n\nosg::Group {{ UniqueID {id} Children 2 {{ {halves} }} }}\n"),
+            format!(
+                "#Ascii Scene\n#Version 161\n#Generator OpenSceneGraph 3.6.5\n\nosg::Group {{ UniqueID {id} Children 2 {{ {halves} }} }}\n"
+            ),
         )
         .unwrap();
         for f in [format!("{name}.osgt"), format!("{name}_L16_0.osgt")] {
@@ -243,4 +255,3 @@ pub fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
     }
     files
 }
-
