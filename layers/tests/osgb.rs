@@ -13,6 +13,7 @@ use jingwei_layers::tiles3d::{self, Camera, decode, implicit, stream};
 use jingwei_layers::{Crs, Transformer};
 use oblique::{ORIGIN, SRS, TILE_PX, build, osgconv};
 use std::path::Path;
+use std::process::Command;
 
 /// What `osgconv` exports of a file as OBJ: vertices (model coordinates), texture
 /// coordinates and triangles, sorted for comparison.
@@ -303,4 +304,88 @@ fn the_model_converts_to_3d_tiles() {
     // Into a folder that is not empty: refused.
     let e = osgb::convert(dir.path(), &out).unwrap_err().to_string();
     assert!(e.contains("not empty"), "{e}");
+}
+
+#[test]
+fn an_enu_model_is_placed_as_proj_topocentric_says() {
+    // The same files under `ENU:42.5,1.55`: vertices are metres east, north and up of that point.
+    let dir = tempfile::tempdir().unwrap();
+    let files = build(dir.path(), "WriteImageHint=IncludeFile");
+    std::fs::write(
+        dir.path().join("metadata.xml"),
+        "<?xml version=\"1.0\"?><ModelMetadata version=\"1\"><SRS>ENU:42.5,1.55</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>",
+    )
+    .unwrap();
+    let mut ws = None;
+    let layer =
+        jingwei_layers::Workspace::add_tileset(&mut ws, &dir.path().join("metadata.xml"), stream::StreamOptions::default()).unwrap();
+    let id = layer.id.clone();
+    let ws = ws.unwrap();
+    let tl = ws.tilesets.iter().find(|t| t.id == id).unwrap();
+    let mut ts = tl.stream.lock().unwrap().tileset().clone();
+    let centre = ts.tiles[0].bounds.center();
+    let sel = tiles3d::select(&mut ts, &above(centre, 200_000.0), 16.0);
+    let t = sel
+        .draw
+        .iter()
+        .copied()
+        .find(|&t| ts.tiles[t].source.to_string_lossy().contains("Tile_+000_+000.osgb"))
+        .unwrap();
+    let content = &ts.tiles[t].contents[0];
+    let g = decode::decode_with(
+        &content.path,
+        &ts.fetch.fetch(&content.path).unwrap(),
+        &ts.tiles[t],
+        &decode::Placer::new(&ws.crs).unwrap(),
+        ts.fetch.as_ref(),
+    )
+    .unwrap();
+    // Our vertices back to longitude and latitude, then through PROJ's topocentric conversion
+    // (cct, proj-bin): they must come out as the file's east, north and up.
+    let to_geo = Transformer::new(&ws.crs, &Crs::parse("EPSG:4490").unwrap()).unwrap();
+    let mut input = String::new();
+    for p in &g.positions {
+        let (lon, lat) = to_geo
+            .transform(g.origin[0] + f64::from(p[0]), g.origin[1] + f64::from(p[1]))
+            .unwrap();
+        input.push_str(&format!("{lon:.12} {lat:.12} {:.6}\n", g.origin[2] + f64::from(p[2])));
+    }
+    let mut cct = Command::new("cct")
+        .args([
+            "-d",
+            "6",
+            "+proj=pipeline",
+            "+step",
+            "+proj=cart",
+            "+ellps=GRS80",
+            "+step",
+            "+proj=topocentric",
+            "+ellps=GRS80",
+            "+lat_0=42.5",
+            "+lon_0=1.55",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cct (proj-bin)");
+    std::io::Write::write_all(cct.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+    let out = cct.wait_with_output().unwrap();
+    let enu: Vec<[f64; 3]> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Vec<f64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+            [v[0], v[1], v[2]]
+        })
+        .collect();
+    let model = &file_geometries(&files[0])[0].0;
+    assert_eq!(enu.len(), model.positions.len());
+    let worst = enu
+        .iter()
+        .zip(&model.positions)
+        .map(|(a, b)| (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt())
+        .fold(0.0, f64::max);
+    eprintln!("OSGB ENU placement: worst {:.2} mm from PROJ's topocentric", worst * 1000.0);
+    assert!(worst < 0.005, "worst {worst} m");
+    // The layer is named after the model's folder.
+    assert_eq!(tl.title, dir.path().file_name().unwrap().to_string_lossy());
 }
