@@ -280,3 +280,19 @@ fn the_gpu_instances_sample_draws_ten_cubes() {
         assert!((volume.abs() - want).abs() < 1e-3 * want, "instance {k}: volume {volume} vs {want}");
     }
 }
+
+#[test]
+fn a_textured_model_keeps_its_base_colour_texture_and_coordinates() {
+    // The 3D Tiles samples' FeatureIdTexture: one quad, a 256×256 PNG base colour texture.
+    let path = shared().join("3d/tiles3d/glTF/EXT_mesh_features/FeatureIdTexture/FeatureIdTexture.gltf");
+    let bytes = std::fs::read(&path).unwrap();
+    let m = gltf::parse_model(&path, &bytes).unwrap();
+    assert_eq!(m.images.len(), 1, "the base colour's image only, not the feature-id texture");
+    assert_eq!(m.uvs.len(), m.positions.len());
+    assert_eq!(m.triangle_textures, vec![0; m.indices.len() / 3]);
+    let t = jingwei_layers::tiles3d::decode::Texture::decode(&m.images[0]).unwrap();
+    assert_eq!((t.width, t.height, t.rgba.len()), (256, 256, 256 * 256 * 4));
+    // The texture coordinates as the file has them (the quad's corners: 0 and 1).
+    assert!(m.uvs.iter().all(|uv| uv.iter().all(|v| (0.0..=1.0).contains(v))));
+    assert!(m.uvs.iter().any(|uv| uv[0] == 0.0) && m.uvs.iter().any(|uv| uv[0] == 1.0));
+}

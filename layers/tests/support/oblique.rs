@@ -19,7 +19,10 @@ pub const SRS: &str = "EPSG:32631";
 pub const ORIGIN: [f64; 3] = [380_000.0, 4_710_000.0, 0.0];
 
 pub fn dem() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(DEM)
+    match std::env::var_os("JINGWEI_SHARED_DATA") {
+        Some(d) => PathBuf::from(d).join("raster/srtm3_N42E001_andorra.tif"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(DEM),
+    }
 }
 
 /// A grid of DEM pixels as a mesh in the model's SRS (relative to its origin): vertices,
