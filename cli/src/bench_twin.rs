@@ -108,6 +108,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     // The flight: a circuit at 150–400 m over a circle of 40 % of the city's size, looking ahead
     // and down, then an orbit of the whole at the framing distance. Frame times and memory as it goes.
     let (cx, cz) = ((extent[0] + extent[2]) / 2.0, (extent[1] + extent[3]) / 2.0);
+    // Over a city the circuit looks at the ground; over relief of more than 500 m (an oblique
+    // model of hills) at the middle of its heights, so that it flies above them.
+    let [lo, hi] = ws.tilesets[0].heights;
+    let ground = if hi - lo > 500.0 { ((lo + hi) / 2.0) as f32 } else { 0.0 };
     let radius = ((extent[2] - extent[0]).max(extent[3] - extent[1])) * 0.4;
     let flight = Duration::from_secs_f64(a.seconds.max(1.0));
     let t_fly = Instant::now();
@@ -124,7 +128,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let ang = s / 0.8 * 4.0 * std::f32::consts::PI as f64;
             let (x, z) = (cx + radius * ang.cos() as f32, cz + radius * ang.sin() as f32);
             View {
-                target: [x, 0.0, z],
+                target: [x, ground, z],
                 distance_m: 250.0 + 150.0 * (ang * 3.0).sin().abs() as f32,
                 pitch_deg: 30.0,
                 yaw_deg: (ang.to_degrees() as f32) + 90.0,

@@ -352,6 +352,8 @@ fn sphere_of(geoms: &[(Arc<read::Geometry>, [f64; 16])]) -> ([f64; 3], f64) {
 /// An oblique model's files as a tileset's: `tileset.json`, `<file>.osgb.json` per file (its
 /// tiles) and `<file>.osgb.<k>.glb` per tile content, made when asked for.
 struct Oblique {
+    /// Unique among the models opened in this process (for per-thread caches).
+    id: u64,
     dir: PathBuf,
     meta: Metadata,
     target: Option<Crs>,
@@ -386,15 +388,16 @@ impl Oblique {
         Ok(units)
     }
 
-    /// A tile of a unit as tileset JSON (the unit's content and its finer files).
-    fn tile_json(&self, to: &ToEcef, file_name: &str, k: usize, u: &Unit) -> Result<serde_json::Value> {
+    /// A tile of a unit as tileset JSON (the unit's content and its finer files), its URIs
+    /// relative to a tileset file in the folder `prefix` names from the unit's file.
+    fn tile_json(to: &ToEcef, prefix: &str, file_name: &str, k: usize, u: &Unit) -> Result<serde_json::Value> {
         let c = to.points(&[u.center])?[0];
         let mut contents = Vec::new();
         if u.geoms.iter().any(|(g, _)| !g.indices.is_empty()) {
-            contents.push(serde_json::json!({"uri": format!("{file_name}.{k}.glb")}));
+            contents.push(serde_json::json!({"uri": format!("{prefix}{file_name}.{k}.glb")}));
         }
         for f in &u.files {
-            contents.push(serde_json::json!({"uri": format!("{f}.json")}));
+            contents.push(serde_json::json!({"uri": format!("{prefix}{f}.json")}));
         }
         Ok(serde_json::json!({
             "boundingVolume": {"sphere": [c[0], c[1], c[2], u.radius * 1.01 + 0.01]},
@@ -404,10 +407,9 @@ impl Oblique {
         }))
     }
 
-    /// `<file>.osgb.json`: the file's tiles under one that holds nothing.
-    fn file_tileset(&self, file: &Path) -> Result<Vec<u8>> {
-        let units = self.units(file)?;
-        let to = ToEcef::new(&self.meta, self.target.as_ref())?;
+    /// A file's tiles under one that holds nothing (always refined into them), with its
+    /// sphere; `None` for a file with nothing in it.
+    fn file_tile(to: &ToEcef, prefix: &str, file: &Path, units: &[Unit]) -> Result<Option<(serde_json::Value, [f64; 4])>> {
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("tile.osgb");
         let mut children = Vec::new();
         let mut spheres = Vec::new();
@@ -415,7 +417,7 @@ impl Oblique {
             if u.geoms.is_empty() && u.files.is_empty() {
                 continue;
             }
-            let t = self.tile_json(&to, name, k, u)?;
+            let t = Oblique::tile_json(to, prefix, name, k, u)?;
             let s: Vec<f64> = t["boundingVolume"]["sphere"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
@@ -424,13 +426,47 @@ impl Oblique {
             children.push(t);
         }
         if children.is_empty() {
-            return Err(bad(file, "no geometry and no finer levels"));
+            return Ok(None);
         }
         let sphere = enclosing(&spheres);
+        let tile = serde_json::json!({"boundingVolume": {"sphere": sphere}, "geometricError": WRAPPER_ERROR, "refine": "REPLACE", "children": children});
+        Ok(Some((tile, sphere)))
+    }
+
+    /// Model coordinates to ECEF, made once per thread (PROJ's transformers are not shared
+    /// between threads).
+    fn with_ecef<T>(&self, f: impl FnOnce(&ToEcef) -> Result<T>) -> Result<T> {
+        thread_local! {
+            static TO: std::cell::RefCell<Vec<(u64, Arc<ToEcef>)>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let to = TO.with(|c| c.borrow().iter().find(|(id, _)| *id == self.id).map(|(_, t)| t.clone()));
+        let to = match to {
+            Some(t) => t,
+            None => {
+                let t = Arc::new(ToEcef::new(&self.meta, self.target.as_ref())?);
+                TO.with(|c| {
+                    let mut c = c.borrow_mut();
+                    if c.len() >= 8 {
+                        c.remove(0);
+                    }
+                    c.push((self.id, t.clone()));
+                });
+                t
+            }
+        };
+        f(&to)
+    }
+
+    /// `<file>.osgb.json`: the file's tiles under one that holds nothing.
+    fn file_tileset(&self, file: &Path) -> Result<Vec<u8>> {
+        let units = self.units(file)?;
+        let (root, _) = self
+            .with_ecef(|to| Oblique::file_tile(to, "", file, &units))?
+            .ok_or_else(|| bad(file, "no geometry and no finer levels"))?;
         let ts = serde_json::json!({
             "asset": {"version": "1.1", "generator": "Jingwei (OSGB)"},
             "geometricError": WRAPPER_ERROR,
-            "root": {"boundingVolume": {"sphere": sphere}, "geometricError": WRAPPER_ERROR, "refine": "REPLACE", "children": children},
+            "root": root,
         });
         Ok(serde_json::to_vec(&ts).expect("JSON"))
     }
@@ -439,8 +475,7 @@ impl Oblique {
     fn content(&self, file: &Path, k: usize) -> Result<Vec<u8>> {
         let units = self.units(file)?;
         let u = units.get(k).ok_or_else(|| bad(file, format!("no tile {k}")))?;
-        let to = ToEcef::new(&self.meta, self.target.as_ref())?;
-        glb(file, u, &to)
+        self.with_ecef(|to| glb(file, u, to))
     }
 }
 
@@ -655,37 +690,30 @@ pub fn lonlat(meta: &Metadata) -> Result<(f64, f64)> {
 pub fn open_in(path: &Path, target: Option<&Crs>) -> Result<Tileset> {
     let dir = folder(path).ok_or_else(|| bad(path, "not an oblique model (a folder with metadata.xml and Data/)"))?;
     let meta = metadata(&dir)?;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let mut fetch = Oblique {
+        id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         dir: dir.clone(),
         meta,
         target: target.cloned(),
         root: Vec::new(),
         recent: Mutex::new(Vec::new()),
     };
-    // One tile per root file, under a root that holds nothing.
-    let to = ToEcef::new(&fetch.meta, target)?;
+    // Each root file's tiles, under a root that holds nothing: the root files are read now (in
+    // parallel), the finer levels when reached.
     let files = roots(&dir)?;
-    let mut children = Vec::new();
-    let mut spheres = Vec::new();
-    for f in &files {
-        let units = fetch.units(f)?;
-        let rel = f.strip_prefix(&dir).unwrap_or(f).to_string_lossy().replace('\\', "/");
-        let mut sph = Vec::new();
-        for u in units.iter().filter(|u| !u.geoms.is_empty() || !u.files.is_empty()) {
-            let c = to.points(&[u.center])?[0];
-            sph.push([c[0], c[1], c[2], u.radius * 1.01 + 0.01]);
-        }
-        if sph.is_empty() {
-            continue;
-        }
-        let s = enclosing(&sph);
-        spheres.push(s);
-        children.push(serde_json::json!({
-            "boundingVolume": {"sphere": s},
-            "geometricError": WRAPPER_ERROR,
-            "content": {"uri": format!("{rel}.json")},
-        }));
-    }
+    use rayon::prelude::*;
+    let tiles: Vec<Option<(serde_json::Value, [f64; 4])>> = files
+        .par_iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).map_err(|e| LayersError::io(f, e))?;
+            let units = units(&read::parse(f, &bytes)?);
+            let rel = f.strip_prefix(&dir).unwrap_or(f).to_string_lossy().replace('\\', "/");
+            let prefix = rel.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
+            fetch.with_ecef(|to| Oblique::file_tile(to, &prefix, f, &units))
+        })
+        .collect::<Result<_>>()?;
+    let (children, spheres): (Vec<serde_json::Value>, Vec<[f64; 4]>) = tiles.into_iter().flatten().unzip();
     if children.is_empty() {
         return Err(bad(&dir, "no geometry in the root files"));
     }
@@ -723,7 +751,10 @@ pub fn convert(path: &Path, out: &Path) -> Result<Converted> {
     }
     let ts = open_in(&dir, None)?;
     let fetch = ts.fetch.clone();
-    let mut done = Converted::default();
+    let mut done = Converted {
+        files: roots(&dir)?.len(),
+        ..Converted::default()
+    };
     let write = |rel: &Path, bytes: &[u8], done: &mut Converted| -> Result<()> {
         let to = out.join(rel);
         if let Some(p) = to.parent() {

@@ -12,6 +12,7 @@ use jingwei_layers::osgb::{self, read};
 use jingwei_layers::tiles3d::{self, Camera, decode, implicit, stream};
 use jingwei_layers::{Crs, Transformer};
 use oblique::{ORIGIN, SRS, TILE_PX, build, osgconv};
+
 use std::path::Path;
 use std::process::Command;
 
@@ -237,7 +238,12 @@ fn the_model_streams_as_a_tileset_placed_through_proj() {
         .draw
         .iter()
         .copied()
-        .find(|&t| ts.tiles[t].source.to_string_lossy().contains("Tile_+000_+000.osgb"))
+        .find(|&t| {
+            ts.tiles[t]
+                .contents
+                .first()
+                .is_some_and(|c| c.path.to_string_lossy().contains("Tile_+000_+000.osgb.0.glb"))
+        })
         .unwrap();
     let content = &ts.tiles[root_tile].contents[0];
     let bytes = ts.fetch.fetch(&content.path).unwrap();
@@ -329,7 +335,12 @@ fn an_enu_model_is_placed_as_proj_topocentric_says() {
         .draw
         .iter()
         .copied()
-        .find(|&t| ts.tiles[t].source.to_string_lossy().contains("Tile_+000_+000.osgb"))
+        .find(|&t| {
+            ts.tiles[t]
+                .contents
+                .first()
+                .is_some_and(|c| c.path.to_string_lossy().contains("Tile_+000_+000.osgb.0.glb"))
+        })
         .unwrap();
     let content = &ts.tiles[t].contents[0];
     let g = decode::decode_with(
@@ -388,4 +399,19 @@ fn an_enu_model_is_placed_as_proj_topocentric_says() {
     assert!(worst < 0.005, "worst {worst} m");
     // The layer is named after the model's folder.
     assert_eq!(tl.title, dir.path().file_name().unwrap().to_string_lossy());
+}
+
+/// The oblique benchmark's model (`scripts/bench-oblique.sh`): `JINGWEI_OBLIQUE_OUT` the folder,
+/// `JINGWEI_OBLIQUE_TILES` root tiles a side (16).
+#[test]
+#[ignore = "makes the benchmark's model; run by scripts/bench-oblique.sh"]
+fn bench_model() {
+    let out = std::path::PathBuf::from(std::env::var("JINGWEI_OBLIQUE_OUT").expect("JINGWEI_OBLIQUE_OUT"));
+    let n: usize = std::env::var("JINGWEI_OBLIQUE_TILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    std::fs::create_dir_all(&out).unwrap();
+    let files = oblique::build_grid(&out, "WriteImageHint=IncludeFile", n, n);
+    eprintln!("{}: {} OSGB files", out.display(), files.len());
 }

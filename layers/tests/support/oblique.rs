@@ -204,6 +204,11 @@ pub fn osgconv(dir: &Path, args: &[&str]) {
 /// a root file (a PagedLOD with a coarse level, every fourth pixel, shown below 100 pixels)
 /// and `_L16_0.osgb`, two PagedLODs of the west and east halves at full detail.
 pub fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
+    build_grid(dir, options, 2, 1)
+}
+
+/// [`build`] with `nx` × `ny` root tiles (the benchmark's model; at most 19 × 22 fit the DEM).
+pub fn build_grid(dir: &Path, options: &str, nx: usize, ny: usize) -> Vec<PathBuf> {
     std::fs::write(
         dir.join("metadata.xml"),
         format!(
@@ -213,11 +218,11 @@ pub fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
     )
     .unwrap();
     let mut files = Vec::new();
-    for k in 0..2 {
-        let name = format!("Tile_+00{k}_+000");
+    for (k, j) in (0..ny).flat_map(|j| (0..nx).map(move |k| (k, j))) {
+        let name = format!("Tile_{k:+04}_{j:+04}");
         let tile = dir.join("Data").join(&name);
         std::fs::create_dir_all(&tile).unwrap();
-        let h = heights(600 + k * (TILE_PX - 1), 500, TILE_PX);
+        let h = heights(600 + k * (TILE_PX - 1), 500 + j * (TILE_PX - 1), TILE_PX);
         std::fs::write(tile.join("tex.jpg"), texture(&h)).unwrap();
         let mut id = 0;
         // The root: the coarse level, and the finer file.
