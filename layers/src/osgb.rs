@@ -9,7 +9,9 @@
 //! The folder becomes a tileset made on demand (see [`crate::tiles3d::open_lazy`]): one tile
 //! per PagedLOD node, its content the node's own geometry with its textures, its children the
 //! nodes of the file it names — an external tileset read only when the streamer first reaches
-//! it, so a model of many thousand files opens at once and only what is looked at is read.
+//! it, so a model of many thousand files opens at once and only what is looked at is read. The
+//! root files are read when the model is opened (in parallel), their tiles written into the
+//! root tileset itself.
 //! A PagedLOD's range becomes a geometric error: a node shown from `r` pixels of projected
 //! size on (OSG's `PIXEL_SIZE_ON_SCREEN`, what ContextCapture writes) is refined where its
 //! bounding sphere's diameter `2R` covers `r` pixels, which at the default maximum
@@ -349,8 +351,9 @@ fn sphere_of(geoms: &[(Arc<read::Geometry>, [f64; 16])]) -> ([f64; 3], f64) {
     (c, r)
 }
 
-/// An oblique model's files as a tileset's: `tileset.json`, `<file>.osgb.json` per file (its
-/// tiles) and `<file>.osgb.<k>.glb` per tile content, made when asked for.
+/// An oblique model's files as a tileset's: `tileset.json` (with the root files' tiles),
+/// `<file>.osgb.json` per finer file (its tiles) and `<file>.osgb.<k>.glb` per tile content,
+/// made when asked for.
 struct Oblique {
     /// Unique among the models opened in this process (for per-thread caches).
     id: u64,
