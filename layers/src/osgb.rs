@@ -440,13 +440,13 @@ impl Oblique {
     /// between threads).
     fn with_ecef<T>(&self, f: impl FnOnce(&ToEcef) -> Result<T>) -> Result<T> {
         thread_local! {
-            static TO: std::cell::RefCell<Vec<(u64, Arc<ToEcef>)>> = const { std::cell::RefCell::new(Vec::new()) };
+            static TO: std::cell::RefCell<Vec<(u64, std::rc::Rc<ToEcef>)>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         let to = TO.with(|c| c.borrow().iter().find(|(id, _)| *id == self.id).map(|(_, t)| t.clone()));
         let to = match to {
             Some(t) => t,
             None => {
-                let t = Arc::new(ToEcef::new(&self.meta, self.target.as_ref())?);
+                let t = std::rc::Rc::new(ToEcef::new(&self.meta, self.target.as_ref())?);
                 TO.with(|c| {
                     let mut c = c.borrow_mut();
                     if c.len() >= 8 {

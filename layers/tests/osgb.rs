@@ -192,6 +192,27 @@ fn damaged_files_are_errors_naming_the_file() {
     assert!(e.contains("metadata.xml") && e.contains("no SRS"), "{e}");
 }
 
+/// The first root tile's content among `draw`, decoded into `crs`.
+fn root_content(ts: &tiles3d::Tileset, draw: &[usize], crs: &Crs) -> decode::TileGeometry {
+    let has = |t: usize| {
+        ts.tiles[t]
+            .contents
+            .first()
+            .is_some_and(|c| c.path.to_string_lossy().contains("Tile_+000_+000.osgb.0.glb"))
+    };
+    let t = draw.iter().copied().find(|&t| has(t)).expect("the first root tile drawn");
+    let content = &ts.tiles[t].contents[0];
+    let bytes = ts.fetch.fetch(&content.path).unwrap();
+    decode::decode_with(
+        &content.path,
+        &bytes,
+        &ts.tiles[t],
+        &decode::Placer::new(crs).unwrap(),
+        ts.fetch.as_ref(),
+    )
+    .unwrap()
+}
+
 fn unit(v: [f64; 3]) -> [f64; 3] {
     let l = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
     v.map(|x| x / l)
@@ -233,21 +254,7 @@ fn the_model_streams_as_a_tileset_placed_through_proj() {
     assert!(fine.len() <= 2, "the two halves: {near:?}");
 
     // A content decoded: textured, placed where PROJ puts the model's vertices.
-    let placer = decode::Placer::new(&ws).unwrap();
-    let root_tile = far
-        .draw
-        .iter()
-        .copied()
-        .find(|&t| {
-            ts.tiles[t]
-                .contents
-                .first()
-                .is_some_and(|c| c.path.to_string_lossy().contains("Tile_+000_+000.osgb.0.glb"))
-        })
-        .unwrap();
-    let content = &ts.tiles[root_tile].contents[0];
-    let bytes = ts.fetch.fetch(&content.path).unwrap();
-    let g = decode::decode_with(&content.path, &bytes, &ts.tiles[root_tile], &placer, ts.fetch.as_ref()).unwrap();
+    let g = root_content(&ts, &far.draw, &ws);
     assert_eq!(g.textures.len(), 1);
     assert_eq!(
         (g.textures[0].width, g.textures[0].height),
@@ -331,26 +338,7 @@ fn an_enu_model_is_placed_as_proj_topocentric_says() {
     let mut ts = tl.stream.lock().unwrap().tileset().clone();
     let centre = ts.tiles[0].bounds.center();
     let sel = tiles3d::select(&mut ts, &above(centre, 200_000.0), 16.0);
-    let t = sel
-        .draw
-        .iter()
-        .copied()
-        .find(|&t| {
-            ts.tiles[t]
-                .contents
-                .first()
-                .is_some_and(|c| c.path.to_string_lossy().contains("Tile_+000_+000.osgb.0.glb"))
-        })
-        .unwrap();
-    let content = &ts.tiles[t].contents[0];
-    let g = decode::decode_with(
-        &content.path,
-        &ts.fetch.fetch(&content.path).unwrap(),
-        &ts.tiles[t],
-        &decode::Placer::new(&ws.crs).unwrap(),
-        ts.fetch.as_ref(),
-    )
-    .unwrap();
+    let g = root_content(&ts, &sel.draw, &ws.crs);
     // Our vertices back to longitude and latitude, then through PROJ's topocentric conversion
     // (cct, proj-bin): they must come out as the file's east, north and up.
     let to_geo = Transformer::new(&ws.crs, &Crs::parse("EPSG:4490").unwrap()).unwrap();

@@ -171,6 +171,41 @@ pub struct FrameTiming {
     pub overlay_ms: f64,
 }
 
+/// A textured mesh and its material (unlit; `opacity` the layer's): draped imagery, or a
+/// photographed model's tile.
+fn image_mesh(
+    world: &mut World,
+    size: [u32; 2],
+    rgba: Vec<u8>,
+    opacity: f32,
+    m: &MeshData,
+    uvs: Vec<[f32; 2]>,
+) -> (Mesh, Handle<crate::material::ImageMaterial>) {
+    let image = Image::new(
+        Extent3d {
+            width: size[0],
+            height: size[1],
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        rgba,
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::RENDER_WORLD,
+    );
+    let image = world.resource_mut::<Assets<Image>>().add(image);
+    let material = world
+        .resource_mut::<Assets<crate::material::ImageMaterial>>()
+        .add(crate::material::ImageMaterial {
+            tint: LinearRgba::new(1.0, 1.0, 1.0, opacity),
+            image,
+        });
+    let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, m.positions.clone())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+        .with_inserted_indices(Indices::U32(m.indices.clone()));
+    (mesh, material)
+}
+
 /// The GPU meshes of a mesh: positions only (the material derives face normals) and `u16`
 /// indices, in chunks of at most 65,536 vertices.
 fn to_meshes(m: &MeshData) -> Vec<Mesh> {
@@ -332,28 +367,14 @@ impl Renderer {
             if d.mesh.indices.is_empty() || d.rgba.len() != (d.width * d.height * 4) as usize {
                 continue;
             }
-            let image = Image::new(
-                Extent3d {
-                    width: d.width,
-                    height: d.height,
-                    depth_or_array_layers: 1,
-                },
-                TextureDimension::D2,
+            let (mesh, material) = image_mesh(
+                world,
+                [d.width, d.height],
                 d.rgba.as_ref().clone(),
-                TextureFormat::Rgba8UnormSrgb,
-                RenderAssetUsages::RENDER_WORLD,
+                d.opacity,
+                &d.mesh,
+                d.uvs.clone(),
             );
-            let image = world.resource_mut::<Assets<Image>>().add(image);
-            let material = world
-                .resource_mut::<Assets<crate::material::ImageMaterial>>()
-                .add(crate::material::ImageMaterial {
-                    tint: LinearRgba::new(1.0, 1.0, 1.0, d.opacity),
-                    image,
-                });
-            let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
-                .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, d.mesh.positions.clone())
-                .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, d.uvs.clone())
-                .with_inserted_indices(Indices::U32(d.mesh.indices.clone()));
             spawn_mesh(world, mesh, material, slot, shift);
         }
         for lm in &scene.meshes {
@@ -423,28 +444,7 @@ impl Renderer {
                     if tm.mesh.uvs.len() != tm.mesh.positions.len() || tex.rgba.len() != (tex.width * tex.height * 4) as usize {
                         continue;
                     }
-                    let image = Image::new(
-                        Extent3d {
-                            width: tex.width,
-                            height: tex.height,
-                            depth_or_array_layers: 1,
-                        },
-                        TextureDimension::D2,
-                        tex.rgba.clone(),
-                        TextureFormat::Rgba8UnormSrgb,
-                        RenderAssetUsages::RENDER_WORLD,
-                    );
-                    let image = world.resource_mut::<Assets<Image>>().add(image);
-                    let material = world
-                        .resource_mut::<Assets<crate::material::ImageMaterial>>()
-                        .add(crate::material::ImageMaterial {
-                            tint: LinearRgba::new(1.0, 1.0, 1.0, 1.0),
-                            image,
-                        });
-                    let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
-                        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, tm.mesh.positions.clone())
-                        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, tm.mesh.uvs.clone())
-                        .with_inserted_indices(Indices::U32(tm.mesh.indices.clone()));
+                    let (mesh, material) = image_mesh(world, [tex.width, tex.height], tex.rgba.clone(), 1.0, &tm.mesh, tm.mesh.uvs.clone());
                     let e = spawn_mesh(world, mesh, material, 0, shift);
                     world
                         .entity_mut(e)
