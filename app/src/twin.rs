@@ -109,7 +109,9 @@ impl Session {
         self.with_workspace(|ws| {
             for wl in ws.layers.iter().filter(|l| l.visible) {
                 if let Some(s) = &wl.surfaces {
-                    if let Some(h) = jingwei_scene::pick::pick_surfaces(s, &[], ws.origin_xy, &p.view, p.x, p.y, p.width, p.height) {
+                    if let Some(h) =
+                        jingwei_scene::pick::pick_surfaces(s, &[], &ws.clip, ws.origin_xy, &p.view, p.x, p.y, p.width, p.height)
+                    {
                         consider(h.t, h.point, "model", Some(wl.title.clone()));
                     }
                 } else if jingwei_scene::scene::is_building_layer(&wl.id, &wl.layer)

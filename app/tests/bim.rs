@@ -84,7 +84,7 @@ fn an_ifc_model_is_a_tree_of_storeys_that_identify_and_saving_keep() {
 
     // Measuring on the model: a pixel looking down on the house from above meets its roof,
     // not the ground; one far off to the side meets the ground.
-    let (roof, ground) = s
+    let roof = s
         .with_workspace(|ws| {
             let l = ws.layers.iter().find(|l| l.title == "AC20-FZK-Haus › Dachgeschoss").unwrap();
             let e = l.layer.extent().unwrap();
@@ -110,9 +110,19 @@ fn an_ifc_model_is_a_tree_of_storeys_that_identify_and_saving_keep() {
                 .unwrap()
                 .unwrap()
             };
-            (at(200.0, 150.0), at(5.0, 5.0))
+            // Cut above 2.5 m, the same pixel goes through where the roof was to what stays.
+            s.set_clip(&jingwei_app::twin::ClipRequest {
+                top_m: Some(2.5),
+                ..Default::default()
+            })
+            .unwrap();
+            let under = at(200.0, 150.0);
+            s.set_clip(&Default::default()).unwrap();
+            (at(200.0, 150.0), at(5.0, 5.0), under)
         })
         .unwrap();
+    let (roof, ground, under) = (roof.0, roof.1, roof.2);
+    assert!(under.z <= 2.5 + 1e-6, "{under:?}");
     assert_eq!(roof.on, "model", "{roof:?}");
     assert!(roof.z > 4.0 && roof.z < 7.0, "{roof:?}");
     assert_eq!(ground.on, "ground", "{ground:?}");

@@ -119,6 +119,7 @@ fn identify_on_a_tile_names_the_building_under_the_pixel() {
         .into();
     let bt: serde_json::Value = serde_json::from_slice(&bytes[28 + fj + fb..28 + fj + fb + bj]).unwrap();
     let mut named = 0;
+    let mut on_a_roof = None;
     for k in 0..10 {
         let lon = bt["Longitude"][k].as_f64().unwrap().to_degrees();
         let lat = bt["Latitude"][k].as_f64().unwrap().to_degrees();
@@ -144,10 +145,32 @@ fn identify_on_a_tile_names_the_building_under_the_pixel() {
             assert_eq!(top.attributes["Longitude"], bt["Longitude"][k]);
             let roof = top.attributes["height_m"].as_f64().unwrap();
             assert!((roof - height).abs() < 1.0, "building {k}: roof at {roof}, batch table {height}");
+            on_a_roof = Some((px, py, roof));
         }
     }
     // Buildings overlap in places (a lower one's centre under a taller neighbour's roof).
     assert!(named >= 8, "{named} of 10 named");
+    // 剖切 below that roof: the same pixel no longer hits it, but what stays below the cut.
+    let (px, py, roof) = on_a_roof.unwrap();
+    let top_m = roof - 5.0;
+    s.set_clip(&jingwei_app::twin::ClipRequest {
+        top_m: Some(top_m),
+        ..Default::default()
+    })
+    .unwrap();
+    let hits = s
+        .identify(&Pixel {
+            x: px,
+            y: py,
+            width: w,
+            height: h,
+            view,
+        })
+        .unwrap();
+    if let Some(t) = hits.iter().find(|h| h.layer == "city") {
+        let z = t.attributes["height_m"].as_f64().unwrap();
+        assert!(z <= top_m + 0.01, "hit at {z} m above the cut at {top_m} m");
+    }
 }
 
 /// 压平: a square over the Shanghai Tower presses the twin down to 10 m inside it — every vertex

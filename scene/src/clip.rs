@@ -45,6 +45,26 @@ fn planes(clip: &Clip, origin_xy: [f64; 2]) -> Vec<Plane> {
     out
 }
 
+/// Whether `clip` keeps a point given in the workspace (x east, y north, height): what picking
+/// asks, so that what is cut away is not hit.
+pub fn keeps(clip: &Clip, origin_xy: [f64; 2], p: [f64; 3]) -> bool {
+    if !clip.is_active() {
+        return true;
+    }
+    let [lx, lz] = LocalFrame::new(origin_xy).to_local(p[0], p[1]);
+    let local = [lx, p[2], lz];
+    if planes(clip, origin_xy)
+        .iter()
+        .any(|pl| pl.n[0] * local[0] + pl.n[1] * local[1] + pl.n[2] * local[2] + pl.d < 0.0)
+    {
+        return false;
+    }
+    match &clip.area {
+        Some((area, keep_inside)) => geo::Contains::contains(area, &geo::Point::new(p[0], p[1])) == *keep_inside,
+        None => true,
+    }
+}
+
 /// Cut `mesh` (about `base` in the local frame) by `clip`. Meshes with per-vertex extra data
 /// (screen-space lines) lose whole triangles only.
 pub fn clip_mesh(mesh: &mut MeshData, base: [f64; 3], origin_xy: [f64; 2], clip: &Clip) {
@@ -245,5 +265,29 @@ mod tests {
             let cx = (t[0][0] + t[1][0] + t[2][0]) / 3.0;
             assert!(cx >= 5.0, "{t:?}");
         }
+    }
+
+    #[test]
+    fn picking_asks_the_same_clip_of_a_point() {
+        let west = geo::MultiPolygon(vec![geo::Polygon::new(
+            geo::LineString::from(vec![(-1.0, -20.0), (5.0, -20.0), (5.0, 20.0), (-1.0, 20.0)]),
+            vec![],
+        )]);
+        let clip = Clip {
+            top_m: Some(4.0),
+            section: Some([[5.0, -100.0], [5.0, 100.0]]),
+            area: Some((west, true)),
+        };
+        // Below the top, west of the section, inside the area: kept; each cut alone: not.
+        assert!(keeps(&clip, [0.0, 0.0], [2.0, 3.0, 1.0]));
+        assert!(!keeps(&clip, [0.0, 0.0], [2.0, 3.0, 4.5]));
+        assert!(!keeps(&clip, [0.0, 0.0], [-3.0, 30.0, 1.0]));
+        let east_of_line = Clip {
+            section: Some([[5.0, -100.0], [5.0, 100.0]]),
+            ..Default::default()
+        };
+        assert!(!keeps(&east_of_line, [0.0, 0.0], [6.0, 3.0, 1.0]));
+        assert!(keeps(&east_of_line, [0.0, 0.0], [4.0, 3.0, 1.0]));
+        assert!(keeps(&Clip::default(), [0.0, 0.0], [1e6, 1e6, 1e6]));
     }
 }

@@ -137,11 +137,12 @@ pub struct SurfaceHit {
 /// The nearest face of `surfaces` (a city model layer's, in the workspace CRS; drawn standing on
 /// their ground height, see `Surfaces::ground_z`) hit by the ray through pixel (`px`, `py`):
 /// each planar face met where the ray crosses its plane inside its outer ring and outside its
-/// holes.
+/// holes; a face cut away by `clip` (剖切) there is passed over.
 #[allow(clippy::too_many_arguments)]
 pub fn pick_surfaces(
     surfaces: &jingwei_layers::cityjson::Surfaces,
     skip: &[usize],
+    clip: &jingwei_layers::workspace::Clip,
     origin: [f64; 2],
     view: &View,
     px: f32,
@@ -190,7 +191,7 @@ pub fn pick_surfaces(
                 }
                 c
             };
-            if inside(outer) && !face[1..].iter().any(inside) {
+            if inside(outer) && !face[1..].iter().any(inside) && crate::clip::keeps(clip, origin, [p[0], p[1], p[2] - z0]) {
                 best = Some(SurfaceHit {
                     row,
                     t,

@@ -395,7 +395,8 @@ pub struct TileHit {
 
 /// The nearest triangle of a drawn tile under pixel (`px`, `py`) of a `width × height` frame of
 /// `view`: the pixel's ray tested against every triangle of the tiles the streams last drew, in
-/// each tile's own frame (f64).
+/// each tile's own frame (f64). What the view's clip (剖切) cuts away is not hit: the ray goes
+/// on to what lies behind it.
 pub fn pick(src: &Sources, view: &View, px: f32, py: f32, width: u32, height: u32) -> Option<TileHit> {
     let (o, d) = view.ray(px, py, width, height);
     let mut best: Option<TileHit> = None;
@@ -411,7 +412,17 @@ pub fn pick(src: &Sources, view: &View, px: f32, py: f32, width: u32, height: u3
                     f64::from(o.y) - g.origin[2],
                 ];
                 let rd = [f64::from(d.x), -f64::from(d.z), f64::from(d.y)];
-                let Some((t, tri)) = nearest_triangle(g, ro, rd) else { continue };
+                let at = |t: f64| {
+                    [
+                        g.origin[0] + ro[0] + rd[0] * t,
+                        g.origin[1] + ro[1] + rd[1] * t,
+                        g.origin[2] + ro[2] + rd[2] * t,
+                    ]
+                };
+                let keep = |t: f64| crate::clip::keeps(&src.clip, src.origin_xy, at(t));
+                let Some((t, tri)) = nearest_triangle(g, ro, rd, &keep) else {
+                    continue;
+                };
                 if best.as_ref().is_some_and(|b| b.distance <= t) {
                     continue;
                 }
@@ -437,11 +448,7 @@ pub fn pick(src: &Sources, view: &View, px: f32, py: f32, width: u32, height: u3
                         .unwrap_or_default(),
                     feature,
                     properties,
-                    at: [
-                        g.origin[0] + ro[0] + rd[0] * t,
-                        g.origin[1] + ro[1] + rd[1] * t,
-                        g.origin[2] + ro[2] + rd[2] * t,
-                    ],
+                    at: at(t),
                     distance: t,
                 });
             }
@@ -451,7 +458,8 @@ pub fn pick(src: &Sources, view: &View, px: f32, py: f32, width: u32, height: u3
 }
 
 /// The nearest triangle a ray meets (Möller–Trumbore, both faces): distance and index.
-fn nearest_triangle(g: &TileGeometry, o: [f64; 3], d: [f64; 3]) -> Option<(f64, usize)> {
+/// Hits where `keep` (given the distance) says no are passed over.
+fn nearest_triangle(g: &TileGeometry, o: [f64; 3], d: [f64; 3], keep: &dyn Fn(f64) -> bool) -> Option<(f64, usize)> {
     let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
     let cross = |a: [f64; 3], b: [f64; 3]| [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
     let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
@@ -482,7 +490,7 @@ fn nearest_triangle(g: &TileGeometry, o: [f64; 3], d: [f64; 3]) -> Option<(f64, 
             continue;
         }
         let dist = dot(e2, q) / det;
-        if dist > 1e-6 && best.is_none_or(|(b, _)| dist < b) {
+        if dist > 1e-6 && best.is_none_or(|(b, _)| dist < b) && keep(dist) {
             best = Some((dist, k));
         }
     }
