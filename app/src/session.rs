@@ -988,6 +988,7 @@ pub(crate) fn pick_building(
         p.width,
         p.height,
         ground,
+        &ws.clip,
     )
 }
 

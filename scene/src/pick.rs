@@ -34,7 +34,7 @@ fn polygons(g: &Geometry) -> Vec<&geo::Polygon> {
 
 /// The nearest building of `layer` hit by the ray through pixel (`px`, `py`). Over a terrain
 /// (`ground`) each building stands where the scene draws it: on the lowest ground under its
-/// corners.
+/// corners. What `clip` (剖切) cuts away is passed over.
 #[allow(clippy::too_many_arguments)]
 pub fn pick_prism(
     layer: &Layer,
@@ -47,6 +47,7 @@ pub fn pick_prism(
     width: u32,
     height: u32,
     ground: Option<&Ground>,
+    clip: &jingwei_layers::workspace::Clip,
 ) -> Option<PrismHit> {
     let frame = crate::local::LocalFrame::new(origin);
     let ([ox, oy, oz], [dx, dy, dz]) = world_ray(view, origin, px, py, width, height);
@@ -76,11 +77,12 @@ pub fn pick_prism(
         let lift = if lift == f32::MAX { 0.0 } else { f64::from(lift) };
         let (base, top) = (base + lift, top + lift);
         let mut consider = |t: f64| {
-            if t > 0.0 && best.is_none_or(|b| t < b.t) {
+            let point = [ox + dx * t, oy + dy * t, oz + dz * t];
+            if t > 0.0 && best.is_none_or(|b| t < b.t) && crate::clip::keeps(clip, origin, point) {
                 best = Some(PrismHit {
                     row,
                     t,
-                    point: [ox + dx * t, oy + dy * t, oz + dz * t],
+                    point,
                     base_m: base,
                     top_m: top,
                 });

@@ -279,8 +279,32 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
         w,
         h,
         None,
+        &Default::default(),
     )
     .expect("a building is hit");
+    // Cut a metre below where it was hit (剖切), the same pixel goes on below the cut.
+    let cut = jingwei_layers::workspace::Clip {
+        top_m: Some(hit.point[2] - 1.0),
+        ..Default::default()
+    };
+    let under = pick_prism(
+        &b.layer,
+        &b.index,
+        &rule,
+        ws.origin_xy,
+        &view,
+        (w / 2) as f32,
+        (h / 2) as f32,
+        w,
+        h,
+        None,
+        &cut,
+    );
+    assert!(
+        under.as_ref().is_none_or(|u| u.point[2] <= hit.point[2] - 1.0 + 1e-6),
+        "{under:?} against {:?}",
+        hit.point
+    );
     // The hit lies on the surface of the building picked, high above the ground …
     let g = b.layer.geometries[hit.row].as_ref().unwrap();
     let at = geo::Point::new(hit.point[0], hit.point[1]);
@@ -648,14 +672,39 @@ fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
         yaw_deg: 0.0,
         fov_deg: 45.0,
     };
-    let hit = pick_prism(&b.layer, &b.index, &rule, ws.origin_xy, &view, cx, cy, w, h, Some(ground)).expect("the building is hit");
+    let hit = pick_prism(
+        &b.layer,
+        &b.index,
+        &rule,
+        ws.origin_xy,
+        &view,
+        cx,
+        cy,
+        w,
+        h,
+        Some(ground),
+        &Default::default(),
+    )
+    .expect("the building is hit");
     assert_eq!(hit.row, row);
     assert!(
         (hit.base_m - (base + f64::from(lift))).abs() < 1e-3 && hit.point[2] >= hit.base_m && hit.point[2] <= hit.top_m + 1e-6,
         "{hit:?}"
     );
     // On flat ground the same ray passes high over the unlifted prism.
-    let flat = pick_prism(&b.layer, &b.index, &rule, ws.origin_xy, &view, cx, cy, w, h, None);
+    let flat = pick_prism(
+        &b.layer,
+        &b.index,
+        &rule,
+        ws.origin_xy,
+        &view,
+        cx,
+        cy,
+        w,
+        h,
+        None,
+        &Default::default(),
+    );
     assert!(flat.is_none_or(|f| f.row != row || f.t > hit.t + 1.0), "{flat:?}");
 }
 
