@@ -217,6 +217,8 @@ pub struct WorkspaceDto {
     pub imagery: Vec<ImageryDto>,
     /// 3D Tiles tilesets (the city twin), streamed for the view.
     pub tilesets: Vec<TilesetDto>,
+    /// What the 3D view cuts away (剖切), as set (kept in saved workspaces).
+    pub clip: crate::twin::ClipRequest,
 }
 
 /// A 3D Tiles tileset as the layer tree shows it.
@@ -297,6 +299,7 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
         attribution: ws.attribution.clone(),
         imagery: describe_imagery(ws, None),
         tilesets: describe_tilesets(ws),
+        clip: crate::twin::ClipRequest::of(&ws.clip),
         layers: ws
             .layers
             .iter()

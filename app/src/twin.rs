@@ -77,6 +77,7 @@ impl Session {
             top_m: req.top_m,
             section: req.section,
             area,
+            area_layer: req.area_layer.clone(),
         };
         self.rebuild(ws)?;
         Ok(req.clone())
@@ -155,5 +156,17 @@ impl Session {
     pub fn twin_sources(&self) -> Option<Option<Sources>> {
         let guard = self.workspace.try_lock().ok()?;
         Some(guard.as_ref().and_then(Sources::of))
+    }
+}
+
+impl ClipRequest {
+    /// The request a workspace's clip answers to (what the tree shows).
+    pub fn of(clip: &jingwei_layers::workspace::Clip) -> ClipRequest {
+        ClipRequest {
+            top_m: clip.top_m,
+            section: clip.section,
+            area_layer: clip.area.as_ref().and(clip.area_layer.clone()),
+            keep_inside: clip.area.as_ref().is_some_and(|(_, k)| *k),
+        }
     }
 }

@@ -152,13 +152,22 @@ fn an_ifc_model_is_a_tree_of_storeys_that_identify_and_saving_keep() {
     );
     assert!(hit.attributes.contains_key("GlobalId"));
 
-    // Saved and opened again: the same tree and the same heights.
+    // Saved and opened again, cut at 2.5 m: the same tree, the same cut, the same heights
+    // once the cut is cleared.
+    let cut = jingwei_app::twin::ClipRequest {
+        top_m: Some(2.5),
+        section: Some([[0.0, 0.0], [0.0, 1.0]]),
+        ..Default::default()
+    };
+    s.set_clip(&cut).unwrap();
     let saved = dir.path().join("house.gpkg");
     s.save(Some(&saved), None).unwrap();
     let s2 = Session::new(dir.path().join("cases2.gpkg"), "ci".into());
     let opened = s2.open_saved(&saved).unwrap();
     let again: Vec<(&str, bool)> = opened.workspace.layers.iter().map(|l| (l.title.as_str(), l.visible)).collect();
     assert_eq!(again, titles);
+    assert_eq!(opened.workspace.clip, cut);
+    s2.set_clip(&Default::default()).unwrap();
     let (top2, _) = heights(&s2);
     assert!((top2 - top).abs() < 1e-3, "{top2} against {top}");
 }

@@ -117,6 +117,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let t_fly = Instant::now();
     let mut frame_ms = Vec::new();
     let mut orbit_ms = Vec::new();
+    let mut set_tiles_ms = Vec::new();
     let mut samples: Vec<serde_json::Value> = Vec::new();
     let mut next_sample = 0.0;
     let mut peak_stream = 0usize;
@@ -143,7 +144,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let t = Instant::now();
         renderer.set_view(&view);
         let f = stream(&src, &view, w, h);
+        // Meshing new tiles and handing them to Bevy happens on this thread: timed apart.
+        let tm = Instant::now();
         renderer.set_tiles(ws.origin_xy, &f.tiles);
+        set_tiles_ms.push(tm.elapsed().as_secs_f64() * 1000.0);
         renderer.render()?;
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         if s < 0.8 {
@@ -283,6 +287,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             "flight_frame_ms_p95": pct(frame_ms, 0.95),
             "orbit_frame_ms_median": median(orbit_ms.clone()),
             "orbit_frame_ms_p95": pct(orbit_ms, 0.95),
+            "set_tiles_ms_median": median(set_tiles_ms.clone()),
+            "set_tiles_ms_p95": pct(set_tiles_ms.clone(), 0.95),
+            "set_tiles_ms_max": set_tiles_ms.iter().cloned().fold(0.0, f64::max),
             "peak_stream_mb": peak_stream as f64 / 1e6,
             "stream_over_budget": peak_stream as f64 / budget as f64,
             "rss_before_mb": rss_before as f64 / 1e6,

@@ -199,6 +199,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             top_m: a.clip_top,
             section,
             area,
+            area_layer: a.clip_area.as_ref().map(|s| s.trim_end_matches(":keep").to_owned()),
         };
     }
     for t in &ws.tilesets {

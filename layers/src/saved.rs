@@ -82,6 +82,30 @@ pub struct SavedWorkspace {
     /// Where the tilesets are pressed down (压平): each polygon's rings (workspace CRS) and height.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flatten: Vec<(Vec<Vec<[f64; 2]>>, f64)>,
+    /// What the 3D view cuts away (剖切).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<SavedClip>,
+}
+
+/// A saved clip: its height, section and area (the polygons themselves, so that the cut stays
+/// if the layer goes), with the layer the area came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SavedClip {
+    /// Cut above (metres, as drawn).
+    #[serde(default)]
+    pub top_m: Option<f64>,
+    /// A vertical section through two points.
+    #[serde(default)]
+    pub section: Option<[[f64; 2]; 2]>,
+    /// The area's polygons, each its rings (workspace CRS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub area: Vec<Vec<Vec<[f64; 2]>>>,
+    /// Keep only inside the area (else a hole).
+    #[serde(default)]
+    pub keep_inside: bool,
+    /// The layer the area came from.
+    #[serde(default)]
+    pub area_layer: Option<String>,
 }
 
 /// A saved tileset: its place in the tree and its file.
@@ -217,6 +241,18 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
                 budget_bytes: t.stream.lock().map_or(512 << 20, |s| s.options().budget_bytes),
             })
             .collect(),
+        clip: ws.clip.is_active().then(|| SavedClip {
+            top_m: ws.clip.top_m,
+            section: ws.clip.section,
+            area: ws.clip.area.as_ref().map_or_else(Vec::new, |(m, _)| {
+                let ring = |l: &geo::LineString| l.0.iter().map(|c| [c.x, c.y]).collect::<Vec<_>>();
+                m.0.iter()
+                    .map(|p| std::iter::once(ring(p.exterior())).chain(p.interiors().iter().map(ring)).collect())
+                    .collect()
+            }),
+            keep_inside: ws.clip.area.as_ref().is_some_and(|(_, k)| *k),
+            area_layer: ws.clip.area_layer.clone(),
+        }),
         flatten: ws
             .flatten
             .iter()
@@ -410,6 +446,20 @@ pub fn open_workspace(path: &Path) -> Result<(Workspace, Option<serde_json::Valu
         .filter(|(rings, h)| !rings.is_empty() && h.is_finite())
         .map(|(rings, h)| (geo::Polygon::new(line(&rings[0]), rings[1..].iter().map(line).collect()), *h))
         .collect();
+    if let Some(c) = &saved.clip {
+        let polygons: Vec<geo::Polygon> = c
+            .area
+            .iter()
+            .filter(|rings| !rings.is_empty())
+            .map(|rings| geo::Polygon::new(line(&rings[0]), rings[1..].iter().map(line).collect()))
+            .collect();
+        ws.clip = crate::workspace::Clip {
+            top_m: c.top_m.filter(|h| h.is_finite()),
+            section: c.section.filter(|s| s.iter().flatten().all(|v| v.is_finite()) && s[0] != s[1]),
+            area: (!polygons.is_empty()).then_some((geo::MultiPolygon(polygons), c.keep_inside)),
+            area_layer: c.area_layer.clone(),
+        };
+    }
     ws.attribution = saved.attribution;
     Ok((ws, saved.view))
 }

@@ -82,6 +82,8 @@ pub struct Clip {
     /// Areas (workspace CRS) and whether what lies inside them is kept (`true`: only inside is
     /// drawn) or cut away (`false`: a hole, through the ground to pipes and tunnels below).
     pub area: Option<(geo::MultiPolygon, bool)>,
+    /// The layer `area` was taken from (for the tree; the polygons stay if it goes).
+    pub area_layer: Option<String>,
 }
 
 impl Clip {

@@ -277,6 +277,7 @@ mod tests {
             top_m: Some(4.0),
             section: Some([[5.0, -100.0], [5.0, 100.0]]),
             area: Some((west, true)),
+            area_layer: None,
         };
         // Below the top, west of the section, inside the area: kept; each cut alone: not.
         assert!(keeps(&clip, [0.0, 0.0], [2.0, 3.0, 1.0]));

@@ -1010,7 +1010,11 @@ imagery: Array<ImageryDto>,
 /**
  * 3D Tiles tilesets (the city twin), streamed for the view.
  */
-tilesets: Array<TilesetDto>, };
+tilesets: Array<TilesetDto>, 
+/**
+ * What the 3D view cuts away (剖切), as set (kept in saved workspaces).
+ */
+clip: ClipRequest, };
 
 export type Identified = { 
 /**

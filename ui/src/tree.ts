@@ -97,6 +97,9 @@ export function buildTree() {
 /** The clip the 3D view is cut by (kept across rebuilds of the tree). */
 let clip: ClipRequest = { top_m: null, section: null, area_layer: null, keep_inside: false };
 
+/** Take the clip a workspace was saved with (when it is opened). */
+export function adoptClip(c: ClipRequest) { clip = c; }
+
 /** 剖切: cut the 3D view above a height and inside (or outside) a polygon layer's areas — into
  * a building's storeys, through the ground to pipes and tunnels. Sections through two points are
  * the command line's and the API's. */
@@ -116,7 +119,7 @@ function buildClip(tree: HTMLElement) {
     const area = q<HTMLSelectElement>("#clip-area").value;
     const next: ClipRequest = {
       top_m: top === "" || !Number.isFinite(Number(top)) ? null : Number(top),
-      section: null,
+      section: clip.section,
       area_layer: area || null,
       keep_inside: q<HTMLSelectElement>("#clip-mode").value === "keep",
     };
@@ -127,6 +130,7 @@ function buildClip(tree: HTMLElement) {
   q<HTMLSelectElement>("#clip-mode").onchange = apply;
   q<HTMLButtonElement>("#clip-clear").onclick = async () => {
     q<HTMLInputElement>("#clip-top").value = ""; q<HTMLSelectElement>("#clip-area").value = "";
+    clip = { ...clip, section: null };
     await apply();
   };
   tree.appendChild(box);

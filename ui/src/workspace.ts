@@ -7,7 +7,7 @@ import { t } from "./i18n";
 import { runJob } from "./job";
 import { app, showError, status } from "./state";
 import { refreshWhilePending } from "./imagery";
-import { buildTree } from "./tree";
+import { adoptClip, buildTree } from "./tree";
 import type { FolderEntry, OpenedDto, View, WorkspaceDto } from "./types";
 import { canvasPixels, requestFrame } from "./view3d";
 
@@ -52,6 +52,7 @@ export async function saveWorkspace(path: string | null = null): Promise<string>
 export async function openWorkspace(path: string): Promise<WorkspaceDto> {
   const o = await invoke<OpenedDto>("workspace_open", { path });
   app.ws = o.workspace;
+  adoptClip(o.workspace.clip);
   data.clear();
   if (o.view) app.view = o.view;
   else { const [w, h] = canvasPixels(); app.view = await invoke<View>("initial_view", { width: w, height: h }); }
