@@ -4,7 +4,7 @@
 use jingwei_layers::catalog::Group;
 use jingwei_layers::{Crs, Layer, OpenOptions, RepairMode, Source, Workspace};
 use jingwei_scene::style::{self, Rgba};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -218,7 +218,7 @@ pub struct WorkspaceDto {
     /// 3D Tiles tilesets (the city twin), streamed for the view.
     pub tilesets: Vec<TilesetDto>,
     /// What the 3D view cuts away (剖切), as set (kept in saved workspaces).
-    pub clip: crate::twin::ClipRequest,
+    pub clip: ClipRequest,
 }
 
 /// A 3D Tiles tileset as the layer tree shows it.
@@ -299,7 +299,7 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
         attribution: ws.attribution.clone(),
         imagery: describe_imagery(ws, None),
         tilesets: describe_tilesets(ws),
-        clip: crate::twin::ClipRequest::of(&ws.clip),
+        clip: ClipRequest::of(&ws.clip),
         layers: ws
             .layers
             .iter()
@@ -351,4 +351,38 @@ pub fn layer_geojson(ws: &Workspace, id: &str) -> Result<String> {
     let rows: Vec<usize> = (0..wl.layer.len()).collect();
     let fc = jingwei_layers::geojson::feature_collection(&wl.layer, &rows, Some(&to), &|_| Vec::new())?;
     Ok(fc.to_string())
+}
+
+/// What the 3D view cuts away (剖切): above a height, beyond a vertical section, inside or
+/// outside a polygon layer's areas. It cuts the city models, BIM storeys, tilesets, point clouds
+/// and the ground alike.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export_to = "api.gen.ts")]
+pub struct ClipRequest {
+    /// Cut away everything above this height (metres, as drawn).
+    #[serde(default)]
+    pub top_m: Option<f64>,
+    /// A vertical section through two points (workspace CRS): the right of the line from the
+    /// first to the second is cut away.
+    #[serde(default)]
+    pub section: Option<[[f64; 2]; 2]>,
+    /// A polygon layer's id: its areas keep (`keep_inside`) or cut away what they hold.
+    #[serde(default)]
+    pub area_layer: Option<String>,
+    /// With `area_layer`: draw only inside (`true`) or cut a hole (`false`, the default: to see
+    /// pipes and tunnels under the ground).
+    #[serde(default)]
+    pub keep_inside: bool,
+}
+
+impl ClipRequest {
+    /// The request a workspace's clip answers to (what the tree shows).
+    pub fn of(clip: &jingwei_layers::workspace::Clip) -> ClipRequest {
+        ClipRequest {
+            top_m: clip.top_m,
+            section: clip.section,
+            area_layer: clip.area.as_ref().and(clip.area_layer.clone()),
+            keep_inside: clip.area.as_ref().is_some_and(|(_, k)| *k),
+        }
+    }
 }

@@ -5,7 +5,7 @@
 
 use crate::session::Session;
 use jingwei_scene::tiles::Sources;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A point on what is drawn under a pixel, for measuring on the model's surface.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
@@ -24,27 +24,7 @@ pub struct SurfacePointDto {
     pub layer: Option<String>,
 }
 
-/// What the 3D view cuts away (剖切): above a height, beyond a vertical section, inside or
-/// outside a polygon layer's areas. It cuts the city models, BIM storeys, tilesets, point clouds
-/// and the ground alike.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-#[ts(export_to = "api.gen.ts")]
-pub struct ClipRequest {
-    /// Cut away everything above this height (metres, as drawn).
-    #[serde(default)]
-    pub top_m: Option<f64>,
-    /// A vertical section through two points (workspace CRS): the right of the line from the
-    /// first to the second is cut away.
-    #[serde(default)]
-    pub section: Option<[[f64; 2]; 2]>,
-    /// A polygon layer's id: its areas keep (`keep_inside`) or cut away what they hold.
-    #[serde(default)]
-    pub area_layer: Option<String>,
-    /// With `area_layer`: draw only inside (`true`) or cut a hole (`false`, the default: to see
-    /// pipes and tunnels under the ground).
-    #[serde(default)]
-    pub keep_inside: bool,
-}
+pub use crate::data::ClipRequest;
 
 impl Session {
     /// Press the city twin's tilesets down to `height_m` inside the polygons of layer `id` (压平:
@@ -156,17 +136,5 @@ impl Session {
     pub fn twin_sources(&self) -> Option<Option<Sources>> {
         let guard = self.workspace.try_lock().ok()?;
         Some(guard.as_ref().and_then(Sources::of))
-    }
-}
-
-impl ClipRequest {
-    /// The request a workspace's clip answers to (what the tree shows).
-    pub fn of(clip: &jingwei_layers::workspace::Clip) -> ClipRequest {
-        ClipRequest {
-            top_m: clip.top_m,
-            section: clip.section,
-            area_layer: clip.area.as_ref().and(clip.area_layer.clone()),
-            keep_inside: clip.area.as_ref().is_some_and(|(_, k)| *k),
-        }
     }
 }

@@ -118,6 +118,16 @@ fn identify_on_a_tile_names_the_building_under_the_pixel() {
         .map(|i| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap()) as usize)
         .into();
     let bt: serde_json::Value = serde_json::from_slice(&bytes[28 + fj + fb..28 + fj + fb + bj]).unwrap();
+    let identify_at = |x: f32, y: f32| {
+        s.identify(&Pixel {
+            x,
+            y,
+            width: w,
+            height: h,
+            view,
+        })
+        .unwrap()
+    };
     let mut named = 0;
     let mut on_a_roof = None;
     for k in 0..10 {
@@ -129,15 +139,7 @@ fn identify_on_a_tile_names_the_building_under_the_pixel() {
         let Some([px, py]) = view.project([lx as f32, height as f32, lz as f32], w, h) else {
             continue;
         };
-        let hits = s
-            .identify(&Pixel {
-                x: px,
-                y: py,
-                width: w,
-                height: h,
-                view,
-            })
-            .unwrap();
+        let hits = identify_at(px, py);
         let top = &hits[0];
         assert_eq!(top.layer, "city", "{hits:?}");
         if top.fid == k as i64 {
@@ -158,15 +160,7 @@ fn identify_on_a_tile_names_the_building_under_the_pixel() {
         ..Default::default()
     })
     .unwrap();
-    let hits = s
-        .identify(&Pixel {
-            x: px,
-            y: py,
-            width: w,
-            height: h,
-            view,
-        })
-        .unwrap();
+    let hits = identify_at(px, py);
     if let Some(t) = hits.iter().find(|h| h.layer == "city") {
         let z = t.attributes["height_m"].as_f64().unwrap();
         assert!(z <= top_m + 0.01, "hit at {z} m above the cut at {top_m} m");

@@ -268,38 +268,28 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
         fov_deg: 45.0,
     };
     let (w, h) = (320u32, 240u32);
-    let hit = pick_prism(
-        &b.layer,
-        &b.index,
-        &rule,
-        ws.origin_xy,
-        &view,
-        (w / 2) as f32,
-        (h / 2) as f32,
-        w,
-        h,
-        None,
-        &Default::default(),
-    )
-    .expect("a building is hit");
-    // Cut a metre below where it was hit (剖切), the same pixel goes on below the cut.
-    let cut = jingwei_layers::workspace::Clip {
+    // The building under the frame's centre, with what a clip (剖切) cuts away passed over.
+    let at_centre = |clip: &jingwei_layers::workspace::Clip| {
+        pick_prism(
+            &b.layer,
+            &b.index,
+            &rule,
+            ws.origin_xy,
+            &view,
+            (w / 2) as f32,
+            (h / 2) as f32,
+            w,
+            h,
+            None,
+            clip,
+        )
+    };
+    let hit = at_centre(&Default::default()).expect("a building is hit");
+    // Cut a metre below where it was hit, the same pixel goes on below the cut.
+    let under = at_centre(&jingwei_layers::workspace::Clip {
         top_m: Some(hit.point[2] - 1.0),
         ..Default::default()
-    };
-    let under = pick_prism(
-        &b.layer,
-        &b.index,
-        &rule,
-        ws.origin_xy,
-        &view,
-        (w / 2) as f32,
-        (h / 2) as f32,
-        w,
-        h,
-        None,
-        &cut,
-    );
+    });
     assert!(
         under.as_ref().is_none_or(|u| u.point[2] <= hit.point[2] - 1.0 + 1e-6),
         "{under:?} against {:?}",
