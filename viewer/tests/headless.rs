@@ -662,39 +662,30 @@ fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
         yaw_deg: 0.0,
         fov_deg: 45.0,
     };
-    let hit = pick_prism(
-        &b.layer,
-        &b.index,
-        &rule,
-        ws.origin_xy,
-        &view,
-        cx,
-        cy,
-        w,
-        h,
-        Some(ground),
-        &Default::default(),
-    )
-    .expect("the building is hit");
+    // The ray through the building's pixel, on the ground or on flat ground.
+    let through = |ground| {
+        pick_prism(
+            &b.layer,
+            &b.index,
+            &rule,
+            ws.origin_xy,
+            &view,
+            cx,
+            cy,
+            w,
+            h,
+            ground,
+            &Default::default(),
+        )
+    };
+    let hit = through(Some(ground)).expect("the building is hit");
     assert_eq!(hit.row, row);
     assert!(
         (hit.base_m - (base + f64::from(lift))).abs() < 1e-3 && hit.point[2] >= hit.base_m && hit.point[2] <= hit.top_m + 1e-6,
         "{hit:?}"
     );
     // On flat ground the same ray passes high over the unlifted prism.
-    let flat = pick_prism(
-        &b.layer,
-        &b.index,
-        &rule,
-        ws.origin_xy,
-        &view,
-        cx,
-        cy,
-        w,
-        h,
-        None,
-        &Default::default(),
-    );
+    let flat = through(None);
     assert!(flat.is_none_or(|f| f.row != row || f.t > hit.t + 1.0), "{flat:?}");
 }
 
