@@ -892,17 +892,23 @@ fn geometry(vertices: Option<&Array>, uv: Option<&Array>, prims: &[Arc<Prim>], t
         let seq: Vec<u32> = match &p.indices {
             Some(i) => i.clone(),
             None if p.lengths.is_empty() => {
-                let (first, count) = (p.first.max(0) as u32, p.count.max(0) as u32);
-                (first..first.saturating_add(count)).collect()
+                let (first, count) = (p.first.max(0) as usize, p.count.max(0) as usize);
+                if first.saturating_add(count) > n {
+                    return Err(format!("DrawArrays of {count} from {first} past the {n} vertices"));
+                }
+                (first as u32..(first + count) as u32).collect()
             }
             None => {
                 // DrawArrayLengths: one run per length.
-                let mut at = p.first.max(0) as u32;
+                let mut at = p.first.max(0) as usize;
                 for len in &p.lengths {
-                    let len = (*len).max(0) as u32;
-                    let run: Vec<u32> = (at..at.saturating_add(len)).collect();
+                    let len = (*len).max(0) as usize;
+                    if at.saturating_add(len) > n {
+                        return Err(format!("DrawArrayLengths past the {n} vertices"));
+                    }
+                    let run: Vec<u32> = (at as u32..(at + len) as u32).collect();
                     triangles(p.mode, &run, &mut indices);
-                    at = at.saturating_add(len);
+                    at += len;
                 }
                 continue;
             }
