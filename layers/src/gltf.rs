@@ -514,7 +514,7 @@ fn mul(a: &[f64; 16], b: &[f64; 16]) -> [f64; 16] {
 }
 
 /// Determinant of the upper 3×3 (column-major).
-fn det3(m: &[f64; 16]) -> f64 {
+pub(crate) fn det3(m: &[f64; 16]) -> f64 {
     m[0] * (m[5] * m[10] - m[9] * m[6]) - m[4] * (m[1] * m[10] - m[9] * m[2]) + m[8] * (m[1] * m[6] - m[5] * m[2])
 }
 

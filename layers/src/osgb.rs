@@ -26,10 +26,11 @@
 
 pub mod read;
 
-use crate::crs::{Crs, Transformer};
+use crate::crs::Crs;
 use crate::error::{LayersError, Result};
+use crate::pointcloud::ToLonLat;
 use crate::tiles3d::archive::Fetch;
-use crate::tiles3d::{self, Tileset};
+use crate::tiles3d::{self, IDENTITY, Tileset, mul, point};
 use read::{Image, Node};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -127,8 +128,8 @@ pub fn metadata(path: &Path) -> Result<Metadata> {
 /// Model coordinates to ECEF.
 enum ToEcef {
     /// Through longitude and latitude (PROJ): the SRS to the workspace CRS (when given) and on
-    /// to CGCS2000.
-    Proj(Box<(Transformer, Option<Transformer>)>, [f64; 3], f64),
+    /// to CGCS2000, as for point clouds; the origin and metres per height unit.
+    Proj(Box<ToLonLat>, [f64; 3], f64),
     /// East, north, up about a point: a rotation and a shift.
     Enu {
         origin: [f64; 3],
@@ -142,18 +143,7 @@ enum ToEcef {
 impl ToEcef {
     fn new(meta: &Metadata, target: Option<&Crs>) -> Result<ToEcef> {
         match &meta.srs {
-            Srs::Crs(c) => {
-                let geo = Crs::cgcs2000()?;
-                let zunit = c.linear_unit_m();
-                Ok(match target {
-                    Some(t) => ToEcef::Proj(
-                        Box::new((Transformer::new(c, t)?, Some(Transformer::new(t, &geo)?))),
-                        meta.origin,
-                        zunit,
-                    ),
-                    None => ToEcef::Proj(Box::new((Transformer::new(c, &geo)?, None)), meta.origin, zunit),
-                })
-            }
+            Srs::Crs(c) => Ok(ToEcef::Proj(Box::new(ToLonLat::new(c, target)?), meta.origin, c.linear_unit_m())),
             Srs::Enu { lat, lon } => {
                 let (la, lo) = (lat.to_radians(), lon.to_radians());
                 Ok(ToEcef::Enu {
@@ -169,13 +159,9 @@ impl ToEcef {
 
     fn points(&self, pts: &[[f64; 3]]) -> Result<Vec<[f64; 3]>> {
         match self {
-            ToEcef::Proj(t, o, zunit) => {
-                let (a, b) = &**t;
+            ToEcef::Proj(to_lonlat, o, zunit) => {
                 let mut xy: Vec<(f64, f64)> = pts.iter().map(|p| (p[0] + o[0], p[1] + o[1])).collect();
-                a.transform_in_place(&mut xy)?;
-                if let Some(b) = b {
-                    b.transform_in_place(&mut xy)?;
-                }
+                to_lonlat.transform_in_place(&mut xy)?;
                 Ok(xy
                     .iter()
                     .zip(pts)
@@ -205,22 +191,6 @@ struct Unit {
     error: f64,
     /// Finer levels' files, relative to the file's folder.
     files: Vec<String>,
-}
-
-const IDENTITY: [f64; 16] = [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.];
-
-fn mul(a: &[f64; 16], b: &[f64; 16]) -> [f64; 16] {
-    let mut m = [0.0; 16];
-    for c in 0..4 {
-        for r in 0..4 {
-            m[c * 4 + r] = (0..4).map(|k| a[k * 4 + r] * b[c * 4 + k]).sum();
-        }
-    }
-    m
-}
-
-fn apply(m: &[f64; 16], p: [f64; 3]) -> [f64; 3] {
-    [0, 1, 2].map(|r| m[r] * p[0] + m[4 + r] * p[1] + m[8 + r] * p[2] + m[12 + r])
 }
 
 /// The geometric error of tiles that hold nothing themselves (the root, each file's): large
@@ -271,7 +241,7 @@ fn units(scene: &Node) -> Vec<Unit> {
                 out[k].geoms.push((g, *m));
             }
             Node::PagedLod(p) => {
-                let center = apply(m, p.center);
+                let center = point(m, p.center);
                 let scale = (m[0] * m[0] + m[1] * m[1] + m[2] * m[2]).sqrt();
                 let radius = p.radius * if scale > 0.0 { scale } else { 1.0 };
                 // The first range that names a file: where the finer level takes over.
@@ -336,7 +306,7 @@ fn sphere_of(geoms: &[(Arc<read::Geometry>, [f64; 16])]) -> ([f64; 3], f64) {
     let mut hi = [f64::NEG_INFINITY; 3];
     for (g, m) in geoms {
         for p in &g.positions {
-            let q = apply(m, *p);
+            let q = point(m, *p);
             for k in 0..3 {
                 lo[k] = lo[k].min(q[k]);
                 hi[k] = hi[k].max(q[k]);
@@ -393,8 +363,9 @@ impl Oblique {
 
     /// A tile of a unit as tileset JSON (the unit's content and its finer files), its URIs
     /// relative to a tileset file in the folder `prefix` names from the unit's file.
-    fn tile_json(to: &ToEcef, prefix: &str, file_name: &str, k: usize, u: &Unit) -> Result<serde_json::Value> {
+    fn tile_json(to: &ToEcef, prefix: &str, file_name: &str, k: usize, u: &Unit) -> Result<(serde_json::Value, [f64; 4])> {
         let c = to.points(&[u.center])?[0];
+        let sphere = [c[0], c[1], c[2], u.radius * 1.01 + 0.01];
         let mut contents = Vec::new();
         if u.geoms.iter().any(|(g, _)| !g.indices.is_empty()) {
             contents.push(serde_json::json!({"uri": format!("{prefix}{file_name}.{k}.glb")}));
@@ -402,12 +373,13 @@ impl Oblique {
         for f in &u.files {
             contents.push(serde_json::json!({"uri": format!("{prefix}{f}.json")}));
         }
-        Ok(serde_json::json!({
-            "boundingVolume": {"sphere": [c[0], c[1], c[2], u.radius * 1.01 + 0.01]},
+        let tile = serde_json::json!({
+            "boundingVolume": {"sphere": sphere},
             "geometricError": u.error,
             "refine": "REPLACE",
             "contents": contents,
-        }))
+        });
+        Ok((tile, sphere))
     }
 
     /// A file's tiles under one that holds nothing (always refined into them), with its
@@ -420,12 +392,8 @@ impl Oblique {
             if u.geoms.is_empty() && u.files.is_empty() {
                 continue;
             }
-            let t = Oblique::tile_json(to, prefix, name, k, u)?;
-            let s: Vec<f64> = t["boundingVolume"]["sphere"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
-                .unwrap_or_default();
-            spheres.push([s[0], s[1], s[2], s[3]]);
+            let (t, sphere) = Oblique::tile_json(to, prefix, name, k, u)?;
+            spheres.push(sphere);
             children.push(t);
         }
         if children.is_empty() {
@@ -528,7 +496,7 @@ fn glb(file: &Path, u: &Unit, to: &ToEcef) -> Result<Vec<u8>> {
         if g.indices.is_empty() || g.positions.is_empty() {
             continue;
         }
-        let model: Vec<[f64; 3]> = g.positions.iter().map(|p| apply(m, *p)).collect();
+        let model: Vec<[f64; 3]> = g.positions.iter().map(|p| point(m, *p)).collect();
         let ecef = to.points(&model)?;
         // ECEF about the centre, z up → glTF's y up: (x, z, −y).
         let mut pos = Vec::with_capacity(ecef.len() * 12);
@@ -547,10 +515,7 @@ fn glb(file: &Path, u: &Unit, to: &ToEcef) -> Result<Vec<u8>> {
             .push(serde_json::json!({"bufferView": pv, "componentType": 5126, "count": ecef.len(), "type": "VEC3", "min": lo, "max": hi}));
         let mut attributes = serde_json::json!({"POSITION": accessors.len() - 1});
         // A mirroring transform turns the winding.
-        let mirrored = {
-            let d = m[0] * (m[5] * m[10] - m[9] * m[6]) - m[4] * (m[1] * m[10] - m[9] * m[2]) + m[8] * (m[1] * m[6] - m[5] * m[2]);
-            d < 0.0
-        };
+        let mirrored = crate::gltf::det3(m) < 0.0;
         let mut idx = Vec::with_capacity(g.indices.len() * 4);
         for t in g.indices.chunks_exact(3) {
             let t = if mirrored { [t[0], t[2], t[1]] } else { [t[0], t[1], t[2]] };

@@ -149,15 +149,24 @@ pub fn open(path: &Path, opts: CloudOptions) -> Result<Tileset> {
 /// The file's coordinates to longitude and latitude (CGCS2000), through `target` when given:
 /// the streamer places ECEF points in the workspace through CGCS2000, so going through the
 /// workspace CRS first makes the whole trip the one PROJ takes from the file to the workspace.
-struct ToLonLat(Transformer, Option<Transformer>);
+pub(crate) struct ToLonLat(Transformer, Option<Transformer>);
 
 impl ToLonLat {
-    fn new(from: &Crs, target: Option<&Crs>) -> Result<ToLonLat> {
+    pub(crate) fn new(from: &Crs, target: Option<&Crs>) -> Result<ToLonLat> {
         let geo = Crs::cgcs2000()?;
         Ok(match target {
             Some(t) => ToLonLat(Transformer::new(from, t)?, Some(Transformer::new(t, &geo)?)),
             None => ToLonLat(Transformer::new(from, &geo)?, None),
         })
+    }
+
+    /// Many points at once (x, y in, longitude and latitude out).
+    pub(crate) fn transform_in_place(&self, xy: &mut [(f64, f64)]) -> Result<()> {
+        self.0.transform_in_place(xy)?;
+        match &self.1 {
+            Some(t) => t.transform_in_place(xy),
+            None => Ok(()),
+        }
     }
 
     fn transform(&self, x: f64, y: f64) -> Result<(f64, f64)> {

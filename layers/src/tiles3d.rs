@@ -207,7 +207,7 @@ pub struct Tileset {
     pub lazy: bool,
 }
 
-const IDENTITY: [f64; 16] = [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.];
+pub(crate) const IDENTITY: [f64; 16] = [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.];
 /// How deep external tilesets may nest.
 const MAX_NESTING: usize = 32;
 
@@ -218,7 +218,7 @@ fn bad(path: &Path, detail: impl Into<String>) -> LayersError {
     }
 }
 
-fn mul(a: &[f64; 16], b: &[f64; 16]) -> [f64; 16] {
+pub(crate) fn mul(a: &[f64; 16], b: &[f64; 16]) -> [f64; 16] {
     let mut m = [0.0; 16];
     for c in 0..4 {
         for r in 0..4 {
@@ -228,7 +228,7 @@ fn mul(a: &[f64; 16], b: &[f64; 16]) -> [f64; 16] {
     m
 }
 
-fn point(m: &[f64; 16], p: V3) -> V3 {
+pub(crate) fn point(m: &[f64; 16], p: V3) -> V3 {
     [0, 1, 2].map(|r| m[r] * p[0] + m[4 + r] * p[1] + m[8 + r] * p[2] + m[12 + r])
 }
 
