@@ -70,7 +70,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     // The renderer alone, warmed up, is the baseline memory.
     renderer.set_view(&View::top_down([-100.0, -100.0, 100.0, 100.0], w as f32 / h as f32));
     renderer.render()?;
+    // With its tile and imagery pipelines compiled, as the app has them after its first frame.
+    renderer.prepare_pipelines()?;
     let rss_before = rss();
+    let gpu_before = renderer.gpu_memory();
 
     let t0 = Instant::now();
     let mut ws: Option<Workspace> = None;
@@ -214,6 +217,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         (res.len(), inside)
     };
     let rss_loaded = rss();
+    let gpu_loaded = renderer.gpu_memory();
 
     // Removed: the workspace lets the tileset go, the renderer its tiles.
     drop(src);
@@ -223,15 +227,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
     renderer.render()?;
     std::thread::sleep(Duration::from_millis(500));
     let rss_after = rss();
-    // What glibc's allocator keeps of the freed memory in its per-thread arenas, given back.
-    unsafe extern "C" {
-        fn malloc_trim(pad: usize) -> i32;
-    }
-    // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps and arenas.
-    unsafe {
-        malloc_trim(0);
-    }
+    // What glibc's allocator keeps of the freed memory in its per-thread arenas, given back (as
+    // the app does when its last tileset goes).
+    jingwei_layers::give_back_freed_memory();
     let rss_trimmed = rss();
+    let gpu_removed = renderer.gpu_memory();
     // Again: the same tileset opened, the same circuit flown for a fifth of the time, removed.
     // Memory the renderer keeps for reuse (its mesh buffers) shows as the same level after each
     // cycle; a leak as a rise.
@@ -267,11 +267,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
     renderer.set_tiles(ws.origin_xy, &[]);
     renderer.render()?;
     std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: as above.
-    unsafe {
-        malloc_trim(0);
-    }
+    jingwei_layers::give_back_freed_memory();
     let rss_second = rss();
+    let gpu = [gpu_before, gpu_loaded, gpu_removed];
+    let gpu_allocated = gpu.map(|g| g.map(|(a, _)| a as f64 / 1e6));
+    let gpu_reserved = gpu.map(|g| g.map(|(_, r)| r as f64 / 1e6));
     println!(
         "{}",
         serde_json::json!({
@@ -304,6 +304,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             "rss_back_within": (rss_after as f64 - rss_before as f64) / rss_before.max(1) as f64,
             "rss_after_trim_mb": rss_trimmed as f64 / 1e6,
             "rss_after_second_cycle_mb": rss_second as f64 / 1e6,
+            // The graphics allocator's live and reserved bytes (MB) before, loaded, removed.
+            "gpu_allocated_mb": gpu_allocated,
+            "gpu_reserved_mb": gpu_reserved,
             "rss_back_within_after_trim": (rss_trimmed as f64 - rss_before as f64) / rss_before.max(1) as f64,
             "samples": samples,
         })

@@ -668,18 +668,23 @@ pub fn open_in(path: &Path, target: Option<&Crs>) -> Result<Tileset> {
         recent: Mutex::new(Vec::new()),
     };
     // Each root file's tiles, under a root that holds nothing: the root files are read now (in
-    // parallel), the finer levels when reached.
+    // parallel), the finer levels when reached. Each run of the pool's work has a transformer of
+    // its own, dropped after it: none is left behind on the pool's threads once the model is gone.
     let files = roots(&dir)?;
     use rayon::prelude::*;
     let tiles: Vec<Option<(serde_json::Value, [f64; 4])>> = files
         .par_iter()
-        .map(|f| {
-            let bytes = std::fs::read(f).map_err(|e| LayersError::io(f, e))?;
-            let units = units(&read::parse(f, &bytes)?);
-            let rel = f.strip_prefix(&dir).unwrap_or(f).to_string_lossy().replace('\\', "/");
-            let prefix = rel.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
-            fetch.with_ecef(|to| Oblique::file_tile(to, &prefix, f, &units))
-        })
+        .map_init(
+            || ToEcef::new(&fetch.meta, fetch.target.as_ref()).map_err(|e| e.to_string()),
+            |to, f| {
+                let to = to.as_ref().map_err(|e| bad(&dir, e))?;
+                let bytes = std::fs::read(f).map_err(|e| LayersError::io(f, e))?;
+                let units = units(&read::parse(f, &bytes)?);
+                let rel = f.strip_prefix(&dir).unwrap_or(f).to_string_lossy().replace('\\', "/");
+                let prefix = rel.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
+                Oblique::file_tile(to, &prefix, f, &units)
+            },
+        )
         .collect::<Result<_>>()?;
     let (children, spheres): (Vec<serde_json::Value>, Vec<[f64; 4]>) = tiles.into_iter().flatten().unzip();
     if children.is_empty() {

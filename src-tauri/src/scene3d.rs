@@ -50,7 +50,31 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
     let mut others: Vec<SceneData> = Vec::new();
     let mut others_dirty = false;
     let mut had_panes = false;
-    while let Ok(job) = rx.recv() {
+    // Whether the renderer's tile and imagery pipelines are compiled (in the first idle moment
+    // after its first frame: see `Renderer::prepare_pipelines`), and whether tiles were drawn.
+    let mut prepared = false;
+    let mut had_tiles = false;
+    loop {
+        let job = if prepared || renderer.is_none() {
+            match rx.recv() {
+                Ok(j) => j,
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv_timeout(std::time::Duration::from_millis(300)) {
+                Ok(j) => j,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(r) = renderer.as_mut()
+                        && let Err(e) = r.prepare_pipelines()
+                    {
+                        eprintln!("jingwei-desktop: preparing the renderer's pipelines: {e}");
+                    }
+                    prepared = true;
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        };
         match job {
             Job::Scene(s) => {
                 scene = s;
@@ -74,10 +98,12 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                 reply,
             } => {
                 let t0 = Instant::now();
+                let mut trim = false;
                 if renderer.as_ref().is_none_or(|r| r.size() != (width, height)) {
                     match Renderer::new(width, height) {
                         Ok(r) => {
                             renderer = Some(r);
+                            prepared = false;
                             scene_dirty = true;
                             others_dirty = true;
                             had_panes = false;
@@ -100,10 +126,14 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                     Some(Some(src)) => {
                         let f = jingwei_scene::tiles::stream(src, &view, width, height);
                         r.set_tiles(src.origin_xy, &f.tiles);
+                        had_tiles = true;
                         !f.settled
                     }
                     Some(None) => {
                         r.set_tiles([0.0; 2], &[]);
+                        // The last tileset went: what its loaders and tiles freed goes back
+                        // after this frame.
+                        trim = std::mem::take(&mut had_tiles);
                         false
                     }
                     // The workspace was busy: the tiles stay as they were; ask again soon.
@@ -133,6 +163,9 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                     .map(|f| (f, t0.elapsed().as_secs_f64() * 1000.0, r.last_timing(), pending))
                     .map_err(|e| e.to_string());
                 let _ = reply.send(out);
+                if trim {
+                    jingwei_layers::give_back_freed_memory();
+                }
             }
             Job::SiteMap { scene: s, view, reply } => {
                 let out = (|| {

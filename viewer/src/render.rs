@@ -240,6 +240,16 @@ impl Renderer {
                 })
                 .set(RenderPlugin {
                     synchronous_pipeline_compilation: true,
+                    // Small memory blocks (4–16 MiB rather than 128–256; larger resources get
+                    // blocks of their own, freed with them): on the software renderer device
+                    // memory is the process's own, and the block the allocator keeps for each
+                    // kind of memory after a tileset is removed stays resident.
+                    render_creation: bevy::render::settings::RenderCreation::Automatic(Box::new(bevy::render::settings::WgpuSettings {
+                        memory_hints: bevy::render::settings::MemoryHints::Manual {
+                            suballocated_device_memory_block_size: (4 << 20)..(8 << 20),
+                        },
+                        ..default()
+                    })),
                     ..default()
                 })
                 // Renderers are made more than once per process (tests, the app): leave the
@@ -428,6 +438,11 @@ impl Renderer {
         let gone: Vec<u64> = self.tiles.keys().copied().filter(|k| !keep.contains(k)).collect();
         let shift = self.shift;
         let world = self.apps.main.world_mut();
+        if tiles.is_empty() && !gone.is_empty() {
+            // The last tiles go (a tileset removed): the next frame runs the extra updates that
+            // free their GPU meshes and textures, so that their memory is back after it.
+            self.needs_warmup = true;
+        }
         for k in gone {
             for e in self.tiles.remove(&k).unwrap_or_default() {
                 world.despawn(e);
@@ -476,6 +491,58 @@ impl Renderer {
             self.needs_warmup = true;
             self.tiles.insert(t.key, entities);
         }
+    }
+
+    /// Compile the pipelines that tiles and imagery are drawn with — lit and unlit colours, a
+    /// textured mesh — by drawing one small triangle of each once, out of sight, then removing
+    /// them. The software renderer compiles a pipeline the first time it is used (tens of
+    /// megabytes of compiled code and tens of milliseconds each, kept for the life of the
+    /// renderer); done at start-up, neither lands on the first frame of a tileset, and the
+    /// memory a tileset takes is its own and is given back when it is removed.
+    pub fn prepare_pipelines(&mut self) -> Result<(), RenderError> {
+        let shift = self.shift;
+        let tri = MeshData {
+            positions: vec![[0.0, -1.0e4, 0.0], [1.0, -1.0e4, 0.0], [0.0, -1.0e4, 1.0]],
+            indices: vec![0, 1, 2],
+            triangle_rows: vec![0],
+            extra: Vec::new(),
+            uvs: vec![[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]],
+        };
+        let world = self.apps.main.world_mut();
+        let mut spawned = Vec::new();
+        for lit in [true, false] {
+            let material = world.resource_mut::<Assets<MapMaterial>>().add(MapMaterial {
+                color: LinearRgba::WHITE,
+                lit,
+                terrain: false,
+            });
+            for m in to_meshes(&tri) {
+                spawned.push(spawn_mesh(world, m, material.clone(), 0, shift));
+            }
+        }
+        let (mesh, material) = image_mesh(world, [2, 2], vec![255; 16], 1.0, &tri, tri.uvs.clone());
+        spawned.push(spawn_mesh(world, mesh, material, 0, shift));
+        for e in &spawned {
+            // Drawn wherever the camera looks: pipelines are prepared for what is visible.
+            world.entity_mut(*e).insert(bevy::camera::visibility::NoFrustumCulling);
+        }
+        self.needs_warmup = true;
+        self.render()?;
+        let world = self.apps.main.world_mut();
+        for e in spawned {
+            world.despawn(e);
+        }
+        self.needs_warmup = true;
+        self.render()?;
+        Ok(())
+    }
+
+    /// The graphics memory the renderer holds, bytes: in live allocations, and reserved in the
+    /// allocator's blocks (`None` where the backend does not report it).
+    pub fn gpu_memory(&self) -> Option<(u64, u64)> {
+        let device = self.apps.main.world().resource::<RenderDevice>();
+        let r = device.wgpu_device().generate_allocator_report()?;
+        Some((r.total_allocated_bytes, r.total_reserved_bytes))
     }
 
     /// Keys of the 3D tiles drawn.
@@ -764,6 +831,51 @@ mod tests {
         let (x, y, z) = (axis(m.x_axis), axis(m.y_axis), axis(m.z_axis));
         let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
         [dot(d, x), dot(d, y), dot(d, z)]
+    }
+
+    fn pipelines(r: &Renderer) -> usize {
+        let world = r.apps.sub_apps.get(&RenderApp.intern()).unwrap().world();
+        world.resource::<bevy::render::render_resource::PipelineCache>().pipelines().count()
+    }
+
+    #[test]
+    fn prepared_pipelines_cover_tiles_and_leave_nothing_in_the_frame() {
+        let mut r = Renderer::new(64, 48).unwrap();
+        let view = View::top_down([-50.0, -50.0, 50.0, 50.0], 64.0 / 48.0);
+        r.set_view(&view);
+        let empty = r.render().unwrap();
+        let before = pipelines(&r);
+        r.prepare_pipelines().unwrap();
+        let prepared = pipelines(&r);
+        assert!(prepared >= before + 3, "{before} pipelines, then {prepared}");
+        // Nothing of the preparation is left to draw.
+        assert_eq!(r.render().unwrap().rgba, empty.rgba);
+        // What a tileset's tiles are drawn with — a lit building, an unlit mesh, a photographed
+        // texture — needs no pipeline more, and shows.
+        let quad = MeshData {
+            positions: vec![[-20.0, 0.0, -20.0], [20.0, 0.0, -20.0], [20.0, 0.0, 20.0], [-20.0, 0.0, 20.0]],
+            indices: vec![0, 2, 1, 0, 3, 2],
+            triangle_rows: vec![0, 0],
+            extra: Vec::new(),
+            uvs: vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
+        };
+        let world = r.apps.main.world_mut();
+        for lit in [true, false] {
+            let material = world.resource_mut::<Assets<MapMaterial>>().add(MapMaterial {
+                color: LinearRgba::new(0.2, 0.4, 0.8, 1.0),
+                lit,
+                terrain: false,
+            });
+            for m in to_meshes(&quad) {
+                spawn_mesh(world, m, material.clone(), 0, Vec3::ZERO);
+            }
+        }
+        let (mesh, material) = image_mesh(world, [2, 2], vec![200; 16], 1.0, &quad, quad.uvs.clone());
+        spawn_mesh(world, mesh, material, 0, Vec3::ZERO);
+        r.needs_warmup = true;
+        let drawn = r.render().unwrap();
+        assert_ne!(drawn.rgba, empty.rgba);
+        assert_eq!(pipelines(&r), prepared);
     }
 
     #[test]
