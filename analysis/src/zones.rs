@@ -1,6 +1,9 @@
 //! Which control zones each building touches (DE-9IM *intersects*: shared interior or boundary),
 //! with zones prepared once: an R-tree over each zone's edges, so that a building is tested
-//! against the few edges near it rather than every vertex of a long, thin river zone.
+//! against the few edges near it rather than every vertex of a long, thin river zone, and a grid
+//! over the zone's box whose cells no edge reaches are known to lie wholly inside or wholly
+//! outside, so that most buildings in the box of a long river zone — far from its banks — are
+//! decided by a look-up, without a ray cast across the zone.
 
 use geo::{Area, BooleanOps, Coord, Geometry, Intersects, Line, Point, Polygon};
 use rayon::prelude::*;
@@ -13,6 +16,128 @@ type EdgeEntry = GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord)>;
 pub struct PreparedZone {
     polygons: Vec<Polygon>,
     edges: RTree<EdgeEntry>,
+    cells: Cells,
+}
+
+/// A cell no zone edge reaches, outside the zone.
+const OUT: u8 = 1;
+/// A cell no zone edge reaches, inside the zone.
+const IN: u8 = 2;
+/// A cell a zone edge reaches (or may: edges are marked by the boxes of short pieces).
+const EDGE: u8 = 4;
+
+/// About this many cells per zone (16 KiB): a river zone 50 km long gets cells of a few hundred
+/// metres, larger than its buildings and much smaller than the zone.
+const CELLS: f64 = 16_384.0;
+
+/// A grid over a zone's box: each cell is outside, inside or on an edge.
+struct Cells {
+    origin: [f64; 2],
+    size: [f64; 2],
+    n: [usize; 2],
+    state: Vec<u8>,
+}
+
+impl Cells {
+    /// The range of cells (inclusive, clamped) that `lo..=hi` along axis `k` reaches, widened by a
+    /// millionth of a cell so that a value on a cell border counts in both cells; and whether the
+    /// range went past the grid.
+    fn span(&self, k: usize, lo: f64, hi: f64) -> (usize, usize, bool) {
+        let eps = 1e-6;
+        let a = ((lo - self.origin[k]) / self.size[k] - eps).floor();
+        let b = ((hi - self.origin[k]) / self.size[k] + eps).floor();
+        let last = (self.n[k] - 1) as f64;
+        let beyond = a < 0.0 || b > last;
+        (a.clamp(0.0, last) as usize, b.clamp(0.0, last) as usize, beyond)
+    }
+
+    /// Mark the cells the segment `a`–`b` may pass through, piece by piece (each piece shorter
+    /// than a cell, its box marked).
+    fn mark(&mut self, a: Coord, b: Coord) {
+        let steps = (((b.x - a.x) / self.size[0]).abs().max(((b.y - a.y) / self.size[1]).abs()).ceil() as usize).max(1);
+        for s in 0..steps {
+            let (t0, t1) = (s as f64 / steps as f64, (s + 1) as f64 / steps as f64);
+            let p = Coord {
+                x: a.x + (b.x - a.x) * t0,
+                y: a.y + (b.y - a.y) * t0,
+            };
+            let q = Coord {
+                x: a.x + (b.x - a.x) * t1,
+                y: a.y + (b.y - a.y) * t1,
+            };
+            let (x0, x1, _) = self.span(0, p.x.min(q.x), p.x.max(q.x));
+            let (y0, y1, _) = self.span(1, p.y.min(q.y), p.y.max(q.y));
+            for y in y0..=y1 {
+                self.state[y * self.n[0] + x0..=y * self.n[0] + x1].fill(EDGE);
+            }
+        }
+    }
+
+    /// The first cell east of `c` in its row that no edge reaches: the x of its middle (a point
+    /// of it on `c`'s line, on no edge) and its side. `None` without one (or without a grid).
+    fn east_of(&self, c: Coord) -> Option<(f64, u8)> {
+        let fy = (c.y - self.origin[1]) / self.size[1];
+        let fx = ((c.x - self.origin[0]) / self.size[0]).floor().max(0.0);
+        if !(0.0..self.n[1] as f64).contains(&fy) || fx >= self.n[0] as f64 {
+            return None;
+        }
+        let row = &self.state[fy as usize * self.n[0]..(fy as usize + 1) * self.n[0]];
+        // The point's own cell only when the point is west of its middle.
+        let first = fx as usize;
+        (first..self.n[0])
+            .filter(|&k| self.origin[0] + (k as f64 + 0.5) * self.size[0] > c.x)
+            .find(|&k| row[k] != EDGE && row[k] != 0)
+            .map(|k| (self.origin[0] + (k as f64 + 0.5) * self.size[0], row[k]))
+    }
+
+    /// The boxes of the runs of cells along each row that are not outside the zone (widened by
+    /// a millionth of a cell).
+    fn runs(&self) -> impl Iterator<Item = AABB<[f64; 2]>> + '_ {
+        let [nx, ny] = self.n;
+        let (ex, ey) = (self.size[0] * 1e-6, self.size[1] * 1e-6);
+        (0..ny).flat_map(move |y| {
+            let row = &self.state[y * nx..(y + 1) * nx];
+            let mut out = Vec::new();
+            let mut x = 0;
+            while x < nx {
+                if row[x] == OUT {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < nx && row[x] != OUT {
+                    x += 1;
+                }
+                let lo = [
+                    self.origin[0] + start as f64 * self.size[0] - ex,
+                    self.origin[1] + y as f64 * self.size[1] - ey,
+                ];
+                let hi = [
+                    self.origin[0] + x as f64 * self.size[0] + ex,
+                    self.origin[1] + (y + 1) as f64 * self.size[1] + ey,
+                ];
+                out.push(AABB::from_corners(lo, hi));
+            }
+            out
+        })
+    }
+
+    /// What the cells under the box `lo`–`hi` hold, as a set of `OUT | IN | EDGE` (the part of
+    /// the box past the grid is outside the zone's box, so outside the zone).
+    fn under(&self, lo: [f64; 2], hi: [f64; 2]) -> u8 {
+        let (x0, x1, bx) = self.span(0, lo[0], hi[0]);
+        let (y0, y1, by) = self.span(1, lo[1], hi[1]);
+        let mut seen = if bx || by { OUT } else { 0 };
+        for y in y0..=y1 {
+            for &c in &self.state[y * self.n[0] + x0..=y * self.n[0] + x1] {
+                seen |= c;
+            }
+            if seen & EDGE != 0 || seen == OUT | IN {
+                break;
+            }
+        }
+        seen
+    }
 }
 
 impl PreparedZone {
@@ -34,15 +159,75 @@ impl PreparedZone {
                 }
             }
         }
-        Some(PreparedZone {
+        let mut zone = PreparedZone {
             polygons,
             edges: RTree::bulk_load(edges),
-        })
+            cells: Cells {
+                origin: [0.0; 2],
+                size: [1.0; 2],
+                n: [1, 1],
+                state: vec![EDGE],
+            },
+        };
+        if zone.edges.size() > 0 {
+            zone.cells = zone.grid();
+        }
+        Some(zone)
+    }
+
+    /// The zone's cells: those its edges reach marked, then each run of unmarked cells along a
+    /// row — no edge between them, so all on one side — classified by one point in polygon test.
+    fn grid(&self) -> Cells {
+        let env = self.edges.root().envelope();
+        let (lo, hi) = (env.lower(), env.upper());
+        let (w, h) = ((hi[0] - lo[0]).max(1e-9), (hi[1] - lo[1]).max(1e-9));
+        let nx = (CELLS * w / h).sqrt().round().clamp(1.0, 1024.0) as usize;
+        let ny = (CELLS / nx as f64).round().clamp(1.0, 1024.0) as usize;
+        let mut cells = Cells {
+            origin: lo,
+            size: [w / nx as f64, h / ny as f64],
+            n: [nx, ny],
+            state: vec![0; nx * ny],
+        };
+        for e in self.edges.iter() {
+            cells.mark(e.data.0, e.data.1);
+        }
+        for y in 0..ny {
+            let mut run = 0;
+            for x in 0..nx {
+                if cells.state[y * nx + x] == EDGE {
+                    run = 0;
+                    continue;
+                }
+                if run == 0 {
+                    let centre = Coord {
+                        x: lo[0] + (x as f64 + 0.5) * cells.size[0],
+                        y: lo[1] + (y as f64 + 0.5) * cells.size[1],
+                    };
+                    run = if self.contains_point(centre) { IN } else { OUT };
+                }
+                cells.state[y * nx + x] = run;
+            }
+        }
+        cells
+    }
+
+    /// What the zone's cells say of a building's box: `Some(false)` wholly outside the zone,
+    /// `Some(true)` wholly inside, `None` near an edge (an exact test is needed).
+    fn by_cells(&self, env: &AABB<[f64; 2]>) -> Option<bool> {
+        match self.cells.under(env.lower(), env.upper()) {
+            OUT => Some(false),
+            IN => Some(true),
+            _ => None,
+        }
     }
 
     /// Whether a point that lies on no zone edge is inside the zone: even-odd crossings of a ray
     /// to the east, with only the edges near that ray taken from the edge tree (a point-in-polygon
     /// test over every vertex of a long river zone would cost thousands of steps).
+    ///
+    /// With the zone's cells, the ray stops in the first cell east of the point that no edge
+    /// reaches: that cell's side, flipped by each crossing on the way.
     fn contains_point(&self, c: Coord) -> bool {
         let Some(max_x) = (self.edges.size() > 0).then(|| self.edges.root().envelope().upper()[0]) else {
             return false;
@@ -50,14 +235,18 @@ impl PreparedZone {
         if c.x > max_x {
             return false;
         }
-        let ray = AABB::from_corners([c.x, c.y], [max_x, c.y]);
-        let mut inside = false;
+        // Crossings strictly before the cell's middle (which lies on no edge), or all of them.
+        let (end, mut inside, stop) = match self.cells.east_of(c) {
+            Some((x, side)) => (x, side == IN, x),
+            None => (max_x, false, f64::INFINITY),
+        };
+        let ray = AABB::from_corners([c.x, c.y], [end, c.y]);
         for e in self.edges.locate_in_envelope_intersecting(&ray) {
             let (a, b) = e.data;
             // Half-open in y, so that a vertex on the ray counts once.
             if (a.y > c.y) != (b.y > c.y) {
                 let x = a.x + (c.y - a.y) * (b.x - a.x) / (b.y - a.y);
-                if x > c.x {
+                if x > c.x && x < stop {
                     inside = !inside;
                 }
             }
@@ -67,6 +256,16 @@ impl PreparedZone {
 
     /// True when the building polygon and the zone share at least one point.
     pub fn intersects(&self, building: &Polygon) -> bool {
+        if let Some(env) = crate::aabb(building)
+            && let Some(decided) = self.by_cells(&env)
+        {
+            return decided;
+        }
+        self.intersects_exactly(building)
+    }
+
+    /// [`PreparedZone::intersects`] from the edges alone.
+    fn intersects_exactly(&self, building: &Polygon) -> bool {
         // 1. Any building edge meets any zone edge near it.
         for ring in std::iter::once(building.exterior()).chain(building.interiors()) {
             for w in ring.0.windows(2) {
@@ -106,11 +305,14 @@ impl ZoneSet {
             .enumerate()
             .filter_map(|(i, g)| Some((i, PreparedZone::new(g.as_ref()?)?)))
             .collect();
+        // Each zone by the runs of its cells along a row that are not wholly outside it, rather
+        // than by its box: a building in the box of a long diagonal river zone but far from it
+        // meets none (the boxes of such zones cover far more of a city than the zones do).
         let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = prepared
             .iter()
             .enumerate()
             .filter(|&(_k, (_, z))| z.edges.size() > 0)
-            .map(|(k, (_, z))| GeomWithData::new(Rectangle::from_aabb(z.edges.root().envelope()), k as u32))
+            .flat_map(|(k, (_, z))| z.cells.runs().map(move |r| GeomWithData::new(Rectangle::from_aabb(r), k as u32)))
             .collect();
         ZoneSet {
             prepared,
@@ -148,6 +350,11 @@ impl PreparedZone {
     /// building it is wholly inside or wholly outside; otherwise the exact boolean intersection.
     pub fn overlap_area(&self, building: &Polygon) -> f64 {
         let Some(env) = crate::aabb(building) else { return 0.0 };
+        match self.by_cells(&env) {
+            Some(true) => return building.unsigned_area(),
+            Some(false) => return 0.0,
+            None => {}
+        }
         if self.edges.locate_in_envelope_intersecting(&env).next().is_none() {
             let inside = building.exterior().0.first().is_some_and(|c| self.contains_point(*c));
             return if inside { building.unsigned_area() } else { 0.0 };
@@ -175,6 +382,94 @@ mod tests {
             LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]),
             vec![],
         )))
+    }
+
+    /// Two zones — a long meandering band (a river zone) with an island, and a broad star-shaped
+    /// blob with a hole — and squares strewn over their boxes and a little beyond, of sizes from
+    /// under a cell to several: the zones each square touches are those geo's own `Intersects`
+    /// finds, and where the cells alone decide, the area inside is all or nothing as the boolean
+    /// intersection says.
+    #[test]
+    fn the_cells_decide_as_geo_does() {
+        let (n, len, half) = (400, 50_000.0, 120.0);
+        let centre: Vec<(f64, f64)> = (0..=n)
+            .map(|i| {
+                let t = i as f64 / n as f64;
+                (t * len, 0.6 * t * len + 900.0 * (t * 37.0).sin())
+            })
+            .collect();
+        let left: Vec<(f64, f64)> = centre.iter().map(|&(x, y)| (x - half * 0.5, y + half)).collect();
+        let mut ring: Vec<(f64, f64)> = centre.iter().map(|&(x, y)| (x + half * 0.5, y - half)).collect();
+        ring.extend(left.iter().rev());
+        ring.push(ring[0]);
+        let square = |cx: f64, cy: f64, s: f64| {
+            LineString::from(vec![
+                (cx - s, cy - s),
+                (cx + s, cy - s),
+                (cx + s, cy + s),
+                (cx - s, cy + s),
+                (cx - s, cy - s),
+            ])
+        };
+        let (ix, iy) = centre[n / 2];
+        let river = Polygon::new(LineString::from(ring), vec![square(ix, iy, 30.0)]);
+        let (bx, by) = (20_000.0, 8_000.0);
+        let star: Vec<(f64, f64)> = (0..=360)
+            .map(|i| {
+                let a = (i % 360) as f64 * std::f64::consts::PI / 180.0;
+                let r = 6_000.0 + 1_500.0 * (a * 7.0).sin();
+                (bx + r * a.cos(), by + r * a.sin())
+            })
+            .collect();
+        let blob = Polygon::new(LineString::from(star), vec![square(bx, by, 1_000.0)]);
+        let zones = vec![Some(Geometry::Polygon(river.clone())), Some(Geometry::Polygon(blob.clone()))];
+        let set = ZoneSet::new(&zones);
+        // A fixed pseudo-random walk (no dependency on a random crate).
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut inside, mut outside, mut hits) = (0, 0, 0);
+        for k in 0..12_000 {
+            // Near the band, near the blob's rim or hole, or anywhere in the boxes.
+            let (cx, cy) = match k % 3 {
+                0 => {
+                    let (x, y) = centre[(next() * n as f64) as usize];
+                    (x + (next() - 0.5) * 600.0, y + (next() - 0.5) * 600.0)
+                }
+                1 => (bx + (next() - 0.5) * 16_000.0, by + (next() - 0.5) * 16_000.0),
+                _ => (next() * len * 1.02 - 500.0, next() * (0.6 * len + 2_000.0) - 1_000.0),
+            };
+            let b = Polygon::new(square(cx, cy, [2.5, 20.0, 150.0, 1_000.0][k % 4]), vec![]);
+            let want: Vec<u32> = [&river, &blob]
+                .iter()
+                .enumerate()
+                .filter(|(_, z)| z.intersects(&b))
+                .map(|(i, _)| i as u32)
+                .collect();
+            assert_eq!(set.hits(&Geometry::Polygon(b.clone())), want, "square {k} at {cx}, {cy}");
+            hits += want.len();
+            for (i, (_, z)) in set.prepared.iter().enumerate() {
+                if let Some(d) = z.by_cells(&crate::aabb(&b).unwrap()) {
+                    let area = b.intersection(&z.polygons[0]).unsigned_area();
+                    let all = if d { b.unsigned_area() } else { 0.0 };
+                    assert!(
+                        (area - all).abs() < 1e-6 * b.unsigned_area(),
+                        "square {k}, zone {i}: {area} vs {all}"
+                    );
+                    if d { inside += 1 } else { outside += 1 }
+                }
+            }
+        }
+        // The cells decide often, both ways, and the zones are hit often enough to matter.
+        assert!(
+            inside > 1_000 && outside > 10_000,
+            "{inside} inside and {outside} outside decided by the cells"
+        );
+        assert!(hits > 3_000, "{hits} hits");
     }
 
     #[test]
