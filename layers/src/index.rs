@@ -2,92 +2,245 @@
 //! features in an envelope, features under a point, k nearest by exact geometry distance, and
 //! features within a distance. Candidate envelopes come from the tree; answers are exact.
 //!
-//! The envelopes are stored as f32 about a local origin (the first feature's centre), rounded
-//! outwards so that each contains its feature: half the memory of f64 boxes (20-byte entries,
-//! 48-byte nodes) and faster to build. Only candidates come from them; every answer is decided
-//! on the f64 geometry, and distance bounds allow for the rounding (see `SpatialIndex::slack`).
+//! The tree is static and packed (`Packed`): the envelopes sorted along a Hilbert curve are its
+//! leaves, and each level above holds the boxes of runs of 16 of the level below — no pointers,
+//! no per-node allocation: 24 bytes a feature (rstar's bulk-loaded tree took 64), built by one
+//! parallel sort. The envelopes are stored as f32 about a local origin (the first feature's
+//! centre), rounded outwards so that each contains its feature. Only candidates come from them;
+//! every answer is decided on the f64 geometry, and distance bounds allow for the rounding (see
+//! `SpatialIndex::slack`).
 
 use geo::{BoundingRect, Distance, Euclidean, Geometry, Intersects, Point, Rect, coord};
 use rayon::prelude::*;
-use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use serde::Serialize;
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-/// One indexed feature: its envelope (f32 about the local origin) and its row. The envelope is
-/// stored as rstar's own box, so the bulk load's many comparisons read it instead of rebuilding
-/// it from corners each time (as `GeomWithData<Rectangle>` does).
+/// One indexed feature, a leaf of the tree: its envelope `[xmin, ymin, xmax, ymax]` (f32 about
+/// the local origin), its row, and its place on the Hilbert curve (the order of the leaves).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Entry {
-    env: AABB<[f32; 2]>,
+struct Leaf {
+    b: [f32; 4],
     row: u32,
+    key: u32,
 }
 
-impl RTreeObject for Entry {
-    type Envelope = AABB<[f32; 2]>;
-    #[inline]
-    fn envelope(&self) -> AABB<[f32; 2]> {
-        self.env
-    }
-}
-
-impl PointDistance for Entry {
-    #[inline]
-    fn distance_2(&self, point: &[f32; 2]) -> f32 {
-        self.env.distance_2(point)
-    }
-}
-
-/// Node sizes of the layer index. Larger nodes than rstar's default (6) make a bulk-loaded,
-/// read-mostly tree shallower, faster to build and smaller (fewer parent nodes), at no cost to
-/// queries (`jingwei bench-peer W1/W3`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct IndexParams;
-
-impl rstar::RTreeParams for IndexParams {
-    const MIN_SIZE: usize = NODE / 2;
-    const MAX_SIZE: usize = NODE;
-    const REINSERTION_COUNT: usize = NODE / 3;
-    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
-}
-
+/// Children per node.
 const NODE: usize = 16;
 
-/// The R-tree index of one layer: one envelope per feature that has a geometry. Large layers
-/// are split at the median x into one bulk-loaded R-tree per worker thread (built in parallel;
-/// rstar's bulk load is single-threaded) and every query visits all of them.
+/// A static R-tree packed along a Hilbert curve.
+#[derive(Debug, Clone, Default)]
+struct Packed {
+    /// The leaves, in Hilbert order.
+    leaves: Vec<Leaf>,
+    /// The boxes of the levels above the leaves, lowest level first; node `i` of a level covers
+    /// nodes `16 i .. 16 i + 16` of the level below.
+    nodes: Vec<[f32; 4]>,
+    /// Where each level above the leaves starts in `nodes`, and where the last ends.
+    levels: Vec<usize>,
+}
+
+/// Squared distance from a point to a box (0 inside), in f64 from the f32 values.
+#[inline]
+fn box_d2(b: &[f32; 4], p: [f32; 2]) -> f64 {
+    let d = |lo: f32, hi: f32, v: f32| {
+        let (lo, hi, v) = (f64::from(lo), f64::from(hi), f64::from(v));
+        if v < lo {
+            lo - v
+        } else if v > hi {
+            v - hi
+        } else {
+            0.0
+        }
+    };
+    let (dx, dy) = (d(b[0], b[2], p[0]), d(b[1], b[3], p[1]));
+    dx * dx + dy * dy
+}
+
+#[inline]
+fn meets(a: &[f32; 4], b: &[f32; 4]) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
+
+fn cover(boxes: &[[f32; 4]]) -> [f32; 4] {
+    boxes.iter().fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |a, b| {
+        [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+    })
+}
+
+/// The position of `(x, y)` (16 bits each) along the Hilbert curve of order 16.
+fn hilbert(mut x: u32, mut y: u32) -> u32 {
+    let n: u32 = 1 << 16;
+    let mut d: u64 = 0;
+    let mut s = n / 2;
+    while s > 0 {
+        let rx = u32::from(x & s > 0);
+        let ry = u32::from(y & s > 0);
+        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
+        if ry == 0 {
+            if rx == 1 {
+                x = n - 1 - (x & (n - 1));
+                y = n - 1 - (y & (n - 1));
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s /= 2;
+    }
+    d as u32
+}
+
+impl Packed {
+    /// Pack `leaves` (their keys not yet set): keys from the box centres on a 65,536² grid over
+    /// their extent, one parallel sort, then the levels above.
+    fn build(mut leaves: Vec<Leaf>) -> Packed {
+        if leaves.is_empty() {
+            return Packed::default();
+        }
+        let all = leaves
+            .par_chunks(16_384)
+            .map(|c| cover(&c.iter().map(|l| l.b).collect::<Vec<_>>()))
+            .reduce(
+                || [f32::MAX, f32::MAX, f32::MIN, f32::MIN],
+                |a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+            );
+        let (w, h) = (f64::from(all[2] - all[0]).max(1e-30), f64::from(all[3] - all[1]).max(1e-30));
+        leaves.par_iter_mut().for_each(|l| {
+            let cx = (f64::from(l.b[0]) + f64::from(l.b[2])) / 2.0 - f64::from(all[0]);
+            let cy = (f64::from(l.b[1]) + f64::from(l.b[3])) / 2.0 - f64::from(all[1]);
+            l.key = hilbert((cx / w * 65_535.0) as u32, (cy / h * 65_535.0) as u32);
+        });
+        leaves.par_sort_unstable_by_key(|l| (l.key, l.row));
+        let mut nodes: Vec<[f32; 4]> = leaves
+            .par_chunks(NODE)
+            .map(|c| cover(&c.iter().map(|l| l.b).collect::<Vec<_>>()))
+            .collect();
+        let mut levels = vec![0];
+        let mut below = 0..nodes.len();
+        while below.len() > 1 {
+            let up: Vec<[f32; 4]> = nodes[below.clone()].chunks(NODE).map(cover).collect();
+            let start = nodes.len();
+            nodes.extend(up);
+            levels.push(start);
+            below = start..nodes.len();
+        }
+        levels.push(nodes.len());
+        Packed { leaves, nodes, levels }
+    }
+
+    fn len(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Number of levels above the leaves.
+    fn height(&self) -> usize {
+        self.levels.len().saturating_sub(1)
+    }
+
+    /// The box of node `i` of `level` (0: the leaves).
+    #[inline]
+    fn bx(&self, level: usize, i: usize) -> &[f32; 4] {
+        if level == 0 {
+            &self.leaves[i].b
+        } else {
+            &self.nodes[self.levels[level - 1] + i]
+        }
+    }
+
+    /// The children of node `i` of `level` ≥ 1: indices in `level - 1`.
+    #[inline]
+    fn children(&self, level: usize, i: usize) -> std::ops::Range<usize> {
+        let count = if level == 1 {
+            self.leaves.len()
+        } else {
+            self.levels[level - 1] - self.levels[level - 2]
+        };
+        NODE * i..(NODE * i + NODE).min(count)
+    }
+
+    /// The top level's nodes (the root, or the leaves of a tree of one node).
+    fn top(&self) -> (usize, std::ops::Range<usize>) {
+        match self.height() {
+            0 => (0, 0..self.leaves.len()),
+            h => (h, 0..self.levels[h] - self.levels[h - 1]),
+        }
+    }
+
+    /// Rows of the leaves whose box meets `q`.
+    fn search(&self, q: &[f32; 4], mut hit: impl FnMut(u32)) {
+        let (top, range) = self.top();
+        let mut stack: Vec<(usize, usize)> = range.map(|i| (top, i)).collect();
+        while let Some((level, i)) = stack.pop() {
+            if !meets(self.bx(level, i), q) {
+                continue;
+            }
+            if level == 0 {
+                hit(self.leaves[i].row);
+            } else {
+                stack.extend(self.children(level, i).map(|c| (level - 1, c)));
+            }
+        }
+    }
+
+    /// Rows of the leaves whose box lies within `d2` (squared) of `p`.
+    fn within(&self, p: [f32; 2], d2: f64, mut hit: impl FnMut(u32)) {
+        let (top, range) = self.top();
+        let mut stack: Vec<(usize, usize)> = range.map(|i| (top, i)).collect();
+        while let Some((level, i)) = stack.pop() {
+            if box_d2(self.bx(level, i), p) > d2 {
+                continue;
+            }
+            if level == 0 {
+                hit(self.leaves[i].row);
+            } else {
+                stack.extend(self.children(level, i).map(|c| (level - 1, c)));
+            }
+        }
+    }
+
+    /// The leaves by the distance of their box from `p`, nearest first: `(row, squared distance)`.
+    fn nearest_iter(&self, p: [f32; 2]) -> impl Iterator<Item = (u32, f64)> + '_ {
+        let (top, range) = self.top();
+        let mut heap: BinaryHeap<Reverse<(Near, usize, usize)>> =
+            range.map(|i| Reverse((Near(box_d2(self.bx(top, i), p)), top, i))).collect();
+        std::iter::from_fn(move || {
+            while let Some(Reverse((Near(d2), level, i))) = heap.pop() {
+                if level == 0 {
+                    return Some((self.leaves[i].row, d2));
+                }
+                for c in self.children(level, i) {
+                    heap.push(Reverse((Near(box_d2(self.bx(level - 1, c), p)), level - 1, c)));
+                }
+            }
+            None
+        })
+    }
+}
+
+/// A squared distance, ordered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Near(f64);
+impl Eq for Near {}
+impl PartialOrd for Near {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Near {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+
+/// The index of one layer: one envelope per feature that has a geometry, in one packed tree.
 #[derive(Debug, Clone, Default)]
 pub struct SpatialIndex {
-    trees: Vec<RTree<Entry, IndexParams>>,
+    tree: Packed,
     /// The local origin of the f32 boxes.
     origin: [f64; 2],
     /// The exact envelope of everything indexed.
     extent: Option<[f64; 4]>,
     /// How far (CRS units) a distance measured on the f32 boxes may exceed the true one.
     slack: f64,
-}
-
-/// Below this many features one tree is built (splitting would not pay).
-const SPLIT_AT: usize = 200_000;
-
-fn bulk_load_parallel(mut entries: Vec<Entry>, parts: usize) -> Vec<RTree<Entry, IndexParams>> {
-    if parts <= 1 || entries.len() < SPLIT_AT {
-        return vec![RTree::bulk_load_with_params(entries)];
-    }
-    let mid = entries.len() / 2;
-    entries.select_nth_unstable_by(mid, |a, b| {
-        let (ea, eb) = (a.envelope(), b.envelope());
-        (ea.lower()[0] + ea.upper()[0]).total_cmp(&(eb.lower()[0] + eb.upper()[0]))
-    });
-    let right = entries.split_off(mid);
-    // The left half gives back the room the right half took.
-    entries.shrink_to_fit();
-    let (mut l, r) = rayon::join(
-        || bulk_load_parallel(entries, parts / 2),
-        || bulk_load_parallel(right, parts - parts / 2),
-    );
-    l.extend(r);
-    l
 }
 
 /// `v` as the nearest f32 at or below it.
@@ -150,16 +303,18 @@ impl SpatialIndex {
         };
         let origin = [(first[0] + first[2]) / 2.0, (first[1] + first[3]) / 2.0];
         // Filled in place at its final size, chunk by chunk in parallel, the exact extent
-        // gathered on the way (an unindexed parallel collect would hold every entry twice at
-        // the peak); rows without an envelope are marked and then removed in place.
+        // gathered on the way (an unindexed parallel collect would hold every leaf twice at
+        // the peak); rows without an envelope are marked and then removed in place; then
+        // sorted in place into the tree.
         const NONE: u32 = u32::MAX;
         const CHUNK: usize = 16_384;
-        let none = Entry {
-            env: AABB::from_point([0.0, 0.0]),
+        let none = Leaf {
+            b: [0.0; 4],
             row: NONE,
+            key: 0,
         };
-        let mut entries: Vec<Entry> = vec![none; geometries.len()];
-        let extent = entries
+        let mut leaves: Vec<Leaf> = vec![none; geometries.len()];
+        let extent = leaves
             .par_chunks_mut(CHUNK)
             .zip(geometries.par_chunks(CHUNK))
             .enumerate()
@@ -167,13 +322,15 @@ impl SpatialIndex {
                 let mut ext = None;
                 for (i, (slot, g)) in out.iter_mut().zip(geoms).enumerate() {
                     if let Some(e) = g.as_ref().and_then(envelope) {
-                        let (lo, hi) = (
-                            [down(e[0] - origin[0]), down(e[1] - origin[1])],
-                            [up(e[2] - origin[0]), up(e[3] - origin[1])],
-                        );
-                        *slot = Entry {
-                            env: AABB::from_corners(lo, hi),
+                        *slot = Leaf {
+                            b: [
+                                down(e[0] - origin[0]),
+                                down(e[1] - origin[1]),
+                                up(e[2] - origin[0]),
+                                up(e[3] - origin[1]),
+                            ],
                             row: (c * CHUNK + i) as u32,
+                            key: 0,
                         };
                         ext = union(ext, Some(e));
                     }
@@ -181,9 +338,9 @@ impl SpatialIndex {
                 ext
             })
             .reduce(|| None, union);
-        entries.retain(|e| e.row != NONE);
+        leaves.retain(|e| e.row != NONE);
         SpatialIndex {
-            trees: bulk_load_parallel(entries, rayon::current_num_threads()),
+            tree: Packed::build(leaves),
             origin,
             slack: extent.map_or(0.0, |e| Self::slack_for(origin, e)),
             extent,
@@ -218,7 +375,7 @@ impl SpatialIndex {
 
     /// Number of indexed features.
     pub fn len(&self) -> usize {
-        self.trees.iter().map(RTree::size).sum()
+        self.tree.len()
     }
 
     /// Envelope `[xmin, ymin, xmax, ymax]` of everything indexed (exact, in f64).
@@ -235,13 +392,15 @@ impl SpatialIndex {
     pub fn candidates(&self, bbox: [f64; 4]) -> impl Iterator<Item = usize> + '_ {
         // Rounded outwards: every envelope that meets the box in f64 meets it here too.
         let (o, slack) = (self.origin, self.slack);
-        let aabb = AABB::from_corners(
-            [down(bbox[0] - o[0] - slack), down(bbox[1] - o[1] - slack)],
-            [up(bbox[2] - o[0] + slack), up(bbox[3] - o[1] + slack)],
-        );
-        self.trees
-            .iter()
-            .flat_map(move |t| t.locate_in_envelope_intersecting(&aabb).map(|e| e.row as usize).collect::<Vec<_>>())
+        let q = [
+            down(bbox[0] - o[0] - slack),
+            down(bbox[1] - o[1] - slack),
+            up(bbox[2] - o[0] + slack),
+            up(bbox[3] - o[1] + slack),
+        ];
+        let mut rows = Vec::new();
+        self.tree.search(&q, |r| rows.push(r as usize));
+        rows.into_iter()
     }
 
     /// Rows whose geometry intersects the envelope, sorted by row.
@@ -276,19 +435,17 @@ impl SpatialIndex {
     /// Every row whose geometry lies within `distance` of the point, nearest first.
     pub fn within_distance(&self, geometries: &[Option<Geometry>], x: f64, y: f64, distance: f64) -> Vec<Hit> {
         let p = Point::new(x, y);
-        let mut hits: Vec<Hit> = self
-            .trees
-            .iter()
-            .flat_map(|t| {
-                let reach = (distance + self.slack(distance)) as f32;
-                t.locate_within_distance(self.local_point(x, y), reach * reach)
-            })
-            .filter_map(|e| {
-                let row = e.row as usize;
-                let d = Euclidean.distance(&p, geometries[row].as_ref()?);
-                (d <= distance).then_some(Hit { row, distance: d })
-            })
-            .collect();
+        let reach = distance + self.slack(distance);
+        let mut hits: Vec<Hit> = Vec::new();
+        self.tree.within(self.local_point(x, y), reach * reach, |r| {
+            let row = r as usize;
+            if let Some(g) = geometries[row].as_ref() {
+                let d = Euclidean.distance(&p, g);
+                if d <= distance {
+                    hits.push(Hit { row, distance: d });
+                }
+            }
+        });
         hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
         hits
     }
@@ -303,32 +460,19 @@ impl SpatialIndex {
         // No more than the layer holds (a user may ask for "all" with a huge k).
         let k = k.min(geometries.len());
         let mut best: BinaryHeap<ByDist> = BinaryHeap::with_capacity(k.saturating_add(1));
-        // Merge the trees' envelope-ordered streams into one, nearest envelope first.
-        let mut streams: Vec<_> = self
-            .trees
-            .iter()
-            .map(|t| t.nearest_neighbor_iter_with_distance_2(&self.local_point(x, y)).peekable())
-            .collect();
-        let merged = std::iter::from_fn(move || {
-            let best = streams
-                .iter_mut()
-                .enumerate()
-                .filter_map(|(i, s)| s.peek().map(|(_, d)| (i, *d)))
-                .min_by(|a, b| a.1.total_cmp(&b.1))?
-                .0;
-            streams[best].next()
-        });
-        for (e, env_d2) in merged {
+        // Envelopes nearest first.
+        let merged = self.tree.nearest_iter(self.local_point(x, y));
+        for (row, env_d2) in merged {
             if best.len() == k {
                 let worst = best.peek().expect("k > 0").0;
                 // Envelope distance (less the f32 rounding) is a lower bound of the exact
                 // distance, and the stream only grows.
-                let env_d = f64::from(env_d2).sqrt();
+                let env_d = env_d2.sqrt();
                 if env_d - self.slack(env_d) > worst {
                     break;
                 }
             }
-            let row = e.row as usize;
+            let row = row as usize;
             let Some(g) = geometries[row].as_ref() else { continue };
             let d = Euclidean.distance(&p, g);
             best.push(ByDist(d, row));
@@ -397,17 +541,28 @@ mod tests {
         assert_eq!(near.iter().map(|h| h.row).collect::<Vec<_>>(), vec![0, 1]);
     }
 
+    /// A tree of four levels (70,000 features, lines and points among the squares, some rows
+    /// without geometry) answers every kind of query as a scan of all the features does.
     #[test]
-    fn split_index_answers_like_a_single_tree() {
+    fn packed_tree_answers_like_a_scan() {
         let mut rnd = uniform(7);
-        let geoms: Vec<Option<Geometry>> = (0..SPLIT_AT + 1000)
-            .map(|_| square(rnd() * 10_000.0, rnd() * 10_000.0, 1.0 + rnd() * 5.0))
+        let geoms: Vec<Option<Geometry>> = (0..70_000)
+            .map(|i| match i % 7 {
+                0 => None,
+                1 => Some(Geometry::Point(Point::new(rnd() * 10_000.0, rnd() * 10_000.0))),
+                2 => {
+                    let (x, y) = (rnd() * 10_000.0, rnd() * 10_000.0);
+                    Some(Geometry::LineString(LineString::from(vec![
+                        (x, y),
+                        (x + rnd() * 400.0, y - rnd() * 300.0),
+                    ])))
+                }
+                _ => square(rnd() * 10_000.0, rnd() * 10_000.0, 1.0 + rnd() * 5.0),
+            })
             .collect();
-        let split = SpatialIndex::build(&geoms);
-        let mut single = SpatialIndex::build(&geoms);
-        single.trees = bulk_load_parallel(single.trees.iter().flat_map(|t| t.iter().cloned()).collect(), 1);
-        assert_eq!(split.len(), single.len());
-        assert_eq!(split.extent(), single.extent());
+        let idx = SpatialIndex::build(&geoms);
+        assert_eq!(idx.len(), geoms.iter().flatten().count());
+        assert!(idx.tree.height() >= 3, "{} levels", idx.tree.height());
         let mut all = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
         for r in geoms.iter().flatten().filter_map(|g| g.bounding_rect()) {
             all = [
@@ -417,22 +572,40 @@ mod tests {
                 all[3].max(r.max().y),
             ];
         }
-        assert_eq!(split.extent(), Some(all));
+        assert_eq!(idx.extent(), Some(all));
         assert_eq!(SpatialIndex::build(&[None]).extent(), None);
-        if rayon::current_num_threads() > 1 {
-            assert!(split.trees.len() > 1);
-        }
+        assert!(SpatialIndex::build(&[None]).nearest(&[None], 0.0, 0.0, 3).is_empty());
         for _ in 0..30 {
             let (x, y) = (rnd() * 10_000.0, rnd() * 10_000.0);
-            assert_eq!(split.nearest(&geoms, x, y, 9), single.nearest(&geoms, x, y, 9));
-            assert_eq!(
-                split.within_distance(&geoms, x, y, 120.0),
-                single.within_distance(&geoms, x, y, 120.0)
-            );
-            assert_eq!(
-                split.in_envelope(&geoms, [x, y, x + 300.0, y + 200.0]),
-                single.in_envelope(&geoms, [x, y, x + 300.0, y + 200.0])
-            );
+            let p = Point::new(x, y);
+            let mut scan: Vec<(f64, usize)> = geoms
+                .iter()
+                .enumerate()
+                .filter_map(|(i, g)| Some((Euclidean.distance(&p, g.as_ref()?), i)))
+                .collect();
+            scan.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let near: Vec<usize> = idx.nearest(&geoms, x, y, 9).iter().map(|h| h.row).collect();
+            assert_eq!(near, scan[..9].iter().map(|a| a.1).collect::<Vec<_>>());
+            let within: Vec<usize> = idx.within_distance(&geoms, x, y, 120.0).iter().map(|h| h.row).collect();
+            assert_eq!(within, scan.iter().take_while(|a| a.0 <= 120.0).map(|a| a.1).collect::<Vec<_>>());
+            let bbox = [x, y, x + 300.0, y + 200.0];
+            let rect = Geometry::Rect(Rect::new(coord! {x: bbox[0], y: bbox[1]}, coord! {x: bbox[2], y: bbox[3]}));
+            let want: Vec<usize> = (0..geoms.len())
+                .filter(|&i| geoms[i].as_ref().is_some_and(|g| g.intersects(&rect)))
+                .collect();
+            assert_eq!(idx.in_envelope(&geoms, bbox), want);
+        }
+    }
+
+    #[test]
+    fn hilbert_visits_every_cell_once_in_adjacent_steps() {
+        // Order 16 restricted to its first 4 × 4 block is the order-2 curve: 16 cells, each
+        // step to a neighbouring cell.
+        let mut at: Vec<(u32, u32, u32)> = (0..4).flat_map(|x| (0..4).map(move |y| (hilbert(x, y), x, y))).collect();
+        at.sort_unstable();
+        assert_eq!(at.iter().map(|a| a.0).collect::<Vec<_>>(), (0..16).collect::<Vec<_>>());
+        for w in at.windows(2) {
+            assert_eq!(w[0].1.abs_diff(w[1].1) + w[0].2.abs_diff(w[1].2), 1, "{w:?}");
         }
     }
 
