@@ -196,24 +196,6 @@ impl Packed {
             }
         }
     }
-
-    /// The leaves by the distance of their box from `p`, nearest first: `(row, squared distance)`.
-    fn nearest_iter(&self, p: [f32; 2]) -> impl Iterator<Item = (u32, f64)> + '_ {
-        let (top, range) = self.top();
-        let mut heap: BinaryHeap<Reverse<(Near, usize, usize)>> =
-            range.map(|i| Reverse((Near(box_d2(self.bx(top, i), p)), top, i))).collect();
-        std::iter::from_fn(move || {
-            while let Some(Reverse((Near(d2), level, i))) = heap.pop() {
-                if level == 0 {
-                    return Some((self.leaves[i].row, d2));
-                }
-                for c in self.children(level, i) {
-                    heap.push(Reverse((Near(box_d2(self.bx(level - 1, c), p)), level - 1, c)));
-                }
-            }
-            None
-        })
-    }
 }
 
 /// A squared distance, ordered.
@@ -460,24 +442,46 @@ impl SpatialIndex {
         // No more than the layer holds (a user may ask for "all" with a huge k).
         let k = k.min(geometries.len());
         let mut best: BinaryHeap<ByDist> = BinaryHeap::with_capacity(k.saturating_add(1));
-        // Envelopes nearest first.
-        let merged = self.tree.nearest_iter(self.local_point(x, y));
-        for (row, env_d2) in merged {
-            if best.len() == k {
-                let worst = best.peek().expect("k > 0").0;
-                // Envelope distance (less the f32 rounding) is a lower bound of the exact
-                // distance, and the stream only grows.
-                let env_d = env_d2.sqrt();
-                if env_d - self.slack(env_d) > worst {
-                    break;
-                }
+        // A box farther (squared) than `limit` from the point holds nothing better than the k
+        // found so far: its distance less the f32 rounding — d − (slack + 8 ε d) — is a lower
+        // bound of the exact one, so beyond (worst + slack) / (1 − 8 ε) nothing can tie.
+        let mut limit = f64::INFINITY;
+        let limit_of = |best: &BinaryHeap<ByDist>| {
+            if best.len() < k {
+                return f64::INFINITY;
             }
-            let row = row as usize;
-            let Some(g) = geometries[row].as_ref() else { continue };
-            let d = Euclidean.distance(&p, g);
-            best.push(ByDist(d, row));
-            if best.len() > k {
-                best.pop();
+            let r = (best.peek().expect("k > 0").0 + self.slack) / (1.0 - 8.0 * f64::from(f32::EPSILON));
+            // A hair over, for the rounding of this very bound.
+            r * r * (1.0 + 1e-12)
+        };
+        // Nodes by the distance of their box, nearest first; the leaves of a node are measured
+        // exactly when it is reached (not queued), and nothing farther than the k-th best is
+        // queued once k are found.
+        let q = self.local_point(x, y);
+        let t = &self.tree;
+        let (top, range) = t.top();
+        let mut queue: BinaryHeap<Reverse<(Near, usize, usize)>> =
+            range.map(|i| Reverse((Near(box_d2(t.bx(top, i), q)), top, i))).collect();
+        while let Some(Reverse((Near(d2), level, i))) = queue.pop() {
+            if d2 > limit {
+                break;
+            }
+            for c in t.children(level, i) {
+                let d2 = box_d2(t.bx(level - 1, c), q);
+                if d2 > limit {
+                    continue;
+                }
+                if level > 1 {
+                    queue.push(Reverse((Near(d2), level - 1, c)));
+                    continue;
+                }
+                let row = t.leaves[c].row as usize;
+                let Some(g) = geometries[row].as_ref() else { continue };
+                best.push(ByDist(Euclidean.distance(&p, g), row));
+                if best.len() > k {
+                    best.pop();
+                }
+                limit = limit_of(&best);
             }
         }
         let mut out: Vec<Hit> = best.into_iter().map(|b| Hit { row: b.1, distance: b.0 }).collect();
