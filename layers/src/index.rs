@@ -198,21 +198,6 @@ impl Packed {
     }
 }
 
-/// A squared distance, ordered.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Near(f64);
-impl Eq for Near {}
-impl PartialOrd for Near {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Near {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.0.total_cmp(&o.0)
-    }
-}
-
 /// The index of one layer: one envelope per feature that has a geometry, in one packed tree.
 #[derive(Debug, Clone, Default)]
 pub struct SpatialIndex {
@@ -460,9 +445,9 @@ impl SpatialIndex {
         let q = self.local_point(x, y);
         let t = &self.tree;
         let (top, range) = t.top();
-        let mut queue: BinaryHeap<Reverse<(Near, usize, usize)>> =
-            range.map(|i| Reverse((Near(box_d2(t.bx(top, i), q)), top, i))).collect();
-        while let Some(Reverse((Near(d2), level, i))) = queue.pop() {
+        // (ByDist orders squared distances here, ties by node.)
+        let mut queue: BinaryHeap<Reverse<(ByDist, usize)>> = range.map(|i| Reverse((ByDist(box_d2(t.bx(top, i), q), i), top))).collect();
+        while let Some(Reverse((ByDist(d2, i), level))) = queue.pop() {
             if d2 > limit {
                 break;
             }
@@ -472,7 +457,7 @@ impl SpatialIndex {
                     continue;
                 }
                 if level > 1 {
-                    queue.push(Reverse((Near(d2), level - 1, c)));
+                    queue.push(Reverse((ByDist(d2, c), level - 1)));
                     continue;
                 }
                 let row = t.leaves[c].row as usize;
