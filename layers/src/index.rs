@@ -62,8 +62,8 @@ fn meets(a: &[f32; 4], b: &[f32; 4]) -> bool {
     a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
 }
 
-fn cover(boxes: &[[f32; 4]]) -> [f32; 4] {
-    boxes.iter().fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |a, b| {
+fn cover<'a>(boxes: impl IntoIterator<Item = &'a [f32; 4]>) -> [f32; 4] {
+    boxes.into_iter().fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |a, b| {
         [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
     })
 }
@@ -96,13 +96,10 @@ impl Packed {
         if leaves.is_empty() {
             return Packed::default();
         }
-        let all = leaves
-            .par_chunks(16_384)
-            .map(|c| cover(&c.iter().map(|l| l.b).collect::<Vec<_>>()))
-            .reduce(
-                || [f32::MAX, f32::MAX, f32::MIN, f32::MIN],
-                |a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
-            );
+        let all = leaves.par_chunks(16_384).map(|c| cover(c.iter().map(|l| &l.b))).reduce(
+            || [f32::MAX, f32::MAX, f32::MIN, f32::MIN],
+            |a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+        );
         let (w, h) = (f64::from(all[2] - all[0]).max(1e-30), f64::from(all[3] - all[1]).max(1e-30));
         leaves.par_iter_mut().for_each(|l| {
             let cx = (f64::from(l.b[0]) + f64::from(l.b[2])) / 2.0 - f64::from(all[0]);
@@ -110,10 +107,7 @@ impl Packed {
             l.key = hilbert((cx / w * 65_535.0) as u32, (cy / h * 65_535.0) as u32);
         });
         leaves.par_sort_unstable_by_key(|l| (l.key, l.row));
-        let mut nodes: Vec<[f32; 4]> = leaves
-            .par_chunks(NODE)
-            .map(|c| cover(&c.iter().map(|l| l.b).collect::<Vec<_>>()))
-            .collect();
+        let mut nodes: Vec<[f32; 4]> = leaves.par_chunks(NODE).map(|c| cover(c.iter().map(|l| &l.b))).collect();
         let mut levels = vec![0];
         let mut below = 0..nodes.len();
         while below.len() > 1 {
@@ -166,27 +160,21 @@ impl Packed {
     }
 
     /// Rows of the leaves whose box meets `q`.
-    fn search(&self, q: &[f32; 4], mut hit: impl FnMut(u32)) {
-        let (top, range) = self.top();
-        let mut stack: Vec<(usize, usize)> = range.map(|i| (top, i)).collect();
-        while let Some((level, i)) = stack.pop() {
-            if !meets(self.bx(level, i), q) {
-                continue;
-            }
-            if level == 0 {
-                hit(self.leaves[i].row);
-            } else {
-                stack.extend(self.children(level, i).map(|c| (level - 1, c)));
-            }
-        }
+    fn search(&self, q: &[f32; 4], hit: impl FnMut(u32)) {
+        self.walk(|b| meets(b, q), hit);
     }
 
     /// Rows of the leaves whose box lies within `d2` (squared) of `p`.
-    fn within(&self, p: [f32; 2], d2: f64, mut hit: impl FnMut(u32)) {
+    fn within(&self, p: [f32; 2], d2: f64, hit: impl FnMut(u32)) {
+        self.walk(|b| box_d2(b, p) <= d2, hit);
+    }
+
+    /// Rows of the leaves whose box, and every box above it, `keep` accepts.
+    fn walk(&self, keep: impl Fn(&[f32; 4]) -> bool, mut hit: impl FnMut(u32)) {
         let (top, range) = self.top();
         let mut stack: Vec<(usize, usize)> = range.map(|i| (top, i)).collect();
         while let Some((level, i)) = stack.pop() {
-            if box_d2(self.bx(level, i), p) > d2 {
+            if !keep(self.bx(level, i)) {
                 continue;
             }
             if level == 0 {
