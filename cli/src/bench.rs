@@ -179,12 +179,22 @@ fn w3(dir: &Path) -> Result<serde_json::Value> {
     let ids: Vec<i64> = (0..res.len())
         .map(|r| res.feature(r).value(id_col).as_f64().unwrap_or(0.0) as i64)
         .collect();
-    let per_query: Vec<(usize, f64, i64)> = qs
+    let points: Vec<[f64; 2]> = qs
         .geometries
-        .par_iter()
-        .map(|g| {
-            let Some(geo::Geometry::Point(p)) = g else { return (0, 0.0, 0) };
-            let hits = index.nearest(&res.geometries, p.x(), p.y(), 5);
+        .iter()
+        .map(|g| match g {
+            Some(geo::Geometry::Point(p)) => [p.x(), p.y()],
+            _ => [f64::NAN, f64::NAN],
+        })
+        .collect();
+    let per_query: Vec<(usize, f64, i64)> = index
+        .nearest_each(&res.geometries, &points, 5)
+        .into_par_iter()
+        .zip(&points)
+        .map(|(hits, p)| {
+            if p[0].is_nan() {
+                return (0, 0.0, 0);
+            }
             (
                 hits.len(),
                 hits.iter().map(|h| h.distance).sum(),

@@ -13,7 +13,7 @@
 use geo::{BoundingRect, Distance, Euclidean, Geometry, Intersects, Point, Rect, coord};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 /// One indexed feature, a leaf of the tree: its envelope `[xmin, ymin, xmax, ymax]` (f32 about
@@ -395,7 +395,7 @@ impl SpatialIndex {
         self.tree.within(self.local_point(x, y), reach * reach, |r| {
             let row = r as usize;
             if let Some(g) = geometries[row].as_ref() {
-                let d = Euclidean.distance(&p, g);
+                let d = exact_distance(&p, g);
                 if d <= distance {
                     hits.push(Hit { row, distance: d });
                 }
@@ -408,58 +408,175 @@ impl SpatialIndex {
     /// The `k` rows nearest to the point by exact geometry distance (not envelope distance),
     /// nearest first; ties are broken by row.
     pub fn nearest(&self, geometries: &[Option<Geometry>], x: f64, y: f64, k: usize) -> Vec<Hit> {
+        self.nearest_in(geometries, x, y, k, &mut NearScratch::default())
+    }
+
+    /// [`nearest`](Self::nearest) for each of many points, answers in the order of `points`.
+    ///
+    /// The points are searched along a Hilbert curve over their own extent, in parallel: points
+    /// close in that order meet the same nodes, leaves and geometries, which are then still in
+    /// the cache (in a random order nearly every one is a miss), and each thread reuses one set
+    /// of search queues.
+    pub fn nearest_each(&self, geometries: &[Option<Geometry>], points: &[[f64; 2]], k: usize) -> Vec<Vec<Hit>> {
+        let ext = points
+            .iter()
+            .filter(|p| p[0].is_finite() && p[1].is_finite())
+            .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |a, p| {
+                [a[0].min(p[0]), a[1].min(p[1]), a[2].max(p[0]), a[3].max(p[1])]
+            });
+        let (w, h) = ((ext[2] - ext[0]).max(1e-30), (ext[3] - ext[1]).max(1e-30));
+        // (Non-finite points get some key: `as` saturates, and their answer is still exact.)
+        let mut order: Vec<(u32, u32)> = points
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let gx = ((p[0] - ext[0]) / w * 65_535.0) as u32;
+                let gy = ((p[1] - ext[1]) / h * 65_535.0) as u32;
+                (hilbert(gx.min(65_535), gy.min(65_535)), i as u32)
+            })
+            .collect();
+        order.par_sort_unstable();
+        let found: Vec<Vec<Hit>> = order
+            .par_chunks(1_024)
+            .flat_map_iter(|run| {
+                let mut scratch = NearScratch::default();
+                run.iter()
+                    .map(|&(_, i)| {
+                        let p = points[i as usize];
+                        self.nearest_in(geometries, p[0], p[1], k, &mut scratch)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut out = vec![Vec::new(); points.len()];
+        for (&(_, i), hits) in order.iter().zip(found) {
+            out[i as usize] = hits;
+        }
+        out
+    }
+
+    fn nearest_in(&self, geometries: &[Option<Geometry>], x: f64, y: f64, k: usize, s: &mut NearScratch) -> Vec<Hit> {
         if k == 0 {
             return Vec::new();
         }
         let p = Point::new(x, y);
         // No more than the layer holds (a user may ask for "all" with a huge k).
         let k = k.min(geometries.len());
-        let mut best: BinaryHeap<ByDist> = BinaryHeap::with_capacity(k.saturating_add(1));
-        // A box farther (squared) than `limit` from the point holds nothing better than the k
-        // found so far: its distance less the f32 rounding — d − (slack + 8 ε d) — is a lower
-        // bound of the exact one, so beyond (worst + slack) / (1 − 8 ε) nothing can tie.
-        let mut limit = f64::INFINITY;
-        let limit_of = |best: &BinaryHeap<ByDist>| {
-            if best.len() < k {
-                return f64::INFINITY;
-            }
-            let r = (best.peek().expect("k > 0").0 + self.slack) / (1.0 - 8.0 * f64::from(f32::EPSILON));
-            // A hair over, for the rounding of this very bound.
-            r * r * (1.0 + 1e-12)
-        };
-        // Nodes by the distance of their box, nearest first; the leaves of a node are measured
-        // exactly when it is reached (not queued), and nothing farther than the k-th best is
-        // queued once k are found.
+        let best = &mut s.best;
+        best.clear();
+        best.reserve(k.saturating_add(1));
+        // Depth first, the children of a node in the order of their boxes' distance: the first
+        // descent reaches the leaves nearest the point, and what it finds bounds the rest, which
+        // is cut off as soon as a box lies beyond the k-th best. No queue: the children of a
+        // node are ordered on the stack.
         let q = self.local_point(x, y);
         let t = &self.tree;
+        let mut search = Knn {
+            t,
+            geometries,
+            p,
+            q,
+            k,
+            slack: self.slack,
+            best,
+            limit: f64::INFINITY,
+        };
         let (top, range) = t.top();
-        // (ByDist orders squared distances here, ties by node.)
-        let mut queue: BinaryHeap<Reverse<(ByDist, usize)>> = range.map(|i| Reverse((ByDist(box_d2(t.bx(top, i), q), i), top))).collect();
-        while let Some(Reverse((ByDist(d2, i), level))) = queue.pop() {
-            if d2 > limit {
-                break;
-            }
-            for c in t.children(level, i) {
-                let d2 = box_d2(t.bx(level - 1, c), q);
-                if d2 > limit {
-                    continue;
-                }
-                if level > 1 {
-                    queue.push(Reverse((ByDist(d2, c), level - 1)));
-                    continue;
-                }
-                let row = t.leaves[c].row as usize;
-                let Some(g) = geometries[row].as_ref() else { continue };
-                best.push(ByDist(Euclidean.distance(&p, g), row));
-                if best.len() > k {
-                    best.pop();
-                }
-                limit = limit_of(&best);
-            }
+        if top == 0 {
+            search.leaves(range);
+        } else {
+            search.nodes(top, range);
         }
-        let mut out: Vec<Hit> = best.into_iter().map(|b| Hit { row: b.1, distance: b.0 }).collect();
+        let mut out: Vec<Hit> = best.drain().map(|b| Hit { row: b.1, distance: b.0 }).collect();
         out.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
         out
+    }
+}
+
+/// The k best of a nearest search, kept between searches of one thread.
+#[derive(Default)]
+struct NearScratch {
+    best: BinaryHeap<ByDist>,
+}
+
+/// One k-nearest search under way.
+struct Knn<'a> {
+    t: &'a Packed,
+    geometries: &'a [Option<Geometry>],
+    p: Point,
+    q: [f32; 2],
+    k: usize,
+    slack: f64,
+    /// The best found so far, the worst on top.
+    best: &'a mut BinaryHeap<ByDist>,
+    /// The squared box distance beyond which nothing can beat (or tie) the k-th best.
+    limit: f64,
+}
+
+impl Knn<'_> {
+    /// Measure the leaves `range` exactly where their box is within the limit.
+    fn leaves(&mut self, range: std::ops::Range<usize>) {
+        for c in range {
+            let leaf = &self.t.leaves[c];
+            if box_d2(&leaf.b, self.q) > self.limit {
+                continue;
+            }
+            let row = leaf.row as usize;
+            let Some(g) = self.geometries[row].as_ref() else { continue };
+            self.best.push(ByDist(exact_distance(&self.p, g), row));
+            if self.best.len() > self.k {
+                self.best.pop();
+            }
+            if self.best.len() == self.k {
+                // A box farther (squared) than this from the point holds nothing better than
+                // the k found: its distance less the f32 rounding — d − (slack + 8 ε d) — is a
+                // lower bound of the exact one, so beyond (worst + slack) / (1 − 8 ε) nothing
+                // can tie; a hair over, for the rounding of this very bound.
+                let worst = self.best.peek().expect("k > 0").0;
+                let r = (worst + self.slack) / (1.0 - 8.0 * f64::from(f32::EPSILON));
+                self.limit = r * r * (1.0 + 1e-12);
+            }
+        }
+    }
+
+    /// Search the nodes `range` of `level` ≥ 1, nearest box first.
+    fn nodes(&mut self, level: usize, range: std::ops::Range<usize>) {
+        let mut order = [(0.0f64, 0usize); NODE];
+        let mut n = 0;
+        for c in range {
+            let d2 = box_d2(self.t.bx(level, c), self.q);
+            if d2 <= self.limit {
+                // Insertion into the sorted run (at most 16).
+                let mut j = n;
+                while j > 0 && order[j - 1].0 > d2 {
+                    order[j] = order[j - 1];
+                    j -= 1;
+                }
+                order[j] = (d2, c);
+                n += 1;
+            }
+        }
+        for &(d2, c) in &order[..n] {
+            if d2 > self.limit {
+                break;
+            }
+            let children = self.t.children(level, c);
+            if level == 1 {
+                self.leaves(children);
+            } else {
+                self.nodes(level - 1, children);
+            }
+        }
+    }
+}
+
+/// The exact distance from `p` to `g`, as geo's Euclidean distance (the same `hypot` between
+/// two points, without its dispatch on the geometry's kind).
+#[inline]
+fn exact_distance(p: &Point, g: &Geometry) -> f64 {
+    match g {
+        Geometry::Point(q) => (p.x() - q.x()).hypot(p.y() - q.y()),
+        g => Euclidean.distance(p, g),
     }
 }
 
@@ -572,6 +689,32 @@ mod tests {
                 .collect();
             assert_eq!(idx.in_envelope(&geoms, bbox), want);
         }
+    }
+
+    /// Many points at once answer as one at a time, in the order given, whatever the order
+    /// they are searched in (a point with no coordinates included).
+    #[test]
+    fn nearest_each_answers_as_nearest_in_input_order() {
+        let mut rnd = uniform(21);
+        let geoms: Vec<Option<Geometry>> = (0..5_000)
+            .map(|i| match i % 4 {
+                0 => square(rnd() * 5_000.0, rnd() * 5_000.0, 1.0 + rnd() * 30.0),
+                1 => None,
+                _ => Some(Geometry::Point(Point::new(rnd() * 5_000.0, rnd() * 5_000.0))),
+            })
+            .collect();
+        let idx = SpatialIndex::build(&geoms);
+        let mut points: Vec<[f64; 2]> = (0..3_000).map(|_| [rnd() * 6_000.0 - 500.0, rnd() * 6_000.0 - 500.0]).collect();
+        points.push([f64::NAN, 1.0]);
+        for k in [1, 5, 40] {
+            let each = idx.nearest_each(&geoms, &points, k);
+            assert_eq!(each.len(), points.len());
+            for (p, hits) in points.iter().zip(&each) {
+                assert_eq!(hits, &idx.nearest(&geoms, p[0], p[1], k), "k {k} at {p:?}");
+            }
+            assert_eq!(each[0].len(), k);
+        }
+        assert!(idx.nearest_each(&geoms, &[], 3).is_empty());
     }
 
     #[test]
