@@ -224,6 +224,8 @@ fn w4(dir: &Path) -> Result<serde_json::Value> {
     Transformer::new(&from, &to)?;
     thread_local! {
         static T: std::cell::RefCell<Option<Transformer>> = const { std::cell::RefCell::new(None) };
+        // The thread's coordinate buffers, kept from chunk to chunk.
+        static BUF: std::cell::Cell<(Vec<(f64, f64)>, Vec<usize>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
     }
     // Stream the table in chunks: read, transform and reduce each chunk, never holding the
     // whole layer. One transformer per thread; one PROJ (or closed-form) call per chunk.
@@ -232,8 +234,9 @@ fn w4(dir: &Path) -> Result<serde_json::Value> {
             let mut cell = cell.borrow_mut();
             let t = cell.get_or_insert_with(|| Transformer::new(&from, &to).expect("checked"));
             // Walk the WKB straight into one coordinate buffer: no geometry objects.
-            let mut buf: Vec<(f64, f64)> = Vec::with_capacity(wkbs.len() * 8);
-            let mut ends = Vec::with_capacity(wkbs.len());
+            let (mut buf, mut ends) = BUF.take();
+            buf.clear();
+            ends.clear();
             for w in wkbs.iter().flatten() {
                 jingwei_layers::wkb::push_wkb_coords(w, &mut buf).map_err(|e| e.to_string())?;
                 ends.push(buf.len());
@@ -254,6 +257,7 @@ fn w4(dir: &Path) -> Result<serde_json::Value> {
                 }
                 acc = (acc.0 + 1, acc.1 + pts.len(), acc.2 + (x0 + x1) / 2.0, acc.3 + (y0 + y1) / 2.0);
             }
+            BUF.set((buf, ends));
             Ok::<_, String>(acc)
         })
     })

@@ -274,17 +274,28 @@ impl Table {
     /// Visit the rows with rowid in `lo..=hi`, in rowid order: `row` gets the rowid and the
     /// wanted values (in the order given to [`Table::open`]).
     pub fn scan<E: From<NotDirect>>(&self, lo: i64, hi: i64, mut row: impl FnMut(i64, &[ValueRef<'_>]) -> Result<(), E>) -> Result<(), E> {
+        // The window's buffer is the thread's last one: a scan per chunk of a big table would
+        // otherwise map and fault in a fresh 256 KiB each time.
+        thread_local! {
+            static BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
         let mut s = Scan {
             t: self,
             lo,
             hi,
-            window: Window::default(),
+            window: Window {
+                buf: BUF.take(),
+                first: 0,
+                count: 0,
+            },
             overflow: Vec::new(),
             serials: Vec::new(),
             visits: 0,
             last: None,
         };
-        s.walk(self.root, 0, &mut row).map(|_| ())
+        let done = s.walk(self.root, 0, &mut row).map(|_| ());
+        BUF.set(std::mem::take(&mut s.window.buf));
+        done
     }
 }
 

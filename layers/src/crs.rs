@@ -316,6 +316,11 @@ fn geographic_datum(c: &Crs) -> Option<DatumKey> {
     if c.kind != CrsKind::Geographic {
         return None;
     }
+    static SEEN: Memo<Option<DatumKey>> = Memo::new();
+    SEEN.get_or(&c.definition, || geographic_datum_uncached(c))
+}
+
+fn geographic_datum_uncached(c: &Crs) -> Option<DatumKey> {
     let srs = SpatialRef::from_definition(&c.definition).ok()?;
     if (srs.angular_units() - 1f64.to_radians()).abs() > 1e-15 || srs.axes_count() != 2 {
         return None;
@@ -340,6 +345,32 @@ fn tmerc_of(c: &Crs) -> Option<(Tmerc, DatumKey)> {
     if c.kind != CrsKind::Projected {
         return None;
     }
+    static SEEN: Memo<Option<(Tmerc, DatumKey)>> = Memo::new();
+    SEEN.get_or(&c.definition, || tmerc_of_uncached(c))
+}
+
+/// What was learnt of each CRS definition by parsing it through GDAL (tens of milliseconds
+/// each time): a transformer is made per thread, and the second and later ones ask again.
+struct Memo<T>(std::sync::Mutex<Option<std::collections::HashMap<String, T>>>);
+
+impl<T: Clone> Memo<T> {
+    const fn new() -> Self {
+        Memo(std::sync::Mutex::new(None))
+    }
+
+    fn get_or(&self, definition: &str, make: impl FnOnce() -> T) -> T {
+        let lock = || self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(v) = lock().as_ref().and_then(|m| m.get(definition)) {
+            return v.clone();
+        }
+        // Made outside the lock (two threads may both make it; they agree).
+        let v = make();
+        lock().get_or_insert_with(Default::default).insert(definition.to_owned(), v.clone());
+        v
+    }
+}
+
+fn tmerc_of_uncached(c: &Crs) -> Option<(Tmerc, DatumKey)> {
     let srs = SpatialRef::from_definition(&c.definition).ok()?;
     if srs.get_attr_value("PROJECTION", 0).ok().flatten()? != "Transverse_Mercator" || srs.linear_units() != 1.0 {
         return None;

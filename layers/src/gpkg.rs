@@ -503,10 +503,18 @@ fn wkb_chunks<R: Send>(
         .map_init(
             || None,
             |conn: &mut Option<Result<Connection, Declined>>, &(a, b)| -> Result<R, Declined> {
-                // The chunk's WKB back to back in one buffer (no allocation per row).
+                // The chunk's WKB back to back in one buffer (no allocation per row); the
+                // buffers are the thread's from its last chunk (fresh ones would be mapped and
+                // faulted in again for every chunk).
+                thread_local! {
+                    static BUFS: std::cell::Cell<(Vec<u8>, Vec<Option<(usize, usize)>>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+                }
                 let expect = usize::try_from(b - a + 1).unwrap_or(usize::MAX).min(chunk_rows);
-                let mut bytes: Vec<u8> = Vec::with_capacity(128 * expect);
-                let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(expect);
+                let (mut bytes, mut spans) = BUFS.take();
+                bytes.clear();
+                spans.clear();
+                bytes.reserve(128 * expect);
+                spans.reserve(expect);
                 let add = |geom: ValueRef<'_>, bytes: &mut Vec<u8>, spans: &mut Vec<Option<(usize, usize)>>| -> Result<(), Declined> {
                     spans.push(match geom {
                         ValueRef::Blob(b) => crate::wkb::gpkg_wkb(b).map_err(|e| Declined(e.to_string()))?.map(|w| {
@@ -535,7 +543,10 @@ fn wkb_chunks<R: Send>(
                     }
                 }
                 let views: Vec<Option<&[u8]>> = spans.iter().map(|s| s.map(|(a, b)| &bytes[a..b])).collect();
-                Ok(f(&views))
+                let out = f(&views);
+                drop(views);
+                BUFS.set((bytes, spans));
+                Ok(out)
             },
         )
         .collect()
