@@ -173,7 +173,7 @@ pub fn flat_polygon(p: &Polygon, h_m: f64, origin: [f64; 2], row: u32, out: &mut
     }
 }
 
-fn extrude_polygon(p: &Polygon, base: f64, top: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
+pub(crate) fn extrude_polygon(p: &Polygon, base: f64, top: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
     // The roof's vertices are the rings' points in order (closing points left out): exterior,
     // then each hole. The walls reuse them as their top corners and add one base vertex each.
     let roof_start = out.positions.len() as u32;

@@ -26,6 +26,7 @@ pub mod extrude;
 pub mod imagery;
 pub mod landuse;
 pub mod local;
+pub mod lod;
 pub mod overlay;
 pub mod pick;
 pub mod scene;

@@ -37,6 +37,10 @@ pub struct LayerMesh {
     pub color: Rgba,
     /// Geometry.
     pub mesh: MeshData,
+    /// Drawn only while the camera is this far (metres, from `[near, far)`) from the centre
+    /// of the mesh's bounding box: one level of detail of a big layer's tile (see
+    /// [`crate::lod`]); `None`: at any distance.
+    pub range: Option<[f32; 2]>,
 }
 
 /// Everything to draw, plus the extent of the data in local coordinates (x east, z south).
@@ -54,6 +58,9 @@ pub struct SceneData {
     pub ground: Option<std::sync::Arc<crate::terrain::Ground>>,
     /// Imagery draped on the ground, bottom first (drawn under `meshes`).
     pub images: Vec<crate::imagery::ImageDrape>,
+    /// What big building layers draw from afar instead of their buildings: a texture of each
+    /// tile's footprints (see [`crate::lod`]), each with its `range`.
+    pub stand_ins: Vec<crate::imagery::ImageDrape>,
 }
 
 impl SceneData {
@@ -306,6 +313,7 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
                 kind: MeshKind::Terrain,
                 color: style::TERRAIN,
                 mesh,
+                range: None,
             });
             g
         });
@@ -373,6 +381,9 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
         if wl.opacity < 1.0 {
             for m in &mut scene.meshes[first..] {
                 m.color[3] *= wl.opacity.clamp(0.0, 1.0);
+            }
+            for d in scene.stand_ins.iter_mut().filter(|d| d.layer_id == wl.id) {
+                d.opacity *= wl.opacity.clamp(0.0, 1.0);
             }
         }
     }
@@ -467,6 +478,15 @@ fn add_layer(
         return;
     }
     if is_building_layer(id, layer) {
+        if ground.is_none() && layer.len() >= crate::lod::TILED_FROM {
+            let tiles = crate::lod::building_tiles(id, layer, &HeightRule::for_layer(layer), origin, skip, st.fill);
+            for t in &tiles {
+                scene.max_height_m = t.full.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
+                grow(ext, &t.full);
+            }
+            crate::lod::into_scene(id, st.fill, tiles, &mut scene.meshes, &mut scene.stand_ins);
+            return;
+        }
         let mesh = if skip.is_empty() {
             extrude_layer(layer, &HeightRule::for_layer(layer), origin)
         } else {
@@ -567,6 +587,7 @@ fn add_layer(
                 kind: MeshKind::Fill,
                 color: st.fill_for(class),
                 mesh,
+                range: None,
             });
         }
     }
@@ -577,6 +598,7 @@ fn add_layer(
             kind: MeshKind::ScreenLine,
             color: st.stroke,
             mesh: screen_lines,
+            range: None,
         });
     }
     let lines = outlines.into_iter().map(|(class, m)| (MeshKind::Line, m, st.stroke_for(class)));
@@ -591,6 +613,7 @@ fn add_layer(
                 kind,
                 color,
                 mesh,
+                range: None,
             });
         }
     }
@@ -819,6 +842,7 @@ fn push_standing(
         kind: MeshKind::Building,
         color,
         mesh,
+        range: None,
     });
 }
 

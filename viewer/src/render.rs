@@ -387,6 +387,15 @@ impl Renderer {
             );
             spawn_mesh(world, mesh, material, slot, shift);
         }
+        for d in &scene.stand_ins {
+            if d.mesh.indices.is_empty() || d.rgba.len() != (d.width * d.height * 4) as usize {
+                continue;
+            }
+            let e = spawn_stand_in(world, d, slot, shift);
+            if let Some(r) = d.range {
+                world.entity_mut(e).insert(visibility_range(r));
+            }
+        }
         for lm in &scene.meshes {
             if lm.mesh.indices.is_empty() {
                 continue;
@@ -407,7 +416,10 @@ impl Renderer {
             };
             let material = world.resource_mut::<Assets<MapMaterial>>().add(material);
             for m in to_meshes(&lm.mesh) {
-                spawn_mesh(world, m, material.clone(), slot, shift);
+                let e = spawn_mesh(world, m, material.clone(), slot, shift);
+                if let Some(r) = lm.range {
+                    world.entity_mut(e).insert(visibility_range(r));
+                }
             }
         }
     }
@@ -744,6 +756,73 @@ impl Renderer {
 }
 
 /// One mesh of scene `slot` with its material, drawn on the slot's render layer.
+/// A big layer's stand-in (see `jingwei_scene::lod`): its texture with every mip level (a box
+/// filter, so that from afar a texel's alpha is the share of the area its footprints cover),
+/// blended over what lies beneath.
+fn spawn_stand_in(world: &mut World, d: &jingwei_scene::imagery::ImageDrape, slot: usize, shift: Vec3) -> Entity {
+    let (mut w, mut h) = (d.width as usize, d.height as usize);
+    let mut data = d.rgba.as_ref().clone();
+    let mut level = 0..data.len();
+    let mut levels = 1;
+    while w > 1 && h > 1 {
+        let (nw, nh) = (w / 2, h / 2);
+        let src = data[level.clone()].to_vec();
+        let start = data.len();
+        for y in 0..nh {
+            for x in 0..nw {
+                for c in 0..4 {
+                    let at = |xx: usize, yy: usize| u32::from(src[(yy * w + xx) * 4 + c]);
+                    let sum = at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1);
+                    data.push(((sum + 2) / 4) as u8);
+                }
+            }
+        }
+        level = start..data.len();
+        (w, h) = (nw, nh);
+        levels += 1;
+    }
+    let mut image = Image::new(
+        Extent3d {
+            width: d.width,
+            height: d.height,
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        d.rgba.as_ref().clone(),
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::RENDER_WORLD,
+    );
+    // Every level, largest first (made with the first only: `Image::new` checks its size).
+    image.data = Some(data);
+    image.texture_descriptor.mip_level_count = levels;
+    image.sampler = bevy::image::ImageSampler::linear();
+    let image = world.resource_mut::<Assets<Image>>().add(image);
+    // Below full opacity, so that the material blends (coverage as alpha) instead of cutting out.
+    let material = world
+        .resource_mut::<Assets<crate::material::ImageMaterial>>()
+        .add(crate::material::ImageMaterial {
+            tint: LinearRgba::new(1.0, 1.0, 1.0, d.opacity.min(0.995)),
+            image,
+        });
+    let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, d.mesh.positions.clone())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, d.uvs.clone())
+        .with_inserted_indices(Indices::U32(d.mesh.indices.clone()));
+    spawn_mesh(world, mesh, material, slot, shift)
+}
+
+/// Drawn only while the camera is `[near, far)` metres from the centre of the entity's
+/// bounding box, switching at once (no cross-fade: the map's materials do not dither).
+fn visibility_range([near, far]: [f32; 2]) -> bevy::camera::visibility::VisibilityRange {
+    // Bevy's ranges are finite; "beyond the far plane" stands for no end.
+    let far = far.min(1.0e9);
+    bevy::camera::visibility::VisibilityRange {
+        start_margin: near..near,
+        end_margin: far..far,
+        use_aabb: true,
+    }
+}
+
 fn spawn_mesh<M: bevy::pbr::Material>(world: &mut World, mesh: Mesh, material: Handle<M>, slot: usize, shift: Vec3) -> Entity {
     let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
     world

@@ -866,3 +866,73 @@ fn imagery_is_draped_and_seen_as_it_is() {
         .count();
     assert!(drawn as f64 > 0.8 * f64::from(w * h), "the image fills the view: {drawn}");
 }
+
+/// A layer of 30,000 buildings is drawn by tiles with levels of detail (`jingwei_scene::lod`):
+/// from near, exactly its full prisms are drawn; from afar, exactly its stand-ins — nothing of
+/// the prisms or the roofs.
+#[test]
+fn a_big_building_layer_draws_by_level_of_detail() {
+    use jingwei_scene::imagery::ImageDrape;
+    use jingwei_scene::scene::{LayerMesh, SceneData};
+    let buildings: Vec<(f64, f64, f64, f64)> = (0..30_000)
+        .map(|i| {
+            let (c, r) = ((i % 174) as f64, (i / 174) as f64);
+            (
+                500_000.0 + c * 40.0,
+                3_400_000.0 + r * 40.0,
+                12.0 + (i % 5) as f64 * 3.0,
+                10.0 + (i % 9) as f64 * 6.0,
+            )
+        })
+        .collect();
+    let scene = scene_of(&buildings, [503_480.0, 3_403_440.0]);
+    assert!(!scene.stand_ins.is_empty(), "the layer is drawn by tiles");
+    let roofs = scene.meshes.iter().find_map(|m| m.range.filter(|r| r[0] > 0.0)).unwrap();
+    let full_only = SceneData {
+        meshes: scene
+            .meshes
+            .iter()
+            .filter(|m| m.range.is_some_and(|r| r[0] == 0.0))
+            .map(|m| LayerMesh { range: None, ..m.clone() })
+            .collect(),
+        stand_ins: Vec::new(),
+        ..scene.clone()
+    };
+    let far_only = SceneData {
+        meshes: Vec::new(),
+        stand_ins: scene.stand_ins.iter().map(|d| ImageDrape { range: None, ..d.clone() }).collect(),
+        ..scene.clone()
+    };
+    let ext = scene.extent_local.unwrap();
+    let centre = [(ext[0] + ext[2]) / 2.0, 0.0, (ext[1] + ext[3]) / 2.0];
+    let view = |distance_m: f32| View {
+        target: centre,
+        distance_m,
+        pitch_deg: 45.0,
+        yaw_deg: 20.0,
+        fov_deg: 40.0,
+    };
+    let (w, h) = (320u32, 180u32);
+    let mut r = Renderer::new(w, h).unwrap();
+    let mut frame = |s: &SceneData, v: View| {
+        r.set_scene(s);
+        r.set_view(&v);
+        r.render().unwrap()
+    };
+    let drawn = |f: &jingwei_viewer::render::Frame| {
+        f.rgba
+            .chunks_exact(4)
+            .filter(|p| !close([p[0], p[1], p[2], 255], BACKGROUND, 2))
+            .count()
+    };
+    // Near: every tile is within the full level's reach.
+    let near = view(1_500.0);
+    let (a, b) = (frame(&scene, near), frame(&full_only, near));
+    assert!(drawn(&a) > (w * h / 4) as usize, "{} pixels drawn near", drawn(&a));
+    assert_eq!(pixels_changed(&a, &b, 0), 0, "near: the full prisms and nothing else");
+    // Far: every tile beyond the roofs' reach (the city is 7 km across).
+    let far = view(roofs[1] + 10_000.0);
+    let (a, b) = (frame(&scene, far), frame(&far_only, far));
+    assert!(drawn(&a) > 100, "{} pixels drawn far", drawn(&a));
+    assert_eq!(pixels_changed(&a, &b, 0), 0, "far: the stand-ins and nothing else");
+}

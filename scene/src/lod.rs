@@ -1,0 +1,400 @@
+//! Levels of detail for big building layers: a city of a million buildings cannot draw every
+//! wall in every frame on a software rasteriser, and from afar a building is a pixel or less.
+//!
+//! A layer of at least [`TILED_FROM`] buildings is cut into square tiles (about 2,000
+//! buildings each, by the centre of each footprint's envelope). Each tile is drawn one of three
+//! ways, chosen by the camera's distance to the tile (the renderer switches; see
+//! `LayerMesh::range`):
+//! 1. near: the full prisms (walls and roof), as smaller layers always are;
+//! 2. while a typical building still spans about a pixel: its roofs only, flat at roof height
+//!    (2 triangles for a rectangle instead of 10);
+//! 3. beyond: one textured square, the tile's footprints rasterised at about one texel per
+//!    typical building, in the colour a lit roof has.
+//!
+//! The switch distances are set for a frame [`REFERENCE_HEIGHT_PX`] pixels high, so that a
+//! smaller frame gets at least the detail it can show; distances are to a tile's centre plus
+//! its half diagonal, so a tile switches to less detail only when all of it is far enough.
+
+use geo::{BoundingRect, Geometry, Polygon};
+use jingwei_layers::Layer;
+use rayon::prelude::*;
+use std::sync::Arc;
+
+use crate::extrude::{HeightRule, MeshData, extrude_polygon, flat_polygon};
+use crate::imagery::ImageDrape;
+use crate::scene::{LayerMesh, MeshKind};
+use crate::style::Rgba;
+
+/// Building layers with at least this many features are drawn by tiles with levels of detail.
+pub const TILED_FROM: usize = 20_000;
+
+/// The frame height (pixels) the switch distances are set for.
+pub const REFERENCE_HEIGHT_PX: f32 = 1080.0;
+
+/// The vertical field of view of the views (`View::frame`), degrees.
+const FOV_Y_DEG: f32 = 40.0;
+
+/// Buildings per tile, about.
+const PER_TILE: f64 = 2_000.0;
+
+/// A typical building spans at least this many pixels where its tile is drawn in full.
+const FULL_FROM_PX: f32 = 3.0;
+
+/// ... and at least this many where its tile is drawn as roofs (below: the texture).
+const ROOFS_FROM_PX: f32 = 1.0;
+
+/// One tile of a big building layer at its three levels.
+#[derive(Debug, Clone)]
+pub struct LodTile {
+    /// The full prisms.
+    pub full: MeshData,
+    /// The roofs alone.
+    pub roofs: MeshData,
+    /// The footprints as one textured square.
+    pub far: ImageDrape,
+    /// Camera distances (metres, to the tile's centre) where the roofs, then the texture,
+    /// take over.
+    pub switch_m: [f32; 2],
+}
+
+/// The tiles of `layer` (rows in `skip` left out), meshed about `origin`.
+pub fn building_tiles(layer_id: &str, layer: &Layer, rule: &HeightRule, origin: [f64; 2], skip: &[usize], color: Rgba) -> Vec<LodTile> {
+    // Each drawn row's envelope.
+    let boxes: Vec<(u32, [f64; 4])> = layer
+        .geometries
+        .iter()
+        .enumerate()
+        .filter(|(row, _)| skip.binary_search(row).is_err())
+        .filter_map(|(row, g)| {
+            let g = g
+                .as_ref()
+                .filter(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)))?;
+            let r = g.bounding_rect()?;
+            let b = [r.min().x, r.min().y, r.max().x, r.max().y];
+            b.iter().all(|v| v.is_finite()).then_some((row as u32, b))
+        })
+        .collect();
+    if boxes.is_empty() {
+        return Vec::new();
+    }
+    let ext = boxes.iter().fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |a, (_, b)| {
+        [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+    });
+    // A typical building: the median of the square roots of the envelopes' areas.
+    let mut sizes: Vec<f32> = boxes.iter().map(|(_, b)| ((b[2] - b[0]) * (b[3] - b[1])).sqrt() as f32).collect();
+    let mid = sizes.len() / 2;
+    let typical = sizes.select_nth_unstable_by(mid, f32::total_cmp).1.max(1.0);
+    let (w, h) = ((ext[2] - ext[0]).max(1.0), (ext[3] - ext[1]).max(1.0));
+    let side = (w * h * PER_TILE / boxes.len() as f64).sqrt().clamp(250.0, 4_000.0);
+    let (nx, ny) = ((w / side).ceil() as usize, (h / side).ceil() as usize);
+    // Rows by tile (counting sort by tile number, rows kept in order within a tile).
+    let tile_of = |b: &[f64; 4]| {
+        let cx = (((b[0] + b[2]) / 2.0 - ext[0]) / side) as usize;
+        let cy = (((b[1] + b[3]) / 2.0 - ext[1]) / side) as usize;
+        cy.min(ny - 1) * nx + cx.min(nx - 1)
+    };
+    let mut start = vec![0usize; nx * ny + 1];
+    for (_, b) in &boxes {
+        start[tile_of(b) + 1] += 1;
+    }
+    for i in 0..nx * ny {
+        start[i + 1] += start[i];
+    }
+    let mut at = start.clone();
+    let mut rows = vec![0u32; boxes.len()];
+    for (row, b) in &boxes {
+        let t = tile_of(b);
+        rows[at[t]] = *row;
+        at[t] += 1;
+    }
+    // Where a typical building spans `px` pixels of a frame REFERENCE_HEIGHT_PX high.
+    let focal = REFERENCE_HEIGHT_PX / 2.0 / (FOV_Y_DEG.to_radians() / 2.0).tan();
+    let at_px = |px: f32| typical * focal / px;
+    let half_diagonal = (side * std::f64::consts::FRAC_1_SQRT_2) as f32;
+    let switch_m = [at_px(FULL_FROM_PX) + half_diagonal, at_px(ROOFS_FROM_PX) + half_diagonal];
+    // About a texel per typical building, a power of two from 16 to 256.
+    let texels = ((side / f64::from(typical)).ceil() as u32).next_power_of_two().clamp(16, 256);
+    let roof_rgba = lit_srgb(color);
+    (0..nx * ny)
+        .into_par_iter()
+        .filter(|&t| start[t + 1] > start[t])
+        .map(|t| {
+            let (tx, ty) = ((t % nx) as f64, (t / nx) as f64);
+            let square = [
+                ext[0] + tx * side,
+                ext[1] + ty * side,
+                ext[0] + (tx + 1.0) * side,
+                ext[1] + (ty + 1.0) * side,
+            ];
+            let mut full = MeshData::default();
+            let mut roofs = MeshData::default();
+            let mut image = Raster::new(texels, square, roof_rgba);
+            for &row in &rows[start[t]..start[t + 1]] {
+                let (base, top) = rule.heights(layer, row as usize);
+                let polys: Vec<&Polygon> = match layer.geometries[row as usize].as_ref() {
+                    Some(Geometry::Polygon(p)) => vec![p],
+                    Some(Geometry::MultiPolygon(m)) => m.0.iter().collect(),
+                    _ => Vec::new(),
+                };
+                for p in polys {
+                    extrude_polygon(p, base, top, origin, row, &mut full);
+                    flat_polygon(p, top, origin, row, &mut roofs);
+                    image.fill(p, roof_rgba);
+                }
+            }
+            LodTile {
+                full,
+                roofs,
+                far: image.drape(layer_id, origin),
+                switch_m,
+            }
+        })
+        .collect()
+}
+
+/// The tiles as the scene's meshes and stand-ins, each with the camera distances it is drawn at.
+pub fn into_scene(layer_id: &str, color: Rgba, tiles: Vec<LodTile>, meshes: &mut Vec<LayerMesh>, stand_ins: &mut Vec<ImageDrape>) {
+    for t in tiles {
+        let [a, b] = t.switch_m;
+        meshes.push(LayerMesh {
+            layer_id: layer_id.to_string(),
+            kind: MeshKind::Building,
+            color,
+            mesh: t.full,
+            range: Some([0.0, a]),
+        });
+        meshes.push(LayerMesh {
+            layer_id: layer_id.to_string(),
+            kind: MeshKind::Building,
+            color,
+            mesh: t.roofs,
+            range: Some([a, b]),
+        });
+        let mut far = t.far;
+        far.range = Some([b, f32::INFINITY]);
+        stand_ins.push(far);
+    }
+}
+
+/// The sRGB bytes of `color` as a building looks from afar under the map shader's light: the
+/// mean of its lit roof (k = 0.95) and its walls, half of them in the sun and half in shade
+/// (k ≈ 0.3–0.6).
+fn lit_srgb(color: Rgba) -> [u8; 4] {
+    let sun_y = 1.0 / (0.5f32 * 0.5 + 1.0 + 0.6 * 0.6).sqrt();
+    let roof = 0.3 + 0.7 * sun_y + 0.1;
+    let k = (roof + 0.45) / 2.0;
+    let to_linear = |c: f32| if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) };
+    let to_srgb = |c: f32| {
+        if c <= 0.003_130_8 {
+            c * 12.92
+        } else {
+            1.055 * c.powf(1.0 / 2.4) - 0.055
+        }
+    };
+    let byte = |c: f32| (to_srgb((to_linear(c.clamp(0.0, 1.0)) * k).min(1.0)) * 255.0).round() as u8;
+    [byte(color[0]), byte(color[1]), byte(color[2]), 255]
+}
+
+/// A tile's texture: texels whose centre a footprint covers take its colour; a footprint that
+/// covers no texel centre still marks the texel under its first vertex, so that small
+/// buildings do not vanish from afar.
+struct Raster {
+    n: u32,
+    square: [f64; 4],
+    rgba: Vec<u8>,
+}
+
+impl Raster {
+    /// An empty tile: every texel `rgb` with alpha 0 (one colour throughout, so that a
+    /// coarser mip level's average keeps it and only the alpha, the share covered, falls).
+    fn new(n: u32, square: [f64; 4], rgb: [u8; 4]) -> Raster {
+        let clear = [rgb[0], rgb[1], rgb[2], 0];
+        Raster {
+            n,
+            square,
+            rgba: clear.repeat((n * n) as usize),
+        }
+    }
+
+    /// The texel column and row (from the north-west corner) of a point, unclamped.
+    fn texel(&self, x: f64, y: f64) -> (f64, f64) {
+        let s = (self.square[2] - self.square[0]) / f64::from(self.n);
+        ((x - self.square[0]) / s, (self.square[3] - y) / s)
+    }
+
+    fn set(&mut self, c: i64, r: i64, rgba: [u8; 4]) {
+        let n = i64::from(self.n);
+        if (0..n).contains(&c) && (0..n).contains(&r) {
+            let i = ((r * n + c) * 4) as usize;
+            self.rgba[i..i + 4].copy_from_slice(&rgba);
+        }
+    }
+
+    fn fill(&mut self, p: &Polygon, rgba: [u8; 4]) {
+        let ring: Vec<(f64, f64)> = p.exterior().0.iter().map(|c| self.texel(c.x, c.y)).collect();
+        let Some(&first) = ring.first() else { return };
+        let (c0, r0, c1, r1) = ring.iter().fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |a, &(c, r)| {
+            (a.0.min(c), a.1.min(r), a.2.max(c), a.3.max(r))
+        });
+        let mut any = false;
+        // Texel centres (c + 0.5, r + 0.5) inside the bounds, by the even-odd rule.
+        for r in (r0 - 0.5).ceil() as i64..=(r1 - 0.5).floor() as i64 {
+            for c in (c0 - 0.5).ceil() as i64..=(c1 - 0.5).floor() as i64 {
+                let (x, y) = (c as f64 + 0.5, r as f64 + 0.5);
+                let mut inside = false;
+                for w in ring.windows(2) {
+                    let ((xa, ya), (xb, yb)) = (w[0], w[1]);
+                    if (ya > y) != (yb > y) && x < xa + (y - ya) / (yb - ya) * (xb - xa) {
+                        inside = !inside;
+                    }
+                }
+                if inside {
+                    self.set(c, r, rgba);
+                    any = true;
+                }
+            }
+        }
+        if !any {
+            self.set(first.0.floor() as i64, first.1.floor() as i64, rgba);
+        }
+    }
+
+    /// The texture on a square at the tile's place, a metre above the ground.
+    fn drape(self, layer_id: &str, origin: [f64; 2]) -> ImageDrape {
+        let frame = crate::local::LocalFrame::new(origin);
+        let [x0, y0, x1, y1] = self.square;
+        let corner = |x: f64, y: f64| {
+            let [lx, lz] = frame.to_local_f32(x, y);
+            [lx, 1.0, lz]
+        };
+        let mesh = MeshData {
+            // North-west, north-east, south-east, south-west.
+            positions: vec![corner(x0, y1), corner(x1, y1), corner(x1, y0), corner(x0, y0)],
+            indices: vec![0, 2, 1, 0, 3, 2],
+            triangle_rows: vec![0, 0],
+            ..Default::default()
+        };
+        ImageDrape {
+            layer_id: layer_id.to_string(),
+            opacity: 1.0,
+            mesh,
+            uvs: vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
+            width: self.n,
+            height: self.n,
+            rgba: Arc::new(self.rgba),
+            missing: 0,
+            range: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extrude::extrude_layer;
+    use geo::LineString;
+    use jingwei_layers::{Column, FieldDef, FieldKind};
+
+    /// `n` squares of 10–25 m on a 40 m grid in Gauss-Krüger metres, heights 10–60 m.
+    fn city(n: usize) -> Layer {
+        let side = (n as f64).sqrt().ceil() as usize;
+        let mut geometries = Vec::new();
+        let mut heights = Vec::new();
+        for i in 0..n {
+            let (x, y) = (500_000.0 + (i % side) as f64 * 40.0, 3_400_000.0 + (i / side) as f64 * 40.0);
+            let s = 10.0 + (i % 7) as f64 * 2.5;
+            let ring = LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]);
+            geometries.push(Some(Geometry::Polygon(Polygon::new(ring, vec![]))));
+            heights.push(Some(10.0 + (i % 11) as f64 * 5.0));
+        }
+        Layer {
+            name: "buildings".into(),
+            source_path: "mem".into(),
+            driver: "test".into(),
+            geometry_type: "Polygon".into(),
+            crs: None,
+            fields: vec![FieldDef {
+                name: "height".into(),
+                alias: String::new(),
+                kind: FieldKind::Real,
+            }],
+            columns: vec![Column::Real(heights.into())],
+            fids: (1..=n as i64).collect(),
+            geometries,
+            encoding: None,
+            issues: vec![],
+        }
+    }
+
+    #[test]
+    fn tiles_hold_every_building_once_at_each_level() {
+        let layer = city(30_000);
+        let origin = [503_000.0, 3_403_000.0];
+        let rule = HeightRule::for_layer(&layer);
+        let skip = [5usize, 17, 29_999];
+        let mut full_tiles = 0;
+        let tiles = building_tiles("buildings", &layer, &rule, origin, &skip, [0.8, 0.7, 0.6, 1.0]);
+        // About 2,000 buildings a tile.
+        assert!((10..=30).contains(&tiles.len()), "{} tiles", tiles.len());
+        // The full level is the layer's own extrusion, building for building.
+        let mut rows: Vec<u32> = tiles.iter().flat_map(|t| t.full.triangle_rows.iter().copied()).collect();
+        let mut l = layer.clone();
+        for &r in &skip {
+            l.geometries[r] = None;
+        }
+        let whole = extrude_layer(&l, &rule, origin);
+        assert_eq!(rows.len(), whole.triangle_rows.len());
+        rows.sort_unstable();
+        let mut want = whole.triangle_rows.clone();
+        want.sort_unstable();
+        assert_eq!(rows, want);
+        // Roofs: two triangles a square, at the building's height; every drawn row once.
+        let mut roof_rows: Vec<u32> = tiles.iter().flat_map(|t| t.roofs.triangle_rows.iter().copied()).collect();
+        assert_eq!(roof_rows.len(), 2 * (30_000 - skip.len()));
+        roof_rows.dedup();
+        assert_eq!(roof_rows.len(), 30_000 - skip.len());
+        assert!(skip.iter().all(|r| roof_rows.binary_search(&(*r as u32)).is_err()));
+        for t in &tiles {
+            for (tri, &row) in t.roofs.indices.chunks_exact(3).zip(&t.roofs.triangle_rows) {
+                let (_, top) = rule.heights(&layer, row as usize);
+                assert!(tri.iter().all(|&v| (t.roofs.positions[v as usize][1] - top as f32).abs() < 1e-3));
+            }
+            // Less detail farther: the switch distances rise, and the tile's three levels
+            // cover what a typical building needs (3 px, then 1 px, on a 1080-pixel frame).
+            assert!(t.switch_m[0] > 0.0 && t.switch_m[1] > t.switch_m[0], "{:?}", t.switch_m);
+            // The stand-in: one square whose texels show the footprints; each building's
+            // share of texels close to its share of the tile's area.
+            let d = &t.far;
+            assert_eq!(d.mesh.indices.len(), 6);
+            assert_eq!(d.rgba.len(), (d.width * d.height * 4) as usize);
+            let covered = d.rgba.chunks_exact(4).filter(|p| p[3] == 255).count() as f64 / f64::from(d.width * d.height);
+            let ext = t.full.positions.iter().fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |a, p| {
+                [a[0].min(p[0]), a[1].min(p[2]), a[2].max(p[0]), a[3].max(p[2])]
+            });
+            let built: f64 = t
+                .roofs
+                .triangle_rows
+                .iter()
+                .step_by(2)
+                .map(|&r| {
+                    let s = 10.0 + (r as usize % 7) as f64 * 2.5;
+                    s * s
+                })
+                .sum();
+            let tile_area = f64::from(d.mesh.positions[1][0] - d.mesh.positions[0][0]).powi(2);
+            let full_tile = f64::from(ext[2] - ext[0]) > 0.9 * tile_area.sqrt() && f64::from(ext[3] - ext[1]) > 0.9 * tile_area.sqrt();
+            if full_tile {
+                full_tiles += 1;
+                let share = built / tile_area;
+                assert!((covered - share).abs() < 0.12, "texels covered {covered:.3}, footprints {share:.3}");
+            }
+        }
+        assert!(full_tiles >= 4, "{full_tiles} tiles inside the city");
+    }
+
+    #[test]
+    fn lit_colour_is_darker_than_the_fill() {
+        let c = lit_srgb([0.8, 0.6, 0.4, 1.0]);
+        assert!(c[0] < 204 && c[1] < 153 && c[2] < 102 && c[0] > c[1] && c[1] > c[2], "{c:?}");
+    }
+}
