@@ -36,9 +36,9 @@ pub struct ImageDrape {
     pub rgba: Arc<Vec<u8>>,
     /// Tiles of the texture's level not drawn yet (a coarser level shows there meanwhile).
     pub missing: usize,
-    /// Drawn only while the camera is this far (metres, `[near, far)`) from the centre of the
-    /// mesh's bounding box (a big layer's stand-in, see [`crate::lod`]); `None`: always.
-    pub range: Option<[f32; 2]>,
+    /// Drawn only within a range of camera distances from the centre of the mesh's bounding
+    /// box (a big layer's stand-in, see [`crate::lod`]); `None`: at any distance.
+    pub range: Option<crate::lod::LodRange>,
 }
 
 /// Where and how large to draw `layer` for a scene over `ground_extent` (workspace

@@ -43,6 +43,36 @@ const FULL_FROM_PX: f32 = 3.0;
 /// ... and at least this many where its tile is drawn as roofs (below: the texture).
 const ROOFS_FROM_PX: f32 = 1.0;
 
+/// The camera distances (metres, from the centre of a mesh's box) one level of detail of a tile
+/// is drawn at, `[near_m, far_m)`, set for a frame [`REFERENCE_HEIGHT_PX`] high; both include
+/// `pad_m`, half the tile's diagonal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LodRange {
+    /// Nearest distance drawn at (0: from the camera on).
+    pub near_m: f32,
+    /// Distance from which on the next level draws instead (infinite: none does).
+    pub far_m: f32,
+    /// Half the tile's diagonal, part of both distances.
+    pub pad_m: f32,
+}
+
+impl LodRange {
+    /// `[near, far)` for a frame `height_px` high: a building spans fewer pixels of a smaller
+    /// frame at the same distance, so the distances that depend on its size in pixels shrink
+    /// in proportion (the tile's half diagonal does not).
+    pub fn for_height(&self, height_px: u32) -> [f32; 2] {
+        let s = height_px as f32 / REFERENCE_HEIGHT_PX;
+        let scale = |d: f32| {
+            if d <= 0.0 || d.is_infinite() {
+                d.max(0.0)
+            } else {
+                (d - self.pad_m).max(0.0) * s + self.pad_m
+            }
+        };
+        [scale(self.near_m), scale(self.far_m)]
+    }
+}
+
 /// One tile of a big building layer at its three levels.
 #[derive(Debug, Clone)]
 pub struct LodTile {
@@ -52,9 +82,11 @@ pub struct LodTile {
     pub roofs: MeshData,
     /// The footprints as one textured square.
     pub far: ImageDrape,
-    /// Camera distances (metres, to the tile's centre) where the roofs, then the texture,
-    /// take over.
+    /// Camera distances (metres, to the tile's centre, for a frame [`REFERENCE_HEIGHT_PX`]
+    /// high) where the roofs, then the texture, take over.
     pub switch_m: [f32; 2],
+    /// Half the tile's diagonal (metres), included in `switch_m`.
+    pub pad_m: f32,
 }
 
 /// The tiles of `layer` (rows in `skip` left out), meshed about `origin`.
@@ -147,6 +179,7 @@ pub fn building_tiles(layer_id: &str, layer: &Layer, rule: &HeightRule, origin: 
                 roofs,
                 far: image.drape(layer_id, origin),
                 switch_m,
+                pad_m: half_diagonal,
             }
         })
         .collect()
@@ -156,22 +189,29 @@ pub fn building_tiles(layer_id: &str, layer: &Layer, rule: &HeightRule, origin: 
 pub fn into_scene(layer_id: &str, color: Rgba, tiles: Vec<LodTile>, meshes: &mut Vec<LayerMesh>, stand_ins: &mut Vec<ImageDrape>) {
     for t in tiles {
         let [a, b] = t.switch_m;
+        let range = |near_m: f32, far_m: f32| {
+            Some(LodRange {
+                near_m,
+                far_m,
+                pad_m: t.pad_m,
+            })
+        };
         meshes.push(LayerMesh {
             layer_id: layer_id.to_string(),
             kind: MeshKind::Building,
             color,
             mesh: t.full,
-            range: Some([0.0, a]),
+            range: range(0.0, a),
         });
         meshes.push(LayerMesh {
             layer_id: layer_id.to_string(),
             kind: MeshKind::Building,
             color,
             mesh: t.roofs,
-            range: Some([a, b]),
+            range: range(a, b),
         });
         let mut far = t.far;
-        far.range = Some([b, f32::INFINITY]);
+        far.range = range(b, f32::INFINITY);
         stand_ins.push(far);
     }
 }
@@ -390,6 +430,23 @@ mod tests {
             }
         }
         assert!(full_tiles >= 4, "{full_tiles} tiles inside the city");
+    }
+
+    #[test]
+    fn ranges_shrink_with_the_frame_but_not_their_pad() {
+        let r = LodRange {
+            near_m: 1_200.0,
+            far_m: 3_200.0,
+            pad_m: 200.0,
+        };
+        assert_eq!(r.for_height(1080), [1_200.0, 3_200.0]);
+        assert_eq!(r.for_height(540), [700.0, 1_700.0]);
+        let open = LodRange {
+            near_m: 0.0,
+            far_m: f32::INFINITY,
+            pad_m: 200.0,
+        };
+        assert_eq!(open.for_height(720), [0.0, f32::INFINITY]);
     }
 
     #[test]

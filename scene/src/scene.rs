@@ -37,10 +37,10 @@ pub struct LayerMesh {
     pub color: Rgba,
     /// Geometry.
     pub mesh: MeshData,
-    /// Drawn only while the camera is this far (metres, from `[near, far)`) from the centre
-    /// of the mesh's bounding box: one level of detail of a big layer's tile (see
-    /// [`crate::lod`]); `None`: at any distance.
-    pub range: Option<[f32; 2]>,
+    /// Drawn only within a range of camera distances from the centre of the mesh's bounding
+    /// box: one level of detail of a big layer's tile (see [`crate::lod`]); `None`: at any
+    /// distance.
+    pub range: Option<crate::lod::LodRange>,
 }
 
 /// Everything to draw, plus the extent of the data in local coordinates (x east, z south).

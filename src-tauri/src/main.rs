@@ -121,6 +121,7 @@ fn main() {
     let builder = builder.invoke_handler(handlers!(
         smoke::smoke_ready,
         smoke::smoke_frames,
+        smoke::smoke_scenario,
         smoke::smoke_add_file,
         smoke::smoke_fit_canvas
     ));

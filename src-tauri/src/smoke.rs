@@ -12,6 +12,15 @@ pub fn smoke_frames() -> Option<u32> {
     Some(std::env::var("JINGWEI_SMOKE_FRAMES").ok().and_then(|v| v.parse().ok()).unwrap_or(5))
 }
 
+/// What the smoke run is for (`JINGWEI_SMOKE_SCENARIO`): `"bench"` times the frames and
+/// identify only, for a city that is not the demo; anything else (or unset) drives every panel
+/// of the demo city.
+#[tauri::command]
+pub fn smoke_scenario() -> Option<String> {
+    std::env::var_os("JINGWEI_SMOKE_FILE")?;
+    std::env::var("JINGWEI_SMOKE_SCENARIO").ok()
+}
+
 /// With `JINGWEI_SMOKE_CANVAS=WxH`: resize the window so that the map canvas, now
 /// `css_width × css_height` CSS pixels, becomes W×H device pixels. Returns the size asked for.
 #[tauri::command]
@@ -56,6 +65,18 @@ pub fn smoke_ready(app: tauri::AppHandle, mut report: serde_json::Value) -> Resu
     };
     if let (Some(obj), Some(s)) = (report.as_object_mut(), crate::state::first_frame_s()) {
         obj.insert("first_frame_s".into(), serde_json::json!(s));
+    }
+    // The process's memory now and at its peak (MB), from the kernel's own account.
+    if let (Some(obj), Ok(status)) = (report.as_object_mut(), std::fs::read_to_string("/proc/self/status")) {
+        for (key, name) in [("VmRSS:", "rss_mb"), ("VmHWM:", "peak_rss_mb")] {
+            let kb = status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+            if let Some(kb) = kb {
+                obj.insert(name.into(), serde_json::json!((kb / 1024.0).round()));
+            }
+        }
     }
     std::fs::write(&path, report.to_string()).map_err(|e| e.to_string())?;
     let linger = std::env::var("JINGWEI_SMOKE_LINGER_MS")

@@ -41,6 +41,7 @@ export async function runSmoke(n: number, drawnShare: number) {
       if (lastTiming) timed.push(lastTiming);
     }
   }
+  if (await invoke<string | null>("smoke_scenario") === "bench") return benchSmoke(n, timed, drawnShare);
   let found: Record<string, unknown> | null = null;
   if (n && app.mode === "3d") {
     const hits = await search("东方医院");
@@ -106,6 +107,39 @@ export async function runSmoke(n: number, drawnShare: number) {
   }
   const landuseLegend = app.ws!.layers.find((l) => l.id === "landuse")?.legend.map(([label]) => label) ?? [];
   await invoke("smoke_ready", { report: { layers: app.ws!.layers.length, crs: app.ws!.crs, mode: app.mode, frame_drawn_share: drawnShare, font, landuse_legend: landuseLegend, top,
-    frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), transfer_ms: median("transfer"), draw_ms: median("draw"),
+    frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), command_ms: median("command"), transfer_ms: median("transfer"), draw_ms: median("draw"),
     width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command, tree, saved } });
+}
+
+/** The benchmark run (`JINGWEI_SMOKE_SCENARIO=bench`, `scripts/bench-app-start.sh` with a city):
+ * the orbit steps already timed at the framed view, as many again ten times closer, and
+ * identify at nine points of the canvas; then the report. */
+async function benchSmoke(n: number, framed: FrameTiming[], drawnShare: number) {
+  const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
+  const near: FrameTiming[] = [];
+  if (app.view) {
+    app.view.distance_m /= 10;
+    for (let i = 0; i < n; i++) {
+      app.view.yaw_deg += 5;
+      await draw3d();
+      if (lastTiming) near.push(lastTiming);
+    }
+  }
+  const [w, h] = canvasPixels();
+  const identify: number[] = [];
+  let found = 0;
+  for (const fx of [0.3, 0.5, 0.7]) {
+    for (const fy of [0.4, 0.6, 0.8]) {
+      const t0 = performance.now();
+      const hits = await invoke<unknown[]>("identify", { x: w * fx, y: h * fy, width: w, height: h, view: app.view });
+      identify.push(performance.now() - t0);
+      if (hits.length) found++;
+    }
+  }
+  const part = (v: FrameTiming[], k: keyof FrameTiming) => median(v.map((f) => f[k] as number));
+  await invoke("smoke_ready", { report: { scenario: "bench", layers: app.ws!.layers.length, features: app.ws!.layers.reduce((a, l) => a + l.features, 0), frame_drawn_share: drawnShare,
+    width: lastTiming?.width, height: lastTiming?.height,
+    frame_ms: part(framed, "total"), render_ms: part(framed, "render"), command_ms: part(framed, "command"), transfer_ms: part(framed, "transfer"), draw_ms: part(framed, "draw"),
+    near_frame_ms: part(near, "total"), near_render_ms: part(near, "render"), near_command_ms: part(near, "command"), near_transfer_ms: part(near, "transfer"),
+    identify_ms: median(identify), identify_max_ms: Math.max(...identify), identify_found: found } });
 }

@@ -20,9 +20,17 @@ export function canvasPixels(): [number, number] {
   return [Math.max(1, Math.round(canvas.clientWidth * dpr)), Math.max(1, Math.round(canvas.clientHeight * dpr))];
 }
 
-export interface FrameTiming { total: number; render: number; readback: number; transfer: number; draw: number; width: number; height: number }
+/** Where an orbit step's time went (ms): the render and its read-back; `command`, the app's
+ * whole time in the command (the render included); `transfer`, the rest of the round trip (the
+ * frame's way to the page); `draw`, onto the canvas. */
+export interface FrameTiming { total: number; render: number; readback: number; command: number; transfer: number; draw: number; width: number; height: number }
 export let lastTiming: FrameTiming | null = null;
-let lastPixels: Uint8ClampedArray | null = null;
+let lastPixels: Uint8ClampedArray<ArrayBuffer> | null = null;
+/** The last frame's RGBA pixels (read back from the canvas once when it came as a PNG). */
+function framePixels(): Uint8ClampedArray<ArrayBuffer> {
+  if (!lastPixels) lastPixels = ctx.getImageData(0, 0, size[0], size[1]).data;
+  return lastPixels;
+}
 /** The size of the last frame. */
 export function lastSize(): [number, number] { return size; }
 let size: [number, number] = [0, 0];
@@ -30,11 +38,11 @@ let size: [number, number] = [0, 0];
 /** Save the current view as a PNG map (title, legend, scale bar, north arrow). */
 export async function exportView(title?: string): Promise<string | null> {
   const { view, ws } = app;
-  if (!lastPixels || !view || !ws) return null;
+  if (!size[0] || !view || !ws) return null;
   const [w, h] = size;
   const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / h;
   const path = await exportMap({
-    frame: new ImageData(new Uint8ClampedArray(lastPixels), w, h),
+    frame: new ImageData(new Uint8ClampedArray(framePixels()), w, h),
     title: title ?? t("title"),
     subtitle: `${ws.crs} · ${new Date().toISOString().slice(0, 10)} · ${ws.attribution[0] ?? ""}`,
     legend: ws.layers.filter((l) => l.visible).flatMap((l) => l.legend.length
@@ -49,32 +57,46 @@ export async function exportView(title?: string): Promise<string | null> {
 
 /** Share of the last frame in the highlight red (220, 38, 38 shaded). */
 export function redShare(): number {
-  const p = lastPixels;
-  if (!p) return 0;
+  if (!size[0]) return 0;
+  const p = framePixels();
   let n = 0;
   for (let i = 0; i < p.length; i += 4) if (p[i] > 150 && p[i + 1] < 80 && p[i + 2] < 80) n++;
   return n / (p.length / 4);
 }
 
-export async function draw3d(): Promise<number> {
+/** Draw a new frame of the current view; resolves to the share of its pixels that show
+ * something (not the background), or 0 when `share` is false (the frame loop: reading a PNG
+ * frame's pixels back from the canvas costs a few milliseconds). */
+export async function draw3d(share = true): Promise<number> {
   const [w, h] = canvasPixels();
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   const t0 = performance.now();
   const buf = await invoke<ArrayBuffer>("render_view", { width: w, height: h, view: app.view });
   const t1 = performance.now();
-  const head = new DataView(buf, 0, 20);
+  const head = new DataView(buf, 0, 28);
   const fw = head.getUint32(0, true), fh = head.getUint32(4, true), renderMs = head.getFloat32(8, true), readbackMs = head.getFloat32(12, true);
+  // The command's whole time in the app (render and what comes before and after it).
+  const commandMs = head.getFloat32(20, true);
   // 3D tiles the view wants are still loading: draw again shortly.
   if (head.getUint32(16, true) !== 0) setTimeout(() => void requestFrame(), 80);
-  const pixels = new Uint8ClampedArray(buf, 20, fw * fh * 4);
-  ctx.putImageData(new ImageData(pixels, fw, fh), 0, 0);
+  if (head.getUint32(24, true) === 1) {
+    // A PNG: the engine decodes it; its pixels are read back from the canvas only if needed.
+    const bitmap = await createImageBitmap(new Blob([new Uint8Array(buf, 28)], { type: "image/png" }));
+    ctx.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    lastPixels = null;
+  } else {
+    lastPixels = new Uint8ClampedArray(buf, 28, fw * fh * 4);
+    ctx.putImageData(new ImageData(lastPixels, fw, fh), 0, 0);
+  }
   const t2 = performance.now();
-  lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, transfer: t1 - t0 - renderMs, draw: t2 - t1, width: fw, height: fh };
+  lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, command: commandMs, transfer: t1 - t0 - commandMs, draw: t2 - t1, width: fw, height: fh };
   app.lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
   status();
-  lastPixels = pixels;
   size = [fw, fh];
   updateScale(app.view, canvas.clientHeight);
+  if (!share) return 0;
+  const pixels = framePixels();
   let drawn = 0;
   for (let i = 0; i < pixels.length; i += 4) {
     if (Math.abs(pixels[i] - BACKGROUND[0]) + Math.abs(pixels[i + 1] - BACKGROUND[1]) + Math.abs(pixels[i + 2] - BACKGROUND[2]) > 9) drawn++;
@@ -91,7 +113,7 @@ export function requestFrame(): Promise<void> {
   if (frameLoop) return frameLoop;
   frameLoop = (async () => {
     try {
-      while (dirty) { dirty = false; await draw3d(); }
+      while (dirty) { dirty = false; await draw3d(false); }
     } finally { frameLoop = null; }
   })();
   return frameLoop;

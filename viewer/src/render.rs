@@ -366,7 +366,7 @@ impl Renderer {
             self.annotations.resize(slot + 1, Vec::new());
         }
         self.annotations[slot] = scene.annotations.clone();
-        let shift = self.shift;
+        let (shift, height) = (self.shift, self.height);
         let world = self.apps.main.world_mut();
         let mut q = world.query_filtered::<(Entity, &SceneEntity), Without<TileEntity>>();
         let old: Vec<Entity> = q.iter(world).filter(|(_, s)| s.0 == slot).map(|(e, _)| e).collect();
@@ -393,7 +393,7 @@ impl Renderer {
             }
             let e = spawn_stand_in(world, d, slot, shift);
             if let Some(r) = d.range {
-                world.entity_mut(e).insert(visibility_range(r));
+                world.entity_mut(e).insert(visibility_range(r.for_height(height)));
             }
         }
         for lm in &scene.meshes {
@@ -418,7 +418,7 @@ impl Renderer {
             for m in to_meshes(&lm.mesh) {
                 let e = spawn_mesh(world, m, material.clone(), slot, shift);
                 if let Some(r) = lm.range {
-                    world.entity_mut(e).insert(visibility_range(r));
+                    world.entity_mut(e).insert(visibility_range(r.for_height(height)));
                 }
             }
         }

@@ -887,12 +887,19 @@ fn a_big_building_layer_draws_by_level_of_detail() {
         .collect();
     let scene = scene_of(&buildings, [503_480.0, 3_403_440.0]);
     assert!(!scene.stand_ins.is_empty(), "the layer is drawn by tiles");
-    let roofs = scene.meshes.iter().find_map(|m| m.range.filter(|r| r[0] > 0.0)).unwrap();
+    // At the frame height the distances are set for (a smaller frame switches sooner).
+    let (w, h) = (1920u32, 1080u32);
+    let roofs = scene
+        .meshes
+        .iter()
+        .find_map(|m| m.range.filter(|r| r.near_m > 0.0))
+        .unwrap()
+        .for_height(h);
     let full_only = SceneData {
         meshes: scene
             .meshes
             .iter()
-            .filter(|m| m.range.is_some_and(|r| r[0] == 0.0))
+            .filter(|m| m.range.is_some_and(|r| r.near_m == 0.0))
             .map(|m| LayerMesh { range: None, ..m.clone() })
             .collect(),
         stand_ins: Vec::new(),
@@ -912,7 +919,6 @@ fn a_big_building_layer_draws_by_level_of_detail() {
         yaw_deg: 20.0,
         fov_deg: 40.0,
     };
-    let (w, h) = (320u32, 180u32);
     let mut r = Renderer::new(w, h).unwrap();
     let mut frame = |s: &SceneData, v: View| {
         r.set_scene(s);
@@ -926,6 +932,13 @@ fn a_big_building_layer_draws_by_level_of_detail() {
             .count()
     };
     // Near: every tile is within the full level's reach.
+    let full = scene
+        .meshes
+        .iter()
+        .find_map(|m| m.range.filter(|r| r.near_m == 0.0))
+        .unwrap()
+        .for_height(h);
+    assert!(full[1] > 7_000.0, "{full:?}");
     let near = view(1_500.0);
     let (a, b) = (frame(&scene, near), frame(&full_only, near));
     assert!(drawn(&a) > (w * h / 4) as usize, "{} pixels drawn near", drawn(&a));
