@@ -38,10 +38,10 @@ const FOV_Y_DEG: f32 = 40.0;
 const PER_TILE: f64 = 2_000.0;
 
 /// A typical building spans at least this many pixels where its tile is drawn in full.
-const FULL_FROM_PX: f32 = 3.0;
+const FULL_FROM_PX: f32 = 4.0;
 
 /// ... and at least this many where its tile is drawn as roofs (below: the texture).
-const ROOFS_FROM_PX: f32 = 1.0;
+const ROOFS_FROM_PX: f32 = 2.0;
 
 /// The camera distances (metres, from the centre of a mesh's box) one level of detail of a tile
 /// is drawn at, `[near_m, far_m)`, set for a frame [`REFERENCE_HEIGHT_PX`] high; both include

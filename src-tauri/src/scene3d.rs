@@ -118,6 +118,9 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                 if scene_dirty {
                     r.set_scene(&scene);
                     scene_dirty = false;
+                    // The meshes' upload copies are freed by this frame: give them back after
+                    // it (a city of a million buildings leaves hundreds of MB in the arenas).
+                    trim = true;
                 }
                 r.set_view(&view);
                 // The tilesets streamed for this view: loads start or finish on their workers,
