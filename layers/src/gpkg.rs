@@ -545,7 +545,10 @@ fn wkb_chunks<R: Send>(
                 let views: Vec<Option<&[u8]>> = spans.iter().map(|s| s.map(|(a, b)| &bytes[a..b])).collect();
                 let out = f(&views);
                 drop(views);
-                BUFS.set((bytes, spans));
+                // Kept for the thread's next chunk, unless an odd chunk made them huge.
+                if bytes.capacity() <= 64 << 20 {
+                    BUFS.set((bytes, spans));
+                }
                 Ok(out)
             },
         )

@@ -18,11 +18,8 @@
 use geo::{BoundingRect, Geometry, Polygon};
 use jingwei_layers::Layer;
 use rayon::prelude::*;
-use std::sync::Arc;
 
 use crate::extrude::{HeightRule, MeshData, extrude_polygon, flat_polygon};
-use crate::imagery::ImageDrape;
-use crate::scene::{LayerMesh, MeshKind};
 use crate::style::Rgba;
 
 /// Building layers with at least this many features are drawn by tiles with levels of detail.
@@ -43,11 +40,15 @@ const FULL_FROM_PX: f32 = 4.0;
 /// ... and at least this many where its tile is drawn as roofs (below: the texture).
 const ROOFS_FROM_PX: f32 = 2.0;
 
-/// The camera distances (metres, from the centre of a mesh's box) one level of detail of a tile
-/// is drawn at, `[near_m, far_m)`, set for a frame [`REFERENCE_HEIGHT_PX`] high; both include
+/// The camera distances (metres, from the centre of `bounds`) one level of detail of a tile is
+/// drawn at, `[near_m, far_m)`, set for a frame [`REFERENCE_HEIGHT_PX`] high; both include
 /// `pad_m`, half the tile's diagonal.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LodRange {
+    /// The tile's box in local metres (`[min, max]`, x east, y up, z south), the same for its
+    /// three levels: the renderer measures each level's distance from its centre (each level's
+    /// own box would switch them at different distances) and culls by it.
+    pub bounds: [[f32; 3]; 2],
     /// Nearest distance drawn at (0: from the camera on).
     pub near_m: f32,
     /// Distance from which on the next level draws instead (infinite: none does).
@@ -73,6 +74,20 @@ impl LodRange {
     }
 }
 
+/// A tile's far level: a square (4 corners, 2 triangles, local metres) with its texture.
+#[derive(Debug, Clone)]
+pub struct StandIn {
+    /// The square.
+    pub mesh: MeshData,
+    /// Per corner, the texture coordinate (0–1 from the texture's north-west corner).
+    pub uvs: Vec<[f32; 2]>,
+    /// Width and height of the texture in texels.
+    pub texels: u32,
+    /// Straight RGBA, row-major from the north: the footprints' colour, alpha 255 where a
+    /// footprint is, 0 elsewhere.
+    pub rgba: Vec<u8>,
+}
+
 /// One tile of a big building layer at its three levels.
 #[derive(Debug, Clone)]
 pub struct LodTile {
@@ -81,16 +96,18 @@ pub struct LodTile {
     /// The roofs alone.
     pub roofs: MeshData,
     /// The footprints as one textured square.
-    pub far: ImageDrape,
+    pub far: StandIn,
     /// Camera distances (metres, to the tile's centre, for a frame [`REFERENCE_HEIGHT_PX`]
     /// high) where the roofs, then the texture, take over.
     pub switch_m: [f32; 2],
     /// Half the tile's diagonal (metres), included in `switch_m`.
     pub pad_m: f32,
+    /// The tile's box in local metres (see [`LodRange::bounds`]).
+    pub bounds: [[f32; 3]; 2],
 }
 
 /// The tiles of `layer` (rows in `skip` left out), meshed about `origin`.
-pub fn building_tiles(layer_id: &str, layer: &Layer, rule: &HeightRule, origin: [f64; 2], skip: &[usize], color: Rgba) -> Vec<LodTile> {
+pub fn building_tiles(layer: &Layer, rule: &HeightRule, origin: [f64; 2], skip: &[usize], color: Rgba) -> Vec<LodTile> {
     // Each drawn row's envelope.
     let boxes: Vec<(u32, [f64; 4])> = layer
         .geometries
@@ -117,7 +134,12 @@ pub fn building_tiles(layer_id: &str, layer: &Layer, rule: &HeightRule, origin: 
     let mid = sizes.len() / 2;
     let typical = sizes.select_nth_unstable_by(mid, f32::total_cmp).1.max(1.0);
     let (w, h) = ((ext[2] - ext[0]).max(1.0), (ext[3] - ext[1]).max(1.0));
-    let side = (w * h * PER_TILE / boxes.len() as f64).sqrt().clamp(250.0, 4_000.0);
+    // (At most 1,024 tiles a side, however far a stray coordinate stretches the extent.)
+    let side = (w * h * PER_TILE / boxes.len() as f64)
+        .sqrt()
+        .clamp(250.0, 4_000.0)
+        .max(w / 1_024.0)
+        .max(h / 1_024.0);
     let (nx, ny) = ((w / side).ceil() as usize, (h / side).ceil() as usize);
     // Rows by tile (counting sort by tile number, rows kept in order within a tile).
     let tile_of = |b: &[f64; 4]| {
@@ -161,8 +183,10 @@ pub fn building_tiles(layer_id: &str, layer: &Layer, rule: &HeightRule, origin: 
             let mut full = MeshData::default();
             let mut roofs = MeshData::default();
             let mut image = Raster::new(texels, square, roof_rgba);
+            let mut tops: Vec<f32> = Vec::with_capacity(start[t + 1] - start[t]);
             for &row in &rows[start[t]..start[t + 1]] {
                 let (base, top) = rule.heights(layer, row as usize);
+                tops.push(top as f32);
                 let polys: Vec<&Polygon> = match layer.geometries[row as usize].as_ref() {
                     Some(Geometry::Polygon(p)) => vec![p],
                     Some(Geometry::MultiPolygon(m)) => m.0.iter().collect(),
@@ -174,46 +198,33 @@ pub fn building_tiles(layer_id: &str, layer: &Layer, rule: &HeightRule, origin: 
                     image.fill(p, roof_rgba);
                 }
             }
+            // The texture lies at the tile's median roof height: above every flat layer of the
+            // map (stacked 0.3 m apart), and from afar where the roofs are.
+            let mid = tops.len() / 2;
+            let lift = tops.select_nth_unstable_by(mid, f32::total_cmp).1.max(2.0);
+            let far = image.stand_in(origin, lift);
+            // The tile's box: its square, from the ground to its highest point (buildings whose
+            // centre lies in the tile may reach out of it a little).
+            let mut bounds = {
+                let (a, b) = (&far.mesh.positions[0], &far.mesh.positions[2]);
+                [[a[0].min(b[0]), 0.0, a[2].min(b[2])], [a[0].max(b[0]), lift, a[2].max(b[2])]]
+            };
+            for p in &full.positions {
+                for k in 0..3 {
+                    bounds[0][k] = bounds[0][k].min(p[k]);
+                    bounds[1][k] = bounds[1][k].max(p[k]);
+                }
+            }
             LodTile {
                 full,
                 roofs,
-                far: image.drape(layer_id, origin),
+                far,
                 switch_m,
                 pad_m: half_diagonal,
+                bounds,
             }
         })
         .collect()
-}
-
-/// The tiles as the scene's meshes and stand-ins, each with the camera distances it is drawn at.
-pub fn into_scene(layer_id: &str, color: Rgba, tiles: Vec<LodTile>, meshes: &mut Vec<LayerMesh>, stand_ins: &mut Vec<ImageDrape>) {
-    for t in tiles {
-        let [a, b] = t.switch_m;
-        let range = |near_m: f32, far_m: f32| {
-            Some(LodRange {
-                near_m,
-                far_m,
-                pad_m: t.pad_m,
-            })
-        };
-        meshes.push(LayerMesh {
-            layer_id: layer_id.to_string(),
-            kind: MeshKind::Building,
-            color,
-            mesh: t.full,
-            range: range(0.0, a),
-        });
-        meshes.push(LayerMesh {
-            layer_id: layer_id.to_string(),
-            kind: MeshKind::Building,
-            color,
-            mesh: t.roofs,
-            range: range(a, b),
-        });
-        let mut far = t.far;
-        far.range = range(b, f32::INFINITY);
-        stand_ins.push(far);
-    }
 }
 
 /// The sRGB bytes of `color` as a building looks from afar under the map shader's light: the
@@ -236,8 +247,8 @@ fn lit_srgb(color: Rgba) -> [u8; 4] {
 }
 
 /// A tile's texture: texels whose centre a footprint covers take its colour; a footprint that
-/// covers no texel centre still marks the texel under its first vertex, so that small
-/// buildings do not vanish from afar.
+/// covers no texel centre still marks the texel under the middle of its box, so that small
+/// buildings do not vanish from afar. (Courtyards are filled: from afar a texel is a building.)
 struct Raster {
     n: u32,
     square: [f64; 4],
@@ -272,14 +283,18 @@ impl Raster {
 
     fn fill(&mut self, p: &Polygon, rgba: [u8; 4]) {
         let ring: Vec<(f64, f64)> = p.exterior().0.iter().map(|c| self.texel(c.x, c.y)).collect();
-        let Some(&first) = ring.first() else { return };
+        if ring.is_empty() {
+            return;
+        }
         let (c0, r0, c1, r1) = ring.iter().fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |a, &(c, r)| {
             (a.0.min(c), a.1.min(r), a.2.max(c), a.3.max(r))
         });
         let mut any = false;
-        // Texel centres (c + 0.5, r + 0.5) inside the bounds, by the even-odd rule.
-        for r in (r0 - 0.5).ceil() as i64..=(r1 - 0.5).floor() as i64 {
-            for c in (c0 - 0.5).ceil() as i64..=(c1 - 0.5).floor() as i64 {
+        // Texel centres (c + 0.5, r + 0.5) inside the bounds and the tile, by the even-odd rule.
+        let last = f64::from(self.n) - 1.0;
+        let span = |lo: f64, hi: f64| (lo - 0.5).ceil().max(0.0) as i64..=(hi - 0.5).floor().min(last) as i64;
+        for r in span(r0, r1) {
+            for c in span(c0, c1) {
                 let (x, y) = (c as f64 + 0.5, r as f64 + 0.5);
                 let mut inside = false;
                 for w in ring.windows(2) {
@@ -295,17 +310,19 @@ impl Raster {
             }
         }
         if !any {
-            self.set(first.0.floor() as i64, first.1.floor() as i64, rgba);
+            // The texel under the footprint's middle (its box's centre), kept inside the tile.
+            let clamp = |v: f64| v.floor().clamp(0.0, last) as i64;
+            self.set(clamp((c0 + c1) / 2.0), clamp((r0 + r1) / 2.0), rgba);
         }
     }
 
-    /// The texture on a square at the tile's place, a metre above the ground.
-    fn drape(self, layer_id: &str, origin: [f64; 2]) -> ImageDrape {
+    /// The texture on a square at the tile's place, `lift` metres above the ground.
+    fn stand_in(self, origin: [f64; 2], lift: f32) -> StandIn {
         let frame = crate::local::LocalFrame::new(origin);
         let [x0, y0, x1, y1] = self.square;
         let corner = |x: f64, y: f64| {
             let [lx, lz] = frame.to_local_f32(x, y);
-            [lx, 1.0, lz]
+            [lx, lift, lz]
         };
         let mesh = MeshData {
             // North-west, north-east, south-east, south-west.
@@ -314,16 +331,11 @@ impl Raster {
             triangle_rows: vec![0, 0],
             ..Default::default()
         };
-        ImageDrape {
-            layer_id: layer_id.to_string(),
-            opacity: 1.0,
+        StandIn {
             mesh,
             uvs: vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
-            width: self.n,
-            height: self.n,
-            rgba: Arc::new(self.rgba),
-            missing: 0,
-            range: None,
+            texels: self.n,
+            rgba: self.rgba,
         }
     }
 }
@@ -373,7 +385,7 @@ mod tests {
         let rule = HeightRule::for_layer(&layer);
         let skip = [5usize, 17, 29_999];
         let mut full_tiles = 0;
-        let tiles = building_tiles("buildings", &layer, &rule, origin, &skip, [0.8, 0.7, 0.6, 1.0]);
+        let tiles = building_tiles(&layer, &rule, origin, &skip, [0.8, 0.7, 0.6, 1.0]);
         // About 2,000 buildings a tile.
         assert!((10..=30).contains(&tiles.len()), "{} tiles", tiles.len());
         // The full level is the layer's own extrusion, building for building.
@@ -391,6 +403,7 @@ mod tests {
         // Roofs: two triangles a square, at the building's height; every drawn row once.
         let mut roof_rows: Vec<u32> = tiles.iter().flat_map(|t| t.roofs.triangle_rows.iter().copied()).collect();
         assert_eq!(roof_rows.len(), 2 * (30_000 - skip.len()));
+        roof_rows.sort_unstable();
         roof_rows.dedup();
         assert_eq!(roof_rows.len(), 30_000 - skip.len());
         assert!(skip.iter().all(|r| roof_rows.binary_search(&(*r as u32)).is_err()));
@@ -406,8 +419,8 @@ mod tests {
             // share of texels close to its share of the tile's area.
             let d = &t.far;
             assert_eq!(d.mesh.indices.len(), 6);
-            assert_eq!(d.rgba.len(), (d.width * d.height * 4) as usize);
-            let covered = d.rgba.chunks_exact(4).filter(|p| p[3] == 255).count() as f64 / f64::from(d.width * d.height);
+            assert_eq!(d.rgba.len(), (d.texels * d.texels * 4) as usize);
+            let covered = d.rgba.chunks_exact(4).filter(|p| p[3] == 255).count() as f64 / f64::from(d.texels * d.texels);
             let ext = t.full.positions.iter().fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |a, p| {
                 [a[0].min(p[0]), a[1].min(p[2]), a[2].max(p[0]), a[3].max(p[2])]
             });
@@ -432,12 +445,52 @@ mod tests {
         assert!(full_tiles >= 4, "{full_tiles} tiles inside the city");
     }
 
+    /// One footprint a million kilometres off (a stray coordinate, finite) neither hangs the
+    /// texture's fill nor makes a billion tiles; every building is still drawn once.
+    #[test]
+    fn a_stray_coordinate_neither_hangs_nor_explodes() {
+        let mut layer = city(20_000);
+        let ring = LineString::from(vec![(9e11, 3e6), (9e11 + 20.0, 3e6), (9e11 + 20.0, 3e6 + 20.0), (9e11, 3e6)]);
+        layer.geometries[7] = Some(Geometry::Polygon(Polygon::new(ring, vec![])));
+        let rule = HeightRule::for_layer(&layer);
+        let tiles = building_tiles(&layer, &rule, [503_000.0, 3_403_000.0], &[], [0.8, 0.7, 0.6, 1.0]);
+        assert!(!tiles.is_empty() && tiles.len() <= 1_024 * 1_024);
+        // Two triangles a square roof, one for the stray triangle.
+        let roofs: usize = tiles.iter().map(|t| t.roofs.triangle_rows.len()).sum();
+        assert_eq!(roofs, 2 * 19_999 + 1);
+    }
+
+    /// A tile's box holds its three levels (the renderer measures each level's distance
+    /// from its centre), and the texture lies above the map's flat layers.
+    #[test]
+    fn a_tiles_box_holds_its_three_levels() {
+        let layer = city(25_000);
+        let rule = HeightRule::for_layer(&layer);
+        let tiles = building_tiles(&layer, &rule, [503_000.0, 3_403_000.0], &[], [0.8, 0.7, 0.6, 1.0]);
+        assert!(tiles.len() > 4);
+        for t in &tiles {
+            let b = t.bounds;
+            let inside = |p: &[f32; 3]| (0..3).all(|k| p[k] >= b[0][k] && p[k] <= b[1][k]);
+            assert!(
+                t.full
+                    .positions
+                    .iter()
+                    .chain(&t.roofs.positions)
+                    .chain(&t.far.mesh.positions)
+                    .all(inside)
+            );
+            // Above a dozen flat layers (0.3 m apart).
+            assert!(t.far.mesh.positions.iter().all(|p| p[1] >= 2.0));
+        }
+    }
+
     #[test]
     fn ranges_shrink_with_the_frame_but_not_their_pad() {
         let r = LodRange {
             near_m: 1_200.0,
             far_m: 3_200.0,
             pad_m: 200.0,
+            bounds: [[0.0; 3]; 2],
         };
         assert_eq!(r.for_height(1080), [1_200.0, 3_200.0]);
         assert_eq!(r.for_height(540), [700.0, 1_700.0]);
@@ -445,6 +498,7 @@ mod tests {
             near_m: 0.0,
             far_m: f32::INFINITY,
             pad_m: 200.0,
+            bounds: [[0.0; 3]; 2],
         };
         assert_eq!(open.for_height(720), [0.0, f32::INFINITY]);
     }

@@ -442,7 +442,12 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
     scene.extent_local = (ext[0] <= ext[2]).then_some(ext);
     // 剖切: what the view cuts away (the extent stays that of the whole data).
     if ws.clip.is_active() {
+        // The roofs and textures of big layers' far tiles know nothing of the cut: a cut city
+        // is drawn in full detail.
+        scene.stand_ins.clear();
+        scene.meshes.retain(|m| m.range.is_none_or(|r| r.near_m == 0.0));
         for m in &mut scene.meshes {
+            m.range = None;
             crate::clip::clip_mesh(&mut m.mesh, [0.0; 3], origin, &ws.clip);
         }
     }
@@ -479,12 +484,12 @@ fn add_layer(
     }
     if is_building_layer(id, layer) {
         if ground.is_none() && layer.len() >= crate::lod::TILED_FROM {
-            let tiles = crate::lod::building_tiles(id, layer, &HeightRule::for_layer(layer), origin, skip, st.fill);
+            let tiles = crate::lod::building_tiles(layer, &HeightRule::for_layer(layer), origin, skip, st.fill);
             for t in &tiles {
                 scene.max_height_m = t.full.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
                 grow(ext, &t.full);
             }
-            crate::lod::into_scene(id, st.fill, tiles, &mut scene.meshes, &mut scene.stand_ins);
+            push_tiles(scene, id, st.fill, tiles);
             return;
         }
         let mesh = if skip.is_empty() {
@@ -844,6 +849,47 @@ fn push_standing(
         mesh,
         range: None,
     });
+}
+
+/// A big layer's tiles (see [`crate::lod`]) as the scene's meshes and stand-ins, each level
+/// with the camera distances it is drawn at; the levels hand over where the next begins.
+fn push_tiles(scene: &mut SceneData, layer_id: &str, color: Rgba, tiles: Vec<crate::lod::LodTile>) {
+    for t in tiles {
+        let [a, b] = t.switch_m;
+        let range = |near_m: f32, far_m: f32| {
+            Some(crate::lod::LodRange {
+                near_m,
+                far_m,
+                pad_m: t.pad_m,
+                bounds: t.bounds,
+            })
+        };
+        scene.meshes.push(LayerMesh {
+            layer_id: layer_id.to_string(),
+            kind: MeshKind::Building,
+            color,
+            mesh: t.full,
+            range: range(0.0, a),
+        });
+        scene.meshes.push(LayerMesh {
+            layer_id: layer_id.to_string(),
+            kind: MeshKind::Building,
+            color,
+            mesh: t.roofs,
+            range: range(a, b),
+        });
+        scene.stand_ins.push(crate::imagery::ImageDrape {
+            layer_id: layer_id.to_string(),
+            opacity: 1.0,
+            mesh: t.far.mesh,
+            uvs: t.far.uvs,
+            width: t.far.texels,
+            height: t.far.texels,
+            rgba: std::sync::Arc::new(t.far.rgba),
+            missing: 0,
+            range: range(b, f32::INFINITY),
+        });
+    }
 }
 
 /// A ring's (Newell) normal, and the axis it is most nearly along (the one a face is projected

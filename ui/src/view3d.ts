@@ -69,10 +69,11 @@ export function redShare(): number {
  * frame's pixels back from the canvas costs a few milliseconds). */
 export async function draw3d(share = true): Promise<number> {
   const [w, h] = canvasPixels();
-  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   const t0 = performance.now();
   const buf = await invoke<ArrayBuffer>("render_view", { width: w, height: h, view: app.view });
   const t1 = performance.now();
+  // Resized only now (resizing clears the canvas, which must show the last frame meanwhile).
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   const head = new DataView(buf, 0, 28);
   const fw = head.getUint32(0, true), fh = head.getUint32(4, true), renderMs = head.getFloat32(8, true), readbackMs = head.getFloat32(12, true);
   // The command's whole time in the app (render and what comes before and after it).

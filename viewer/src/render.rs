@@ -393,7 +393,7 @@ impl Renderer {
             }
             let e = spawn_stand_in(world, d, slot, shift);
             if let Some(r) = d.range {
-                world.entity_mut(e).insert(visibility_range(r.for_height(height)));
+                world.entity_mut(e).insert(lod_components(&r, height));
             }
         }
         for lm in &scene.meshes {
@@ -418,7 +418,7 @@ impl Renderer {
             for m in to_meshes(&lm.mesh) {
                 let e = spawn_mesh(world, m, material.clone(), slot, shift);
                 if let Some(r) = lm.range {
-                    world.entity_mut(e).insert(visibility_range(r.for_height(height)));
+                    world.entity_mut(e).insert(lod_components(&r, height));
                 }
             }
         }
@@ -811,16 +811,25 @@ fn spawn_stand_in(world: &mut World, d: &jingwei_scene::imagery::ImageDrape, slo
     spawn_mesh(world, mesh, material, slot, shift)
 }
 
-/// Drawn only while the camera is `[near, far)` metres from the centre of the entity's
-/// bounding box, switching at once (no cross-fade: the map's materials do not dither).
-fn visibility_range([near, far]: [f32; 2]) -> bevy::camera::visibility::VisibilityRange {
+/// A level of detail of a tile: drawn only while the camera is within its range of distances
+/// (for this frame's height) from the centre of the tile's box, switching at once (no
+/// cross-fade: the map's materials do not dither). Every level and every chunk of the tile
+/// gets the tile's box as its own (kept, not computed from the mesh), so that all measure from
+/// one centre and the levels hand over at exactly the same distance.
+fn lod_components(r: &jingwei_scene::lod::LodRange, height: u32) -> impl Bundle {
+    let [near, far] = r.for_height(height);
     // Bevy's ranges are finite; "beyond the far plane" stands for no end.
     let far = far.min(1.0e9);
-    bevy::camera::visibility::VisibilityRange {
-        start_margin: near..near,
-        end_margin: far..far,
-        use_aabb: true,
-    }
+    let [lo, hi] = r.bounds;
+    (
+        bevy::camera::visibility::VisibilityRange {
+            start_margin: near..near,
+            end_margin: far..far,
+            use_aabb: true,
+        },
+        bevy::camera::primitives::Aabb::from_min_max(Vec3::from(lo), Vec3::from(hi)),
+        bevy::camera::visibility::NoAutoAabb,
+    )
 }
 
 fn spawn_mesh<M: bevy::pbr::Material>(world: &mut World, mesh: Mesh, material: Handle<M>, slot: usize, shift: Vec3) -> Entity {
