@@ -173,6 +173,15 @@ pub fn flat_polygon(p: &Polygon, h_m: f64, origin: [f64; 2], row: u32, out: &mut
     }
 }
 
+/// The polygons of a geometry that has any (a polygon, or each part of a multipolygon).
+pub(crate) fn polygons(g: &Geometry) -> Vec<&Polygon> {
+    match g {
+        Geometry::Polygon(p) => vec![p],
+        Geometry::MultiPolygon(m) => m.0.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) fn extrude_polygon(p: &Polygon, base: f64, top: f64, origin: [f64; 2], row: u32, out: &mut MeshData) {
     // The roof's vertices are the rings' points in order (closing points left out): exterior,
     // then each hole. The walls reuse them as their top corners and add one base vertex each.
@@ -216,12 +225,7 @@ pub fn extrude_layer(layer: &Layer, rule: &HeightRule, origin_xy: [f64; 2]) -> M
         .into_par_iter()
         .fold(MeshData::default, |mut acc, row| {
             let (base, top) = rule.heights(layer, row);
-            let polys: Vec<&Polygon> = match layer.geometries[row].as_ref() {
-                Some(Geometry::Polygon(p)) => vec![p],
-                Some(Geometry::MultiPolygon(m)) => m.0.iter().collect(),
-                _ => Vec::new(),
-            };
-            for p in polys {
+            for p in layer.geometries[row].as_ref().map(polygons).unwrap_or_default() {
                 extrude_polygon(p, base, top, origin_xy, row as u32, &mut acc);
             }
             acc

@@ -19,7 +19,7 @@ use geo::{BoundingRect, Geometry, Polygon};
 use jingwei_layers::Layer;
 use rayon::prelude::*;
 
-use crate::extrude::{HeightRule, MeshData, extrude_polygon, flat_polygon};
+use crate::extrude::{HeightRule, MeshData, extrude_polygon, flat_polygon, polygons};
 use crate::style::Rgba;
 
 /// Building layers with at least this many features are drawn by tiles with levels of detail.
@@ -187,12 +187,7 @@ pub fn building_tiles(layer: &Layer, rule: &HeightRule, origin: [f64; 2], skip: 
             for &row in &rows[start[t]..start[t + 1]] {
                 let (base, top) = rule.heights(layer, row as usize);
                 tops.push(top as f32);
-                let polys: Vec<&Polygon> = match layer.geometries[row as usize].as_ref() {
-                    Some(Geometry::Polygon(p)) => vec![p],
-                    Some(Geometry::MultiPolygon(m)) => m.0.iter().collect(),
-                    _ => Vec::new(),
-                };
-                for p in polys {
+                for p in layer.geometries[row as usize].as_ref().map(polygons).unwrap_or_default() {
                     extrude_polygon(p, base, top, origin, row, &mut full);
                     flat_polygon(p, top, origin, row, &mut roofs);
                     image.fill(p, roof_rgba);

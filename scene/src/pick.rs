@@ -2,10 +2,10 @@
 //! ray enters (through its roof or a wall), so that a click on a tower's top picks the tower, not
 //! the ground behind it.
 
-use geo::{Contains, Coord, Geometry, Point};
+use geo::{Contains, Coord, Point};
 use jingwei_layers::{Layer, SpatialIndex};
 
-use crate::extrude::HeightRule;
+use crate::extrude::{HeightRule, polygons};
 use crate::terrain::Ground;
 use crate::view::View;
 
@@ -22,14 +22,6 @@ pub struct PrismHit {
     pub base_m: f64,
     /// Top.
     pub top_m: f64,
-}
-
-fn polygons(g: &Geometry) -> Vec<&geo::Polygon> {
-    match g {
-        Geometry::Polygon(p) => vec![p],
-        Geometry::MultiPolygon(m) => m.0.iter().collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The nearest building of `layer` hit by the ray through pixel (`px`, `py`). Over a terrain
