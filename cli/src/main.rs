@@ -7,6 +7,7 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod about;
+mod alloc;
 mod args;
 mod cases;
 mod emergency;

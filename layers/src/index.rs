@@ -408,7 +408,7 @@ impl SpatialIndex {
     /// The `k` rows nearest to the point by exact geometry distance (not envelope distance),
     /// nearest first; ties are broken by row.
     pub fn nearest(&self, geometries: &[Option<Geometry>], x: f64, y: f64, k: usize) -> Vec<Hit> {
-        self.nearest_in(geometries, x, y, k, &mut NearScratch::default())
+        self.nearest_in(geometries, x, y, k, &[], &mut NearScratch::default())
     }
 
     /// [`nearest`](Self::nearest) for each of many points, answers in the order of `points`.
@@ -440,10 +440,17 @@ impl SpatialIndex {
             .par_chunks(1_024)
             .flat_map_iter(|run| {
                 let mut scratch = NearScratch::default();
+                // Each search starts from the answer of the point before it on the curve,
+                // which is nearly always close to its own: the bound it gives prunes from the
+                // first node on.
+                let mut seed: Vec<usize> = Vec::new();
                 run.iter()
                     .map(|&(_, i)| {
                         let p = points[i as usize];
-                        self.nearest_in(geometries, p[0], p[1], k, &mut scratch)
+                        let hits = self.nearest_in(geometries, p[0], p[1], k, &seed, &mut scratch);
+                        seed.clear();
+                        seed.extend(hits.iter().map(|h| h.row));
+                        hits
                     })
                     .collect::<Vec<_>>()
             })
@@ -455,7 +462,9 @@ impl SpatialIndex {
         out
     }
 
-    fn nearest_in(&self, geometries: &[Option<Geometry>], x: f64, y: f64, k: usize, s: &mut NearScratch) -> Vec<Hit> {
+    /// The k nearest to (x, y); `seed` holds rows to measure first (any rows: they only set the
+    /// first bound, and the answer is the same without them).
+    fn nearest_in(&self, geometries: &[Option<Geometry>], x: f64, y: f64, k: usize, seed: &[usize], s: &mut NearScratch) -> Vec<Hit> {
         if k == 0 {
             return Vec::new();
         }
@@ -480,7 +489,20 @@ impl SpatialIndex {
             slack: self.slack,
             best,
             limit: f64::INFINITY,
+            // A seed row met again in the tree must not be counted twice. (A few seeds at most:
+            // a search for many gets none; nor does a point with no place, whose distances
+            // are all undefined.)
+            seeded: !seed.is_empty() && k <= 64 && x.is_finite() && y.is_finite(),
         };
+        if search.seeded {
+            for &row in seed {
+                if let Some(g) = geometries.get(row).and_then(|g| g.as_ref())
+                    && !search.best.iter().any(|b| b.1 == row)
+                {
+                    search.offer(exact_distance(&search.p, g), row);
+                }
+            }
+        }
         let (top, range) = t.top();
         if top == 0 {
             search.leaves(range);
@@ -511,6 +533,8 @@ struct Knn<'a> {
     best: &'a mut BinaryHeap<ByDist>,
     /// The squared box distance beyond which nothing can beat (or tie) the k-th best.
     limit: f64,
+    /// Whether `best` started with seed rows (which the tree then holds a second time).
+    seeded: bool,
 }
 
 impl Knn<'_> {
@@ -523,19 +547,44 @@ impl Knn<'_> {
             }
             let row = leaf.row as usize;
             let Some(g) = self.geometries[row].as_ref() else { continue };
-            self.best.push(ByDist(exact_distance(&self.p, g), row));
-            if self.best.len() > self.k {
-                self.best.pop();
+            // A point clearly farther than the k-th best (its squared distance a relative 10⁻⁹
+            // over, far beyond any rounding) is passed over without its exact distance.
+            if let (Geometry::Point(q), Some(worst)) = (g, self.full_worst()) {
+                let (dx, dy) = (self.p.x() - q.x(), self.p.y() - q.y());
+                if dx * dx + dy * dy > worst * worst * (1.0 + 1e-9) {
+                    continue;
+                }
             }
-            if self.best.len() == self.k {
-                // A box farther (squared) than this from the point holds nothing better than
-                // the k found: its distance less the f32 rounding — d − (slack + 8 ε d) — is a
-                // lower bound of the exact one, so beyond (worst + slack) / (1 − 8 ε) nothing
-                // can tie; a hair over, for the rounding of this very bound.
-                let worst = self.best.peek().expect("k > 0").0;
-                let r = (worst + self.slack) / (1.0 - 8.0 * f64::from(f32::EPSILON));
-                self.limit = r * r * (1.0 + 1e-12);
+            if self.seeded && self.best.iter().any(|b| b.1 == row) {
+                continue;
             }
+            self.offer(exact_distance(&self.p, g), row);
+        }
+    }
+
+    /// The k-th best distance once k are found.
+    fn full_worst(&self) -> Option<f64> {
+        (self.best.len() == self.k).then(|| self.best.peek().expect("k > 0").0)
+    }
+
+    /// Keep `row` at distance `d` if it is among the k best so far, and tighten the bound.
+    fn offer(&mut self, d: f64, row: usize) {
+        let new = ByDist(d, row);
+        if self.best.len() < self.k {
+            self.best.push(new);
+        } else if let Some(mut top) = self.best.peek_mut() {
+            if new >= *top {
+                return;
+            }
+            *top = new;
+        }
+        if let Some(worst) = self.full_worst() {
+            // A box farther (squared) than this from the point holds nothing better than the k
+            // found: its distance less the f32 rounding — d − (slack + 8 ε d) — is a lower
+            // bound of the exact one, so beyond (worst + slack) / (1 − 8 ε) nothing can tie; a
+            // hair over, for the rounding of this very bound.
+            let r = (worst + self.slack) / (1.0 - 8.0 * f64::from(f32::EPSILON));
+            self.limit = r * r * (1.0 + 1e-12);
         }
     }
 

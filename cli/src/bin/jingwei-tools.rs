@@ -6,6 +6,8 @@
 // not links.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+#[path = "../alloc.rs"]
+mod alloc;
 #[path = "../bench.rs"]
 mod bench;
 #[path = "../bench_imagery.rs"]
