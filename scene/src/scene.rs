@@ -287,6 +287,9 @@ pub type Shown<'a> = &'a dyn Fn(&str, bool) -> bool;
 /// [`build_scene_with`] with the layers' visibility decided by `shown`.
 pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeImagery<'_>>, shown: Shown<'_>) -> SceneData {
     let origin = ws.origin_xy;
+    // 剖切 cuts the full meshes: a cut city is drawn in full detail, its big layers untiled
+    // (far tiles' roofs and textures know nothing of the cut).
+    let tile = !ws.clip.is_active();
     let mut scene = SceneData::default();
     let mut ext = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
     // The ground: a DEM under the visible data (a fifth wider), or all of it when there is none.
@@ -376,7 +379,18 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
                     ground,
                 )
             }
-            None => add_layer(&mut scene, &mut ext, &wl.id, &wl.layer, &st, order + lift, origin, &skip, ground),
+            None => add_layer(
+                &mut scene,
+                &mut ext,
+                &wl.id,
+                &wl.layer,
+                &st,
+                order + lift,
+                origin,
+                &skip,
+                ground,
+                tile,
+            ),
         }
         if wl.opacity < 1.0 {
             for m in &mut scene.meshes[first..] {
@@ -437,17 +451,13 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
             origin,
             &[],
             ground,
+            tile,
         );
     }
     scene.extent_local = (ext[0] <= ext[2]).then_some(ext);
     // 剖切: what the view cuts away (the extent stays that of the whole data).
     if ws.clip.is_active() {
-        // The roofs and textures of big layers' far tiles know nothing of the cut: a cut city
-        // is drawn in full detail.
-        scene.stand_ins.clear();
-        scene.meshes.retain(|m| m.range.is_none_or(|r| r.near_m == 0.0));
         for m in &mut scene.meshes {
-            m.range = None;
             crate::clip::clip_mesh(&mut m.mesh, [0.0; 3], origin, &ws.clip);
         }
     }
@@ -464,6 +474,8 @@ fn fill_lift(p: &Polygon) -> f32 {
 }
 
 /// The meshes of one layer (`skip`: a row left out), `order` setting its height in the stack.
+/// `tile`: whether a big building layer may be cut into level-of-detail tiles (see
+/// [`crate::lod`]).
 #[allow(clippy::too_many_arguments)]
 fn add_layer(
     scene: &mut SceneData,
@@ -475,6 +487,7 @@ fn add_layer(
     origin: [f64; 2],
     skip: &[usize],
     ground: Option<&crate::terrain::Ground>,
+    tile: bool,
 ) {
     // Flat layers are stacked 0.3 m apart so that later layers draw over earlier ones.
     let h = 0.3 * order as f32;
@@ -483,7 +496,7 @@ fn add_layer(
         return;
     }
     if is_building_layer(id, layer) {
-        if ground.is_none() && layer.len() >= crate::lod::TILED_FROM {
+        if tile && ground.is_none() && layer.len() >= crate::lod::TILED_FROM {
             let tiles = crate::lod::building_tiles(layer, &HeightRule::for_layer(layer), origin, skip, st.fill);
             for t in &tiles {
                 scene.max_height_m = t.full.positions.iter().map(|p| p[1]).fold(scene.max_height_m, f32::max);
@@ -864,20 +877,15 @@ fn push_tiles(scene: &mut SceneData, layer_id: &str, color: Rgba, tiles: Vec<cra
                 bounds: t.bounds,
             })
         };
-        scene.meshes.push(LayerMesh {
-            layer_id: layer_id.to_string(),
-            kind: MeshKind::Building,
-            color,
-            mesh: t.full,
-            range: range(0.0, a),
-        });
-        scene.meshes.push(LayerMesh {
-            layer_id: layer_id.to_string(),
-            kind: MeshKind::Building,
-            color,
-            mesh: t.roofs,
-            range: range(a, b),
-        });
+        for (mesh, near_m, far_m) in [(t.full, 0.0, a), (t.roofs, a, b)] {
+            scene.meshes.push(LayerMesh {
+                layer_id: layer_id.to_string(),
+                kind: MeshKind::Building,
+                color,
+                mesh,
+                range: range(near_m, far_m),
+            });
+        }
         scene.stand_ins.push(crate::imagery::ImageDrape {
             layer_id: layer_id.to_string(),
             opacity: 1.0,
