@@ -58,39 +58,34 @@ impl BoxGrid {
             let cy = |y: f64| (((y - origin[1]) / cell) as usize).min(ny - 1);
             (cx(b[0]), cy(b[1]), cx(b[2]), cy(b[3]))
         };
-        let mut counts = vec![0u32; nx * ny + 1];
-        let mut large = Vec::new();
-        for (i, b) in boxes.iter().enumerate().filter(|(_, b)| ok(b)) {
-            let (x0, y0, x1, y1) = range(b);
-            if (x1 - x0 + 1) * (y1 - y0 + 1) > LARGE_CELLS {
-                large.push(i as u32);
-                continue;
-            }
-            for y in y0..=y1 {
-                for x in x0..=x1 {
-                    counts[y * nx + x + 1] += 1;
-                }
-            }
+        // Every (cell, box) pair as one key, cell in the high half: sorted (in parallel), the
+        // keys list each cell's boxes together and in id order, as two sequential passes of
+        // counting and filling did, without their random writes over millions of cells.
+        let is_large = |(x0, y0, x1, y1): (usize, usize, usize, usize)| (x1 - x0 + 1) * (y1 - y0 + 1) > LARGE_CELLS;
+        let large: Vec<u32> = (0..boxes.len())
+            .into_par_iter()
+            .filter(|&i| ok(&boxes[i]) && is_large(range(&boxes[i])))
+            .map(|i| i as u32)
+            .collect();
+        let mut keys: Vec<u64> = boxes
+            .par_iter()
+            .enumerate()
+            .filter(|(_, b)| ok(b))
+            .map(|(i, b)| (i, range(b)))
+            .filter(|(_, s)| !is_large(*s))
+            .flat_map_iter(|(i, (x0, y0, x1, y1))| {
+                (y0..=y1).flat_map(move |y| (x0..=x1).map(move |x| (((y * nx + x) as u64) << 32) | i as u64))
+            })
+            .collect();
+        keys.par_sort_unstable();
+        let mut starts = vec![0u32; nx * ny + 1];
+        for k in &keys {
+            starts[(k >> 32) as usize + 1] += 1;
         }
-        for c in 1..counts.len() {
-            counts[c] += counts[c - 1];
+        for c in 1..starts.len() {
+            starts[c] += starts[c - 1];
         }
-        let starts = counts;
-        let mut fill = starts.clone();
-        let mut items = vec![0u32; *starts.last().unwrap_or(&0) as usize];
-        for (i, b) in boxes.iter().enumerate().filter(|(_, b)| ok(b)) {
-            let (x0, y0, x1, y1) = range(b);
-            if (x1 - x0 + 1) * (y1 - y0 + 1) > LARGE_CELLS {
-                continue;
-            }
-            for y in y0..=y1 {
-                for x in x0..=x1 {
-                    let c = y * nx + x;
-                    items[fill[c] as usize] = i as u32;
-                    fill[c] += 1;
-                }
-            }
-        }
+        let items: Vec<u32> = keys.par_iter().map(|k| *k as u32).collect();
         BoxGrid {
             origin,
             cell,
@@ -132,12 +127,10 @@ impl BoxGrid {
                         continue;
                     }
                     // Report each pair once: in the cell that holds the lower-left corner of the
-                    // two boxes' intersection.
-                    let (ix, iy) = (
-                        cell(b[0].max(q[0]), self.origin[0], self.nx),
-                        cell(b[1].max(q[1]), self.origin[1], self.ny),
-                    );
-                    if ix == x && iy == y {
+                    // two boxes' intersection. `cell` rises with its argument, so that cell's
+                    // column is max(cell(b[0]), x0): this column when it is the query's first,
+                    // else only when the box starts in it (the same for rows).
+                    if (x == x0 || cell(b[0], self.origin[0], self.nx) == x) && (y == y0 || cell(b[1], self.origin[1], self.ny) == y) {
                         f(i);
                     }
                 }
