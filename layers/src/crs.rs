@@ -575,7 +575,7 @@ impl Transformer {
                     crate::ffi::take_proj_messages();
                 }
                 Step::TmercForward(t) => coords.iter_mut().for_each(|c| *c = t.forward(c.0, c.1)),
-                Step::TmercInverse(t) => coords.iter_mut().for_each(|c| *c = t.inverse(c.0, c.1)),
+                Step::TmercInverse(t) => t.inverse_many(coords),
                 Step::Gcj02ToWgs84 => coords.iter_mut().for_each(|c| *c = gcj02::gcj02_to_wgs84(c.0, c.1)),
                 Step::Wgs84ToGcj02 => coords.iter_mut().for_each(|c| *c = gcj02::wgs84_to_gcj02(c.0, c.1)),
             }
@@ -689,6 +689,28 @@ mod tests {
         // Different datums never take the shortcut.
         let t = Transformer::new(&Crs::from_epsg(4326).unwrap(), &Crs::from_epsg(4547).unwrap()).unwrap();
         assert!(!t.uses_closed_form_tmerc());
+    }
+
+    /// Many neighbouring points at once (a block of building corners, as a layer is
+    /// reprojected), the closed form's incremental path against PROJ point by point.
+    #[test]
+    fn closed_form_inverse_of_many_equals_proj() {
+        let (gk, geo) = (Crs::from_epsg(4547).unwrap(), Crs::from_epsg(4490).unwrap());
+        let fast = Transformer::new(&gk, &geo).unwrap();
+        assert!(fast.uses_closed_form_tmerc());
+        let slow = Transformer::new_proj_only(&gk, &geo).unwrap();
+        let mut pts: Vec<(f64, f64)> = (0..4000)
+            .map(|i| {
+                let (b, k) = (f64::from(i / 5), f64::from(i % 5));
+                (461_000.0 + (b * 37.0) % 9_000.0 + 12.0 * k, 3_380_000.0 + b * 23.0 + 7.0 * k * k)
+            })
+            .collect();
+        let mut want = pts.clone();
+        fast.transform_in_place(&mut pts).unwrap();
+        slow.transform_in_place(&mut want).unwrap();
+        for (a, b) in pts.iter().zip(&want) {
+            assert!((a.0 - b.0).abs() < 1e-11 && (a.1 - b.1).abs() < 1e-11, "{a:?} vs {b:?}");
+        }
     }
 
     #[test]

@@ -93,18 +93,19 @@ impl Tmerc {
 
     /// [`Self::series`] from sin 2ξ, cos 2ξ and e^(2η), already computed.
     #[inline]
-    fn series_from(c: &[f64; 6], s1: f64, c1: f64, ex: f64) -> (f64, f64) {
-        let inv = 1.0 / ex;
-        let (sh1, ch1) = ((ex - inv) / 2.0, (ex + inv) / 2.0);
+    fn series_from<L: Lane>(c: &[f64; 6], s1: L, c1: L, ex: L) -> (L, L) {
+        let half = L::splat(0.5);
+        let inv = L::splat(1.0) / ex;
+        let (sh1, ch1) = ((ex - inv) * half, (ex + inv) * half);
         let (mut s, mut co, mut sh, mut ch) = (s1, c1, sh1, ch1);
-        let (mut a, mut b) = (0.0, 0.0);
-        for (j, cj) in c.iter().enumerate() {
+        let (mut a, mut b) = (L::splat(0.0), L::splat(0.0));
+        for (j, &cj) in c.iter().enumerate() {
             if j > 0 {
                 (s, co) = (s * c1 + co * s1, co * c1 - s * s1);
                 (sh, ch) = (sh * ch1 + ch * sh1, ch * ch1 + sh * sh1);
             }
-            a += cj * s * ch;
-            b += cj * co * sh;
+            a = a + L::splat(cj) * s * ch;
+            b = b + L::splat(cj) * co * sh;
         }
         (a, b)
     }
@@ -130,10 +131,20 @@ impl Tmerc {
     /// northing ξ and easting η (ξ' = ξ − ds, η' = η − dh).
     #[inline]
     fn inverse_start(&self, x: f64, y: f64) -> (f64, f64, f64) {
-        let xi = (y - self.p.y0_m) / self.ka;
-        let eta = (x - self.p.x0_m) / self.ka;
+        let (xi, eta) = self.scaled(x, y);
         let (s2, c2) = (2.0 * xi).sin_cos();
-        let ex2 = (2.0 * eta).exp();
+        self.inverse_start_from(xi, eta, s2, c2, (2.0 * eta).exp())
+    }
+
+    /// Scaled northing ξ and easting η of a point.
+    #[inline]
+    fn scaled(&self, x: f64, y: f64) -> (f64, f64) {
+        ((y - self.p.y0_m) / self.ka, (x - self.p.x0_m) / self.ka)
+    }
+
+    /// [`Self::inverse_start`] from ξ, η, sin 2ξ, cos 2ξ and e^(2η).
+    #[inline]
+    fn inverse_start_from(&self, xi: f64, eta: f64, s2: f64, c2: f64, ex2: f64) -> (f64, f64, f64) {
         let (ds, dh) = Self::series_from(&self.beta, s2, c2, ex2);
         // sin ξ', cos ξ' and e^η' (ξ' = ξ − ds, η' = η − dh) from the values above: half
         // angles by square roots (|ξ| ≤ π/2), then the small corrections (|ds|, |dh| < 10⁻³
@@ -158,43 +169,304 @@ impl Tmerc {
     #[inline]
     pub fn inverse(&self, x_m: f64, y_m: f64) -> (f64, f64) {
         let (sxi, cxi, ex) = self.inverse_start(x_m, y_m);
-        let inv_ex = 1.0 / ex;
-        let sh_eta = (ex - inv_ex) / 2.0;
-        let lam = sh_eta.atan2(cxi);
-        // Conformal latitude, then the geodetic latitude by its series in sin(2jχ).
+        let (lam_yx, chi_yx, sc_cc) = Self::angles(sxi, cxi, ex);
+        let lam = lam_yx.0.atan2(lam_yx.1);
+        let chi = chi_yx.0.atan2(chi_yx.1);
+        self.finish(lam, chi, sc_cc)
+    }
+
+    /// The two angles of the inverse as (y, x) pairs — λ = atan2(sinh η', cos ξ') and the
+    /// conformal latitude χ = atan2(sin ξ', √(sinh² η' + cos² ξ')) — and (sin χ, cos χ).
+    #[inline]
+    fn angles<L: Lane>(sxi: L, cxi: L, ex: L) -> ((L, L), (L, L), (L, L)) {
+        let inv_ex = L::splat(1.0) / ex;
+        let half = L::splat(0.5);
+        Self::angles_hyperbolic(sxi, cxi, (ex - inv_ex) * half, (ex + inv_ex) * half)
+    }
+
+    /// [`Self::angles`] from sinh η' and cosh η'.
+    #[inline]
+    fn angles_hyperbolic<L: Lane>(sxi: L, cxi: L, sh_eta: L, ch_eta: L) -> ((L, L), (L, L), (L, L)) {
         // sin χ = sin ξ' / cosh η', cos χ = √(sinh² η' + cos² ξ') / cosh η'. (Both terms
         // are at most a few units here: the plain square root needs no hypot's scaling.)
-        let inv_ch = 2.0 / (ex + inv_ex);
+        let inv_ch = L::splat(1.0) / ch_eta;
         let r = (sh_eta * sh_eta + cxi * cxi).sqrt();
-        let chi = sxi.atan2(r);
-        let (sc, cc) = (sxi * inv_ch, r * inv_ch);
-        let (s1, c1) = (2.0 * sc * cc, cc * cc - sc * sc);
+        ((sh_eta, cxi), (sxi, r), (sxi * inv_ch, r * inv_ch))
+    }
+
+    /// Longitude/latitude (degrees) from λ, χ and (sin χ, cos χ): the geodetic latitude by its
+    /// series in sin(2jχ).
+    #[inline]
+    fn finish<L: Lane>(&self, lam: L, chi: L, (sc, cc): (L, L)) -> (L, L) {
+        let (s1, c1) = (L::splat(2.0) * sc * cc, cc * cc - sc * sc);
         let (mut sj, mut cj) = (s1, c1);
         let mut phi = chi;
-        for (j, d) in self.delta.iter().enumerate() {
+        for (j, &d) in self.delta.iter().enumerate() {
             if j > 0 {
                 (sj, cj) = (sj * c1 + cj * s1, cj * c1 - sj * s1);
             }
-            phi += d * sj;
+            phi = phi + L::splat(d) * sj;
         }
-        (self.p.lon0_deg + lam.to_degrees(), phi.to_degrees())
+        let deg = L::splat(180.0 / std::f64::consts::PI);
+        (L::splat(self.p.lon0_deg) + lam * deg, phi * deg)
+    }
+
+    /// [`Self::inverse`] of many points in place, with the same results to a few
+    /// nanometres (a few units in the last place of the angles).
+    ///
+    /// Neighbouring points — a building's corners, the next building — differ in ξ and η by
+    /// far less than 10⁻³. Such a point's sines, cosines, exponentials and arctangents are
+    /// taken from those of a reference point (the last one computed in full, by the library)
+    /// by the addition theorems — sin(a + d) = sin a cos d + cos a sin d, e^(a + d) = e^a e^d,
+    /// the angle of a turned vector = the reference's angle + atan of the turn — with the small
+    /// d's functions by Taylor series whose first omitted terms are below 10⁻²⁰. Nothing is
+    /// interpolated: each point is still computed, without a library call, and two at a time
+    /// (in the two lanes of a vector register).
+    pub fn inverse_many(&self, coords: &mut [(f64, f64)]) {
+        /// How far (in ξ and η, radians of the rectifying sphere: about 6 km) a point may lie
+        /// from the reference and still be taken from it.
+        const NEAR: f64 = 1e-3;
+        let mut reference: Option<Reference> = None;
+        // A point near the reference waits here for a second one to go with it.
+        let mut waiting: Option<(usize, f64, f64)> = None;
+        for i in 0..coords.len() {
+            let (xi, eta) = self.scaled(coords[i].0, coords[i].1);
+            if let Some(r) = &reference
+                && (xi - r.xi).abs() < NEAR
+                && (eta - r.eta).abs() < NEAR
+            {
+                match waiting.take() {
+                    None => waiting = Some((i, xi, eta)),
+                    Some((j, xj, ej)) => {
+                        let ((lon, lat), ok) = self.near_reference(r, F2([xj, xi]), F2([ej, eta]));
+                        for (lane, k) in [j, i].into_iter().enumerate() {
+                            coords[k] = if ok[lane] {
+                                (lon.0[lane], lat.0[lane])
+                            } else {
+                                self.inverse(coords[k].0, coords[k].1)
+                            };
+                        }
+                    }
+                }
+                continue;
+            }
+            // In full, and the reference for the points after it (one still waiting goes
+            // first, from the reference it was near).
+            if let (Some((j, xj, ej)), Some(r)) = (waiting.take(), &reference) {
+                coords[j] = self.one_near_reference(r, xj, ej, coords[j]);
+            }
+            let (s2, c2) = (2.0 * xi).sin_cos();
+            let ex2 = (2.0 * eta).exp();
+            let (ds, dh) = Self::series_from(&self.beta, s2, c2, ex2);
+            let (sxi, cxi, ex) = self.inverse_start_from(xi, eta, s2, c2, ex2);
+            let (lam_yx, chi_yx, sc_cc) = Self::angles(sxi, cxi, ex);
+            let lam = lam_yx.0.atan2(lam_yx.1);
+            let chi = chi_yx.0.atan2(chi_yx.1);
+            coords[i] = self.finish(lam, chi, sc_cc);
+            reference = (xi.is_finite() && eta.is_finite() && ds.abs() < 0.01 && dh.abs() < 0.01).then_some(Reference {
+                xi,
+                eta,
+                s2,
+                c2,
+                ex2,
+                xi_p: xi - ds,
+                eta_p: eta - dh,
+                sxi,
+                cxi,
+                sh: (eta - dh).sinh(),
+                ch: (eta - dh).cosh(),
+                lam: (lam_yx.0, lam_yx.1, lam),
+                chi: (chi_yx.0, chi_yx.1, chi),
+            });
+        }
+        if let (Some((j, xj, ej)), Some(r)) = (waiting, &reference) {
+            coords[j] = self.one_near_reference(r, xj, ej, coords[j]);
+        }
+    }
+
+    /// One point from the reference (as a lane of its own), or in full where the reference
+    /// does not serve.
+    fn one_near_reference(&self, r: &Reference, xi: f64, eta: f64, at: (f64, f64)) -> (f64, f64) {
+        match self.near_reference(r, xi, eta) {
+            (lonlat, [true]) => lonlat,
+            _ => self.inverse(at.0, at.1),
+        }
+    }
+
+    /// Longitude and latitude of points near the reference `r` (ξ and η in the lanes of
+    /// `xi` and `eta`), and for each lane whether its turns from the reference were small
+    /// enough for the series (else it is to be computed in full).
+    #[inline]
+    fn near_reference<L: Lane>(&self, r: &Reference, xi: L, eta: L) -> ((L, L), L::Mask) {
+        let two = L::splat(2.0);
+        // sin 2ξ, cos 2ξ and e^(2η) from the reference's.
+        let (sd, cd) = small_sin_cos(two * (xi - L::splat(r.xi)));
+        let (rs2, rc2) = (L::splat(r.s2), L::splat(r.c2));
+        let (s2, c2) = (rs2 * cd + rc2 * sd, rc2 * cd - rs2 * sd);
+        let ex2 = L::splat(r.ex2) * small_exp(two * (eta - L::splat(r.eta)));
+        let (ds, dh) = Self::series_from(&self.beta, s2, c2, ex2);
+        // sin ξ', cos ξ' and e^η' from the reference's.
+        let (sd, cd) = small_sin_cos(xi - ds - L::splat(r.xi_p));
+        let (rs, rc) = (L::splat(r.sxi), L::splat(r.cxi));
+        let (sxi, cxi) = (rs * cd + rc * sd, rc * cd - rs * sd);
+        // sinh η' and cosh η' by the addition theorems too: from e^η' they would lose their
+        // last digits to the cancellation in (e^η' − e^−η') / 2.
+        let (shd, chd) = small_sinh_cosh(eta - dh - L::splat(r.eta_p));
+        let (rsh, rch) = (L::splat(r.sh), L::splat(r.ch));
+        let (sh, ch) = (rsh * chd + rch * shd, rch * chd + rsh * shd);
+        let (lam_yx, chi_yx, sc_cc) = Self::angles_hyperbolic(sxi, cxi, sh, ch);
+        let (lam, ok_lam) = turned(r.lam, lam_yx);
+        let (chi, ok_chi) = turned(r.chi, chi_yx);
+        (self.finish(lam, chi, sc_cc), L::both(ok_lam, ok_chi))
+    }
+}
+
+/// What [`Tmerc::inverse_many`] keeps of the last point computed in full.
+struct Reference {
+    /// ξ and η, sin 2ξ, cos 2ξ and e^(2η).
+    xi: f64,
+    eta: f64,
+    s2: f64,
+    c2: f64,
+    ex2: f64,
+    /// ξ' and η', sin ξ', cos ξ', sinh η' and cosh η'.
+    xi_p: f64,
+    eta_p: f64,
+    sxi: f64,
+    cxi: f64,
+    sh: f64,
+    ch: f64,
+    /// The (y, x) and angle of λ and of χ.
+    lam: (f64, f64, f64),
+    chi: (f64, f64, f64),
+}
+
+/// atan2(y, x) from a reference (y₀, x₀, atan2(y₀, x₀)): the reference's angle plus atan of
+/// the turn's tangent (cross ÷ dot) by its series, and whether the turn was small enough for
+/// it (below 0.01 rad, where the first omitted term is below 10⁻²³).
+#[inline]
+fn turned<L: Lane>((y0, x0, a0): (f64, f64, f64), (y, x): (L, L)) -> (L, L::Mask) {
+    const A: [f64; 4] = [-1.0 / 3.0, 1.0 / 5.0, -1.0 / 7.0, 1.0 / 9.0];
+    let (x0, y0) = (L::splat(x0), L::splat(y0));
+    let dot = x0 * x + y0 * y;
+    let t = (x0 * y - y0 * x) / dot;
+    let t2 = t * t;
+    let poly = L::splat(A[0]) + t2 * (L::splat(A[1]) + t2 * (L::splat(A[2]) + t2 * L::splat(A[3])));
+    (L::splat(a0) + (t + t * t2 * poly), L::small_turn(t, dot))
+}
+
+/// Arithmetic on one value or on a pair of values at once (what the series need), so the
+/// same code computes one point or two.
+trait Lane:
+    Copy + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self> + std::ops::Mul<Output = Self> + std::ops::Div<Output = Self>
+{
+    /// One flag a lane.
+    type Mask: Copy;
+    fn splat(v: f64) -> Self;
+    fn sqrt(self) -> Self;
+    /// Whether a turn of tangent `t` (with a positive `dot`) is small enough for [`turned`].
+    fn small_turn(t: Self, dot: Self) -> Self::Mask;
+    fn both(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+}
+
+impl Lane for f64 {
+    type Mask = [bool; 1];
+    fn splat(v: f64) -> f64 {
+        v
+    }
+    fn sqrt(self) -> f64 {
+        f64::sqrt(self)
+    }
+    fn small_turn(t: f64, dot: f64) -> [bool; 1] {
+        [t.abs() < 0.01 && dot > 0.0]
+    }
+    fn both(a: [bool; 1], b: [bool; 1]) -> [bool; 1] {
+        [a[0] && b[0]]
+    }
+}
+
+/// Two values, operated on lane by lane (the compiler keeps them in one vector register).
+#[derive(Clone, Copy)]
+struct F2([f64; 2]);
+
+macro_rules! f2_op {
+    ($tr:ident, $f:ident, $op:tt) => {
+        impl std::ops::$tr for F2 {
+            type Output = F2;
+            #[inline]
+            fn $f(self, o: F2) -> F2 {
+                F2([self.0[0] $op o.0[0], self.0[1] $op o.0[1]])
+            }
+        }
+    };
+}
+f2_op!(Add, add, +);
+f2_op!(Sub, sub, -);
+f2_op!(Mul, mul, *);
+f2_op!(Div, div, /);
+
+impl Lane for F2 {
+    type Mask = [bool; 2];
+    #[inline]
+    fn splat(v: f64) -> F2 {
+        F2([v, v])
+    }
+    #[inline]
+    fn sqrt(self) -> F2 {
+        F2([self.0[0].sqrt(), self.0[1].sqrt()])
+    }
+    #[inline]
+    fn small_turn(t: F2, dot: F2) -> [bool; 2] {
+        [0, 1].map(|i| t.0[i].abs() < 0.01 && dot.0[i] > 0.0)
+    }
+    #[inline]
+    fn both(a: [bool; 2], b: [bool; 2]) -> [bool; 2] {
+        [a[0] && b[0], a[1] && b[1]]
     }
 }
 
 /// sin x and cos x for |x| < 0.01 by their Taylor series (the first omitted terms are below
-/// 10⁻²⁰).
+/// 10⁻²⁰). Horner's rule with the coefficients as constants: multiplications only, no
+/// division (a division costs as much as several multiplications, in a chain).
 #[inline]
-fn small_sin_cos(x: f64) -> (f64, f64) {
+fn small_sin_cos<L: Lane>(x: L) -> (L, L) {
+    const S: [f64; 3] = [-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0];
+    const C: [f64; 4] = [-1.0 / 2.0, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0];
+    let k = L::splat;
     let x2 = x * x;
-    let s = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0)));
-    let c = 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0)));
+    let s = x + x * x2 * (k(S[0]) + x2 * (k(S[1]) + x2 * k(S[2])));
+    let c = k(1.0) + x2 * (k(C[0]) + x2 * (k(C[1]) + x2 * (k(C[2]) + x2 * k(C[3]))));
     (s, c)
 }
 
-/// eᵡ for |x| < 0.01 by its Taylor series (to x⁸; the rest is below 10⁻²¹).
+/// sinh x and cosh x for |x| < 0.01 by their Taylor series, as [`small_sin_cos`].
 #[inline]
-fn small_exp(x: f64) -> f64 {
-    1.0 + x * (1.0 + x / 2.0 * (1.0 + x / 3.0 * (1.0 + x / 4.0 * (1.0 + x / 5.0 * (1.0 + x / 6.0 * (1.0 + x / 7.0 * (1.0 + x / 8.0)))))))
+fn small_sinh_cosh<L: Lane>(x: L) -> (L, L) {
+    const S: [f64; 3] = [1.0 / 6.0, 1.0 / 120.0, 1.0 / 5040.0];
+    const C: [f64; 4] = [1.0 / 2.0, 1.0 / 24.0, 1.0 / 720.0, 1.0 / 40320.0];
+    let k = L::splat;
+    let x2 = x * x;
+    let s = x + x * x2 * (k(S[0]) + x2 * (k(S[1]) + x2 * k(S[2])));
+    let c = k(1.0) + x2 * (k(C[0]) + x2 * (k(C[1]) + x2 * (k(C[2]) + x2 * k(C[3]))));
+    (s, c)
+}
+
+/// eᵡ for |x| < 0.01 by its Taylor series (to x⁸; the rest is below 10⁻²¹), multiplications
+/// only.
+#[inline]
+fn small_exp<L: Lane>(x: L) -> L {
+    const E: [f64; 7] = [
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+        1.0 / 40320.0,
+    ];
+    let k = L::splat;
+    let inner = k(E[3]) + x * (k(E[4]) + x * (k(E[5]) + x * k(E[6])));
+    k(1.0) + x * (k(1.0) + x * (k(E[0]) + x * (k(E[1]) + x * (k(E[2]) + x * inner))))
 }
 
 #[cfg(test)]
@@ -266,6 +538,56 @@ mod tests {
                 "{x},{y} -> {lon},{lat} -> {fx},{fy}"
             );
         }
+    }
+
+    /// Many points at once against one by one: a city's corners metres apart, jumps of
+    /// kilometres and of a whole zone, a point on the equator, one far out of the zone and a
+    /// NaN among them.
+    #[test]
+    fn inverse_many_matches_one_by_one() {
+        let t = cgcs_cm(114.0);
+        let mut pts = Vec::new();
+        let mut s = 7u64;
+        let mut r = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for b in 0..20_000 {
+            // A building every few metres to kilometres, now and then far away.
+            let (x, y) = if b % 997 == 0 {
+                (500_000.0 + (r() - 0.5) * 700_000.0, r() * 9_000_000.0)
+            } else {
+                (420_000.0 + r() * 160_000.0, 3_380_000.0 + r() * 60_000.0)
+            };
+            for k in 0..5 {
+                let a = k as f64 * 1.3;
+                pts.push((x + 20.0 * a.cos(), y + 20.0 * a.sin()));
+            }
+            pts.push((x + 20.0, y));
+        }
+        pts.extend([
+            (500_000.0, 0.0),
+            (500_001.0, 1e-3),
+            (2_900_000.0, 4_000_000.0),
+            (f64::NAN, 3_400_000.0),
+            (500_000.0, 3_400_000.0),
+        ]);
+        let mut many = pts.clone();
+        t.inverse_many(&mut many);
+        let mut worst = 0.0f64;
+        for (p, m) in pts.iter().zip(&many) {
+            let one = t.inverse(p.0, p.1);
+            if one.0.is_nan() {
+                assert!(m.0.is_nan(), "{p:?}");
+                continue;
+            }
+            // On the ground, metres (a degree of latitude is about 111 km).
+            let d = ((one.0 - m.0) * one.1.to_radians().cos()).hypot(one.1 - m.1) * 111_320.0;
+            worst = worst.max(d);
+        }
+        // A few units in the last place: one of a longitude near 114° is 1.6 nm (1.4 nm on the
+        // ground at 30°N).
+        assert!(worst < 1e-8, "many and one apart by {worst} m");
     }
 
     #[test]
