@@ -426,29 +426,30 @@ impl Lane for F2 {
 }
 
 /// sin x and cos x for |x| < 0.01 by their Taylor series (the first omitted terms are below
-/// 10⁻²⁰). Horner's rule with the coefficients as constants: multiplications only, no
-/// division (a division costs as much as several multiplications, in a chain).
+/// 10⁻²⁰).
 #[inline]
 fn small_sin_cos<L: Lane>(x: L) -> (L, L) {
-    const S: [f64; 3] = [-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0];
-    const C: [f64; 4] = [-1.0 / 2.0, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0];
-    let k = L::splat;
-    let x2 = x * x;
-    let s = x + x * x2 * (k(S[0]) + x2 * (k(S[1]) + x2 * k(S[2])));
-    let c = k(1.0) + x2 * (k(C[0]) + x2 * (k(C[1]) + x2 * (k(C[2]) + x2 * k(C[3]))));
-    (s, c)
+    odd_even(x, L::splat(0.0) - x * x)
 }
 
 /// sinh x and cosh x for |x| < 0.01 by their Taylor series, as [`small_sin_cos`].
 #[inline]
 fn small_sinh_cosh<L: Lane>(x: L) -> (L, L) {
+    odd_even(x, x * x)
+}
+
+/// x (1 + u/3! + u²/5! + u³/7!) and 1 + u/2! + u²/4! + u³/6! + u⁴/8!: with u = −x² the series
+/// of sin x and cos x, with u = x² those of sinh x and cosh x. Horner's rule with the
+/// coefficients as constants: multiplications only, no division (a division costs as much as
+/// several multiplications, in a chain).
+#[inline]
+fn odd_even<L: Lane>(x: L, u: L) -> (L, L) {
     const S: [f64; 3] = [1.0 / 6.0, 1.0 / 120.0, 1.0 / 5040.0];
     const C: [f64; 4] = [1.0 / 2.0, 1.0 / 24.0, 1.0 / 720.0, 1.0 / 40320.0];
     let k = L::splat;
-    let x2 = x * x;
-    let s = x + x * x2 * (k(S[0]) + x2 * (k(S[1]) + x2 * k(S[2])));
-    let c = k(1.0) + x2 * (k(C[0]) + x2 * (k(C[1]) + x2 * (k(C[2]) + x2 * k(C[3]))));
-    (s, c)
+    let odd = x + x * u * (k(S[0]) + u * (k(S[1]) + u * k(S[2])));
+    let even = k(1.0) + u * (k(C[0]) + u * (k(C[1]) + u * (k(C[2]) + u * k(C[3]))));
+    (odd, even)
 }
 
 /// eᵡ for |x| < 0.01 by its Taylor series (to x⁸; the rest is below 10⁻²¹), multiplications

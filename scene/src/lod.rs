@@ -503,36 +503,4 @@ mod tests {
         let c = lit_srgb([0.8, 0.6, 0.4, 1.0]);
         assert!(c[0] < 204 && c[1] < 153 && c[2] < 102 && c[0] > c[1] && c[1] > c[2], "{c:?}");
     }
-
-    /// A cut (剖切) over a layer big enough to be tiled: the layer is drawn untiled in full
-    /// detail (no stand-ins, no distance ranges), cut at the height, every building kept below it.
-    #[test]
-    fn a_cut_draws_a_big_layer_untiled_and_cut() {
-        use jingwei_layers::{Crs, RepairMode, Workspace, workspace::Clip};
-        let mut ws = Workspace::new(Crs::from_epsg(4547).unwrap()).unwrap();
-        let mut layer = city(TILED_FROM + 500);
-        layer.crs = Some(ws.crs.clone());
-        ws.add_layer(layer, RepairMode::Keep).unwrap();
-        ws.origin_xy = [503_000.0, 3_403_000.0];
-        let uncut = crate::scene::build_scene(&ws);
-        assert!(!uncut.stand_ins.is_empty() && uncut.meshes.iter().any(|m| m.range.is_some()));
-        ws.clip = Clip {
-            top_m: Some(20.0),
-            ..Clip::default()
-        };
-        let cut = crate::scene::build_scene(&ws);
-        assert!(cut.stand_ins.is_empty());
-        assert!(cut.meshes.iter().all(|m| m.range.is_none()));
-        let drawn = cut
-            .meshes
-            .iter()
-            .flat_map(|m| m.mesh.indices.iter().map(|&i| m.mesh.positions[i as usize][1]));
-        let top = drawn.fold(f32::MIN, f32::max);
-        assert!((top - 20.0).abs() < 1e-3, "drawn up to {top} m");
-        // Every building still stands (all are at least 10 m tall), each cut at 20 m.
-        let mut rows: Vec<u32> = cut.meshes.iter().flat_map(|m| m.mesh.triangle_rows.iter().copied()).collect();
-        rows.sort_unstable();
-        rows.dedup();
-        assert_eq!(rows.len(), TILED_FROM + 500);
-    }
 }
