@@ -2,38 +2,23 @@
 
 use geo::{Geometry, LineString, Polygon};
 use jingwei_layers::workspace::Clip;
-use jingwei_layers::{Column, Crs, FieldDef, FieldKind, Layer, RepairMode, Workspace};
+use jingwei_layers::{Crs, FieldKind, Layer, RepairMode, Value, Workspace};
 use jingwei_scene::lod::TILED_FROM;
 use jingwei_scene::scene::build_scene;
 
-/// `n` squares of 10–25 m on a 40 m grid in Gauss-Krüger metres, heights 10–60 m.
+/// `n` squares of 10–25 m in rows 40 m apart (Gauss-Krüger metres), heights 10–60 m.
 fn city(n: usize, crs: Crs) -> Layer {
     let side = (n as f64).sqrt().ceil() as usize;
-    let (mut geometries, mut heights) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        let (x, y) = (500_000.0 + (i % side) as f64 * 40.0, 3_400_000.0 + (i / side) as f64 * 40.0);
-        let s = 10.0 + (i % 7) as f64 * 2.5;
-        let ring = LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]);
-        geometries.push(Some(Geometry::Polygon(Polygon::new(ring, vec![]))));
-        heights.push(Some(10.0 + (i % 11) as f64 * 5.0));
-    }
-    Layer {
-        name: "buildings".into(),
-        source_path: "mem".into(),
-        driver: "test".into(),
-        geometry_type: "Polygon".into(),
-        crs: Some(crs),
-        fields: vec![FieldDef {
-            name: "height".into(),
-            alias: String::new(),
-            kind: FieldKind::Real,
-        }],
-        columns: vec![Column::Real(heights.into())],
-        fids: (1..=n as i64).collect(),
-        geometries,
-        encoding: None,
-        issues: vec![],
-    }
+    let rows = (0..n)
+        .map(|i| {
+            let (x, y) = (500_000.0 + (i % side) as f64 * 40.0, 3_400_000.0 + (i / side) as f64 * 40.0);
+            let s = 10.0 + (i % 7) as f64 * 2.5;
+            let ring = LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]);
+            let height = Value::Real(10.0 + (i % 11) as f64 * 5.0);
+            (Some(Geometry::Polygon(Polygon::new(ring, vec![]))), vec![height])
+        })
+        .collect();
+    Layer::from_rows("buildings", "mem".into(), "test", Some(crs), &[("height", FieldKind::Real)], rows)
 }
 
 /// The layer is drawn untiled, in full detail (no stand-ins, no distance ranges), cut at the
