@@ -133,7 +133,8 @@ impl Tmerc {
     fn inverse_start(&self, x: f64, y: f64) -> (f64, f64, f64) {
         let (xi, eta) = self.scaled(x, y);
         let (s2, c2) = (2.0 * xi).sin_cos();
-        self.inverse_start_from(xi, eta, s2, c2, (2.0 * eta).exp())
+        let ex2 = (2.0 * eta).exp();
+        self.inverse_start_from(xi, eta, s2, c2, ex2, Self::series_from(&self.beta, s2, c2, ex2))
     }
 
     /// Scaled northing ξ and easting η of a point.
@@ -142,10 +143,10 @@ impl Tmerc {
         ((y - self.p.y0_m) / self.ka, (x - self.p.x0_m) / self.ka)
     }
 
-    /// [`Self::inverse_start`] from ξ, η, sin 2ξ, cos 2ξ and e^(2η).
+    /// [`Self::inverse_start`] from ξ, η, sin 2ξ, cos 2ξ, e^(2η) and the inverse series'
+    /// (ds, dh) of them.
     #[inline]
-    fn inverse_start_from(&self, xi: f64, eta: f64, s2: f64, c2: f64, ex2: f64) -> (f64, f64, f64) {
-        let (ds, dh) = Self::series_from(&self.beta, s2, c2, ex2);
+    fn inverse_start_from(&self, xi: f64, eta: f64, s2: f64, c2: f64, ex2: f64, (ds, dh): (f64, f64)) -> (f64, f64, f64) {
         // sin ξ', cos ξ' and e^η' (ξ' = ξ − ds, η' = η − dh) from the values above: half
         // angles by square roots (|ξ| ≤ π/2), then the small corrections (|ds|, |dh| < 10⁻³
         // in a zone) by their Taylor series — one sin_cos and one exp fewer per vertex.
@@ -258,7 +259,7 @@ impl Tmerc {
             let (s2, c2) = (2.0 * xi).sin_cos();
             let ex2 = (2.0 * eta).exp();
             let (ds, dh) = Self::series_from(&self.beta, s2, c2, ex2);
-            let (sxi, cxi, ex) = self.inverse_start_from(xi, eta, s2, c2, ex2);
+            let (sxi, cxi, ex) = self.inverse_start_from(xi, eta, s2, c2, ex2, (ds, dh));
             let (lam_yx, chi_yx, sc_cc) = Self::angles(sxi, cxi, ex);
             let lam = lam_yx.0.atan2(lam_yx.1);
             let chi = chi_yx.0.atan2(chi_yx.1);
