@@ -17,7 +17,7 @@ PROFILE=${PROFILE:-release}
 MODEL=${MODEL:-/tmp/jingwei-oblique-$TILES}
 if [ ! -f "$MODEL/metadata.xml" ]; then
   JINGWEI_OBLIQUE_OUT="$MODEL" JINGWEI_OBLIQUE_TILES="$TILES" \
-    cargo test --quiet --features jingwei-desktop/smoke -p jingwei-layers --test osgb bench_model -- --ignored
+    cargo test --quiet --workspace --features jingwei-desktop/smoke --test osgb bench_model -- --ignored
 fi
 if [ "$PROFILE" = release ]; then
   cargo build --quiet --release --bin jingwei-render

@@ -248,6 +248,29 @@ pub fn library_versions() -> LibraryVersions {
     }
 }
 
+/// One C-allocator arena per core instead of glibc's eight: call first thing in `main`, before
+/// any thread starts. The renderer's and the tile decoders' many threads otherwise each take an
+/// arena of their own, and the memory a removed tileset's tiles leave free in each stays
+/// resident, fragmented, even after [`give_back_freed_memory`] (measured on the oblique model:
+/// 12.2 % above the memory before it was opened against 10.7 % with one arena per core; the
+/// frame times did not change). A no-op where the C library is not glibc.
+pub fn one_allocator_arena_per_core() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+        }
+        /// glibc's `M_ARENA_MAX`.
+        const M_ARENA_MAX: std::ffi::c_int = -8;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 64);
+        // SAFETY: mallopt takes no pointers; it only changes how many arenas glibc may create
+        // from now on.
+        unsafe {
+            mallopt(M_ARENA_MAX, cores as std::ffi::c_int);
+        }
+    }
+}
+
 /// Give the memory the C allocator holds free back to the system (glibc's `malloc_trim`; a no-op
 /// elsewhere). Worth it after much was freed at once — a tileset removed: the freed pages of the
 /// threads that decoded its tiles otherwise stay resident until they are reused.

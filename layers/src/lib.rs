@@ -45,7 +45,7 @@ pub mod write;
 
 pub use crs::{Crs, CrsKind, Transformer};
 pub use error::{LayersError, Result};
-pub use ffi::{LibraryVersions, give_back_freed_memory, library_versions};
+pub use ffi::{LibraryVersions, give_back_freed_memory, library_versions, one_allocator_arena_per_core};
 pub use index::{Hit, SpatialIndex};
 pub use job::{Cancelled, Job};
 pub use layer::{FeatureRef, Layer, ValiditySummary};

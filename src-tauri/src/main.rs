@@ -15,6 +15,7 @@ mod smoke;
 mod state;
 
 fn main() {
+    jingwei_layers::one_allocator_arena_per_core();
     state::mark_start();
     let builder = tauri::Builder::default().manage(state::AppState::new());
     macro_rules! handlers {

@@ -94,6 +94,7 @@ fn report(a: ReportArgs) -> Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    jingwei_layers::one_allocator_arena_per_core();
     exit::panic_hook("jingwei-render");
     jingwei_services::tileset::register();
     render::prepare_environment();
