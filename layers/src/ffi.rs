@@ -287,3 +287,17 @@ pub fn give_back_freed_memory() {
         }
     }
 }
+
+/// A value with PROJ objects inside (a transformer) kept in a pool that threads share, used
+/// only by the thread it is kept for: its user takes the entry of its own thread's id out of
+/// the pool, uses it and puts it back under that id (`osgb::Oblique::with_ecef`). Any other
+/// thread may only drop it.
+pub(crate) struct ThreadsOwn<T>(pub(crate) T);
+
+// SAFETY: PROJ's objects and contexts must not be used by two threads at once; moving one to
+// another thread that then only destroys it, with no use under way, is allowed. The pool's
+// contract above keeps to that: a `ThreadsOwn` is used by the one thread it was made by, and
+// another thread only ever drops it — when the model owning the pool is dropped (no thread can
+// be using it then) or when the pool is full and its oldest entry, out of use while it is in
+// the pool, goes.
+unsafe impl<T> Send for ThreadsOwn<T> {}

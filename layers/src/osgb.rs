@@ -325,15 +325,17 @@ fn sphere_of(geoms: &[(Arc<read::Geometry>, [f64; 16])]) -> ([f64; 3], f64) {
 /// `<file>.osgb.json` per finer file (its tiles) and `<file>.osgb.<k>.glb` per tile content,
 /// made when asked for.
 struct Oblique {
-    /// Unique among the models opened in this process (for per-thread caches).
-    id: u64,
     dir: PathBuf,
     meta: Metadata,
     target: Option<Crs>,
     root: Vec<u8>,
     /// Files parsed lately (a content is asked for right after its file's tiles).
     recent: Mutex<Vec<(PathBuf, Arc<Vec<Unit>>)>>,
+    /// A transformer for each thread that used one, out of the pool while in use.
+    ecef: Mutex<Vec<(std::thread::ThreadId, ThreadsOwn<ToEcef>)>>,
 }
+
+use crate::ffi::ThreadsOwn;
 
 impl std::fmt::Debug for Oblique {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -404,28 +406,29 @@ impl Oblique {
         Ok(Some((tile, sphere)))
     }
 
-    /// Model coordinates to ECEF, made once per thread (PROJ's transformers are not shared
-    /// between threads).
+    /// Model coordinates to ECEF with this thread's transformer (PROJ's are not shared between
+    /// threads), made on its first use here and kept in the model: it goes with the model, on
+    /// whichever thread the model was last used (the thread that reads lazily reached files
+    /// lives on after the model is removed; a transformer cached in it held ~5 MB of PROJ's
+    /// database cache).
     fn with_ecef<T>(&self, f: impl FnOnce(&ToEcef) -> Result<T>) -> Result<T> {
-        thread_local! {
-            static TO: std::cell::RefCell<Vec<(u64, std::rc::Rc<ToEcef>)>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        let to = TO.with(|c| c.borrow().iter().find(|(id, _)| *id == self.id).map(|(_, t)| t.clone()));
-        let to = match to {
-            Some(t) => t,
-            None => {
-                let t = std::rc::Rc::new(ToEcef::new(&self.meta, self.target.as_ref())?);
-                TO.with(|c| {
-                    let mut c = c.borrow_mut();
-                    if c.len() >= 8 {
-                        c.remove(0);
-                    }
-                    c.push((self.id, t.clone()));
-                });
-                t
-            }
+        let me = std::thread::current().id();
+        let mine = {
+            let mut pool = self.ecef.lock().expect("transformers");
+            pool.iter().position(|(t, _)| *t == me).map(|i| pool.swap_remove(i).1)
         };
-        f(&to)
+        let to = match mine {
+            Some(t) => t,
+            None => ThreadsOwn(ToEcef::new(&self.meta, self.target.as_ref())?),
+        };
+        let out = f(&to.0);
+        let mut pool = self.ecef.lock().expect("transformers");
+        // Threads come and go with streams; keep the latest few.
+        if pool.len() >= 16 {
+            pool.remove(0);
+        }
+        pool.push((me, to));
+        out
     }
 
     /// `<file>.osgb.json`: the file's tiles under one that holds nothing.
@@ -658,14 +661,13 @@ pub fn lonlat(meta: &Metadata) -> Result<(f64, f64)> {
 pub fn open_in(path: &Path, target: Option<&Crs>) -> Result<Tileset> {
     let dir = folder(path).ok_or_else(|| bad(path, "not an oblique model (a folder with metadata.xml and Data/)"))?;
     let meta = metadata(&dir)?;
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let mut fetch = Oblique {
-        id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         dir: dir.clone(),
         meta,
         target: target.cloned(),
         root: Vec::new(),
         recent: Mutex::new(Vec::new()),
+        ecef: Mutex::new(Vec::new()),
     };
     // Each root file's tiles, under a root that holds nothing: the root files are read now (in
     // parallel), the finer levels when reached. Each run of the pool's work has a transformer of
