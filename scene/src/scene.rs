@@ -458,7 +458,11 @@ pub fn build_scene_shown(ws: &Workspace, h: &Highlight, compose: Option<ComposeI
     // 剖切: what the view cuts away (the extent stays that of the whole data).
     if ws.clip.is_active() {
         for m in &mut scene.meshes {
-            crate::clip::clip_mesh(&mut m.mesh, [0.0; 3], origin, &ws.clip);
+            if m.kind == MeshKind::Building {
+                crate::clip::clip_solid(&mut m.mesh, [0.0; 3], origin, &ws.clip);
+            } else {
+                crate::clip::clip_mesh(&mut m.mesh, [0.0; 3], origin, &ws.clip);
+            }
         }
     }
     scene
