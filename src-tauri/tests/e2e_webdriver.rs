@@ -362,6 +362,63 @@ fn webdriver_drives_the_real_app() {
     assert!(metres > 10.0, "two clicks apart on the map measure a distance: {measured}");
     d.click("#m-distance");
 
+    // 剖切 by a section drawn on the map: two clicks up the middle of the canvas, and what lies
+    // to the right of the line goes; flipped, the left goes instead; cleared, all is back. Shares
+    // of the canvas's left and right thirds that show something (not the background).
+    const DRAWN: &str = "const c = document.getElementById('map'), g = c.getContext('2d'); \
+        const share = (x0) => { const d = g.getImageData(x0, 0, Math.floor(c.width / 3), c.height).data; let n = 0; \
+        for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 238) + Math.abs(d[i + 1] - 241) + Math.abs(d[i + 2] - 244) > 9) n++; \
+        return n / (d.length / 4); }; return [share(0), share(c.width - Math.floor(c.width / 3))];";
+    let drawn = |d: &Driver| -> (f64, f64) {
+        let v = d.js(DRAWN);
+        (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+    };
+    d.js("document.querySelector('details.clip').open = true; return true;");
+    std::thread::sleep(Duration::from_millis(1500));
+    let whole = drawn(&d);
+    d.click("#clip-section");
+    let asked = d.text("#clip-section-state");
+    assert!(!asked.is_empty(), "drawing a section says what to click");
+    d.click_canvas(0.5, 0.85);
+    d.wait_for(
+        "the section's first point",
+        &format!(
+            "return document.getElementById('clip-section-state').textContent !== {}",
+            J::String(asked)
+        ),
+    );
+    d.click_canvas(0.5, 0.35);
+    d.wait_for("a section line", "return !document.getElementById('clip-flip').disabled");
+    std::thread::sleep(Duration::from_millis(1500));
+    let cut = drawn(&d);
+    assert!(
+        cut.1 < 0.5 * whole.1 && cut.0 > 0.8 * whole.0,
+        "the section keeps the left ({:.3} of {:.3} drawn) and cuts the right ({:.3} of {:.3})",
+        cut.0,
+        whole.0,
+        cut.1,
+        whole.1
+    );
+    d.click("#clip-flip");
+    std::thread::sleep(Duration::from_millis(1500));
+    let flipped = drawn(&d);
+    assert!(
+        flipped.0 < 0.5 * whole.0 && flipped.1 > 0.8 * whole.1,
+        "flipped, the section keeps the right ({:.3} of {:.3}) and cuts the left ({:.3} of {:.3})",
+        flipped.1,
+        whole.1,
+        flipped.0,
+        whole.0
+    );
+    d.click("#clip-clear");
+    d.wait_for("the section cleared", "return document.getElementById('clip-flip').disabled");
+    std::thread::sleep(Duration::from_millis(1500));
+    let restored = drawn(&d);
+    assert!(
+        (restored.0 - whole.0).abs() < 0.05 * whole.0 && (restored.1 - whole.1).abs() < 0.05 * whole.1,
+        "cleared: {restored:?} against {whole:?}"
+    );
+
     // A long load can be cancelled: a CSV of 600,000 points (GDAL reads it for seconds) is added
     // by path; the cancel button shows after half a second, and cancelling leaves the tree as it was.
     let big = dir.path().join("big_points.csv");

@@ -18,7 +18,7 @@ import { initJob, jobTexts } from "./job";
 import { initMeasure, measureClick, measureTexts } from "./measure";
 import { app, showError, status } from "./state";
 import { initTable, tableTexts } from "./table";
-import { buildTree } from "./tree";
+import { buildTree, clipClick } from "./tree";
 import type { View, WorkspaceDto } from "./types";
 import { canvas, canvasPixels, draw3d, exportView, initCamera, requestFrame } from "./view3d";
 import { addFile, browse, openWorkspace, saveWorkspace, showOpen } from "./workspace";
@@ -102,10 +102,10 @@ $("search").addEventListener("input", (e) => {
   const q = (e.target as HTMLInputElement).value;
   searchTimer = window.setTimeout(() => search(q).catch((err) => console.error(err)), 200);
 });
-// A click that did not drag: the measuring tool, the violation panel's tools, the command
+// A click that did not drag: a section line being drawn, the measuring tool, the violation panel's tools, the command
 // panel's placing, else identify.
 initCamera(async (x, y) => {
-  if (!(await measureClick(x, y)) && !(await mapClick(x, y)) && !(await commandClick(x, y)) && !(await whatIfClick(x, y))) await showIdentify(x, y);
+  if (!(await clipClick(x, y)) && !(await measureClick(x, y)) && !(await mapClick(x, y)) && !(await commandClick(x, y)) && !(await whatIfClick(x, y))) await showIdentify(x, y);
 });
 canvas.addEventListener("dblclick", () => { if (tool === "polygon" || tool === "redline") finishPolygon(); });
 const hooks = {

@@ -8,7 +8,7 @@ import { buildImagery } from "./imagery";
 import { buildPlanning } from "./planning";
 import { app, showError } from "./state";
 import { openTable } from "./table";
-import type { ClipRequest, View, WorkspaceDto } from "./types";
+import type { ClipRequest, CursorDto, View, WorkspaceDto } from "./types";
 import { canvasPixels, requestFrame } from "./view3d";
 
 const GROUPS = ["status_quo", "plan", "control", "thematic", "emergency"];
@@ -100,40 +100,90 @@ let clip: ClipRequest = { top_m: null, section: null, area_layer: null, keep_ins
 /** Take the clip a workspace was saved with (when it is opened). */
 export function adoptClip(c: ClipRequest) { clip = c; }
 
-/** 剖切: cut the 3D view above a height and inside (or outside) a polygon layer's areas — into
- * a building's storeys, through the ground to pipes and tunnels. Sections through two points are
- * the command line's and the API's. */
+/** A section line being drawn: the ground points clicked so far (workspace metres); null when
+ * not drawing. */
+let sectionPts: [number, number][] | null = null;
+/** What the clip box shows of the section and the drawing (set while the box exists). */
+let sectionStatus: (() => void) | null = null;
+/** Send a clip to the session and draw (set while the box exists). */
+let sendClip: ((next: ClipRequest) => Promise<void>) | null = null;
+
+/** A click on the map while a section line is drawn; true when used. The first click is one
+ * end, the second the other: what lies to the right of the line, looking from the first point
+ * to the second, is cut away. */
+export async function clipClick(x: number, y: number): Promise<boolean> {
+  if (!sectionPts || !app.view) return false;
+  const dpr = window.devicePixelRatio || 1;
+  const [w, h] = canvasPixels();
+  const c = await invoke<CursorDto | null>("cursor_position", { x: x * dpr, y: y * dpr, width: w, height: h, view: app.view });
+  if (!c) return true;
+  sectionPts.push([c.x, c.y]);
+  if (sectionPts.length < 2) { sectionStatus?.(); return true; }
+  const [a, b] = sectionPts;
+  sectionPts = null;
+  if (Math.hypot(b[0] - a[0], b[1] - a[1]) < 0.01) { sectionStatus?.(); return true; }
+  await sendClip?.({ ...clip, section: [a, b] });
+  return true;
+}
+
+window.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && sectionPts) { sectionPts = null; sectionStatus?.(); }
+});
+
+/** 剖切: cut the 3D view above a height, by a vertical section drawn on the map (two clicks;
+ * the side to the right of the line goes, flipped with a button) and inside (or outside) a
+ * polygon layer's areas — into a building's storeys, through a block, through the ground to
+ * pipes and tunnels. What is cut open of a building is closed by a cap (the scene's). */
 function buildClip(tree: HTMLElement) {
   if (!app.ws || app.mode !== "3d") return;
   const polys = app.ws.layers.filter((l) => l.polygonal);
   const box = document.createElement("details"); box.className = "clip";
-  box.open = clip.top_m !== null || clip.area_layer !== null;
+  box.open = clip.top_m !== null || clip.area_layer !== null || clip.section !== null || sectionPts !== null;
   box.innerHTML = `<summary>${t("clip.title")}</summary>
     <div class="row2"><span>${t("clip.top")}</span><input id="clip-top" type="number" step="0.5" value="${clip.top_m ?? ""}"></div>
     <div class="row2"><span>${t("clip.area")}</span><select id="clip-area"><option value="">${t("clip.area_none")}</option>${polys.map((l) => `<option value="${esc(l.id)}"${l.id === clip.area_layer ? " selected" : ""}>${esc(l.title)}</option>`).join("")}</select>
     <select id="clip-mode"><option value="cut"${clip.keep_inside ? "" : " selected"}>${t("clip.cut_inside")}</option><option value="keep"${clip.keep_inside ? " selected" : ""}>${t("clip.keep_inside")}</option></select></div>
+    <div class="row2"><button type="button" id="clip-section">${t("clip.section")}</button><button type="button" id="clip-flip">${t("clip.flip")}</button></div>
+    <div class="hint" id="clip-section-state"></div>
     <button type="button" id="clip-clear">${t("clip.clear")}</button>`;
   const q = <T extends HTMLElement>(sel: string) => box.querySelector(sel) as T;
+  const status = () => {
+    const s = q<HTMLElement>("#clip-section-state");
+    if (!s.isConnected) return;
+    s.textContent = sectionPts
+      ? t(sectionPts.length ? "clip.section_second" : "clip.section_first")
+      : clip.section ? `${t("clip.section_set")} ${Math.hypot(clip.section[1][0] - clip.section[0][0], clip.section[1][1] - clip.section[0][1]).toFixed(1)} m` : "";
+    q<HTMLButtonElement>("#clip-section").classList.toggle("on", sectionPts !== null);
+    q<HTMLButtonElement>("#clip-flip").disabled = clip.section === null;
+  };
+  const send = async (next: ClipRequest) => {
+    try { clip = await invoke<ClipRequest>("set_clip", { req: next }); status(); await requestFrame(); } catch (err) { showError(err); }
+  };
+  sectionStatus = status; sendClip = send;
   const apply = async () => {
     const top = q<HTMLInputElement>("#clip-top").value.trim();
     const area = q<HTMLSelectElement>("#clip-area").value;
-    const next: ClipRequest = {
+    await send({
       top_m: top === "" || !Number.isFinite(Number(top)) ? null : Number(top),
       section: clip.section,
       area_layer: area || null,
       keep_inside: q<HTMLSelectElement>("#clip-mode").value === "keep",
-    };
-    try { clip = await invoke<ClipRequest>("set_clip", { req: next }); await requestFrame(); } catch (err) { showError(err); }
+    });
+  };
+  q<HTMLButtonElement>("#clip-section").onclick = () => { sectionPts = sectionPts ? null : []; status(); };
+  q<HTMLButtonElement>("#clip-flip").onclick = async () => {
+    if (clip.section) await send({ ...clip, section: [clip.section[1], clip.section[0]] });
   };
   q<HTMLInputElement>("#clip-top").onchange = apply;
   q<HTMLSelectElement>("#clip-area").onchange = apply;
   q<HTMLSelectElement>("#clip-mode").onchange = apply;
   q<HTMLButtonElement>("#clip-clear").onclick = async () => {
     q<HTMLInputElement>("#clip-top").value = ""; q<HTMLSelectElement>("#clip-area").value = "";
-    clip = { ...clip, section: null };
+    clip = { ...clip, section: null }; sectionPts = null;
     await apply();
   };
   tree.appendChild(box);
+  status();
 }
 
 /** The city twin's tilesets: shown or hidden, what is resident against the budget, what could
