@@ -68,9 +68,9 @@ pub fn pick_prism(
         });
         let lift = if lift == f32::MAX { 0.0 } else { f64::from(lift) };
         let (base, top) = (base + lift, top + lift);
-        let mut consider = |t: f64| {
-            let point = [ox + dx * t, oy + dy * t, oz + dz * t];
-            if t > 0.0 && best.is_none_or(|b| t < b.t) && crate::clip::keeps(clip, origin, point) {
+        // `probe`: where the clip is asked (a cap's point lies on its own cutting plane).
+        let mut consider_at = |t: f64, point: [f64; 3], probe: [f64; 3]| {
+            if t > 0.0 && best.is_none_or(|b| t < b.t) && crate::clip::keeps(clip, origin, probe) {
                 best = Some(PrismHit {
                     row,
                     t,
@@ -79,6 +79,10 @@ pub fn pick_prism(
                     top_m: top,
                 });
             }
+        };
+        let mut consider = |t: f64| {
+            let point = [ox + dx * t, oy + dy * t, oz + dz * t];
+            consider_at(t, point, point);
         };
         // The roof.
         let t_roof = (top - oz) / dz;
@@ -102,6 +106,33 @@ pub fn pick_prism(
                     if (0.0..=1.0).contains(&u) && z >= base && z <= top {
                         consider(t);
                     }
+                }
+            }
+        }
+        // The caps a cut closes the building with (`clip::clip_solid`): where the ray crosses a
+        // cutting plane inside the prism, between its base and its top (and the other cut).
+        let inside = |x: f64, y: f64| polygons(g).iter().any(|p| p.contains(&Point::new(x, y)));
+        let below_top = clip.top_m.map_or(top, |c| c.min(top));
+        if let Some(c) = clip.top_m
+            && c > base
+            && c < top
+        {
+            let t = (c - oz) / dz;
+            let (x, y) = (ox + dx * t, oy + dy * t);
+            if inside(x, y) {
+                consider_at(t, [x, y, c], [x, y, c - 1e-6]);
+            }
+        }
+        if let Some([a, b]) = clip.section {
+            // The vertical plane through a and b; the kept side is to the left of a → b.
+            let (ex, ey) = (b[0] - a[0], b[1] - a[1]);
+            let (den, len) = (ex * dy - ey * dx, ex.hypot(ey));
+            if den.abs() > 1e-12 && len > 0.0 {
+                let t = -(ex * (oy - a[1]) - ey * (ox - a[0])) / den;
+                let p = [ox + dx * t, oy + dy * t, oz + dz * t];
+                if p[2] >= base && p[2] <= below_top && inside(p[0], p[1]) {
+                    let (lx, ly) = (-ey / len * 1e-6, ex / len * 1e-6);
+                    consider_at(t, p, [p[0] + lx, p[1] + ly, p[2]]);
                 }
             }
         }
