@@ -313,7 +313,8 @@ fn fill(rings: &[Vec<[f32; 3]>], plane: Plane, base: [f64; 3]) -> Vec<[[f32; 3];
         .map(|r| {
             r.iter()
                 .map(|p| {
-                    let p = [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])];
+                    // In the planes' frame (`base` added), as `back` takes them.
+                    let p = [0, 1, 2].map(|k| f64::from(p[k]) + base[k]);
                     geo::coord! { x: dot(p, u), y: dot(p, v) }
                 })
                 .collect::<Vec<_>>()
@@ -549,6 +550,17 @@ mod tests {
                 "a cap over the courtyard at {c:?}"
             );
         }
+        // About another base: the same cap, on the cube (at 6 m about the base, 4 m as drawn).
+        let mut m = cube();
+        clip_solid(&mut m, [3.0, -2.0, 5.0], [0.0, 0.0], &top(4.0));
+        let cap = in_plane(&m, 1, 6.0);
+        let area: f64 = cap.iter().map(|c| c.1).sum();
+        assert!((area - 100.0).abs() < 1e-3, "{area}");
+        assert!(
+            cap.iter()
+                .flat_map(|c| c.0)
+                .all(|p| (-1e-4..=10.0 + 1e-4).contains(&p[0]) && (-1e-4..=10.0 + 1e-4).contains(&p[2]))
+        );
         // Seen from below its base, a solid is whole and gets no cap.
         let mut below = cube();
         clip_solid(&mut below, [0.0, -20.0, 0.0], [0.0, 0.0], &top(4.0));

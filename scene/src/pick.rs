@@ -84,10 +84,10 @@ pub fn pick_prism(
             let point = [ox + dx * t, oy + dy * t, oz + dz * t];
             consider_at(t, point, point);
         };
+        let inside = |x: f64, y: f64| polygons(g).iter().any(|p| p.contains(&Point::new(x, y)));
         // The roof.
         let t_roof = (top - oz) / dz;
-        let roof = Point::new(ox + dx * t_roof, oy + dy * t_roof);
-        if polygons(g).iter().any(|p| p.contains(&roof)) {
+        if inside(ox + dx * t_roof, oy + dy * t_roof) {
             consider(t_roof);
         }
         // The walls: where the ray's ground track crosses an edge, between base and top.
@@ -111,7 +111,6 @@ pub fn pick_prism(
         }
         // The caps a cut closes the building with (`clip::clip_solid`): where the ray crosses a
         // cutting plane inside the prism, between its base and its top (and the other cut).
-        let inside = |x: f64, y: f64| polygons(g).iter().any(|p| p.contains(&Point::new(x, y)));
         let below_top = clip.top_m.map_or(top, |c| c.min(top));
         if let Some(c) = clip.top_m
             && c > base
