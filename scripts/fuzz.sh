@@ -64,7 +64,7 @@ done
 seed dbf_text $(find testdata/foreign/dbf "$SHARED/encoding" -iname '*.dbf' -size -200k)
 seed cityjson "$SHARED"/3d/cityjson/minimal.json "$SHARED"/3d/cityjson/DH_01_subs.city.json "$SHARED"/3d/cityjson/rotterdam_subset.json
 seed osgb fuzz/corpus/osgb/seed-*.osgb
-seed ifc fuzz/corpus/ifc/seed-house.ifc "$SHARED"/3d/ifc/Sample_entities.ifc
+seed ifc fuzz/corpus/ifc/seed-house.ifc "$SHARED"/3d/ifc/Sample_entities.ifc layers/tests/data/shapes.ifc
 seed gltf $(find "$SHARED/3d" \( -name '*.glb' -o -name '*.b3dm' -o -name '*.gltf' \) -size -100k | head -20)
 seed tiles3d $(find "$SHARED/3d/tiles3d" testdata/foreign/tiles3d \( -name '*.b3dm' -o -name '*.pnts' -o -name '*.i3dm' -o -name '*.cmpt' -o -name '*.glb' \) -size -100k | head -20) $(find testdata/foreign/tiles3d -name '*.subtree' | head -6)
 seed cap $(find testdata/foreign/cap assets/demo/feeds/cap "$SHARED/hazards/cap" \( -name '*.cap' -o -name '*.xml' \) -size -64k)

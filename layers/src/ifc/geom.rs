@@ -87,6 +87,10 @@ pub struct Geom<'a> {
     styles: std::collections::HashMap<u32, [u8; 4]>,
     /// The current product's faces by colour (a styled item's, or none).
     pub tally: Vec<(Option<[u8; 4]>, usize)>,
+    /// Set while reading an opening: an extrusion of a profile that is not convex then comes as
+    /// one convex prism per piece of its profile, into `pieces` (a convex hole is cut exactly).
+    split: bool,
+    pieces: Vec<Vec<Face>>,
 }
 
 impl<'a> Geom<'a> {
@@ -107,6 +111,8 @@ impl<'a> Geom<'a> {
             skipped: BTreeMap::new(),
             styles,
             tally: Vec::new(),
+            split: false,
+            pieces: Vec::new(),
         }
     }
 
@@ -221,6 +227,26 @@ impl<'a> Geom<'a> {
         items
     }
 
+    /// An opening's body as convex solids where it can be: [`Geom::product_items`], with an
+    /// extrusion of a profile that is not convex (an L-shaped or stepped opening) split into one
+    /// prism per convex piece of its profile. The pieces meet on shared faces, so cutting them
+    /// out one after another cuts out the whole.
+    pub fn opening_items(&mut self, shape: &V, xf: &Xf) -> Vec<Vec<Face>> {
+        let Some(rep) = self.body(shape) else { return Vec::new() };
+        self.split = true;
+        let mut items = Vec::new();
+        for item in rep.arg(3).list() {
+            let mut faces = Vec::new();
+            self.item(item, xf, &mut faces, 0, None);
+            items.append(&mut self.pieces);
+            if !faces.is_empty() {
+                items.push(faces);
+            }
+        }
+        self.split = false;
+        items
+    }
+
     /// A product's body representation: `Body` (solid-like first), else the first solid-like one.
     fn body(&self, shape: &V) -> Option<&'a Entity> {
         let pds = self.ent(shape)?;
@@ -273,6 +299,8 @@ impl<'a> Geom<'a> {
     fn item_faces(&mut self, e: &'a Entity, xf: &Xf, out: &mut Vec<Face>, depth: usize, style: Option<[u8; 4]>) {
         match e.ty.as_str() {
             "IFCEXTRUDEDAREASOLID" | "IFCEXTRUDEDAREASOLIDTAPERED" => self.extrusion(e, xf, out),
+            "IFCREVOLVEDAREASOLID" | "IFCREVOLVEDAREASOLIDTAPERED" => self.revolution(e, xf, out),
+            "IFCSWEPTDISKSOLID" | "IFCSWEPTDISKSOLIDPOLYGONAL" => self.swept_disk(e, xf, out),
             "IFCFACETEDBREP" | "IFCFACETEDBREPWITHVOIDS" => {
                 self.shell(e.arg(0), xf, out);
                 if e.ty == "IFCFACETEDBREPWITHVOIDS" {
@@ -325,12 +353,36 @@ impl<'a> Geom<'a> {
                         }
                         Some((o, n, _)) => out.extend(clip(first, o, n)),
                         None => {
-                            // Subtracting a general solid is not done: the first operand whole.
-                            if let Some(s) = self.ent(e.arg(2)) {
-                                let ty = format!("{} (subtracted)", s.ty);
+                            // A solid subtracted: cut out as an opening is, piece by convex
+                            // piece (an extrusion of a profile that is not convex split into
+                            // prisms). Another kind leaves the first operand whole.
+                            let outer = std::mem::take(&mut self.pieces);
+                            let (was, tallied) = (self.split, self.tally.len());
+                            self.split = true;
+                            let mut second = Vec::new();
+                            self.item(e.arg(2), xf, &mut second, depth + 1, style);
+                            self.split = was;
+                            self.tally.truncate(tallied);
+                            let mut pieces = std::mem::replace(&mut self.pieces, outer);
+                            if !second.is_empty() {
+                                pieces.push(second);
+                            }
+                            let mut whole = pieces.is_empty();
+                            let mut solid = first;
+                            for piece in pieces {
+                                match subtract_convex(solid, &piece) {
+                                    Ok(cut) => solid = cut,
+                                    Err(kept) => {
+                                        solid = kept;
+                                        whole = true;
+                                    }
+                                }
+                            }
+                            if whole && let Some(s) = self.ent(e.arg(2)) {
+                                let ty = format!("{} (subtracted, not convex)", s.ty);
                                 self.skip(&ty);
                             }
-                            out.extend(first);
+                            out.extend(solid);
                         }
                     },
                     "UNION" => {
@@ -480,12 +532,186 @@ impl<'a> Geom<'a> {
         }
     }
 
+    /// A profile's areas: one, or each of an IfcCompositeProfileDef's (a twin-web section,
+    /// a slab of several parts).
+    fn profiles(&mut self, v: &V) -> Vec<Vec<Vec<[f64; 2]>>> {
+        match self.ent(v) {
+            Some(c) if c.ty == "IFCCOMPOSITEPROFILEDEF" => c.arg(2).list().iter().filter_map(|p| self.profile(p)).collect(),
+            _ => self.profile(v).into_iter().collect(),
+        }
+    }
+
     fn extrusion(&mut self, e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
-        let Some(rings) = self.profile(e.arg(0)) else { return };
+        for rings in self.profiles(e.arg(0)) {
+            self.extrusion_of(&rings, e, xf, out);
+        }
+    }
+
+    fn extrusion_of(&mut self, rings: &[Vec<[f64; 2]>], e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
         let to = xf.then(&self.placement(e.arg(1)));
         let Some(dir) = self.direction(e.arg(2)) else { return };
         let depth = e.arg(3).num().unwrap_or(0.0);
-        extrude(&rings, dir, depth, &to, out);
+        // (A profile of hundreds of points, arcs among them, stays whole: splitting costs the
+        // cube of its size.)
+        if self.split && rings.len() == 1 && rings[0].len() <= 256 && !is_convex(&rings[0]) {
+            for piece in convex_pieces(&rings[0]) {
+                let mut faces = Vec::new();
+                extrude(&[piece], dir, depth, &to, &mut faces);
+                self.pieces.push(faces);
+            }
+            return;
+        }
+        extrude(rings, dir, depth, &to, out);
+    }
+
+    /// IfcRevolvedAreaSolid(SweptArea, Position, Axis, Angle): the profile, in the xy plane of
+    /// Position, turned about Axis (an IfcAxis1Placement in that plane) by Angle, counter-
+    /// clockwise seen from the axis's tip; a turn short of a whole one is closed at both ends.
+    /// (The tapered variant's end profile is not used: it turns the start profile.)
+    fn revolution(&mut self, e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
+        for rings in self.profiles(e.arg(0)) {
+            self.revolution_of(&rings, e, xf, out);
+        }
+    }
+
+    fn revolution_of(&mut self, rings: &[Vec<[f64; 2]>], e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
+        let to = xf.then(&self.placement(e.arg(1)));
+        let Some(axis) = self.ent(e.arg(2)) else { return };
+        let at = self.point(axis.arg(0)).unwrap_or([0.0; 3]);
+        let dir = self.direction(axis.arg(1)).unwrap_or([0.0, 0.0, 1.0]);
+        let angle = e.arg(3).num().unwrap_or(0.0) * self.angle;
+        let sweep = angle.clamp(-std::f64::consts::TAU, std::f64::consts::TAU);
+        if sweep.abs() < 1e-9 {
+            return;
+        }
+        // The profile's farthest point from the axis sizes the steps as `arc` sizes a circle's.
+        let radius_of = |p: [f64; 2]| {
+            let d = sub([p[0], p[1], 0.0], at);
+            let along = dot(d, dir);
+            dot(d, d) - along * along
+        };
+        let r = rings.iter().flatten().map(|p| radius_of(*p)).fold(0.0, f64::max).sqrt();
+        let n = self.arc(r, 0.0, sweep.abs(), true).len() - 1;
+        let whole = (sweep.abs() - std::f64::consts::TAU).abs() < 1e-9;
+        // Rodrigues' rotation about the axis through `at`, in the profile's frame.
+        let rotate = |p: [f64; 2], a: f64| -> P3 {
+            let v = sub([p[0], p[1], 0.0], at);
+            let (s, c) = a.sin_cos();
+            let k = dir;
+            let kv = cross(k, v);
+            let kd = dot(k, v) * (1.0 - c);
+            to.apply([
+                at[0] + v[0] * c + kv[0] * s + k[0] * kd,
+                at[1] + v[1] * c + kv[1] * s + k[1] * kd,
+                at[2] + v[2] * c + kv[2] * s + k[2] * kd,
+            ])
+        };
+        let steps = if whole { n } else { n + 1 };
+        let at_step: Vec<Vec<Vec<P3>>> = (0..steps)
+            .map(|i| {
+                let a = sweep * i as f64 / n as f64;
+                rings.iter().map(|r| r.iter().map(|p| rotate(*p, a)).collect()).collect()
+            })
+            .collect();
+        let mut faces: Vec<Face> = Vec::new();
+        for i in 0..n {
+            let (s0, s1) = (&at_step[i], &at_step[(i + 1) % steps]);
+            for (a, b) in s0.iter().zip(s1) {
+                for j in 0..a.len() {
+                    let k = (j + 1) % a.len();
+                    let mut q = vec![a[j], a[k], b[k], b[j]];
+                    dedup_ring(&mut q);
+                    if q.len() >= 3 {
+                        faces.push(vec![q]);
+                    }
+                }
+            }
+        }
+        // The ends as `extrude` makes them: the start's rings turned round, the end's as they
+        // are; with the sides that is one orientation throughout, outward or inward.
+        if !whole {
+            faces.push(at_step[0].iter().map(|r| r.iter().rev().copied().collect()).collect());
+            faces.push(at_step[n].clone());
+        }
+        orient_outward(&mut faces);
+        out.extend(faces);
+    }
+
+    /// IfcSweptDiskSolid(Directrix, Radius, InnerRadius, StartParam, EndParam): a pipe, a
+    /// circle (with a hole when InnerRadius is given) swept along the directrix, mitred where
+    /// the directrix bends (arcs in it come as short straight pieces). The whole directrix is
+    /// swept: StartParam and EndParam are not read. The polygonal variant's fillets are not made.
+    fn swept_disk(&mut self, e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
+        let mut path = self.curve3(e.arg(0));
+        dedup_ring_open(&mut path);
+        let radius = e.arg(1).num().unwrap_or(0.0);
+        let inner = e.arg(2).num().filter(|r| *r > 1e-12 && *r < radius);
+        if path.len() < 2 || radius <= 0.0 {
+            return;
+        }
+        let path: Vec<P3> = path.into_iter().map(|p| xf.apply(p)).collect();
+        let dirs: Vec<P3> = path.windows(2).filter_map(|w| norm(sub(w[1], w[0]))).collect();
+        if dirs.len() + 1 != path.len() {
+            return;
+        }
+        // One cross-section per directrix point: the first square to the first piece, the next
+        // ones carried along each piece onto the plane that halves the bend (so the pipe does
+        // not twist), the last square to the last piece.
+        // The outer circle counter-clockwise about the first piece, the hole's clockwise.
+        let circle = self.arc(radius, 0.0, std::f64::consts::TAU, true);
+        let n = circle.len() - 1;
+        let start = frame(path[0], dirs[0], None);
+        let mut sections: Vec<Vec<Vec<P3>>> = Vec::with_capacity(path.len());
+        let mut first = vec![(0..n).map(|i| start.apply([circle[i][0], circle[i][1], 0.0])).collect::<Vec<P3>>()];
+        if let Some(r) = inner {
+            let s = r / radius;
+            first.push(
+                (0..n)
+                    .rev()
+                    .map(|i| start.apply([circle[i][0] * s, circle[i][1] * s, 0.0]))
+                    .collect(),
+            );
+        }
+        sections.push(first);
+        for i in 1..path.len() {
+            let d = dirs[i - 1];
+            let plane = if i + 1 < path.len() {
+                norm([d[0] + dirs[i][0], d[1] + dirs[i][1], d[2] + dirs[i][2]]).unwrap_or(d)
+            } else {
+                d
+            };
+            let along = dot(d, plane);
+            if along.abs() < 1e-6 {
+                // The directrix turns back on itself: no plane halves that.
+                return;
+            }
+            let next = sections[i - 1]
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|q| {
+                            let t = dot(sub(path[i], *q), plane) / along;
+                            [q[0] + d[0] * t, q[1] + d[1] * t, q[2] + d[2] * t]
+                        })
+                        .collect()
+                })
+                .collect();
+            sections.push(next);
+        }
+        let mut faces: Vec<Face> = Vec::new();
+        for w in sections.windows(2) {
+            for (a, b) in w[0].iter().zip(&w[1]) {
+                for j in 0..n {
+                    let k = (j + 1) % n;
+                    faces.push(vec![vec![a[j], a[k], b[k], b[j]]]);
+                }
+            }
+        }
+        // The ends, a disc or a ring round the hole, as `extrude` makes them.
+        faces.push(sections[0].iter().map(|r| r.iter().rev().copied().collect()).collect());
+        faces.push(sections[sections.len() - 1].clone());
+        orient_outward(&mut faces);
+        out.extend(faces);
     }
 
     /// A profile as rings in its plane: the outer one counter-clockwise, holes clockwise.
@@ -560,6 +786,113 @@ impl<'a> Geom<'a> {
                 let xf = pos(self, 2);
                 vec![place(xf, r)]
             }
+            // Steel and precast sections, centred on their bounding box as IFC places them;
+            // fillets and rounded edges are left square, slopes flat.
+            "IFCLSHAPEPROFILEDEF" => {
+                let (d, t) = (e.arg(3).num()?, e.arg(5).num()?);
+                let (x, y) = (e.arg(4).num().unwrap_or(d) / 2.0, d / 2.0);
+                let r = vec![[-x, -y], [x, -y], [x, -y + t], [-x + t, -y + t], [-x + t, y], [-x, y]];
+                vec![place(pos(self, 2), r)]
+            }
+            "IFCTSHAPEPROFILEDEF" => {
+                let (y, x, tw, tf) = (e.arg(3).num()? / 2.0, e.arg(4).num()? / 2.0, e.arg(5).num()? / 2.0, e.arg(6).num()?);
+                let r = vec![
+                    [-tw, -y],
+                    [tw, -y],
+                    [tw, y - tf],
+                    [x, y - tf],
+                    [x, y],
+                    [-x, y],
+                    [-x, y - tf],
+                    [-tw, y - tf],
+                ];
+                vec![place(pos(self, 2), r)]
+            }
+            "IFCUSHAPEPROFILEDEF" => {
+                let (y, x, tw, tf) = (e.arg(3).num()? / 2.0, e.arg(4).num()? / 2.0, e.arg(5).num()?, e.arg(6).num()?);
+                let r = vec![
+                    [-x, -y],
+                    [x, -y],
+                    [x, -y + tf],
+                    [-x + tw, -y + tf],
+                    [-x + tw, y - tf],
+                    [x, y - tf],
+                    [x, y],
+                    [-x, y],
+                ];
+                vec![place(pos(self, 2), r)]
+            }
+            "IFCCSHAPEPROFILEDEF" => {
+                let (y, x, t, g) = (e.arg(3).num()? / 2.0, e.arg(4).num()? / 2.0, e.arg(5).num()?, e.arg(6).num()?);
+                let r = vec![
+                    [-x, -y],
+                    [x, -y],
+                    [x, -y + g],
+                    [x - t, -y + g],
+                    [x - t, -y + t],
+                    [-x + t, -y + t],
+                    [-x + t, y - t],
+                    [x - t, y - t],
+                    [x - t, y - g],
+                    [x, y - g],
+                    [x, y],
+                    [-x, y],
+                ];
+                vec![place(pos(self, 2), r)]
+            }
+            "IFCZSHAPEPROFILEDEF" => {
+                // The bottom flange to +x, the top one to −x, each FlangeWidth from the web's
+                // centre line (as IfcOpenShell reads it).
+                let (y, x, tw, tf) = (e.arg(3).num()? / 2.0, e.arg(4).num()?, e.arg(5).num()? / 2.0, e.arg(6).num()?);
+                let r = vec![
+                    [-tw, -y],
+                    [x, -y],
+                    [x, -y + tf],
+                    [tw, -y + tf],
+                    [tw, y],
+                    [-x, y],
+                    [-x, y - tf],
+                    [-tw, y - tf],
+                ];
+                vec![place(pos(self, 2), r)]
+            }
+            "IFCASYMMETRICISHAPEPROFILEDEF" => {
+                let (bw, y, tw, bt) = (e.arg(3).num()? / 2.0, e.arg(4).num()? / 2.0, e.arg(5).num()? / 2.0, e.arg(6).num()?);
+                let tfw = e.arg(8).num().map_or(bw, |w| w / 2.0);
+                let tt = e.arg(9).num().unwrap_or(bt);
+                let r = vec![
+                    [-bw, -y],
+                    [bw, -y],
+                    [bw, -y + bt],
+                    [tw, -y + bt],
+                    [tw, y - tt],
+                    [tfw, y - tt],
+                    [tfw, y],
+                    [-tfw, y],
+                    [-tfw, y - tt],
+                    [-tw, y - tt],
+                    [-tw, -y + bt],
+                    [-bw, -y + bt],
+                ];
+                vec![place(pos(self, 2), r)]
+            }
+            "IFCTRAPEZIUMPROFILEDEF" => {
+                // About the bottom line's middle and half the height; the top line starts
+                // TopXOffset from the bottom line's start.
+                let (bx, tx, y, off) = (e.arg(3).num()? / 2.0, e.arg(4).num()?, e.arg(5).num()? / 2.0, e.arg(6).num()?);
+                let r = vec![[-bx, -y], [bx, -y], [-bx + off + tx, y], [-bx + off, y]];
+                vec![place(pos(self, 2), r)]
+            }
+            "IFCELLIPSEPROFILEDEF" => {
+                let (a, b) = (e.arg(3).num()?, e.arg(4).num()?);
+                let mut r: Vec<[f64; 2]> = self
+                    .arc(a.max(b), 0.0, std::f64::consts::TAU, true)
+                    .into_iter()
+                    .map(|p| [p[0] * a / a.max(b), p[1] * b / a.max(b)])
+                    .collect();
+                r.pop();
+                vec![place(pos(self, 2), r)]
+            }
             other => {
                 let other = other.to_owned();
                 self.skip(&other);
@@ -611,19 +944,28 @@ impl<'a> Geom<'a> {
 
     /// A curve as a 2D polyline (profiles lie in a plane).
     fn curve(&mut self, v: &V) -> Vec<[f64; 2]> {
+        self.curve3(v).into_iter().map(|p| [p[0], p[1]]).collect()
+    }
+
+    /// A curve as a polyline in its own coordinates (a profile's in its plane, at z = 0; a
+    /// directrix's in 3D).
+    fn curve3(&mut self, v: &V) -> Vec<P3> {
         let Some(e) = self.ent(v) else { return Vec::new() };
         match e.ty.as_str() {
-            "IFCPOLYLINE" => e.arg(0).list().iter().filter_map(|p| self.point(p)).map(|p| [p[0], p[1]]).collect(),
+            "IFCPOLYLINE" => e.arg(0).list().iter().filter_map(|p| self.point(p)).collect(),
             "IFCCOMPOSITECURVE" => {
-                let mut out: Vec<[f64; 2]> = Vec::new();
+                let mut out: Vec<P3> = Vec::new();
                 for s in e.arg(0).list() {
                     let Some(seg) = self.ent(s) else { continue };
-                    let mut pts = self.curve(seg.arg(2));
+                    let mut pts = self.curve3(seg.arg(2));
                     if seg.arg(1).enumeration() == Some("F") {
                         pts.reverse();
                     }
                     for p in pts {
-                        if out.last().is_none_or(|q| (q[0] - p[0]).abs() + (q[1] - p[1]).abs() > 1e-9) {
+                        if out
+                            .last()
+                            .is_none_or(|q| (q[0] - p[0]).abs() + (q[1] - p[1]).abs() + (q[2] - p[2]).abs() > 1e-9)
+                        {
                             out.push(p);
                         }
                     }
@@ -661,22 +1003,18 @@ impl<'a> Geom<'a> {
                         };
                         self.arc(1.0, a0, a1, sense)
                             .into_iter()
-                            .map(|p| {
-                                let q = xf.apply([p[0] * ra, p[1] * rb, 0.0]);
-                                [q[0], q[1]]
-                            })
+                            .map(|p| xf.apply([p[0] * ra, p[1] * rb, 0.0]))
                             .collect()
                     }
                     "IFCLINE" | "IFCPOLYLINE" => {
-                        let ends: Vec<[f64; 2]> = [e.arg(1), e.arg(2)]
+                        let ends: Vec<P3> = [e.arg(1), e.arg(2)]
                             .iter()
                             .filter_map(|t| t.list().iter().find_map(|t| self.point(t)))
-                            .map(|p| [p[0], p[1]])
                             .collect();
                         if ends.len() == 2 {
                             if sense { ends } else { ends.into_iter().rev().collect() }
                         } else {
-                            let mut pts = self.curve(e.arg(0));
+                            let mut pts = self.curve3(e.arg(0));
                             if !sense {
                                 pts.reverse();
                             }
@@ -696,21 +1034,16 @@ impl<'a> Geom<'a> {
                 let rb = if e.ty == "IFCELLIPSE" { e.arg(2).num().unwrap_or(ra) } else { ra };
                 let mut pts = self.arc(1.0, 0.0, std::f64::consts::TAU, true);
                 pts.pop();
-                pts.into_iter()
-                    .map(|p| {
-                        let q = xf.apply([p[0] * ra, p[1] * rb, 0.0]);
-                        [q[0], q[1]]
-                    })
-                    .collect()
+                pts.into_iter().map(|p| xf.apply([p[0] * ra, p[1] * rb, 0.0])).collect()
             }
             "IFCINDEXEDPOLYCURVE" => {
                 let pts = self.coords(e.arg(0));
-                let at = |i: f64| pts.get((i as usize).wrapping_sub(1)).map(|p| [p[0], p[1]]);
+                let at = |i: f64| pts.get((i as usize).wrapping_sub(1)).copied();
                 let segs = e.arg(1).list();
                 if segs.is_empty() {
-                    return pts.iter().map(|p| [p[0], p[1]]).collect();
+                    return pts;
                 }
-                let mut out: Vec<[f64; 2]> = Vec::new();
+                let mut out: Vec<P3> = Vec::new();
                 for s in segs {
                     // IfcLineIndex and IfcArcIndex: arcs through their three points are kept
                     // as those points joined, a chord approximation.
@@ -778,6 +1111,23 @@ fn frame(origin: P3, z: P3, xref: Option<P3>) -> Xf {
         .unwrap_or([1.0, 0.0, 0.0]);
     let y = cross(z, x);
     Xf { m: [x, y, z], t: origin }
+}
+
+/// Turn every face of a closed solid round when they enclose a negative volume (built with
+/// inward faces, as a left-handed sweep or revolution makes them).
+fn orient_outward(faces: &mut [Face]) {
+    if volume(faces) < 0.0 {
+        for f in faces.iter_mut() {
+            for r in f.iter_mut() {
+                r.reverse();
+            }
+        }
+    }
+}
+
+/// Drop repeated points of an open polyline (its ends stay).
+fn dedup_ring_open(r: &mut Vec<P3>) {
+    r.dedup_by(|a, b| sub(*a, *b).iter().all(|d| d.abs() < 1e-9));
 }
 
 fn newell(r: &[P3]) -> P3 {
@@ -1081,6 +1431,94 @@ fn caps(segs: Vec<(P3, P3)>, n: P3) -> Vec<Face> {
     faces.into_iter().map(|(_, f)| f).collect()
 }
 
+/// Whether a counter-clockwise ring turns left (or goes straight) at every vertex.
+fn is_convex(r: &[[f64; 2]]) -> bool {
+    let k = r.len();
+    let scale = r.iter().map(|p| p[0].abs().max(p[1].abs())).fold(1.0, f64::max);
+    (0..k).all(|i| turn(r[i], r[(i + 1) % k], r[(i + 2) % k]) >= -1e-12 * scale * scale)
+}
+
+/// The cross product of a→b and b→c: positive where the path turns left at b.
+fn turn(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
+    (b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0])
+}
+
+/// A simple counter-clockwise polygon as convex pieces that meet along whole shared edges: split
+/// at a reflex vertex by a diagonal inside the polygon (one that makes the vertex convex on both
+/// sides where there is one, the shortest such), then each side again. Every split leaves two
+/// smaller polygons, so it ends; a triangle is convex.
+fn convex_pieces(ring: &[[f64; 2]]) -> Vec<Vec<[f64; 2]>> {
+    let mut todo = vec![ring.to_vec()];
+    let mut done = Vec::new();
+    while let Some(r) = todo.pop() {
+        let k = r.len();
+        if k <= 3 || is_convex(&r) {
+            done.push(r);
+            continue;
+        }
+        let scale = r.iter().map(|p| p[0].abs().max(p[1].abs())).fold(1.0, f64::max);
+        let eps = 1e-12 * scale * scale;
+        let Some(i) = (0..k).find(|&i| turn(r[(i + k - 1) % k], r[i], r[(i + 1) % k]) < -eps) else {
+            done.push(r);
+            continue;
+        };
+        let mut best: Option<(bool, f64, usize)> = None;
+        for j in 0..k {
+            if j == i || j == (i + 1) % k || j == (i + k - 1) % k || !diagonal_inside(&r, i, j) {
+                continue;
+            }
+            // Convex at i on both sides: the diagonal lies between the two edges' extensions.
+            let (prev, next) = (r[(i + k - 1) % k], r[(i + 1) % k]);
+            let resolves = turn(prev, r[i], r[j]) >= -eps && turn(r[j], r[i], next) >= -eps;
+            let len = (r[j][0] - r[i][0]).hypot(r[j][1] - r[i][1]);
+            let better = match best {
+                None => true,
+                Some((b, l, _)) => (resolves && !b) || (resolves == b && len < l),
+            };
+            if better {
+                best = Some((resolves, len, j));
+            }
+        }
+        let Some((_, _, j)) = best else {
+            // No diagonal from that vertex (a degenerate ring): keep it whole.
+            done.push(r);
+            continue;
+        };
+        let (a, b) = (i.min(j), i.max(j));
+        let first: Vec<[f64; 2]> = r[a..=b].to_vec();
+        let second: Vec<[f64; 2]> = r[b..].iter().chain(&r[..=a]).copied().collect();
+        todo.push(first);
+        todo.push(second);
+    }
+    done
+}
+
+/// Whether the segment between vertices `i` and `j` of a simple polygon runs inside it: it
+/// crosses no edge, passes through no other vertex, and its midpoint is inside.
+fn diagonal_inside(r: &[[f64; 2]], i: usize, j: usize) -> bool {
+    let (p, q) = (r[i], r[j]);
+    let k = r.len();
+    let len = (q[0] - p[0]).hypot(q[1] - p[1]);
+    if len == 0.0 {
+        return false;
+    }
+    for e in 0..k {
+        let f = (e + 1) % k;
+        if e != i && e != j && seg_dist(r[e], p, q) < 1e-9 * len {
+            return false;
+        }
+        if [e, f].contains(&i) || [e, f].contains(&j) {
+            continue;
+        }
+        let (a, b) = (r[e], r[f]);
+        let (d1, d2) = (turn(p, q, a) * turn(p, q, b), turn(a, b, p) * turn(a, b, q));
+        if d1 < 0.0 && d2 < 0.0 {
+            return false;
+        }
+    }
+    inside([(p[0] + q[0]) / 2.0, (p[1] + q[1]) / 2.0], r)
+}
+
 /// The side planes (a point, the outward normal) of the prism over a convex polygon in `frame`'s
 /// xy plane; `None` when the polygon is not convex.
 fn convex_sides(frame: &Xf, ring: &[[f64; 2]]) -> Option<Vec<(P3, P3)>> {
@@ -1181,6 +1619,60 @@ mod tests {
         let n = norm([0.5, 0.0, -1.0]).unwrap();
         let pitched = clip(faces, [0.0, 0.0, 1.5], n);
         assert!((volume(&pitched) - 4.0).abs() < 1e-9, "{}", volume(&pitched));
+    }
+
+    #[test]
+    fn non_convex_profiles_split_into_convex_pieces_of_the_same_area() {
+        // Five teeth 1 m wide and 3 m long on a 1 m spine.
+        let comb: Vec<[f64; 2]> = [
+            (0, 0),
+            (9, 0),
+            (9, 4),
+            (8, 4),
+            (8, 1),
+            (7, 1),
+            (7, 4),
+            (6, 4),
+            (6, 1),
+            (5, 1),
+            (5, 4),
+            (4, 4),
+            (4, 1),
+            (3, 1),
+            (3, 4),
+            (2, 4),
+            (2, 1),
+            (1, 1),
+            (1, 4),
+            (0, 4),
+        ]
+        .iter()
+        .map(|&(x, y)| [f64::from(x), f64::from(y)])
+        .collect();
+        assert_eq!(area2(&comb), 48.0);
+        for ring in [
+            vec![[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 2.0], [0.0, 2.0]],
+            vec![
+                [2.0, 1.0],
+                [5.0, 1.0],
+                [5.0, 2.0],
+                [4.0, 2.0],
+                [4.0, 4.0],
+                [3.0, 4.0],
+                [3.0, 2.0],
+                [2.0, 2.0],
+            ],
+            comb,
+        ] {
+            assert!(area2(&ring) > 0.0 && !is_convex(&ring));
+            let pieces = convex_pieces(&ring);
+            assert!(pieces.len() >= 2, "{pieces:?}");
+            for p in &pieces {
+                assert!(is_convex(p) && area2(p) > 0.0, "{p:?}");
+            }
+            let sum: f64 = pieces.iter().map(|p| area2(p)).sum();
+            assert!((sum - area2(&ring)).abs() < 1e-9, "{sum} against {}", area2(&ring));
+        }
     }
 
     #[test]
