@@ -299,13 +299,35 @@ fn webdriver_drives_the_real_app() {
     assert!(diff > 0.02, "hiding the buildings changed {:.1} % of the map", diff * 100.0);
     d.click("input[data-layer='buildings']");
 
-    // Keys drive the camera: Q turns the view, the window changes.
+    // Keys drive the camera: Q turns the view, the window changes. The status bar's frame
+    // sizes are watched meanwhile: keys in quick succession move the view, so frames come at
+    // half the canvas's size each way, and the frame at rest is the canvas's own size again.
     let before_keys = d.screenshot();
+    d.js("window.__frames = []; new MutationObserver(() => window.__frames.push(document.getElementById('status').textContent)).observe(document.getElementById('status'), {childList: true, subtree: true, characterData: true}); return true;");
     let canvas_el = d.find("#map");
     d.cmd("POST", &format!("/element/{canvas_el}/value"), Some(json!({"text": "qqqq"})));
     std::thread::sleep(Duration::from_millis(1500));
     let turned = changed(&before_keys, &d.screenshot(), region);
     assert!(turned > 0.05, "turning with Q changed {:.1} % of the map", turned * 100.0);
+    let size = d.js("const c = document.getElementById('map'); return [c.width, c.height];");
+    let (cw, ch) = (size[0].as_u64().unwrap(), size[1].as_u64().unwrap());
+    let seen = d.js("return window.__frames.join(' | ');");
+    let seen = seen.as_str().unwrap();
+    let (full, half) = (
+        format!("{cw}×{ch}"),
+        format!("{}×{}", (cw as f64 / 2.0).round(), (ch as f64 / 2.0).round()),
+    );
+    assert!(
+        seen.contains(&half),
+        "no motion frame ({half}) while the keys turned the view: {seen}"
+    );
+    d.wait_for(
+        &format!("the frame at rest, {full}"),
+        &format!(
+            "return document.getElementById('status').textContent.includes({})",
+            J::String(full.clone())
+        ),
+    );
 
     // Identify: a click on the map answers with features (or says there are none).
     d.click_canvas(0.5, 0.55);

@@ -121,6 +121,14 @@ fn app_starts_under_xvfb_and_draws_the_demo_city() {
     let inside = v["render_ms"].as_f64().unwrap() + v["readback_ms"].as_f64().unwrap();
     assert!(inside <= v["command_ms"].as_f64().unwrap() * 1.2 + 2.0, "{v}");
     assert!(v["first_frame_s"].as_f64().unwrap() > 0.0, "{v}");
+    // Frames while the view moves are rendered at half the size each way and drawn over the
+    // whole canvas: the city covers it as the full frames do.
+    assert_eq!(
+        (v["motion_width"].as_u64(), v["motion_height"].as_u64()),
+        (Some(640), Some(360)),
+        "{v}"
+    );
+    assert!(v["motion_drawn_share"].as_f64().unwrap() > 0.1, "{v}");
     eprintln!("interaction latency: {v}");
 
     // Measuring: the grid distance between two ground points agrees with the great-circle

@@ -11,7 +11,7 @@ import { app } from "./state";
 import { tableSmoke } from "./table";
 import { buildTree } from "./tree";
 import type { WorkspaceDto } from "./types";
-import { canvas, canvasPixels, draw3d, exportView, lastSize, lastTiming, redShare, setTopDown, type FrameTiming } from "./view3d";
+import { canvas, canvasPixels, draw3d, exportView, lastSize, lastTiming, MOTION_SCALE, redShare, setTopDown, type FrameTiming } from "./view3d";
 import { addFile, openWorkspace, saveWorkspace } from "./workspace";
 
 /** How many frames the smoke test wants timed; `null` in a normal start (the command does not
@@ -28,6 +28,8 @@ export async function smokeFrames(): Promise<number | null> {
 export async function runSmoke(n: number, drawnShare: number) {
   // Smoke tests time a few orbit steps: input to new frame on screen, and its parts.
   const timed: FrameTiming[] = [];
+  const motion: FrameTiming[] = [];
+  let motionShare = 0;
   if (n && app.mode === "3d" && app.view) {
     // At a fixed frame size when the test asks for one (the window is resized to fit).
     const want = await invoke<[number, number] | null>("smoke_fit_canvas", { cssWidth: canvas.clientWidth, cssHeight: canvas.clientHeight });
@@ -35,13 +37,25 @@ export async function runSmoke(n: number, drawnShare: number) {
       for (let i = 0; i < 50 && (canvasPixels()[0] !== want[0] || canvasPixels()[1] !== want[1]); i++) await new Promise((r) => setTimeout(r, 100));
       await draw3d();
     }
+    // Steps of an orbit while the view moves: motion frames, smaller and drawn scaled up.
+    for (let i = 0; i < n; i++) {
+      app.view.yaw_deg += 5;
+      motionShare = await draw3d(true, MOTION_SCALE);
+      if (lastTiming) motion.push(lastTiming);
+    }
+    // Back where the view was: the steps and checks below start from the framed view.
+    app.view.yaw_deg -= 5 * n;
     for (let i = 0; i < n; i++) {
       app.view.yaw_deg += 5;
       await draw3d();
       if (lastTiming) timed.push(lastTiming);
     }
   }
-  if (await invoke<string | null>("smoke_scenario") === "bench") return benchSmoke(n, timed, drawnShare);
+  const part = (v: FrameTiming[], k: keyof FrameTiming) => { const s = v.map((f) => f[k] as number).sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
+  const motionReport = { motion_frame_ms: part(motion, "total"), motion_render_ms: part(motion, "render"), motion_command_ms: part(motion, "command"),
+    motion_transfer_ms: part(motion, "transfer"), motion_draw_ms: part(motion, "draw"), motion_width: motion[0]?.width ?? null, motion_height: motion[0]?.height ?? null,
+    motion_drawn_share: motionShare };
+  if (await invoke<string | null>("smoke_scenario") === "bench") return benchSmoke(n, timed, drawnShare, motionReport);
   let found: Record<string, unknown> | null = null;
   if (n && app.mode === "3d") {
     const hits = await search("东方医院");
@@ -108,13 +122,13 @@ export async function runSmoke(n: number, drawnShare: number) {
   const landuseLegend = app.ws!.layers.find((l) => l.id === "landuse")?.legend.map(([label]) => label) ?? [];
   await invoke("smoke_ready", { report: { layers: app.ws!.layers.length, crs: app.ws!.crs, mode: app.mode, frame_drawn_share: drawnShare, font, landuse_legend: landuseLegend, top,
     frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), command_ms: median("command"), transfer_ms: median("transfer"), draw_ms: median("draw"),
-    width: lastTiming?.width, height: lastTiming?.height, search: found, measured, exported, table, violations, command, tree, saved } });
+    width: lastTiming?.width, height: lastTiming?.height, ...motionReport, search: found, measured, exported, table, violations, command, tree, saved } });
 }
 
 /** The benchmark run (`JINGWEI_SMOKE_SCENARIO=bench`, `scripts/bench-app-start.sh` with a city):
  * the orbit steps already timed at the framed view, as many again ten times closer, and
  * identify at nine points of the canvas; then the report. */
-async function benchSmoke(n: number, framed: FrameTiming[], drawnShare: number) {
+async function benchSmoke(n: number, framed: FrameTiming[], drawnShare: number, motionReport: Record<string, number | null>) {
   const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
   const near: FrameTiming[] = [];
   if (app.view) {
@@ -141,5 +155,5 @@ async function benchSmoke(n: number, framed: FrameTiming[], drawnShare: number) 
     width: lastTiming?.width, height: lastTiming?.height,
     frame_ms: part(framed, "total"), render_ms: part(framed, "render"), command_ms: part(framed, "command"), transfer_ms: part(framed, "transfer"), draw_ms: part(framed, "draw"),
     near_frame_ms: part(near, "total"), near_render_ms: part(near, "render"), near_command_ms: part(near, "command"), near_transfer_ms: part(near, "transfer"),
-    identify_ms: median(identify), identify_max_ms: Math.max(...identify), identify_found: found } });
+    identify_ms: median(identify), identify_max_ms: Math.max(...identify), identify_found: found, ...motionReport } });
 }

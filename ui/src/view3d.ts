@@ -39,6 +39,8 @@ let size: [number, number] = [0, 0];
 export async function exportView(title?: string): Promise<string | null> {
   const { view, ws } = app;
   if (!size[0] || !view || !ws) return null;
+  // A motion frame on the canvas: the full one first (what is exported is what was rendered).
+  if (reduced) await draw3d(false);
   const [w, h] = size;
   const mpp = (2 * view.distance_m * Math.tan((view.fov_deg * Math.PI) / 360)) / h;
   const path = await exportMap({
@@ -64,13 +66,23 @@ export function redShare(): number {
   return n / (p.length / 4);
 }
 
+/** While the view moves (a drag, the wheel, keys held), frames are rendered at this share of
+ * the canvas's size each way and drawn scaled up: a software renderer (most government
+ * workstations have no graphics card) draws a quarter of the pixels in well under half the
+ * time, and the frame is a quarter of the bytes to send and decode. The full frame follows
+ * once the view rests for `REST_MS`. */
+export const MOTION_SCALE = 0.5;
+const REST_MS = 150;
+
 /** Draw a new frame of the current view; resolves to the share of its pixels that show
  * something (not the background), or 0 when `share` is false (the frame loop: reading a PNG
- * frame's pixels back from the canvas costs a few milliseconds). */
-export async function draw3d(share = true): Promise<number> {
+ * frame's pixels back from the canvas costs a few milliseconds). `scale` below 1 renders a
+ * smaller frame and draws it over the whole canvas (a motion frame). */
+export async function draw3d(share = true, scale = 1): Promise<number> {
   const [w, h] = canvasPixels();
+  const [rw, rh] = scale < 1 ? [Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale))] : [w, h];
   const t0 = performance.now();
-  const buf = await invoke<ArrayBuffer>("render_view", { width: w, height: h, view: app.view });
+  const buf = await invoke<ArrayBuffer>("render_view", { width: rw, height: rh, view: app.view });
   const t1 = performance.now();
   // Resized only now (resizing clears the canvas, which must show the last frame meanwhile).
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
@@ -79,8 +91,18 @@ export async function draw3d(share = true): Promise<number> {
   // The command's whole time in the app (render and what comes before and after it).
   const commandMs = head.getFloat32(20, true);
   // 3D tiles the view wants are still loading: draw again shortly.
-  if (head.getUint32(16, true) !== 0) setTimeout(() => void requestFrame(), 80);
-  if (head.getUint32(24, true) === 1) {
+  // (While the view moves its own frames bring them; the full frame at rest asks again.)
+  if (head.getUint32(16, true) !== 0) setTimeout(() => { if (performance.now() - lastMove >= REST_MS) void requestFrame(); }, 80);
+  if (fw !== w || fh !== h) {
+    // A motion frame: scaled up over the canvas (smoothed), PNG or raw rows alike.
+    const bitmap = head.getUint32(24, true) === 1
+      ? await createImageBitmap(new Blob([new Uint8Array(buf, 28)], { type: "image/png" }))
+      : await createImageBitmap(new ImageData(new Uint8ClampedArray(buf, 28, fw * fh * 4), fw, fh));
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(bitmap, 0, 0, w, h);
+    bitmap.close();
+    lastPixels = null;
+  } else if (head.getUint32(24, true) === 1) {
     // A PNG: the engine decodes it; its pixels are read back from the canvas only if needed.
     const bitmap = await createImageBitmap(new Blob([new Uint8Array(buf, 28)], { type: "image/png" }));
     ctx.drawImage(bitmap, 0, 0);
@@ -90,11 +112,12 @@ export async function draw3d(share = true): Promise<number> {
     lastPixels = new Uint8ClampedArray(buf, 28, fw * fh * 4);
     ctx.putImageData(new ImageData(lastPixels, fw, fh), 0, 0);
   }
+  reduced = fw !== w || fh !== h;
   const t2 = performance.now();
   lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, command: commandMs, transfer: t1 - t0 - commandMs, draw: t2 - t1, width: fw, height: fh };
   app.lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
   status();
-  size = [fw, fh];
+  size = [w, h];
   updateScale(app.view, canvas.clientHeight);
   if (!share) return 0;
   const pixels = framePixels();
@@ -105,16 +128,37 @@ export async function draw3d(share = true): Promise<number> {
   return drawn / (fw * fh);
 }
 
-let frameLoop: Promise<void> | null = null, dirty = false;
+let frameLoop: Promise<void> | null = null, dirty = false, wantFull = false;
+/** Whether the frame on the canvas is a motion frame; when the view last moved; when the
+ * last frame was on the canvas. */
+let reduced = false, lastMove = -Infinity, lastFrameEnd = -Infinity, restTimer: ReturnType<typeof setTimeout> | undefined;
 /** Draw a new frame; resolves once a frame that shows the latest change is on the canvas
- * (a request during a frame in flight is folded into one more frame after it). */
-export function requestFrame(): Promise<void> {
+ * (a request during a frame in flight is folded into one more frame after it). `moving`: the
+ * camera moved (drag, wheel, keys). A move while a frame is on its way, or within `REST_MS`
+ * of the last move or frame, makes a motion frame (however slow the frames are, a view that
+ * keeps moving gets them); the full frame follows when the view rests for `REST_MS`. */
+export function requestFrame(moving = false): Promise<void> {
   if (app.mode !== "3d" || !app.view) return Promise.resolve();
+  let full = true;
+  if (moving) {
+    const now = performance.now();
+    full = !frameLoop && now - lastMove >= REST_MS && now - lastFrameEnd >= REST_MS;
+    lastMove = now;
+    clearTimeout(restTimer);
+    restTimer = setTimeout(() => { if (reduced || frameLoop) void requestFrame(); }, REST_MS);
+  }
   dirty = true;
+  wantFull ||= full;
   if (frameLoop) return frameLoop;
   frameLoop = (async () => {
     try {
-      while (dirty) { dirty = false; await draw3d(false); }
+      while (dirty) {
+        dirty = false;
+        const scale = wantFull ? 1 : MOTION_SCALE;
+        wantFull = false;
+        await draw3d(false, scale);
+        lastFrameEnd = performance.now();
+      }
     } finally { frameLoop = null; }
   })();
   return frameLoop;
@@ -163,7 +207,7 @@ export function initCamera(onClick: (x: number, y: number) => Promise<void>) {
     }
     e.preventDefault();
     viewMoved(); measureViewMoved();
-    requestFrame();
+    requestFrame(true);
   });
   // Wheel and touch-pad: zoom in proportion to the scroll (a mouse notch ≈ 1.2×, a touch-pad's
   // many small deltas zoom smoothly; a pinch arrives as a wheel with ctrlKey, more sensitive);
@@ -177,7 +221,7 @@ export function initCamera(onClick: (x: number, y: number) => Promise<void>) {
       app.view.distance_m = Math.min(Math.max(app.view.distance_m * f, 20), 200000);
       if (!e.ctrlKey && !app.topDown && Math.abs(dx) > Math.abs(dy)) app.view.yaw_deg += dx * 0.2;
       viewMoved(); measureViewMoved();
-      requestFrame();
+      requestFrame(true);
     } else { view2d.scale /= f; render2d(); }
   }, { passive: false });
   let drag: { x: number; y: number; pan: boolean; moved: number } | null = null;
@@ -214,7 +258,7 @@ export function initCamera(onClick: (x: number, y: number) => Promise<void>) {
         app.view.yaw_deg -= dx * 0.3;
         app.view.pitch_deg = Math.min(Math.max(app.view.pitch_deg + dy * 0.2, 5), 90);
       }
-      requestFrame();
+      requestFrame(true);
     } else {
       const k = Math.cos((view2d.cy * Math.PI) / 180);
       view2d.cx -= dx / (view2d.scale * k);
