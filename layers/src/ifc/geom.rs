@@ -767,25 +767,6 @@ impl<'a> Geom<'a> {
                 let xf = self.operator(e.arg(3));
                 parent.into_iter().map(|r| place(xf, r)).collect()
             }
-            "IFCISHAPEPROFILEDEF" => {
-                let (w, d, tw, tf) = (e.arg(3).num()? / 2.0, e.arg(4).num()? / 2.0, e.arg(5).num()? / 2.0, e.arg(6).num()?);
-                let r = vec![
-                    [-w, -d],
-                    [w, -d],
-                    [w, -d + tf],
-                    [tw, -d + tf],
-                    [tw, d - tf],
-                    [w, d - tf],
-                    [w, d],
-                    [-w, d],
-                    [-w, d - tf],
-                    [-tw, d - tf],
-                    [-tw, -d + tf],
-                    [-w, -d + tf],
-                ];
-                let xf = pos(self, 2);
-                vec![place(xf, r)]
-            }
             // Steel and precast sections, centred on their bounding box as IFC places them;
             // fillets and rounded edges are left square, slopes flat.
             "IFCLSHAPEPROFILEDEF" => {
@@ -856,10 +837,12 @@ impl<'a> Geom<'a> {
                 ];
                 vec![place(pos(self, 2), r)]
             }
-            "IFCASYMMETRICISHAPEPROFILEDEF" => {
+            "IFCISHAPEPROFILEDEF" | "IFCASYMMETRICISHAPEPROFILEDEF" => {
+                // The bottom flange's width and thickness, then (asymmetric) the top one's.
                 let (bw, y, tw, bt) = (e.arg(3).num()? / 2.0, e.arg(4).num()? / 2.0, e.arg(5).num()? / 2.0, e.arg(6).num()?);
-                let tfw = e.arg(8).num().map_or(bw, |w| w / 2.0);
-                let tt = e.arg(9).num().unwrap_or(bt);
+                let asymmetric = e.ty == "IFCASYMMETRICISHAPEPROFILEDEF";
+                let tfw = e.arg(8).num().filter(|_| asymmetric).map_or(bw, |w| w / 2.0);
+                let tt = e.arg(9).num().filter(|_| asymmetric).unwrap_or(bt);
                 let r = vec![
                     [-bw, -y],
                     [bw, -y],
