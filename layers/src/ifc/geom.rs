@@ -298,8 +298,16 @@ impl<'a> Geom<'a> {
 
     fn item_faces(&mut self, e: &'a Entity, xf: &Xf, out: &mut Vec<Face>, depth: usize, style: Option<[u8; 4]>) {
         match e.ty.as_str() {
-            "IFCEXTRUDEDAREASOLID" | "IFCEXTRUDEDAREASOLIDTAPERED" => self.extrusion(e, xf, out),
-            "IFCREVOLVEDAREASOLID" | "IFCREVOLVEDAREASOLIDTAPERED" => self.revolution(e, xf, out),
+            // Each area of the profile (a composite has several) swept.
+            "IFCEXTRUDEDAREASOLID" | "IFCEXTRUDEDAREASOLIDTAPERED" | "IFCREVOLVEDAREASOLID" | "IFCREVOLVEDAREASOLIDTAPERED" => {
+                for rings in self.profiles(e.arg(0)) {
+                    if e.ty.starts_with("IFCEXTRUDED") {
+                        self.extrusion(&rings, e, xf, out);
+                    } else {
+                        self.revolution(&rings, e, xf, out);
+                    }
+                }
+            }
             "IFCSWEPTDISKSOLID" | "IFCSWEPTDISKSOLIDPOLYGONAL" => self.swept_disk(e, xf, out),
             "IFCFACETEDBREP" | "IFCFACETEDBREPWITHVOIDS" => {
                 self.shell(e.arg(0), xf, out);
@@ -541,13 +549,7 @@ impl<'a> Geom<'a> {
         }
     }
 
-    fn extrusion(&mut self, e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
-        for rings in self.profiles(e.arg(0)) {
-            self.extrusion_of(&rings, e, xf, out);
-        }
-    }
-
-    fn extrusion_of(&mut self, rings: &[Vec<[f64; 2]>], e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
+    fn extrusion(&mut self, rings: &[Vec<[f64; 2]>], e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
         let to = xf.then(&self.placement(e.arg(1)));
         let Some(dir) = self.direction(e.arg(2)) else { return };
         let depth = e.arg(3).num().unwrap_or(0.0);
@@ -568,13 +570,7 @@ impl<'a> Geom<'a> {
     /// Position, turned about Axis (an IfcAxis1Placement in that plane) by Angle, counter-
     /// clockwise seen from the axis's tip; a turn short of a whole one is closed at both ends.
     /// (The tapered variant's end profile is not used: it turns the start profile.)
-    fn revolution(&mut self, e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
-        for rings in self.profiles(e.arg(0)) {
-            self.revolution_of(&rings, e, xf, out);
-        }
-    }
-
-    fn revolution_of(&mut self, rings: &[Vec<[f64; 2]>], e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
+    fn revolution(&mut self, rings: &[Vec<[f64; 2]>], e: &Entity, xf: &Xf, out: &mut Vec<Face>) {
         let to = xf.then(&self.placement(e.arg(1)));
         let Some(axis) = self.ent(e.arg(2)) else { return };
         let at = self.point(axis.arg(0)).unwrap_or([0.0; 3]);
