@@ -91,7 +91,18 @@ pub struct Geom<'a> {
     /// one convex prism per piece of its profile, into `pieces` (a convex hole is cut exactly).
     split: bool,
     pieces: Vec<Vec<Face>>,
+    /// Profiles and curves being read inside one another (derived profiles, composite curves):
+    /// a file whose references go round in a circle stops at `MAX_NESTING`.
+    nesting: usize,
+    /// Items read for the current product: a Boolean tree whose operands share their operands
+    /// doubles at every level, so the reading stops at `MAX_ITEMS`.
+    items_read: usize,
 }
+
+/// How deep profiles and curves may nest.
+const MAX_NESTING: usize = 32;
+/// How many representation items one product may take to read.
+const MAX_ITEMS: usize = 100_000;
 
 impl<'a> Geom<'a> {
     /// A reader with the file's units.
@@ -113,6 +124,8 @@ impl<'a> Geom<'a> {
             tally: Vec::new(),
             split: false,
             pieces: Vec::new(),
+            nesting: 0,
+            items_read: 0,
         }
     }
 
@@ -218,6 +231,7 @@ impl<'a> Geom<'a> {
     /// [`Geom::product`] item by item (an opening made of two boxes is two convex solids).
     pub fn product_items(&mut self, shape: &V, xf: &Xf) -> Vec<Vec<Face>> {
         let Some(rep) = self.body(shape) else { return Vec::new() };
+        self.items_read = 0;
         let mut items = Vec::new();
         for item in rep.arg(3).list() {
             let mut faces = Vec::new();
@@ -233,6 +247,7 @@ impl<'a> Geom<'a> {
     /// out one after another cuts out the whole.
     pub fn opening_items(&mut self, shape: &V, xf: &Xf) -> Vec<Vec<Face>> {
         let Some(rep) = self.body(shape) else { return Vec::new() };
+        self.items_read = 0;
         self.split = true;
         let mut items = Vec::new();
         for item in rep.arg(3).list() {
@@ -280,7 +295,8 @@ impl<'a> Geom<'a> {
 
     fn item(&mut self, v: &V, xf: &Xf, out: &mut Vec<Face>, depth: usize, outer: Option<[u8; 4]>) {
         let Some(e) = self.ent(v) else { return };
-        if depth > 32 {
+        self.items_read += 1;
+        if depth > 32 || self.items_read > MAX_ITEMS {
             return;
         }
         // An item's own style, else the style of what holds it.
@@ -587,7 +603,10 @@ impl<'a> Geom<'a> {
             dot(d, d) - along * along
         };
         let r = rings.iter().flatten().map(|p| radius_of(*p)).fold(0.0, f64::max).sqrt();
-        let n = self.arc(r, 0.0, sweep.abs(), true).len() - 1;
+        let n = self.arc(r, 0.0, sweep.abs(), true).len().saturating_sub(1);
+        if n < 2 {
+            return;
+        }
         let whole = (sweep.abs() - std::f64::consts::TAU).abs() < 1e-9;
         // Rodrigues' rotation about the axis through `at`, in the profile's frame.
         let rotate = |p: [f64; 2], a: f64| -> P3 {
@@ -655,7 +674,10 @@ impl<'a> Geom<'a> {
         // not twist), the last square to the last piece.
         // The outer circle counter-clockwise about the first piece, the hole's clockwise.
         let circle = self.arc(radius, 0.0, std::f64::consts::TAU, true);
-        let n = circle.len() - 1;
+        let n = circle.len().saturating_sub(1);
+        if n < 3 {
+            return;
+        }
         let start = frame(path[0], dirs[0], None);
         let mut sections: Vec<Vec<Vec<P3>>> = Vec::with_capacity(path.len());
         let mut first = vec![(0..n).map(|i| start.apply([circle[i][0], circle[i][1], 0.0])).collect::<Vec<P3>>()];
@@ -712,6 +734,16 @@ impl<'a> Geom<'a> {
 
     /// A profile as rings in its plane: the outer one counter-clockwise, holes clockwise.
     fn profile(&mut self, v: &V) -> Option<Vec<Vec<[f64; 2]>>> {
+        if self.nesting >= MAX_NESTING {
+            return None;
+        }
+        self.nesting += 1;
+        let rings = self.profile_nested(v);
+        self.nesting -= 1;
+        rings
+    }
+
+    fn profile_nested(&mut self, v: &V) -> Option<Vec<Vec<[f64; 2]>>> {
         let e = self.ent(v)?;
         let pos = |g: &Self, i: usize| g.placement(e.arg(i));
         let place = |xf: Xf, r: Vec<[f64; 2]>| -> Vec<[f64; 2]> {
@@ -899,14 +931,23 @@ impl<'a> Geom<'a> {
     /// Points along a circle of radius `r` about the origin from angle `a0` to `a1` (radians),
     /// counter-clockwise when `ccw`; about one segment per 10° (finer on large circles).
     fn arc(&self, r: f64, a0: f64, a1: f64, ccw: bool) -> Vec<[f64; 2]> {
+        use std::f64::consts::TAU;
+        // Counter-clockwise a sweep in (0, 2π] unless already positive, clockwise in [−2π, 0)
+        // unless already negative (by remainder: angles of any size, a unit's factor of 10¹⁷
+        // in a damaged file among them, take one step).
         let mut sweep = a1 - a0;
-        if ccw {
-            while sweep <= 0.0 {
-                sweep += std::f64::consts::TAU;
+        if !sweep.is_finite() {
+            return vec![[r * a0.cos(), r * a0.sin()]];
+        }
+        if ccw && sweep <= 0.0 {
+            sweep = sweep.rem_euclid(TAU);
+            if sweep <= 0.0 {
+                sweep = TAU;
             }
-        } else {
-            while sweep >= 0.0 {
-                sweep -= std::f64::consts::TAU;
+        } else if !ccw && sweep >= 0.0 {
+            sweep = -((-sweep).rem_euclid(TAU));
+            if sweep >= 0.0 {
+                sweep = -TAU;
             }
         }
         // A segment every 10°, or every 0.5 m of arc on large circles.
@@ -929,6 +970,16 @@ impl<'a> Geom<'a> {
     /// A curve as a polyline in its own coordinates (a profile's in its plane, at z = 0; a
     /// directrix's in 3D).
     fn curve3(&mut self, v: &V) -> Vec<P3> {
+        if self.nesting >= MAX_NESTING {
+            return Vec::new();
+        }
+        self.nesting += 1;
+        let points = self.curve3_nested(v);
+        self.nesting -= 1;
+        points
+    }
+
+    fn curve3_nested(&mut self, v: &V) -> Vec<P3> {
         let Some(e) = self.ent(v) else { return Vec::new() };
         match e.ty.as_str() {
             "IFCPOLYLINE" => e.arg(0).list().iter().filter_map(|p| self.point(p)).collect(),
@@ -1652,6 +1703,36 @@ mod tests {
             let sum: f64 = pieces.iter().map(|p| area2(p)).sum();
             assert!((sum - area2(&ring)).abs() < 1e-9, "{sum} against {}", area2(&ring));
         }
+    }
+
+    #[test]
+    fn references_in_a_circle_and_doubling_trees_end() {
+        // A composite curve made of itself, a profile derived from itself, and a Boolean union
+        // whose operands are both the next union, 20 levels down to a block (2²⁰ paths).
+        let mut f = String::from(
+            "ISO-10303-21;HEADER;FILE_SCHEMA(('IFC4'));ENDSEC;DATA;\n\
+             #1=IFCCOMPOSITECURVE((#2),.F.);#2=IFCCOMPOSITECURVESEGMENT(.CONTINUOUS.,.T.,#1);\n\
+             #3=IFCSWEPTDISKSOLID(#1,0.1,$,$,$);#4=IFCDERIVEDPROFILEDEF(.AREA.,$,#4,$,$);\n\
+             #5=IFCEXTRUDEDAREASOLID(#4,$,#6,1.);#6=IFCDIRECTION((0.,0.,1.));\n",
+        );
+        for k in 10..30 {
+            f.push_str(&format!("#{k}=IFCBOOLEANRESULT(.UNION.,#{n},#{n});\n", n = k + 1));
+        }
+        f.push_str(
+            "#30=IFCBLOCK($,1.,1.,1.);#100=IFCSHAPEREPRESENTATION($,'Body','CSG',(#3,#5,#10));\n\
+             #101=IFCPRODUCTDEFINITIONSHAPE($,$,(#100));ENDSEC;END-ISO-10303-21;",
+        );
+        let step = super::super::step::parse(f.as_bytes()).unwrap();
+        let mut g = Geom::new(&step, 1.0, 1.0);
+        let mut out = Vec::new();
+        g.product(&V::Ref(101), &Xf::ID, &mut out);
+        // The union stopped at the item budget; what it read of the block is there.
+        assert!(
+            !out.is_empty() && g.items_read > MAX_ITEMS,
+            "{} faces, {} items",
+            out.len(),
+            g.items_read
+        );
     }
 
     #[test]

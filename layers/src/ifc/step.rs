@@ -142,7 +142,11 @@ impl Step {
 
 /// Parse a whole file. Errors say what was wrong and at which byte.
 pub fn parse(bytes: &[u8]) -> Result<Step, String> {
-    let mut p = Parser { b: bytes, i: 0 };
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        nesting: 0,
+    };
     p.skip_ws();
     if !p.eat_word("ISO-10303-21") {
         return Err("not a STEP file (it does not begin with ISO-10303-21;)".into());
@@ -226,9 +230,14 @@ pub fn parse(bytes: &[u8]) -> Result<Step, String> {
     Ok(step)
 }
 
+/// How deep lists may nest in an attribute.
+const MAX_NESTING: usize = 64;
+
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// Lists open around the value being read (`value` recurses into nested lists).
+    nesting: usize,
 }
 
 impl Parser<'_> {
@@ -331,12 +340,19 @@ impl Parser<'_> {
         };
         match c {
             b'(' => {
+                // IFC nests lists a few deep (a face set's coordinates, lists of lists); a
+                // damaged file nesting thousands would otherwise overflow the stack.
+                if self.nesting >= MAX_NESTING {
+                    return Err(format!("byte {}: lists nested more than {MAX_NESTING} deep", self.i));
+                }
                 self.i += 1;
+                self.nesting += 1;
                 let mut items = Vec::new();
                 loop {
                     self.skip_ws();
                     if self.peek() == Some(b')') {
                         self.i += 1;
+                        self.nesting -= 1;
                         return Ok(V::List(items));
                     }
                     items.push(self.value()?);
@@ -413,10 +429,15 @@ impl Parser<'_> {
                 if self.peek() != Some(b'(') {
                     return Err(format!("byte {}: '{ty}' is not a value", self.i));
                 }
+                if self.nesting >= MAX_NESTING {
+                    return Err(format!("byte {}: values nested more than {MAX_NESTING} deep", self.i));
+                }
                 self.i += 1;
+                self.nesting += 1;
                 let inner = self.value()?;
                 self.skip_ws();
                 self.expect(b')')?;
+                self.nesting -= 1;
                 Ok(V::Typed(ty, Box::new(inner)))
             }
             other => Err(format!("byte {}: unexpected '{}'", self.i, other.escape_ascii())),
@@ -551,5 +572,19 @@ mod tests {
         assert!(e.contains("byte"), "{e}");
         let e = parse(b"ISO-10303-21;HEADER;ENDSEC;DATA;#1=IFCWALL('a');").unwrap_err();
         assert!(e.contains("ENDSEC"), "{e}");
+        // Lists or typed values nested thousands deep (a damaged file) are an error, not a
+        // stack overflow; 64 deep is read.
+        for (open, close) in [("(", ")"), ("IFCLABEL(", ")")] {
+            let deep = |n: usize| {
+                format!(
+                    "ISO-10303-21;HEADER;ENDSEC;DATA;#1=IFCX({}1{});ENDSEC;",
+                    open.repeat(n),
+                    close.repeat(n)
+                )
+            };
+            let e = parse(deep(100_000).as_bytes()).unwrap_err();
+            assert!(e.contains("nested more than 64 deep"), "{e}");
+            assert!(parse(deep(63).as_bytes()).is_ok());
+        }
     }
 }
