@@ -398,6 +398,8 @@ fn webdriver_drives_the_real_app() {
     d.js("document.querySelector('details.clip').open = true; return true;");
     std::thread::sleep(Duration::from_millis(1500));
     let whole = drawn(&d);
+    const SIZE: &str = "const c = document.getElementById('map'); return [c.clientWidth, c.clientHeight];";
+    let size_before = d.js(SIZE);
     d.click("#clip-section");
     let asked = d.text("#clip-section-state");
     assert!(!asked.is_empty(), "drawing a section says what to click");
@@ -436,6 +438,15 @@ fn webdriver_drives_the_real_app() {
         (restored.0 - whole.0).abs() < 0.05 * whole.0 && (restored.1 - whole.1).abs() < 0.05 * whole.1,
         "cleared: {restored:?} against {whole:?}"
     );
+    // The map kept its size while the clip box's line and the status bar's text changed (a
+    // wrapped status bar used to take a line's height from it).
+    assert_eq!(d.js(SIZE), size_before, "the map's size changed");
+    // However long the status bar's text (a frame's timing, the cursor's coordinates and the
+    // attribution side by side on a narrow window), it stays one line and the map its size.
+    d.js("document.getElementById('status').textContent = '坐标系 EPSG:4550 帧 12 ms '.repeat(40); return true;");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(d.js(SIZE), size_before, "a long status line changed the map's size");
+    eprintln!("map size through the section step: {size_before}");
 
     // A long load can be cancelled: a CSV of 600,000 points (GDAL reads it for seconds) is added
     // by path; the cancel button shows after half a second, and cancelling leaves the tree as it was.
