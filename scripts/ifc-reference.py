@@ -8,7 +8,8 @@ psets: {set: [property names]}, bbox: [minx, miny, minz, maxx, maxy, maxz] | nul
 [r, g, b, a] | null}}}, where the
 container is the GlobalId of the spatial element holding the product (directly or through the
 element it is part of) and the box is of IfcOpenShell's own triangulation in world coordinates,
-metres, openings subtracted, and the colour is that of most of its triangles.
+metres, openings subtracted, and the colour is that of most of its triangles (null where that
+is IfcOpenShell's default rather than the file's style).
 """
 import json
 import sys
@@ -81,7 +82,12 @@ if it.initialize():
             mats = shape.geometry.materials
             if counts and mats:
                 best = max(counts, key=lambda k: counts[k])
-                if 0 <= best < len(mats):
+                # IfcOpenShell's own defaults ('DefaultMaterial', or the class's name, such as
+                # 'IfcWall') are not the file's colours: no colour then. (It does not apply
+                # IFC4's IfcIndexedColourMap either: such faces get its default.)
+                name = mats[best].name if 0 <= best < len(mats) else ""
+                default = name == "DefaultMaterial" or (name.startswith("Ifc") and name.isalnum())
+                if 0 <= best < len(mats) and not default:
                     d, t = mats[best].diffuse, mats[best].transparency
                     t = 0.0 if t != t else t
                     products[shape.guid]["colour"] = [round(d.r() * 255), round(d.g() * 255), round(d.b() * 255), round((1 - t) * 255)]

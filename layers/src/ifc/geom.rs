@@ -87,6 +87,8 @@ pub struct Geom<'a> {
     styles: std::collections::HashMap<u32, [u8; 4]>,
     /// The current product's faces by colour (a styled item's, or none).
     pub tally: Vec<(Option<[u8; 4]>, usize)>,
+    /// IFC4's colours face by face of tessellated face sets (IfcIndexedColourMap), by face set.
+    face_colours: std::collections::HashMap<u32, Vec<[u8; 4]>>,
     /// Set while reading an opening: an extrusion of a profile that is not convex then comes as
     /// one convex prism per piece of its profile, into `pieces` (a convex hole is cut exactly).
     split: bool,
@@ -115,6 +117,38 @@ impl<'a> Geom<'a> {
             };
             styles.insert(item, c);
         }
+        // IfcIndexedColourMap(MappedTo, Opacity, Colours: IfcColourRgbList, ColourIndex): a
+        // colour (1-based into the list) for each face of the face set, in its order.
+        let mut face_colours = std::collections::HashMap::new();
+        for id in step.of_type("IFCINDEXEDCOLOURMAP") {
+            let e = step.get(id).expect("listed");
+            let Some(set) = e.arg(0).id() else { continue };
+            let channel = |v: f64| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+            let alpha = channel(e.arg(1).num().unwrap_or(1.0));
+            let list: Vec<[u8; 4]> = step
+                .deref(e.arg(2))
+                .map(|l| {
+                    l.arg(0)
+                        .list()
+                        .iter()
+                        .map(|c| {
+                            let c: Vec<f64> = c.list().iter().filter_map(V::num).collect();
+                            let at = |k: usize| channel(c.get(k).copied().unwrap_or(0.0));
+                            [at(0), at(1), at(2), alpha]
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let per_face: Option<Vec<[u8; 4]>> = e
+                .arg(3)
+                .list()
+                .iter()
+                .map(|i| list.get((i.num()? as usize).checked_sub(1)?).copied())
+                .collect();
+            if let Some(per_face) = per_face {
+                face_colours.insert(set, per_face);
+            }
+        }
         Geom {
             step,
             angle,
@@ -122,6 +156,7 @@ impl<'a> Geom<'a> {
             skipped: BTreeMap::new(),
             styles,
             tally: Vec::new(),
+            face_colours,
             split: false,
             pieces: Vec::new(),
             nesting: 0,
@@ -307,8 +342,20 @@ impl<'a> Geom<'a> {
             "IFCMAPPEDITEM" | "IFCBOOLEANCLIPPINGRESULT" | "IFCBOOLEANRESULT" | "IFCCSGSOLID"
         );
         self.item_faces(e, xf, out, depth, style);
-        if leaf && out.len() > before {
-            self.tally.push((style, out.len() - before));
+        // A face set coloured face by face counts each face in its own colour (those the map
+        // does not reach in the item's).
+        let n = out.len() - before;
+        match v.id().and_then(|id| self.face_colours.get(&id)).filter(|_| leaf) {
+            Some(colours) => {
+                for c in colours.iter().take(n) {
+                    self.tally.push((Some(*c), 1));
+                }
+                if n > colours.len() {
+                    self.tally.push((style, n - colours.len()));
+                }
+            }
+            None if leaf && n > 0 => self.tally.push((style, n)),
+            None => {}
         }
     }
 
