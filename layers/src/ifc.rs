@@ -293,8 +293,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Model> {
         for op in voided_by.get(id).into_iter().flatten() {
             let Some(o) = step.get(*op) else { continue };
             let at = g.local_placement(o.arg(5));
+            // (An opening's faces do not count toward any colour: `opening_items` leaves the
+            // tally as it was.)
             let items = g.opening_items(o.arg(6), &at);
-            g.tally.clear();
             for hole in items.into_iter().filter(|h| !h.is_empty()) {
                 if faces.is_empty() {
                     break;

@@ -283,18 +283,29 @@ impl<'a> Geom<'a> {
     pub fn opening_items(&mut self, shape: &V, xf: &Xf) -> Vec<Vec<Face>> {
         let Some(rep) = self.body(shape) else { return Vec::new() };
         self.items_read = 0;
-        self.split = true;
         let mut items = Vec::new();
         for item in rep.arg(3).list() {
-            let mut faces = Vec::new();
-            self.item(item, xf, &mut faces, 0, None);
-            items.append(&mut self.pieces);
-            if !faces.is_empty() {
-                items.push(faces);
-            }
+            items.extend(self.convex_parts(item, xf, 0, None));
         }
-        self.split = false;
         items
+    }
+
+    /// One item as solids to cut out one after another: the prisms of an extrusion whose
+    /// profile is not convex, then the rest of its faces as one solid. Its faces do not count
+    /// toward the element's colour (they are what is cut away).
+    fn convex_parts(&mut self, v: &V, xf: &Xf, depth: usize, style: Option<[u8; 4]>) -> Vec<Vec<Face>> {
+        let outer = std::mem::take(&mut self.pieces);
+        let (was, tallied) = (self.split, self.tally.len());
+        self.split = true;
+        let mut rest = Vec::new();
+        self.item(v, xf, &mut rest, depth, style);
+        self.split = was;
+        self.tally.truncate(tallied);
+        let mut parts = std::mem::replace(&mut self.pieces, outer);
+        if !rest.is_empty() {
+            parts.push(rest);
+        }
+        parts
     }
 
     /// A product's body representation: `Body` (solid-like first), else the first solid-like one.
@@ -427,17 +438,7 @@ impl<'a> Geom<'a> {
                             // A solid subtracted: cut out as an opening is, piece by convex
                             // piece (an extrusion of a profile that is not convex split into
                             // prisms). Another kind leaves the first operand whole.
-                            let outer = std::mem::take(&mut self.pieces);
-                            let (was, tallied) = (self.split, self.tally.len());
-                            self.split = true;
-                            let mut second = Vec::new();
-                            self.item(e.arg(2), xf, &mut second, depth + 1, style);
-                            self.split = was;
-                            self.tally.truncate(tallied);
-                            let mut pieces = std::mem::replace(&mut self.pieces, outer);
-                            if !second.is_empty() {
-                                pieces.push(second);
-                            }
+                            let pieces = self.convex_parts(e.arg(2), xf, depth + 1, style);
                             let mut whole = pieces.is_empty();
                             let mut solid = first;
                             for piece in pieces {
@@ -675,28 +676,7 @@ impl<'a> Geom<'a> {
                 rings.iter().map(|r| r.iter().map(|p| rotate(*p, a)).collect()).collect()
             })
             .collect();
-        let mut faces: Vec<Face> = Vec::new();
-        for i in 0..n {
-            let (s0, s1) = (&at_step[i], &at_step[(i + 1) % steps]);
-            for (a, b) in s0.iter().zip(s1) {
-                for j in 0..a.len() {
-                    let k = (j + 1) % a.len();
-                    let mut q = vec![a[j], a[k], b[k], b[j]];
-                    dedup_ring(&mut q);
-                    if q.len() >= 3 {
-                        faces.push(vec![q]);
-                    }
-                }
-            }
-        }
-        // The ends as `extrude` makes them: the start's rings turned round, the end's as they
-        // are; with the sides that is one orientation throughout, outward or inward.
-        if !whole {
-            faces.push(at_step[0].iter().map(|r| r.iter().rev().copied().collect()).collect());
-            faces.push(at_step[n].clone());
-        }
-        orient_outward(&mut faces);
-        out.extend(faces);
+        loft(&at_step, whole, out);
     }
 
     /// IfcSweptDiskSolid(Directrix, Radius, InnerRadius, StartParam, EndParam): a pipe, a
@@ -763,20 +743,7 @@ impl<'a> Geom<'a> {
                 .collect();
             sections.push(next);
         }
-        let mut faces: Vec<Face> = Vec::new();
-        for w in sections.windows(2) {
-            for (a, b) in w[0].iter().zip(&w[1]) {
-                for j in 0..n {
-                    let k = (j + 1) % n;
-                    faces.push(vec![vec![a[j], a[k], b[k], b[j]]]);
-                }
-            }
-        }
-        // The ends, a disc or a ring round the hole, as `extrude` makes them.
-        faces.push(sections[0].iter().map(|r| r.iter().rev().copied().collect()).collect());
-        faces.push(sections[sections.len() - 1].clone());
-        orient_outward(&mut faces);
-        out.extend(faces);
+        loft(&sections, false, out);
     }
 
     /// A profile as rings in its plane: the outer one counter-clockwise, holes clockwise.
@@ -1190,16 +1157,40 @@ fn frame(origin: P3, z: P3, xref: Option<P3>) -> Xf {
     Xf { m: [x, y, z], t: origin }
 }
 
-/// Turn every face of a closed solid round when they enclose a negative volume (built with
-/// inward faces, as a left-handed sweep or revolution makes them).
-fn orient_outward(faces: &mut [Face]) {
-    if volume(faces) < 0.0 {
-        for f in faces.iter_mut() {
-            for r in f.iter_mut() {
-                r.reverse();
+/// A solid through cross-sections (each the same rings, point for point): a quadrilateral
+/// between each pair of corresponding edges of consecutive sections (a triangle where two
+/// corners meet, on a revolution's axis), back from the last to the first when `closed`, else
+/// the first and last sections as ends (turned as `extrude` turns them, so that all faces share
+/// one orientation); then turned outward if they enclose a negative volume (a left-handed sweep
+/// or revolution makes them inward).
+fn loft(sections: &[Vec<Vec<P3>>], closed: bool, out: &mut Vec<Face>) {
+    let m = sections.len();
+    if m < 2 {
+        return;
+    }
+    let mut faces: Vec<Face> = Vec::new();
+    for i in 0..if closed { m } else { m - 1 } {
+        for (a, b) in sections[i].iter().zip(&sections[(i + 1) % m]) {
+            for j in 0..a.len() {
+                let k = (j + 1) % a.len();
+                let mut q = vec![a[j], a[k], b[k], b[j]];
+                dedup_ring(&mut q);
+                if q.len() >= 3 {
+                    faces.push(vec![q]);
+                }
             }
         }
     }
+    if !closed {
+        faces.push(sections[0].iter().map(|r| r.iter().rev().copied().collect()).collect());
+        faces.push(sections[m - 1].clone());
+    }
+    if volume(&faces) < 0.0 {
+        for r in faces.iter_mut().flatten() {
+            r.reverse();
+        }
+    }
+    out.extend(faces);
 }
 
 /// Drop repeated points of an open polyline (its ends stay).
@@ -1228,7 +1219,7 @@ fn area2(r: &[[f64; 2]]) -> f64 {
 }
 
 fn dedup_ring(r: &mut Vec<P3>) {
-    r.dedup_by(|a, b| sub(*a, *b).iter().all(|d| d.abs() < 1e-9));
+    dedup_ring_open(r);
     while r.len() > 1 && sub(r[0], r[r.len() - 1]).iter().all(|d| d.abs() < 1e-9) {
         r.pop();
     }
@@ -1611,10 +1602,7 @@ fn convex_sides(frame: &Xf, ring: &[[f64; 2]]) -> Option<Vec<(P3, P3)>> {
         r.reverse();
     }
     let k = r.len();
-    let turns_left = (0..k).all(|i| {
-        let (a, b, c) = (r[i], r[(i + 1) % k], r[(i + 2) % k]);
-        (b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0]) >= -1e-12
-    });
+    let turns_left = (0..k).all(|i| turn(r[i], r[(i + 1) % k], r[(i + 2) % k]) >= -1e-12);
     if !turns_left {
         return None;
     }
