@@ -93,26 +93,21 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   // 3D tiles the view wants are still loading: draw again shortly.
   // (While the view moves its own frames bring them; the full frame at rest asks again.)
   if (head.getUint32(16, true) !== 0) setTimeout(() => { if (performance.now() - lastMove >= REST_MS) void requestFrame(); }, 80);
-  if (fw !== w || fh !== h) {
-    // A motion frame: scaled up over the canvas (smoothed), PNG or raw rows alike.
-    const bitmap = head.getUint32(24, true) === 1
+  const png = head.getUint32(24, true) === 1;
+  reduced = fw !== w || fh !== h;
+  if (png || reduced) {
+    // A PNG, which the engine decodes, or a motion frame, scaled up over the canvas (raw rows
+    // too); its pixels are read back from the canvas only if needed.
+    const bitmap = png
       ? await createImageBitmap(new Blob([new Uint8Array(buf, 28)], { type: "image/png" }))
       : await createImageBitmap(new ImageData(new Uint8ClampedArray(buf, 28, fw * fh * 4), fw, fh));
-    ctx.imageSmoothingEnabled = true;
     ctx.drawImage(bitmap, 0, 0, w, h);
-    bitmap.close();
-    lastPixels = null;
-  } else if (head.getUint32(24, true) === 1) {
-    // A PNG: the engine decodes it; its pixels are read back from the canvas only if needed.
-    const bitmap = await createImageBitmap(new Blob([new Uint8Array(buf, 28)], { type: "image/png" }));
-    ctx.drawImage(bitmap, 0, 0);
     bitmap.close();
     lastPixels = null;
   } else {
     lastPixels = new Uint8ClampedArray(buf, 28, fw * fh * 4);
     ctx.putImageData(new ImageData(lastPixels, fw, fh), 0, 0);
   }
-  reduced = fw !== w || fh !== h;
   const t2 = performance.now();
   lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, command: commandMs, transfer: t1 - t0 - commandMs, draw: t2 - t1, width: fw, height: fh };
   app.lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
@@ -125,7 +120,8 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   for (let i = 0; i < pixels.length; i += 4) {
     if (Math.abs(pixels[i] - BACKGROUND[0]) + Math.abs(pixels[i + 1] - BACKGROUND[1]) + Math.abs(pixels[i + 2] - BACKGROUND[2]) > 9) drawn++;
   }
-  return drawn / (fw * fh);
+  // (Counted over the canvas: a motion frame is drawn over all of it.)
+  return drawn / (pixels.length / 4);
 }
 
 let frameLoop: Promise<void> | null = null, dirty = false, wantFull = false;
