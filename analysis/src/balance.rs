@@ -126,7 +126,7 @@ pub fn class_areas(layer: &Layer, code_field: usize, name_field: Option<usize>) 
     let mut out: BTreeMap<String, (String, f64)> = BTreeMap::new();
     for (row, g) in layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
-        let a = g.unsigned_area();
+        let a = g.area();
         if a <= 0.0 {
             continue;
         }
@@ -276,7 +276,7 @@ pub fn transitions(a: &Epoch<'_>, b: &Epoch<'_>, min_m2: f64) -> (Transitions, V
     let mut pieces = Vec::new();
     for (row, g) in a.layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
-        let pa = multi(g);
+        let pa = multi(&g.to_geo());
         let total = pa.unsigned_area();
         if total <= 0.0 {
             continue;
@@ -289,10 +289,10 @@ pub fn transitions(a: &Epoch<'_>, b: &Epoch<'_>, min_m2: f64) -> (Transitions, V
         let mut candidates: Vec<usize> = b.index.candidates([r.min().x, r.min().y, r.max().x, r.max().y]).collect();
         candidates.sort_unstable();
         for other in candidates {
-            let Some(gb) = b.layer.geometries.get(other).and_then(Option::as_ref) else {
+            let Some(gb) = b.layer.geometries.geometry(other) else {
                 continue;
             };
-            let gb = multi(gb);
+            let gb = multi(&gb);
             let piece = rest.intersection(&gb);
             let area = piece.unsigned_area();
             if area <= 0.0 {

@@ -5,11 +5,11 @@
 //! permit, whose area is exact even when the building is concave. Non-convex permits fall back to
 //! geo's boolean operations.
 
-use geo::{Area, BooleanOps, BoundingRect, Coord, Geometry, Intersects, LineString, Polygon};
+use geo::{Area, BooleanOps, Coord, Intersects};
+use jingwei_layers::geoms::{GeomRef, Geometries, PartRef};
 use rayon::prelude::*;
 
 use crate::grid::BoxGrid;
-use crate::{for_each_polygon, polygons};
 use jingwei_layers::{Cancelled, Job};
 
 /// Coverage of one building.
@@ -36,18 +36,20 @@ impl Coverage {
 struct Clipper<'a> {
     /// Index of the permit this polygon belongs to.
     permit: u32,
-    poly: &'a Polygon,
+    poly: PartRef<'a>,
+    /// Its envelope.
+    bbox: [f64; 4],
     /// Its exterior ring without the closing point, when the polygon is convex without holes,
     /// and whether that ring runs clockwise.
     convex: Option<(&'a [Coord], bool)>,
 }
 
 /// The open exterior ring of a convex polygon without holes and whether it is clockwise.
-fn convex_ring(p: &Polygon) -> Option<(&[Coord], bool)> {
-    if !p.interiors().is_empty() {
+fn convex_ring<'a>(p: &PartRef<'a>) -> Option<(&'a [Coord], bool)> {
+    if p.rings().len() != 1 {
         return None;
     }
-    let mut pts: &[Coord] = &p.exterior().0;
+    let mut pts: &[Coord] = p.exterior();
     if pts.len() > 1 && pts.first() == pts.last() {
         pts = &pts[..pts.len() - 1];
     }
@@ -82,11 +84,11 @@ struct Scratch {
 /// Area of `subject` inside the convex `clip` ring (open; `cw` when it runs clockwise). Coordinates are taken
 /// relative to the clip ring's first vertex: in raw Gauss-Krüger metres (x ≈ 5e5, y ≈ 3.4e6)
 /// the shoelace products would cancel away about a millimetre² of every building's area.
-fn clipped_area(subject: &LineString, clip: &[Coord], cw: bool, scratch: &mut Scratch) -> f64 {
+fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scratch) -> f64 {
     let o = clip[0];
     let (mut poly, mut next) = (std::mem::take(&mut scratch.a), std::mem::take(&mut scratch.b));
     poly.clear();
-    poly.extend(subject.0.iter().map(|c| Coord {
+    poly.extend(subject.iter().map(|c| Coord {
         x: c.x - o.x,
         y: c.y - o.y,
     }));
@@ -143,47 +145,52 @@ fn clipped_area(subject: &LineString, clip: &[Coord], cw: bool, scratch: &mut Sc
     area
 }
 
-fn intersection_area(building: &Polygon, permit: &Clipper, scratch: &mut Scratch) -> f64 {
+fn intersection_area(building: &PartRef<'_>, permit: &Clipper, scratch: &mut Scratch) -> f64 {
     match permit.convex {
         Some((clip, cw)) => {
-            let mut a = clipped_area(building.exterior(), clip, cw, scratch);
-            for hole in building.interiors() {
+            let mut rings = building.rings();
+            let mut a = rings.next().map_or(0.0, |r| clipped_area(r, clip, cw, scratch));
+            for hole in rings {
                 a -= clipped_area(hole, clip, cw, scratch);
             }
             a.max(0.0)
         }
-        None => building.intersection(permit.poly).unsigned_area(),
+        None => building.to_polygon().intersection(&permit.poly.to_polygon()).unsigned_area(),
     }
 }
 
+/// The envelope of a polygon (of its exterior, as `geo` takes it).
+fn bbox(p: &PartRef<'_>) -> Option<[f64; 4]> {
+    let c = p.exterior();
+    let f = c.first()?;
+    Some(c[1..].iter().fold([f.x, f.y, f.x, f.y], |e, c| [e[0].min(c.x), e[1].min(c.y), e[2].max(c.x), e[3].max(c.y)]))
+}
+
 /// Coverage of every building by the permits (both in the same projected CRS), in parallel.
-pub fn permit_coverage(buildings: &[Option<Geometry>], permits: &[Option<Geometry>]) -> Vec<Coverage> {
+pub fn permit_coverage(buildings: &Geometries, permits: &Geometries) -> Vec<Coverage> {
     permit_coverage_job(buildings, permits, &Job::new()).expect("a new job is never cancelled")
 }
 
 /// [`permit_coverage`] reporting one unit per building to `job` (plan them first) and stopping
 /// early when it is cancelled.
-pub fn permit_coverage_job(buildings: &[Option<Geometry>], permits: &[Option<Geometry>], job: &Job) -> Result<Vec<Coverage>, Cancelled> {
-    let clippers: Vec<Clipper> = permits
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, g)| Some((i, g.as_ref()?)))
-        .flat_map_iter(|(i, g)| polygons(g).into_iter().map(move |poly| (i as u32, poly)))
-        .map(|(permit, poly)| Clipper {
+pub fn permit_coverage_job(buildings: &Geometries, permits: &Geometries, job: &Job) -> Result<Vec<Coverage>, Cancelled> {
+    let clippers: Vec<Clipper> = (0..permits.len())
+        .into_par_iter()
+        .filter_map(|i| Some((i, permits.get(i)?)))
+        .flat_map_iter(|(i, g)| g.polygons().filter_map(move |poly| Some((i as u32, bbox(&poly)?, poly))))
+        .map(|(permit, bbox, poly)| Clipper {
             permit,
-            convex: convex_ring(poly),
+            convex: convex_ring(&poly),
+            bbox,
             poly,
         })
         .collect();
-    let grid = BoxGrid::from_par(&clippers, |c| {
-        let r = c.poly.bounding_rect()?;
-        Some([r.min().x, r.min().y, r.max().x, r.max().y])
-    });
+    let grid = BoxGrid::from_par(&clippers, |c| Some(c.bbox));
     const CHUNK: usize = 1024;
-    let out: Vec<Coverage> = buildings
-        .par_iter()
-        .enumerate()
-        .map_init(Scratch::default, |scratch, (i, g)| {
+    let out: Vec<Coverage> = (0..buildings.len())
+        .into_par_iter()
+        .map(|i| (i, buildings.get(i)))
+        .map_init(Scratch::default, |scratch, (i, g): (usize, Option<GeomRef<'_>>)| {
             if i % CHUNK == 0 {
                 job.advance(CHUNK.min(buildings.len() - i) as u64);
             }
@@ -194,16 +201,16 @@ pub fn permit_coverage_job(buildings: &[Option<Geometry>], permits: &[Option<Geo
             let mut c = Coverage::default();
             // Σ overlap per permit (a multi-part permit meets a building in several parts).
             scratch.per_permit.clear();
-            for_each_polygon(g, |b| {
-                c.area_m2 += b.unsigned_area();
-                let Some(r) = b.bounding_rect() else { return };
-                grid.query(&[r.min().x, r.min().y, r.max().x, r.max().y], |k| {
+            for b in g.polygons() {
+                c.area_m2 += b.area();
+                let Some(r) = bbox(&b) else { continue };
+                grid.query(&r, |k| {
                     let p = &clippers[k as usize];
-                    let a = intersection_area(b, p, scratch);
+                    let a = intersection_area(&b, p, scratch);
                     // Clipping a concave building whose arms embrace a permit leaves rounding
                     // noise (≈1e-9 m²) where there is no overlap: below a square millimetre the
                     // exact predicate decides whether they meet at all.
-                    if a > 1e-6 || b.intersects(p.poly) {
+                    if a > 1e-6 || b.to_polygon().intersects(&p.poly.to_polygon()) {
                         c.permits += 1;
                         c.covered_m2 += a;
                         match scratch.per_permit.iter_mut().find(|(k, _)| *k == p.permit) {
@@ -212,7 +219,7 @@ pub fn permit_coverage_job(buildings: &[Option<Geometry>], permits: &[Option<Geo
                         }
                     }
                 });
-            });
+            }
             c.main = scratch.per_permit.iter().fold(None, |best, &(k, a)| match best {
                 // Ties go to the lower index, whatever order the tree returned them in.
                 Some((bk, b)) if b > a || (b == a && bk < k) => best,
@@ -228,6 +235,11 @@ pub fn permit_coverage_job(buildings: &[Option<Geometry>], permits: &[Option<Geo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::{Geometry, LineString, Polygon};
+
+    fn cov_of(buildings: &[Option<Geometry>], permits: &[Option<Geometry>]) -> Vec<Coverage> {
+        permit_coverage(&buildings.to_vec().into(), &permits.to_vec().into())
+    }
 
     fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Option<Geometry> {
         Some(Geometry::Polygon(Polygon::new(
@@ -252,12 +264,12 @@ mod tests {
             vec![],
         )));
         // A permit over the right half (x ≥ 10): covers 10×10 of the base only = 100 m².
-        let cov = permit_coverage(std::slice::from_ref(&l), &[rect(10.0, -5.0, 30.0, 30.0)]);
+        let cov = cov_of(std::slice::from_ref(&l), &[rect(10.0, -5.0, 30.0, 30.0)]);
         assert!((cov[0].area_m2 - 300.0).abs() < 1e-9);
         assert!((cov[0].covered_m2 - 100.0).abs() < 1e-9, "{cov:?}");
         assert_eq!(cov[0].permits, 1);
         // A touching permit counts as a pair with no area; a far one does not count.
-        let cov = permit_coverage(
+        let cov = cov_of(
             std::slice::from_ref(&l),
             &[rect(20.0, 0.0, 25.0, 5.0), rect(50.0, 50.0, 60.0, 60.0)],
         );
@@ -281,10 +293,10 @@ mod tests {
             LineString::from(vec![(10.0, -5.0), (10.0, 30.0), (30.0, 30.0), (30.0, -5.0), (10.0, -5.0)]),
             vec![],
         )));
-        let cov = permit_coverage(std::slice::from_ref(&l), &[cw]);
+        let cov = cov_of(std::slice::from_ref(&l), &[cw]);
         assert!((cov[0].covered_m2 - 100.0).abs() < 1e-9, "{cov:?}");
         assert_eq!(cov[0].main, Some((0, cov[0].covered_m2)));
-        let cov = permit_coverage(&[l], &[u]);
+        let cov = cov_of(&[l], &[u]);
         // Inside: the strip y<5 of the base (20×5 = 100) plus x<5 for y in 5..20 (5×15 = 75).
         assert!((cov[0].covered_m2 - 175.0).abs() < 1e-6, "{cov:?}");
     }

@@ -139,8 +139,8 @@ fn within(layer: &Layer, index: &SpatialIndex, at: &Geometry, r: f64) -> Vec<(us
     let mut out: Vec<(usize, f64)> = index
         .candidates(bbox)
         .filter_map(|row| {
-            let g = layer.geometries[row].as_ref()?;
-            let d = Euclidean.distance(at, g);
+            let g = layer.geometries.geometry(row)?;
+            let d = Euclidean.distance(at, &g);
             (d <= r).then_some((row, d))
         })
         .collect();
@@ -155,7 +155,7 @@ pub fn building_load(buildings: &BuildingsIn<'_>, row: usize) -> (f64, f64) {
         f.and_then(|i| b.feature(row).value(i).as_f64())
             .filter(|v| v.is_finite() && *v >= 0.0)
     };
-    let footprint = b.geometries[row].as_ref().map_or(0.0, area);
+    let footprint = b.geometries.geometry(row).as_ref().map_or(0.0, area);
     let floors = num(buildings.floors)
         .or_else(|| num(buildings.height).map(|h| (h / 3.0).round().max(1.0)))
         .unwrap_or(1.0);

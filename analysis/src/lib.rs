@@ -20,7 +20,7 @@ pub mod scenario;
 pub mod violations;
 pub mod zones;
 
-use geo::{BoundingRect, Geometry, Polygon};
+use geo::{Geometry, Polygon};
 use std::path::PathBuf;
 
 /// Why an analysis could not run on its inputs.
@@ -72,8 +72,17 @@ pub(crate) fn for_each_polygon(g: &Geometry, mut f: impl FnMut(&Polygon)) {
     }
 }
 
+/// A polygon's envelope (its exterior's) as an R-tree box.
+pub(crate) fn part_aabb(p: &jingwei_layers::geoms::PartRef<'_>) -> Option<AABB<[f64; 2]>> {
+    let c = p.exterior();
+    let f = c.first()?;
+    let e = c[1..].iter().fold([f.x, f.y, f.x, f.y], |e, c| [e[0].min(c.x), e[1].min(c.y), e[2].max(c.x), e[3].max(c.y)]);
+    Some(AABB::from_corners([e[0], e[1]], [e[2], e[3]]))
+}
+
 /// A polygon's envelope as an R-tree box.
+#[cfg(test)]
 pub(crate) fn aabb(p: &Polygon) -> Option<AABB<[f64; 2]>> {
-    let r = p.bounding_rect()?;
+    let r = geo::BoundingRect::bounding_rect(p)?;
     Some(AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]))
 }

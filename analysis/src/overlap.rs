@@ -159,10 +159,10 @@ pub fn overlap(redline: &Geometry, layers: &[OverlapLayer<'_>], to_lonlat: &Tran
     for (li, l) in layers.iter().enumerate() {
         let mut rows: Vec<ClassRow> = Vec::new();
         for row in l.index.candidates(env) {
-            let Some(g) = l.layer.geometries.get(row).and_then(Option::as_ref) else {
+            let Some(g) = l.layer.geometries.geometry(row) else {
                 continue;
             };
-            let parcel = as_multi(g);
+            let parcel = as_multi(&g);
             if parcel.0.is_empty() {
                 continue;
             }

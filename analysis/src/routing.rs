@@ -130,7 +130,7 @@ impl RoadGraph {
             })
         };
         for row in 0..layer.len() {
-            let Some(g) = &layer.geometries[row] else { continue };
+            let Some(g) = &layer.geometries.geometry(row) else { continue };
             let f = layer.feature(row);
             let speed = class_fields.iter().find_map(|i| f.value(*i).as_str().and_then(speed_kmh));
             let Some(kmh) = speed else {

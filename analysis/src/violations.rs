@@ -19,7 +19,6 @@
 //! - **size**: 10 × log10(1 + footprint / 100 m²), at most 20 (100 m² → 3, 1,000 m² → 10.4,
 //!   10,000 m² → 20), so that of two equal breaches the larger building comes first.
 
-use geo::{Area, Geometry};
 use jingwei_layers::{Cancelled, Job, Layer, ValiditySummary};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -337,10 +336,8 @@ fn text(layer: &Layer, row: usize, field: Option<usize>) -> Option<String> {
     field.and_then(|f| layer.feature(row).value(f).as_str().map(str::to_string))
 }
 
-fn area(g: &Option<Geometry>) -> f64 {
-    g.as_ref()
-        .map(|g| crate::polygons(g).iter().map(|p| p.unsigned_area()).sum())
-        .unwrap_or(0.0)
+fn area(g: Option<jingwei_layers::GeomRef<'_>>) -> f64 {
+    g.map_or(0.0, |g| g.polygons().map(|p| p.area()).sum())
 }
 
 /// Run every rule whose inputs are given and rank the findings.
@@ -407,8 +404,8 @@ pub fn detect_job(inputs: &Inputs<'_>, t: &Thresholds, job: &Job) -> Result<Repo
             if job.is_cancelled() {
                 return None;
             }
-            let g = geoms[row].as_ref()?;
-            let area_m2 = area(&geoms[row]);
+            let g = geoms.get(row)?;
+            let area_m2 = area(Some(g));
             if area_m2 <= 0.0 {
                 return None;
             }
@@ -540,7 +537,7 @@ pub fn detect_job(inputs: &Inputs<'_>, t: &Thresholds, job: &Job) -> Result<Repo
                 let pe = PreviousEvidence {
                     fid: matched.map(|k| p.layer.fids[k]),
                     overlap_ratio: ratio,
-                    area_m2: matched.map(|k| area(&p.layer.geometries[k])),
+                    area_m2: matched.map(|k| area(p.layer.geometries.get(k))),
                     height_m: matched.and_then(|k| number(p.layer, k, p.fields.height)),
                 };
                 if ratio < t.new_max_overlap {

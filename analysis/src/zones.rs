@@ -6,6 +6,7 @@
 //! decided by a look-up, without a ray cast across the zone.
 
 use geo::{Area, BooleanOps, Coord, Geometry, Intersects, Line, Point, Polygon};
+use jingwei_layers::geoms::{GeomRef, Geometries, PartRef};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -255,8 +256,8 @@ impl PreparedZone {
     }
 
     /// True when the building polygon and the zone share at least one point.
-    pub fn intersects(&self, building: &Polygon) -> bool {
-        if let Some(env) = crate::aabb(building)
+    pub fn intersects(&self, building: &PartRef<'_>) -> bool {
+        if let Some(env) = crate::part_aabb(building)
             && let Some(decided) = self.by_cells(&env)
         {
             return decided;
@@ -265,10 +266,10 @@ impl PreparedZone {
     }
 
     /// [`PreparedZone::intersects`] from the edges alone.
-    fn intersects_exactly(&self, building: &Polygon) -> bool {
+    fn intersects_exactly(&self, building: &PartRef<'_>) -> bool {
         // 1. Any building edge meets any zone edge near it.
-        for ring in std::iter::once(building.exterior()).chain(building.interiors()) {
-            for w in ring.0.windows(2) {
+        for ring in building.rings() {
+            for w in ring.windows(2) {
                 let bl = Line::new(w[0], w[1]);
                 let env = AABB::from_corners([w[0].x.min(w[1].x), w[0].y.min(w[1].y)], [w[0].x.max(w[1].x), w[0].y.max(w[1].y)]);
                 for e in self.edges.locate_in_envelope_intersecting(&env) {
@@ -279,15 +280,17 @@ impl PreparedZone {
             }
         }
         // 2. No edges cross: one lies wholly inside the other (or they are apart).
-        if let Some(c) = building.exterior().0.first()
+        if let Some(c) = building.exterior().first()
             && self.contains_point(*c)
         {
             return true;
         }
-        self.polygons
-            .iter()
-            .filter_map(|z| z.exterior().0.first())
-            .any(|c| building.intersects(&Point(*c)))
+        let firsts: Vec<Coord> = self.polygons.iter().filter_map(|z| z.exterior().0.first().copied()).collect();
+        if firsts.is_empty() {
+            return false;
+        }
+        let building = building.to_polygon();
+        firsts.into_iter().any(|c| building.intersects(&Point(c)))
     }
 }
 
@@ -299,11 +302,10 @@ pub struct ZoneSet {
 
 impl ZoneSet {
     /// Prepare the zones (in the buildings' projected CRS); empty and non-polygonal ones are ignored.
-    pub fn new(zones: &[Option<Geometry>]) -> ZoneSet {
-        let prepared: Vec<(usize, PreparedZone)> = zones
-            .par_iter()
-            .enumerate()
-            .filter_map(|(i, g)| Some((i, PreparedZone::new(g.as_ref()?)?)))
+    pub fn new(zones: &Geometries) -> ZoneSet {
+        let prepared: Vec<(usize, PreparedZone)> = (0..zones.len())
+            .into_par_iter()
+            .filter_map(|i| Some((i, PreparedZone::new(&zones.geometry(i)?)?)))
             .collect();
         // Each zone by the runs of its cells along a row that are not wholly outside it, rather
         // than by its box: a building in the box of a long diagonal river zone but far from it
@@ -321,13 +323,13 @@ impl ZoneSet {
     }
 
     /// The zones (indices into the input slice) that a building touches, sorted.
-    pub fn hits(&self, building: &Geometry) -> Vec<u32> {
+    pub fn hits(&self, building: GeomRef<'_>) -> Vec<u32> {
         let mut hits = Vec::new();
-        for b in crate::polygons(building) {
-            let Some(env) = crate::aabb(b) else { continue };
+        for b in building.polygons() {
+            let Some(env) = crate::part_aabb(&b) else { continue };
             for e in self.tree.locate_in_envelope_intersecting(&env) {
                 let (zone_index, z) = &self.prepared[e.data as usize];
-                if !hits.contains(&(*zone_index as u32)) && z.intersects(b) {
+                if !hits.contains(&(*zone_index as u32)) && z.intersects(&b) {
                     hits.push(*zone_index as u32);
                 }
             }
@@ -337,39 +339,37 @@ impl ZoneSet {
     }
 
     /// Area (m²) of a building inside one zone (`zone` is an index into the input slice).
-    pub fn overlap_area(&self, zone: u32, building: &Geometry) -> f64 {
+    pub fn overlap_area(&self, zone: u32, building: GeomRef<'_>) -> f64 {
         let Some((_, z)) = self.prepared.iter().find(|(i, _)| *i == zone as usize) else {
             return 0.0;
         };
-        crate::polygons(building).into_iter().map(|b| z.overlap_area(b)).sum()
+        building.polygons().map(|b| z.overlap_area(&b)).sum()
     }
 }
 
 impl PreparedZone {
     /// Area of the building polygon inside the zone. When no zone edge comes near the
     /// building it is wholly inside or wholly outside; otherwise the exact boolean intersection.
-    pub fn overlap_area(&self, building: &Polygon) -> f64 {
-        let Some(env) = crate::aabb(building) else { return 0.0 };
+    pub fn overlap_area(&self, building: &PartRef<'_>) -> f64 {
+        let Some(env) = crate::part_aabb(building) else { return 0.0 };
         match self.by_cells(&env) {
-            Some(true) => return building.unsigned_area(),
+            Some(true) => return building.area(),
             Some(false) => return 0.0,
             None => {}
         }
         if self.edges.locate_in_envelope_intersecting(&env).next().is_none() {
-            let inside = building.exterior().0.first().is_some_and(|c| self.contains_point(*c));
-            return if inside { building.unsigned_area() } else { 0.0 };
+            let inside = building.exterior().first().is_some_and(|c| self.contains_point(*c));
+            return if inside { building.area() } else { 0.0 };
         }
+        let building = building.to_polygon();
         self.polygons.iter().map(|z| building.intersection(z).unsigned_area()).sum()
     }
 }
 
 /// For each building, the indices of the zones it touches (sorted), in parallel.
-pub fn zone_hits(buildings: &[Option<Geometry>], zones: &[Option<Geometry>]) -> Vec<Vec<u32>> {
+pub fn zone_hits(buildings: &Geometries, zones: &Geometries) -> Vec<Vec<u32>> {
     let set = ZoneSet::new(zones);
-    buildings
-        .par_iter()
-        .map(|g| g.as_ref().map(|g| set.hits(g)).unwrap_or_default())
-        .collect()
+    buildings.par_map(|_, g| g.map(|g| set.hits(g)).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -423,7 +423,7 @@ mod tests {
             .collect();
         let blob = Polygon::new(LineString::from(star), vec![square(bx, by, 1_000.0)]);
         let zones = vec![Some(Geometry::Polygon(river.clone())), Some(Geometry::Polygon(blob.clone()))];
-        let set = ZoneSet::new(&zones);
+        let set = ZoneSet::new(&zones.into());
         // A fixed pseudo-random walk (no dependency on a random crate).
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
@@ -447,10 +447,11 @@ mod tests {
             let want: Vec<u32> = [&river, &blob]
                 .iter()
                 .enumerate()
-                .filter(|(_, z)| z.intersects(&b))
+                .filter(|(_, z)| geo::Intersects::intersects(**z, &b))
                 .map(|(i, _)| i as u32)
                 .collect();
-            assert_eq!(set.hits(&Geometry::Polygon(b.clone())), want, "square {k} at {cx}, {cy}");
+            let one = Geometries::from(vec![Some(Geometry::Polygon(b.clone()))]);
+            assert_eq!(set.hits(one.get(0).unwrap()), want, "square {k} at {cx}, {cy}");
             hits += want.len();
             for (i, (_, z)) in set.prepared.iter().enumerate() {
                 if let Some(d) = z.by_cells(&crate::aabb(&b).unwrap()) {
@@ -493,13 +494,14 @@ mod tests {
             sq(200.0, 200.0, 5.0),   // far
             sq(-50.0, -50.0, 300.0), // containing the whole zone
         ];
-        let hits = zone_hits(&buildings, std::slice::from_ref(&zone));
+        let hits = zone_hits(&buildings.clone().into(), &vec![zone.clone()].into());
         let flags: Vec<bool> = hits.iter().map(|h| !h.is_empty()).collect();
         assert_eq!(flags, vec![true, true, true, false, false, true]);
         // Overlap areas: inside 25, half across the edge 50, touching 0, apart 0, far 0, and
         // the building holding the zone overlaps all of it (100² − 20²).
-        let set = ZoneSet::new(&[zone]);
-        let areas: Vec<f64> = buildings.iter().map(|b| set.overlap_area(0, b.as_ref().unwrap())).collect();
+        let set = ZoneSet::new(&vec![zone].into());
+        let store = Geometries::from(buildings);
+        let areas: Vec<f64> = (0..store.len()).map(|i| set.overlap_area(0, store.get(i).unwrap())).collect();
         let want = [25.0, 50.0, 0.0, 0.0, 0.0, 9600.0];
         for (a, w) in areas.iter().zip(want) {
             assert!((a - w).abs() < 1e-6, "{areas:?}");

@@ -20,11 +20,11 @@ fn demo_city_coverage_and_zone_hits_match_geos() {
     let z = &ws.layer("control_zones").unwrap().layer;
     let cov = permit_coverage(&b.geometries, &p.geometries);
     let hits = zone_hits(&b.geometries, &z.geometries);
-    let permits: Vec<gdal::vector::Geometry> = p.geometries.iter().flatten().map(|g| g.to_gdal().unwrap()).collect();
-    let zones: Vec<Option<gdal::vector::Geometry>> = z.geometries.iter().map(|g| g.as_ref().map(|g| g.to_gdal().unwrap())).collect();
+    let permits: Vec<gdal::vector::Geometry> = p.geometries.iter().flatten().map(|g| g.to_geo().to_gdal().unwrap()).collect();
+    let zones: Vec<Option<gdal::vector::Geometry>> = z.geometries.iter().map(|g| g.map(|g| g.to_geo().to_gdal().unwrap())).collect();
     let (mut flagged, mut zone_hit) = (0, 0);
     for (row, g) in b.geometries.iter().enumerate() {
-        let Some(g) = g else { continue };
+        let Some(g) = g.map(|g| g.to_geo()) else { continue };
         let bg = g.to_gdal().unwrap();
         let mut area = 0.0;
         let mut pairs = 0;

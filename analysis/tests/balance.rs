@@ -59,7 +59,7 @@ fn epoch(cell: f64, turn: f64, seed: usize) -> Layer {
         }],
         columns: vec![codes],
         fids: (1..=geoms.len() as i64).collect(),
-        geometries: geoms,
+        geometries: geoms.into(),
         encoding: None,
         issues: Vec::new(),
     }
@@ -71,7 +71,7 @@ fn balance_of_status_and_plan() {
     let sa = class_areas(&a, 0, None);
     let sb = class_areas(&b, 0, None);
     let t = balance(&sa, Some(&sb));
-    let polygons = |l: &Layer| l.geometries.iter().flatten().map(Area::unsigned_area).sum::<f64>() / 1e4;
+    let polygons = |l: &Layer| l.geometries.iter().flatten().map(|g| g.to_geo().unsigned_area()).sum::<f64>() / 1e4;
     assert!(
         (t.status_total_ha - polygons(&a)).abs() < 1e-4,
         "{} vs {}",
@@ -139,9 +139,9 @@ fn the_change_matrix_matches_both_epochs_and_geos() {
     }
     // Every cell against GEOS's intersections.
     let mut geos: BTreeMap<(String, String), f64> = BTreeMap::new();
-    let gb: Vec<_> = b.geometries.iter().map(|g| g.as_ref().unwrap().to_gdal().unwrap()).collect();
+    let gb: Vec<_> = b.geometries.iter().map(|g| g.unwrap().to_geo().to_gdal().unwrap()).collect();
     for (ra, g) in a.geometries.iter().enumerate() {
-        let g = g.as_ref().unwrap().to_gdal().unwrap();
+        let g = g.unwrap().to_geo().to_gdal().unwrap();
         for (rb, h) in gb.iter().enumerate() {
             // (Neighbours touch along a line: no area, and GDAL would warn.)
             let area = g

@@ -20,7 +20,7 @@ fn buildings(path: &Path) -> Layer {
     let mut l = src.read_layer(Some("multipolygons")).unwrap();
     let bi = l.field_index("building").expect("building field");
     let keep: Vec<usize> = (0..l.len()).filter(|r| !l.feature(*r).value(bi).is_null()).collect();
-    l.geometries = keep.iter().map(|r| l.geometries[*r].clone()).collect();
+    l.geometries = keep.iter().map(|r| l.geometries.geometry(*r)).collect();
     l.fids = keep.iter().map(|r| l.fids[*r]).collect();
     l.columns.clear();
     l.fields.clear();

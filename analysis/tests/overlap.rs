@@ -142,7 +142,7 @@ fn the_demo_red_line_against_land_use_and_control_lines_matches_geos() {
         let mut want: BTreeMap<String, (usize, f64)> = BTreeMap::new();
         for (row, g) in l.layer.geometries.iter().enumerate() {
             let Some(g) = g else { continue };
-            let i = g.to_gdal().unwrap().intersection(&red_g).map_or(0.0, |i| i.area());
+            let i = g.to_geo().to_gdal().unwrap().intersection(&red_g).map_or(0.0, |i| i.area());
             if i >= 0.01 {
                 let class = l.layer.feature(row).value(l.class_fields[0]).to_string();
                 let e = want.entry(class).or_default();
@@ -194,7 +194,7 @@ fn the_demo_red_line_against_land_use_and_control_lines_matches_geos() {
             if jingwei_analysis::violations::normalise_zone_type(&t) != v.line {
                 continue;
             }
-            let g = g.as_ref().unwrap().to_gdal().unwrap();
+            let g = g.unwrap().to_geo().to_gdal().unwrap();
             inter += g.intersection(&red_g).map_or(0.0, |i| i.area());
             union = Some(match union {
                 Some(u) => u.union(&g).unwrap(),
@@ -254,7 +254,7 @@ fn rows_split_by_place_where_the_layer_has_one() {
     let mut want: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
     for (row, g) in lu.layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
-        let i = g.to_gdal().unwrap().intersection(&red_g).map_or(0.0, |i| i.area());
+        let i = g.to_geo().to_gdal().unwrap().intersection(&red_g).map_or(0.0, |i| i.area());
         if i >= 0.01 {
             let key = (
                 lu.layer.feature(row).value(class_f).to_string(),

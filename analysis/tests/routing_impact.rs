@@ -80,7 +80,7 @@ fn line_layer(lines: Vec<(Vec<(f64, f64)>, &str, &str)>) -> Layer {
         fields: vec![field("highway"), field("oneway")],
         columns: vec![highway, oneway],
         fids: (1..=lines.len() as i64).collect(),
-        geometries: geoms,
+        geometries: geoms.into(),
         encoding: None,
         issues: Vec::new(),
     }
@@ -178,7 +178,7 @@ fn impact_rings_on_the_demo_city_agree_with_geos() {
             .geometries
             .iter()
             .flatten()
-            .filter(|g| Euclidean.distance(&p, *g) <= r.radius_m)
+            .filter(|g| Euclidean.distance(&p, &g.to_geo()) <= r.radius_m)
             .count();
         assert_eq!(r.buildings, want, "ring {}", r.radius_m);
         assert!(r.facilities.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));

@@ -58,18 +58,18 @@ fn demo_city_rules_agree_with_geos_and_the_planted_cases() {
     assert_eq!(report.buildings, b.len());
 
     // Independent overlay with GEOS.
-    let gp: Vec<gdal::vector::Geometry> = p.geometries.iter().flatten().map(|g| g.to_gdal().unwrap()).collect();
+    let gp: Vec<gdal::vector::Geometry> = p.geometries.iter().flatten().map(|g| g.to_geo().to_gdal().unwrap()).collect();
     let zone_geoms: Vec<(String, gdal::vector::Geometry)> = [cz, rz]
         .iter()
         .flat_map(|l| {
             let ti = l.field_index("zone_type").unwrap();
             l.features()
-                .filter_map(move |f| Some((f.value(ti).as_str()?.to_string(), f.geometry()?.to_gdal().unwrap())))
+                .filter_map(move |f| Some((f.value(ti).as_str()?.to_string(), f.geo()?.to_gdal().unwrap())))
         })
         .collect();
     let (mut no_permit, mut zone_counts) = (0usize, std::collections::BTreeMap::<String, usize>::new());
     for (row, g) in b.geometries.iter().enumerate() {
-        let Some(g) = g else { continue };
+        let Some(g) = g.map(|g| g.to_geo()) else { continue };
         let area = g.unsigned_area();
         if area <= 0.0 {
             continue;
@@ -137,10 +137,10 @@ fn demo_city_rules_agree_with_geos_and_the_planted_cases() {
             b.feature(row).value_by_name("height").unwrap().as_f64().unwrap() - f.value(pf.approved_height.unwrap()).as_f64().unwrap();
         // The building is compared with the permit it overlaps most (by GEOS); neighbours' permits
         // can overlap more where OSM building parts overlap.
-        let bg = b.geometries[row].as_ref().unwrap().to_gdal().unwrap();
+        let bg = &b.geometries.geometry(row).unwrap().to_gdal().unwrap();
         let mut overlaps: Vec<(i64, f64)> = p
             .features()
-            .filter_map(|q| Some((q.fid(), bg.intersection(&q.geometry()?.to_gdal().unwrap())?.area())))
+            .filter_map(|q| Some((q.fid(), bg.intersection(&q.geo()?.to_gdal().unwrap())?.area())))
             .collect();
         overlaps.sort_by(|a, b| b.1.total_cmp(&a.1));
         let tied = overlaps.len() > 1 && overlaps[0].1 - overlaps[1].1 < 1e-6;
@@ -201,7 +201,7 @@ fn new_and_grown_buildings_against_an_earlier_survey() {
     let mut keep = Vec::new();
     for row in 0..prev.len() {
         if row % 10 == 0 {
-            prev.geometries[row] = None;
+            prev.geometries.set(row, None);
         } else {
             keep.push(row);
         }
@@ -236,7 +236,7 @@ fn new_and_grown_buildings_against_an_earlier_survey() {
         .collect();
     // Removed buildings are new unless another old building covers half of them (OSM parts).
     let removed: Vec<usize> = (0..b.len())
-        .filter(|r| r % 10 == 0 && b.geometries[*r].as_ref().is_some_and(|g| g.unsigned_area() > 0.0))
+        .filter(|r| r % 10 == 0 && b.geometries.geometry(*r).as_ref().is_some_and(|g| g.unsigned_area() > 0.0))
         .collect();
     assert!(new.iter().all(|r| r % 10 == 0), "only removed buildings are new");
     eprintln!("{} of {} removed buildings found new", new.len(), removed.len());

@@ -317,7 +317,7 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
                         .iter()
                         .flatten()
                         .next()
-                        .is_some_and(|g| matches!(g, geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_))),
+                        .is_some_and(|g| matches!(g.kind(), jingwei_layers::geoms::Kind::Polygon | jingwei_layers::geoms::Kind::MultiPolygon)),
                     visible: l.visible,
                     synthetic: l.synthetic,
                     provenance: l.provenance.clone(),

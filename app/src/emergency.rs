@@ -201,7 +201,7 @@ pub fn nearest_by_road(
         let tf = type_field(wl, type_field_name)?;
         let name = Field::Name.find(&wl.layer);
         for row in 0..wl.layer.len() {
-            let Some(c) = wl.layer.geometries[row].as_ref().and_then(Centroid::centroid) else {
+            let Some(c) = wl.layer.geometries.geometry(row).as_ref().and_then(Centroid::centroid) else {
                 continue;
             };
             let resource = Resource {
@@ -298,7 +298,7 @@ pub fn allocate_shelters(
     let people: Vec<(usize, f64, f64, f64)> = affected(at, radius_m, &bin)
         .into_iter()
         .filter_map(|(row, _, p)| {
-            let c = buildings.layer.geometries[row].as_ref()?.centroid()?;
+            let c = buildings.layer.geometries.geometry(row)?.centroid()?;
             Some((row, c.x(), c.y(), p))
         })
         .collect();
@@ -334,7 +334,7 @@ pub fn shelters_in(shelters: &WorkspaceLayer, all_features: bool) -> Option<Vec<
         (0..sl.len())
             .filter(|r| all_features || cat.is_none_or(|c| sl.feature(*r).value(c).as_str() == Some("shelter")))
             .filter_map(|r| {
-                let c = sl.geometries[r].as_ref()?.centroid()?;
+                let c = sl.geometries.geometry(r)?.centroid()?;
                 Some((r, c.x(), c.y(), sl.feature(r).value(cap).as_f64()?))
             })
             .collect(),

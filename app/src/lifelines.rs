@@ -43,7 +43,8 @@ pub fn build_network(ws: &Workspace) -> Result<(String, Network)> {
     let pipes = roles::require(ws, Role::Pipes)?;
     let mut input = Vec::new();
     for (row, g) in pipes.layer.geometries.iter().enumerate() {
-        let lines: Vec<&LineString> = match g {
+        let g = g.map(|g| g.to_geo());
+        let lines: Vec<&LineString> = match &g {
             Some(Geometry::LineString(l)) => vec![l],
             Some(Geometry::MultiLineString(m)) => m.0.iter().collect(),
             _ => continue,
@@ -65,7 +66,7 @@ pub fn build_network(ws: &Workspace) -> Result<(String, Network)> {
             None
         };
         for (row, g) in pl.layer.geometries.iter().enumerate() {
-            let Some(c) = g.as_ref().and_then(|g| g.centroid()) else { continue };
+            let Some(c) = g.and_then(|g| g.to_geo().centroid()) else { continue };
             let k = roles::text(&pl.layer, kind, row).as_deref().and_then(point_kind).or(default);
             let p = PointIn {
                 fid: pl.layer.fids[row],
@@ -201,7 +202,7 @@ pub fn demo_pipe_sensors() -> std::path::PathBuf {
 
 /// A camera of a camera layer row.
 fn camera_of(l: &WorkspaceLayer, row: usize) -> Option<Camera> {
-    let c = l.layer.geometries[row].as_ref()?.centroid()?;
+    let c = l.layer.geometries.geometry(row)?.centroid()?;
     let num = |f: Field, d: f64| f.find(&l.layer).and_then(|i| l.layer.feature(row).value(i).as_f64()).unwrap_or(d);
     Some(Camera {
         x: c.x(),
@@ -236,7 +237,7 @@ fn surface(ws: &Workspace, bbox: [f64; 4], cell: f64) -> Result<(Surface, Ground
     if let Some(b) = roles::layer(ws, Role::Buildings) {
         let bin = crate::emergency::buildings_in(b);
         for row in b.index.candidates(bbox) {
-            let Some(geom) = b.layer.geometries[row].as_ref() else { continue };
+            let Some(geom) = &b.layer.geometries.geometry(row) else { continue };
             let num = |f: Option<usize>| f.and_then(|i| b.layer.feature(row).value(i).as_f64()).filter(|v| *v > 0.0);
             let h = num(bin.height).or_else(|| num(bin.floors).map(|f| f * 3.0)).unwrap_or(3.0);
             let base = geom.centroid().map_or(0.0, |c| ground.at(c.x(), c.y()));

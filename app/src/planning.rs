@@ -101,7 +101,7 @@ pub fn redline_in(ws: &Workspace, r: &Redline) -> Result<MultiPolygon> {
                     .layer
                     .row_of_fid(*fid)
                     .ok_or_else(|| Error::Missing(format!("layer '{layer}' has no feature {fid}")))?;
-                if let Some(g) = &wl.layer.geometries[row] {
+                if let Some(g) = &wl.layer.geometries.geometry(row) {
                     collect(g, &mut polys);
                 }
             }
@@ -129,7 +129,7 @@ pub fn redline_in(ws: &Workspace, r: &Redline) -> Result<MultiPolygon> {
             };
             let t = Transformer::new(&from, &ws.crs)?;
             for g in l.geometries.iter().flatten() {
-                let mut g = g.clone();
+                let mut g = g.to_geo();
                 t.transform_geometry(&mut g)?;
                 collect(&g, &mut polys);
             }
@@ -144,7 +144,6 @@ pub fn redline_in(ws: &Workspace, r: &Redline) -> Result<MultiPolygon> {
 
 /// Whether every point of `l` lies within 10 km of the workspace's layers (in its CRS).
 fn within_workspace(ws: &Workspace, l: &Layer) -> bool {
-    use geo::BoundingRect;
     let ext = crate::session::union(ws.layers.iter().filter_map(|w| w.index.extent()));
     let Some(e) = ext else { return false };
     let margin = 10_000.0;
@@ -181,7 +180,7 @@ fn is_polygonal(l: &Layer) -> bool {
         .iter()
         .flatten()
         .next()
-        .is_some_and(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)))
+        .is_some_and(|g| matches!(g.kind(), jingwei_layers::geoms::Kind::Polygon | jingwei_layers::geoms::Kind::MultiPolygon))
 }
 
 /// The pieces as a layer of the workspace.

@@ -478,9 +478,9 @@ pub fn print_overlap_report(
             .geometries
             .iter()
             .flatten()
-            .flat_map(|g| match g {
-                geo::Geometry::MultiPolygon(m) => m.0.clone(),
-                geo::Geometry::Polygon(p) => vec![p.clone()],
+            .flat_map(|g| match g.to_geo() {
+                geo::Geometry::MultiPolygon(m) => m.0,
+                geo::Geometry::Polygon(p) => vec![p],
                 _ => Vec::new(),
             })
             .collect();

@@ -324,7 +324,7 @@ fn reached(b: &WorkspaceLayer, bbox: [f64; 4], value: impl Fn(usize, &Geometry) 
         .index
         .candidates(bbox)
         .filter_map(|row| {
-            let g = b.layer.geometries[row].as_ref()?;
+            let g = &b.layer.geometries.geometry(row)?;
             let v = value(row, g)?;
             let (fa, people) = building_load(&bin, row);
             Some((row, v, fa, people))
@@ -422,6 +422,7 @@ fn closed_roads(ws: &Workspace, link: &DemLink, f: &Flood, passable_m: f64) -> (
     let mut out = Vec::new();
     let mut len = 0.0;
     for g in roads.layer.geometries.iter().flatten() {
+        let g = &g.to_geo();
         let lines: Vec<&LineString> = match g {
             Geometry::LineString(l) => vec![l],
             Geometry::MultiLineString(m) => m.0.iter().collect(),
@@ -960,7 +961,7 @@ impl Session {
                 let evacuees: Vec<(usize, f64, f64, f64)> = people
                     .iter()
                     .filter_map(|(row, p)| {
-                        let c = b.layer.geometries[*row].as_ref()?.centroid()?;
+                        let c = b.layer.geometries.geometry(*row)?.centroid()?;
                         Some((*row, c.x(), c.y(), *p))
                     })
                     .collect();

@@ -639,7 +639,7 @@ impl Session {
                 layer: wl.title.clone(),
                 fid,
             })?;
-            let g = wl.layer.geometries[row]
+            let g = wl.layer.geometries.geometry(row)
                 .clone()
                 .ok_or_else(|| Error::Missing("the feature has no geometry".into()))?;
             let view = fly_to(ws, &g, canvas).ok_or_else(|| Error::Missing("the feature has no geometry".into()))?;
@@ -710,7 +710,7 @@ impl Session {
             let boxes = fids
                 .iter()
                 .filter_map(|fid| wl.layer.row_of_fid(*fid))
-                .filter_map(|row| wl.layer.geometries[row].as_ref().and_then(bbox_of));
+                .filter_map(|row| wl.layer.geometries.geometry(row).as_ref().and_then(bbox_of));
             let Some(ext) = union(boxes) else { return Ok(None) };
             let m = 60.0f64.max((ext[2] - ext[0]).max(ext[3] - ext[1]) * 0.2);
             Ok(Some(frame_box(ws, ext, m, canvas, 30.0)))

@@ -143,7 +143,7 @@ pub fn build_city_tileset(req: &BuildRequest) -> Result<BuildReport> {
     // Each building by its centre and height.
     let mut items: Vec<(usize, [f64; 2], f64)> = Vec::new();
     for row in 0..layer.len() {
-        if let Some(g) = &layer.geometries[row]
+        if let Some(g) = &layer.geometries.geometry(row)
             && let Some(r) = geo::BoundingRect::bounding_rect(g)
         {
             let c = r.center();

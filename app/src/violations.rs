@@ -185,7 +185,7 @@ pub fn store_findings(
         .layer(&layers.roles.buildings)
         .ok_or_else(|| Error::NoLayer(layers.roles.buildings.clone()))?
         .layer;
-    let summary = store.import_findings(&report.findings, &b.name, |f| b.geometries[f.row].clone(), actor)?;
+    let summary = store.import_findings(&report.findings, &b.name, |f| b.geometries.geometry(f.row), actor)?;
     store.set_metadata("sources", &sources.to_string())?;
     store.set_metadata("last_detection", &jingwei_cases::now_utc())?;
     Ok(summary)

@@ -136,7 +136,7 @@ fn an_ifc_model_is_a_tree_of_storeys_that_identify_and_saving_keep() {
             let row = (0..l.layer.fids.len())
                 .find(|r| l.layer.columns[class].get(*r, jingwei_layers::FieldKind::Text).to_string() == "IfcWallStandardCase")
                 .unwrap();
-            let g = l.layer.geometries[row].as_ref().unwrap();
+            let g = &l.layer.geometries.geometry(row).unwrap();
             let c = geo::Centroid::centroid(g).unwrap();
             Ok(identify_at(ws, c.x(), c.y(), 0.05))
         })

@@ -129,7 +129,8 @@ fn areas(ws: &jingwei_layers::Workspace, id: &str) -> std::collections::BTreeMap
         .map(|r| {
             let v = l.feature(r).value(f);
             let key = v.as_f64().map_or_else(|| v.as_str().unwrap_or("").to_owned(), |x| format!("{x}"));
-            let g = l.geometries[r].as_ref();
+            let g = &l.geometries.geometry(r);
+            let g = g.as_ref();
             let perimeter = g.map_or(0.0, perimeter_of);
             (key, (g.map_or(0.0, |g| g.unsigned_area()), perimeter))
         })
@@ -197,7 +198,7 @@ fn wfs_and_ogc_api_features_layers_equal_the_file_they_serve() {
             }
             // Queryable like a file layer: its R-tree finds its own features.
             let l = ws.layer(other).unwrap();
-            let c = geo::InteriorPoint::interior_point(l.layer.geometries[0].as_ref().unwrap()).unwrap();
+            let c = geo::InteriorPoint::interior_point(&l.layer.geometries.geometry(0).unwrap()).unwrap();
             let hits = jingwei_app::session::identify_at(ws, c.x(), c.y(), 1.0);
             assert!(
                 hits.iter().any(|h| h.layer == *other || h.layer == l.title),

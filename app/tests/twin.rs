@@ -34,7 +34,7 @@ fn a_city_becomes_a_tileset_that_reads_back_where_its_buildings_stand() {
     let layer = &ws.layers.iter().find(|l| l.layer.name == "buildings_polygon").unwrap().layer;
     let mut grid: HashMap<(i64, i64), Vec<[f64; 2]>> = HashMap::new();
     for g in layer.geometries.iter().flatten() {
-        for c in geo::CoordsIter::coords_iter(g) {
+        for c in geo::CoordsIter::coords_iter(&g.to_geo()) {
             grid.entry(((c.x * 100.0).floor() as i64, (c.y * 100.0).floor() as i64))
                 .or_default()
                 .push([c.x, c.y]);

@@ -54,7 +54,7 @@ fn crash_child_writer() {
     for i in start.. {
         if i % 4 == 0 {
             store
-                .import_findings(&findings, &format!("batch{i}"), |f| b.geometries[f.row].clone(), "child")
+                .import_findings(&findings, &format!("batch{i}"), |f| b.geometries.geometry(f.row), "child")
                 .unwrap();
             println!("batch {i}");
         } else {
@@ -83,7 +83,7 @@ fn kill_9_loses_no_committed_change_and_never_corrupts_the_store() {
             .flatten()
             .next()
             .unwrap()
-            .clone();
+            .to_geo();
         store.flag(&g, Some(("buildings", 1)), "crash test", None, "parent").unwrap();
     }
     let mut committed_notes = Vec::new();

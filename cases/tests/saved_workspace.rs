@@ -19,7 +19,7 @@ fn save_and_reopen_keeps_layers_tree_view_and_cases() {
     // A case first, so that the save has something to keep.
     {
         let mut store = CaseStore::open_or_create(&path, &ws.crs).unwrap();
-        let g = ws.layer("buildings").unwrap().layer.geometries[0].clone().unwrap();
+        let g = ws.layer("buildings").unwrap().layer.geometries.geometry(0).unwrap();
         store
             .flag(&g, Some(("buildings_polygon", 1)), "保存前的线索", Some("备注"), "tester")
             .unwrap();

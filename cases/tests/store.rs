@@ -62,7 +62,7 @@ fn the_case_loop_with_its_audit_trail_in_a_geopackage() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("workspace.gpkg");
     let mut store = CaseStore::open_or_create(&path, &ws.crs).unwrap();
-    let geom = |f: &jingwei_analysis::violations::Finding| b.geometries[f.row].clone();
+    let geom = |f: &jingwei_analysis::violations::Finding| b.geometries.geometry(f.row);
     let s = store.import_findings(&found, "buildings", geom, "nightly").unwrap();
     assert_eq!(s.created, found.len());
     // Running the detection again makes no duplicates.
@@ -75,7 +75,7 @@ fn the_case_loop_with_its_audit_trail_in_a_geopackage() {
     let top = &all[0];
     assert_eq!(top.status, Status::Pending);
     assert_eq!(top.building_fid, Some(found[0].building_fid));
-    assert_eq!(top.geometry, b.geometries[found[0].row]);
+    assert_eq!(top.geometry, b.geometries.geometry(found[0].row));
 
     // The loop: pending → confirmed → rectifying → closed; illegal moves are refused.
     let err = store.set_status(&top.case_no, Status::Closed, None, "张三").unwrap_err();
@@ -176,7 +176,7 @@ fn exports_csv_geojson_and_geopackage() {
     let path = dir.path().join("w.gpkg");
     let mut store = CaseStore::open_or_create(&path, &ws.crs).unwrap();
     store
-        .import_findings(&found, "buildings", |f| b.geometries[f.row].clone(), "nightly")
+        .import_findings(&found, "buildings", |f| b.geometries.geometry(f.row), "nightly")
         .unwrap();
     let first = store.list(&Filter::default()).unwrap()[0].case_no.clone();
     store.add_note(&first, "备注", "王五").unwrap();

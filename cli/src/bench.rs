@@ -182,9 +182,9 @@ fn w3(dir: &Path) -> Result<serde_json::Value> {
     let points: Vec<[f64; 2]> = qs
         .geometries
         .iter()
-        .map(|g| match g {
-            Some(geo::Geometry::Point(p)) => [p.x(), p.y()],
-            _ => [f64::NAN, f64::NAN],
+        .map(|g| match g.and_then(|g| g.point()) {
+            Some(p) => [p.x, p.y],
+            None => [f64::NAN, f64::NAN],
         })
         .collect();
     let per_query: Vec<(usize, f64, i64)> = index

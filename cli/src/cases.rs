@@ -299,7 +299,7 @@ fn flag(
                 .row_of_fid(fid)
                 .with_context(|| format!("{}: layer '{}' has no feature {fid}", l.source_path.display(), l.name))?;
             let name = l.name.clone();
-            l.geometries = vec![l.geometries[row].take()];
+            l.geometries = vec![l.geometries.geometry(row)].into();
             l.fids = vec![fid];
             l.columns.clear();
             l.fields.clear();
@@ -330,7 +330,7 @@ fn flag(
     let crs = store.crs().cloned().context("the store's CRS is unknown to PROJ")?;
     layer.validate(RepairMode::Repair);
     layer.reproject(&crs)?;
-    let g = layer.geometries[0].clone().context("the building has no geometry")?;
+    let g = layer.geometries.geometry(0).context("the building has no geometry")?;
     Ok(store.flag(&g, building_ref.as_ref().map(|(l, f)| (l.as_str(), *f)), title, note, &who)?)
 }
 

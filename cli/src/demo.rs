@@ -138,7 +138,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let mut permits = Vec::new();
     let mut serial = 0;
     for f in b.features() {
-        let Some(g) = f.geometry() else { continue };
+        let Some(g) = f.geo() else { continue };
         let Some(r) = g.bounding_rect() else { continue };
         let height = height_i.and_then(|i| f.value(i).as_f64()).filter(|h| *h > 0.0);
         let roll = rng.unit();
@@ -212,7 +212,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     ];
     let mut zones = Vec::new();
     // Urban development boundary: the built-up area (hull of all buildings) grown by 80 m.
-    let all_pts: Vec<Point> = b.geometries.iter().flatten().filter_map(|g| g.centroid()).collect();
+    let all_pts: Vec<Point> = b.geometries.to_vec().into_iter().flatten().filter_map(|g| g.centroid()).collect();
     let hull = MultiPoint(all_pts).convex_hull();
     let udb = ops::buffer(&Geometry::Polygon(hull), 80.0, 8)?;
     zones.push((
@@ -227,7 +227,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     ));
     // Ecological red line: the three largest green landuse polygons, grown by 5 m.
     let kind_i = landuse.field_index("kind").context("landuse has no kind")?;
-    let mut greens: Vec<(f64, &Geometry)> = landuse
+    let mut greens: Vec<(f64, Geometry)> = landuse
         .features()
         .filter(|f| {
             matches!(
@@ -235,7 +235,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 Some("park" | "forest" | "grass" | "garden" | "natural_wood")
             )
         })
-        .filter_map(|f| f.geometry().map(|g| (g.unsigned_area(), g)))
+        .filter_map(|f| f.geo().map(|g| (g.unsigned_area(), g)))
         .collect();
     greens.sort_by(|x, y| y.0.total_cmp(&x.0));
     for (i, (_, g)) in greens.iter().take(3).enumerate() {
@@ -296,14 +296,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
     };
     for f in water.features() {
         if matches!(f.value(wname).as_str(), Some("黄浦江" | "苏州河"))
-            && let Some(g) = f.geometry()
+            && let Some(g) = f.geo()
         {
-            add(g)?;
+            add(&g)?;
         }
     }
-    for g in water_polygons.geometries.iter().flatten() {
+    for g in water_polygons.geometries.to_vec().into_iter().flatten() {
         if g.unsigned_area() > 50_000.0 {
-            add(g)?;
+            add(&g)?;
         }
     }
     let mut rivers = Vec::new();
@@ -372,7 +372,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .filter(|f| f.value(kind_i).as_str() == Some("hospital"))
         .chain(pois.features().filter(|f| f.value(pkind).as_str() == Some("hospital")))
     {
-        let Some(c) = f.geometry().and_then(|g| g.centroid()) else {
+        let Some(c) = f.geo().and_then(|g| g.centroid()) else {
             continue;
         };
         n_h += 1;
@@ -401,7 +401,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .geometries
         .iter()
         .flatten()
-        .flat_map(|g| geo::CoordsIter::coords_iter(g).collect::<Vec<_>>())
+        .flat_map(|g| g.coords().to_vec())
         .collect();
     let nearest_road = |x: f64, y: f64| {
         road_pts

@@ -138,7 +138,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     // --- Terrain ---
     let mut ext = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for l in [b, roads] {
-        for g in l.geometries.iter().flatten() {
+        for g in l.geometries.to_vec().into_iter().flatten() {
             if let Some(r) = g.bounding_rect() {
                 ext = [
                     ext[0].min(r.min().x),
@@ -155,20 +155,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let rows = ((y0 - (ext[1] - 100.0)) / CELL_M).ceil() as usize;
     let mut river = vec![false; cols * rows];
     let wname = water.field_index("name").context("water has no name")?;
-    let mut polys: Vec<&Polygon> = Vec::new();
+    let mut polys: Vec<Polygon> = Vec::new();
     for f in water.features() {
         if matches!(f.value(wname).as_str(), Some("黄浦江" | "苏州河"))
-            && let Some(g) = f.geometry()
+            && let Some(g) = f.geo()
         {
-            polys.extend(polygons_of(g));
+            polys.extend(polygons_of(&g).into_iter().cloned());
         }
     }
-    for g in water_polygons.geometries.iter().flatten() {
+    for g in water_polygons.geometries.to_vec().into_iter().flatten() {
         if g.unsigned_area() > 50_000.0 {
-            polys.extend(polygons_of(g));
+            polys.extend(polygons_of(&g).into_iter().cloned());
         }
     }
-    for p in polys {
+    for p in &polys {
         rasterize(p, x0, y0, cols, rows, &mut river);
     }
     // Close the seams between the OSM tiles the river is cut into (up to 10 m wide).
@@ -230,8 +230,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
             "minor_road" => "distribution",
             _ => continue,
         };
-        let Some(g) = f.geometry() else { continue };
-        let ls: Vec<&LineString> = match g {
+        let Some(g) = f.geo() else { continue };
+        let ls: Vec<&LineString> = match &g {
             Geometry::LineString(l) => vec![l],
             Geometry::MultiLineString(m) => m.0.iter().collect(),
             _ => continue,
@@ -364,7 +364,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     // A customer (service connection) per building, with its people at 1 per 40 m² of floor.
     let height_i = b.field_index("height");
     for f in b.features() {
-        let Some(g) = f.geometry() else { continue };
+        let Some(g) = f.geo() else { continue };
         let Some(c) = g.centroid() else { continue };
         let floors = height_i
             .and_then(|i| f.value(i).as_f64())

@@ -37,7 +37,7 @@ fn nearest_by_straight_line_matches_brute_force() {
     let cat = res.field_index("category").unwrap();
     let mut by_type: std::collections::BTreeMap<String, Vec<(f64, i64)>> = Default::default();
     for f in res.features() {
-        let g = f.geometry().unwrap();
+        let g = &f.geo().unwrap();
         let d = geo::Distance::distance(&geo::Euclidean, &geo::Point::new(x, y), g);
         by_type
             .entry(f.value(cat).as_str().unwrap().to_string())

@@ -597,7 +597,7 @@ fn balance_and_change_are_the_same_in_the_app_and_on_the_command_line() {
                 .geometries
                 .iter()
                 .flatten()
-                .map(geo::Area::unsigned_area)
+                .map(|g| geo::Area::unsigned_area(&g.to_geo()))
                 .sum::<f64>())
         })
         .unwrap();

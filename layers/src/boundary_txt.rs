@@ -228,7 +228,7 @@ pub fn read(path: &Path) -> Result<Layer> {
             .collect(),
         columns,
         fids: (1..=parcels.len() as i64).collect(),
-        geometries,
+        geometries: geometries.into(),
         encoding: None,
         issues: Vec::new(),
     })

@@ -54,13 +54,12 @@ pub fn feature_collection(
         for (k, v) in extra(row) {
             props.insert(k, v);
         }
-        let geometry = match (f.geometry(), to) {
-            (Some(g), Some(t)) => {
-                let mut g = g.clone();
+        let geometry = match (f.geo(), to) {
+            (Some(mut g), Some(t)) => {
                 t.transform_geometry(&mut g)?;
                 geometry(&g)
             }
-            (Some(g), None) => geometry(g),
+            (Some(g), None) => geometry(&g),
             (None, _) => J::Null,
         };
         features.push(json!({"type": "Feature", "id": f.fid(), "geometry": geometry, "properties": props}));

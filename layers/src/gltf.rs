@@ -586,7 +586,7 @@ pub fn place(path: &Path, tris: &Triangles, at: &Placement, crs: &Crs) -> Result
             Column::Integer(vec![Some(tris.len() as i64)].into()),
         ],
         fids: vec![1],
-        geometries: vec![Some(Geometry::Polygon(hull.convex_hull()))],
+        geometries: vec![Some(Geometry::Polygon(hull.convex_hull()))].into(),
         encoding: None,
         issues: Vec::new(),
     };

@@ -17,7 +17,8 @@ use crate::crs::Crs;
 use crate::layer::Layer;
 use crate::validity::{Action, GeometryIssue, Problem};
 use crate::value::{Column, FieldDef, FieldKind, Value};
-use crate::wkb::parse_gpkg_blob;
+use crate::geoms::{Geometries, Segment};
+use crate::wkb::push_gpkg_blob;
 
 /// Why the native reader declined a table (the caller falls back to GDAL).
 #[derive(Debug, thiserror::Error)]
@@ -205,9 +206,6 @@ fn read_counted(
     let n: usize = counts.iter().sum();
     let fields = plan.fields.clone();
     let mut fids = vec![0i64; n];
-    // Set to None by both threads: the first touch of each page is most of the cost.
-    let mut geometries: Vec<Option<geo::Geometry>> = Vec::with_capacity(n);
-    geometries.par_extend((0..n).into_par_iter().map(|_| None));
     let mut columns: Vec<Column> = fields
         .iter()
         .map(|f| match Column::for_kind(f.kind, 0) {
@@ -218,7 +216,6 @@ fn read_counted(
         .collect();
     // Disjoint per-range slices of every output vector.
     let mut fid_parts = split_by(&mut fids, &counts);
-    let mut geom_parts = split_by(&mut geometries, &counts);
     let mut col_parts: Vec<Vec<ColumnSlice<'_>>> = (0..counts.len()).map(|_| Vec::new()).collect();
     for col in columns.iter_mut() {
         match col {
@@ -243,21 +240,20 @@ fn read_counted(
         .ranges
         .iter()
         .zip(fid_parts.drain(..))
-        .zip(geom_parts.drain(..))
         .zip(col_parts.drain(..))
-        .map(|(((r, f), g), c)| (*r, f, g, c))
+        .map(|((r, f), c)| (*r, f, c))
         .collect();
-    let issues: Vec<Vec<GeometryIssue>> = jobs
+    let read: Vec<(Vec<GeometryIssue>, Segment)> = jobs
         .into_par_iter()
         // One SQLite connection per worker thread, reused for all of its ranges, opened when
         // first needed (never, where the B-tree is read directly).
         .map_init(
             || None,
-            |conn: &mut Option<Result<Connection, Declined>>, ((a, b), fid_out, geom_out, mut col_out)| {
+            |conn: &mut Option<Result<Connection, Declined>>, ((a, b), fid_out, mut col_out)| {
                 if job.is_cancelled() {
                     return Err(Declined("cancelled".into()));
                 }
-                let mut out = RangeOut::new(fid_out, geom_out, &mut col_out);
+                let mut out = RangeOut::new(fid_out, &mut col_out);
                 let mut sqlite = |out: &mut RangeOut<'_, '_>| read_range_into(worker_conn(conn, path)?, plan, a, b, out);
                 match direct {
                     Some(t) => match t.scan(a, b, |fid, v: &[ValueRef<'_>]| out.push(plan, fid, v[1], |k| v[k + 2])) {
@@ -269,13 +265,15 @@ fn read_counted(
                     },
                     None => sqlite(&mut out)?,
                 }
-                let issues = out.finish()?;
+                let read = out.finish()?;
                 let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
                 job.report(d, n as u64);
-                Ok(issues)
+                Ok(read)
             },
         )
         .collect::<Result<_, Declined>>()?;
+    let (issues, segments): (Vec<_>, Vec<_>) = read.into_iter().unzip();
+    let geometries = Geometries::from_segments(segments);
     Ok(Layer {
         name: plan.table.clone(),
         source_path: path.to_owned(),
@@ -311,7 +309,7 @@ enum ColumnSlice<'a> {
 /// repeated text values share one allocation.
 struct RangeOut<'o, 'c> {
     fids: &'o mut [i64],
-    geoms: &'o mut [Option<geo::Geometry>],
+    geoms: Segment,
     cols: &'o mut [ColumnSlice<'c>],
     interned: Vec<Interned>,
     issues: Vec<GeometryIssue>,
@@ -321,8 +319,10 @@ struct RangeOut<'o, 'c> {
 type Interned = std::collections::HashMap<Vec<u8>, std::sync::Arc<str>, std::hash::BuildHasherDefault<ShortHash>>;
 
 impl<'o, 'c> RangeOut<'o, 'c> {
-    fn new(fids: &'o mut [i64], geoms: &'o mut [Option<geo::Geometry>], cols: &'o mut [ColumnSlice<'c>]) -> Self {
+    fn new(fids: &'o mut [i64], cols: &'o mut [ColumnSlice<'c>]) -> Self {
         let interned = (0..cols.len()).map(|_| Default::default()).collect();
+        // Room for the rows and for six corners a row (rectangles and their closing points).
+        let geoms = Segment::with_capacity(fids.len(), fids.len() * 6);
         RangeOut {
             fids,
             geoms,
@@ -340,9 +340,9 @@ impl<'o, 'c> RangeOut<'o, 'c> {
             return Err(Declined(CHANGED.into()));
         }
         self.fids[i] = fid;
-        self.geoms[i] = match geom {
-            ValueRef::Blob(bl) => match parse_gpkg_blob(bl) {
-                Ok(g) => g,
+        match geom {
+            ValueRef::Blob(bl) => match push_gpkg_blob(bl, &mut self.geoms) {
+                Ok(()) => {}
                 Err(crate::wkb::WkbError::UnsupportedType(t)) => return Err(Declined(format!("WKB type {t}"))),
                 Err(e) => {
                     self.issues.push(GeometryIssue {
@@ -351,11 +351,11 @@ impl<'o, 'c> RangeOut<'o, 'c> {
                         detail: format!("unreadable geometry: {e}"),
                         action: Action::Skipped,
                     });
-                    None
+                    self.geoms.push_none();
                 }
             },
-            _ => None,
-        };
+            _ => self.geoms.push_none(),
+        }
         for (k, (col, f)) in self.cols.iter_mut().zip(&plan.fields).enumerate() {
             match (col, field(k)) {
                 (ColumnSlice::Integer(c), ValueRef::Integer(x)) => c.set(i, Some(x)),
@@ -400,14 +400,16 @@ impl<'o, 'c> RangeOut<'o, 'c> {
     fn restart(&mut self) {
         self.i = 0;
         self.issues.clear();
+        self.geoms = Segment::with_capacity(self.fids.len(), self.fids.len() * 6);
     }
 
     /// The range's geometry issues, once every slot is filled.
-    fn finish(self) -> Result<Vec<GeometryIssue>, Declined> {
+    fn finish(mut self) -> Result<(Vec<GeometryIssue>, Segment), Declined> {
         if self.i != self.fids.len() {
             return Err(Declined(CHANGED.into()));
         }
-        Ok(self.issues)
+        self.geoms.shrink_to_fit();
+        Ok((self.issues, self.geoms))
     }
 }
 

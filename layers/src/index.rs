@@ -10,6 +10,7 @@
 //! every answer is decided on the f64 geometry, and distance bounds allow for the rounding (see
 //! `SpatialIndex::slack`).
 
+use crate::geoms::{GeomRef, Geometries};
 use geo::{BoundingRect, Distance, Euclidean, Geometry, Intersects, Point, Rect, coord};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -234,13 +235,9 @@ impl Ord for ByDist {
 }
 
 /// The finite envelope `[xmin, ymin, xmax, ymax]` of a geometry.
-fn envelope(g: &Geometry) -> Option<[f64; 4]> {
-    let r = g.bounding_rect()?;
-    let (a, b) = (r.min(), r.max());
-    if !(a.x.is_finite() && a.y.is_finite() && b.x.is_finite() && b.y.is_finite()) {
-        return None;
-    }
-    Some([a.x, a.y, b.x, b.y])
+fn envelope(g: GeomRef<'_>) -> Option<[f64; 4]> {
+    let e = g.envelope()?;
+    e.iter().all(|v| v.is_finite()).then_some(e)
 }
 
 fn union(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
@@ -252,7 +249,7 @@ fn union(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
 
 impl SpatialIndex {
     /// Bulk-load the index of `geometries` (rows without geometry are left out).
-    pub fn build(geometries: &[Option<Geometry>]) -> SpatialIndex {
+    pub fn build(geometries: &Geometries) -> SpatialIndex {
         let Some(first) = geometries.iter().flatten().find_map(envelope) else {
             return SpatialIndex::default();
         };
@@ -271,12 +268,11 @@ impl SpatialIndex {
         let mut leaves: Vec<Leaf> = vec![none; geometries.len()];
         let extent = leaves
             .par_chunks_mut(CHUNK)
-            .zip(geometries.par_chunks(CHUNK))
             .enumerate()
-            .map(|(c, (out, geoms))| {
+            .map(|(c, out)| {
                 let mut ext = None;
-                for (i, (slot, g)) in out.iter_mut().zip(geoms).enumerate() {
-                    if let Some(e) = g.as_ref().and_then(envelope) {
+                for (i, slot) in out.iter_mut().enumerate() {
+                    if let Some(e) = geometries.get(c * CHUNK + i).and_then(envelope) {
                         *slot = Leaf {
                             b: [
                                 down(e[0] - origin[0]),
@@ -359,11 +355,11 @@ impl SpatialIndex {
     }
 
     /// Rows whose geometry intersects the envelope, sorted by row.
-    pub fn in_envelope(&self, geometries: &[Option<Geometry>], bbox: [f64; 4]) -> Vec<usize> {
+    pub fn in_envelope(&self, geometries: &Geometries, bbox: [f64; 4]) -> Vec<usize> {
         let rect = Geometry::Rect(Rect::new(coord! {x: bbox[0], y: bbox[1]}, coord! {x: bbox[2], y: bbox[3]}));
         let mut rows: Vec<usize> = self
             .candidates(bbox)
-            .filter(|&r| geometries[r].as_ref().is_some_and(|g| g.intersects(&rect)))
+            .filter(|&r| geometries.geometry(r).is_some_and(|g| g.intersects(&rect)))
             .collect();
         rows.sort_unstable();
         rows
@@ -371,11 +367,11 @@ impl SpatialIndex {
 
     /// Rows whose geometry intersects `area` (any geometry, e.g. a query envelope reprojected
     /// from another CRS), sorted by row.
-    pub fn intersecting(&self, geometries: &[Option<Geometry>], area: &Geometry) -> Vec<usize> {
+    pub fn intersecting(&self, geometries: &Geometries, area: &Geometry) -> Vec<usize> {
         let Some(r) = area.bounding_rect() else { return Vec::new() };
         let mut rows: Vec<usize> = self
             .candidates([r.min().x, r.min().y, r.max().x, r.max().y])
-            .filter(|&row| geometries[row].as_ref().is_some_and(|g| g.intersects(area)))
+            .filter(|&row| geometries.geometry(row).is_some_and(|g| g.intersects(area)))
             .collect();
         rows.sort_unstable();
         rows
@@ -383,18 +379,18 @@ impl SpatialIndex {
 
     /// Rows under the point: polygons that contain it, and lines and points within
     /// `tolerance` of it, nearest first.
-    pub fn at_point(&self, geometries: &[Option<Geometry>], x: f64, y: f64, tolerance: f64) -> Vec<Hit> {
+    pub fn at_point(&self, geometries: &Geometries, x: f64, y: f64, tolerance: f64) -> Vec<Hit> {
         self.within_distance(geometries, x, y, tolerance)
     }
 
     /// Every row whose geometry lies within `distance` of the point, nearest first.
-    pub fn within_distance(&self, geometries: &[Option<Geometry>], x: f64, y: f64, distance: f64) -> Vec<Hit> {
+    pub fn within_distance(&self, geometries: &Geometries, x: f64, y: f64, distance: f64) -> Vec<Hit> {
         let p = Point::new(x, y);
         let reach = distance + self.slack(distance);
         let mut hits: Vec<Hit> = Vec::new();
         self.tree.within(self.local_point(x, y), reach * reach, |r| {
             let row = r as usize;
-            if let Some(g) = geometries[row].as_ref() {
+            if let Some(g) = geometries.get(row) {
                 let d = exact_distance(&p, g);
                 if d <= distance {
                     hits.push(Hit { row, distance: d });
@@ -407,7 +403,7 @@ impl SpatialIndex {
 
     /// The `k` rows nearest to the point by exact geometry distance (not envelope distance),
     /// nearest first; ties are broken by row.
-    pub fn nearest(&self, geometries: &[Option<Geometry>], x: f64, y: f64, k: usize) -> Vec<Hit> {
+    pub fn nearest(&self, geometries: &Geometries, x: f64, y: f64, k: usize) -> Vec<Hit> {
         self.nearest_in(geometries, x, y, k, &[], &mut NearScratch::default())
     }
 
@@ -417,7 +413,7 @@ impl SpatialIndex {
     /// close in that order meet the same nodes, leaves and geometries, which are then still in
     /// the cache (in a random order nearly every one is a miss), and each thread reuses one set
     /// of search queues.
-    pub fn nearest_each(&self, geometries: &[Option<Geometry>], points: &[[f64; 2]], k: usize) -> Vec<Vec<Hit>> {
+    pub fn nearest_each(&self, geometries: &Geometries, points: &[[f64; 2]], k: usize) -> Vec<Vec<Hit>> {
         let ext = points
             .iter()
             .filter(|p| p[0].is_finite() && p[1].is_finite())
@@ -464,7 +460,7 @@ impl SpatialIndex {
 
     /// The k nearest to (x, y); `seed` holds rows to measure first (any rows: they only set the
     /// first bound, and the answer is the same without them).
-    fn nearest_in(&self, geometries: &[Option<Geometry>], x: f64, y: f64, k: usize, seed: &[usize], s: &mut NearScratch) -> Vec<Hit> {
+    fn nearest_in(&self, geometries: &Geometries, x: f64, y: f64, k: usize, seed: &[usize], s: &mut NearScratch) -> Vec<Hit> {
         if k == 0 {
             return Vec::new();
         }
@@ -496,7 +492,7 @@ impl SpatialIndex {
         };
         if search.seeded {
             for &row in seed {
-                if let Some(g) = geometries.get(row).and_then(|g| g.as_ref())
+                if let Some(g) = (row < geometries.len()).then(|| geometries.get(row)).flatten()
                     && !search.best.iter().any(|b| b.1 == row)
                 {
                     search.offer(exact_distance(&search.p, g), row);
@@ -524,7 +520,7 @@ struct NearScratch {
 /// One k-nearest search under way.
 struct Knn<'a> {
     t: &'a Packed,
-    geometries: &'a [Option<Geometry>],
+    geometries: &'a Geometries,
     p: Point,
     q: [f32; 2],
     k: usize,
@@ -546,11 +542,11 @@ impl Knn<'_> {
                 continue;
             }
             let row = leaf.row as usize;
-            let Some(g) = self.geometries[row].as_ref() else { continue };
+            let Some(g) = self.geometries.get(row) else { continue };
             // A point clearly farther than the k-th best (its squared distance a relative 10⁻⁹
             // over, far beyond any rounding) is passed over without its exact distance.
-            if let (Geometry::Point(q), Some(worst)) = (g, self.full_worst()) {
-                let (dx, dy) = (self.p.x() - q.x(), self.p.y() - q.y());
+            if let (Some(q), Some(worst)) = (g.point(), self.full_worst()) {
+                let (dx, dy) = (self.p.x() - q.x, self.p.y() - q.y);
                 if dx * dx + dy * dy > worst * worst * (1.0 + 1e-9) {
                     continue;
                 }
@@ -622,10 +618,10 @@ impl Knn<'_> {
 /// The exact distance from `p` to `g`, as geo's Euclidean distance (the same `hypot` between
 /// two points, without its dispatch on the geometry's kind).
 #[inline]
-fn exact_distance(p: &Point, g: &Geometry) -> f64 {
-    match g {
-        Geometry::Point(q) => (p.x() - q.x()).hypot(p.y() - q.y()),
-        g => Euclidean.distance(p, g),
+fn exact_distance(p: &Point, g: GeomRef<'_>) -> f64 {
+    match g.point() {
+        Some(q) => (p.x() - q.x).hypot(p.y() - q.y),
+        None => Euclidean.distance(p, &g.to_geo()),
     }
 }
 
@@ -659,9 +655,10 @@ mod tests {
             square(80.0, 10.0, 2.0),
             None,
         ];
-        let idx = SpatialIndex::build(&geoms);
+        let store = Geometries::from(geoms.clone());
+        let idx = SpatialIndex::build(&store);
         assert_eq!(idx.len(), 2);
-        let hits = idx.nearest(&geoms, 85.0, 10.0, 2);
+        let hits = idx.nearest(&store, 85.0, 10.0, 2);
         assert_eq!(hits[0].row, 1);
         assert!((hits[0].distance - 3.0).abs() < 1e-12);
         assert_eq!(hits[1].row, 0);
@@ -675,12 +672,13 @@ mod tests {
             square(20.0, 0.0, 10.0),
             Some(Geometry::Point(Point::new(5.0, 30.0))),
         ];
-        let idx = SpatialIndex::build(&geoms);
-        let under = idx.at_point(&geoms, 5.0, 5.0, 0.0);
+        let store = Geometries::from(geoms.clone());
+        let idx = SpatialIndex::build(&store);
+        let under = idx.at_point(&store, 5.0, 5.0, 0.0);
         assert_eq!(under.iter().map(|h| h.row).collect::<Vec<_>>(), vec![0]);
-        assert_eq!(idx.in_envelope(&geoms, [4.0, 9.0, 21.0, 31.0]), vec![0, 1, 2]);
-        assert_eq!(idx.in_envelope(&geoms, [11.0, 11.0, 19.0, 19.0]), Vec::<usize>::new());
-        let near = idx.within_distance(&geoms, 15.0, 5.0, 5.0);
+        assert_eq!(idx.in_envelope(&store, [4.0, 9.0, 21.0, 31.0]), vec![0, 1, 2]);
+        assert_eq!(idx.in_envelope(&store, [11.0, 11.0, 19.0, 19.0]), Vec::<usize>::new());
+        let near = idx.within_distance(&store, 15.0, 5.0, 5.0);
         assert_eq!(near.iter().map(|h| h.row).collect::<Vec<_>>(), vec![0, 1]);
     }
 
@@ -703,7 +701,8 @@ mod tests {
                 _ => square(rnd() * 10_000.0, rnd() * 10_000.0, 1.0 + rnd() * 5.0),
             })
             .collect();
-        let idx = SpatialIndex::build(&geoms);
+        let store = Geometries::from(geoms.clone());
+        let idx = SpatialIndex::build(&store);
         assert_eq!(idx.len(), geoms.iter().flatten().count());
         assert!(idx.tree.height() >= 3, "{} levels", idx.tree.height());
         let mut all = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
@@ -716,8 +715,8 @@ mod tests {
             ];
         }
         assert_eq!(idx.extent(), Some(all));
-        assert_eq!(SpatialIndex::build(&[None]).extent(), None);
-        assert!(SpatialIndex::build(&[None]).nearest(&[None], 0.0, 0.0, 3).is_empty());
+        assert_eq!(SpatialIndex::build(&vec![None::<Geometry>].into()).extent(), None);
+        assert!(SpatialIndex::build(&vec![None::<Geometry>].into()).nearest(&vec![None::<Geometry>].into(), 0.0, 0.0, 3).is_empty());
         for _ in 0..30 {
             let (x, y) = (rnd() * 10_000.0, rnd() * 10_000.0);
             let p = Point::new(x, y);
@@ -727,16 +726,16 @@ mod tests {
                 .filter_map(|(i, g)| Some((Euclidean.distance(&p, g.as_ref()?), i)))
                 .collect();
             scan.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let near: Vec<usize> = idx.nearest(&geoms, x, y, 9).iter().map(|h| h.row).collect();
+            let near: Vec<usize> = idx.nearest(&store, x, y, 9).iter().map(|h| h.row).collect();
             assert_eq!(near, scan[..9].iter().map(|a| a.1).collect::<Vec<_>>());
-            let within: Vec<usize> = idx.within_distance(&geoms, x, y, 120.0).iter().map(|h| h.row).collect();
+            let within: Vec<usize> = idx.within_distance(&store, x, y, 120.0).iter().map(|h| h.row).collect();
             assert_eq!(within, scan.iter().take_while(|a| a.0 <= 120.0).map(|a| a.1).collect::<Vec<_>>());
             let bbox = [x, y, x + 300.0, y + 200.0];
             let rect = Geometry::Rect(Rect::new(coord! {x: bbox[0], y: bbox[1]}, coord! {x: bbox[2], y: bbox[3]}));
             let want: Vec<usize> = (0..geoms.len())
                 .filter(|&i| geoms[i].as_ref().is_some_and(|g| g.intersects(&rect)))
                 .collect();
-            assert_eq!(idx.in_envelope(&geoms, bbox), want);
+            assert_eq!(idx.in_envelope(&store, bbox), want);
         }
     }
 
@@ -752,18 +751,19 @@ mod tests {
                 _ => Some(Geometry::Point(Point::new(rnd() * 5_000.0, rnd() * 5_000.0))),
             })
             .collect();
-        let idx = SpatialIndex::build(&geoms);
+        let store = Geometries::from(geoms.clone());
+        let idx = SpatialIndex::build(&store);
         let mut points: Vec<[f64; 2]> = (0..3_000).map(|_| [rnd() * 6_000.0 - 500.0, rnd() * 6_000.0 - 500.0]).collect();
         points.push([f64::NAN, 1.0]);
         for k in [1, 5, 40] {
-            let each = idx.nearest_each(&geoms, &points, k);
+            let each = idx.nearest_each(&store, &points, k);
             assert_eq!(each.len(), points.len());
             for (p, hits) in points.iter().zip(&each) {
-                assert_eq!(hits, &idx.nearest(&geoms, p[0], p[1], k), "k {k} at {p:?}");
+                assert_eq!(hits, &idx.nearest(&store, p[0], p[1], k), "k {k} at {p:?}");
             }
             assert_eq!(each[0].len(), k);
         }
-        assert!(idx.nearest_each(&geoms, &[], 3).is_empty());
+        assert!(idx.nearest_each(&store, &[], 3).is_empty());
     }
 
     #[test]
@@ -797,7 +797,8 @@ mod tests {
                 geoms.push(Some(Geometry::Point(Point::new(x + 0.0007, y - 0.0004))));
             }
         }
-        let idx = SpatialIndex::build(&geoms);
+        let store = Geometries::from(geoms.clone());
+        let idx = SpatialIndex::build(&store);
         assert_eq!(idx.len(), geoms.len());
         for q in 0..300 {
             // Queries on features (distance 0 and ties) and between them.
@@ -815,11 +816,11 @@ mod tests {
                 .map(|(i, g)| (Euclidean.distance(&p, g.as_ref().unwrap()), i))
                 .collect();
             all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let got: Vec<usize> = idx.nearest(&geoms, x, y, 6).iter().map(|h| h.row).collect();
+            let got: Vec<usize> = idx.nearest(&store, x, y, 6).iter().map(|h| h.row).collect();
             assert_eq!(got, all[..6].iter().map(|a| a.1).collect::<Vec<_>>(), "nearest at {x},{y}");
             // Within exactly the distance of the 4th nearest: that one is included.
             let r = all[3].0;
-            let within: Vec<usize> = idx.within_distance(&geoms, x, y, r).iter().map(|h| h.row).collect();
+            let within: Vec<usize> = idx.within_distance(&store, x, y, r).iter().map(|h| h.row).collect();
             let want: Vec<usize> = all.iter().take_while(|a| a.0 <= r).map(|a| a.1).collect();
             assert_eq!(within, want, "within {r} of {x},{y}");
             // A box whose edge touches a feature's corner exactly.
@@ -827,7 +828,7 @@ mod tests {
             let bbox = [c.max().x, c.max().y, c.max().x + 200.0, c.max().y + 150.0];
             let rect = Geometry::Rect(Rect::new(coord! {x: bbox[0], y: bbox[1]}, coord! {x: bbox[2], y: bbox[3]}));
             let want: Vec<usize> = (0..geoms.len()).filter(|&i| geoms[i].as_ref().unwrap().intersects(&rect)).collect();
-            assert_eq!(idx.in_envelope(&geoms, bbox), want);
+            assert_eq!(idx.in_envelope(&store, bbox), want);
         }
     }
 
@@ -838,10 +839,11 @@ mod tests {
         for _ in 0..500 {
             geoms.push(square(rnd() * 1000.0, rnd() * 1000.0, 1.0 + rnd() * 20.0));
         }
-        let idx = SpatialIndex::build(&geoms);
+        let store = Geometries::from(geoms.clone());
+        let idx = SpatialIndex::build(&store);
         for _ in 0..50 {
             let (x, y) = (rnd() * 1000.0, rnd() * 1000.0);
-            let got = idx.nearest(&geoms, x, y, 7);
+            let got = idx.nearest(&store, x, y, 7);
             let mut all: Vec<(f64, usize)> = geoms
                 .iter()
                 .enumerate()

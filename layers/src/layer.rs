@@ -3,13 +3,13 @@
 //! the workspace CRS); renderers subtract the workspace origin before going to f32.
 
 use geo::Geometry;
-use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
 
 use crate::crs::{Crs, Transformer};
 use crate::encoding::EncodingReport;
 use crate::error::{LayersError, Result};
+use crate::geoms::{GeomRef, Geometries};
 use crate::validity::{self, GeometryIssue, RepairMode};
 use crate::value::{Column, FieldDef, Value};
 
@@ -32,8 +32,8 @@ pub struct Layer {
     pub columns: Vec<Column>,
     /// Feature ids from the source.
     pub fids: Vec<i64>,
-    /// Geometries; `None` for features without (or with skipped) geometry.
-    pub geometries: Vec<Option<Geometry>>,
+    /// Geometries, column by column; `None` for features without (or with skipped) geometry.
+    pub geometries: Geometries,
     /// Text encoding used, for sources where one was chosen (shapefiles).
     pub encoding: Option<EncodingReport>,
     /// Geometry problems found when the layer was read, with what was done about them.
@@ -54,9 +54,13 @@ impl<'a> FeatureRef<'a> {
     pub fn fid(&self) -> i64 {
         self.layer.fids[self.row]
     }
-    /// Geometry, if any.
-    pub fn geometry(&self) -> Option<&'a Geometry> {
-        self.layer.geometries[self.row].as_ref()
+    /// Geometry, if any, borrowed from the layer's buffers.
+    pub fn geometry(&self) -> Option<GeomRef<'a>> {
+        self.layer.geometries.get(self.row)
+    }
+    /// Geometry, if any, as an owned `geo` geometry (made now).
+    pub fn geo(&self) -> Option<Geometry> {
+        self.layer.geometries.geometry(self.row)
     }
     /// Value of field `field`.
     pub fn value(&self, field: usize) -> Value {
@@ -132,7 +136,7 @@ impl Layer {
                 .collect(),
             columns,
             fids: (1..=geometries.len() as i64).collect(),
-            geometries,
+            geometries: geometries.into(),
             encoding: None,
             issues: Vec::new(),
         }
@@ -154,13 +158,19 @@ impl Layer {
         if !from_type.is_empty() {
             return from_type;
         }
+        use crate::geoms::Kind;
         match self.geometries.iter().flatten().next() {
-            Some(geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_)) => "point",
-            Some(geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_) | geo::Geometry::Line(_)) => "line",
-            Some(geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_) | geo::Geometry::Rect(_) | geo::Geometry::Triangle(_)) => {
-                "polygon"
-            }
-            _ => "",
+            Some(g) => match g.kind() {
+                Kind::Point | Kind::MultiPoint => "point",
+                Kind::LineString | Kind::MultiLineString => "line",
+                Kind::Polygon | Kind::MultiPolygon => "polygon",
+                _ => match g.other() {
+                    Some(geo::Geometry::Line(_)) => "line",
+                    Some(geo::Geometry::Rect(_) | geo::Geometry::Triangle(_)) => "polygon",
+                    _ => "",
+                },
+            },
+            None => "",
         }
     }
 
@@ -175,7 +185,7 @@ impl Layer {
             fields: Vec::new(),
             columns: Vec::new(),
             fids: vec![0],
-            geometries: vec![Some(geometry)],
+            geometries: vec![Some(geometry)].into(),
             encoding: None,
             issues: Vec::new(),
         }
@@ -211,11 +221,9 @@ impl Layer {
 
     /// Envelope `[xmin, ymin, xmax, ymax]` of all geometries.
     pub fn extent(&self) -> Option<[f64; 4]> {
-        use geo::BoundingRect;
         let mut acc: Option<[f64; 4]> = None;
         for g in self.geometries.iter().flatten() {
-            if let Some(r) = g.bounding_rect() {
-                let e = [r.min().x, r.min().y, r.max().x, r.max().y];
+            if let Some(e) = g.envelope() {
                 acc = Some(match acc {
                     None => e,
                     Some(a) => [a[0].min(e[0]), a[1].min(e[1]), a[2].max(e[2]), a[3].max(e[3])],
@@ -237,28 +245,20 @@ impl Layer {
         }
         // Fail early (and once) if PROJ cannot build the operation.
         Transformer::new(&from, to)?;
-        let fids = &self.fids;
-        let failures: Vec<(i64, String)> = self
-            .geometries
-            .par_chunks_mut(4096)
-            .enumerate()
-            .map_init(
-                || Transformer::new(&from, to).expect("checked above"),
-                |t, (chunk_no, chunk)| {
-                    let mut bad = Vec::new();
-                    for (i, g) in chunk.iter_mut().enumerate() {
-                        if let Some(geom) = g
-                            && let Err(e) = t.transform_geometry(geom)
-                        {
-                            bad.push((fids[chunk_no * 4096 + i], e.to_string()));
-                            *g = None;
-                        }
-                    }
-                    bad
-                },
-            )
-            .flatten()
-            .collect();
+        let failures = self.geometries.map_rows(
+            || (Transformer::new(&from, to).expect("checked above"), Vec::new()),
+            |(t, buf): &mut (Transformer, Vec<(f64, f64)>), _, coords| {
+                buf.clear();
+                buf.extend(coords.iter().map(|c| (c.x, c.y)));
+                t.transform_in_place(buf).map_err(|e| e.to_string())?;
+                for (c, &(x, y)) in coords.iter_mut().zip(buf.iter()) {
+                    *c = geo::Coord { x, y };
+                }
+                Ok(())
+            },
+            |(t, _), _, g| t.transform_geometry(g).map_err(|e| e.to_string()),
+        );
+        let failures: Vec<(i64, String)> = failures.into_iter().map(|(row, e)| (self.fids[row], e)).collect();
         for (fid, detail) in failures {
             self.issues.push(GeometryIssue {
                 fid,
@@ -275,13 +275,20 @@ impl Layer {
     /// to [`Layer::issues`]; nothing is dropped silently.
     pub fn validate(&mut self, mode: RepairMode) {
         let fids = &self.fids;
-        let found: Vec<Vec<GeometryIssue>> = self
-            .geometries
-            .par_iter_mut()
-            .enumerate()
-            .map(|(row, g)| validity::check_and_fix(fids[row], g, mode))
-            .collect();
-        self.issues.extend(found.into_iter().flatten());
+        let found: Vec<(Vec<GeometryIssue>, Option<(usize, Option<Geometry>)>)> = self.geometries.par_map(|row, g| {
+            let Some(g) = g else { return (Vec::new(), None) };
+            let before = g.to_geo();
+            let mut after = Some(before.clone());
+            let issues = validity::check_and_fix(fids[row], &mut after, mode);
+            let changed = after.as_ref() != Some(&before);
+            (issues, changed.then_some((row, after)))
+        });
+        let mut changes = Vec::new();
+        for (issues, change) in found {
+            self.issues.extend(issues);
+            changes.extend(change);
+        }
+        self.geometries.replace(changes);
     }
 
     /// Counts of invalid features and what was done.

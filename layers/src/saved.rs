@@ -175,7 +175,7 @@ pub fn save_workspace(ws: &Workspace, path: &Path, view: Option<serde_json::Valu
             .map(|r| {
                 let f = wl.layer.feature(r);
                 (
-                    wl.layer.geometries[r].clone(),
+                    wl.layer.geometries.geometry(r),
                     (0..wl.layer.fields.len()).map(|i| f.value(i)).collect(),
                 )
             })

@@ -394,7 +394,7 @@ impl Source {
             fields,
             columns,
             fids,
-            geometries,
+            geometries: geometries.into(),
             encoding: self.encoding.clone(),
             issues,
         })

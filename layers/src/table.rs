@@ -145,7 +145,7 @@ mod tests {
             fields,
             columns,
             fids: (1..=n as i64).collect(),
-            geometries: vec![None; n],
+            geometries: vec![None; n].into(),
             encoding: None,
             issues: Vec::new(),
         }

@@ -317,6 +317,113 @@ pub fn parse_gpkg_blob(blob: &[u8]) -> Result<Option<Geometry>, WkbError> {
     gpkg_wkb(blob)?.map(parse_wkb).transpose()
 }
 
+/// Append the geometry of a GeoPackage blob to a segment of a layer's geometries (a row without
+/// geometry for a blob flagged empty). Polygons and multipolygons, what nearly every layer of
+/// buildings and parcels holds, go straight into the segment's buffers; anything else is read
+/// by [`parse_wkb`] and appended. The row is the same either way (rings closed as
+/// `Polygon::new` closes them); on an error nothing is appended.
+pub fn push_gpkg_blob(blob: &[u8], seg: &mut crate::geoms::Segment) -> Result<(), WkbError> {
+    let Some(wkb) = gpkg_wkb(blob)? else {
+        seg.push_none();
+        return Ok(());
+    };
+    let mark = seg.mark();
+    if let Ok(true) = push_polygonal(wkb, seg) {
+        return Ok(());
+    }
+    // Not a plain polygon or multipolygon (or a problem the general reader names): undo and
+    // read it the general way.
+    seg.discard_open_row(mark);
+    let g = parse_wkb(wkb)?;
+    seg.push(Some(&g));
+    Ok(())
+}
+
+/// A plain 2D/3D/M polygon or multipolygon straight into `seg`: `Ok(false)` (with a row
+/// possibly begun) for anything else.
+fn push_polygonal(wkb: &[u8], seg: &mut crate::geoms::Segment) -> Result<bool, WkbError> {
+    use crate::geoms::Kind;
+    let mut r = Reader {
+        buf: wkb,
+        pos: 0,
+        unclosed_rings: 0,
+        depth: 0,
+    };
+    let Some((le, base, dims)) = header(&mut r)? else { return Ok(false) };
+    let kind = match base {
+        3 => Kind::Polygon,
+        6 => Kind::MultiPolygon,
+        _ => return Ok(false),
+    };
+    let mut b = seg.begin_row(kind);
+    let parts = if base == 3 { 1 } else { r.u32(le)? as usize };
+    for _ in 0..parts {
+        let (le, dims) = if base == 3 {
+            (le, dims)
+        } else {
+            match header(&mut r)? {
+                Some((le, 3, dims)) => (le, dims),
+                _ => return Ok(false),
+            }
+        };
+        seg.begin_part(&mut b);
+        let rings = r.u32(le)? as usize;
+        if rings > r.buf.len() {
+            return Err(WkbError::Truncated(r.pos));
+        }
+        for _ in 0..rings {
+            let n = r.u32(le)? as usize;
+            if n.saturating_mul(dims * 8) > r.buf.len().saturating_sub(r.pos) {
+                return Err(WkbError::Truncated(r.pos));
+            }
+            let raw = r.take(n * dims * 8)?;
+            let mut first = None;
+            let mut last = Coord { x: 0.0, y: 0.0 };
+            for chunk in raw.chunks_exact(dims * 8) {
+                let c = Coord {
+                    x: f64::from_bits(read_u64(&chunk[0..8], le)),
+                    y: f64::from_bits(read_u64(&chunk[8..16], le)),
+                };
+                first.get_or_insert(c);
+                last = c;
+                seg.push_coord(c);
+            }
+            // As geo's Polygon::new: an open ring is closed.
+            if let Some(f) = first
+                && f != last
+            {
+                seg.push_coord(f);
+            }
+            seg.end_ring_of_part(&mut b);
+        }
+    }
+    seg.end_row(b);
+    Ok(true)
+}
+
+/// A geometry's header: byte order, base type and ordinates per point; `None` for a header
+/// with an SRID (extended WKB), which the general reader handles.
+fn header(r: &mut Reader<'_>) -> Result<Option<(bool, u32, usize)>, WkbError> {
+    let le = match r.u8()? {
+        0 => false,
+        1 => true,
+        other => return Err(WkbError::ByteOrder(other)),
+    };
+    let raw = r.u32(le)?;
+    if raw & 0x2000_0000 != 0 {
+        return Ok(None);
+    }
+    let (mut z, mut m) = (raw & 0x8000_0000 != 0, raw & 0x4000_0000 != 0);
+    let base = raw & 0x0fff_ffff;
+    match base / 1000 {
+        1 => z = true,
+        2 => m = true,
+        3 => (z, m) = (true, true),
+        _ => {}
+    }
+    Ok(Some((le, base % 1000, 2 + usize::from(z) + usize::from(m))))
+}
+
 /// Little-endian ISO WKB of a 2D geometry (the inverse of [`parse_wkb`]). Lines, rectangles and
 /// triangles are written as the polygons and line strings they are.
 pub fn write_wkb(g: &Geometry, out: &mut Vec<u8>) {

@@ -435,7 +435,7 @@ impl Workspace {
         let mut layers = Vec::new();
         for name in src.layer_names() {
             let layer = src.read_layer(Some(&name))?;
-            if layer.geometries.iter().any(Option::is_some) {
+            if layer.geometries.iter().any(|g| g.is_some()) {
                 layers.push(layer);
             }
         }
@@ -612,9 +612,9 @@ impl Workspace {
             .geometries
             .iter()
             .flatten()
-            .flat_map(|g| match g {
-                geo::Geometry::Polygon(p) => vec![p.clone()],
-                geo::Geometry::MultiPolygon(m) => m.0.clone(),
+            .flat_map(|g| match g.to_geo() {
+                geo::Geometry::Polygon(p) => vec![p],
+                geo::Geometry::MultiPolygon(m) => m.0,
                 _ => Vec::new(),
             })
             .collect();

@@ -22,7 +22,7 @@ fn a_gbk_file_of_two_parcels_one_with_a_hole() {
     assert_eq!(l.feature(0).value(name).to_string(), "陆家嘴滨江项目用地");
     let stated = l.field_index("面积公顷").unwrap();
     for r in 0..l.len() {
-        let g = l.geometries[r].as_ref().unwrap();
+        let g = &l.geometries.geometry(r).unwrap();
         let ha = l.feature(r).value(stated).as_f64().unwrap();
         assert!(
             (g.unsigned_area() - ha * 1e4).abs() < 0.01,
@@ -30,7 +30,7 @@ fn a_gbk_file_of_two_parcels_one_with_a_hole() {
             g.unsigned_area()
         );
     }
-    let geo::Geometry::Polygon(p) = l.geometries[1].as_ref().unwrap() else {
+    let geo::Geometry::Polygon(p) = &l.geometries.geometry(1).unwrap() else {
         panic!("a polygon")
     };
     assert_eq!(p.interiors().len(), 1, "ring 2 is a hole");

@@ -129,7 +129,7 @@ fn rows_on_overflow_pages_read_whole() {
     assert_eq!(direct.len(), 301);
     let name = direct.field_index("name").unwrap();
     assert_eq!(direct.feature(0).value(name), Value::Text(long));
-    match &direct.geometries[0] {
+    match &direct.geometries.geometry(0) {
         Some(geo::Geometry::Polygon(p)) => assert_eq!(p.exterior().0.len(), 20_001),
         other => panic!("{other:?}"),
     }

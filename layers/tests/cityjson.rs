@@ -73,7 +73,7 @@ fn delft_opens_as_buildings_with_attributes_and_surfaces_in_the_workspace_crs() 
     );
     // The footprint (hull) holds the surfaces' points.
     use geo::Contains;
-    let hull = wl.layer.geometries[0].as_ref().unwrap();
+    let hull = &wl.layer.geometries.geometry(0).unwrap();
     let inside = s.rows[0]
         .iter()
         .flatten()

@@ -58,7 +58,7 @@ fn each_format_reads_back_what_gdal_wrote() {
         let with_geom = layer
             .geometries
             .iter()
-            .filter(|g| matches!(g, Some(geo::Geometry::Point(_))))
+            .filter(|g| g.is_some_and(|g| g.kind() == jingwei_layers::geoms::Kind::Point))
             .count();
         assert_eq!(with_geom, reference.len(), "{driver}: every POI keeps its point");
         if *driver != "DXF" {
@@ -170,7 +170,7 @@ fn attribute_types_and_nulls_survive() {
         );
         assert_eq!(row(1)[4], Value::Null);
         assert_eq!(row(2)[3], Value::Null);
-        assert!(matches!(layer.geometries[0], Some(geo::Geometry::Point(_))));
+        assert!(matches!(layer.geometries.geometry(0), Some(geo::Geometry::Point(_))));
     }
 }
 
@@ -197,7 +197,7 @@ fn booleans_read_as_booleans_in_every_reader() {
         let n = layer.field_index("name").unwrap();
         assert_eq!(layer.feature(1).value(n), Value::Null);
         assert_eq!(layer.feature(2).value(n), Value::Text("丙".into()));
-        assert!(layer.geometries[2].is_none());
+        assert!(layer.geometries.get(2).is_none());
     }
 }
 

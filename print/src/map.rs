@@ -193,7 +193,7 @@ pub fn draw(ws: &Workspace, frame: &MapFrame, imagery: Option<&Tile>, extras: &[
         let building = is_building_layer(&wl.id, &wl.layer);
         let (mut has_area, mut has_line, mut has_point) = (false, false, false);
         for &row in &rows {
-            let Some(g) = wl.layer.geometries[row].as_ref() else { continue };
+            let Some(g) = &wl.layer.geometries.geometry(row) else { continue };
             let mut p = Parts::default();
             parts(g, frame, &mut p);
             let class = st.class_of(&wl.layer, row);

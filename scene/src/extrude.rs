@@ -225,7 +225,7 @@ pub fn extrude_layer(layer: &Layer, rule: &HeightRule, origin_xy: [f64; 2]) -> M
         .into_par_iter()
         .fold(MeshData::default, |mut acc, row| {
             let (base, top) = rule.heights(layer, row);
-            for p in layer.geometries[row].as_ref().map(polygons).unwrap_or_default() {
+            for p in layer.geometries.geometry(row).as_ref().map(polygons).unwrap_or_default() {
                 extrude_polygon(p, base, top, origin_xy, row as u32, &mut acc);
             }
             acc
@@ -258,7 +258,7 @@ mod tests {
             }],
             columns: vec![jingwei_layers::Column::Real(vec![Some(30.0)].into())],
             fids: vec![1],
-            geometries: vec![Some(Geometry::Polygon(Polygon::new(ring, vec![])))],
+            geometries: vec![Some(Geometry::Polygon(Polygon::new(ring, vec![])))].into(),
             encoding: None,
             issues: vec![],
         }
@@ -300,7 +300,7 @@ mod tests {
         // 10,000 buildings × 8 vertices: more than one chunk.
         let origin = [500_000.0, 3_400_000.0];
         let mut l = square_layer(500_000.0, 3_400_000.0);
-        let g = l.geometries[0].clone();
+        let g = l.geometries.geometry(0);
         l.geometries = (0..10_000)
             .map(|i| {
                 use geo::Translate;

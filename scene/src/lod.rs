@@ -15,8 +15,9 @@
 //! smaller frame gets at least the detail it can show; distances are to a tile's centre plus
 //! its half diagonal, so a tile switches to less detail only when all of it is far enough.
 
-use geo::{BoundingRect, Geometry, Polygon};
+use geo::Polygon;
 use jingwei_layers::Layer;
+use jingwei_layers::geoms::Kind;
 use rayon::prelude::*;
 
 use crate::extrude::{HeightRule, MeshData, extrude_polygon, flat_polygon, polygons};
@@ -115,11 +116,8 @@ pub fn building_tiles(layer: &Layer, rule: &HeightRule, origin: [f64; 2], skip: 
         .enumerate()
         .filter(|(row, _)| skip.binary_search(row).is_err())
         .filter_map(|(row, g)| {
-            let g = g
-                .as_ref()
-                .filter(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)))?;
-            let r = g.bounding_rect()?;
-            let b = [r.min().x, r.min().y, r.max().x, r.max().y];
+            let g = g.filter(|g| matches!(g.kind(), Kind::Polygon | Kind::MultiPolygon))?;
+            let b = g.envelope()?;
             b.iter().all(|v| v.is_finite()).then_some((row as u32, b))
         })
         .collect();
@@ -187,7 +185,7 @@ pub fn building_tiles(layer: &Layer, rule: &HeightRule, origin: [f64; 2], skip: 
             for &row in &rows[start[t]..start[t + 1]] {
                 let (base, top) = rule.heights(layer, row as usize);
                 tops.push(top as f32);
-                for p in layer.geometries[row as usize].as_ref().map(polygons).unwrap_or_default() {
+                for p in layer.geometries.geometry(row as usize).as_ref().map(polygons).unwrap_or_default() {
                     extrude_polygon(p, base, top, origin, row, &mut full);
                     flat_polygon(p, top, origin, row, &mut roofs);
                     image.fill(p, roof_rgba);
@@ -338,6 +336,7 @@ impl Raster {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::Geometry;
     use crate::extrude::extrude_layer;
     use geo::LineString;
     use jingwei_layers::{Column, FieldDef, FieldKind};
@@ -367,7 +366,7 @@ mod tests {
             }],
             columns: vec![Column::Real(heights.into())],
             fids: (1..=n as i64).collect(),
-            geometries,
+            geometries: geometries.into(),
             encoding: None,
             issues: vec![],
         }
@@ -387,7 +386,7 @@ mod tests {
         let mut rows: Vec<u32> = tiles.iter().flat_map(|t| t.full.triangle_rows.iter().copied()).collect();
         let mut l = layer.clone();
         for &r in &skip {
-            l.geometries[r] = None;
+            l.geometries.set(r, None);
         }
         let whole = extrude_layer(&l, &rule, origin);
         assert_eq!(rows.len(), whole.triangle_rows.len());
@@ -446,7 +445,7 @@ mod tests {
     fn a_stray_coordinate_neither_hangs_nor_explodes() {
         let mut layer = city(20_000);
         let ring = LineString::from(vec![(9e11, 3e6), (9e11 + 20.0, 3e6), (9e11 + 20.0, 3e6 + 20.0), (9e11, 3e6)]);
-        layer.geometries[7] = Some(Geometry::Polygon(Polygon::new(ring, vec![])));
+        layer.geometries.set(7, Some(Geometry::Polygon(Polygon::new(ring, vec![]))));
         let rule = HeightRule::for_layer(&layer);
         let tiles = building_tiles(&layer, &rule, [503_000.0, 3_403_000.0], &[], [0.8, 0.7, 0.6, 1.0]);
         assert!(!tiles.is_empty() && tiles.len() <= 1_024 * 1_024);

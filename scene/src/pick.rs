@@ -53,7 +53,7 @@ pub fn pick_prism(
     let bbox = [ox.min(gx), oy.min(gy), ox.max(gx), oy.max(gy)];
     let mut best: Option<PrismHit> = None;
     for row in index.candidates(bbox) {
-        let Some(g) = layer.geometries[row].as_ref() else { continue };
+        let Some(g) = &layer.geometries.geometry(row) else { continue };
         let (base, top) = rule.heights(layer, row);
         let lift = ground.map_or(0.0, |gr| {
             polygons(g)

@@ -258,7 +258,7 @@ pub fn subset(layer: &Layer, rows: &[usize], name: &str) -> Layer {
             })
             .collect(),
         fids: rows.iter().map(|r| layer.fids[*r]).collect(),
-        geometries: rows.iter().map(|r| layer.geometries[*r].clone()).collect(),
+        geometries: rows.iter().map(|r| layer.geometries.geometry(*r)).collect(),
         encoding: None,
         issues: Vec::new(),
     }
@@ -514,7 +514,7 @@ fn add_layer(
         } else {
             let mut l = layer.clone();
             for row in skip {
-                l.geometries[*row] = None;
+                l.geometries.set(*row, None);
             }
             extrude_layer(&l, &HeightRule::for_layer(layer), origin)
         };
@@ -528,6 +528,7 @@ fn add_layer(
     let label_field = st.label_field.as_ref().and_then(|f| layer.field_index(f));
     for (row, g) in layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
+        let g = &g.to_geo();
         if skip.binary_search(&row).is_ok() {
             continue;
         }
@@ -751,6 +752,7 @@ fn add_pipes(
     let mut by_colour: Vec<(Rgba, MeshData)> = Vec::new();
     for (row, g) in layer.geometries.iter().enumerate() {
         let Some(g) = g else { continue };
+        let g = &g.to_geo();
         if skip.binary_search(&row).is_ok() {
             continue;
         }

@@ -715,7 +715,7 @@ mod tests {
             }],
             columns: vec![jingwei_layers::Column::Real(values.to_vec().into())],
             fids: (1..=values.len() as i64).collect(),
-            geometries: vec![None; values.len()],
+            geometries: vec![None; values.len()].into(),
             encoding: None,
             issues: vec![],
         }

@@ -393,7 +393,7 @@ fn wms_get_feature_info_names_the_building_under_the_point() {
     let idf = layer.field_index("id").unwrap();
     // Three buildings; the point inside each, in EPSG:4490 (the layer's CRS here).
     for row in [0usize, 10, 100] {
-        let p = layer.geometries[row].as_ref().unwrap().interior_point().unwrap();
+        let p = &layer.geometries.geometry(row).unwrap().interior_point().unwrap();
         let want = layer.feature(row).value(idf);
         let want = want
             .as_f64()

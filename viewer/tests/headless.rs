@@ -258,7 +258,7 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
         .max_by(|x, y| rule.heights(&b.layer, *x).1.total_cmp(&rule.heights(&b.layer, *y).1))
         .unwrap();
     let (_, top) = rule.heights(&b.layer, tallest);
-    let c = geo::Centroid::centroid(b.layer.geometries[tallest].as_ref().unwrap()).unwrap();
+    let c = geo::Centroid::centroid(&b.layer.geometries.geometry(tallest).unwrap()).unwrap();
     let [lx, lz] = LocalFrame::new(ws.origin_xy).to_local_f32(c.x(), c.y());
     let view = jingwei_viewer::render::View {
         target: [lx, (top - 20.0) as f32, lz],
@@ -296,7 +296,7 @@ fn a_ray_picks_the_tower_it_hits_not_the_ground_behind() {
         hit.point
     );
     // The hit lies on the surface of the building picked, high above the ground …
-    let g = b.layer.geometries[hit.row].as_ref().unwrap();
+    let g = &b.layer.geometries.geometry(hit.row).unwrap();
     let at = geo::Point::new(hit.point[0], hit.point[1]);
     assert!(
         geo::Distance::distance(&geo::Euclidean, &at, g) < 1e-6,
@@ -634,14 +634,14 @@ fn clicks_find_the_terrain_and_the_buildings_standing_on_it() {
     let b = ws.layer("buildings").unwrap();
     let rule = HeightRule::for_layer(&b.layer);
     let row = (0..b.layer.len())
-        .filter(|r| b.layer.geometries[*r].is_some())
+        .filter(|r| b.layer.geometries.get(*r).is_some())
         .max_by(|x, y| {
-            let a = geo::Area::unsigned_area(b.layer.geometries[*x].as_ref().unwrap());
-            let c = geo::Area::unsigned_area(b.layer.geometries[*y].as_ref().unwrap());
+            let a = geo::Area::unsigned_area(&b.layer.geometries.geometry(*x).unwrap());
+            let c = geo::Area::unsigned_area(&b.layer.geometries.geometry(*y).unwrap());
             a.total_cmp(&c)
         })
         .unwrap();
-    let g = b.layer.geometries[row].as_ref().unwrap();
+    let g = &b.layer.geometries.geometry(row).unwrap();
     let c = geo::Centroid::centroid(g).unwrap();
     let [lx, lz] = LocalFrame::new(ws.origin_xy).to_local_f32(c.x(), c.y());
     let (base, top) = rule.heights(&b.layer, row);
@@ -784,7 +784,7 @@ fn demo_city_land_use_shows_its_national_colours_where_nothing_covers_it() {
     let kind = lu.field_index("kind").unwrap();
     let (mut probed, mut exact) = (0, 0);
     for row in 0..lu.len() {
-        let Some(g) = &lu.geometries[row] else { continue };
+        let Some(g) = &lu.geometries.geometry(row) else { continue };
         let Some(code) = lu
             .feature(row)
             .value(kind)
