@@ -264,7 +264,7 @@ fn city_layer(
         alias: String::new(),
         kind: FieldKind::Text,
     }];
-    let mut columns = vec![Column::Text(rows.iter().map(|(id, _, _)| Some((*id).into())).collect())];
+    let mut columns = vec![Column::Text(rows.iter().map(|(id, _, _)| Some(*id)).collect())];
     for (k, num) in names.iter().zip(&numeric) {
         let values = rows.iter().map(|(_, a, _)| a.and_then(|a| a.get(k)).filter(|v| !v.is_null()));
         if *num {
@@ -284,8 +284,8 @@ fn city_layer(
                 values
                     .map(|v| {
                         v.map(|v| match v {
-                            J::String(s) => s.as_str().into(),
-                            other => other.to_string().into(),
+                            J::String(s) => s.clone(),
+                            other => other.to_string(),
                         })
                     })
                     .collect(),

@@ -582,7 +582,7 @@ pub fn place(path: &Path, tris: &Triangles, at: &Placement, crs: &Crs) -> Result
             },
         ],
         columns: vec![
-            Column::Text(vec![Some(name.as_str().into())]),
+            Column::Text([Some(name.as_str())].into_iter().collect()),
             Column::Integer(vec![Some(tris.len() as i64)].into()),
         ],
         fids: vec![1],

@@ -16,7 +16,7 @@ use crate::btree::{NotDirect, Table};
 use crate::crs::Crs;
 use crate::layer::Layer;
 use crate::validity::{Action, GeometryIssue, Problem};
-use crate::value::{Column, FieldDef, FieldKind, Value};
+use crate::value::{Column, FieldDef, FieldKind, Texts, Value};
 use crate::geoms::{Geometries, Segment};
 use crate::wkb::push_gpkg_blob;
 
@@ -211,7 +211,7 @@ fn read_counted(
         .map(|f| match Column::for_kind(f.kind, 0) {
             Column::Integer(_) => Column::Integer(crate::value::Nullable::nulls(n)),
             Column::Real(_) => Column::Real(crate::value::Nullable::nulls(n)),
-            Column::Text(_) => Column::Text(vec![None; n]),
+            Column::Text(_) => Column::Text(Texts::default()),
         })
         .collect();
     // Disjoint per-range slices of every output vector.
@@ -229,10 +229,11 @@ fn read_counted(
                 .into_iter()
                 .zip(col_parts.iter_mut())
                 .for_each(|(s, p)| p.push(ColumnSlice::Real(s))),
-            Column::Text(v) => split_by(v, &counts)
-                .into_iter()
+            // Text is read into a column per range, joined in order afterwards.
+            Column::Text(_) => counts
+                .iter()
                 .zip(col_parts.iter_mut())
-                .for_each(|(s, p)| p.push(ColumnSlice::Text(s))),
+                .for_each(|(&c, p)| p.push(ColumnSlice::Text(Texts::with_capacity(c)))),
         }
     }
     let done = std::sync::atomic::AtomicU64::new(0);
@@ -243,7 +244,7 @@ fn read_counted(
         .zip(col_parts.drain(..))
         .map(|((r, f), c)| (*r, f, c))
         .collect();
-    let read: Vec<(Vec<GeometryIssue>, Segment)> = jobs
+    let read: Vec<(Vec<GeometryIssue>, Segment, Vec<Texts>)> = jobs
         .into_par_iter()
         // One SQLite connection per worker thread, reused for all of its ranges, opened when
         // first needed (never, where the B-tree is read directly).
@@ -265,15 +266,38 @@ fn read_counted(
                     },
                     None => sqlite(&mut out)?,
                 }
-                let read = out.finish()?;
+                let (issues, segment) = out.finish()?;
+                let texts = col_out
+                    .iter_mut()
+                    .filter_map(|c| match c {
+                        ColumnSlice::Text(t) => Some(std::mem::take(t)),
+                        _ => None,
+                    })
+                    .collect();
                 let d = done.fetch_add((b - a + 1) as u64, std::sync::atomic::Ordering::Relaxed) + (b - a + 1) as u64;
                 job.report(d, n as u64);
-                Ok(read)
+                Ok((issues, segment, texts))
             },
         )
         .collect::<Result<_, Declined>>()?;
-    let (issues, segments): (Vec<_>, Vec<_>) = read.into_iter().unzip();
+    let mut issues = Vec::new();
+    let mut segments = Vec::new();
+    let mut text_parts: Vec<Vec<Texts>> = Vec::new();
+    for (i, s, texts) in read {
+        issues.push(i);
+        segments.push(s);
+        text_parts.resize_with(texts.len(), Vec::new);
+        for (parts, t) in text_parts.iter_mut().zip(texts) {
+            parts.push(t);
+        }
+    }
     let geometries = Geometries::from_segments(segments);
+    let mut text_parts = text_parts.into_iter();
+    for c in columns.iter_mut() {
+        if let Column::Text(t) = c {
+            *t = Texts::concat(text_parts.next().unwrap_or_default());
+        }
+    }
     Ok(Layer {
         name: plan.table.clone(),
         source_path: path.to_owned(),
@@ -302,7 +326,7 @@ fn split_by<'a, T>(mut v: &'a mut [T], counts: &[usize]) -> Vec<&'a mut [T]> {
 enum ColumnSlice<'a> {
     Integer(crate::value::NullableSlice<'a, i64>),
     Real(crate::value::NullableSlice<'a, f64>),
-    Text(&'a mut [Option<std::sync::Arc<str>>]),
+    Text(Texts),
 }
 
 /// Where one fid range's rows go: pre-sized slices of the layer's vectors, filled in order;
@@ -311,23 +335,19 @@ struct RangeOut<'o, 'c> {
     fids: &'o mut [i64],
     geoms: Segment,
     cols: &'o mut [ColumnSlice<'c>],
-    interned: Vec<Interned>,
     issues: Vec<GeometryIssue>,
     i: usize,
 }
 
-type Interned = std::collections::HashMap<Vec<u8>, std::sync::Arc<str>, std::hash::BuildHasherDefault<ShortHash>>;
 
 impl<'o, 'c> RangeOut<'o, 'c> {
     fn new(fids: &'o mut [i64], cols: &'o mut [ColumnSlice<'c>]) -> Self {
-        let interned = (0..cols.len()).map(|_| Default::default()).collect();
         // Room for the rows and for six corners a row (rectangles and their closing points).
         let geoms = Segment::with_capacity(fids.len(), fids.len() * 6);
         RangeOut {
             fids,
             geoms,
             cols,
-            interned,
             issues: Vec::new(),
             i: 0,
         }
@@ -362,18 +382,7 @@ impl<'o, 'c> RangeOut<'o, 'c> {
                 (ColumnSlice::Real(c), ValueRef::Real(x)) => c.set(i, Some(x)),
                 (ColumnSlice::Real(c), ValueRef::Integer(x)) => c.set(i, Some(x as f64)),
                 (ColumnSlice::Text(c), ValueRef::Text(t)) if f.kind == FieldKind::Text => {
-                    let map = &mut self.interned[k];
-                    c[i] = Some(match map.get(t) {
-                        Some(s) => s.clone(),
-                        None => {
-                            let s: std::sync::Arc<str> = String::from_utf8_lossy(t).into();
-                            // Intern short, repeated values only; stop growing on unique text.
-                            if t.len() <= 64 && map.len() < 1024 {
-                                map.insert(t.to_vec(), s.clone());
-                            }
-                            s
-                        }
-                    });
+                    c.push_bytes(t, || String::from_utf8_lossy(t).into());
                 }
                 (ColumnSlice::Integer(c), v) => c.set(
                     i,
@@ -384,12 +393,10 @@ impl<'o, 'c> RangeOut<'o, 'c> {
                     },
                 ),
                 (ColumnSlice::Real(c), v) => c.set(i, value_of(v, f.kind).as_f64()),
-                (ColumnSlice::Text(c), v) => {
-                    c[i] = match value_of(v, f.kind) {
-                        Value::Null => None,
-                        other => Some(other.to_string().into()),
-                    }
-                }
+                (ColumnSlice::Text(c), v) => match value_of(v, f.kind) {
+                    Value::Null => c.push_null(),
+                    other => c.push(Some(&other.to_string())),
+                },
             }
         }
         self.i += 1;
@@ -400,6 +407,11 @@ impl<'o, 'c> RangeOut<'o, 'c> {
     fn restart(&mut self) {
         self.i = 0;
         self.issues.clear();
+        for c in self.cols.iter_mut() {
+            if let ColumnSlice::Text(t) = c {
+                *t = Texts::with_capacity(self.fids.len());
+            }
+        }
         self.geoms = Segment::with_capacity(self.fids.len(), self.fids.len() * 6);
     }
 
@@ -445,27 +457,6 @@ fn direct_table(path: &Path, plan: &Plan) -> Result<Table, NotDirect> {
     let mut columns = vec![plan.pk.as_str(), plan.geom_col.as_str()];
     columns.extend(plan.fields.iter().map(|f| f.name.as_str()));
     Table::open(path, &plan.table, &plan.pk, &columns)
-}
-
-/// A quick hash for the short text values interned while reading (at most 1,024 per column,
-/// so collisions cannot pile up): a multiply-rotate over 8-byte words instead of SipHash.
-#[derive(Default)]
-struct ShortHash(u64);
-
-impl std::hash::Hasher for ShortHash {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut mix = |w: u64| self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            mix(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        mix(u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 56));
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// Stream a feature table's raw geometry (WKB, GeoPackage header removed) in chunks of about

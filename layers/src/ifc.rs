@@ -943,7 +943,7 @@ impl Model {
                 columns.push(if numeric {
                     Column::Real(vals.iter().map(|v| v.as_ref().and_then(|v| v.parse().ok())).collect())
                 } else {
-                    Column::Text(vals.into_iter().map(|v| v.map(Arc::from)).collect())
+                    Column::Text(vals.into_iter().collect())
                 });
             }
             let geometries = rows

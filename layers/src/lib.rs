@@ -53,5 +53,5 @@ pub use job::{Cancelled, Job};
 pub use layer::{FeatureRef, Layer, ValiditySummary};
 pub use source::{LayerInfo, OpenOptions, Source};
 pub use validity::RepairMode;
-pub use value::{Column, FieldDef, FieldKind, Nullable, Value};
+pub use value::{Column, FieldDef, FieldKind, Nullable, Texts, Value};
 pub use workspace::{ImageryLayer, Workspace, WorkspaceLayer};

@@ -47,7 +47,7 @@ fn cmp_col(c: &Column, a: usize, b: usize, desc: bool) -> Ordering {
     match c {
         Column::Integer(v) => opt(v.get(a), v.get(b), desc, |x, y| x.cmp(&y)),
         Column::Real(v) => opt(v.get(a), v.get(b), desc, |x, y| x.total_cmp(&y)),
-        Column::Text(v) => opt(v[a].as_deref(), v[b].as_deref(), desc, |x, y| x.cmp(y)),
+        Column::Text(v) => opt(v.get(a), v.get(b), desc, |x, y| x.cmp(y)),
     }
 }
 
@@ -70,7 +70,7 @@ pub fn order(layer: &Layer, q: &TableQuery) -> crate::Result<Vec<u32>> {
             let r = *r as usize;
             layer.fids[r].to_string().contains(n.as_str())
                 || layer.columns.iter().any(|c| match c {
-                    Column::Text(v) => v[r].as_deref().is_some_and(|s| s.to_lowercase().contains(n.as_str())),
+                    Column::Text(v) => v.get(r).is_some_and(|s| s.to_lowercase().contains(n.as_str())),
                     Column::Integer(v) => v.get(r).is_some_and(|x| x.to_string().contains(n.as_str())),
                     Column::Real(v) => v.get(r).is_some_and(|x| x.to_string().contains(n.as_str())),
                 })
@@ -134,7 +134,7 @@ mod tests {
         let columns = vec![
             Column::Integer((0..n).map(|i| Some(((i * 7919) % n) as i64)).collect()),
             Column::Real((0..n).map(|i| (i % 10 != 0).then_some((i % 997) as f64 * 0.5)).collect()),
-            Column::Text((0..n).map(|i| Some(std::sync::Arc::from(format!("楼{i}")))).collect()),
+            Column::Text((0..n).map(|i| Some(format!("楼{i}"))).collect()),
         ];
         Layer {
             name: "big".into(),

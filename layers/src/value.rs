@@ -1,5 +1,8 @@
 //! Attribute values and their types, stored column by column.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
 use serde::{Serialize, Serializer};
 
 /// The type of an attribute field, as the source declares it.
@@ -215,6 +218,225 @@ impl<T: Copy + Default> NullableSlice<'_, T> {
     }
 }
 
+/// The text of one column. While the distinct values are few next to the rows (land-use
+/// classes, zone types, a building's use) each is kept once and a row is a 4-byte code;
+/// once they are many (names, addresses) a row is its own shared string (16 bytes).
+#[derive(Debug, Clone)]
+pub struct Texts {
+    repr: TextRepr,
+}
+
+#[derive(Debug, Clone)]
+enum TextRepr {
+    /// Code 0 is NULL, code k is `dict[k - 1]`; `lookup` finds a value's code by its bytes.
+    Coded {
+        codes: Vec<u32>,
+        dict: Vec<Arc<str>>,
+        lookup: HashMap<Box<[u8]>, u32, BuildHasherDefault<ShortHash>>,
+    },
+    Plain(Vec<Option<Arc<str>>>),
+}
+
+impl Default for Texts {
+    fn default() -> Self {
+        Texts::with_capacity(0)
+    }
+}
+
+impl PartialEq for Texts {
+    fn eq(&self, other: &Texts) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+/// Up to this many distinct values a column stays coded whatever its length.
+const FEW_DISTINCT: usize = 4096;
+
+impl Texts {
+    /// An empty column with room for `capacity` rows.
+    pub fn with_capacity(capacity: usize) -> Texts {
+        Texts {
+            repr: TextRepr::Coded {
+                codes: Vec::with_capacity(capacity),
+                dict: Vec::new(),
+                lookup: HashMap::default(),
+            },
+        }
+    }
+
+    /// `n` NULLs.
+    pub fn nulls(n: usize) -> Texts {
+        let mut t = Texts::with_capacity(n);
+        if let TextRepr::Coded { codes, .. } = &mut t.repr {
+            codes.resize(n, 0);
+        }
+        t
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            TextRepr::Coded { codes, .. } => codes.len(),
+            TextRepr::Plain(v) => v.len(),
+        }
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text of `row` (`None` for NULL or past the end).
+    #[inline]
+    pub fn get(&self, row: usize) -> Option<&str> {
+        match &self.repr {
+            TextRepr::Coded { codes, dict, .. } => match codes.get(row).copied() {
+                None | Some(0) => None,
+                Some(k) => Some(&dict[k as usize - 1]),
+            },
+            TextRepr::Plain(v) => v.get(row).and_then(|s| s.as_deref()),
+        }
+    }
+
+    /// Every row in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(|r| self.get(r))
+    }
+
+    /// Append a value.
+    pub fn push(&mut self, v: Option<&str>) {
+        match v {
+            None => self.push_null(),
+            Some(s) => self.push_bytes(s.as_bytes(), || Arc::from(s)),
+        }
+    }
+
+    /// Append a NULL.
+    pub fn push_null(&mut self) {
+        match &mut self.repr {
+            TextRepr::Coded { codes, .. } => codes.push(0),
+            TextRepr::Plain(v) => v.push(None),
+        }
+    }
+
+    /// Append the text whose bytes are `bytes`; `make` gives it as a string when it is new.
+    pub fn push_bytes(&mut self, bytes: &[u8], make: impl FnOnce() -> Arc<str>) {
+        match &mut self.repr {
+            TextRepr::Coded { codes, dict, lookup } => {
+                if let Some(&k) = lookup.get(bytes) {
+                    codes.push(k);
+                    return;
+                }
+                if dict.len() >= FEW_DISTINCT && dict.len() * 8 > codes.len() {
+                    self.make_plain();
+                    self.push_bytes(bytes, make);
+                    return;
+                }
+                dict.push(make());
+                let k = dict.len() as u32;
+                lookup.insert(bytes.into(), k);
+                codes.push(k);
+            }
+            TextRepr::Plain(v) => v.push(Some(make())),
+        }
+    }
+
+    fn make_plain(&mut self) {
+        if let TextRepr::Coded { codes, dict, .. } = &self.repr {
+            let plain = codes.iter().map(|&k| (k > 0).then(|| dict[k as usize - 1].clone())).collect();
+            self.repr = TextRepr::Plain(plain);
+        }
+    }
+
+    /// The rows of `parts` one after another (parts filled separately, in parallel).
+    pub fn concat(parts: Vec<Texts>) -> Texts {
+        let n: usize = parts.iter().map(Texts::len).sum();
+        let mut out = Texts::with_capacity(n);
+        for part in parts {
+            match part.repr {
+                TextRepr::Coded { codes, dict, .. } => {
+                    // Each of the part's values once through the output's lookup.
+                    let mut map = Vec::with_capacity(dict.len() + 1);
+                    map.push(None);
+                    for s in dict {
+                        map.push(Some(s));
+                    }
+                    let mut remap: Vec<Option<u32>> = vec![None; map.len()];
+                    for k in codes {
+                        let k = k as usize;
+                        if k == 0 {
+                            out.push_null();
+                            continue;
+                        }
+                        match (&mut out.repr, remap[k]) {
+                            (TextRepr::Coded { codes, .. }, Some(to)) => codes.push(to),
+                            _ => {
+                                let s = map[k].clone().expect("a code names a value");
+                                out.push_bytes(s.as_bytes(), || s.clone());
+                                if let TextRepr::Coded { codes, .. } = &out.repr {
+                                    remap[k] = codes.last().copied();
+                                }
+                            }
+                        }
+                    }
+                }
+                TextRepr::Plain(v) => {
+                    for s in v {
+                        match s {
+                            None => out.push_null(),
+                            Some(s) => out.push_bytes(s.as_bytes(), || s.clone()),
+                        }
+                    }
+                }
+            }
+        }
+        out.shrink_to_fit();
+        out
+    }
+
+    /// Give back unused capacity.
+    pub fn shrink_to_fit(&mut self) {
+        match &mut self.repr {
+            TextRepr::Coded { codes, dict, .. } => {
+                codes.shrink_to_fit();
+                dict.shrink_to_fit();
+            }
+            TextRepr::Plain(v) => v.shrink_to_fit(),
+        }
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<Option<S>> for Texts {
+    fn from_iter<I: IntoIterator<Item = Option<S>>>(iter: I) -> Self {
+        let mut t = Texts::default();
+        for v in iter {
+            t.push(v.as_ref().map(|s| s.as_ref()));
+        }
+        t.shrink_to_fit();
+        t
+    }
+}
+
+/// A fast hash of short byte strings (FxHash's mixing, a word at a time).
+#[derive(Default)]
+pub(crate) struct ShortHash(u64);
+
+impl std::hash::Hasher for ShortHash {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut mix = |w: u64| self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            mix(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        mix(u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 56));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Values of one field for all features of a layer, stored compactly by type.
 #[derive(Debug, Clone)]
 pub enum Column {
@@ -222,9 +444,9 @@ pub enum Column {
     Integer(Nullable<i64>),
     /// Reals.
     Real(Nullable<f64>),
-    /// Text and every text-like kind (dates, times, others). Shared (`Arc`) so that repeated
-    /// values (land-use classes, zone types) are stored once.
-    Text(Vec<Option<std::sync::Arc<str>>>),
+    /// Text and every text-like kind (dates, times, others), each distinct value stored once
+    /// while they are few ([`Texts`]).
+    Text(Texts),
 }
 
 impl Column {
@@ -233,7 +455,7 @@ impl Column {
         match kind {
             FieldKind::Integer | FieldKind::Boolean => Column::Integer(Nullable::with_capacity(capacity)),
             FieldKind::Real => Column::Real(Nullable::with_capacity(capacity)),
-            _ => Column::Text(Vec::with_capacity(capacity)),
+            _ => Column::Text(Texts::with_capacity(capacity)),
         }
     }
 
@@ -261,10 +483,11 @@ impl Column {
                 _ => None,
             }),
             Column::Real(v) => v.push(value.as_f64()),
-            Column::Text(v) => v.push(match value {
-                Value::Null => None,
-                other => Some(std::sync::Arc::from(other.to_string())),
-            }),
+            Column::Text(v) => match value {
+                Value::Null => v.push_null(),
+                Value::Text(s) | Value::Date(s) | Value::Time(s) | Value::DateTime(s) => v.push(Some(&s)),
+                other => v.push(Some(&other.to_string())),
+            },
         }
     }
 
@@ -277,7 +500,7 @@ impl Column {
                 (Some(i), _) => Value::Integer(i),
             },
             Column::Real(v) => v.get(row).map_or(Value::Null, Value::Real),
-            Column::Text(v) => match v.get(row).and_then(|s| s.as_deref()) {
+            Column::Text(v) => match v.get(row) {
                 None => Value::Null,
                 Some(s) => match kind {
                     FieldKind::Date => Value::Date(s.to_owned()),
@@ -314,6 +537,21 @@ mod tests {
         assert_eq!(got[..2], [None, Some(1.5)]);
         assert!(got[2].is_some_and(f64::is_nan) && got[3].is_none() && got[4] == Some(-0.0));
         let col = Column::Integer(vec![Some(1), None].into());
+        // Text: coded while the distinct values are few, plain once most rows differ; the same
+        // rows either way, and parts joined in order.
+        let classes: Vec<Option<String>> = (0..20_000).map(|i| (i % 7 != 3).then(|| format!("class {}", i % 11))).collect();
+        let unique: Vec<Option<String>> = (0..20_000).map(|i| (i % 5 != 0).then(|| format!("name {i}"))).collect();
+        for rows in [&classes, &unique] {
+            let t: Texts = rows.iter().cloned().collect();
+            assert!(t.iter().map(|s| s.map(str::to_owned)).eq(rows.iter().cloned()));
+            let parts: Vec<Texts> = rows.chunks(3_000).map(|c| c.iter().cloned().collect()).collect();
+            assert_eq!(Texts::concat(parts), t);
+        }
+        let coded: Texts = classes.iter().cloned().collect();
+        assert!(matches!(coded.repr, TextRepr::Coded { ref dict, .. } if dict.len() == 11));
+        let plain: Texts = unique.iter().cloned().collect();
+        assert!(matches!(plain.repr, TextRepr::Plain(_)));
+        assert_eq!((plain.get(1), plain.get(5), plain.get(20_000)), (Some("name 1"), None, None));
         assert_eq!(col.get(0, FieldKind::Boolean), Value::Boolean(true));
         assert_eq!(col.get(1, FieldKind::Integer), Value::Null);
     }

@@ -843,7 +843,7 @@ fn row_colours(layer: &jingwei_layers::Layer) -> Option<Vec<Option<Rgba>>> {
             _ => None,
         }
     };
-    Some(values.iter().map(|v| v.as_deref().and_then(parse)).collect())
+    Some(values.iter().map(|v| v.and_then(parse)).collect())
 }
 
 /// Add a lit mesh of standing objects (extruded buildings, city models): on a DEM each object

@@ -415,7 +415,7 @@ fn land_use_codes_draw_in_the_national_planning_colours() {
             alias: String::new(),
             kind: jingwei_layers::FieldKind::Text,
         }],
-        columns: vec![jingwei_layers::Column::Text(codes.iter().map(|c| Some((*c).into())).collect())],
+        columns: vec![jingwei_layers::Column::Text(codes.iter().map(|c| Some(*c)).collect())],
         fids: (1..=codes.len() as i64).collect(),
         geometries: (0..codes.len())
             .map(|i| {
