@@ -395,10 +395,12 @@ impl Geometries {
         (s, row - self.starts[s])
     }
 
-    /// Row `row`'s geometry, borrowed; `None` for a row without one. Panics past the end.
+    /// Row `row`'s geometry, borrowed; `None` for a row without one (or past the end).
     #[inline]
     pub fn get(&self, row: usize) -> Option<GeomRef<'_>> {
-        assert!(row < self.len(), "row {row} of {}", self.len());
+        if row >= self.len() {
+            return None;
+        }
         let (s, r) = self.locate(row);
         self.segs[s].get(r)
     }
@@ -413,8 +415,11 @@ impl Geometries {
         self.kind(row) != Kind::None
     }
 
-    /// What row `row` holds.
+    /// What row `row` holds (`None` past the end).
     pub fn kind(&self, row: usize) -> Kind {
+        if row >= self.len() {
+            return Kind::None;
+        }
         let (s, r) = self.locate(row);
         self.segs[s].kinds[r]
     }
@@ -902,6 +907,7 @@ mod tests {
         let g = Geometries::from(v.clone());
         assert_eq!(g.len(), v.len());
         assert_eq!(g.to_vec(), v);
+        assert!(g.get(v.len()).is_none() && g.kind(v.len()) == Kind::None);
         for (i, want) in v.iter().enumerate() {
             assert_eq!(g.geometry(i).as_ref(), want.as_ref(), "row {i}");
             assert_eq!(g.is_some(i), want.is_some());

@@ -492,7 +492,7 @@ impl SpatialIndex {
         };
         if search.seeded {
             for &row in seed {
-                if let Some(g) = (row < geometries.len()).then(|| geometries.get(row)).flatten()
+                if let Some(g) = geometries.get(row)
                     && !search.best.iter().any(|b| b.1 == row)
                 {
                     search.offer(exact_distance(&search.p, g), row);
