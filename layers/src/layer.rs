@@ -277,11 +277,11 @@ impl Layer {
         let fids = &self.fids;
         let found: Vec<(Vec<GeometryIssue>, Option<(usize, Option<Geometry>)>)> = self.geometries.par_map(|row, g| {
             let Some(g) = g else { return (Vec::new(), None) };
-            let before = g.to_geo();
-            let mut after = Some(before.clone());
-            let issues = validity::check_and_fix(fids[row], &mut after, mode);
-            let changed = after.as_ref() != Some(&before);
-            (issues, changed.then_some((row, after)))
+            let mut g = Some(g.to_geo());
+            let issues = validity::check_and_fix(fids[row], &mut g, mode);
+            // A geometry without problems, or with problems kept, is left as it was.
+            let changed = !issues.is_empty() && mode != RepairMode::Keep;
+            (issues, changed.then_some((row, g)))
         });
         let mut changes = Vec::new();
         for (issues, change) in found {
