@@ -34,6 +34,32 @@ pub fn wkb(data: &[u8]) {
     let _ = jingwei_layers::wkb::parse_gpkg_blob(data);
     let mut out = Vec::new();
     let _ = jingwei_layers::wkb::push_wkb_coords(data, &mut out);
+    // The reader straight into a layer's buffers agrees with the general one, row for row and
+    // error for error, on the same WKB behind a GeoPackage header (no envelope); a row before
+    // it in the segment is left as it was.
+    let mut blob = vec![b'G', b'P', 0, 1, 0, 0, 0, 0];
+    blob.extend_from_slice(data);
+    let mut point = vec![1, 1, 0, 0, 0];
+    point.extend_from_slice(&1.0f64.to_le_bytes());
+    point.extend_from_slice(&2.0f64.to_le_bytes());
+    let before = jingwei_layers::wkb::parse_wkb(&point).expect("a point");
+    let mut seg = jingwei_layers::geoms::Segment::default();
+    seg.push(Some(&before));
+    let direct = jingwei_layers::wkb::push_gpkg_blob(&blob, &mut seg);
+    let general = jingwei_layers::wkb::parse_gpkg_blob(&blob);
+    let rows = jingwei_layers::Geometries::from_segments(vec![seg]);
+    assert_eq!(format!("{:?}", rows.geometry(0)), format!("{:?}", Some(before)));
+    match (direct, general) {
+        (Ok(()), Ok(g)) => {
+            assert_eq!(rows.len(), 2);
+            assert_eq!(format!("{:?}", rows.geometry(1)), format!("{g:?}"));
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b);
+            assert_eq!(rows.len(), 1);
+        }
+        (a, b) => panic!("the direct reader gave {a:?}, the general one {b:?}"),
+    }
 }
 
 /// The GeoPackage (SQLite) B-tree and record reader on a whole database file: its table `t`

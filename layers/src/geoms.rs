@@ -731,7 +731,22 @@ impl<'a> PartRef<'a> {
     }
 
     fn polygon(&self) -> Polygon {
-        let mut rings = self.rings().map(|r| LineString(r.to_vec()));
+        // geo's Polygon::new closes each ring whose first and last points differ by `==`, so a
+        // ring closed on a NaN coordinate (NaN ≠ NaN) would gain a point each time: it is given
+        // the ring as it was before it was closed, and closes it the same way again.
+        let ring = |r: &[Coord]| {
+            let mut v = r.to_vec();
+            if let (Some(a), Some(b)) = (v.first(), v.last())
+                && v.len() > 1
+                && a != b
+                && a.x.to_bits() == b.x.to_bits()
+                && a.y.to_bits() == b.y.to_bits()
+            {
+                v.pop();
+            }
+            LineString(v)
+        };
+        let mut rings = self.rings().map(ring);
         let exterior = rings.next().unwrap_or_else(|| LineString(vec![]));
         Polygon::new(exterior, rings.collect())
     }
@@ -971,6 +986,19 @@ mod tests {
         assert_eq!(par.len(), g.len());
         assert!(par.iter().enumerate().all(|(i, (row, _))| *row == i));
         assert_eq!(par[0].1, Some(5));
+    }
+
+    #[test]
+    fn a_ring_closed_on_a_nan_comes_back_as_it_went_in() {
+        // geo closes [a, b] with a NaN in a into [a, b, a]; the store must not close it again.
+        let a = Coord { x: 1.0, y: f64::NAN };
+        let p = Polygon::new(LineString(vec![a, Coord { x: 4.0, y: 0.0 }]), vec![]);
+        assert_eq!(p.exterior().0.len(), 3);
+        let g = Geometries::from(vec![Some(Geometry::Polygon(p.clone()))]);
+        let back = g.geometry(0).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{:?}", Geometry::Polygon(p)));
+        let again = Geometries::from(vec![Some(back.clone())]);
+        assert_eq!(format!("{:?}", again.geometry(0).unwrap()), format!("{back:?}"));
     }
 
     #[test]
