@@ -163,7 +163,9 @@ fn intersection_area(building: &PartRef<'_>, permit: &Clipper, scratch: &mut Scr
 fn bbox(p: &PartRef<'_>) -> Option<[f64; 4]> {
     let c = p.exterior();
     let f = c.first()?;
-    Some(c[1..].iter().fold([f.x, f.y, f.x, f.y], |e, c| [e[0].min(c.x), e[1].min(c.y), e[2].max(c.x), e[3].max(c.y)]))
+    Some(c[1..].iter().fold([f.x, f.y, f.x, f.y], |e, c| {
+        [e[0].min(c.x), e[1].min(c.y), e[2].max(c.x), e[3].max(c.y)]
+    }))
 }
 
 /// Coverage of every building by the permits (both in the same projected CRS), in parallel.

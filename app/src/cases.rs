@@ -224,7 +224,10 @@ impl Session {
                 .into_iter()
                 .next()
                 .ok_or_else(|| Error::Invalid("no building there: click on a building, or draw a polygon".into()))?;
-            let g = wl.layer.geometries.geometry(hit.row)
+            let g = wl
+                .layer
+                .geometries
+                .geometry(hit.row)
                 .clone()
                 .ok_or_else(|| Error::Missing("the building has no geometry".into()))?;
             let fid = wl.layer.fids[hit.row];

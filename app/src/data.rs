@@ -311,13 +311,12 @@ pub fn describe(ws: &Workspace) -> WorkspaceDto {
                     group: l.group,
                     features: l.layer.len(),
                     geometry_type: l.layer.geometry_type.clone(),
-                    polygonal: l
-                        .layer
-                        .geometries
-                        .iter()
-                        .flatten()
-                        .next()
-                        .is_some_and(|g| matches!(g.kind(), jingwei_layers::geoms::Kind::Polygon | jingwei_layers::geoms::Kind::MultiPolygon)),
+                    polygonal: l.layer.geometries.iter().flatten().next().is_some_and(|g| {
+                        matches!(
+                            g.kind(),
+                            jingwei_layers::geoms::Kind::Polygon | jingwei_layers::geoms::Kind::MultiPolygon
+                        )
+                    }),
                     visible: l.visible,
                     synthetic: l.synthetic,
                     provenance: l.provenance.clone(),

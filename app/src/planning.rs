@@ -176,11 +176,12 @@ fn collect(g: &Geometry, out: &mut Vec<geo::Polygon>) {
 }
 
 fn is_polygonal(l: &Layer) -> bool {
-    l.geometries
-        .iter()
-        .flatten()
-        .next()
-        .is_some_and(|g| matches!(g.kind(), jingwei_layers::geoms::Kind::Polygon | jingwei_layers::geoms::Kind::MultiPolygon))
+    l.geometries.iter().flatten().next().is_some_and(|g| {
+        matches!(
+            g.kind(),
+            jingwei_layers::geoms::Kind::Polygon | jingwei_layers::geoms::Kind::MultiPolygon
+        )
+    })
 }
 
 /// The pieces as a layer of the workspace.

@@ -639,7 +639,10 @@ impl Session {
                 layer: wl.title.clone(),
                 fid,
             })?;
-            let g = wl.layer.geometries.geometry(row)
+            let g = wl
+                .layer
+                .geometries
+                .geometry(row)
                 .clone()
                 .ok_or_else(|| Error::Missing("the feature has no geometry".into()))?;
             let view = fly_to(ws, &g, canvas).ok_or_else(|| Error::Missing("the feature has no geometry".into()))?;

@@ -397,12 +397,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         ));
     }
     // Fire stations and warehouses: at road vertices nearest to fixed fractions of the extent.
-    let road_pts: Vec<geo::Coord> = roads
-        .geometries
-        .iter()
-        .flatten()
-        .flat_map(|g| g.coords().to_vec())
-        .collect();
+    let road_pts: Vec<geo::Coord> = roads.geometries.iter().flatten().flat_map(|g| g.coords().to_vec()).collect();
     let nearest_road = |x: f64, y: f64| {
         road_pts
             .iter()

@@ -157,19 +157,6 @@ impl Segment {
         self.end_ring();
     }
 
-    /// Append a polygon from its rings' coordinates (exterior first), each ring as given.
-    pub fn push_polygon_rings<'r>(&mut self, rings: impl IntoIterator<Item = &'r [Coord]>) {
-        self.kinds.push(Kind::Polygon);
-        self.rows.push(1);
-        let mut n = 0;
-        for r in rings {
-            self.coords.extend_from_slice(r);
-            self.end_ring();
-            n += 1;
-        }
-        self.parts.push(n);
-    }
-
     /// Start a row of `kind` that the caller fills with [`Segment::begin_part`],
     /// [`Segment::push_coord`] and [`Segment::end_ring_of_part`], then closes with
     /// [`Segment::end_row`]. `kind` must not be `None` or `Other`.
@@ -238,58 +225,36 @@ impl Segment {
             self.push_none();
             return;
         };
-        let polygon = |s: &mut Segment, p: &Polygon, b: &mut RowBuilder| {
-            s.begin_part(b);
-            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
-                s.coords.extend_from_slice(&r.0);
-                s.end_ring_of_part(b);
-            }
-        };
+        // Each part as its rings.
+        fn polygon(p: &Polygon) -> Vec<&[Coord]> {
+            std::iter::once(p.exterior()).chain(p.interiors()).map(|r| r.0.as_slice()).collect()
+        }
         match g {
             Geometry::Point(p) => self.push_point(p.0),
-            Geometry::LineString(l) => {
-                let mut b = self.begin_row(Kind::LineString);
-                self.begin_part(&mut b);
-                self.coords.extend_from_slice(&l.0);
-                self.end_ring_of_part(&mut b);
-                self.end_row(b);
-            }
-            Geometry::Polygon(p) => {
-                let mut b = self.begin_row(Kind::Polygon);
-                polygon(self, p, &mut b);
-                self.end_row(b);
-            }
-            Geometry::MultiPoint(m) => {
-                let mut b = self.begin_row(Kind::MultiPoint);
-                for p in &m.0 {
-                    self.begin_part(&mut b);
-                    self.coords.push(p.0);
-                    self.end_ring_of_part(&mut b);
-                }
-                self.end_row(b);
-            }
-            Geometry::MultiLineString(m) => {
-                let mut b = self.begin_row(Kind::MultiLineString);
-                for l in &m.0 {
-                    self.begin_part(&mut b);
-                    self.coords.extend_from_slice(&l.0);
-                    self.end_ring_of_part(&mut b);
-                }
-                self.end_row(b);
-            }
-            Geometry::MultiPolygon(m) => {
-                let mut b = self.begin_row(Kind::MultiPolygon);
-                for p in &m.0 {
-                    polygon(self, p, &mut b);
-                }
-                self.end_row(b);
-            }
+            Geometry::LineString(l) => self.push_parts(Kind::LineString, [vec![l.0.as_slice()]]),
+            Geometry::Polygon(p) => self.push_parts(Kind::Polygon, [polygon(p)]),
+            Geometry::MultiPoint(m) => self.push_parts(Kind::MultiPoint, m.0.iter().map(|p| vec![std::slice::from_ref(&p.0)])),
+            Geometry::MultiLineString(m) => self.push_parts(Kind::MultiLineString, m.0.iter().map(|l| vec![l.0.as_slice()])),
+            Geometry::MultiPolygon(m) => self.push_parts(Kind::MultiPolygon, m.0.iter().map(polygon)),
             other => {
                 self.others.push((self.kinds.len() as u32, other.clone()));
                 self.kinds.push(Kind::Other);
                 self.rows.push(0);
             }
         }
+    }
+
+    /// Append a row of `kind` from its parts, each given as its rings.
+    fn push_parts<'c>(&mut self, kind: Kind, parts: impl IntoIterator<Item = Vec<&'c [Coord]>>) {
+        let mut b = self.begin_row(kind);
+        for rings in parts {
+            self.begin_part(&mut b);
+            for r in rings {
+                self.coords.extend_from_slice(r);
+                self.end_ring_of_part(&mut b);
+            }
+        }
+        self.end_row(b);
     }
 
     /// Give back unused capacity.
@@ -315,7 +280,11 @@ impl Segment {
     fn get(&self, row: usize) -> Option<GeomRef<'_>> {
         match self.kinds[row] {
             Kind::None => None,
-            kind => Some(GeomRef { seg: self, row: row as u32, kind }),
+            kind => Some(GeomRef {
+                seg: self,
+                row: row as u32,
+                kind,
+            }),
         }
     }
 }
@@ -434,11 +403,6 @@ impl Geometries {
         self.iter().map(|g| g.map(|g| g.to_geo())).collect()
     }
 
-    /// The segments with the row of each one's first row (for work split along them).
-    pub fn segments(&self) -> impl Iterator<Item = (usize, &Segment)> {
-        self.starts.iter().copied().zip(self.segs.iter())
-    }
-
     /// Rows in parallel: `f(row, geometry)` for each, results in row order.
     pub fn par_map<T: Send>(&self, f: impl Fn(usize, Option<GeomRef<'_>>) -> T + Sync + Send) -> Vec<T> {
         use rayon::prelude::*;
@@ -499,12 +463,6 @@ impl Geometries {
         self.replace(vec![(row, g)]);
     }
 
-    /// Apply `f` to every coordinate in buffers (not to geometries kept whole; see
-    /// [`Geometries::map_rows`]), segments in parallel.
-    pub fn coords_mut(&mut self) -> impl Iterator<Item = &mut [Coord]> {
-        self.segs.iter_mut().map(|s| s.coords.as_mut_slice())
-    }
-
     /// Rewrite every row in parallel, in runs of rows that share a state made by `init`:
     /// `f(state, row, coordinates of the row)` may change the row's coordinates in place; rows
     /// kept whole are passed as owned geometries to `whole`. Rows for which either fails lose
@@ -547,7 +505,11 @@ impl Geometries {
             // coordinates are contiguous, and rows follow each other).
             let coord_of = |r: usize| -> usize {
                 let p = rows.range(r).start;
-                let k = if p < parts.end() { parts.range(p).start } else { rings.len().saturating_sub(1) };
+                let k = if p < parts.end() {
+                    parts.range(p).start
+                } else {
+                    rings.len().saturating_sub(1)
+                };
                 rings.get(k).copied().unwrap_or(0) as usize
             };
             let n = kinds.len();
@@ -620,11 +582,6 @@ impl Geometries {
     pub fn heap_bytes(&self) -> usize {
         self.segs.iter().map(Segment::heap_bytes).sum::<usize>() + self.starts.capacity() * 8
     }
-
-    /// Number of coordinates in the buffers.
-    pub fn coord_count(&self) -> usize {
-        self.segs.iter().map(|s| s.coords.len()).sum()
-    }
 }
 
 impl Segment {
@@ -649,7 +606,11 @@ impl Segment {
 impl PartialEq for Geometries {
     /// Row by row, as `geo` geometries.
     fn eq(&self, other: &Geometries) -> bool {
-        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a.map(|g| g.to_geo()) == b.map(|g| g.to_geo()))
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.map(|g| g.to_geo()) == b.map(|g| g.to_geo()))
     }
 }
 
@@ -851,9 +812,16 @@ impl<'a> GeomRef<'a> {
             Kind::Other => self.other().cloned().unwrap_or(Geometry::GeometryCollection(Default::default())),
             Kind::Point => Geometry::Point(Point(self.coords()[0])),
             Kind::LineString => Geometry::LineString(LineString(self.coords().to_vec())),
-            Kind::Polygon => Geometry::Polygon(self.parts().next().map(|p| p.polygon()).unwrap_or_else(|| Polygon::new(LineString(vec![]), vec![]))),
+            Kind::Polygon => Geometry::Polygon(
+                self.parts()
+                    .next()
+                    .map(|p| p.polygon())
+                    .unwrap_or_else(|| Polygon::new(LineString(vec![]), vec![])),
+            ),
             Kind::MultiPoint => Geometry::MultiPoint(MultiPoint(self.parts().map(|p| Point(p.coords()[0])).collect())),
-            Kind::MultiLineString => Geometry::MultiLineString(MultiLineString(self.parts().map(|p| LineString(p.coords().to_vec())).collect())),
+            Kind::MultiLineString => {
+                Geometry::MultiLineString(MultiLineString(self.parts().map(|p| LineString(p.coords().to_vec())).collect()))
+            }
             Kind::MultiPolygon => Geometry::MultiPolygon(MultiPolygon(self.parts().map(|p| p.polygon()).collect())),
         }
     }
@@ -939,7 +907,10 @@ mod tests {
         // A layer of single polygons keeps no row or part offsets.
         let polys = Geometries::from(vec![v[0].clone(), v[3].clone(), v[10].clone()]);
         assert!(matches!(polys.segs[0].rows, Offsets::Identity(3)));
-        assert!(matches!(polys.segs[0].parts, Offsets::Explicit(_)), "the holed polygon has two rings");
+        assert!(
+            matches!(polys.segs[0].parts, Offsets::Explicit(_)),
+            "the holed polygon has two rings"
+        );
         let plain = Geometries::from(vec![v[0].clone(), v[10].clone()]);
         assert!(matches!(plain.segs[0].parts, Offsets::Identity(2)));
         assert_eq!(plain.segs[0].heap_bytes(), 2 + 3 * 4 + 10 * 16);

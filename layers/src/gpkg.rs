@@ -14,10 +14,10 @@ use std::path::Path;
 
 use crate::btree::{NotDirect, Table};
 use crate::crs::Crs;
+use crate::geoms::{Geometries, Segment};
 use crate::layer::Layer;
 use crate::validity::{Action, GeometryIssue, Problem};
 use crate::value::{Column, FieldDef, FieldKind, Texts, Value};
-use crate::geoms::{Geometries, Segment};
 use crate::wkb::push_gpkg_blob;
 
 /// Why the native reader declined a table (the caller falls back to GDAL).
@@ -338,7 +338,6 @@ struct RangeOut<'o, 'c> {
     issues: Vec<GeometryIssue>,
     i: usize,
 }
-
 
 impl<'o, 'c> RangeOut<'o, 'c> {
     fn new(fids: &'o mut [i64], cols: &'o mut [ColumnSlice<'c>]) -> Self {

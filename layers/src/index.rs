@@ -716,7 +716,11 @@ mod tests {
         }
         assert_eq!(idx.extent(), Some(all));
         assert_eq!(SpatialIndex::build(&vec![None::<Geometry>].into()).extent(), None);
-        assert!(SpatialIndex::build(&vec![None::<Geometry>].into()).nearest(&vec![None::<Geometry>].into(), 0.0, 0.0, 3).is_empty());
+        assert!(
+            SpatialIndex::build(&vec![None::<Geometry>].into())
+                .nearest(&vec![None::<Geometry>].into(), 0.0, 0.0, 3)
+                .is_empty()
+        );
         for _ in 0..30 {
             let (x, y) = (rnd() * 10_000.0, rnd() * 10_000.0);
             let p = Point::new(x, y);

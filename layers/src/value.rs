@@ -1,9 +1,9 @@
 //! Attribute values and their types, stored column by column.
 
+use serde::{Serialize, Serializer};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
-use serde::{Serialize, Serializer};
 
 /// The type of an attribute field, as the source declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

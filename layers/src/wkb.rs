@@ -349,7 +349,9 @@ fn push_polygonal(wkb: &[u8], seg: &mut crate::geoms::Segment) -> Result<bool, W
         unclosed_rings: 0,
         depth: 0,
     };
-    let Some((le, base, dims)) = header(&mut r)? else { return Ok(false) };
+    let Some((le, base, dims)) = header(&mut r)? else {
+        return Ok(false);
+    };
     let kind = match base {
         3 => Kind::Polygon,
         6 => Kind::MultiPolygon,

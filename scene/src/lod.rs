@@ -336,8 +336,8 @@ impl Raster {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::Geometry;
     use crate::extrude::extrude_layer;
+    use geo::Geometry;
     use geo::LineString;
     use jingwei_layers::{Column, FieldDef, FieldKind};
 
