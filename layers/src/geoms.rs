@@ -433,6 +433,11 @@ impl Geometries {
             return;
         }
         changes.sort_by_key(|c| c.0);
+        // Each row once (the last change given for it), rows past the end ignored.
+        changes.reverse();
+        changes.dedup_by_key(|c| c.0);
+        changes.reverse();
+        changes.retain(|c| c.0 < self.len());
         let mut it = changes.into_iter().peekable();
         for (si, seg) in self.segs.iter_mut().enumerate() {
             let (start, end) = (self.starts[si], self.starts[si + 1]);
@@ -458,7 +463,7 @@ impl Geometries {
         }
     }
 
-    /// Set one row's geometry.
+    /// Set one row's geometry (rebuilds its segment: for many rows, one [`Geometries::replace`]).
     pub fn set(&mut self, row: usize, g: Option<Geometry>) {
         self.replace(vec![(row, g)]);
     }
@@ -953,6 +958,10 @@ mod tests {
             let shifted = w.as_ref().map(|w| w.map_coords(|c| Coord { x: c.x + 100.0, y: c.y }));
             assert_eq!(g.geometry(i), shifted, "row {i}");
         }
+        // A row changed twice takes the last change; rows past the end are ignored.
+        let before = g.to_vec();
+        g.replace(vec![(0, None), (g.len() + 3, None), (0, before[0].clone())]);
+        assert_eq!(g.to_vec(), before);
         let par = g.par_map(|row, r| (row, r.map(|r| r.coords().len())));
         assert_eq!(par.len(), g.len());
         assert!(par.iter().enumerate().all(|(i, (row, _))| *row == i));

@@ -513,9 +513,7 @@ fn add_layer(
             extrude_layer(layer, &HeightRule::for_layer(layer), origin)
         } else {
             let mut l = layer.clone();
-            for row in skip {
-                l.geometries.set(*row, None);
-            }
+            l.geometries.replace(skip.iter().map(|row| (*row, None)).collect());
             extrude_layer(&l, &HeightRule::for_layer(layer), origin)
         };
         push_standing(scene, ext, id, st.fill, mesh, ground);
