@@ -60,6 +60,14 @@ impl Offsets {
             Offsets::Explicit(o) => o[i] as usize..o[i + 1] as usize,
         }
     }
+    /// Number of items.
+    fn len(&self) -> usize {
+        match self {
+            Offsets::Identity(n) => *n as usize,
+            Offsets::Explicit(o) => o.len() - 1,
+        }
+    }
+    /// Number of sub-items (where the last item ends).
     fn end(&self) -> usize {
         match self {
             Offsets::Identity(n) => *n as usize,
@@ -76,14 +84,12 @@ impl Offsets {
                 *self = Offsets::Explicit(o);
             }
             Offsets::Explicit(o) => {
-                let last = *o.last().unwrap_or(&0);
-                if o.is_empty() {
-                    o.push(0);
-                }
+                let last = *o.last().expect("explicit offsets start with 0");
                 o.push(last + count as u32);
             }
         }
     }
+    #[cfg(test)]
     fn heap_bytes(&self) -> usize {
         match self {
             Offsets::Identity(_) => 0,
@@ -98,7 +104,7 @@ impl Offsets {
 }
 
 /// A run of rows and their buffers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Segment {
     kinds: Vec<Kind>,
     /// Row → parts.
@@ -112,6 +118,29 @@ pub struct Segment {
     others: Vec<(u32, Geometry)>,
 }
 
+impl Default for Segment {
+    fn default() -> Self {
+        Segment::with_capacity(0, 0)
+    }
+}
+
+/// The coordinates of row `r` of a segment (`rows`, `parts`, `rings` its offsets): a row's
+/// coordinates are contiguous and rows follow each other, so they run from its first part's
+/// first ring to the next row's; a row of no parts is the empty run where the next one starts.
+fn coord_span(rows: &Offsets, parts: &Offsets, rings: &[u32], r: usize) -> std::ops::Range<usize> {
+    let first_ring = |p: usize| if p < parts.len() { parts.range(p).start } else { rings.len() - 1 };
+    let p = rows.range(r);
+    rings[first_ring(p.start)] as usize..rings[first_ring(p.end)] as usize
+}
+
+/// The envelope `[xmin, ymin, xmax, ymax]` of coordinates; `None` for none.
+fn envelope_of(c: &[Coord]) -> Option<[f64; 4]> {
+    let f = c.first()?;
+    Some(c[1..].iter().fold([f.x, f.y, f.x, f.y], |e, p| {
+        [e[0].min(p.x), e[1].min(p.y), e[2].max(p.x), e[3].max(p.y)]
+    }))
+}
+
 impl Segment {
     /// An empty segment with room for `rows` rows and `coords` coordinates.
     pub fn with_capacity(rows: usize, coords: usize) -> Segment {
@@ -119,9 +148,11 @@ impl Segment {
         rings.push(0);
         Segment {
             kinds: Vec::with_capacity(rows),
+            rows: Offsets::default(),
+            parts: Offsets::default(),
             rings,
             coords: Vec::with_capacity(coords),
-            ..Default::default()
+            others: Vec::new(),
         }
     }
 
@@ -136,9 +167,6 @@ impl Segment {
     }
 
     fn end_ring(&mut self) {
-        if self.rings.is_empty() {
-            self.rings.push(0);
-        }
         self.rings.push(self.coords.len() as u32);
     }
 
@@ -146,15 +174,6 @@ impl Segment {
     pub fn push_none(&mut self) {
         self.kinds.push(Kind::None);
         self.rows.push(0);
-    }
-
-    /// Append a point.
-    pub fn push_point(&mut self, c: Coord) {
-        self.kinds.push(Kind::Point);
-        self.rows.push(1);
-        self.parts.push(1);
-        self.coords.push(c);
-        self.end_ring();
     }
 
     /// Start a row of `kind` that the caller fills with [`Segment::begin_part`],
@@ -200,7 +219,7 @@ impl Segment {
         RowMark {
             rows: self.kinds.len(),
             coords: self.coords.len(),
-            rings: self.rings.len().max(1),
+            rings: self.rings.len(),
         }
     }
 
@@ -209,9 +228,7 @@ impl Segment {
     pub fn discard_open_row(&mut self, mark: RowMark) {
         self.kinds.truncate(mark.rows);
         self.coords.truncate(mark.coords);
-        if self.rings.len() > mark.rings {
-            self.rings.truncate(mark.rings);
-        }
+        self.rings.truncate(mark.rings);
         let parts_kept = self.rows.end();
         match &mut self.parts {
             Offsets::Identity(n) => *n = (*n).min(parts_kept as u32),
@@ -226,15 +243,15 @@ impl Segment {
             return;
         };
         // Each part as its rings.
-        fn polygon(p: &Polygon) -> Vec<&[Coord]> {
-            std::iter::once(p.exterior()).chain(p.interiors()).map(|r| r.0.as_slice()).collect()
+        fn polygon(p: &Polygon) -> impl Iterator<Item = &[Coord]> {
+            std::iter::once(p.exterior()).chain(p.interiors()).map(|r| r.0.as_slice())
         }
         match g {
-            Geometry::Point(p) => self.push_point(p.0),
-            Geometry::LineString(l) => self.push_parts(Kind::LineString, [vec![l.0.as_slice()]]),
+            Geometry::Point(p) => self.push_parts(Kind::Point, [[std::slice::from_ref(&p.0)]]),
+            Geometry::LineString(l) => self.push_parts(Kind::LineString, [[l.0.as_slice()]]),
             Geometry::Polygon(p) => self.push_parts(Kind::Polygon, [polygon(p)]),
-            Geometry::MultiPoint(m) => self.push_parts(Kind::MultiPoint, m.0.iter().map(|p| vec![std::slice::from_ref(&p.0)])),
-            Geometry::MultiLineString(m) => self.push_parts(Kind::MultiLineString, m.0.iter().map(|l| vec![l.0.as_slice()])),
+            Geometry::MultiPoint(m) => self.push_parts(Kind::MultiPoint, m.0.iter().map(|p| [std::slice::from_ref(&p.0)])),
+            Geometry::MultiLineString(m) => self.push_parts(Kind::MultiLineString, m.0.iter().map(|l| [l.0.as_slice()])),
             Geometry::MultiPolygon(m) => self.push_parts(Kind::MultiPolygon, m.0.iter().map(polygon)),
             other => {
                 self.others.push((self.kinds.len() as u32, other.clone()));
@@ -244,8 +261,16 @@ impl Segment {
         }
     }
 
+    /// Append a borrowed row (of another segment).
+    pub fn push_ref(&mut self, g: GeomRef<'_>) {
+        match g.kind {
+            Kind::Other => self.push(g.other()),
+            kind => self.push_parts(kind, g.parts().map(|p| p.rings())),
+        }
+    }
+
     /// Append a row of `kind` from its parts, each given as its rings.
-    fn push_parts<'c>(&mut self, kind: Kind, parts: impl IntoIterator<Item = Vec<&'c [Coord]>>) {
+    fn push_parts<'c, R: IntoIterator<Item = &'c [Coord]>>(&mut self, kind: Kind, parts: impl IntoIterator<Item = R>) {
         let mut b = self.begin_row(kind);
         for rings in parts {
             self.begin_part(&mut b);
@@ -267,6 +292,7 @@ impl Segment {
         self.others.shrink_to_fit();
     }
 
+    #[cfg(test)]
     fn heap_bytes(&self) -> usize {
         self.kinds.capacity()
             + self.rows.heap_bytes()
@@ -305,11 +331,17 @@ pub struct RowBuilder {
 }
 
 /// All geometries of a layer, one optional geometry per row.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Geometries {
     segs: Vec<Segment>,
     /// First row of each segment, and the number of rows at the end.
     starts: Vec<usize>,
+}
+
+impl Default for Geometries {
+    fn default() -> Self {
+        Geometries::new()
+    }
 }
 
 impl Geometries {
@@ -332,9 +364,6 @@ impl Geometries {
 
     /// Append the rows of `s`.
     pub fn append_segment(&mut self, s: Segment) {
-        if self.starts.is_empty() {
-            self.starts.push(0);
-        }
         if s.is_empty() {
             return;
         }
@@ -346,7 +375,7 @@ impl Geometries {
     /// Number of rows.
     #[inline]
     pub fn len(&self) -> usize {
-        self.starts.last().copied().unwrap_or(0)
+        *self.starts.last().expect("starts begin with 0")
     }
 
     /// True when there are no rows.
@@ -421,7 +450,7 @@ impl Geometries {
     pub fn push(&mut self, g: Option<&Geometry>) {
         if self.segs.is_empty() {
             self.segs.push(Segment::default());
-            self.starts = vec![0, 0];
+            self.starts.push(0);
         }
         self.segs.last_mut().expect("a segment").push(g);
         *self.starts.last_mut().expect("starts") += 1;
@@ -452,7 +481,6 @@ impl Geometries {
                         next.push(g.as_ref());
                     }
                     _ => match seg.get(r) {
-                        Some(g) if g.kind == Kind::Other => next.push(g.other()),
                         Some(g) => next.push_ref(g),
                         None => next.push_none(),
                     },
@@ -506,17 +534,6 @@ impl Geometries {
                 others,
             } = seg;
             let (kinds, rows, parts, rings) = (&*kinds, &*rows, &*parts, &*rings);
-            // The first coordinate of row r: that of its first part's first ring (a row's
-            // coordinates are contiguous, and rows follow each other).
-            let coord_of = |r: usize| -> usize {
-                let p = rows.range(r).start;
-                let k = if p < parts.end() {
-                    parts.range(p).start
-                } else {
-                    rings.len().saturating_sub(1)
-                };
-                rings.get(k).copied().unwrap_or(0) as usize
-            };
             let n = kinds.len();
             let mut rest_c: &mut [Coord] = coords.as_mut_slice();
             let mut rest_o: &mut [(u32, Geometry)] = others.as_mut_slice();
@@ -524,7 +541,11 @@ impl Geometries {
             let mut r = 0;
             while r < n {
                 let e = (r + RUN).min(n);
-                let c1 = if e == n { taken + rest_c.len() } else { coord_of(e) };
+                let c1 = if e == n {
+                    taken + rest_c.len()
+                } else {
+                    coord_span(rows, parts, rings, e).start
+                };
                 let (head, tail) = std::mem::take(&mut rest_c).split_at_mut(c1 - taken);
                 rest_c = tail;
                 let k = rest_o.partition_point(|(row, _)| (*row as usize) < e);
@@ -559,12 +580,8 @@ impl Geometries {
                             }
                         }
                         _ => {
-                            let parts = s.rows.range(r);
-                            if parts.is_empty() {
-                                continue;
-                            }
-                            let rings = s.parts.range(parts.start).start..s.parts.range(parts.end - 1).end;
-                            let span = s.rings[rings.start] as usize - run.coord0..s.rings[rings.end] as usize - run.coord0;
+                            let span = coord_span(s.rows, s.parts, s.rings, r);
+                            let span = span.start - run.coord0..span.end - run.coord0;
                             if let Err(e) = f(state, run.start + r, &mut run.coords[span]) {
                                 bad.push((run.start + r, e));
                             }
@@ -581,30 +598,6 @@ impl Geometries {
             self.replace(failed.iter().map(|f| (f.0, None)).collect());
         }
         failed
-    }
-
-    /// Bytes held on the heap.
-    pub fn heap_bytes(&self) -> usize {
-        self.segs.iter().map(Segment::heap_bytes).sum::<usize>() + self.starts.capacity() * 8
-    }
-}
-
-impl Segment {
-    /// Append a borrowed row (of another segment).
-    pub fn push_ref(&mut self, g: GeomRef<'_>) {
-        if g.kind == Kind::Other {
-            self.push(g.other());
-            return;
-        }
-        let mut b = self.begin_row(g.kind);
-        for part in g.parts() {
-            self.begin_part(&mut b);
-            for ring in part.rings() {
-                self.coords.extend_from_slice(ring);
-                self.end_ring_of_part(&mut b);
-            }
-        }
-        self.end_row(b);
     }
 }
 
@@ -628,26 +621,18 @@ impl From<Vec<Option<Geometry>>> for Geometries {
 impl<'a> FromIterator<Option<&'a Geometry>> for Geometries {
     fn from_iter<I: IntoIterator<Item = Option<&'a Geometry>>>(it: I) -> Geometries {
         let mut s = Segment::default();
-        for g in it {
-            s.push(g);
-        }
+        it.into_iter().for_each(|g| s.push(g));
         s.shrink_to_fit();
-        let mut out = Geometries::new();
-        out.append_segment(s);
-        out
+        Geometries::from_segments(vec![s])
     }
 }
 
 impl FromIterator<Option<Geometry>> for Geometries {
     fn from_iter<I: IntoIterator<Item = Option<Geometry>>>(it: I) -> Geometries {
         let mut s = Segment::default();
-        for g in it {
-            s.push(g.as_ref());
-        }
+        it.into_iter().for_each(|g| s.push(g.as_ref()));
         s.shrink_to_fit();
-        let mut out = Geometries::new();
-        out.append_segment(s);
-        out
+        Geometries::from_segments(vec![s])
     }
 }
 
@@ -691,12 +676,13 @@ impl<'a> PartRef<'a> {
         rings.fold(ext.abs(), |total, r| total - ring_area(r).abs()).abs()
     }
 
-    /// The part as a `geo` polygon (made now).
-    pub fn to_polygon(&self) -> Polygon {
-        self.polygon()
+    /// The envelope of the part's first ring (a polygon's, as `geo` takes it: its exterior's).
+    pub fn envelope(&self) -> Option<[f64; 4]> {
+        envelope_of(self.exterior())
     }
 
-    fn polygon(&self) -> Polygon {
+    /// The part as a `geo` polygon (made now).
+    pub fn to_polygon(&self) -> Polygon {
         // geo's Polygon::new closes each ring whose first and last points differ by `==`, so a
         // ring closed on a NaN coordinate (NaN ≠ NaN) would gain a point each time: it is given
         // the ring as it was before it was closed, and closes it the same way again.
@@ -756,14 +742,11 @@ impl<'a> GeomRef<'a> {
 
     /// Every coordinate in the buffers (none for a row kept whole: see [`GeomRef::other`]).
     pub fn coords(&self) -> &'a [Coord] {
-        let parts = self.part_range();
-        if parts.is_empty() {
+        if self.kind == Kind::Other {
             return &[];
         }
         let seg = self.seg;
-        let first = seg.parts.range(parts.start).start;
-        let last = seg.parts.range(parts.end - 1).end;
-        &seg.coords[seg.rings[first] as usize..seg.rings[last] as usize]
+        &seg.coords[coord_span(&seg.rows, &seg.parts, &seg.rings, self.row as usize)]
     }
 
     /// A point's coordinate.
@@ -792,16 +775,7 @@ impl<'a> GeomRef<'a> {
             use geo::BoundingRect;
             return self.other()?.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
         }
-        let c = self.coords();
-        let first = c.first()?;
-        let mut e = [first.x, first.y, first.x, first.y];
-        for p in &c[1..] {
-            e[0] = e[0].min(p.x);
-            e[1] = e[1].min(p.y);
-            e[2] = e[2].max(p.x);
-            e[3] = e[3].max(p.y);
-        }
-        Some(e)
+        envelope_of(self.coords())
     }
 
     /// Envelope as a `geo` rectangle.
@@ -820,14 +794,14 @@ impl<'a> GeomRef<'a> {
             Kind::Polygon => Geometry::Polygon(
                 self.parts()
                     .next()
-                    .map(|p| p.polygon())
+                    .map(|p| p.to_polygon())
                     .unwrap_or_else(|| Polygon::new(LineString(vec![]), vec![])),
             ),
             Kind::MultiPoint => Geometry::MultiPoint(MultiPoint(self.parts().map(|p| Point(p.coords()[0])).collect())),
             Kind::MultiLineString => {
                 Geometry::MultiLineString(MultiLineString(self.parts().map(|p| LineString(p.coords().to_vec())).collect()))
             }
-            Kind::MultiPolygon => Geometry::MultiPolygon(MultiPolygon(self.parts().map(|p| p.polygon()).collect())),
+            Kind::MultiPolygon => Geometry::MultiPolygon(MultiPolygon(self.parts().map(|p| p.to_polygon()).collect())),
         }
     }
 
@@ -966,6 +940,31 @@ mod tests {
         assert_eq!(par.len(), g.len());
         assert!(par.iter().enumerate().all(|(i, (row, _))| *row == i));
         assert_eq!(par[0].1, Some(5));
+    }
+
+    #[test]
+    fn rows_mapped_in_runs_that_end_on_rows_without_parts() {
+        // A run of 4,096 holed polygons (more rings than parts) ending where rows without
+        // geometry begin: the run's cut lies past the last part.
+        let holed = samples()[3].clone();
+        let mut v = vec![holed; 4096];
+        v.extend(std::iter::repeat_n(None, 10));
+        let mut g = Geometries::from(v.clone());
+        let failed = g.map_rows(
+            || (),
+            |_, _, c| {
+                c.iter_mut().for_each(|c| c.y -= 1.0);
+                Ok::<(), ()>(())
+            },
+            |_, _, _| Ok(()),
+        );
+        assert!(failed.is_empty());
+        use geo::MapCoords;
+        let want: Vec<_> = v
+            .iter()
+            .map(|g| g.as_ref().map(|g| g.map_coords(|c| Coord { x: c.x, y: c.y - 1.0 })))
+            .collect();
+        assert_eq!(g.to_vec(), want);
     }
 
     #[test]
