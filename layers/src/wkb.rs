@@ -55,20 +55,43 @@ impl<'a> Reader<'a> {
         let b: [u8; 4] = self.take(4)?.try_into().expect("4 bytes");
         Ok(if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
     }
-    fn coords(&mut self, le: bool, dims: usize) -> Result<Vec<Coord>, WkbError> {
+    /// A geometry's header: byte order, base type (ISO's thousands taken off) and ordinates
+    /// per point; an extended WKB's SRID is read past.
+    fn header(&mut self) -> Result<(bool, u32, usize), WkbError> {
+        let le = match self.u8()? {
+            0 => false,
+            1 => true,
+            other => return Err(WkbError::ByteOrder(other)),
+        };
+        let raw_type = self.u32(le)?;
+        let (mut has_z, mut has_m) = (raw_type & 0x8000_0000 != 0, raw_type & 0x4000_0000 != 0);
+        let base = raw_type & 0x0fff_ffff;
+        match base / 1000 {
+            1 => has_z = true,
+            2 => has_m = true,
+            3 => (has_z, has_m) = (true, true),
+            _ => {}
+        }
+        if raw_type & 0x2000_0000 != 0 {
+            self.u32(le)?;
+        }
+        Ok((le, base % 1000, 2 + usize::from(has_z) + usize::from(has_m)))
+    }
+    /// A counted sequence of points, their x and y.
+    fn points(&mut self, le: bool, dims: usize) -> Result<impl ExactSizeIterator<Item = Coord> + 'a, WkbError> {
         let n = self.u32(le)? as usize;
         // Guard against absurd counts in corrupt data before allocating.
         if n.saturating_mul(dims * 8) > self.buf.len().saturating_sub(self.pos) {
             return Err(WkbError::Truncated(self.pos));
         }
         let raw = self.take(n * dims * 8)?;
-        let mut out = Vec::with_capacity(n);
-        for chunk in raw.chunks_exact(dims * 8) {
-            let x = f64::from_bits(read_u64(&chunk[0..8], le));
-            let y = f64::from_bits(read_u64(&chunk[8..16], le));
-            out.push(Coord { x, y });
-        }
-        Ok(out)
+        Ok(raw.chunks_exact(dims * 8).map(move |chunk| Coord {
+            x: f64::from_bits(read_u64(&chunk[0..8], le)),
+            y: f64::from_bits(read_u64(&chunk[8..16], le)),
+        }))
+    }
+    fn coords(&mut self, le: bool, dims: usize) -> Result<Vec<Coord>, WkbError> {
+        Ok(self.points(le, dims)?.collect())
     }
 }
 
@@ -96,31 +119,7 @@ pub fn parse_wkb_counting(buf: &[u8]) -> Result<(Geometry, usize), WkbError> {
 }
 
 fn read_geometry(r: &mut Reader<'_>) -> Result<Geometry, WkbError> {
-    let order = r.u8()?;
-    let le = match order {
-        0 => false,
-        1 => true,
-        other => return Err(WkbError::ByteOrder(other)),
-    };
-    let raw_type = r.u32(le)?;
-    let mut has_z = raw_type & 0x8000_0000 != 0;
-    let mut has_m = raw_type & 0x4000_0000 != 0;
-    let has_srid = raw_type & 0x2000_0000 != 0;
-    let mut base = raw_type & 0x0fff_ffff;
-    match base / 1000 {
-        1 => has_z = true,
-        2 => has_m = true,
-        3 => {
-            has_z = true;
-            has_m = true;
-        }
-        _ => {}
-    }
-    base %= 1000;
-    if has_srid {
-        r.u32(le)?;
-    }
-    let dims = 2 + usize::from(has_z) + usize::from(has_m);
+    let (le, base, dims) = r.header()?;
     Ok(match base {
         1 => {
             let raw = r.take(dims * 8)?;
@@ -339,8 +338,8 @@ pub fn push_gpkg_blob(blob: &[u8], seg: &mut crate::geoms::Segment) -> Result<()
     Ok(())
 }
 
-/// A plain 2D/3D/M polygon or multipolygon straight into `seg`: `Ok(false)` (with a row
-/// possibly begun) for anything else.
+/// A plain or extended WKB polygon or multipolygon (any ordinates) straight into `seg`:
+/// `Ok(false)` (with a row possibly begun) for anything else.
 fn push_polygonal(wkb: &[u8], seg: &mut crate::geoms::Segment) -> Result<bool, WkbError> {
     use crate::geoms::Kind;
     let mut r = Reader {
@@ -349,9 +348,7 @@ fn push_polygonal(wkb: &[u8], seg: &mut crate::geoms::Segment) -> Result<bool, W
         unclosed_rings: 0,
         depth: 0,
     };
-    let Some((le, base, dims)) = header(&mut r)? else {
-        return Ok(false);
-    };
+    let (le, base, dims) = r.header()?;
     let kind = match base {
         3 => Kind::Polygon,
         6 => Kind::MultiPolygon,
@@ -363,8 +360,8 @@ fn push_polygonal(wkb: &[u8], seg: &mut crate::geoms::Segment) -> Result<bool, W
         let (le, dims) = if base == 3 {
             (le, dims)
         } else {
-            match header(&mut r)? {
-                Some((le, 3, dims)) => (le, dims),
+            match r.header()? {
+                (le, 3, dims) => (le, dims),
                 _ => return Ok(false),
             }
         };
@@ -374,18 +371,9 @@ fn push_polygonal(wkb: &[u8], seg: &mut crate::geoms::Segment) -> Result<bool, W
             return Err(WkbError::Truncated(r.pos));
         }
         for _ in 0..rings {
-            let n = r.u32(le)? as usize;
-            if n.saturating_mul(dims * 8) > r.buf.len().saturating_sub(r.pos) {
-                return Err(WkbError::Truncated(r.pos));
-            }
-            let raw = r.take(n * dims * 8)?;
             let mut first = None;
             let mut last = Coord { x: 0.0, y: 0.0 };
-            for chunk in raw.chunks_exact(dims * 8) {
-                let c = Coord {
-                    x: f64::from_bits(read_u64(&chunk[0..8], le)),
-                    y: f64::from_bits(read_u64(&chunk[8..16], le)),
-                };
+            for c in r.points(le, dims)? {
                 first.get_or_insert(c);
                 last = c;
                 seg.push_coord(c);
@@ -401,29 +389,6 @@ fn push_polygonal(wkb: &[u8], seg: &mut crate::geoms::Segment) -> Result<bool, W
     }
     seg.end_row(b);
     Ok(true)
-}
-
-/// A geometry's header: byte order, base type and ordinates per point; `None` for a header
-/// with an SRID (extended WKB), which the general reader handles.
-fn header(r: &mut Reader<'_>) -> Result<Option<(bool, u32, usize)>, WkbError> {
-    let le = match r.u8()? {
-        0 => false,
-        1 => true,
-        other => return Err(WkbError::ByteOrder(other)),
-    };
-    let raw = r.u32(le)?;
-    if raw & 0x2000_0000 != 0 {
-        return Ok(None);
-    }
-    let (mut z, mut m) = (raw & 0x8000_0000 != 0, raw & 0x4000_0000 != 0);
-    let base = raw & 0x0fff_ffff;
-    match base / 1000 {
-        1 => z = true,
-        2 => m = true,
-        3 => (z, m) = (true, true),
-        _ => {}
-    }
-    Ok(Some((le, base % 1000, 2 + usize::from(z) + usize::from(m))))
 }
 
 /// Little-endian ISO WKB of a 2D geometry (the inverse of [`parse_wkb`]). Lines, rectangles and
