@@ -159,15 +159,6 @@ fn intersection_area(building: &PartRef<'_>, permit: &Clipper, scratch: &mut Scr
     }
 }
 
-/// The envelope of a polygon (of its exterior, as `geo` takes it).
-fn bbox(p: &PartRef<'_>) -> Option<[f64; 4]> {
-    let c = p.exterior();
-    let f = c.first()?;
-    Some(c[1..].iter().fold([f.x, f.y, f.x, f.y], |e, c| {
-        [e[0].min(c.x), e[1].min(c.y), e[2].max(c.x), e[3].max(c.y)]
-    }))
-}
-
 /// Coverage of every building by the permits (both in the same projected CRS), in parallel.
 pub fn permit_coverage(buildings: &Geometries, permits: &Geometries) -> Vec<Coverage> {
     permit_coverage_job(buildings, permits, &Job::new()).expect("a new job is never cancelled")
@@ -179,7 +170,7 @@ pub fn permit_coverage_job(buildings: &Geometries, permits: &Geometries, job: &J
     let clippers: Vec<Clipper> = (0..permits.len())
         .into_par_iter()
         .filter_map(|i| Some((i, permits.get(i)?)))
-        .flat_map_iter(|(i, g)| g.polygons().filter_map(move |poly| Some((i as u32, bbox(&poly)?, poly))))
+        .flat_map_iter(|(i, g)| g.polygons().filter_map(move |poly| Some((i as u32, poly.envelope()?, poly))))
         .map(|(permit, bbox, poly)| Clipper {
             permit,
             convex: convex_ring(&poly),
@@ -205,7 +196,7 @@ pub fn permit_coverage_job(buildings: &Geometries, permits: &Geometries, job: &J
             scratch.per_permit.clear();
             for b in g.polygons() {
                 c.area_m2 += b.area();
-                let Some(r) = bbox(&b) else { continue };
+                let Some(r) = b.envelope() else { continue };
                 grid.query(&r, |k| {
                     let p = &clippers[k as usize];
                     let a = intersection_area(&b, p, scratch);

@@ -74,11 +74,7 @@ pub(crate) fn for_each_polygon(g: &Geometry, mut f: impl FnMut(&Polygon)) {
 
 /// A polygon's envelope (its exterior's) as an R-tree box.
 pub(crate) fn part_aabb(p: &jingwei_layers::geoms::PartRef<'_>) -> Option<AABB<[f64; 2]>> {
-    let c = p.exterior();
-    let f = c.first()?;
-    let e = c[1..].iter().fold([f.x, f.y, f.x, f.y], |e, c| {
-        [e[0].min(c.x), e[1].min(c.y), e[2].max(c.x), e[3].max(c.y)]
-    });
+    let e = p.envelope()?;
     Some(AABB::from_corners([e[0], e[1]], [e[2], e[3]]))
 }
 

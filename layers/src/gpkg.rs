@@ -341,11 +341,9 @@ struct RangeOut<'o, 'c> {
 
 impl<'o, 'c> RangeOut<'o, 'c> {
     fn new(fids: &'o mut [i64], cols: &'o mut [ColumnSlice<'c>]) -> Self {
-        // Room for the rows and for six corners a row (rectangles and their closing points).
-        let geoms = Segment::with_capacity(fids.len(), fids.len() * 6);
         RangeOut {
+            geoms: Self::segment(fids.len()),
             fids,
-            geoms,
             cols,
             issues: Vec::new(),
             i: 0,
@@ -411,7 +409,13 @@ impl<'o, 'c> RangeOut<'o, 'c> {
                 *t = Texts::with_capacity(self.fids.len());
             }
         }
-        self.geoms = Segment::with_capacity(self.fids.len(), self.fids.len() * 6);
+        self.geoms = Self::segment(self.fids.len());
+    }
+
+    /// The range's geometries: room for its rows, and six corners a row (rectangles and their
+    /// closing points).
+    fn segment(rows: usize) -> Segment {
+        Segment::with_capacity(rows, rows * 6)
     }
 
     /// The range's geometry issues, once every slot is filled.

@@ -359,7 +359,14 @@ impl SpatialIndex {
         let rect = Geometry::Rect(Rect::new(coord! {x: bbox[0], y: bbox[1]}, coord! {x: bbox[2], y: bbox[3]}));
         let mut rows: Vec<usize> = self
             .candidates(bbox)
-            .filter(|&r| geometries.geometry(r).is_some_and(|g| g.intersects(&rect)))
+            .filter(|&r| {
+                geometries.get(r).is_some_and(|g| {
+                    // Wholly inside the box: it meets the box, no geo geometry needed.
+                    g.envelope()
+                        .is_some_and(|e| e[0] >= bbox[0] && e[1] >= bbox[1] && e[2] <= bbox[2] && e[3] <= bbox[3])
+                        || g.to_geo().intersects(&rect)
+                })
+            })
             .collect();
         rows.sort_unstable();
         rows

@@ -355,23 +355,17 @@ impl Texts {
         for part in parts {
             match part.repr {
                 TextRepr::Coded { codes, dict, .. } => {
-                    // Each of the part's values once through the output's lookup.
-                    let mut map = Vec::with_capacity(dict.len() + 1);
-                    map.push(None);
-                    for s in dict {
-                        map.push(Some(s));
-                    }
-                    let mut remap: Vec<Option<u32>> = vec![None; map.len()];
+                    // Each of the part's values looked up in the output once: its code there,
+                    // by the part's code (0, NULL, stays 0).
+                    let mut remap: Vec<Option<u32>> = vec![None; dict.len() + 1];
+                    remap[0] = Some(0);
                     for k in codes {
                         let k = k as usize;
-                        if k == 0 {
-                            out.push_null();
-                            continue;
-                        }
                         match (&mut out.repr, remap[k]) {
                             (TextRepr::Coded { codes, .. }, Some(to)) => codes.push(to),
+                            _ if k == 0 => out.push_null(),
                             _ => {
-                                let s = map[k].clone().expect("a code names a value");
+                                let s = &dict[k - 1];
                                 out.push_bytes(s.as_bytes(), || s.clone());
                                 if let TextRepr::Coded { codes, .. } = &out.repr {
                                     remap[k] = codes.last().copied();
