@@ -81,10 +81,17 @@ struct Scratch {
     per_permit: Vec<(u32, f64)>,
 }
 
-/// Area of `subject` inside the convex `clip` ring (open; `cw` when it runs clockwise). Coordinates are taken
+/// How far (m) every remaining vertex must lie outside a clip edge for the clipping to prove
+/// that the two polygons do not meet at all, touching included. The side tests are exact to
+/// about 1e-12 m at the sizes of buildings and permits, so this margin leaves no doubt.
+const APART_M: f64 = 1e-6;
+
+/// Area of `subject` inside the convex `clip` ring (open; `cw` when it runs clockwise), and
+/// whether the clipping proved them apart: at the edge that left nothing, every vertex still
+/// standing lay more than [`APART_M`] outside it. Coordinates are taken
 /// relative to the clip ring's first vertex: in raw Gauss-Krüger metres (x ≈ 5e5, y ≈ 3.4e6)
 /// the shoelace products would cancel away about a millimetre² of every building's area.
-fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scratch) -> f64 {
+fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scratch) -> (f64, bool) {
     let o = clip[0];
     let (mut poly, mut next) = (std::mem::take(&mut scratch.a), std::mem::take(&mut scratch.b));
     poly.clear();
@@ -96,6 +103,7 @@ fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scrat
         poly.pop();
     }
     let n = clip.len();
+    let mut apart = false;
     for i in 0..n {
         if poly.is_empty() {
             break;
@@ -109,9 +117,11 @@ fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scrat
         let side = |p: Coord| (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
         next.clear();
         let m = poly.len();
+        let mut nearest = f64::MIN;
         for j in 0..m {
             let (p, q) = (poly[j], poly[(j + 1) % m]);
             let (dp, dq) = (side(p), side(q));
+            nearest = nearest.max(dp);
             let cut = || {
                 let t = dp / (dp - dq);
                 Coord {
@@ -130,6 +140,10 @@ fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scrat
             }
         }
         std::mem::swap(&mut poly, &mut next);
+        // `side` is the edge's length times the signed distance.
+        if poly.is_empty() && nearest < -APART_M * (b.x - a.x).hypot(b.y - a.y) {
+            apart = true;
+        }
     }
     let m = poly.len();
     let area = if m < 3 {
@@ -142,20 +156,26 @@ fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scrat
             / 2.0
     };
     (scratch.a, scratch.b) = (poly, next);
-    area
+    (area, apart)
 }
 
-fn intersection_area(building: &PartRef<'_>, permit: &Clipper, scratch: &mut Scratch) -> f64 {
+/// Area of a building part inside a permit, and whether the two are known not to meet at all
+/// (when false they may still only touch: the caller asks the exact predicate).
+fn intersection_area(building: &PartRef<'_>, permit: &Clipper, scratch: &mut Scratch) -> (f64, bool) {
     match permit.convex {
         Some((clip, cw)) => {
             let mut rings = building.rings();
-            let mut a = rings.next().map_or(0.0, |r| clipped_area(r, clip, cw, scratch));
-            for hole in rings {
-                a -= clipped_area(hole, clip, cw, scratch);
+            let (mut a, apart) = rings.next().map_or((0.0, true), |r| clipped_area(r, clip, cw, scratch));
+            if apart {
+                // Outside the exterior, so outside every hole too.
+                return (0.0, true);
             }
-            a.max(0.0)
+            for hole in rings {
+                a -= clipped_area(hole, clip, cw, scratch).0;
+            }
+            (a.max(0.0), false)
         }
-        None => building.to_polygon().intersection(&permit.poly.to_polygon()).unsigned_area(),
+        None => (building.to_polygon().intersection(&permit.poly.to_polygon()).unsigned_area(), false),
     }
 }
 
@@ -199,11 +219,12 @@ pub fn permit_coverage_job(buildings: &Geometries, permits: &Geometries, job: &J
                 let Some(r) = b.envelope() else { continue };
                 grid.query(&r, |k| {
                     let p = &clippers[k as usize];
-                    let a = intersection_area(&b, p, scratch);
+                    let (a, apart) = intersection_area(&b, p, scratch);
                     // Clipping a concave building whose arms embrace a permit leaves rounding
                     // noise (≈1e-9 m²) where there is no overlap: below a square millimetre the
-                    // exact predicate decides whether they meet at all.
-                    if a > 1e-6 || b.to_polygon().intersects(&p.poly.to_polygon()) {
+                    // exact predicate decides whether they meet at all, unless the clipping
+                    // already proved them apart (most pairs whose boxes meet).
+                    if a > 1e-6 || (!apart && b.to_polygon().intersects(&p.poly.to_polygon())) {
                         c.permits += 1;
                         c.covered_m2 += a;
                         match scratch.per_permit.iter_mut().find(|(k, _)| *k == p.permit) {
@@ -239,6 +260,76 @@ mod tests {
             LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]),
             vec![],
         )))
+    }
+
+    #[test]
+    fn clipping_proves_apart_only_what_the_exact_predicate_calls_disjoint() {
+        // Rotated rectangles and an L around and against a rotated permit, at Gauss-Krüger
+        // magnitudes, many of them exactly touching (shared corners and edges): wherever the
+        // clipping says "apart", geo's exact predicate must say they do not intersect.
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut r = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (ox, oy) = (512_345.25, 3_456_789.5);
+        let ring = |pts: Vec<(f64, f64)>| {
+            let mut v = pts;
+            v.push(v[0]);
+            Polygon::new(LineString::from(v), vec![])
+        };
+        let (mut apart_seen, mut touching_seen) = (0, 0);
+        for case in 0..4000 {
+            let turn = if case % 3 == 0 { 0.0 } else { r() * std::f64::consts::TAU };
+            let (c, sn) = (turn.cos(), turn.sin());
+            let at = |x: f64, y: f64| (ox + x * c - y * sn, oy + x * sn + y * c);
+            let permit = ring(vec![at(0.0, 0.0), at(20.0, 0.0), at(20.0, 12.0), at(0.0, 12.0)]);
+            // A building beside it: shifted by up to its own size, sometimes exactly onto an
+            // edge of the permit (in the permit's frame, so touching is exact when unrotated).
+            let (w, h) = (2.0 + 8.0 * r(), 2.0 + 8.0 * r());
+            let mut dx = -w - 2.0 + r() * (24.0 + w);
+            let dy = -h - 2.0 + r() * (16.0 + h);
+            if case % 5 == 0 {
+                dx = 20.0;
+            }
+            let building = if case % 7 == 0 {
+                ring(vec![
+                    at(dx, dy),
+                    at(dx + w, dy),
+                    at(dx + w, dy + h / 2.0),
+                    at(dx + w / 2.0, dy + h / 2.0),
+                    at(dx + w / 2.0, dy + h),
+                    at(dx, dy + h),
+                ])
+            } else {
+                ring(vec![at(dx, dy), at(dx + w, dy), at(dx + w, dy + h), at(dx, dy + h)])
+            };
+            let g: Geometries = vec![Some(Geometry::Polygon(building.clone()))].into();
+            let pg: Geometries = vec![Some(Geometry::Polygon(permit.clone()))].into();
+            let part = g.get(0).unwrap().polygons().next().unwrap();
+            let ppart = pg.get(0).unwrap().polygons().next().unwrap();
+            let clipper = Clipper {
+                permit: 0,
+                convex: convex_ring(&ppart),
+                bbox: ppart.envelope().unwrap(),
+                poly: ppart,
+            };
+            let (a, apart) = intersection_area(&part, &clipper, &mut Scratch::default());
+            let meets = building.intersects(&permit);
+            if apart {
+                apart_seen += 1;
+                assert!(!meets, "case {case}: proved apart but they meet");
+                assert_eq!(a, 0.0);
+            } else if meets && a <= 1e-6 {
+                touching_seen += 1;
+            }
+        }
+        assert!(
+            apart_seen > 500 && touching_seen > 50,
+            "apart {apart_seen}, touching {touching_seen}"
+        );
     }
 
     #[test]
