@@ -131,6 +131,34 @@ impl Driver {
         let status = self.js("return document.getElementById('status').textContent + ' | tree ' + document.querySelectorAll('#tree input[type=checkbox]').length + ' | browse hidden ' + document.getElementById('browse-pane').hidden + ' | shared: ' + document.getElementById('shared-msg').textContent + ' / ' + document.getElementById('shared-who').textContent + ' / ' + document.querySelectorAll('#shared-list li').length");
         panic!("timed out waiting for {what}; the status bar says {status}");
     }
+    /// Frames drawn on the map so far (the canvas's `data-frames`).
+    fn frames(&self) -> u64 {
+        self.js("return Number(document.getElementById('map').dataset.frames || 0)")
+            .as_u64()
+            .unwrap_or(0)
+    }
+    /// Wait, however slow the frames, until a frame after the `n`-th is on the map: a full
+    /// frame at rest, no frame on its way and no 3D tile it wants still loading.
+    fn settled_after(&self, n: u64, what: &str) {
+        self.wait_for(
+            what,
+            &format!(
+                "const d = document.getElementById('map').dataset; return Number(d.frames || 0) > {n} && d.busy !== '1' && d.full === '1' && d.tiles !== 'loading'"
+            ),
+        );
+    }
+    /// The share of `region` changed against `before`, screenshots taken until it exceeds
+    /// `least` or ten seconds pass (the window shows a frame a moment after the canvas has it).
+    fn changed_from(&self, before: &image::RgbaImage, region: (u32, u32, u32, u32), least: f64) -> f64 {
+        let t0 = Instant::now();
+        loop {
+            let c = changed(before, &self.screenshot(), region);
+            if c > least || t0.elapsed() > Duration::from_secs(10) {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
     fn screenshot(&self) -> image::RgbaImage {
         let b64 = self.cmd("GET", "/screenshot", None);
         let bytes = base64_decode(b64.as_str().unwrap());
@@ -272,6 +300,8 @@ fn webdriver_drives_the_real_app() {
 
     // The demo city opens and its 3D frame is on the canvas.
     d.wait_for("the first frame", "return document.getElementById('status').textContent.includes('EPSG:4550') && document.getElementById('status').textContent.includes('ms')");
+    d.settled_after(0, "the first frame at rest");
+    std::thread::sleep(Duration::from_millis(300));
     let first = d.screenshot();
     let canvas = d.find("#map");
     let r = d.cmd("GET", &format!("/element/{canvas}/rect"), None);
@@ -287,40 +317,54 @@ fn webdriver_drives_the_real_app() {
     assert!(colours.len() > 30, "the window is not blank: {} colours", colours.len());
 
     // Hiding the buildings changes the 3D view.
-    let frame_text = d.text("#status");
+    let n = d.frames();
     d.click("input[data-layer='buildings']");
-    d.wait_for(
-        "a new frame",
-        &format!("return document.getElementById('status').textContent !== {}", J::String(frame_text)),
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    let hidden = d.screenshot();
-    let diff = changed(&first, &hidden, region);
+    d.settled_after(n, "the frame without the buildings");
+    let diff = d.changed_from(&first, region, 0.02);
     assert!(diff > 0.02, "hiding the buildings changed {:.1} % of the map", diff * 100.0);
+    let n = d.frames();
     d.click("input[data-layer='buildings']");
+    d.settled_after(n, "the frame with the buildings again");
 
     // Keys drive the camera: Q turns the view, the window changes. The status bar's frame
-    // sizes are watched meanwhile: keys in quick succession move the view, so frames come at
-    // half the canvas's size each way, and the frame at rest is the canvas's own size again.
+    // sizes are watched meanwhile: Q pressed again and again, 50 ms apart as a held key
+    // repeats, keeps the view moving, so frames come at half the canvas's size each way
+    // however slow each frame is, and the frame at rest is the canvas's own size again.
     let before_keys = d.screenshot();
-    d.js("window.__frames = []; new MutationObserver(() => window.__frames.push(document.getElementById('status').textContent)).observe(document.getElementById('status'), {childList: true, subtree: true, characterData: true}); return true;");
-    let canvas_el = d.find("#map");
-    d.cmd("POST", &format!("/element/{canvas_el}/value"), Some(json!({"text": "qqqq"})));
-    std::thread::sleep(Duration::from_millis(1500));
-    let turned = changed(&before_keys, &d.screenshot(), region);
-    assert!(turned > 0.05, "turning with Q changed {:.1} % of the map", turned * 100.0);
+    d.js("window.__frames = []; new MutationObserver(() => window.__frames.push(document.getElementById('status').textContent)).observe(document.getElementById('status'), {childList: true, subtree: true, characterData: true}); document.getElementById('map').focus(); return true;");
     let size = d.js("const c = document.getElementById('map'); return [c.width, c.height];");
     let (cw, ch) = (size[0].as_u64().unwrap(), size[1].as_u64().unwrap());
-    let seen = d.js("return window.__frames.join(' | ');");
-    let seen = seen.as_str().unwrap();
     let (full, half) = (
         format!("{cw}×{ch}"),
         format!("{}×{}", (cw as f64 / 2.0).round(), (ch as f64 / 2.0).round()),
     );
+    let presses: Vec<J> = (0..30)
+        .flat_map(|_| {
+            [
+                json!({"type": "keyDown", "value": "q"}),
+                json!({"type": "keyUp", "value": "q"}),
+                json!({"type": "pause", "duration": 50}),
+            ]
+        })
+        .collect();
+    let mut seen = String::new();
+    for _ in 0..3 {
+        d.cmd(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": presses}]})),
+        );
+        seen = d.js("return window.__frames.join(' | ');").as_str().unwrap_or("").to_string();
+        if seen.contains(&half) {
+            break;
+        }
+    }
     assert!(
         seen.contains(&half),
         "no motion frame ({half}) while the keys turned the view: {seen}"
     );
+    let turned = d.changed_from(&before_keys, region, 0.05);
+    assert!(turned > 0.05, "turning with Q changed {:.1} % of the map", turned * 100.0);
     d.wait_for(
         &format!("the frame at rest, {full}"),
         &format!(
@@ -396,7 +440,7 @@ fn webdriver_drives_the_real_app() {
         (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
     };
     d.js("document.querySelector('details.clip').open = true; return true;");
-    std::thread::sleep(Duration::from_millis(1500));
+    d.settled_after(0, "the map at rest");
     let whole = drawn(&d);
     const SIZE: &str = "const c = document.getElementById('map'); return [c.clientWidth, c.clientHeight];";
     let size_before = d.js(SIZE);
@@ -411,9 +455,10 @@ fn webdriver_drives_the_real_app() {
             J::String(asked)
         ),
     );
+    let n = d.frames();
     d.click_canvas(0.5, 0.35);
     d.wait_for("a section line", "return !document.getElementById('clip-flip').disabled");
-    std::thread::sleep(Duration::from_millis(1500));
+    d.settled_after(n, "the frame cut by the section");
     // One side mostly gone (under half of what it showed), the other kept (over four fifths).
     let one_side_cut = |now: (f64, f64), cut_right: bool, what: &str| {
         let (kept, gone, k0, g0) = if cut_right {
@@ -427,12 +472,14 @@ fn webdriver_drives_the_real_app() {
         );
     };
     one_side_cut(drawn(&d), true, "the section");
+    let n = d.frames();
     d.click("#clip-flip");
-    std::thread::sleep(Duration::from_millis(1500));
+    d.settled_after(n, "the frame cut the other way");
     one_side_cut(drawn(&d), false, "flipped");
+    let n = d.frames();
     d.click("#clip-clear");
     d.wait_for("the section cleared", "return document.getElementById('clip-flip').disabled");
-    std::thread::sleep(Duration::from_millis(1500));
+    d.settled_after(n, "the frame without the section");
     let restored = drawn(&d);
     assert!(
         (restored.0 - whole.0).abs() < 0.05 * whole.0 && (restored.1 - whole.1).abs() < 0.05 * whole.1,

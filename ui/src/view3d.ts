@@ -92,7 +92,8 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   const commandMs = head.getFloat32(20, true);
   // 3D tiles the view wants are still loading: draw again shortly.
   // (While the view moves its own frames bring them; the full frame at rest asks again.)
-  if (head.getUint32(16, true) !== 0) setTimeout(() => { if (performance.now() - lastMove >= REST_MS) void requestFrame(); }, 80);
+  const tilesPending = head.getUint32(16, true) !== 0;
+  if (tilesPending) setTimeout(() => { if (performance.now() - lastMove >= REST_MS) void requestFrame(); }, 80);
   const png = head.getUint32(24, true) === 1;
   reduced = fw !== w || fh !== h;
   if (png || reduced) {
@@ -112,6 +113,11 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, command: commandMs, transfer: t1 - t0 - commandMs, draw: t2 - t1, width: fw, height: fh };
   app.lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
   status();
+  // What automation waits on instead of a guessed time: frames drawn so far, whether this one
+  // is a full frame at rest (not a motion frame) and whether 3D tiles it wants are still loading.
+  canvas.dataset.frames = String(++framesDrawn);
+  canvas.dataset.full = reduced ? "0" : "1";
+  canvas.dataset.tiles = tilesPending ? "loading" : "done";
   size = [w, h];
   updateScale(app.view, canvas.clientHeight);
   if (!share) return 0;
@@ -124,7 +130,7 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   return drawn / (pixels.length / 4);
 }
 
-let frameLoop: Promise<void> | null = null, dirty = false, wantFull = false;
+let frameLoop: Promise<void> | null = null, dirty = false, wantFull = false, framesDrawn = 0;
 /** Whether the frame on the canvas is a motion frame; when the view last moved; when the
  * last frame was on the canvas. */
 let reduced = false, lastMove = -Infinity, lastFrameEnd = -Infinity, restTimer: ReturnType<typeof setTimeout> | undefined;
@@ -146,6 +152,7 @@ export function requestFrame(moving = false): Promise<void> {
   dirty = true;
   wantFull ||= full;
   if (frameLoop) return frameLoop;
+  canvas.dataset.busy = "1";
   frameLoop = (async () => {
     try {
       while (dirty) {
@@ -155,7 +162,7 @@ export function requestFrame(moving = false): Promise<void> {
         await draw3d(false, scale);
         lastFrameEnd = performance.now();
       }
-    } finally { frameLoop = null; }
+    } finally { frameLoop = null; canvas.dataset.busy = "0"; }
   })();
   return frameLoop;
 }
