@@ -222,9 +222,27 @@ shlibs_amd64() {
   work="$(mktemp -d)"
   mkdir -p "$work/debian"
   printf 'Source: jingwei\n\nPackage: jingwei\nArchitecture: any\n' > "$work/debian/control"
-  (cd "$work" && dpkg-shlibdeps -O $(printf -- '-e %s ' "$DIST"/stage-amd64/usr/bin/*) 2> "$DIST/shlibdeps.log") \
-    | sed -n 's/^shlibs:Depends=//p'
+  local shlibs
+  shlibs="$( (cd "$work" && dpkg-shlibdeps -O $(printf -- '-e %s ' "$DIST"/stage-amd64/usr/bin/*) 2> "$DIST/shlibdeps.log") \
+    | sed -n 's/^shlibs:Depends=//p')"
   rm -rf "$work"
+  local lazy
+  lazy="$(lazy_depends)" || return 1
+  [ -n "$shlibs" ] && echo "$shlibs$lazy"
+}
+
+# GDAL and PROJ are loaded at their first call on amd64 (lazylink/), so they are no NEEDED
+# entries for dpkg-shlibdeps to see: the packages that hold the libraries the build linked
+# against, at least at their versions.
+lazy_depends() {
+  local so real pkg v
+  for so in libgdal.so libproj.so; do
+    real="$(readlink -f "/usr/lib/x86_64-linux-gnu/$so")"
+    pkg="$(dpkg -S "$real" 2> /dev/null | head -1 | cut -d: -f1)"
+    [ -n "$pkg" ] || { echo "release: no installed package holds $real" >&2; return 1; }
+    v="$(dpkg-query -W -f='${Version}' "$pkg")"
+    printf ', %s (>= %s)' "$pkg" "${v%%-*}"
+  done
 }
 
 sysroot_package_of() { # the package (with ">= version") of the arm64 sysroot holding a library

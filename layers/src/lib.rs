@@ -9,6 +9,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+// Linked for its trampolines: GDAL and PROJ are loaded at their first call (see its docs).
+use jingwei_lazylink as _;
+
 pub mod area;
 pub mod boundary_txt;
 pub mod btree;
