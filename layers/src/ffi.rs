@@ -206,6 +206,84 @@ pub fn quiet_proj() {
     });
 }
 
+/// A geographic or projected CRS as PROJ's database describes it (see [`proj_epsg_crs`]).
+pub struct ProjCrs {
+    pub name: String,
+    /// Projected (else geographic, 2D or 3D).
+    pub projected: bool,
+    /// The authority's first axis points north or south.
+    pub north_first: bool,
+}
+
+/// The current (not deprecated) geographic or projected CRS EPSG:`code` in PROJ's database;
+/// `None` for an unknown code, a deprecated one or any other kind of CRS.
+pub fn proj_epsg_crs(code: u32) -> Option<ProjCrs> {
+    quiet_proj();
+    let digits = CString::new(code.to_string()).ok()?;
+    // SAFETY: a context of this call's own (PROJ's default one is not for concurrent use),
+    // destroyed at the end with every object made in it; the strings PROJ returns are copied
+    // before their object is destroyed; the NULL out-pointers are ones PROJ skips.
+    unsafe {
+        let ctx = proj_sys::proj_context_create();
+        if ctx.is_null() {
+            return None;
+        }
+        let crs = proj_sys::proj_create_from_database(
+            ctx,
+            c"EPSG".as_ptr(),
+            digits.as_ptr(),
+            proj_sys::PJ_CATEGORY_PJ_CATEGORY_CRS,
+            0,
+            std::ptr::null(),
+        );
+        let described = (|| {
+            if crs.is_null() || proj_sys::proj_is_deprecated(crs) != 0 {
+                return None;
+            }
+            let projected = match proj_sys::proj_get_type(crs) {
+                proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_2D_CRS | proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_3D_CRS => false,
+                proj_sys::PJ_TYPE_PJ_TYPE_PROJECTED_CRS => true,
+                _ => return None,
+            };
+            let name = proj_sys::proj_get_name(crs);
+            if name.is_null() {
+                return None;
+            }
+            let name = CStr::from_ptr(name).to_string_lossy().into_owned();
+            let cs = proj_sys::proj_crs_get_coordinate_system(ctx, crs);
+            if cs.is_null() {
+                return None;
+            }
+            let mut direction: *const std::ffi::c_char = std::ptr::null();
+            let ok = proj_sys::proj_cs_get_axis_info(
+                ctx,
+                cs,
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut direction,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            ) != 0
+                && !direction.is_null();
+            let first = ok.then(|| CStr::from_ptr(direction).to_string_lossy().to_ascii_lowercase());
+            proj_sys::proj_destroy(cs);
+            Some(ProjCrs {
+                name,
+                projected,
+                north_first: matches!(first?.as_str(), "north" | "south"),
+            })
+        })();
+        if !crs.is_null() {
+            proj_sys::proj_destroy(crs);
+        }
+        proj_sys::proj_context_destroy(ctx);
+        described
+    }
+}
+
 /// PROJ's messages on this thread since the last call (duplicates dropped).
 pub fn take_proj_messages() -> Vec<String> {
     PROJ_MESSAGES.with(|m| std::mem::take(&mut *m.borrow_mut()))
