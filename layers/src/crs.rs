@@ -351,6 +351,17 @@ fn geographic_datum(c: &Crs) -> Option<DatumKey> {
 }
 
 fn geographic_datum_uncached(c: &Crs) -> Option<DatumKey> {
+    use crate::ffi::ProjShape;
+    match crate::ffi::proj_crs_shape(&c.definition) {
+        Some((ProjShape::LonLatDegrees, g)) => return Some(proj_datum_key(g)),
+        Some(_) => return None,
+        None => {}
+    }
+    geographic_datum_osr(c)
+}
+
+/// [`geographic_datum`] through GDAL's OSR.
+fn geographic_datum_osr(c: &Crs) -> Option<DatumKey> {
     let srs = SpatialRef::from_definition(&c.definition).ok()?;
     if (srs.angular_units() - 1f64.to_radians()).abs() > 1e-15 || srs.axes_count() != 2 {
         return None;
@@ -400,7 +411,48 @@ impl<T: Clone> Memo<T> {
     }
 }
 
+/// A datum key from PROJ's description (see [`crate::ffi::proj_crs_shape`]). Its names are
+/// PROJ's, not OSR's WKT1 ones: a CRS PROJ describes is only ever compared with another that
+/// PROJ describes (OSR is asked only of what PROJ cannot parse).
+fn proj_datum_key(g: crate::ffi::ProjGeodetic) -> DatumKey {
+    (g.datum, g.semi_major_m.to_bits(), g.inv_flattening.to_bits())
+}
+
 fn tmerc_of_uncached(c: &Crs) -> Option<(Tmerc, DatumKey)> {
+    use crate::ffi::ProjShape;
+    // Through PROJ alone where it parses the definition (no GDAL to load), else OSR.
+    match crate::ffi::proj_crs_shape(&c.definition) {
+        Some((
+            ProjShape::TmercMetres {
+                lat0_deg,
+                lon0_deg,
+                k0,
+                x0_m,
+                y0_m,
+            },
+            g,
+        )) => {
+            if lat0_deg != 0.0 || g.inv_flattening <= 0.0 {
+                return None;
+            }
+            let params = TmercParams {
+                a_m: g.semi_major_m,
+                f: 1.0 / g.inv_flattening,
+                lon0_deg,
+                k0,
+                x0_m,
+                y0_m,
+            };
+            return Some((Tmerc::new(params), proj_datum_key(g)));
+        }
+        Some(_) => return None,
+        None => {}
+    }
+    tmerc_of_osr(c)
+}
+
+/// [`tmerc_of`] through GDAL's OSR.
+fn tmerc_of_osr(c: &Crs) -> Option<(Tmerc, DatumKey)> {
     let srs = SpatialRef::from_definition(&c.definition).ok()?;
     if srs.get_attr_value("PROJECTION", 0).ok().flatten()? != "Transverse_Mercator" || srs.linear_units() != 1.0 {
         return None;
@@ -653,6 +705,59 @@ mod tests {
     /// and 3D, UTM north and south, Web Mercator, polar stereographic, national grids); the
     /// kinds it leaves to OSR (geocentric, vertical, compound, a deprecated code) are still
     /// described, by OSR.
+    /// The closed form's parameters as PROJ gives them are OSR's, for every CGCS2000
+    /// Gauss-Krüger zone, Xi'an 1980 and Beijing 1954 zones and UTM; a zone and its geographic
+    /// CRS share a datum in both; a zone given as WKT (a .prj) is the same as by its code; one
+    /// bound to WGS 84 by TOWGS84, or a Mercator, has no closed form.
+    #[test]
+    fn closed_form_parameters_through_proj_are_osrs() {
+        let mut zones: Vec<u32> = (4491..=4554).collect();
+        zones.extend([2383, 2436, 32650, 32733]);
+        for code in zones {
+            let c = Crs::from_epsg(code).unwrap();
+            let (by_proj, proj_datum) = tmerc_of_uncached(&c).unwrap_or_else(|| panic!("EPSG:{code}"));
+            let (by_osr, osr_datum) = tmerc_of_osr(&c).unwrap();
+            let (p, o) = (by_proj.params(), by_osr.params());
+            for (what, a, b) in [
+                ("a", p.a_m, o.a_m),
+                ("f", p.f, o.f),
+                ("lon0", p.lon0_deg, o.lon0_deg),
+                ("k0", p.k0, o.k0),
+                ("x0", p.x0_m, o.x0_m),
+                ("y0", p.y0_m, o.y0_m),
+            ] {
+                assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "EPSG:{code} {what}: {a} against {b}");
+            }
+            assert_eq!((proj_datum.1, proj_datum.2), (osr_datum.1, osr_datum.2), "EPSG:{code}");
+            let wkt = SpatialRef::from_epsg(code).unwrap().to_wkt().unwrap();
+            let from_wkt = Crs {
+                definition: wkt,
+                ..c.clone()
+            };
+            assert_eq!(
+                tmerc_of_uncached(&from_wkt).map(|t| t.1),
+                Some(proj_datum.clone()),
+                "EPSG:{code} as WKT"
+            );
+        }
+        for (zone, geographic) in [(4547, 4490), (2383, 4610), (2436, 4214), (32650, 4326)] {
+            let z = tmerc_of_uncached(&Crs::from_epsg(zone).unwrap()).unwrap().1;
+            let g = geographic_datum_uncached(&Crs::from_epsg(geographic).unwrap()).unwrap();
+            assert_eq!(z, g, "EPSG:{zone} on EPSG:{geographic}'s datum");
+            let (zo, go) = (
+                tmerc_of_osr(&Crs::from_epsg(zone).unwrap()).unwrap().1,
+                geographic_datum_osr(&Crs::from_epsg(geographic).unwrap()).unwrap(),
+            );
+            assert_eq!(zo, go, "OSR: EPSG:{zone} on EPSG:{geographic}'s datum");
+        }
+        let bound = Crs::parse(
+            "+proj=tmerc +lat_0=0 +lon_0=114 +k=1 +x_0=500000 +y_0=0 +ellps=krass +towgs84=15.8,-154.4,-82.3,0,0,0,0 +units=m +no_defs",
+        )
+        .unwrap();
+        assert!(tmerc_of_uncached(&bound).is_none() && tmerc_of_osr(&bound).is_none());
+        assert!(tmerc_of_uncached(&Crs::from_epsg(3857).unwrap()).is_none());
+    }
+
     #[test]
     fn epsg_through_proj_is_what_osr_says() {
         let mut codes: Vec<u32> = vec![

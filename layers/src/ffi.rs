@@ -284,6 +284,172 @@ pub fn proj_epsg_crs(code: u32) -> Option<ProjCrs> {
     }
 }
 
+/// The geodetic basis of a CRS as PROJ describes it (see [`proj_crs_shape`]).
+pub struct ProjGeodetic {
+    /// The datum's name (a datum ensemble's, for one that is).
+    pub datum: String,
+    pub semi_major_m: f64,
+    pub inv_flattening: f64,
+}
+
+/// What a CRS is, where it can be computed in closed form (see [`proj_crs_shape`]).
+pub enum ProjShape {
+    /// Longitude and latitude in degrees, two axes.
+    LonLatDegrees,
+    /// Transverse Mercator in metres: latitude of origin and central meridian in degrees,
+    /// scale factor, false easting and northing in metres.
+    TmercMetres {
+        lat0_deg: f64,
+        lon0_deg: f64,
+        k0: f64,
+        x0_m: f64,
+        y0_m: f64,
+    },
+    /// Any other geographic or projected CRS.
+    Other,
+}
+
+/// Shape and geodetic basis of the geographic or projected CRS `definition` (anything
+/// `proj_create` takes) on the Greenwich meridian, through PROJ alone; `None` where PROJ does
+/// not parse it, it is of another kind (a CRS bound to WGS 84 by a TOWGS84 shift among
+/// them) or its prime meridian is not Greenwich.
+pub fn proj_crs_shape(definition: &str) -> Option<(ProjShape, ProjGeodetic)> {
+    quiet_proj();
+    let definition = CString::new(definition).ok()?;
+    // SAFETY: as in proj_epsg_crs: a context of this call's own, every object made in it
+    // destroyed (Owned) before the context; strings copied before their object goes.
+    unsafe {
+        let ctx = proj_sys::proj_context_create();
+        if ctx.is_null() {
+            return None;
+        }
+        struct Owned(*mut proj_sys::PJ);
+        impl Drop for Owned {
+            fn drop(&mut self) {
+                // SAFETY: made in the call's context, which outlives every Owned.
+                if !self.0.is_null() {
+                    unsafe { proj_sys::proj_destroy(self.0) };
+                }
+            }
+        }
+        let shape = (|| {
+            let crs = Owned(proj_sys::proj_create(ctx, definition.as_ptr()));
+            if crs.0.is_null() {
+                return None;
+            }
+            let projected = match proj_sys::proj_get_type(crs.0) {
+                proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_2D_CRS | proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_3D_CRS => false,
+                proj_sys::PJ_TYPE_PJ_TYPE_PROJECTED_CRS => true,
+                _ => return None,
+            };
+            let base = Owned(if projected {
+                proj_sys::proj_crs_get_geodetic_crs(ctx, crs.0)
+            } else {
+                proj_sys::proj_clone(ctx, crs.0)
+            });
+            let datum = Owned(proj_sys::proj_crs_get_datum_forced(ctx, base.0));
+            let ellipsoid = Owned(proj_sys::proj_get_ellipsoid(ctx, base.0));
+            let meridian = Owned(proj_sys::proj_get_prime_meridian(ctx, base.0));
+            if datum.0.is_null() || ellipsoid.0.is_null() || meridian.0.is_null() {
+                return None;
+            }
+            let name = proj_sys::proj_get_name(datum.0);
+            if name.is_null() {
+                return None;
+            }
+            let (mut a, mut b, mut computed, mut inv_f) = (0.0, 0.0, 0, 0.0);
+            let (mut lon, mut factor) = (f64::NAN, 0.0);
+            if proj_sys::proj_ellipsoid_get_parameters(ctx, ellipsoid.0, &mut a, &mut b, &mut computed, &mut inv_f) == 0
+                || proj_sys::proj_prime_meridian_get_parameters(ctx, meridian.0, &mut lon, &mut factor, std::ptr::null_mut()) == 0
+                || lon != 0.0
+            {
+                return None;
+            }
+            let geodetic = ProjGeodetic {
+                datum: CStr::from_ptr(name).to_string_lossy().into_owned(),
+                semi_major_m: a,
+                inv_flattening: inv_f,
+            };
+            let cs = Owned(proj_sys::proj_crs_get_coordinate_system(ctx, crs.0));
+            if cs.0.is_null() {
+                return None;
+            }
+            let axes = proj_sys::proj_cs_get_axis_count(ctx, cs.0);
+            let mut unit = 0.0;
+            let null = std::ptr::null_mut();
+            if proj_sys::proj_cs_get_axis_info(ctx, cs.0, 0, null, null, null, &mut unit, null, null, null) == 0 {
+                return None;
+            }
+            if !projected {
+                let degrees = axes == 2 && (unit - 1f64.to_radians()).abs() <= 1e-15;
+                return Some((if degrees { ProjShape::LonLatDegrees } else { ProjShape::Other }, geodetic));
+            }
+            let op = Owned(proj_sys::proj_crs_get_coordoperation(ctx, crs.0));
+            if op.0.is_null() {
+                return None;
+            }
+            let text = |p: *const std::ffi::c_char| (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned());
+            let (mut auth, mut code) = (std::ptr::null(), std::ptr::null());
+            if proj_sys::proj_coordoperation_get_method_info(ctx, op.0, null, &mut auth, &mut code) == 0 {
+                return None;
+            }
+            if text(auth).as_deref() != Some("EPSG") || text(code).as_deref() != Some("9807") || unit != 1.0 {
+                return Some((ProjShape::Other, geodetic));
+            }
+            // The parameters by their EPSG codes, in degrees (angles) or metres and unity.
+            let mut by_code = std::collections::HashMap::new();
+            for i in 0..proj_sys::proj_coordoperation_get_param_count(ctx, op.0) {
+                let (mut pauth, mut pcode, mut value, mut conv) = (std::ptr::null(), std::ptr::null(), f64::NAN, 0.0);
+                let mut category = std::ptr::null();
+                if proj_sys::proj_coordoperation_get_param(
+                    ctx,
+                    op.0,
+                    i,
+                    null,
+                    &mut pauth,
+                    &mut pcode,
+                    &mut value,
+                    null,
+                    &mut conv,
+                    null,
+                    null,
+                    null,
+                    &mut category,
+                ) == 0
+                {
+                    return None;
+                }
+                if text(pauth).as_deref() == Some("EPSG")
+                    && let Some(c) = text(pcode)
+                {
+                    let si = value * conv;
+                    by_code.insert(
+                        c,
+                        if text(category).as_deref() == Some("angular") {
+                            si.to_degrees()
+                        } else {
+                            si
+                        },
+                    );
+                }
+            }
+            let p = |c: &str| by_code.get(c).copied();
+            Some((
+                ProjShape::TmercMetres {
+                    lat0_deg: p("8801").unwrap_or(0.0),
+                    lon0_deg: p("8802")?,
+                    k0: p("8805")?,
+                    x0_m: p("8806").unwrap_or(0.0),
+                    y0_m: p("8807").unwrap_or(0.0),
+                },
+                geodetic,
+            ))
+        })();
+        proj_sys::proj_context_destroy(ctx);
+        shape
+    }
+}
+
 /// PROJ's messages on this thread since the last call (duplicates dropped).
 pub fn take_proj_messages() -> Vec<String> {
     PROJ_MESSAGES.with(|m| std::mem::take(&mut *m.borrow_mut()))
