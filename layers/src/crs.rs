@@ -412,8 +412,8 @@ impl<T: Clone> Memo<T> {
 }
 
 /// A datum key from PROJ's description (see [`crate::ffi::proj_crs_shape`]). Its names are
-/// PROJ's, not OSR's WKT1 ones: a CRS PROJ describes is only ever compared with another that
-/// PROJ describes (OSR is asked only of what PROJ cannot parse).
+/// PROJ's, not OSR's WKT1 ones: a CRS PROJ cannot parse (described by OSR) never meets one PROJ
+/// describes in closed form, and goes through PROJ's general transformation instead.
 fn proj_datum_key(g: crate::ffi::ProjGeodetic) -> DatumKey {
     (g.datum, g.semi_major_m.to_bits(), g.inv_flattening.to_bits())
 }
@@ -756,6 +756,13 @@ mod tests {
         .unwrap();
         assert!(tmerc_of_uncached(&bound).is_none() && tmerc_of_osr(&bound).is_none());
         assert!(tmerc_of_uncached(&Crs::from_epsg(3857).unwrap()).is_none());
+        // A PROJ string (no `+type=crs`) on the datum of an EPSG zone still meets it in closed form.
+        let lonlat = Crs::parse("+proj=longlat +datum=WGS84 +no_defs").unwrap();
+        assert!(
+            Transformer::new(&lonlat, &Crs::from_epsg(32650).unwrap())
+                .unwrap()
+                .uses_closed_form_tmerc()
+        );
     }
 
     #[test]

@@ -315,7 +315,13 @@ pub enum ProjShape {
 /// them) or its prime meridian is not Greenwich.
 pub fn proj_crs_shape(definition: &str) -> Option<(ProjShape, ProjGeodetic)> {
     quiet_proj();
-    let definition = CString::new(definition).ok()?;
+    // A PROJ string without `+type=crs` is an operation to PROJ, not a CRS: ask for the CRS.
+    let trimmed = definition.trim_start();
+    let definition = if (trimmed.starts_with("+proj=") || trimmed.starts_with("proj=")) && !trimmed.contains("type=crs") {
+        CString::new(format!("{trimmed} +type=crs")).ok()?
+    } else {
+        CString::new(definition).ok()?
+    };
     // SAFETY: as in proj_epsg_crs: a context of this call's own, every object made in it
     // destroyed (Owned) before the context; strings copied before their object goes.
     unsafe {
@@ -422,15 +428,14 @@ pub fn proj_crs_shape(definition: &str) -> Option<(ProjShape, ProjGeodetic)> {
                 if text(pauth).as_deref() == Some("EPSG")
                     && let Some(c) = text(pcode)
                 {
-                    let si = value * conv;
-                    by_code.insert(
-                        c,
-                        if text(category).as_deref() == Some("angular") {
-                            si.to_degrees()
-                        } else {
-                            si
-                        },
-                    );
+                    // Degrees as given (the database's degree factor is not exactly π/180).
+                    let degree = (conv - 1f64.to_radians()).abs() <= 1e-15;
+                    let v = match text(category).as_deref() {
+                        Some("angular") if degree => value,
+                        Some("angular") => (value * conv).to_degrees(),
+                        _ => value * conv,
+                    };
+                    by_code.insert(c, v);
                 }
             }
             let p = |c: &str| by_code.get(c).copied();
