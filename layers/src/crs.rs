@@ -83,23 +83,18 @@ impl Crs {
     /// libraries take ~30 ms to map and relocate against PROJ's ~5. Answers are kept per code.
     /// `None` for anything else (OSR decides, as before).
     fn from_epsg_by_proj(code: u32) -> Option<Crs> {
-        use std::collections::HashMap;
-        use std::sync::{Mutex, OnceLock};
-        static KNOWN: OnceLock<Mutex<HashMap<u32, Option<Crs>>>> = OnceLock::new();
-        let known = KNOWN.get_or_init(Default::default);
-        if let Some(found) = known.lock().unwrap_or_else(|e| e.into_inner()).get(&code) {
-            return found.clone();
-        }
-        let found = crate::ffi::proj_epsg_crs(code).map(|d| Crs {
-            definition: format!("EPSG:{code}"),
-            epsg: Some(code),
-            name: d.name,
-            kind: if d.projected { CrsKind::Projected } else { CrsKind::Geographic },
-            authority_north_first: d.north_first,
-            to_cgcs2000: None,
-        });
-        known.lock().unwrap_or_else(|e| e.into_inner()).insert(code, found.clone());
-        found
+        static KNOWN: Memo<Option<Crs>> = Memo::new();
+        let definition = format!("EPSG:{code}");
+        KNOWN.get_or(&definition, || {
+            crate::ffi::proj_epsg_crs(code).map(|d| Crs {
+                definition: definition.clone(),
+                epsg: Some(code),
+                name: d.name,
+                kind: if d.projected { CrsKind::Projected } else { CrsKind::Geographic },
+                authority_north_first: d.north_first,
+                to_cgcs2000: None,
+            })
+        })
     }
 
     /// CGCS2000 geographic (EPSG:4490, longitude/latitude): the CRS users type coordinates
@@ -390,8 +385,9 @@ fn tmerc_of(c: &Crs) -> Option<(Tmerc, DatumKey)> {
     SEEN.get_or(&c.definition, || tmerc_of_uncached(c))
 }
 
-/// What was learnt of each CRS definition by parsing it through GDAL (tens of milliseconds
-/// each time): a transformer is made per thread, and the second and later ones ask again.
+/// What was learnt of each CRS definition by parsing it through GDAL or PROJ (milliseconds to
+/// tens of them each time): a transformer is made per thread, and the second and later ones
+/// ask again.
 struct Memo<T>(std::sync::Mutex<Option<std::collections::HashMap<String, T>>>);
 
 impl<T: Clone> Memo<T> {
@@ -700,11 +696,6 @@ impl Transformer {
 mod tests {
     use super::*;
 
-    /// PROJ's own description of an EPSG CRS by code is OSR's, field for field, for the CRSs
-    /// users meet (CGCS2000 and all its Gauss-Krüger zones, Xi'an 1980, Beijing 1954, WGS 84 2D
-    /// and 3D, UTM north and south, Web Mercator, polar stereographic, national grids); the
-    /// kinds it leaves to OSR (geocentric, vertical, compound, a deprecated code) are still
-    /// described, by OSR.
     /// The closed form's parameters as PROJ gives them are OSR's, for every CGCS2000
     /// Gauss-Krüger zone, Xi'an 1980 and Beijing 1954 zones and UTM; a zone and its geographic
     /// CRS share a datum in both; a zone given as WKT (a .prj) is the same as by its code; one
@@ -765,6 +756,11 @@ mod tests {
         );
     }
 
+    /// PROJ's own description of an EPSG CRS by code is OSR's, field for field, for the CRSs
+    /// users meet (CGCS2000 and all its Gauss-Krüger zones, Xi'an 1980, Beijing 1954, WGS 84 2D
+    /// and 3D, UTM north and south, Web Mercator, polar stereographic, national grids); the
+    /// kinds it leaves to OSR (geocentric, vertical, compound, a deprecated code) are still
+    /// described, by OSR.
     #[test]
     fn epsg_through_proj_is_what_osr_says() {
         let mut codes: Vec<u32> = vec![

@@ -206,6 +206,31 @@ pub fn quiet_proj() {
     });
 }
 
+/// A PROJ object, destroyed when dropped; made in a context of one call's own, which outlives it.
+struct Owned(*mut proj_sys::PJ);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: a PJ (or NULL) made in the call's context, which is destroyed after it.
+        if !self.0.is_null() {
+            unsafe { proj_sys::proj_destroy(self.0) };
+        }
+    }
+}
+
+/// Whether a PROJ CRS is projected (`Some(true)`) or geographic 2D/3D (`Some(false)`).
+///
+/// # Safety
+/// `pj` is a valid PROJ object.
+unsafe fn projected_or_geographic(pj: *const proj_sys::PJ) -> Option<bool> {
+    // SAFETY: the caller's.
+    match unsafe { proj_sys::proj_get_type(pj) } {
+        proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_2D_CRS | proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_3D_CRS => Some(false),
+        proj_sys::PJ_TYPE_PJ_TYPE_PROJECTED_CRS => Some(true),
+        _ => None,
+    }
+}
+
 /// A geographic or projected CRS as PROJ's database describes it (see [`proj_epsg_crs`]).
 pub struct ProjCrs {
     pub name: String,
@@ -221,43 +246,39 @@ pub fn proj_epsg_crs(code: u32) -> Option<ProjCrs> {
     quiet_proj();
     let digits = CString::new(code.to_string()).ok()?;
     // SAFETY: a context of this call's own (PROJ's default one is not for concurrent use),
-    // destroyed at the end with every object made in it; the strings PROJ returns are copied
+    // destroyed at the end, after every object made in it (Owned, dropped in the closure); the strings PROJ returns are copied
     // before their object is destroyed; the NULL out-pointers are ones PROJ skips.
     unsafe {
         let ctx = proj_sys::proj_context_create();
         if ctx.is_null() {
             return None;
         }
-        let crs = proj_sys::proj_create_from_database(
-            ctx,
-            c"EPSG".as_ptr(),
-            digits.as_ptr(),
-            proj_sys::PJ_CATEGORY_PJ_CATEGORY_CRS,
-            0,
-            std::ptr::null(),
-        );
         let described = (|| {
-            if crs.is_null() || proj_sys::proj_is_deprecated(crs) != 0 {
+            let crs = Owned(proj_sys::proj_create_from_database(
+                ctx,
+                c"EPSG".as_ptr(),
+                digits.as_ptr(),
+                proj_sys::PJ_CATEGORY_PJ_CATEGORY_CRS,
+                0,
+                std::ptr::null(),
+            ));
+            if crs.0.is_null() || proj_sys::proj_is_deprecated(crs.0) != 0 {
                 return None;
             }
-            let projected = match proj_sys::proj_get_type(crs) {
-                proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_2D_CRS | proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_3D_CRS => false,
-                proj_sys::PJ_TYPE_PJ_TYPE_PROJECTED_CRS => true,
-                _ => return None,
-            };
-            let name = proj_sys::proj_get_name(crs);
+            let projected = projected_or_geographic(crs.0)?;
+            let name = proj_sys::proj_get_name(crs.0);
             if name.is_null() {
                 return None;
             }
             let name = CStr::from_ptr(name).to_string_lossy().into_owned();
-            let cs = proj_sys::proj_crs_get_coordinate_system(ctx, crs);
-            if cs.is_null() {
+            let cs = Owned(proj_sys::proj_crs_get_coordinate_system(ctx, crs.0));
+            if cs.0.is_null() {
                 return None;
             }
             let mut direction: *const std::ffi::c_char = std::ptr::null();
             let ok = proj_sys::proj_cs_get_axis_info(
                 ctx,
-                cs,
+                cs.0,
                 0,
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
@@ -269,16 +290,12 @@ pub fn proj_epsg_crs(code: u32) -> Option<ProjCrs> {
             ) != 0
                 && !direction.is_null();
             let first = ok.then(|| CStr::from_ptr(direction).to_string_lossy().to_ascii_lowercase());
-            proj_sys::proj_destroy(cs);
             Some(ProjCrs {
                 name,
                 projected,
                 north_first: matches!(first?.as_str(), "north" | "south"),
             })
         })();
-        if !crs.is_null() {
-            proj_sys::proj_destroy(crs);
-        }
         proj_sys::proj_context_destroy(ctx);
         described
     }
@@ -329,25 +346,12 @@ pub fn proj_crs_shape(definition: &str) -> Option<(ProjShape, ProjGeodetic)> {
         if ctx.is_null() {
             return None;
         }
-        struct Owned(*mut proj_sys::PJ);
-        impl Drop for Owned {
-            fn drop(&mut self) {
-                // SAFETY: made in the call's context, which outlives every Owned.
-                if !self.0.is_null() {
-                    unsafe { proj_sys::proj_destroy(self.0) };
-                }
-            }
-        }
         let shape = (|| {
             let crs = Owned(proj_sys::proj_create(ctx, definition.as_ptr()));
             if crs.0.is_null() {
                 return None;
             }
-            let projected = match proj_sys::proj_get_type(crs.0) {
-                proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_2D_CRS | proj_sys::PJ_TYPE_PJ_TYPE_GEOGRAPHIC_3D_CRS => false,
-                proj_sys::PJ_TYPE_PJ_TYPE_PROJECTED_CRS => true,
-                _ => return None,
-            };
+            let projected = projected_or_geographic(crs.0)?;
             let base = Owned(if projected {
                 proj_sys::proj_crs_get_geodetic_crs(ctx, crs.0)
             } else {
