@@ -19,13 +19,53 @@ pub struct BoxGrid {
     large: Vec<u32>,
 }
 
+/// A box with finite corners, min ≤ max.
+fn valid(b: &Bbox) -> bool {
+    b.iter().all(|v| v.is_finite()) && b[0] <= b[2] && b[1] <= b[3]
+}
+
 /// A box spanning more cells than this is kept aside.
 const LARGE_CELLS: usize = 64;
 
 impl BoxGrid {
-    /// Build over `boxes` (index = id); invalid boxes are left out.
+    /// Build over `boxes` (index = id); invalid boxes are left out. Cells about twice the mean
+    /// box size, at most ~2 cells per box overall; boxes much larger than a cell kept aside.
     pub fn new(boxes: Vec<Bbox>) -> BoxGrid {
-        let ok = |b: &Bbox| b.iter().all(|v| v.is_finite()) && b[0] <= b[2] && b[1] <= b[3];
+        BoxGrid::build(boxes, |_, ext, w, h, n| {
+            let (span_x, span_y) = ((ext[2] - ext[0]).max(1e-9), (ext[3] - ext[1]).max(1e-9));
+            let mut cell = (2.0 * (w + h) / (2 * n) as f64).max(1e-9);
+            while (span_x / cell).ceil() * (span_y / cell).ceil() > (2 * n + 16) as f64 {
+                cell *= 1.5;
+            }
+            (cell, LARGE_CELLS)
+        })
+    }
+
+    /// Build over few large `boxes` (index = id; invalid ones left out) on about `cells` square
+    /// cells over their extent, none kept aside: each box is listed in every cell it reaches
+    /// (the cells grow while that would list more than `4 × cells` pairs).
+    pub fn covering(boxes: Vec<Bbox>, cells: usize) -> BoxGrid {
+        BoxGrid::build(boxes, |boxes, ext, _, _, _| {
+            let (span_x, span_y) = ((ext[2] - ext[0]).max(1e-9), (ext[3] - ext[1]).max(1e-9));
+            let mut cell = (span_x * span_y / cells.max(1) as f64).sqrt().max(1e-9);
+            let pairs = |cell: f64| -> f64 {
+                boxes
+                    .iter()
+                    .filter(|b| valid(b))
+                    .map(|b| (((b[2] - b[0]) / cell).ceil() + 1.0) * (((b[3] - b[1]) / cell).ceil() + 1.0))
+                    .sum()
+            };
+            while pairs(cell) > 4.0 * cells.max(1) as f64 {
+                cell *= 1.5;
+            }
+            (cell, usize::MAX)
+        })
+    }
+
+    /// Build with the cell size and large-box threshold (in cells) that `size` picks from the
+    /// valid boxes' extent, their summed widths and heights, and their number.
+    fn build(boxes: Vec<Bbox>, size: impl Fn(&[Bbox], Bbox, f64, f64, usize) -> (f64, usize)) -> BoxGrid {
+        let ok = valid;
         let (mut ext, mut w, mut h, mut n) = ([f64::MAX, f64::MAX, f64::MIN, f64::MIN], 0.0, 0.0, 0usize);
         for b in boxes.iter().filter(|b| ok(b)) {
             ext = [ext[0].min(b[0]), ext[1].min(b[1]), ext[2].max(b[2]), ext[3].max(b[3])];
@@ -45,12 +85,8 @@ impl BoxGrid {
                 large: Vec::new(),
             };
         }
-        // Cells about twice the mean box size, at most ~2 cells per box overall.
+        let (cell, large_cells) = size(&boxes, ext, w, h, n);
         let (span_x, span_y) = ((ext[2] - ext[0]).max(1e-9), (ext[3] - ext[1]).max(1e-9));
-        let mut cell = (2.0 * (w + h) / (2 * n) as f64).max(1e-9);
-        while (span_x / cell).ceil() * (span_y / cell).ceil() > (2 * n + 16) as f64 {
-            cell *= 1.5;
-        }
         let (nx, ny) = ((span_x / cell).floor() as usize + 1, (span_y / cell).floor() as usize + 1);
         let origin = [ext[0], ext[1]];
         let range = |b: &Bbox| {
@@ -61,7 +97,7 @@ impl BoxGrid {
         // Every (cell, box) pair as one key, cell in the high half: sorted (in parallel), the
         // keys list each cell's boxes together and in id order, as two sequential passes of
         // counting and filling did, without their random writes over millions of cells.
-        let is_large = |(x0, y0, x1, y1): (usize, usize, usize, usize)| (x1 - x0 + 1) * (y1 - y0 + 1) > LARGE_CELLS;
+        let is_large = |(x0, y0, x1, y1): (usize, usize, usize, usize)| (x1 - x0 + 1).saturating_mul(y1 - y0 + 1) > large_cells;
         let large: Vec<u32> = (0..boxes.len())
             .into_par_iter()
             .filter(|&i| ok(&boxes[i]) && is_large(range(&boxes[i])))
@@ -172,6 +208,18 @@ mod tests {
                 .map(|(i, _)| i as u32)
                 .collect();
             assert_eq!(got, want, "query {q:?}");
+        }
+        // The same boxes on a covering grid (none kept aside), the large ones included.
+        let c = BoxGrid::covering(boxes.clone(), 4096);
+        for _ in 0..500 {
+            let (x, y) = (r() * 1100.0 - 50.0, r() * 1100.0 - 50.0);
+            let q = [x, y, x + r() * 30.0, y + r() * 30.0];
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            g.query(&q, |i| a.push(i));
+            c.query(&q, |i| b.push(i));
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b, "query {q:?}");
         }
         // Touching counts.
         let mut got = Vec::new();

@@ -11,6 +11,8 @@ use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
+use crate::grid::{Bbox, BoxGrid};
+
 type EdgeEntry = GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord)>;
 
 /// A zone prepared for many intersection tests.
@@ -294,11 +296,18 @@ impl PreparedZone {
     }
 }
 
-/// Zones prepared once and indexed by their boxes, for many buildings.
+/// Zones prepared once and indexed, for many buildings.
 pub struct ZoneSet {
     prepared: Vec<(usize, PreparedZone)>,
-    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>,
+    /// The boxes of the runs of zone cells not outside their zone, on a grid of cells of their
+    /// own: most buildings lie in grid cells no run reaches and are done with by a look-up.
+    runs: BoxGrid,
+    /// The prepared zone (index into `prepared`) of each run.
+    run_zone: Vec<u32>,
 }
+
+/// About this many cells in the look-up grid over the zones' runs (4 MiB of cell starts).
+const LOOKUP_CELLS: usize = 1 << 20;
 
 impl ZoneSet {
     /// Prepare the zones (in the buildings' projected CRS); empty and non-polygonal ones are ignored.
@@ -310,29 +319,43 @@ impl ZoneSet {
         // Each zone by the runs of its cells along a row that are not wholly outside it, rather
         // than by its box: a building in the box of a long diagonal river zone but far from it
         // meets none (the boxes of such zones cover far more of a city than the zones do).
-        let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> = prepared
+        let (boxes, run_zone): (Vec<Bbox>, Vec<u32>) = prepared
             .iter()
             .enumerate()
             .filter(|&(_k, (_, z))| z.edges.size() > 0)
-            .flat_map(|(k, (_, z))| z.cells.runs().map(move |r| GeomWithData::new(Rectangle::from_aabb(r), k as u32)))
-            .collect();
+            .flat_map(|(k, (_, z))| {
+                z.cells.runs().map(move |r| {
+                    let (lo, hi) = (r.lower(), r.upper());
+                    ([lo[0], lo[1], hi[0], hi[1]], k as u32)
+                })
+            })
+            .unzip();
         ZoneSet {
             prepared,
-            tree: RTree::bulk_load(entries),
+            runs: BoxGrid::covering(boxes, LOOKUP_CELLS),
+            run_zone,
         }
     }
 
     /// The zones (indices into the input slice) that a building touches, sorted.
     pub fn hits(&self, building: GeomRef<'_>) -> Vec<u32> {
         let mut hits = Vec::new();
+        // Zones already tested for this part (a zone has many runs).
+        let mut tested: Vec<u32> = Vec::new();
         for b in building.polygons() {
-            let Some(env) = crate::part_aabb(&b) else { continue };
-            for e in self.tree.locate_in_envelope_intersecting(&env) {
-                let (zone_index, z) = &self.prepared[e.data as usize];
+            let Some(env) = b.envelope() else { continue };
+            tested.clear();
+            self.runs.query(&env, |r| {
+                let k = self.run_zone[r as usize];
+                if tested.contains(&k) {
+                    return;
+                }
+                tested.push(k);
+                let (zone_index, z) = &self.prepared[k as usize];
                 if !hits.contains(&(*zone_index as u32)) && z.intersects(&b) {
                     hits.push(*zone_index as u32);
                 }
-            }
+            });
         }
         hits.sort_unstable();
         hits

@@ -70,7 +70,7 @@ fn cover<'a>(boxes: impl IntoIterator<Item = &'a [f32; 4]>) -> [f32; 4] {
 }
 
 /// The position of `(x, y)` (16 bits each) along the Hilbert curve of order 16.
-fn hilbert(mut x: u32, mut y: u32) -> u32 {
+pub fn hilbert(mut x: u32, mut y: u32) -> u32 {
     let n: u32 = 1 << 16;
     let mut d: u64 = 0;
     let mut s = n / 2;
