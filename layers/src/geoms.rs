@@ -403,6 +403,19 @@ impl Geometries {
         self.segs[s].get(r)
     }
 
+    /// The rows of `range` (clamped to the rows there are), borrowed, in order: the segment of
+    /// the first found once, not for every row as [`Geometries::get`] does.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = Option<GeomRef<'_>>> + '_ {
+        let end = range.end.min(self.len());
+        let start = range.start.min(end);
+        let (s, r) = if start < end { self.locate(start) } else { (self.segs.len(), 0) };
+        self.segs[s..]
+            .iter()
+            .enumerate()
+            .flat_map(move |(k, seg)| (if k == 0 { r } else { 0 }..seg.len()).map(move |i| seg.get(i)))
+            .take(end - start)
+    }
+
     /// Row `row`'s geometry as an owned `geo` geometry (made now).
     pub fn geometry(&self, row: usize) -> Option<Geometry> {
         self.get(row).map(|g| g.to_geo())
@@ -906,6 +919,14 @@ mod tests {
         }
         let mut g = Geometries::from_segments(segs);
         assert_eq!(g.to_vec(), v);
+        // Any range of rows, across segments and past the end, as row by row.
+        for start in 0..=v.len() + 1 {
+            for end in start..=v.len() + 2 {
+                let got: Vec<Option<Geometry>> = g.rows(start..end).map(|r| r.map(|r| r.to_geo())).collect();
+                let want: Vec<Option<Geometry>> = (start..end.min(v.len())).map(|i| g.geometry(i)).collect();
+                assert_eq!(got, want, "rows {start}..{end}");
+            }
+        }
         let mut want = v.clone();
         let tri = Geometry::Polygon(polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)]);
         g.replace(vec![(4, Some(tri.clone())), (1, Some(tri.clone())), (9, None)]);

@@ -271,8 +271,9 @@ impl SpatialIndex {
             .enumerate()
             .map(|(c, out)| {
                 let mut ext = None;
-                for (i, slot) in out.iter_mut().enumerate() {
-                    if let Some(e) = geometries.get(c * CHUNK + i).and_then(envelope) {
+                let rows = geometries.rows(c * CHUNK..(c + 1) * CHUNK);
+                for ((i, slot), g) in out.iter_mut().enumerate().zip(rows) {
+                    if let Some(e) = g.and_then(envelope) {
                         *slot = Leaf {
                             b: [
                                 down(e[0] - origin[0]),
