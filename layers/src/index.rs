@@ -69,25 +69,51 @@ fn cover<'a>(boxes: impl IntoIterator<Item = &'a [f32; 4]>) -> [f32; 4] {
     })
 }
 
-/// The position of `(x, y)` (16 bits each) along the Hilbert curve of order 16.
-pub fn hilbert(mut x: u32, mut y: u32) -> u32 {
-    let n: u32 = 1 << 16;
-    let mut d: u64 = 0;
-    let mut s = n / 2;
-    while s > 0 {
-        let rx = u32::from(x & s > 0);
-        let ry = u32::from(y & s > 0);
-        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
-        if ry == 0 {
-            if rx == 1 {
-                x = n - 1 - (x & (n - 1));
-                y = n - 1 - (y & (n - 1));
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
+/// The position of `(x, y)` (16 bits each) along the Hilbert curve of order 16: four steps of
+/// four levels each through [`HILBERT_STEPS`], without a branch (the level-by-level definition,
+/// whose turns a processor cannot predict, took a tenth of an index build).
+pub fn hilbert(x: u32, y: u32) -> u32 {
+    let mut d = 0u32;
+    let mut state = 0usize;
+    for shift in [12, 8, 4, 0] {
+        let e = HILBERT_STEPS[state << 8 | ((x >> shift & 15) << 4 | (y >> shift & 15)) as usize];
+        d = d << 8 | u32::from(e & 0xff);
+        state = usize::from(e >> 8);
     }
-    d as u32
+    d
+}
+
+/// Four levels of the Hilbert curve at a time: for the orientation reached so far (bit 0: both
+/// coordinates complemented, bit 1: swapped) and four bits of x and of y, the curve's eight bits
+/// (low byte) and the orientation after them (the byte above).
+static HILBERT_STEPS: [u16; 1024] = hilbert_steps();
+
+const fn hilbert_steps() -> [u16; 1024] {
+    let mut t = [0u16; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        let (mut flipped, mut swapped) = ((i >> 8) & 1, i >> 9);
+        let (xs, ys) = ((i >> 4) & 15, i & 15);
+        let mut d = 0;
+        let mut level = 4;
+        while level > 0 {
+            level -= 1;
+            let (ox, oy) = ((xs >> level) & 1, (ys >> level) & 1);
+            let (mut rx, mut ry) = if swapped == 1 { (oy, ox) } else { (ox, oy) };
+            rx ^= flipped;
+            ry ^= flipped;
+            d = d << 2 | ((3 * rx) ^ ry);
+            // The quadrant's turn: reflected across the anti-diagonal in the lower right one,
+            // across the diagonal in the lower left (the upper two keep the orientation).
+            if ry == 0 {
+                flipped ^= rx;
+                swapped ^= 1;
+            }
+        }
+        t[i] = (d | (flipped | swapped << 1) << 8) as u16;
+        i += 1;
+    }
+    t
 }
 
 impl Packed {
@@ -265,7 +291,9 @@ impl SpatialIndex {
             row: NONE,
             key: 0,
         };
-        let mut leaves: Vec<Leaf> = vec![none; geometries.len()];
+        // (Marked by both cores: one writing 24 MB alone took 8 ms at a million rows.)
+        let mut leaves: Vec<Leaf> = Vec::with_capacity(geometries.len());
+        leaves.par_extend(rayon::iter::repeat_n(none, geometries.len()));
         let extent = leaves
             .par_chunks_mut(CHUNK)
             .enumerate()
@@ -776,6 +804,39 @@ mod tests {
             assert_eq!(each[0].len(), k);
         }
         assert!(idx.nearest_each(&store, &[], 3).is_empty());
+    }
+
+    /// The Hilbert position level by level, as the curve is defined (rotating the rest of
+    /// the coordinates in each quadrant): what the table-driven [`hilbert`] must give.
+    fn hilbert_by_levels(mut x: u32, mut y: u32) -> u32 {
+        let n: u32 = 1 << 16;
+        let mut d: u64 = 0;
+        let mut s = n / 2;
+        while s > 0 {
+            let rx = u32::from(x & s > 0);
+            let ry = u32::from(y & s > 0);
+            d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
+            if ry == 0 {
+                if rx == 1 {
+                    x = n - 1 - (x & (n - 1));
+                    y = n - 1 - (y & (n - 1));
+                }
+                std::mem::swap(&mut x, &mut y);
+            }
+            s /= 2;
+        }
+        d as u32
+    }
+
+    #[test]
+    fn hilbert_by_table_is_hilbert_by_levels() {
+        let mut r = uniform(7);
+        let mut pts: Vec<(u32, u32)> = (0..200_000).map(|_| ((r() * 65_536.0) as u32, (r() * 65_536.0) as u32)).collect();
+        pts.extend((0..256).flat_map(|x| (0..256).map(move |y| (x, y))));
+        pts.extend([(65_535, 65_535), (0, 65_535), (65_535, 0), (32_768, 32_767)]);
+        for (x, y) in pts {
+            assert_eq!(hilbert(x, y), hilbert_by_levels(x, y), "({x}, {y})");
+        }
     }
 
     #[test]
