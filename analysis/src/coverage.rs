@@ -416,13 +416,7 @@ mod tests {
         // Rotated rectangles and an L around and against a rotated permit, at Gauss-Krüger
         // magnitudes, many of them exactly touching (shared corners and edges): wherever the
         // clipping says "apart", geo's exact predicate must say they do not intersect.
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut r = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut r = crate::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let (ox, oy) = (512_345.25, 3_456_789.5);
         let ring = |pts: Vec<(f64, f64)>| {
             let mut v = pts;
@@ -484,13 +478,7 @@ mod tests {
         // rectangle with a hole, and two-part multipolygons (their second part prepared apart) —
         // scattered in shuffled order at Gauss-Krüger magnitudes, under buildings placed over,
         // inside and across them: each building's pairs and covered area as geo computes them.
-        let mut s = 0x2545_f491_4f6c_dd1du64;
-        let mut r = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut r = crate::xorshift(0x2545_f491_4f6c_dd1du64);
         let (ox, oy) = (438_211.75, 3_381_904.25);
         let poly = |pts: &[(f64, f64)], holes: Vec<Vec<(f64, f64)>>| {
             let close = |v: &[(f64, f64)]| {

@@ -78,6 +78,18 @@ pub(crate) fn part_aabb(p: &jingwei_layers::geoms::PartRef<'_>) -> Option<AABB<[
     Some(AABB::from_corners([e[0], e[1]], [e[2], e[3]]))
 }
 
+/// A fixed pseudo-random sequence in [0, 1) (xorshift64 from `seed`, non-zero), for tests that
+/// scatter shapes without a random crate.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> f64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// A polygon's envelope as an R-tree box.
 #[cfg(test)]
 pub(crate) fn aabb(p: &Polygon) -> Option<AABB<[f64; 2]>> {

@@ -448,13 +448,7 @@ mod tests {
         let zones = vec![Some(Geometry::Polygon(river.clone())), Some(Geometry::Polygon(blob.clone()))];
         let set = ZoneSet::new(&zones.into());
         // A fixed pseudo-random walk (no dependency on a random crate).
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1du64);
         let (mut inside, mut outside, mut hits) = (0, 0, 0);
         for k in 0..12_000 {
             // Near the band, near the blob's rim or hole, or anywhere in the boxes.

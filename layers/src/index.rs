@@ -70,8 +70,8 @@ fn cover<'a>(boxes: impl IntoIterator<Item = &'a [f32; 4]>) -> [f32; 4] {
 }
 
 /// The position of `(x, y)` (16 bits each) along the Hilbert curve of order 16: four steps of
-/// four levels each through [`HILBERT_STEPS`], without a branch (the level-by-level definition,
-/// whose turns a processor cannot predict, took a tenth of an index build).
+/// four levels each through a table (`HILBERT_STEPS`), without a branch (the level-by-level
+/// definition, whose turns a processor cannot predict, took a tenth of an index build).
 pub fn hilbert(x: u32, y: u32) -> u32 {
     let mut d = 0u32;
     let mut state = 0usize;
