@@ -91,9 +91,8 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   // The command's whole time in the app (render and what comes before and after it).
   const commandMs = head.getFloat32(20, true);
   // 3D tiles the view wants are still loading: draw again shortly.
-  // (While the view moves its own frames bring them; the full frame at rest asks again.)
   const tilesPending = head.getUint32(16, true) !== 0;
-  if (tilesPending) setTimeout(() => { if (performance.now() - lastMove >= REST_MS) void requestFrame(); }, 80);
+  if (tilesPending) drawForTiles(80);
   const png = head.getUint32(24, true) === 1;
   reduced = fw !== w || fh !== h;
   if (png || reduced) {
@@ -131,6 +130,21 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
 }
 
 let frameLoop: Promise<void> | null = null, dirty = false, wantFull = false, framesDrawn = 0;
+let tilesTimer: ReturnType<typeof setTimeout> | undefined;
+/** Draw again in `ms` for 3D tiles still loading (one such wait at a time). While the view moves
+ * its own frames bring them, so the frame waits until it has rested for `REST_MS`: dropping it
+ * instead lost the tiles of a single step (its full frame comes at once, the rest timer then
+ * finds a full frame on the canvas and draws nothing), until the next move. */
+function drawForTiles(ms: number) {
+  if (tilesTimer !== undefined) return;
+  tilesTimer = setTimeout(() => {
+    tilesTimer = undefined;
+    const rest = REST_MS - (performance.now() - lastMove);
+    if (rest > 0) drawForTiles(rest);
+    else void requestFrame();
+  }, ms);
+}
+
 /** Whether the frame on the canvas is a motion frame; when the view last moved; when the
  * last frame was on the canvas. */
 let reduced = false, lastMove = -Infinity, lastFrameEnd = -Infinity, restTimer: ReturnType<typeof setTimeout> | undefined;
