@@ -50,20 +50,11 @@ struct Shape<'a> {
 impl<'a> Shape<'a> {
     /// One polygon of permit `permit`.
     fn new(permit: u32, poly: &PartRef<'a>) -> Shape<'a> {
-        match convex_ring(poly) {
-            Some((ring, cw)) => Shape {
-                ring,
-                permit,
-                convex: true,
-                cw,
-            },
-            None => Shape {
-                ring: poly.exterior(),
-                permit,
-                convex: false,
-                cw: false,
-            },
-        }
+        let (ring, convex, cw) = match convex_ring(poly) {
+            Some((ring, cw)) => (ring, true, cw),
+            None => (poly.exterior(), false, false),
+        };
+        Shape { ring, permit, convex, cw }
     }
 
     /// The polygon, found among its permit's by its exterior ring (the rare non-convex case and
@@ -117,11 +108,10 @@ fn convex_ring<'a>(p: &PartRef<'a>) -> Option<(&'a [Coord], bool)> {
     if n < 3 {
         return None;
     }
-    let cross = |a: Coord, b: Coord, c: Coord| (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
     let mut sign = 0.0f64;
     // (Repeated points give zero turns and are ignored.)
     for i in 0..n {
-        let c = cross(pts[i], pts[(i + 1) % n], pts[(i + 2) % n]);
+        let c = side(pts[i], pts[(i + 1) % n], pts[(i + 2) % n]);
         if c.abs() > 0.0 {
             if sign == 0.0 {
                 sign = c.signum();
@@ -168,19 +158,13 @@ fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scrat
         if poly.is_empty() {
             break;
         }
-        // Inside is to the left of each edge: walk a clockwise ring backwards.
-        let (a, b) = if cw {
-            (clip[(i + 1) % n] - o, clip[i] - o)
-        } else {
-            (clip[i] - o, clip[(i + 1) % n] - o)
-        };
-        let side = |p: Coord| (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
+        let (a, b) = clip_edge(clip, cw, i);
         next.clear();
         let m = poly.len();
         let mut nearest = f64::MIN;
         for j in 0..m {
             let (p, q) = (poly[j], poly[(j + 1) % m]);
-            let (dp, dq) = (side(p), side(q));
+            let (dp, dq) = (side(a, b, p), side(a, b, q));
             nearest = nearest.max(dp);
             let cut = || {
                 let t = dp / (dp - dq);
@@ -222,19 +206,26 @@ fn clipped_area(subject: &[Coord], clip: &[Coord], cw: bool, scratch: &mut Scrat
 /// Whether every point of `ring` lies inside or on the convex ring `clip` (open; `cw` when it runs
 /// clockwise), by the same side tests as the clipping, taken relative to the clip's first vertex.
 fn within_convex(ring: &[Coord], clip: &[Coord], cw: bool) -> bool {
-    let o = clip[0];
-    let n = clip.len();
-    (0..n).all(|i| {
-        let (a, b) = if cw {
-            (clip[(i + 1) % n] - o, clip[i] - o)
-        } else {
-            (clip[i] - o, clip[(i + 1) % n] - o)
-        };
-        ring.iter().all(|&p| {
-            let p = p - o;
-            (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x) >= 0.0
-        })
+    (0..clip.len()).all(|i| {
+        let (a, b) = clip_edge(clip, cw, i);
+        ring.iter().all(|&p| side(a, b, p - clip[0]) >= 0.0)
     })
+}
+
+/// Edge `i` of the convex ring `clip` (open; `cw` when it runs clockwise), relative to the ring's
+/// first vertex and turned so that the inside lies to its left (a clockwise ring walked backwards).
+#[inline]
+fn clip_edge(clip: &[Coord], cw: bool, i: usize) -> (Coord, Coord) {
+    let o = clip[0];
+    let (a, b) = (clip[i] - o, clip[(i + 1) % clip.len()] - o);
+    if cw { (b, a) } else { (a, b) }
+}
+
+/// Which side of the line `a`→`b` the point `p` lies on: positive to the left, the edge's length
+/// times the point's distance from the line.
+#[inline]
+fn side(a: Coord, b: Coord, p: Coord) -> f64 {
+    (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x)
 }
 
 /// Area of a building part inside a permit, and whether the two are known not to meet at all
@@ -248,18 +239,16 @@ fn intersection_area(building: &PartRef<'_>, area: f64, permit: &Clipper, permit
             // Its exterior inside a convex ring, so are its holes: the whole part is covered.
             return (area, false);
         }
-        {
-            let mut rings = building.rings();
-            let (mut a, apart) = rings.next().map_or((0.0, true), |r| clipped_area(r, clip, cw, scratch));
-            if apart {
-                // Outside the exterior, so outside every hole too.
-                return (0.0, true);
-            }
-            for hole in rings {
-                a -= clipped_area(hole, clip, cw, scratch).0;
-            }
-            (a.max(0.0), false)
+        let mut rings = building.rings();
+        let (mut a, apart) = rings.next().map_or((0.0, true), |r| clipped_area(r, clip, cw, scratch));
+        if apart {
+            // Outside the exterior, so outside every hole too.
+            return (0.0, true);
         }
+        for hole in rings {
+            a -= clipped_area(hole, clip, cw, scratch).0;
+        }
+        (a.max(0.0), false)
     } else {
         let area = permit
             .shape

@@ -78,9 +78,8 @@ impl BoxGrid {
     /// Build with the cell size and large-box threshold (in cells) that `size` picks from the
     /// valid boxes' extent, their summed widths and heights, and their number.
     fn build(boxes: Vec<Bbox>, size: impl Fn(&[Bbox], Bbox, f64, f64, usize) -> (f64, usize)) -> BoxGrid {
-        let ok = valid;
         let (mut ext, mut w, mut h, mut n) = ([f64::MAX, f64::MAX, f64::MIN, f64::MIN], 0.0, 0.0, 0usize);
-        for b in boxes.iter().filter(|b| ok(b)) {
+        for b in boxes.iter().filter(|b| valid(b)) {
             ext = [ext[0].min(b[0]), ext[1].min(b[1]), ext[2].max(b[2]), ext[3].max(b[3])];
             w += b[2] - b[0];
             h += b[3] - b[1];
@@ -110,7 +109,7 @@ impl BoxGrid {
         let is_large = |(x0, y0, x1, y1): (usize, usize, usize, usize)| (x1 - x0 + 1).saturating_mul(y1 - y0 + 1) > large_cells;
         let large: Vec<u32> = (0..boxes.len())
             .into_par_iter()
-            .filter(|&i| ok(&boxes[i]) && is_large(range(&boxes[i])))
+            .filter(|&i| valid(&boxes[i]) && is_large(range(&boxes[i])))
             .map(|i| i as u32)
             .collect();
         // Each cell's boxes, in id order: counted, then filled in place. Both callers hand their
@@ -121,7 +120,7 @@ impl BoxGrid {
         // third of it for the zones' runs, without the keys' 17 MB.
         let cells = nx * ny;
         // The box's cells, for the boxes listed in cells.
-        let small = |b: &Bbox| Some(range(b)).filter(|&r| ok(b) && !is_large(r));
+        let small = |b: &Bbox| valid(b).then(|| range(b)).filter(|&r| !is_large(r));
         // `starts[c]` counts cell c's boxes, then (summed) is where they begin, then (advanced
         // while filling) where they end, which is where cell c + 1's begin: shifted by one.
         let mut starts = vec![0u32; cells + 1];
@@ -147,12 +146,6 @@ impl BoxGrid {
             boxes,
             large,
         }
-    }
-
-    /// Build from the envelopes of many items in parallel.
-    pub fn from_par<T: Sync>(items: &[T], bbox: impl Fn(&T) -> Option<Bbox> + Sync) -> BoxGrid {
-        let boxes: Vec<Bbox> = items.par_iter().map(|t| bbox(t).unwrap_or([f64::NAN; 4])).collect();
-        BoxGrid::new(boxes)
     }
 
     /// Call `f` once with each box id whose box intersects `q` (closed boxes: touching counts).
