@@ -8,7 +8,8 @@
 //! - [`scene`]: layers → merged meshes per layer (fills, ribbons, markers, extruded buildings)
 //!   with styles from [`style`], and the highlight of a selection or a case.
 //! - [`view`]: the camera ([`view::View`]: framing, pixel rays, projection) and the RGBA
-//!   [`view::Frame`]; [`local`]: the workspace ⇄ local conversion; [`colour`]: `Rgba`.
+//!   [`view::Frame`]; [`local`]: the workspace ⇄ local conversion; [`colour`]: `Rgba`;
+//!   [`frame_png`]: a frame as a PNG quick to make and to open (the app's frames to its page).
 //! - [`pick`]: the building a view ray hits first (roof or wall), in f64 workspace metres.
 //! - [`landuse`]: the national land-use classification (2023) and its planning colours (TD/T 1065-2021).
 //! - [`terrain`]: the ground from a DEM, and the map draped on it.
@@ -23,6 +24,7 @@ pub mod clip;
 pub mod colour;
 pub mod compare;
 pub mod extrude;
+pub mod frame_png;
 pub mod imagery;
 pub mod landuse;
 pub mod local;

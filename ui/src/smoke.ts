@@ -11,7 +11,7 @@ import { app } from "./state";
 import { tableSmoke } from "./table";
 import { buildTree } from "./tree";
 import type { WorkspaceDto } from "./types";
-import { canvas, canvasPixels, draw3d, exportView, lastSize, lastTiming, MOTION_SCALE, redShare, setTopDown, type FrameTiming } from "./view3d";
+import { canvas, canvasPixels, draw3d, exportView, lastSize, lastTiming, MOTION_SCALE, redShare, REST_MS, setTopDown, type FrameTiming } from "./view3d";
 import { addFile, openWorkspace, saveWorkspace } from "./workspace";
 
 /** How many frames the smoke test wants timed; `null` in a normal start (the command does not
@@ -29,6 +29,7 @@ export async function runSmoke(n: number, drawnShare: number) {
   // Smoke tests time a few orbit steps: input to new frame on screen, and its parts.
   const timed: FrameTiming[] = [];
   const motion: FrameTiming[] = [];
+  const rested: FrameTiming[] = [];
   let motionShare = 0;
   if (n && app.mode === "3d" && app.view) {
     // At a fixed frame size when the test asks for one (the window is resized to fit).
@@ -50,11 +51,24 @@ export async function runSmoke(n: number, drawnShare: number) {
       await draw3d();
       if (lastTiming) timed.push(lastTiming);
     }
+    // The same steps one at a time, each after the view has rested (a click on a compass button,
+    // a key pressed once): the page has painted the last frame and the machine is idle when the
+    // input comes, and a single input after rest gets the full frame at once (`requestFrame`).
+    for (let i = 0; i < n; i++) {
+      await new Promise((r) => setTimeout(r, REST_MS + 50));
+      app.view.yaw_deg += 5;
+      await draw3d();
+      if (lastTiming) rested.push(lastTiming);
+    }
+    app.view.yaw_deg -= 5 * n;
+    await draw3d(false);
   }
   const part = (v: FrameTiming[], k: keyof FrameTiming) => { const s = v.map((f) => f[k] as number).sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
   const motionReport = { motion_frame_ms: part(motion, "total"), motion_render_ms: part(motion, "render"), motion_command_ms: part(motion, "command"),
     motion_transfer_ms: part(motion, "transfer"), motion_draw_ms: part(motion, "draw"), motion_width: motion[0]?.width ?? null, motion_height: motion[0]?.height ?? null,
-    motion_drawn_share: motionShare };
+    motion_drawn_share: motionShare,
+    rested_frame_ms: part(rested, "total"), rested_render_ms: part(rested, "render"), rested_command_ms: part(rested, "command"), rested_transfer_ms: part(rested, "transfer"),
+    rested_draw_ms: part(rested, "draw"), rested_decode_ms: part(rested, "decode"), motion_decode_ms: part(motion, "decode") };
   if (await invoke<string | null>("smoke_scenario") === "bench") return benchSmoke(n, timed, drawnShare, motionReport);
   let found: Record<string, unknown> | null = null;
   if (n && app.mode === "3d") {
@@ -121,7 +135,7 @@ export async function runSmoke(n: number, drawnShare: number) {
   }
   const landuseLegend = app.ws!.layers.find((l) => l.id === "landuse")?.legend.map(([label]) => label) ?? [];
   await invoke("smoke_ready", { report: { layers: app.ws!.layers.length, crs: app.ws!.crs, mode: app.mode, frame_drawn_share: drawnShare, font, landuse_legend: landuseLegend, top,
-    frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), command_ms: median("command"), transfer_ms: median("transfer"), draw_ms: median("draw"),
+    frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), command_ms: median("command"), transfer_ms: median("transfer"), draw_ms: median("draw"), decode_ms: median("decode"),
     width: lastTiming?.width, height: lastTiming?.height, ...motionReport, search: found, measured, exported, table, violations, command, tree, saved } });
 }
 
@@ -153,7 +167,7 @@ async function benchSmoke(n: number, framed: FrameTiming[], drawnShare: number, 
   const part = (v: FrameTiming[], k: keyof FrameTiming) => median(v.map((f) => f[k] as number));
   await invoke("smoke_ready", { report: { scenario: "bench", layers: app.ws!.layers.length, features: app.ws!.layers.reduce((a, l) => a + l.features, 0), frame_drawn_share: drawnShare,
     width: lastTiming?.width, height: lastTiming?.height,
-    frame_ms: part(framed, "total"), render_ms: part(framed, "render"), command_ms: part(framed, "command"), transfer_ms: part(framed, "transfer"), draw_ms: part(framed, "draw"),
+    frame_ms: part(framed, "total"), render_ms: part(framed, "render"), command_ms: part(framed, "command"), transfer_ms: part(framed, "transfer"), draw_ms: part(framed, "draw"), decode_ms: part(framed, "decode"),
     near_frame_ms: part(near, "total"), near_render_ms: part(near, "render"), near_command_ms: part(near, "command"), near_transfer_ms: part(near, "transfer"),
     identify_ms: median(identify), identify_max_ms: Math.max(...identify), identify_found: found, ...motionReport } });
 }

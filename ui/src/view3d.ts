@@ -22,11 +22,12 @@ export function canvasPixels(): [number, number] {
 
 /** Where an orbit step's time went (ms): the render and its read-back; `command`, the app's
  * whole time in the command (the render included); `transfer`, the rest of the round trip (the
- * frame's way to the page); `draw`, onto the canvas. */
-export interface FrameTiming { total: number; render: number; readback: number; command: number; transfer: number; draw: number; width: number; height: number }
+ * frame's way to the page); `draw`, decoding it and drawing it onto the canvas, of which `decode` the
+ * decoding. */
+export interface FrameTiming { total: number; render: number; readback: number; command: number; transfer: number; draw: number; decode: number; width: number; height: number }
 export let lastTiming: FrameTiming | null = null;
 let lastPixels: Uint8ClampedArray<ArrayBuffer> | null = null;
-/** The last frame's RGBA pixels (read back from the canvas once when it came as a PNG). */
+/** The last frame's RGBA pixels (read back from the canvas once, when first asked for). */
 function framePixels(): Uint8ClampedArray<ArrayBuffer> {
   if (!lastPixels) lastPixels = ctx.getImageData(0, 0, size[0], size[1]).data;
   return lastPixels;
@@ -72,7 +73,7 @@ export function redShare(): number {
  * time, and the frame is a quarter of the bytes to send and decode. The full frame follows
  * once the view rests for `REST_MS`. */
 export const MOTION_SCALE = 0.5;
-const REST_MS = 150;
+export const REST_MS = 150;
 
 /** Draw a new frame of the current view; resolves to the share of its pixels that show
  * something (not the background), or 0 when `share` is false (the frame loop: reading a PNG
@@ -86,30 +87,23 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   const t1 = performance.now();
   // Resized only now (resizing clears the canvas, which must show the last frame meanwhile).
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
-  const head = new DataView(buf, 0, 28);
+  const head = new DataView(buf, 0, 24);
   const fw = head.getUint32(0, true), fh = head.getUint32(4, true), renderMs = head.getFloat32(8, true), readbackMs = head.getFloat32(12, true);
   // The command's whole time in the app (render and what comes before and after it).
   const commandMs = head.getFloat32(20, true);
   // 3D tiles the view wants are still loading: draw again shortly.
   const tilesPending = head.getUint32(16, true) !== 0;
   if (tilesPending) drawForTiles(80);
-  const png = head.getUint32(24, true) === 1;
   reduced = fw !== w || fh !== h;
-  if (png || reduced) {
-    // A PNG, which the engine decodes, or a motion frame, scaled up over the canvas (raw rows
-    // too); its pixels are read back from the canvas only if needed.
-    const bitmap = png
-      ? await createImageBitmap(new Blob([new Uint8Array(buf, 28)], { type: "image/png" }))
-      : await createImageBitmap(new ImageData(new Uint8ClampedArray(buf, 28, fw * fh * 4), fw, fh));
-    ctx.drawImage(bitmap, 0, 0, w, h);
-    bitmap.close();
-    lastPixels = null;
-  } else {
-    lastPixels = new Uint8ClampedArray(buf, 28, fw * fh * 4);
-    ctx.putImageData(new ImageData(lastPixels, fw, fh), 0, 0);
-  }
+  // A PNG, which the engine decodes (a motion frame is drawn scaled up over the canvas); its
+  // pixels are read back from the canvas only if needed.
+  const bitmap = await createImageBitmap(new Blob([new Uint8Array(buf, 24)], { type: "image/png" }));
+  const tDecoded = performance.now();
+  ctx.drawImage(bitmap, 0, 0, w, h);
+  bitmap.close();
+  lastPixels = null;
   const t2 = performance.now();
-  lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, command: commandMs, transfer: t1 - t0 - commandMs, draw: t2 - t1, width: fw, height: fh };
+  lastTiming = { total: t2 - t0, render: renderMs - readbackMs, readback: readbackMs, command: commandMs, transfer: t1 - t0 - commandMs, draw: t2 - t1, decode: tDecoded - t1, width: fw, height: fh };
   app.lastFrame = `${t("frame")} ${(t2 - t0).toFixed(0)} ms（${t("render_ms")} ${renderMs.toFixed(0)} · ${t("transfer_ms")} ${(t1 - t0 - renderMs).toFixed(0)} · ${fw}×${fh}）`;
   status();
   // What automation waits on instead of a guessed time: frames drawn so far, whether this one
