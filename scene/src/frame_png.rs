@@ -9,11 +9,10 @@
 //! road). So the rows go unfiltered and each byte is matched against the pixel before
 //! (distance 3) and the pixel above (distance one row): two comparisons a position, no hash
 //! tables. Each band of rows is one block with its own Huffman codes, ended on a byte boundary
-//! (an empty stored block), so the bands are coded on every core and joined as they are.
+//! (an empty stored block), so the bands are coded on all cores and joined as they are.
 //! Checked by decoding with the `png` crate (another inflate) in the tests below.
 
 use crate::view::Frame;
-use rayon::prelude::*;
 
 /// Rows per deflate block (and per parallel task): small enough to follow the picture's
 /// content, large enough that a block's code tables (≈ 60–100 bytes) cost nothing.
@@ -41,36 +40,58 @@ const CL_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 1
 /// Adler-32's modulus.
 const ADLER_MOD: u64 = 65_521;
 
-/// `frame` as a PNG (8-bit RGB: frames are opaque, so alpha is left out).
+/// `frame` as a PNG (8-bit RGB: frames are opaque, so alpha is left out). A frame is at least
+/// 1×1 (the renderer makes no other).
 pub fn encode(frame: &Frame) -> Vec<u8> {
     let (w, h) = (frame.width as usize, frame.height as usize);
+    debug_assert!(w > 0 && h > 0, "a frame of {w}×{h}");
     let stride = 3 * w + 1;
+    // Threads of its own rather than rayon's pool, where imagery and tiles load in the
+    // background: a frame waits for nothing.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     // The rows as the PNG holds them: a filter byte (0, none) and RGB.
     let mut data = vec![0u8; stride * h];
     if w > 0 {
-        data.par_chunks_mut(stride)
-            .zip(frame.rgba.par_chunks(4 * w))
-            .for_each(|(out, row)| {
-                for (o, p) in out[1..].chunks_exact_mut(3).zip(row.chunks_exact(4)) {
-                    o.copy_from_slice(&p[..3]);
-                }
-            });
+        let rows_each = h.div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for (out, rgba) in data.chunks_mut(rows_each * stride).zip(frame.rgba.chunks(rows_each * 4 * w)) {
+                s.spawn(move || {
+                    for (out, row) in out.chunks_exact_mut(stride).zip(rgba.chunks_exact(4 * w)) {
+                        for (o, p) in out[1..].chunks_exact_mut(3).zip(row.chunks_exact(4)) {
+                            o.copy_from_slice(&p[..3]);
+                        }
+                    }
+                });
+            }
+        });
     }
     // The pixel above is a candidate while a row fits in the window.
     let above = (stride <= WINDOW).then_some(stride);
-    let bands: Vec<(Vec<u8>, Adler)> = (0..h.div_ceil(BAND_ROWS))
-        .into_par_iter()
-        .map(|b| {
-            let (start, end) = (b * BAND_ROWS * stride, ((b + 1) * BAND_ROWS).min(h) * stride);
-            let mut bits = Bits::with_capacity((end - start) / 8);
-            deflate_band(&data, start, end, above, &mut bits);
-            // An empty stored block ends the band on a byte boundary.
-            bits.put(0, 3);
-            let mut out = bits.finish();
-            out.extend([0, 0, 0xff, 0xff]);
-            (out, Adler::of(&data[start..end]))
-        })
-        .collect();
+    let n_bands = h.div_ceil(BAND_ROWS);
+    let band = |b: usize| {
+        let (start, end) = (b * BAND_ROWS * stride, ((b + 1) * BAND_ROWS).min(h) * stride);
+        let mut bits = Bits::with_capacity((end - start) / 8);
+        deflate_band(&data, start, end, above, &mut bits);
+        // An empty stored block ends the band on a byte boundary.
+        bits.put(0, 3);
+        let mut out = bits.finish();
+        out.extend([0, 0, 0xff, 0xff]);
+        (out, Adler::of(&data[start..end]))
+    };
+    // Bands dealt out in turn (their cost varies down the picture), gathered back in order.
+    let mut bands: Vec<Option<(Vec<u8>, Adler)>> = vec![None; n_bands];
+    std::thread::scope(|s| {
+        let band = &band;
+        let workers: Vec<_> = (0..threads.min(n_bands))
+            .map(|t| s.spawn(move || (t..n_bands).step_by(threads).map(|b| (b, band(b))).collect::<Vec<_>>()))
+            .collect();
+        for w in workers {
+            for (b, out) in w.join().unwrap_or_default() {
+                bands[b] = Some(out);
+            }
+        }
+    });
+    let bands: Vec<(Vec<u8>, Adler)> = bands.into_iter().flatten().collect();
     let mut z = Vec::with_capacity(bands.iter().map(|(b, _)| b.len()).sum::<usize>() + 8);
     z.extend([0x78, 0x01]);
     let mut sum = Adler::default();
@@ -538,7 +559,9 @@ mod tests {
 
     #[test]
     fn odd_sizes_round_trip() {
-        for (w, h) in [(1, 1), (1, 40), (2, 1), (7, 33), (64, 64), (11_000, 2)] {
+        // 10,922 px: the pixel above at deflate's farthest distance (stride 32,767); 10,923: one
+        // pixel too wide for it.
+        for (w, h) in [(1, 1), (1, 40), (2, 1), (7, 33), (64, 64), (10_922, 3), (10_923, 3)] {
             assert_round_trip(&frame(w, h, |x, y| {
                 [(x % 3 * 90) as u8, (y % 5 * 50) as u8, ((x + y) % 2 * 200) as u8]
             }));
@@ -570,13 +593,16 @@ mod tests {
             let n = freq.len();
             freq.push(freq[n - 1] + freq[n - 2]);
         }
-        let lens = code_lengths(&freq, 15);
-        assert!(lens.iter().all(|&l| (1..=15).contains(&l)));
-        let kraft: f64 = lens.iter().map(|&l| 0.5f64.powi(i32::from(l))).sum();
-        assert!((kraft - 1.0).abs() < 1e-12, "Kraft sum {kraft}");
-        // The more frequent symbol never has the longer code.
-        for i in 1..freq.len() {
-            assert!(lens[i] <= lens[i - 1]);
+        // The literal alphabet's limit, and the code-length code's (19 symbols, 7 bits).
+        for (n, max) in [(30, 15), (19, 7)] {
+            let lens = code_lengths(&freq[..n], max);
+            assert!(lens.iter().all(|&l| (1..=max as u8).contains(&l)), "{lens:?}");
+            let kraft: f64 = lens.iter().map(|&l| 0.5f64.powi(i32::from(l))).sum();
+            assert!((kraft - 1.0).abs() < 1e-12, "Kraft sum {kraft}");
+            // The more frequent symbol never has the longer code.
+            for i in 1..n {
+                assert!(lens[i] <= lens[i - 1]);
+            }
         }
     }
 }

@@ -99,7 +99,15 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
             } => {
                 let t0 = Instant::now();
                 let mut trim = false;
-                if renderer.as_ref().is_none_or(|r| r.size() != (width, height)) {
+                // A new size (the window resized, or the half-size frames of a moving view and
+                // the full ones at rest) keeps the renderer and its scene.
+                if let Some(r) = renderer.as_mut()
+                    && let Err(e) = r.resize(width, height)
+                {
+                    let _ = reply.send(Err(e.to_string()));
+                    continue;
+                }
+                if renderer.is_none() {
                     match Renderer::new(width, height) {
                         Ok(r) => {
                             renderer = Some(r);

@@ -67,6 +67,8 @@ export async function runSmoke(n: number, drawnShare: number) {
   const motionReport = { motion_frame_ms: part(motion, "total"), motion_render_ms: part(motion, "render"), motion_command_ms: part(motion, "command"),
     motion_transfer_ms: part(motion, "transfer"), motion_draw_ms: part(motion, "draw"), motion_width: motion[0]?.width ?? null, motion_height: motion[0]?.height ?? null,
     motion_drawn_share: motionShare,
+    // The first of each kind follows a change of frame size (full → half → full).
+    motion_first_ms: motion[0]?.total ?? null, frame_first_ms: timed[0]?.total ?? null,
     rested_frame_ms: part(rested, "total"), rested_render_ms: part(rested, "render"), rested_command_ms: part(rested, "command"), rested_transfer_ms: part(rested, "transfer"),
     rested_draw_ms: part(rested, "draw"), rested_decode_ms: part(rested, "decode"), motion_decode_ms: part(motion, "decode") };
   if (await invoke<string | null>("smoke_scenario") === "bench") return benchSmoke(n, timed, drawnShare, motionReport);

@@ -349,6 +349,36 @@ impl Renderer {
         (self.width, self.height)
     }
 
+    /// Draw frames of `width × height` from now on, keeping the scene, the tiles and the
+    /// compiled pipelines: the page asks for half-size frames while the view moves and full ones
+    /// when it rests, and a new renderer for each switch re-uploaded the whole scene (a third of
+    /// a second for the demo city, seconds for a million buildings). The levels of detail switch
+    /// at distances for the new height, as a renderer made at this size would.
+    pub fn resize(&mut self, width: u32, height: u32) -> Result<(), RenderError> {
+        if width == 0 || height == 0 || width > 8192 || height > 8192 {
+            return Err(RenderError::Size(width, height));
+        }
+        if (width, height) == (self.width, self.height) {
+            return Ok(());
+        }
+        let world = self.apps.main.world_mut();
+        if let Some(mut image) = world.resource_mut::<Assets<Image>>().get_mut(&self.target) {
+            image.resize(Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            });
+        }
+        let mut q = world.query::<(Entity, &Lod)>();
+        let lods: Vec<(Entity, jingwei_scene::lod::LodRange)> = q.iter(world).map(|(e, l)| (e, l.0)).collect();
+        for (e, r) in lods {
+            world.entity_mut(e).insert(lod_components(&r, height));
+        }
+        (self.width, self.height) = (width, height);
+        self.readback = None;
+        Ok(())
+    }
+
     /// Where the symbols and labels of the last frame went.
     pub fn last_placed(&self) -> &[Placed] {
         &self.last_placed
@@ -705,7 +735,8 @@ impl Renderer {
         Ok(frame)
     }
 
-    /// Copy the target image into the persistent buffer, wait for it and unpad its rows. Done
+    /// Copy the frame (the main camera's main texture, or the target image while panes share it)
+    /// into the persistent buffer, wait for it and unpad its rows. Done
     /// outside Bevy's schedule, right after the frame's update: no second update, no buffer
     /// allocated per frame.
     fn read_back(&mut self) -> Result<Frame, RenderError> {
@@ -721,7 +752,17 @@ impl Renderer {
         let world = self.apps.sub_apps.get(&RenderApp.intern()).ok_or(RenderError::NoFrame)?.world();
         let texture = if skipped {
             let view = render_entity.and_then(|e| world.get::<ViewTarget>(e)).ok_or(RenderError::NoFrame)?;
-            view.main_texture()
+            let t = view.main_texture();
+            // 8-bit sRGB RGBA of the frame's size, as the target (no HDR, no other colour space).
+            if t.format() != TextureFormat::Rgba8UnormSrgb || (t.width(), t.height()) != (width, height) {
+                return Err(RenderError::Convert(format!(
+                    "the camera's texture is {:?} {}×{}, not an sRGB frame of {width}×{height}",
+                    t.format(),
+                    t.width(),
+                    t.height()
+                )));
+            }
+            t
         } else {
             &world
                 .resource::<RenderAssets<GpuImage>>()
@@ -880,6 +921,10 @@ fn spawn_stand_in(world: &mut World, d: &jingwei_scene::imagery::ImageDrape, slo
     spawn_mesh(world, mesh, material, slot, shift)
 }
 
+/// The level-of-detail range an entity was spawned with (its distances set again on a resize).
+#[derive(Component)]
+struct Lod(jingwei_scene::lod::LodRange);
+
 /// A level of detail of a tile: drawn only while the camera is within its range of distances
 /// (for this frame's height) from the centre of the tile's box, switching at once (no
 /// cross-fade: the map's materials do not dither). Every level and every chunk of the tile
@@ -891,6 +936,7 @@ fn lod_components(r: &jingwei_scene::lod::LodRange, height: u32) -> impl Bundle 
     let far = far.min(1.0e9);
     let [lo, hi] = r.bounds;
     (
+        Lod(*r),
         bevy::camera::visibility::VisibilityRange {
             start_margin: near..near,
             end_margin: far..far,

@@ -949,3 +949,63 @@ fn a_big_building_layer_draws_by_level_of_detail() {
     assert!(drawn(&a) > 100, "{} pixels drawn far", drawn(&a));
     assert_eq!(pixels_changed(&a, &b, 0), 0, "far: the stand-ins and nothing else");
 }
+
+/// A renderer resized draws what a renderer made at the new size draws, pixel for pixel — the
+/// levels of detail switching at the distances for the new height — and back at its first size
+/// what it drew there (the page switches between half-size frames while the view moves and full
+/// ones at rest on one renderer).
+#[test]
+fn a_resized_renderer_draws_as_one_made_at_that_size() {
+    let buildings: Vec<(f64, f64, f64, f64)> = (0..30_000)
+        .map(|i| {
+            let (c, r) = ((i % 174) as f64, (i / 174) as f64);
+            (
+                500_000.0 + c * 40.0,
+                3_400_000.0 + r * 40.0,
+                12.0 + (i % 5) as f64 * 3.0,
+                10.0 + (i % 9) as f64 * 6.0,
+            )
+        })
+        .collect();
+    let scene = scene_of(&buildings, [503_480.0, 3_403_440.0]);
+    let (big, small) = ((960u32, 540u32), (480u32, 270u32));
+    // A distance where the full prisms reach at the big height and not at the small one, so a
+    // resize that kept the big frame's distances would draw other levels.
+    let full = scene.meshes.iter().find_map(|m| m.range.filter(|r| r.near_m == 0.0)).unwrap();
+    let (reach_small, reach_big) = (full.for_height(small.1)[1], full.for_height(big.1)[1]);
+    assert!(reach_small < reach_big, "{reach_small} {reach_big}");
+    let ext = scene.extent_local.unwrap();
+    let view = View {
+        target: [(ext[0] + ext[2]) / 2.0, 0.0, (ext[1] + ext[3]) / 2.0],
+        distance_m: (reach_small + reach_big) / 2.0,
+        pitch_deg: 45.0,
+        yaw_deg: 20.0,
+        fov_deg: 40.0,
+    };
+    let render = |r: &mut Renderer| {
+        r.set_view(&view);
+        r.render().unwrap()
+    };
+    let fresh = |(w, h): (u32, u32)| {
+        let mut r = Renderer::new(w, h).unwrap();
+        r.set_scene(&scene);
+        render(&mut r)
+    };
+    let (want_big, want_small) = (fresh(big), fresh(small));
+    let mut r = Renderer::new(big.0, big.1).unwrap();
+    r.set_scene(&scene);
+    let first = render(&mut r);
+    assert_eq!(pixels_changed(&first, &want_big, 0), 0);
+    r.resize(small.0, small.1).unwrap();
+    let got = render(&mut r);
+    assert_eq!((got.width, got.height), small);
+    assert_eq!(
+        pixels_changed(&got, &want_small, 0),
+        0,
+        "resized: as a renderer made at the small size"
+    );
+    r.resize(big.0, big.1).unwrap();
+    let back = render(&mut r);
+    assert_eq!(pixels_changed(&back, &want_big, 0), 0, "back at the first size: the first frame");
+    assert!(r.resize(0, 10).is_err());
+}
