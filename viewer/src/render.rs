@@ -352,7 +352,7 @@ impl Renderer {
     /// Draw frames of `width × height` from now on, keeping the scene, the tiles and the
     /// compiled pipelines: the page asks for half-size frames while the view moves and full ones
     /// when it rests, and a new renderer for each switch re-uploaded the whole scene (a third of
-    /// a second for the demo city, seconds for a million buildings). The levels of detail switch
+    /// a second for the demo city, more the bigger the scene). The levels of detail switch
     /// at distances for the new height, as a renderer made at this size would.
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), RenderError> {
         if width == 0 || height == 0 || width > 8192 || height > 8192 {
