@@ -867,13 +867,9 @@ fn imagery_is_draped_and_seen_as_it_is() {
     assert!(drawn as f64 > 0.8 * f64::from(w * h), "the image fills the view: {drawn}");
 }
 
-/// A layer of 30,000 buildings is drawn by tiles with levels of detail (`jingwei_scene::lod`):
-/// from near, exactly its full prisms are drawn; from afar, exactly its stand-ins — nothing of
-/// the prisms or the roofs.
-#[test]
-fn a_big_building_layer_draws_by_level_of_detail() {
-    use jingwei_scene::imagery::ImageDrape;
-    use jingwei_scene::scene::{LayerMesh, SceneData};
+/// 30,000 buildings on a 40 m grid 7 km across, heights varied: a layer big enough to be drawn
+/// by tiles with levels of detail.
+fn grid_city() -> jingwei_scene::scene::SceneData {
     let buildings: Vec<(f64, f64, f64, f64)> = (0..30_000)
         .map(|i| {
             let (c, r) = ((i % 174) as f64, (i / 174) as f64);
@@ -885,7 +881,17 @@ fn a_big_building_layer_draws_by_level_of_detail() {
             )
         })
         .collect();
-    let scene = scene_of(&buildings, [503_480.0, 3_403_440.0]);
+    scene_of(&buildings, [503_480.0, 3_403_440.0])
+}
+
+/// A layer of 30,000 buildings is drawn by tiles with levels of detail (`jingwei_scene::lod`):
+/// from near, exactly its full prisms are drawn; from afar, exactly its stand-ins — nothing of
+/// the prisms or the roofs.
+#[test]
+fn a_big_building_layer_draws_by_level_of_detail() {
+    use jingwei_scene::imagery::ImageDrape;
+    use jingwei_scene::scene::{LayerMesh, SceneData};
+    let scene = grid_city();
     assert!(!scene.stand_ins.is_empty(), "the layer is drawn by tiles");
     // At the frame height the distances are set for (a smaller frame switches sooner).
     let (w, h) = (1920u32, 1080u32);
@@ -956,18 +962,7 @@ fn a_big_building_layer_draws_by_level_of_detail() {
 /// ones at rest on one renderer).
 #[test]
 fn a_resized_renderer_draws_as_one_made_at_that_size() {
-    let buildings: Vec<(f64, f64, f64, f64)> = (0..30_000)
-        .map(|i| {
-            let (c, r) = ((i % 174) as f64, (i / 174) as f64);
-            (
-                500_000.0 + c * 40.0,
-                3_400_000.0 + r * 40.0,
-                12.0 + (i % 5) as f64 * 3.0,
-                10.0 + (i % 9) as f64 * 6.0,
-            )
-        })
-        .collect();
-    let scene = scene_of(&buildings, [503_480.0, 3_403_440.0]);
+    let scene = grid_city();
     let (big, small) = ((960u32, 540u32), (480u32, 270u32));
     // A distance where the full prisms reach at the big height and not at the small one, so a
     // resize that kept the big frame's distances would draw other levels.
