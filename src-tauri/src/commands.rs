@@ -58,11 +58,15 @@ pub async fn initial_view(state: S<'_>, width: u32, height: u32) -> Result<View>
 /// readback ms f32, 3D tiles still coming u32 0/1, the command's ms with the frame's encoding
 /// f32), then the frame as a PNG, as binary (no JSON on the way).
 #[tauri::command]
-pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View) -> Result<tauri::ipc::Response> {
+pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View, motion: Option<bool>) -> Result<tauri::ipc::Response> {
     let started = std::time::Instant::now();
     // Imagery sharper where the view looks closer than the scene's drape shows (tiles come
-    // meanwhile; the page draws again while they do).
-    state.session.refine_imagery(&view, width, height)?;
+    // meanwhile; the page draws again while they do). Not for the smaller frames of a moving
+    // view (`motion`): their coarser pixels would ask for a coarser drape, and the full frame at
+    // rest for the finer one again — a new scene each time.
+    if motion != Some(true) {
+        state.session.refine_imagery(&view, width, height)?;
+    }
     let twin = state.session.twin_sources();
     let (frame, ms, timing, pending) = state.renderer.render(width, height, view, twin).map_err(Error::Render)?;
     crate::state::frame_shown();

@@ -83,7 +83,7 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   const [w, h] = canvasPixels();
   const [rw, rh] = scale < 1 ? [Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale))] : [w, h];
   const t0 = performance.now();
-  const buf = await invoke<ArrayBuffer>("render_view", { width: rw, height: rh, view: app.view });
+  const buf = await invoke<ArrayBuffer>("render_view", { width: rw, height: rh, view: app.view, motion: scale < 1 });
   const t1 = performance.now();
   // Resized only now (resizing clears the canvas, which must show the last frame meanwhile).
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
