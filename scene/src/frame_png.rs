@@ -209,8 +209,23 @@ impl Bits {
     }
 }
 
+/// Length code index (0–28) of each match length 3–258, made at compile time.
+const LEN_CODE: [u8; MAX_MATCH + 1] = {
+    let mut t = [0u8; MAX_MATCH + 1];
+    let mut len = 3;
+    while len <= MAX_MATCH {
+        let mut c = LEN_BASE.len() - 1;
+        while LEN_BASE[c] as usize > len {
+            c -= 1;
+        }
+        t[len] = c as u8;
+        len += 1;
+    }
+    t
+};
+
 fn len_code(len: usize) -> usize {
-    LEN_BASE.iter().rposition(|&b| usize::from(b) <= len).unwrap_or(0)
+    usize::from(LEN_CODE[len])
 }
 
 fn dist_code(dist: usize) -> usize {
@@ -333,32 +348,40 @@ fn match_len(data: &[u8], i: usize, d: usize, max: usize) -> usize {
 
 /// A symbol of the LZ77 pass: a literal byte, or a match (its length, and whether it reaches
 /// the pixel above rather than the pixel before).
-const MATCH: u32 = 1 << 31;
-const ABOVE: u32 = 1 << 16;
+const MATCH: u16 = 1 << 15;
+const ABOVE: u16 = 1 << 14;
 
 /// `data[start..end]` as one dynamic-Huffman block, not final (`data` before `start` may be
 /// referred to). `above`: the distance to the pixel above, when a row fits in the window.
 fn deflate_band(data: &[u8], start: usize, end: usize, above: Option<usize>, bits: &mut Bits) {
-    let mut syms: Vec<u32> = Vec::with_capacity((end - start) / 4);
+    let mut syms: Vec<u16> = Vec::with_capacity(end - start);
     let mut lit_freq = [0u32; 286];
     let mut dist_freq = [0u32; 30];
     let (before_code, above_code) = (dist_code(3), above.map_or(0, dist_code));
     let mut i = start;
     while i < end {
         let max = (end - i).min(MAX_MATCH);
-        let before = if i >= 3 { match_len(data, i, 3, max) } else { 0 };
+        // A match is 3 bytes at least: the first three are compared before anything longer
+        // (most of a detailed frame's positions match neither).
+        let head = |at: usize| u32::from(data[at]) | u32::from(data[at + 1]) << 8 | u32::from(data[at + 2]) << 16;
+        let here = if max >= 3 { head(i) } else { u32::MAX };
+        let before = if i >= 3 && max >= 3 && head(i - 3) == here {
+            match_len(data, i, 3, max)
+        } else {
+            0
+        };
         let up = match above {
-            Some(d) if i >= d && before < max => match_len(data, i, d, max),
+            Some(d) if i >= d && before < max && max >= 3 && head(i - d) == here => match_len(data, i, d, max),
             _ => 0,
         };
         let (len, is_above) = if up > before { (up, true) } else { (before, false) };
         if len >= 3 {
-            syms.push(MATCH | len as u32 | if is_above { ABOVE } else { 0 });
+            syms.push(MATCH | len as u16 | if is_above { ABOVE } else { 0 });
             lit_freq[257 + len_code(len)] += 1;
             dist_freq[if is_above { above_code } else { before_code }] += 1;
             i += len;
         } else {
-            syms.push(u32::from(data[i]));
+            syms.push(u16::from(data[i]));
             lit_freq[usize::from(data[i])] += 1;
             i += 1;
         }
@@ -566,6 +589,18 @@ mod tests {
                 [(x % 3 * 90) as u8, (y % 5 * 50) as u8, ((x + y) % 2 * 200) as u8]
             }));
             assert_round_trip(&frame(w, h, |_, _| [12, 34, 56]));
+        }
+    }
+
+    #[test]
+    fn length_codes_by_table_are_those_of_the_rfc() {
+        for len in 3..=MAX_MATCH {
+            let c = len_code(len);
+            let extra = 1usize << LEN_EXTRA[c];
+            let base = usize::from(LEN_BASE[c]);
+            // Length 258 has a code of its own (285), not the top of 284's range.
+            assert!(base <= len && (len < base + extra || (c == 28 && len == 258)), "{len} → {c}");
+            assert!(len != 258 || c == 28);
         }
     }
 
