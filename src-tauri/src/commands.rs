@@ -55,7 +55,7 @@ pub async fn initial_view(state: S<'_>, width: u32, height: u32) -> Result<View>
 }
 
 /// Render the 3D view: a 24-byte header (width u32, height u32, render+readback ms f32,
-/// readback ms f32, 3D tiles still coming u32 0/1, the command's ms with the frame's encoding
+/// readback ms f32, what is still coming u32 — bit 0 3D tiles, bit 1 imagery —, the command's ms with the frame's encoding
 /// f32), then the frame as a PNG, as binary (no JSON on the way).
 #[tauri::command]
 pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View, motion: Option<bool>) -> Result<tauri::ipc::Response> {
@@ -64,11 +64,13 @@ pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View, moti
     // meanwhile; the page draws again while they do). Not for the smaller frames of a moving
     // view (`motion`): their coarser pixels would ask for a coarser drape, and the full frame at
     // rest for the finer one again — a new scene each time.
-    if motion != Some(true) {
-        state.session.refine_imagery(&view, width, height)?;
-    }
+    let motion = motion == Some(true);
+    let refining = !motion && state.session.refine_imagery(&view, width, height)?;
     let twin = state.session.twin_sources();
-    let (frame, ms, timing, pending) = state.renderer.render(width, height, view, twin).map_err(Error::Render)?;
+    let (frame, ms, timing, pending) = state.renderer.render(width, height, view, twin, motion).map_err(Error::Render)?;
+    // Sharper imagery on its way (asked for just now, or still coming): the page draws again
+    // while it comes.
+    let imagery = refining || state.session.imagery_pending();
     crate::state::frame_shown();
     // A PNG rather than the raw rows: the frame's way to the page costs about 10 ms a megabyte,
     // and this one is quick for the page's engine to open (`frame_png`: ≈ 4 ms at 1280×720
@@ -79,7 +81,7 @@ pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View, moti
     out.extend(frame.height.to_le_bytes());
     out.extend((ms as f32).to_le_bytes());
     out.extend((timing.readback_ms as f32).to_le_bytes());
-    out.extend(u32::from(pending).to_le_bytes());
+    out.extend((u32::from(pending) | u32::from(imagery) << 1).to_le_bytes());
     out.extend(((started.elapsed().as_secs_f64() * 1e3) as f32).to_le_bytes());
     out.extend(png);
     Ok(tauri::ipc::Response::new(out))

@@ -26,6 +26,8 @@ enum Job {
         height: u32,
         view: View,
         twin: Option<Option<Sources>>,
+        /// A half-size frame of a moving view: tiles are chosen for the size of the full frames.
+        motion: bool,
         reply: Reply,
     },
     SiteMap {
@@ -54,6 +56,8 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
     // after its first frame: see `Renderer::prepare_pipelines`), and whether tiles were drawn.
     let mut prepared = false;
     let mut had_tiles = false;
+    // The size of the last full frame: what the tiles are chosen for (see `RenderService::render`).
+    let mut rest_size: Option<(u32, u32)> = None;
     loop {
         let job = if prepared || renderer.is_none() {
             match rx.recv() {
@@ -95,6 +99,7 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                 height,
                 view,
                 twin,
+                motion,
                 reply,
             } => {
                 let t0 = Instant::now();
@@ -135,7 +140,11 @@ fn run(rx: std::sync::mpsc::Receiver<Job>) {
                 // the frame shows what is resident.
                 let pending = match &twin {
                     Some(Some(src)) => {
-                        let f = jingwei_scene::tiles::stream(src, &view, width, height);
+                        if !motion {
+                            rest_size = Some((width, height));
+                        }
+                        let (tw, th) = rest_size.filter(|_| motion).unwrap_or((width, height));
+                        let f = jingwei_scene::tiles::stream(src, &view, tw, th);
                         r.set_tiles(src.origin_xy, &f.tiles);
                         had_tiles = true;
                         !f.settled
@@ -220,10 +229,12 @@ impl RenderService {
     }
 
     /// Render a frame with the tilesets of `twin` streamed for it (`Some(None)`: none; `None`:
-    /// keep the tiles drawn); returns it with the
+    /// keep the tiles drawn); `motion`: a smaller frame of a moving view, whose tiles are those
+    /// of the full frames (a smaller frame would ask for coarser tiles, the full frame at rest
+    /// for the finer ones again, each switch reloading them). Returns the frame with the
     /// milliseconds spent on the render thread (render, readback and any renderer set-up), the
     /// renderer's own split of them, and whether tiles are still coming.
-    pub fn render(&self, width: u32, height: u32, view: View, twin: Option<Option<Sources>>) -> Result<Rendered, String> {
+    pub fn render(&self, width: u32, height: u32, view: View, twin: Option<Option<Sources>>, motion: bool) -> Result<Rendered, String> {
         let (reply, rx) = channel();
         self.tx
             .send(Job::Render {
@@ -231,6 +242,7 @@ impl RenderService {
                 height,
                 view,
                 twin,
+                motion,
                 reply,
             })
             .map_err(|_| "the renderer has stopped".to_string())?;

@@ -7,9 +7,11 @@ import { $, esc } from "./dom";
 import { currentLang, t } from "./i18n";
 import { app, showError } from "./state";
 import type { ImageryDto, LegendDto, WorkspaceDto } from "./types";
-import { requestFrame } from "./view3d";
+import { canvas, requestFrame } from "./view3d";
 
 let refreshing = false;
+// The renderer says sharper imagery is coming for the view (a detail drape asked for at rest).
+canvas.addEventListener("imagery-pending", () => { refreshWhilePending().catch(showError); });
 
 /** Draw again while imagery tiles are still arriving (a sharper frame each time). */
 export async function refreshWhilePending() {

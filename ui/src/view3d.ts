@@ -91,9 +91,12 @@ export async function draw3d(share = true, scale = 1): Promise<number> {
   const fw = head.getUint32(0, true), fh = head.getUint32(4, true), renderMs = head.getFloat32(8, true), readbackMs = head.getFloat32(12, true);
   // The command's whole time in the app (render and what comes before and after it).
   const commandMs = head.getFloat32(20, true);
-  // 3D tiles the view wants are still loading: draw again shortly.
-  const tilesPending = head.getUint32(16, true) !== 0;
+  // 3D tiles the view wants are still loading: draw again shortly. Sharper imagery coming:
+  // the page draws again while it does (`imagery.ts`).
+  const coming = head.getUint32(16, true);
+  const tilesPending = (coming & 1) !== 0;
   if (tilesPending) drawForTiles(80);
+  if (coming & 2) canvas.dispatchEvent(new Event("imagery-pending"));
   reduced = fw !== w || fh !== h;
   // A PNG, which the engine decodes (a motion frame is drawn scaled up over the canvas); its
   // pixels are read back from the canvas only if needed.
@@ -149,7 +152,9 @@ let reduced = false, lastMove = -Infinity, lastFrameEnd = -Infinity, restTimer: 
  * keeps moving gets them); the full frame follows when the view rests for `REST_MS`. */
 export function requestFrame(moving = false): Promise<void> {
   if (app.mode !== "3d" || !app.view) return Promise.resolve();
-  let full = true;
+  // A frame asked for without a move while the view still moves (imagery or tiles arriving) is
+  // a motion frame too: the full frame comes when the view rests.
+  let full = moving || performance.now() - lastMove >= REST_MS;
   if (moving) {
     const now = performance.now();
     full = !frameLoop && now - lastMove >= REST_MS && now - lastFrameEnd >= REST_MS;

@@ -374,8 +374,20 @@ impl Renderer {
         for (e, r) in lods {
             world.entity_mut(e).insert(lod_components(&r, height));
         }
+        // The cameras' target sizes and aspects are recomputed in the next update (as after a
+        // move), also when no view is set before it; the panes are set again by their caller.
+        let cameras: Vec<Entity> = std::iter::once(self.camera).chain(self.pane_cameras.iter().copied()).collect();
+        for cam in cameras {
+            if let Some(mut p) = world.get_mut::<Projection>(cam) {
+                p.set_changed();
+            }
+        }
         (self.width, self.height) = (width, height);
-        self.readback = None;
+        // The read-back buffer is kept while it holds the frame (half-size frames fit in it).
+        let needed = u64::from((width * 4).div_ceil(256) * 256) * u64::from(height);
+        if self.readback.as_ref().is_some_and(|b| b.size() < needed) {
+            self.readback = None;
+        }
         Ok(())
     }
 
@@ -803,7 +815,7 @@ impl Renderer {
             },
         );
         queue.submit([encoder.finish()]);
-        let slice = buffer.slice(..);
+        let slice = buffer.slice(..u64::from(padded) * u64::from(height));
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(MapMode::Read, move |r| {
             let _ = tx.send(r);
