@@ -55,8 +55,8 @@ pub async fn initial_view(state: S<'_>, width: u32, height: u32) -> Result<View>
 }
 
 /// Render the 3D view: a 24-byte header (width u32, height u32, render+readback ms f32,
-/// readback ms f32, what is still coming u32 — bit 0 3D tiles, bit 1 imagery —, the command's ms with the frame's encoding
-/// f32), then the frame as a PNG, as binary (no JSON on the way).
+/// readback ms f32, what is still coming u32 — bit 0 3D tiles, bit 1 imagery —, the command's
+/// ms with the frame's encoding f32), then the frame as a PNG, as binary (no JSON on the way).
 #[tauri::command]
 pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View, motion: Option<bool>) -> Result<tauri::ipc::Response> {
     let started = std::time::Instant::now();
@@ -65,12 +65,14 @@ pub async fn render_view(state: S<'_>, width: u32, height: u32, view: View, moti
     // view (`motion`): their coarser pixels would ask for a coarser drape, and the full frame at
     // rest for the finer one again — a new scene each time.
     let motion = motion == Some(true);
-    let refining = !motion && state.session.refine_imagery(&view, width, height)?;
+    if !motion {
+        state.session.refine_imagery(&view, width, height)?;
+    }
     let twin = state.session.twin_sources();
     let (frame, ms, timing, pending) = state.renderer.render(width, height, view, twin, motion).map_err(Error::Render)?;
-    // Sharper imagery on its way (asked for just now, or still coming): the page draws again
-    // while it comes.
-    let imagery = refining || state.session.imagery_pending();
+    // Sharper imagery on its way (a detail drape just asked for, or the scene's): the page
+    // draws again while it comes.
+    let imagery = state.session.imagery_pending();
     crate::state::frame_shown();
     // A PNG rather than the raw rows: the frame's way to the page costs about 10 ms a megabyte,
     // and this one is quick for the page's engine to open (`frame_png`: ≈ 4 ms at 1280×720

@@ -24,6 +24,10 @@ export async function smokeFrames(): Promise<number | null> {
   }
 }
 
+/** The median of `v` (`null` when empty), and of field `k` of frame timings. */
+const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
+const part = (v: FrameTiming[], k: keyof FrameTiming) => median(v.map((f) => f[k] as number));
+
 /** Run the smoke script; `drawnShare` is the first frame's share of drawn pixels. */
 export async function runSmoke(n: number, drawnShare: number) {
   // Smoke tests time a few orbit steps: input to new frame on screen, and its parts.
@@ -63,7 +67,6 @@ export async function runSmoke(n: number, drawnShare: number) {
     app.view.yaw_deg -= 5 * n;
     await draw3d(false);
   }
-  const part = (v: FrameTiming[], k: keyof FrameTiming) => { const s = v.map((f) => f[k] as number).sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
   const motionReport = { motion_frame_ms: part(motion, "total"), motion_render_ms: part(motion, "render"), motion_command_ms: part(motion, "command"),
     motion_transfer_ms: part(motion, "transfer"), motion_draw_ms: part(motion, "draw"), motion_width: motion[0]?.width ?? null, motion_height: motion[0]?.height ?? null,
     motion_drawn_share: motionShare,
@@ -122,7 +125,6 @@ export async function runSmoke(n: number, drawnShare: number) {
     saved = { path, layers: back.layers.length, pois_visible: back.layers.find((l) => l.id === "pois")?.visible ?? null,
       view_restored: JSON.stringify(app.view) === before, recent: await invoke<string[]>("recent_workspaces"), drawn: await draw3d() };
   }
-  const median = (k: keyof FrameTiming) => { const v = timed.map((f) => f[k]).sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
   // The bundled CJK font is there and draws the title's characters.
   const font = (await document.fonts.load("16px 'Noto Sans SC'", "经纬一张图")).length > 0 && document.fonts.check("16px 'Noto Sans SC'", "经纬一张图");
   // The 2D top-down app.mode: straight down, north up, and back to the oblique angles.
@@ -137,7 +139,7 @@ export async function runSmoke(n: number, drawnShare: number) {
   }
   const landuseLegend = app.ws!.layers.find((l) => l.id === "landuse")?.legend.map(([label]) => label) ?? [];
   await invoke("smoke_ready", { report: { layers: app.ws!.layers.length, crs: app.ws!.crs, mode: app.mode, frame_drawn_share: drawnShare, font, landuse_legend: landuseLegend, top,
-    frames_timed: timed.length, frame_ms: median("total"), render_ms: median("render"), readback_ms: median("readback"), command_ms: median("command"), transfer_ms: median("transfer"), draw_ms: median("draw"), decode_ms: median("decode"),
+    frames_timed: timed.length, frame_ms: part(timed, "total"), render_ms: part(timed, "render"), readback_ms: part(timed, "readback"), command_ms: part(timed, "command"), transfer_ms: part(timed, "transfer"), draw_ms: part(timed, "draw"), decode_ms: part(timed, "decode"),
     width: lastTiming?.width, height: lastTiming?.height, ...motionReport, search: found, measured, exported, table, violations, command, tree, saved } });
 }
 
@@ -145,7 +147,6 @@ export async function runSmoke(n: number, drawnShare: number) {
  * the orbit steps already timed at the framed view, as many again ten times closer, and
  * identify at nine points of the canvas; then the report. */
 async function benchSmoke(n: number, framed: FrameTiming[], drawnShare: number, motionReport: Record<string, number | null>) {
-  const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
   const near: FrameTiming[] = [];
   if (app.view) {
     app.view.distance_m /= 10;
@@ -166,7 +167,6 @@ async function benchSmoke(n: number, framed: FrameTiming[], drawnShare: number, 
       if (hits.length) found++;
     }
   }
-  const part = (v: FrameTiming[], k: keyof FrameTiming) => median(v.map((f) => f[k] as number));
   await invoke("smoke_ready", { report: { scenario: "bench", layers: app.ws!.layers.length, features: app.ws!.layers.reduce((a, l) => a + l.features, 0), frame_drawn_share: drawnShare,
     width: lastTiming?.width, height: lastTiming?.height,
     frame_ms: part(framed, "total"), render_ms: part(framed, "render"), command_ms: part(framed, "command"), transfer_ms: part(framed, "transfer"), draw_ms: part(framed, "draw"), decode_ms: part(framed, "decode"),

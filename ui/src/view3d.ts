@@ -154,7 +154,7 @@ export function requestFrame(moving = false): Promise<void> {
   if (app.mode !== "3d" || !app.view) return Promise.resolve();
   // A frame asked for without a move while the view still moves (imagery or tiles arriving) is
   // a motion frame too: the full frame comes when the view rests.
-  let full = moving || performance.now() - lastMove >= REST_MS;
+  let full = performance.now() - lastMove >= REST_MS;
   if (moving) {
     const now = performance.now();
     full = !frameLoop && now - lastMove >= REST_MS && now - lastFrameEnd >= REST_MS;

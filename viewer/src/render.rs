@@ -384,8 +384,7 @@ impl Renderer {
         }
         (self.width, self.height) = (width, height);
         // The read-back buffer is kept while it holds the frame (half-size frames fit in it).
-        let needed = u64::from((width * 4).div_ceil(256) * 256) * u64::from(height);
-        if self.readback.as_ref().is_some_and(|b| b.size() < needed) {
+        if self.readback.as_ref().is_some_and(|b| b.size() < readback_bytes(width, height).1) {
             self.readback = None;
         }
         Ok(())
@@ -785,12 +784,11 @@ impl Renderer {
         let device = world.resource::<RenderDevice>();
         let queue = world.resource::<RenderQueue>();
         let row = width * 4;
-        // Buffer rows are aligned to 256 bytes.
-        let padded = row.div_ceil(256) * 256;
+        let (padded, bytes) = readback_bytes(width, height);
         let buffer = self.readback.get_or_insert_with(|| {
             device.create_buffer(&BufferDescriptor {
                 label: Some("jingwei frame readback"),
-                size: u64::from(padded) * u64::from(height),
+                size: bytes,
                 usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
@@ -815,7 +813,7 @@ impl Renderer {
             },
         );
         queue.submit([encoder.finish()]);
-        let slice = buffer.slice(..u64::from(padded) * u64::from(height));
+        let slice = buffer.slice(..bytes);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(MapMode::Read, move |r| {
             let _ = tx.send(r);
@@ -840,6 +838,13 @@ impl Renderer {
         buffer.unmap();
         Ok(Frame { width, height, rgba })
     }
+}
+
+/// A read-back of a `width × height` RGBA frame: its rows' stride (aligned to 256 bytes, as
+/// buffer copies want) and its size in bytes.
+fn readback_bytes(width: u32, height: u32) -> (u32, u64) {
+    let padded = (width * 4).div_ceil(256) * 256;
+    (padded, u64::from(padded) * u64::from(height))
 }
 
 /// A camera that skips the copy of its frame into its target (`CameraOutputMode::Skip`) still
